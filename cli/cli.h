@@ -1,0 +1,96 @@
+/*
+ * cli.h: what the ucr subcommands share.
+ *
+ * Each subcommand is "int cmd_<name>(int argc, char **argv)" with argv[0]
+ * the command's name, registered in the table in ucr.c with its one-line
+ * summary and usage text. It returns the process exit status:
+ *   0 success, 1 failure (error printed), 2 usage error.
+ * Errors are one line on stderr: "ucr: what went wrong: why".
+ */
+#ifndef UCR_CLI_H
+#define UCR_CLI_H
+
+#include <stdio.h>
+
+#include "config.h"
+#include "store.h"
+#include "ucr.pb-c.h"
+
+#define EXIT_USAGE 2
+
+/* Set by the global options before the command runs. */
+extern const char *cli_conf_path;	/* -c FILE; NULL: the default */
+
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Load the configuration (-c or the default); prints the error. 0 or -1. */
+int cli_load_config(struct ucr_config **out);
+
+/* Open the configured store read-only for queries; prints the error. */
+int cli_open_store(struct ucr_store **out, const struct ucr_config *cfg);
+
+/*
+ * Send a request to the daemon's control socket and wait for its reply
+ * (timeout_ms, 0 for the default 30 s). Prints the error and returns -1 if
+ * the daemon cannot be reached or the reply is undecodable; otherwise 0
+ * and *out (free with ucr__reply__free_unpacked(*out, NULL)); the caller
+ * checks (*out)->code.
+ */
+int cli_request(const struct ucr_config *cfg, const Ucr__Request *req,
+    Ucr__Reply **out, int timeout_ms);
+
+/* 1 if stdout (fd) is a terminal and NO_COLOR is unset. */
+int cli_color(FILE *f);
+
+/* Print the usage text of a command (from the table) to f. */
+void cli_usage(FILE *f, const char *command);
+
+/*
+ * Flags: a small parser shared by the subcommands. spec lists the long
+ * flags a command takes, space-separated; a trailing '=' means it takes a
+ * value ("title= priority= gap json"). "--help" is always accepted. Values
+ * may follow as "--name VALUE" or "--name=VALUE"; anything else is a
+ * positional argument. Pointers into argv live as long as argv.
+ */
+#define CLI_MAXFLAGS 32
+#define CLI_MAXPOS 16
+struct cli_flags {
+	const char *name[CLI_MAXFLAGS];
+	const char *value[CLI_MAXFLAGS]; /* "" for a boolean flag given */
+	int n;
+	const char *pos[CLI_MAXPOS];
+	int npos;
+	int help;
+};
+/* 0, or prints a usage error and returns -1. */
+int cli_flags_parse(struct cli_flags *f, const char *spec, int argc,
+    char **argv);
+const char *cli_flag(const struct cli_flags *f, const char *name);
+int cli_flag_set(const struct cli_flags *f, const char *name);
+
+/* Subcommands. */
+int cmd_keygen(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_baseline(int argc, char **argv);
+int cmd_target(int argc, char **argv);
+int cmd_measure(int argc, char **argv);
+int cmd_project(int argc, char **argv);
+int cmd_group(int argc, char **argv);
+int cmd_meeting(int argc, char **argv);
+int cmd_network(int argc, char **argv);
+int cmd_decision(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
+int cmd_import(int argc, char **argv);	/* cli/import.c */
+int cmd_show(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+int cmd_status(int argc, char **argv);	/* cli/report.c */
+int cmd_plan(int argc, char **argv);	/* cli/report.c */
+int cmd_cycle(int argc, char **argv);	/* cli/report.c */
+int cmd_report(int argc, char **argv);	/* cli/report.c */
+int cmd_explain(int argc, char **argv); /* cli/report.c */
+int cmd_help(int argc, char **argv);
+
+/* The ucr program: global options, then the command. */
+int cli_main(int argc, char **argv);
+
+#endif

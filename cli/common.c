@@ -1,0 +1,161 @@
+/*
+ * common.c: what the ucr subcommands share: errors, configuration, the
+ * read-only store, and requests to the daemon's control socket.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "cli.h"
+#include "error.h"
+#include "record.h"
+
+const char *cli_conf_path;
+
+void
+cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("ucr: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+cli_load_config(struct ucr_config **out)
+{
+	char why[512];
+	const char *path = cli_conf_path;
+	int rc;
+
+	if (path == NULL)
+		path = getenv("UCR_CONF");
+	if (path == NULL) {
+		/* A node's config, else a hub's: whichever this machine has. */
+		path = UCR_DEFAULT_NODE_CONF;
+		if (access(path, F_OK) != 0 &&
+		    access(UCR_DEFAULT_HUB_CONF, F_OK) == 0)
+			path = UCR_DEFAULT_HUB_CONF;
+	}
+	if ((rc = ucr_config_load(out, path, why, sizeof(why))) != 0) {
+		cli_error("%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cli_open_store(struct ucr_store **out, const struct ucr_config *cfg)
+{
+	uint8_t hub[32];
+	int rc;
+
+	rc = ucr_store_open(out, cfg->data, UCR_STORE_RDONLY, cfg->map_size);
+	if (rc != 0) {
+		if (rc == UCR_ENOTFOUND || rc == UCR_EIO)
+			cli_error("no store at %s (has the daemon been started?)",
+			    cfg->data);
+		else
+			cli_error("cannot open store %s: %s", cfg->data,
+			    ucr_strerror(rc));
+		return -1;
+	}
+	if (cfg->hub_key && *cfg->hub_key &&
+	    ucr_unhex(hub, sizeof(hub), cfg->hub_key) == 0)
+		ucr_store_set_region(*out, cfg->region, hub);
+	else
+		ucr_store_set_region(*out, cfg->region, NULL);
+	return 0;
+}
+
+int
+cli_request(const struct ucr_config *cfg, const Ucr__Request *req,
+    Ucr__Reply **out, int timeout_ms)
+{
+	void *ctx = NULL, *sock = NULL;
+	zmq_msg_t msg;
+	zmq_pollitem_t item;
+	struct stat st;
+	uint8_t *buf = NULL;
+	size_t len;
+	int linger = 0, rc = -1, n;
+	const char *path = cfg->control + 6;
+	const char *daemon = cfg->is_hub ? "ucr-hub" : "ucr-node";
+
+	*out = NULL;
+	if (timeout_ms <= 0)
+		timeout_ms = 30000;
+	if (stat(path, &st) != 0) {
+		cli_error("cannot reach %s at %s: %s (is it running?)", daemon,
+		    cfg->control, strerror(errno));
+		return -1;
+	}
+	len = ucr__request__get_packed_size(req);
+	if ((buf = malloc(len ? len : 1)) == NULL) {
+		cli_error("out of memory");
+		return -1;
+	}
+	ucr__request__pack(req, buf);
+	if ((ctx = zmq_ctx_new()) == NULL ||
+	    (sock = zmq_socket(ctx, ZMQ_REQ)) == NULL) {
+		cli_error("zeromq: %s", zmq_strerror(errno));
+		goto leave;
+	}
+	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
+	if (zmq_connect(sock, cfg->control) != 0) {
+		cli_error("cannot connect to %s: %s", cfg->control,
+		    zmq_strerror(errno));
+		goto leave;
+	}
+	if (zmq_send(sock, buf, len, 0) < 0) {
+		cli_error("cannot send to %s: %s", daemon, zmq_strerror(errno));
+		goto leave;
+	}
+	item.socket = sock;
+	item.events = ZMQ_POLLIN;
+	do
+		n = zmq_poll(&item, 1, timeout_ms);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		cli_error("no answer from %s at %s within %d s", daemon,
+		    cfg->control, timeout_ms / 1000);
+		goto leave;
+	}
+	zmq_msg_init(&msg);
+	if (zmq_msg_recv(&msg, sock, 0) < 0) {
+		zmq_msg_close(&msg);
+		cli_error("receive from %s: %s", daemon, zmq_strerror(errno));
+		goto leave;
+	}
+	*out = ucr__reply__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
+	zmq_msg_close(&msg);
+	if (*out == NULL) {
+		cli_error("undecodable reply from %s", daemon);
+		goto leave;
+	}
+	rc = 0;
+leave:
+	free(buf);
+	if (sock)
+		zmq_close(sock);
+	if (ctx)
+		zmq_ctx_term(ctx);
+	return rc;
+}
+
+int
+cli_color(FILE *f)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	return isatty(fileno(f)) && (nc == NULL || *nc == '\0');
+}

@@ -1,0 +1,347 @@
+/*
+ * main.c: the ucr command table, global options, help and flag parsing.
+ *
+ * Usage texts are data: one entry per command, printed by "ucr help CMD",
+ * "ucr CMD --help" and gathered into docs/cli.md and ucr(1).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "error.h"
+#include "keys.h"
+
+struct command {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *summary;
+	const char *usage;
+};
+
+static const struct command commands[] = {
+	{"baseline", cmd_baseline, "write the baseline review of a commitment",
+	    "ucr baseline set COMMITMENT --text TEXT [--trend up|down|flat|unknown]\n"
+	    "                 [--gap]\n"
+	    "\n"
+	    "Record the baseline review of one Aalborg commitment (1.1 .. 10.5) for\n"
+	    "this node's municipality: an assessment text, the trend and whether data\n"
+	    "are missing. Setting it again replaces the earlier text; history stays\n"
+	    "in the log.\n"},
+	{"target", cmd_target, "add or change a local target",
+	    "ucr target add ID --title T --commitment C[,C...] --priority P[,P...]\n"
+	    "               [--indicator KPI] [--baseline VALUE@YEAR]\n"
+	    "               [--target VALUE@YEAR] [--direction increase|decrease]\n"
+	    "               [--owner UNIT] [--status active|withdrawn]\n"
+	    "ucr target set ID [any of the flags above]\n"
+	    "\n"
+	    "add creates target ID and refuses an ID already used; set changes the\n"
+	    "named fields of an existing target and keeps the others. Commitments are\n"
+	    "Aalborg ids (3.1), priorities P1 .. P5, KPI a Kolada indicator id.\n"
+	    "Values are decimals (12.5); years 1900 .. 2100.\n"},
+	{"measure", cmd_measure, "record an indicator value",
+	    "ucr measure KPI YEAR VALUE [--gender T|K|M]\n"
+	    "            [--status final|preliminary|missing] [--area CODE]\n"
+	    "\n"
+	    "Record the value of Kolada indicator KPI for YEAR (for this node's\n"
+	    "municipality unless --area names another). VALUE is a decimal, or - with\n"
+	    "--status missing (no value published; never counted as 0). Gender T is\n"
+	    "the total, K women, M men. Recording the same KPI, year and gender again\n"
+	    "replaces the value.\n"},
+	{"project", cmd_project, "add or change a development project",
+	    "ucr project add ID --title T [--priority P[,P...]] [--lead CODE]\n"
+	    "                [--partners CODE[,CODE...]] [--start DATE] [--end DATE]\n"
+	    "                [--budget SEK] [--funder NAME]\n"
+	    "                [--status planned|ongoing|completed] [--no-programme]\n"
+	    "ucr project set ID [any of the flags above]\n"
+	    "\n"
+	    "A development project led by this municipality (or --lead on the hub).\n"
+	    "Dates are YYYY-MM-DD. Projects count towards the programme goal R3\n"
+	    "unless --no-programme is given.\n"},
+	{"group", cmd_group, "add or change a thematic working group",
+	    "ucr group add ID --name NAME [--priority P[,P...]] [--theme THEME]\n"
+	    "              [--members CODE[,CODE...]] [--from DATE] [--to DATE]\n"
+	    "ucr group set ID [any of the flags above]\n"},
+	{"meeting", cmd_meeting, "record a workshop or meeting with participants",
+	    "ucr meeting add ID --kind workshop|group-meeting|steering-group|\n"
+	    "                          regional-council|other\n"
+	    "                --date DATE --women N --men N [--unstated N]\n"
+	    "                [--group ID] [--title TEXT]\n"
+	    "ucr meeting set ID [any of the flags above]\n"
+	    "\n"
+	    "Participant counts by gender, from the attendance list; the system\n"
+	    "keeps counts, never names.\n"},
+	{"network", cmd_network, "record a network membership",
+	    "ucr network join ID --name NAME --scope national|international\n"
+	    "                 --date DATE [--new]\n"
+	    "\n"
+	    "--new marks a network joined within the programme (goal R2).\n"},
+	{"decision", cmd_decision, "record a political decision",
+	    "ucr decision add ID --body board|council|regional-council|steering-group\n"
+	    "                 --date DATE\n"
+	    "                 --subject baseline|targets|local-plan|regional-plan|other\n"
+	    "                 --ref TEXT [--adopts KEY[,KEY...]]\n"
+	    "                 [--outcome adopted|rejected|deferred]\n"
+	    "\n"
+	    "Adopting binds the content hashes of the named records as they are now,\n"
+	    "so a later change to an adopted target shows. KEY is a full record key\n"
+	    "(2403/target/T1) or KIND/ID of this node's own records (target/T1).\n"
+	    "A municipality records board and council decisions; the hub records the\n"
+	    "regional council's and the steering group's.\n"},
+	{"delete", cmd_delete, "delete a record (a tombstone; history stays)",
+	    "ucr delete KEY\n"
+	    "\n"
+	    "KEY is a full record key or KIND/ID of this node's own records.\n"},
+	{"import", cmd_import, "import records from JSON, CSV or a Kolada export",
+	    "ucr import [--kolada] [--dry-run] [--json] FILE...\n"
+	    "\n"
+	    "Import .json (an array of records) or .csv files (docs/import.md), or\n"
+	    "with --kolada a Kolada API data export. All or nothing: one bad row\n"
+	    "stores nothing and the error names the file, row and field. Rows of\n"
+	    "other municipalities are skipped and counted. --dry-run checks only.\n"},
+	{"show", cmd_show, "list the records held (own and replicated)",
+	    "ucr show [KIND] [--municipality CODE] [--key KEY] [--json]\n"
+	    "\n"
+	    "KIND is one of baseline target measure project group meeting network\n"
+	    "decision vision priority goal roster epoch.\n"},
+	{"log", cmd_log, "list this node's own log",
+	    "ucr log [--from SEQ] [--json]\n"
+	    "\n"
+	    "Every entry of this daemon's own signed log: seq, time, key, kind.\n"},
+	{"status", cmd_status, "the steering-group view",
+	    "ucr status [--json]\n"
+	    "\n"
+	    "The programme goals, the municipality table and the exceptions.\n"},
+	{"plan", cmd_plan, "the joint action plan",
+	    "ucr plan [--priority P] [--municipality CODE] [--json]\n"},
+	{"cycle", cmd_cycle, "one municipality's Aalborg cycle",
+	    "ucr cycle MUNICIPALITY [--json]\n"},
+	{"report", cmd_report, "write the Regional Council's HTML report",
+	    "ucr report --html FILE\n"},
+	{"explain", cmd_explain, "list the signed records behind a figure",
+	    "ucr explain GOAL-OR-TARGET [--json]\n"},
+	{"keygen", cmd_keygen, "make a new key file",
+	    "ucr keygen --out FILE\n"
+	    "\n"
+	    "Write a new Ed25519 key to FILE (mode 0600; an existing file is never\n"
+	    "overwritten) and print its public key as 64 hex digits.\n"},
+	{"verify", cmd_verify, "re-verify every signature and hash chain of a store",
+	    "ucr verify [--data DIR] [--region NAME] [--json]\n"
+	    "\n"
+	    "Without --data, the store of the configuration (-c). Exits 1 naming\n"
+	    "the first failure.\n"},
+	{"help", cmd_help, "show help for a command", "ucr help [COMMAND]\n"},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct command *
+find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void
+usage_all(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+	    "usage: ucr [-c FILE] COMMAND [ARGS]\n"
+	    "\n"
+	    "The command-line tool of UCR, the Umeå region's joint management\n"
+	    "system for sustainable development. Officers' writes go to the local\n"
+	    "daemon (ucr-node, or ucr-hub for regional records) over its control\n"
+	    "socket; queries read the local store.\n"
+	    "\n"
+	    "options:\n"
+	    "  -c FILE     configuration (default " UCR_DEFAULT_NODE_CONF ",\n"
+	    "              else " UCR_DEFAULT_HUB_CONF "; or $UCR_CONF)\n"
+	    "  --version   print the version\n"
+	    "  --help      this text\n"
+	    "\n"
+	    "commands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f,
+	    "\n"
+	    "'ucr help COMMAND' or 'ucr COMMAND --help' describes one command.\n"
+	    "Every query takes --json. Exit status: 0 success, 1 failure, 2 usage.\n");
+}
+
+void
+cli_usage(FILE *f, const char *command)
+{
+	const struct command *c = find(command);
+
+	if (c == NULL)
+		usage_all(f);
+	else
+		fprintf(f, "usage: %s", c->usage);
+}
+
+int
+cmd_help(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage_all(stdout);
+		return 0;
+	}
+	if (find(argv[1]) == NULL) {
+		cli_error("help: unknown command '%s'", argv[1]);
+		return EXIT_USAGE;
+	}
+	cli_usage(stdout, argv[1]);
+	return 0;
+}
+
+int
+cli_main(int argc, char **argv)
+{
+	const struct command *c;
+	int i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
+			if (++i >= argc) {
+				cli_error("option %s needs a FILE", argv[i - 1]);
+				return EXIT_USAGE;
+			}
+			cli_conf_path = argv[i];
+		} else if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			usage_all(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("ucr %s\n", UCR_VERSION);
+			return 0;
+		} else {
+			cli_error("unknown option '%s' (see ucr --help)", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage_all(stderr);
+		return EXIT_USAGE;
+	}
+	if ((c = find(argv[i])) == NULL) {
+		cli_error("unknown command '%s' (see ucr --help)", argv[i]);
+		return EXIT_USAGE;
+	}
+	if (ucr_crypto_init() != 0) {
+		cli_error("libsodium failed to initialise");
+		return 1;
+	}
+	return c->fn(argc - i, argv + i);
+}
+
+/* ---------------------------------------------------------------- flags */
+
+int
+cli_flags_parse(struct cli_flags *f, const char *spec, int argc, char **argv)
+{
+	int i;
+
+	memset(f, 0, sizeof(*f));
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *eq, *p;
+		char name[64];
+		size_t n;
+		int takes = -1;
+
+		if (strcmp(a, "--") == 0) {
+			for (i++; i < argc; i++) {
+				if (f->npos >= CLI_MAXPOS)
+					goto toomany;
+				f->pos[f->npos++] = argv[i];
+			}
+			break;
+		}
+		if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+			if (f->npos >= CLI_MAXPOS)
+				goto toomany;
+			f->pos[f->npos++] = a;
+			continue;
+		}
+		a += 2;
+		eq = strchr(a, '=');
+		n = eq ? (size_t)(eq - a) : strlen(a);
+		if (n >= sizeof(name))
+			n = sizeof(name) - 1;
+		memcpy(name, a, n);
+		name[n] = '\0';
+		if (strcmp(name, "help") == 0) {
+			f->help = 1;
+			continue;
+		}
+		/* Find name in spec: "name" or "name=". */
+		for (p = spec; p && *p;) {
+			size_t len = strcspn(p, " ");
+
+			if ((len == n || (len == n + 1 && p[n] == '=')) &&
+			    strncmp(p, name, n) == 0) {
+				takes = len == n + 1;
+				break;
+			}
+			p += len;
+			while (*p == ' ')
+				p++;
+		}
+		if (takes < 0) {
+			cli_error("%s: unknown option '--%s' (see ucr help %s)",
+			    argv[0], name, argv[0]);
+			return -1;
+		}
+		if (f->n >= CLI_MAXFLAGS) {
+			cli_error("%s: too many options", argv[0]);
+			return -1;
+		}
+		f->name[f->n] = a; /* compared up to n via cli_flag() */
+		if (takes) {
+			if (eq)
+				f->value[f->n] = eq + 1;
+			else if (i + 1 < argc)
+				f->value[f->n] = argv[++i];
+			else {
+				cli_error("%s: option '--%s' needs a value", argv[0],
+				    name);
+				return -1;
+			}
+		} else if (eq) {
+			cli_error("%s: option '--%s' takes no value", argv[0],
+			    name);
+			return -1;
+		} else
+			f->value[f->n] = "";
+		f->n++;
+	}
+	return 0;
+toomany:
+	cli_error("%s: too many arguments", argv[0]);
+	return -1;
+}
+
+/* The last value given for a flag, or NULL. */
+const char *
+cli_flag(const struct cli_flags *f, const char *name)
+{
+	size_t n = strlen(name);
+	int i;
+
+	for (i = f->n - 1; i >= 0; i--)
+		if (strncmp(f->name[i], name, n) == 0 &&
+		    (f->name[i][n] == '\0' || f->name[i][n] == '='))
+			return f->value[i];
+	return NULL;
+}
+
+int
+cli_flag_set(const struct cli_flags *f, const char *name)
+{
+	return cli_flag(f, name) != NULL;
+}

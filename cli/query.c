@@ -1,0 +1,440 @@
+/*
+ * query.c: keygen, verify, show and log: commands that read a store or a
+ * key file and never write through a daemon.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "chain.h"
+#include "cli.h"
+#include "clijson.h"
+#include "error.h"
+#include "record.h"
+
+int
+cmd_keygen(int argc, char **argv)
+{
+	struct cli_flags f;
+	struct ucr_key *k;
+	char hex[2 * UCR_PK_LEN + 1];
+	const char *out;
+	int rc;
+
+	if (cli_flags_parse(&f, "out=", argc, argv) != 0)
+		return EXIT_USAGE;
+	if (f.help) {
+		cli_usage(stdout, argv[0]);
+		return 0;
+	}
+	if ((out = cli_flag(&f, "out")) == NULL || f.npos != 0) {
+		cli_usage(stderr, argv[0]);
+		return EXIT_USAGE;
+	}
+	if ((rc = ucr_key_generate(&k)) != 0) {
+		cli_error("keygen: %s", ucr_strerror(rc));
+		return 1;
+	}
+	rc = ucr_key_save(k, out);
+	if (rc != 0) {
+		cli_error("keygen: %s: %s", out,
+		    rc == UCR_EIO ? strerror(errno) : ucr_strerror(rc));
+		ucr_key_free(k);
+		return 1;
+	}
+	ucr_hex(hex, k->pk, UCR_PK_LEN);
+	printf("%s\n", hex);
+	ucr_key_free(k);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- verify */
+
+struct verify_out {
+	json_t *logs;
+	uint64_t entries, batches, logcount;
+	int json;
+};
+
+static int
+verify_cb(const struct ucr_head *h, uint64_t batches, void *arg)
+{
+	struct verify_out *v = arg;
+	char hex[2 * UCR_PK_LEN + 1];
+
+	ucr_hex(hex, h->author, UCR_PK_LEN);
+	v->entries += h->seq;
+	v->batches += batches;
+	v->logcount++;
+	if (v->json) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "author", json_string(hex));
+		json_object_set_new(o, "epoch", json_integer((json_int_t)h->epoch));
+		json_object_set_new(o, "entries", json_integer((json_int_t)h->seq));
+		json_object_set_new(o, "batches", json_integer((json_int_t)batches));
+		json_object_set_new(o, "stopped", json_boolean(h->stopped));
+		json_array_append_new(v->logs, o);
+	} else
+		printf("  %.16s… epoch %016" PRIx64 ": %" PRIu64 " entries, %" PRIu64
+		    " batches%s\n", hex, h->epoch, h->seq, batches,
+		    h->stopped ? " (stopped after a fork)" : "");
+	return 0;
+}
+
+int
+cmd_verify(int argc, char **argv)
+{
+	struct cli_flags f;
+	struct ucr_config *cfg = NULL;
+	struct ucr_store *s = NULL;
+	struct verify_out v;
+	const char *data, *region;
+	char why[512] = "";
+	int rc;
+
+	if (cli_flags_parse(&f, "data= region= json", argc, argv) != 0)
+		return EXIT_USAGE;
+	if (f.help) {
+		cli_usage(stdout, argv[0]);
+		return 0;
+	}
+	if (f.npos != 0) {
+		cli_usage(stderr, argv[0]);
+		return EXIT_USAGE;
+	}
+	data = cli_flag(&f, "data");
+	region = cli_flag(&f, "region");
+	if (data == NULL) {
+		if (cli_load_config(&cfg) != 0)
+			return 1;
+		data = cfg->data;
+		if (region == NULL)
+			region = cfg->region;
+	}
+	if (region == NULL)
+		region = UCR_DEFAULT_REGION;
+	rc = ucr_store_open(&s, data, UCR_STORE_RDONLY, 0);
+	if (rc != 0) {
+		cli_error("verify: cannot open store %s: %s", data,
+		    rc == UCR_EIO ? strerror(errno) : ucr_strerror(rc));
+		ucr_config_free(cfg);
+		return 1;
+	}
+	ucr_store_set_region(s, region, NULL);
+	memset(&v, 0, sizeof(v));
+	v.json = cli_flag_set(&f, "json");
+	v.logs = json_array();
+	if (!v.json)
+		printf("verifying %s (region %s)\n", data, region);
+	rc = ucr_store_verify(s, verify_cb, &v, why, sizeof(why));
+	if (v.json) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "ok", json_boolean(rc == 0));
+		json_object_set_new(o, "logs", v.logs);
+		json_object_set_new(o, "entries", json_integer((json_int_t)v.entries));
+		json_object_set_new(o, "batches", json_integer((json_int_t)v.batches));
+		if (rc != 0)
+			json_object_set_new(o, "error", json_string(why[0] ? why :
+			    ucr_strerror(rc)));
+		cli_json_print(o);
+		json_decref(o);
+	} else {
+		json_decref(v.logs);
+		if (rc == 0)
+			printf("ok: %" PRIu64 " authors' logs, %" PRIu64
+			    " entries, %" PRIu64 " signed batches\n", v.logcount,
+			    v.entries, v.batches);
+	}
+	if (rc != 0)
+		cli_error("verify: %s", why[0] ? why : ucr_strerror(rc));
+	ucr_store_free(s);
+	ucr_config_free(cfg);
+	return rc == 0 ? 0 : 1;
+}
+
+/* ---------------------------------------------------------------- show */
+
+struct show_ctx {
+	const char *kind;
+	const char *owner;
+	json_t *arr;
+	int json;
+	size_t count;
+	int rc;
+};
+
+static void
+summary(char *buf, size_t len, const Ucr__Record *r)
+{
+	char d[48];
+
+	if (r->tombstone) {
+		snprintf(buf, len, "(deleted)");
+		return;
+	}
+	switch (r->body_case) {
+	case UCR__RECORD__BODY_BASELINE:
+		snprintf(buf, len, "%s", r->baseline->text);
+		break;
+	case UCR__RECORD__BODY_TARGET:
+		snprintf(buf, len, "%s", r->target->title);
+		break;
+	case UCR__RECORD__BODY_MEASUREMENT:
+		snprintf(buf, len, "%s", r->measurement->value ?
+		    ucr_decimal_format(r->measurement->value, d, sizeof(d)) :
+		    "missing");
+		break;
+	case UCR__RECORD__BODY_PROJECT:
+		snprintf(buf, len, "%s (lead %s)", r->project->title,
+		    r->project->lead);
+		break;
+	case UCR__RECORD__BODY_GROUP:
+		snprintf(buf, len, "%s", r->group->name);
+		break;
+	case UCR__RECORD__BODY_MEETING:
+		snprintf(buf, len, "%s %s: %u women, %u men, %u not stated",
+		    r->meeting->date, r->meeting->title, r->meeting->women,
+		    r->meeting->men, r->meeting->unstated);
+		break;
+	case UCR__RECORD__BODY_NETWORK:
+		snprintf(buf, len, "%s", r->network->name);
+		break;
+	case UCR__RECORD__BODY_DECISION:
+		snprintf(buf, len, "%s %s (%zu adopted)", r->decision->date,
+		    r->decision->ref, r->decision->n_adopts);
+		break;
+	case UCR__RECORD__BODY_VISION:
+		snprintf(buf, len, "%s (%u)", r->vision->text, r->vision->year);
+		break;
+	case UCR__RECORD__BODY_PRIORITY:
+		snprintf(buf, len, "%s", r->priority->title);
+		break;
+	case UCR__RECORD__BODY_GOAL:
+		snprintf(buf, len, "threshold %s",
+		    ucr_decimal_format(r->goal->threshold, d, sizeof(d)));
+		break;
+	case UCR__RECORD__BODY_ROSTER:
+		snprintf(buf, len, "%s %s%s", r->roster->municipality,
+		    r->roster->name, r->roster->revoked_at ? " (revoked)" : "");
+		break;
+	default:
+		snprintf(buf, len, "-");
+	}
+}
+
+static int
+show_cb(const struct ucr_rec *rec, void *arg)
+{
+	struct show_ctx *c = arg;
+	Ucr__Record *r;
+	char kindpart[64], line[160];
+	int rc;
+
+	if ((rc = ucr_record_decode(&r, rec->bytes, rec->len)) != 0) {
+		c->rc = rc;
+		return 0;
+	}
+	snprintf(kindpart, sizeof(kindpart), "/%s/", c->kind ? c->kind : "");
+	if ((c->kind && strstr(r->key, kindpart) == NULL) ||
+	    (c->owner && strcmp(r->owner, c->owner) != 0))
+		goto leave;
+	c->count++;
+	if (c->json) {
+		json_t *o = cli_record_json(r);
+		char hex[2 * UCR_PK_LEN + 1];
+
+		ucr_hex(hex, rec->author, UCR_PK_LEN);
+		json_object_set_new(o, "author", json_string(hex));
+		json_object_set_new(o, "seq", json_integer((json_int_t)rec->seq));
+		json_object_set_new(o, "time", json_integer((json_int_t)(rec->time >> 16)));
+		ucr_hex(hex, rec->hash, 32);
+		json_object_set_new(o, "hash", json_string(hex));
+		json_array_append_new(c->arr, o);
+	} else {
+		summary(line, sizeof(line), r);
+		if (strlen(line) > 60)
+			strcpy(line + 57, "...");
+		printf("%-34s %6" PRIu64 "  %s\n", r->key, rec->seq, line);
+	}
+leave:
+	ucr__record__free_unpacked(r, NULL);
+	return 0;
+}
+
+int
+cmd_show(int argc, char **argv)
+{
+	struct cli_flags f;
+	struct ucr_config *cfg = NULL;
+	struct ucr_store *s = NULL;
+	struct show_ctx c;
+	const char *key;
+	int rc = 1;
+
+	if (cli_flags_parse(&f, "municipality= key= json", argc, argv) != 0)
+		return EXIT_USAGE;
+	if (f.help) {
+		cli_usage(stdout, argv[0]);
+		return 0;
+	}
+	if (f.npos > 1) {
+		cli_usage(stderr, argv[0]);
+		return EXIT_USAGE;
+	}
+	memset(&c, 0, sizeof(c));
+	c.kind = f.npos ? f.pos[0] : NULL;
+	if (c.kind && ucr_kind_parse(c.kind) == UCR__RECORD__BODY__NOT_SET) {
+		cli_error("show: unknown kind '%s' (see ucr help show)", c.kind);
+		return EXIT_USAGE;
+	}
+	c.owner = cli_flag(&f, "municipality");
+	if (c.owner && strcmp(c.owner, UCR_REGION) != 0 &&
+	    ucr_municipality_find(c.owner) == NULL) {
+		cli_error("show: municipality: unknown code '%s'", c.owner);
+		return EXIT_USAGE;
+	}
+	c.json = cli_flag_set(&f, "json");
+	c.arr = json_array();
+	if (cli_load_config(&cfg) != 0 || cli_open_store(&s, cfg) != 0)
+		goto leave;
+	key = cli_flag(&f, "key");
+	if (key) {
+		char full[256];
+
+		snprintf(full, sizeof(full), "%s", key);
+		if (strchr(key, '/') && strchr(strchr(key, '/') + 1, '/') == NULL)
+			snprintf(full, sizeof(full), "%s/%s", cfg->owner, key);
+		rc = ucr_store_get(s, full, show_cb, &c);
+		if (rc == UCR_ENOTFOUND) {
+			cli_error("show: %s: no such record", full);
+			rc = 1;
+			goto leave;
+		}
+	} else
+		rc = ucr_store_foreach_record(s, "", show_cb, &c);
+	if (rc == 0)
+		rc = c.rc;
+	if (rc != 0) {
+		cli_error("show: %s", ucr_strerror(rc));
+		rc = 1;
+		goto leave;
+	}
+	if (c.json)
+		cli_json_print(c.arr);
+	else if (c.count == 0)
+		fprintf(stderr, "no records\n");
+	rc = 0;
+leave:
+	json_decref(c.arr);
+	ucr_store_free(s);
+	ucr_config_free(cfg);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- log */
+
+struct log_ctx {
+	json_t *arr;
+	int json;
+	int rc;
+};
+
+static int
+log_cb(const struct ucr_entry_info *e, void *arg)
+{
+	struct log_ctx *c = arg;
+	Ucr__Entry *ent;
+	Ucr__Record *r;
+	char when[32];
+	time_t t;
+	struct tm tm;
+
+	if ((c->rc = ucr_entry_decode(&ent, e->bytes, e->len)) != 0)
+		return c->rc;
+	if ((c->rc = ucr_record_decode(&r, ent->record.data,
+	    ent->record.len)) != 0) {
+		ucr__entry__free_unpacked(ent, NULL);
+		return c->rc;
+	}
+	t = (time_t)((ent->time >> 16) / 1000);
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (c->json) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "seq", json_integer((json_int_t)e->seq));
+		json_object_set_new(o, "time", json_string(when));
+		json_object_set_new(o, "key", json_string(r->key));
+		json_object_set_new(o, "kind", json_string(r->tombstone ? "delete" :
+		    ucr_kind_name(r->body_case)));
+		json_array_append_new(c->arr, o);
+	} else
+		printf("%6" PRIu64 "  %s  %-8s %s\n", e->seq, when,
+		    r->tombstone ? "delete" : ucr_kind_name(r->body_case), r->key);
+	ucr__record__free_unpacked(r, NULL);
+	ucr__entry__free_unpacked(ent, NULL);
+	return 0;
+}
+
+int
+cmd_log(int argc, char **argv)
+{
+	struct cli_flags f;
+	struct ucr_config *cfg = NULL;
+	struct ucr_store *s = NULL;
+	struct log_ctx c;
+	uint8_t author[UCR_PK_LEN];
+	uint64_t epoch, from = 1;
+	const char *v;
+	int rc = 1;
+
+	if (cli_flags_parse(&f, "from= json", argc, argv) != 0)
+		return EXIT_USAGE;
+	if (f.help) {
+		cli_usage(stdout, argv[0]);
+		return 0;
+	}
+	if (f.npos != 0) {
+		cli_usage(stderr, argv[0]);
+		return EXIT_USAGE;
+	}
+	if ((v = cli_flag(&f, "from")) != NULL) {
+		char *end;
+
+		from = strtoull(v, &end, 10);
+		if (*v == '\0' || *end != '\0' || from == 0) {
+			cli_error("log: from: '%s' is not a seq (1, 2, ...)", v);
+			return EXIT_USAGE;
+		}
+	}
+	memset(&c, 0, sizeof(c));
+	c.json = cli_flag_set(&f, "json");
+	c.arr = json_array();
+	if (cli_load_config(&cfg) != 0 || cli_open_store(&s, cfg) != 0)
+		goto leave;
+	if (ucr_store_identity(s, author, &epoch, NULL, 0) != 0) {
+		cli_error("log: the store has no log of its own yet");
+		goto leave;
+	}
+	rc = ucr_store_foreach_entry(s, author, epoch, from, log_cb, &c);
+	if (rc != 0) {
+		cli_error("log: %s", ucr_strerror(rc));
+		rc = 1;
+		goto leave;
+	}
+	if (c.json)
+		cli_json_print(c.arr);
+	rc = 0;
+leave:
+	json_decref(c.arr);
+	ucr_store_free(s);
+	ucr_config_free(cfg);
+	return rc;
+}

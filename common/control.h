@@ -1,0 +1,45 @@
+/*
+ * control.h: the daemons' control socket protocol (REQ/REP, one protobuf
+ * Request in, one Reply out), shared by ucr-node and ucr-hub.
+ *
+ * The control socket is the only write path: the daemon validates every
+ * record again (the socket is an interface too), signs and appends. A
+ * malformed request gets an error reply, never a crash.
+ */
+#ifndef UCR_CONTROL_H
+#define UCR_CONTROL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keys.h"
+#include "store.h"
+
+#define UCR_CONTROL_MAXMSG (64 << 20) /* largest request: a big import */
+
+/*
+ * Answer a query the generic handler does not know ("peers", "roster").
+ * Fill rep->json (malloc'd; freed by the caller) or set rep->code.
+ */
+typedef void (*ucr_control_query_fn)(const char *what, Ucr__Reply *rep,
+    void *ctx);
+
+struct ucr_control {
+	struct ucr_store *store;
+	const struct ucr_key *key;
+	const char *owner;		/* the only owner this daemon writes */
+	ucr_control_query_fn query;	/* may be NULL */
+	void *ctx;
+	void (*appended)(void *ctx);	/* after a commit (sync kicks), or NULL */
+	uint64_t requests, refused;	/* counters */
+};
+
+/*
+ * Handle one request of len bytes; *out (malloc'd, caller frees) gets the
+ * encoded reply. Never fails for bad input: that is an error reply.
+ * Returns 0, or UCR_ENOMEM when no reply could be built.
+ */
+int ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
+    uint8_t **out, size_t *outlen);
+
+#endif

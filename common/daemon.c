@@ -1,0 +1,119 @@
+/* daemon.c: start-up and shutdown shared by both daemons (daemon.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "control.h"
+#include "daemon.h"
+#include "error.h"
+#include "record.h"
+
+int
+ucr_daemon_open(struct ucr_daemon *d, const char *conf, int hub,
+    int check_only, char *why, size_t whylen)
+{
+	uint8_t hubpk[UCR_PK_LEN];
+	const char *path;
+	int rc, maxmsg = UCR_CONTROL_MAXMSG, linger = 0;
+	int64_t maxmsg64 = UCR_CONTROL_MAXMSG;
+
+	memset(d, 0, sizeof(*d));
+	(void)maxmsg;
+	if ((rc = ucr_config_load(&d->cfg, conf, why, whylen)) != 0)
+		return rc;
+	if (d->cfg->is_hub != hub) {
+		snprintf(why, whylen, "%s: has a [%s] section; ucr-%s needs [%s]",
+		    conf, hub ? "node" : "hub", hub ? "hub" : "node",
+		    hub ? "hub" : "node");
+		return UCR_ECONFIG;
+	}
+	if ((rc = ucr_crypto_init()) != 0) {
+		snprintf(why, whylen, "libsodium failed to initialise");
+		return rc;
+	}
+	rc = ucr_key_load(&d->key, d->cfg->key);
+	if (rc == UCR_EPERM) {
+		snprintf(why, whylen, "key file %s is readable by group or "
+		    "others; run: chmod 600 %s", d->cfg->key, d->cfg->key);
+		return rc;
+	}
+	if (rc == UCR_EIO) {
+		snprintf(why, whylen, "key file %s: %s (make one with: ucr "
+		    "keygen --out %s)", d->cfg->key, strerror(errno), d->cfg->key);
+		return rc;
+	}
+	if (rc != 0) {
+		snprintf(why, whylen, "key file %s: not a UCR key (%s)",
+		    d->cfg->key, ucr_strerror(rc));
+		return rc;
+	}
+	if (check_only)
+		return 0;
+	rc = ucr_store_open(&d->store, d->cfg->data,
+	    UCR_STORE_CREATE | UCR_STORE_EXCLUSIVE, d->cfg->map_size);
+	if (rc == UCR_ELOCKED) {
+		snprintf(why, whylen, "store %s is in use by another ucr-%s",
+		    d->cfg->data, hub ? "hub" : "node");
+		return rc;
+	}
+	if (rc != 0) {
+		snprintf(why, whylen, "store %s: %s", d->cfg->data,
+		    rc == UCR_EIO ? strerror(errno) : ucr_strerror(rc));
+		return rc;
+	}
+	if (hub)
+		ucr_store_set_region(d->store, d->cfg->region, d->key->pk);
+	else if (*d->cfg->hub_key &&
+	    ucr_unhex(hubpk, sizeof(hubpk), d->cfg->hub_key) == 0)
+		ucr_store_set_region(d->store, d->cfg->region, hubpk);
+	else
+		ucr_store_set_region(d->store, d->cfg->region, NULL);
+	if ((rc = ucr_store_set_identity(d->store, d->key->pk,
+	    d->cfg->owner)) != 0) {
+		snprintf(why, whylen, "store %s belongs to another key or "
+		    "municipality; use the key it was made with, or a new "
+		    "data folder", d->cfg->data);
+		return rc;
+	}
+	/* The control socket: a stale file from a crash is ours to remove,
+	 * since the store lock proves no other daemon runs here. */
+	path = d->cfg->control + strlen("ipc://");
+	unlink(path);
+	if ((d->zctx = zmq_ctx_new()) == NULL ||
+	    (d->control = zmq_socket(d->zctx, ZMQ_REP)) == NULL) {
+		snprintf(why, whylen, "zeromq: %s", zmq_strerror(errno));
+		return UCR_EIO;
+	}
+	zmq_setsockopt(d->control, ZMQ_MAXMSGSIZE, &maxmsg64, sizeof(maxmsg64));
+	zmq_setsockopt(d->control, ZMQ_LINGER, &linger, sizeof(linger));
+	if (zmq_bind(d->control, d->cfg->control) != 0) {
+		snprintf(why, whylen, "control socket %s: %s", d->cfg->control,
+		    zmq_strerror(errno));
+		return UCR_EIO;
+	}
+	if (chmod(path, 0660) != 0) {
+		snprintf(why, whylen, "control socket %s: chmod: %s", path,
+		    strerror(errno));
+		return UCR_EIO;
+	}
+	return 0;
+}
+
+void
+ucr_daemon_close(struct ucr_daemon *d)
+{
+	if (d->control) {
+		zmq_close(d->control);
+		unlink(d->cfg->control + strlen("ipc://"));
+	}
+	if (d->zctx)
+		zmq_ctx_term(d->zctx);
+	ucr_store_free(d->store);
+	ucr_key_free(d->key);
+	ucr_config_free(d->cfg);
+	memset(d, 0, sizeof(*d));
+}

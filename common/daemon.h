@@ -1,0 +1,35 @@
+/*
+ * daemon.h: start-up and shutdown shared by ucr-node and ucr-hub: the
+ * configuration, the key, the store and the control socket, each checked
+ * with an error that says what to do. No exit() here: the daemons' mains
+ * decide (fatalx) with the message.
+ */
+#ifndef UCR_DAEMON_H
+#define UCR_DAEMON_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "keys.h"
+#include "store.h"
+
+struct ucr_daemon {
+	struct ucr_config *cfg;
+	struct ucr_key *key;
+	struct ucr_store *store;
+	void *zctx;		/* ZeroMQ context */
+	void *control;		/* REP socket on cfg->control */
+};
+
+/*
+ * Load and check conf as a node's (hub = 0) or a hub's configuration, and
+ * its key. Unless check_only, also open the store (exclusively: a second
+ * daemon on the same store gets UCR_ELOCKED), make or check its identity,
+ * and bind the control socket (file mode 0660). why gets a one-line reason.
+ */
+int ucr_daemon_open(struct ucr_daemon *d, const char *conf, int hub,
+    int check_only, char *why, size_t whylen);
+/* Close in reverse order of set-up; NULL-safe on every member. */
+void ucr_daemon_close(struct ucr_daemon *d);
+
+#endif

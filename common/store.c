@@ -1,0 +1,1635 @@
+/*
+ * store.c: the LMDB store (see store.h for the databases and contracts).
+ *
+ * Every write goes through apply_txn(), inside one write transaction: a
+ * local append builds and signs a batch and applies it through the same
+ * checks as a batch from the network, so there is one path by which
+ * anything enters the store.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+#include <sodium.h>
+
+#include "chain.h"
+#include "error.h"
+#include "record.h"
+#include "store.h"
+
+#define HEAD_LEN 56	/* seq 8, hash 32, time 8, flags 8 */
+#define REC_HDR 88	/* time 8, epoch 8, seq 8, author 32, hash 32 */
+#define LOGKEY_LEN 40	/* author 32, epoch 8 */
+#define ENTKEY_LEN 48	/* author 32, epoch 8, seq 8 */
+#define HEAD_STOPPED 1
+
+struct ucr_store {
+	MDB_env *env;
+	MDB_dbi entries, heads, sigs, records, meta, quarantine;
+	int rdonly;
+	int lockfd;
+	char region[72];
+	uint8_t hub[UCR_PK_LEN];
+	int has_hub;
+	uint8_t self[UCR_PK_LEN];
+	uint64_t epoch;
+	char owner[16];
+	int has_identity;
+	uint64_t hlc;		/* highest time seen or made */
+	uint32_t qcounter;	/* quarantine key tie-breaker */
+};
+
+static const uint8_t zero_hash[32];
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = v & 0xff;
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void
+logkey(uint8_t out[ENTKEY_LEN], const uint8_t *author, uint64_t epoch,
+    uint64_t seq)
+{
+	memcpy(out, author, 32);
+	put64(out + 32, epoch);
+	put64(out + 40, seq);
+}
+
+/* Translate an LMDB code at the module boundary. */
+static int
+mdb_err(int rc)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case MDB_NOTFOUND:
+		return UCR_ENOTFOUND;
+	case MDB_KEYEXIST:
+		return UCR_EEXIST;
+	case MDB_MAP_FULL:
+	case MDB_TXN_FULL:
+		return UCR_EFULL;
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH:
+		return UCR_ECORRUPT;
+	case ENOMEM:
+		return UCR_ENOMEM;
+	case EACCES:
+	case EPERM:
+		return UCR_EPERM;
+	case ENOSPC:
+		return UCR_EFULL;
+	default:
+		if (rc > 0)
+			errno = rc;
+		return UCR_EIO;
+	}
+}
+
+static void
+setwhy(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+setwhy(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || whylen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
+
+/* ---------------------------------------------------------------- open */
+
+static int
+load_identity(struct ucr_store *s, MDB_txn *txn)
+{
+	MDB_val k, v;
+	int rc;
+
+	k.mv_data = "identity";
+	k.mv_size = 8;
+	rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return mdb_err(rc);
+	if (v.mv_size < 40 || v.mv_size > 40 + sizeof(s->owner) - 1)
+		return UCR_ECORRUPT;
+	memcpy(s->self, v.mv_data, 32);
+	s->epoch = get64((uint8_t *)v.mv_data + 32);
+	memcpy(s->owner, (uint8_t *)v.mv_data + 40, v.mv_size - 40);
+	s->owner[v.mv_size - 40] = '\0';
+	s->has_identity = 1;
+	return 0;
+}
+
+int
+ucr_store_open(struct ucr_store **out, const char *dir, unsigned flags,
+    size_t mapsize)
+{
+	struct ucr_store *s;
+	MDB_txn *txn = NULL;
+	char path[4096];
+	unsigned dbflags;
+	int rc;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return UCR_ENOMEM;
+	s->lockfd = -1;
+	s->rdonly = (flags & UCR_STORE_RDONLY) != 0;
+	snprintf(s->region, sizeof(s->region), "%s", "umearegionen");
+	if ((flags & UCR_STORE_CREATE) && !s->rdonly &&
+	    mkdir(dir, 0750) != 0 && errno != EEXIST) {
+		rc = UCR_EIO;
+		goto fail;
+	}
+	if (flags & UCR_STORE_EXCLUSIVE) {
+		snprintf(path, sizeof(path), "%s/daemon.lock", dir);
+		s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (s->lockfd < 0) {
+			rc = UCR_EIO;
+			goto fail;
+		}
+		if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
+			rc = errno == EWOULDBLOCK ? UCR_ELOCKED : UCR_EIO;
+			goto fail;
+		}
+	}
+	if ((rc = mdb_env_create(&s->env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(s->env, 8)) != 0 ||
+	    (rc = mdb_env_set_mapsize(s->env,
+	    mapsize ? mapsize : UCR_STORE_DEFAULT_MAP)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(s->env, 126)) != 0) {
+		rc = mdb_err(rc);
+		goto fail;
+	}
+	/* MDB_NOTLS: the CLI and tests may use one store from any thread. */
+	if ((rc = mdb_env_open(s->env, dir,
+	    MDB_NOTLS | (s->rdonly ? MDB_RDONLY : 0), 0600)) != 0) {
+		rc = rc == ENOENT ? UCR_ENOTFOUND : mdb_err(rc);
+		goto fail;
+	}
+	if ((rc = mdb_txn_begin(s->env, NULL, s->rdonly ? MDB_RDONLY : 0,
+	    &txn)) != 0) {
+		rc = mdb_err(rc);
+		goto fail;
+	}
+	dbflags = s->rdonly ? 0 : MDB_CREATE;
+	if ((rc = mdb_dbi_open(txn, "entries", dbflags, &s->entries)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "heads", dbflags, &s->heads)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "sigs", dbflags, &s->sigs)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "records", dbflags, &s->records)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "meta", dbflags, &s->meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "quarantine", dbflags, &s->quarantine)) !=
+	    0) {
+		/* A read-only open of a folder never written by a daemon. */
+		rc = rc == MDB_NOTFOUND ? UCR_ENOTFOUND : mdb_err(rc);
+		goto fail;
+	}
+	if ((rc = load_identity(s, txn)) != 0)
+		goto fail;
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		txn = NULL;
+		rc = mdb_err(rc);
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	if (txn)
+		mdb_txn_abort(txn);
+	ucr_store_free(s);
+	return rc;
+}
+
+void
+ucr_store_free(struct ucr_store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->env)
+		mdb_env_close(s->env);
+	if (s->lockfd >= 0)
+		close(s->lockfd); /* releases the flock */
+	free(s);
+}
+
+void
+ucr_store_set_region(struct ucr_store *s, const char *region,
+    const uint8_t *hub)
+{
+	snprintf(s->region, sizeof(s->region), "%s", region);
+	s->has_hub = hub != NULL;
+	if (hub)
+		memcpy(s->hub, hub, UCR_PK_LEN);
+}
+
+int
+ucr_store_set_identity(struct ucr_store *s, const uint8_t *author,
+    const char *owner)
+{
+	MDB_txn *txn;
+	MDB_val k, v;
+	uint8_t buf[40 + 16];
+	size_t olen = strlen(owner);
+	int rc;
+
+	if (s->has_identity) {
+		if (memcmp(s->self, author, UCR_PK_LEN) != 0 ||
+		    strcmp(s->owner, owner) != 0)
+			return UCR_EINVAL;
+		return 0;
+	}
+	if (s->rdonly)
+		return UCR_EPERM;
+	if (olen >= sizeof(s->owner))
+		return UCR_EINVAL;
+	memcpy(s->self, author, UCR_PK_LEN);
+	/* The epoch: random, so a wiped store is never taken for the old. */
+	do
+		randombytes_buf(&s->epoch, sizeof(s->epoch));
+	while (s->epoch == 0);
+	s->epoch >>= 1; /* stays positive in JSON and signed printers */
+	if (s->epoch == 0)
+		s->epoch = 1;
+	memcpy(buf, author, 32);
+	put64(buf + 32, s->epoch);
+	memcpy(buf + 40, owner, olen);
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		return mdb_err(rc);
+	k.mv_data = "identity";
+	k.mv_size = 8;
+	v.mv_data = buf;
+	v.mv_size = 40 + olen;
+	if ((rc = mdb_put(txn, s->meta, &k, &v, MDB_NOOVERWRITE)) != 0) {
+		mdb_txn_abort(txn);
+		return mdb_err(rc);
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return mdb_err(rc);
+	snprintf(s->owner, sizeof(s->owner), "%s", owner);
+	s->has_identity = 1;
+	return 0;
+}
+
+int
+ucr_store_identity(struct ucr_store *s, uint8_t *author, uint64_t *epoch,
+    char *owner, size_t ownerlen)
+{
+	if (!s->has_identity)
+		return UCR_ENOTFOUND;
+	if (author)
+		memcpy(author, s->self, UCR_PK_LEN);
+	if (epoch)
+		*epoch = s->epoch;
+	if (owner)
+		snprintf(owner, ownerlen, "%s", s->owner);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- heads */
+
+static int
+head_get(MDB_txn *txn, struct ucr_store *s, const uint8_t *author,
+    uint64_t epoch, struct ucr_head *h)
+{
+	uint8_t key[ENTKEY_LEN];
+	MDB_val k, v;
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	memcpy(h->author, author, UCR_PK_LEN);
+	h->epoch = epoch;
+	logkey(key, author, epoch, 0);
+	k.mv_data = key;
+	k.mv_size = LOGKEY_LEN;
+	if ((rc = mdb_get(txn, s->heads, &k, &v)) != 0)
+		return mdb_err(rc);
+	if (v.mv_size != HEAD_LEN)
+		return UCR_ECORRUPT;
+	h->seq = get64(v.mv_data);
+	memcpy(h->hash, (uint8_t *)v.mv_data + 8, 32);
+	h->time = get64((uint8_t *)v.mv_data + 40);
+	h->stopped = (get64((uint8_t *)v.mv_data + 48) & HEAD_STOPPED) != 0;
+	return 0;
+}
+
+static int
+head_put(MDB_txn *txn, struct ucr_store *s, const struct ucr_head *h)
+{
+	uint8_t key[ENTKEY_LEN], val[HEAD_LEN];
+	MDB_val k, v;
+
+	logkey(key, h->author, h->epoch, 0);
+	put64(val, h->seq);
+	memcpy(val + 8, h->hash, 32);
+	put64(val + 40, h->time);
+	put64(val + 48, h->stopped ? HEAD_STOPPED : 0);
+	k.mv_data = key;
+	k.mv_size = LOGKEY_LEN;
+	v.mv_data = val;
+	v.mv_size = HEAD_LEN;
+	return mdb_err(mdb_put(txn, s->heads, &k, &v, 0));
+}
+
+int
+ucr_store_head(struct ucr_store *s, const uint8_t *author, uint64_t epoch,
+    struct ucr_head *out)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return mdb_err(rc);
+	rc = head_get(txn, s, author, epoch, out);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+ucr_store_foreach_head(struct ucr_store *s,
+    int (*cb)(const struct ucr_head *, void *), void *ctx)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, v;
+	struct ucr_head h;
+	int rc, op = MDB_FIRST;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return mdb_err(rc);
+	if ((rc = mdb_cursor_open(txn, s->heads, &c)) != 0) {
+		mdb_txn_abort(txn);
+		return mdb_err(rc);
+	}
+	while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
+		op = MDB_NEXT;
+		if (k.mv_size != LOGKEY_LEN || v.mv_size != HEAD_LEN) {
+			rc = UCR_ECORRUPT;
+			goto leave;
+		}
+		memset(&h, 0, sizeof(h));
+		memcpy(h.author, k.mv_data, 32);
+		h.epoch = get64((uint8_t *)k.mv_data + 32);
+		h.seq = get64(v.mv_data);
+		memcpy(h.hash, (uint8_t *)v.mv_data + 8, 32);
+		h.time = get64((uint8_t *)v.mv_data + 40);
+		h.stopped = (get64((uint8_t *)v.mv_data + 48) & HEAD_STOPPED) != 0;
+		if ((rc = cb(&h, ctx)) != 0)
+			goto leave;
+	}
+	rc = rc == MDB_NOTFOUND ? 0 : mdb_err(rc);
+leave:
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* Does this author hold a log in an epoch other than this one? */
+static int
+other_epoch(MDB_txn *txn, struct ucr_store *s, const uint8_t *author,
+    uint64_t epoch)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint8_t key[LOGKEY_LEN];
+	int rc, found = 0;
+
+	memcpy(key, author, 32);
+	memset(key + 32, 0, 8);
+	k.mv_data = key;
+	k.mv_size = LOGKEY_LEN;
+	if (mdb_cursor_open(txn, s->heads, &c) != 0)
+		return 0;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == LOGKEY_LEN &&
+	    memcmp(k.mv_data, author, 32) == 0) {
+		if (get64((uint8_t *)k.mv_data + 32) != epoch) {
+			found = 1;
+			break;
+		}
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	return found;
+}
+
+/* ---------------------------------------------------------------- records */
+
+struct recval {
+	uint64_t time, epoch, seq;
+	const uint8_t *author, *hash, *bytes;
+	size_t len;
+};
+
+static int
+rec_parse(const MDB_val *v, struct recval *r)
+{
+	const uint8_t *p = v->mv_data;
+
+	if (v->mv_size < REC_HDR)
+		return UCR_ECORRUPT;
+	r->time = get64(p);
+	r->epoch = get64(p + 8);
+	r->seq = get64(p + 16);
+	r->author = p + 24;
+	r->hash = p + 56;
+	r->bytes = p + REC_HDR;
+	r->len = v->mv_size - REC_HDR;
+	return 0;
+}
+
+static int
+rec_get(MDB_txn *txn, struct ucr_store *s, const char *key, struct recval *r)
+{
+	MDB_val k, v;
+	int rc;
+
+	k.mv_data = (void *)key;
+	k.mv_size = strlen(key);
+	if ((rc = mdb_get(txn, s->records, &k, &v)) != 0)
+		return mdb_err(rc);
+	return rec_parse(&v, r);
+}
+
+/* A key is held if its current version is not a tombstone. */
+static int
+rec_held(MDB_txn *txn, struct ucr_store *s, const char *key,
+    struct recval *out)
+{
+	struct recval r;
+	Ucr__Record *rec;
+	int tomb;
+
+	if (rec_get(txn, s, key, &r) != 0)
+		return 0;
+	if (ucr_record_decode(&rec, r.bytes, r.len) != 0)
+		return 0;
+	tomb = rec->tombstone;
+	ucr__record__free_unpacked(rec, NULL);
+	if (out)
+		*out = r;
+	return !tomb;
+}
+
+/* Fold one record version into the view: highest (time, author) wins. */
+static int
+rec_fold(MDB_txn *txn, struct ucr_store *s, const char *key,
+    const uint8_t *author, uint64_t epoch, uint64_t seq, uint64_t time,
+    const uint8_t *bytes, size_t len)
+{
+	struct recval cur;
+	MDB_val k, v;
+	uint8_t *p;
+	int rc;
+
+	rc = rec_get(txn, s, key, &cur);
+	if (rc == 0) {
+		if (cur.time > time ||
+		    (cur.time == time && memcmp(cur.author, author, 32) >= 0))
+			return 0; /* the held version is newer: keep it */
+	} else if (rc != UCR_ENOTFOUND)
+		return rc;
+	k.mv_data = (void *)key;
+	k.mv_size = strlen(key);
+	v.mv_data = NULL;
+	v.mv_size = REC_HDR + len;
+	if ((rc = mdb_put(txn, s->records, &k, &v, MDB_RESERVE)) != 0)
+		return mdb_err(rc);
+	p = v.mv_data;
+	put64(p, time);
+	put64(p + 8, epoch);
+	put64(p + 16, seq);
+	memcpy(p + 24, author, 32);
+	ucr_hash(p + 56, bytes, len);
+	memcpy(p + REC_HDR, bytes, len);
+	return 0;
+}
+
+/*
+ * Who may an author write for at a time? The owner code it speaks for
+ * ("region" for the hub), from the store's own identity, the configured
+ * hub key, or the roster records. UCR_EROSTER if none, or revoked.
+ */
+static int
+authority(MDB_txn *txn, struct ucr_store *s, const uint8_t *author,
+    uint64_t time, char *owner, size_t ownerlen)
+{
+	char key[128], hex[65];
+	struct recval r;
+	Ucr__Record *rec;
+	int rc;
+
+	if (s->has_hub && memcmp(author, s->hub, 32) == 0) {
+		snprintf(owner, ownerlen, "%s", UCR_REGION);
+		return 0;
+	}
+	ucr_hex(hex, author, 32);
+	snprintf(key, sizeof(key), "region/roster/%s", hex);
+	rc = rec_get(txn, s, key, &r);
+	if (rc == UCR_ENOTFOUND && s->has_identity &&
+	    memcmp(author, s->self, 32) == 0) {
+		/* Our own key before the hub's roster reaches us. */
+		snprintf(owner, ownerlen, "%s", s->owner);
+		return 0;
+	}
+	if (rc != 0)
+		return rc == UCR_ENOTFOUND ? UCR_EROSTER : rc;
+	if ((rc = ucr_record_decode(&rec, r.bytes, r.len)) != 0)
+		return UCR_ECORRUPT;
+	rc = 0;
+	if (rec->tombstone || rec->body_case != UCR__RECORD__BODY_ROSTER ||
+	    rec->roster->role == UCR__ROLE__ROLE_READER ||
+	    (rec->roster->revoked_at != 0 && time >= rec->roster->revoked_at) ||
+	    time < rec->roster->valid_from)
+		rc = UCR_EROSTER;
+	else if (rec->roster->role == UCR__ROLE__ROLE_HUB)
+		snprintf(owner, ownerlen, "%s", UCR_REGION);
+	else
+		snprintf(owner, ownerlen, "%s", rec->roster->municipality);
+	ucr__record__free_unpacked(rec, NULL);
+	return rc;
+}
+
+/* Has the hub's administrator accepted this epoch of this author? */
+static int
+epoch_accepted(MDB_txn *txn, struct ucr_store *s, const uint8_t *author,
+    uint64_t epoch)
+{
+	char key[128], hex[65];
+	struct recval r;
+	Ucr__Record *rec;
+	int ok;
+
+	ucr_hex(hex, author, 32);
+	snprintf(key, sizeof(key), "region/epoch/%.16s-%016llx", hex,
+	    (unsigned long long)epoch);
+	if (rec_get(txn, s, key, &r) != 0)
+		return 0;
+	if (ucr_record_decode(&rec, r.bytes, r.len) != 0)
+		return 0;
+	ok = !rec->tombstone && rec->body_case == UCR__RECORD__BODY_EPOCH_ACCEPT &&
+	    rec->epoch_accept->author.len == 32 &&
+	    memcmp(rec->epoch_accept->author.data, author, 32) == 0 &&
+	    rec->epoch_accept->epoch == epoch;
+	ucr__record__free_unpacked(rec, NULL);
+	return ok;
+}
+
+/* ---------------------------------------------------------------- apply */
+
+static int
+entry_hash_at(MDB_txn *txn, struct ucr_store *s, const uint8_t *author,
+    uint64_t epoch, uint64_t seq, uint8_t out[32], MDB_val *bytes)
+{
+	uint8_t key[ENTKEY_LEN];
+	MDB_val k, v;
+	int rc;
+
+	logkey(key, author, epoch, seq);
+	k.mv_data = key;
+	k.mv_size = ENTKEY_LEN;
+	if ((rc = mdb_get(txn, s->entries, &k, &v)) != 0)
+		return rc == MDB_NOTFOUND ? UCR_ECORRUPT : mdb_err(rc);
+	ucr_hash(out, v.mv_data, v.mv_size);
+	if (bytes)
+		*bytes = v;
+	return 0;
+}
+
+static int
+quarantine_txn(MDB_txn *txn, struct ucr_store *s,
+    const struct ucr_quarantine *q)
+{
+	uint8_t key[12], *p;
+	size_t rlen = strlen(q->reason), n;
+	MDB_val k, v;
+	int rc;
+
+	if (rlen > 1000)
+		rlen = 1000;
+	put64(key, q->time ? q->time : ucr_hlc_next(s->hlc));
+	s->qcounter++;
+	key[8] = s->qcounter >> 24;
+	key[9] = s->qcounter >> 16;
+	key[10] = s->qcounter >> 8;
+	key[11] = s->qcounter;
+	n = 2 + rlen + 1 + 32 + 16 + 4 + q->heldlen + 4 + q->offeredlen;
+	k.mv_data = key;
+	k.mv_size = sizeof(key);
+	v.mv_size = n;
+	if ((rc = mdb_put(txn, s->quarantine, &k, &v, MDB_RESERVE)) != 0)
+		return mdb_err(rc);
+	p = v.mv_data;
+	p[0] = rlen >> 8;
+	p[1] = rlen;
+	memcpy(p + 2, q->reason, rlen);
+	p += 2 + rlen;
+	*p++ = q->author != NULL;
+	if (q->author)
+		memcpy(p, q->author, 32);
+	else
+		memset(p, 0, 32);
+	p += 32;
+	put64(p, q->epoch);
+	put64(p + 8, q->seq);
+	p += 16;
+	p[0] = q->heldlen >> 24;
+	p[1] = q->heldlen >> 16;
+	p[2] = q->heldlen >> 8;
+	p[3] = q->heldlen;
+	if (q->heldlen)
+		memcpy(p + 4, q->held, q->heldlen);
+	p += 4 + q->heldlen;
+	p[0] = q->offeredlen >> 24;
+	p[1] = q->offeredlen >> 16;
+	p[2] = q->offeredlen >> 8;
+	p[3] = q->offeredlen;
+	if (q->offeredlen)
+		memcpy(p + 4, q->offered, q->offeredlen);
+	return 0;
+}
+
+/*
+ * Check and apply one batch inside txn. On UCR_EFORK the evidence and the
+ * stopped head are written to txn, and the caller commits them.
+ */
+static int
+apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
+    size_t *applied, char *why, size_t whylen)
+{
+	struct ucr_head h;
+	uint8_t prev[32], last[32], key[ENTKEY_LEN], sigval[8 + UCR_SIG_LEN];
+	char owner[16], an[17];
+	uint64_t seq;
+	size_t i, skip;
+	MDB_val k, v;
+	int rc, fresh = 0;
+
+	*applied = 0;
+	if (b->author.len != UCR_PK_LEN || b->signature.len != UCR_SIG_LEN ||
+	    b->n_entries == 0 || b->first_seq == 0 ||
+	    b->last_seq < b->first_seq || b->epoch == 0) {
+		setwhy(why, whylen, "malformed batch");
+		return UCR_EPROTO;
+	}
+	ucr_hex(an, b->author.data, 8);
+	rc = head_get(txn, s, b->author.data, b->epoch, &h);
+	if (rc == UCR_ENOTFOUND) {
+		fresh = 1;
+		/*
+		 * The hub holds on to an author's first epoch: a second one
+		 * (a wiped store) waits for the administrator.
+		 */
+		if (s->has_identity && strcmp(s->owner, UCR_REGION) == 0 &&
+		    memcmp(b->author.data, s->self, 32) != 0 &&
+		    other_epoch(txn, s, b->author.data, b->epoch) &&
+		    !epoch_accepted(txn, s, b->author.data, b->epoch)) {
+			setwhy(why, whylen, "log %s: new epoch %llu not accepted",
+			    an, (unsigned long long)b->epoch);
+			return UCR_EEPOCH;
+		}
+	} else if (rc != 0)
+		return rc;
+	if (h.stopped) {
+		setwhy(why, whylen, "log %s: stopped after a fork", an);
+		return UCR_ESTOPPED;
+	}
+	if (b->first_seq > h.seq + 1) {
+		setwhy(why, whylen, "log %s: batch starts at %llu, held to %llu",
+		    an, (unsigned long long)b->first_seq,
+		    (unsigned long long)h.seq);
+		return UCR_EGAP;
+	}
+	/* The hash before the batch: from the head or from a held entry. */
+	if (b->first_seq == 1)
+		memcpy(prev, zero_hash, 32);
+	else if (b->first_seq == h.seq + 1)
+		memcpy(prev, h.hash, 32);
+	else if ((rc = entry_hash_at(txn, s, b->author.data, b->epoch,
+	    b->first_seq - 1, prev, NULL)) != 0)
+		return rc;
+	if ((rc = ucr_batch_verify(b, s->region, prev, last)) != 0) {
+		setwhy(why, whylen, "log %s: batch %llu-%llu: %s", an,
+		    (unsigned long long)b->first_seq,
+		    (unsigned long long)b->last_seq, ucr_strerror(rc));
+		return rc;
+	}
+	/* Entries we hold already must be the same bytes, or it is a fork. */
+	for (seq = b->first_seq; seq <= b->last_seq && seq <= h.seq; seq++) {
+		uint8_t held[32], offered[32];
+		MDB_val hb;
+		const ProtobufCBinaryData *e = &b->entries[seq - b->first_seq];
+
+		if ((rc = entry_hash_at(txn, s, b->author.data, b->epoch, seq,
+		    held, &hb)) != 0)
+			return rc;
+		ucr_hash(offered, e->data, e->len);
+		if (memcmp(held, offered, 32) != 0) {
+			struct ucr_quarantine q;
+
+			memset(&q, 0, sizeof(q));
+			q.reason = "fork: entry differs from the one held";
+			q.author = b->author.data;
+			q.epoch = b->epoch;
+			q.seq = seq;
+			q.held = hb.mv_data;
+			q.heldlen = hb.mv_size;
+			q.offered = e->data;
+			q.offeredlen = e->len;
+			if ((rc = quarantine_txn(txn, s, &q)) != 0)
+				return rc;
+			h.stopped = 1;
+			if ((rc = head_put(txn, s, &h)) != 0)
+				return rc;
+			setwhy(why, whylen, "log %s: fork at seq %llu", an,
+			    (unsigned long long)seq);
+			return UCR_EFORK;
+		}
+	}
+	if (b->last_seq <= h.seq)
+		return UCR_EDUP;
+	skip = h.seq >= b->first_seq ? h.seq - b->first_seq + 1 : 0;
+	for (i = skip; i < b->n_entries; i++) {
+		const ProtobufCBinaryData *e = &b->entries[i];
+		Ucr__Entry *ent;
+		Ucr__Record *rec;
+		char reason[256];
+
+		seq = b->first_seq + i;
+		if ((rc = ucr_entry_decode(&ent, e->data, e->len)) != 0)
+			return rc;
+		rc = ucr_record_decode(&rec, ent->record.data, ent->record.len);
+		if (rc != 0) {
+			ucr__entry__free_unpacked(ent, NULL);
+			setwhy(why, whylen, "log %s: seq %llu: undecodable record",
+			    an, (unsigned long long)seq);
+			return rc;
+		}
+		if ((rc = ucr_record_validate(rec, reason, sizeof(reason))) != 0)
+			setwhy(why, whylen, "log %s: seq %llu: %s: %s", an,
+			    (unsigned long long)seq, rec->key, reason);
+		else if ((rc = authority(txn, s, b->author.data, ent->time, owner,
+		    sizeof(owner))) != 0)
+			setwhy(why, whylen, "log %s: seq %llu: key not in roster "
+			    "or revoked", an, (unsigned long long)seq);
+		else if (strcmp(owner, rec->owner) != 0) {
+			rc = UCR_EOWNER;
+			setwhy(why, whylen, "log %s: seq %llu: author speaks for "
+			    "%s, may not write %s", an, (unsigned long long)seq,
+			    owner, rec->key);
+		} else if (ent->kind != (uint32_t)rec->body_case) {
+			rc = UCR_EPROTO;
+			setwhy(why, whylen, "log %s: seq %llu: entry kind does not "
+			    "match its record", an, (unsigned long long)seq);
+		} else
+			rc = rec_fold(txn, s, rec->key, b->author.data, b->epoch,
+			    seq, ent->time, ent->record.data, ent->record.len);
+		if (rc == 0) {
+			if (ent->time > s->hlc)
+				s->hlc = ent->time;
+			h.time = ent->time;
+		}
+		ucr__record__free_unpacked(rec, NULL);
+		ucr__entry__free_unpacked(ent, NULL);
+		if (rc != 0)
+			return rc;
+		logkey(key, b->author.data, b->epoch, seq);
+		k.mv_data = key;
+		k.mv_size = ENTKEY_LEN;
+		v.mv_data = e->data;
+		v.mv_size = e->len;
+		if ((rc = mdb_put(txn, s->entries, &k, &v, MDB_NOOVERWRITE)) != 0)
+			return mdb_err(rc);
+	}
+	logkey(key, b->author.data, b->epoch, b->last_seq);
+	put64(sigval, b->first_seq);
+	memcpy(sigval + 8, b->signature.data, UCR_SIG_LEN);
+	k.mv_data = key;
+	k.mv_size = ENTKEY_LEN;
+	v.mv_data = sigval;
+	v.mv_size = sizeof(sigval);
+	if ((rc = mdb_put(txn, s->sigs, &k, &v, 0)) != 0)
+		return mdb_err(rc);
+	h.seq = b->last_seq;
+	memcpy(h.hash, last, 32);
+	if ((rc = head_put(txn, s, &h)) != 0)
+		return rc;
+	(void)fresh;
+	*applied = b->n_entries - skip;
+	return 0;
+}
+
+int
+ucr_store_apply(struct ucr_store *s, const Ucr__Batch *b, size_t *applied,
+    char *why, size_t whylen)
+{
+	MDB_txn *txn;
+	size_t n = 0;
+	int rc, crc;
+
+	if (applied)
+		*applied = 0;
+	if (s->rdonly)
+		return UCR_EPERM;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		return mdb_err(rc);
+	rc = apply_txn(txn, s, b, &n, why, whylen);
+	if (rc == 0 || rc == UCR_EFORK) {
+		/* A fork commits its evidence and the stopped head. */
+		if ((crc = mdb_txn_commit(txn)) != 0) {
+			crc = mdb_err(crc);
+			setwhy(why, whylen, "commit: %s", ucr_strerror(crc));
+			return crc;
+		}
+	} else
+		mdb_txn_abort(txn);
+	if (rc == 0 && applied)
+		*applied = n;
+	return rc;
+}
+
+/* ---------------------------------------------------------------- append */
+
+int
+ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
+    struct ucr_put *puts, size_t n, uint64_t *first, uint64_t *last,
+    size_t *bad, char *why, size_t whylen)
+{
+	MDB_txn *txn = NULL;
+	Ucr__Batch b = UCR__BATCH__INIT;
+	ProtobufCBinaryData *ents = NULL;
+	uint8_t prev[32], sig[UCR_SIG_LEN];
+	struct ucr_head h;
+	uint64_t time;
+	size_t i, j, applied;
+	int rc;
+
+	if (bad)
+		*bad = 0;
+	if (s->rdonly)
+		return UCR_EPERM;
+	if (!s->has_identity || memcmp(key->pk, s->self, UCR_PK_LEN) != 0) {
+		setwhy(why, whylen, "the key is not this store's identity");
+		return UCR_EINVAL;
+	}
+	if (n == 0 || n > UCR_MAX_BATCH_ENTRIES) {
+		setwhy(why, whylen, "between 1 and %d records at a time",
+		    UCR_MAX_BATCH_ENTRIES);
+		return UCR_EINVAL;
+	}
+	if ((ents = calloc(n, sizeof(*ents))) == NULL)
+		return UCR_ENOMEM;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
+		rc = mdb_err(rc);
+		goto leave;
+	}
+	rc = head_get(txn, s, s->self, s->epoch, &h);
+	if (rc == UCR_ENOTFOUND)
+		rc = 0;
+	if (rc != 0)
+		goto leave;
+	if (h.stopped) {
+		rc = UCR_ESTOPPED;
+		setwhy(why, whylen, "this log is stopped after a fork");
+		goto leave;
+	}
+	memcpy(prev, h.hash, 32);
+	time = h.time > s->hlc ? h.time : s->hlc;
+	for (i = 0; i < n; i++) {
+		Ucr__Record *r = puts[i].record;
+		Ucr__Adopted *adopted = NULL, **adoptp = NULL;
+		size_t nadopt0 = 0;
+		Ucr__Adopted **adopts0 = NULL;
+		uint8_t *rb = NULL, *eb = NULL;
+		size_t rlen, elen;
+		int held = rec_held(txn, s, r->key, NULL);
+
+		if (bad)
+			*bad = i;
+		for (j = 0; j < i && !held; j++)
+			held = strcmp(puts[j].record->key, r->key) == 0 &&
+			    !puts[j].record->tombstone;
+		if (puts[i].mode == UCR_PUT_CREATE && held) {
+			rc = UCR_EEXIST;
+			setwhy(why, whylen, "%s: already exists", r->key);
+			goto leave;
+		}
+		if (puts[i].mode == UCR_PUT_UPDATE && !held) {
+			rc = UCR_ENOTFOUND;
+			setwhy(why, whylen, "%s: no such record", r->key);
+			goto leave;
+		}
+		if (puts[i].nadopt > 0) {
+			if (r->body_case != UCR__RECORD__BODY_DECISION) {
+				rc = UCR_EINVAL;
+				setwhy(why, whylen, "%s: only a decision adopts",
+				    r->key);
+				goto leave;
+			}
+			adopted = calloc(puts[i].nadopt, sizeof(*adopted));
+			adoptp = calloc(puts[i].nadopt, sizeof(*adoptp));
+			if (adopted == NULL || adoptp == NULL) {
+				free(adopted);
+				free(adoptp);
+				rc = UCR_ENOMEM;
+				goto leave;
+			}
+			for (j = 0; j < puts[i].nadopt; j++) {
+				struct recval cur;
+
+				if (!rec_held(txn, s, puts[i].adopt_keys[j], &cur)) {
+					free(adopted);
+					free(adoptp);
+					rc = UCR_ENOTFOUND;
+					setwhy(why, whylen, "%s: adopts unknown "
+					    "record %s", r->key,
+					    puts[i].adopt_keys[j]);
+					goto leave;
+				}
+				ucr__adopted__init(&adopted[j]);
+				adopted[j].key = (char *)puts[i].adopt_keys[j];
+				adopted[j].hash.data = (uint8_t *)cur.hash;
+				adopted[j].hash.len = 32;
+				adoptp[j] = &adopted[j];
+			}
+			nadopt0 = r->decision->n_adopts;
+			adopts0 = r->decision->adopts;
+			r->decision->n_adopts = puts[i].nadopt;
+			r->decision->adopts = adoptp;
+		}
+		rc = ucr_record_encode(&rb, &rlen, r);
+		if (puts[i].nadopt > 0) {
+			r->decision->n_adopts = nadopt0;
+			r->decision->adopts = adopts0;
+			free(adopted);
+			free(adoptp);
+		}
+		if (rc != 0)
+			goto leave;
+		time = ucr_hlc_next(time);
+		rc = ucr_entry_encode(&eb, &elen, s->epoch, h.seq + 1 + i, prev,
+		    time, (uint32_t)r->body_case, rb, rlen);
+		free(rb);
+		if (rc != 0)
+			goto leave;
+		ents[i].data = eb;
+		ents[i].len = elen;
+		ucr_hash(prev, eb, elen);
+	}
+	b.epoch = s->epoch;
+	b.first_seq = h.seq + 1;
+	b.last_seq = h.seq + n;
+	b.n_entries = n;
+	b.entries = ents;
+	b.signature.data = sig;
+	ucr_batch_sign(&b, key, s->region, prev);
+	rc = apply_txn(txn, s, &b, &applied, why, whylen);
+	if (rc == UCR_EFORK)
+		rc = UCR_ECORRUPT; /* cannot fork our own log from its head */
+	if (rc != 0)
+		goto leave;
+	/* Which put failed is unknown past this point: report none. */
+	if (bad)
+		*bad = 0;
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0) {
+		rc = mdb_err(rc);
+		setwhy(why, whylen, "commit: %s", ucr_strerror(rc));
+		goto leave;
+	}
+	if (time > s->hlc)
+		s->hlc = time;
+	if (first)
+		*first = b.first_seq;
+	if (last)
+		*last = b.last_seq;
+leave:
+	if (txn)
+		mdb_txn_abort(txn);
+	for (i = 0; i < n; i++)
+		free(ents[i].data);
+	free(ents);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- batches */
+
+void
+ucr_batch_free(Ucr__Batch *b)
+{
+	size_t i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < b->n_entries; i++)
+		free(b->entries[i].data);
+	free(b->entries);
+	free(b->signature.data);
+	free(b->author.data);
+	free(b);
+}
+
+/* The lowest signed seq >= seq of a log, and its first and signature. */
+static int
+sig_from(MDB_txn *txn, struct ucr_store *s, const uint8_t *author,
+    uint64_t epoch, uint64_t seq, uint64_t *sigseq, uint8_t *sig)
+{
+	uint8_t key[ENTKEY_LEN];
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc;
+
+	logkey(key, author, epoch, seq);
+	k.mv_data = key;
+	k.mv_size = ENTKEY_LEN;
+	if ((rc = mdb_cursor_open(txn, s->sigs, &c)) != 0)
+		return mdb_err(rc);
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && (k.mv_size != ENTKEY_LEN ||
+	    memcmp(k.mv_data, key, LOGKEY_LEN) != 0))
+		rc = MDB_NOTFOUND;
+	if (rc == 0) {
+		*sigseq = get64((uint8_t *)k.mv_data + 40);
+		if (sig)
+			memcpy(sig, (uint8_t *)v.mv_data + 8, UCR_SIG_LEN);
+	}
+	mdb_cursor_close(c);
+	return mdb_err(rc);
+}
+
+int
+ucr_store_batch(struct ucr_store *s, const struct ucr_key *key,
+    const uint8_t *author, uint64_t epoch, uint64_t from, uint64_t to,
+    size_t maxbytes, Ucr__Batch **out)
+{
+	MDB_txn *txn;
+	Ucr__Batch *b = NULL;
+	struct ucr_head h;
+	uint8_t ek[ENTKEY_LEN], lasthash[32];
+	uint64_t seq, end, sigseq, signed_end = 0;
+	size_t bytes = 0, cap;
+	int own = key != NULL && memcmp(key->pk, author, 32) == 0, rc;
+
+	*out = NULL;
+	if (from == 0)
+		from = 1;
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return mdb_err(rc);
+	if ((rc = head_get(txn, s, author, epoch, &h)) != 0)
+		goto leave;
+	end = (to == 0 || to > h.seq) ? h.seq : to;
+	if (from > end) {
+		rc = UCR_ENOTFOUND;
+		goto leave;
+	}
+	cap = end - from + 1;
+	if (cap > UCR_MAX_BATCH_ENTRIES)
+		cap = UCR_MAX_BATCH_ENTRIES;
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		rc = UCR_ENOMEM;
+		goto leave;
+	}
+	ucr__batch__init(b);
+	b->entries = calloc(cap, sizeof(*b->entries));
+	b->signature.data = malloc(UCR_SIG_LEN);
+	b->author.data = malloc(UCR_PK_LEN);
+	if (b->entries == NULL || b->signature.data == NULL ||
+	    b->author.data == NULL) {
+		rc = UCR_ENOMEM;
+		goto leave;
+	}
+	memcpy(b->author.data, author, UCR_PK_LEN);
+	b->author.len = UCR_PK_LEN;
+	b->signature.len = UCR_SIG_LEN;
+	b->epoch = epoch;
+	b->first_seq = from;
+	/* For a relay, the first signed seq at or after from must fit. */
+	if (!own) {
+		if ((rc = sig_from(txn, s, author, epoch, from, &sigseq,
+		    NULL)) != 0 || sigseq > end) {
+			rc = UCR_ENOTFOUND;
+			goto leave;
+		}
+	}
+	for (seq = from; seq <= end && b->n_entries < cap; seq++) {
+		MDB_val k, v;
+
+		if (b->n_entries > 0 && bytes >= maxbytes &&
+		    (own || signed_end != 0))
+			break;
+		logkey(ek, author, epoch, seq);
+		k.mv_data = ek;
+		k.mv_size = ENTKEY_LEN;
+		if ((rc = mdb_get(txn, s->entries, &k, &v)) != 0) {
+			rc = rc == MDB_NOTFOUND ? UCR_ECORRUPT : mdb_err(rc);
+			goto leave;
+		}
+		if ((b->entries[b->n_entries].data = malloc(v.mv_size)) ==
+		    NULL) {
+			rc = UCR_ENOMEM;
+			goto leave;
+		}
+		memcpy(b->entries[b->n_entries].data, v.mv_data, v.mv_size);
+		b->entries[b->n_entries].len = v.mv_size;
+		b->n_entries++;
+		bytes += v.mv_size;
+		if (!own && sig_from(txn, s, author, epoch, seq, &sigseq,
+		    NULL) == 0 && sigseq == seq)
+			signed_end = seq;
+	}
+	if (own)
+		b->last_seq = from + b->n_entries - 1;
+	else {
+		/* Cut back to the last seq that has a signature. */
+		while (b->n_entries > 0 &&
+		    from + b->n_entries - 1 > signed_end) {
+			b->n_entries--;
+			free(b->entries[b->n_entries].data);
+			b->entries[b->n_entries].data = NULL;
+		}
+		if (b->n_entries == 0) {
+			rc = UCR_ENOTFOUND;
+			goto leave;
+		}
+		b->last_seq = signed_end;
+	}
+	ucr_hash(lasthash, b->entries[b->n_entries - 1].data,
+	    b->entries[b->n_entries - 1].len);
+	if (own) {
+		uint8_t msg[UCR_SIGMSG_LEN];
+
+		ucr_batch_sigmsg(msg, author, epoch, b->last_seq, lasthash);
+		ucr_sig_sign(b->signature.data, key, s->region, "batch", msg,
+		    sizeof(msg));
+	} else if ((rc = sig_from(txn, s, author, epoch, b->last_seq, &sigseq,
+	    b->signature.data)) != 0)
+		goto leave;
+	*out = b;
+	b = NULL;
+leave:
+	mdb_txn_abort(txn);
+	ucr_batch_free(b);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- reads */
+
+int
+ucr_store_get(struct ucr_store *s, const char *key,
+    int (*cb)(const struct ucr_rec *, void *), void *ctx)
+{
+	MDB_txn *txn;
+	struct recval r;
+	struct ucr_rec out;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return mdb_err(rc);
+	if ((rc = rec_get(txn, s, key, &r)) == 0) {
+		out.key = key;
+		out.author = r.author;
+		out.epoch = r.epoch;
+		out.seq = r.seq;
+		out.time = r.time;
+		out.hash = r.hash;
+		out.bytes = r.bytes;
+		out.len = r.len;
+		rc = cb(&out, ctx);
+	}
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+ucr_store_foreach_record(struct ucr_store *s, const char *prefix,
+    int (*cb)(const struct ucr_rec *, void *), void *ctx)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, v;
+	struct recval r;
+	struct ucr_rec out;
+	char keybuf[512];
+	size_t plen = prefix ? strlen(prefix) : 0;
+	int rc, op;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return mdb_err(rc);
+	if ((rc = mdb_cursor_open(txn, s->records, &c)) != 0) {
+		mdb_txn_abort(txn);
+		return mdb_err(rc);
+	}
+	k.mv_data = (void *)prefix;
+	k.mv_size = plen;
+	op = plen ? MDB_SET_RANGE : MDB_FIRST;
+	while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
+		op = MDB_NEXT;
+		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+			break;
+		if (k.mv_size >= sizeof(keybuf) || rec_parse(&v, &r) != 0) {
+			rc = UCR_ECORRUPT;
+			goto leave;
+		}
+		memcpy(keybuf, k.mv_data, k.mv_size);
+		keybuf[k.mv_size] = '\0';
+		out.key = keybuf;
+		out.author = r.author;
+		out.epoch = r.epoch;
+		out.seq = r.seq;
+		out.time = r.time;
+		out.hash = r.hash;
+		out.bytes = r.bytes;
+		out.len = r.len;
+		if ((rc = cb(&out, ctx)) != 0)
+			goto leave;
+	}
+	rc = (rc == MDB_NOTFOUND || rc == 0) ? 0 : mdb_err(rc);
+leave:
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+ucr_store_foreach_entry(struct ucr_store *s, const uint8_t *author,
+    uint64_t epoch, uint64_t from,
+    int (*cb)(const struct ucr_entry_info *, void *), void *ctx)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint8_t key[ENTKEY_LEN];
+	struct ucr_entry_info e;
+	int rc, op = MDB_SET_RANGE;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return mdb_err(rc);
+	if ((rc = mdb_cursor_open(txn, s->entries, &c)) != 0) {
+		mdb_txn_abort(txn);
+		return mdb_err(rc);
+	}
+	logkey(key, author, epoch, from);
+	k.mv_data = key;
+	k.mv_size = ENTKEY_LEN;
+	while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
+		op = MDB_NEXT;
+		if (k.mv_size != ENTKEY_LEN ||
+		    memcmp(k.mv_data, key, LOGKEY_LEN) != 0)
+			break;
+		e.author = author;
+		e.epoch = epoch;
+		e.seq = get64((uint8_t *)k.mv_data + 40);
+		e.bytes = v.mv_data;
+		e.len = v.mv_size;
+		if ((rc = cb(&e, ctx)) != 0)
+			goto leave;
+	}
+	rc = (rc == MDB_NOTFOUND || rc == 0) ? 0 : mdb_err(rc);
+leave:
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- quarantine */
+
+int
+ucr_store_quarantine_put(struct ucr_store *s, const struct ucr_quarantine *q)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if (s->rdonly)
+		return UCR_EPERM;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		return mdb_err(rc);
+	if ((rc = quarantine_txn(txn, s, q)) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return mdb_err(mdb_txn_commit(txn));
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+	    p[3];
+}
+
+int
+ucr_store_foreach_quarantine(struct ucr_store *s,
+    int (*cb)(const struct ucr_quarantine *, void *), void *ctx)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, v;
+	struct ucr_quarantine q;
+	char reason[1001];
+	int rc, op = MDB_FIRST;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return mdb_err(rc);
+	if ((rc = mdb_cursor_open(txn, s->quarantine, &c)) != 0) {
+		mdb_txn_abort(txn);
+		return mdb_err(rc);
+	}
+	while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
+		const uint8_t *p = v.mv_data, *end = p + v.mv_size;
+		size_t rlen;
+
+		op = MDB_NEXT;
+		memset(&q, 0, sizeof(q));
+		if (k.mv_size != 12 || v.mv_size < 2)
+			goto corrupt;
+		q.time = get64(k.mv_data);
+		rlen = (size_t)p[0] << 8 | p[1];
+		if (rlen > 1000 || p + 2 + rlen + 1 + 32 + 16 + 4 > end)
+			goto corrupt;
+		memcpy(reason, p + 2, rlen);
+		reason[rlen] = '\0';
+		q.reason = reason;
+		p += 2 + rlen;
+		q.author = *p ? p + 1 : NULL;
+		p += 33;
+		q.epoch = get64(p);
+		q.seq = get64(p + 8);
+		p += 16;
+		q.heldlen = get32(p);
+		if (p + 4 + q.heldlen + 4 > end)
+			goto corrupt;
+		q.held = p + 4;
+		p += 4 + q.heldlen;
+		q.offeredlen = get32(p);
+		if (p + 4 + q.offeredlen > end)
+			goto corrupt;
+		q.offered = p + 4;
+		if ((rc = cb(&q, ctx)) != 0)
+			goto leave;
+	}
+	rc = rc == MDB_NOTFOUND ? 0 : mdb_err(rc);
+	goto leave;
+corrupt:
+	rc = UCR_ECORRUPT;
+leave:
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- meta */
+
+int
+ucr_store_meta_get(struct ucr_store *s, const char *name, void *buf,
+    size_t len, size_t *outlen)
+{
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return mdb_err(rc);
+	k.mv_data = (void *)name;
+	k.mv_size = strlen(name);
+	if ((rc = mdb_get(txn, s->meta, &k, &v)) != 0)
+		rc = mdb_err(rc);
+	else if (v.mv_size > len)
+		rc = UCR_ETOOBIG;
+	else {
+		memcpy(buf, v.mv_data, v.mv_size);
+		if (outlen)
+			*outlen = v.mv_size;
+	}
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+ucr_store_meta_put(struct ucr_store *s, const char *name, const void *buf,
+    size_t len)
+{
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc;
+
+	if (s->rdonly)
+		return UCR_EPERM;
+	if (strcmp(name, "identity") == 0)
+		return UCR_EPERM;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		return mdb_err(rc);
+	k.mv_data = (void *)name;
+	k.mv_size = strlen(name);
+	v.mv_data = (void *)buf;
+	v.mv_size = len;
+	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0) {
+		mdb_txn_abort(txn);
+		return mdb_err(rc);
+	}
+	return mdb_err(mdb_txn_commit(txn));
+}
+
+/* ---------------------------------------------------------------- stats */
+
+int
+ucr_store_stats(struct ucr_store *s, struct ucr_store_stats *out)
+{
+	MDB_txn *txn;
+	MDB_stat st;
+	MDB_envinfo info;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return mdb_err(rc);
+	if (mdb_stat(txn, s->entries, &st) == 0)
+		out->entries = st.ms_entries;
+	if (mdb_stat(txn, s->records, &st) == 0)
+		out->records = st.ms_entries;
+	if (mdb_stat(txn, s->heads, &st) == 0)
+		out->logs = st.ms_entries;
+	if (mdb_stat(txn, s->quarantine, &st) == 0)
+		out->quarantined = st.ms_entries;
+	if (mdb_stat(txn, s->sigs, &st) == 0)
+		out->sigs = st.ms_entries;
+	mdb_txn_abort(txn);
+	if (mdb_env_info(s->env, &info) == 0 && mdb_env_stat(s->env, &st) == 0) {
+		out->map_size = info.me_mapsize;
+		out->map_used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- verify */
+
+struct verify_ctx {
+	struct ucr_store *s;
+	MDB_txn *txn;
+	char *why;
+	size_t whylen;
+	int (*cb)(const struct ucr_head *, uint64_t, void *);
+	void *ctx;
+	int rc;
+};
+
+static int
+verify_log(const struct ucr_head *h, void *arg)
+{
+	struct verify_ctx *vc = arg;
+	struct ucr_store *s = vc->s;
+	uint8_t key[ENTKEY_LEN], prev[32], hash[32], msg[UCR_SIGMSG_LEN];
+	uint64_t seq, batches = 0, lastsigned = 0;
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	char an[17];
+	int rc = 0;
+
+	ucr_hex(an, h->author, 8);
+	memcpy(prev, zero_hash, 32);
+	for (seq = 1; seq <= h->seq; seq++) {
+		Ucr__Entry *e;
+
+		logkey(key, h->author, h->epoch, seq);
+		k.mv_data = key;
+		k.mv_size = ENTKEY_LEN;
+		if ((rc = mdb_get(vc->txn, s->entries, &k, &v)) != 0) {
+			setwhy(vc->why, vc->whylen, "log %s epoch %llu: entry "
+			    "%llu missing", an, (unsigned long long)h->epoch,
+			    (unsigned long long)seq);
+			rc = UCR_EGAP;
+			goto leave;
+		}
+		if ((rc = ucr_entry_decode(&e, v.mv_data, v.mv_size)) != 0) {
+			setwhy(vc->why, vc->whylen, "log %s: entry %llu "
+			    "undecodable", an, (unsigned long long)seq);
+			goto leave;
+		}
+		rc = (e->seq != seq || e->epoch != h->epoch) ? UCR_EORDER :
+		    memcmp(e->prev.data, prev, 32) != 0 ? UCR_ECHAIN : 0;
+		ucr__entry__free_unpacked(e, NULL);
+		if (rc != 0) {
+			setwhy(vc->why, vc->whylen, "log %s: entry %llu: %s", an,
+			    (unsigned long long)seq, ucr_strerror(rc));
+			goto leave;
+		}
+		ucr_hash(hash, v.mv_data, v.mv_size);
+		memcpy(prev, hash, 32);
+		k.mv_data = key;
+		k.mv_size = ENTKEY_LEN;
+		if (mdb_get(vc->txn, s->sigs, &k, &v) == 0) {
+			if (v.mv_size != 8 + UCR_SIG_LEN) {
+				rc = UCR_ECORRUPT;
+				goto leave;
+			}
+			ucr_batch_sigmsg(msg, h->author, h->epoch, seq, hash);
+			if ((rc = ucr_sig_verify((uint8_t *)v.mv_data + 8,
+			    h->author, s->region, "batch", msg, sizeof(msg))) !=
+			    0) {
+				setwhy(vc->why, vc->whylen, "log %s: batch ending "
+				    "at %llu: bad signature", an,
+				    (unsigned long long)seq);
+				goto leave;
+			}
+			batches++;
+			lastsigned = seq;
+		}
+	}
+	if (h->seq > 0 && (lastsigned != h->seq ||
+	    memcmp(prev, h->hash, 32) != 0)) {
+		setwhy(vc->why, vc->whylen, "log %s: head %llu not signed or "
+		    "does not match its entries", an, (unsigned long long)h->seq);
+		rc = UCR_ECHAIN;
+		goto leave;
+	}
+	if (vc->cb)
+		rc = vc->cb(h, batches, vc->ctx);
+leave:
+	if (c)
+		mdb_cursor_close(c);
+	vc->rc = rc;
+	return rc;
+}
+
+int
+ucr_store_verify(struct ucr_store *s,
+    int (*cb)(const struct ucr_head *, uint64_t batches, void *), void *ctx,
+    char *why, size_t whylen)
+{
+	struct verify_ctx vc;
+	int rc;
+
+	memset(&vc, 0, sizeof(vc));
+	vc.s = s;
+	vc.why = why;
+	vc.whylen = whylen;
+	vc.cb = cb;
+	vc.ctx = ctx;
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &vc.txn)) != 0)
+		return mdb_err(rc);
+	rc = ucr_store_foreach_head(s, verify_log, &vc);
+	mdb_txn_abort(vc.txn);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- digest */
+
+static int
+digest_rec(const struct ucr_rec *r, void *arg)
+{
+	crypto_generichash_state *st = arg;
+	uint8_t len[2];
+	size_t n = strlen(r->key);
+
+	len[0] = n >> 8;
+	len[1] = n;
+	crypto_generichash_update(st, len, 2);
+	crypto_generichash_update(st, (const uint8_t *)r->key, n);
+	crypto_generichash_update(st, r->hash, 32);
+	return 0;
+}
+
+int
+ucr_store_view_digest(struct ucr_store *s, uint8_t out[32])
+{
+	crypto_generichash_state st;
+	static const char tag[] = "ucr/1/view-digest";
+	int rc;
+
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, (const uint8_t *)tag, sizeof(tag) - 1);
+	if ((rc = ucr_store_foreach_record(s, "", digest_rec, &st)) != 0)
+		return rc;
+	crypto_generichash_final(&st, out, 32);
+	return 0;
+}

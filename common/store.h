@@ -1,0 +1,201 @@
+/*
+ * store.h: the LMDB store. The only file that includes <lmdb.h>.
+ *
+ * One environment per program, with named databases:
+ *   entries     author(32) epoch(8) seq(8)  -> encoded Entry bytes
+ *   heads       author(32) epoch(8)         -> seq, hash, time, flags
+ *   sigs        author(32) epoch(8) seq(8)  -> signature over entries ..seq
+ *   records     record key                 -> current version (see ucr_rec)
+ *   meta        name                       -> value
+ *   quarantine  time(8) counter(4)         -> refused input with the reason
+ * Integers in keys are big-endian so LMDB's order is numeric order.
+ *
+ * Every write is one LMDB write transaction: a batch's entries, its
+ * signature, the head and the records it touches commit together or not at
+ * all. A full map (MDB_MAP_FULL) aborts the transaction and returns
+ * UCR_EFULL: the store is as it was.
+ *
+ * The store object is not thread-safe; one per thread. Pointers handed to a
+ * callback are valid only during that call.
+ */
+#ifndef UCR_STORE_H
+#define UCR_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keys.h"
+#include "ucr.pb-c.h"
+
+#define UCR_STORE_RDONLY 0x1	/* open read-only (queries, verify) */
+#define UCR_STORE_CREATE 0x2	/* create the folder if missing */
+#define UCR_STORE_EXCLUSIVE 0x4 /* take the daemon lock (ELOCKED if held) */
+
+#define UCR_STORE_DEFAULT_MAP ((size_t)1 << 30) /* 1 GiB */
+
+struct ucr_store;
+
+/* A log is one author's chain in one epoch. */
+struct ucr_head {
+	uint8_t author[UCR_PK_LEN];
+	uint64_t epoch;
+	uint64_t seq;		/* 0: empty */
+	uint8_t hash[32];	/* hash of entry seq; zero when empty */
+	uint64_t time;		/* HLC time of entry seq */
+	int stopped;		/* a fork was seen: no more appends */
+};
+
+/* The current version of one record key. */
+struct ucr_rec {
+	const char *key;
+	const uint8_t *author;	/* UCR_PK_LEN bytes */
+	uint64_t epoch;
+	uint64_t seq;
+	uint64_t time;
+	const uint8_t *hash;	/* BLAKE2b-256 of bytes */
+	const uint8_t *bytes;	/* encoded Record */
+	size_t len;
+};
+
+/* An entry as held. */
+struct ucr_entry_info {
+	const uint8_t *author;
+	uint64_t epoch;
+	uint64_t seq;
+	const uint8_t *bytes;	/* encoded Entry */
+	size_t len;
+};
+
+int ucr_store_open(struct ucr_store **out, const char *dir, unsigned flags,
+    size_t mapsize);
+void ucr_store_free(struct ucr_store *s);
+
+/*
+ * The region name is part of every signature's domain tag. Set it before
+ * appending or applying. hub may be NULL where the hub's key is unknown.
+ */
+void ucr_store_set_region(struct ucr_store *s, const char *region,
+    const uint8_t *hub);
+
+/*
+ * The store's own log: author and epoch. The first call on a new store
+ * makes a random epoch and records author and owner (municipality code or
+ * "region"); later calls check the author matches (UCR_EINVAL if not).
+ */
+int ucr_store_set_identity(struct ucr_store *s, const uint8_t *author,
+    const char *owner);
+int ucr_store_identity(struct ucr_store *s, uint8_t *author, uint64_t *epoch,
+    char *owner, size_t ownerlen);
+
+/* The head of one log; UCR_ENOTFOUND if none is held. */
+int ucr_store_head(struct ucr_store *s, const uint8_t *author, uint64_t epoch,
+    struct ucr_head *out);
+/* Every head, in key order. A non-zero return from cb stops and is returned. */
+int ucr_store_foreach_head(struct ucr_store *s,
+    int (*cb)(const struct ucr_head *, void *), void *ctx);
+
+/*
+ * Apply a signed batch from any author: verify signature and chain from
+ * the held head, the author's authority (roster) at each entry's time,
+ * ownership and schema of every record; then commit entries, signature,
+ * head and records in one transaction. Returns:
+ *   0            committed (*applied = number of new entries)
+ *   UCR_EDUP     every entry already held, identical
+ *   UCR_EGAP     first seq beyond head + 1
+ *   UCR_EFORK    an entry differs from the one held at its seq; the
+ *                evidence is quarantined and the log stopped
+ *   UCR_ESTOPPED the log is stopped after a fork
+ *   UCR_EBADSIG, UCR_ECHAIN, UCR_EORDER, UCR_EPROTO, UCR_EOWNER,
+ *   UCR_EROSTER, UCR_ESCHEMA, UCR_EEPOCH, UCR_EFULL: nothing written.
+ * Overlap with held entries is allowed (a resend): held ones must match.
+ * why, if not NULL, gets a one-line reason.
+ */
+int ucr_store_apply(struct ucr_store *s, const Ucr__Batch *b, size_t *applied,
+    char *why, size_t whylen);
+
+/* How a local write treats a key that is, or is not, held. */
+enum ucr_put_mode { UCR_PUT_UPSERT = 0, UCR_PUT_CREATE = 1, UCR_PUT_UPDATE = 2 };
+
+struct ucr_put {
+	Ucr__Record *record;	/* validated by the caller; key and owner set */
+	enum ucr_put_mode mode;
+	const char *const *adopt_keys; /* decision: bind these records' hashes */
+	size_t nadopt;
+};
+
+/*
+ * Append records to the store's own log as one signed batch, all or none:
+ * assigns seq, prev and HLC time, signs with key, and commits through the
+ * same checks as ucr_store_apply. UCR_EEXIST for a CREATE of a held key,
+ * UCR_ENOTFOUND for an UPDATE of an unknown one or an unknown adopt key;
+ * *bad is the index of the failing put.
+ */
+int ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
+    struct ucr_put *puts, size_t n, uint64_t *first, uint64_t *last,
+    size_t *bad, char *why, size_t whylen);
+
+/*
+ * Build a signed batch of the held entries from..to of one log, for
+ * sending. If key is the log's author a fresh signature is made; otherwise
+ * to is lowered to the highest seq that has a stored signature (relay)
+ * and may come back below from: UCR_ENOTFOUND. At most maxbytes of
+ * entries (at least one entry). Free with ucr__batch__free_unpacked? No:
+ * with ucr_batch_free().
+ */
+int ucr_store_batch(struct ucr_store *s, const struct ucr_key *key,
+    const uint8_t *author, uint64_t epoch, uint64_t from, uint64_t to,
+    size_t maxbytes, Ucr__Batch **out);
+void ucr_batch_free(Ucr__Batch *b);
+
+/* The current version of one key; UCR_ENOTFOUND. */
+int ucr_store_get(struct ucr_store *s, const char *key,
+    int (*cb)(const struct ucr_rec *, void *), void *ctx);
+/* Every current record whose key starts with prefix ("" for all). */
+int ucr_store_foreach_record(struct ucr_store *s, const char *prefix,
+    int (*cb)(const struct ucr_rec *, void *), void *ctx);
+/* Entries of one log from seq from on. */
+int ucr_store_foreach_entry(struct ucr_store *s, const uint8_t *author,
+    uint64_t epoch, uint64_t from,
+    int (*cb)(const struct ucr_entry_info *, void *), void *ctx);
+
+/* Quarantine: refused or forked input, kept as evidence. */
+struct ucr_quarantine {
+	uint64_t time;
+	const char *reason;
+	const uint8_t *author;	/* may be NULL */
+	uint64_t epoch, seq;
+	const uint8_t *held;	/* entry held at seq, may be NULL */
+	size_t heldlen;
+	const uint8_t *offered;	/* what was offered */
+	size_t offeredlen;
+};
+int ucr_store_quarantine_put(struct ucr_store *s,
+    const struct ucr_quarantine *q);
+int ucr_store_foreach_quarantine(struct ucr_store *s,
+    int (*cb)(const struct ucr_quarantine *, void *), void *ctx);
+
+/* Small named values (meta database). get: UCR_ENOTFOUND, UCR_ETOOBIG. */
+int ucr_store_meta_get(struct ucr_store *s, const char *name, void *buf,
+    size_t len, size_t *outlen);
+int ucr_store_meta_put(struct ucr_store *s, const char *name, const void *buf,
+    size_t len);
+
+struct ucr_store_stats {
+	uint64_t entries, records, logs, quarantined, sigs;
+	size_t map_size, map_used;
+};
+int ucr_store_stats(struct ucr_store *s, struct ucr_store_stats *out);
+
+/*
+ * Re-verify every log: each signature and the hash chain of every entry.
+ * Calls cb for each log checked (NULL ok). Returns 0 or the first error,
+ * with why naming the log and seq.
+ */
+int ucr_store_verify(struct ucr_store *s,
+    int (*cb)(const struct ucr_head *, uint64_t batches, void *), void *ctx,
+    char *why, size_t whylen);
+
+/* Digest of the view: BLAKE2b-256 over every (key, hash) in key order. */
+int ucr_store_view_digest(struct ucr_store *s, uint8_t out[32]);
+
+#endif

@@ -1,0 +1,22 @@
+#!/bin/sh
+# deploy/install-deps.sh: install the Debian 12 packages UCR builds, runs
+# and tests with (docs/dependencies.md says why each one is there).
+set -eu
+packages="build-essential cmake pkg-config
+	libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
+	libsodium-dev libinih-dev libjansson-dev libcsv-dev libcriterion-dev
+	systemd"
+SUDO=
+if [ "$(id -u)" != 0 ]; then
+	SUDO=sudo
+fi
+missing=
+for p in $packages; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "installing:$missing"
+	$SUDO apt-get update
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends $missing
+fi

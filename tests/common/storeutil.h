@@ -1,0 +1,130 @@
+/*
+ * storeutil.h: building stores and batches for the common tests. A "hub"
+ * store (owner region) enrols node keys by appending roster records; a
+ * "node" store (owner 2403) writes network records.
+ */
+#ifndef UCR_TEST_STOREUTIL_H
+#define UCR_TEST_STOREUTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "chain.h"
+#include "error.h"
+#include "keys.h"
+#include "record.h"
+#include "store.h"
+#include "testutil.h"
+
+#define REGION "test"
+
+static inline struct ucr_store *
+su_open(const char *dir, const char *sub, const struct ucr_key *self,
+    const char *owner, const uint8_t *hub, size_t map)
+{
+	struct ucr_store *s;
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	cr_assert_eq(ucr_store_open(&s, path, UCR_STORE_CREATE, map), 0);
+	ucr_store_set_region(s, REGION, hub);
+	cr_assert_eq(ucr_store_set_identity(s, self->pk, owner), 0);
+	return s;
+}
+
+/* A network record of owner with id "N<i>". Caller frees. */
+static inline Ucr__Record *
+su_network(const char *owner, int i)
+{
+	Ucr__Record *r = calloc(1, sizeof(*r));
+	Ucr__Network *n = calloc(1, sizeof(*n));
+	char buf[128];
+
+	ucr__record__init(r);
+	ucr__network__init(n);
+	snprintf(buf, sizeof(buf), "%s/network/N%d", owner, i);
+	r->key = strdup(buf);
+	r->owner = strdup(owner);
+	r->body_case = UCR__RECORD__BODY_NETWORK;
+	r->network = n;
+	snprintf(buf, sizeof(buf), "Network number %d", i);
+	n->name = strdup(buf);
+	n->joined = strdup("2009-05-01");
+	n->new_in_programme = 1;
+	return r;
+}
+
+static inline Ucr__Record *
+su_roster(const uint8_t *pk, const char *code)
+{
+	Ucr__Record *r = calloc(1, sizeof(*r));
+	Ucr__RosterEntry *e = calloc(1, sizeof(*e));
+	char hex[65], key[128];
+
+	ucr__record__init(r);
+	ucr__roster_entry__init(e);
+	ucr_hex(hex, pk, 32);
+	snprintf(key, sizeof(key), "region/roster/%s", hex);
+	r->key = strdup(key);
+	r->owner = strdup("region");
+	r->body_case = UCR__RECORD__BODY_ROSTER;
+	r->roster = e;
+	e->municipality = strdup(code);
+	e->name = strdup("test");
+	e->public_key.data = malloc(32);
+	memcpy(e->public_key.data, pk, 32);
+	e->public_key.len = 32;
+	return r;
+}
+
+/* Append records one per batch (count batches) or all in one. */
+static inline int
+su_append(struct ucr_store *s, const struct ucr_key *k, Ucr__Record *r)
+{
+	struct ucr_put p = {r, UCR_PUT_UPSERT, NULL, 0};
+	uint64_t first, last;
+	size_t bad;
+	char why[256];
+	int rc = ucr_store_append(s, k, &p, 1, &first, &last, &bad, why,
+	    sizeof(why));
+
+	ucr__record__free_unpacked(r, NULL);
+	return rc;
+}
+
+/* Count records (any). */
+static inline int
+su_count_cb(const struct ucr_rec *r, void *arg)
+{
+	(void)r;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static inline int
+su_count_cb_q(const struct ucr_quarantine *q, void *arg)
+{
+	(void)q;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static inline int
+su_decode_cb(const struct ucr_rec *r, void *arg)
+{
+	return ucr_record_decode((Ucr__Record **)arg, r->bytes, r->len);
+}
+
+static inline int
+su_records(struct ucr_store *s)
+{
+	int n = 0;
+
+	cr_assert_eq(ucr_store_foreach_record(s, "", su_count_cb, &n), 0);
+	return n;
+}
+
+#endif

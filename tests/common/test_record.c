@@ -1,0 +1,164 @@
+/* test_record.c: reference tables, keys, decimals, validation. */
+#include "storeutil.h"
+
+TestSuite(record, .timeout = 30);
+
+Test(record, fifty_commitments)
+{
+	int themes[11] = {0}, i;
+
+	for (i = 0; i < UCR_NCOMMITMENTS; i++)
+		themes[ucr_commitments[i].theme]++;
+	for (i = 1; i <= 10; i++)
+		cr_assert_eq(themes[i], 5);
+	cr_assert_not_null(ucr_commitment_find("10.5"));
+	cr_assert_null(ucr_commitment_find("10.6"));
+	cr_assert_null(ucr_commitment_find("3"));
+	cr_assert_str_eq(ucr_municipality_find("2460")->name, "Vännäs");
+	cr_assert_null(ucr_municipality_find("2284"));
+}
+
+Test(record, decimals_parse_and_format)
+{
+	Ucr__Decimal d;
+	char buf[48];
+
+	cr_assert_eq(ucr_decimal_parse(&d, "12.50"), 0);
+	cr_assert_eq(d.units, 1250);
+	cr_assert_eq(d.scale, 2);
+	cr_assert_str_eq(ucr_decimal_format(&d, buf, sizeof(buf)), "12.50");
+	cr_assert_eq(ucr_decimal_parse(&d, "-0.05"), 0);
+	cr_assert_str_eq(ucr_decimal_format(&d, buf, sizeof(buf)), "-0.05");
+	cr_assert_float_eq(ucr_decimal_double(&d), -0.05, 1e-12);
+	cr_assert_eq(ucr_decimal_parse(&d, "7"), 0);
+	cr_assert_str_eq(ucr_decimal_format(&d, buf, sizeof(buf)), "7");
+	cr_assert_neq(ucr_decimal_parse(&d, "abc"), 0);
+	cr_assert_neq(ucr_decimal_parse(&d, "1e3"), 0);
+	cr_assert_neq(ucr_decimal_parse(&d, "1."), 0);
+	cr_assert_neq(ucr_decimal_parse(&d, ""), 0);
+	cr_assert_neq(ucr_decimal_parse(&d, "-"), 0);
+	cr_assert_neq(ucr_decimal_parse(&d, "1.2.3"), 0);
+	cr_assert_neq(ucr_decimal_parse(&d, "0.1234567891"), 0);
+	cr_assert_neq(ucr_decimal_parse(&d, "12345678901234567890"), 0);
+}
+
+Test(record, dates)
+{
+	cr_assert(ucr_date_valid("2008-01-01"));
+	cr_assert(ucr_date_valid("2008-02-29"));
+	cr_assert_not(ucr_date_valid("2009-02-29"));
+	cr_assert_not(ucr_date_valid("2009-13-01"));
+	cr_assert_not(ucr_date_valid("1899-12-31"));
+	cr_assert_not(ucr_date_valid("2009-1-01"));
+	cr_assert_not(ucr_date_valid("yesterday"));
+}
+
+Test(record, valid_network_and_key_rules)
+{
+	Ucr__Record *r = su_network("2403", 1);
+	char why[256];
+
+	cr_assert_eq(ucr_record_validate(r, why, sizeof(why)), 0, "%s", why);
+	free(r->owner);
+	r->owner = strdup("2401");
+	cr_assert_eq(ucr_record_validate(r, why, sizeof(why)), UCR_ESCHEMA);
+	cr_assert(strstr(why, "owner") != NULL);
+	ucr__record__free_unpacked(r, NULL);
+}
+
+Test(record, region_only_kinds)
+{
+	uint8_t pk[32] = {1};
+	Ucr__Record *r = su_roster(pk, "2403");
+	char why[256];
+
+	cr_assert_eq(ucr_record_validate(r, why, sizeof(why)), 0, "%s", why);
+	free(r->key);
+	r->key = strdup("2403/roster/0101");
+	free(r->owner);
+	r->owner = strdup("2403");
+	cr_assert_eq(ucr_record_validate(r, why, sizeof(why)), UCR_ESCHEMA);
+	ucr__record__free_unpacked(r, NULL);
+}
+
+Test(record, target_field_errors_name_the_field)
+{
+	Ucr__Record r = UCR__RECORD__INIT;
+	Ucr__Target t = UCR__TARGET__INIT;
+	char *commitments[] = {"3.1", "3.9"};
+	char *priorities[] = {"P4"};
+	char why[256];
+
+	r.key = "2403/target/T1";
+	r.owner = "2403";
+	r.body_case = UCR__RECORD__BODY_TARGET;
+	r.target = &t;
+	t.title = "Renewable district heating";
+	t.commitments = commitments;
+	t.n_commitments = 1;
+	t.priorities = priorities;
+	t.n_priorities = 1;
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), 0, "%s", why);
+	t.n_commitments = 2;
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), UCR_ESCHEMA);
+	cr_assert(strstr(why, "commitment") && strstr(why, "3.9"), "%s", why);
+	t.n_commitments = 1;
+	priorities[0] = "P6";
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), UCR_ESCHEMA);
+	cr_assert(strstr(why, "priority"), "%s", why);
+	priorities[0] = "P4";
+	r.key = "2403/target/T 1";
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), UCR_ESCHEMA);
+	r.key = "2403/project/T1"; /* body does not match kind */
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), UCR_ESCHEMA);
+}
+
+Test(record, measurement_missing_has_no_value)
+{
+	Ucr__Record r = UCR__RECORD__INIT;
+	Ucr__Measurement m = UCR__MEASUREMENT__INIT;
+	Ucr__Decimal zero = UCR__DECIMAL__INIT;
+	char why[256], key[128];
+
+	r.owner = "2403";
+	r.body_case = UCR__RECORD__BODY_MEASUREMENT;
+	r.measurement = &m;
+	m.indicator = "N00401";
+	m.area = "2403";
+	m.year = 2009;
+	m.status = UCR__MEASURE_STATUS__MEASURE_MISSING;
+	cr_assert_eq(ucr_record_make_key(key, sizeof(key), "2403", &r, NULL), 0);
+	cr_assert_str_eq(key, "2403/measure/N00401/2009/T");
+	r.key = key;
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), 0, "%s", why);
+	m.value = &zero;
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), UCR_ESCHEMA);
+	m.status = UCR__MEASURE_STATUS__MEASURE_FINAL;
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), 0, "%s", why);
+	m.year = 1850;
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), UCR_ESCHEMA);
+}
+
+Test(record, garbage_decode_refused)
+{
+	Ucr__Record *r = NULL;
+	uint8_t junk[] = {0xff, 0xff, 0xff, 0x01};
+	static uint8_t huge[UCR_MAX_RECORD + 1];
+
+	cr_assert_eq(ucr_record_decode(&r, junk, sizeof(junk)), UCR_EPROTO);
+	cr_assert_eq(ucr_record_decode(&r, huge, sizeof(huge)), UCR_ETOOBIG);
+	cr_assert_null(r);
+}
+
+Test(record, hex_roundtrip)
+{
+	uint8_t in[4] = {0x00, 0xab, 0x10, 0xff}, out[4];
+	char hex[9];
+
+	ucr_hex(hex, in, 4);
+	cr_assert_str_eq(hex, "00ab10ff");
+	cr_assert_eq(ucr_unhex(out, 4, hex), 0);
+	cr_assert_eq(memcmp(in, out, 4), 0);
+	cr_assert_neq(ucr_unhex(out, 4, "00ab10f"), 0);
+	cr_assert_neq(ucr_unhex(out, 4, "00ab10fg"), 0);
+}

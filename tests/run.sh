@@ -1,0 +1,47 @@
+#!/bin/sh
+# tests/run.sh: the one command that sets up a fresh Debian 12 machine and
+# runs every test: installs the Debian packages UCR needs, configures and
+# builds from scratch, runs the test suite, then runs it again in a build
+# with AddressSanitizer and UndefinedBehaviorSanitizer.
+#
+#   ./tests/run.sh            everything
+#   ./tests/run.sh --no-deps  skip apt-get (packages already installed)
+#   ./tests/run.sh --no-asan  skip the sanitizer run
+set -eu
+cd "$(dirname "$0")/.."
+
+deps=1
+asan=1
+for arg in "$@"; do
+	case "$arg" in
+	--no-deps) deps=0 ;;
+	--no-asan) asan=0 ;;
+	*) echo "usage: tests/run.sh [--no-deps] [--no-asan]" >&2; exit 2 ;;
+	esac
+done
+
+if [ "$deps" = 1 ]; then
+	./deploy/install-deps.sh
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+
+run_suite() {
+	dir=$1
+	shift
+	rm -rf "$dir"
+	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
+	cmake --build "$dir" -j"$jobs"
+	(cd "$dir" && ctest --output-on-failure -j"$jobs")
+}
+
+echo "== build and test"
+run_suite build-test
+
+if [ "$asan" = 1 ]; then
+	echo "== build and test with AddressSanitizer and UndefinedBehaviorSanitizer"
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	run_suite build-asan -DUCR_SANITIZE=ON
+fi
+echo "all tests passed"
