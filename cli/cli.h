@@ -2,7 +2,7 @@
  * cli.h: what the ucr subcommands share.
  *
  * Each subcommand is "int cmd_<name>(int argc, char **argv)" with argv[0]
- * the command's name, registered in the table in ucr.c with its one-line
+ * the command's name, registered in the table in main.c with its one-line
  * summary and usage text. It returns the process exit status:
  *   0 success, 1 failure (error printed), 2 usage error.
  * Errors are one line on stderr: "ucr: what went wrong: why".
@@ -89,6 +89,12 @@ int cmd_cycle(int argc, char **argv);	/* cli/report.c */
 int cmd_report(int argc, char **argv);	/* cli/report.c */
 int cmd_explain(int argc, char **argv); /* cli/report.c */
 int cmd_help(int argc, char **argv);
+int cmd_roster(int argc, char **argv);	/* cli/admin.c */
+int cmd_peers(int argc, char **argv);
+int cmd_digest(int argc, char **argv);
+int cmd_vision(int argc, char **argv);
+int cmd_priority(int argc, char **argv);
+int cmd_goal(int argc, char **argv);
 
 /* The ucr program: global options, then the command. */
 int cli_main(int argc, char **argv);

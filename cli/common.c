@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <zmq.h>
@@ -77,6 +79,34 @@ cli_open_store(struct ucr_store **out, const struct ucr_config *cfg)
 	return 0;
 }
 
+/*
+ * Whether a process listens on the ipc socket file at path: 0 and errno
+ * set when the connection is refused (a daemon killed hard leaves its file
+ * behind, and ZeroMQ would wait out the whole timeout) or not permitted;
+ * 1 when it answers or cannot be probed (ZeroMQ reports those).
+ */
+static int
+listening(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd, rc, e;
+
+	if (strlen(path) >= sizeof(sa.sun_path) ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return 1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	e = errno;
+	close(fd);
+	if (rc != 0 && (e == ECONNREFUSED || e == EACCES)) {
+		errno = e;
+		return 0;
+	}
+	return 1;
+}
+
 int
 cli_request(const struct ucr_config *cfg, const Ucr__Request *req,
     Ucr__Reply **out, int timeout_ms)
@@ -94,7 +124,7 @@ cli_request(const struct ucr_config *cfg, const Ucr__Request *req,
 	*out = NULL;
 	if (timeout_ms <= 0)
 		timeout_ms = 30000;
-	if (stat(path, &st) != 0) {
+	if (stat(path, &st) != 0 || !listening(path)) {
 		cli_error("cannot reach %s at %s: %s (is it running?)", daemon,
 		    cfg->control, strerror(errno));
 		return -1;

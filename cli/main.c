@@ -61,7 +61,10 @@ static const struct command commands[] = {
 	{"group", cmd_group, "add or change a thematic working group",
 	    "ucr group add ID --name NAME [--priority P[,P...]] [--theme THEME]\n"
 	    "              [--members CODE[,CODE...]] [--from DATE] [--to DATE]\n"
-	    "ucr group set ID [any of the flags above]\n"},
+	    "ucr group set ID [any of the flags above]\n"
+	    "\n"
+	    "A thematic working group (goal A1 counts the groups engaged).\n"
+	    "Members are municipality codes; dates are YYYY-MM-DD.\n"},
 	{"meeting", cmd_meeting, "record a workshop or meeting with participants",
 	    "ucr meeting add ID --kind workshop|group-meeting|steering-group|\n"
 	    "                          regional-council|other\n"
@@ -74,14 +77,18 @@ static const struct command commands[] = {
 	{"network", cmd_network, "record a network membership",
 	    "ucr network join ID --name NAME --scope national|international\n"
 	    "                 --date DATE [--new]\n"
+	    "ucr network set ID [any of the flags above]\n"
 	    "\n"
-	    "--new marks a network joined within the programme (goal R2).\n"},
+	    "join records a membership, or replaces the one with the same ID; set\n"
+	    "changes the named fields of an existing one. --new marks a network\n"
+	    "joined within the programme (goal R2).\n"},
 	{"decision", cmd_decision, "record a political decision",
 	    "ucr decision add ID --body board|council|regional-council|steering-group\n"
 	    "                 --date DATE\n"
 	    "                 --subject baseline|targets|local-plan|regional-plan|other\n"
 	    "                 --ref TEXT [--adopts KEY[,KEY...]]\n"
 	    "                 [--outcome adopted|rejected|deferred]\n"
+	    "ucr decision set ID [any of the flags above]\n"
 	    "\n"
 	    "Adopting binds the content hashes of the named records as they are now,\n"
 	    "so a later change to an adopted target shows. KEY is a full record key\n"
@@ -120,6 +127,35 @@ static const struct command commands[] = {
 	    "ucr report --html FILE\n"},
 	{"explain", cmd_explain, "list the signed records behind a figure",
 	    "ucr explain GOAL-OR-TARGET [--json]\n"},
+	{"digest", cmd_digest, "print every log's head and the view digest",
+	    "ucr digest [--json]\n"
+	    "\n"
+	    "Every log held (author, epoch, seq, head hash) and a digest of the\n"
+	    "view, on a node or the hub: two sites that print the same digest hold\n"
+	    "the same records.\n"},
+	{"peers", cmd_peers, "the hub's peers, or a node's link to the hub",
+	    "ucr peers [--json]\n"
+	    "\n"
+	    "On the hub: every roster entry, connected or not, last seen, the seq\n"
+	    "the hub holds of its log, what the node reports, lag and the last\n"
+	    "refusal. On a node: the state of its link to the hub.\n"},
+	{"roster", cmd_roster, "enrol, revoke and list keys (hub)",
+	    "ucr roster add CODE HEXKEY [--name NAME] [--role node|reader]\n"
+	    "ucr roster revoke HEXKEY\n"
+	    "ucr roster accept-epoch HEXKEY EPOCH\n"
+	    "ucr roster list [--json]\n"
+	    "\n"
+	    "The roster is the region's trust list, kept as signed regional\n"
+	    "records that every node receives. add enrols the key a node printed\n"
+	    "(ucr keygen, ucr init); revoke refuses everything the key signs from\n"
+	    "now on; accept-epoch lets a node whose store was wiped start a new\n"
+	    "log (the old one is kept). Run on the hub, with -c hub.conf.\n"},
+	{"vision", cmd_vision, "set the regional vision (hub)",
+	    "ucr vision set TEXT [--year YEAR]\n"},
+	{"priority", cmd_priority, "set a regional priority's title (hub)",
+	    "ucr priority set P1..P5 --title TEXT\n"},
+	{"goal", cmd_goal, "change a programme goal's threshold (hub)",
+	    "ucr goal set A1|A2|A3|R1|R2|R3 --threshold N [--title TEXT]\n"},
 	{"keygen", cmd_keygen, "make a new key file",
 	    "ucr keygen --out FILE\n"
 	    "\n"

@@ -494,7 +494,7 @@ run_writer(const struct writer *w, int argc, char **argv)
 			goto leave;
 		}
 		if ((r = cli_record_load(cfg, key)) == NULL) {
-			fail(&c, "%s: no such record", key);
+			fail(&c, "id: '%s': no such record (%s)", id, key);
 			goto leave;
 		}
 	} else
@@ -510,6 +510,17 @@ run_writer(const struct writer *w, int argc, char **argv)
 		goto leave;
 	}
 	set_str(&r->key, key);
+	/* add refuses a used id here, naming the field; the daemon checks
+	 * again (UCR_PUT_CREATE) for a writer racing this one. */
+	if (mode == UCR_PUT_CREATE) {
+		Ucr__Record *old = cli_record_load(cfg, key);
+
+		if (old != NULL) {
+			ucr__record__free_unpacked(old, NULL);
+			fail(&c, "id: '%s' is already used (%s)", id, key);
+			goto leave;
+		}
+	}
 	if (w->kind == UCR__RECORD__BODY_DECISION && cli_flag(&f, "adopts")) {
 		char *list = xstrdup(cli_flag(&f, "adopts"));
 
@@ -521,9 +532,19 @@ run_writer(const struct writer *w, int argc, char **argv)
 			adopts[nadopt++] = xstrdup(full);
 		}
 		free(list);
+		for (i = 0; i < nadopt; i++) {
+			Ucr__Record *a = cli_record_load(cfg, adopts[i]);
+
+			if (a == NULL) {
+				fail(&c, "adopts: no such record %s", adopts[i]);
+				goto leave;
+			}
+			ucr__record__free_unpacked(a, NULL);
+		}
 	}
 	rc = cli_put(cfg, r, mode, adopts, nadopt, argv[0], verb,
-	    mode == UCR_PUT_CREATE ? "added" : create ? "set" : "changed");
+	    mode == UCR_PUT_CREATE ? "added" : strcmp(verb, "join") == 0 ?
+	    "joined" : create ? "set" : "changed");
 leave:
 	for (i = 0; i < nadopt; i++)
 		free(adopts[i]);
@@ -852,6 +873,12 @@ cmd_delete(int argc, char **argv)
 	if (cli_load_config(&cfg) != 0)
 		return 1;
 	cli_full_key(key, sizeof(key), cfg->owner, f.pos[0]);
+	if ((r = cli_record_load(cfg, key)) == NULL) {
+		cli_error("delete: key: no such record %s", key);
+		ucr_config_free(cfg);
+		return 1;
+	}
+	ucr__record__free_unpacked(r, NULL);
 	r = cli_record_new(cfg->owner, UCR__RECORD__BODY__NOT_SET);
 	set_str(&r->key, key);
 	r->tombstone = 1;

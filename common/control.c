@@ -39,6 +39,10 @@ do_puts(struct ucr_control *c, Ucr__Put **in, size_t n, Ucr__Reply *rep,
 	uint64_t first = 0, last = 0;
 	int rc;
 
+	if (c->may_write && !c->may_write(c->ctx, why, sizeof(why))) {
+		reply_error(rep, msg, msglen, UCR_EAGAIN, "%s", why);
+		return;
+	}
 	if (n == 0 || n > UCR_MAX_BATCH_ENTRIES) {
 		reply_error(rep, msg, msglen, UCR_EINVAL,
 		    "between 1 and %d records at a time", UCR_MAX_BATCH_ENTRIES);

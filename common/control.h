@@ -31,6 +31,8 @@ struct ucr_control {
 	ucr_control_query_fn query;	/* may be NULL */
 	void *ctx;
 	void (*appended)(void *ctx);	/* after a commit (sync kicks), or NULL */
+	/* 0 to refuse writes for now (why filled), or NULL: always allowed */
+	int (*may_write)(void *ctx, char *why, size_t whylen);
 	uint64_t requests, refused;	/* counters */
 };
 

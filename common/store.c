@@ -605,6 +605,35 @@ epoch_accepted(MDB_txn *txn, struct ucr_store *s, const uint8_t *author,
 	return ok;
 }
 
+/*
+ * The hub holds on to an author's first epoch: a second one (a wiped
+ * store) waits until the administrator accepts it. Nodes take what the
+ * hub relays.
+ */
+static int
+epoch_ok(MDB_txn *txn, struct ucr_store *s, const uint8_t *author,
+    uint64_t epoch)
+{
+	return !(s->has_identity && strcmp(s->owner, UCR_REGION) == 0 &&
+	    memcmp(author, s->self, 32) != 0 &&
+	    other_epoch(txn, s, author, epoch) &&
+	    !epoch_accepted(txn, s, author, epoch));
+}
+
+int
+ucr_store_log_admissible(struct ucr_store *s, const uint8_t *author,
+    uint64_t epoch)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return mdb_err(rc);
+	rc = epoch_ok(txn, s, author, epoch) ? 0 : UCR_EEPOCH;
+	mdb_txn_abort(txn);
+	return rc;
+}
+
 /* ---------------------------------------------------------------- apply */
 
 static int
@@ -679,6 +708,20 @@ quarantine_txn(MDB_txn *txn, struct ucr_store *s,
 	return 0;
 }
 
+/* Does the batch verify against its own first entry's prev? */
+static int
+is_signed_fork(const Ucr__Batch *b, const char *region)
+{
+	Ucr__Entry *e;
+	uint8_t prev[32];
+
+	if (ucr_entry_decode(&e, b->entries[0].data, b->entries[0].len) != 0)
+		return 0;
+	memcpy(prev, e->prev.data, 32);
+	ucr__entry__free_unpacked(e, NULL);
+	return ucr_batch_verify(b, region, prev, NULL) == 0;
+}
+
 /*
  * Check and apply one batch inside txn. On UCR_EFORK the evidence and the
  * stopped head are written to txn, and the caller commits them.
@@ -693,7 +736,7 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 	uint64_t seq;
 	size_t i, skip;
 	MDB_val k, v;
-	int rc, fresh = 0;
+	int rc;
 
 	*applied = 0;
 	if (b->author.len != UCR_PK_LEN || b->signature.len != UCR_SIG_LEN ||
@@ -705,15 +748,7 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 	ucr_hex(an, b->author.data, 8);
 	rc = head_get(txn, s, b->author.data, b->epoch, &h);
 	if (rc == UCR_ENOTFOUND) {
-		fresh = 1;
-		/*
-		 * The hub holds on to an author's first epoch: a second one
-		 * (a wiped store) waits for the administrator.
-		 */
-		if (s->has_identity && strcmp(s->owner, UCR_REGION) == 0 &&
-		    memcmp(b->author.data, s->self, 32) != 0 &&
-		    other_epoch(txn, s, b->author.data, b->epoch) &&
-		    !epoch_accepted(txn, s, b->author.data, b->epoch)) {
+		if (!epoch_ok(txn, s, b->author.data, b->epoch)) {
 			setwhy(why, whylen, "log %s: new epoch %llu not accepted",
 			    an, (unsigned long long)b->epoch);
 			return UCR_EEPOCH;
@@ -738,7 +773,36 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 	else if ((rc = entry_hash_at(txn, s, b->author.data, b->epoch,
 	    b->first_seq - 1, prev, NULL)) != 0)
 		return rc;
-	if ((rc = ucr_batch_verify(b, s->region, prev, last)) != 0) {
+	rc = ucr_batch_verify(b, s->region, prev, last);
+	if (rc == UCR_ECHAIN && b->first_seq == h.seq + 1 && h.seq > 0 &&
+	    is_signed_fork(b, s->region)) {
+		/* Signed by the author, chained onto another history. */
+		struct ucr_quarantine q;
+		MDB_val hb;
+		uint8_t hh[32];
+
+		memset(&q, 0, sizeof(q));
+		q.reason = "fork: batch continues a different history";
+		q.author = b->author.data;
+		q.epoch = b->epoch;
+		q.seq = h.seq;
+		if (entry_hash_at(txn, s, b->author.data, b->epoch, h.seq, hh,
+		    &hb) == 0) {
+			q.held = hb.mv_data;
+			q.heldlen = hb.mv_size;
+		}
+		q.offered = b->entries[0].data;
+		q.offeredlen = b->entries[0].len;
+		if ((rc = quarantine_txn(txn, s, &q)) != 0)
+			return rc;
+		h.stopped = 1;
+		if ((rc = head_put(txn, s, &h)) != 0)
+			return rc;
+		setwhy(why, whylen, "log %s: fork below seq %llu", an,
+		    (unsigned long long)b->first_seq);
+		return UCR_EFORK;
+	}
+	if (rc != 0) {
 		setwhy(why, whylen, "log %s: batch %llu-%llu: %s", an,
 		    (unsigned long long)b->first_seq,
 		    (unsigned long long)b->last_seq, ucr_strerror(rc));
@@ -844,7 +908,6 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 	memcpy(h.hash, last, 32);
 	if ((rc = head_put(txn, s, &h)) != 0)
 		return rc;
-	(void)fresh;
 	*applied = b->n_entries - skip;
 	return 0;
 }
@@ -1040,6 +1103,60 @@ leave:
 	for (i = 0; i < n; i++)
 		free(ents[i].data);
 	free(ents);
+	return rc;
+}
+
+int
+ucr_store_entry_hash(struct ucr_store *s, const uint8_t *author,
+    uint64_t epoch, uint64_t seq, uint8_t out[32])
+{
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return mdb_err(rc);
+	rc = entry_hash_at(txn, s, author, epoch, seq, out, NULL);
+	mdb_txn_abort(txn);
+	return rc == UCR_ECORRUPT ? UCR_ENOTFOUND : rc;
+}
+
+int
+ucr_store_stop_log(struct ucr_store *s, const uint8_t *author,
+    uint64_t epoch, uint64_t seq, const uint8_t *offered, size_t len,
+    const char *reason)
+{
+	struct ucr_quarantine q;
+	struct ucr_head h;
+	uint8_t hash[32];
+	MDB_val held;
+	MDB_txn *txn;
+	int rc;
+
+	if (s->rdonly)
+		return UCR_EPERM;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		return mdb_err(rc);
+	if ((rc = head_get(txn, s, author, epoch, &h)) != 0)
+		goto fail;
+	memset(&q, 0, sizeof(q));
+	q.reason = reason;
+	q.author = author;
+	q.epoch = epoch;
+	q.seq = seq;
+	if (entry_hash_at(txn, s, author, epoch, seq, hash, &held) == 0) {
+		q.held = held.mv_data;
+		q.heldlen = held.mv_size;
+	}
+	q.offered = offered;
+	q.offeredlen = len;
+	if ((rc = quarantine_txn(txn, s, &q)) != 0)
+		goto fail;
+	h.stopped = 1;
+	if ((rc = head_put(txn, s, &h)) != 0)
+		goto fail;
+	return mdb_err(mdb_txn_commit(txn));
+fail:
+	mdb_txn_abort(txn);
 	return rc;
 }
 

@@ -139,8 +139,8 @@ int ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
  * sending. If key is the log's author a fresh signature is made; otherwise
  * to is lowered to the highest seq that has a stored signature (relay)
  * and may come back below from: UCR_ENOTFOUND. At most maxbytes of
- * entries (at least one entry). Free with ucr__batch__free_unpacked? No:
- * with ucr_batch_free().
+ * entries (at least one entry). Free with ucr_batch_free() (not
+ * ucr__batch__free_unpacked: the batch is built, not unpacked).
  */
 int ucr_store_batch(struct ucr_store *s, const struct ucr_key *key,
     const uint8_t *author, uint64_t epoch, uint64_t from, uint64_t to,
@@ -194,6 +194,24 @@ int ucr_store_stats(struct ucr_store *s, struct ucr_store_stats *out);
 int ucr_store_verify(struct ucr_store *s,
     int (*cb)(const struct ucr_head *, uint64_t batches, void *), void *ctx,
     char *why, size_t whylen);
+
+/*
+ * May a log (author, epoch) start here? UCR_EEPOCH when this is a hub
+ * store holding another epoch of the author and this one is not accepted
+ * (an EpochAccept record); 0 otherwise.
+ */
+int ucr_store_log_admissible(struct ucr_store *s, const uint8_t *author,
+    uint64_t epoch);
+/* Hash of the entry held at seq; UCR_ENOTFOUND. */
+int ucr_store_entry_hash(struct ucr_store *s, const uint8_t *author,
+    uint64_t epoch, uint64_t seq, uint8_t out[32]);
+/*
+ * Stop a log after a fork seen outside a batch (a hello whose head hash
+ * differs): quarantine what was offered with the held entry, mark the head.
+ */
+int ucr_store_stop_log(struct ucr_store *s, const uint8_t *author,
+    uint64_t epoch, uint64_t seq, const uint8_t *offered, size_t len,
+    const char *reason);
 
 /* Digest of the view: BLAKE2b-256 over every (key, hash) in key order. */
 int ucr_store_view_digest(struct ucr_store *s, uint8_t out[32]);

@@ -1,30 +1,381 @@
-/* main.c: ucr-hub (placeholder main until the sync issue lands). */
+/*
+ * main.c: ucr-hub, the regional daemon: start-up (ZAP handler first, then
+ * the CURVE socket, then a self-test that a random key is refused), the
+ * zmq_poll loop over control, ZAP and sync sockets, and shutdown.
+ */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+#include <zmq.h>
+
 #include "config.h"
-#include "daemon.h"
+#include "error.h"
+#include "hub.h"
 #include "log.h"
+#include "record.h"
+
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93 /* draft option in libzmq 4.3 */
+#endif
+#ifndef ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+#define ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL 0x0800
+#define ZMQ_EVENT_HANDSHAKE_SUCCEEDED 0x1000
+#define ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL 0x2000
+#define ZMQ_EVENT_HANDSHAKE_FAILED_AUTH 0x4000
+#endif
+
+volatile sig_atomic_t hub_quit;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	hub_quit = 1;
+}
+
+int64_t
+hub_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: ucr-hub [-dnv] [-f FILE]\n"
+	    "  -f FILE  configuration (default " UCR_DEFAULT_HUB_CONF ")\n"
+	    "  -d       stay in the foreground and log to stderr\n"
+	    "  -n       check the configuration and key, print "
+	    "'configuration OK', exit\n"
+	    "  -v       more logging\n");
+	exit(2);
+}
+
+static void
+control_dispatch(struct hub *h)
+{
+	zmq_msg_t in;
+	uint8_t *out = NULL;
+	size_t outlen = 0;
+
+	zmq_msg_init(&in);
+	if (zmq_msg_recv(&in, h->d.control, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&in);
+		return;
+	}
+	if (ucr_control_handle(&h->ctl, zmq_msg_data(&in), zmq_msg_size(&in),
+	    &out, &outlen) != 0) {
+		static const uint8_t oom[] = {0x08, 0x03};
+
+		zmq_send(h->d.control, oom, sizeof(oom), 0);
+	} else
+		zmq_send(h->d.control, out, outlen, 0);
+	free(out);
+	zmq_msg_close(&in);
+}
+
+/* The endpoint a local client uses to reach what listen binds. */
+static void
+local_endpoint(char *buf, size_t len, const char *listen)
+{
+	const char *port;
+
+	if (strncmp(listen, "tcp://", 6) == 0 &&
+	    (port = strrchr(listen, ':')) != NULL && port > listen + 5) {
+		const char *host = listen + 6;
+
+		if (*host == '*' || strncmp(host, "0.0.0.0:", 8) == 0)
+			snprintf(buf, len, "tcp://127.0.0.1%s", port);
+		else
+			snprintf(buf, len, "%s", listen);
+	} else
+		snprintf(buf, len, "%s", listen);
+}
+
+/*
+ * Connect once with a random key and refuse to run unless that connection
+ * is rejected: proof that the ZAP handler answers and admits no stranger.
+ * The ZAP handler is served here, since the main loop is not running yet.
+ */
+static int
+self_test(struct hub *h, char *why, size_t whylen)
+{
+	char endpoint[512], server[41], pub[41], sec[41];
+	void *test = NULL, *mon = NULL;
+	int64_t deadline = hub_now_ms() + 5000;
+	int zero = 0, verdict = 0;
+
+	h->selftest = 1;
+	local_endpoint(endpoint, sizeof(endpoint), h->d.cfg->listen);
+	if (ucr_key_curve_public(server, h->d.key->pk) != 0 ||
+	    zmq_curve_keypair(pub, sec) != 0) {
+		snprintf(why, whylen, "self-test: no CURVE support in libzmq");
+		return UCR_EIO;
+	}
+	test = zmq_socket(h->d.zctx, ZMQ_DEALER);
+	zmq_setsockopt(test, ZMQ_LINGER, &zero, sizeof(zero));
+	zmq_setsockopt(test, ZMQ_CURVE_SERVERKEY, server, 40);
+	zmq_setsockopt(test, ZMQ_CURVE_PUBLICKEY, pub, 40);
+	zmq_setsockopt(test, ZMQ_CURVE_SECRETKEY, sec, 40);
+	sodium_memzero(sec, sizeof(sec));
+	if (zmq_socket_monitor(test, "inproc://ucr-self-test",
+	    ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+	    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+	    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
+	    (mon = zmq_socket(h->d.zctx, ZMQ_PAIR)) == NULL ||
+	    zmq_connect(mon, "inproc://ucr-self-test") != 0 ||
+	    zmq_connect(test, endpoint) != 0) {
+		snprintf(why, whylen, "self-test: %s", zmq_strerror(errno));
+		goto leave;
+	}
+	while (verdict == 0 && hub_now_ms() < deadline) {
+		zmq_pollitem_t items[3] = {
+			{h->zap, 0, ZMQ_POLLIN, 0},
+			{mon, 0, ZMQ_POLLIN, 0},
+			{h->router, 0, ZMQ_POLLIN, 0},
+		};
+
+		if (zmq_poll(items, h->zap ? 3 : 2, 100) < 0 && errno != EINTR)
+			break;
+		if (h->zap && (items[0].revents & ZMQ_POLLIN))
+			zap_dispatch(h);
+		if (items[2].revents & ZMQ_POLLIN) {
+			/* a stranger got a message through: fail */
+			verdict = 1;
+			break;
+		}
+		if (items[1].revents & ZMQ_POLLIN) {
+			zmq_msg_t ev, addr;
+			uint16_t event;
+
+			zmq_msg_init(&ev);
+			zmq_msg_init(&addr);
+			if (zmq_msg_recv(&ev, mon, 0) >= 6) {
+				memcpy(&event, zmq_msg_data(&ev), 2);
+				if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+					verdict = 1;
+				else
+					verdict = -1;
+			}
+			zmq_msg_recv(&addr, mon, 0);
+			zmq_msg_close(&ev);
+			zmq_msg_close(&addr);
+		}
+		if (verdict == 0)
+			zmq_send(test, "", 0, ZMQ_DONTWAIT);
+	}
+	if (verdict == 1)
+		snprintf(why, whylen, "self-test failed: a connection with an "
+		    "unknown key was accepted (is the ZAP handler running?); "
+		    "refusing to run");
+	else if (verdict == 0)
+		snprintf(why, whylen, "self-test failed: no answer from %.200s "
+		    "within 5 s; refusing to run", endpoint);
+leave:
+	zmq_socket_monitor(test, NULL, 0);
+	if (mon)
+		zmq_close(mon);
+	zmq_close(test);
+	h->selftest = 0;
+	h->zap_denied = 0;
+	if (verdict == -1)
+		log_info("self-test passed: a connection with a random key was "
+		    "refused");
+	return verdict == -1 ? 0 : UCR_EPERM;
+}
+
+static int
+open_router(struct hub *h, int enforce, char *why, size_t whylen)
+{
+	char *sec = NULL;
+	int one = 1, zero = 0, ivl = 1000, ttl = 3000, hwm = 10000, rc;
+	int64_t maxmsg = UCR_WIRE_MAXMSG;
+
+	if (ucr_key_curve_secret(&sec, h->d.key) != 0) {
+		snprintf(why, whylen, "cannot derive the CURVE key");
+		return UCR_EINVAL;
+	}
+	h->router = zmq_socket(h->d.zctx, ZMQ_ROUTER);
+	rc = h->router == NULL ||
+	    zmq_setsockopt(h->router, ZMQ_CURVE_SERVER, &one, sizeof(one)) != 0 ||
+	    zmq_setsockopt(h->router, ZMQ_CURVE_SECRETKEY, sec, 40) != 0 ||
+	    zmq_setsockopt(h->router, ZMQ_ZAP_DOMAIN, HUB_ZAP_DOMAIN,
+	    strlen(HUB_ZAP_DOMAIN)) != 0 ||
+	    zmq_setsockopt(h->router, ZMQ_ROUTER_MANDATORY, &one,
+	    sizeof(one)) != 0 ||
+	    zmq_setsockopt(h->router, ZMQ_MAXMSGSIZE, &maxmsg,
+	    sizeof(maxmsg)) != 0 ||
+	    zmq_setsockopt(h->router, ZMQ_LINGER, &zero, sizeof(zero)) != 0 ||
+	    zmq_setsockopt(h->router, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl)) != 0 ||
+	    zmq_setsockopt(h->router, ZMQ_HEARTBEAT_TTL, &ttl, sizeof(ttl)) != 0 ||
+	    zmq_setsockopt(h->router, ZMQ_HEARTBEAT_TIMEOUT, &ttl,
+	    sizeof(ttl)) != 0 ||
+	    zmq_setsockopt(h->router, ZMQ_HANDSHAKE_IVL, &ttl, sizeof(ttl)) != 0 ||
+	    zmq_setsockopt(h->router, ZMQ_SNDHWM, &hwm, sizeof(hwm)) != 0;
+	sodium_free(sec);
+	if (rc) {
+		snprintf(why, whylen, "sync socket: %s", zmq_strerror(errno));
+		return UCR_EIO;
+	}
+	if (enforce && zmq_setsockopt(h->router, ZMQ_ZAP_ENFORCE_DOMAIN, &one,
+	    sizeof(one)) != 0) {
+		snprintf(why, whylen, "libzmq refuses ZMQ_ZAP_ENFORCE_DOMAIN (%s); "
+		    "refusing to run without it", zmq_strerror(errno));
+		return UCR_EIO;
+	}
+	if (zmq_bind(h->router, h->d.cfg->listen) != 0) {
+		snprintf(why, whylen, "cannot listen on %s: %s", h->d.cfg->listen,
+		    zmq_strerror(errno));
+		return UCR_EIO;
+	}
+	return 0;
+}
+
+/* The hub's own roster entry, written once on a new store. */
+static int
+enrol_self(struct hub *h, char *why, size_t whylen)
+{
+	Ucr__Record r = UCR__RECORD__INIT;
+	Ucr__RosterEntry e = UCR__ROSTER_ENTRY__INIT;
+	struct ucr_put p;
+	char key[128], hex[65];
+	uint64_t f, l;
+	size_t bad;
+	int rc;
+
+	ucr_hex(hex, h->d.key->pk, 32);
+	snprintf(key, sizeof(key), "region/roster/%s", hex);
+	r.key = key;
+	r.owner = UCR_REGION;
+	r.body_case = UCR__RECORD__BODY_ROSTER;
+	r.roster = &e;
+	e.municipality = UCR_REGION;
+	e.name = h->d.cfg->region;
+	e.role = UCR__ROLE__ROLE_HUB;
+	e.public_key.data = h->d.key->pk;
+	e.public_key.len = 32;
+	p.record = &r;
+	p.mode = UCR_PUT_CREATE;
+	p.adopt_keys = NULL;
+	p.nadopt = 0;
+	rc = ucr_store_append(h->d.store, h->d.key, &p, 1, &f, &l, &bad, why,
+	    whylen);
+	return rc == UCR_EEXIST ? 0 : rc;
+}
 
 int
 main(int argc, char **argv)
 {
-	struct ucr_daemon d;
+	struct hub h;
 	const char *conf = UCR_DEFAULT_HUB_CONF;
 	char why[512];
-	int ch, check = 0;
+	int ch, foreground = 0, check = 0, verbose = 0, nozap;
+	struct sigaction sa;
 
-	while ((ch = getopt(argc, argv, "df:nv")) != -1)
-		if (ch == 'f')
+	while ((ch = getopt(argc, argv, "df:nvh")) != -1) {
+		switch (ch) {
+		case 'd':
+			foreground = 1;
+			break;
+		case 'f':
 			conf = optarg;
-		else if (ch == 'n')
+			break;
+		case 'n':
 			check = 1;
-	log_init("ucr-hub", 1, 0);
-	if (ucr_daemon_open(&d, conf, 1, check, why, sizeof(why)) != 0)
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("ucr-hub", 1, verbose);
+	memset(&h, 0, sizeof(h));
+	if (ucr_daemon_open(&h.d, conf, 1, check, why, sizeof(why)) != 0)
 		fatalx("%s", why);
-	if (check)
+	if (check) {
 		printf("configuration OK\n");
-	ucr_daemon_close(&d);
+		ucr_daemon_close(&h.d);
+		return 0;
+	}
+	if (h.d.cfg->log_level > 0)
+		verbose = 1;
+	if (enrol_self(&h, why, sizeof(why)) != 0)
+		fatalx("cannot write the hub's roster entry: %s", why);
+	/*
+	 * Test-only switch: run without the ZAP handler (and without the
+	 * enforced domain) so the tests can prove the self-test catches it.
+	 */
+	nozap = getenv("UCR_TEST_DISABLE_ZAP") != NULL;
+	if (!nozap && zap_open(&h, why, sizeof(why)) != 0)
+		fatalx("%s", why);
+	if (open_router(&h, !nozap, why, sizeof(why)) != 0)
+		fatalx("%s", why);
+	if (self_test(&h, why, sizeof(why)) != 0)
+		fatalx("%s", why);
+	if (!foreground && daemon(0, 0) != 0)
+		fatal("daemon");
+	log_init("ucr-hub", foreground, verbose);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	h.ctl.store = h.d.store;
+	h.ctl.key = h.d.key;
+	h.ctl.owner = UCR_REGION;
+	h.ctl.query = peer_query;
+	h.ctl.appended = peer_changed;
+	h.ctl.ctx = &h;
+	h.checkpoint_at = hub_now_ms() + 1000;
+	h.changed = 1;
+	log_info("hub %s started: listening on %s, store %s, control %s",
+	    h.d.cfg->region, h.d.cfg->listen, h.d.cfg->data, h.d.cfg->control);
+
+	while (!hub_quit) {
+		zmq_pollitem_t items[3] = {
+			{h.d.control, 0, ZMQ_POLLIN, 0},
+			{h.router, 0, ZMQ_POLLIN, 0},
+			{h.zap, 0, ZMQ_POLLIN, 0},
+		};
+		int rc = zmq_poll(items, h.zap ? 3 : 2, peer_timeout(&h));
+
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warnx("zmq_poll: %s", zmq_strerror(errno));
+			break;
+		}
+		if (h.zap && (items[2].revents & ZMQ_POLLIN))
+			zap_dispatch(&h);
+		if (items[0].revents & ZMQ_POLLIN)
+			control_dispatch(&h);
+		if (items[1].revents & ZMQ_POLLIN)
+			peer_dispatch(&h);
+		peer_timer(&h);
+	}
+	log_info("hub %s stopping", h.d.cfg->region);
+	peer_free_all(&h);
+	zmq_close(h.router);
+	if (h.zap)
+		zmq_close(h.zap);
+	free(h.refused);
+	ucr_daemon_close(&h.d);
 	return 0;
 }

@@ -125,6 +125,7 @@ main(int argc, char **argv)
 			fatalx("%s", why);
 		n.ctl.query = sync_query;
 		n.ctl.appended = sync_kick;
+		n.ctl.may_write = sync_may_write;
 		n.ctl.ctx = n.sync;
 	}
 	log_info("node %s started: store %s, control %s, hub %s",

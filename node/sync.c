@@ -1,26 +1,671 @@
 /*
- * sync.c: the node's side of the sync protocol (placeholder until the
- * sync issue lands: a node with a hub configured refuses to start).
+ * sync.c: the node's side of the sync protocol (docs/protocol.md).
+ *
+ * A DEALER socket, CURVE client pinned to the hub's key. The state machine
+ * (sync_change_state() logs every transition):
+ *
+ *   HELLO    hello sent, waiting for the hub's State
+ *   RESTORE  the hub holds more of our own log than we do (a restored
+ *            backup): fetch it back before writing again
+ *   STREAM   send what the hub lacks within the hub's credits
+ *   STOPPED  the hub refused our log (fork, unaccepted epoch, key not in
+ *            the roster): keep receiving, send nothing of our own
+ *
+ * Recovery is always the same: a Hello, answered by a State that says what
+ * the hub durably holds; everything after it is sent again. Hellos repeat
+ * while anything is unacknowledged and the hub is silent, so a hub restart
+ * or a lost connection costs one round trip.
+ *
+ * Local writes wait (the "write gate") until the hub has answered once
+ * since start-up, or for at most gate_wait ms when the hub cannot be
+ * reached, so a node restored from a backup learns that it is behind
+ * before it can fork its own log.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
+#include <jansson.h>
+#include <sodium.h>
+#include <zmq.h>
+
+#include "chain.h"
 #include "error.h"
+#include "log.h"
 #include "node.h"
+#include "record.h"
+#include "wire.h"
+
+#define HELLO_FIRST_MS 250	/* hello repeat until the hub answers */
+#define HELLO_BUSY_MS 1000	/* hello repeat while unsynced */
+#define HELLO_IDLE_MS 10000	/* hello repeat when in step (a heartbeat) */
+#define HELLO_STOPPED_MS 15000
+#define FLUSH_WINDOW_MS 5	/* batching window for new local writes */
+#define GATE_WAIT_MS 3000	/* writes wait this long for a first State */
+#define MAX_BATCH_BYTES (1 << 20)
+
+enum sync_state { SYNC_HELLO, SYNC_RESTORE, SYNC_STREAM, SYNC_STOPPED };
+
+static const char *const state_names[] = {"hello", "restore", "stream",
+    "stopped"};
+
+struct sync {
+	struct node *n;
+	void *sock;			/* DEALER to the hub */
+	enum sync_state state;
+	uint8_t self[UCR_PK_LEN];
+	uint64_t epoch;
+	uint8_t hub[UCR_PK_LEN];	/* the hub's Ed25519 key */
+	uint64_t hub_seq;		/* what the hub durably holds of ours */
+	uint64_t next;			/* next seq of ours to send */
+	int inflight;			/* batches sent, not acknowledged */
+	uint32_t credit_batches;	/* window granted by the hub */
+	uint64_t credit_bytes;
+	int64_t last_rx;		/* ms, last message from the hub */
+	int64_t hello_at;		/* next hello */
+	int64_t flush_at;		/* pending local writes, 0: none */
+	int64_t pause_until;		/* quota back-off */
+	int64_t gate_at;		/* writes open at this time anyway */
+	int gate;			/* local writes allowed */
+	int synced_once;
+	char why[160];			/* why STOPPED */
+	uint64_t rx, tx, bad, applied;	/* counters */
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sync_change_state(struct sync *s, enum sync_state to, const char *why)
+{
+	if (s->state == to)
+		return;
+	log_info("sync: %s -> %s%s%s", state_names[s->state], state_names[to],
+	    why ? ": " : "", why ? why : "");
+	s->state = to;
+}
+
+static void
+open_gate(struct sync *s, const char *why)
+{
+	if (!s->gate)
+		log_info("sync: local writes open (%s)", why);
+	s->gate = 1;
+}
+
+static uint64_t
+own_head(struct sync *s, uint8_t hash[32])
+{
+	struct ucr_head h;
+
+	if (ucr_store_head(s->n->d.store, s->self, s->epoch, &h) != 0) {
+		if (hash)
+			memset(hash, 0, 32);
+		return 0;
+	}
+	if (hash)
+		memcpy(hash, h.hash, 32);
+	return h.seq;
+}
+
+static int
+send_frame(struct sync *s, Ucr__Frame *f)
+{
+	int rc = ucr_wire_send(s->sock, NULL, 0, f, 1);
+
+	if (rc == 0)
+		s->tx++;
+	else if (rc != UCR_EAGAIN)
+		log_warnx("sync: send %s: %s", ucr_wire_name(f), ucr_strerror(rc));
+	return rc;
+}
+
+/* ---------------------------------------------------------------- hello */
+
+struct holds {
+	Ucr__LogHead **heads;
+	Ucr__LogHead *store;
+	size_t n, cap;
+	const uint8_t *self;
+};
+
+static int
+holds_cb(const struct ucr_head *h, void *arg)
+{
+	struct holds *hs = arg;
+	Ucr__LogHead *lh;
+
+	if (memcmp(h->author, hs->self, 32) == 0)
+		return 0;
+	if (hs->n == hs->cap) {
+		/* grow both arrays; the pointer array is rebuilt below */
+		size_t cap = hs->cap ? hs->cap * 2 : 16;
+		Ucr__LogHead *st = realloc(hs->store, cap * sizeof(*st));
+
+		if (st == NULL)
+			return UCR_ENOMEM;
+		hs->store = st;
+		hs->cap = cap;
+	}
+	lh = &hs->store[hs->n++];
+	ucr__log_head__init(lh);
+	lh->author.data = malloc(32);
+	lh->hash.data = malloc(32);
+	if (lh->author.data == NULL || lh->hash.data == NULL)
+		return UCR_ENOMEM;
+	memcpy(lh->author.data, h->author, 32);
+	lh->author.len = 32;
+	lh->epoch = h->epoch;
+	lh->seq = h->seq;
+	memcpy(lh->hash.data, h->hash, 32);
+	lh->hash.len = 32;
+	return 0;
+}
+
+static void
+send_hello(struct sync *s)
+{
+	Ucr__Frame f = UCR__FRAME__INIT;
+	Ucr__Hello h = UCR__HELLO__INIT;
+	struct holds hs;
+	uint8_t hash[32];
+	size_t i;
+
+	memset(&hs, 0, sizeof(hs));
+	hs.self = s->self;
+	ucr_store_foreach_head(s->n->d.store, holds_cb, &hs);
+	hs.heads = calloc(hs.n ? hs.n : 1, sizeof(*hs.heads));
+	for (i = 0; hs.heads && i < hs.n; i++)
+		hs.heads[i] = &hs.store[i];
+	h.version = UCR_PROTOCOL_VERSION;
+	h.author.data = s->self;
+	h.author.len = 32;
+	h.epoch = s->epoch;
+	h.head_seq = own_head(s, hash);
+	h.head_hash.data = hash;
+	h.head_hash.len = 32;
+	h.holds = hs.heads;
+	h.n_holds = hs.heads ? hs.n : 0;
+	f.body_case = UCR__FRAME__BODY_HELLO;
+	f.hello = &h;
+	send_frame(s, &f);
+	for (i = 0; i < hs.n; i++) {
+		free(hs.store[i].author.data);
+		free(hs.store[i].hash.data);
+	}
+	free(hs.store);
+	free(hs.heads);
+	s->hello_at = now_ms() + (s->state == SYNC_STOPPED ? HELLO_STOPPED_MS :
+	    s->state == SYNC_HELLO ? HELLO_FIRST_MS : HELLO_BUSY_MS);
+}
+
+/* ---------------------------------------------------------------- stream */
+
+static void
+pump(struct sync *s)
+{
+	uint8_t hash[32];
+	uint64_t head;
+
+	if (s->state != SYNC_STREAM || now_ms() < s->pause_until)
+		return;
+	head = own_head(s, hash);
+	while (s->inflight < (int)s->credit_batches && s->next <= head) {
+		Ucr__Frame f = UCR__FRAME__INIT;
+		Ucr__Batch *b;
+		size_t max = s->credit_bytes < MAX_BATCH_BYTES ? s->credit_bytes :
+		    MAX_BATCH_BYTES;
+		int rc;
+
+		rc = ucr_store_batch(s->n->d.store, s->n->d.key, s->self,
+		    s->epoch, s->next, 0, max, &b);
+		if (rc != 0) {
+			log_warnx("sync: cannot read own log at %llu: %s",
+			    (unsigned long long)s->next, ucr_strerror(rc));
+			return;
+		}
+		f.body_case = UCR__FRAME__BODY_BATCH;
+		f.batch = b;
+		rc = send_frame(s, &f);
+		if (rc == 0) {
+			log_debug("sync: sent batch %llu-%llu",
+			    (unsigned long long)b->first_seq,
+			    (unsigned long long)b->last_seq);
+			s->next = b->last_seq + 1;
+			s->inflight++;
+		}
+		ucr_batch_free(b);
+		if (rc != 0)
+			return;
+	}
+}
+
+/* ---------------------------------------------------------------- receive */
+
+static void
+on_state(struct sync *s, const Ucr__State *st)
+{
+	uint8_t hash[32];
+	uint64_t head = own_head(s, hash);
+	char buf[160];
+
+	if (st->author.len != 32 || memcmp(st->author.data, s->self, 32) != 0 ||
+	    st->epoch != s->epoch) {
+		log_warnx("sync: state for another log, ignored");
+		return;
+	}
+	if (st->credit_batches)
+		s->credit_batches = st->credit_batches;
+	if (st->credit_bytes)
+		s->credit_bytes = st->credit_bytes;
+	switch (st->verdict) {
+	case UCR__VERDICT__VERDICT_OK:
+		s->hub_seq = st->seq;
+		s->next = st->seq + 1;
+		s->inflight = 0;
+		if (!s->synced_once)
+			log_info("sync: hub holds our log to seq %llu, we to %llu",
+			    (unsigned long long)st->seq, (unsigned long long)head);
+		s->synced_once = 1;
+		sync_change_state(s, SYNC_STREAM, NULL);
+		open_gate(s, "hub answered");
+		pump(s);
+		break;
+	case UCR__VERDICT__VERDICT_RESTORE: {
+		Ucr__Frame f = UCR__FRAME__INIT;
+		Ucr__Fetch fe = UCR__FETCH__INIT;
+
+		s->hub_seq = st->seq;
+		snprintf(buf, sizeof(buf), "hub holds our log to %llu, we to %llu",
+		    (unsigned long long)st->seq, (unsigned long long)head);
+		sync_change_state(s, SYNC_RESTORE, buf);
+		s->gate = 0;
+		fe.author.data = s->self;
+		fe.author.len = 32;
+		fe.epoch = s->epoch;
+		fe.from_seq = head + 1;
+		f.body_case = UCR__FRAME__BODY_FETCH;
+		f.fetch = &fe;
+		send_frame(s, &f);
+		break;
+	}
+	case UCR__VERDICT__VERDICT_FORK:
+		snprintf(s->why, sizeof(s->why), "fork: the hub holds a different "
+		    "entry at seq %llu of our log", (unsigned long long)st->seq);
+		log_warnx("sync: ALARM %s; our log is stopped at the hub", s->why);
+		sync_change_state(s, SYNC_STOPPED, "fork");
+		open_gate(s, "log stopped at hub");
+		break;
+	case UCR__VERDICT__VERDICT_NEW_EPOCH:
+		snprintf(s->why, sizeof(s->why), "the hub has not accepted this "
+		    "store's epoch %016llx (a new or wiped store); ask the hub's "
+		    "administrator to run 'ucr roster accept-epoch'",
+		    (unsigned long long)s->epoch);
+		log_warnx("sync: %s", s->why);
+		sync_change_state(s, SYNC_STOPPED, "new epoch");
+		open_gate(s, "epoch not accepted at hub");
+		break;
+	default:
+		log_warnx("sync: unknown verdict %d", st->verdict);
+	}
+}
+
+static void
+send_ack(struct sync *s, const uint8_t *author, uint64_t epoch)
+{
+	Ucr__Frame f = UCR__FRAME__INIT;
+	Ucr__Ack a = UCR__ACK__INIT;
+	struct ucr_head h;
+
+	if (ucr_store_head(s->n->d.store, author, epoch, &h) != 0)
+		h.seq = 0;
+	a.author.data = (uint8_t *)author;
+	a.author.len = 32;
+	a.epoch = epoch;
+	a.seq = h.seq;
+	f.body_case = UCR__FRAME__BODY_ACK;
+	f.ack = &a;
+	send_frame(s, &f);
+}
+
+static void
+on_batch(struct sync *s, const Ucr__Batch *b)
+{
+	char why[256] = "", an[17];
+	size_t applied = 0;
+	int rc;
+
+	if (b->author.len != 32) {
+		s->bad++;
+		log_warnx("sync: batch without an author, dropped");
+		return;
+	}
+	ucr_hex(an, b->author.data, 8);
+	rc = ucr_store_apply(s->n->d.store, b, &applied, why, sizeof(why));
+	if (rc == 0) {
+		s->applied += applied;
+		log_debug("sync: applied %zu entries of %s", applied, an);
+	} else if (rc != UCR_EDUP && rc != UCR_EGAP) {
+		s->bad++;
+		log_warnx("sync: batch %llu-%llu of %s refused: %s",
+		    (unsigned long long)b->first_seq,
+		    (unsigned long long)b->last_seq, an,
+		    why[0] ? why : ucr_strerror(rc));
+	}
+	/* The ack carries what we hold now, right or wrong: the hub resends
+	 * from there. */
+	send_ack(s, b->author.data, b->epoch);
+	if (memcmp(b->author.data, s->self, 32) == 0 && b->epoch == s->epoch &&
+	    s->state == SYNC_RESTORE && own_head(s, NULL) >= s->hub_seq) {
+		log_info("sync: restored our own log from the hub to seq %llu",
+		    (unsigned long long)s->hub_seq);
+		s->next = s->hub_seq + 1;
+		s->inflight = 0;
+		sync_change_state(s, SYNC_STREAM, "restore complete");
+		open_gate(s, "restore complete");
+		pump(s);
+	}
+}
+
+static void
+on_ack(struct sync *s, const Ucr__Ack *a)
+{
+	if (a->author.len != 32 || memcmp(a->author.data, s->self, 32) != 0 ||
+	    a->epoch != s->epoch)
+		return;
+	if (a->seq > s->hub_seq)
+		s->hub_seq = a->seq;
+	if (s->inflight > 0)
+		s->inflight--;
+	if (a->credit_batches)
+		s->credit_batches = a->credit_batches;
+	if (a->credit_bytes)
+		s->credit_bytes = a->credit_bytes;
+	pump(s);
+}
+
+static void
+on_error(struct sync *s, const Ucr__Error *e)
+{
+	log_warnx("sync: hub refused: %s: %s", ucr_errname(e->code),
+	    e->message ? e->message : "");
+	switch (e->code) {
+	case UCR_EGAP:
+		/* the hub holds less than we thought: go on from its seq */
+		s->hub_seq = e->seq;
+		s->next = e->seq + 1;
+		s->inflight = 0;
+		pump(s);
+		break;
+	case UCR_EAGAIN:
+		s->next = s->hub_seq + 1;
+		s->inflight = 0;
+		s->pause_until = now_ms() + 500;
+		s->flush_at = s->pause_until;
+		break;
+	case UCR_EFORK:
+	case UCR_ESTOPPED:
+	case UCR_EROSTER:
+	case UCR_EEPOCH:
+		snprintf(s->why, sizeof(s->why), "%s", e->message ? e->message :
+		    ucr_strerror(e->code));
+		sync_change_state(s, SYNC_STOPPED, ucr_errname(e->code));
+		open_gate(s, "log refused by hub");
+		break;
+	default:
+		/* anything else: start again from what the hub holds */
+		s->inflight = 0;
+		s->hello_at = now_ms();
+	}
+}
+
+static void
+on_checkpoint(struct sync *s, const Ucr__Checkpoint *c)
+{
+	if (c->signature.len != UCR_SIG_LEN ||
+	    ucr_sig_verify(c->signature.data, s->hub,
+	    s->n->d.cfg->region, "checkpoint", c->body.data, c->body.len) != 0) {
+		s->bad++;
+		log_warnx("sync: checkpoint with a bad signature, dropped");
+		return;
+	}
+	if (ucr_store_meta_put(s->n->d.store, "checkpoint", c->body.data,
+	    c->body.len) != 0 ||
+	    ucr_store_meta_put(s->n->d.store, "checkpoint-sig",
+	    c->signature.data, c->signature.len) != 0)
+		log_warnx("sync: cannot store the hub's checkpoint");
+}
+
+void
+sync_dispatch(struct sync *s)
+{
+	struct ucr_wire_msg m;
+	Ucr__Frame *f;
+	int i, rc;
+
+	/* Bounded: let the control socket in between. */
+	for (i = 0; i < 64; i++) {
+		rc = ucr_wire_recv(s->sock, 0, &m);
+		if (rc == UCR_EAGAIN)
+			return;
+		if (rc != 0) {
+			s->bad++;
+			continue;
+		}
+		s->rx++;
+		s->last_rx = now_ms();
+		if (ucr_wire_decode(&f, m.data, m.len) != 0) {
+			s->bad++;
+			log_warnx("sync: undecodable frame from hub (%zu bytes)",
+			    m.len);
+			ucr_wire_msg_free(&m);
+			continue;
+		}
+		switch (f->body_case) {
+		case UCR__FRAME__BODY_STATE:
+			on_state(s, f->state);
+			break;
+		case UCR__FRAME__BODY_BATCH:
+			on_batch(s, f->batch);
+			break;
+		case UCR__FRAME__BODY_ACK:
+			on_ack(s, f->ack);
+			break;
+		case UCR__FRAME__BODY_ERROR:
+			on_error(s, f->error);
+			break;
+		case UCR__FRAME__BODY_CHECKPOINT:
+			on_checkpoint(s, f->checkpoint);
+			break;
+		default:
+			s->bad++;
+			log_warnx("sync: unexpected %s from hub", ucr_wire_name(f));
+		}
+		ucr__frame__free_unpacked(f, NULL);
+		ucr_wire_msg_free(&m);
+	}
+}
+
+/* ---------------------------------------------------------------- timers */
+
+void
+sync_timer(struct sync *s)
+{
+	int64_t now = now_ms();
+
+	if (!s->gate && s->state == SYNC_HELLO && now >= s->gate_at)
+		open_gate(s, "hub not reachable; writing offline");
+	if (s->flush_at && now >= s->flush_at) {
+		s->flush_at = 0;
+		pump(s);
+	}
+	if (now >= s->hello_at) {
+		uint64_t head = own_head(s, NULL);
+		int busy = s->state != SYNC_STREAM || s->inflight > 0 ||
+		    s->next <= head;
+
+		/* A silent hub with work outstanding: start over. */
+		if (!busy || now - s->last_rx >= HELLO_BUSY_MS ||
+		    s->state != SYNC_STREAM)
+			send_hello(s);
+		s->hello_at = now + (s->state == SYNC_STOPPED ? HELLO_STOPPED_MS :
+		    s->state == SYNC_HELLO ? HELLO_FIRST_MS :
+		    busy ? HELLO_BUSY_MS : HELLO_IDLE_MS);
+	}
+}
+
+int64_t
+sync_timeout(struct sync *s)
+{
+	int64_t now = now_ms(), t = s->hello_at - now;
+
+	if (s->flush_at && s->flush_at - now < t)
+		t = s->flush_at - now;
+	if (!s->gate && s->gate_at - now < t)
+		t = s->gate_at - now;
+	if (t < 0)
+		t = 0;
+	if (t > 1000)
+		t = 1000;
+	return t;
+}
+
+void
+sync_kick(void *arg)
+{
+	struct sync *s = arg;
+
+	if (s->flush_at == 0)
+		s->flush_at = now_ms() + FLUSH_WINDOW_MS;
+}
+
+int
+sync_may_write(void *arg, char *why, size_t whylen)
+{
+	struct sync *s = arg;
+
+	if (s->gate)
+		return 1;
+	snprintf(why, whylen, s->state == SYNC_RESTORE ?
+	    "this node is fetching its own log back from the hub (restored "
+	    "from a backup); try again in a moment" :
+	    "this node is waiting for the hub's answer; try again in a moment");
+	return 0;
+}
+
+/* ---------------------------------------------------------------- query */
+
+void
+sync_query(const char *what, Ucr__Reply *rep, void *arg)
+{
+	struct sync *s = arg;
+	json_t *o;
+	uint64_t head;
+
+	if (strcmp(what, "sync") != 0) {
+		rep->code = UCR_EINVAL;
+		rep->message = "unknown query";
+		return;
+	}
+	head = own_head(s, NULL);
+	o = json_pack("{s:s, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:s}",
+	    "state", state_names[s->state],
+	    "head", (json_int_t)head,
+	    "hub_seq", (json_int_t)s->hub_seq,
+	    "lag", (json_int_t)(head > s->hub_seq ? head - s->hub_seq : 0),
+	    "writes_open", s->gate,
+	    "received", (json_int_t)s->rx,
+	    "sent", (json_int_t)s->tx,
+	    "refused", (json_int_t)s->bad,
+	    "why", s->why);
+	rep->json = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+}
+
+/* ---------------------------------------------------------------- open */
 
 int
 sync_open(struct sync **out, struct node *n, char *why, size_t whylen)
 {
-	(void)n;
+	struct sync *s;
+	char serverkey[41], pub[41], *sec = NULL;
+	int one = 1, zero = 0, ivl = 1000, ttl = 3000, rc;
+	int reconnect = 100, reconnect_max = 5000, hwm = 1000;
+
 	*out = NULL;
-	snprintf(why, whylen, "sync to a hub is not built yet; leave 'hub' and "
-	    "'hub_key' empty");
-	return UCR_EINVAL;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return UCR_ENOMEM;
+	}
+	s->n = n;
+	s->credit_batches = 4;
+	s->credit_bytes = 4 << 20;
+	if (ucr_store_identity(n->d.store, s->self, &s->epoch, NULL, 0) != 0 ||
+	    ucr_unhex(s->hub, 32, n->d.cfg->hub_key) != 0) {
+		snprintf(why, whylen, "store has no identity or bad hub_key");
+		free(s);
+		return UCR_EINVAL;
+	}
+	if (ucr_key_curve_public(serverkey, s->hub) != 0 ||
+	    ucr_key_curve_public(pub, n->d.key->pk) != 0 ||
+	    ucr_key_curve_secret(&sec, n->d.key) != 0) {
+		snprintf(why, whylen, "cannot derive CURVE keys");
+		free(s);
+		return UCR_EINVAL;
+	}
+	s->sock = zmq_socket(n->d.zctx, ZMQ_DEALER);
+	rc = s->sock == NULL ||
+	    zmq_setsockopt(s->sock, ZMQ_CURVE_SERVERKEY, serverkey, 40) != 0 ||
+	    zmq_setsockopt(s->sock, ZMQ_CURVE_PUBLICKEY, pub, 40) != 0 ||
+	    zmq_setsockopt(s->sock, ZMQ_CURVE_SECRETKEY, sec, 40) != 0 ||
+	    zmq_setsockopt(s->sock, ZMQ_IMMEDIATE, &one, sizeof(one)) != 0 ||
+	    zmq_setsockopt(s->sock, ZMQ_LINGER, &zero, sizeof(zero)) != 0 ||
+	    zmq_setsockopt(s->sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl)) != 0 ||
+	    zmq_setsockopt(s->sock, ZMQ_HEARTBEAT_TTL, &ttl, sizeof(ttl)) != 0 ||
+	    zmq_setsockopt(s->sock, ZMQ_HEARTBEAT_TIMEOUT, &ttl, sizeof(ttl)) !=
+	    0 ||
+	    zmq_setsockopt(s->sock, ZMQ_RECONNECT_IVL, &reconnect,
+	    sizeof(reconnect)) != 0 ||
+	    zmq_setsockopt(s->sock, ZMQ_RECONNECT_IVL_MAX, &reconnect_max,
+	    sizeof(reconnect_max)) != 0 ||
+	    zmq_setsockopt(s->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm)) != 0 ||
+	    zmq_connect(s->sock, n->d.cfg->hub) != 0;
+	sodium_free(sec);
+	if (rc) {
+		snprintf(why, whylen, "hub socket %s: %s", n->d.cfg->hub,
+		    zmq_strerror(errno));
+		if (s->sock)
+			zmq_close(s->sock);
+		free(s);
+		return UCR_EIO;
+	}
+	s->gate_at = now_ms() + GATE_WAIT_MS;
+	s->next = 1;
+	s->last_rx = now_ms();
+	*out = s;
+	send_hello(s);
+	return 0;
 }
 
-void sync_free(struct sync *s) { (void)s; }
-void *sync_socket(struct sync *s) { (void)s; return NULL; }
-int64_t sync_timeout(struct sync *s) { (void)s; return 1000; }
-void sync_dispatch(struct sync *s) { (void)s; }
-void sync_timer(struct sync *s) { (void)s; }
-void sync_kick(void *s) { (void)s; }
-void sync_query(const char *what, Ucr__Reply *rep, void *ctx) { (void)what; (void)rep; (void)ctx; }
+void
+sync_free(struct sync *s)
+{
+	if (s == NULL)
+		return;
+	zmq_close(s->sock);
+	free(s);
+}
+
+void *
+sync_socket(struct sync *s)
+{
+	return s->sock;
+}

@@ -1,0 +1,554 @@
+/*
+ * admin.c: the hub administrator's commands (roster, peers, vision,
+ * priority, goal) and digest, which any site runs to prove it agrees.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "chain.h"
+#include "cli.h"
+#include "clijson.h"
+#include "error.h"
+#include "officer.h"
+#include "record.h"
+
+static int
+need_hub(const struct ucr_config *cfg, const char *cmd)
+{
+	if (!cfg->is_hub) {
+		cli_error("%s: a hub command; give the hub's configuration with "
+		    "-c (e.g. -c /etc/ucr/hub.conf)", cmd);
+		return -1;
+	}
+	return 0;
+}
+
+/* Ask the daemon a query; the JSON answer is parsed into *out. */
+static int
+query(const struct ucr_config *cfg, const char *what, json_t **out,
+    const char *cmd)
+{
+	Ucr__Request req = UCR__REQUEST__INIT;
+	Ucr__Query q = UCR__QUERY__INIT;
+	Ucr__Reply *rep;
+	json_error_t err;
+	int rc = 0;
+
+	q.what = (char *)what;
+	req.body_case = UCR__REQUEST__BODY_QUERY;
+	req.query = &q;
+	if (cli_request(cfg, &req, &rep, 0) != 0)
+		return -1;
+	if (rep->code != 0) {
+		cli_error("%s: %s", cmd, *rep->message ? rep->message :
+		    ucr_strerror(rep->code));
+		rc = -1;
+	} else if ((*out = json_loads(rep->json, 0, &err)) == NULL) {
+		cli_error("%s: undecodable answer from the daemon", cmd);
+		rc = -1;
+	}
+	ucr__reply__free_unpacked(rep, NULL);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- roster */
+
+static int
+roster_add(const struct ucr_config *cfg, const struct cli_flags *f)
+{
+	Ucr__Record *r;
+	uint8_t pk[32];
+	char key[128];
+	const char *code = f->pos[1], *hex = f->pos[2], *role, *name;
+	int rc, rv = 0;
+
+	if (strcmp(code, UCR_REGION) != 0 && ucr_municipality_find(code) == NULL) {
+		cli_error("roster add: CODE: unknown municipality code '%s'", code);
+		return 1;
+	}
+	if (ucr_unhex(pk, 32, hex) != 0) {
+		cli_error("roster add: HEXKEY: not 64 hex digits (ucr keygen "
+		    "prints one)");
+		return 1;
+	}
+	role = cli_flag(f, "role");
+	if (role && strcmp(role, "node") == 0)
+		rv = 0;
+	else if (role && strcmp(role, "reader") == 0)
+		rv = 2;
+	else if (role) {
+		cli_error("roster add: role: '%s' is not one of node|reader", role);
+		return 1;
+	}
+	name = cli_flag(f, "name");
+	if (name == NULL) {
+		const struct ucr_municipality *m = ucr_municipality_find(code);
+
+		name = m ? m->name : code;
+	}
+	r = cli_record_new(UCR_REGION, UCR__RECORD__BODY_ROSTER);
+	snprintf(key, sizeof(key), "region/roster/%s", hex);
+	for (char *p = key; *p; p++)
+		if (*p >= 'A' && *p <= 'F')
+			*p += 32;
+	r->key = strdup(key);
+	r->roster->municipality = strdup(code);
+	r->roster->name = strdup(name);
+	r->roster->role = rv;
+	r->roster->public_key.data = malloc(32);
+	memcpy(r->roster->public_key.data, pk, 32);
+	r->roster->public_key.len = 32;
+	rc = cli_put(cfg, r, UCR_PUT_CREATE, NULL, 0, "roster", "add", "enrolled");
+	ucr__record__free_unpacked(r, NULL);
+	return rc;
+}
+
+static int
+roster_revoke(const struct ucr_config *cfg, const struct cli_flags *f)
+{
+	Ucr__Record *r;
+	uint8_t pk[32];
+	char key[128], hex[65];
+	int rc;
+
+	if (ucr_unhex(pk, 32, f->pos[1]) != 0) {
+		cli_error("roster revoke: HEXKEY: not 64 hex digits");
+		return 1;
+	}
+	ucr_hex(hex, pk, 32);
+	snprintf(key, sizeof(key), "region/roster/%s", hex);
+	if ((r = cli_record_load(cfg, key)) == NULL) {
+		cli_error("roster revoke: %s: not in the roster", hex);
+		return 1;
+	}
+	if (r->roster->revoked_at) {
+		cli_error("roster revoke: %s: already revoked", hex);
+		ucr__record__free_unpacked(r, NULL);
+		return 1;
+	}
+	r->roster->revoked_at = ucr_hlc_next(0);
+	rc = cli_put(cfg, r, UCR_PUT_UPDATE, NULL, 0, "roster", "revoke",
+	    "revoked");
+	ucr__record__free_unpacked(r, NULL);
+	return rc;
+}
+
+static int
+roster_accept(const struct ucr_config *cfg, const struct cli_flags *f)
+{
+	Ucr__Record *r;
+	uint8_t pk[32];
+	char key[128], hex[65], *end;
+	unsigned long long epoch;
+	int rc;
+
+	if (ucr_unhex(pk, 32, f->pos[1]) != 0) {
+		cli_error("roster accept-epoch: HEXKEY: not 64 hex digits");
+		return 1;
+	}
+	errno = 0;
+	epoch = strtoull(f->pos[2], &end, 16);
+	if (*f->pos[2] == '\0' || *end != '\0' || errno || epoch == 0) {
+		cli_error("roster accept-epoch: EPOCH: '%s' is not a hex epoch "
+		    "(as ucr-hub logs it)", f->pos[2]);
+		return 1;
+	}
+	ucr_hex(hex, pk, 32);
+	r = cli_record_new(UCR_REGION, UCR__RECORD__BODY_EPOCH_ACCEPT);
+	snprintf(key, sizeof(key), "region/epoch/%.16s-%016llx", hex, epoch);
+	r->key = strdup(key);
+	r->epoch_accept->author.data = malloc(32);
+	memcpy(r->epoch_accept->author.data, pk, 32);
+	r->epoch_accept->author.len = 32;
+	r->epoch_accept->epoch = epoch;
+	rc = cli_put(cfg, r, UCR_PUT_UPSERT, NULL, 0, "roster", "accept-epoch",
+	    "accepted");
+	ucr__record__free_unpacked(r, NULL);
+	return rc;
+}
+
+struct list_ctx {
+	json_t *arr;
+	int json;
+};
+
+static int
+roster_list_cb(const struct ucr_rec *rec, void *arg)
+{
+	struct list_ctx *c = arg;
+	Ucr__Record *r;
+	char hex[65];
+
+	if (ucr_record_decode(&r, rec->bytes, rec->len) != 0)
+		return 0;
+	if (!r->tombstone && r->body_case == UCR__RECORD__BODY_ROSTER &&
+	    r->roster->public_key.len == 32) {
+		const char *role = r->roster->role == 1 ? "hub" :
+		    r->roster->role == 2 ? "reader" : "node";
+
+		ucr_hex(hex, r->roster->public_key.data, 32);
+		if (c->json)
+			json_array_append_new(c->arr, json_pack(
+			    "{s:s, s:s, s:s, s:s, s:b}", "code",
+			    r->roster->municipality, "name", r->roster->name, "role",
+			    role, "key", hex, "revoked",
+			    r->roster->revoked_at != 0));
+		else
+			printf("%-7s %-14s %-7s %s%s\n", r->roster->municipality,
+			    r->roster->name, role, hex,
+			    r->roster->revoked_at ? "  revoked" : "");
+	}
+	ucr__record__free_unpacked(r, NULL);
+	return 0;
+}
+
+static int
+roster_list(const struct ucr_config *cfg, const struct cli_flags *f)
+{
+	struct ucr_store *s;
+	struct list_ctx c = {json_array(), cli_flag_set(f, "json")};
+
+	if (cli_open_store(&s, cfg) != 0) {
+		json_decref(c.arr);
+		return 1;
+	}
+	ucr_store_foreach_record(s, "region/roster/", roster_list_cb, &c);
+	if (c.json)
+		cli_json_print(c.arr);
+	json_decref(c.arr);
+	ucr_store_free(s);
+	return 0;
+}
+
+int
+cmd_roster(int argc, char **argv)
+{
+	struct cli_flags f;
+	struct ucr_config *cfg = NULL;
+	const char *verb;
+	int rc = 1, want;
+
+	if (cli_flags_parse(&f, "name= role= json", argc, argv) != 0)
+		return EXIT_USAGE;
+	if (f.help) {
+		cli_usage(stdout, argv[0]);
+		return 0;
+	}
+	verb = f.npos ? f.pos[0] : "";
+	want = strcmp(verb, "add") == 0 ? 3 : strcmp(verb, "revoke") == 0 ? 2 :
+	    strcmp(verb, "accept-epoch") == 0 ? 3 : strcmp(verb, "list") == 0 ?
+	    1 : -1;
+	if (want < 0 || f.npos != want) {
+		cli_usage(stderr, argv[0]);
+		return EXIT_USAGE;
+	}
+	if (cli_load_config(&cfg) != 0)
+		return 1;
+	if (strcmp(verb, "list") == 0)
+		rc = roster_list(cfg, &f);
+	else if (need_hub(cfg, "roster") != 0)
+		rc = 1;
+	else if (strcmp(verb, "add") == 0)
+		rc = roster_add(cfg, &f);
+	else if (strcmp(verb, "revoke") == 0)
+		rc = roster_revoke(cfg, &f);
+	else
+		rc = roster_accept(cfg, &f);
+	ucr_config_free(cfg);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- peers */
+
+int
+cmd_peers(int argc, char **argv)
+{
+	struct cli_flags f;
+	struct ucr_config *cfg = NULL;
+	json_t *arr = NULL, *o;
+	size_t i;
+	int rc = 1;
+
+	if (cli_flags_parse(&f, "json", argc, argv) != 0)
+		return EXIT_USAGE;
+	if (f.help) {
+		cli_usage(stdout, argv[0]);
+		return 0;
+	}
+	if (f.npos != 0) {
+		cli_usage(stderr, argv[0]);
+		return EXIT_USAGE;
+	}
+	if (cli_load_config(&cfg) != 0)
+		return 1;
+	if (cfg->is_hub) {
+		if (query(cfg, "peers", &arr, "peers") != 0)
+			goto leave;
+	} else {
+		/* a node: its one peer is the hub */
+		if (query(cfg, "sync", &arr, "peers") != 0)
+			goto leave;
+	}
+	if (cli_flag_set(&f, "json"))
+		cli_json_print(arr);
+	else if (!cfg->is_hub) {
+		printf("hub %s: %s, our head %" JSON_INTEGER_FORMAT ", hub holds %"
+		    JSON_INTEGER_FORMAT ", lag %" JSON_INTEGER_FORMAT "%s%s\n",
+		    cfg->hub, json_string_value(json_object_get(arr, "state")),
+		    json_integer_value(json_object_get(arr, "head")),
+		    json_integer_value(json_object_get(arr, "hub_seq")),
+		    json_integer_value(json_object_get(arr, "lag")),
+		    *json_string_value(json_object_get(arr, "why")) ? ": " : "",
+		    json_string_value(json_object_get(arr, "why")));
+	} else {
+		printf("%-7s %-12s %-6s %-9s %9s %8s %8s %6s  %s\n", "CODE", "NAME",
+		    "ROLE", "STATE", "LAST SEEN", "HUB SEQ", "NODE SEQ", "LAG",
+		    "NOTE");
+		json_array_foreach(arr, i, o) {
+			json_t *ls = json_object_get(o, "last_seen_s");
+			char seen[32] = "never";
+
+			if (json_is_integer(ls))
+				snprintf(seen, sizeof(seen), "%" JSON_INTEGER_FORMAT
+				    "s ago", json_integer_value(ls));
+			printf("%-7s %-12.12s %-6s %-9s %9s %8" JSON_INTEGER_FORMAT
+			    " %8" JSON_INTEGER_FORMAT " %6" JSON_INTEGER_FORMAT
+			    "  %s\n",
+			    json_string_value(json_object_get(o, "code")),
+			    json_string_value(json_object_get(o, "name")),
+			    json_string_value(json_object_get(o, "role")),
+			    json_is_true(json_object_get(o, "revoked")) ? "revoked" :
+			    json_is_true(json_object_get(o, "forked")) ? "FORKED" :
+			    json_is_true(json_object_get(o, "connected")) ?
+			    "connected" : "offline", seen,
+			    json_integer_value(json_object_get(o, "hub_seq")),
+			    json_integer_value(json_object_get(o, "reported")),
+			    json_integer_value(json_object_get(o, "lag")),
+			    json_string_value(json_object_get(o, "last_error")));
+		}
+	}
+	rc = 0;
+leave:
+	json_decref(arr);
+	ucr_config_free(cfg);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- digest */
+
+struct digest_ctx {
+	json_t *arr;
+	int json;
+	uint64_t entries;
+};
+
+static int
+digest_head(const struct ucr_head *h, void *arg)
+{
+	struct digest_ctx *c = arg;
+	char a[65], hh[65], e[17];
+
+	ucr_hex(a, h->author, 32);
+	ucr_hex(hh, h->hash, 32);
+	snprintf(e, sizeof(e), "%016" PRIx64, h->epoch);
+	c->entries += h->seq;
+	if (c->json)
+		json_array_append_new(c->arr, json_pack("{s:s, s:s, s:I, s:s, s:b}",
+		    "author", a, "epoch", e, "seq", (json_int_t)h->seq, "hash", hh,
+		    "stopped", h->stopped));
+	else
+		printf("%.16s  %s  %8" PRIu64 "  %.16s%s\n", a, e, h->seq, hh,
+		    h->stopped ? "  STOPPED (fork)" : "");
+	return 0;
+}
+
+int
+cmd_digest(int argc, char **argv)
+{
+	struct cli_flags f;
+	struct ucr_config *cfg = NULL;
+	struct ucr_store *s = NULL;
+	struct ucr_store_stats st;
+	struct digest_ctx c;
+	uint8_t d[32];
+	char hex[65];
+	int rc = 1;
+
+	if (cli_flags_parse(&f, "json", argc, argv) != 0)
+		return EXIT_USAGE;
+	if (f.help) {
+		cli_usage(stdout, argv[0]);
+		return 0;
+	}
+	if (f.npos != 0) {
+		cli_usage(stderr, argv[0]);
+		return EXIT_USAGE;
+	}
+	memset(&c, 0, sizeof(c));
+	c.json = cli_flag_set(&f, "json");
+	c.arr = json_array();
+	if (cli_load_config(&cfg) != 0 || cli_open_store(&s, cfg) != 0)
+		goto leave;
+	if (!c.json)
+		printf("%-16s  %-16s  %8s  %s\n", "AUTHOR", "EPOCH", "SEQ", "HEAD");
+	if (ucr_store_foreach_head(s, digest_head, &c) != 0 ||
+	    ucr_store_view_digest(s, d) != 0 || ucr_store_stats(s, &st) != 0) {
+		cli_error("digest: cannot read the store");
+		goto leave;
+	}
+	ucr_hex(hex, d, 32);
+	if (c.json) {
+		json_t *o = json_pack("{s:o, s:s, s:I, s:I}", "logs", c.arr,
+		    "view_digest", hex, "records", (json_int_t)st.records,
+		    "entries", (json_int_t)c.entries);
+
+		c.arr = NULL;
+		cli_json_print(o);
+		json_decref(o);
+	} else
+		printf("view digest %s (%" PRIu64 " records, %" PRIu64
+		    " entries)\n", hex, st.records, c.entries);
+	rc = 0;
+leave:
+	json_decref(c.arr);
+	ucr_store_free(s);
+	ucr_config_free(cfg);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- regional */
+
+int
+cmd_vision(int argc, char **argv)
+{
+	struct cli_flags f;
+	struct ucr_config *cfg = NULL;
+	Ucr__Record *r;
+	const char *y;
+	char *end;
+	long year = 2050;
+	int rc;
+
+	if (cli_flags_parse(&f, "year=", argc, argv) != 0)
+		return EXIT_USAGE;
+	if (f.help) {
+		cli_usage(stdout, argv[0]);
+		return 0;
+	}
+	if (f.npos != 2 || strcmp(f.pos[0], "set") != 0) {
+		cli_usage(stderr, argv[0]);
+		return EXIT_USAGE;
+	}
+	if ((y = cli_flag(&f, "year")) != NULL) {
+		year = strtol(y, &end, 10);
+		if (*y == '\0' || *end != '\0' || !ucr_year_valid(year)) {
+			cli_error("vision set: year: '%s' outside 1900-2100", y);
+			return 1;
+		}
+	}
+	if (cli_load_config(&cfg) != 0)
+		return 1;
+	if (need_hub(cfg, "vision") != 0) {
+		ucr_config_free(cfg);
+		return 1;
+	}
+	r = cli_record_new(UCR_REGION, UCR__RECORD__BODY_VISION);
+	r->key = strdup("region/vision/vision");
+	r->vision->text = strdup(f.pos[1]);
+	r->vision->year = (uint32_t)year;
+	rc = cli_put(cfg, r, UCR_PUT_UPSERT, NULL, 0, "vision", "set", "set");
+	ucr__record__free_unpacked(r, NULL);
+	ucr_config_free(cfg);
+	return rc;
+}
+
+int
+cmd_priority(int argc, char **argv)
+{
+	struct cli_flags f;
+	struct ucr_config *cfg = NULL;
+	Ucr__Record *r;
+	char key[64];
+	int rc;
+
+	if (cli_flags_parse(&f, "title=", argc, argv) != 0)
+		return EXIT_USAGE;
+	if (f.help) {
+		cli_usage(stdout, argv[0]);
+		return 0;
+	}
+	if (f.npos != 2 || strcmp(f.pos[0], "set") != 0 ||
+	    !cli_flag_set(&f, "title")) {
+		cli_usage(stderr, argv[0]);
+		return EXIT_USAGE;
+	}
+	if (!ucr_priority_valid(f.pos[1])) {
+		cli_error("priority set: priority: unknown priority '%s' (P1..P5)",
+		    f.pos[1]);
+		return 1;
+	}
+	if (cli_load_config(&cfg) != 0)
+		return 1;
+	if (need_hub(cfg, "priority") != 0) {
+		ucr_config_free(cfg);
+		return 1;
+	}
+	r = cli_record_new(UCR_REGION, UCR__RECORD__BODY_PRIORITY);
+	snprintf(key, sizeof(key), "region/priority/%s", f.pos[1]);
+	r->key = strdup(key);
+	r->priority->id = strdup(f.pos[1]);
+	r->priority->title = strdup(cli_flag(&f, "title"));
+	rc = cli_put(cfg, r, UCR_PUT_UPSERT, NULL, 0, "priority", "set", "set");
+	ucr__record__free_unpacked(r, NULL);
+	ucr_config_free(cfg);
+	return rc;
+}
+
+int
+cmd_goal(int argc, char **argv)
+{
+	struct cli_flags f;
+	struct ucr_config *cfg = NULL;
+	Ucr__Record *r;
+	char key[64];
+	int rc;
+
+	if (cli_flags_parse(&f, "threshold= title=", argc, argv) != 0)
+		return EXIT_USAGE;
+	if (f.help) {
+		cli_usage(stdout, argv[0]);
+		return 0;
+	}
+	if (f.npos != 2 || strcmp(f.pos[0], "set") != 0 ||
+	    !cli_flag_set(&f, "threshold")) {
+		cli_usage(stderr, argv[0]);
+		return EXIT_USAGE;
+	}
+	if (cli_load_config(&cfg) != 0)
+		return 1;
+	if (need_hub(cfg, "goal") != 0) {
+		ucr_config_free(cfg);
+		return 1;
+	}
+	r = cli_record_new(UCR_REGION, UCR__RECORD__BODY_GOAL);
+	snprintf(key, sizeof(key), "region/goal/%s", f.pos[1]);
+	r->key = strdup(key);
+	r->goal->id = strdup(f.pos[1]);
+	r->goal->title = strdup(cli_flag(&f, "title") ? cli_flag(&f, "title") : "");
+	r->goal->threshold = malloc(sizeof(*r->goal->threshold));
+	if (ucr_decimal_parse(r->goal->threshold, cli_flag(&f, "threshold")) !=
+	    0) {
+		cli_error("goal set: threshold: '%s' is not a number",
+		    cli_flag(&f, "threshold"));
+		rc = 1;
+	} else
+		rc = cli_put(cfg, r, UCR_PUT_UPSERT, NULL, 0, "goal", "set", "set");
+	ucr__record__free_unpacked(r, NULL);
+	ucr_config_free(cfg);
+	return rc;
+}

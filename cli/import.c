@@ -1,0 +1,2182 @@
+/*
+ * import.c: "ucr import": data files into records, put in one request.
+ *
+ * A JSON object and a CSV row are both a "row": named fields read through
+ * the get_* functions below, so each kind's rules are written once, in its
+ * build_* function, whatever the file format. The Kolada reader maps an
+ * API data export to measurements. Nothing is sent unless every row of
+ * every file is good; the daemon then commits all records in one signed
+ * batch, or none. docs/import.md describes the formats.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <csv.h>
+#include <jansson.h>
+
+#include "chain.h"
+#include "cli.h"
+#include "control.h"
+#include "error.h"
+#include "import.h"
+#include "record.h"
+
+#define PROGRESS_EVERY 1000
+#define IMPORT_TIMEOUT_MS 120000
+#define KEYLEN 256
+#define REQ 1			/* the field must be given */
+#define OPT 0
+
+/* ------------------------------------------------------------ words */
+
+struct word {
+	const char *w;
+	int v;
+};
+
+static const struct word trend_words[] = {
+	{"up", UCR__TREND__TREND_UP}, {"down", UCR__TREND__TREND_DOWN},
+	{"flat", UCR__TREND__TREND_FLAT},
+	{"unknown", UCR__TREND__TREND_UNKNOWN}, {NULL, 0}};
+static const struct word direction_words[] = {
+	{"increase", UCR__DIRECTION__DIRECTION_INCREASE},
+	{"decrease", UCR__DIRECTION__DIRECTION_DECREASE}, {NULL, 0}};
+static const struct word gender_words[] = {
+	{"T", UCR__GENDER__GENDER_T}, {"K", UCR__GENDER__GENDER_K},
+	{"M", UCR__GENDER__GENDER_M}, {NULL, 0}};
+static const struct word measure_words[] = {
+	{"final", UCR__MEASURE_STATUS__MEASURE_FINAL},
+	{"preliminary", UCR__MEASURE_STATUS__MEASURE_PRELIMINARY},
+	{"missing", UCR__MEASURE_STATUS__MEASURE_MISSING}, {NULL, 0}};
+static const struct word target_words[] = {
+	{"active", UCR__TARGET_STATUS__TARGET_ACTIVE},
+	{"withdrawn", UCR__TARGET_STATUS__TARGET_WITHDRAWN}, {NULL, 0}};
+static const struct word project_words[] = {
+	{"planned", UCR__PROJECT_STATUS__PROJECT_PLANNED},
+	{"ongoing", UCR__PROJECT_STATUS__PROJECT_ONGOING},
+	{"completed", UCR__PROJECT_STATUS__PROJECT_COMPLETED}, {NULL, 0}};
+static const struct word meeting_words[] = {
+	{"workshop", UCR__MEETING_KIND__MEETING_WORKSHOP},
+	{"group-meeting", UCR__MEETING_KIND__MEETING_GROUP},
+	{"steering-group", UCR__MEETING_KIND__MEETING_STEERING_GROUP},
+	{"regional-council", UCR__MEETING_KIND__MEETING_REGIONAL_COUNCIL},
+	{"other", UCR__MEETING_KIND__MEETING_OTHER}, {NULL, 0}};
+static const struct word scope_words[] = {
+	{"national", UCR__SCOPE__SCOPE_NATIONAL},
+	{"international", UCR__SCOPE__SCOPE_INTERNATIONAL}, {NULL, 0}};
+static const struct word body_words[] = {
+	{"board", UCR__BODY__BODY_BOARD}, {"council", UCR__BODY__BODY_COUNCIL},
+	{"regional-council", UCR__BODY__BODY_REGIONAL_COUNCIL},
+	{"steering-group", UCR__BODY__BODY_STEERING_GROUP}, {NULL, 0}};
+static const struct word subject_words[] = {
+	{"baseline", UCR__SUBJECT__SUBJECT_BASELINE},
+	{"targets", UCR__SUBJECT__SUBJECT_TARGETS},
+	{"local-plan", UCR__SUBJECT__SUBJECT_LOCAL_PLAN},
+	{"regional-plan", UCR__SUBJECT__SUBJECT_REGIONAL_PLAN},
+	{"other", UCR__SUBJECT__SUBJECT_OTHER}, {NULL, 0}};
+static const struct word outcome_words[] = {
+	{"adopted", UCR__OUTCOME__OUTCOME_ADOPTED},
+	{"rejected", UCR__OUTCOME__OUTCOME_REJECTED},
+	{"deferred", UCR__OUTCOME__OUTCOME_DEFERRED}, {NULL, 0}};
+static const struct word bool_words[] = {
+	{"true", 1}, {"false", 0}, {"yes", 1}, {"no", 0}, {"1", 1}, {"0", 0},
+	{NULL, 0}};
+
+static const char *const goal_ids[] = {"A1", "A2", "A3", "R1", "R2", "R3",
+    NULL};
+
+/* ------------------------------------------------------------ kinds */
+
+/*
+ * Fields of each kind by their JSON path: "a.b" is member b of object a,
+ * "a[].b" member b of each object in array a. In CSV the column is the
+ * path with "." turned into "_" ("baseline_value"), and an array of
+ * objects gives one element whose members are columns ("indicator").
+ * Every row may also carry "kind", "id" (not a measurement) and "owner".
+ */
+static const char *const baseline_fields[] = {"text", "trend", "gap",
+    "indicators[].indicator", "indicators[].value", "indicators[].year", NULL};
+static const char *const target_fields[] = {"title", "commitments",
+    "priorities", "indicator", "baseline.value", "baseline.year",
+    "target.value", "target.year", "direction", "owner_unit", "status", NULL};
+static const char *const measure_fields[] = {"indicator", "year", "gender",
+    "value", "status", "area", NULL};
+static const char *const project_fields[] = {"title", "lead", "partners",
+    "priorities", "start", "end", "budget_sek", "funder", "status",
+    "counts_for_programme", NULL};
+static const char *const group_fields[] = {"name", "priorities", "theme",
+    "members", "active_from", "active_to", NULL};
+static const char *const meeting_fields[] = {"type", "date", "women", "men",
+    "unstated", "group", "title", NULL};
+static const char *const network_fields[] = {"name", "scope", "joined",
+    "new_in_programme", NULL};
+static const char *const decision_fields[] = {"body", "date", "subject",
+    "ref", "adopts", "outcome", NULL};
+static const char *const vision_fields[] = {"text", "year", NULL};
+static const char *const priority_fields[] = {"title", NULL};
+static const char *const goal_fields[] = {"title", "threshold", NULL};
+
+struct row;
+
+#define OWN_MUNI 1
+#define OWN_REGION 2
+#define OWN_ANY (OWN_MUNI | OWN_REGION)
+
+struct kind {
+	const char *name;
+	Ucr__Record__BodyCase body;
+	int owners;			/* OWN_* */
+	const char *const *fields;
+	int (*build)(struct row *, Ucr__Record *);
+};
+
+static int build_baseline(struct row *, Ucr__Record *);
+static int build_target(struct row *, Ucr__Record *);
+static int build_measure(struct row *, Ucr__Record *);
+static int build_project(struct row *, Ucr__Record *);
+static int build_group(struct row *, Ucr__Record *);
+static int build_meeting(struct row *, Ucr__Record *);
+static int build_network(struct row *, Ucr__Record *);
+static int build_decision(struct row *, Ucr__Record *);
+static int build_vision(struct row *, Ucr__Record *);
+static int build_priority(struct row *, Ucr__Record *);
+static int build_goal(struct row *, Ucr__Record *);
+
+static const struct kind kinds[] = {
+	{"baseline", UCR__RECORD__BODY_BASELINE, OWN_MUNI, baseline_fields,
+	    build_baseline},
+	{"target", UCR__RECORD__BODY_TARGET, OWN_MUNI, target_fields,
+	    build_target},
+	{"measure", UCR__RECORD__BODY_MEASUREMENT, OWN_MUNI, measure_fields,
+	    build_measure},
+	{"project", UCR__RECORD__BODY_PROJECT, OWN_ANY, project_fields,
+	    build_project},
+	{"group", UCR__RECORD__BODY_GROUP, OWN_ANY, group_fields, build_group},
+	{"meeting", UCR__RECORD__BODY_MEETING, OWN_ANY, meeting_fields,
+	    build_meeting},
+	{"network", UCR__RECORD__BODY_NETWORK, OWN_ANY, network_fields,
+	    build_network},
+	{"decision", UCR__RECORD__BODY_DECISION, OWN_ANY, decision_fields,
+	    build_decision},
+	{"vision", UCR__RECORD__BODY_VISION, OWN_REGION, vision_fields,
+	    build_vision},
+	{"priority", UCR__RECORD__BODY_PRIORITY, OWN_REGION, priority_fields,
+	    build_priority},
+	{"goal", UCR__RECORD__BODY_GOAL, OWN_REGION, goal_fields, build_goal},
+};
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+/* ------------------------------------------------------------ rows */
+
+/* One file being read. */
+struct loader {
+	struct import_set *out;
+	const char *file;	/* as the user named it, for messages */
+	const char *owner;
+	int region;		/* owner is the hub */
+	char *why;
+	size_t whylen;
+	void (*progress)(size_t, void *);
+	void *ctx;
+};
+
+/* One row: a JSON object, or a CSV row under its header. */
+struct row {
+	struct loader *ld;
+	size_t n;		/* row number in the file */
+	const struct kind *kind;
+	char *id;
+	json_t *obj;		/* JSON: the object; NULL for CSV */
+	const char *prefix;	/* JSON: "values[2]." for messages, or NULL */
+	char *const *head;	/* CSV: column names */
+	char *const *cell;	/* CSV: cells, "" where empty */
+	size_t ncol;
+	char **adopt;		/* decision: full keys adopted */
+	size_t nadopt;
+};
+
+/* The CSV column of a JSON path: see the field tables. */
+static const char *
+csv_name(const char *path, char *buf, size_t len)
+{
+	const char *p = strstr(path, "[].");
+	size_t i;
+
+	if (p != NULL)
+		path = p + 3;
+	for (i = 0; path[i] != '\0' && i + 1 < len; i++)
+		buf[i] = path[i] == '.' ? '_' : path[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+static void
+say(struct loader *ld, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+say(struct loader *ld, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ld->why == NULL || ld->whylen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(ld->why, ld->whylen, fmt, ap);
+	va_end(ap);
+}
+
+static int
+fail(struct row *r, int code, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Record why row r fails, naming path as the file names it; returns code. */
+static int
+fail(struct row *r, int code, const char *path, const char *fmt, ...)
+{
+	char reason[512], name[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (path == NULL)
+		say(r->ld, "%s:row %zu: %s", r->ld->file, r->n, reason);
+	else if (r->obj == NULL)
+		say(r->ld, "%s:row %zu: field '%s': %s", r->ld->file, r->n,
+		    csv_name(path, name, sizeof(name)), reason);
+	else
+		say(r->ld, "%s:row %zu: field '%s%s': %s", r->ld->file, r->n,
+		    r->prefix ? r->prefix : "", path, reason);
+	return code;
+}
+
+static int
+nomem(struct row *r)
+{
+	return fail(r, UCR_ENOMEM, NULL, "out of memory");
+}
+
+/* [A-Za-z0-9._-]{1,64}: record ids, indicator ids, group ids. */
+static int
+id_ok(const char *s)
+{
+	size_t n;
+
+	for (n = 0; s[n] != '\0'; n++)
+		if (!isalnum((unsigned char)s[n]) && s[n] != '.' &&
+		    s[n] != '_' && s[n] != '-')
+			return 0;
+	return n >= 1 && n <= 64;
+}
+
+/*
+ * Find field path of row r. Returns 1 with *j (JSON) or *s (CSV) set, 0
+ * if absent (a JSON null and an empty cell are absent), or an error.
+ */
+static int
+field_get(struct row *r, const char *path, json_t **j, const char **s)
+{
+	char name[64];
+	const char *dot;
+	json_t *v;
+	size_t i;
+
+	*j = NULL;
+	*s = NULL;
+	if (r->obj != NULL) {
+		if ((dot = strchr(path, '.')) != NULL) {
+			snprintf(name, sizeof(name), "%.*s", (int)(dot - path),
+			    path);
+			v = json_object_get(r->obj, name);
+			if (v == NULL || json_is_null(v))
+				return 0;
+			if (!json_is_object(v))
+				return fail(r, UCR_EINVAL, name,
+				    "not an object");
+			v = json_object_get(v, dot + 1);
+		} else
+			v = json_object_get(r->obj, path);
+		if (v == NULL || json_is_null(v))
+			return 0;
+		*j = v;
+		return 1;
+	}
+	csv_name(path, name, sizeof(name));
+	for (i = 0; i < r->ncol; i++)
+		if (strcmp(r->head[i], name) == 0) {
+			if (r->cell[i][0] == '\0')
+				return 0;
+			*s = r->cell[i];
+			return 1;
+		}
+	return 0;
+}
+
+static int
+absent(struct row *r, const char *path, int need)
+{
+	return need ? fail(r, UCR_EINVAL, path, "required") : 0;
+}
+
+/* Text: 1 and *out malloc'd, 0 if absent (an empty string is absent). */
+static int
+get_text(struct row *r, const char *path, int need, char **out)
+{
+	const char *s;
+	json_t *j;
+	int rc;
+
+	if ((rc = field_get(r, path, &j, &s)) <= 0)
+		return rc < 0 ? rc : absent(r, path, need);
+	if (j != NULL) {
+		if (!json_is_string(j))
+			return fail(r, UCR_EINVAL, path, "not a string");
+		s = json_string_value(j);
+		if (*s == '\0')
+			return absent(r, path, need);
+	}
+	if ((*out = strdup(s)) == NULL)
+		return nomem(r);
+	return 1;
+}
+
+/*
+ * The shortest text that reads back as d, without an exponent; -1 if it
+ * needs more than 15 significant digits (beyond what a double keeps of
+ * the file's text) or is out of any sensible range.
+ */
+static int
+real_text(double d, char *buf, size_t len)
+{
+	char e[48], dig[24];
+	const char *c;
+	int p, nd = 0, exp, pos, i;
+	size_t o = 0;
+
+	if (!isfinite(d))
+		return -1;
+	for (p = 1; p <= 15; p++) {
+		snprintf(e, sizeof(e), "%.*e", p - 1, d);
+		if (strtod(e, NULL) == d)
+			break;
+	}
+	if (p > 15)
+		return -1;
+	/* Digits and exponent, whatever the locale's decimal point. */
+	for (c = e; *c != '\0' && *c != 'e' && *c != 'E'; c++)
+		if (isdigit((unsigned char)*c) && nd < (int)sizeof(dig) - 1)
+			dig[nd++] = *c;
+	if (*c == '\0' || nd == 0)
+		return -1;
+	exp = atoi(c + 1);
+	while (nd > 1 && dig[nd - 1] == '0')
+		nd--;
+	pos = exp + 1;		/* digits before the point */
+	if (pos > 20 || pos < -20 || len < 48)
+		return -1;
+	if (d < 0)
+		buf[o++] = '-';
+	if (pos <= 0) {
+		buf[o++] = '0';
+		buf[o++] = '.';
+		for (i = 0; i < -pos; i++)
+			buf[o++] = '0';
+		for (i = 0; i < nd; i++)
+			buf[o++] = dig[i];
+	} else {
+		for (i = 0; i < pos; i++)
+			buf[o++] = i < nd ? dig[i] : '0';
+		if (nd > pos) {
+			buf[o++] = '.';
+			for (i = pos; i < nd; i++)
+				buf[o++] = dig[i];
+		}
+	}
+	buf[o] = '\0';
+	return 0;
+}
+
+/*
+ * The text of a number field: a JSON number, a JSON string or a CSV
+ * cell. JSON reals are read by jansson into a double, so the text is the
+ * shortest one that reads back as the same double; with up to 15
+ * significant digits that is the file's own number.
+ */
+static int
+number_text(struct row *r, const char *path, json_t *j, const char *s,
+    char *buf, size_t len)
+{
+	if (j == NULL || json_is_string(j)) {
+		snprintf(buf, len, "%s", j ? json_string_value(j) : s);
+		return 0;
+	}
+	if (json_is_integer(j)) {
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(j));
+		return 0;
+	}
+	if (json_is_real(j)) {
+		if (real_text(json_real_value(j), buf, len) != 0)
+			return fail(r, UCR_EINVAL, path, "more than 15 "
+			    "significant digits: give the number as a string");
+		return 0;
+	}
+	return fail(r, UCR_EINVAL, path, "not a number");
+}
+
+/* A decimal: 1 and *out malloc'd, or 0 if absent. */
+static int
+get_dec(struct row *r, const char *path, int need, Ucr__Decimal **out)
+{
+	char text[64];
+	const char *s;
+	Ucr__Decimal *d;
+	json_t *j;
+	int rc;
+
+	if ((rc = field_get(r, path, &j, &s)) <= 0)
+		return rc < 0 ? rc : absent(r, path, need);
+	if ((rc = number_text(r, path, j, s, text, sizeof(text))) != 0)
+		return rc;
+	if ((d = malloc(sizeof(*d))) == NULL)
+		return nomem(r);
+	if (ucr_decimal_parse(d, text) != 0) {
+		free(d);
+		return fail(r, UCR_EINVAL, path, "'%s' is not a decimal "
+		    "number%s", text,
+		    strchr(text, ',') ? " (write 4.5, not 4,5)" : "");
+	}
+	*out = d;
+	return 1;
+}
+
+/* A whole number in lo..hi: 1 and *out, or 0 if absent. */
+static int
+get_int(struct row *r, const char *path, int need, long long lo,
+    long long hi, long long *out)
+{
+	const char *s;
+	char *end;
+	json_t *j;
+	long long v;
+	int rc;
+
+	if ((rc = field_get(r, path, &j, &s)) <= 0)
+		return rc < 0 ? rc : absent(r, path, need);
+	if (j != NULL && json_is_integer(j))
+		v = json_integer_value(j);
+	else if (j != NULL && json_is_real(j))
+		return fail(r, UCR_EINVAL, path, "not a whole number");
+	else if (j != NULL && !json_is_string(j))
+		return fail(r, UCR_EINVAL, path, "not a number");
+	else {
+		if (j != NULL)
+			s = json_string_value(j);
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		if (end == s || *end != '\0' || errno != 0)
+			return fail(r, UCR_EINVAL, path, "'%s' is not a number",
+			    s);
+	}
+	if (v < 0 && lo == 0)
+		return fail(r, UCR_EINVAL, path, "must not be negative (%lld)",
+		    v);
+	if (v < lo || v > hi)
+		return fail(r, UCR_EINVAL, path, "%lld is outside %lld-%lld", v,
+		    lo, hi);
+	*out = v;
+	return 1;
+}
+
+static int
+get_year(struct row *r, const char *path, int need, uint32_t *out)
+{
+	long long v;
+	int rc;
+
+	if ((rc = get_int(r, path, need, 1900, 2100, &v)) == 1)
+		*out = (uint32_t)v;
+	return rc;
+}
+
+static int
+get_count(struct row *r, const char *path, uint32_t *out)
+{
+	long long v;
+	int rc;
+
+	if ((rc = get_int(r, path, OPT, 0, 100000, &v)) == 1)
+		*out = (uint32_t)v;
+	return rc;
+}
+
+/* A date YYYY-MM-DD into *out (malloc'd). */
+static int
+get_date(struct row *r, const char *path, int need, char **out)
+{
+	char *s = NULL;
+	int rc;
+
+	if ((rc = get_text(r, path, need, &s)) <= 0)
+		return rc;
+	if (!ucr_date_valid(s)) {
+		rc = fail(r, UCR_EINVAL, path, "'%s' is not a date "
+		    "(YYYY-MM-DD, 1900-2100)", s);
+		free(s);
+		return rc;
+	}
+	*out = s;
+	return 1;
+}
+
+static int
+lookup(const struct word *w, const char *s, int *out)
+{
+	for (; w->w != NULL; w++)
+		if (strcasecmp(w->w, s) == 0) {
+			*out = w->v;
+			return 0;
+		}
+	return -1;
+}
+
+/* One of the words of tab: 1 and *out, or 0 if absent. */
+static int
+get_word(struct row *r, const char *path, int need, const struct word *tab,
+    int *out)
+{
+	char *s = NULL, list[256];
+	size_t o = 0;
+	int rc;
+
+	if ((rc = get_text(r, path, need, &s)) <= 0)
+		return rc;
+	if (lookup(tab, s, out) == 0) {
+		free(s);
+		return 1;
+	}
+	list[0] = '\0';
+	for (; tab->w != NULL && o < sizeof(list); tab++)
+		o += snprintf(list + o, sizeof(list) - o, "%s%s",
+		    o ? ", " : "", tab->w);
+	rc = fail(r, UCR_EINVAL, path, "unknown value '%s' (one of: %s)", s,
+	    list);
+	free(s);
+	return rc;
+}
+
+/* true/false; in CSV (or a JSON string) also yes/no, 1/0. */
+static int
+get_bool(struct row *r, const char *path, protobuf_c_boolean *out)
+{
+	const char *s;
+	json_t *j;
+	int rc, v;
+
+	if ((rc = field_get(r, path, &j, &s)) <= 0)
+		return rc;
+	if (j != NULL && json_is_boolean(j)) {
+		*out = json_is_true(j);
+		return 1;
+	}
+	if (j != NULL && !json_is_string(j))
+		return fail(r, UCR_EINVAL, path, "not true or false");
+	if (j != NULL)
+		s = json_string_value(j);
+	if (lookup(bool_words, s, &v) != 0)
+		return fail(r, UCR_EINVAL, path, "'%s' is not true or false",
+		    s);
+	*out = v;
+	return 1;
+}
+
+static void
+free_list(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int
+list_push(char ***v, size_t *n, const char *s, size_t len)
+{
+	char **nv, *c;
+
+	if ((c = strndup(s, len)) == NULL)
+		return -1;
+	if ((nv = realloc(*v, (*n + 1) * sizeof(**v))) == NULL) {
+		free(c);
+		return -1;
+	}
+	nv[(*n)++] = c;
+	*v = nv;
+	return 0;
+}
+
+/*
+ * A list of strings: a JSON array of strings, or a CSV cell of items
+ * separated by ';'. Each item is checked with ok (if not NULL); what
+ * names the kind of item for the message. Sets *out, *n (malloc'd) and
+ * returns the count, 0 if absent.
+ */
+static int
+get_list(struct row *r, const char *path, int need, int (*ok)(const char *),
+    const char *what, char ***out, size_t *n)
+{
+	const char *s, *p, *e;
+	char **v = NULL;
+	size_t nv = 0, i;
+	json_t *j, *el;
+	int rc;
+
+	if ((rc = field_get(r, path, &j, &s)) < 0)
+		return rc;
+	if (rc > 0 && j != NULL) {
+		if (!json_is_array(j))
+			return fail(r, UCR_EINVAL, path, "not an array");
+		json_array_foreach(j, i, el) {
+			if (!json_is_string(el) ||
+			    *json_string_value(el) == '\0') {
+				rc = fail(r, UCR_EINVAL, path, "item %zu is "
+				    "not a non-empty string", i + 1);
+				goto leave;
+			}
+			s = json_string_value(el);
+			if (list_push(&v, &nv, s, strlen(s)) != 0)
+				goto oom;
+		}
+	} else if (rc > 0) {
+		for (p = s; *p != '\0'; p = *e ? e + 1 : e) {
+			if ((e = strchr(p, ';')) == NULL)
+				e = p + strlen(p);
+			while (p < e && isspace((unsigned char)*p))
+				p++;
+			i = e - p;
+			while (i > 0 && isspace((unsigned char)p[i - 1]))
+				i--;
+			if (i > 0 && list_push(&v, &nv, p, i) != 0)
+				goto oom;
+		}
+	}
+	if (nv == 0) {
+		rc = absent(r, path, need);
+		goto leave;
+	}
+	for (i = 0; ok != NULL && i < nv; i++)
+		if (!ok(v[i])) {
+			rc = fail(r, UCR_EINVAL, path, "unknown %s '%s'", what,
+			    v[i]);
+			goto leave;
+		}
+	*out = v;
+	*n = nv;
+	return (int)nv;
+oom:
+	rc = nomem(r);
+leave:
+	free_list(v, nv);
+	return rc;
+}
+
+static int
+commitment_ok(const char *s)
+{
+	return ucr_commitment_find(s) != NULL;
+}
+
+static int
+municipality_ok(const char *s)
+{
+	return ucr_municipality_find(s) != NULL;
+}
+
+/* A municipality code: 1 and *out, 0 if absent. */
+static int
+get_code(struct row *r, const char *path, int need, char **out)
+{
+	char *s = NULL;
+	int rc;
+
+	if ((rc = get_text(r, path, need, &s)) <= 0)
+		return rc;
+	if (!municipality_ok(s)) {
+		rc = fail(r, UCR_EINVAL, path, "unknown municipality code '%s'",
+		    s);
+		free(s);
+		return rc;
+	}
+	*out = s;
+	return 1;
+}
+
+/* An indicator (Kolada KPI id) or group id: 1 and *out, 0 if absent. */
+static int
+get_ident(struct row *r, const char *path, int need, char **out)
+{
+	char *s = NULL;
+	int rc;
+
+	if ((rc = get_text(r, path, need, &s)) <= 0)
+		return rc;
+	if (!id_ok(s)) {
+		rc = fail(r, UCR_EINVAL, path, "'%s' is not an id (1-64 of "
+		    "A-Z a-z 0-9 . _ -)", s);
+		free(s);
+		return rc;
+	}
+	*out = s;
+	return 1;
+}
+
+/* ------------------------------------------------------------ builders */
+
+/*
+ * Each builder hangs its body on rec first, so that freeing rec frees
+ * whatever was filled in when a later field fails.
+ */
+#define NEW_BODY(rec, member, type, init, bcase)                         \
+	do {                                                             \
+		type *b_;                                                \
+		if ((b_ = malloc(sizeof(*b_))) == NULL)                  \
+			return nomem(r);                                 \
+		init(b_);                                                \
+		(rec)->body_case = (bcase);                              \
+		(rec)->member = b_;                                      \
+	} while (0)
+
+#define TRY(expr)                                                         \
+	do {                                                             \
+		if ((rc = (expr)) < 0)                                   \
+			return rc;                                       \
+	} while (0)
+
+static int
+indicator_value(struct row *r, Ucr__IndicatorValue **out)
+{
+	Ucr__IndicatorValue *iv;
+	int rc;
+
+	if ((iv = malloc(sizeof(*iv))) == NULL)
+		return nomem(r);
+	ucr__indicator_value__init(iv);
+	*out = iv;
+	TRY(get_ident(r, "indicator", REQ, &iv->indicator));
+	TRY(get_dec(r, "value", OPT, &iv->value));
+	TRY(get_year(r, "year", OPT, &iv->year));
+	if (iv->value != NULL && iv->year == 0)
+		return fail(r, UCR_EINVAL, "year", "required with a value");
+	return 0;
+}
+
+static int
+build_baseline(struct row *r, Ucr__Record *rec)
+{
+	Ucr__Baseline *b;
+	struct row sub;
+	char prefix[40];
+	json_t *a, *el;
+	size_t i;
+	int rc, v;
+
+	NEW_BODY(rec, baseline, Ucr__Baseline, ucr__baseline__init,
+	    UCR__RECORD__BODY_BASELINE);
+	b = rec->baseline;
+	if (!commitment_ok(r->id))
+		return fail(r, UCR_EINVAL, "id", "unknown Aalborg commitment "
+		    "'%s' (1.1 .. 10.5)", r->id);
+	if ((b->commitment = strdup(r->id)) == NULL)
+		return nomem(r);
+	TRY(get_text(r, "text", REQ, &b->text));
+	TRY(get_word(r, "trend", OPT, trend_words, &v));
+	b->trend = rc ? v : UCR__TREND__TREND_UNKNOWN;
+	TRY(get_bool(r, "gap", &b->data_gap));
+
+	if (r->obj == NULL) {
+		/* CSV: at most one key indicator, in the row's own columns. */
+		const char *s;
+		json_t *j;
+		int any = 0;
+
+		TRY(field_get(r, "indicator", &j, &s));
+		any |= rc;
+		TRY(field_get(r, "value", &j, &s));
+		any |= rc;
+		TRY(field_get(r, "year", &j, &s));
+		any |= rc;
+		if (!any)
+			return 0;
+		if ((b->indicators = malloc(sizeof(*b->indicators))) == NULL)
+			return nomem(r);
+		b->n_indicators = 1;
+		b->indicators[0] = NULL;
+		return indicator_value(r, &b->indicators[0]);
+	}
+	a = json_object_get(r->obj, "indicators");
+	if (a == NULL || json_is_null(a))
+		return 0;
+	if (!json_is_array(a))
+		return fail(r, UCR_EINVAL, "indicators", "not an array");
+	if (json_array_size(a) == 0)
+		return 0;
+	b->indicators = calloc(json_array_size(a), sizeof(*b->indicators));
+	if (b->indicators == NULL)
+		return nomem(r);
+	json_array_foreach(a, i, el) {
+		snprintf(prefix, sizeof(prefix), "indicators[%zu].", i + 1);
+		if (!json_is_object(el))
+			return fail(r, UCR_EINVAL, NULL, "field "
+			    "'indicators[%zu]': not an object", i + 1);
+		sub = *r;
+		sub.obj = el;
+		sub.prefix = prefix;
+		b->n_indicators++;
+		if ((rc = indicator_value(&sub, &b->indicators[i])) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* An optional {value, year} pair such as a target's baseline. */
+static int
+value_year(struct row *r, const char *vpath, const char *ypath,
+    Ucr__Decimal **value, uint32_t *year)
+{
+	int rc;
+
+	TRY(get_dec(r, vpath, OPT, value));
+	TRY(get_year(r, ypath, *value != NULL, year));
+	if (*value == NULL && *year != 0)
+		return fail(r, UCR_EINVAL, vpath, "required with %s", ypath);
+	return 0;
+}
+
+static int
+build_target(struct row *r, Ucr__Record *rec)
+{
+	Ucr__Target *t;
+	int rc, v;
+
+	NEW_BODY(rec, target, Ucr__Target, ucr__target__init,
+	    UCR__RECORD__BODY_TARGET);
+	t = rec->target;
+	TRY(get_text(r, "title", REQ, &t->title));
+	TRY(get_list(r, "commitments", REQ, commitment_ok,
+	    "Aalborg commitment", &t->commitments, &t->n_commitments));
+	TRY(get_list(r, "priorities", REQ, ucr_priority_valid,
+	    "priority (P1..P5)", &t->priorities, &t->n_priorities));
+	TRY(get_ident(r, "indicator", OPT, &t->indicator));
+	TRY(value_year(r, "baseline.value", "baseline.year", &t->baseline_value,
+	    &t->baseline_year));
+	TRY(value_year(r, "target.value", "target.year", &t->target_value,
+	    &t->target_year));
+	if (t->baseline_year != 0 && t->target_year != 0 &&
+	    t->target_year <= t->baseline_year)
+		return fail(r, UCR_EINVAL, "target.year", "%u is not after "
+		    "the baseline year %u", t->target_year, t->baseline_year);
+	TRY(get_word(r, "direction", t->target_value != NULL,
+	    direction_words, &v));
+	if (rc)
+		t->direction = v;
+	TRY(get_text(r, "owner_unit", OPT, &t->owner_unit));
+	TRY(get_word(r, "status", OPT, target_words, &v));
+	if (rc)
+		t->status = v;
+	return 0;
+}
+
+static int
+build_measure(struct row *r, Ucr__Record *rec)
+{
+	Ucr__Measurement *m;
+	int rc, v, status = -1;
+
+	NEW_BODY(rec, measurement, Ucr__Measurement, ucr__measurement__init,
+	    UCR__RECORD__BODY_MEASUREMENT);
+	m = rec->measurement;
+	TRY(get_ident(r, "indicator", REQ, &m->indicator));
+	TRY(get_year(r, "year", REQ, &m->year));
+	TRY(get_word(r, "gender", OPT, gender_words, &v));
+	if (rc)
+		m->gender = v;
+	TRY(get_dec(r, "value", OPT, &m->value));
+	TRY(get_word(r, "status", OPT, measure_words, &status));
+	if (m->value == NULL) {
+		/* No value published: missing, never 0. */
+		if (status >= 0 &&
+		    status != UCR__MEASURE_STATUS__MEASURE_MISSING)
+			return fail(r, UCR_EINVAL, "value", "required unless "
+			    "status is missing");
+		m->status = UCR__MEASURE_STATUS__MEASURE_MISSING;
+	} else if (status == UCR__MEASURE_STATUS__MEASURE_MISSING)
+		return fail(r, UCR_EINVAL, "status", "'missing' with a value");
+	else if (status >= 0)
+		m->status = status;
+	TRY(get_code(r, "area", OPT, &m->area));
+	if (rc == 0 && (m->area = strdup(r->ld->owner)) == NULL)
+		return nomem(r);
+	return 0;
+}
+
+static int
+build_project(struct row *r, Ucr__Record *rec)
+{
+	Ucr__Project *p;
+	long long budget;
+	int rc, v;
+
+	NEW_BODY(rec, project, Ucr__Project, ucr__project__init,
+	    UCR__RECORD__BODY_PROJECT);
+	p = rec->project;
+	TRY(get_text(r, "title", REQ, &p->title));
+	TRY(get_code(r, "lead", r->ld->region, &p->lead));
+	if (rc == 0 && (p->lead = strdup(r->ld->owner)) == NULL)
+		return nomem(r);
+	TRY(get_list(r, "partners", OPT, municipality_ok, "municipality code",
+	    &p->partners, &p->n_partners));
+	TRY(get_list(r, "priorities", OPT, ucr_priority_valid,
+	    "priority (P1..P5)", &p->priorities, &p->n_priorities));
+	TRY(get_date(r, "start", OPT, &p->start));
+	TRY(get_date(r, "end", OPT, &p->end));
+	if (*p->start != '\0' && *p->end != '\0' &&
+	    strcmp(p->end, p->start) < 0)
+		return fail(r, UCR_EINVAL, "end", "%s is before start %s",
+		    p->end, p->start);
+	TRY(get_int(r, "budget_sek", OPT, 0, INT64_MAX, &budget));
+	if (rc)
+		p->budget_sek = budget;
+	TRY(get_text(r, "funder", OPT, &p->funder));
+	TRY(get_word(r, "status", OPT, project_words, &v));
+	if (rc)
+		p->status = v;
+	/* As "ucr project add": a project counts unless told otherwise. */
+	p->counts_for_programme = 1;
+	TRY(get_bool(r, "counts_for_programme", &p->counts_for_programme));
+	return 0;
+}
+
+static int
+build_group(struct row *r, Ucr__Record *rec)
+{
+	Ucr__Group *g;
+	int rc;
+
+	NEW_BODY(rec, group, Ucr__Group, ucr__group__init,
+	    UCR__RECORD__BODY_GROUP);
+	g = rec->group;
+	TRY(get_text(r, "name", REQ, &g->name));
+	TRY(get_list(r, "priorities", OPT, ucr_priority_valid,
+	    "priority (P1..P5)", &g->priorities, &g->n_priorities));
+	TRY(get_text(r, "theme", OPT, &g->theme));
+	TRY(get_list(r, "members", OPT, municipality_ok, "municipality code",
+	    &g->members, &g->n_members));
+	TRY(get_date(r, "active_from", OPT, &g->active_from));
+	TRY(get_date(r, "active_to", OPT, &g->active_to));
+	if (*g->active_from != '\0' && *g->active_to != '\0' &&
+	    strcmp(g->active_to, g->active_from) < 0)
+		return fail(r, UCR_EINVAL, "active_to", "%s is before "
+		    "active_from %s", g->active_to, g->active_from);
+	return 0;
+}
+
+static int
+build_meeting(struct row *r, Ucr__Record *rec)
+{
+	Ucr__Meeting *m;
+	int rc, v;
+
+	NEW_BODY(rec, meeting, Ucr__Meeting, ucr__meeting__init,
+	    UCR__RECORD__BODY_MEETING);
+	m = rec->meeting;
+	TRY(get_word(r, "type", REQ, meeting_words, &v));
+	m->kind = v;
+	TRY(get_date(r, "date", REQ, &m->date));
+	TRY(get_count(r, "women", &m->women));
+	TRY(get_count(r, "men", &m->men));
+	TRY(get_count(r, "unstated", &m->unstated));
+	TRY(get_ident(r, "group", OPT, &m->group));
+	TRY(get_text(r, "title", OPT, &m->title));
+	return 0;
+}
+
+static int
+build_network(struct row *r, Ucr__Record *rec)
+{
+	Ucr__Network *n;
+	int rc, v;
+
+	NEW_BODY(rec, network, Ucr__Network, ucr__network__init,
+	    UCR__RECORD__BODY_NETWORK);
+	n = rec->network;
+	TRY(get_text(r, "name", REQ, &n->name));
+	TRY(get_word(r, "scope", REQ, scope_words, &v));
+	n->scope = v;
+	TRY(get_date(r, "joined", REQ, &n->joined));
+	TRY(get_bool(r, "new_in_programme", &n->new_in_programme));
+	return 0;
+}
+
+/*
+ * An adopted record's full key: "kind/id" (and "measure/KPI/YEAR/G") is
+ * one of the importing owner's records, "owner/kind/id" anyone's.
+ */
+static int
+adopt_key(struct row *r, const char *s, char **out)
+{
+	char first[16], kind[16];
+	const char *p, *q, *rest;
+	int own;
+
+	if ((p = strchr(s, '/')) == NULL || p == s ||
+	    (size_t)(p - s) >= sizeof(first))
+		goto bad;
+	snprintf(first, sizeof(first), "%.*s", (int)(p - s), s);
+	own = ucr_kind_parse(first) != UCR__RECORD__BODY__NOT_SET;
+	if (own)
+		rest = p + 1;
+	else {
+		if (strcmp(first, UCR_REGION) != 0 && !municipality_ok(first))
+			goto bad;
+		if ((q = strchr(p + 1, '/')) == NULL ||
+		    (size_t)(q - p - 1) >= sizeof(kind))
+			goto bad;
+		snprintf(kind, sizeof(kind), "%.*s", (int)(q - p - 1), p + 1);
+		if (ucr_kind_parse(kind) == UCR__RECORD__BODY__NOT_SET)
+			goto bad;
+		rest = q + 1;
+	}
+	if (*rest == '\0' || strlen(s) >= KEYLEN - 16)
+		goto bad;
+	if (own ? asprintf(out, "%s/%s", r->ld->owner, s) < 0 :
+	    (*out = strdup(s)) == NULL)
+		return nomem(r);
+	return 0;
+bad:
+	return fail(r, UCR_EINVAL, "adopts", "'%s' is not a record key "
+	    "(kind/id, or owner/kind/id)", s);
+}
+
+static int
+build_decision(struct row *r, Ucr__Record *rec)
+{
+	Ucr__Decision *d;
+	char **keys = NULL;
+	size_t n = 0, i;
+	int rc, v;
+
+	NEW_BODY(rec, decision, Ucr__Decision, ucr__decision__init,
+	    UCR__RECORD__BODY_DECISION);
+	d = rec->decision;
+	TRY(get_word(r, "body", REQ, body_words, &v));
+	d->body = v;
+	if (!r->ld->region && d->body != UCR__BODY__BODY_BOARD &&
+	    d->body != UCR__BODY__BODY_COUNCIL)
+		return fail(r, UCR_EINVAL, "body", "a municipality records "
+		    "board or council decisions");
+	TRY(get_date(r, "date", REQ, &d->date));
+	TRY(get_word(r, "subject", REQ, subject_words, &v));
+	d->subject = v;
+	TRY(get_text(r, "ref", REQ, &d->ref));
+	TRY(get_word(r, "outcome", OPT, outcome_words, &v));
+	if (rc)
+		d->outcome = v;
+	TRY(get_list(r, "adopts", OPT, NULL, NULL, &keys, &n));
+	if (n == 0)
+		return 0;
+	/* Full keys replace the list as they are made; *adopt owns them. */
+	r->adopt = keys;
+	r->nadopt = n;
+	for (i = 0; i < n; i++) {
+		char *full;
+
+		if ((rc = adopt_key(r, keys[i], &full)) != 0)
+			return rc;
+		free(keys[i]);
+		keys[i] = full;
+	}
+	return 0;
+}
+
+static int
+build_vision(struct row *r, Ucr__Record *rec)
+{
+	int rc;
+
+	NEW_BODY(rec, vision, Ucr__Vision, ucr__vision__init,
+	    UCR__RECORD__BODY_VISION);
+	if (strcmp(r->id, "vision") != 0)
+		return fail(r, UCR_EINVAL, "id", "the vision's id is 'vision'");
+	TRY(get_text(r, "text", REQ, &rec->vision->text));
+	TRY(get_year(r, "year", REQ, &rec->vision->year));
+	return 0;
+}
+
+static int
+build_priority(struct row *r, Ucr__Record *rec)
+{
+	int rc;
+
+	NEW_BODY(rec, priority, Ucr__Priority, ucr__priority__init,
+	    UCR__RECORD__BODY_PRIORITY);
+	if (!ucr_priority_valid(r->id))
+		return fail(r, UCR_EINVAL, "id", "unknown priority '%s' "
+		    "(P1..P5)", r->id);
+	if ((rec->priority->id = strdup(r->id)) == NULL)
+		return nomem(r);
+	TRY(get_text(r, "title", REQ, &rec->priority->title));
+	return 0;
+}
+
+static int
+build_goal(struct row *r, Ucr__Record *rec)
+{
+	size_t i;
+	int rc;
+
+	NEW_BODY(rec, goal, Ucr__Goal, ucr__goal__init,
+	    UCR__RECORD__BODY_GOAL);
+	for (i = 0; goal_ids[i] != NULL; i++)
+		if (strcmp(goal_ids[i], r->id) == 0)
+			break;
+	if (goal_ids[i] == NULL)
+		return fail(r, UCR_EINVAL, "id", "unknown goal '%s' (A1 A2 A3 "
+		    "R1 R2 R3)", r->id);
+	if ((rec->goal->id = strdup(r->id)) == NULL)
+		return nomem(r);
+	TRY(get_text(r, "title", OPT, &rec->goal->title));
+	TRY(get_dec(r, "threshold", REQ, &rec->goal->threshold));
+	if (rec->goal->threshold->units < 0)
+		return fail(r, UCR_EINVAL, "threshold", "must not be negative");
+	return 0;
+}
+
+/* ------------------------------------------------------------ rows */
+
+static const struct kind *
+kind_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKINDS; i++)
+		if (strcmp(kinds[i].name, name) == 0)
+			return &kinds[i];
+	return NULL;
+}
+
+/* Is key (under prefix, "" or "baseline." or "indicators[].") a field? */
+static int
+allowed(const char *const *fields, const char *prefix, const char *key)
+{
+	size_t pl = strlen(prefix), kl = strlen(key);
+	const char *f;
+
+	for (; *fields != NULL; fields++) {
+		f = *fields;
+		if (strncmp(f, prefix, pl) != 0)
+			continue;
+		f += pl;
+		if (strncmp(f, key, kl) == 0 &&
+		    (f[kl] == '\0' || f[kl] == '.' || f[kl] == '['))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+has_prefix(const char *const *fields, const char *prefix)
+{
+	for (; *fields != NULL; fields++)
+		if (strncmp(*fields, prefix, strlen(prefix)) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+common_field(const struct kind *k, const char *name)
+{
+	return strcmp(name, "kind") == 0 || strcmp(name, "owner") == 0 ||
+	    (strcmp(name, "id") == 0 &&
+	    k->body != UCR__RECORD__BODY_MEASUREMENT);
+}
+
+static int
+unknown(struct row *r, const char *name)
+{
+	if (strcmp(name, "id") == 0)
+		return fail(r, UCR_EINVAL, NULL, "field 'id': a measurement "
+		    "has no id; its key is made of indicator, year and "
+		    "gender");
+	return fail(r, UCR_EINVAL, NULL, "field '%s': unknown field for kind "
+	    "'%s'", name, r->kind->name);
+}
+
+/* Refuse any field, at any depth, that the row's kind does not have. */
+static int
+check_fields(struct row *r)
+{
+	const char *const *f = r->kind->fields;
+	const char *key, *k2;
+	char pre[80], name[160];
+	json_t *v, *v2, *el;
+	size_t i;
+
+	if (r->obj == NULL) {
+		for (i = 0; i < r->ncol; i++)
+			if (r->cell[i][0] != '\0' &&
+			    !common_field(r->kind, r->head[i])) {
+				int ok = 0;
+				const char *const *p;
+
+				for (p = f; *p != NULL && !ok; p++)
+					ok = strcmp(csv_name(*p, name,
+					    sizeof(name)), r->head[i]) == 0;
+				if (!ok)
+					return unknown(r, r->head[i]);
+			}
+		return 0;
+	}
+	json_object_foreach(r->obj, key, v) {
+		if (common_field(r->kind, key))
+			continue;
+		if (!allowed(f, "", key))
+			return unknown(r, key);
+		snprintf(pre, sizeof(pre), "%s.", key);
+		if (json_is_object(v) && has_prefix(f, pre))
+			json_object_foreach(v, k2, v2)
+				if (!allowed(f, pre, k2)) {
+					snprintf(name, sizeof(name), "%s%s",
+					    pre, k2);
+					return unknown(r, name);
+				}
+		snprintf(pre, sizeof(pre), "%s[].", key);
+		if (json_is_array(v) && has_prefix(f, pre))
+			json_array_foreach(v, i, el) {
+				if (!json_is_object(el))
+					continue;
+				json_object_foreach(el, k2, v2)
+					if (!allowed(f, pre, k2)) {
+						snprintf(name, sizeof(name),
+						    "%s[%zu].%s", key, i + 1,
+						    k2);
+						return unknown(r, name);
+					}
+			}
+	}
+	return 0;
+}
+
+/* Turn the validator's "field: reason" into the import's wording. */
+static int
+refused(struct row *r, const char *vwhy)
+{
+	const char *c = strstr(vwhy, ": ");
+
+	if (c != NULL && memchr(vwhy, ' ', c - vwhy) == NULL)
+		return fail(r, UCR_ESCHEMA, NULL, "field '%.*s': %s",
+		    (int)(c - vwhy), vwhy, c + 2);
+	return fail(r, UCR_ESCHEMA, NULL, "%s", vwhy);
+}
+
+static void
+counted(struct loader *ld)
+{
+	if (++ld->out->rows % PROGRESS_EVERY == 0 && ld->progress != NULL)
+		ld->progress(ld->out->rows, ld->ctx);
+}
+
+/* Take rec (and the row's adopt list) into the set. */
+static int
+add_put(struct row *r, Ucr__Record *rec)
+{
+	struct import_set *s = r->ld->out;
+	struct ucr_put *p;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 64;
+		struct ucr_put *np;
+		size_t *nr;
+
+		if ((np = realloc(s->puts, cap * sizeof(*np))) == NULL)
+			return nomem(r);
+		s->puts = np;
+		if ((nr = realloc(s->row, cap * sizeof(*nr))) == NULL)
+			return nomem(r);
+		s->row = nr;
+		s->cap = cap;
+	}
+	p = &s->puts[s->n];
+	memset(p, 0, sizeof(*p));
+	p->record = rec;
+	p->mode = UCR_PUT_UPSERT;
+	p->adopt_keys = (const char *const *)r->adopt;
+	p->nadopt = r->nadopt;
+	s->row[s->n++] = r->n;
+	r->adopt = NULL;
+	r->nadopt = 0;
+	return 0;
+}
+
+/* Key, owner, validation, and into the set; frees rec on failure. */
+static int
+finish_record(struct row *r, Ucr__Record *rec, const char *id)
+{
+	char key[KEYLEN], vwhy[256];
+	int rc;
+
+	if (ucr_record_make_key(key, sizeof(key), r->ld->owner, rec, id) != 0) {
+		rc = fail(r, UCR_EINVAL, id ? "id" : "indicator",
+		    "cannot make a record key of it");
+		goto leave;
+	}
+	if ((rec->key = strdup(key)) == NULL ||
+	    (rec->owner = strdup(r->ld->owner)) == NULL) {
+		rc = nomem(r);
+		goto leave;
+	}
+	if (ucr_record_validate(rec, vwhy, sizeof(vwhy)) != 0) {
+		rc = refused(r, vwhy);
+		goto leave;
+	}
+	if ((rc = add_put(r, rec)) == 0)
+		return 0;
+leave:
+	ucr__record__free_unpacked(rec, NULL);
+	return rc;
+}
+
+/* One JSON object or CSV row: a comment, or a record into the set. */
+static int
+do_row(struct row *r)
+{
+	Ucr__Record *rec = NULL;
+	char *kind = NULL, *owner = NULL;
+	int rc;
+
+	if ((rc = get_text(r, "owner", OPT, &owner)) < 0)
+		goto leave;
+	if (rc && strcmp(owner, r->ld->owner) != 0) {
+		rc = fail(r, UCR_EINVAL, "owner", "this file is for '%s', but "
+		    "this node writes as '%s'", owner, r->ld->owner);
+		goto leave;
+	}
+	if ((rc = get_text(r, "kind", REQ, &kind)) < 0)
+		goto leave;
+	rc = 0;
+	if (strcmp(kind, "comment") == 0)
+		goto leave;
+	counted(r->ld);
+	if ((r->kind = kind_find(kind)) == NULL) {
+		rc = fail(r, UCR_EINVAL, "kind", ucr_kind_parse(kind) !=
+		    UCR__RECORD__BODY__NOT_SET ?
+		    "'%s' records are not imported (use ucr roster)" :
+		    "unknown kind '%s' (see docs/import.md)", kind);
+		goto leave;
+	}
+	if (!(r->kind->owners & (r->ld->region ? OWN_REGION : OWN_MUNI))) {
+		rc = fail(r, UCR_EINVAL, "kind", r->ld->region ?
+		    "%s records belong to a municipality, not the region" :
+		    "%s records are written only by the region", kind);
+		goto leave;
+	}
+	if ((rc = check_fields(r)) != 0)
+		goto leave;
+	if (r->kind->body != UCR__RECORD__BODY_MEASUREMENT) {
+		if ((rc = get_text(r, "id", REQ, &r->id)) < 0)
+			goto leave;
+		if (!id_ok(r->id)) {
+			rc = fail(r, UCR_EINVAL, "id", "'%s' is not an id "
+			    "(1-64 of A-Z a-z 0-9 . _ -)", r->id);
+			goto leave;
+		}
+	}
+	if ((rec = malloc(sizeof(*rec))) == NULL) {
+		rc = nomem(r);
+		goto leave;
+	}
+	ucr__record__init(rec);
+	if ((rc = r->kind->build(r, rec)) != 0) {
+		ucr__record__free_unpacked(rec, NULL);
+		goto leave;
+	}
+	rc = finish_record(r, rec, r->id);
+leave:
+	free_list(r->adopt, r->nadopt);
+	r->adopt = NULL;
+	r->nadopt = 0;
+	free(r->id);
+	r->id = NULL;
+	free(kind);
+	free(owner);
+	return rc;
+}
+
+/* ------------------------------------------------------------ JSON */
+
+static int
+read_json(struct loader *ld, json_t **out)
+{
+	json_error_t err;
+	FILE *f;
+
+	if ((f = fopen(ld->file, "r")) == NULL) {
+		say(ld, "%s: %s", ld->file, strerror(errno));
+		return UCR_EIO;
+	}
+	*out = json_loadf(f, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
+	fclose(f);
+	if (*out == NULL) {
+		say(ld, "%s:line %d: malformed JSON: %s", ld->file, err.line,
+		    err.text);
+		return UCR_EINVAL;
+	}
+	return 0;
+}
+
+static int
+load_json(struct loader *ld)
+{
+	json_t *root, *el;
+	struct row r;
+	size_t i;
+	int rc = 0;
+
+	if ((rc = read_json(ld, &root)) != 0)
+		return rc;
+	if (!json_is_array(root)) {
+		say(ld, "%s: not a JSON array of records (see docs/import.md)",
+		    ld->file);
+		rc = UCR_EINVAL;
+		goto leave;
+	}
+	json_array_foreach(root, i, el) {
+		memset(&r, 0, sizeof(r));
+		r.ld = ld;
+		r.n = i + 1;
+		r.obj = el;
+		if (!json_is_object(el)) {
+			rc = fail(&r, UCR_EINVAL, NULL, "not an object");
+			break;
+		}
+		if ((rc = do_row(&r)) != 0)
+			break;
+	}
+leave:
+	json_decref(root);
+	return rc;
+}
+
+/* ------------------------------------------------------------ CSV */
+
+struct csvread {
+	struct loader *ld;
+	char **cell;		/* the record being read */
+	size_t ncell, capcell;
+	char **head;		/* the header, once read */
+	size_t nhead;
+	size_t rec;		/* records seen; the header is row 1 */
+	int rc;
+};
+
+static const char *
+known_column(const char *name)
+{
+	char buf[64];
+	size_t i;
+	const char *const *f;
+
+	if (strcmp(name, "kind") == 0 || strcmp(name, "id") == 0 ||
+	    strcmp(name, "owner") == 0)
+		return name;
+	for (i = 0; i < NKINDS; i++)
+		for (f = kinds[i].fields; *f != NULL; f++)
+			if (strcmp(csv_name(*f, buf, sizeof(buf)), name) == 0)
+				return name;
+	return NULL;
+}
+
+static int
+csv_header(struct csvread *c)
+{
+	struct row r;
+	size_t i, j;
+	int kind = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.ld = c->ld;
+	r.n = 1;
+	for (i = 0; i < c->ncell; i++) {
+		if (known_column(c->cell[i]) == NULL)
+			return fail(&r, UCR_EINVAL, NULL, "field '%s': unknown "
+			    "column", c->cell[i]);
+		for (j = 0; j < i; j++)
+			if (strcmp(c->cell[i], c->cell[j]) == 0)
+				return fail(&r, UCR_EINVAL, NULL, "field '%s': "
+				    "column given twice", c->cell[i]);
+		kind |= strcmp(c->cell[i], "kind") == 0;
+	}
+	if (!kind)
+		return fail(&r, UCR_EINVAL, NULL, "the header must have a "
+		    "'kind' column (see docs/import.md)");
+	c->head = c->cell;
+	c->nhead = c->ncell;
+	c->cell = NULL;
+	c->ncell = c->capcell = 0;
+	return 0;
+}
+
+static int
+csv_push(struct csvread *c, char *v)
+{
+	char **n;
+
+	if (c->ncell == c->capcell) {
+		size_t cap = c->capcell ? 2 * c->capcell : 16;
+
+		if ((n = realloc(c->cell, cap * sizeof(*n))) == NULL)
+			return -1;
+		c->cell = n;
+		c->capcell = cap;
+	}
+	c->cell[c->ncell++] = v;
+	return 0;
+}
+
+static int
+csv_row(struct csvread *c)
+{
+	struct row r;
+	size_t i;
+	char *e;
+
+	memset(&r, 0, sizeof(r));
+	r.ld = c->ld;
+	r.n = c->rec;
+	if (c->ncell > c->nhead)
+		return fail(&r, UCR_EINVAL, NULL, "%zu cells, but the header "
+		    "has %zu columns", c->ncell, c->nhead);
+	for (i = 0; i < c->ncell && c->cell[i][0] == '\0'; i++)
+		;
+	if (i == c->ncell)
+		return 0;	/* a row of empty cells: a spreadsheet's tail */
+	while (c->ncell < c->nhead)
+		if ((e = strdup("")) == NULL || csv_push(c, e) != 0) {
+			free(e);
+			return nomem(&r);
+		}
+	r.head = c->head;
+	r.cell = c->cell;
+	r.ncol = c->nhead;
+	return do_row(&r);
+}
+
+static void
+csv_cb_field(void *s, size_t len, void *data)
+{
+	struct csvread *c = data;
+	char *v;
+
+	if (c->rc != 0)
+		return;
+	if ((v = malloc(len + 1)) == NULL || csv_push(c, v) != 0) {
+		free(v);
+		c->rc = UCR_ENOMEM;
+		say(c->ld, "%s: out of memory", c->ld->file);
+		return;
+	}
+	if (len > 0)
+		memcpy(v, s, len);
+	v[len] = '\0';
+}
+
+static void
+csv_cb_record(int term, void *data)
+{
+	struct csvread *c = data;
+	size_t i;
+
+	(void)term;
+	c->rec++;
+	if (c->rc == 0)
+		c->rc = c->rec == 1 ? csv_header(c) : csv_row(c);
+	for (i = 0; i < c->ncell; i++)
+		free(c->cell[i]);
+	c->ncell = 0;
+}
+
+static int
+load_csv(struct loader *ld)
+{
+	struct csv_parser p;
+	struct csvread c;
+	char buf[65536];
+	size_t n, off;
+	FILE *f;
+	int first = 1, rc, ok = 1;
+
+	memset(&c, 0, sizeof(c));
+	c.ld = ld;
+	if ((f = fopen(ld->file, "r")) == NULL) {
+		say(ld, "%s: %s", ld->file, strerror(errno));
+		return UCR_EIO;
+	}
+	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0) {
+		fclose(f);
+		say(ld, "%s: out of memory", ld->file);
+		return UCR_ENOMEM;
+	}
+	while (c.rc == 0 && (n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		off = 0;
+		/* A spreadsheet's UTF-8 byte order mark is not data. */
+		if (first && n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+			off = 3;
+		first = 0;
+		if (csv_parse(&p, buf + off, n - off, csv_cb_field,
+		    csv_cb_record, &c) != n - off) {
+			ok = 0;
+			break;
+		}
+	}
+	if (ferror(f)) {
+		say(ld, "%s: %s", ld->file, strerror(errno));
+		c.rc = UCR_EIO;
+	} else if (c.rc == 0 && ok &&
+	    csv_fini(&p, csv_cb_field, csv_cb_record, &c) != 0)
+		ok = 0;
+	if (c.rc == 0 && !ok) {
+		say(ld, "%s:row %zu: malformed CSV: %s", ld->file, c.rec + 1,
+		    csv_strerror(csv_error(&p)));
+		c.rc = UCR_EINVAL;
+	}
+	if (c.rc == 0 && c.rec == 0) {
+		say(ld, "%s: empty file: the first row must be the header",
+		    ld->file);
+		c.rc = UCR_EINVAL;
+	}
+	rc = c.rc;
+	csv_free(&p);
+	fclose(f);
+	free_list(c.cell, c.ncell);
+	free_list(c.head, c.nhead);
+	return rc;
+}
+
+/* ------------------------------------------------------------ Kolada */
+
+/* One gender's value of a Kolada row: a measurement. */
+static int
+kolada_value(struct row *r, const char *kpi, const char *area,
+    uint32_t year)
+{
+	Ucr__Measurement *m;
+	Ucr__Record *rec;
+	const char *s;
+	json_t *j;
+	int rc, v;
+
+	if ((rec = malloc(sizeof(*rec))) == NULL)
+		return nomem(r);
+	ucr__record__init(rec);
+	if ((m = malloc(sizeof(*m))) == NULL) {
+		free(rec);
+		return nomem(r);
+	}
+	ucr__measurement__init(m);
+	rec->body_case = UCR__RECORD__BODY_MEASUREMENT;
+	rec->measurement = m;
+	if ((m->indicator = strdup(kpi)) == NULL ||
+	    (m->area = strdup(area)) == NULL) {
+		rc = nomem(r);
+		goto leave;
+	}
+	m->year = year;
+	if ((rc = get_word(r, "gender", REQ, gender_words, &v)) < 0)
+		goto leave;
+	m->gender = v;
+	/* A null is "no value published": missing, never 0. */
+	if ((rc = field_get(r, "value", &j, &s)) < 0)
+		goto leave;
+	if (rc == 0)
+		m->status = UCR__MEASURE_STATUS__MEASURE_MISSING;
+	else if ((rc = get_dec(r, "value", REQ, &m->value)) < 0)
+		goto leave;
+	return finish_record(r, rec, NULL);
+leave:
+	ucr__record__free_unpacked(rec, NULL);
+	return rc;
+}
+
+static int
+kolada_row(struct row *r)
+{
+	char *kpi = NULL, *area = NULL, prefix[40];
+	struct row sub;
+	uint32_t year = 0;
+	json_t *vals, *el;
+	size_t i;
+	int rc;
+
+	if (json_object_get(r->obj, "ou") != NULL) {
+		rc = fail(r, UCR_EINVAL, "ou", "organisational-unit data is "
+		    "not imported; export municipality data");
+		goto leave;
+	}
+	counted(r->ld);
+	if ((rc = get_text(r, "municipality", REQ, &area)) < 0)
+		goto leave;
+	if (strcmp(area, r->ld->owner) != 0) {
+		r->ld->out->skipped_other++;
+		rc = 0;
+		goto leave;
+	}
+	if ((rc = get_ident(r, "kpi", REQ, &kpi)) < 0 ||
+	    (rc = get_year(r, "period", REQ, &year)) < 0)
+		goto leave;
+	rc = 0;
+	vals = json_object_get(r->obj, "values");
+	if (vals == NULL || !json_is_array(vals)) {
+		rc = fail(r, UCR_EINVAL, "values", "not an array");
+		goto leave;
+	}
+	json_array_foreach(vals, i, el) {
+		snprintf(prefix, sizeof(prefix), "values[%zu].", i + 1);
+		sub = *r;
+		sub.obj = el;
+		sub.prefix = prefix;
+		if (!json_is_object(el)) {
+			rc = fail(r, UCR_EINVAL, NULL, "field 'values[%zu]': "
+			    "not an object", i + 1);
+			break;
+		}
+		if ((rc = kolada_value(&sub, kpi, area, year)) != 0)
+			break;
+	}
+leave:
+	free(kpi);
+	free(area);
+	return rc;
+}
+
+/*
+ * A Kolada data export: {"values": [{"kpi", "municipality", "period",
+ * "values": [{"gender", "value", "status", "count"}]}], "count",
+ * "next_page"}. Fields this reader does not use are ignored: the export
+ * is Kolada's format, not ours, and may grow.
+ */
+static int
+load_kolada(struct loader *ld)
+{
+	json_t *root, *vals, *el;
+	struct row r;
+	size_t i;
+	int rc;
+
+	if (ld->region) {
+		say(ld, "%s: Kolada values are a municipality's measurements; "
+		    "import them on its node, not on the region hub", ld->file);
+		return UCR_EINVAL;
+	}
+	if ((rc = read_json(ld, &root)) != 0)
+		return rc;
+	if (!json_is_object(root) ||
+	    !json_is_array(vals = json_object_get(root, "values"))) {
+		say(ld, "%s: not a Kolada data export (no \"values\" array)",
+		    ld->file);
+		rc = UCR_EINVAL;
+		goto leave;
+	}
+	json_array_foreach(vals, i, el) {
+		memset(&r, 0, sizeof(r));
+		r.ld = ld;
+		r.n = i + 1;
+		r.obj = el;
+		if (!json_is_object(el)) {
+			rc = fail(&r, UCR_EINVAL, NULL, "not an object");
+			break;
+		}
+		if ((rc = kolada_row(&r)) != 0)
+			break;
+	}
+leave:
+	json_decref(root);
+	return rc;
+}
+
+/* ------------------------------------------------------------ the set */
+
+struct keyref {
+	const char *key;
+	const char *file;
+	size_t row;
+	size_t order;
+};
+
+static int
+keyref_cmp(const void *a, const void *b)
+{
+	const struct keyref *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	if (c != 0)
+		return c;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* A key given twice in refs: say where, naming the later one. */
+static int
+dup_scan(struct keyref *refs, size_t n, char *why, size_t whylen)
+{
+	size_t i;
+
+	qsort(refs, n, sizeof(*refs), keyref_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(refs[i - 1].key, refs[i].key) == 0) {
+			if (why != NULL && whylen > 0)
+				snprintf(why, whylen, "%s:row %zu: key '%s' is "
+				    "also at %s:row %zu", refs[i].file,
+				    refs[i].row, refs[i].key, refs[i - 1].file,
+				    refs[i - 1].row);
+			return UCR_EINVAL;
+		}
+	return 0;
+}
+
+/*
+ * Decisions go last, in file order, so the records they adopt are put
+ * before them in the same batch; then no key may come twice.
+ */
+static int
+finish_set(struct loader *ld)
+{
+	struct import_set *s = ld->out;
+	struct ucr_put *puts;
+	struct keyref *refs;
+	size_t *row, i, k = 0, pass;
+	int rc;
+
+	if (s->n == 0)
+		return 0;
+	puts = malloc(s->n * sizeof(*puts));
+	row = malloc(s->n * sizeof(*row));
+	refs = malloc(s->n * sizeof(*refs));
+	if (puts == NULL || row == NULL || refs == NULL) {
+		free(puts);
+		free(row);
+		free(refs);
+		say(ld, "%s: out of memory", ld->file);
+		return UCR_ENOMEM;
+	}
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < s->n; i++)
+			if ((s->puts[i].record->body_case ==
+			    UCR__RECORD__BODY_DECISION) == (pass == 1)) {
+				puts[k] = s->puts[i];
+				row[k++] = s->row[i];
+			}
+	free(s->puts);
+	free(s->row);
+	s->puts = puts;
+	s->row = row;
+	s->cap = s->n;
+	for (i = 0; i < s->n; i++) {
+		refs[i].key = s->puts[i].record->key;
+		refs[i].file = ld->file;
+		refs[i].row = s->row[i];
+		refs[i].order = s->row[i];
+	}
+	rc = dup_scan(refs, s->n, ld->why, ld->whylen);
+	free(refs);
+	return rc;
+}
+
+int
+import_load(struct import_set *out, const char *path, int kolada,
+    const char *owner, char *why, size_t whylen,
+    void (*progress)(size_t rows, void *ctx), void *ctx)
+{
+	struct loader ld;
+	const char *ext;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&ld, 0, sizeof(ld));
+	ld.out = out;
+	ld.file = path;
+	ld.owner = owner;
+	ld.region = owner != NULL && strcmp(owner, UCR_REGION) == 0;
+	ld.why = why;
+	ld.whylen = whylen;
+	ld.progress = progress;
+	ld.ctx = ctx;
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
+	if (owner == NULL ||
+	    (!ld.region && ucr_municipality_find(owner) == NULL)) {
+		say(&ld, "%s: owner '%s' is neither a municipality code nor "
+		    "'%s'", path, owner ? owner : "", UCR_REGION);
+		return UCR_EINVAL;
+	}
+	ext = strrchr(path, '.');
+	if (kolada)
+		rc = load_kolada(&ld);
+	else if (ext != NULL && strcasecmp(ext, ".json") == 0)
+		rc = load_json(&ld);
+	else if (ext != NULL && strcasecmp(ext, ".csv") == 0)
+		rc = load_csv(&ld);
+	else {
+		say(&ld, "%s: unknown file type: name it .json or .csv, or use "
+		    "--kolada for a Kolada export", path);
+		rc = UCR_EINVAL;
+	}
+	if (rc == 0)
+		rc = finish_set(&ld);
+	if (rc != 0)
+		import_free(out);
+	return rc;
+}
+
+void
+import_free(struct import_set *s)
+{
+	size_t i, j;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n; i++) {
+		struct ucr_put *p = &s->puts[i];
+
+		ucr__record__free_unpacked(p->record, NULL);
+		for (j = 0; j < p->nadopt; j++)
+			free((void *)p->adopt_keys[j]);
+		free((void *)p->adopt_keys);
+	}
+	free(s->puts);
+	free(s->row);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ------------------------------------------------------------ command */
+
+struct progress {
+	const char *file;
+	int shown;
+};
+
+static void
+show_progress(size_t rows, void *ctx)
+{
+	struct progress *p = ctx;
+
+	fprintf(stderr, "\r%s: %zu rows", p->file, rows);
+	p->shown = 1;
+}
+
+/* The same key in two files of one import. */
+static int
+dup_across(struct import_set *sets, char **files, size_t nfiles, char *why,
+    size_t whylen)
+{
+	struct keyref *refs;
+	size_t total = 0, i, j, k = 0;
+	int rc;
+
+	for (i = 0; i < nfiles; i++)
+		total += sets[i].n;
+	if (nfiles < 2 || total == 0)
+		return 0;
+	if ((refs = malloc(total * sizeof(*refs))) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return UCR_ENOMEM;
+	}
+	for (i = 0; i < nfiles; i++)
+		for (j = 0; j < sets[i].n; j++, k++) {
+			refs[k].key = sets[i].puts[j].record->key;
+			refs[k].file = files[i];
+			refs[k].row = sets[i].row[j];
+			refs[k].order = k;
+		}
+	rc = dup_scan(refs, total, why, whylen);
+	free(refs);
+	return rc;
+}
+
+static void
+print_result(struct import_set *sets, char **files, size_t nfiles,
+    int kolada, int dry, int json, const Ucr__Reply *reply)
+{
+	json_t *o, *a, *f;
+	size_t i, total = 0;
+
+	if (!json) {
+		for (i = 0; i < nfiles; i++) {
+			printf("%s %zu record%s from %s", dry ? "would import" :
+			    "imported", sets[i].n, sets[i].n == 1 ? "" : "s",
+			    files[i]);
+			if (kolada)
+				printf(" (%zu row%s of other municipalities "
+				    "skipped)", sets[i].skipped_other,
+				    sets[i].skipped_other == 1 ? "" : "s");
+			printf("\n");
+		}
+		return;
+	}
+	o = json_object();
+	a = json_array();
+	for (i = 0; i < nfiles; i++) {
+		f = json_object();
+		json_object_set_new(f, "file", json_string(files[i]));
+		json_object_set_new(f, "records", json_integer(sets[i].n));
+		json_object_set_new(f, "rows", json_integer(sets[i].rows));
+		json_object_set_new(f, "skipped_other",
+		    json_integer(sets[i].skipped_other));
+		json_array_append_new(a, f);
+		total += sets[i].n;
+	}
+	json_object_set_new(o, "files", a);
+	json_object_set_new(o, "records", json_integer(total));
+	json_object_set_new(o, "dry_run", json_boolean(dry));
+	if (reply != NULL) {
+		json_object_set_new(o, "first_seq",
+		    json_integer(reply->first_seq));
+		json_object_set_new(o, "last_seq",
+		    json_integer(reply->last_seq));
+	}
+	json_dumpf(o, stdout, JSON_COMPACT);
+	printf("\n");
+	json_decref(o);
+}
+
+int
+cmd_import(int argc, char **argv)
+{
+	struct ucr_config *cfg = NULL;
+	struct import_set *sets = NULL;
+	struct progress prog;
+	Ucr__PutMany many = UCR__PUT_MANY__INIT;
+	Ucr__Request req = UCR__REQUEST__INIT;
+	Ucr__Reply *reply = NULL;
+	Ucr__Put *wire = NULL, **wirep = NULL;
+	char why[1024], **files;
+	size_t nfiles, total = 0, i, j, k = 0;
+	int kolada = 0, dry = 0, json = 0, status = 1, a;
+
+	for (a = 1; a < argc && argv[a][0] == '-' && argv[a][1] != '\0'; a++) {
+		if (strcmp(argv[a], "--") == 0) {
+			a++;
+			break;
+		}
+		if (strcmp(argv[a], "--kolada") == 0)
+			kolada = 1;
+		else if (strcmp(argv[a], "--dry-run") == 0)
+			dry = 1;
+		else if (strcmp(argv[a], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[a], "--help") == 0 ||
+		    strcmp(argv[a], "-h") == 0) {
+			cli_usage(stdout, "import");
+			return 0;
+		} else {
+			cli_error("import: unknown option '%s'", argv[a]);
+			cli_usage(stderr, "import");
+			return EXIT_USAGE;
+		}
+	}
+	if (a == argc) {
+		cli_error("import: no file given");
+		cli_usage(stderr, "import");
+		return EXIT_USAGE;
+	}
+	files = argv + a;
+	nfiles = argc - a;
+	if (cli_load_config(&cfg) != 0)
+		return 1;
+	if ((sets = calloc(nfiles, sizeof(*sets))) == NULL) {
+		cli_error("import: out of memory");
+		goto leave;
+	}
+	for (i = 0; i < nfiles; i++) {
+		prog.file = files[i];
+		prog.shown = 0;
+		if (import_load(&sets[i], files[i], kolada, cfg->owner, why,
+		    sizeof(why), isatty(STDERR_FILENO) ? show_progress : NULL,
+		    &prog) != 0) {
+			if (prog.shown)
+				fputs("\r\033[K", stderr);
+			cli_error("import: %s", why);
+			goto leave;
+		}
+		if (prog.shown)
+			fputs("\r\033[K", stderr);
+		total += sets[i].n;
+	}
+	if (dup_across(sets, files, nfiles, why, sizeof(why)) != 0) {
+		cli_error("import: %s", why);
+		goto leave;
+	}
+	/* One import is one signed batch: say so here, not by a timeout. */
+	if (total > UCR_MAX_BATCH_ENTRIES) {
+		cli_error("import: %zu records, more than the %d one import "
+		    "may hold: split the files", total, UCR_MAX_BATCH_ENTRIES);
+		goto leave;
+	}
+	if (!dry && total > 0) {
+		wire = calloc(total, sizeof(*wire));
+		wirep = calloc(total, sizeof(*wirep));
+		if (wire == NULL || wirep == NULL) {
+			cli_error("import: out of memory");
+			goto leave;
+		}
+		/* The wire messages borrow the sets' records and keys. */
+		for (i = 0; i < nfiles; i++)
+			for (j = 0; j < sets[i].n; j++, k++) {
+				struct ucr_put *p = &sets[i].puts[j];
+
+				ucr__put__init(&wire[k]);
+				wire[k].record = p->record;
+				wire[k].mode = (Ucr__PutMode)p->mode;
+				wire[k].n_adopt_keys = p->nadopt;
+				wire[k].adopt_keys = (char **)p->adopt_keys;
+				wirep[k] = &wire[k];
+			}
+		many.n_puts = total;
+		many.puts = wirep;
+		req.body_case = UCR__REQUEST__BODY_MANY;
+		req.many = &many;
+		if (ucr__request__get_packed_size(&req) > UCR_CONTROL_MAXMSG) {
+			cli_error("import: the records take more than the %d "
+			    "MiB one request may carry: split the files",
+			    UCR_CONTROL_MAXMSG >> 20);
+			goto leave;
+		}
+		if (cli_request(cfg, &req, &reply, IMPORT_TIMEOUT_MS) != 0)
+			goto leave;
+		if (reply->code != 0) {
+			cli_error("import: %s: %s", ucr_strerror(reply->code),
+			    reply->message);
+			goto leave;
+		}
+	}
+	print_result(sets, files, nfiles, kolada, dry, json, reply);
+	status = 0;
+leave:
+	if (reply != NULL)
+		ucr__reply__free_unpacked(reply, NULL);
+	free(wirep);
+	free(wire);
+	for (i = 0; sets != NULL && i < nfiles; i++)
+		import_free(&sets[i]);
+	free(sets);
+	ucr_config_free(cfg);
+	return status;
+}

@@ -1,0 +1,1286 @@
+/*
+ * report.c: the executives' commands: status, plan, cycle, explain and the
+ * Regional Council's HTML report. All read the local store read-only and
+ * compute the view with common/view.c; this file only presents it.
+ *
+ * Text output fits 100 columns (names are UTF-8: widths count code
+ * points), with colour only when stdout is a terminal (cli_color). The
+ * HTML report is one self-contained file: inline CSS and SVG drawn here,
+ * no scripts, no fetches, printable on A4.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "chain.h"
+#include "cli.h"
+#include "error.h"
+#include "record.h"
+#include "view.h"
+
+#define WIDTH 100
+
+/* ------------------------------------------------------------ helpers */
+
+/* Terminal colours, empty strings when not on a terminal. */
+struct colors {
+	const char *green, *yellow, *orange, *red, *dim, *bold, *off;
+};
+
+static void
+colors_init(struct colors *c, FILE *f)
+{
+	static const struct colors on = {"\033[32m", "\033[33m", "\033[35m",
+	    "\033[31m", "\033[2m", "\033[1m", "\033[0m"};
+	static const struct colors off = {"", "", "", "", "", "", ""};
+
+	*c = cli_color(f) ? on : off;
+}
+
+static const char *
+status_color(const struct colors *c, enum ucr_progress s)
+{
+	switch (s) {
+	case UCR_PROGRESS_ACHIEVED:
+	case UCR_PROGRESS_ONTRACK:
+		return c->green;
+	case UCR_PROGRESS_ACCELERATE:
+		return c->yellow;
+	case UCR_PROGRESS_LIMITED:
+		return c->orange;
+	case UCR_PROGRESS_DETERIORATION:
+		return c->red;
+	default:
+		return c->dim;
+	}
+}
+
+/* Display width of UTF-8 text: its code points. */
+static size_t
+utf8_width(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/*
+ * Print s in exactly width columns: padded with spaces, or cut at a code
+ * point boundary with "…" in the last column. right: align right.
+ */
+static void
+put_cell(FILE *f, const char *s, size_t width, int right)
+{
+	size_t w = utf8_width(s), cols = 0;
+	const char *p;
+
+	if (w <= width) {
+		if (right)
+			fprintf(f, "%*s", (int)(width - w), "");
+		fputs(s, f);
+		if (!right)
+			fprintf(f, "%*s", (int)(width - w), "");
+		return;
+	}
+	if (width == 0)
+		return;
+	for (p = s; *p; p++) {
+		if (((unsigned char)*p & 0xC0) != 0x80 && ++cols > width - 1)
+			break;
+		fputc(*p, f);
+	}
+	fputs("…", f);
+}
+
+/* The last cell of a line: cut like put_cell, never padded. */
+static void
+put_last(FILE *f, const char *s, size_t width)
+{
+	if (utf8_width(s) <= width)
+		fputs(s, f);
+	else
+		put_cell(f, s, width, 0);
+}
+
+/* A value for people: up to 2 decimals, trailing zeros dropped. */
+static char *
+fmt_num(char *buf, size_t len, double x)
+{
+	char *p;
+
+	if (!isfinite(x)) {
+		snprintf(buf, len, "%s", isnan(x) ? "-" : x > 0 ? "inf" : "-inf");
+		return buf;
+	}
+	if (fabs(x) >= 1e6)
+		snprintf(buf, len, "%.0f", x);
+	else
+		snprintf(buf, len, "%.2f", x);
+	if (strchr(buf, '.') != NULL) {
+		for (p = buf + strlen(buf) - 1; *p == '0'; p--)
+			*p = '\0';
+		if (*p == '.')
+			*p = '\0';
+	}
+	if (strcmp(buf, "-0") == 0)
+		snprintf(buf, len, "0");
+	return buf;
+}
+
+/* "6.1 (2015)" or "-" */
+static char *
+fmt_vy(char *buf, size_t len, int has, double v, unsigned year)
+{
+	char n[32];
+
+	if (!has)
+		snprintf(buf, len, "-");
+	else if (year)
+		snprintf(buf, len, "%s (%u)", fmt_num(n, sizeof(n), v), year);
+	else
+		snprintf(buf, len, "%s", fmt_num(n, sizeof(n), v));
+	return buf;
+}
+
+static void
+fmt_age(char *buf, size_t len, int64_t s)
+{
+	if (s < 0)
+		snprintf(buf, len, "never");
+	else if (s < 120)
+		snprintf(buf, len, "%llds ago", (long long)s);
+	else if (s < 2 * 3600)
+		snprintf(buf, len, "%lldm ago", (long long)s / 60);
+	else if (s < 2 * 86400)
+		snprintf(buf, len, "%lldh ago", (long long)s / 3600);
+	else
+		snprintf(buf, len, "%lldd ago", (long long)s / 86400);
+}
+
+static const char *
+mun_name(const char *code)
+{
+	const struct ucr_municipality *m = ucr_municipality_find(code);
+
+	return m ? m->name : code;
+}
+
+static int
+print_json(json_t *doc)
+{
+	char *s;
+
+	if (doc == NULL) {
+		cli_error("out of memory");
+		return 1;
+	}
+	s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+	    JSON_REAL_PRECISION(10));
+	json_decref(doc);
+	if (s == NULL) {
+		cli_error("out of memory");
+		return 1;
+	}
+	puts(s);
+	free(s);
+	return 0;
+}
+
+/*
+ * Load the configuration, open the store read-only and build the view as
+ * of now. Prints the error; 0 or 1.
+ */
+static int
+load_view(struct ucr_view **out)
+{
+	struct ucr_config *cfg = NULL;
+	struct ucr_store *s = NULL;
+	int rc;
+
+	*out = NULL;
+	if (cli_load_config(&cfg) != 0)
+		return 1;
+	if (cli_open_store(&s, cfg) != 0) {
+		ucr_config_free(cfg);
+		return 1;
+	}
+	rc = ucr_view_build(out, s, ucr_hlc_next(0), cfg->stale_after);
+	if (rc != 0)
+		cli_error("cannot compute the view of %s: %s", cfg->data,
+		    ucr_strerror(rc));
+	ucr_store_free(s);
+	ucr_config_free(cfg);
+	return rc != 0;
+}
+
+/* Parse flags; 0 to go on, else the exit status to return. */
+static int
+flags(struct cli_flags *fl, const char *spec, int argc, char **argv,
+    int minpos, int maxpos)
+{
+	if (cli_flags_parse(fl, spec, argc, argv) != 0)
+		return EXIT_USAGE;
+	if (fl->help) {
+		cli_usage(stdout, argv[0]);
+		return -1;
+	}
+	if (fl->npos < minpos || fl->npos > maxpos) {
+		cli_usage(stderr, argv[0]);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ text */
+
+static void
+rule(FILE *f, const struct colors *c, const char *title)
+{
+	fprintf(f, "\n%s%s%s\n", c->bold, title, c->off);
+}
+
+static void
+text_goals(FILE *f, const struct ucr_view *v, const struct colors *c)
+{
+	char cur[32], thr[40], n[32];
+	int i;
+
+	rule(f, c, "PROGRAMME GOALS");
+	fprintf(f, "  %-4s", "id");
+	put_cell(f, "goal", 58, 0);
+	fprintf(f, " %9s %10s  %s\n", "current", "threshold", "met");
+	for (i = 0; i < UCR_NGOALS; i++) {
+		const struct ucr_view_goal *g = &v->goals[i];
+
+		if (i == UCR_GOAL_A3)
+			snprintf(cur, sizeof(cur), "%s %%", fmt_num(n, sizeof(n),
+			    round(g->current * 10) / 10));
+		else if (i == UCR_GOAL_R1)
+			snprintf(cur, sizeof(cur), "%s", g->current >= 1 ?
+			    "adopted" : "not yet");
+		else
+			fmt_num(cur, sizeof(cur), g->current);
+		snprintf(thr, sizeof(thr), "%s %s%s", g->at_most ? "<=" : ">=",
+		    fmt_num(n, sizeof(n), g->threshold), i == UCR_GOAL_A3 ?
+		    " %" : "");
+		fprintf(f, "  %-4s", g->id);
+		put_cell(f, g->title, 58, 0);
+		fprintf(f, " %9s %10s  %s%s%s\n", cur, thr,
+		    g->met ? c->green : c->red, g->met ? "yes" : "no", c->off);
+		if (!g->met && *g->missing) {
+			fprintf(f, "        %s", c->dim);
+			put_last(f, g->missing, WIDTH - 8);
+			fprintf(f, "%s\n", c->off);
+		}
+	}
+}
+
+static void
+text_municipalities(FILE *f, const struct ucr_view *v, const struct colors *c)
+{
+	static const int order[] = {UCR_PROGRESS_ACHIEVED, UCR_PROGRESS_ONTRACK,
+	    UCR_PROGRESS_ACCELERATE, UCR_PROGRESS_LIMITED,
+	    UCR_PROGRESS_DETERIORATION, UCR_PROGRESS_NODATA};
+	char buf[64];
+	int m, k;
+
+	rule(f, c, "MUNICIPALITIES");
+	fprintf(f, "  %-5s ", "code");
+	put_cell(f, "name", 12, 0);
+	fprintf(f, " %8s %7s %4s %4s %4s %4s %4s %4s %8s %5s  %s\n",
+	    "baseline", "targets", "ach", "on", "acc", "lim", "det", "n/d",
+	    "projects", "plan", "last sync");
+	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
+		const struct ucr_view_municipality *mu = &v->mun[m];
+
+		fprintf(f, "  %-5s ", mu->code);
+		put_cell(f, mu->name, 12, 0);
+		snprintf(buf, sizeof(buf), "%u/%d", mu->baseline_covered,
+		    UCR_NCOMMITMENTS);
+		fprintf(f, " %8s %7zu", buf, mu->targets);
+		for (k = 0; k < 6; k++) {
+			size_t cnt = mu->by_status[order[k]];
+
+			fprintf(f, " %s%4zu%s", cnt ? status_color(c, order[k]) :
+			    "", cnt, cnt ? c->off : "");
+		}
+		fprintf(f, " %8zu %s%5s%s  ", mu->projects,
+		    mu->plan_adopted ? c->green : c->red,
+		    mu->plan_adopted ? "yes" : "no", c->off);
+		fmt_age(buf, sizeof(buf), mu->sync_age_s);
+		fprintf(f, "%s%s%s%s\n", mu->stale ? c->red : "", buf,
+		    mu->stale ? " (stale)" : "", mu->stale ? c->off : "");
+	}
+	fprintf(f, "  %sregion: baseline %.0f %% of %d commitments × %d "
+	    "municipalities%s\n", c->dim, v->region_baseline_pct,
+	    UCR_NCOMMITMENTS, UCR_NMUNICIPALITIES, c->off);
+}
+
+static const char *
+exc_label(enum ucr_view_exc k)
+{
+	switch (k) {
+	case UCR_EXC_OVERDUE:
+		return "overdue";
+	case UCR_EXC_DETERIORATING:
+		return "deteriorating";
+	case UCR_EXC_STALE:
+		return "not synced";
+	default:
+		return "quarantined";
+	}
+}
+
+static void
+text_exceptions(FILE *f, const struct ucr_view *v, const struct colors *c)
+{
+	size_t i;
+
+	rule(f, c, "EXCEPTIONS");
+	if (v->nexceptions == 0)
+		fprintf(f, "  none\n");
+	for (i = 0; i < v->nexceptions; i++) {
+		const struct ucr_view_exception *e = &v->exceptions[i];
+
+		fprintf(f, "  %s%-14s%s ", e->kind == UCR_EXC_QUARANTINE ||
+		    e->kind == UCR_EXC_DETERIORATING ? c->red : c->yellow,
+		    exc_label(e->kind), c->off);
+		put_last(f, e->text, WIDTH - 17);
+		fputc('\n', f);
+	}
+}
+
+int
+cmd_status(int argc, char **argv)
+{
+	struct cli_flags fl;
+	struct ucr_view *v;
+	struct colors c;
+	int rc;
+
+	if ((rc = flags(&fl, "json", argc, argv, 0, 0)) != 0)
+		return rc < 0 ? 0 : rc;
+	if (load_view(&v) != 0)
+		return 1;
+	if (cli_flag_set(&fl, "json")) {
+		rc = print_json(ucr_view_json_status(v));
+		ucr_view_free(v);
+		return rc;
+	}
+	colors_init(&c, stdout);
+	printf("%sUmeå region: steering-group view, %s%s (%zu records)\n",
+	    c.bold, v->today, c.off, v->records);
+	text_goals(stdout, v, &c);
+	text_municipalities(stdout, v, &c);
+	text_exceptions(stdout, v, &c);
+	ucr_view_free(v);
+	return 0;
+}
+
+/* One target in 100 columns: 72 for the figures, 28 for the status. */
+static void
+text_target_row(FILE *f, const struct ucr_view_target *t,
+    const struct colors *c, int with_mun)
+{
+	char a[40], b[40], d[40], st[64];
+
+	fputs("  ", f);
+	if (with_mun) {
+		put_cell(f, mun_name(t->owner), 12, 0);
+		fputc(' ', f);
+	}
+	put_cell(f, t->id, with_mun ? 6 : 7, 0);
+	fputc(' ', f);
+	put_cell(f, *t->indicator ? t->indicator : "-", 7, 0);
+	fputc(' ', f);
+	put_cell(f, fmt_vy(a, sizeof(a), t->has_baseline, t->baseline,
+	    t->baseline_year), 13, 0);
+	fputc(' ', f);
+	put_cell(f, fmt_vy(b, sizeof(b), t->has_latest, t->latest,
+	    t->latest_year), 13, 0);
+	fputc(' ', f);
+	put_cell(f, fmt_vy(d, sizeof(d), t->has_target, t->target,
+	    t->target_year), 13, 0);
+	snprintf(st, sizeof(st), "%s%s", ucr_view_status_label(t->progress.status),
+	    t->overdue ? ", overdue" : "");
+	fprintf(f, " %s", status_color(c, t->progress.status));
+	put_last(f, st, WIDTH - 72);
+	fprintf(f, "%s\n", c->off);
+	fprintf(f, "  %s%s", c->dim, with_mun ? "             " : "");
+	put_last(f, t->title, WIDTH - (with_mun ? 15 : 2));
+	fprintf(f, "%s\n", c->off);
+}
+
+static void
+text_target_head(FILE *f, int with_mun)
+{
+	if (with_mun)
+		fprintf(f, "  %-12s %-6s", "municipality", "target");
+	else
+		fprintf(f, "  %-7s", "target");
+	fprintf(f, " %-7s %-13s %-13s %-13s %s\n", "kpi", "baseline", "latest",
+	    "target", "status");
+}
+
+int
+cmd_plan(int argc, char **argv)
+{
+	struct cli_flags fl;
+	struct ucr_view *v;
+	struct colors c;
+	const char *pri, *mun;
+	size_t i, shown;
+	int rc, k, s;
+
+	if ((rc = flags(&fl, "priority= municipality= json", argc, argv, 0,
+	    0)) != 0)
+		return rc < 0 ? 0 : rc;
+	pri = cli_flag(&fl, "priority");
+	mun = cli_flag(&fl, "municipality");
+	if (pri != NULL && !ucr_priority_valid(pri) && strcmp(pri, "-") != 0) {
+		cli_error("plan: unknown priority '%s' (P1..P5)", pri);
+		return EXIT_USAGE;
+	}
+	if (mun != NULL && ucr_municipality_find(mun) == NULL) {
+		cli_error("plan: unknown municipality code '%s'", mun);
+		return EXIT_USAGE;
+	}
+	if (load_view(&v) != 0)
+		return 1;
+	if (cli_flag_set(&fl, "json")) {
+		rc = print_json(ucr_view_json_plan(v, pri, mun));
+		ucr_view_free(v);
+		return rc;
+	}
+	colors_init(&c, stdout);
+	printf("%sJoint action plan, %s%s%s%s%s%s\n", c.bold, v->today,
+	    mun ? ", " : "", mun ? mun_name(mun) : "", pri ? ", " : "",
+	    pri ? pri : "", c.off);
+	for (k = 0; k <= UCR_NPRIORITIES; k++) {
+		const struct ucr_view_priority *pr = &v->pri[k];
+		char head[256], n[32];
+		size_t o;
+
+		if (pri != NULL && strcmp(pri, pr->id) != 0)
+			continue;
+		if (k == UCR_NPRIORITIES && pr->ntargets == 0)
+			continue;
+		snprintf(head, sizeof(head), "%s %s", pr->id, pr->title);
+		rule(stdout, &c, head);
+		o = 0;
+		head[0] = '\0';
+		for (s = UCR_NPROGRESS - 1; s >= 0; s--)
+			if (pr->by_status[s])
+				o += snprintf(head + o, sizeof(head) - o, "%s%zu %s",
+				    o ? ", " : "", pr->by_status[s],
+				    ucr_view_status_label(s));
+		printf("  %zu target%s%s%s\n", pr->ntargets, pr->ntargets == 1 ?
+		    "" : "s", o ? ": " : "", head);
+		for (i = 0; i < pr->nregional; i++)
+			printf("  %sregion %s %u: %s (weighted by %s population, "
+			    "%u of %d municipalities)%s\n", c.dim,
+			    pr->regional[i].indicator, pr->regional[i].year,
+			    fmt_num(n, sizeof(n), pr->regional[i].value),
+			    strcmp(pr->regional[i].weights, "sample") == 0 ?
+			    "sample" : "measured", pr->regional[i].municipalities,
+			    UCR_NMUNICIPALITIES, c.off);
+		text_target_head(stdout, 1);
+		for (i = 0, shown = 0; i < pr->ntargets; i++) {
+			const struct ucr_view_target *t =
+			    &v->targets[pr->targets[i]];
+
+			if (mun != NULL && strcmp(mun, t->owner) != 0)
+				continue;
+			text_target_row(stdout, t, &c, 1);
+			shown++;
+		}
+		if (shown == 0)
+			printf("  %s(no targets)%s\n", c.dim, c.off);
+	}
+	ucr_view_free(v);
+	return 0;
+}
+
+/* The cycle is printed from its JSON document, which holds the "what is
+   missing" lines of each step. */
+static void
+text_cycle(FILE *f, const struct ucr_view *v, json_t *doc,
+    const struct colors *c)
+{
+	json_t *x, *y, *z;
+	size_t i, j;
+	char line[512];
+
+	fprintf(f, "%s%s (%s): Aalborg cycle, %s%s\n", c->bold,
+	    json_string_value(json_object_get(doc, "name")),
+	    json_string_value(json_object_get(doc, "code")), v->today, c->off);
+	rule(f, c, "STEPS");
+	json_array_foreach(json_object_get(doc, "steps"), i, x) {
+		int done = json_is_true(json_object_get(x, "done"));
+
+		fprintf(f, "  %d %-16s %s%s%s\n",
+		    (int)json_integer_value(json_object_get(x, "step")),
+		    json_string_value(json_object_get(x, "name")),
+		    done ? c->green : c->yellow, done ? "done" : "to do", c->off);
+		json_array_foreach(json_object_get(x, "missing"), j, y) {
+			fprintf(f, "      %s", c->dim);
+			put_last(f, json_string_value(y), WIDTH - 6);
+			fprintf(f, "%s\n", c->off);
+		}
+	}
+	rule(f, c, "BASELINE BY THEME");
+	json_array_foreach(json_object_get(json_object_get(doc, "baseline"),
+	    "themes"), i, x) {
+		size_t o = 0;
+
+		line[0] = '\0';
+		json_array_foreach(json_object_get(x, "missing"), j, y)
+			o += snprintf(line + o, o < sizeof(line) ? sizeof(line) - o :
+			    0, "%s%s", o ? " " : "", json_string_value(y));
+		fprintf(f, "  %2d ", (int)json_integer_value(json_object_get(x,
+		    "theme")));
+		put_cell(f, json_string_value(json_object_get(x, "name")), 46, 0);
+		fprintf(f, " %d/5  %s%s%s%s\n",
+		    (int)json_integer_value(json_object_get(x, "covered")),
+		    c->dim, *line ? "missing " : "", line, c->off);
+	}
+	rule(f, c, "TARGETS");
+	z = json_object_get(doc, "targets");
+	if (json_array_size(z) == 0)
+		fprintf(f, "  none\n");
+	else
+		text_target_head(f, 0);
+	json_array_foreach(z, i, x) {
+		const struct ucr_view_target *t = ucr_view_target_find(v,
+		    json_string_value(json_object_get(x, "key")));
+
+		if (t != NULL)
+			text_target_row(f, t, c, 0);
+	}
+	rule(f, c, "PROJECTS");
+	z = json_object_get(doc, "projects");
+	if (json_array_size(z) == 0)
+		fprintf(f, "  none\n");
+	json_array_foreach(z, i, x) {
+		snprintf(line, sizeof(line), "%s (%s, lead %s%s)",
+		    json_string_value(json_object_get(x, "title")),
+		    json_string_value(json_object_get(x, "status")),
+		    mun_name(json_string_value(json_object_get(x, "lead"))),
+		    json_is_true(json_object_get(x, "counts_for_programme")) ?
+		    "" : ", not counted for R3");
+		fputs("  ", f);
+		put_last(f, line, WIDTH - 2);
+		fputc('\n', f);
+	}
+	rule(f, c, "GROUPS, MEETINGS, NETWORKS, DECISIONS");
+	json_array_foreach(json_object_get(doc, "groups"), i, x) {
+		snprintf(line, sizeof(line), "group     %s%s",
+		    json_string_value(json_object_get(x, "name")),
+		    json_is_true(json_object_get(x, "active")) ? "" : " (ended)");
+		fputs("  ", f);
+		put_last(f, line, WIDTH - 2);
+		fputc('\n', f);
+	}
+	json_array_foreach(json_object_get(doc, "meetings"), i, x) {
+		snprintf(line, sizeof(line), "meeting   %s %s %s: %d women, %d men,"
+		    " %d not stated",
+		    json_string_value(json_object_get(x, "date")),
+		    json_string_value(json_object_get(x, "kind")),
+		    json_string_value(json_object_get(x, "title")),
+		    (int)json_integer_value(json_object_get(x, "women")),
+		    (int)json_integer_value(json_object_get(x, "men")),
+		    (int)json_integer_value(json_object_get(x, "unstated")));
+		fputs("  ", f);
+		put_last(f, line, WIDTH - 2);
+		fputc('\n', f);
+	}
+	json_array_foreach(json_object_get(doc, "networks"), i, x) {
+		snprintf(line, sizeof(line), "network   %s (%s, joined %s%s)",
+		    json_string_value(json_object_get(x, "name")),
+		    json_string_value(json_object_get(x, "scope")),
+		    json_string_value(json_object_get(x, "joined")),
+		    json_is_true(json_object_get(x, "new_in_programme")) ?
+		    ", new" : "");
+		fputs("  ", f);
+		put_last(f, line, WIDTH - 2);
+		fputc('\n', f);
+	}
+	json_array_foreach(json_object_get(doc, "decisions"), i, x) {
+		snprintf(line, sizeof(line), "decision  %s %s %s: %s (%s)",
+		    json_string_value(json_object_get(x, "date")),
+		    json_string_value(json_object_get(x, "body")),
+		    json_string_value(json_object_get(x, "subject")),
+		    json_string_value(json_object_get(x, "outcome")),
+		    json_string_value(json_object_get(x, "ref")));
+		fputs("  ", f);
+		put_last(f, line, WIDTH - 2);
+		fputc('\n', f);
+	}
+}
+
+int
+cmd_cycle(int argc, char **argv)
+{
+	const struct ucr_municipality *mu = NULL;
+	struct cli_flags fl;
+	struct ucr_view *v;
+	struct colors c;
+	json_t *doc;
+	size_t i;
+	int rc;
+
+	if ((rc = flags(&fl, "json", argc, argv, 1, 1)) != 0)
+		return rc < 0 ? 0 : rc;
+	/* A code or a name ("2403", "Bjurholm"). */
+	mu = ucr_municipality_find(fl.pos[0]);
+	for (i = 0; mu == NULL && i < UCR_NMUNICIPALITIES; i++)
+		if (strcasecmp(ucr_municipalities[i].name, fl.pos[0]) == 0)
+			mu = &ucr_municipalities[i];
+	if (mu == NULL) {
+		cli_error("cycle: unknown municipality '%s' (a code such as 2403)",
+		    fl.pos[0]);
+		return EXIT_USAGE;
+	}
+	if (load_view(&v) != 0)
+		return 1;
+	if ((doc = ucr_view_json_cycle(v, mu->code)) == NULL) {
+		cli_error("out of memory");
+		ucr_view_free(v);
+		return 1;
+	}
+	if (cli_flag_set(&fl, "json")) {
+		rc = print_json(doc);
+	} else {
+		colors_init(&c, stdout);
+		text_cycle(stdout, v, doc, &c);
+		json_decref(doc);
+		rc = 0;
+	}
+	ucr_view_free(v);
+	return rc;
+}
+
+/* ------------------------------------------------------------ explain */
+
+static void
+text_refs(FILE *f, const struct ucr_view_ref *refs, size_t n)
+{
+	char hex[2 * UCR_PK_LEN + 1];
+	size_t i;
+
+	if (n == 0)
+		fprintf(f, "  (no records)\n");
+	else
+		fprintf(f, "  %-16s %8s  %s\n", "author", "seq", "key");
+	for (i = 0; i < n; i++) {
+		ucr_hex(hex, refs[i].author, UCR_PK_LEN);
+		fprintf(f, "  %.16s %8llu  %s\n", hex,
+		    (unsigned long long)refs[i].seq, refs[i].key);
+	}
+}
+
+int
+cmd_explain(int argc, char **argv)
+{
+	const struct ucr_view_goal *g;
+	const struct ucr_view_target *t;
+	struct cli_flags fl;
+	struct ucr_view *v;
+	char n1[32], n2[32], b[40];
+	int rc;
+
+	if ((rc = flags(&fl, "json", argc, argv, 1, 1)) != 0)
+		return rc < 0 ? 0 : rc;
+	if (load_view(&v) != 0)
+		return 1;
+	g = ucr_view_goal_find(v, fl.pos[0]);
+	t = g ? NULL : ucr_view_target_find(v, fl.pos[0]);
+	if (g == NULL && t == NULL) {
+		cli_error("explain: no goal or target '%s' (A1..R3, or a target "
+		    "such as 2403/target/T1)", fl.pos[0]);
+		ucr_view_free(v);
+		return 1;
+	}
+	if (cli_flag_set(&fl, "json")) {
+		json_t *doc;
+
+		if (g != NULL)
+			doc = json_pack("{s:s, s:s, s:f, s:f, s:b, s:o}", "goal",
+			    g->id, "title", g->title, "current", g->current,
+			    "threshold", g->threshold, "met", g->met, "records",
+			    ucr_view_json_refs(g->refs, g->nrefs));
+		else
+			doc = json_pack("{s:s, s:o, s:o}", "target", t->key,
+			    "figure", ucr_view_json_target(v, t), "records",
+			    ucr_view_json_refs(t->refs, t->nrefs));
+		rc = print_json(doc);
+		ucr_view_free(v);
+		return rc;
+	}
+	if (g != NULL) {
+		printf("%s %s: %s (threshold %s%s), %s\n", g->id, g->title,
+		    fmt_num(n1, sizeof(n1), g->current), g->at_most ? "<= " : "",
+		    fmt_num(n2, sizeof(n2), g->threshold),
+		    g->met ? "met" : "not met");
+		if (!g->met && *g->missing)
+			printf("missing: %s\n", g->missing);
+		printf("from %zu signed record%s:\n", g->nrefs,
+		    g->nrefs == 1 ? "" : "s");
+		text_refs(stdout, g->refs, g->nrefs);
+	} else {
+		printf("%s %s: %s\n", t->key, t->title,
+		    ucr_view_status_label(t->progress.status));
+		printf("  baseline %s, ", fmt_vy(b, sizeof(b), t->has_baseline,
+		    t->baseline, t->baseline_year));
+		printf("latest %s, ", fmt_vy(b, sizeof(b), t->has_latest,
+		    t->latest, t->latest_year));
+		printf("target %s\n  %s is better; method %s, progress %s\n",
+		    fmt_vy(b, sizeof(b), t->has_target, t->target, t->target_year),
+		    t->decrease ? "lower" : "higher",
+		    ucr_view_method_name(t->progress.method),
+		    fmt_num(n1, sizeof(n1), t->progress.value));
+		printf("from %zu signed record%s:\n", t->nrefs,
+		    t->nrefs == 1 ? "" : "s");
+		text_refs(stdout, t->refs, t->nrefs);
+	}
+	ucr_view_free(v);
+	return 0;
+}
+
+/* ------------------------------------------------------------ HTML */
+
+static void
+h_esc(FILE *f, const char *s)
+{
+	for (; s != NULL && *s; s++)
+		switch (*s) {
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		case '\'':
+			fputs("&#39;", f);
+			break;
+		default:
+			fputc(*s, f);
+		}
+}
+
+static void
+h_printf(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Formatted text, escaped. */
+static void
+h_printf(FILE *f, const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	h_esc(f, buf);
+}
+
+static const char *
+status_class(enum ucr_progress s)
+{
+	static const char *const cls[UCR_NPROGRESS] = {"nd", "det", "lim",
+	    "acc", "on", "ach"};
+
+	return (unsigned)s < UCR_NPROGRESS ? cls[s] : "nd";
+}
+
+/* Colours of the statuses, shared by CSS and SVG. */
+static const char *
+status_fill(enum ucr_progress s)
+{
+	static const char *const fill[UCR_NPROGRESS] = {"#bdbdbd", "#c62828",
+	    "#ef6c00", "#f9a825", "#2e7d32", "#1b5e20"};
+
+	return (unsigned)s < UCR_NPROGRESS ? fill[s] : fill[0];
+}
+
+static const char css[] =
+    "@page{size:A4;margin:14mm}"
+    "body{font:10pt/1.35 'DejaVu Sans',Arial,sans-serif;color:#222;"
+    "max-width:182mm;margin:0 auto}"
+    "h1{font-size:16pt;margin:0 0 2mm}h3{font-size:11pt;margin:4mm 0 1mm}h2{font-size:12.5pt;margin:6mm 0 2mm;"
+    "border-bottom:1px solid #999;page-break-after:avoid}"
+    "p.sub{color:#555;margin:0 0 3mm}"
+    "table{border-collapse:collapse;width:100%;margin:1mm 0 3mm;"
+    "page-break-inside:avoid}"
+    "th,td{border:1px solid #ccc;padding:1mm 1.5mm;text-align:left;"
+    "vertical-align:top}th{background:#eee}td.n{text-align:right}"
+    ".met{color:#1b5e20;font-weight:bold}.not{color:#c62828;font-weight:bold}"
+    ".ach,.on{background:#c8e6c9}.acc{background:#fff59d}.lim{background:#ffe0b2}"
+    ".det{background:#ffcdd2}.nd{background:#eeeeee}"
+    ".yes{background:#c8e6c9}.no{background:#ffcdd2}"
+    ".charts{display:flex;flex-wrap:wrap;gap:2mm}"
+    ".chart{width:58mm;page-break-inside:avoid;border:1px solid #ddd;"
+    "padding:1mm}.chart p{margin:0;font-size:8pt}"
+    ".legend span{display:inline-block;padding:0 2mm;margin-right:1mm}"
+    "small{color:#555}";
+
+static void
+html_goals(FILE *f, const struct ucr_view *v)
+{
+	char a[32], b[32];
+	int i;
+
+	fputs("<h2>Programme goals</h2>\n<table><tr><th>Goal</th><th></th>"
+	    "<th>Current</th><th>Threshold</th><th>Met</th><th>Missing</th>"
+	    "</tr>\n", f);
+	for (i = 0; i < UCR_NGOALS; i++) {
+		const struct ucr_view_goal *g = &v->goals[i];
+
+		fprintf(f, "<tr><td>%s</td><td>", g->id);
+		h_esc(f, g->title);
+		if (i == UCR_GOAL_R1)
+			fprintf(f, "</td><td class=n>%s", g->current >= 1 ?
+			    "adopted" : "not yet");
+		else
+			fprintf(f, "</td><td class=n>%s%s", fmt_num(a, sizeof(a),
+			    round(g->current * 10) / 10), i == UCR_GOAL_A3 ?
+			    " %" : "");
+		fprintf(f, "</td><td class=n>%s %s%s</td><td class=%s>%s</td><td>",
+		    g->at_most ? "&le;" : "&ge;", fmt_num(b, sizeof(b),
+		    g->threshold), i == UCR_GOAL_A3 ? " %" : "",
+		    g->met ? "met" : "not", g->met ? "yes" : "no");
+		h_esc(f, g->missing);
+		fputs("</td></tr>\n", f);
+	}
+	fputs("</table>\n", f);
+}
+
+static void
+html_matrix(FILE *f, const struct ucr_view *v)
+{
+	char age[32];
+	int m;
+
+	fputs("<h2>Municipalities and the Aalborg cycle</h2>\n<table><tr>"
+	    "<th>Municipality</th><th>1 Baseline</th><th>2 Targets</th>"
+	    "<th>3 Plan adopted</th><th>4 Projects</th><th>5 Follow-up</th>"
+	    "<th>Last sync</th></tr>\n", f);
+	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
+		const struct ucr_view_municipality *mu = &v->mun[m];
+
+		fputs("<tr><td>", f);
+		h_printf(f, "%s %s", mu->code, mu->name);
+		fmt_age(age, sizeof(age), mu->sync_age_s);
+		fprintf(f, "</td><td class=\"n %s\">%u/%d</td>"
+		    "<td class=\"n %s\">%zu</td><td class=%s>%s</td>"
+		    "<td class=\"n %s\">%zu</td><td class=\"n %s\">",
+		    mu->baseline_covered == UCR_NCOMMITMENTS ? "yes" :
+		    mu->baseline_covered ? "acc" : "no", mu->baseline_covered,
+		    UCR_NCOMMITMENTS, mu->targets ? "yes" : "no", mu->targets,
+		    mu->plan_adopted ? "yes" : "no", mu->plan_adopted ? "yes" :
+		    "no", mu->projects ? "yes" : "no", mu->projects,
+		    mu->last_followup ? "yes" : "no");
+		if (mu->last_followup)
+			fprintf(f, "%u", mu->last_followup);
+		else
+			fputs("none", f);
+		fprintf(f, "</td><td%s>%s</td></tr>\n",
+		    mu->stale ? " class=no" : "", age);
+	}
+	fprintf(f, "</table>\n<p><small>Regional baseline coverage %.0f %% "
+	    "(commitments with a baseline, summed over the six municipalities, "
+	    "of 300).</small></p>\n", v->region_baseline_pct);
+}
+
+/* Mean status of the assessed targets of a cell, 1 (deterioration) .. 5
+   (achieved); 0 when none is assessed. */
+static double
+cell_score(const size_t c[UCR_NPROGRESS])
+{
+	double sum = 0;
+	size_t n = 0;
+	int s;
+
+	for (s = UCR_PROGRESS_DETERIORATION; s < UCR_NPROGRESS; s++) {
+		sum += (double)s * c[s];
+		n += c[s];
+	}
+	return n ? sum / n : 0;
+}
+
+static void
+html_heatmap(FILE *f, const struct ucr_view *v)
+{
+	int k, m, s;
+
+	fputs("<h2>Priorities × municipalities</h2>\n<p class=legend><small>"
+	    "Cell colour: mean status of the assessed targets; figures: targets "
+	    "on track or achieved / all targets.</small> ", f);
+	for (s = UCR_NPROGRESS - 1; s >= 0; s--)
+		fprintf(f, "<span class=%s>%s</span>", status_class(s),
+		    ucr_view_status_label(s));
+	fputs("</p>\n<table><tr><th>Priority</th>", f);
+	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
+		fputs("<th>", f);
+		h_esc(f, v->mun[m].name);
+		fputs("</th>", f);
+	}
+	fputs("</tr>\n", f);
+	for (k = 0; k <= UCR_NPRIORITIES; k++) {
+		const struct ucr_view_priority *pr = &v->pri[k];
+
+		if (k == UCR_NPRIORITIES && pr->ntargets == 0)
+			continue;
+		fputs("<tr><td>", f);
+		h_printf(f, "%s %s", pr->id, pr->title);
+		fputs("</td>", f);
+		for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
+			const size_t *c = pr->cell[m];
+			size_t all = 0, good = c[UCR_PROGRESS_ONTRACK] +
+			    c[UCR_PROGRESS_ACHIEVED];
+			double sc = cell_score(c);
+			int cls = sc == 0 ? UCR_PROGRESS_NODATA : (int)lround(sc);
+
+			for (s = 0; s < UCR_NPROGRESS; s++)
+				all += c[s];
+			if (all == 0)
+				fputs("<td class=n></td>", f);
+			else
+				fprintf(f, "<td class=\"n %s\">%zu/%zu</td>",
+				    status_class(cls), good, all);
+		}
+		fputs("</tr>\n", f);
+	}
+	fputs("</table>\n", f);
+}
+
+static void
+html_gender(FILE *f, const struct ucr_view *v)
+{
+	const double w = 500, h = 22;
+	char a[32], b[32];
+	int i;
+
+	fputs("<h2>Gender balance per activity goal</h2>\n", f);
+	for (i = 0; i < 2; i++) {
+		const struct ucr_view_balance *bl = &v->balance[i];
+		double lim = v->goals[UCR_GOAL_A3].threshold;
+
+		fprintf(f, "<p>%s %s: %zu meeting%s, %lu women, %lu men, %lu not "
+		    "stated (reported apart) &mdash; <span class=%s>%s</span></p>\n",
+		    bl->goal, i == 0 ? "working-group meetings" : "regional "
+		    "workshops", bl->meetings, bl->meetings == 1 ? "" : "s",
+		    bl->women, bl->men, bl->unstated,
+		    bl->met ? "met" : "not", bl->met ? "balanced" :
+		    isnan(bl->women_pct) ? "no participants stated" :
+		    "not balanced");
+		if (isnan(bl->women_pct))
+			continue;
+		fprintf(f, "<svg width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f "
+		    "%.0f\" role=img aria-label=\"women %s %%, men %s %%\">",
+		    w + 2, h + 14, w + 2, h + 14,
+		    fmt_num(a, sizeof(a), bl->women_pct),
+		    fmt_num(b, sizeof(b), bl->men_pct));
+		fprintf(f, "<rect x=1 y=1 width=\"%.1f\" height=\"%.0f\" "
+		    "fill=\"#7e57c2\"/>", w * bl->women_pct / 100, h);
+		fprintf(f, "<rect x=\"%.1f\" y=1 width=\"%.1f\" height=\"%.0f\" "
+		    "fill=\"#26a69a\"/>", 1 + w * bl->women_pct / 100,
+		    w * bl->men_pct / 100, h);
+		/* the 40 % and 60 % lines of the band */
+		fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=0 y2=\"%.0f\" "
+		    "stroke=\"#000\" stroke-dasharray=\"3 2\"/>",
+		    1 + w * (100 - lim) / 100, 1 + w * (100 - lim) / 100, h + 2);
+		fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=0 y2=\"%.0f\" "
+		    "stroke=\"#000\" stroke-dasharray=\"3 2\"/>",
+		    1 + w * lim / 100, 1 + w * lim / 100, h + 2);
+		fprintf(f, "<text x=6 y=16 font-size=11 fill=\"#fff\">women %s %%"
+		    "</text><text x=\"%.0f\" y=16 font-size=11 fill=\"#fff\" "
+		    "text-anchor=end>men %s %%</text>", a, w - 4, b);
+		fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" font-size=9 "
+		    "text-anchor=middle>%.0f %%</text><text x=\"%.1f\" y=\"%.0f\" "
+		    "font-size=9 text-anchor=middle>%.0f %%</text></svg>\n",
+		    1 + w * (100 - lim) / 100, h + 12, 100 - lim,
+		    1 + w * lim / 100, h + 12, lim);
+	}
+}
+
+/* Value on the planned trajectory from baseline to target in year y:
+   compound where growth rates are defined, else linear. */
+static double
+trajectory(const struct ucr_view_target *t, double y)
+{
+	double frac = (y - t->baseline_year) /
+	    (double)(t->target_year - t->baseline_year);
+
+	if (t->progress.method != UCR_METHOD_LINEAR &&
+	    ((t->baseline > 0 && t->target > 0) ||
+	    (t->baseline < 0 && t->target < 0)))
+		return t->baseline * pow(t->target / t->baseline, frac);
+	return t->baseline + (t->target - t->baseline) * frac;
+}
+
+static void
+html_chart(FILE *f, const struct ucr_view_target *t)
+{
+	const double W = 210, H = 110, L = 34, R = 6, T = 8, B = 18;
+	double y0 = INFINITY, y1 = -INFINITY, yy;
+	unsigned ymin = 0, ymax = 0;
+	int traj = t->has_baseline && t->has_target && t->target_year >
+	    t->baseline_year;
+	char a[32], b[32];
+	size_t i;
+
+#define YEARS(yr) do { if (ymin == 0 || (yr) < ymin) ymin = (yr); \
+	if ((yr) > ymax) ymax = (yr); } while (0)
+#define VALS(x) do { if ((x) < y0) y0 = (x); if ((x) > y1) y1 = (x); } \
+	while (0)
+	for (i = 0; i < t->nseries; i++) {
+		YEARS(t->series[i].year);
+		VALS(t->series[i].value);
+	}
+	if (t->has_baseline && t->baseline_year) {
+		YEARS(t->baseline_year);
+		VALS(t->baseline);
+	}
+	if (t->has_target && t->target_year) {
+		YEARS(t->target_year);
+		VALS(t->target);
+	}
+#undef YEARS
+#undef VALS
+	fputs("<div class=chart><p><b>", f);
+	h_printf(f, "%s %s", mun_name(t->owner), t->id);
+	fputs("</b> ", f);
+	h_esc(f, t->title);
+	fprintf(f, "</p><p class=%s>", status_class(t->progress.status));
+	h_printf(f, "%s%s%s%s", ucr_view_status_label(t->progress.status),
+	    *t->indicator ? " · " : "", t->indicator,
+	    t->decrease ? " · lower is better" : "");
+	fputs("</p>", f);
+	if (ymin == 0 || !isfinite(y0)) {
+		fputs("<p><small>no measurements</small></p></div>\n", f);
+		return;
+	}
+	if (ymax == ymin)
+		ymax = ymin + 1;
+	if (y1 - y0 < 1e-9) {
+		y0 -= 1;
+		y1 += 1;
+	}
+	yy = (y1 - y0) * 0.08;
+	y0 -= yy;
+	y1 += yy;
+#define PX(yr) (L + (W - L - R) * ((double)(yr) - ymin) / (double)(ymax - ymin))
+#define PY(v) (T + (H - T - B) * (1 - ((v) - y0) / (y1 - y0)))
+	fprintf(f, "<svg width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\""
+	    " role=img>", W, H, W, H);
+	fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" "
+	    "stroke=\"#999\"/><line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" "
+	    "y2=\"%.0f\" stroke=\"#999\"/>", L, T, L, H - B, L, H - B, W - R,
+	    H - B);
+	fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=8 text-anchor=end>%s"
+	    "</text><text x=\"%.0f\" y=\"%.0f\" font-size=8 text-anchor=end>%s"
+	    "</text>", L - 2, PY(y1 - yy) + 3, fmt_num(a, sizeof(a), y1 - yy),
+	    L - 2, PY(y0 + yy) + 3, fmt_num(b, sizeof(b), y0 + yy));
+	fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=8>%u</text>"
+	    "<text x=\"%.0f\" y=\"%.0f\" font-size=8 text-anchor=end>%u</text>",
+	    L, H - 6, ymin, W - R, H - 6, ymax);
+	if (traj) {
+		unsigned y;
+
+		fputs("<polyline fill=none stroke=\"#777\" stroke-dasharray=\"4 3\""
+		    " points=\"", f);
+		for (y = t->baseline_year; y <= t->target_year; y++)
+			fprintf(f, "%.1f,%.1f ", PX(y), PY(trajectory(t, y)));
+		fputs("\"/>", f);
+		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=3 fill=none "
+		    "stroke=\"#333\"/>", PX(t->target_year), PY(t->target));
+	}
+	if (t->nseries > 1) {
+		fprintf(f, "<polyline fill=none stroke=\"%s\" stroke-width=2 "
+		    "points=\"", status_fill(t->progress.status));
+		for (i = 0; i < t->nseries; i++)
+			fprintf(f, "%.1f,%.1f ", PX(t->series[i].year),
+			    PY(t->series[i].value));
+		fputs("\"/>", f);
+	}
+	for (i = 0; i < t->nseries; i++)
+		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=2.2 fill=\"%s\"/>",
+		    PX(t->series[i].year), PY(t->series[i].value),
+		    status_fill(t->progress.status));
+#undef PX
+#undef PY
+	fputs("</svg></div>\n", f);
+}
+
+static void
+html_plan(FILE *f, const struct ucr_view *v)
+{
+	char a[40], b[40], c[40];
+	size_t i;
+	int k;
+
+	fputs("<h2>Joint action plan</h2>\n", f);
+	for (k = 0; k <= UCR_NPRIORITIES; k++) {
+		const struct ucr_view_priority *pr = &v->pri[k];
+
+		if (k == UCR_NPRIORITIES && pr->ntargets == 0)
+			continue;
+		fputs("<h3>", f);
+		h_printf(f, "%s %s", pr->id, pr->title);
+		fputs("</h3>\n", f);
+		for (i = 0; i < pr->nregional; i++) {
+			fputs("<p><small>", f);
+			h_printf(f, "Region %s %u: %s (weighted by %s population, "
+			    "%u of %d municipalities reporting)",
+			    pr->regional[i].indicator, pr->regional[i].year,
+			    fmt_num(a, sizeof(a), pr->regional[i].value),
+			    strcmp(pr->regional[i].weights, "sample") == 0 ?
+			    "sample" : "measured (N01951)",
+			    pr->regional[i].municipalities, UCR_NMUNICIPALITIES);
+			fputs("</small></p>\n", f);
+		}
+		if (pr->ntargets == 0) {
+			fputs("<p><small>No targets mapped.</small></p>\n", f);
+			continue;
+		}
+		fputs("<table><tr><th>Municipality</th><th>Target</th>"
+		    "<th>Indicator</th><th>Baseline</th><th>Latest</th>"
+		    "<th>Target</th><th>Status</th></tr>\n", f);
+		for (i = 0; i < pr->ntargets; i++) {
+			const struct ucr_view_target *t = &v->targets[pr->targets[i]];
+
+			fputs("<tr><td>", f);
+			h_esc(f, mun_name(t->owner));
+			fputs("</td><td>", f);
+			h_printf(f, "%s %s", t->id, t->title);
+			fputs("</td><td>", f);
+			h_esc(f, t->indicator);
+			fputs("</td><td>", f);
+			h_esc(f, fmt_vy(a, sizeof(a), t->has_baseline, t->baseline,
+			    t->baseline_year));
+			fputs("</td><td>", f);
+			h_esc(f, fmt_vy(b, sizeof(b), t->has_latest, t->latest,
+			    t->latest_year));
+			fputs("</td><td>", f);
+			h_esc(f, fmt_vy(c, sizeof(c), t->has_target, t->target,
+			    t->target_year));
+			fprintf(f, "</td><td class=%s>%s%s</td></tr>\n",
+			    status_class(t->progress.status),
+			    ucr_view_status_label(t->progress.status),
+			    t->overdue ? " (overdue)" : "");
+		}
+		fputs("</table>\n", f);
+	}
+}
+
+/*
+ * Write the whole report to f. Everything is inline: the file must open
+ * offline and print on A4.
+ */
+static int
+html_report(FILE *f, const struct ucr_view *v)
+{
+	size_t i;
+
+	fputs("<!DOCTYPE html>\n<html lang=en><head><meta charset=\"utf-8\">"
+	    "<title>Umeå region: status for the Regional Council</title>"
+	    "<style>", f);
+	fputs(css, f);
+	fputs("</style></head><body>\n<h1>Sustainable Umeå region: status "
+	    "for the Regional Council</h1>\n<p class=sub>", f);
+	h_printf(f, "%s · %zu records · computed by ucr from the signed "
+	    "records held on this node", v->today, v->records);
+	fputs("</p>\n", f);
+	if (v->vision != NULL) {
+		fputs("<p><i>", f);
+		h_esc(f, v->vision);
+		fputs("</i></p>\n", f);
+	}
+	html_goals(f, v);
+	html_matrix(f, v);
+	html_heatmap(f, v);
+	html_gender(f, v);
+	if (v->nexceptions > 0) {
+		fputs("<h2>Exceptions</h2>\n<ul>\n", f);
+		for (i = 0; i < v->nexceptions; i++) {
+			fprintf(f, "<li><b>%s</b> ", exc_label(v->exceptions[i].kind));
+			h_esc(f, v->exceptions[i].text);
+			fputs("</li>\n", f);
+		}
+		fputs("</ul>\n", f);
+	}
+	html_plan(f, v);
+	fputs("<h2>Targets: measurements against trajectory</h2>\n<p><small>"
+	    "Solid: measurements; dashed: the trajectory from baseline to "
+	    "target; ring: the target.</small></p>\n<div class=charts>\n", f);
+	for (i = 0; i < v->ntargets; i++)
+		html_chart(f, &v->targets[i]);
+	fputs("</div>\n</body></html>\n", f);
+	return ferror(f) ? -1 : 0;
+}
+
+int
+cmd_report(int argc, char **argv)
+{
+	struct cli_flags fl;
+	struct ucr_view *v;
+	const char *path;
+	char *tmp = NULL;
+	FILE *f;
+	int rc;
+
+	if ((rc = flags(&fl, "html=", argc, argv, 0, 0)) != 0)
+		return rc < 0 ? 0 : rc;
+	if ((path = cli_flag(&fl, "html")) == NULL || *path == '\0') {
+		cli_usage(stderr, argv[0]);
+		return EXIT_USAGE;
+	}
+	if (load_view(&v) != 0)
+		return 1;
+	/* Write beside the file and rename: never a half-written report. */
+	if (asprintf(&tmp, "%s.tmp", path) < 0) {
+		cli_error("out of memory");
+		ucr_view_free(v);
+		return 1;
+	}
+	if ((f = fopen(tmp, "w")) == NULL) {
+		cli_error("report: cannot write %s: %s", tmp, strerror(errno));
+		rc = 1;
+		goto leave;
+	}
+	rc = html_report(f, v);
+	if (fclose(f) != 0 || rc != 0) {
+		cli_error("report: cannot write %s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		rc = 1;
+		goto leave;
+	}
+	if (rename(tmp, path) != 0) {
+		cli_error("report: cannot rename to %s: %s", path,
+		    strerror(errno));
+		unlink(tmp);
+		rc = 1;
+		goto leave;
+	}
+	rc = 0;
+leave:
+	free(tmp);
+	ucr_view_free(v);
+	return rc;
+}

@@ -1,0 +1,2177 @@
+/*
+ * view.c: fold the current records into the regional view (see view.h and
+ * docs/view.md for every figure, formula and threshold).
+ *
+ * Memory: everything a view points to comes from its own arena (a list of
+ * blocks freed together by ucr_view_free). Allocation failure is sticky:
+ * the fold records it, goes on with empty values, and returns UCR_ENOMEM at
+ * the end, so the many small copies need no error path each.
+ *
+ * Costs: finding a target's measurements scans every measurement, so the
+ * fold is O(targets × measurements); one region holds a few hundred
+ * targets and some thousand measurements, well under a millisecond's work.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "error.h"
+#include "view.h"
+
+struct ucr_view_mem {
+	struct ucr_view_mem *next;
+	max_align_t data[];
+};
+
+/* ------------------------------------------------------------ progress */
+
+void
+ucr_view_progress(struct ucr_progress_out *out, const struct ucr_progress_in *in)
+{
+	double d = in->decrease ? -1.0 : 1.0, x, hi, med, n, sign;
+	int with_target, compound;
+
+	out->status = UCR_PROGRESS_NODATA;
+	out->method = UCR_METHOD_NONE;
+	out->value = NAN;
+	out->observed = NAN;
+	out->required = NAN;
+	if (!in->has_current)
+		return;
+	/* Achieved whatever the trend (Open SDG is_target_achieved). */
+	if (in->has_target && ((d > 0 && in->current >= in->target) ||
+	    (d < 0 && in->current <= in->target))) {
+		out->status = UCR_PROGRESS_ACHIEVED;
+		return;
+	}
+	/* Two points at least: a base and a later current value. */
+	if (!in->has_base || in->current_year <= in->base_year)
+		return;
+	n = (double)(in->current_year - in->base_year);
+	/* A required rate needs a target year after the base year. */
+	with_target = in->has_target && in->target_year > in->base_year;
+	/*
+	 * Growth rates are defined when every value has one strict sign
+	 * (Open SDG flips the direction for all-negative series through
+	 * sign); otherwise fall back to linear rates (docs/view.md).
+	 */
+	compound = (in->base > 0 && in->current > 0 &&
+	    (!with_target || in->target > 0)) ||
+	    (in->base < 0 && in->current < 0 &&
+	    (!with_target || in->target < 0));
+	if (compound) {
+		sign = in->base < 0 ? -1.0 : 1.0;
+		out->method = UCR_METHOD_COMPOUND;
+		out->observed = pow(in->current / in->base, 1.0 / n) - 1.0;
+		x = sign * d * out->observed;
+		if (with_target)
+			out->required = pow(in->target / in->base, 1.0 /
+			    (double)(in->target_year - in->base_year)) - 1.0;
+	} else {
+		out->method = UCR_METHOD_LINEAR;
+		out->observed = (in->current - in->base) / n;
+		x = d * out->observed;
+		if (with_target)
+			out->required = (in->target - in->base) /
+			    (double)(in->target_year - in->base_year);
+		else if (in->base != 0)
+			x /= fabs(in->base);	/* linear annual growth */
+		else
+			x = x > 0 ? INFINITY : x < 0 ? -INFINITY : 0;
+	}
+	if (with_target) {
+		/* R = observed / |required|; a zero required rate means the
+		   base already met the target, so any move decides. */
+		if (out->required != 0)
+			x /= fabs(out->required);
+		else
+			x = x > 0 ? INFINITY : x < 0 ? -INFINITY : 0;
+		hi = UCR_PROGRESS_R_ONTRACK;
+		med = UCR_PROGRESS_R_ACCEL;
+	} else {
+		hi = UCR_PROGRESS_G_ONTRACK;
+		med = UCR_PROGRESS_G_ACCEL;
+	}
+	out->value = x;
+	if (x >= hi)
+		out->status = UCR_PROGRESS_ONTRACK;
+	else if (x >= med)
+		out->status = UCR_PROGRESS_ACCELERATE;
+	else if (x >= 0)
+		out->status = UCR_PROGRESS_LIMITED;
+	else
+		out->status = UCR_PROGRESS_DETERIORATION;
+}
+
+const char *
+ucr_view_status_name(enum ucr_progress s)
+{
+	static const char *const names[UCR_NPROGRESS] = {"no_data",
+	    "deterioration", "limited_progress", "acceleration_needed",
+	    "on_track", "achieved"};
+
+	return (unsigned)s < UCR_NPROGRESS ? names[s] : "no_data";
+}
+
+const char *
+ucr_view_status_label(enum ucr_progress s)
+{
+	static const char *const labels[UCR_NPROGRESS] = {"no data",
+	    "deterioration", "limited progress", "acceleration needed",
+	    "on track", "achieved"};
+
+	return (unsigned)s < UCR_NPROGRESS ? labels[s] : "no data";
+}
+
+const char *
+ucr_view_method_name(enum ucr_progress_method m)
+{
+	switch (m) {
+	case UCR_METHOD_COMPOUND:
+		return "compound";
+	case UCR_METHOD_LINEAR:
+		return "linear";
+	default:
+		return "none";
+	}
+}
+
+int
+ucr_view_regional_rate(double *out, const double values[UCR_NMUNICIPALITIES],
+    const int have[UCR_NMUNICIPALITIES],
+    const double weights[UCR_NMUNICIPALITIES])
+{
+	double num = 0, den = 0, w;
+	int i, n = 0;
+
+	for (i = 0; i < UCR_NMUNICIPALITIES; i++) {
+		if (!have[i])
+			continue;
+		w = weights ? weights[i] : (double)ucr_municipalities[i].population;
+		num += w * values[i];
+		den += w;
+		n++;
+	}
+	if (n == 0 || !(den > 0))
+		return 0;
+	*out = num / den;
+	return n;
+}
+
+int
+ucr_view_mun_index(const char *code)
+{
+	int i;
+
+	if (code == NULL)
+		return -1;
+	for (i = 0; i < UCR_NMUNICIPALITIES; i++)
+		if (strcmp(ucr_municipalities[i].code, code) == 0)
+			return i;
+	return -1;
+}
+
+/* ------------------------------------------------------------ memory */
+
+/* Fold state: the view being built and temporary indexes. */
+struct fold {
+	struct ucr_view *v;
+	int oom;
+	const struct ucr_view_input **in; /* sorted by key, one per key */
+	size_t n;
+	const struct ucr_view_input **meas; /* measurement records */
+	size_t nmeas;
+};
+
+static void *
+vm_alloc(struct fold *f, size_t len)
+{
+	struct ucr_view_mem *m;
+
+	m = calloc(1, sizeof(*m) + (len ? len : 1));
+	if (m == NULL) {
+		f->oom = 1;
+		return NULL;
+	}
+	m->next = f->v->mem;
+	f->v->mem = m;
+	return m->data;
+}
+
+static const char *
+vm_str(struct fold *f, const char *s)
+{
+	size_t len;
+	char *p;
+
+	if (s == NULL)
+		return "";
+	len = strlen(s);
+	if ((p = vm_alloc(f, len + 1)) == NULL)
+		return "";
+	memcpy(p, s, len + 1);
+	return p;
+}
+
+static const char *
+vm_printf(struct fold *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static const char *
+vm_printf(struct fold *f, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return vm_str(f, buf);
+}
+
+/*
+ * Append room for one element to an arena array of elements of size sz
+ * with capacity *cap; the old block stays in the arena (at most doubles
+ * the memory). Returns the new zeroed element or NULL (oom set).
+ */
+static void *
+vm_push(struct fold *f, void **arr, size_t *n, size_t *cap, size_t sz)
+{
+	void *p;
+
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 8;
+
+		if ((p = vm_alloc(f, nc * sz)) == NULL)
+			return NULL;
+		if (*n)
+			memcpy(p, *arr, *n * sz);
+		*arr = p;
+		*cap = nc;
+	}
+	p = (char *)*arr + *n * sz;
+	memset(p, 0, sz);
+	(*n)++;
+	return p;
+}
+
+#define PUSH(f, arr, n, cap) vm_push((f), (void **)&(arr), &(n), &(cap), \
+    sizeof(*(arr)))
+
+static void
+ref_set(struct fold *f, struct ucr_view_ref *r, const struct ucr_view_input *in)
+{
+	r->key = vm_str(f, in->record->key);
+	if (in->author != NULL)
+		memcpy(r->author, in->author, UCR_PK_LEN);
+	r->seq = in->seq;
+	r->time = in->time;
+}
+
+struct refs {
+	struct ucr_view_ref *v;
+	size_t n, cap;
+};
+
+static void
+refs_add(struct fold *f, struct refs *r, const struct ucr_view_input *in)
+{
+	struct ucr_view_ref *x = PUSH(f, r->v, r->n, r->cap);
+
+	if (x != NULL)
+		ref_set(f, x, in);
+}
+
+struct strs {
+	const char **v;
+	size_t n, cap;
+};
+
+static void
+strs_add(struct fold *f, struct strs *s, const char *str)
+{
+	const char **x = PUSH(f, s->v, s->n, s->cap);
+
+	if (x != NULL)
+		*x = vm_str(f, str);
+}
+
+static int
+strs_has(const struct strs *s, const char *str)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], str) == 0)
+			return 1;
+	return 0;
+}
+
+/* Name for counting distinct things: trimmed, spaces collapsed, ASCII
+   lower case ("Energy  group " and "energy group" are one group). */
+static void
+norm(char *out, size_t len, const char *s)
+{
+	size_t o = 0;
+	int space = 0;
+
+	for (; *s && isspace((unsigned char)*s); s++)
+		;
+	for (; *s && o + 1 < len; s++) {
+		if (isspace((unsigned char)*s)) {
+			space = 1;
+			continue;
+		}
+		if (space && o + 2 < len)
+			out[o++] = ' ';
+		space = 0;
+		out[o++] = (char)tolower((unsigned char)*s);
+	}
+	out[o] = '\0';
+}
+
+/* ------------------------------------------------------------ lookups */
+
+const struct ucr_view_goal *
+ucr_view_goal_find(const struct ucr_view *v, const char *id)
+{
+	int i;
+
+	for (i = 0; i < UCR_NGOALS && id != NULL; i++)
+		if (strcasecmp(v->goals[i].id, id) == 0)
+			return &v->goals[i];
+	return NULL;
+}
+
+const struct ucr_view_target *
+ucr_view_target_find(const struct ucr_view *v, const char *name)
+{
+	char key[300];
+	const char *sep;
+	size_t i;
+
+	if (name == NULL)
+		return NULL;
+	for (i = 0; i < v->ntargets; i++)
+		if (strcmp(v->targets[i].key, name) == 0)
+			return &v->targets[i];
+	/* "2403/T1" or "2403:T1" */
+	sep = strpbrk(name, "/:");
+	if (sep == NULL || strchr(sep + 1, '/') != NULL)
+		return NULL;
+	snprintf(key, sizeof(key), "%.*s/target/%s", (int)(sep - name), name,
+	    sep + 1);
+	for (i = 0; i < v->ntargets; i++)
+		if (strcmp(v->targets[i].key, key) == 0)
+			return &v->targets[i];
+	return NULL;
+}
+
+int
+ucr_view_project_has(const struct ucr_view_project *p, const char *code)
+{
+	size_t i;
+
+	if (strcmp(p->owner, code) == 0 || strcmp(p->lead, code) == 0)
+		return 1;
+	for (i = 0; i < p->npartners; i++)
+		if (strcmp(p->partners[i], code) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+group_has(const struct ucr_view_group *g, const char *code)
+{
+	size_t i;
+
+	if (strcmp(g->owner, code) == 0)
+		return 1;
+	for (i = 0; i < g->nmembers; i++)
+		if (strcmp(g->members[i], code) == 0)
+			return 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------ the fold */
+
+static const struct {
+	const char *id;
+	const char *title;
+	double threshold;
+	int at_most;
+} goal_defaults[UCR_NGOALS] = {
+	{"A1", "Thematic working groups engaged", 10, 0},
+	{"A2", "Regional workshops held", 3, 0},
+	{"A3", "Gender balance: neither women nor men above this share (%)", 60, 1},
+	{"R1", "Regional action plan adopted on six adopted local plans", 1, 0},
+	{"R2", "New national or international networks", 5, 0},
+	{"R3", "Development projects, at least one per municipality", 6, 0},
+};
+
+/* Order of "current value" among versions of one key: (time, author). */
+static int
+input_cmp(const void *a, const void *b)
+{
+	const struct ucr_view_input *x = *(const struct ucr_view_input *const *)a;
+	const struct ucr_view_input *y = *(const struct ucr_view_input *const *)b;
+	int c = strcmp(x->record->key, y->record->key);
+
+	if (c != 0)
+		return c;
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	if (x->author == NULL || y->author == NULL)
+		return (x->author != NULL) - (y->author != NULL);
+	return memcmp(x->author, y->author, UCR_PK_LEN);
+}
+
+static void
+set_now(struct ucr_view *v, uint64_t now)
+{
+	time_t secs = (time_t)((now >> 16) / 1000);
+	struct tm tm;
+
+	v->now = now;
+	if (gmtime_r(&secs, &tm) == NULL)
+		memset(&tm, 0, sizeof(tm));
+	v->year = (unsigned)tm.tm_year + 1900;
+	if (strftime(v->today, sizeof(v->today), "%Y-%m-%d", &tm) == 0)
+		snprintf(v->today, sizeof(v->today), "?");
+}
+
+/* Region settings: goal thresholds and titles, priority titles, vision. */
+static void
+fold_region(struct fold *f, struct refs goal_refs[UCR_NGOALS])
+{
+	struct ucr_view *v = f->v;
+	size_t i;
+	int g;
+
+	for (g = 0; g < UCR_NGOALS; g++) {
+		v->goals[g].id = goal_defaults[g].id;
+		v->goals[g].title = goal_defaults[g].title;
+		v->goals[g].threshold = goal_defaults[g].threshold;
+		v->goals[g].at_most = goal_defaults[g].at_most;
+	}
+	for (g = 0; g < UCR_NPRIORITIES; g++) {
+		v->pri[g].id = vm_printf(f, "P%d", g + 1);
+		v->pri[g].title = ucr_priority_titles[g];
+	}
+	v->pri[UCR_NPRIORITIES].id = "-";
+	v->pri[UCR_NPRIORITIES].title = "Not mapped to a priority";
+	for (i = 0; i < f->n; i++) {
+		const Ucr__Record *r = f->in[i]->record;
+
+		if (strcmp(r->owner, UCR_REGION) != 0)
+			continue;
+		switch (r->body_case) {
+		case UCR__RECORD__BODY_GOAL:
+			for (g = 0; g < UCR_NGOALS; g++) {
+				if (r->goal->id == NULL ||
+				    strcmp(r->goal->id, goal_defaults[g].id) != 0)
+					continue;
+				if (r->goal->threshold != NULL)
+					v->goals[g].threshold =
+					    ucr_decimal_double(r->goal->threshold);
+				if (r->goal->title != NULL && *r->goal->title)
+					v->goals[g].title = vm_str(f, r->goal->title);
+				refs_add(f, &goal_refs[g], f->in[i]);
+			}
+			break;
+		case UCR__RECORD__BODY_PRIORITY:
+			if (ucr_priority_valid(r->priority->id) &&
+			    r->priority->title != NULL && *r->priority->title)
+				v->pri[r->priority->id[1] - '1'].title =
+				    vm_str(f, r->priority->title);
+			break;
+		case UCR__RECORD__BODY_VISION:
+			v->vision = vm_str(f, r->vision->text);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* Implementation and adoption records, copied into the view. */
+static void
+fold_items(struct fold *f)
+{
+	struct ucr_view *v = f->v;
+	size_t i, j, cp = 0, cg = 0, cm = 0, cn = 0, cd = 0;
+
+	for (i = 0; i < f->n; i++) {
+		const Ucr__Record *r = f->in[i]->record;
+
+		switch (r->body_case) {
+		case UCR__RECORD__BODY_PROJECT: {
+			struct ucr_view_project *p = PUSH(f, v->projects,
+			    v->nprojects, cp);
+			struct strs s = {0};
+
+			if (p == NULL)
+				break;
+			p->key = vm_str(f, r->key);
+			p->owner = vm_str(f, r->owner);
+			p->lead = vm_str(f, r->project->lead);
+			p->title = vm_str(f, r->project->title);
+			for (j = 0; j < r->project->n_partners; j++)
+				strs_add(f, &s, r->project->partners[j]);
+			p->partners = s.v;
+			p->npartners = s.n;
+			p->status = r->project->status;
+			p->counts = r->project->counts_for_programme;
+			break;
+		}
+		case UCR__RECORD__BODY_GROUP: {
+			struct ucr_view_group *g = PUSH(f, v->groups, v->ngroups,
+			    cg);
+			struct strs s = {0};
+
+			if (g == NULL)
+				break;
+			g->key = vm_str(f, r->key);
+			g->owner = vm_str(f, r->owner);
+			g->name = vm_str(f, r->group->name);
+			g->active_to = vm_str(f, r->group->active_to);
+			for (j = 0; j < r->group->n_members; j++)
+				strs_add(f, &s, r->group->members[j]);
+			g->members = s.v;
+			g->nmembers = s.n;
+			g->active = *g->active_to == '\0' ||
+			    strcmp(g->active_to, v->today) >= 0;
+			break;
+		}
+		case UCR__RECORD__BODY_MEETING: {
+			struct ucr_view_meeting *m = PUSH(f, v->meetings,
+			    v->nmeetings, cm);
+
+			if (m == NULL)
+				break;
+			m->key = vm_str(f, r->key);
+			m->owner = vm_str(f, r->owner);
+			m->date = vm_str(f, r->meeting->date);
+			m->title = vm_str(f, r->meeting->title);
+			m->kind = r->meeting->kind;
+			m->women = r->meeting->women;
+			m->men = r->meeting->men;
+			m->unstated = r->meeting->unstated;
+			break;
+		}
+		case UCR__RECORD__BODY_NETWORK: {
+			struct ucr_view_network *n = PUSH(f, v->networks,
+			    v->nnetworks, cn);
+
+			if (n == NULL)
+				break;
+			n->key = vm_str(f, r->key);
+			n->owner = vm_str(f, r->owner);
+			n->name = vm_str(f, r->network->name);
+			n->joined = vm_str(f, r->network->joined);
+			n->scope = r->network->scope;
+			n->new_in_programme = r->network->new_in_programme;
+			break;
+		}
+		case UCR__RECORD__BODY_DECISION: {
+			struct ucr_view_decision *d = PUSH(f, v->decisions,
+			    v->ndecisions, cd);
+
+			if (d == NULL)
+				break;
+			d->key = vm_str(f, r->key);
+			d->owner = vm_str(f, r->owner);
+			d->date = vm_str(f, r->decision->date);
+			d->ref = vm_str(f, r->decision->ref);
+			d->body = r->decision->body;
+			d->subject = r->decision->subject;
+			d->outcome = r->decision->outcome;
+			break;
+		}
+		default:
+			break;
+		}
+	}
+}
+
+/* Is measurement m a usable total value of indicator kpi for area? */
+static int
+meas_usable(const Ucr__Measurement *m, const char *kpi, const char *area)
+{
+	return m->gender == UCR__GENDER__GENDER_T &&
+	    m->status != UCR__MEASURE_STATUS__MEASURE_MISSING &&
+	    m->value != NULL && m->indicator != NULL && m->area != NULL &&
+	    strcmp(m->indicator, kpi) == 0 &&
+	    (area == NULL || strcmp(m->area, area) == 0);
+}
+
+/*
+ * The series of one indicator for one area, one value per year. Where two
+ * owners report the same year, the area's own record wins, then the newer
+ * version. in_out gets the input behind each point.
+ */
+static size_t
+series_of(struct fold *f, const char *kpi, const char *area,
+    struct ucr_view_point **pts, const struct ucr_view_input ***src)
+{
+	struct ucr_view_point *p = NULL;
+	const struct ucr_view_input **s = NULL;
+	size_t i, j, n = 0, cap = 0, scap = 0, sn = 0;
+
+	*pts = NULL;
+	*src = NULL;
+	if (kpi == NULL || *kpi == '\0')
+		return 0;
+	for (i = 0; i < f->nmeas; i++) {
+		const struct ucr_view_input *in = f->meas[i];
+		const Ucr__Measurement *m = in->record->measurement;
+		int own = strcmp(in->record->owner, m->area) == 0;
+
+		if (!meas_usable(m, kpi, area))
+			continue;
+		for (j = 0; j < n; j++)
+			if (p[j].year == m->year)
+				break;
+		if (j < n) {
+			int jown = strcmp(s[j]->record->owner,
+			    s[j]->record->measurement->area) == 0;
+
+			if (jown > own || (jown == own && s[j]->time > in->time))
+				continue;
+		} else {
+			if (PUSH(f, p, n, cap) == NULL ||
+			    PUSH(f, s, sn, scap) == NULL)
+				return 0;
+		}
+		p[j].year = m->year;
+		p[j].value = ucr_decimal_double(m->value);
+		s[j] = in;
+	}
+	/* Insertion sort by year, keeping src in step (n is small). */
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && p[j - 1].year > p[j].year; j--) {
+			struct ucr_view_point tp = p[j];
+			const struct ucr_view_input *ts = s[j];
+
+			p[j] = p[j - 1];
+			p[j - 1] = tp;
+			s[j] = s[j - 1];
+			s[j - 1] = ts;
+		}
+	*pts = p;
+	*src = s;
+	return n;
+}
+
+/* Effective priorities: the target's own, else its commitments' suggested
+   ones (docs/view.md). */
+static void
+target_priorities(struct fold *f, struct ucr_view_target *t,
+    const Ucr__Target *rt)
+{
+	struct strs s = {0};
+	size_t i;
+
+	for (i = 0; i < rt->n_priorities; i++)
+		if (ucr_priority_valid(rt->priorities[i]) &&
+		    !strs_has(&s, rt->priorities[i]))
+			strs_add(f, &s, rt->priorities[i]);
+	for (i = 0; s.n == 0 && i < rt->n_commitments; i++) {
+		const struct ucr_commitment *c =
+		    ucr_commitment_find(rt->commitments[i]);
+
+		if (c != NULL && c->priority != NULL && !strs_has(&s, c->priority))
+			strs_add(f, &s, c->priority);
+	}
+	t->priorities = s.v;
+	t->npriorities = s.n;
+}
+
+static void
+fold_targets(struct fold *f)
+{
+	struct ucr_view *v = f->v;
+	size_t i, cap = 0;
+
+	for (i = 0; i < f->n; i++) {
+		const struct ucr_view_input *in = f->in[i];
+		const Ucr__Record *r = in->record;
+		const Ucr__Target *rt;
+		struct ucr_view_target *t;
+		const struct ucr_view_input **src;
+		struct ucr_progress_in pin = {0};
+		struct refs refs = {0};
+		const char *sep;
+		size_t base_i = (size_t)-1;
+
+		if (r->body_case != UCR__RECORD__BODY_TARGET)
+			continue;
+		rt = r->target;
+		if (rt->status == UCR__TARGET_STATUS__TARGET_WITHDRAWN ||
+		    ucr_view_mun_index(r->owner) < 0)
+			continue;
+		if ((t = PUSH(f, v->targets, v->ntargets, cap)) == NULL)
+			return;
+		t->key = vm_str(f, r->key);
+		t->owner = vm_str(f, r->owner);
+		sep = strrchr(r->key, '/');
+		t->id = vm_str(f, sep ? sep + 1 : r->key);
+		t->title = vm_str(f, rt->title);
+		t->indicator = vm_str(f, rt->indicator);
+		target_priorities(f, t, rt);
+		t->decrease = rt->direction == UCR__DIRECTION__DIRECTION_DECREASE;
+		if (rt->target_value != NULL) {
+			t->has_target = 1;
+			t->target = ucr_decimal_double(rt->target_value);
+			t->target_year = rt->target_year;
+		}
+		t->nseries = series_of(f, t->indicator, t->owner, &t->series, &src);
+		if (rt->baseline_value != NULL) {
+			t->has_baseline = 1;
+			t->baseline = ucr_decimal_double(rt->baseline_value);
+			t->baseline_year = rt->baseline_year;
+		} else if (t->nseries >= 2) {
+			/* No stated baseline: the earliest measurement. */
+			t->has_baseline = 1;
+			t->baseline = t->series[0].value;
+			t->baseline_year = t->series[0].year;
+			base_i = 0;
+		}
+		if (t->nseries > 0) {
+			t->has_latest = 1;
+			t->latest = t->series[t->nseries - 1].value;
+			t->latest_year = t->series[t->nseries - 1].year;
+		}
+		pin.has_base = t->has_baseline;
+		pin.base = t->baseline;
+		pin.base_year = t->baseline_year;
+		pin.has_current = t->has_latest;
+		pin.current = t->latest;
+		pin.current_year = t->latest_year;
+		pin.has_target = t->has_target && t->target_year > 0;
+		pin.target = t->target;
+		pin.target_year = t->target_year;
+		pin.decrease = t->decrease;
+		ucr_view_progress(&t->progress, &pin);
+		t->overdue = t->has_target && t->target_year > 0 &&
+		    t->target_year < v->year &&
+		    t->progress.status != UCR_PROGRESS_ACHIEVED;
+		refs_add(f, &refs, in);
+		if (base_i != (size_t)-1)
+			refs_add(f, &refs, src[base_i]);
+		if (t->nseries > 0)
+			refs_add(f, &refs, src[t->nseries - 1]);
+		t->refs = refs.v;
+		t->nrefs = refs.n;
+	}
+}
+
+/* Per municipality: baseline coverage, targets, adoption, follow-up. */
+static void
+fold_municipalities(struct fold *f, const struct ucr_view_params *p)
+{
+	struct ucr_view *v = f->v;
+	unsigned covered_total = 0;
+	size_t i, k;
+	int m;
+
+	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
+		struct ucr_view_municipality *mu = &v->mun[m];
+
+		mu->code = ucr_municipalities[m].code;
+		mu->name = ucr_municipalities[m].name;
+		mu->population = ucr_municipalities[m].population;
+		mu->sync_age_s = -1;
+		if (p->last_sync != NULL && p->last_sync[m] != 0) {
+			uint64_t now_ms = p->now >> 16, ms = p->last_sync[m] >> 16;
+
+			mu->last_sync = p->last_sync[m];
+			mu->sync_age_s = now_ms > ms ? (int64_t)((now_ms - ms) / 1000) : 0;
+		}
+		if (p->last_sync != NULL && p->stale_after_s > 0)
+			mu->stale = mu->sync_age_s < 0 ||
+			    mu->sync_age_s > p->stale_after_s;
+	}
+	/* Baselines: one per commitment key, so count distinct ids. */
+	for (i = 0; i < f->n; i++) {
+		const Ucr__Record *r = f->in[i]->record;
+		const struct ucr_commitment *c;
+
+		if (r->body_case != UCR__RECORD__BODY_BASELINE ||
+		    (m = ucr_view_mun_index(r->owner)) < 0 ||
+		    (c = ucr_commitment_find(r->baseline->commitment)) == NULL)
+			continue;
+		/* Keys are <owner>/baseline/<commitment>: one record each. */
+		if (v->mun[m].has_baseline[c - ucr_commitments])
+			continue;
+		v->mun[m].has_baseline[c - ucr_commitments] = 1;
+		v->mun[m].baseline_covered++;
+		if (c->theme >= 1 && c->theme <= UCR_NTHEMES)
+			v->mun[m].theme_covered[c->theme - 1]++;
+		covered_total++;
+	}
+	v->region_baseline_pct = 100.0 * covered_total /
+	    (UCR_NCOMMITMENTS * UCR_NMUNICIPALITIES);
+	for (i = 0; i < v->ntargets; i++) {
+		const struct ucr_view_target *t = &v->targets[i];
+
+		m = ucr_view_mun_index(t->owner);
+		v->mun[m].targets++;
+		v->mun[m].by_status[t->progress.status]++;
+	}
+	for (i = 0; i < f->nmeas; i++) {
+		const Ucr__Measurement *me = f->meas[i]->record->measurement;
+
+		if ((m = ucr_view_mun_index(me->area)) >= 0 &&
+		    me->status != UCR__MEASURE_STATUS__MEASURE_MISSING &&
+		    me->year > v->mun[m].last_followup)
+			v->mun[m].last_followup = me->year;
+	}
+	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
+		struct ucr_view_municipality *mu = &v->mun[m];
+
+		for (k = 0; k < v->nprojects; k++)
+			if (v->projects[k].counts &&
+			    ucr_view_project_has(&v->projects[k], mu->code))
+				mu->projects++;
+		for (k = 0; k < v->ngroups; k++)
+			if (group_has(&v->groups[k], mu->code))
+				mu->groups++;
+		for (k = 0; k < v->nmeetings; k++)
+			if (strcmp(v->meetings[k].owner, mu->code) == 0)
+				mu->meetings++;
+		for (k = 0; k < v->nnetworks; k++)
+			if (strcmp(v->networks[k].owner, mu->code) == 0)
+				mu->networks++;
+		for (k = 0; k < v->ndecisions; k++) {
+			const struct ucr_view_decision *d = &v->decisions[k];
+
+			if (strcmp(d->owner, mu->code) != 0)
+				continue;
+			mu->decisions++;
+			if (d->outcome != UCR__OUTCOME__OUTCOME_ADOPTED)
+				continue;
+			if (d->body == UCR__BODY__BODY_BOARD &&
+			    d->subject == UCR__SUBJECT__SUBJECT_LOCAL_PLAN)
+				mu->plan_adopted = 1;
+			if (d->subject == UCR__SUBJECT__SUBJECT_TARGETS)
+				mu->targets_adopted = 1;
+		}
+	}
+}
+
+/*
+ * Population of each municipality in year y from the Kolada KPI N01951
+ * (inhabitants), the latest value not after y, else the earliest one.
+ * Returns 1 if every municipality in have[] has one, else 0 and the
+ * caller uses the sample populations of record.h for all of them: one
+ * source of weights per figure.
+ */
+static int
+measured_weights(struct fold *f, unsigned y, const int have[],
+    double w[UCR_NMUNICIPALITIES])
+{
+	struct ucr_view_point *pts;
+	const struct ucr_view_input **src;
+	size_t n, i;
+	int m;
+
+	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
+		if (!have[m])
+			continue;
+		n = series_of(f, UCR_VIEW_POPULATION_KPI, ucr_municipalities[m].code,
+		    &pts, &src);
+		if (n == 0)
+			return 0;
+		w[m] = pts[0].value;
+		for (i = 0; i < n && pts[i].year <= y; i++)
+			w[m] = pts[i].value;
+		if (!(w[m] > 0))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The regional value of an indicator: the latest year reported by the
+ * most municipalities, population-weighted over those reporting it.
+ * Returns the number of municipalities used (0: no data).
+ */
+static unsigned
+regional_of(struct fold *f, const char *kpi, struct ucr_view_regional *rg)
+{
+	struct ucr_view_point *pts[UCR_NMUNICIPALITIES];
+	const struct ucr_view_input **src;
+	size_t np[UCR_NMUNICIPALITIES], i, j;
+	double vals[UCR_NMUNICIPALITIES] = {0}, w[UCR_NMUNICIPALITIES] = {0};
+	int have[UCR_NMUNICIPALITIES] = {0}, m, m2, measured;
+	unsigned best_year = 0, best_n = 0, y, cnt;
+
+	for (m = 0; m < UCR_NMUNICIPALITIES; m++)
+		np[m] = series_of(f, kpi, ucr_municipalities[m].code, &pts[m],
+		    &src);
+	for (m = 0; m < UCR_NMUNICIPALITIES; m++)
+		for (i = 0; i < np[m]; i++) {
+			y = pts[m][i].year;
+			for (m2 = 0, cnt = 0; m2 < UCR_NMUNICIPALITIES; m2++)
+				for (j = 0; j < np[m2]; j++)
+					cnt += pts[m2][j].year == y;
+			if (cnt > best_n || (cnt == best_n && y > best_year)) {
+				best_n = cnt;
+				best_year = y;
+			}
+		}
+	if (best_n == 0)
+		return 0;
+	for (m = 0; m < UCR_NMUNICIPALITIES; m++)
+		for (i = 0; i < np[m]; i++)
+			if (pts[m][i].year == best_year) {
+				vals[m] = pts[m][i].value;
+				have[m] = 1;
+			}
+	measured = measured_weights(f, best_year, have, w);
+	rg->indicator = vm_str(f, kpi);
+	rg->year = best_year;
+	rg->weights = measured ? UCR_VIEW_POPULATION_KPI : "sample";
+	rg->municipalities = (unsigned)ucr_view_regional_rate(&rg->value, vals,
+	    have, measured ? w : NULL);
+	return rg->municipalities;
+}
+
+/* Priorities: targets mapped, status counts, the heat-map cells and the
+   population-weighted regional value of each indicator. */
+static void
+fold_priorities(struct fold *f)
+{
+	struct ucr_view *v = f->v;
+	size_t i, j, k;
+	int pi, m;
+
+	for (pi = 0; pi <= UCR_NPRIORITIES; pi++) {
+		struct ucr_view_priority *pr = &v->pri[pi];
+		size_t cap = 0, rcap = 0;
+		struct strs kpis = {0};
+
+		for (i = 0; i < v->ntargets; i++) {
+			const struct ucr_view_target *t = &v->targets[i];
+			int in = 0;
+			size_t *x;
+
+			if (pi == UCR_NPRIORITIES)
+				in = t->npriorities == 0;
+			for (j = 0; j < t->npriorities && !in; j++)
+				in = strcmp(t->priorities[j], pr->id) == 0;
+			if (!in || (x = PUSH(f, pr->targets, pr->ntargets, cap)) ==
+			    NULL)
+				continue;
+			*x = i;
+			pr->by_status[t->progress.status]++;
+			m = ucr_view_mun_index(t->owner);
+			pr->cell[m][t->progress.status]++;
+			if (*t->indicator && !strs_has(&kpis, t->indicator))
+				strs_add(f, &kpis, t->indicator);
+		}
+		for (k = 0; k < kpis.n; k++) {
+			struct ucr_view_regional rg = {0};
+			struct ucr_view_regional *x;
+
+			if (regional_of(f, kpis.v[k], &rg) == 0)
+				continue;
+			if ((x = PUSH(f, pr->regional, pr->nregional, rcap)) != NULL)
+				*x = rg;
+		}
+	}
+}
+
+/* The input of a record key; f->in is sorted by key, one per key. */
+static const struct ucr_view_input *
+find_input(struct fold *f, const char *key)
+{
+	size_t lo = 0, hi = f->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(f->in[mid]->record->key, key);
+
+		if (c == 0)
+			return f->in[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static void
+missing_codes(struct fold *f, struct ucr_view_goal *g, const int has[])
+{
+	struct strs s = {0};
+	int m;
+
+	for (m = 0; m < UCR_NMUNICIPALITIES; m++)
+		if (!has[m])
+			strs_add(f, &s, ucr_municipalities[m].code);
+	g->missing_codes = s.v;
+	g->nmissing_codes = s.n;
+}
+
+/* "Bjurholm, Vindeln" for the municipalities without has[i]. */
+static void
+names_without(char *buf, size_t len, const int has[])
+{
+	size_t o = 0;
+	int m;
+
+	buf[0] = '\0';
+	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
+		if (has[m])
+			continue;
+		o += snprintf(buf + o, o < len ? len - o : 0, "%s%s",
+		    o ? ", " : "", ucr_municipalities[m].name);
+		if (o >= len)
+			break;
+	}
+}
+
+static double
+more_needed(const struct ucr_view_goal *g)
+{
+	return ceil(g->threshold - g->current);
+}
+
+/* Activity goal A3: participant counts summed over meetings of a kind. */
+static void
+fold_balance(struct fold *f, struct ucr_view_balance *b, const char *goal,
+    const int *use, int kind, double limit)
+{
+	struct ucr_view *v = f->v;
+	unsigned long stated;
+	size_t i;
+
+	b->goal = goal;
+	for (i = 0; i < v->nmeetings; i++) {
+		const struct ucr_view_meeting *m = &v->meetings[i];
+
+		if (m->kind != kind || !use[i])
+			continue;
+		b->meetings++;
+		b->women += m->women;
+		b->men += m->men;
+		b->unstated += m->unstated;
+	}
+	stated = b->women + b->men;
+	if (stated == 0) {
+		b->women_pct = NAN;
+		b->men_pct = NAN;
+		b->met = 0;
+		return;
+	}
+	b->women_pct = 100.0 * (double)b->women / (double)stated;
+	b->men_pct = 100.0 * (double)b->men / (double)stated;
+	b->met = b->women_pct <= limit && b->men_pct <= limit;
+}
+
+static void
+fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
+{
+	struct ucr_view *v = f->v;
+	struct ucr_view_goal *g;
+	char seen[64][128], names[256], buf[640];
+	size_t i, j, nseen;
+	int *use = NULL, has[UCR_NMUNICIPALITIES], regional = 0, m, n;
+	const struct ucr_view_input *in;
+
+	/* A1: distinct working groups by name. */
+	g = &v->goals[UCR_GOAL_A1];
+	for (i = 0, nseen = 0, n = 0; i < v->ngroups; i++) {
+		char nm[128];
+
+		norm(nm, sizeof(nm), v->groups[i].name);
+		for (j = 0; j < nseen && strcmp(seen[j], nm) != 0; j++)
+			;
+		if (j == nseen) {
+			n++;
+			if (nseen < 64)
+				memcpy(seen[nseen++], nm, sizeof(nm));
+		}
+		if ((in = find_input(f, v->groups[i].key)) != NULL)
+			refs_add(f, &goal_refs[UCR_GOAL_A1], in);
+	}
+	g->current = n;
+	g->met = g->current >= g->threshold;
+	if (!g->met)
+		g->missing = vm_printf(f, "%.0f more working groups needed",
+		    more_needed(g));
+
+	/*
+	 * A2: regional workshops, one per (date, title): a workshop recorded
+	 * by more than one owner counts once, with the copy that has the most
+	 * participants (first by key on a tie).
+	 */
+	if (v->nmeetings > 0 &&
+	    (use = calloc(v->nmeetings, sizeof(*use))) == NULL) {
+		f->oom = 1;
+		return;
+	}
+	g = &v->goals[UCR_GOAL_A2];
+	for (i = 0, n = 0; i < v->nmeetings; i++) {
+		const struct ucr_view_meeting *a = &v->meetings[i];
+		char ta[128], tb[128];
+		size_t dup = (size_t)-1;
+
+		if (a->kind != UCR__MEETING_KIND__MEETING_WORKSHOP) {
+			use[i] = 1;
+			continue;
+		}
+		norm(ta, sizeof(ta), a->title);
+		for (j = 0; j < i && dup == (size_t)-1; j++) {
+			const struct ucr_view_meeting *b = &v->meetings[j];
+
+			if (!use[j] || b->kind != a->kind ||
+			    strcmp(a->date, b->date) != 0)
+				continue;
+			norm(tb, sizeof(tb), b->title);
+			if (strcmp(ta, tb) == 0)
+				dup = j;
+		}
+		if (dup == (size_t)-1) {
+			use[i] = 1;
+			n++;
+		} else if (a->women + a->men + a->unstated >
+		    v->meetings[dup].women + v->meetings[dup].men +
+		    v->meetings[dup].unstated) {
+			use[dup] = 0;
+			use[i] = 1;
+		}
+		if ((in = find_input(f, a->key)) != NULL)
+			refs_add(f, &goal_refs[UCR_GOAL_A2], in);
+	}
+	g->current = n;
+	g->met = g->current >= g->threshold;
+	if (!g->met)
+		g->missing = vm_printf(f, "%.0f more regional workshops needed",
+		    more_needed(g));
+
+	/* A3: gender balance per activity goal. */
+	g = &v->goals[UCR_GOAL_A3];
+	fold_balance(f, &v->balance[0], "A1", use, UCR__MEETING_KIND__MEETING_GROUP,
+	    g->threshold);
+	fold_balance(f, &v->balance[1], "A2", use,
+	    UCR__MEETING_KIND__MEETING_WORKSHOP, g->threshold);
+	for (i = 0; i < v->nmeetings; i++)
+		if (use[i] && (v->meetings[i].kind ==
+		    UCR__MEETING_KIND__MEETING_GROUP || v->meetings[i].kind ==
+		    UCR__MEETING_KIND__MEETING_WORKSHOP) &&
+		    (in = find_input(f, v->meetings[i].key)) != NULL)
+			refs_add(f, &goal_refs[UCR_GOAL_A3], in);
+	free(use);
+	g->current = 0;
+	g->met = 1;
+	buf[0] = '\0';
+	for (i = 0; i < 2; i++) {
+		const struct ucr_view_balance *b = &v->balance[i];
+		size_t o = strlen(buf);
+
+		if (isnan(b->women_pct)) {
+			g->met = 0;
+			snprintf(buf + o, sizeof(buf) - o, "%s%s: no participants "
+			    "stated", o ? "; " : "", b->goal);
+			continue;
+		}
+		g->current = fmax(g->current, fmax(b->women_pct, b->men_pct));
+		if (!b->met) {
+			g->met = 0;
+			snprintf(buf + o, sizeof(buf) - o, "%s%s: %s %.1f %% of %lu "
+			    "stated", o ? "; " : "", b->goal,
+			    b->women_pct > b->men_pct ? "women" : "men",
+			    fmax(b->women_pct, b->men_pct), b->women + b->men);
+		}
+	}
+	if (!g->met)
+		g->missing = vm_str(f, buf);
+
+	/* R1: six local plans adopted by the boards, and the regional plan
+	   by the Regional Council. */
+	g = &v->goals[UCR_GOAL_R1];
+	for (m = 0; m < UCR_NMUNICIPALITIES; m++)
+		has[m] = v->mun[m].plan_adopted;
+	for (i = 0; i < v->ndecisions; i++) {
+		const struct ucr_view_decision *d = &v->decisions[i];
+		int local = d->body == UCR__BODY__BODY_BOARD &&
+		    d->subject == UCR__SUBJECT__SUBJECT_LOCAL_PLAN &&
+		    ucr_view_mun_index(d->owner) >= 0;
+		int reg = d->body == UCR__BODY__BODY_REGIONAL_COUNCIL &&
+		    d->subject == UCR__SUBJECT__SUBJECT_REGIONAL_PLAN;
+
+		if (d->outcome != UCR__OUTCOME__OUTCOME_ADOPTED ||
+		    (!local && !reg))
+			continue;
+		regional |= reg;
+		if ((in = find_input(f, d->key)) != NULL)
+			refs_add(f, &goal_refs[UCR_GOAL_R1], in);
+	}
+	v->regional_plan_adopted = regional;
+	for (m = 0, n = 0; m < UCR_NMUNICIPALITIES; m++)
+		n += has[m];
+	g->current = (n == UCR_NMUNICIPALITIES && regional) ? 1 : 0;
+	g->met = g->current >= g->threshold;
+	missing_codes(f, g, has);
+	if (!g->met) {
+		names_without(names, sizeof(names), has);
+		snprintf(buf, sizeof(buf), "%s%s%s%s",
+		    n == 0 ? "no municipal board has adopted its local plan" :
+		    n < UCR_NMUNICIPALITIES ? "local plan not adopted by the board: "
+		    : "", n > 0 && n < UCR_NMUNICIPALITIES ? names : "",
+		    n < UCR_NMUNICIPALITIES && !regional ? "; " : "",
+		    regional ? "" : "regional plan not adopted by the Regional "
+		    "Council");
+		g->missing = vm_str(f, buf);
+	}
+
+	/* R2: distinct new networks by name. */
+	g = &v->goals[UCR_GOAL_R2];
+	for (i = 0, nseen = 0, n = 0; i < v->nnetworks; i++) {
+		char nm[128];
+
+		if (!v->networks[i].new_in_programme)
+			continue;
+		norm(nm, sizeof(nm), v->networks[i].name);
+		for (j = 0; j < nseen && strcmp(seen[j], nm) != 0; j++)
+			;
+		if (j == nseen) {
+			n++;
+			if (nseen < 64)
+				memcpy(seen[nseen++], nm, sizeof(nm));
+		}
+		if ((in = find_input(f, v->networks[i].key)) != NULL)
+			refs_add(f, &goal_refs[UCR_GOAL_R2], in);
+	}
+	g->current = n;
+	g->met = g->current >= g->threshold;
+	if (!g->met)
+		g->missing = vm_printf(f, "%.0f more new networks needed",
+		    more_needed(g));
+
+	/* R3: distinct programme projects by title, and one per municipality. */
+	g = &v->goals[UCR_GOAL_R3];
+	memset(has, 0, sizeof(has));
+	for (i = 0, nseen = 0, n = 0; i < v->nprojects; i++) {
+		const struct ucr_view_project *p = &v->projects[i];
+		char nm[128];
+
+		if (!p->counts)
+			continue;
+		norm(nm, sizeof(nm), p->title);
+		for (j = 0; j < nseen && strcmp(seen[j], nm) != 0; j++)
+			;
+		if (j == nseen) {
+			n++;
+			if (nseen < 64)
+				memcpy(seen[nseen++], nm, sizeof(nm));
+		}
+		for (m = 0; m < UCR_NMUNICIPALITIES; m++)
+			has[m] |= ucr_view_project_has(p, ucr_municipalities[m].code);
+		if ((in = find_input(f, p->key)) != NULL)
+			refs_add(f, &goal_refs[UCR_GOAL_R3], in);
+	}
+	g->current = n;
+	missing_codes(f, g, has);
+	g->met = g->current >= g->threshold && g->nmissing_codes == 0;
+	if (!g->met) {
+		size_t o = 0;
+
+		names_without(names, sizeof(names), has);
+		buf[0] = '\0';
+		if (g->current < g->threshold)
+			o = snprintf(buf, sizeof(buf), "%.0f more projects needed",
+			    more_needed(g));
+		if (g->nmissing_codes && o < sizeof(buf))
+			snprintf(buf + o, sizeof(buf) - o, "%sno project: %s",
+			    o ? "; " : "", names);
+		g->missing = vm_str(f, buf);
+	}
+	for (i = 0; i < UCR_NGOALS; i++) {
+		v->goals[i].refs = goal_refs[i].v;
+		v->goals[i].nrefs = goal_refs[i].n;
+		if (v->goals[i].missing == NULL)
+			v->goals[i].missing = "";
+	}
+}
+
+static const char *
+mun_label(const char *code)
+{
+	const struct ucr_municipality *m = ucr_municipality_find(code);
+
+	return m != NULL ? m->name : code;
+}
+
+static void
+exc_add(struct fold *f, size_t *cap, enum ucr_view_exc kind,
+    const char *mun, const char *subject, const char *text)
+{
+	struct ucr_view *v = f->v;
+	struct ucr_view_exception *e = PUSH(f, v->exceptions, v->nexceptions,
+	    *cap);
+
+	if (e == NULL)
+		return;
+	e->kind = kind;
+	e->municipality = mun ? vm_str(f, mun) : NULL;
+	e->subject = subject ? vm_str(f, subject) : NULL;
+	e->text = text;
+}
+
+/* Exceptions, in a fixed order: stale nodes, overdue targets,
+   deteriorating targets, quarantined input. */
+static void
+fold_exceptions(struct fold *f)
+{
+	struct ucr_view *v = f->v;
+	size_t i, cap = 0;
+	int m;
+
+	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
+		const struct ucr_view_municipality *mu = &v->mun[m];
+
+		if (!mu->stale)
+			continue;
+		if (mu->sync_age_s < 0)
+			exc_add(f, &cap, UCR_EXC_STALE, mu->code, NULL,
+			    vm_printf(f, "%s: never synced", mu->name));
+		else
+			exc_add(f, &cap, UCR_EXC_STALE, mu->code, NULL,
+			    vm_printf(f, "%s: not synced for %lld h (limit %d h)",
+			    mu->name, (long long)mu->sync_age_s / 3600,
+			    v->stale_after_s / 3600));
+	}
+	for (i = 0; i < v->ntargets; i++) {
+		const struct ucr_view_target *t = &v->targets[i];
+
+		if (t->overdue)
+			exc_add(f, &cap, UCR_EXC_OVERDUE, t->owner, t->key,
+			    vm_printf(f, "%s %s: target year %u passed, %s",
+			    mun_label(t->owner), t->id, t->target_year,
+			    ucr_view_status_label(t->progress.status)));
+	}
+	for (i = 0; i < v->ntargets; i++) {
+		const struct ucr_view_target *t = &v->targets[i];
+
+		if (t->progress.status == UCR_PROGRESS_DETERIORATION)
+			exc_add(f, &cap, UCR_EXC_DETERIORATING, t->owner, t->key,
+			    vm_printf(f, "%s %s: deteriorating (%s %u to %u)",
+			    mun_label(t->owner), t->id, *t->indicator ? t->indicator :
+			    "indicator", t->baseline_year, t->latest_year));
+	}
+	for (i = 0; i < v->nquarantine; i++) {
+		const struct ucr_view_quarantine *q = &v->quarantine[i];
+
+		exc_add(f, &cap, UCR_EXC_QUARANTINE, q->municipality, NULL,
+		    vm_printf(f, "%s%s%s", q->municipality ?
+		    mun_label(q->municipality) : "", q->municipality ? ": " : "",
+		    q->reason));
+	}
+}
+
+int
+ucr_view_fold(struct ucr_view **out, const struct ucr_view_input *in,
+    size_t n, const struct ucr_view_params *p)
+{
+	struct refs goal_refs[UCR_NGOALS];
+	struct fold f = {0};
+	size_t i, k, cap = 0;
+	int rc = 0;
+
+	*out = NULL;
+	if ((n > 0 && in == NULL) || p == NULL)
+		return UCR_EINVAL;
+	for (i = 0; i < n; i++)
+		if (in[i].record == NULL || in[i].record->key == NULL ||
+		    in[i].record->owner == NULL)
+			return UCR_EINVAL;
+	memset(goal_refs, 0, sizeof(goal_refs));
+	if ((f.v = calloc(1, sizeof(*f.v))) == NULL)
+		return UCR_ENOMEM;
+	set_now(f.v, p->now);
+	f.v->stale_after_s = p->stale_after_s;
+
+	/* Sort by key; of several versions of one key keep the current one,
+	   the highest (time, author). Tombstones and bodiless records go. */
+	if (n > 0 && (f.in = calloc(n, sizeof(*f.in))) == NULL) {
+		rc = UCR_ENOMEM;
+		goto fail;
+	}
+	for (i = 0; i < n; i++)
+		f.in[i] = &in[i];
+	qsort(f.in, n, sizeof(*f.in), input_cmp);
+	for (i = 0, k = 0; i < n; i++) {
+		if (i + 1 < n && strcmp(f.in[i]->record->key,
+		    f.in[i + 1]->record->key) == 0)
+			continue;
+		if (f.in[i]->record->tombstone ||
+		    f.in[i]->record->body_case == UCR__RECORD__BODY__NOT_SET)
+			continue;
+		f.in[k++] = f.in[i];
+	}
+	f.n = k;
+	f.v->records = k;
+	if (k > 0 && (f.meas = calloc(k, sizeof(*f.meas))) == NULL) {
+		rc = UCR_ENOMEM;
+		goto fail;
+	}
+	for (i = 0; i < f.n; i++)
+		if (f.in[i]->record->body_case == UCR__RECORD__BODY_MEASUREMENT)
+			f.meas[f.nmeas++] = f.in[i];
+	for (i = 0; i < p->nquarantine; i++) {
+		struct ucr_view_quarantine *q = PUSH(&f, f.v->quarantine,
+		    f.v->nquarantine, cap);
+
+		if (q == NULL)
+			break;
+		*q = p->quarantine[i];
+		q->reason = vm_str(&f, p->quarantine[i].reason);
+		q->municipality = p->quarantine[i].municipality ?
+		    vm_str(&f, p->quarantine[i].municipality) : NULL;
+	}
+
+	fold_region(&f, goal_refs);
+	fold_items(&f);
+	fold_targets(&f);
+	fold_municipalities(&f, p);
+	fold_priorities(&f);
+	fold_goals(&f, goal_refs);
+	fold_exceptions(&f);
+	if (f.oom) {
+		rc = UCR_ENOMEM;
+		goto fail;
+	}
+	free(f.in);
+	free(f.meas);
+	*out = f.v;
+	return 0;
+fail:
+	free(f.in);
+	free(f.meas);
+	ucr_view_free(f.v);
+	return rc;
+}
+
+void
+ucr_view_free(struct ucr_view *v)
+{
+	struct ucr_view_mem *m, *next;
+
+	if (v == NULL)
+		return;
+	for (m = v->mem; m != NULL; m = next) {
+		next = m->next;
+		free(m);
+	}
+	free(v);
+}
+
+/* ------------------------------------------------------------ loading */
+
+struct loaded {
+	struct ucr_view_input in;
+	uint8_t author[UCR_PK_LEN];
+};
+
+struct who {
+	uint8_t pk[UCR_PK_LEN];
+	char code[16];
+};
+
+struct qitem {
+	struct ucr_view_quarantine q;
+	uint8_t author[UCR_PK_LEN];
+	int has_author;
+	char *reason;
+};
+
+struct load {
+	struct loaded *recs;
+	size_t nrecs, caprecs;
+	struct ucr_head *heads;
+	size_t nheads, capheads;
+	struct qitem *qs;
+	size_t nqs, capqs;
+	struct who *who;
+	size_t nwho, capwho;
+};
+
+/* Plain realloc growth for the loader's temporary arrays. */
+static int
+grow(void **arr, size_t *cap, size_t n, size_t sz)
+{
+	void *p;
+	size_t nc;
+
+	if (n < *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : 64;
+	if ((p = realloc(*arr, nc * sz)) == NULL)
+		return UCR_ENOMEM;
+	*arr = p;
+	*cap = nc;
+	return 0;
+}
+
+static int
+load_quarantine_item(struct load *l, uint64_t time, const char *reason,
+    const uint8_t *author, uint64_t seq)
+{
+	struct qitem *q;
+
+	if (grow((void **)&l->qs, &l->capqs, l->nqs, sizeof(*l->qs)) != 0)
+		return UCR_ENOMEM;
+	q = &l->qs[l->nqs];
+	memset(q, 0, sizeof(*q));
+	if ((q->reason = strdup(reason ? reason : "")) == NULL)
+		return UCR_ENOMEM;
+	q->q.time = time;
+	q->q.seq = seq;
+	if (author != NULL) {
+		memcpy(q->author, author, UCR_PK_LEN);
+		q->has_author = 1;
+	}
+	l->nqs++;
+	return 0;
+}
+
+static int
+load_record(const struct ucr_rec *r, void *ctx)
+{
+	struct load *l = ctx;
+	Ucr__Record *rec;
+	struct loaded *x;
+
+	if (ucr_record_decode(&rec, r->bytes, r->len) != 0) {
+		char why[300];
+
+		snprintf(why, sizeof(why), "record %s: undecodable, skipped",
+		    r->key);
+		return load_quarantine_item(l, r->time, why, r->author, r->seq);
+	}
+	if (rec->tombstone) {
+		ucr__record__free_unpacked(rec, NULL);
+		return 0;
+	}
+	if (grow((void **)&l->recs, &l->caprecs, l->nrecs,
+	    sizeof(*l->recs)) != 0) {
+		ucr__record__free_unpacked(rec, NULL);
+		return UCR_ENOMEM;
+	}
+	x = &l->recs[l->nrecs++];
+	memset(x, 0, sizeof(*x));
+	x->in.record = rec;
+	x->in.seq = r->seq;
+	x->in.time = r->time;
+	if (r->author != NULL)
+		memcpy(x->author, r->author, UCR_PK_LEN);
+	return 0;
+}
+
+static int
+load_head(const struct ucr_head *h, void *ctx)
+{
+	struct load *l = ctx;
+
+	if (grow((void **)&l->heads, &l->capheads, l->nheads,
+	    sizeof(*l->heads)) != 0)
+		return UCR_ENOMEM;
+	l->heads[l->nheads++] = *h;
+	return 0;
+}
+
+static int
+load_quarantine(const struct ucr_quarantine *q, void *ctx)
+{
+	return load_quarantine_item(ctx, q->time, q->reason, q->author, q->seq);
+}
+
+static const char *
+who_find(const struct load *l, const uint8_t *pk)
+{
+	size_t i;
+
+	for (i = 0; i < l->nwho; i++)
+		if (memcmp(l->who[i].pk, pk, UCR_PK_LEN) == 0)
+			return l->who[i].code;
+	return NULL;
+}
+
+static int
+who_add(struct load *l, const uint8_t *pk, const char *code)
+{
+	if (who_find(l, pk) != NULL)
+		return 0;
+	if (grow((void **)&l->who, &l->capwho, l->nwho, sizeof(*l->who)) != 0)
+		return UCR_ENOMEM;
+	memcpy(l->who[l->nwho].pk, pk, UCR_PK_LEN);
+	snprintf(l->who[l->nwho].code, sizeof(l->who[0].code), "%s", code);
+	l->nwho++;
+	return 0;
+}
+
+/*
+ * Author -> municipality: roster first (the region's word), then the
+ * store's own identity, then the owner of records the author wrote (the
+ * store admitted them only from their owner).
+ */
+static int
+load_authors(struct load *l, struct ucr_store *s)
+{
+	uint8_t me[UCR_PK_LEN];
+	uint64_t epoch;
+	char owner[32];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < l->nrecs; i++) {
+		const Ucr__Record *r = l->recs[i].in.record;
+
+		if (r->body_case == UCR__RECORD__BODY_ROSTER &&
+		    strcmp(r->owner, UCR_REGION) == 0 &&
+		    r->roster->public_key.len == UCR_PK_LEN &&
+		    r->roster->municipality != NULL &&
+		    (rc = who_add(l, r->roster->public_key.data,
+		    r->roster->municipality)) != 0)
+			return rc;
+	}
+	if (ucr_store_identity(s, me, &epoch, owner, sizeof(owner)) == 0 &&
+	    *owner && (rc = who_add(l, me, owner)) != 0)
+		return rc;
+	for (i = 0; i < l->nrecs; i++)
+		if ((rc = who_add(l, l->recs[i].author,
+		    l->recs[i].in.record->owner)) != 0)
+			return rc;
+	return 0;
+}
+
+int
+ucr_view_build(struct ucr_view **out, struct ucr_store *s, uint64_t now_hlc,
+    int stale_after_s)
+{
+	struct load l = {0};
+	struct ucr_view_input *in = NULL;
+	struct ucr_view_quarantine *qv = NULL;
+	struct ucr_view_params p = {0};
+	uint64_t last[UCR_NMUNICIPALITIES] = {0};
+	size_t i;
+	int rc, m;
+
+	*out = NULL;
+	if ((rc = ucr_store_foreach_record(s, "", load_record, &l)) != 0 ||
+	    (rc = ucr_store_foreach_head(s, load_head, &l)) != 0 ||
+	    (rc = ucr_store_foreach_quarantine(s, load_quarantine, &l)) != 0 ||
+	    (rc = load_authors(&l, s)) != 0)
+		goto leave;
+	for (i = 0; i < l.nheads; i++) {
+		const char *code = who_find(&l, l.heads[i].author);
+
+		if (l.heads[i].seq == 0 ||
+		    (m = ucr_view_mun_index(code)) < 0)
+			continue;
+		if (l.heads[i].time > last[m])
+			last[m] = l.heads[i].time;
+	}
+	if ((l.nrecs && (in = calloc(l.nrecs, sizeof(*in))) == NULL) ||
+	    (l.nqs && (qv = calloc(l.nqs, sizeof(*qv))) == NULL)) {
+		rc = UCR_ENOMEM;
+		goto leave;
+	}
+	for (i = 0; i < l.nrecs; i++) {
+		in[i] = l.recs[i].in;
+		in[i].author = l.recs[i].author;
+	}
+	for (i = 0; i < l.nqs; i++) {
+		qv[i] = l.qs[i].q;
+		qv[i].reason = l.qs[i].reason;
+		qv[i].municipality = l.qs[i].has_author ?
+		    who_find(&l, l.qs[i].author) : NULL;
+	}
+	p.now = now_hlc;
+	p.stale_after_s = stale_after_s;
+	p.last_sync = last;
+	p.quarantine = qv;
+	p.nquarantine = l.nqs;
+	rc = ucr_view_fold(out, in, l.nrecs, &p);
+leave:
+	for (i = 0; i < l.nrecs; i++)
+		ucr__record__free_unpacked((Ucr__Record *)l.recs[i].in.record,
+		    NULL);
+	for (i = 0; i < l.nqs; i++)
+		free(l.qs[i].reason);
+	free(l.recs);
+	free(l.heads);
+	free(l.qs);
+	free(l.who);
+	free(in);
+	free(qv);
+	return rc;
+}
+
+/* ------------------------------------------------------------ JSON */
+
+/* JSON has no NaN or infinity: those become null. */
+static json_t *
+jreal(double x)
+{
+	return isfinite(x) ? json_real(x) : json_null();
+}
+
+/* "2025-01-02T03:04:05Z" of an HLC time, or null for 0. */
+static json_t *
+jtime(uint64_t hlc)
+{
+	time_t secs = (time_t)((hlc >> 16) / 1000);
+	struct tm tm;
+	char buf[32];
+
+	if (hlc == 0 || gmtime_r(&secs, &tm) == NULL)
+		return json_null();
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+static json_t *
+jstatus_counts(const size_t c[UCR_NPROGRESS])
+{
+	json_t *o = json_object();
+	int s;
+
+	for (s = UCR_NPROGRESS - 1; o != NULL && s >= 0; s--)
+		json_object_set_new(o, ucr_view_status_name(s),
+		    json_integer((json_int_t)c[s]));
+	return o;
+}
+
+static json_t *
+jstrings(const char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+json_t *
+ucr_view_json_refs(const struct ucr_view_ref *refs, size_t n)
+{
+	json_t *a = json_array();
+	char hex[2 * UCR_PK_LEN + 1];
+	size_t i;
+
+	for (i = 0; a != NULL && i < n; i++) {
+		ucr_hex(hex, refs[i].author, UCR_PK_LEN);
+		json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:o}",
+		    "key", refs[i].key, "author", hex, "seq",
+		    (json_int_t)refs[i].seq, "time", jtime(refs[i].time)));
+	}
+	return a;
+}
+
+static json_t *
+jvalue_year(int has, double value, unsigned year)
+{
+	if (!has)
+		return json_null();
+	return json_pack("{s:o, s:o}", "value", jreal(value), "year",
+	    year ? json_integer(year) : json_null());
+}
+
+json_t *
+ucr_view_json_target(const struct ucr_view *v, const struct ucr_view_target *t)
+{
+	json_t *o, *series;
+	size_t i;
+
+	(void)v;
+	series = json_array();
+	for (i = 0; series != NULL && i < t->nseries; i++)
+		json_array_append_new(series, json_pack("{s:i, s:o}", "year",
+		    (int)t->series[i].year, "value", jreal(t->series[i].value)));
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o,"
+	    " s:s, s:s, s:o, s:o, s:o, s:b, s:o}",
+	    "key", t->key, "municipality", t->owner, "id", t->id,
+	    "title", t->title, "indicator", t->indicator,
+	    "priorities", jstrings(t->priorities, t->npriorities),
+	    "direction", t->decrease ? "decrease" : "increase",
+	    "baseline", jvalue_year(t->has_baseline, t->baseline,
+	    t->baseline_year),
+	    "latest", jvalue_year(t->has_latest, t->latest, t->latest_year),
+	    "target", jvalue_year(t->has_target, t->target, t->target_year),
+	    "status", ucr_view_status_name(t->progress.status),
+	    "method", ucr_view_method_name(t->progress.method),
+	    "progress", jreal(t->progress.value),
+	    "observed_rate", jreal(t->progress.observed),
+	    "required_rate", jreal(t->progress.required),
+	    "overdue", t->overdue,
+	    "series", series);
+	return o;
+}
+
+static json_t *
+jgoal(const struct ucr_view_goal *g)
+{
+	return json_pack("{s:s, s:s, s:f, s:f, s:s, s:b, s:s, s:o, s:i}",
+	    "id", g->id, "title", g->title, "current", g->current,
+	    "threshold", g->threshold, "comparison", g->at_most ? "<=" : ">=",
+	    "met", g->met, "missing", g->missing,
+	    "missing_municipalities", jstrings(g->missing_codes,
+	    g->nmissing_codes), "records", (int)g->nrefs);
+}
+
+static json_t *
+jmunicipality(const struct ucr_view_municipality *mu)
+{
+	return json_pack("{s:s, s:s, s:I, s:i, s:i, s:o, s:i, s:o, s:i, s:b,"
+	    " s:b, s:o, s:o, s:o, s:o, s:b}",
+	    "code", mu->code, "name", mu->name,
+	    "population", (json_int_t)mu->population,
+	    "baseline_coverage", (int)mu->baseline_covered,
+	    "baseline_total", UCR_NCOMMITMENTS,
+	    "baseline_pct", json_real(100.0 * mu->baseline_covered /
+	    UCR_NCOMMITMENTS),
+	    "targets", (int)mu->targets,
+	    "targets_by_status", jstatus_counts(mu->by_status),
+	    "projects", (int)mu->projects,
+	    "plan_adopted", mu->plan_adopted,
+	    "targets_adopted", mu->targets_adopted,
+	    "last_followup", mu->last_followup ?
+	    json_integer(mu->last_followup) : json_null(),
+	    "last_sync", jtime(mu->last_sync),
+	    "last_sync_hlc", mu->last_sync ?
+	    json_integer((json_int_t)mu->last_sync) : json_null(),
+	    "sync_age_s", mu->sync_age_s >= 0 ?
+	    json_integer(mu->sync_age_s) : json_null(),
+	    "stale", mu->stale);
+}
+
+static const char *
+exc_name(enum ucr_view_exc k)
+{
+	switch (k) {
+	case UCR_EXC_OVERDUE:
+		return "overdue";
+	case UCR_EXC_DETERIORATING:
+		return "deteriorating";
+	case UCR_EXC_STALE:
+		return "stale";
+	default:
+		return "quarantine";
+	}
+}
+
+static json_t *
+jpriority_head(const struct ucr_view *v, const struct ucr_view_priority *pr)
+{
+	json_t *cells = json_object();
+	int m;
+
+	for (m = 0; cells != NULL && m < UCR_NMUNICIPALITIES; m++)
+		json_object_set_new(cells, v->mun[m].code,
+		    jstatus_counts(pr->cell[m]));
+	return json_pack("{s:s, s:s, s:i, s:o, s:o}", "id", pr->id,
+	    "title", pr->title, "targets", (int)pr->ntargets,
+	    "status", jstatus_counts(pr->by_status), "municipalities", cells);
+}
+
+json_t *
+ucr_view_json_status(const struct ucr_view *v)
+{
+	json_t *o, *goals, *bal, *muns, *pris, *excs;
+	size_t i;
+	int k;
+
+	goals = json_array();
+	for (k = 0; goals != NULL && k < UCR_NGOALS; k++)
+		json_array_append_new(goals, jgoal(&v->goals[k]));
+	bal = json_array();
+	for (k = 0; bal != NULL && k < 2; k++) {
+		const struct ucr_view_balance *b = &v->balance[k];
+
+		json_array_append_new(bal, json_pack("{s:s, s:i, s:I, s:I, s:I,"
+		    " s:o, s:o, s:b}", "goal", b->goal, "meetings",
+		    (int)b->meetings, "women", (json_int_t)b->women, "men",
+		    (json_int_t)b->men, "unstated", (json_int_t)b->unstated,
+		    "women_pct", jreal(b->women_pct), "men_pct",
+		    jreal(b->men_pct), "met", b->met));
+	}
+	muns = json_array();
+	for (k = 0; muns != NULL && k < UCR_NMUNICIPALITIES; k++)
+		json_array_append_new(muns, jmunicipality(&v->mun[k]));
+	pris = json_array();
+	for (k = 0; pris != NULL && k <= UCR_NPRIORITIES; k++)
+		if (k < UCR_NPRIORITIES || v->pri[k].ntargets > 0)
+			json_array_append_new(pris, jpriority_head(v, &v->pri[k]));
+	excs = json_array();
+	for (i = 0; excs != NULL && i < v->nexceptions; i++) {
+		const struct ucr_view_exception *e = &v->exceptions[i];
+
+		json_array_append_new(excs, json_pack("{s:s, s:o, s:o, s:s}",
+		    "kind", exc_name(e->kind), "municipality", e->municipality ?
+		    json_string(e->municipality) : json_null(), "subject",
+		    e->subject ? json_string(e->subject) : json_null(), "text",
+		    e->text));
+	}
+	o = json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:f, s:i}}",
+	    "generated", jtime(v->now), "date", v->today,
+	    "vision", v->vision ? json_string(v->vision) : json_null(),
+	    "goals", goals, "gender_balance", bal, "municipalities", muns,
+	    "priorities", pris, "exceptions", excs,
+	    "region", "baseline_pct", v->region_baseline_pct,
+	    "records", (int)v->records);
+	return o;
+}
+
+json_t *
+ucr_view_json_plan(const struct ucr_view *v, const char *priority,
+    const char *municipality)
+{
+	json_t *pris = json_array(), *p, *ts, *rg;
+	size_t i;
+	int k;
+
+	for (k = 0; pris != NULL && k <= UCR_NPRIORITIES; k++) {
+		const struct ucr_view_priority *pr = &v->pri[k];
+
+		if (priority != NULL && strcasecmp(priority, pr->id) != 0)
+			continue;
+		if (k == UCR_NPRIORITIES && pr->ntargets == 0)
+			continue;
+		ts = json_array();
+		for (i = 0; ts != NULL && i < pr->ntargets; i++) {
+			const struct ucr_view_target *t = &v->targets[pr->targets[i]];
+
+			if (municipality != NULL &&
+			    strcmp(municipality, t->owner) != 0)
+				continue;
+			json_array_append_new(ts, ucr_view_json_target(v, t));
+		}
+		rg = json_array();
+		for (i = 0; rg != NULL && i < pr->nregional; i++)
+			json_array_append_new(rg, json_pack("{s:s, s:i, s:o, s:i,"
+			    " s:s}", "indicator", pr->regional[i].indicator,
+			    "year", (int)pr->regional[i].year, "value",
+			    jreal(pr->regional[i].value), "municipalities",
+			    (int)pr->regional[i].municipalities, "weights",
+			    pr->regional[i].weights));
+		p = jpriority_head(v, pr);
+		if (p != NULL) {
+			json_object_set_new(p, "targets", ts);
+			json_object_set_new(p, "regional", rg);
+		} else {
+			json_decref(ts);
+			json_decref(rg);
+		}
+		json_array_append_new(pris, p);
+	}
+	return json_pack("{s:o, s:s, s:o, s:o}", "generated", jtime(v->now),
+	    "date", v->today, "filter", json_pack("{s:o, s:o}", "priority",
+	    priority ? json_string(priority) : json_null(), "municipality",
+	    municipality ? json_string(municipality) : json_null()),
+	    "priorities", pris);
+}
+
+/* What the cycle step still lacks, one line each, for one municipality. */
+static json_t *
+jcycle_steps(const struct ucr_view *v, int m)
+{
+	const struct ucr_view_municipality *mu = &v->mun[m];
+	json_t *steps = json_array(), *miss;
+	size_t i, nodata = 0, noind = 0, notarget = 0;
+	char buf[256];
+
+	/* 1 baseline review (the ids are in "baseline"."themes") */
+	miss = json_array();
+	if (mu->baseline_covered < UCR_NCOMMITMENTS) {
+		snprintf(buf, sizeof(buf), "%u of %d commitments without a "
+		    "baseline", UCR_NCOMMITMENTS - mu->baseline_covered,
+		    UCR_NCOMMITMENTS);
+		json_array_append_new(miss, json_string(buf));
+	}
+	json_array_append_new(steps, json_pack("{s:i, s:s, s:b, s:o}", "step", 1,
+	    "name", "baseline", "done", mu->baseline_covered == UCR_NCOMMITMENTS,
+	    "missing", miss));
+	/* 2 local targets */
+	miss = json_array();
+	for (i = 0; i < v->ntargets; i++) {
+		const struct ucr_view_target *t = &v->targets[i];
+
+		if (strcmp(t->owner, mu->code) != 0)
+			continue;
+		noind += *t->indicator == '\0';
+		notarget += !t->has_target;
+	}
+	if (mu->targets == 0)
+		json_array_append_new(miss, json_string("no local targets"));
+	if (noind) {
+		snprintf(buf, sizeof(buf), "%zu target%s without an indicator",
+		    noind, noind == 1 ? "" : "s");
+		json_array_append_new(miss, json_string(buf));
+	}
+	if (notarget) {
+		snprintf(buf, sizeof(buf), "%zu target%s without a target value",
+		    notarget, notarget == 1 ? "" : "s");
+		json_array_append_new(miss, json_string(buf));
+	}
+	json_array_append_new(steps, json_pack("{s:i, s:s, s:b, s:o}", "step", 2,
+	    "name", "targets", "done", json_array_size(miss) == 0, "missing",
+	    miss));
+	/* 3 political adoption */
+	miss = json_array();
+	if (!mu->plan_adopted)
+		json_array_append_new(miss, json_string("local plan not adopted "
+		    "by the municipal board"));
+	if (!v->regional_plan_adopted)
+		json_array_append_new(miss, json_string("regional plan not yet "
+		    "adopted by the Regional Council"));
+	json_array_append_new(steps, json_pack("{s:i, s:s, s:b, s:o}", "step", 3,
+	    "name", "adoption", "done", mu->plan_adopted, "missing", miss));
+	/* 4 implementation */
+	miss = json_array();
+	if (mu->projects == 0)
+		json_array_append_new(miss, json_string("no development project "
+		    "counted for the programme"));
+	if (mu->groups == 0)
+		json_array_append_new(miss, json_string("in no thematic working "
+		    "group"));
+	if (mu->networks == 0)
+		json_array_append_new(miss, json_string("no network membership "
+		    "recorded"));
+	json_array_append_new(steps, json_pack("{s:i, s:s, s:b, s:o}", "step", 4,
+	    "name", "implementation", "done", mu->projects > 0, "missing", miss));
+	/* 5 follow-up */
+	miss = json_array();
+	nodata = mu->by_status[UCR_PROGRESS_NODATA];
+	if (mu->last_followup == 0)
+		json_array_append_new(miss, json_string("no measurements"));
+	if (nodata) {
+		snprintf(buf, sizeof(buf), "%zu target%s cannot be assessed (no "
+		    "data)", nodata, nodata == 1 ? "" : "s");
+		json_array_append_new(miss, json_string(buf));
+	}
+	json_array_append_new(steps, json_pack("{s:i, s:s, s:b, s:o}", "step", 5,
+	    "name", "follow-up", "done", mu->targets > 0 && nodata == 0,
+	    "missing", miss));
+	return steps;
+}
+
+json_t *
+ucr_view_json_cycle(const struct ucr_view *v, const char *code)
+{
+	const struct ucr_view_municipality *mu;
+	json_t *themes, *ts, *ps, *gs, *ms, *ns, *ds, *miss;
+	size_t i, j;
+	int m = ucr_view_mun_index(code), th;
+
+	if (m < 0)
+		return NULL;
+	mu = &v->mun[m];
+	themes = json_array();
+	for (th = 0; th < UCR_NTHEMES; th++) {
+		const char *name = "";
+
+		miss = json_array();
+		for (j = 0; j < UCR_NCOMMITMENTS; j++) {
+			if (ucr_commitments[j].theme != th + 1)
+				continue;
+			name = ucr_commitments[j].theme_name;
+			if (!mu->has_baseline[j])
+				json_array_append_new(miss,
+				    json_string(ucr_commitments[j].id));
+		}
+		json_array_append_new(themes, json_pack("{s:i, s:s, s:i, s:i,"
+		    " s:o}", "theme", th + 1, "name", name, "covered",
+		    (int)mu->theme_covered[th], "of", 5, "missing", miss));
+	}
+	ts = json_array();
+	for (i = 0; i < v->ntargets; i++)
+		if (strcmp(v->targets[i].owner, code) == 0)
+			json_array_append_new(ts, ucr_view_json_target(v,
+			    &v->targets[i]));
+	ps = json_array();
+	for (i = 0; i < v->nprojects; i++) {
+		const struct ucr_view_project *p = &v->projects[i];
+		static const char *const st[] = {"planned", "ongoing", "completed"};
+
+		if (!ucr_view_project_has(p, code))
+			continue;
+		json_array_append_new(ps, json_pack("{s:s, s:s, s:s, s:o, s:s, s:b}",
+		    "key", p->key, "title", p->title, "lead", p->lead,
+		    "partners", jstrings(p->partners, p->npartners), "status",
+		    (unsigned)p->status < 3 ? st[p->status] : "planned",
+		    "counts_for_programme", p->counts));
+	}
+	gs = json_array();
+	for (i = 0; i < v->ngroups; i++)
+		if (group_has(&v->groups[i], code))
+			json_array_append_new(gs, json_pack("{s:s, s:s, s:b}",
+			    "key", v->groups[i].key, "name", v->groups[i].name,
+			    "active", v->groups[i].active));
+	ms = json_array();
+	for (i = 0; i < v->nmeetings; i++) {
+		static const char *const kinds[] = {"other", "workshop", "group",
+		    "steering_group", "regional_council"};
+		const struct ucr_view_meeting *me = &v->meetings[i];
+
+		if (strcmp(me->owner, code) != 0)
+			continue;
+		json_array_append_new(ms, json_pack("{s:s, s:s, s:s, s:s, s:i,"
+		    " s:i, s:i}", "key", me->key, "kind",
+		    (unsigned)me->kind < 5 ? kinds[me->kind] : "other", "date",
+		    me->date, "title", me->title, "women", (int)me->women,
+		    "men", (int)me->men, "unstated", (int)me->unstated));
+	}
+	ns = json_array();
+	for (i = 0; i < v->nnetworks; i++) {
+		const struct ucr_view_network *n = &v->networks[i];
+
+		if (strcmp(n->owner, code) != 0)
+			continue;
+		json_array_append_new(ns, json_pack("{s:s, s:s, s:s, s:s, s:b}",
+		    "key", n->key, "name", n->name, "scope", n->scope ==
+		    UCR__SCOPE__SCOPE_INTERNATIONAL ? "international" :
+		    "national", "joined", n->joined, "new_in_programme",
+		    n->new_in_programme));
+	}
+	ds = json_array();
+	for (i = 0; i < v->ndecisions; i++) {
+		static const char *const bodies[] = {"board", "council",
+		    "regional_council", "steering_group"};
+		static const char *const subjects[] = {"other", "baseline",
+		    "targets", "local_plan", "regional_plan"};
+		static const char *const outcomes[] = {"adopted", "rejected",
+		    "deferred"};
+		const struct ucr_view_decision *d = &v->decisions[i];
+
+		if (strcmp(d->owner, code) != 0)
+			continue;
+		json_array_append_new(ds, json_pack("{s:s, s:s, s:s, s:s, s:s,"
+		    " s:s}", "key", d->key, "body", (unsigned)d->body < 4 ?
+		    bodies[d->body] : "board", "subject", (unsigned)d->subject <
+		    5 ? subjects[d->subject] : "other", "outcome",
+		    (unsigned)d->outcome < 3 ? outcomes[d->outcome] : "adopted",
+		    "date", d->date, "ref", d->ref));
+	}
+	return json_pack("{s:o, s:s, s:s, s:s, s:{s:i, s:i, s:o}, s:o, s:o,"
+	    " s:o, s:o, s:o, s:o, s:o, s:o}",
+	    "generated", jtime(v->now), "date", v->today,
+	    "code", mu->code, "name", mu->name,
+	    "baseline", "covered", (int)mu->baseline_covered, "total",
+	    UCR_NCOMMITMENTS, "themes", themes,
+	    "steps", jcycle_steps(v, m),
+	    "targets", ts, "projects", ps, "groups", gs, "meetings", ms,
+	    "networks", ns, "decisions", ds,
+	    "municipality", jmunicipality(mu));
+}

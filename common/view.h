@@ -1,0 +1,373 @@
+/*
+ * view.h: the regional view: programme goals, the joint action plan, the
+ * municipality × cycle-step matrix, exceptions and provenance.
+ *
+ * The fold is pure: the same records, sync times and quarantine give the
+ * same view on the hub and on every node. ucr_view_build() loads those
+ * inputs from a store and calls ucr_view_fold(); tests call the fold on
+ * records built in memory. docs/view.md gives every formula and threshold.
+ *
+ * A struct ucr_view and everything it points to belong to the view and
+ * live until ucr_view_free(); callers read it and never change it. The
+ * fold copies what it keeps, so its inputs may be freed as soon as it
+ * returns.
+ */
+#ifndef UCR_VIEW_H
+#define UCR_VIEW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "keys.h"
+#include "record.h"
+#include "store.h"
+#include "ucr.pb-c.h"
+
+#define UCR_NTHEMES 10
+
+/* ------------------------------------------------------------ progress */
+
+/*
+ * Target status after the Statistics Canada progress method as used by
+ * Open SDG (sdg-build ProgressMeasure). Ordered from worst to best, so a
+ * larger value is a better status; NODATA sorts first.
+ */
+enum ucr_progress {
+	UCR_PROGRESS_NODATA = 0,
+	UCR_PROGRESS_DETERIORATION,
+	UCR_PROGRESS_LIMITED,
+	UCR_PROGRESS_ACCELERATE,
+	UCR_PROGRESS_ONTRACK,
+	UCR_PROGRESS_ACHIEVED,
+};
+#define UCR_NPROGRESS 6
+
+enum ucr_progress_method {
+	UCR_METHOD_NONE = 0,	/* not assessed (no data, or achieved) */
+	UCR_METHOD_COMPOUND,	/* compound annual growth (the StatCan method) */
+	UCR_METHOD_LINEAR,	/* linear fall-back: growth rate undefined */
+};
+
+/* Thresholds of the method (docs/view.md). */
+#define UCR_PROGRESS_R_ONTRACK 0.95	/* R: observed over required growth */
+#define UCR_PROGRESS_R_ACCEL 0.60
+#define UCR_PROGRESS_G_ONTRACK 0.015	/* no target: annual growth */
+#define UCR_PROGRESS_G_ACCEL 0.005
+
+struct ucr_progress_in {
+	int has_base;
+	double base;
+	unsigned base_year;
+	int has_current;
+	double current;
+	unsigned current_year;
+	int has_target;		/* a target value and year */
+	double target;
+	unsigned target_year;
+	int decrease;		/* lower is better */
+};
+
+struct ucr_progress_out {
+	enum ucr_progress status;
+	enum ucr_progress_method method;
+	double value;		/* R with a target, else the annual growth;
+				   NAN when not assessed, ±INFINITY allowed */
+	double observed;	/* observed annual growth (or change, linear) */
+	double required;	/* required annual growth; NAN without target */
+};
+
+/* Assess one target. Pure; never fails. */
+void ucr_view_progress(struct ucr_progress_out *out,
+    const struct ucr_progress_in *in);
+
+/* "achieved", "on_track", "acceleration_needed", "limited_progress",
+   "deterioration", "no_data": stable names for JSON. */
+const char *ucr_view_status_name(enum ucr_progress s);
+/* "achieved", "on track", "acceleration needed", ...: for people. */
+const char *ucr_view_status_label(enum ucr_progress s);
+/* "compound", "linear", "none". */
+const char *ucr_view_method_name(enum ucr_progress_method m);
+
+/*
+ * Population-weighted regional value of a rate: sum(w_i v_i) / sum(w_i)
+ * over the municipalities i (index into ucr_municipalities) with have[i]
+ * set; w is weights, or the sample populations of record.h when NULL.
+ * Returns the number of municipalities used; 0 leaves *out alone.
+ */
+int ucr_view_regional_rate(double *out, const double values[UCR_NMUNICIPALITIES],
+    const int have[UCR_NMUNICIPALITIES],
+    const double weights[UCR_NMUNICIPALITIES]);
+
+/* Kolada KPI of inhabitants, used as weights when every municipality of a
+   figure has a value for it (docs/view.md). */
+#define UCR_VIEW_POPULATION_KPI "N01951"
+
+/* ------------------------------------------------------------ the view */
+
+/* One signed record behind a figure. */
+struct ucr_view_ref {
+	const char *key;
+	uint8_t author[UCR_PK_LEN];	/* zero when unknown */
+	uint64_t seq;
+	uint64_t time;			/* HLC time of the version */
+};
+
+enum ucr_goal {
+	UCR_GOAL_A1 = 0,	/* thematic working groups engaged >= 10 */
+	UCR_GOAL_A2,		/* regional workshops held = 3 */
+	UCR_GOAL_A3,		/* gender balance, neither above 60 % */
+	UCR_GOAL_R1,		/* regional plan adopted on six local plans */
+	UCR_GOAL_R2,		/* >= 5 new national/international networks */
+	UCR_GOAL_R3,		/* >= 6 projects, >= 1 per municipality */
+};
+#define UCR_NGOALS 6
+
+struct ucr_view_goal {
+	const char *id;		/* "A1" .. "R3" */
+	const char *title;	/* from region/goal/<ID> or the default */
+	double current;
+	double threshold;	/* default, or region/goal/<ID> threshold */
+	int at_most;		/* met when current <= threshold (A3) */
+	int met;
+	const char *missing;	/* one line; "" when met */
+	const char **missing_codes; /* municipality codes (R1, R3) */
+	size_t nmissing_codes;
+	struct ucr_view_ref *refs;
+	size_t nrefs;
+};
+
+/* A3: the participants of one activity goal. */
+struct ucr_view_balance {
+	const char *goal;	/* "A1" (group meetings) or "A2" (workshops) */
+	size_t meetings;
+	unsigned long women, men, unstated;
+	double women_pct, men_pct; /* of stated participants; NAN if none */
+	int met;		/* both <= the A3 threshold */
+};
+
+struct ucr_view_point {
+	unsigned year;
+	double value;
+};
+
+struct ucr_view_target {
+	const char *key;	/* "2403/target/T1" */
+	const char *owner;	/* municipality code */
+	const char *id;		/* "T1" */
+	const char *title;
+	const char *indicator;	/* Kolada id, "" if none */
+	const char **priorities; /* effective P1..P5 (docs/view.md) */
+	size_t npriorities;
+	int has_baseline;
+	double baseline;
+	unsigned baseline_year;
+	int has_target;
+	double target;
+	unsigned target_year;	/* 0: none */
+	int decrease;		/* lower is better */
+	int has_latest;
+	double latest;
+	unsigned latest_year;
+	struct ucr_view_point *series; /* gender T, by year ascending */
+	size_t nseries;
+	struct ucr_progress_out progress;
+	int overdue;		/* target year passed and not achieved */
+	struct ucr_view_ref *refs; /* the target and the measurements used */
+	size_t nrefs;
+};
+
+struct ucr_view_municipality {
+	const char *code;
+	const char *name;
+	long population;
+	unsigned baseline_covered;	/* commitments with a baseline, of 50 */
+	unsigned theme_covered[UCR_NTHEMES]; /* of 5 each */
+	uint8_t has_baseline[UCR_NCOMMITMENTS]; /* by ucr_commitments index */
+	size_t targets;			/* active targets */
+	size_t by_status[UCR_NPROGRESS];
+	size_t projects;		/* programme projects it leads or joins */
+	size_t groups, meetings, networks, decisions;
+	int plan_adopted;		/* board adopted the local plan */
+	int targets_adopted;		/* board or council adopted targets */
+	unsigned last_followup;		/* newest measurement year, 0 none */
+	uint64_t last_sync;		/* HLC of the newest entry held, 0 never */
+	int64_t sync_age_s;		/* now - last_sync; -1 never */
+	int stale;			/* not synced within stale_after */
+};
+
+struct ucr_view_regional {
+	const char *indicator;
+	unsigned year;
+	double value;		/* population-weighted over the reporting ones */
+	unsigned municipalities; /* how many reported that year */
+	const char *weights;	/* "N01951" (measured) or "sample" */
+};
+
+struct ucr_view_priority {
+	const char *id;		/* "P1" .. "P5", or "-" for unmapped */
+	const char *title;
+	size_t by_status[UCR_NPROGRESS];
+	size_t cell[UCR_NMUNICIPALITIES][UCR_NPROGRESS];
+	size_t *targets;	/* indices into view->targets */
+	size_t ntargets;
+	struct ucr_view_regional *regional; /* per indicator of its targets */
+	size_t nregional;
+};
+
+enum ucr_view_exc {
+	UCR_EXC_OVERDUE = 0,	/* target year passed, not achieved */
+	UCR_EXC_DETERIORATING,
+	UCR_EXC_STALE,		/* node not synced within stale_after */
+	UCR_EXC_QUARANTINE,	/* refused or forked input held */
+};
+
+struct ucr_view_exception {
+	enum ucr_view_exc kind;
+	const char *municipality; /* code, or NULL */
+	const char *subject;	/* record key, or NULL */
+	const char *text;	/* one line */
+};
+
+struct ucr_view_project {
+	const char *key, *owner, *lead, *title;
+	const char **partners;
+	size_t npartners;
+	int status;		/* Ucr__ProjectStatus */
+	int counts;		/* counts_for_programme */
+};
+
+struct ucr_view_group {
+	const char *key, *owner, *name, *active_to;
+	const char **members;
+	size_t nmembers;
+	int active;		/* no active_to, or not before today */
+};
+
+struct ucr_view_meeting {
+	const char *key, *owner, *date, *title;
+	int kind;		/* Ucr__MeetingKind */
+	unsigned women, men, unstated;
+};
+
+struct ucr_view_network {
+	const char *key, *owner, *name, *joined;
+	int scope;		/* Ucr__Scope */
+	int new_in_programme;
+};
+
+struct ucr_view_decision {
+	const char *key, *owner, *date, *ref;
+	int body, subject, outcome; /* Ucr__Body, Ucr__Subject, Ucr__Outcome */
+};
+
+struct ucr_view_quarantine {
+	uint64_t time;
+	const char *reason;
+	const char *municipality; /* of the author, or NULL */
+	uint64_t seq;
+};
+
+struct ucr_view {
+	uint64_t now;		/* HLC time the view was computed for */
+	unsigned year;		/* calendar year of now (UTC) */
+	char today[11];		/* "YYYY-MM-DD" of now (UTC) */
+	int stale_after_s;
+	const char *vision;	/* region/vision/vision text, or NULL */
+	int regional_plan_adopted; /* by the Regional Council */
+	struct ucr_view_goal goals[UCR_NGOALS];
+	struct ucr_view_balance balance[2]; /* A3: [0] A1, [1] A2 */
+	struct ucr_view_municipality mun[UCR_NMUNICIPALITIES];
+	struct ucr_view_priority pri[UCR_NPRIORITIES + 1]; /* [5]: unmapped */
+	struct ucr_view_target *targets;	/* by key */
+	size_t ntargets;
+	struct ucr_view_project *projects;
+	size_t nprojects;
+	struct ucr_view_group *groups;
+	size_t ngroups;
+	struct ucr_view_meeting *meetings;
+	size_t nmeetings;
+	struct ucr_view_network *networks;
+	size_t nnetworks;
+	struct ucr_view_decision *decisions;
+	size_t ndecisions;
+	struct ucr_view_exception *exceptions;
+	size_t nexceptions;
+	struct ucr_view_quarantine *quarantine;
+	size_t nquarantine;
+	double region_baseline_pct; /* ratio of sums: covered / 300 */
+	size_t records;		/* current records folded */
+	struct ucr_view_mem *mem; /* private: what ucr_view_free releases */
+};
+
+/* --------------------------------------------------------- build, fold */
+
+/* One current record version as the fold sees it. */
+struct ucr_view_input {
+	const Ucr__Record *record;	/* decoded; tombstones are skipped */
+	const uint8_t *author;		/* UCR_PK_LEN bytes, or NULL */
+	uint64_t seq;
+	uint64_t time;			/* HLC */
+};
+
+struct ucr_view_params {
+	uint64_t now;		/* HLC time: ms << 16 | counter */
+	int stale_after_s;	/* <= 0: no stale-node exceptions */
+	/* HLC of the newest entry held per municipality (index into
+	   ucr_municipalities), 0 never; NULL: nothing known. */
+	const uint64_t *last_sync;
+	const struct ucr_view_quarantine *quarantine; /* copied */
+	size_t nquarantine;
+};
+
+/*
+ * Fold records into a new view. Records are taken in the order given for
+ * ties only; the result does not depend on input order otherwise (inputs
+ * are sorted by key first). Returns 0 or UCR_ENOMEM, UCR_EINVAL.
+ */
+int ucr_view_fold(struct ucr_view **out, const struct ucr_view_input *in,
+    size_t n, const struct ucr_view_params *p);
+
+/*
+ * Load every current record, head and quarantined item of the store and
+ * fold them. A log's author is mapped to its municipality through the
+ * roster records (region/roster/<hex>), then the store's own identity,
+ * then the owner of the records it wrote. Undecodable records are skipped
+ * and counted as quarantine-like exceptions. Returns 0 or a store error,
+ * UCR_ENOMEM.
+ */
+int ucr_view_build(struct ucr_view **out, struct ucr_store *s,
+    uint64_t now_hlc, int stale_after_s);
+
+void ucr_view_free(struct ucr_view *v);
+
+/* ------------------------------------------------------------ lookups */
+
+/* Index of a municipality code in ucr_municipalities, or -1. */
+int ucr_view_mun_index(const char *code);
+/* A goal by id ("A1", case-insensitive), or NULL. */
+const struct ucr_view_goal *ucr_view_goal_find(const struct ucr_view *v,
+    const char *id);
+/* A target by key ("2403/target/T1") or by "2403/T1" or "2403:T1". */
+const struct ucr_view_target *ucr_view_target_find(const struct ucr_view *v,
+    const char *name);
+/* Does municipality code take part in the project (owner, lead, partner)? */
+int ucr_view_project_has(const struct ucr_view_project *p, const char *code);
+
+/* ------------------------------------------------------------ JSON */
+
+/*
+ * JSON documents of docs/view.md; the caller owns the result (json_decref).
+ * NULL on out of memory. plan filters: priority ("P4") and municipality
+ * code may be NULL for all. cycle: NULL for an unknown code.
+ */
+json_t *ucr_view_json_status(const struct ucr_view *v);
+json_t *ucr_view_json_plan(const struct ucr_view *v, const char *priority,
+    const char *municipality);
+json_t *ucr_view_json_cycle(const struct ucr_view *v, const char *code);
+json_t *ucr_view_json_refs(const struct ucr_view_ref *refs, size_t n);
+json_t *ucr_view_json_target(const struct ucr_view *v,
+    const struct ucr_view_target *t);
+
+#endif
