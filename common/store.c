@@ -951,6 +951,7 @@ ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
 	MDB_txn *txn = NULL;
 	Ucr__Batch b = UCR__BATCH__INIT;
 	ProtobufCBinaryData *ents = NULL;
+	uint8_t (*hashes)[32] = NULL;	/* each put's record hash */
 	uint8_t prev[32], sig[UCR_SIG_LEN];
 	struct ucr_head h;
 	uint64_t time;
@@ -970,8 +971,11 @@ ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
 		    UCR_MAX_BATCH_ENTRIES);
 		return UCR_EINVAL;
 	}
-	if ((ents = calloc(n, sizeof(*ents))) == NULL)
+	if ((ents = calloc(n, sizeof(*ents))) == NULL ||
+	    (hashes = calloc(n, 32)) == NULL) {
+		free(ents);
 		return UCR_ENOMEM;
+	}
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
 		rc = mdb_err(rc);
 		goto leave;
@@ -1029,8 +1033,21 @@ ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
 			}
 			for (j = 0; j < puts[i].nadopt; j++) {
 				struct recval cur;
+				const uint8_t *hash = NULL;
+				size_t e;
 
-				if (!rec_held(txn, s, puts[i].adopt_keys[j], &cur)) {
+				/* an earlier record of this batch, latest first */
+				for (e = i; e-- > 0;)
+					if (strcmp(puts[e].record->key,
+					    puts[i].adopt_keys[j]) == 0) {
+						if (!puts[e].record->tombstone)
+							hash = hashes[e];
+						break;
+					}
+				if (hash == NULL && e == (size_t)-1 &&
+				    rec_held(txn, s, puts[i].adopt_keys[j], &cur))
+					hash = cur.hash;
+				if (hash == NULL) {
 					free(adopted);
 					free(adoptp);
 					rc = UCR_ENOTFOUND;
@@ -1041,7 +1058,7 @@ ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
 				}
 				ucr__adopted__init(&adopted[j]);
 				adopted[j].key = (char *)puts[i].adopt_keys[j];
-				adopted[j].hash.data = (uint8_t *)cur.hash;
+				adopted[j].hash.data = (uint8_t *)hash;
 				adopted[j].hash.len = 32;
 				adoptp[j] = &adopted[j];
 			}
@@ -1059,6 +1076,7 @@ ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
 		}
 		if (rc != 0)
 			goto leave;
+		ucr_hash(hashes[i], rb, rlen);
 		time = ucr_hlc_next(time);
 		rc = ucr_entry_encode(&eb, &elen, s->epoch, h.seq + 1 + i, prev,
 		    time, (uint32_t)r->body_case, rb, rlen);
@@ -1103,6 +1121,7 @@ leave:
 	for (i = 0; i < n; i++)
 		free(ents[i].data);
 	free(ents);
+	free(hashes);
 	return rc;
 }
 

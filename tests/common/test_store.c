@@ -433,3 +433,41 @@ Test(store, verify_detects_tampering)
 	cr_assert_neq(ucr_store_verify(node, NULL, NULL, why, sizeof(why)), 0);
 	cr_assert(strstr(why, "log") != NULL, "%s", why);
 }
+
+Test(store, decision_adopts_record_of_same_batch)
+{
+	Ucr__Record *n = su_network("2403", 7), *got = NULL;
+	Ucr__Record *d = calloc(1, sizeof(*d));
+	Ucr__Decision *dec = calloc(1, sizeof(*dec));
+	const char *keys[] = {"2403/network/N7"};
+	struct ucr_put p[2];
+	uint64_t f, l;
+	size_t bad;
+	char why[256];
+	uint8_t h[32];
+	uint8_t *buf;
+	size_t len;
+
+	ucr__record__init(d);
+	ucr__decision__init(dec);
+	d->key = strdup("2403/decision/D1");
+	d->owner = strdup("2403");
+	d->body_case = UCR__RECORD__BODY_DECISION;
+	d->decision = dec;
+	dec->date = strdup("2010-03-01");
+	dec->ref = strdup("KS 2010/12");
+	p[0] = (struct ucr_put){n, UCR_PUT_CREATE, NULL, 0};
+	p[1] = (struct ucr_put){d, UCR_PUT_CREATE, keys, 1};
+	cr_assert_eq(ucr_store_append(node, nodek, p, 2, &f, &l, &bad, why,
+	    sizeof(why)), 0, "%s", why);
+	cr_assert_eq(ucr_record_encode(&buf, &len, n), 0);
+	ucr_hash(h, buf, len);
+	free(buf);
+	cr_assert_eq(ucr_store_get(node, "2403/decision/D1", su_decode_cb, &got),
+	    0);
+	cr_assert_eq(got->decision->n_adopts, 1);
+	cr_assert_eq(memcmp(got->decision->adopts[0]->hash.data, h, 32), 0);
+	ucr__record__free_unpacked(got, NULL);
+	ucr__record__free_unpacked(n, NULL);
+	ucr__record__free_unpacked(d, NULL);
+}

@@ -1,0 +1,790 @@
+/*
+ * test_import.c: cli/import.c: the demo files, the formats, and every way
+ * a row can be refused, all or nothing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "error.h"
+#include "import.h"
+#include "record.h"
+#include "testutil.h"
+
+#ifndef UCR_SOURCE_DIR
+#define UCR_SOURCE_DIR "."
+#endif
+#define DEMO UCR_SOURCE_DIR "/deploy/demo/"
+
+static char *dir;
+static struct import_set set;
+static char why[1024];
+
+static void
+setup(void)
+{
+	dir = tu_tempdir();
+	cr_assert_not_null(dir);
+	memset(&set, 0, sizeof(set));
+	why[0] = '\0';
+}
+
+static void
+teardown(void)
+{
+	import_free(&set);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+TestSuite(import, .init = setup, .fini = teardown, .timeout = 60);
+
+/* Write name (in the temp folder) with content and import it. */
+static int
+load_text(const char *name, const char *content, const char *owner,
+    int kolada)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	cr_assert_eq(tu_write(path, content), 0);
+	import_free(&set);
+	return import_load(&set, path, kolada, owner, why, sizeof(why), NULL,
+	    NULL);
+}
+
+static int
+load_demo(const char *name, const char *owner, int kolada)
+{
+	import_free(&set);
+	return import_load(&set, name, kolada, owner, why, sizeof(why), NULL,
+	    NULL);
+}
+
+static Ucr__Record *
+find(const struct import_set *s, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->puts[i].record->key, key) == 0)
+			return s->puts[i].record;
+	return NULL;
+}
+
+static size_t
+count_kind(const struct import_set *s, Ucr__Record__BodyCase c)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->n; i++)
+		n += s->puts[i].record->body_case == c;
+	return n;
+}
+
+static void
+assert_dec(const Ucr__Decimal *d, long long units, unsigned scale)
+{
+	cr_assert_not_null(d);
+	cr_assert_eq(d->units, units, "units %lld, want %lld",
+	    (long long)d->units, units);
+	cr_assert_eq(d->scale, scale, "scale %u, want %u", d->scale, scale);
+}
+
+static void
+assert_why(int rc, int want, const char *part)
+{
+	cr_assert_eq(rc, want, "rc %d (%s), want %d; why: %s", rc,
+	    ucr_strerror(rc), want, why);
+	cr_assert(strstr(why, part) != NULL, "why '%s' lacks '%s'", why, part);
+	/* All or nothing: a refused file leaves nothing to send. */
+	cr_assert_eq(set.n, 0);
+	cr_assert_null(set.puts);
+}
+
+static int
+balanced(const Ucr__Meeting *m)
+{
+	unsigned t = m->women + m->men;
+
+	return t > 0 && m->women * 10 >= t * 4 && m->women * 10 <= t * 6;
+}
+
+/* ------------------------------------------------------------ demo */
+
+Test(import, demo_region)
+{
+	Ucr__Record *r;
+	size_t i, workshops = 0, intl = 0;
+	char key[64];
+
+	cr_assert_eq(load_demo(DEMO "region.json", UCR_REGION, 0), 0, "%s",
+	    why);
+	cr_assert_eq(set.n, 21);
+	cr_assert_eq(set.rows, 21, "comments are not rows");
+	r = find(&set, "region/vision/vision");
+	cr_assert_not_null(r);
+	cr_assert_eq(r->vision->year, 2050);
+	cr_assert(strstr(r->vision->text, "quarter of a million") != NULL);
+	for (i = 1; i <= 5; i++) {
+		snprintf(key, sizeof(key), "region/priority/P%zu", i);
+		cr_assert_not_null(r = find(&set, key), "%s", key);
+		cr_assert_str_eq(r->priority->title,
+		    ucr_priority_titles[i - 1]);
+	}
+	r = find(&set, "region/goal/A1");
+	cr_assert_not_null(r);
+	assert_dec(r->goal->threshold, 10, 0);
+	for (i = 0; i < set.n; i++) {
+		r = set.puts[i].record;
+		if (r->body_case == UCR__RECORD__BODY_MEETING) {
+			cr_assert_eq(r->meeting->kind,
+			    UCR__MEETING_KIND__MEETING_WORKSHOP);
+			cr_assert(balanced(r->meeting), "%s unbalanced",
+			    r->key);
+			workshops++;
+		}
+		if (r->body_case == UCR__RECORD__BODY_NETWORK) {
+			cr_assert(r->network->new_in_programme);
+			intl += r->network->scope ==
+			    UCR__SCOPE__SCOPE_INTERNATIONAL;
+		}
+	}
+	cr_assert_eq(workshops, 3);
+	cr_assert_eq(count_kind(&set, UCR__RECORD__BODY_NETWORK), 5);
+	cr_assert_eq(intl, 1, "only CIVITAS is international");
+	cr_assert_not_null(r = find(&set, "region/network/civitas"));
+	cr_assert_eq(r->network->scope, UCR__SCOPE__SCOPE_INTERNATIONAL);
+
+	/* The Regional Council's decision comes last, adopting the plan. */
+	r = set.puts[set.n - 1].record;
+	cr_assert_str_eq(r->key, "region/decision/regional-plan");
+	cr_assert_eq(r->decision->body, UCR__BODY__BODY_REGIONAL_COUNCIL);
+	cr_assert_eq(r->decision->subject,
+	    UCR__SUBJECT__SUBJECT_REGIONAL_PLAN);
+	cr_assert_eq(set.puts[set.n - 1].nadopt, 6);
+	cr_assert_str_eq(set.puts[set.n - 1].adopt_keys[0],
+	    "region/vision/vision");
+	cr_assert_str_eq(set.puts[set.n - 1].adopt_keys[5],
+	    "region/priority/P5");
+	for (i = 0; i < set.n; i++)
+		cr_assert_eq(set.puts[i].mode, UCR_PUT_UPSERT);
+}
+
+static const char *const codes[] = {"2480", "2403", "2401", "2409", "2404",
+    "2460"};
+
+Test(import, demo_municipalities)
+{
+	char path[256], key[64];
+	size_t i, j, groups = 0, leads = 0, targets, meetings = 0;
+	Ucr__Record *r;
+	const struct ucr_put *last;
+
+	for (i = 0; i < 6; i++) {
+		snprintf(path, sizeof(path), DEMO "%s.json", codes[i]);
+		cr_assert_eq(load_demo(path, codes[i], 0), 0, "%s", why);
+		if (strcmp(codes[i], "2480") == 0)
+			cr_assert_eq(count_kind(&set,
+			    UCR__RECORD__BODY_BASELINE), 50);
+		else
+			cr_assert_geq(count_kind(&set,
+			    UCR__RECORD__BODY_BASELINE), 30);
+		targets = count_kind(&set, UCR__RECORD__BODY_TARGET);
+		cr_assert(targets >= 3 && targets <= 6, "%s: %zu targets",
+		    codes[i], targets);
+		cr_assert_geq(count_kind(&set, UCR__RECORD__BODY_MEASUREMENT),
+		    4 * targets);
+		groups += count_kind(&set, UCR__RECORD__BODY_GROUP);
+		cr_assert_eq(count_kind(&set, UCR__RECORD__BODY_PROJECT), 1);
+		for (j = 0; j < set.n; j++) {
+			r = set.puts[j].record;
+			cr_assert_str_eq(r->owner, codes[i]);
+			if (r->body_case == UCR__RECORD__BODY_PROJECT) {
+				cr_assert_str_eq(r->project->lead, codes[i]);
+				cr_assert(r->project->counts_for_programme);
+				leads++;
+			}
+			if (r->body_case == UCR__RECORD__BODY_MEETING) {
+				cr_assert(balanced(r->meeting), "%s", r->key);
+				cr_assert_neq(*r->meeting->group, '\0');
+				meetings++;
+			}
+			if (r->body_case == UCR__RECORD__BODY_TARGET) {
+				cr_assert_neq(*r->target->indicator, '\0');
+				cr_assert_not_null(r->target->target_value);
+			}
+		}
+		/* The board adopts the local plan: every target. */
+		last = &set.puts[set.n - 1];
+		cr_assert_eq(last->record->body_case,
+		    UCR__RECORD__BODY_DECISION);
+		cr_assert_eq(last->record->decision->body,
+		    UCR__BODY__BODY_BOARD);
+		cr_assert_eq(last->record->decision->subject,
+		    UCR__SUBJECT__SUBJECT_LOCAL_PLAN);
+		cr_assert_eq(last->nadopt, targets);
+		for (j = 0; j < targets; j++) {
+			snprintf(key, sizeof(key), "%s/target/T%zu", codes[i],
+			    j + 1);
+			cr_assert_str_eq(last->adopt_keys[j], key);
+			cr_assert_not_null(find(&set, key));
+		}
+	}
+	cr_assert_geq(groups, 10);
+	cr_assert_eq(leads, 6, "each municipality leads one project");
+	cr_assert_geq(meetings, 10);
+}
+
+Test(import, demo_values)
+{
+	Ucr__Record *r;
+
+	cr_assert_eq(load_demo(DEMO "2403.json", "2403", 0), 0, "%s", why);
+	r = find(&set, "2403/target/T1");
+	cr_assert_not_null(r);
+	cr_assert_str_eq(r->target->indicator, "N00401");
+	cr_assert_eq(r->target->n_commitments, 2);
+	cr_assert_str_eq(r->target->commitments[0], "10.1");
+	cr_assert_str_eq(r->target->priorities[0], "P4");
+	assert_dec(r->target->baseline_value, 98, 1);
+	cr_assert_eq(r->target->baseline_year, 2008);
+	assert_dec(r->target->target_value, 60, 1);
+	cr_assert_eq(r->target->target_year, 2030);
+	cr_assert_eq(r->target->direction,
+	    UCR__DIRECTION__DIRECTION_DECREASE);
+	r = find(&set, "2403/baseline/1.3");
+	cr_assert_not_null(r);
+	cr_assert_str_eq(r->baseline->commitment, "1.3");
+	cr_assert(strncmp(r->baseline->text, "[sample]", 8) == 0);
+	cr_assert_eq(r->baseline->n_indicators, 1);
+	cr_assert_str_eq(r->baseline->indicators[0]->indicator, "N05401");
+	r = find(&set, "2403/measure/N00401/2023/T");
+	cr_assert_not_null(r);
+	cr_assert_eq(r->measurement->status,
+	    UCR__MEASURE_STATUS__MEASURE_MISSING);
+	cr_assert_null(r->measurement->value);
+	r = find(&set, "2403/measure/N00914/2022/K");
+	cr_assert_not_null(r, "gender-split values");
+	cr_assert_eq(r->measurement->gender, UCR__GENDER__GENDER_K);
+	cr_assert_str_eq(r->measurement->area, "2403");
+	r = find(&set, "2403/measure/N00401/2022/T");
+	cr_assert_eq(r->measurement->status,
+	    UCR__MEASURE_STATUS__MEASURE_PRELIMINARY);
+}
+
+Test(import, demo_kolada)
+{
+	Ucr__Record *r;
+
+	cr_assert_eq(load_demo(DEMO "kolada-sample.json", "2403", 1), 0, "%s",
+	    why);
+	cr_assert_eq(set.rows, 30);
+	cr_assert_eq(set.skipped_other, 26);
+	cr_assert_eq(set.n, 8);
+	r = find(&set, "2403/measure/N07702/2021/T");
+	cr_assert_not_null(r);
+	cr_assert_eq(r->measurement->status,
+	    UCR__MEASURE_STATUS__MEASURE_MISSING);
+	cr_assert_null(r->measurement->value);
+	r = find(&set, "2403/measure/N07702/2020/T");
+	assert_dec(r->measurement->value, 218907, 1);
+	r = find(&set, "2403/measure/N01951/2021/M");
+	cr_assert_not_null(r, "a period given as a string");
+	cr_assert_eq(r->measurement->year, 2021);
+}
+
+/* The CSV examples hold the same records as the JSON demo files. */
+Test(import, demo_csv_matches_json)
+{
+	static const struct {
+		const char *file, *owner, *json, *key;
+		size_t n;
+	} ex[] = {
+		{"target", "2403", "2403.json", "2403/target/T2", 4},
+		{"project", "2403", "2403.json",
+		    "2403/project/gender-change", 1},
+		{"group", "2403", "2403.json", "2403/group/gender-equality", 1},
+		{"meeting", "2403", "2403.json", "2403/meeting/M1", 3},
+		{"decision", "2403", "2403.json", "2403/decision/local-plan",
+		    1},
+		{"baseline", "2403", "2403.json", "2403/baseline/1.3", 6},
+		{"measure", "2403", "2403.json",
+		    "2403/measure/N00401/2023/T", 21},
+		{"network", "region", "region.json",
+		    "region/network/sis-tk-522", 5},
+		{"vision", "region", "region.json", "region/vision/vision", 1},
+		{"priority", "region", "region.json", "region/priority/P3", 5},
+		{"goal", "region", "region.json", "region/goal/R3", 6},
+	};
+	struct import_set js;
+	uint8_t *a, *b;
+	size_t la, lb, i;
+	char path[256];
+
+	for (i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
+		snprintf(path, sizeof(path), DEMO "%s", ex[i].json);
+		cr_assert_eq(import_load(&js, path, 0, ex[i].owner, why,
+		    sizeof(why), NULL, NULL), 0, "%s", why);
+		snprintf(path, sizeof(path), DEMO "csv/%s.csv", ex[i].file);
+		cr_assert_eq(load_demo(path, ex[i].owner, 0), 0, "%s", why);
+		cr_assert_eq(set.n, ex[i].n, "%s: %zu records", path, set.n);
+		cr_assert_not_null(find(&set, ex[i].key), "%s", ex[i].key);
+		cr_assert_not_null(find(&js, ex[i].key), "%s", ex[i].key);
+		cr_assert_eq(ucr_record_encode(&a, &la, find(&set, ex[i].key)),
+		    0);
+		cr_assert_eq(ucr_record_encode(&b, &lb, find(&js, ex[i].key)),
+		    0);
+		cr_assert(la == lb && memcmp(a, b, la) == 0,
+		    "%s differs between CSV and JSON", ex[i].key);
+		free(a);
+		free(b);
+		import_free(&js);
+	}
+	cr_assert_eq(load_demo(DEMO "csv/decision.csv", "2403", 0), 0);
+	cr_assert_eq(set.puts[0].nadopt, 4);
+	cr_assert_str_eq(set.puts[0].adopt_keys[3], "2403/target/T4");
+}
+
+/* ------------------------------------------------------------ refusals */
+
+#define TARGET_OK                                                         \
+	"{\"kind\": \"target\", \"id\": \"T%d\", \"title\": \"t\", "     \
+	"\"commitments\": [\"3.1\"], \"priorities\": [\"P4\"]}"
+
+Test(import, all_or_nothing_json)
+{
+	int rc = load_text("bad.json", "[\n"
+	    "{\"kind\": \"target\", \"id\": \"T1\", \"title\": \"one\", "
+	    "\"commitments\": [\"3.1\"], \"priorities\": [\"P4\"]},\n"
+	    "{\"kind\": \"comment\", \"text\": \"anything\"},\n"
+	    "{\"kind\": \"measure\", \"indicator\": \"N00401\", "
+	    "\"year\": 2020, \"value\": \"4.5\"},\n"
+	    "{\"kind\": \"measure\", \"indicator\": \"N00401\", \"year\": "
+	    "\"twenty\", \"value\": \"4.5\"}\n]\n", "2403", 0);
+
+	assert_why(rc, UCR_EINVAL, "bad.json:row 4: field 'year': "
+	    "'twenty' is not a number");
+	cr_assert_eq(set.rows, 0);
+}
+
+Test(import, all_or_nothing_csv)
+{
+	int rc = load_text("bad.csv",
+	    "kind,indicator,year,value\n"
+	    "measure,N00401,2020,4.5\n"
+	    "measure,N00401,2021,\"4,6\"\n", "2403", 0);
+
+	assert_why(rc, UCR_EINVAL, "bad.csv:row 3: field 'value': '4,6' is "
+	    "not a decimal number (write 4.5, not 4,5)");
+}
+
+Test(import, unknown_field)
+{
+	int rc;
+
+	rc = load_text("u.json", "[{\"kind\": \"network\", \"id\": \"n\", "
+	    "\"name\": \"x\", \"scope\": \"national\", \"joined\": "
+	    "\"2009-01-01\", \"colour\": \"red\"}]", "2403", 0);
+	assert_why(rc, UCR_EINVAL, "u.json:row 1: field 'colour': unknown "
+	    "field for kind 'network'");
+	rc = load_text("u.json", "[{\"kind\": \"target\", \"id\": \"T1\", "
+	    "\"title\": \"t\", \"commitments\": [\"3.1\"], \"priorities\": "
+	    "[\"P4\"], \"baseline\": {\"value\": \"1\", \"yaer\": 2008}}]",
+	    "2403", 0);
+	assert_why(rc, UCR_EINVAL, "field 'baseline.yaer': unknown field");
+	rc = load_text("u.json", "[{\"kind\": \"measure\", \"id\": \"m1\", "
+	    "\"indicator\": \"N00401\", \"year\": 2020, \"value\": 1}]",
+	    "2403", 0);
+	assert_why(rc, UCR_EINVAL, "field 'id': a measurement has no id");
+	rc = load_text("u.csv", "kind,id,colour\ngroup,g,red\n", "2403", 0);
+	assert_why(rc, UCR_EINVAL, "u.csv:row 1: field 'colour': unknown "
+	    "column");
+	/* A column another kind has, filled in on this kind's row. */
+	rc = load_text("u.csv", "kind,id,name,women\ngroup,g,G,4\n", "2403", 0);
+	assert_why(rc, UCR_EINVAL, "u.csv:row 2: field 'women': unknown "
+	    "field for kind 'group'");
+}
+
+Test(import, bad_commitment)
+{
+	int rc;
+
+	rc = load_text("c.json", "[{\"kind\": \"target\", \"id\": \"T1\", "
+	    "\"title\": \"t\", \"commitments\": [\"3.1\", \"11.1\"], "
+	    "\"priorities\": [\"P4\"]}]", "2403", 0);
+	assert_why(rc, UCR_EINVAL, "c.json:row 1: field 'commitments': "
+	    "unknown Aalborg commitment '11.1'");
+	rc = load_text("c.json", "[{\"kind\": \"baseline\", \"id\": \"3.6\", "
+	    "\"text\": \"x\"}]", "2403", 0);
+	assert_why(rc, UCR_EINVAL, "field 'id': unknown Aalborg commitment "
+	    "'3.6'");
+	rc = load_text("c.json", "[{\"kind\": \"target\", \"id\": \"T1\", "
+	    "\"title\": \"t\", \"commitments\": [\"3.1\"], "
+	    "\"priorities\": [\"P6\"]}]", "2403", 0);
+	assert_why(rc, UCR_EINVAL, "field 'priorities': unknown priority");
+}
+
+Test(import, negative_count)
+{
+	int rc = load_text("m.json", "[{\"kind\": \"meeting\", \"id\": \"M1\", "
+	    "\"type\": \"workshop\", \"date\": \"2009-05-20\", \"women\": -3, "
+	    "\"men\": 4}]", "region", 0);
+
+	assert_why(rc, UCR_EINVAL, "m.json:row 1: field 'women': must not be "
+	    "negative");
+	rc = load_text("m.csv", "kind,id,type,date,women,men\n"
+	    "meeting,M1,workshop,2009-05-20,3,-4\n", "region", 0);
+	assert_why(rc, UCR_EINVAL, "m.csv:row 2: field 'men': must not be "
+	    "negative");
+}
+
+Test(import, bad_date)
+{
+	int rc = load_text("d.json", "[{\"kind\": \"decision\", \"id\": \"d\", "
+	    "\"body\": \"board\", \"date\": \"2010-02-30\", \"subject\": "
+	    "\"local-plan\", \"ref\": \"KS 1\"}]", "2403", 0);
+
+	assert_why(rc, UCR_EINVAL, "field 'date': '2010-02-30' is not a date");
+	rc = load_text("d.json", "[{\"kind\": \"project\", \"id\": \"p\", "
+	    "\"title\": \"p\", \"start\": \"2010-01-01\", \"end\": "
+	    "\"2009-12-31\"}]", "2403", 0);
+	assert_why(rc, UCR_EINVAL, "field 'end': 2009-12-31 is before start");
+}
+
+Test(import, year_out_of_range)
+{
+	int rc = load_text("y.json", "[{\"kind\": \"measure\", \"indicator\": "
+	    "\"N00401\", \"year\": 1850, \"value\": \"1\"}]", "2403", 0);
+
+	assert_why(rc, UCR_EINVAL, "field 'year': 1850 is outside 1900-2100");
+	rc = load_text("y.json", "[{\"kind\": \"target\", \"id\": \"T1\", "
+	    "\"title\": \"t\", \"commitments\": [\"3.1\"], \"priorities\": "
+	    "[\"P4\"], \"target\": {\"value\": \"1\", \"year\": 2101}, "
+	    "\"direction\": \"increase\"}]", "2403", 0);
+	assert_why(rc, UCR_EINVAL, "field 'target.year': 2101 is outside");
+	rc = load_text("y.csv", "kind,id,title,commitments,priorities,"
+	    "baseline_value,baseline_year\n"
+	    "target,T1,t,3.1,P4,5,99999\n", "2403", 0);
+	assert_why(rc, UCR_EINVAL, "y.csv:row 2: field 'baseline_year'");
+}
+
+Test(import, kolada_null_is_missing)
+{
+	Ucr__Record *r;
+	int rc = load_text("k.json", "{\"values\": ["
+	    "{\"kpi\": \"N00401\", \"municipality\": \"2403\", "
+	    "\"period\": 2020, \"values\": ["
+	    "{\"gender\": \"T\", \"status\": \"\", \"value\": null, "
+	    "\"count\": 0}, "
+	    "{\"gender\": \"K\", \"status\": \"\", \"value\": 0, "
+	    "\"count\": 1}, "
+	    "{\"gender\": \"M\", \"status\": \"\", \"value\": 4.35, "
+	    "\"count\": 1}]}], \"count\": 1, \"next_page\": null}",
+	    "2403", 1);
+
+	cr_assert_eq(rc, 0, "%s", why);
+	cr_assert_eq(set.n, 3);
+	r = find(&set, "2403/measure/N00401/2020/T");
+	cr_assert_not_null(r);
+	cr_assert_eq(r->measurement->status,
+	    UCR__MEASURE_STATUS__MEASURE_MISSING);
+	cr_assert_null(r->measurement->value, "a null is no value, not 0");
+	r = find(&set, "2403/measure/N00401/2020/K");
+	cr_assert_eq(r->measurement->status,
+	    UCR__MEASURE_STATUS__MEASURE_FINAL);
+	assert_dec(r->measurement->value, 0, 0);
+	r = find(&set, "2403/measure/N00401/2020/M");
+	assert_dec(r->measurement->value, 435, 2);
+	cr_assert_str_eq(r->measurement->area, "2403");
+}
+
+Test(import, kolada_other_municipalities_skipped)
+{
+	int rc = load_text("k.json", "{\"count\": 4, \"values\": ["
+	    "{\"kpi\": \"N00401\", \"municipality\": \"2480\", "
+	    "\"period\": 2020, \"values\": [{\"gender\": \"T\", "
+	    "\"value\": 3.9}]},"
+	    "{\"kpi\": \"N00401\", \"municipality\": \"0024\", "
+	    "\"period\": 2020, \"values\": [{\"gender\": \"T\", "
+	    "\"value\": 6.1}]},"
+	    "{\"kpi\": \"N00401\", \"municipality\": \"2403\", \"period\": "
+	    "\"2021\", \"values\": [{\"gender\": \"T\", \"value\": 8.7}]},"
+	    "{\"kpi\": \"N00401\", \"municipality\": \"1860\", "
+	    "\"period\": 2020, \"values\": [{\"gender\": \"X\", "
+	    "\"value\": \"bad\"}]}]}",
+	    "2403", 1);
+
+	cr_assert_eq(rc, 0, "%s", why);
+	cr_assert_eq(set.rows, 4);
+	cr_assert_eq(set.skipped_other, 3);
+	cr_assert_eq(set.n, 1);
+	cr_assert_not_null(find(&set, "2403/measure/N00401/2021/T"));
+	/* A bad value of our own municipality fails the whole file. */
+	rc = load_text("k.json", "{\"values\": ["
+	    "{\"kpi\": \"N00401\", \"municipality\": \"2403\", "
+	    "\"period\": 2020, \"values\": [{\"gender\": \"T\", "
+	    "\"value\": 1}, {\"gender\": \"T\", \"value\": true}]}]}",
+	    "2403", 1);
+	assert_why(rc, UCR_EINVAL, "k.json:row 1: field 'values[2].value': "
+	    "not a number");
+	rc = load_text("k.json", "{\"values\": []}", "region", 1);
+	assert_why(rc, UCR_EINVAL, "region hub");
+}
+
+Test(import, csv_quoted_commas)
+{
+	Ucr__Record *r;
+	int rc = load_text("g.csv",
+	    "\xef\xbb\xbfkind,id,name,priorities,members,theme\n"
+	    "comment,\"any, text\",,,,\n"
+	    "group,G1,\"Nature, forestry and \"\"outdoor\"\" life\",P1; P5,"
+	    "2403;2404,\"line one\nline two\"\n"
+	    ",,,,,\n"
+	    "group,G2,Second,,,\n", "2403", 0);
+
+	cr_assert_eq(rc, 0, "%s", why);
+	cr_assert_eq(set.n, 2);
+	cr_assert_eq(set.rows, 2);
+	r = find(&set, "2403/group/G1");
+	cr_assert_not_null(r);
+	cr_assert_str_eq(r->group->name,
+	    "Nature, forestry and \"outdoor\" life");
+	cr_assert_eq(r->group->n_priorities, 2);
+	cr_assert_str_eq(r->group->priorities[1], "P5");
+	cr_assert_eq(r->group->n_members, 2);
+	cr_assert_str_eq(r->group->theme, "line one\nline two");
+	/* The quoted newline does not shift row numbers. */
+	rc = load_text("g.csv", "kind,id,name\n"
+	    "group,G1,\"a\nb\"\n"
+	    "group,G2,\n", "2403", 0);
+	assert_why(rc, UCR_EINVAL, "g.csv:row 3: field 'name': required");
+}
+
+Test(import, malformed_json)
+{
+	int rc = load_text("m.json", "[\n{\"kind\": \"target\",\n]\n", "2403",
+	    0);
+
+	assert_why(rc, UCR_EINVAL, "m.json:line 3: malformed JSON");
+	rc = load_text("m.json", "{\"kind\": \"target\"}", "2403", 0);
+	assert_why(rc, UCR_EINVAL, "not a JSON array");
+	rc = load_text("m.json", "[{\"kind\": \"group\", \"id\": \"a\", "
+	    "\"id\": \"b\", \"name\": \"x\"}]", "2403", 0);
+	assert_why(rc, UCR_EINVAL, "malformed JSON");
+	rc = load_text("m.json", "[42]", "2403", 0);
+	assert_why(rc, UCR_EINVAL, "m.json:row 1: not an object");
+}
+
+Test(import, malformed_csv)
+{
+	int rc = load_text("m.csv", "kind,id,name\ngroup,G1,\"open\n", "2403",
+	    0);
+
+	assert_why(rc, UCR_EINVAL, "m.csv:row 2: malformed CSV");
+	rc = load_text("m.csv", "kind,id,name\ngroup,G1,x,extra\n", "2403", 0);
+	assert_why(rc, UCR_EINVAL, "m.csv:row 2: 4 cells, but the header "
+	    "has 3");
+	rc = load_text("m.csv", "id,name\nG1,x\n", "2403", 0);
+	assert_why(rc, UCR_EINVAL, "'kind' column");
+	rc = load_text("m.csv", "", "2403", 0);
+	assert_why(rc, UCR_EINVAL, "empty file");
+}
+
+Test(import, decimals_keep_their_text)
+{
+	Ucr__Record *r;
+	int rc = load_text("d.json", "["
+	    "{\"kind\": \"measure\", \"indicator\": \"A1\", \"year\": 2020, "
+	    "\"value\": 4.35},"
+	    "{\"kind\": \"measure\", \"indicator\": \"A2\", \"year\": 2020, "
+	    "\"value\": \"12.50\"},"
+	    "{\"kind\": \"measure\", \"indicator\": \"A3\", \"year\": 2020, "
+	    "\"value\": 0.1},"
+	    "{\"kind\": \"measure\", \"indicator\": \"A4\", \"year\": 2020, "
+	    "\"value\": -1e3},"
+	    "{\"kind\": \"measure\", \"indicator\": \"A5\", \"year\": 2020, "
+	    "\"value\": 0.000123},"
+	    "{\"kind\": \"measure\", \"indicator\": \"A6\", \"year\": 2020, "
+	    "\"value\": 123456789012345}]", "2403", 0);
+
+	cr_assert_eq(rc, 0, "%s", why);
+	assert_dec(find(&set, "2403/measure/A1/2020/T")->measurement->value,
+	    435, 2);
+	assert_dec(find(&set, "2403/measure/A2/2020/T")->measurement->value,
+	    1250, 2);
+	assert_dec(find(&set, "2403/measure/A3/2020/T")->measurement->value,
+	    1, 1);
+	assert_dec(find(&set, "2403/measure/A4/2020/T")->measurement->value,
+	    -1000, 0);
+	assert_dec(find(&set, "2403/measure/A5/2020/T")->measurement->value,
+	    123, 6);
+	r = find(&set, "2403/measure/A6/2020/T");
+	assert_dec(r->measurement->value, 123456789012345LL, 0);
+	rc = load_text("d.json", "[{\"kind\": \"measure\", \"indicator\": "
+	    "\"A1\", \"year\": 2020, \"value\": 0.12345678901234567}]", "2403",
+	    0);
+	assert_why(rc, UCR_EINVAL, "give the number as a string");
+}
+
+Test(import, measurement_value_rules)
+{
+	int rc = load_text("v.json", "[{\"kind\": \"measure\", \"indicator\": "
+	    "\"N00401\", \"year\": 2020, \"value\": null, \"status\": "
+	    "\"final\"}]", "2403", 0);
+
+	assert_why(rc, UCR_EINVAL, "field 'value': required unless status is "
+	    "missing");
+	rc = load_text("v.json", "[{\"kind\": \"measure\", \"indicator\": "
+	    "\"N00401\", \"year\": 2020, \"value\": 2, \"status\": "
+	    "\"missing\"}]", "2403", 0);
+	assert_why(rc, UCR_EINVAL, "field 'status': 'missing' with a value");
+	rc = load_text("v.json", "[{\"kind\": \"measure\", \"indicator\": "
+	    "\"N00401\", \"year\": 2020, \"value\": 2, \"area\": \"0180\"}]",
+	    "2403", 0);
+	assert_why(rc, UCR_EINVAL, "field 'area': unknown municipality code");
+}
+
+Test(import, owner_and_kind_rules)
+{
+	int rc = load_text("o.json", "[{\"kind\": \"comment\", \"owner\": "
+	    "\"2480\"}, " "{\"kind\": \"group\", \"id\": \"g\", \"name\": "
+	    "\"x\"}]", "2403", 0);
+
+	assert_why(rc, UCR_EINVAL, "o.json:row 1: field 'owner': this file is "
+	    "for '2480'");
+	rc = load_text("o.json", "[{\"kind\": \"priority\", \"id\": \"P1\", "
+	    "\"title\": \"x\"}]", "2403", 0);
+	assert_why(rc, UCR_EINVAL, "field 'kind': priority records are "
+	    "written only by the region");
+	rc = load_text("o.json", "[{\"kind\": \"target\", \"id\": \"T1\", "
+	    "\"title\": \"x\", \"commitments\": [\"3.1\"], \"priorities\": "
+	    "[\"P1\"]}]", "region", 0);
+	assert_why(rc, UCR_EINVAL, "target records belong to a municipality");
+	rc = load_text("o.json", "[{\"kind\": \"roster\", \"id\": \"x\"}]",
+	    "region", 0);
+	assert_why(rc, UCR_EINVAL, "'roster' records are not imported");
+	rc = load_text("o.json", "[{\"kind\": \"widget\", \"id\": \"x\"}]",
+	    "2403", 0);
+	assert_why(rc, UCR_EINVAL, "field 'kind': unknown kind 'widget'");
+	rc = load_text("o.json", "[{\"kind\": \"group\", \"id\": \"a b\", "
+	    "\"name\": \"x\"}]", "2403", 0);
+	assert_why(rc, UCR_EINVAL, "field 'id': 'a b' is not an id");
+	rc = load_text("o.json", "[{\"kind\": \"decision\", \"id\": \"d\", "
+	    "\"body\": \"regional-council\", \"date\": \"2010-01-01\", "
+	    "\"subject\": \"local-plan\", \"ref\": \"x\"}]", "2403", 0);
+	assert_why(rc, UCR_EINVAL, "field 'body': a municipality records "
+	    "board or council decisions");
+	rc = load_text("o.json", "[{\"kind\": \"network\", \"id\": \"n\", "
+	    "\"name\": \"x\", \"scope\": \"global\", \"joined\": "
+	    "\"2009-01-01\"}]", "2403", 0);
+	assert_why(rc, UCR_EINVAL, "field 'scope': unknown value 'global' "
+	    "(one of: national, international)");
+}
+
+Test(import, duplicate_key)
+{
+	char doc[512];
+	int rc;
+
+	snprintf(doc, sizeof(doc), "[" TARGET_OK ", " TARGET_OK ", " TARGET_OK
+	    "]", 1, 2, 1);
+	rc = load_text("dup.json", doc, "2403", 0);
+	assert_why(rc, UCR_EINVAL, "dup.json:row 3: key '2403/target/T1' is "
+	    "also at ");
+}
+
+Test(import, decisions_go_last)
+{
+	char doc[1024];
+	int rc;
+
+	snprintf(doc, sizeof(doc), "[{\"kind\": \"decision\", \"id\": \"d\", "
+	    "\"body\": \"board\", \"date\": \"2010-01-01\", \"subject\": "
+	    "\"targets\", \"ref\": \"KS 1\", \"adopts\": [\"target/T1\", "
+	    "\"2480/target/T9\", \"measure/N00401/2020/T\"]}, " TARGET_OK "]",
+	    1);
+	rc = load_text("o.json", doc, "2403", 0);
+	cr_assert_eq(rc, 0, "%s", why);
+	cr_assert_eq(set.n, 2);
+	cr_assert_str_eq(set.puts[0].record->key, "2403/target/T1");
+	cr_assert_str_eq(set.puts[1].record->key, "2403/decision/d");
+	cr_assert_eq(set.row[1], 1, "rows follow their records");
+	cr_assert_eq(set.puts[1].nadopt, 3);
+	cr_assert_str_eq(set.puts[1].adopt_keys[0], "2403/target/T1");
+	cr_assert_str_eq(set.puts[1].adopt_keys[1], "2480/target/T9");
+	cr_assert_str_eq(set.puts[1].adopt_keys[2],
+	    "2403/measure/N00401/2020/T");
+	rc = load_text("o.json", "[{\"kind\": \"decision\", \"id\": \"d\", "
+	    "\"body\": \"board\", \"date\": \"2010-01-01\", \"subject\": "
+	    "\"targets\", \"ref\": \"KS 1\", \"adopts\": [\"T1\"]}]", "2403",
+	    0);
+	assert_why(rc, UCR_EINVAL, "field 'adopts': 'T1' is not a record key");
+}
+
+static size_t calls, last_rows;
+
+static void
+progress(size_t rows, void *ctx)
+{
+	cr_assert_eq(ctx, &calls);
+	calls++;
+	last_rows = rows;
+}
+
+Test(import, progress_every_thousand_rows)
+{
+	char path[1024];
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "%s/many.csv", dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "kind,indicator,year,value\n");
+	for (i = 0; i < 2500; i++)
+		fprintf(f, "measure,K%d,2020,%d.5\n", i, i);
+	fclose(f);
+	cr_assert_eq(import_load(&set, path, 0, "2403", why, sizeof(why),
+	    progress, &calls), 0, "%s", why);
+	cr_assert_eq(set.n, 2500);
+	cr_assert_eq(calls, 2);
+	cr_assert_eq(last_rows, 2000);
+}
+
+Test(import, file_errors)
+{
+	char path[1024];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/none.json", dir);
+	rc = import_load(&set, path, 0, "2403", why, sizeof(why), NULL, NULL);
+	assert_why(rc, UCR_EIO, "none.json: No such file");
+	rc = load_text("data.txt", "[]", "2403", 0);
+	assert_why(rc, UCR_EINVAL, "unknown file type");
+	rc = load_text("ok.json", "[]", "9999", 0);
+	assert_why(rc, UCR_EINVAL, "owner '9999'");
+	rc = load_text("OK.JSON", "[]", "2403", 0);
+	cr_assert_eq(rc, 0, "%s", why);
+	cr_assert_eq(set.n, 0);
+}
+
+/* What only the record validator checks comes back as UCR_ESCHEMA. */
+Test(import, validator_refusal)
+{
+	char *doc;
+	size_t n = 9000;
+	int rc;
+
+	doc = malloc(n + 128);
+	cr_assert_not_null(doc);
+	strcpy(doc, "[{\"kind\": \"baseline\", \"id\": \"3.1\", \"text\": \"");
+	memset(doc + strlen(doc), 'x', n);
+	strcpy(doc + strlen("[{\"kind\": \"baseline\", \"id\": \"3.1\", "
+	    "\"text\": \"") + n, "\"}]");
+	rc = load_text("long.json", doc, "2403", 0);
+	free(doc);
+	assert_why(rc, UCR_ESCHEMA, "long.json:row 1: field 'text': ");
+}
