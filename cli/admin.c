@@ -289,6 +289,10 @@ cmd_peers(int argc, char **argv)
 	if (cfg->is_hub) {
 		if (query(cfg, "peers", &arr, "peers") != 0)
 			goto leave;
+	} else if (*cfg->hub == '\0') {
+		cli_error("peers: this node has no hub configured ('hub' and "
+		    "'hub_key' in %s); it works offline", cfg->path);
+		goto leave;
 	} else {
 		/* a node: its one peer is the hub */
 		if (query(cfg, "sync", &arr, "peers") != 0)

@@ -244,7 +244,7 @@ parse_year(struct ctx *c, const char *flag, const char *v)
 		return 0;
 	}
 	if (!ucr_year_valid(y)) {
-		fail(c, "%s: year %ld outside 1900-2100", flag, y);
+		fail(c, "%s: %ld outside 1900-2100", flag, y);
 		return 0;
 	}
 	return (uint32_t)y;

@@ -244,8 +244,13 @@ ucr_config_load(struct ucr_config **out, const char *path, char *why,
 	c->map_size = (size_t)1 << 30;
 	c->stale_after = 3600;
 	p.c = c;
+	/* Absolute, so a daemon that detaches (chdir /) keeps its paths. */
 	snprintf(tmp, sizeof(tmp), "%s", path);
-	snprintf(p.dir, sizeof(p.dir), "%s", dirname(tmp));
+	if (realpath(dirname(tmp), p.dir) == NULL) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		rc = UCR_EIO;
+		goto fail;
+	}
 	if ((f = fopen(path, "r")) == NULL) {
 		snprintf(why, whylen, "%s: %s", path, strerror(errno));
 		rc = UCR_EIO;

@@ -769,7 +769,8 @@ Test(node, concurrent_writers)
 {
 	pid_t w[WRITERS];
 	json_t *arr, *e;
-	int i, seen[WRITERS * WRITES + 1];
+	char *out, *p, path[600];
+	int i, rc, won, seen[WRITERS * WRITES + 1];
 	size_t j;
 
 	start_node();
@@ -797,6 +798,28 @@ Test(node, concurrent_writers)
 	}
 	json_decref(arr);
 	free(ucr_ok("verify"));
+
+	/* Six officers add the same id at once: exactly one wins. */
+	rc = tu_run(&out, NULL, "for i in 1 2 3 4 5 6; do "
+	    "( ucr -c '%s' group add RACE --name \"Group $i\" >/dev/null "
+	    "2>>'%s/race.err'; echo $? ) & done; wait", conf, dir);
+	cr_assert_eq(rc, 0);
+	for (i = 0, won = 0, p = out; *p; p++)
+		if (*p == '0' || *p == '1') {
+			won += *p == '0';
+			i++;
+		}
+	cr_assert_eq(i, 6, "%s", out);
+	cr_assert_eq(won, 1, "%d of 6 adds of one id succeeded", won);
+	free(out);
+	snprintf(path, sizeof(path), "%s/race.err", dir);
+	out = tu_read(path);
+	cr_assert_eq(lines(out), 5, "%s", out);
+	cr_assert(strstr(out, "already") != NULL, "%s", out);
+	free(out);
+	arr = ucr_json("show group --json");
+	cr_assert_eq(json_array_size(arr), 1);
+	json_decref(arr);
 }
 
 /* ---------------------------------------------------------------- import */
@@ -1077,7 +1100,9 @@ Test(node, help_and_docs)
 {
 	static const char *const cmds[] = {"baseline", "target", "measure",
 	    "project", "group", "meeting", "network", "decision", "delete",
-	    "import", "show", "log", "status", "keygen", "verify", "help"};
+	    "import", "show", "log", "status", "plan", "cycle", "report",
+	    "explain", "digest", "peers", "roster", "vision", "priority", "goal",
+	    "keygen", "verify", "help"};
 	char *out = NULL, *err = NULL, *md, *man, *man8, want[64], path[600];
 	size_t i;
 	int rc;
