@@ -198,10 +198,12 @@ roster_list_cb(const struct ucr_rec *rec, void *arg)
 			    r->roster->municipality, "name", r->roster->name, "role",
 			    role, "key", hex, "revoked",
 			    r->roster->revoked_at != 0));
-		else
-			printf("%-7s %-14s %-7s %s%s\n", r->roster->municipality,
-			    r->roster->name, role, hex,
+		else {
+			printf("%-7s ", r->roster->municipality);
+			cli_cell(stdout, r->roster->name, 14, 0);
+			printf(" %-7s %s%s\n", role, hex,
 			    r->roster->revoked_at ? "  revoked" : "");
+		}
 	}
 	ucr__record__free_unpacked(r, NULL);
 	return 0;
@@ -315,17 +317,22 @@ cmd_peers(int argc, char **argv)
 		    "NOTE");
 		json_array_foreach(arr, i, o) {
 			json_t *ls = json_object_get(o, "last_seen_s");
+			const char *role = json_string_value(json_object_get(o,
+			    "role"));
 			char seen[32] = "never";
 
+			if (strcmp(role, "hub") == 0)
+				continue; /* the hub itself */
 			if (json_is_integer(ls))
 				snprintf(seen, sizeof(seen), "%" JSON_INTEGER_FORMAT
 				    "s ago", json_integer_value(ls));
-			printf("%-7s %-12.12s %-6s %-9s %9s %8" JSON_INTEGER_FORMAT
+			printf("%-7s ", json_string_value(json_object_get(o,
+			    "code")));
+			cli_cell(stdout, json_string_value(json_object_get(o,
+			    "name")), 12, 0);
+			printf(" %-6s %-9s %9s %8" JSON_INTEGER_FORMAT
 			    " %8" JSON_INTEGER_FORMAT " %6" JSON_INTEGER_FORMAT
-			    "  %s\n",
-			    json_string_value(json_object_get(o, "code")),
-			    json_string_value(json_object_get(o, "name")),
-			    json_string_value(json_object_get(o, "role")),
+			    "  %s\n", role,
 			    json_is_true(json_object_get(o, "revoked")) ? "revoked" :
 			    json_is_true(json_object_get(o, "forked")) ? "FORKED" :
 			    json_is_true(json_object_get(o, "connected")) ?

@@ -39,6 +39,11 @@ int cli_open_store(struct ucr_store **out, const struct ucr_config *cfg);
 int cli_request(const struct ucr_config *cfg, const Ucr__Request *req,
     Ucr__Reply **out, int timeout_ms);
 
+/* Display width of UTF-8 text (code points), and a table cell of exactly
+ * width columns: padded, or cut with "…"; right-aligned if right. */
+size_t cli_utf8_width(const char *s);
+void cli_cell(FILE *f, const char *s, size_t width, int right);
+
 /* 1 if stdout (fd) is a terminal and NO_COLOR is unset. */
 int cli_color(FILE *f);
 
@@ -95,6 +100,8 @@ int cmd_digest(int argc, char **argv);
 int cmd_vision(int argc, char **argv);
 int cmd_priority(int argc, char **argv);
 int cmd_goal(int argc, char **argv);
+int cmd_init(int argc, char **argv);	/* cli/init.c */
+int cmd_backup(int argc, char **argv);	/* cli/init.c */
 
 /* The ucr program: global options, then the command. */
 int cli_main(int argc, char **argv);

@@ -189,3 +189,43 @@ cli_color(FILE *f)
 
 	return isatty(fileno(f)) && (nc == NULL || *nc == '\0');
 }
+
+/* Display width of UTF-8 text: its code points. */
+size_t
+cli_utf8_width(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/*
+ * Print s in exactly width columns: padded with spaces, or cut at a code
+ * point boundary with "…" in the last column. right: align right.
+ */
+void
+cli_cell(FILE *f, const char *s, size_t width, int right)
+{
+	size_t w = cli_utf8_width(s), cols = 0;
+	const char *p;
+
+	if (w <= width) {
+		if (right)
+			fprintf(f, "%*s", (int)(width - w), "");
+		fputs(s, f);
+		if (!right)
+			fprintf(f, "%*s", (int)(width - w), "");
+		return;
+	}
+	if (width == 0)
+		return;
+	for (p = s; *p; p++) {
+		if (((unsigned char)*p & 0xC0) != 0x80 && ++cols > width - 1)
+			break;
+		fputc(*p, f);
+	}
+	fputs("…", f);
+}
+

@@ -166,6 +166,28 @@ static const struct command commands[] = {
 	    "\n"
 	    "Without --data, the store of the configuration (-c). Exits 1 naming\n"
 	    "the first failure.\n"},
+	{"init", cmd_init, "set up a node or a hub: key and configuration",
+	    "ucr init node --municipality CODE [--hub tcp://HOST:7300 --hub-key HEX]\n"
+	    "              [--region NAME] [--dir DIR] [--json]\n"
+	    "ucr init hub [--listen tcp://*:7300] [--region NAME] [--dir DIR]\n"
+	    "             [--json]\n"
+	    "\n"
+	    "Write a new key and a configuration, and print the public key: a\n"
+	    "node's goes to the hub's administrator (ucr roster add), the hub's to\n"
+	    "every node (--hub-key). Without --dir they go to /etc/ucr/node.conf\n"
+	    "and /etc/ucr/node.key (hub.conf, hub.key), with the store in\n"
+	    "/var/lib/ucr/node and the control socket in /run/ucr/node, as the\n"
+	    "systemd units expect; run as root, the key is then owned by user ucr,\n"
+	    "mode 0600. With --dir, both go to DIR with paths relative to it.\n"
+	    "An existing file is never overwritten. Without --hub a node runs\n"
+	    "offline.\n"},
+	{"backup", cmd_backup, "copy the store while the daemon runs, and check it",
+	    "ucr backup --out DIR [--compact] [--json]\n"
+	    "\n"
+	    "Copy the configured store (-c) into DIR (new or empty) with mdb_copy,\n"
+	    "in one read transaction, so the daemon may go on running; then\n"
+	    "re-verify every signature and hash chain of the copy. --compact\n"
+	    "leaves free pages out. Restore: docs/operations.md.\n"},
 	{"help", cmd_help, "show help for a command", "ucr help [COMMAND]\n"},
 };
 

@@ -62,53 +62,14 @@ status_color(const struct colors *c, enum ucr_progress s)
 	}
 }
 
-/* Display width of UTF-8 text: its code points. */
-static size_t
-utf8_width(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xC0) != 0x80;
-	return n;
-}
-
-/*
- * Print s in exactly width columns: padded with spaces, or cut at a code
- * point boundary with "…" in the last column. right: align right.
- */
-static void
-put_cell(FILE *f, const char *s, size_t width, int right)
-{
-	size_t w = utf8_width(s), cols = 0;
-	const char *p;
-
-	if (w <= width) {
-		if (right)
-			fprintf(f, "%*s", (int)(width - w), "");
-		fputs(s, f);
-		if (!right)
-			fprintf(f, "%*s", (int)(width - w), "");
-		return;
-	}
-	if (width == 0)
-		return;
-	for (p = s; *p; p++) {
-		if (((unsigned char)*p & 0xC0) != 0x80 && ++cols > width - 1)
-			break;
-		fputc(*p, f);
-	}
-	fputs("…", f);
-}
-
 /* The last cell of a line: cut like put_cell, never padded. */
 static void
 put_last(FILE *f, const char *s, size_t width)
 {
-	if (utf8_width(s) <= width)
+	if (cli_utf8_width(s) <= width)
 		fputs(s, f);
 	else
-		put_cell(f, s, width, 0);
+		cli_cell(f, s, width, 0);
 }
 
 /* A value for people: up to 2 decimals, trailing zeros dropped. */
@@ -256,7 +217,7 @@ text_goals(FILE *f, const struct ucr_view *v, const struct colors *c)
 
 	rule(f, c, "PROGRAMME GOALS");
 	fprintf(f, "  %-4s", "id");
-	put_cell(f, "goal", 58, 0);
+	cli_cell(f, "goal", 58, 0);
 	fprintf(f, " %9s %10s  %s\n", "current", "threshold", "met");
 	for (i = 0; i < UCR_NGOALS; i++) {
 		const struct ucr_view_goal *g = &v->goals[i];
@@ -273,7 +234,7 @@ text_goals(FILE *f, const struct ucr_view *v, const struct colors *c)
 		    fmt_num(n, sizeof(n), g->threshold), i == UCR_GOAL_A3 ?
 		    " %" : "");
 		fprintf(f, "  %-4s", g->id);
-		put_cell(f, g->title, 58, 0);
+		cli_cell(f, g->title, 58, 0);
 		fprintf(f, " %9s %10s  %s%s%s\n", cur, thr,
 		    g->met ? c->green : c->red, g->met ? "yes" : "no", c->off);
 		if (!g->met && *g->missing) {
@@ -295,7 +256,7 @@ text_municipalities(FILE *f, const struct ucr_view *v, const struct colors *c)
 
 	rule(f, c, "MUNICIPALITIES");
 	fprintf(f, "  %-5s ", "code");
-	put_cell(f, "name", 12, 0);
+	cli_cell(f, "name", 12, 0);
 	fprintf(f, " %8s %7s %4s %4s %4s %4s %4s %4s %8s %5s  %s\n",
 	    "baseline", "targets", "ach", "on", "acc", "lim", "det", "n/d",
 	    "projects", "plan", "last sync");
@@ -303,7 +264,7 @@ text_municipalities(FILE *f, const struct ucr_view *v, const struct colors *c)
 		const struct ucr_view_municipality *mu = &v->mun[m];
 
 		fprintf(f, "  %-5s ", mu->code);
-		put_cell(f, mu->name, 12, 0);
+		cli_cell(f, mu->name, 12, 0);
 		snprintf(buf, sizeof(buf), "%u/%d", mu->baseline_covered,
 		    UCR_NCOMMITMENTS);
 		fprintf(f, " %8s %7zu", buf, mu->targets);
@@ -395,20 +356,20 @@ text_target_row(FILE *f, const struct ucr_view_target *t,
 
 	fputs("  ", f);
 	if (with_mun) {
-		put_cell(f, mun_name(t->owner), 12, 0);
+		cli_cell(f, mun_name(t->owner), 12, 0);
 		fputc(' ', f);
 	}
-	put_cell(f, t->id, with_mun ? 6 : 7, 0);
+	cli_cell(f, t->id, with_mun ? 6 : 7, 0);
 	fputc(' ', f);
-	put_cell(f, *t->indicator ? t->indicator : "-", 7, 0);
+	cli_cell(f, *t->indicator ? t->indicator : "-", 7, 0);
 	fputc(' ', f);
-	put_cell(f, fmt_vy(a, sizeof(a), t->has_baseline, t->baseline,
+	cli_cell(f, fmt_vy(a, sizeof(a), t->has_baseline, t->baseline,
 	    t->baseline_year), 13, 0);
 	fputc(' ', f);
-	put_cell(f, fmt_vy(b, sizeof(b), t->has_latest, t->latest,
+	cli_cell(f, fmt_vy(b, sizeof(b), t->has_latest, t->latest,
 	    t->latest_year), 13, 0);
 	fputc(' ', f);
-	put_cell(f, fmt_vy(d, sizeof(d), t->has_target, t->target,
+	cli_cell(f, fmt_vy(d, sizeof(d), t->has_target, t->target,
 	    t->target_year), 13, 0);
 	snprintf(st, sizeof(st), "%s%s", ucr_view_status_label(t->progress.status),
 	    t->overdue ? ", overdue" : "");
@@ -548,7 +509,7 @@ text_cycle(FILE *f, const struct ucr_view *v, json_t *doc,
 			    0, "%s%s", o ? " " : "", json_string_value(y));
 		fprintf(f, "  %2d ", (int)json_integer_value(json_object_get(x,
 		    "theme")));
-		put_cell(f, json_string_value(json_object_get(x, "name")), 46, 0);
+		cli_cell(f, json_string_value(json_object_get(x, "name")), 46, 0);
 		fprintf(f, " %d/5  %s%s%s%s\n",
 		    (int)json_integer_value(json_object_get(x, "covered")),
 		    c->dim, *line ? "missing " : "", line, c->off);

@@ -1,0 +1,161 @@
+/* test_control.c: the control socket's request handling on a real store. */
+#include "control.h"
+#include "storeutil.h"
+
+static char *dir;
+static struct ucr_key *key;
+static struct ucr_store *store;
+static struct ucr_control ctl;
+
+static void
+setup(void)
+{
+	cr_assert_eq(ucr_crypto_init(), 0);
+	dir = tu_tempdir();
+	cr_assert_eq(ucr_key_generate(&key), 0);
+	store = su_open(dir, "node", key, "2403", NULL, 0);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.store = store;
+	ctl.key = key;
+	ctl.owner = "2403";
+}
+
+static void
+teardown(void)
+{
+	ucr_store_free(store);
+	ucr_key_free(key);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+TestSuite(control, .init = setup, .fini = teardown, .timeout = 30);
+
+static Ucr__Reply *
+roundtrip(const void *buf, size_t len)
+{
+	uint8_t *out;
+	size_t outlen;
+	Ucr__Reply *rep;
+
+	cr_assert_eq(ucr_control_handle(&ctl, buf, len, &out, &outlen), 0);
+	rep = ucr__reply__unpack(NULL, outlen, out);
+	free(out);
+	cr_assert_not_null(rep);
+	return rep;
+}
+
+static Ucr__Reply *
+send_put(Ucr__Record *r, int mode)
+{
+	Ucr__Request req = UCR__REQUEST__INIT;
+	Ucr__Put put = UCR__PUT__INIT;
+	uint8_t *buf;
+	size_t len;
+	Ucr__Reply *rep;
+
+	put.record = r;
+	put.mode = mode;
+	req.body_case = UCR__REQUEST__BODY_PUT;
+	req.put = &put;
+	len = ucr__request__get_packed_size(&req);
+	buf = malloc(len);
+	ucr__request__pack(&req, buf);
+	rep = roundtrip(buf, len);
+	free(buf);
+	return rep;
+}
+
+Test(control, put_appends_and_answers_seq)
+{
+	Ucr__Record *r = su_network("2403", 1);
+	Ucr__Reply *rep = send_put(r, UCR__PUT_MODE__PUT_CREATE);
+
+	cr_assert_eq(rep->code, 0, "%s", rep->message);
+	cr_assert_eq(rep->last_seq, 1);
+	ucr__reply__free_unpacked(rep, NULL);
+	rep = send_put(r, UCR__PUT_MODE__PUT_CREATE);
+	cr_assert_eq(rep->code, UCR_EEXIST);
+	ucr__reply__free_unpacked(rep, NULL);
+	ucr__record__free_unpacked(r, NULL);
+	cr_assert_eq(su_records(store), 1);
+	cr_assert_eq(ctl.refused, 1);
+}
+
+Test(control, garbage_gets_error_reply)
+{
+	uint8_t junk[] = {0xff, 0xff, 0xff, 0xff};
+	Ucr__Reply *rep = roundtrip(junk, sizeof(junk));
+
+	cr_assert_eq(rep->code, UCR_EPROTO);
+	cr_assert(strstr(rep->message, "undecodable") != NULL);
+	ucr__reply__free_unpacked(rep, NULL);
+	rep = roundtrip("", 0); /* an empty request */
+	cr_assert_eq(rep->code, UCR_EPROTO);
+	ucr__reply__free_unpacked(rep, NULL);
+	cr_assert_eq(su_records(store), 0);
+}
+
+Test(control, other_owner_and_invalid_refused)
+{
+	Ucr__Record *r = su_network("2401", 1);
+	Ucr__Reply *rep = send_put(r, UCR__PUT_MODE__PUT_UPSERT);
+
+	cr_assert_eq(rep->code, UCR_EOWNER);
+	ucr__reply__free_unpacked(rep, NULL);
+	ucr__record__free_unpacked(r, NULL);
+	r = su_network("2403", 1);
+	free(r->network->joined);
+	r->network->joined = strdup("2009-02-30");
+	rep = send_put(r, UCR__PUT_MODE__PUT_UPSERT);
+	cr_assert_eq(rep->code, UCR_ESCHEMA);
+	cr_assert(strstr(rep->message, "date") != NULL, "%s", rep->message);
+	ucr__reply__free_unpacked(rep, NULL);
+	ucr__record__free_unpacked(r, NULL);
+	cr_assert_eq(su_records(store), 0);
+}
+
+static int
+refuse(void *c, char *why, size_t len)
+{
+	(void)c;
+	snprintf(why, len, "restoring");
+	return 0;
+}
+
+Test(control, write_gate_refuses_with_eagain)
+{
+	Ucr__Record *r = su_network("2403", 1);
+	Ucr__Reply *rep;
+
+	ctl.may_write = refuse;
+	rep = send_put(r, UCR__PUT_MODE__PUT_UPSERT);
+	cr_assert_eq(rep->code, UCR_EAGAIN);
+	cr_assert_str_eq(rep->message, "restoring");
+	ucr__reply__free_unpacked(rep, NULL);
+	ucr__record__free_unpacked(r, NULL);
+	cr_assert_eq(su_records(store), 0);
+}
+
+Test(control, stats_query)
+{
+	Ucr__Request req = UCR__REQUEST__INIT;
+	Ucr__Query q = UCR__QUERY__INIT;
+	uint8_t buf[64];
+	size_t len;
+	Ucr__Reply *rep;
+
+	q.what = "stats";
+	req.body_case = UCR__REQUEST__BODY_QUERY;
+	req.query = &q;
+	len = ucr__request__pack(&req, buf);
+	rep = roundtrip(buf, len);
+	cr_assert_eq(rep->code, 0);
+	cr_assert(strstr(rep->json, "\"records\"") != NULL);
+	ucr__reply__free_unpacked(rep, NULL);
+	q.what = "nonsense";
+	len = ucr__request__pack(&req, buf);
+	rep = roundtrip(buf, len);
+	cr_assert_eq(rep->code, UCR_EINVAL);
+	ucr__reply__free_unpacked(rep, NULL);
+}
