@@ -108,6 +108,22 @@ roster_add(const struct ucr_config *cfg, const struct cli_flags *f)
 	return rc;
 }
 
+/* The newest entry time held of any of a key's logs. */
+struct newest {
+	const uint8_t *key;
+	uint64_t time;
+};
+
+static int
+newest_cb(const struct ucr_head *h, void *arg)
+{
+	struct newest *n = arg;
+
+	if (memcmp(h->author, n->key, 32) == 0 && h->time > n->time)
+		n->time = h->time;
+	return 0;
+}
+
 static int
 roster_revoke(const struct ucr_config *cfg, const struct cli_flags *f)
 {
@@ -131,7 +147,21 @@ roster_revoke(const struct ucr_config *cfg, const struct cli_flags *f)
 		ucr__record__free_unpacked(r, NULL);
 		return 1;
 	}
-	r->roster->revoked_at = ucr_hlc_next(0);
+	/*
+	 * Revoked from now on, and never below an entry already taken: what
+	 * the hub holds of the key stays valid on every node that gets it
+	 * later, whatever the key's clock said.
+	 */
+	{
+		struct newest n = {pk, 0};
+		struct ucr_store *s;
+
+		if (cli_open_store(&s, cfg) == 0) {
+			ucr_store_foreach_head(s, newest_cb, &n);
+			ucr_store_free(s);
+		}
+		r->roster->revoked_at = ucr_hlc_next(n.time);
+	}
 	rc = cli_put(cfg, r, UCR_PUT_UPDATE, NULL, 0, "roster", "revoke",
 	    "revoked");
 	ucr__record__free_unpacked(r, NULL);

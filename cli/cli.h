@@ -102,6 +102,7 @@ int cmd_priority(int argc, char **argv);
 int cmd_goal(int argc, char **argv);
 int cmd_init(int argc, char **argv);	/* cli/init.c */
 int cmd_backup(int argc, char **argv);	/* cli/init.c */
+int cmd_rebuild(int argc, char **argv);	/* cli/init.c */
 
 /* The ucr program: global options, then the command. */
 int cli_main(int argc, char **argv);

@@ -1,8 +1,9 @@
 /*
  * init.c: "ucr init", which sets a site up (a key and a configuration in
- * the standard places), and "ucr backup", a thin wrapper around mdb_copy
- * that copies the configured store while its daemon runs and checks the
- * copy.
+ * the standard places); "ucr backup", a thin wrapper around mdb_copy that
+ * copies the configured store while its daemon runs and checks the copy;
+ * and "ucr rebuild", which makes a lost hub's store again from any node's
+ * replica.
  *
  * Standard places, shared with deploy/systemd and deploy/etc/ucr:
  *   /etc/ucr/{node,hub}.conf       root:ucr 0640
@@ -13,7 +14,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pwd.h>
@@ -390,6 +390,11 @@ cmd_init(int argc, char **argv)
 		json_decref(o);
 	} else
 		print_next(&in, hex);
+	/* A store belongs to the key it was made with (ucr-node(8)). */
+	snprintf(why, sizeof(why), "%s/data.mdb", check->data);
+	if (access(why, F_OK) == 0)
+		cli_error("init: note: %s holds a store made with an earlier key; "
+		    "move it away before the daemon starts", check->data);
 	rc = 0;
 leave:
 	if (rc != 0) {
@@ -551,6 +556,247 @@ fail:
 		rmdir(out);
 leave:
 	ucr_store_free(s);
+	ucr_config_free(cfg);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- rebuild */
+
+/* The logs of a replica, to copy in an order the roster allows. */
+struct rebuild_log {
+	struct ucr_head head;	/* as the replica holds it */
+	uint64_t copied;	/* seq held at the new hub store */
+	int done;
+	char why[256];		/* the last refusal */
+};
+
+struct rebuild_heads {
+	struct rebuild_log *v;
+	size_t n, cap;
+};
+
+static int
+rebuild_head_cb(const struct ucr_head *h, void *arg)
+{
+	struct rebuild_heads *hs = arg;
+
+	if (hs->n == hs->cap) {
+		size_t cap = hs->cap ? hs->cap * 2 : 16;
+		struct rebuild_log *v = realloc(hs->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return UCR_ENOMEM;
+		hs->v = v;
+		hs->cap = cap;
+	}
+	memset(&hs->v[hs->n], 0, sizeof(hs->v[hs->n]));
+	hs->v[hs->n++].head = *h;
+	return 0;
+}
+
+/*
+ * Copy what one log of src holds beyond what dst holds, batch by batch with
+ * the original signatures. 0 when dst holds all of it that src can relay
+ * (a tail without a stored signature stays behind: the author sends it),
+ * or the refusal (UCR_EROSTER while the roster entry has not come yet).
+ */
+static int
+rebuild_copy(struct ucr_store *dst, struct ucr_store *src,
+    struct rebuild_log *l, uint64_t *entries)
+{
+	Ucr__Batch *b;
+	size_t applied;
+	int rc;
+
+	while (l->copied < l->head.seq) {
+		rc = ucr_store_batch(src, NULL, l->head.author, l->head.epoch,
+		    l->copied + 1, l->head.seq, 4 << 20, &b);
+		if (rc == UCR_ENOTFOUND)
+			break;	/* no signature covers the rest */
+		if (rc != 0)
+			return rc;
+		applied = 0;
+		rc = ucr_store_apply(dst, b, &applied, l->why, sizeof(l->why));
+		if (rc == 0 || rc == UCR_EDUP) {
+			l->copied = b->last_seq;
+			*entries += applied;
+			l->why[0] = '\0';
+		}
+		ucr_batch_free(b);
+		if (rc != 0 && rc != UCR_EDUP)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Copy every log of one replica into dst, in passes until nothing moves: a
+ * log whose author's roster entry is in a log not copied yet is refused
+ * (UCR_EROSTER) and tried again. O(logs^2) batches tried at worst; a
+ * region has a handful of logs. Logs left behind are reported on stderr;
+ * returns how many were refused (not merely unsigned at the tail), or -1.
+ */
+static int
+rebuild_from(struct ucr_store *dst, const char *from,
+    const struct ucr_config *cfg, const struct ucr_key *key,
+    uint64_t *entries)
+{
+	struct ucr_store *src = NULL;
+	struct rebuild_heads hs = {NULL, 0, 0};
+	struct ucr_head held;
+	char hex[65];
+	size_t i;
+	int e, progress, refused = 0;
+
+	if ((e = ucr_store_open(&src, from, UCR_STORE_RDONLY, cfg->map_size)) !=
+	    0) {
+		cli_error("rebuild: no store at %s: %s", from, e == UCR_EIO ?
+		    strerror(errno) : ucr_strerror(e));
+		return -1;
+	}
+	ucr_store_set_region(src, cfg->region, key->pk);
+	if ((e = ucr_store_foreach_head(src, rebuild_head_cb, &hs)) != 0) {
+		cli_error("rebuild: cannot read %s: %s", from, ucr_strerror(e));
+		refused = -1;
+		goto leave;
+	}
+	for (i = 0; i < hs.n; i++)
+		if (ucr_store_head(dst, hs.v[i].head.author, hs.v[i].head.epoch,
+		    &held) == 0)
+			hs.v[i].copied = held.seq;
+	do {
+		progress = 0;
+		for (i = 0; i < hs.n; i++) {
+			struct rebuild_log *l = &hs.v[i];
+			uint64_t before = l->copied;
+
+			if (l->done)
+				continue;
+			e = rebuild_copy(dst, src, l, entries);
+			if (e == 0 || e != UCR_EROSTER) {
+				l->done = 1;
+				progress = 1;
+			}
+			if (e != 0 && e != UCR_EROSTER)
+				snprintf(l->why + strlen(l->why), sizeof(l->why) -
+				    strlen(l->why), "%s%s", *l->why ? ": " : "",
+				    ucr_strerror(e));
+			if (l->copied != before)
+				progress = 1;
+		}
+	} while (progress);
+	for (i = 0; i < hs.n; i++) {
+		struct rebuild_log *l = &hs.v[i];
+
+		if (l->copied >= l->head.seq)
+			continue;
+		ucr_hex(hex, l->head.author, 32);
+		fprintf(stderr, "ucr: rebuild: %s: log %.16s epoch %016" PRIx64
+		    ": %" PRIu64 " of %" PRIu64 " entries%s%s\n", from, hex,
+		    l->head.epoch, l->copied, l->head.seq, *l->why ? ": " :
+		    " (the rest has no stored signature; its author sends it)",
+		    l->why);
+		refused += *l->why != '\0';
+	}
+leave:
+	free(hs.v);
+	ucr_store_free(src);
+	return refused;
+}
+
+int
+cmd_rebuild(int argc, char **argv)
+{
+	struct cli_flags f;
+	struct ucr_config *cfg = NULL;
+	struct ucr_key *key = NULL;
+	struct ucr_store *dst = NULL;
+	struct ucr_store_stats st;
+	char path[PATH_MAX + 16];
+	uint64_t entries = 0;
+	int rc = 1, e, i, nfrom = 0, refused = 0;
+
+	if (cli_flags_parse(&f, "from=", argc, argv) != 0)
+		return EXIT_USAGE;
+	if (f.help) {
+		cli_usage(stdout, argv[0]);
+		return 0;
+	}
+	for (i = 0; i < f.n; i++)
+		nfrom += strncmp(f.name[i], "from", 4) == 0 && *f.value[i];
+	if (nfrom == 0 || f.npos != 0) {
+		cli_usage(stderr, argv[0]);
+		return EXIT_USAGE;
+	}
+	if (cli_load_config(&cfg) != 0)
+		return 1;
+	if (!cfg->is_hub) {
+		cli_error("rebuild: rebuilds a hub; give the hub's configuration "
+		    "with -c (e.g. -c /etc/ucr/hub.conf)");
+		goto leave;
+	}
+	/* The hub's own key: the nodes pin it, and its log is in the replica. */
+	if ((e = ucr_key_load(&key, cfg->key)) != 0) {
+		cli_error("rebuild: key file %s: %s", cfg->key, e == UCR_EIO ?
+		    strerror(errno) : ucr_strerror(e));
+		goto leave;
+	}
+	snprintf(path, sizeof(path), "%s/data.mdb", cfg->data);
+	if (access(path, F_OK) == 0) {
+		cli_error("rebuild: %s holds a store already; stop ucr-hub and "
+		    "move %s away first", cfg->data, cfg->data);
+		goto leave;
+	}
+	if ((e = ucr_store_open(&dst, cfg->data, UCR_STORE_CREATE |
+	    UCR_STORE_EXCLUSIVE, cfg->map_size)) != 0) {
+		cli_error("rebuild: %s: %s", cfg->data, e == UCR_ELOCKED ?
+		    "in use by a running ucr-hub; stop it first" : e == UCR_EIO ?
+		    strerror(errno) : ucr_strerror(e));
+		goto leave;
+	}
+	ucr_store_set_region(dst, cfg->region, key->pk);
+	/* Each replica in turn: the union, each log as far as any holds it. */
+	for (i = 0; i < f.n; i++) {
+		if (strncmp(f.name[i], "from", 4) != 0 || *f.value[i] == '\0')
+			continue;
+		if ((e = rebuild_from(dst, f.value[i], cfg, key, &entries)) < 0)
+			goto leave;
+		refused += e;
+	}
+	if ((e = ucr_store_stats(dst, &st)) != 0) {
+		cli_error("rebuild: cannot read the new store: %s",
+		    ucr_strerror(e));
+		goto leave;
+	}
+	ucr_store_free(dst);
+	dst = NULL;
+	/* Run as root: the store belongs to the daemon's user, the key's. */
+	if (geteuid() == 0) {
+		static const char *const files[] = {"", "/data.mdb", "/lock.mdb",
+		    "/daemon.lock"};
+		struct stat ks;
+		size_t j;
+
+		if (stat(cfg->key, &ks) == 0 && ks.st_uid != 0)
+			for (j = 0; j < sizeof(files) / sizeof(files[0]); j++) {
+				snprintf(path, sizeof(path), "%s%s", cfg->data,
+				    files[j]);
+				if (chown(path, ks.st_uid, ks.st_gid) != 0 &&
+				    errno != ENOENT)
+					cli_error("rebuild: chown %s: %s", path,
+					    strerror(errno));
+			}
+	}
+	printf("rebuilt the hub's store %s from %d replica%s: %" PRIu64
+	    " logs, %" PRIu64 " entries\n"
+	    "Start the hub: every node then sends what the replicas lacked of "
+	    "its own log.\nThe hub's own records go on in a new log epoch; the "
+	    "old one stays valid.\n", cfg->data, nfrom, nfrom > 1 ? "s" : "",
+	    st.logs, entries);
+	rc = refused ? 1 : 0;
+leave:
+	ucr_store_free(dst);
+	ucr_key_free(key);
 	ucr_config_free(cfg);
 	return rc;
 }

@@ -188,6 +188,17 @@ static const struct command commands[] = {
 	    "in one read transaction, so the daemon may go on running; then\n"
 	    "re-verify every signature and hash chain of the copy. --compact\n"
 	    "leaves free pages out. Restore: docs/operations.md.\n"},
+	{"rebuild", cmd_rebuild, "make a lost hub's store again from a node's replica",
+	    "ucr rebuild --from DIR [--from DIR...]\n"
+	    "\n"
+	    "Run with the hub's configuration (-c /etc/ucr/hub.conf), ucr-hub\n"
+	    "stopped and its data folder gone or moved away. Copies every log of\n"
+	    "the replicas in DIR (nodes' stores, or ucr backups of them; each log\n"
+	    "as far as any replica holds it) into a new hub store, each batch\n"
+	    "checked as the hub checks a node's. Needs the hub's own key. Then\n"
+	    "start the hub: the nodes send what the replicas lacked of their own\n"
+	    "logs, and the hub's own records go on in a new log epoch.\n"
+	    "See docs/operations.md.\n"},
 	{"help", cmd_help, "show help for a command", "ucr help [COMMAND]\n"},
 };
 

@@ -12,7 +12,13 @@
 #include "ucr.pb-c.h"
 
 #define UCR_PROTOCOL_VERSION 1
-#define UCR_WIRE_MAXMSG (8 << 20)	/* ZMQ_MAXMSGSIZE on the hub */
+/*
+ * A frame over UCR_WIRE_MAXMSG bytes is refused with an Error (ETOOBIG);
+ * one over UCR_WIRE_DROPMSG (the hub's ZMQ_MAXMSGSIZE) never reaches the
+ * hub: libzmq drops the connection, and the peer reconnects.
+ */
+#define UCR_WIRE_MAXMSG (8 << 20)
+#define UCR_WIRE_DROPMSG (2 * UCR_WIRE_MAXMSG)
 #define UCR_ROUTING_ID_MAX 256
 
 /* Encode f into a malloc'd buffer; caller frees. */

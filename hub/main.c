@@ -199,7 +199,7 @@ open_router(struct hub *h, int enforce, char *why, size_t whylen)
 {
 	char *sec = NULL;
 	int one = 1, zero = 0, ivl = 1000, ttl = 3000, hwm = 10000, rc;
-	int64_t maxmsg = UCR_WIRE_MAXMSG;
+	int64_t maxmsg = UCR_WIRE_DROPMSG;
 
 	if (ucr_key_curve_secret(&sec, h->d.key) != 0) {
 		snprintf(why, whylen, "cannot derive the CURVE key");

@@ -234,8 +234,19 @@ static void
 relay_pump(struct hub *h, struct peer *p)
 {
 	struct relay_ctx rc = {h, p, 0};
+	struct ucr_head head;
+	uint64_t epoch;
 
 	if (!p->hello)
+		return;
+	/*
+	 * The hub's own log first: it carries the roster that every other
+	 * log is checked against, so a node never meets an author's entries
+	 * before the roster entry that admits them.
+	 */
+	if (ucr_store_identity(h->d.store, NULL, &epoch, NULL, 0) == 0 &&
+	    ucr_store_head(h->d.store, h->d.key->pk, epoch, &head) == 0 &&
+	    relay_log(&head, &rc) != 0)
 		return;
 	ucr_store_foreach_head(h->d.store, relay_log, &rc);
 }
@@ -260,10 +271,10 @@ peer_changed(void *arg)
 
 /* ---------------------------------------------------------------- frames */
 
-/* Is this key in the roster and not revoked right now? */
+/* What the roster says of a key right now. */
 struct rostercheck {
 	const uint8_t *key;
-	int ok;
+	int found, revoked, role;
 	char code[16];
 };
 
@@ -278,16 +289,23 @@ rostercheck_cb(const struct ucr_rec *rec, void *arg)
 	if (!r->tombstone && r->body_case == UCR__RECORD__BODY_ROSTER &&
 	    r->roster->public_key.len == 32 &&
 	    memcmp(r->roster->public_key.data, c->key, 32) == 0) {
-		c->ok = r->roster->revoked_at == 0 &&
-		    r->roster->role != UCR__ROLE__ROLE_READER;
+		c->found = 1;
+		c->revoked = r->roster->revoked_at != 0;
+		c->role = r->roster->role;
 		snprintf(c->code, sizeof(c->code), "%s", r->roster->municipality);
 	}
 	ucr__record__free_unpacked(r, NULL);
 	return 0;
 }
 
+/*
+ * Is this key enrolled for code and not revoked, right now? ZAP checked it
+ * when the connection was made; a revocation since then must take effect
+ * on the open connection too. One LMDB get per message. writer: also not
+ * a reader's key.
+ */
 static int
-roster_ok(struct hub *h, const uint8_t *key, const char *code)
+roster_ok(struct hub *h, const uint8_t *key, const char *code, int writer)
 {
 	struct rostercheck c;
 	char k[128], hex[65];
@@ -297,7 +315,8 @@ roster_ok(struct hub *h, const uint8_t *key, const char *code)
 	ucr_hex(hex, key, 32);
 	snprintf(k, sizeof(k), "region/roster/%s", hex);
 	ucr_store_get(h->d.store, k, rostercheck_cb, &c);
-	return c.ok && strcmp(c.code, code) == 0;
+	return c.found && !c.revoked && strcmp(c.code, code) == 0 &&
+	    (!writer || c.role != UCR__ROLE__ROLE_READER);
 }
 
 static void
@@ -459,7 +478,7 @@ on_batch(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 		    "log: a node sends only its own");
 		return;
 	}
-	if (strcmp(p->role, "node") != 0 || !roster_ok(h, p->key, m->user)) {
+	if (strcmp(p->role, "node") != 0 || !roster_ok(h, p->key, m->user, 1)) {
 		send_error(h, m, p, UCR_EROSTER, 0, "key revoked or not a "
 		    "node's: batch %llu-%llu refused",
 		    (unsigned long long)b->first_seq,
@@ -478,17 +497,24 @@ on_batch(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 		    (unsigned long long)b->first_seq,
 		    (unsigned long long)b->last_seq);
 		h->changed = 1;
-		/* fallthrough */
-	case UCR_EDUP:
+		if (b->last_seq > p->reported)
+			p->reported = b->last_seq; /* its head, as far as we know */
 		send_ack(h, p, b->author.data, b->epoch);
-		if (rc == 0)
-			relay_all(h);
+		relay_all(h);
 		break;
+	case UCR_EDUP:
 	case UCR_EGAP:
+		/* The error's seq is what the hub holds: go on from there. */
 		if (ucr_store_head(h->d.store, b->author.data, b->epoch,
 		    &head) != 0)
 			head.seq = 0;
-		send_error(h, m, p, UCR_EGAP, head.seq, "%s", why);
+		if (rc == UCR_EDUP)
+			send_error(h, m, p, UCR_EDUP, head.seq, "batch %llu-%llu "
+			    "held already in full (a replay or a resend); nothing "
+			    "stored", (unsigned long long)b->first_seq,
+			    (unsigned long long)b->last_seq);
+		else
+			send_error(h, m, p, UCR_EGAP, head.seq, "%s", why);
 		break;
 	case UCR_EFORK:
 		log_warnx("peer %s: ALARM %s; log stopped, evidence quarantined",
@@ -560,12 +586,17 @@ peer_dispatch(struct hub *h)
 			return;
 		h->rx++;
 		if (rc != 0) {
-			h->refused_msgs++;
-			log_warnx("peer %s: malformed message (%s), dropped",
-			    m.user[0] ? m.user : "?", ucr_strerror(rc));
+			p = ucr_unhex(key, 32, m.key) == 0 ? peer_find(h, key) :
+			    NULL;
 			if (m.ridlen)
-				send_error(h, &m, NULL, UCR_EPROTO, 0,
-				    "a frame is one message part");
+				send_error(h, &m, p, UCR_EPROTO, 0, "malformed "
+				    "message (%s): a frame is one message part",
+				    ucr_strerror(rc));
+			else {
+				h->refused_msgs++;
+				log_warnx("peer %s: malformed message (%s), dropped",
+				    m.user[0] ? m.user : "?", ucr_strerror(rc));
+			}
 			ucr_wire_msg_free(&m);
 			continue;
 		}
@@ -583,8 +614,21 @@ peer_dispatch(struct hub *h)
 		snprintf(p->role, sizeof(p->role), "%s", m.role);
 		p->rx++;
 		if ((rc = ucr_wire_decode(&f, m.data, m.len)) != 0) {
-			send_error(h, &m, p, rc, 0, "undecodable frame (%zu bytes)",
-			    m.len);
+			if (rc == UCR_ETOOBIG)
+				send_error(h, &m, p, rc, 0, "message of %zu bytes, "
+				    "over the limit of %d", m.len, UCR_WIRE_MAXMSG);
+			else
+				send_error(h, &m, p, rc, 0, "undecodable frame (%zu "
+				    "bytes)", m.len);
+			ucr_wire_msg_free(&m);
+			continue;
+		}
+		if (!roster_ok(h, p->key, m.user, 0)) {
+			/* revoked while connected: nothing more in or out */
+			p->hello = 0;
+			send_error(h, &m, p, UCR_EROSTER, 0, "key revoked: %s "
+			    "refused", ucr_wire_name(f));
+			ucr__frame__free_unpacked(f, NULL);
 			ucr_wire_msg_free(&m);
 			continue;
 		}

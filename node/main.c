@@ -133,7 +133,7 @@ main(int argc, char **argv)
 	    *n.d.cfg->hub ? n.d.cfg->hub : "none (offline)");
 
 	while (!node_quit) {
-		zmq_pollitem_t items[2];
+		zmq_pollitem_t items[3];
 		int nitems = 1, rc;
 		long timeout = 1000;
 
@@ -146,7 +146,11 @@ main(int argc, char **argv)
 			items[1].fd = 0;
 			items[1].events = ZMQ_POLLIN;
 			items[1].revents = 0;
-			nitems = 2;
+			items[2].socket = sync_monitor(n.sync);
+			items[2].fd = 0;
+			items[2].events = ZMQ_POLLIN;
+			items[2].revents = 0;
+			nitems = 3;
 			timeout = sync_timeout(n.sync);
 		}
 		rc = zmq_poll(items, nitems, timeout);
@@ -159,6 +163,8 @@ main(int argc, char **argv)
 		if (items[0].revents & ZMQ_POLLIN)
 			control_dispatch(&n);
 		if (n.sync) {
+			if (items[2].revents & ZMQ_POLLIN)
+				sync_monitor_dispatch(n.sync);
 			if (items[1].revents & ZMQ_POLLIN)
 				sync_dispatch(n.sync);
 			sync_timer(n.sync);

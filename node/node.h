@@ -26,6 +26,8 @@ extern volatile sig_atomic_t node_quit;
 int sync_open(struct sync **out, struct node *n, char *why, size_t whylen);
 void sync_free(struct sync *s);
 void *sync_socket(struct sync *s);
+void *sync_monitor(struct sync *s);	/* the socket's connection events */
+void sync_monitor_dispatch(struct sync *s);
 int64_t sync_timeout(struct sync *s);	/* ms until the next deadline */
 void sync_dispatch(struct sync *s);	/* the socket is readable */
 void sync_timer(struct sync *s);	/* deadlines due */

@@ -12,9 +12,11 @@
  *            the roster): keep receiving, send nothing of our own
  *
  * Recovery is always the same: a Hello, answered by a State that says what
- * the hub durably holds; everything after it is sent again. Hellos repeat
- * while anything is unacknowledged and the hub is silent, so a hub restart
- * or a lost connection costs one round trip.
+ * the hub durably holds; everything after it is sent again. A Hello goes
+ * out on every new connection (a socket monitor reports each completed
+ * handshake), and Hellos repeat while anything is unacknowledged and the
+ * hub is silent, so a hub restart or a lost connection costs one round
+ * trip once the connection is back.
  *
  * Local writes wait (the "write gate") until the hub has answered once
  * since start-up, or for at most gate_wait ms when the hub cannot be
@@ -45,6 +47,7 @@
 #define FLUSH_WINDOW_MS 5	/* batching window for new local writes */
 #define GATE_WAIT_MS 3000	/* writes wait this long for a first State */
 #define MAX_BATCH_BYTES (1 << 20)
+#define SYNC_MONITOR "inproc://ucr-sync-monitor"
 
 enum sync_state { SYNC_HELLO, SYNC_RESTORE, SYNC_STREAM, SYNC_STOPPED };
 
@@ -54,6 +57,8 @@ static const char *const state_names[] = {"hello", "restore", "stream",
 struct sync {
 	struct node *n;
 	void *sock;			/* DEALER to the hub */
+	void *mon;			/* PAIR: sock's connection events */
+	int denied;			/* the hub's ZAP refused our key */
 	enum sync_state state;
 	uint8_t self[UCR_PK_LEN];
 	uint64_t epoch;
@@ -395,9 +400,26 @@ on_ack(struct sync *s, const Ucr__Ack *a)
 static void
 on_error(struct sync *s, const Ucr__Error *e)
 {
-	log_warnx("sync: hub refused: %s: %s", ucr_errname(e->code),
-	    e->message ? e->message : "");
+	if (e->code == UCR_EDUP)
+		log_debug("sync: hub holds that batch already (to seq %llu)",
+		    (unsigned long long)e->seq);
+	else if (e->code == UCR_EFORK)
+		log_warnx("sync: ALARM the hub found a fork in our log: %s; our "
+		    "log is stopped at the hub", e->message ? e->message : "");
+	else
+		log_warnx("sync: hub refused: %s: %s", ucr_errname(e->code),
+		    e->message ? e->message : "");
 	switch (e->code) {
+	case UCR_EDUP:
+		/* a resend of what the hub holds: as good as an ack */
+		if (e->seq > s->hub_seq)
+			s->hub_seq = e->seq;
+		if (s->next <= e->seq)
+			s->next = e->seq + 1;
+		if (s->inflight > 0)
+			s->inflight--;
+		pump(s);
+		break;
 	case UCR_EGAP:
 		/* the hub holds less than we thought: go on from its seq */
 		s->hub_seq = e->seq;
@@ -491,6 +513,48 @@ sync_dispatch(struct sync *s)
 		}
 		ucr__frame__free_unpacked(f, NULL);
 		ucr_wire_msg_free(&m);
+	}
+}
+
+/* ---------------------------------------------------------------- monitor */
+
+void
+sync_monitor_dispatch(struct sync *s)
+{
+	zmq_msg_t ev, addr;
+	uint16_t event;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		zmq_msg_init(&ev);
+		if (zmq_msg_recv(&ev, s->mon, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&ev);
+			return;
+		}
+		/* an event is two parts: number and value, then the endpoint */
+		zmq_msg_init(&addr);
+		zmq_msg_recv(&addr, s->mon, 0);
+		event = 0;
+		if (zmq_msg_size(&ev) >= 6)
+			memcpy(&event, zmq_msg_data(&ev), 2);
+		zmq_msg_close(&ev);
+		zmq_msg_close(&addr);
+		if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+			/* a new connection: the hub has no State for it yet */
+			log_debug("sync: connected to the hub");
+			if (s->denied && s->state == SYNC_HELLO)
+				s->why[0] = '\0';
+			s->denied = 0;
+			send_hello(s);
+		} else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+			if (!s->denied)
+				log_warnx("sync: the hub refused our key (not in its "
+				    "roster, or revoked)");
+			s->denied = 1;
+			if (s->state == SYNC_HELLO)
+				snprintf(s->why, sizeof(s->why), "the hub refused our "
+				    "key (not in its roster, or revoked)");
+		}
 	}
 }
 
@@ -637,11 +701,18 @@ sync_open(struct sync **out, struct node *n, char *why, size_t whylen)
 	    zmq_setsockopt(s->sock, ZMQ_RECONNECT_IVL_MAX, &reconnect_max,
 	    sizeof(reconnect_max)) != 0 ||
 	    zmq_setsockopt(s->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm)) != 0 ||
+	    zmq_socket_monitor(s->sock, SYNC_MONITOR,
+	    ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) !=
+	    0 ||
+	    (s->mon = zmq_socket(n->d.zctx, ZMQ_PAIR)) == NULL ||
+	    zmq_connect(s->mon, SYNC_MONITOR) != 0 ||
 	    zmq_connect(s->sock, n->d.cfg->hub) != 0;
 	sodium_free(sec);
 	if (rc) {
 		snprintf(why, whylen, "hub socket %s: %s", n->d.cfg->hub,
 		    zmq_strerror(errno));
+		if (s->mon)
+			zmq_close(s->mon);
 		if (s->sock)
 			zmq_close(s->sock);
 		free(s);
@@ -660,6 +731,8 @@ sync_free(struct sync *s)
 {
 	if (s == NULL)
 		return;
+	zmq_socket_monitor(s->sock, NULL, 0);
+	zmq_close(s->mon);
 	zmq_close(s->sock);
 	free(s);
 }
@@ -668,4 +741,10 @@ void *
 sync_socket(struct sync *s)
 {
 	return s->sock;
+}
+
+void *
+sync_monitor(struct sync *s)
+{
+	return s->mon;
 }

@@ -1,5 +1,8 @@
 /* test_chain.c: entries, the hash chain and batch signatures (pure). */
+#include <sodium.h>
+
 #include "storeutil.h"
+#include "wire.h"
 
 static struct ucr_key *key, *other;
 static Ucr__Batch batch;
@@ -169,4 +172,97 @@ Test(chain, hlc_monotonic)
 	cr_assert_gt(b, a);
 	cr_assert_gt(ucr_hlc_next(far), far);
 	cr_assert_gt(ucr_hlc_merge(a, far), far);
+}
+
+/* The worked example of docs/protocol.md §10, byte for byte. */
+static void
+expect_hex(const uint8_t *got, size_t len, const char *want)
+{
+	char hex[1024];
+
+	cr_assert_lt(2 * len, sizeof(hex));
+	ucr_hex(hex, got, len);
+	cr_assert_str_eq(hex, want);
+}
+
+Test(chain, protocol_md_worked_example)
+{
+	Ucr__Record r = UCR__RECORD__INIT;
+	Ucr__Network n = UCR__NETWORK__INIT;
+	Ucr__Batch b = UCR__BATCH__INIT;
+	Ucr__Frame f = UCR__FRAME__INIT;
+	ProtobufCBinaryData e;
+	struct ucr_key k;
+	uint8_t seed[32], pk[32], prev[32] = {0}, h[32], msg[UCR_SIGMSG_LEN];
+	uint8_t s[UCR_SIG_LEN], *rec, *ent, *frame;
+	size_t rlen, elen, flen;
+	char z85[41];
+	int i;
+
+	for (i = 0; i < 32; i++)
+		seed[i] = i + 1;
+	k.sk = sodium_malloc(UCR_SK_LEN);
+	cr_assert_not_null(k.sk);
+	crypto_sign_seed_keypair(k.pk, k.sk, seed);
+	memcpy(pk, k.pk, 32);
+	expect_hex(pk, 32, "79b5562e8fe654f94078b112e8a98ba7"
+	    "901f853ae695bed7e0e3910bad049664");
+	cr_assert_eq(ucr_key_curve_public(z85, pk), 0);
+	cr_assert_str_eq(z85, "n&N75wybJq9kDJXO{2@haL-![L$oWYCFQ9SBbhta");
+
+	r.key = "2403/network/civitas";
+	r.owner = "2403";
+	r.body_case = UCR__RECORD__BODY_NETWORK;
+	r.network = &n;
+	n.name = "CIVITAS";
+	n.scope = UCR__SCOPE__SCOPE_INTERNATIONAL;
+	n.joined = "2009-06-01";
+	n.new_in_programme = 1;
+	cr_assert_eq(ucr_record_encode(&rec, &rlen, &r), 0);
+	ucr_hash(h, rec, rlen);
+	expect_hex(h, 32, "2117102b54442b72aeca30afd890e95a"
+	    "8d76dee766cfb2e00060ea46ccc9c516");
+	cr_assert_eq(ucr_entry_encode(&ent, &elen, 0x0123456789abcdefULL, 1,
+	    prev, 1700000000000ULL << 16, UCR__RECORD__BODY_NETWORK, rec, rlen),
+	    0);
+	ucr_hash(h, ent, elen);
+	expect_hex(h, 32, "4b9bc74fa714088638ec7651f45f6a88"
+	    "221ad1626aad588fcc761867381b5994");
+	ucr_batch_sigmsg(msg, pk, 0x0123456789abcdefULL, 1, h);
+	expect_hex(msg, sizeof(msg), "79b5562e8fe654f94078b112e8a98ba7"
+	    "901f853ae695bed7e0e3910bad049664"
+	    "0123456789abcdef0000000000000001"
+	    "4b9bc74fa714088638ec7651f45f6a88"
+	    "221ad1626aad588fcc761867381b5994");
+	e.data = ent;
+	e.len = elen;
+	b.epoch = 0x0123456789abcdefULL;
+	b.first_seq = b.last_seq = 1;
+	b.entries = &e;
+	b.n_entries = 1;
+	b.signature.data = s;
+	ucr_batch_sign(&b, &k, "umearegionen", h);
+	expect_hex(s, sizeof(s), "bfcda5f5f58fd429dac347b0c6b79a14"
+	    "8dff9c0414e7ca2d1c2a078e5efff139"
+	    "7a036193bc3db4f717832385df5cede2"
+	    "6f0e8389d3ec41a93391bddba6d73e0e");
+	cr_assert_eq(ucr_batch_verify(&b, "umearegionen", prev, NULL), 0);
+	f.body_case = UCR__FRAME__BODY_BATCH;
+	f.batch = &b;
+	cr_assert_eq(ucr__frame__get_packed_size(&f), 235);
+	frame = malloc(235);
+	flen = ucr__frame__pack(&f, frame);
+	cr_assert_eq(flen, 235);
+	expect_hex(frame, flen, "1ae8010a2079b5562e8fe654f94078b1"
+	    "12e8a98ba7901f853ae695bed7e0e3910bad04966410ef9bafcdf8acd1910118"
+	    "0120012a7408ef9bafcdf8acd1910110011a2000000000000000000000000000"
+	    "0000000000000000000000000000000000000020808080c0d6fcf3c501281032"
+	    "380a14323430332f6e6574776f726b2f636976697461731204323430338201"
+	    "190a074349564954415310011a0a323030392d30362d303120013240bfcda5f5"
+	    "f58fd429dac347b0c6b79a148dff9c0414e7ca2d1c2a078e5efff1397a036193"
+	    "bc3db4f717832385df5cede26f0e8389d3ec41a93391bddba6d73e0e");
+	free(frame);
+	free(ent);
+	free(rec);
+	sodium_free(k.sk);
 }

@@ -1,0 +1,1973 @@
+/*
+ * test_sync.c: the sync protocol between ucr-hub and ucr-node, with real
+ * processes on loopback (docs/protocol.md).
+ *
+ * Each test makes a region in its own folder and on its own TCP port: a
+ * hub key and configuration, node keys enrolled with "ucr roster add",
+ * and daemons started with -d. Convergence is judged by "ucr digest
+ * --json" on every site: the same heads, the same record and entry counts
+ * and the same view digest everywhere. The bad-input tests use a test
+ * client that speaks the protocol itself (a CURVE DEALER keyed from an
+ * enrolled Ed25519 key) and builds its own entries and batches with
+ * common/chain.h, so every refusal can be provoked exactly.
+ *
+ * Daemons are started with PR_SET_PDEATHSIG, so even a test killed by its
+ * timeout takes them along; .fini kills them on every other way out.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+#include <zmq.h>
+
+#include "chain.h"
+#include "error.h"
+#include "keys.h"
+#include "record.h"
+#include "store.h"
+#include "testutil.h"
+#include "wire.h"
+
+#define REGION "umearegionen" /* the configuration's default region */
+#define MAXNODES 8
+#define CONVERGE_MS 30000
+
+/* The six municipalities, Umeå first. */
+static const char *const codes[6] = {"2480", "2403", "2401", "2409", "2404",
+    "2460"};
+
+/* One daemon of the region. */
+struct site {
+	char name[32];		/* "hub", "2403", "2403b" */
+	char conf[600];
+	char log[600];
+	char data[600];
+	char ctl[700];		/* ipc:// endpoint */
+	char key[600];		/* its key file */
+	char hex[65];		/* its public key */
+	pid_t pid;
+};
+
+static char *dir;
+static int port;
+static struct site hub;
+static struct site nodes[MAXNODES];
+static int nnodes;
+static uint8_t hubpk[32];
+
+/* ---------------------------------------------------------------- helpers */
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* The last lines of a daemon's log, for failure messages (static). */
+static const char *
+tail(const struct site *s)
+{
+	static char buf[4][3000];
+	static int which;
+	char *all = tu_read(s->log);
+	char *b = buf[which++ % 4];
+	size_t len;
+
+	if (all == NULL)
+		return "(no log)";
+	len = strlen(all);
+	snprintf(b, sizeof(buf[0]), "%s", len > 2900 ? all + len - 2900 : all);
+	free(all);
+	return b;
+}
+
+static int
+log_has(const struct site *s, const char *what)
+{
+	char *all = tu_read(s->log);
+	int found = all && strstr(all, what) != NULL;
+
+	free(all);
+	return found;
+}
+
+/* Count the lines of a daemon's log that hold what. */
+static int
+log_count(const struct site *s, const char *what)
+{
+	char *all = tu_read(s->log), *p;
+	int n = 0;
+
+	for (p = all; p && (p = strstr(p, what)) != NULL; p++)
+		n++;
+	free(all);
+	return n;
+}
+
+/*
+ * Start a daemon in the background, its output appended to logfile. Like
+ * tu_spawn, but the child dies with the test process (PR_SET_PDEATHSIG
+ * survives exec), so a test killed by its timeout leaves nothing behind.
+ */
+static pid_t
+spawn(const char *logfile, const char *env, const char *fmt, ...)
+{
+	char *cmd, path[8192];
+	const char *p = getenv("PATH");
+	va_list ap;
+	pid_t pid;
+
+	va_start(ap, fmt);
+	if (vasprintf(&cmd, fmt, ap) < 0)
+		cmd = NULL;
+	va_end(ap);
+	cr_assert_not_null(cmd);
+	snprintf(path, sizeof(path), "%s:%s", UCR_BIN_DIR, p ? p : "/bin");
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int nul = open("/dev/null", O_RDONLY);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(nul, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		setpgid(0, 0);
+		setenv("PATH", path, 1);
+		if (env)
+			putenv((char *)env);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	free(cmd);
+	return pid;
+}
+
+/* Run "ucr -c CONF ARGS"; exit status, output as tu_run. */
+static int
+ucr(const struct site *s, char **out, char **err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+ucr(const struct site *s, char **out, char **err, const char *fmt, ...)
+{
+	char *args;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	if (vasprintf(&args, fmt, ap) < 0)
+		args = NULL;
+	va_end(ap);
+	cr_assert_not_null(args);
+	rc = tu_run(out, err, "ucr -c '%s' %s", s->conf, args);
+	free(args);
+	return rc;
+}
+
+/* A ucr command that must succeed. */
+static void
+ucr_ok(const struct site *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+ucr_ok(const struct site *s, const char *fmt, ...)
+{
+	char *args, *err = NULL;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	if (vasprintf(&args, fmt, ap) < 0)
+		args = NULL;
+	va_end(ap);
+	cr_assert_not_null(args);
+	rc = tu_run(NULL, &err, "ucr -c '%s' %s", s->conf, args);
+	cr_assert_eq(rc, 0, "%s: ucr %s: exit %d: %s\n%s", s->name, args, rc,
+	    err, tail(s));
+	free(args);
+	free(err);
+}
+
+/* The parsed output of "ucr -c CONF ARGS" (a --json command), or NULL. */
+static json_t *
+ucr_json(const struct site *s, const char *args)
+{
+	char *out = NULL;
+	json_t *j = NULL;
+
+	if (ucr(s, &out, NULL, "%s", args) == 0)
+		j = json_loads(out, 0, NULL);
+	free(out);
+	return j;
+}
+
+/*
+ * Ask a daemon's control socket a query directly (the CLI does not expose
+ * every one, e.g. the hub's counters): the JSON answer, or NULL.
+ */
+static json_t *
+ctl_query(const struct site *s, const char *what, int timeout_ms)
+{
+	Ucr__Request req = UCR__REQUEST__INIT;
+	Ucr__Query q = UCR__QUERY__INIT;
+	Ucr__Reply *rep = NULL;
+	void *ctx = zmq_ctx_new(), *sock = zmq_socket(ctx, ZMQ_REQ);
+	zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+	uint8_t buf[128];
+	json_t *j = NULL;
+	int zero = 0;
+	size_t len;
+
+	q.what = (char *)what;
+	req.body_case = UCR__REQUEST__BODY_QUERY;
+	req.query = &q;
+	len = ucr__request__pack(&req, buf);
+	zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof(zero));
+	if (zmq_connect(sock, s->ctl) == 0 && zmq_send(sock, buf, len, 0) >= 0 &&
+	    zmq_poll(&it, 1, timeout_ms) == 1) {
+		zmq_msg_t m;
+
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, sock, 0) >= 0)
+			rep = ucr__reply__unpack(NULL, zmq_msg_size(&m),
+			    zmq_msg_data(&m));
+		zmq_msg_close(&m);
+	}
+	if (rep && rep->code == 0 && rep->json)
+		j = json_loads(rep->json, 0, NULL);
+	if (rep && rep->code == 0 && j == NULL && strcmp(what, "stats") == 0)
+		j = json_object(); /* answered: that is all we asked */
+	if (rep)
+		ucr__reply__free_unpacked(rep, NULL);
+	zmq_close(sock);
+	zmq_ctx_term(ctx);
+	return j;
+}
+
+/* An integer field of the hub's counters ("received", "refused", ...). */
+static long long
+hub_counter(const char *name)
+{
+	json_t *j = ctl_query(&hub, "hub", 2000);
+	long long v;
+
+	cr_assert_not_null(j, "hub does not answer: %s", tail(&hub));
+	v = json_integer_value(json_object_get(j, name));
+	json_decref(j);
+	return v;
+}
+
+/* ---------------------------------------------------------------- region */
+
+static void
+site_paths(struct site *s, const char *name, const char *data)
+{
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	snprintf(s->conf, sizeof(s->conf), "%s/%s.conf", dir, name);
+	snprintf(s->log, sizeof(s->log), "%s/%s.log", dir, name);
+	snprintf(s->data, sizeof(s->data), "%s/%s", dir, data);
+	snprintf(s->ctl, sizeof(s->ctl), "ipc://%s/%s.sock", dir, name);
+	s->pid = -1;
+}
+
+/* Make a key file; its public key in hex. */
+static void
+keygen(const char *path, char hex[65])
+{
+	char *out = NULL, *err = NULL;
+	int rc = tu_run(&out, &err, "ucr keygen --out '%s'", path);
+
+	cr_assert_eq(rc, 0, "keygen: %s", err);
+	cr_assert_geq(strlen(out), 64, "keygen printed '%s'", out);
+	memcpy(hex, out, 64);
+	hex[64] = '\0';
+	free(out);
+	free(err);
+}
+
+/* The hub's key and configuration on a fresh port. */
+static void
+region_init(int offset)
+{
+	char buf[4096];
+
+	cr_assert_eq(ucr_crypto_init(), 0);
+	dir = tu_tempdir();
+	cr_assert_not_null(dir);
+	port = 17400 + offset;
+	site_paths(&hub, "hub", "hub.data");
+	snprintf(hub.key, sizeof(hub.key), "%s/hub.key", dir);
+	keygen(hub.key, hub.hex);
+	cr_assert_eq(ucr_unhex(hubpk, 32, hub.hex), 0);
+	snprintf(buf, sizeof(buf),
+	    "# written by test_sync.c\n"
+	    "[hub]\n"
+	    "key = %s\n"
+	    "data = %s\n"
+	    "control = %s\n"
+	    "listen = tcp://127.0.0.1:%d\n", hub.key, hub.data, hub.ctl, port);
+	cr_assert_eq(tu_write(hub.conf, buf), 0);
+}
+
+/* A node's configuration; hubport 0: the region's port. */
+static void
+node_conf(struct site *s, const char *code, int hubport)
+{
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf),
+	    "# written by test_sync.c\n"
+	    "[node]\n"
+	    "municipality = %s\n"
+	    "key = %s\n"
+	    "data = %s\n"
+	    "control = %s\n"
+	    "hub = tcp://127.0.0.1:%d\n"
+	    "hub_key = %s\n", code, s->key, s->data, s->ctl,
+	    hubport ? hubport : port, hub.hex);
+	cr_assert_eq(tu_write(s->conf, buf), 0);
+}
+
+/*
+ * A node of municipality code with a new key (or the key file of node
+ * `same`, >= 0: a clone). Not enrolled; not started. Its index.
+ */
+static int
+node_new(const char *code, const char *name, int same)
+{
+	struct site *s;
+
+	cr_assert_lt(nnodes, MAXNODES);
+	s = &nodes[nnodes];
+	site_paths(s, name, name);
+	if (same >= 0) {
+		memcpy(s->key, nodes[same].key, sizeof(s->key));
+		memcpy(s->hex, nodes[same].hex, sizeof(s->hex));
+	} else {
+		snprintf(s->key, sizeof(s->key), "%s/%s.key", dir, name);
+		keygen(s->key, s->hex);
+	}
+	node_conf(s, code, 0);
+	return nnodes++;
+}
+
+static void
+enrol(const char *code, const char *hex)
+{
+	ucr_ok(&hub, "roster add %s %s", code, hex);
+}
+
+/* Start a daemon and wait until its control socket answers. */
+static void
+site_start_env(struct site *s, int is_hub, const char *env)
+{
+	long end = now_ms() + 10000;
+	json_t *j;
+
+	cr_assert_leq(s->pid, 0, "%s already running", s->name);
+	s->pid = spawn(s->log, env, "exec %s -d %s -f '%s'",
+	    is_hub ? "ucr-hub" : "ucr-node", getenv("UCR_TEST_VERBOSE") ? "-v" :
+	    "", s->conf);
+	cr_assert_gt(s->pid, 0);
+	/* A kill -9 leaves the socket file: ask, do not look for it. */
+	while ((j = ctl_query(s, "stats", 200)) == NULL) {
+		if (waitpid(s->pid, NULL, WNOHANG) == s->pid || now_ms() > end) {
+			s->pid = -1;
+			cr_assert_fail("%s did not come up:\n%s", s->name, tail(s));
+		}
+	}
+	json_decref(j);
+}
+
+static void
+hub_start(void)
+{
+	site_start_env(&hub, 1, NULL);
+}
+
+static void
+node_start(int i)
+{
+	site_start_env(&nodes[i], 0, NULL);
+}
+
+/* Stop a daemon with sig (SIGTERM: clean; SIGKILL: a crash). */
+static void
+site_stop(struct site *s, int sig)
+{
+	int st;
+
+	if (s->pid <= 0)
+		return;
+	st = tu_kill(s->pid, sig);
+	if (sig == SIGTERM)
+		cr_assert_eq(st, 0, "%s did not stop cleanly (%d):\n%s", s->name,
+		    st, tail(s));
+	s->pid = -1;
+}
+
+/* Still running (not crashed)? */
+static int
+alive(struct site *s)
+{
+	return s->pid > 0 && waitpid(s->pid, NULL, WNOHANG) == 0;
+}
+
+static void
+setup(void)
+{
+	nnodes = 0;
+	memset(&hub, 0, sizeof(hub));
+	memset(nodes, 0, sizeof(nodes));
+	hub.pid = -1;
+}
+
+static void
+teardown(void)
+{
+	int i;
+
+	for (i = 0; i < nnodes; i++)
+		if (nodes[i].pid > 0)
+			tu_kill(nodes[i].pid, SIGKILL);
+	if (hub.pid > 0)
+		tu_kill(hub.pid, SIGKILL);
+	if (dir && getenv("UCR_TEST_KEEP") == NULL)
+		tu_rmrf(dir);
+	else if (dir)
+		fprintf(stderr, "test_sync: kept %s\n", dir);
+	free(dir);
+	dir = NULL;
+}
+
+TestSuite(sync, .init = setup, .fini = teardown, .timeout = 60);
+
+/* ---------------------------------------------------------------- writes */
+
+static void wait_writes(const struct site *s, int timeout_ms);
+
+/*
+ * Import n network records N<prefix><i> on a node with one "ucr import"
+ * (one local batch); padded names make the log long in bytes too.
+ */
+static void
+write_many(const struct site *s, const char *prefix, int n)
+{
+	char path[700], *buf, *p;
+	size_t cap = (size_t)n * 400 + 16;
+	int i;
+
+	wait_writes(s, 8000);
+	snprintf(path, sizeof(path), "%s/%s-%s.json", dir, s->name, prefix);
+	buf = malloc(cap);
+	cr_assert_not_null(buf);
+	p = buf;
+	*p++ = '[';
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s{\"kind\":\"network\",\"id\":\"N%s%d\","
+		    "\"name\":\"Network %s %d %0200d\",\"scope\":\"national\","
+		    "\"joined\":\"2009-01-01\"}\n", i ? "," : "", prefix, i, prefix,
+		    i, i);
+	*p++ = ']';
+	*p = '\0';
+	cr_assert_eq(tu_write(path, buf), 0);
+	free(buf);
+	ucr_ok(s, "import '%s'", path);
+}
+
+/* One record through one officer's command. */
+static void
+write_one(const struct site *s, const char *id)
+{
+	wait_writes(s, 8000);
+	ucr_ok(s, "network join %s --name 'Network %s' --scope national "
+	    "--date 2009-01-01", id, id);
+}
+
+/* ---------------------------------------------------------------- digests */
+
+struct digest {
+	long long records, entries;
+	char view[65];
+	json_t *logs;
+};
+
+static int
+digest_get(const struct site *s, struct digest *d)
+{
+	json_t *j = ucr_json(s, "digest --json");
+
+	memset(d, 0, sizeof(*d));
+	if (j == NULL)
+		return -1;
+	d->records = json_integer_value(json_object_get(j, "records"));
+	d->entries = json_integer_value(json_object_get(j, "entries"));
+	snprintf(d->view, sizeof(d->view), "%s",
+	    json_string_value(json_object_get(j, "view_digest")));
+	d->logs = json_incref(json_object_get(j, "logs"));
+	json_decref(j);
+	return 0;
+}
+
+static void
+digest_free(struct digest *d)
+{
+	json_decref(d->logs);
+	d->logs = NULL;
+}
+
+/* The head of one author's log in a digest (seq, or -1 if none). */
+static long long
+digest_seq(const struct digest *d, const char *hex, int *stopped)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(d->logs, i, o) {
+		if (strcmp(json_string_value(json_object_get(o, "author")), hex) ==
+		    0) {
+			if (stopped)
+				*stopped = json_is_true(json_object_get(o,
+				    "stopped"));
+			return json_integer_value(json_object_get(o, "seq"));
+		}
+	}
+	return -1;
+}
+
+/* Every listed site and the hub hold the same: heads, counts, digest. */
+static int
+same_everywhere(struct site **s, int n, long long records, char *why,
+    size_t whylen)
+{
+	struct digest d0, d;
+	int i, ok = 1;
+
+	if (digest_get(&hub, &d0) != 0) {
+		snprintf(why, whylen, "hub: no digest");
+		return 0;
+	}
+	if (records >= 0 && d0.records != records) {
+		snprintf(why, whylen, "hub holds %lld records, want %lld",
+		    d0.records, records);
+		ok = 0;
+	}
+	for (i = 0; ok && i < n; i++) {
+		if (digest_get(s[i], &d) != 0) {
+			snprintf(why, whylen, "%s: no digest", s[i]->name);
+			ok = 0;
+			break;
+		}
+		if (d.records != d0.records || d.entries != d0.entries ||
+		    strcmp(d.view, d0.view) != 0 || !json_equal(d.logs, d0.logs)) {
+			snprintf(why, whylen, "%s holds %lld records, %lld entries, "
+			    "view %.16s; hub %lld, %lld, %.16s", s[i]->name,
+			    d.records, d.entries, d.view, d0.records, d0.entries,
+			    d0.view);
+			ok = 0;
+		}
+		digest_free(&d);
+	}
+	digest_free(&d0);
+	return ok;
+}
+
+/* Wait until the hub and the given nodes (-1 ended list) agree. */
+static void
+converge(long long records, const int *which)
+{
+	struct site *s[MAXNODES];
+	char why[512] = "";
+	long end = now_ms() + CONVERGE_MS;
+	int n = 0, i;
+
+	for (i = 0; which[i] >= 0; i++)
+		s[n++] = &nodes[which[i]];
+	while (!same_everywhere(s, n, records, why, sizeof(why))) {
+		if (now_ms() > end) {
+			char logs[8000] = "";
+
+			for (i = 0; i < n; i++)
+				snprintf(logs + strlen(logs), sizeof(logs) -
+				    strlen(logs), "--- %s\n%.1200s\n", s[i]->name,
+				    tail(s[i]));
+			cr_assert_fail("no convergence in %d s: %s\n--- hub\n%s\n%s",
+			    CONVERGE_MS / 1000, why, tail(&hub), logs);
+		}
+		sleep_ms(100);
+	}
+}
+
+/* "ucr verify" on a store (read-only; the daemon may run). */
+static void
+verify_store(const struct site *s)
+{
+	char *out = NULL, *err = NULL;
+	int rc = tu_run(&out, &err, "ucr verify --data '%s'", s->data);
+
+	cr_assert_eq(rc, 0, "verify %s: %s %s", s->name, out, err);
+	free(out);
+	free(err);
+}
+
+/* A node's link state ("ucr peers --json" on the node). */
+static json_t *
+link_state(const struct site *s)
+{
+	json_t *j = ucr_json(s, "peers --json");
+
+	cr_assert_not_null(j, "%s: no link state\n%s", s->name, tail(s));
+	return j;
+}
+
+static int
+link_is(const struct site *s, const char *state)
+{
+	json_t *j = link_state(s);
+	int is = strcmp(json_string_value(json_object_get(j, "state")), state) ==
+	    0;
+
+	json_decref(j);
+	return is;
+}
+
+static void
+wait_link(const struct site *s, const char *state, int timeout_ms)
+{
+	long end = now_ms() + timeout_ms;
+	json_t *j;
+
+	while (!link_is(s, state)) {
+		if (now_ms() > end) {
+			j = link_state(s);
+			cr_assert_fail("%s: link never reached '%s': %s\n%s", s->name,
+			    state, json_dumps(j, JSON_COMPACT), tail(s));
+		}
+		sleep_ms(100);
+	}
+}
+
+/* Wait until a node takes local writes (the hub answered, or offline). */
+static void
+wait_writes(const struct site *s, int timeout_ms)
+{
+	long end = now_ms() + timeout_ms;
+	json_t *j;
+
+	for (;;) {
+		j = link_state(s);
+		if (json_is_true(json_object_get(j, "writes_open")))
+			break;
+		cr_assert_lt(now_ms(), end, "%s: writes never opened: %s\n%s",
+		    s->name, json_dumps(j, JSON_COMPACT), tail(s));
+		json_decref(j);
+		sleep_ms(50);
+	}
+	json_decref(j);
+}
+
+/* Start a node and wait until it takes writes. */
+static void
+node_up(int i)
+{
+	node_start(i);
+	wait_writes(&nodes[i], 8000);
+}
+
+/* The hub's "peers --json" entry of a key (new reference). */
+static json_t *
+hub_peer(const char *hex)
+{
+	json_t *arr = ucr_json(&hub, "peers --json"), *o, *found = NULL;
+	size_t i;
+
+	cr_assert_not_null(arr);
+	json_array_foreach(arr, i, o) {
+		if (strcmp(json_string_value(json_object_get(o, "key")), hex) == 0)
+			found = json_incref(o);
+	}
+	json_decref(arr);
+	cr_assert_not_null(found, "hub: no peer %s", hex);
+	return found;
+}
+
+/* Open a store read-only in this process (LMDB allows a live writer). */
+static struct ucr_store *
+store_ro(const char *data)
+{
+	struct ucr_store *st;
+
+	cr_assert_eq(ucr_store_open(&st, data, UCR_STORE_RDONLY, 0), 0,
+	    "cannot open %s", data);
+	ucr_store_set_region(st, REGION, hubpk);
+	return st;
+}
+
+static int
+count_q(const struct ucr_quarantine *q, void *arg)
+{
+	(void)q;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+found_cb(const struct ucr_rec *r, void *arg)
+{
+	(void)r;
+	*(int *)arg = 1;
+	return 0;
+}
+
+/* Does the hub's store hold a current record under key? */
+static int
+hub_holds(const char *key)
+{
+	struct ucr_store *st = store_ro(hub.data);
+	int found = 0;
+
+	ucr_store_get(st, key, found_cb, &found);
+	ucr_store_free(st);
+	return found;
+}
+
+static int
+hub_quarantined(void)
+{
+	struct ucr_store *st = store_ro(hub.data);
+	int n = 0;
+
+	cr_assert_eq(ucr_store_foreach_quarantine(st, count_q, &n), 0);
+	ucr_store_free(st);
+	return n;
+}
+
+/* ================================================================ tests */
+
+/* ---------------------------------------------------------------- region */
+
+Test(sync, six_nodes_converge, .timeout = 60)
+{
+	int all[7], i;
+	struct digest d;
+
+	region_init(0);
+	hub_start();
+	for (i = 0; i < 6; i++) {
+		node_new(codes[i], codes[i], -1);
+		enrol(codes[i], nodes[i].hex);
+		all[i] = i;
+	}
+	all[6] = -1;
+	for (i = 0; i < 6; i++)
+		node_start(i);
+	for (i = 0; i < 6; i++)
+		wait_writes(&nodes[i], 8000);
+	ucr_ok(&hub, "vision set 'The best living environment' --year 2050");
+	/* every node writes, through commands and an import, all at once */
+	for (i = 0; i < 6; i++) {
+		write_one(&nodes[i], "first");
+		write_many(&nodes[i], codes[i], 100);
+	}
+	for (i = 0; i < 6; i++)
+		write_one(&nodes[i], "last");
+	/* hub roster 1 + 6, the vision, and 102 per node */
+	converge(1 + 6 + 1 + 6 * 102, all);
+	cr_assert_eq(digest_get(&hub, &d), 0);
+	cr_assert_eq(json_array_size(d.logs), 7, "a log per node and the hub's");
+	for (i = 0; i < 6; i++) {
+		int stopped = 1;
+		json_t *p = hub_peer(nodes[i].hex);
+
+		cr_assert_eq(digest_seq(&d, nodes[i].hex, &stopped), 102);
+		cr_assert_not(stopped);
+		cr_assert(json_is_true(json_object_get(p, "connected")), "%s",
+		    json_dumps(p, 0));
+		cr_assert_eq(json_integer_value(json_object_get(p, "refused")), 0,
+		    "%s", json_dumps(p, 0));
+		json_decref(p);
+		cr_assert(link_is(&nodes[i], "stream"));
+		verify_store(&nodes[i]);
+	}
+	digest_free(&d);
+	verify_store(&hub);
+	cr_assert_eq(hub_quarantined(), 0);
+	cr_assert_eq(hub_counter("refused"), 0, "%s", tail(&hub));
+}
+
+/* ---------------------------------------------------------------- offline */
+
+Test(sync, offline_node_catches_up, .timeout = 60)
+{
+	int which[] = {0, 1, -1};
+	json_t *j;
+	long t0;
+
+	region_init(1);
+	hub_start();
+	node_new("2403", "2403", -1);
+	node_new("2480", "2480", -1);
+	enrol("2403", nodes[0].hex);
+	enrol("2480", nodes[1].hex);
+	site_stop(&hub, SIGTERM);
+
+	/* A node that never reached the hub opens writes after a while. */
+	t0 = now_ms();
+	node_start(0);
+	wait_link(&nodes[0], "hello", 1000);
+	cr_assert_neq(ucr(&nodes[0], NULL, NULL, "network join N0 --name X "
+	    "--scope national --date 2009-01-01"), 0, "writes wait for the hub");
+	wait_writes(&nodes[0], 8000);
+	cr_assert_geq(now_ms() - t0, 2000, "writes opened before the gate time");
+	write_many(&nodes[0], "off", 300);
+	write_one(&nodes[0], "single");
+	j = link_state(&nodes[0]);
+	cr_assert_eq(json_integer_value(json_object_get(j, "head")), 301);
+	cr_assert_eq(json_integer_value(json_object_get(j, "lag")), 301);
+	json_decref(j);
+
+	/* The hub comes back; another node also writes meanwhile. */
+	hub_start();
+	node_start(1);
+	write_one(&nodes[1], "other");
+	converge(3 + 301 + 1, which);
+	j = link_state(&nodes[0]);
+	cr_assert_eq(json_integer_value(json_object_get(j, "lag")), 0);
+	cr_assert_eq(json_integer_value(json_object_get(j, "hub_seq")), 301);
+	json_decref(j);
+	verify_store(&hub);
+	verify_store(&nodes[0]);
+}
+
+/* ---------------------------------------------------------------- restart */
+
+/* Freeze or thaw a daemon (SIGSTOP, SIGCONT): it holds what was sent. */
+static void
+freeze(struct site *s, int on)
+{
+	cr_assert_gt(s->pid, 0);
+	cr_assert_eq(kill(s->pid, on ? SIGSTOP : SIGCONT), 0);
+}
+
+/* What the hub's store holds of a node's log, and the node's own head. */
+static void
+heads(const struct site *n, long long *hub_seq, long long *own)
+{
+	json_t *j = link_state(n);
+	struct digest d;
+
+	*own = json_integer_value(json_object_get(j, "head"));
+	json_decref(j);
+	cr_assert_eq(digest_get(&hub, &d), 0);
+	*hub_seq = digest_seq(&d, n->hex, NULL);
+	digest_free(&d);
+}
+
+/*
+ * The hub stopped (SIGTERM) and started again while a node's batches are
+ * in flight: the hub is frozen while the node writes and sends, then
+ * either stopped before it reads them (they are lost with the process) or
+ * thawed a moment before it stops (some are committed, acks may be lost).
+ */
+Test(sync, hub_restarted_mid_stream, .timeout = 60)
+{
+	int which[] = {0, 1, -1}, round, partial = 0;
+	long long total = 3, hs, own;
+	char prefix[16];
+
+	region_init(2);
+	hub_start();
+	node_new("2403", "2403", -1);
+	node_new("2401", "2401", -1);
+	enrol("2403", nodes[0].hex);
+	enrol("2401", nodes[1].hex);
+	node_start(0);
+	node_start(1);
+	wait_link(&nodes[0], "stream", 5000);
+	wait_link(&nodes[1], "stream", 5000);
+	for (round = 0; round < 4; round++) {
+		struct site *n = &nodes[round % 2];
+
+		freeze(&hub, 1);
+		snprintf(prefix, sizeof(prefix), "r%d", round);
+		write_many(n, prefix, 4000);
+		total += 4000;
+		sleep_ms(100); /* the node streams into the frozen hub */
+		if (round % 2 == 0) {
+			/* stopped before it reads a byte */
+			cr_assert_eq(kill(hub.pid, SIGTERM), 0);
+			freeze(&hub, 0);
+		} else {
+			freeze(&hub, 0);
+			sleep_ms(10);
+		}
+		site_stop(&hub, SIGTERM);
+		heads(n, &hs, &own);
+		if (hs < own)
+			partial++;
+		hub_start();
+		converge(total, which);
+	}
+	cr_assert_geq(partial, 2, "the hub never stopped with batches in "
+	    "flight");
+	cr_assert_geq(log_count(&hub, "stopping"), 4);
+	verify_store(&hub);
+	verify_store(&nodes[0]);
+	verify_store(&nodes[1]);
+	cr_assert_eq(hub_quarantined(), 0);
+}
+
+/*
+ * kill -9 of the hub and of the nodes, repeated, while a long backlog
+ * streams in and is relayed out. Every acknowledged write must survive
+ * everywhere exactly once: each log's head is the number of records its
+ * node wrote, and the stores re-verify.
+ */
+Test(sync, kill9_during_backlog, .timeout = 120)
+{
+	int which[] = {0, 1, 2, -1}, round, i, written[3] = {0, 0, 0};
+	int hub_partial = 0, victim_unacked = 0, victim_behind = 0;
+	struct digest d;
+	char prefix[16];
+
+	region_init(3);
+	hub_start();
+	for (i = 0; i < 3; i++) {
+		node_new(codes[i], codes[i], -1);
+		enrol(codes[i], nodes[i].hex);
+		node_start(i);
+	}
+	for (i = 0; i < 3; i++)
+		wait_link(&nodes[i], "stream", 5000);
+	for (round = 0; round < 6; round++) {
+		int victim = round % 3, behind = 0;
+		long long hs, own;
+		struct digest dh, dv;
+
+		for (i = 0; i < 3; i++)
+			wait_writes(&nodes[i], 8000);
+		/* every node writes a backlog into a frozen hub */
+		freeze(&hub, 1);
+		for (i = 0; i < 3; i++) {
+			snprintf(prefix, sizeof(prefix), "k%d", round);
+			write_many(&nodes[i], prefix, round == 0 ? 6000 : 1500);
+			written[i] += round == 0 ? 6000 : 1500;
+		}
+		sleep_ms(100);
+		freeze(&hub, 0);
+		/* the hub ingests and relays; crash a node, then the hub */
+		sleep_ms(5 + 15 * round);
+		site_stop(&nodes[victim], SIGKILL);
+		sleep_ms(5 * round);
+		site_stop(&hub, SIGKILL);
+		/* what was in flight when they died (stores read as they are) */
+		cr_assert_eq(digest_get(&hub, &dh), 0);
+		cr_assert_eq(digest_get(&nodes[victim], &dv), 0);
+		for (i = 0; i < 3; i++) {
+			hs = digest_seq(&dh, nodes[i].hex, NULL);
+			own = digest_seq(&dv, nodes[i].hex, NULL);
+			if (i == victim && hs < own)
+				victim_unacked++;
+			if (i != victim && own < hs)
+				behind = 1;
+			if (i != victim && hs < written[i])
+				hub_partial++;
+		}
+		victim_behind += behind;
+		digest_free(&dh);
+		digest_free(&dv);
+		node_start(victim);
+		hub_start();
+		if (round % 2 == 1) {
+			/* and once more with no pause at all */
+			site_stop(&hub, SIGKILL);
+			hub_start();
+		}
+	}
+	cr_log_info("kill -9 rounds: hub short of a live node's log %d times, "
+	    "victim's own batches unstored %d, victim short of a relay %d",
+	    hub_partial, victim_unacked, victim_behind);
+	/* the crashes did hit data in flight */
+	cr_assert_geq(hub_partial + victim_unacked, 1);
+	converge(4 + written[0] + written[1] + written[2], which);
+	cr_assert_eq(digest_get(&hub, &d), 0);
+	for (i = 0; i < 3; i++) {
+		int stopped = 1;
+
+		cr_assert_eq(digest_seq(&d, nodes[i].hex, &stopped), written[i],
+		    "%s: log head %lld, wrote %d", nodes[i].name,
+		    digest_seq(&d, nodes[i].hex, NULL), written[i]);
+		cr_assert_not(stopped);
+	}
+	cr_assert_eq(d.entries, 4 + written[0] + written[1] + written[2],
+	    "entries %lld", d.entries);
+	digest_free(&d);
+	cr_assert_eq(hub_quarantined(), 0);
+	for (i = 0; i < 3; i++)
+		site_stop(&nodes[i], SIGTERM);
+	site_stop(&hub, SIGTERM);
+	verify_store(&hub);
+	for (i = 0; i < 3; i++)
+		verify_store(&nodes[i]);
+}
+
+/* ================================================================ client */
+
+/*
+ * A test client that speaks the protocol: a DEALER, CURVE client keyed
+ * from an Ed25519 key, pinned to the hub. It keeps its own log (entry
+ * bytes and hashes, seq 1..n) so it can send valid and invalid batches.
+ */
+struct client {
+	void *zctx, *sock;
+	struct ucr_key *key;
+	uint64_t epoch;
+	uint64_t time;
+	uint8_t *ent[64];
+	size_t entlen[64];
+	uint8_t hash[64][32];	/* hash[seq]; hash[0] is zeros */
+	size_t n;
+};
+
+static void
+client_open(struct client *c, struct ucr_key *key)
+{
+	char server[41], pub[41], *sec = NULL, ep[64];
+	int zero = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->key = key;
+	randombytes_buf(&c->epoch, sizeof(c->epoch));
+	c->epoch |= 1;
+	c->zctx = zmq_ctx_new();
+	c->sock = zmq_socket(c->zctx, ZMQ_DEALER);
+	cr_assert_eq(ucr_key_curve_public(server, hubpk), 0);
+	cr_assert_eq(ucr_key_curve_public(pub, key->pk), 0);
+	cr_assert_eq(ucr_key_curve_secret(&sec, key), 0);
+	zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof(zero));
+	cr_assert_eq(zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, server, 40), 0);
+	cr_assert_eq(zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, pub, 40), 0);
+	cr_assert_eq(zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, sec, 40), 0);
+	sodium_free(sec);
+	snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", port);
+	cr_assert_eq(zmq_connect(c->sock, ep), 0);
+}
+
+static void
+client_close(struct client *c)
+{
+	size_t i;
+
+	for (i = 1; i <= c->n; i++)
+		free(c->ent[i]);
+	if (c->sock)
+		zmq_close(c->sock);
+	if (c->zctx)
+		zmq_ctx_term(c->zctx);
+	c->sock = c->zctx = NULL;
+}
+
+static void
+client_send_raw(struct client *c, const void *buf, size_t len)
+{
+	cr_assert_eq(ucr_wire_send_raw(c->sock, NULL, 0, buf, len, 0), 0);
+}
+
+static void
+client_send(struct client *c, const Ucr__Frame *f)
+{
+	cr_assert_eq(ucr_wire_send(c->sock, NULL, 0, f, 0), 0);
+}
+
+/*
+ * The next answer to what the client sent: a State, an Error, or an Ack of
+ * its own log. Relayed batches and checkpoints are skipped (and relayed
+ * batches acknowledged as held in full, so the relay does not resend). NULL
+ * after timeout_ms of nothing.
+ */
+static Ucr__Frame *
+client_answer(struct client *c, int timeout_ms)
+{
+	long end = now_ms() + timeout_ms;
+
+	for (;;) {
+		zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
+		struct ucr_wire_msg m;
+		Ucr__Frame *f;
+		long left = end - now_ms();
+
+		if (left <= 0 || zmq_poll(&it, 1, left) <= 0)
+			return NULL;
+		if (ucr_wire_recv(c->sock, 0, &m) != 0)
+			continue;
+		cr_assert_eq(ucr_wire_decode(&f, m.data, m.len), 0,
+		    "undecodable frame from the hub");
+		ucr_wire_msg_free(&m);
+		switch (f->body_case) {
+		case UCR__FRAME__BODY_STATE:
+		case UCR__FRAME__BODY_ERROR:
+			return f;
+		case UCR__FRAME__BODY_ACK:
+			if (f->ack->author.len == 32 &&
+			    memcmp(f->ack->author.data, c->key->pk, 32) == 0)
+				return f;
+			break;
+		case UCR__FRAME__BODY_BATCH: {
+			Ucr__Frame a = UCR__FRAME__INIT;
+			Ucr__Ack ack = UCR__ACK__INIT;
+
+			ack.author = f->batch->author;
+			ack.epoch = f->batch->epoch;
+			ack.seq = f->batch->last_seq;
+			a.body_case = UCR__FRAME__BODY_ACK;
+			a.ack = &ack;
+			client_send(c, &a);
+			break;
+		}
+		default:
+			break;
+		}
+		ucr__frame__free_unpacked(f, NULL);
+	}
+}
+
+/* Expect an Error frame with code; its seq. */
+static uint64_t
+expect_error(struct client *c, int code, const char *what)
+{
+	Ucr__Frame *f = client_answer(c, 5000);
+	uint64_t seq;
+
+	cr_assert_not_null(f, "%s: no answer from the hub\n%s", what, tail(&hub));
+	cr_assert_eq(f->body_case, UCR__FRAME__BODY_ERROR, "%s: got a %s frame, "
+	    "want an error", what, ucr_wire_name(f));
+	cr_assert_eq(f->error->code, code, "%s: error %s (%s), want %s", what,
+	    ucr_errname(f->error->code), f->error->message, ucr_errname(code));
+	seq = f->error->seq;
+	ucr__frame__free_unpacked(f, NULL);
+	return seq;
+}
+
+static void
+client_hello(struct client *c)
+{
+	Ucr__Frame f = UCR__FRAME__INIT;
+	Ucr__Hello h = UCR__HELLO__INIT;
+
+	h.version = UCR_PROTOCOL_VERSION;
+	h.author.data = c->key->pk;
+	h.author.len = 32;
+	h.epoch = c->epoch;
+	h.head_seq = c->n;
+	h.head_hash.data = c->hash[c->n];
+	h.head_hash.len = 32;
+	f.body_case = UCR__FRAME__BODY_HELLO;
+	f.hello = &h;
+	client_send(c, &f);
+}
+
+/* Hello, and a State back: the connection is usable. The State's seq. */
+static uint64_t
+expect_usable(struct client *c, const char *after)
+{
+	Ucr__Frame *f;
+	uint64_t seq;
+
+	client_hello(c);
+	f = client_answer(c, 5000);
+	cr_assert_not_null(f, "after %s: no State for a hello\n%s", after,
+	    tail(&hub));
+	cr_assert_eq(f->body_case, UCR__FRAME__BODY_STATE, "after %s: %s frame "
+	    "(%s)", after, ucr_wire_name(f), f->body_case ==
+	    UCR__FRAME__BODY_ERROR ? f->error->message : "");
+	seq = f->state->seq;
+	ucr__frame__free_unpacked(f, NULL);
+	return seq;
+}
+
+/* A network record owner/network/id (encoded; caller frees). */
+static void
+network_bytes(uint8_t **out, size_t *len, const char *owner, const char *id)
+{
+	Ucr__Record r = UCR__RECORD__INIT;
+	Ucr__Network n = UCR__NETWORK__INIT;
+	char key[128], name[128];
+
+	snprintf(key, sizeof(key), "%s/network/%s", owner, id);
+	snprintf(name, sizeof(name), "Network %s", id);
+	r.key = key;
+	r.owner = (char *)owner;
+	r.body_case = UCR__RECORD__BODY_NETWORK;
+	r.network = &n;
+	n.name = name;
+	n.joined = "2009-05-01";
+	cr_assert_eq(ucr_record_encode(out, len, &r), 0);
+}
+
+/* A roster record enrolling pk as code, owned by owner. */
+static void
+roster_bytes(uint8_t **out, size_t *len, const char *owner,
+    const uint8_t *pk, const char *code)
+{
+	Ucr__Record r = UCR__RECORD__INIT;
+	Ucr__RosterEntry e = UCR__ROSTER_ENTRY__INIT;
+	char key[128], hex[65];
+
+	ucr_hex(hex, pk, 32);
+	snprintf(key, sizeof(key), "%s/roster/%s", owner, hex);
+	r.key = key;
+	r.owner = (char *)owner;
+	r.body_case = UCR__RECORD__BODY_ROSTER;
+	r.roster = &e;
+	e.municipality = (char *)code;
+	e.name = "intruder";
+	e.public_key.data = (uint8_t *)pk;
+	e.public_key.len = 32;
+	cr_assert_eq(ucr_record_encode(out, len, &r), 0);
+}
+
+/* Append an entry to the client's own log; takes rec. */
+static void
+client_entry(struct client *c, uint8_t *rec, size_t reclen, uint32_t kind)
+{
+	size_t n = c->n + 1;
+
+	cr_assert_lt(n, 64);
+	c->time = ucr_hlc_next(c->time);
+	cr_assert_eq(ucr_entry_encode(&c->ent[n], &c->entlen[n], c->epoch, n,
+	    c->hash[n - 1], c->time, kind, rec, reclen), 0);
+	ucr_hash(c->hash[n], c->ent[n], c->entlen[n]);
+	c->n = n;
+	free(rec);
+}
+
+static void
+client_network(struct client *c, const char *owner, const char *id)
+{
+	uint8_t *b;
+	size_t len;
+
+	network_bytes(&b, &len, owner, id);
+	client_entry(c, b, len, UCR__RECORD__BODY_NETWORK);
+}
+
+/* Forget the last entry (to write another in its place). */
+static void
+client_drop(struct client *c)
+{
+	free(c->ent[c->n]);
+	c->ent[c->n] = NULL;
+	c->n--;
+}
+
+/*
+ * A batch of the client's entries first..last, signed by signer (NULL: the
+ * client's key) with author set to the client's key. Borrowed pointers:
+ * valid while c is.
+ */
+struct batch {
+	Ucr__Batch b;
+	ProtobufCBinaryData ents[64];
+	uint8_t sig[UCR_SIG_LEN];
+	uint8_t author[32];
+};
+
+static void
+client_batch(struct client *c, struct batch *out, uint64_t first,
+    uint64_t last, const struct ucr_key *signer)
+{
+	uint64_t s;
+
+	ucr__batch__init(&out->b);
+	for (s = first; s <= last; s++) {
+		out->ents[s - first].data = c->ent[s];
+		out->ents[s - first].len = c->entlen[s];
+	}
+	out->b.entries = out->ents;
+	out->b.n_entries = last - first + 1;
+	out->b.epoch = c->epoch;
+	out->b.first_seq = first;
+	out->b.last_seq = last;
+	out->b.signature.data = out->sig;
+	ucr_batch_sign(&out->b, signer ? signer : c->key, REGION, c->hash[last]);
+	memcpy(out->author, c->key->pk, 32);
+	out->b.author.data = out->author;
+	out->b.author.len = 32;
+}
+
+static void
+client_send_batch(struct client *c, struct batch *bt)
+{
+	Ucr__Frame f = UCR__FRAME__INIT;
+
+	f.body_case = UCR__FRAME__BODY_BATCH;
+	f.batch = &bt->b;
+	client_send(c, &f);
+}
+
+/* Send entries first..last, validly signed; expect an Ack of last. */
+static void
+client_push(struct client *c, uint64_t first, uint64_t last)
+{
+	struct batch bt;
+	Ucr__Frame *f;
+
+	client_batch(c, &bt, first, last, NULL);
+	client_send_batch(c, &bt);
+	f = client_answer(c, 5000);
+	cr_assert_not_null(f, "no ack for %llu-%llu\n%s",
+	    (unsigned long long)first, (unsigned long long)last, tail(&hub));
+	cr_assert_eq(f->body_case, UCR__FRAME__BODY_ACK, "batch %llu-%llu: %s "
+	    "(%s)", (unsigned long long)first, (unsigned long long)last,
+	    ucr_wire_name(f), f->body_case == UCR__FRAME__BODY_ERROR ?
+	    f->error->message : "");
+	cr_assert_eq(f->ack->seq, last);
+	ucr__frame__free_unpacked(f, NULL);
+}
+
+/* The hub's head of the client's log (0 if none). */
+static uint64_t
+hub_head(const struct client *c)
+{
+	struct ucr_store *st = store_ro(hub.data);
+	struct ucr_head h;
+
+	if (ucr_store_head(st, c->key->pk, c->epoch, &h) != 0)
+		h.seq = 0;
+	ucr_store_free(st);
+	return h.seq;
+}
+
+/* Make a key file and enrol it; the key (caller frees). */
+static struct ucr_key *
+enrolled_key(const char *code, const char *name)
+{
+	struct ucr_key *k;
+	char path[700], hex[65];
+
+	snprintf(path, sizeof(path), "%s/%s.key", dir, name);
+	keygen(path, hex);
+	cr_assert_eq(ucr_key_load(&k, path), 0);
+	enrol(code, hex);
+	return k;
+}
+
+/* ---------------------------------------------------------------- bad input */
+
+/*
+ * Every kind of bad input, from an enrolled key on one connection: each is
+ * answered with an Error frame of the right code, logged and counted; the
+ * connection stays usable; the hub stores nothing it refused and keeps
+ * running.
+ */
+Test(sync, bad_input_refused, .timeout = 60)
+{
+	struct ucr_key *k, *other;
+	struct client c;
+	struct batch bt;
+	long long refused0, refused;
+	uint8_t *buf, *rb;
+	size_t len, rlen, i;
+	int cases = 0;
+	json_t *p;
+	char hex[65];
+
+	region_init(6);
+	hub_start();
+	k = enrolled_key("2403", "client");
+	other = enrolled_key("2480", "other");
+	ucr_hex(hex, k->pk, 32);
+	client_open(&c, k);
+	cr_assert_eq(expect_usable(&c, "connecting"), 0);
+	/* a valid start: entries 1-3 committed */
+	client_network(&c, "2403", "A1");
+	client_network(&c, "2403", "A2");
+	client_network(&c, "2403", "A3");
+	client_push(&c, 1, 2);
+	client_push(&c, 3, 3);
+	refused0 = hub_counter("refused");
+
+	/* garbage bytes */
+	{
+		static const uint8_t junk[] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f,
+		    0x13, 0x37, 0xde, 0xad};
+
+		client_send_raw(&c, junk, sizeof(junk));
+		expect_error(&c, UCR_EPROTO, "garbage bytes");
+		cases++;
+		expect_usable(&c, "garbage bytes");
+	}
+	/* a truncated frame: a valid batch frame cut short */
+	{
+		Ucr__Frame f = UCR__FRAME__INIT;
+
+		client_network(&c, "2403", "A4");
+		client_batch(&c, &bt, 4, 4, NULL);
+		f.body_case = UCR__FRAME__BODY_BATCH;
+		f.batch = &bt.b;
+		cr_assert_eq(ucr_wire_encode(&buf, &len, &f), 0);
+		client_send_raw(&c, buf, len / 2);
+		free(buf);
+		expect_error(&c, UCR_EPROTO, "truncated frame");
+		cases++;
+		expect_usable(&c, "truncated frame");
+	}
+	/* an unknown frame type (field 15, not in the oneof) */
+	{
+		static const uint8_t unknown[] = {0x78, 0x01};
+
+		client_send_raw(&c, unknown, sizeof(unknown));
+		expect_error(&c, UCR_EPROTO, "unknown frame type");
+		cases++;
+	}
+	/* a frame only the hub sends */
+	{
+		Ucr__Frame f = UCR__FRAME__INIT;
+		Ucr__State st = UCR__STATE__INIT;
+
+		f.body_case = UCR__FRAME__BODY_STATE;
+		f.state = &st;
+		client_send(&c, &f);
+		expect_error(&c, UCR_EPROTO, "a State from a node");
+		cases++;
+	}
+	/* a frame in two message parts */
+	{
+		static const uint8_t part[] = {0x78, 0x01};
+
+		cr_assert_geq(zmq_send(c.sock, part, sizeof(part), ZMQ_SNDMORE), 0);
+		cr_assert_geq(zmq_send(c.sock, part, sizeof(part), 0), 0);
+		expect_error(&c, UCR_EPROTO, "two-part message");
+		cases++;
+		expect_usable(&c, "two-part message");
+	}
+	/* an oversized message: over the protocol's limit */
+	{
+		len = UCR_WIRE_MAXMSG + 1;
+		buf = calloc(1, len);
+		cr_assert_not_null(buf);
+		client_send_raw(&c, buf, len);
+		free(buf);
+		expect_error(&c, UCR_ETOOBIG, "oversized message");
+		cases++;
+		expect_usable(&c, "oversized message");
+	}
+	/* a batch signed by another key */
+	client_batch(&c, &bt, 4, 4, other);
+	client_send_batch(&c, &bt);
+	expect_error(&c, UCR_EBADSIG, "batch signed by another key");
+	cases++;
+	/* another author's log on this connection */
+	{
+		struct client o;
+
+		memset(&o, 0, sizeof(o));
+		o.key = other;
+		o.epoch = 77;
+		network_bytes(&rb, &rlen, "2480", "O1");
+		client_entry(&o, rb, rlen, UCR__RECORD__BODY_NETWORK);
+		client_batch(&o, &bt, 1, 1, NULL);
+		client_send_batch(&c, &bt);
+		expect_error(&c, UCR_EOWNER, "another author's batch");
+		cases++;
+		for (i = 1; i <= o.n; i++)
+			free(o.ent[i]);
+	}
+	/* a replay of an old batch: nothing new, nothing stored twice */
+	client_batch(&c, &bt, 1, 2, NULL);
+	client_send_batch(&c, &bt);
+	cr_assert_eq(expect_error(&c, UCR_EDUP, "replay of an old batch"), 3,
+	    "a duplicate's error names the hub's head");
+	cases++;
+	/* a batch that skips seqs: 6 when the hub holds 3 */
+	client_network(&c, "2403", "A5");
+	client_network(&c, "2403", "A6");
+	client_batch(&c, &bt, 6, 6, NULL);
+	client_send_batch(&c, &bt);
+	cr_assert_eq(expect_error(&c, UCR_EGAP, "batch skipping seqs"), 3,
+	    "a gap's error names the hub's head");
+	cases++;
+	/* a batch missing an entry inside: 4 and 6, claiming 4-6 */
+	client_batch(&c, &bt, 4, 6, NULL);
+	bt.ents[1] = bt.ents[2];
+	bt.b.n_entries = 2;
+	ucr_batch_sign(&bt.b, k, REGION, c.hash[6]);
+	client_send_batch(&c, &bt);
+	expect_error(&c, UCR_EGAP, "batch with a hole");
+	cases++;
+	client_drop(&c);
+	client_drop(&c);
+	client_drop(&c);
+	/* a record owned by another municipality */
+	client_network(&c, "2480", "STOLEN");
+	client_batch(&c, &bt, 4, 4, NULL);
+	client_send_batch(&c, &bt);
+	expect_error(&c, UCR_EOWNER, "another municipality's record");
+	cases++;
+	client_drop(&c);
+	/* a roster record from a node: a regional record, and a made-up one */
+	roster_bytes(&rb, &rlen, "region", k->pk, "2480");
+	client_entry(&c, rb, rlen, UCR__RECORD__BODY_ROSTER);
+	client_batch(&c, &bt, 4, 4, NULL);
+	client_send_batch(&c, &bt);
+	expect_error(&c, UCR_EOWNER, "a roster record from a node");
+	cases++;
+	client_drop(&c);
+	roster_bytes(&rb, &rlen, "2403", other->pk, "2403");
+	client_entry(&c, rb, rlen, UCR__RECORD__BODY_ROSTER);
+	client_batch(&c, &bt, 4, 4, NULL);
+	client_send_batch(&c, &bt);
+	expect_error(&c, UCR_ESCHEMA, "a roster record under a node's owner");
+	cases++;
+	client_drop(&c);
+	/* an entry whose kind does not match its record */
+	network_bytes(&rb, &rlen, "2403", "K1");
+	client_entry(&c, rb, rlen, UCR__RECORD__BODY_TARGET);
+	client_batch(&c, &bt, 4, 4, NULL);
+	client_send_batch(&c, &bt);
+	expect_error(&c, UCR_EPROTO, "entry kind mismatch");
+	cases++;
+	client_drop(&c);
+	/* a hello for another key */
+	{
+		Ucr__Frame f = UCR__FRAME__INIT;
+		Ucr__Hello h = UCR__HELLO__INIT;
+
+		h.version = UCR_PROTOCOL_VERSION;
+		h.author.data = other->pk;
+		h.author.len = 32;
+		h.epoch = 5;
+		h.head_hash.data = c.hash[0];
+		h.head_hash.len = 32;
+		f.body_case = UCR__FRAME__BODY_HELLO;
+		f.hello = &h;
+		client_send(&c, &f);
+		expect_error(&c, UCR_EPROTO, "hello for another key");
+		cases++;
+	}
+	/* a protocol version the hub does not speak */
+	{
+		Ucr__Frame f = UCR__FRAME__INIT;
+		Ucr__Hello h = UCR__HELLO__INIT;
+
+		h.version = 99;
+		h.author.data = k->pk;
+		h.author.len = 32;
+		h.epoch = c.epoch;
+		h.head_hash.data = c.hash[0];
+		h.head_hash.len = 32;
+		f.body_case = UCR__FRAME__BODY_HELLO;
+		f.hello = &h;
+		client_send(&c, &f);
+		expect_error(&c, UCR_EPROTO, "unknown protocol version");
+		cases++;
+	}
+
+	/* counted, once each; logged; nothing stored; still serving */
+	refused = hub_counter("refused");
+	cr_assert_eq(refused - refused0, cases, "refused %lld, want %d\n%s",
+	    refused - refused0, cases, tail(&hub));
+	p = hub_peer(hex);
+	cr_assert_eq(json_integer_value(json_object_get(p, "refused")), cases,
+	    "%s", json_dumps(p, 0));
+	json_decref(p);
+	cr_assert_geq(log_count(&hub, "peer 2403: "), cases, "%s", tail(&hub));
+	cr_assert_eq(hub_head(&c), 3);
+	cr_assert(hub_holds("2403/network/A3"));
+	cr_assert_not(hub_holds("2403/network/A4"));
+	cr_assert_not(hub_holds("2480/network/STOLEN"));
+	cr_assert_not(hub_holds("2480/network/O1"));
+	cr_assert_not(hub_holds("2403/network/K1"));
+	{
+		char key[128];
+
+		snprintf(key, sizeof(key), "2403/roster/%s", hex);
+		cr_assert_not(hub_holds(key));
+	}
+	cr_assert_eq(hub_quarantined(), 0, "refused input is not a fork");
+	cr_assert(alive(&hub), "the hub died:\n%s", tail(&hub));
+	/* the connection is still good for real work */
+	cr_assert_eq(expect_usable(&c, "all bad input"), 3);
+	client_network(&c, "2403", "A4b");
+	client_push(&c, 4, 4);
+	cr_assert(hub_holds("2403/network/A4b"));
+
+	/*
+	 * Over the transport's hard limit libzmq drops the connection before
+	 * the hub sees a byte; the client reconnects and goes on.
+	 */
+	len = 2 * (size_t)UCR_WIRE_MAXMSG + 1024;
+	buf = calloc(1, len);
+	cr_assert_not_null(buf);
+	client_send_raw(&c, buf, len);
+	free(buf);
+	sleep_ms(300);
+	cr_assert_eq(expect_usable(&c, "a message over the hard limit"), 4);
+	cr_assert(alive(&hub), "the hub died:\n%s", tail(&hub));
+	verify_store(&hub);
+	client_close(&c);
+	ucr_key_free(k);
+	ucr_key_free(other);
+}
+
+/* ---------------------------------------------------------------- keys */
+
+Test(sync, unknown_key_refused, .timeout = 60)
+{
+	struct ucr_key *k;
+	struct client c;
+	Ucr__Frame *f;
+	struct digest d;
+	int which[] = {1, -1};
+
+	region_init(5);
+	hub_start();
+	/* a protocol client with a key nobody enrolled: no answer at all */
+	cr_assert_eq(ucr_key_generate(&k), 0);
+	client_open(&c, k);
+	client_hello(&c);
+	f = client_answer(&c, 1500);
+	cr_assert_null(f, "an unknown key got a %s frame", f ?
+	    ucr_wire_name(f) : "");
+	cr_assert(log_has(&hub, "zap: refused unknown key"), "%s", tail(&hub));
+	cr_assert_geq(hub_counter("denied"), 1);
+	cr_assert_eq(hub_counter("received"), 0, "nothing reaches the sync "
+	    "server from an unknown key");
+	client_close(&c);
+	ucr_key_free(k);
+
+	/* a real node not enrolled: stays in hello; the hub holds nothing */
+	node_new("2403", "2403", -1);
+	node_new("2480", "2480", -1);
+	enrol("2480", nodes[1].hex);
+	node_start(0);
+	node_start(1);
+	wait_link(&nodes[1], "stream", 5000);
+	sleep_ms(1000);
+	cr_assert(link_is(&nodes[0], "hello"));
+	{
+		json_t *j = link_state(&nodes[0]);
+
+		cr_assert(strstr(json_string_value(json_object_get(j, "why")),
+		    "refused our key") != NULL, "%s", json_dumps(j, 0));
+		json_decref(j);
+	}
+	write_one(&nodes[1], "known");
+	converge(3, which);
+	cr_assert_eq(digest_get(&hub, &d), 0);
+	cr_assert_eq(digest_seq(&d, nodes[0].hex, NULL), -1);
+	digest_free(&d);
+	cr_assert_eq(hub_counter("received") > 0, 1);
+	cr_assert(alive(&hub));
+}
+
+Test(sync, revoked_while_connected, .timeout = 60)
+{
+	struct ucr_key *k;
+	struct client c;
+	struct batch bt;
+	json_t *j;
+	char key[128];
+	int which[] = {1, -1};
+	long long before;
+	struct digest d;
+
+	region_init(4);
+	hub_start();
+	/* a real node 2403, a bystander 2480, and a protocol client 2401 */
+	node_new("2403", "2403", -1);
+	node_new("2480", "2480", -1);
+	enrol("2403", nodes[0].hex);
+	enrol("2480", nodes[1].hex);
+	k = enrolled_key("2401", "client");
+	node_start(0);
+	node_start(1);
+	write_one(&nodes[0], "before");
+	client_open(&c, k);
+	cr_assert_eq(expect_usable(&c, "connecting"), 0);
+	client_network(&c, "2401", "C1");
+	client_push(&c, 1, 1);
+	{
+		int all[] = {0, 1, -1};
+
+		converge(4 + 1 + 1, all);
+	}
+
+	/* revoke both while they are connected */
+	ucr_ok(&hub, "roster revoke %s", nodes[0].hex);
+	{
+		char hex[65];
+
+		ucr_hex(hex, k->pk, 32);
+		ucr_ok(&hub, "roster revoke %s", hex);
+	}
+	/* the client's next batch, on the same connection, is refused */
+	client_network(&c, "2401", "C2");
+	client_batch(&c, &bt, 2, 2, NULL);
+	client_send_batch(&c, &bt);
+	expect_error(&c, UCR_EROSTER, "batch from a revoked key");
+	/* and so is anything else it sends: no more relay for it */
+	client_hello(&c);
+	{
+		Ucr__Frame *f = client_answer(&c, 5000);
+
+		cr_assert_not_null(f);
+		cr_assert_eq(f->body_case, UCR__FRAME__BODY_ERROR, "%s",
+		    ucr_wire_name(f));
+		cr_assert_eq(f->error->code, UCR_EROSTER);
+		ucr__frame__free_unpacked(f, NULL);
+	}
+	cr_assert_eq(hub_head(&c), 1);
+	cr_assert_not(hub_holds("2401/network/C2"));
+	client_close(&c);
+
+	/* the real node learns it is refused and stops sending */
+	wait_link(&nodes[0], "stopped", 15000);
+	j = link_state(&nodes[0]);
+	cr_assert(strlen(json_string_value(json_object_get(j, "why"))) > 0);
+	json_decref(j);
+	/* its own later writes are refused locally, or never stored */
+	cr_assert_eq(digest_get(&hub, &d), 0);
+	before = digest_seq(&d, nodes[0].hex, NULL);
+	digest_free(&d);
+	cr_assert_eq(before, 1);
+	(void)ucr(&nodes[0], NULL, NULL, "network join AFTER --name X --scope "
+	    "national --date 2009-01-01");
+	/* the bystander goes on, and the revoked node no longer gets relays */
+	write_one(&nodes[1], "bystander");
+	snprintf(key, sizeof(key), "2480/network/bystander");
+	converge(4 + 1 + 1 + 1, which);
+	sleep_ms(1500);
+	cr_assert_eq(digest_get(&hub, &d), 0);
+	cr_assert_eq(digest_seq(&d, nodes[0].hex, NULL), 1);
+	digest_free(&d);
+	cr_assert_not(hub_holds("2403/network/AFTER"));
+	cr_assert_neq(ucr(&nodes[0], NULL, NULL, "show --key %s", key), 0,
+	    "a revoked node still receives the region's records");
+	j = hub_peer(nodes[0].hex);
+	cr_assert(json_is_true(json_object_get(j, "revoked")));
+	cr_assert_not(json_is_true(json_object_get(j, "connected")));
+	json_decref(j);
+	/* a new connection with the revoked key is refused at the door */
+	site_stop(&nodes[0], SIGTERM);
+	node_start(0);
+	sleep_ms(1000);
+	cr_assert(log_has(&hub, "zap: refused revoked key"), "%s", tail(&hub));
+	cr_assert(log_has(&nodes[0], "the hub refused our key"), "%s",
+	    tail(&nodes[0]));
+	cr_assert(alive(&hub));
+	ucr_key_free(k);
+}
+
+/* ---------------------------------------------------------------- restore */
+
+Test(sync, restored_node_recovers_own_log, .timeout = 60)
+{
+	char *err = NULL;
+	int which[] = {0, 1, -1}, i, stopped = 1;
+	struct digest d;
+	json_t *j;
+
+	region_init(7);
+	hub_start();
+	node_new("2409", "2409", -1);
+	node_new("2404", "2404", -1);
+	enrol("2409", nodes[0].hex);
+	enrol("2404", nodes[1].hex);
+	node_start(0);
+	node_start(1);
+	for (i = 0; i < 5; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "old%d", i);
+		write_one(&nodes[0], id);
+	}
+	converge(3 + 5, which);
+	/* a backup of the store, taken at seq 5 */
+	site_stop(&nodes[0], SIGTERM);
+	cr_assert_eq(tu_run(NULL, &err, "cp -a '%s' '%s.bak'", nodes[0].data,
+	    nodes[0].data), 0, "%s", err);
+	free(err);
+	node_start(0);
+	write_many(&nodes[0], "new", 200);
+	write_one(&nodes[0], "newest");
+	converge(3 + 5 + 201, which);
+	/* the disk is lost; the backup comes back */
+	site_stop(&nodes[0], SIGKILL);
+	cr_assert_eq(tu_run(NULL, &err, "rm -rf '%s' && mv '%s.bak' '%s'",
+	    nodes[0].data, nodes[0].data, nodes[0].data), 0, "%s", err);
+	free(err);
+	node_start(0);
+	/* it fetches its own log back before it writes again */
+	{
+		long end = now_ms() + 15000;
+
+		for (;;) {
+			j = link_state(&nodes[0]);
+			if (json_integer_value(json_object_get(j, "head")) == 206 &&
+			    json_is_true(json_object_get(j, "writes_open")))
+				break;
+			cr_assert_lt(now_ms(), end, "no restore: %s\n%s",
+			    json_dumps(j, 0), tail(&nodes[0]));
+			json_decref(j);
+			sleep_ms(100);
+		}
+		json_decref(j);
+	}
+	cr_assert(log_has(&nodes[0], "restore"), "%s", tail(&nodes[0]));
+	write_one(&nodes[0], "after-restore");
+	converge(3 + 5 + 201 + 1, which);
+	cr_assert_eq(digest_get(&hub, &d), 0);
+	cr_assert_eq(digest_seq(&d, nodes[0].hex, &stopped), 207);
+	cr_assert_not(stopped, "a restore is not a fork");
+	digest_free(&d);
+	cr_assert_eq(hub_quarantined(), 0);
+	j = link_state(&nodes[0]);
+	cr_assert_str_eq(json_string_value(json_object_get(j, "state")), "stream");
+	json_decref(j);
+	verify_store(&nodes[0]);
+	verify_store(&hub);
+}
+
+/* ---------------------------------------------------------------- fork */
+
+/*
+ * Two stores with one key: a clone of a node's store, started where it
+ * cannot reach the hub, writes other entries at the same seqs. When it
+ * reaches the hub the fork is detected, the log stopped, the evidence
+ * kept; nothing of the clone is merged. extra: the clone writes one more
+ * entry than the original, so the fork shows in a batch rather than in
+ * the hello.
+ */
+static void
+fork_test(int offset, int extra)
+{
+	char *err = NULL;
+	int which[] = {0, 2, -1}, stopped = 0, i;
+	struct digest d;
+	json_t *j;
+
+	region_init(offset);
+	hub_start();
+	node_new("2460", "2460", -1);
+	node_new("2460", "2460b", 0);	/* the clone: same key */
+	node_new("2480", "2480", -1);
+	enrol("2460", nodes[0].hex);
+	enrol("2480", nodes[2].hex);
+	node_start(0);
+	node_start(2);
+	write_one(&nodes[0], "common");
+	converge(3 + 1, which);
+	site_stop(&nodes[0], SIGTERM);
+	cr_assert_eq(tu_run(NULL, &err, "cp -a '%s' '%s'", nodes[0].data,
+	    nodes[1].data), 0, "%s", err);
+	free(err);
+	node_start(0);
+	write_one(&nodes[0], "orig2");
+	write_one(&nodes[0], "orig3");
+	converge(3 + 3, which);
+
+	/* the clone, cut off from the hub (port 1), writes at seqs 2.. */
+	node_conf(&nodes[1], "2460", 1);
+	node_up(1);
+	write_one(&nodes[1], "clone2");
+	write_one(&nodes[1], "clone3");
+	for (i = 0; i < extra; i++)
+		write_one(&nodes[1], "clone4");
+	site_stop(&nodes[1], SIGTERM);
+	node_conf(&nodes[1], "2460", 0);
+	/* the original goes away; the clone reaches the hub */
+	site_stop(&nodes[0], SIGTERM);
+	node_start(1);
+	wait_link(&nodes[1], "stopped", 10000);
+	j = link_state(&nodes[1]);
+	cr_assert(strstr(json_string_value(json_object_get(j, "why")), "fork") !=
+	    NULL, "%s", json_dumps(j, 0));
+	json_decref(j);
+	cr_assert(log_has(&hub, "ALARM"), "%s", tail(&hub));
+	cr_assert(log_has(&nodes[1], "ALARM"), "%s", tail(&nodes[1]));
+	/* reported: the hub's digest and peers show the stopped log */
+	cr_assert_eq(digest_get(&hub, &d), 0);
+	cr_assert_eq(digest_seq(&d, nodes[0].hex, &stopped), 3);
+	cr_assert(stopped, "the forked log is stopped at the hub");
+	digest_free(&d);
+	j = hub_peer(nodes[0].hex);
+	cr_assert(json_is_true(json_object_get(j, "forked")), "%s",
+	    json_dumps(j, 0));
+	json_decref(j);
+	cr_assert_geq(hub_quarantined(), 1, "the evidence is kept");
+	/* not merged: the hub holds the original's entries, not the clone's */
+	cr_assert(hub_holds("2460/network/orig2"));
+	cr_assert(hub_holds("2460/network/orig3"));
+	cr_assert_not(hub_holds("2460/network/clone2"));
+	cr_assert_not(hub_holds("2460/network/clone3"));
+	cr_assert_not(hub_holds("2460/network/clone4"));
+	/* the rest of the region goes on, and learns of the stop */
+	write_one(&nodes[2], "goes-on");
+	sleep_ms(500);
+	cr_assert(hub_holds("2480/network/goes-on"));
+	cr_assert(alive(&hub));
+	verify_store(&hub);
+}
+
+Test(sync, fork_seen_in_hello, .timeout = 60)
+{
+	fork_test(8, 0);
+}
+
+Test(sync, fork_seen_in_batch, .timeout = 60)
+{
+	fork_test(9, 1);
+}
+
+/* ---------------------------------------------------------------- self-test */
+
+Test(sync, selftest_refuses_without_zap, .timeout = 30)
+{
+	long end;
+	int st = 0, rc;
+	pid_t pid;
+
+	region_init(10);
+	pid = spawn(hub.log, "UCR_TEST_DISABLE_ZAP=1", "exec ucr-hub -d -f '%s'",
+	    hub.conf);
+	hub.pid = pid;
+	end = now_ms() + 15000;
+	while ((rc = waitpid(pid, &st, WNOHANG)) == 0 && now_ms() < end)
+		sleep_ms(50);
+	cr_assert_eq(rc, pid, "a hub without its ZAP handler kept running:\n%s",
+	    tail(&hub));
+	hub.pid = -1;
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) != 0, "status %d", st);
+	cr_assert(log_has(&hub, "self-test failed"), "%s", tail(&hub));
+	cr_assert_not(log_has(&hub, "started"), "%s", tail(&hub));
+	/* the same configuration with the handler passes its self-test */
+	hub_start();
+	cr_assert(log_has(&hub, "self-test passed"), "%s", tail(&hub));
+}
