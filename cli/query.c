@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "chain.h"
+#include "checkpoint.h"
 #include "cli.h"
 #include "clijson.h"
 #include "error.h"
@@ -56,6 +57,7 @@ cmd_keygen(int argc, char **argv)
 /* ---------------------------------------------------------------- verify */
 
 struct verify_out {
+	json_t *cp;		/* the checkpoint's findings, or NULL */
 	json_t *logs;
 	uint64_t entries, batches, logcount;
 	int json;
@@ -84,6 +86,47 @@ verify_cb(const struct ucr_head *h, uint64_t batches, void *arg)
 		printf("  %.16s… epoch %016" PRIx64 ": %" PRIu64 " entries, %" PRIu64
 		    " batches%s\n", hex, h->epoch, h->seq, batches,
 		    h->stopped ? " (stopped after a fork)" : "");
+	return 0;
+}
+
+/*
+ * The hub's last checkpoint against the store: its signature, its age, and
+ * whether any log is held below it. On the hub's own store that means the
+ * store went back (restored from an old copy): a failure. On a node it is
+ * the replica catching up: a note.
+ */
+static int
+verify_checkpoint(struct ucr_store *s, const struct ucr_config *cfg,
+    const char *region, FILE *out, char *why, size_t whylen, json_t **js)
+{
+	uint8_t hub[32], self[32];
+	char owner[16] = "";
+	uint64_t age;
+	size_t behind;
+	int rc, is_hub;
+
+	*js = NULL;
+	if (ucr_store_identity(s, self, NULL, owner, sizeof(owner)) != 0)
+		return 0;
+	is_hub = strcmp(owner, UCR_REGION) == 0;
+	if (is_hub)
+		memcpy(hub, self, 32);
+	else if (cfg == NULL || cfg->hub_key == NULL || *cfg->hub_key == '\0' ||
+	    ucr_unhex(hub, 32, cfg->hub_key) != 0)
+		return 0; /* no hub key to check it with */
+	rc = ucr_checkpoint_against_store(s, hub, region, &age, &behind, why,
+	    whylen);
+	if (rc == UCR_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	*js = json_pack("{s:I, s:I}", "age_s", (json_int_t)(age / 1000),
+	    "logs_behind", (json_int_t)behind);
+	if (out)
+		fprintf(out, "  checkpoint: signed by the hub %llu s ago, %zu logs "
+		    "held below it\n", (unsigned long long)(age / 1000), behind);
+	if (behind > 0 && is_hub)
+		return UCR_EROLLBACK; /* why says which log */
 	return 0;
 }
 
@@ -133,6 +176,9 @@ cmd_verify(int argc, char **argv)
 	if (!v.json)
 		printf("verifying %s (region %s)\n", data, region);
 	rc = ucr_store_verify(s, verify_cb, &v, why, sizeof(why));
+	if (rc == 0)
+		rc = verify_checkpoint(s, cfg, region, v.json ? NULL : stdout, why,
+		    sizeof(why), &v.cp);
 	if (v.json) {
 		json_t *o = json_object();
 
@@ -140,6 +186,8 @@ cmd_verify(int argc, char **argv)
 		json_object_set_new(o, "logs", v.logs);
 		json_object_set_new(o, "entries", json_integer((json_int_t)v.entries));
 		json_object_set_new(o, "batches", json_integer((json_int_t)v.batches));
+		if (v.cp)
+			json_object_set_new(o, "checkpoint", v.cp);
 		if (rc != 0)
 			json_object_set_new(o, "error", json_string(why[0] ? why :
 			    ucr_strerror(rc)));

@@ -34,6 +34,8 @@ static const struct {
 	{UCR_ETIMEOUT, "ETIMEOUT", "timed out"},
 	{UCR_ESTOPPED, "ESTOPPED", "log stopped after a fork"},
 	{UCR_ECORRUPT, "ECORRUPT", "store is corrupt"},
+	{UCR_EROLLBACK, "EROLLBACK", "went back: a log head or checkpoint is "
+	    "older than one seen before"},
 };
 
 const char *

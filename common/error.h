@@ -35,6 +35,7 @@ enum ucr_error {
 	UCR_ETIMEOUT = -30023,	/* no answer in time */
 	UCR_ESTOPPED = -30024,	/* log stopped after a fork */
 	UCR_ECORRUPT = -30025,	/* store content fails its own checks */
+	UCR_EROLLBACK = -30026, /* a checkpoint or head went back in time */
 };
 
 /* Text for a UCR code, or strerror() for a positive errno value. Static. */

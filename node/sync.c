@@ -34,6 +34,7 @@
 #include <zmq.h>
 
 #include "chain.h"
+#include "checkpoint.h"
 #include "error.h"
 #include "log.h"
 #include "node.h"
@@ -452,18 +453,42 @@ on_error(struct sync *s, const Ucr__Error *e)
 static void
 on_checkpoint(struct sync *s, const Ucr__Checkpoint *c)
 {
-	if (c->signature.len != UCR_SIG_LEN ||
-	    ucr_sig_verify(c->signature.data, s->hub,
-	    s->n->d.cfg->region, "checkpoint", c->body.data, c->body.len) != 0) {
+	Ucr__CheckpointBody *next, *prev = NULL;
+	uint8_t old[1 << 16], oldsig[UCR_SIG_LEN];
+	size_t oldlen, oldsiglen;
+	char why[256];
+	int rc;
+
+	if ((rc = ucr_checkpoint_verify(&next, c->body.data, c->body.len,
+	    c->signature.data, c->signature.len, s->hub,
+	    s->n->d.cfg->region)) != 0) {
 		s->bad++;
-		log_warnx("sync: checkpoint with a bad signature, dropped");
+		log_warnx("sync: checkpoint refused: %s", ucr_strerror(rc));
 		return;
+	}
+	/* Freeze and rollback: it must follow the last one we took. */
+	if (ucr_store_meta_get(s->n->d.store, "checkpoint", old, sizeof(old),
+	    &oldlen) == 0 &&
+	    ucr_store_meta_get(s->n->d.store, "checkpoint-sig", oldsig,
+	    sizeof(oldsig), &oldsiglen) == 0 &&
+	    ucr_checkpoint_verify(&prev, old, oldlen, oldsig, oldsiglen, s->hub,
+	    s->n->d.cfg->region) == 0 &&
+	    ucr_checkpoint_follows(prev, next, why, sizeof(why)) != 0) {
+		s->bad++;
+		snprintf(s->why, sizeof(s->why), "hub checkpoint went back: %.120s",
+		    why);
+		log_warnx("sync: ALARM %s; checkpoint refused", s->why);
+		goto leave;
 	}
 	if (ucr_store_meta_put(s->n->d.store, "checkpoint", c->body.data,
 	    c->body.len) != 0 ||
 	    ucr_store_meta_put(s->n->d.store, "checkpoint-sig",
 	    c->signature.data, c->signature.len) != 0)
 		log_warnx("sync: cannot store the hub's checkpoint");
+leave:
+	if (prev)
+		ucr__checkpoint_body__free_unpacked(prev, NULL);
+	ucr__checkpoint_body__free_unpacked(next, NULL);
 }
 
 void

@@ -1,0 +1,42 @@
+/*
+ * checkpoint.h: the hub's signed checkpoints (every log's head, the time
+ * and the view digest), checked by nodes and by ucr verify against freeze
+ * and rollback: a checkpoint must verify under the hub's key, be newer than
+ * the last one seen, and no log's head in it may go back.
+ */
+#ifndef UCR_CHECKPOINT_H
+#define UCR_CHECKPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "ucr.pb-c.h"
+
+/*
+ * Verify a checkpoint's signature under hub (32 bytes) and region, and
+ * decode its body into *out (free with
+ * ucr__checkpoint_body__free_unpacked). UCR_EBADSIG, UCR_EPROTO.
+ */
+int ucr_checkpoint_verify(Ucr__CheckpointBody **out, const uint8_t *body,
+    size_t len, const uint8_t *sig, size_t siglen, const uint8_t *hub,
+    const char *region);
+
+/*
+ * Does next follow prev: a later time, the same hub, and every log of
+ * prev at the same or a higher seq in next? 0 or UCR_EROLLBACK with why.
+ */
+int ucr_checkpoint_follows(const Ucr__CheckpointBody *prev,
+    const Ucr__CheckpointBody *next, char *why, size_t whylen);
+
+/*
+ * Check a store's heads against its stored checkpoint (meta "checkpoint"):
+ * a log held below the seq the checkpoint records went back (a store
+ * restored from an old copy). *age_ms gets the checkpoint's age, *logs_behind
+ * how many logs are below it. UCR_ENOTFOUND if there is no checkpoint.
+ */
+int ucr_checkpoint_against_store(struct ucr_store *s, const uint8_t *hub,
+    const char *region, uint64_t *age_ms, size_t *logs_behind, char *why,
+    size_t whylen);
+
+#endif
