@@ -265,20 +265,13 @@ cmd_roster(int argc, char **argv)
 	const char *verb;
 	int rc = 1, want;
 
-	if (cli_flags_parse(&f, "name= role= json", argc, argv) != 0)
-		return EXIT_USAGE;
-	if (f.help) {
-		cli_usage(stdout, argv[0]);
-		return 0;
-	}
+	CLI_BEGIN(&f, "name= role= json", argc, argv);
 	verb = f.npos ? f.pos[0] : "";
 	want = strcmp(verb, "add") == 0 ? 3 : strcmp(verb, "revoke") == 0 ? 2 :
 	    strcmp(verb, "accept-epoch") == 0 ? 3 : strcmp(verb, "list") == 0 ?
 	    1 : -1;
-	if (want < 0 || f.npos != want) {
-		cli_usage(stderr, argv[0]);
-		return EXIT_USAGE;
-	}
+	if (want < 0 || f.npos != want)
+		return cli_misuse(argv[0]);
 	if (cli_load_config(&cfg) != 0)
 		return 1;
 	if (strcmp(verb, "list") == 0)
@@ -306,16 +299,9 @@ cmd_peers(int argc, char **argv)
 	size_t i;
 	int rc = 1;
 
-	if (cli_flags_parse(&f, "json", argc, argv) != 0)
-		return EXIT_USAGE;
-	if (f.help) {
-		cli_usage(stdout, argv[0]);
-		return 0;
-	}
-	if (f.npos != 0) {
-		cli_usage(stderr, argv[0]);
-		return EXIT_USAGE;
-	}
+	CLI_BEGIN(&f, "json", argc, argv);
+	if (f.npos != 0)
+		return cli_misuse(argv[0]);
 	if (cli_load_config(&cfg) != 0)
 		return 1;
 	if (cfg->is_hub) {
@@ -420,16 +406,9 @@ cmd_digest(int argc, char **argv)
 	char hex[65];
 	int rc = 1;
 
-	if (cli_flags_parse(&f, "json", argc, argv) != 0)
-		return EXIT_USAGE;
-	if (f.help) {
-		cli_usage(stdout, argv[0]);
-		return 0;
-	}
-	if (f.npos != 0) {
-		cli_usage(stderr, argv[0]);
-		return EXIT_USAGE;
-	}
+	CLI_BEGIN(&f, "json", argc, argv);
+	if (f.npos != 0)
+		return cli_misuse(argv[0]);
 	memset(&c, 0, sizeof(c));
 	c.json = cli_flag_set(&f, "json");
 	c.arr = json_array();
@@ -475,16 +454,9 @@ cmd_vision(int argc, char **argv)
 	long year = 2050;
 	int rc;
 
-	if (cli_flags_parse(&f, "year=", argc, argv) != 0)
-		return EXIT_USAGE;
-	if (f.help) {
-		cli_usage(stdout, argv[0]);
-		return 0;
-	}
-	if (f.npos != 2 || strcmp(f.pos[0], "set") != 0) {
-		cli_usage(stderr, argv[0]);
-		return EXIT_USAGE;
-	}
+	CLI_BEGIN(&f, "year=", argc, argv);
+	if (f.npos != 2 || strcmp(f.pos[0], "set") != 0)
+		return cli_misuse(argv[0]);
 	if ((y = cli_flag(&f, "year")) != NULL) {
 		year = strtol(y, &end, 10);
 		if (*y == '\0' || *end != '\0' || !ucr_year_valid(year)) {
@@ -517,17 +489,10 @@ cmd_priority(int argc, char **argv)
 	char key[64];
 	int rc;
 
-	if (cli_flags_parse(&f, "title=", argc, argv) != 0)
-		return EXIT_USAGE;
-	if (f.help) {
-		cli_usage(stdout, argv[0]);
-		return 0;
-	}
+	CLI_BEGIN(&f, "title=", argc, argv);
 	if (f.npos != 2 || strcmp(f.pos[0], "set") != 0 ||
-	    !cli_flag_set(&f, "title")) {
-		cli_usage(stderr, argv[0]);
-		return EXIT_USAGE;
-	}
+	    !cli_flag_set(&f, "title"))
+		return cli_misuse(argv[0]);
 	if (!ucr_priority_valid(f.pos[1])) {
 		cli_error("priority set: priority: unknown priority '%s' (P1..P5)",
 		    f.pos[1]);
@@ -559,17 +524,10 @@ cmd_goal(int argc, char **argv)
 	char key[64];
 	int rc;
 
-	if (cli_flags_parse(&f, "threshold= title=", argc, argv) != 0)
-		return EXIT_USAGE;
-	if (f.help) {
-		cli_usage(stdout, argv[0]);
-		return 0;
-	}
+	CLI_BEGIN(&f, "threshold= title=", argc, argv);
 	if (f.npos != 2 || strcmp(f.pos[0], "set") != 0 ||
-	    !cli_flag_set(&f, "threshold")) {
-		cli_usage(stderr, argv[0]);
-		return EXIT_USAGE;
-	}
+	    !cli_flag_set(&f, "threshold"))
+		return cli_misuse(argv[0]);
 	if (cli_load_config(&cfg) != 0)
 		return 1;
 	if (need_hub(cfg, "goal") != 0) {

@@ -71,6 +71,19 @@ struct cli_flags {
 int cli_flags_parse(struct cli_flags *f, const char *spec, int argc,
     char **argv);
 const char *cli_flag(const struct cli_flags *f, const char *name);
+/*
+ * The start every command shares: parse the flags; on --help print the
+ * usage and return 0 from the command, on a bad flag return EXIT_USAGE.
+ */
+int cli_begin(struct cli_flags *f, const char *spec, int argc, char **argv);
+#define CLI_BEGIN(f, spec, argc, argv)                                   \
+	do {                                                             \
+		int st_ = cli_begin((f), (spec), (argc), (argv));        \
+		if (st_ >= 0)                                            \
+			return st_;                                      \
+	} while (0)
+/* Print the command's usage to stderr; returns EXIT_USAGE. */
+int cli_misuse(const char *command);
 int cli_flag_set(const struct cli_flags *f, const char *name);
 
 /* Subcommands. */

@@ -340,10 +340,8 @@ cmd_init(int argc, char **argv)
 	}
 	memset(&in, 0, sizeof(in));
 	if (f.npos != 1 || (strcmp(f.pos[0], "node") != 0 &&
-	    strcmp(f.pos[0], "hub") != 0)) {
-		cli_usage(stderr, argv[0]);
-		return EXIT_USAGE;
-	}
+	    strcmp(f.pos[0], "hub") != 0))
+		return cli_misuse(argv[0]);
 	in.hub = strcmp(f.pos[0], "hub") == 0;
 	if ((rc = init_plan(&in, &f)) != 0)
 		return rc;
@@ -465,16 +463,9 @@ cmd_backup(int argc, char **argv)
 	char *args[5];
 	int n = 0, rc = 1, made = 0, e;
 
-	if (cli_flags_parse(&f, "out= compact json", argc, argv) != 0)
-		return EXIT_USAGE;
-	if (f.help) {
-		cli_usage(stdout, argv[0]);
-		return 0;
-	}
-	if ((out = cli_flag(&f, "out")) == NULL || *out == '\0' || f.npos != 0) {
-		cli_usage(stderr, argv[0]);
-		return EXIT_USAGE;
-	}
+	CLI_BEGIN(&f, "out= compact json", argc, argv);
+	if ((out = cli_flag(&f, "out")) == NULL || *out == '\0' || f.npos != 0)
+		return cli_misuse(argv[0]);
 	if (cli_load_config(&cfg) != 0)
 		return 1;
 	snprintf(datafile, sizeof(datafile), "%s/data.mdb", cfg->data);
@@ -716,18 +707,11 @@ cmd_rebuild(int argc, char **argv)
 	uint64_t entries = 0;
 	int rc = 1, e, i, nfrom = 0, refused = 0;
 
-	if (cli_flags_parse(&f, "from=", argc, argv) != 0)
-		return EXIT_USAGE;
-	if (f.help) {
-		cli_usage(stdout, argv[0]);
-		return 0;
-	}
+	CLI_BEGIN(&f, "from=", argc, argv);
 	for (i = 0; i < f.n; i++)
 		nfrom += strncmp(f.name[i], "from", 4) == 0 && *f.value[i];
-	if (nfrom == 0 || f.npos != 0) {
-		cli_usage(stderr, argv[0]);
-		return EXIT_USAGE;
-	}
+	if (nfrom == 0 || f.npos != 0)
+		return cli_misuse(argv[0]);
 	if (cli_load_config(&cfg) != 0)
 		return 1;
 	if (!cfg->is_hub) {

@@ -395,6 +395,25 @@ toomany:
 	return -1;
 }
 
+int
+cli_begin(struct cli_flags *f, const char *spec, int argc, char **argv)
+{
+	if (cli_flags_parse(f, spec, argc, argv) != 0)
+		return EXIT_USAGE;
+	if (f->help) {
+		cli_usage(stdout, argv[0]);
+		return 0;
+	}
+	return -1;
+}
+
+int
+cli_misuse(const char *command)
+{
+	cli_usage(stderr, command);
+	return EXIT_USAGE;
+}
+
 /* The last value given for a flag, or NULL. */
 const char *
 cli_flag(const struct cli_flags *f, const char *name)

@@ -449,17 +449,10 @@ run_writer(const struct writer *w, int argc, char **argv)
 	int create, rc = 1, mode;
 	const char *verb, *id;
 
-	if (cli_flags_parse(&f, w->spec, argc, argv) != 0)
-		return EXIT_USAGE;
-	if (f.help) {
-		cli_usage(stdout, argv[0]);
-		return 0;
-	}
+	CLI_BEGIN(&f, w->spec, argc, argv);
 	if (f.npos < 1 + w->npos || f.npos > 1 + w->npos ||
-	    strstr(w->verbs, f.pos[0]) == NULL) {
-		cli_usage(stderr, argv[0]);
-		return EXIT_USAGE;
-	}
+	    strstr(w->verbs, f.pos[0]) == NULL)
+		return cli_misuse(argv[0]);
 	verb = f.pos[0];
 	c.verb = verb;
 	create = strcmp(verb, "set") != 0;
@@ -819,16 +812,9 @@ cmd_measure(int argc, char **argv)
 	char key[256];
 	int rc = 1;
 
-	if (cli_flags_parse(&f, "gender= status= area=", argc, argv) != 0)
-		return EXIT_USAGE;
-	if (f.help) {
-		cli_usage(stdout, argv[0]);
-		return 0;
-	}
-	if (f.npos != 3) {
-		cli_usage(stderr, argv[0]);
-		return EXIT_USAGE;
-	}
+	CLI_BEGIN(&f, "gender= status= area=", argc, argv);
+	if (f.npos != 3)
+		return cli_misuse(argv[0]);
 	/* fill_measure reads pos[1..3]: shift so KPI is pos[1]. */
 	memmove(&f.pos[1], &f.pos[0], 3 * sizeof(f.pos[0]));
 	f.npos = 4;
@@ -860,16 +846,9 @@ cmd_delete(int argc, char **argv)
 	char key[256];
 	int rc;
 
-	if (cli_flags_parse(&f, "", argc, argv) != 0)
-		return EXIT_USAGE;
-	if (f.help) {
-		cli_usage(stdout, argv[0]);
-		return 0;
-	}
-	if (f.npos != 1) {
-		cli_usage(stderr, argv[0]);
-		return EXIT_USAGE;
-	}
+	CLI_BEGIN(&f, "", argc, argv);
+	if (f.npos != 1)
+		return cli_misuse(argv[0]);
 	if (cli_load_config(&cfg) != 0)
 		return 1;
 	cli_full_key(key, sizeof(key), cfg->owner, f.pos[0]);

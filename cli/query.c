@@ -27,16 +27,9 @@ cmd_keygen(int argc, char **argv)
 	const char *out;
 	int rc;
 
-	if (cli_flags_parse(&f, "out=", argc, argv) != 0)
-		return EXIT_USAGE;
-	if (f.help) {
-		cli_usage(stdout, argv[0]);
-		return 0;
-	}
-	if ((out = cli_flag(&f, "out")) == NULL || f.npos != 0) {
-		cli_usage(stderr, argv[0]);
-		return EXIT_USAGE;
-	}
+	CLI_BEGIN(&f, "out=", argc, argv);
+	if ((out = cli_flag(&f, "out")) == NULL || f.npos != 0)
+		return cli_misuse(argv[0]);
 	if ((rc = ucr_key_generate(&k)) != 0) {
 		cli_error("keygen: %s", ucr_strerror(rc));
 		return 1;
@@ -141,16 +134,9 @@ cmd_verify(int argc, char **argv)
 	char why[512] = "";
 	int rc;
 
-	if (cli_flags_parse(&f, "data= region= json", argc, argv) != 0)
-		return EXIT_USAGE;
-	if (f.help) {
-		cli_usage(stdout, argv[0]);
-		return 0;
-	}
-	if (f.npos != 0) {
-		cli_usage(stderr, argv[0]);
-		return EXIT_USAGE;
-	}
+	CLI_BEGIN(&f, "data= region= json", argc, argv);
+	if (f.npos != 0)
+		return cli_misuse(argv[0]);
 	data = cli_flag(&f, "data");
 	region = cli_flag(&f, "region");
 	if (data == NULL) {
@@ -326,16 +312,9 @@ cmd_show(int argc, char **argv)
 	const char *key;
 	int rc = 1;
 
-	if (cli_flags_parse(&f, "municipality= key= json", argc, argv) != 0)
-		return EXIT_USAGE;
-	if (f.help) {
-		cli_usage(stdout, argv[0]);
-		return 0;
-	}
-	if (f.npos > 1) {
-		cli_usage(stderr, argv[0]);
-		return EXIT_USAGE;
-	}
+	CLI_BEGIN(&f, "municipality= key= json", argc, argv);
+	if (f.npos > 1)
+		return cli_misuse(argv[0]);
 	memset(&c, 0, sizeof(c));
 	c.kind = f.npos ? f.pos[0] : NULL;
 	if (c.kind && ucr_kind_parse(c.kind) == UCR__RECORD__BODY__NOT_SET) {
@@ -443,16 +422,9 @@ cmd_log(int argc, char **argv)
 	const char *v;
 	int rc = 1;
 
-	if (cli_flags_parse(&f, "from= json", argc, argv) != 0)
-		return EXIT_USAGE;
-	if (f.help) {
-		cli_usage(stdout, argv[0]);
-		return 0;
-	}
-	if (f.npos != 0) {
-		cli_usage(stderr, argv[0]);
-		return EXIT_USAGE;
-	}
+	CLI_BEGIN(&f, "from= json", argc, argv);
+	if (f.npos != 0)
+		return cli_misuse(argv[0]);
 	if ((v = cli_flag(&f, "from")) != NULL) {
 		char *end;
 

@@ -194,10 +194,8 @@ flags(struct cli_flags *fl, const char *spec, int argc, char **argv,
 		cli_usage(stdout, argv[0]);
 		return -1;
 	}
-	if (fl->npos < minpos || fl->npos > maxpos) {
-		cli_usage(stderr, argv[0]);
-		return EXIT_USAGE;
-	}
+	if (fl->npos < minpos || fl->npos > maxpos)
+		return cli_misuse(argv[0]);
 	return 0;
 }
 
@@ -1208,10 +1206,8 @@ cmd_report(int argc, char **argv)
 
 	if ((rc = flags(&fl, "html=", argc, argv, 0, 0)) != 0)
 		return rc < 0 ? 0 : rc;
-	if ((path = cli_flag(&fl, "html")) == NULL || *path == '\0') {
-		cli_usage(stderr, argv[0]);
-		return EXIT_USAGE;
-	}
+	if ((path = cli_flag(&fl, "html")) == NULL || *path == '\0')
+		return cli_misuse(argv[0]);
 	if (load_view(&v) != 0)
 		return 1;
 	/* Write beside the file and rename: never a half-written report. */
