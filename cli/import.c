@@ -1444,13 +1444,33 @@ read_json(struct loader *ld, json_t **out)
 	return 0;
 }
 
+/* Each element of a JSON array is one row, numbered from 1. */
+static int
+each_row(struct loader *ld, json_t *arr, int (*fn)(struct row *))
+{
+	struct row r;
+	json_t *el;
+	size_t i;
+	int rc = 0;
+
+	json_array_foreach(arr, i, el) {
+		memset(&r, 0, sizeof(r));
+		r.ld = ld;
+		r.n = i + 1;
+		r.obj = el;
+		if (!json_is_object(el))
+			return fail(&r, UCR_EINVAL, NULL, "not an object");
+		if ((rc = fn(&r)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int
 load_json(struct loader *ld)
 {
-	json_t *root, *el;
-	struct row r;
-	size_t i;
-	int rc = 0;
+	json_t *root;
+	int rc;
 
 	if ((rc = read_json(ld, &root)) != 0)
 		return rc;
@@ -1458,21 +1478,8 @@ load_json(struct loader *ld)
 		say(ld, "%s: not a JSON array of records (see docs/import.md)",
 		    ld->file);
 		rc = UCR_EINVAL;
-		goto leave;
-	}
-	json_array_foreach(root, i, el) {
-		memset(&r, 0, sizeof(r));
-		r.ld = ld;
-		r.n = i + 1;
-		r.obj = el;
-		if (!json_is_object(el)) {
-			rc = fail(&r, UCR_EINVAL, NULL, "not an object");
-			break;
-		}
-		if ((rc = do_row(&r)) != 0)
-			break;
-	}
-leave:
+	} else
+		rc = each_row(ld, root, do_row);
 	json_decref(root);
 	return rc;
 }
@@ -1777,9 +1784,7 @@ leave:
 static int
 load_kolada(struct loader *ld)
 {
-	json_t *root, *vals, *el;
-	struct row r;
-	size_t i;
+	json_t *root, *vals;
 	int rc;
 
 	if (ld->region) {
@@ -1794,21 +1799,8 @@ load_kolada(struct loader *ld)
 		say(ld, "%s: not a Kolada data export (no \"values\" array)",
 		    ld->file);
 		rc = UCR_EINVAL;
-		goto leave;
-	}
-	json_array_foreach(vals, i, el) {
-		memset(&r, 0, sizeof(r));
-		r.ld = ld;
-		r.n = i + 1;
-		r.obj = el;
-		if (!json_is_object(el)) {
-			rc = fail(&r, UCR_EINVAL, NULL, "not an object");
-			break;
-		}
-		if ((rc = kolada_row(&r)) != 0)
-			break;
-	}
-leave:
+	} else
+		rc = each_row(ld, vals, kolada_row);
 	json_decref(root);
 	return rc;
 }

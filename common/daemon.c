@@ -1,5 +1,6 @@
 /* daemon.c: start-up and shutdown shared by both daemons (daemon.h). */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -116,4 +117,76 @@ ucr_daemon_close(struct ucr_daemon *d)
 	ucr_key_free(d->key);
 	ucr_config_free(d->cfg);
 	memset(d, 0, sizeof(*d));
+}
+
+static void
+daemon_usage(const char *name, const char *defconf)
+{
+	fprintf(stderr,
+	    "usage: %s [-dnv] [-f FILE]\n"
+	    "  -f FILE  configuration (default %s)\n"
+	    "  -d       stay in the foreground and log to stderr\n"
+	    "  -n       check the configuration and key, print "
+	    "'configuration OK', exit\n"
+	    "  -v       more logging\n", name, defconf);
+}
+
+int
+ucr_daemon_args(struct ucr_daemon_opts *o, int argc, char **argv,
+    const char *name, const char *defconf)
+{
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->conf = defconf;
+	while ((ch = getopt(argc, argv, "df:nvh")) != -1) {
+		switch (ch) {
+		case 'd':
+			o->foreground = 1;
+			break;
+		case 'f':
+			o->conf = optarg;
+			break;
+		case 'n':
+			o->check = 1;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		default:
+			daemon_usage(name, defconf);
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		daemon_usage(name, defconf);
+		return -1;
+	}
+	return 0;
+}
+
+void
+ucr_daemon_serve(struct ucr_daemon *d, struct ucr_control *c)
+{
+	zmq_msg_t in;
+	uint8_t *out = NULL;
+	size_t outlen = 0;
+
+	zmq_msg_init(&in);
+	if (zmq_msg_recv(&in, d->control, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&in);
+		return;
+	}
+	if (ucr_control_handle(c, zmq_msg_data(&in), zmq_msg_size(&in), &out,
+	    &outlen) != 0) {
+		/* No memory for the reply: a minimal one from the stack. */
+		Ucr__Reply rep = UCR__REPLY__INIT;
+		uint8_t buf[16];
+
+		rep.code = UCR_ENOMEM;
+		zmq_send(d->control, buf, ucr__reply__pack(&rep, buf), 0);
+	} else
+		zmq_send(d->control, out, outlen, 0);
+	free(out);
+	zmq_msg_close(&in);
 }

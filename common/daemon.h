@@ -29,6 +29,24 @@ struct ucr_daemon {
  */
 int ucr_daemon_open(struct ucr_daemon *d, const char *conf, int hub,
     int check_only, char *why, size_t whylen);
+/* The options both daemons take: -f FILE -d -n -v. */
+struct ucr_daemon_opts {
+	const char *conf;	/* -f, else the default */
+	int foreground;		/* -d */
+	int check;		/* -n */
+	int verbose;		/* -v */
+};
+/* Parse argv; 0, or -1 after printing the usage to stderr. */
+int ucr_daemon_args(struct ucr_daemon_opts *o, int argc, char **argv,
+    const char *name, const char *defconf);
+
+struct ucr_control;
+/*
+ * Answer one request on the control socket (REP: every request gets a
+ * reply, an error reply if nothing better can be built).
+ */
+void ucr_daemon_serve(struct ucr_daemon *d, struct ucr_control *c);
+
 /* Close in reverse order of set-up; NULL-safe on every member. */
 void ucr_daemon_close(struct ucr_daemon *d);
 

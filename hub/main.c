@@ -48,41 +48,7 @@ hub_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void
-usage(void)
-{
-	fprintf(stderr,
-	    "usage: ucr-hub [-dnv] [-f FILE]\n"
-	    "  -f FILE  configuration (default " UCR_DEFAULT_HUB_CONF ")\n"
-	    "  -d       stay in the foreground and log to stderr\n"
-	    "  -n       check the configuration and key, print "
-	    "'configuration OK', exit\n"
-	    "  -v       more logging\n");
-	exit(2);
-}
 
-static void
-control_dispatch(struct hub *h)
-{
-	zmq_msg_t in;
-	uint8_t *out = NULL;
-	size_t outlen = 0;
-
-	zmq_msg_init(&in);
-	if (zmq_msg_recv(&in, h->d.control, ZMQ_DONTWAIT) < 0) {
-		zmq_msg_close(&in);
-		return;
-	}
-	if (ucr_control_handle(&h->ctl, zmq_msg_data(&in), zmq_msg_size(&in),
-	    &out, &outlen) != 0) {
-		static const uint8_t oom[] = {0x08, 0x03};
-
-		zmq_send(h->d.control, oom, sizeof(oom), 0);
-	} else
-		zmq_send(h->d.control, out, outlen, 0);
-	free(out);
-	zmq_msg_close(&in);
-}
 
 /* The endpoint a local client uses to reach what listen binds. */
 static void
@@ -277,42 +243,25 @@ int
 main(int argc, char **argv)
 {
 	struct hub h;
-	const char *conf = UCR_DEFAULT_HUB_CONF;
 	char why[512];
-	int ch, foreground = 0, check = 0, verbose = 0, nozap;
+	struct ucr_daemon_opts o;
+	int nozap;
 	struct sigaction sa;
 
-	while ((ch = getopt(argc, argv, "df:nvh")) != -1) {
-		switch (ch) {
-		case 'd':
-			foreground = 1;
-			break;
-		case 'f':
-			conf = optarg;
-			break;
-		case 'n':
-			check = 1;
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	log_init("ucr-hub", 1, verbose);
+	if (ucr_daemon_args(&o, argc, argv, "ucr-hub",
+	    UCR_DEFAULT_HUB_CONF) != 0)
+		return 2;
+	log_init("ucr-hub", 1, o.verbose);
 	memset(&h, 0, sizeof(h));
-	if (ucr_daemon_open(&h.d, conf, 1, check, why, sizeof(why)) != 0)
+	if (ucr_daemon_open(&h.d, o.conf, 1, o.check, why, sizeof(why)) != 0)
 		fatalx("%s", why);
-	if (check) {
+	if (o.check) {
 		printf("configuration OK\n");
 		ucr_daemon_close(&h.d);
 		return 0;
 	}
 	if (h.d.cfg->log_level > 0)
-		verbose = 1;
+		o.verbose = 1;
 	if (enrol_self(&h, why, sizeof(why)) != 0)
 		fatalx("cannot write the hub's roster entry: %s", why);
 	/*
@@ -326,9 +275,9 @@ main(int argc, char **argv)
 		fatalx("%s", why);
 	if (self_test(&h, why, sizeof(why)) != 0)
 		fatalx("%s", why);
-	if (!foreground && daemon(0, 0) != 0)
+	if (!o.foreground && daemon(0, 0) != 0)
 		fatal("daemon");
-	log_init("ucr-hub", foreground, verbose);
+	log_init("ucr-hub", o.foreground, o.verbose);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -365,7 +314,7 @@ main(int argc, char **argv)
 		if (h.zap && (items[2].revents & ZMQ_POLLIN))
 			zap_dispatch(&h);
 		if (items[0].revents & ZMQ_POLLIN)
-			control_dispatch(&h);
+			ucr_daemon_serve(&h.d, &h.ctl);
 		if (items[1].revents & ZMQ_POLLIN)
 			peer_dispatch(&h);
 		peer_timer(&h);

@@ -26,89 +26,35 @@ on_signal(int sig)
 	node_quit = 1;
 }
 
-static void
-usage(void)
-{
-	fprintf(stderr,
-	    "usage: ucr-node [-dnv] [-f FILE]\n"
-	    "  -f FILE  configuration (default " UCR_DEFAULT_NODE_CONF ")\n"
-	    "  -d       stay in the foreground and log to stderr\n"
-	    "  -n       check the configuration and key, print "
-	    "'configuration OK', exit\n"
-	    "  -v       more logging\n");
-	exit(2);
-}
 
-static void
-control_dispatch(struct node *n)
-{
-	zmq_msg_t in;
-	uint8_t *out = NULL;
-	size_t outlen = 0;
-
-	zmq_msg_init(&in);
-	if (zmq_msg_recv(&in, n->d.control, ZMQ_DONTWAIT) < 0) {
-		zmq_msg_close(&in);
-		return;
-	}
-	if (ucr_control_handle(&n->ctl, zmq_msg_data(&in), zmq_msg_size(&in),
-	    &out, &outlen) != 0) {
-		/* REP must answer: an empty reply decodes as code 0, so send
-		 * a minimal error reply by hand. */
-		static const uint8_t oom[] = {0x08, 0x03}; /* code = -2 zigzag */
-
-		zmq_send(n->d.control, oom, sizeof(oom), 0);
-	} else
-		zmq_send(n->d.control, out, outlen, 0);
-	free(out);
-	zmq_msg_close(&in);
-}
 
 int
 main(int argc, char **argv)
 {
 	struct node n;
-	const char *conf = UCR_DEFAULT_NODE_CONF;
 	char why[512];
-	int ch, foreground = 0, check = 0, verbose = 0;
+	struct ucr_daemon_opts o;
 	struct sigaction sa;
 
-	while ((ch = getopt(argc, argv, "df:nvh")) != -1) {
-		switch (ch) {
-		case 'd':
-			foreground = 1;
-			break;
-		case 'f':
-			conf = optarg;
-			break;
-		case 'n':
-			check = 1;
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	log_init("ucr-node", 1, verbose);
+	if (ucr_daemon_args(&o, argc, argv, "ucr-node",
+	    UCR_DEFAULT_NODE_CONF) != 0)
+		return 2;
+	log_init("ucr-node", 1, o.verbose);
 	memset(&n, 0, sizeof(n));
-	if (ucr_daemon_open(&n.d, conf, 0, check, why, sizeof(why)) != 0)
+	if (ucr_daemon_open(&n.d, o.conf, 0, o.check, why, sizeof(why)) != 0)
 		fatalx("%s", why);
-	if (check) {
+	if (o.check) {
 		printf("configuration OK\n");
 		ucr_daemon_close(&n.d);
 		return 0;
 	}
 	if (n.d.cfg->log_level > 0)
-		verbose = 1;
-	if (!foreground) {
+		o.verbose = 1;
+	if (!o.foreground) {
 		if (daemon(0, 0) != 0)
 			fatal("daemon");
 	}
-	log_init("ucr-node", foreground, verbose);
+	log_init("ucr-node", o.foreground, o.verbose);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -161,7 +107,7 @@ main(int argc, char **argv)
 			break;
 		}
 		if (items[0].revents & ZMQ_POLLIN)
-			control_dispatch(&n);
+			ucr_daemon_serve(&n.d, &n.ctl);
 		if (n.sync) {
 			if (items[2].revents & ZMQ_POLLIN)
 				sync_monitor_dispatch(n.sync);
