@@ -181,6 +181,7 @@ cmd_verify(int argc, char **argv)
 		json_decref(o);
 	} else {
 		json_decref(v.logs);
+		json_decref(v.cp);
 		if (rc == 0)
 			printf("ok: %" PRIu64 " authors' logs, %" PRIu64
 			    " entries, %" PRIu64 " signed batches\n", v.logcount,
