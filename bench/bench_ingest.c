@@ -137,6 +137,7 @@ main(int argc, char **argv)
 {
 	int nrec = 20000, batch = 100, ch, i;
 	char tmpl[] = "/tmp/ucr-bench-XXXXXX", *dir = NULL, path[512], why[256];
+	int made = 0;
 	struct ucr_key *hubk, *nodek;
 	struct ucr_store *hub, *node;
 	struct ucr_put *puts;
@@ -166,9 +167,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_ingest: bad -n or -b\n");
 		return 2;
 	}
-	if (dir == NULL && (dir = mkdtemp(tmpl)) == NULL) {
-		perror("mkdtemp");
-		return 1;
+	if (dir == NULL) {
+		if ((dir = mkdtemp(tmpl)) == NULL) {
+			perror("mkdtemp");
+			return 1;
+		}
+		made = 1;
 	}
 	if (ucr_crypto_init() != 0)
 		return 1;
@@ -274,5 +278,10 @@ main(int argc, char **argv)
 	ucr_key_free(hubk);
 	ucr_key_free(nodek);
 	free(puts);
+	if (made) {
+		snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+		if (system(path) != 0)
+			fprintf(stderr, "bench_ingest: could not remove %s\n", dir);
+	}
 	return 0;
 }

@@ -1,0 +1,309 @@
+/*
+ * bench_sync.c: end-to-end sync with the real daemons on loopback. A hub
+ * and two nodes run from the programs beside this one; node A imports N
+ * records in one transaction; the benchmark times until the hub has
+ * committed them all and until node B holds them through the relay, and
+ * prints the daemons' peak memory. Beside it, the limits measured in the
+ * same run: ZeroMQ CURVE messages over TCP loopback, and Ed25519 verify.
+ * No assertions: it prints.
+ *
+ *   bench_sync [-n RECORDS] [-p PORT]
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "error.h"
+#include "keys.h"
+#include "record.h"
+#include "store.h"
+
+static char bindir[4096], dir[256];
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Run a shell command quietly; its exit status. */
+static int
+sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+sh(const char *fmt, ...)
+{
+	char cmd[8192], full[8192 + 4200];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof(full), "PATH=%s:$PATH; %s", bindir, cmd);
+	st = system(full);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static pid_t
+spawn(const char *prog, const char *conf, const char *log)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char path[4200];
+
+		if (freopen(log, "w", stderr) == NULL)
+			_exit(127);
+		snprintf(path, sizeof(path), "%s/%s", bindir, prog);
+		execl(path, prog, "-d", "-f", conf, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static long
+peak_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "VmHWM:", 6) == 0)
+			kib = atol(line + 6);
+	fclose(f);
+	return kib;
+}
+
+/* How many records a store holds now (read-only, beside the daemon). */
+static long
+records_in(const char *sub)
+{
+	struct ucr_store *s;
+	struct ucr_store_stats st;
+	char path[4200];
+	long n = -1;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	if (ucr_store_open(&s, path, UCR_STORE_RDONLY, 0) != 0)
+		return -1;
+	if (ucr_store_stats(s, &st) == 0)
+		n = (long)st.records;
+	ucr_store_free(s);
+	return n;
+}
+
+/* ZeroMQ CURVE DEALER to ROUTER over TCP loopback, 400-byte messages. */
+static void
+zmq_limit(int port)
+{
+	char spub[41], ssec[41], cpub[41], csec[41], ep[64];
+	void *ctx = zmq_ctx_new(), *srv, *cli;
+	int one = 1, n = 200000, i, hwm = 0;
+	char msg[400];
+	double t;
+
+	zmq_curve_keypair(spub, ssec);
+	zmq_curve_keypair(cpub, csec);
+	srv = zmq_socket(ctx, ZMQ_ROUTER);
+	cli = zmq_socket(ctx, ZMQ_DEALER);
+	zmq_setsockopt(srv, ZMQ_CURVE_SERVER, &one, sizeof(one));
+	zmq_setsockopt(srv, ZMQ_CURVE_SECRETKEY, ssec, 40);
+	zmq_setsockopt(cli, ZMQ_CURVE_SERVERKEY, spub, 40);
+	zmq_setsockopt(cli, ZMQ_CURVE_PUBLICKEY, cpub, 40);
+	zmq_setsockopt(cli, ZMQ_CURVE_SECRETKEY, csec, 40);
+	zmq_setsockopt(srv, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(cli, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", port);
+	zmq_bind(srv, ep);
+	zmq_connect(cli, ep);
+	memset(msg, 'x', sizeof(msg));
+	zmq_send(cli, msg, sizeof(msg), 0); /* handshake */
+	{
+		zmq_msg_t m;
+
+		zmq_msg_init(&m);
+		zmq_msg_recv(&m, srv, 0);
+		zmq_msg_recv(&m, srv, 0);
+		zmq_msg_close(&m);
+	}
+	t = now_s();
+	for (i = 0; i < n; i++)
+		zmq_send(cli, msg, sizeof(msg), 0);
+	for (i = 0; i < n; i++) {
+		zmq_msg_t m;
+
+		zmq_msg_init(&m);
+		zmq_msg_recv(&m, srv, 0); /* routing id */
+		zmq_msg_recv(&m, srv, 0);
+		zmq_msg_close(&m);
+	}
+	printf("  zeromq curve tcp loopback, 400 B  %10.0f msgs/s\n",
+	    n / (now_s() - t));
+	zmq_close(cli);
+	zmq_close(srv);
+	zmq_ctx_term(ctx);
+}
+
+static void
+verify_limit(void)
+{
+	struct ucr_key *k;
+	uint8_t sig[UCR_SIG_LEN], msg[80] = {0};
+	int i, n = 20000;
+	double t;
+
+	ucr_key_generate(&k);
+	ucr_sig_sign(sig, k, "bench", "batch", msg, sizeof(msg));
+	t = now_s();
+	for (i = 0; i < n; i++)
+		if (ucr_sig_verify(sig, k->pk, "bench", "batch", msg, 80) != 0)
+			abort();
+	printf("  ed25519 verify                    %10.0f /s\n",
+	    n / (now_s() - t));
+	ucr_key_free(k);
+}
+
+int
+main(int argc, char **argv)
+{
+	int nrec = 10000, port = 17990, ch, i;
+	char tmpl[] = "/tmp/ucr-bench-sync-XXXXXX", path[4200], hubhex[80];
+	pid_t hub, na, nb;
+	double t0, t_import, t_hub = -1, t_relay = -1;
+	long want;
+	FILE *f;
+
+	while ((ch = getopt(argc, argv, "n:p:")) != -1) {
+		if (ch == 'n')
+			nrec = atoi(optarg);
+		else if (ch == 'p')
+			port = atoi(optarg);
+		else {
+			fprintf(stderr, "usage: bench_sync [-n RECORDS] [-p PORT]\n");
+			return 2;
+		}
+	}
+	/* one import is one transaction of at most 10 000 records */
+	if (nrec < 1 || nrec > 10000) {
+		fprintf(stderr, "bench_sync: -n takes 1 to 10000\n");
+		return 2;
+	}
+	snprintf(bindir, sizeof(bindir), "%s", argv[0]);
+	if (strrchr(bindir, '/'))
+		*strrchr(bindir, '/') = '\0';
+	else
+		snprintf(bindir, sizeof(bindir), ".");
+	if (realpath(bindir, path) != NULL && strlen(path) < sizeof(bindir))
+		memcpy(bindir, path, strlen(path) + 1);
+	if (mkdtemp(tmpl) == NULL)
+		return 1;
+	snprintf(dir, sizeof(dir), "%s", tmpl);
+	if (ucr_crypto_init() != 0)
+		return 1;
+	printf("UCR sync benchmark: %d records (~300 B) imported on one node, "
+	    "relayed through the hub to another; %ld cores; in %s\n", nrec,
+	    sysconf(_SC_NPROCESSORS_ONLN), dir);
+	printf("limits measured in this run:\n");
+	zmq_limit(port + 1);
+	verify_limit();
+
+	/* a hub and two nodes */
+	if (sh("cd %s && ucr keygen --out hub.key > hub.pk && ucr keygen --out "
+	    "a.key > a.pk && ucr keygen --out b.key > b.pk", dir) != 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/hub.pk", dir);
+	if ((f = fopen(path, "r")) == NULL || fscanf(f, "%79s", hubhex) != 1)
+		return 1;
+	fclose(f);
+	sh("cd %s && printf '[hub]\\nkey = hub.key\\ndata = hub.data\\ncontrol = "
+	    "ipc://hub.sock\\nlisten = tcp://127.0.0.1:%d\\n' > hub.conf", dir,
+	    port);
+	sh("cd %s && printf '[node]\\nmunicipality = 2403\\nkey = a.key\\ndata = "
+	    "a.data\\ncontrol = ipc://a.sock\\nhub = tcp://127.0.0.1:%d\\nhub_key "
+	    "= %s\\nmap_size = 2G\\n' > a.conf", dir, port, hubhex);
+	sh("cd %s && printf '[node]\\nmunicipality = 2401\\nkey = b.key\\ndata = "
+	    "b.data\\ncontrol = ipc://b.sock\\nhub = tcp://127.0.0.1:%d\\nhub_key "
+	    "= %s\\nmap_size = 2G\\n' > b.conf", dir, port, hubhex);
+	snprintf(path, sizeof(path), "%s/hub.conf", dir);
+	hub = spawn("ucr-hub", path, strcat(strcpy(tmpl, dir), "/hub.log"));
+	for (i = 0; i < 100 && sh("test -S %s/hub.sock", dir) != 0; i++)
+		usleep(50000);
+	sh("cd %s && ucr -c hub.conf roster add 2403 $(cat a.pk) >/dev/null && "
+	    "ucr -c hub.conf roster add 2401 $(cat b.pk) >/dev/null", dir);
+	snprintf(path, sizeof(path), "%s/a.conf", dir);
+	na = spawn("ucr-node", path, strcat(strcpy(tmpl, dir), "/a.log"));
+	snprintf(path, sizeof(path), "%s/b.conf", dir);
+	nb = spawn("ucr-node", path, strcat(strcpy(tmpl, dir), "/b.log"));
+	for (i = 0; i < 100 && (sh("test -S %s/a.sock", dir) != 0 ||
+	    sh("test -S %s/b.sock", dir) != 0); i++)
+		usleep(50000);
+	sleep(1); /* let both say hello */
+
+	/* the records: a JSON import, one transaction */
+	snprintf(path, sizeof(path), "%s/records.json", dir);
+	if ((f = fopen(path, "w")) == NULL)
+		return 1;
+	fputs("[\n", f);
+	for (i = 0; i < nrec; i++)
+		fprintf(f, "%s{\"kind\": \"network\", \"id\": \"N%d\", \"name\": "
+		    "\"network %d %0240d\", \"scope\": \"national\", \"joined\": "
+		    "\"2009-01-01\"}\n", i ? "," : "", i, i, i);
+	fputs("]\n", f);
+	fclose(f);
+	want = records_in("hub.data") + nrec;
+	t0 = now_s();
+	if (sh("cd %s && ucr -c a.conf import records.json > /dev/null", dir) !=
+	    0) {
+		fprintf(stderr, "bench_sync: import failed (see %s)\n", dir);
+		goto stop;
+	}
+	t_import = now_s() - t0;
+	while (now_s() - t0 < 300) {
+		if (t_hub < 0 && records_in("hub.data") >= want)
+			t_hub = now_s() - t0;
+		if (t_relay < 0 && records_in("b.data") >= want)
+			t_relay = now_s() - t0;
+		if (t_hub >= 0 && t_relay >= 0)
+			break;
+		usleep(10000);
+	}
+	printf("ucr:\n");
+	printf("  import on node A (validate, sign, commit)  %8.2f s  %8.0f "
+	    "records/s\n", t_import, nrec / t_import);
+	if (t_hub > 0)
+		printf("  committed at the hub, from the start     %8.2f s  %8.0f "
+		    "records/s\n", t_hub, nrec / t_hub);
+	if (t_relay > 0)
+		printf("  relayed to node B, from the start        %8.2f s  %8.0f "
+		    "records/s\n", t_relay, nrec / t_relay);
+	if (t_hub < 0 || t_relay < 0)
+		printf("  did not converge within 300 s (see %s)\n", dir);
+	printf("  peak memory: hub %ld MiB, node A %ld MiB, node B %ld MiB\n",
+	    peak_kib(hub) / 1024, peak_kib(na) / 1024, peak_kib(nb) / 1024);
+stop:
+	kill(na, SIGTERM);
+	kill(nb, SIGTERM);
+	kill(hub, SIGTERM);
+	waitpid(na, NULL, 0);
+	waitpid(nb, NULL, 0);
+	waitpid(hub, NULL, 0);
+	sh("rm -rf '%s'", dir);
+	return 0;
+}
