@@ -158,7 +158,8 @@ main(int argc, char **argv)
 			dir = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: bench_ingest [-n RECORDS] [-b BATCH] "
+			fprintf(stderr,
+			    "usage: bench_ingest [-n RECORDS] [-b BATCH] "
 			    "[-d DIR]\n");
 			return 2;
 		}
@@ -179,8 +180,8 @@ main(int argc, char **argv)
 	ucr_key_generate(&hubk);
 	ucr_key_generate(&nodek);
 	printf("UCR ingest benchmark: %d records of ~300 B in batches of %d, "
-	    "store in %s, %ld cores\n", nrec, batch, dir,
-	    sysconf(_SC_NPROCESSORS_ONLN));
+	       "store in %s, %ld cores\n",
+	    nrec, batch, dir, sysconf(_SC_NPROCESSORS_ONLN));
 	printf("hardware limits measured in this run:\n");
 	limits(dir);
 
@@ -212,13 +213,14 @@ main(int argc, char **argv)
 		e.public_key.data = nodek->pk;
 		e.public_key.len = 32;
 		if (ucr_store_append(hub, hubk, &p, 1, &f, &l, &bad, why,
-		    sizeof(why)) != 0) {
+			sizeof(why)) != 0) {
 			fprintf(stderr, "enrol: %s\n", why);
 			return 1;
 		}
 	}
 
-	/* a node's local writes: build, sign, commit, batch records at a time */
+	/* a node's local writes: build, sign, commit, batch records at a time
+	 */
 	puts = calloc(batch, sizeof(*puts));
 	t = now_s();
 	for (i = 0; i < nrec;) {
@@ -238,7 +240,7 @@ main(int argc, char **argv)
 			n++;
 		}
 		if (ucr_store_append(node, nodek, puts, n, &f, &l, &bad, why,
-		    sizeof(why)) != 0) {
+			sizeof(why)) != 0) {
 			fprintf(stderr, "append: %s\n", why);
 			return 1;
 		}
@@ -254,7 +256,7 @@ main(int argc, char **argv)
 		Ucr__Batch *b;
 
 		if (ucr_store_batch(node, nodek, nodek->pk, epoch, seq,
-		    seq + batch - 1, (size_t)8 << 20, &b) != 0)
+			seq + batch - 1, (size_t)8 << 20, &b) != 0)
 			return 1;
 		if (ucr_store_apply(hub, b, &applied, why, sizeof(why)) != 0) {
 			fprintf(stderr, "apply: %s\n", why);
@@ -271,7 +273,8 @@ main(int argc, char **argv)
 	printf("  node append (sign+commit)  %10.0f records/s\n",
 	    nrec / t_append);
 	printf("  hub ingest (verify+commit) %10.0f records/s (%zu batches, "
-	    "%.0f batches/s)\n", total / t_apply, nb, nb / t_apply);
+	       "%.0f batches/s)\n",
+	    total / t_apply, nb, nb / t_apply);
 	printf("  peak RSS %ld MiB\n", ru.ru_maxrss / 1024);
 	ucr_store_free(hub);
 	ucr_store_free(node);
@@ -281,7 +284,8 @@ main(int argc, char **argv)
 	if (made) {
 		snprintf(path, sizeof(path), "rm -rf '%s'", dir);
 		if (system(path) != 0)
-			fprintf(stderr, "bench_ingest: could not remove %s\n", dir);
+			fprintf(stderr, "bench_ingest: could not remove %s\n",
+			    dir);
 	}
 	return 0;
 }

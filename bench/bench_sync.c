@@ -39,8 +39,7 @@ now_s(void)
 }
 
 /* Run a shell command quietly; its exit status. */
-static int
-sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int
 sh(const char *fmt, ...)
@@ -196,7 +195,8 @@ main(int argc, char **argv)
 		else if (ch == 'p')
 			port = atoi(optarg);
 		else {
-			fprintf(stderr, "usage: bench_sync [-n RECORDS] [-p PORT]\n");
+			fprintf(stderr,
+			    "usage: bench_sync [-n RECORDS] [-p PORT]\n");
 			return 2;
 		}
 	}
@@ -218,41 +218,47 @@ main(int argc, char **argv)
 	if (ucr_crypto_init() != 0)
 		return 1;
 	printf("UCR sync benchmark: %d records (~300 B) imported on one node, "
-	    "relayed through the hub to another; %ld cores; in %s\n", nrec,
-	    sysconf(_SC_NPROCESSORS_ONLN), dir);
+	       "relayed through the hub to another; %ld cores; in %s\n",
+	    nrec, sysconf(_SC_NPROCESSORS_ONLN), dir);
 	printf("limits measured in this run:\n");
 	zmq_limit(port + 1);
 	verify_limit();
 
 	/* a hub and two nodes */
 	if (sh("cd %s && ucr keygen --out hub.key > hub.pk && ucr keygen --out "
-	    "a.key > a.pk && ucr keygen --out b.key > b.pk", dir) != 0)
+	       "a.key > a.pk && ucr keygen --out b.key > b.pk",
+		dir) != 0)
 		return 1;
 	snprintf(path, sizeof(path), "%s/hub.pk", dir);
 	if ((f = fopen(path, "r")) == NULL || fscanf(f, "%79s", hubhex) != 1)
 		return 1;
 	fclose(f);
 	sh("cd %s && printf '[hub]\\nkey = hub.key\\ndata = hub.data\\ncontrol = "
-	    "ipc://hub.sock\\nlisten = tcp://127.0.0.1:%d\\n' > hub.conf", dir,
-	    port);
+	   "ipc://hub.sock\\nlisten = tcp://127.0.0.1:%d\\n' > hub.conf",
+	    dir, port);
 	sh("cd %s && printf '[node]\\nmunicipality = 2403\\nkey = a.key\\ndata = "
-	    "a.data\\ncontrol = ipc://a.sock\\nhub = tcp://127.0.0.1:%d\\nhub_key "
-	    "= %s\\nmap_size = 2G\\n' > a.conf", dir, port, hubhex);
+	   "a.data\\ncontrol = ipc://a.sock\\nhub = tcp://127.0.0.1:%d\\nhub_key "
+	   "= %s\\nmap_size = 2G\\n' > a.conf",
+	    dir, port, hubhex);
 	sh("cd %s && printf '[node]\\nmunicipality = 2401\\nkey = b.key\\ndata = "
-	    "b.data\\ncontrol = ipc://b.sock\\nhub = tcp://127.0.0.1:%d\\nhub_key "
-	    "= %s\\nmap_size = 2G\\n' > b.conf", dir, port, hubhex);
+	   "b.data\\ncontrol = ipc://b.sock\\nhub = tcp://127.0.0.1:%d\\nhub_key "
+	   "= %s\\nmap_size = 2G\\n' > b.conf",
+	    dir, port, hubhex);
 	snprintf(path, sizeof(path), "%s/hub.conf", dir);
 	hub = spawn("ucr-hub", path, strcat(strcpy(tmpl, dir), "/hub.log"));
 	for (i = 0; i < 100 && sh("test -S %s/hub.sock", dir) != 0; i++)
 		usleep(50000);
 	sh("cd %s && ucr -c hub.conf roster add 2403 $(cat a.pk) >/dev/null && "
-	    "ucr -c hub.conf roster add 2401 $(cat b.pk) >/dev/null", dir);
+	   "ucr -c hub.conf roster add 2401 $(cat b.pk) >/dev/null",
+	    dir);
 	snprintf(path, sizeof(path), "%s/a.conf", dir);
 	na = spawn("ucr-node", path, strcat(strcpy(tmpl, dir), "/a.log"));
 	snprintf(path, sizeof(path), "%s/b.conf", dir);
 	nb = spawn("ucr-node", path, strcat(strcpy(tmpl, dir), "/b.log"));
-	for (i = 0; i < 100 && (sh("test -S %s/a.sock", dir) != 0 ||
-	    sh("test -S %s/b.sock", dir) != 0); i++)
+	for (i = 0; i < 100 &&
+	     (sh("test -S %s/a.sock", dir) != 0 ||
+		 sh("test -S %s/b.sock", dir) != 0);
+	     i++)
 		usleep(50000);
 	sleep(1); /* let both say hello */
 
@@ -262,9 +268,11 @@ main(int argc, char **argv)
 		return 1;
 	fputs("[\n", f);
 	for (i = 0; i < nrec; i++)
-		fprintf(f, "%s{\"kind\": \"network\", \"id\": \"N%d\", \"name\": "
+		fprintf(f,
+		    "%s{\"kind\": \"network\", \"id\": \"N%d\", \"name\": "
 		    "\"network %d %0240d\", \"scope\": \"national\", \"joined\": "
-		    "\"2009-01-01\"}\n", i ? "," : "", i, i, i);
+		    "\"2009-01-01\"}\n",
+		    i ? "," : "", i, i, i);
 	fputs("]\n", f);
 	fclose(f);
 	want = records_in("hub.data") + nrec;
@@ -286,13 +294,18 @@ main(int argc, char **argv)
 	}
 	printf("ucr:\n");
 	printf("  import on node A (validate, sign, commit)  %8.2f s  %8.0f "
-	    "records/s\n", t_import, nrec / t_import);
+	       "records/s\n",
+	    t_import, nrec / t_import);
 	if (t_hub > 0)
-		printf("  committed at the hub, from the start     %8.2f s  %8.0f "
-		    "records/s\n", t_hub, nrec / t_hub);
+		printf(
+		    "  committed at the hub, from the start     %8.2f s  %8.0f "
+		    "records/s\n",
+		    t_hub, nrec / t_hub);
 	if (t_relay > 0)
-		printf("  relayed to node B, from the start        %8.2f s  %8.0f "
-		    "records/s\n", t_relay, nrec / t_relay);
+		printf(
+		    "  relayed to node B, from the start        %8.2f s  %8.0f "
+		    "records/s\n",
+		    t_relay, nrec / t_relay);
 	if (t_hub < 0 || t_relay < 0)
 		printf("  did not converge within 300 s (see %s)\n", dir);
 	printf("  peak memory: hub %ld MiB, node A %ld MiB, node B %ld MiB\n",

@@ -21,8 +21,10 @@ static int
 need_hub(const struct ucr_config *cfg, const char *cmd)
 {
 	if (!cfg->is_hub) {
-		cli_error("%s: a hub command; give the hub's configuration with "
-		    "-c (e.g. -c /etc/ucr/hub.conf)", cmd);
+		cli_error(
+		    "%s: a hub command; give the hub's configuration with "
+		    "-c (e.g. -c /etc/ucr/hub.conf)",
+		    cmd);
 		return -1;
 	}
 	return 0;
@@ -45,8 +47,8 @@ query(const struct ucr_config *cfg, const char *what, json_t **out,
 	if (cli_request(cfg, &req, &rep, 0) != 0)
 		return -1;
 	if (rep->code != 0) {
-		cli_error("%s: %s", cmd, *rep->message ? rep->message :
-		    ucr_strerror(rep->code));
+		cli_error("%s: %s", cmd,
+		    *rep->message ? rep->message : ucr_strerror(rep->code));
 		rc = -1;
 	} else if ((*out = json_loads(rep->json, 0, &err)) == NULL) {
 		cli_error("%s: undecodable answer from the daemon", cmd);
@@ -67,13 +69,15 @@ roster_add(const struct ucr_config *cfg, const struct cli_flags *f)
 	const char *code = f->pos[1], *hex = f->pos[2], *role, *name;
 	int rc, rv = 0;
 
-	if (strcmp(code, UCR_REGION) != 0 && ucr_municipality_find(code) == NULL) {
-		cli_error("roster add: CODE: unknown municipality code '%s'", code);
+	if (strcmp(code, UCR_REGION) != 0 &&
+	    ucr_municipality_find(code) == NULL) {
+		cli_error("roster add: CODE: unknown municipality code '%s'",
+		    code);
 		return 1;
 	}
 	if (ucr_unhex(pk, 32, hex) != 0) {
 		cli_error("roster add: HEXKEY: not 64 hex digits (ucr keygen "
-		    "prints one)");
+			  "prints one)");
 		return 1;
 	}
 	role = cli_flag(f, "role");
@@ -82,7 +86,8 @@ roster_add(const struct ucr_config *cfg, const struct cli_flags *f)
 	else if (role && strcmp(role, "reader") == 0)
 		rv = 2;
 	else if (role) {
-		cli_error("roster add: role: '%s' is not one of node|reader", role);
+		cli_error("roster add: role: '%s' is not one of node|reader",
+		    role);
 		return 1;
 	}
 	name = cli_flag(f, "name");
@@ -103,7 +108,8 @@ roster_add(const struct ucr_config *cfg, const struct cli_flags *f)
 	r->roster->public_key.data = malloc(32);
 	memcpy(r->roster->public_key.data, pk, 32);
 	r->roster->public_key.len = 32;
-	rc = cli_put(cfg, r, UCR_PUT_CREATE, NULL, 0, "roster", "add", "enrolled");
+	rc = cli_put(cfg, r, UCR_PUT_CREATE, NULL, 0, "roster", "add",
+	    "enrolled");
 	ucr__record__free_unpacked(r, NULL);
 	return rc;
 }
@@ -185,7 +191,8 @@ roster_accept(const struct ucr_config *cfg, const struct cli_flags *f)
 	epoch = strtoull(f->pos[2], &end, 16);
 	if (*f->pos[2] == '\0' || *end != '\0' || errno || epoch == 0) {
 		cli_error("roster accept-epoch: EPOCH: '%s' is not a hex epoch "
-		    "(as ucr-hub logs it)", f->pos[2]);
+			  "(as ucr-hub logs it)",
+		    f->pos[2]);
 		return 1;
 	}
 	ucr_hex(hex, pk, 32);
@@ -218,16 +225,17 @@ roster_list_cb(const struct ucr_rec *rec, void *arg)
 		return 0;
 	if (!r->tombstone && r->body_case == UCR__RECORD__BODY_ROSTER &&
 	    r->roster->public_key.len == 32) {
-		const char *role = r->roster->role == 1 ? "hub" :
-		    r->roster->role == 2 ? "reader" : "node";
+		const char *role = r->roster->role == 1 ? "hub"
+		    : r->roster->role == 2              ? "reader"
+							: "node";
 
 		ucr_hex(hex, r->roster->public_key.data, 32);
 		if (c->json)
-			json_array_append_new(c->arr, json_pack(
-			    "{s:s, s:s, s:s, s:s, s:b}", "code",
-			    r->roster->municipality, "name", r->roster->name, "role",
-			    role, "key", hex, "revoked",
-			    r->roster->revoked_at != 0));
+			json_array_append_new(c->arr,
+			    json_pack("{s:s, s:s, s:s, s:s, s:b}", "code",
+				r->roster->municipality, "name",
+				r->roster->name, "role", role, "key", hex,
+				"revoked", r->roster->revoked_at != 0));
 		else {
 			printf("%-7s ", r->roster->municipality);
 			cli_cell(stdout, r->roster->name, 14, 0);
@@ -267,9 +275,11 @@ cmd_roster(int argc, char **argv)
 
 	CLI_BEGIN(&f, "name= role= json", argc, argv);
 	verb = f.npos ? f.pos[0] : "";
-	want = strcmp(verb, "add") == 0 ? 3 : strcmp(verb, "revoke") == 0 ? 2 :
-	    strcmp(verb, "accept-epoch") == 0 ? 3 : strcmp(verb, "list") == 0 ?
-	    1 : -1;
+	want = strcmp(verb, "add") == 0         ? 3
+	    : strcmp(verb, "revoke") == 0       ? 2
+	    : strcmp(verb, "accept-epoch") == 0 ? 3
+	    : strcmp(verb, "list") == 0         ? 1
+						: -1;
 	if (want < 0 || f.npos != want)
 		return cli_misuse(argv[0]);
 	if (cli_load_config(&cfg) != 0)
@@ -309,7 +319,8 @@ cmd_peers(int argc, char **argv)
 			goto leave;
 	} else if (*cfg->hub == '\0') {
 		cli_error("peers: this node has no hub configured ('hub' and "
-		    "'hub_key' in %s); it works offline", cfg->path);
+			  "'hub_key' in %s); it works offline",
+		    cfg->path);
 		goto leave;
 	} else {
 		/* a node: its one peer is the hub */
@@ -319,8 +330,9 @@ cmd_peers(int argc, char **argv)
 	if (cli_flag_set(&f, "json"))
 		cli_json_print(arr);
 	else if (!cfg->is_hub) {
-		printf("hub %s: %s, our head %" JSON_INTEGER_FORMAT ", hub holds %"
-		    JSON_INTEGER_FORMAT ", lag %" JSON_INTEGER_FORMAT "%s%s\n",
+		printf("hub %s: %s, our head %" JSON_INTEGER_FORMAT
+		       ", hub holds %" JSON_INTEGER_FORMAT
+		       ", lag %" JSON_INTEGER_FORMAT "%s%s\n",
 		    cfg->hub, json_string_value(json_object_get(arr, "state")),
 		    json_integer_value(json_object_get(arr, "head")),
 		    json_integer_value(json_object_get(arr, "hub_seq")),
@@ -328,35 +340,44 @@ cmd_peers(int argc, char **argv)
 		    *json_string_value(json_object_get(arr, "why")) ? ": " : "",
 		    json_string_value(json_object_get(arr, "why")));
 	} else {
-		printf("%-7s %-12s %-6s %-9s %9s %8s %8s %6s  %s\n", "CODE", "NAME",
-		    "ROLE", "STATE", "LAST SEEN", "HUB SEQ", "NODE SEQ", "LAG",
-		    "NOTE");
-		json_array_foreach(arr, i, o) {
+		printf("%-7s %-12s %-6s %-9s %9s %8s %8s %6s  %s\n", "CODE",
+		    "NAME", "ROLE", "STATE", "LAST SEEN", "HUB SEQ", "NODE SEQ",
+		    "LAG", "NOTE");
+		json_array_foreach(arr, i, o)
+		{
 			json_t *ls = json_object_get(o, "last_seen_s");
-			const char *role = json_string_value(json_object_get(o,
-			    "role"));
+			const char *role =
+			    json_string_value(json_object_get(o, "role"));
 			char seen[32] = "never";
 
 			if (strcmp(role, "hub") == 0)
 				continue; /* the hub itself */
 			if (json_is_integer(ls))
-				snprintf(seen, sizeof(seen), "%" JSON_INTEGER_FORMAT
-				    "s ago", json_integer_value(ls));
-			printf("%-7s ", json_string_value(json_object_get(o,
-			    "code")));
-			cli_cell(stdout, json_string_value(json_object_get(o,
-			    "name")), 12, 0);
+				snprintf(seen, sizeof(seen),
+				    "%" JSON_INTEGER_FORMAT "s ago",
+				    json_integer_value(ls));
+			printf("%-7s ",
+			    json_string_value(json_object_get(o, "code")));
+			cli_cell(stdout,
+			    json_string_value(json_object_get(o, "name")), 12,
+			    0);
 			printf(" %-6s %-9s %9s %8" JSON_INTEGER_FORMAT
-			    " %8" JSON_INTEGER_FORMAT " %6" JSON_INTEGER_FORMAT
-			    "  %s\n", role,
-			    json_is_true(json_object_get(o, "revoked")) ? "revoked" :
-			    json_is_true(json_object_get(o, "forked")) ? "FORKED" :
-			    json_is_true(json_object_get(o, "connected")) ?
-			    "connected" : "offline", seen,
+			       " %8" JSON_INTEGER_FORMAT
+			       " %6" JSON_INTEGER_FORMAT "  %s\n",
+			    role,
+			    json_is_true(json_object_get(o, "revoked"))
+				? "revoked"
+				: json_is_true(json_object_get(o, "forked"))
+				? "FORKED"
+				: json_is_true(json_object_get(o, "connected"))
+				? "connected"
+				: "offline",
+			    seen,
 			    json_integer_value(json_object_get(o, "hub_seq")),
 			    json_integer_value(json_object_get(o, "reported")),
 			    json_integer_value(json_object_get(o, "lag")),
-			    json_string_value(json_object_get(o, "last_error")));
+			    json_string_value(
+				json_object_get(o, "last_error")));
 		}
 	}
 	rc = 0;
@@ -385,9 +406,10 @@ digest_head(const struct ucr_head *h, void *arg)
 	snprintf(e, sizeof(e), "%016" PRIx64, h->epoch);
 	c->entries += h->seq;
 	if (c->json)
-		json_array_append_new(c->arr, json_pack("{s:s, s:s, s:I, s:s, s:b}",
-		    "author", a, "epoch", e, "seq", (json_int_t)h->seq, "hash", hh,
-		    "stopped", h->stopped));
+		json_array_append_new(c->arr,
+		    json_pack("{s:s, s:s, s:I, s:s, s:b}", "author", a, "epoch",
+			e, "seq", (json_int_t)h->seq, "hash", hh, "stopped",
+			h->stopped));
 	else
 		printf("%.16s  %s  %8" PRIu64 "  %.16s%s\n", a, e, h->seq, hh,
 		    h->stopped ? "  STOPPED (fork)" : "");
@@ -415,7 +437,8 @@ cmd_digest(int argc, char **argv)
 	if (cli_load_config(&cfg) != 0 || cli_open_store(&s, cfg) != 0)
 		goto leave;
 	if (!c.json)
-		printf("%-16s  %-16s  %8s  %s\n", "AUTHOR", "EPOCH", "SEQ", "HEAD");
+		printf("%-16s  %-16s  %8s  %s\n", "AUTHOR", "EPOCH", "SEQ",
+		    "HEAD");
 	if (ucr_store_foreach_head(s, digest_head, &c) != 0 ||
 	    ucr_store_view_digest(s, d) != 0 || ucr_store_stats(s, &st) != 0) {
 		cli_error("digest: cannot read the store");
@@ -432,7 +455,8 @@ cmd_digest(int argc, char **argv)
 		json_decref(o);
 	} else
 		printf("view digest %s (%" PRIu64 " records, %" PRIu64
-		    " entries)\n", hex, st.records, c.entries);
+		       " entries)\n",
+		    hex, st.records, c.entries);
 	rc = 0;
 leave:
 	json_decref(c.arr);
@@ -460,7 +484,8 @@ cmd_vision(int argc, char **argv)
 	if ((y = cli_flag(&f, "year")) != NULL) {
 		year = strtol(y, &end, 10);
 		if (*y == '\0' || *end != '\0' || !ucr_year_valid(year)) {
-			cli_error("vision set: year: '%s' outside 1900-2100", y);
+			cli_error("vision set: year: '%s' outside 1900-2100",
+			    y);
 			return 1;
 		}
 	}
@@ -494,7 +519,8 @@ cmd_priority(int argc, char **argv)
 	    !cli_flag_set(&f, "title"))
 		return cli_misuse(argv[0]);
 	if (!ucr_priority_valid(f.pos[1])) {
-		cli_error("priority set: priority: unknown priority '%s' (P1..P5)",
+		cli_error(
+		    "priority set: priority: unknown priority '%s' (P1..P5)",
 		    f.pos[1]);
 		return 1;
 	}
@@ -538,7 +564,8 @@ cmd_goal(int argc, char **argv)
 	snprintf(key, sizeof(key), "region/goal/%s", f.pos[1]);
 	r->key = strdup(key);
 	r->goal->id = strdup(f.pos[1]);
-	r->goal->title = strdup(cli_flag(&f, "title") ? cli_flag(&f, "title") : "");
+	r->goal->title =
+	    strdup(cli_flag(&f, "title") ? cli_flag(&f, "title") : "");
 	r->goal->threshold = malloc(sizeof(*r->goal->threshold));
 	if (ucr_decimal_parse(r->goal->threshold, cli_flag(&f, "threshold")) !=
 	    0) {
@@ -546,7 +573,8 @@ cmd_goal(int argc, char **argv)
 		    cli_flag(&f, "threshold"));
 		rc = 1;
 	} else
-		rc = cli_put(cfg, r, UCR_PUT_UPSERT, NULL, 0, "goal", "set", "set");
+		rc = cli_put(cfg, r, UCR_PUT_UPSERT, NULL, 0, "goal", "set",
+		    "set");
 	ucr__record__free_unpacked(r, NULL);
 	ucr_config_free(cfg);
 	return rc;

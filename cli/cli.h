@@ -19,7 +19,7 @@
 #define EXIT_USAGE 2
 
 /* Set by the global options before the command runs. */
-extern const char *cli_conf_path;	/* -c FILE; NULL: the default */
+extern const char *cli_conf_path; /* -c FILE; NULL: the default */
 
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -76,11 +76,11 @@ const char *cli_flag(const struct cli_flags *f, const char *name);
  * usage and return 0 from the command, on a bad flag return EXIT_USAGE.
  */
 int cli_begin(struct cli_flags *f, const char *spec, int argc, char **argv);
-#define CLI_BEGIN(f, spec, argc, argv)                                   \
-	do {                                                             \
-		int st_ = cli_begin((f), (spec), (argc), (argv));        \
-		if (st_ >= 0)                                            \
-			return st_;                                      \
+#define CLI_BEGIN(f, spec, argc, argv)                            \
+	do {                                                      \
+		int st_ = cli_begin((f), (spec), (argc), (argv)); \
+		if (st_ >= 0)                                     \
+			return st_;                               \
 	} while (0)
 /* Print the command's usage to stderr; returns EXIT_USAGE. */
 int cli_misuse(const char *command);
@@ -98,24 +98,24 @@ int cmd_meeting(int argc, char **argv);
 int cmd_network(int argc, char **argv);
 int cmd_decision(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
-int cmd_import(int argc, char **argv);	/* cli/import.c */
+int cmd_import(int argc, char **argv); /* cli/import.c */
 int cmd_show(int argc, char **argv);
 int cmd_log(int argc, char **argv);
-int cmd_status(int argc, char **argv);	/* cli/report.c */
-int cmd_plan(int argc, char **argv);	/* cli/report.c */
-int cmd_cycle(int argc, char **argv);	/* cli/report.c */
-int cmd_report(int argc, char **argv);	/* cli/report.c */
+int cmd_status(int argc, char **argv);  /* cli/report.c */
+int cmd_plan(int argc, char **argv);    /* cli/report.c */
+int cmd_cycle(int argc, char **argv);   /* cli/report.c */
+int cmd_report(int argc, char **argv);  /* cli/report.c */
 int cmd_explain(int argc, char **argv); /* cli/report.c */
 int cmd_help(int argc, char **argv);
-int cmd_roster(int argc, char **argv);	/* cli/admin.c */
+int cmd_roster(int argc, char **argv); /* cli/admin.c */
 int cmd_peers(int argc, char **argv);
 int cmd_digest(int argc, char **argv);
 int cmd_vision(int argc, char **argv);
 int cmd_priority(int argc, char **argv);
 int cmd_goal(int argc, char **argv);
-int cmd_init(int argc, char **argv);	/* cli/init.c */
-int cmd_backup(int argc, char **argv);	/* cli/init.c */
-int cmd_rebuild(int argc, char **argv);	/* cli/init.c */
+int cmd_init(int argc, char **argv);    /* cli/init.c */
+int cmd_backup(int argc, char **argv);  /* cli/init.c */
+int cmd_rebuild(int argc, char **argv); /* cli/init.c */
 
 /* The ucr program: global options, then the command. */
 int cli_main(int argc, char **argv);

@@ -64,7 +64,8 @@ cli_open_store(struct ucr_store **out, const struct ucr_config *cfg)
 	rc = ucr_store_open(out, cfg->data, UCR_STORE_RDONLY, cfg->map_size);
 	if (rc != 0) {
 		if (rc == UCR_ENOTFOUND || rc == UCR_EIO)
-			cli_error("no store at %s (has the daemon been started?)",
+			cli_error(
+			    "no store at %s (has the daemon been started?)",
 			    cfg->data);
 		else
 			cli_error("cannot open store %s: %s", cfg->data,
@@ -228,4 +229,3 @@ cli_cell(FILE *f, const char *s, size_t width, int right)
 	}
 	fputs("…", f);
 }
-

@@ -33,7 +33,7 @@
 #define PROGRESS_EVERY 1000
 #define IMPORT_TIMEOUT_MS 120000
 #define KEYLEN 256
-#define REQ 1			/* the field must be given */
+#define REQ 1 /* the field must be given */
 #define OPT 0
 
 /* ------------------------------------------------------------ words */
@@ -43,53 +43,50 @@ struct word {
 	int v;
 };
 
-static const struct word trend_words[] = {
-	{"up", UCR__TREND__TREND_UP}, {"down", UCR__TREND__TREND_DOWN},
-	{"flat", UCR__TREND__TREND_FLAT},
-	{"unknown", UCR__TREND__TREND_UNKNOWN}, {NULL, 0}};
-static const struct word direction_words[] = {
-	{"increase", UCR__DIRECTION__DIRECTION_INCREASE},
+static const struct word trend_words[] = {{"up", UCR__TREND__TREND_UP},
+    {"down", UCR__TREND__TREND_DOWN}, {"flat", UCR__TREND__TREND_FLAT},
+    {"unknown", UCR__TREND__TREND_UNKNOWN}, {NULL, 0}};
+static const struct word direction_words[] =
+    {{"increase", UCR__DIRECTION__DIRECTION_INCREASE},
 	{"decrease", UCR__DIRECTION__DIRECTION_DECREASE}, {NULL, 0}};
-static const struct word gender_words[] = {
-	{"T", UCR__GENDER__GENDER_T}, {"K", UCR__GENDER__GENDER_K},
-	{"M", UCR__GENDER__GENDER_M}, {NULL, 0}};
-static const struct word measure_words[] = {
-	{"final", UCR__MEASURE_STATUS__MEASURE_FINAL},
+static const struct word gender_words[] = {{"T", UCR__GENDER__GENDER_T},
+    {"K", UCR__GENDER__GENDER_K}, {"M", UCR__GENDER__GENDER_M}, {NULL, 0}};
+static const struct word measure_words[] =
+    {{"final", UCR__MEASURE_STATUS__MEASURE_FINAL},
 	{"preliminary", UCR__MEASURE_STATUS__MEASURE_PRELIMINARY},
 	{"missing", UCR__MEASURE_STATUS__MEASURE_MISSING}, {NULL, 0}};
-static const struct word target_words[] = {
-	{"active", UCR__TARGET_STATUS__TARGET_ACTIVE},
+static const struct word target_words[] =
+    {{"active", UCR__TARGET_STATUS__TARGET_ACTIVE},
 	{"withdrawn", UCR__TARGET_STATUS__TARGET_WITHDRAWN}, {NULL, 0}};
-static const struct word project_words[] = {
-	{"planned", UCR__PROJECT_STATUS__PROJECT_PLANNED},
+static const struct word project_words[] =
+    {{"planned", UCR__PROJECT_STATUS__PROJECT_PLANNED},
 	{"ongoing", UCR__PROJECT_STATUS__PROJECT_ONGOING},
 	{"completed", UCR__PROJECT_STATUS__PROJECT_COMPLETED}, {NULL, 0}};
-static const struct word meeting_words[] = {
-	{"workshop", UCR__MEETING_KIND__MEETING_WORKSHOP},
+static const struct word meeting_words[] =
+    {{"workshop", UCR__MEETING_KIND__MEETING_WORKSHOP},
 	{"group-meeting", UCR__MEETING_KIND__MEETING_GROUP},
 	{"steering-group", UCR__MEETING_KIND__MEETING_STEERING_GROUP},
 	{"regional-council", UCR__MEETING_KIND__MEETING_REGIONAL_COUNCIL},
 	{"other", UCR__MEETING_KIND__MEETING_OTHER}, {NULL, 0}};
-static const struct word scope_words[] = {
-	{"national", UCR__SCOPE__SCOPE_NATIONAL},
-	{"international", UCR__SCOPE__SCOPE_INTERNATIONAL}, {NULL, 0}};
-static const struct word body_words[] = {
-	{"board", UCR__BODY__BODY_BOARD}, {"council", UCR__BODY__BODY_COUNCIL},
-	{"regional-council", UCR__BODY__BODY_REGIONAL_COUNCIL},
-	{"steering-group", UCR__BODY__BODY_STEERING_GROUP}, {NULL, 0}};
-static const struct word subject_words[] = {
-	{"baseline", UCR__SUBJECT__SUBJECT_BASELINE},
-	{"targets", UCR__SUBJECT__SUBJECT_TARGETS},
-	{"local-plan", UCR__SUBJECT__SUBJECT_LOCAL_PLAN},
-	{"regional-plan", UCR__SUBJECT__SUBJECT_REGIONAL_PLAN},
-	{"other", UCR__SUBJECT__SUBJECT_OTHER}, {NULL, 0}};
-static const struct word outcome_words[] = {
-	{"adopted", UCR__OUTCOME__OUTCOME_ADOPTED},
-	{"rejected", UCR__OUTCOME__OUTCOME_REJECTED},
-	{"deferred", UCR__OUTCOME__OUTCOME_DEFERRED}, {NULL, 0}};
-static const struct word bool_words[] = {
-	{"true", 1}, {"false", 0}, {"yes", 1}, {"no", 0}, {"1", 1}, {"0", 0},
-	{NULL, 0}};
+static const struct word scope_words[] = {{"national",
+					      UCR__SCOPE__SCOPE_NATIONAL},
+    {"international", UCR__SCOPE__SCOPE_INTERNATIONAL}, {NULL, 0}};
+static const struct word body_words[] = {{"board", UCR__BODY__BODY_BOARD},
+    {"council", UCR__BODY__BODY_COUNCIL},
+    {"regional-council", UCR__BODY__BODY_REGIONAL_COUNCIL},
+    {"steering-group", UCR__BODY__BODY_STEERING_GROUP}, {NULL, 0}};
+static const struct word subject_words[] = {{"baseline",
+						UCR__SUBJECT__SUBJECT_BASELINE},
+    {"targets", UCR__SUBJECT__SUBJECT_TARGETS},
+    {"local-plan", UCR__SUBJECT__SUBJECT_LOCAL_PLAN},
+    {"regional-plan", UCR__SUBJECT__SUBJECT_REGIONAL_PLAN},
+    {"other", UCR__SUBJECT__SUBJECT_OTHER}, {NULL, 0}};
+static const struct word outcome_words[] = {{"adopted",
+						UCR__OUTCOME__OUTCOME_ADOPTED},
+    {"rejected", UCR__OUTCOME__OUTCOME_REJECTED},
+    {"deferred", UCR__OUTCOME__OUTCOME_DEFERRED}, {NULL, 0}};
+static const struct word bool_words[] = {{"true", 1}, {"false", 0}, {"yes", 1},
+    {"no", 0}, {"1", 1}, {"0", 0}, {NULL, 0}};
 
 static const char *const goal_ids[] = {"A1", "A2", "A3", "R1", "R2", "R3",
     NULL};
@@ -119,8 +116,8 @@ static const char *const meeting_fields[] = {"type", "date", "women", "men",
     "unstated", "group", "title", NULL};
 static const char *const network_fields[] = {"name", "scope", "joined",
     "new_in_programme", NULL};
-static const char *const decision_fields[] = {"body", "date", "subject",
-    "ref", "adopts", "outcome", NULL};
+static const char *const decision_fields[] = {"body", "date", "subject", "ref",
+    "adopts", "outcome", NULL};
 static const char *const vision_fields[] = {"text", "year", NULL};
 static const char *const priority_fields[] = {"title", NULL};
 static const char *const goal_fields[] = {"title", "threshold", NULL};
@@ -134,7 +131,7 @@ struct row;
 struct kind {
 	const char *name;
 	Ucr__Record__BodyCase body;
-	int owners;			/* OWN_* */
+	int owners; /* OWN_* */
 	const char *const *fields;
 	int (*build)(struct row *, Ucr__Record *);
 };
@@ -152,26 +149,25 @@ static int build_priority(struct row *, Ucr__Record *);
 static int build_goal(struct row *, Ucr__Record *);
 
 static const struct kind kinds[] = {
-	{"baseline", UCR__RECORD__BODY_BASELINE, OWN_MUNI, baseline_fields,
-	    build_baseline},
-	{"target", UCR__RECORD__BODY_TARGET, OWN_MUNI, target_fields,
-	    build_target},
-	{"measure", UCR__RECORD__BODY_MEASUREMENT, OWN_MUNI, measure_fields,
-	    build_measure},
-	{"project", UCR__RECORD__BODY_PROJECT, OWN_ANY, project_fields,
-	    build_project},
-	{"group", UCR__RECORD__BODY_GROUP, OWN_ANY, group_fields, build_group},
-	{"meeting", UCR__RECORD__BODY_MEETING, OWN_ANY, meeting_fields,
-	    build_meeting},
-	{"network", UCR__RECORD__BODY_NETWORK, OWN_ANY, network_fields,
-	    build_network},
-	{"decision", UCR__RECORD__BODY_DECISION, OWN_ANY, decision_fields,
-	    build_decision},
-	{"vision", UCR__RECORD__BODY_VISION, OWN_REGION, vision_fields,
-	    build_vision},
-	{"priority", UCR__RECORD__BODY_PRIORITY, OWN_REGION, priority_fields,
-	    build_priority},
-	{"goal", UCR__RECORD__BODY_GOAL, OWN_REGION, goal_fields, build_goal},
+    {"baseline", UCR__RECORD__BODY_BASELINE, OWN_MUNI, baseline_fields,
+	build_baseline},
+    {"target", UCR__RECORD__BODY_TARGET, OWN_MUNI, target_fields, build_target},
+    {"measure", UCR__RECORD__BODY_MEASUREMENT, OWN_MUNI, measure_fields,
+	build_measure},
+    {"project", UCR__RECORD__BODY_PROJECT, OWN_ANY, project_fields,
+	build_project},
+    {"group", UCR__RECORD__BODY_GROUP, OWN_ANY, group_fields, build_group},
+    {"meeting", UCR__RECORD__BODY_MEETING, OWN_ANY, meeting_fields,
+	build_meeting},
+    {"network", UCR__RECORD__BODY_NETWORK, OWN_ANY, network_fields,
+	build_network},
+    {"decision", UCR__RECORD__BODY_DECISION, OWN_ANY, decision_fields,
+	build_decision},
+    {"vision", UCR__RECORD__BODY_VISION, OWN_REGION, vision_fields,
+	build_vision},
+    {"priority", UCR__RECORD__BODY_PRIORITY, OWN_REGION, priority_fields,
+	build_priority},
+    {"goal", UCR__RECORD__BODY_GOAL, OWN_REGION, goal_fields, build_goal},
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -180,9 +176,9 @@ static const struct kind kinds[] = {
 /* One file being read. */
 struct loader {
 	struct import_set *out;
-	const char *file;	/* as the user named it, for messages */
+	const char *file; /* as the user named it, for messages */
 	const char *owner;
-	int region;		/* owner is the hub */
+	int region; /* owner is the hub */
 	char *why;
 	size_t whylen;
 	void (*progress)(size_t, void *);
@@ -192,15 +188,15 @@ struct loader {
 /* One row: a JSON object, or a CSV row under its header. */
 struct row {
 	struct loader *ld;
-	size_t n;		/* row number in the file */
+	size_t n; /* row number in the file */
 	const struct kind *kind;
 	char *id;
-	json_t *obj;		/* JSON: the object; NULL for CSV */
-	const char *prefix;	/* JSON: "values[2]." for messages, or NULL */
-	char *const *head;	/* CSV: column names */
-	char *const *cell;	/* CSV: cells, "" where empty */
+	json_t *obj;        /* JSON: the object; NULL for CSV */
+	const char *prefix; /* JSON: "values[2]." for messages, or NULL */
+	char *const *head;  /* CSV: column names */
+	char *const *cell;  /* CSV: cells, "" where empty */
 	size_t ncol;
-	char **adopt;		/* decision: full keys adopted */
+	char **adopt; /* decision: full keys adopted */
 	size_t nadopt;
 };
 
@@ -219,8 +215,7 @@ csv_name(const char *path, char *buf, size_t len)
 	return buf;
 }
 
-static void
-say(struct loader *ld, const char *fmt, ...)
+static void say(struct loader *ld, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -235,8 +230,7 @@ say(struct loader *ld, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int
-fail(struct row *r, int code, const char *path, const char *fmt, ...)
+static int fail(struct row *r, int code, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* Record why row r fails, naming path as the file names it; returns code. */
@@ -381,7 +375,7 @@ real_text(double d, char *buf, size_t len)
 	exp = atoi(c + 1);
 	while (nd > 1 && dig[nd - 1] == '0')
 		nd--;
-	pos = exp + 1;		/* digits before the point */
+	pos = exp + 1; /* digits before the point */
 	if (pos > 20 || pos < -20 || len < 48)
 		return -1;
 	if (d < 0)
@@ -427,7 +421,8 @@ number_text(struct row *r, const char *path, json_t *j, const char *s,
 	}
 	if (json_is_real(j)) {
 		if (real_text(json_real_value(j), buf, len) != 0)
-			return fail(r, UCR_EINVAL, path, "more than 15 "
+			return fail(r, UCR_EINVAL, path,
+			    "more than 15 "
 			    "significant digits: give the number as a string");
 		return 0;
 	}
@@ -452,9 +447,10 @@ get_dec(struct row *r, const char *path, int need, Ucr__Decimal **out)
 		return nomem(r);
 	if (ucr_decimal_parse(d, text) != 0) {
 		free(d);
-		return fail(r, UCR_EINVAL, path, "'%s' is not a decimal "
-		    "number%s", text,
-		    strchr(text, ',') ? " (write 4.5, not 4,5)" : "");
+		return fail(r, UCR_EINVAL, path,
+		    "'%s' is not a decimal "
+		    "number%s",
+		    text, strchr(text, ',') ? " (write 4.5, not 4,5)" : "");
 	}
 	*out = d;
 	return 1;
@@ -462,8 +458,8 @@ get_dec(struct row *r, const char *path, int need, Ucr__Decimal **out)
 
 /* A whole number in lo..hi: 1 and *out, or 0 if absent. */
 static int
-get_int(struct row *r, const char *path, int need, long long lo,
-    long long hi, long long *out)
+get_int(struct row *r, const char *path, int need, long long lo, long long hi,
+    long long *out)
 {
 	const char *s;
 	char *end;
@@ -530,8 +526,10 @@ get_date(struct row *r, const char *path, int need, char **out)
 	if ((rc = get_text(r, path, need, &s)) <= 0)
 		return rc;
 	if (!ucr_date_valid(s)) {
-		rc = fail(r, UCR_EINVAL, path, "'%s' is not a date "
-		    "(YYYY-MM-DD, 1900-2100)", s);
+		rc = fail(r, UCR_EINVAL, path,
+		    "'%s' is not a date "
+		    "(YYYY-MM-DD, 1900-2100)",
+		    s);
 		free(s);
 		return rc;
 	}
@@ -567,8 +565,8 @@ get_word(struct row *r, const char *path, int need, const struct word *tab,
 	}
 	list[0] = '\0';
 	for (; tab->w != NULL && o < sizeof(list); tab++)
-		o += snprintf(list + o, sizeof(list) - o, "%s%s",
-		    o ? ", " : "", tab->w);
+		o += snprintf(list + o, sizeof(list) - o, "%s%s", o ? ", " : "",
+		    tab->w);
 	rc = fail(r, UCR_EINVAL, path, "unknown value '%s' (one of: %s)", s,
 	    list);
 	free(s);
@@ -647,11 +645,14 @@ get_list(struct row *r, const char *path, int need, int (*ok)(const char *),
 	if (rc > 0 && j != NULL) {
 		if (!json_is_array(j))
 			return fail(r, UCR_EINVAL, path, "not an array");
-		json_array_foreach(j, i, el) {
+		json_array_foreach(j, i, el)
+		{
 			if (!json_is_string(el) ||
 			    *json_string_value(el) == '\0') {
-				rc = fail(r, UCR_EINVAL, path, "item %zu is "
-				    "not a non-empty string", i + 1);
+				rc = fail(r, UCR_EINVAL, path,
+				    "item %zu is "
+				    "not a non-empty string",
+				    i + 1);
 				goto leave;
 			}
 			s = json_string_value(el);
@@ -732,8 +733,10 @@ get_ident(struct row *r, const char *path, int need, char **out)
 	if ((rc = get_text(r, path, need, &s)) <= 0)
 		return rc;
 	if (!id_ok(s)) {
-		rc = fail(r, UCR_EINVAL, path, "'%s' is not an id (1-64 of "
-		    "A-Z a-z 0-9 . _ -)", s);
+		rc = fail(r, UCR_EINVAL, path,
+		    "'%s' is not an id (1-64 of "
+		    "A-Z a-z 0-9 . _ -)",
+		    s);
 		free(s);
 		return rc;
 	}
@@ -747,20 +750,20 @@ get_ident(struct row *r, const char *path, int need, char **out)
  * Each builder hangs its body on rec first, so that freeing rec frees
  * whatever was filled in when a later field fails.
  */
-#define NEW_BODY(rec, member, type, init, bcase)                         \
-	do {                                                             \
-		type *b_;                                                \
-		if ((b_ = malloc(sizeof(*b_))) == NULL)                  \
-			return nomem(r);                                 \
-		init(b_);                                                \
-		(rec)->body_case = (bcase);                              \
-		(rec)->member = b_;                                      \
+#define NEW_BODY(rec, member, type, init, bcase)        \
+	do {                                            \
+		type *b_;                               \
+		if ((b_ = malloc(sizeof(*b_))) == NULL) \
+			return nomem(r);                \
+		init(b_);                               \
+		(rec)->body_case = (bcase);             \
+		(rec)->member = b_;                     \
 	} while (0)
 
-#define TRY(expr)                                                         \
-	do {                                                             \
-		if ((rc = (expr)) < 0)                                   \
-			return rc;                                       \
+#define TRY(expr)                      \
+	do {                           \
+		if ((rc = (expr)) < 0) \
+			return rc;     \
 	} while (0)
 
 static int
@@ -795,8 +798,10 @@ build_baseline(struct row *r, Ucr__Record *rec)
 	    UCR__RECORD__BODY_BASELINE);
 	b = rec->baseline;
 	if (!commitment_ok(r->id))
-		return fail(r, UCR_EINVAL, "id", "unknown Aalborg commitment "
-		    "'%s' (1.1 .. 10.5)", r->id);
+		return fail(r, UCR_EINVAL, "id",
+		    "unknown Aalborg commitment "
+		    "'%s' (1.1 .. 10.5)",
+		    r->id);
 	if ((b->commitment = strdup(r->id)) == NULL)
 		return nomem(r);
 	TRY(get_text(r, "text", REQ, &b->text));
@@ -834,11 +839,14 @@ build_baseline(struct row *r, Ucr__Record *rec)
 	b->indicators = calloc(json_array_size(a), sizeof(*b->indicators));
 	if (b->indicators == NULL)
 		return nomem(r);
-	json_array_foreach(a, i, el) {
+	json_array_foreach(a, i, el)
+	{
 		snprintf(prefix, sizeof(prefix), "indicators[%zu].", i + 1);
 		if (!json_is_object(el))
-			return fail(r, UCR_EINVAL, NULL, "field "
-			    "'indicators[%zu]': not an object", i + 1);
+			return fail(r, UCR_EINVAL, NULL,
+			    "field "
+			    "'indicators[%zu]': not an object",
+			    i + 1);
 		sub = *r;
 		sub.obj = el;
 		sub.prefix = prefix;
@@ -873,8 +881,8 @@ build_target(struct row *r, Ucr__Record *rec)
 	    UCR__RECORD__BODY_TARGET);
 	t = rec->target;
 	TRY(get_text(r, "title", REQ, &t->title));
-	TRY(get_list(r, "commitments", REQ, commitment_ok,
-	    "Aalborg commitment", &t->commitments, &t->n_commitments));
+	TRY(get_list(r, "commitments", REQ, commitment_ok, "Aalborg commitment",
+	    &t->commitments, &t->n_commitments));
 	TRY(get_list(r, "priorities", REQ, ucr_priority_valid,
 	    "priority (P1..P5)", &t->priorities, &t->n_priorities));
 	TRY(get_ident(r, "indicator", OPT, &t->indicator));
@@ -884,10 +892,12 @@ build_target(struct row *r, Ucr__Record *rec)
 	    &t->target_year));
 	if (t->baseline_year != 0 && t->target_year != 0 &&
 	    t->target_year <= t->baseline_year)
-		return fail(r, UCR_EINVAL, "target.year", "%u is not after "
-		    "the baseline year %u", t->target_year, t->baseline_year);
-	TRY(get_word(r, "direction", t->target_value != NULL,
-	    direction_words, &v));
+		return fail(r, UCR_EINVAL, "target.year",
+		    "%u is not after "
+		    "the baseline year %u",
+		    t->target_year, t->baseline_year);
+	TRY(get_word(r, "direction", t->target_value != NULL, direction_words,
+	    &v));
 	if (rc)
 		t->direction = v;
 	TRY(get_text(r, "owner_unit", OPT, &t->owner_unit));
@@ -917,7 +927,8 @@ build_measure(struct row *r, Ucr__Record *rec)
 		/* No value published: missing, never 0. */
 		if (status >= 0 &&
 		    status != UCR__MEASURE_STATUS__MEASURE_MISSING)
-			return fail(r, UCR_EINVAL, "value", "required unless "
+			return fail(r, UCR_EINVAL, "value",
+			    "required unless "
 			    "status is missing");
 		m->status = UCR__MEASURE_STATUS__MEASURE_MISSING;
 	} else if (status == UCR__MEASURE_STATUS__MEASURE_MISSING)
@@ -986,8 +997,10 @@ build_group(struct row *r, Ucr__Record *rec)
 	TRY(get_date(r, "active_to", OPT, &g->active_to));
 	if (*g->active_from != '\0' && *g->active_to != '\0' &&
 	    strcmp(g->active_to, g->active_from) < 0)
-		return fail(r, UCR_EINVAL, "active_to", "%s is before "
-		    "active_from %s", g->active_to, g->active_from);
+		return fail(r, UCR_EINVAL, "active_to",
+		    "%s is before "
+		    "active_from %s",
+		    g->active_to, g->active_from);
 	return 0;
 }
 
@@ -1059,13 +1072,15 @@ adopt_key(struct row *r, const char *s, char **out)
 	}
 	if (*rest == '\0' || strlen(s) >= KEYLEN - 16)
 		goto bad;
-	if (own ? asprintf(out, "%s/%s", r->ld->owner, s) < 0 :
-	    (*out = strdup(s)) == NULL)
+	if (own ? asprintf(out, "%s/%s", r->ld->owner, s) < 0
+		: (*out = strdup(s)) == NULL)
 		return nomem(r);
 	return 0;
 bad:
-	return fail(r, UCR_EINVAL, "adopts", "'%s' is not a record key "
-	    "(kind/id, or owner/kind/id)", s);
+	return fail(r, UCR_EINVAL, "adopts",
+	    "'%s' is not a record key "
+	    "(kind/id, or owner/kind/id)",
+	    s);
 }
 
 static int
@@ -1083,7 +1098,8 @@ build_decision(struct row *r, Ucr__Record *rec)
 	d->body = v;
 	if (!r->ld->region && d->body != UCR__BODY__BODY_BOARD &&
 	    d->body != UCR__BODY__BODY_COUNCIL)
-		return fail(r, UCR_EINVAL, "body", "a municipality records "
+		return fail(r, UCR_EINVAL, "body",
+		    "a municipality records "
 		    "board or council decisions");
 	TRY(get_date(r, "date", REQ, &d->date));
 	TRY(get_word(r, "subject", REQ, subject_words, &v));
@@ -1131,8 +1147,10 @@ build_priority(struct row *r, Ucr__Record *rec)
 	NEW_BODY(rec, priority, Ucr__Priority, ucr__priority__init,
 	    UCR__RECORD__BODY_PRIORITY);
 	if (!ucr_priority_valid(r->id))
-		return fail(r, UCR_EINVAL, "id", "unknown priority '%s' "
-		    "(P1..P5)", r->id);
+		return fail(r, UCR_EINVAL, "id",
+		    "unknown priority '%s' "
+		    "(P1..P5)",
+		    r->id);
 	if ((rec->priority->id = strdup(r->id)) == NULL)
 		return nomem(r);
 	TRY(get_text(r, "title", REQ, &rec->priority->title));
@@ -1145,14 +1163,15 @@ build_goal(struct row *r, Ucr__Record *rec)
 	size_t i;
 	int rc;
 
-	NEW_BODY(rec, goal, Ucr__Goal, ucr__goal__init,
-	    UCR__RECORD__BODY_GOAL);
+	NEW_BODY(rec, goal, Ucr__Goal, ucr__goal__init, UCR__RECORD__BODY_GOAL);
 	for (i = 0; goal_ids[i] != NULL; i++)
 		if (strcmp(goal_ids[i], r->id) == 0)
 			break;
 	if (goal_ids[i] == NULL)
-		return fail(r, UCR_EINVAL, "id", "unknown goal '%s' (A1 A2 A3 "
-		    "R1 R2 R3)", r->id);
+		return fail(r, UCR_EINVAL, "id",
+		    "unknown goal '%s' (A1 A2 A3 "
+		    "R1 R2 R3)",
+		    r->id);
 	if ((rec->goal->id = strdup(r->id)) == NULL)
 		return nomem(r);
 	TRY(get_text(r, "title", OPT, &rec->goal->title));
@@ -1208,18 +1227,21 @@ common_field(const struct kind *k, const char *name)
 {
 	return strcmp(name, "kind") == 0 || strcmp(name, "owner") == 0 ||
 	    (strcmp(name, "id") == 0 &&
-	    k->body != UCR__RECORD__BODY_MEASUREMENT);
+		k->body != UCR__RECORD__BODY_MEASUREMENT);
 }
 
 static int
 unknown(struct row *r, const char *name)
 {
 	if (strcmp(name, "id") == 0)
-		return fail(r, UCR_EINVAL, NULL, "field 'id': a measurement "
+		return fail(r, UCR_EINVAL, NULL,
+		    "field 'id': a measurement "
 		    "has no id; its key is made of indicator, year and "
 		    "gender");
-	return fail(r, UCR_EINVAL, NULL, "field '%s': unknown field for kind "
-	    "'%s'", name, r->kind->name);
+	return fail(r, UCR_EINVAL, NULL,
+	    "field '%s': unknown field for kind "
+	    "'%s'",
+	    name, r->kind->name);
 }
 
 /* Refuse any field, at any depth, that the row's kind does not have. */
@@ -1241,37 +1263,39 @@ check_fields(struct row *r)
 
 				for (p = f; *p != NULL && !ok; p++)
 					ok = strcmp(csv_name(*p, name,
-					    sizeof(name)), r->head[i]) == 0;
+							sizeof(name)),
+						 r->head[i]) == 0;
 				if (!ok)
 					return unknown(r, r->head[i]);
 			}
 		return 0;
 	}
-	json_object_foreach(r->obj, key, v) {
+	json_object_foreach(r->obj, key, v)
+	{
 		if (common_field(r->kind, key))
 			continue;
 		if (!allowed(f, "", key))
 			return unknown(r, key);
 		snprintf(pre, sizeof(pre), "%s.", key);
 		if (json_is_object(v) && has_prefix(f, pre))
-			json_object_foreach(v, k2, v2)
-				if (!allowed(f, pre, k2)) {
-					snprintf(name, sizeof(name), "%s%s",
-					    pre, k2);
-					return unknown(r, name);
-				}
+			json_object_foreach(v, k2, v2) if (!allowed(f, pre, k2))
+			{
+				snprintf(name, sizeof(name), "%s%s", pre, k2);
+				return unknown(r, name);
+			}
 		snprintf(pre, sizeof(pre), "%s[].", key);
 		if (json_is_array(v) && has_prefix(f, pre))
-			json_array_foreach(v, i, el) {
+			json_array_foreach(v, i, el)
+			{
 				if (!json_is_object(el))
 					continue;
-				json_object_foreach(el, k2, v2)
-					if (!allowed(f, pre, k2)) {
-						snprintf(name, sizeof(name),
-						    "%s[%zu].%s", key, i + 1,
-						    k2);
-						return unknown(r, name);
-					}
+				json_object_foreach(el, k2,
+				    v2) if (!allowed(f, pre, k2))
+				{
+					snprintf(name, sizeof(name),
+					    "%s[%zu].%s", key, i + 1, k2);
+					return unknown(r, name);
+				}
 			}
 	}
 	return 0;
@@ -1367,8 +1391,10 @@ do_row(struct row *r)
 	if ((rc = get_text(r, "owner", OPT, &owner)) < 0)
 		goto leave;
 	if (rc && strcmp(owner, r->ld->owner) != 0) {
-		rc = fail(r, UCR_EINVAL, "owner", "this file is for '%s', but "
-		    "this node writes as '%s'", owner, r->ld->owner);
+		rc = fail(r, UCR_EINVAL, "owner",
+		    "this file is for '%s', but "
+		    "this node writes as '%s'",
+		    owner, r->ld->owner);
 		goto leave;
 	}
 	if ((rc = get_text(r, "kind", REQ, &kind)) < 0)
@@ -1378,16 +1404,19 @@ do_row(struct row *r)
 		goto leave;
 	counted(r->ld);
 	if ((r->kind = kind_find(kind)) == NULL) {
-		rc = fail(r, UCR_EINVAL, "kind", ucr_kind_parse(kind) !=
-		    UCR__RECORD__BODY__NOT_SET ?
-		    "'%s' records are not imported (use ucr roster)" :
-		    "unknown kind '%s' (see docs/import.md)", kind);
+		rc = fail(r, UCR_EINVAL, "kind",
+		    ucr_kind_parse(kind) != UCR__RECORD__BODY__NOT_SET
+			? "'%s' records are not imported (use ucr roster)"
+			: "unknown kind '%s' (see docs/import.md)",
+		    kind);
 		goto leave;
 	}
 	if (!(r->kind->owners & (r->ld->region ? OWN_REGION : OWN_MUNI))) {
-		rc = fail(r, UCR_EINVAL, "kind", r->ld->region ?
-		    "%s records belong to a municipality, not the region" :
-		    "%s records are written only by the region", kind);
+		rc = fail(r, UCR_EINVAL, "kind",
+		    r->ld->region
+			? "%s records belong to a municipality, not the region"
+			: "%s records are written only by the region",
+		    kind);
 		goto leave;
 	}
 	if ((rc = check_fields(r)) != 0)
@@ -1396,8 +1425,10 @@ do_row(struct row *r)
 		if ((rc = get_text(r, "id", REQ, &r->id)) < 0)
 			goto leave;
 		if (!id_ok(r->id)) {
-			rc = fail(r, UCR_EINVAL, "id", "'%s' is not an id "
-			    "(1-64 of A-Z a-z 0-9 . _ -)", r->id);
+			rc = fail(r, UCR_EINVAL, "id",
+			    "'%s' is not an id "
+			    "(1-64 of A-Z a-z 0-9 . _ -)",
+			    r->id);
 			goto leave;
 		}
 	}
@@ -1453,7 +1484,8 @@ each_row(struct loader *ld, json_t *arr, int (*fn)(struct row *))
 	size_t i;
 	int rc = 0;
 
-	json_array_foreach(arr, i, el) {
+	json_array_foreach(arr, i, el)
+	{
 		memset(&r, 0, sizeof(r));
 		r.ld = ld;
 		r.n = i + 1;
@@ -1488,11 +1520,11 @@ load_json(struct loader *ld)
 
 struct csvread {
 	struct loader *ld;
-	char **cell;		/* the record being read */
+	char **cell; /* the record being read */
 	size_t ncell, capcell;
-	char **head;		/* the header, once read */
+	char **head; /* the header, once read */
 	size_t nhead;
-	size_t rec;		/* records seen; the header is row 1 */
+	size_t rec; /* records seen; the header is row 1 */
 	int rc;
 };
 
@@ -1525,16 +1557,21 @@ csv_header(struct csvread *c)
 	r.n = 1;
 	for (i = 0; i < c->ncell; i++) {
 		if (known_column(c->cell[i]) == NULL)
-			return fail(&r, UCR_EINVAL, NULL, "field '%s': unknown "
-			    "column", c->cell[i]);
+			return fail(&r, UCR_EINVAL, NULL,
+			    "field '%s': unknown "
+			    "column",
+			    c->cell[i]);
 		for (j = 0; j < i; j++)
 			if (strcmp(c->cell[i], c->cell[j]) == 0)
-				return fail(&r, UCR_EINVAL, NULL, "field '%s': "
-				    "column given twice", c->cell[i]);
+				return fail(&r, UCR_EINVAL, NULL,
+				    "field '%s': "
+				    "column given twice",
+				    c->cell[i]);
 		kind |= strcmp(c->cell[i], "kind") == 0;
 	}
 	if (!kind)
-		return fail(&r, UCR_EINVAL, NULL, "the header must have a "
+		return fail(&r, UCR_EINVAL, NULL,
+		    "the header must have a "
 		    "'kind' column (see docs/import.md)");
 	c->head = c->cell;
 	c->nhead = c->ncell;
@@ -1571,12 +1608,14 @@ csv_row(struct csvread *c)
 	r.ld = c->ld;
 	r.n = c->rec;
 	if (c->ncell > c->nhead)
-		return fail(&r, UCR_EINVAL, NULL, "%zu cells, but the header "
-		    "has %zu columns", c->ncell, c->nhead);
+		return fail(&r, UCR_EINVAL, NULL,
+		    "%zu cells, but the header "
+		    "has %zu columns",
+		    c->ncell, c->nhead);
 	for (i = 0; i < c->ncell && c->cell[i][0] == '\0'; i++)
 		;
 	if (i == c->ncell)
-		return 0;	/* a row of empty cells: a spreadsheet's tail */
+		return 0; /* a row of empty cells: a spreadsheet's tail */
 	while (c->ncell < c->nhead)
 		if ((e = strdup("")) == NULL || csv_push(c, e) != 0) {
 			free(e);
@@ -1650,7 +1689,7 @@ load_csv(struct loader *ld)
 			off = 3;
 		first = 0;
 		if (csv_parse(&p, buf + off, n - off, csv_cb_field,
-		    csv_cb_record, &c) != n - off) {
+			csv_cb_record, &c) != n - off) {
 			ok = 0;
 			break;
 		}
@@ -1683,8 +1722,7 @@ load_csv(struct loader *ld)
 
 /* One gender's value of a Kolada row: a measurement. */
 static int
-kolada_value(struct row *r, const char *kpi, const char *area,
-    uint32_t year)
+kolada_value(struct row *r, const char *kpi, const char *area, uint32_t year)
 {
 	Ucr__Measurement *m;
 	Ucr__Record *rec;
@@ -1735,7 +1773,8 @@ kolada_row(struct row *r)
 	int rc;
 
 	if (json_object_get(r->obj, "ou") != NULL) {
-		rc = fail(r, UCR_EINVAL, "ou", "organisational-unit data is "
+		rc = fail(r, UCR_EINVAL, "ou",
+		    "organisational-unit data is "
 		    "not imported; export municipality data");
 		goto leave;
 	}
@@ -1756,14 +1795,17 @@ kolada_row(struct row *r)
 		rc = fail(r, UCR_EINVAL, "values", "not an array");
 		goto leave;
 	}
-	json_array_foreach(vals, i, el) {
+	json_array_foreach(vals, i, el)
+	{
 		snprintf(prefix, sizeof(prefix), "values[%zu].", i + 1);
 		sub = *r;
 		sub.obj = el;
 		sub.prefix = prefix;
 		if (!json_is_object(el)) {
-			rc = fail(r, UCR_EINVAL, NULL, "field 'values[%zu]': "
-			    "not an object", i + 1);
+			rc = fail(r, UCR_EINVAL, NULL,
+			    "field 'values[%zu]': "
+			    "not an object",
+			    i + 1);
 			break;
 		}
 		if ((rc = kolada_value(&sub, kpi, area, year)) != 0)
@@ -1788,8 +1830,10 @@ load_kolada(struct loader *ld)
 	int rc;
 
 	if (ld->region) {
-		say(ld, "%s: Kolada values are a municipality's measurements; "
-		    "import them on its node, not on the region hub", ld->file);
+		say(ld,
+		    "%s: Kolada values are a municipality's measurements; "
+		    "import them on its node, not on the region hub",
+		    ld->file);
 		return UCR_EINVAL;
 	}
 	if ((rc = read_json(ld, &root)) != 0)
@@ -1835,10 +1879,11 @@ dup_scan(struct keyref *refs, size_t n, char *why, size_t whylen)
 	for (i = 1; i < n; i++)
 		if (strcmp(refs[i - 1].key, refs[i].key) == 0) {
 			if (why != NULL && whylen > 0)
-				snprintf(why, whylen, "%s:row %zu: key '%s' is "
-				    "also at %s:row %zu", refs[i].file,
-				    refs[i].row, refs[i].key, refs[i - 1].file,
-				    refs[i - 1].row);
+				snprintf(why, whylen,
+				    "%s:row %zu: key '%s' is "
+				    "also at %s:row %zu",
+				    refs[i].file, refs[i].row, refs[i].key,
+				    refs[i - 1].file, refs[i - 1].row);
 			return UCR_EINVAL;
 		}
 	return 0;
@@ -1872,7 +1917,7 @@ finish_set(struct loader *ld)
 	for (pass = 0; pass < 2; pass++)
 		for (i = 0; i < s->n; i++)
 			if ((s->puts[i].record->body_case ==
-			    UCR__RECORD__BODY_DECISION) == (pass == 1)) {
+				UCR__RECORD__BODY_DECISION) == (pass == 1)) {
 				puts[k] = s->puts[i];
 				row[k++] = s->row[i];
 			}
@@ -1915,8 +1960,10 @@ import_load(struct import_set *out, const char *path, int kolada,
 		why[0] = '\0';
 	if (owner == NULL ||
 	    (!ld.region && ucr_municipality_find(owner) == NULL)) {
-		say(&ld, "%s: owner '%s' is neither a municipality code nor "
-		    "'%s'", path, owner ? owner : "", UCR_REGION);
+		say(&ld,
+		    "%s: owner '%s' is neither a municipality code nor "
+		    "'%s'",
+		    path, owner ? owner : "", UCR_REGION);
 		return UCR_EINVAL;
 	}
 	ext = strrchr(path, '.');
@@ -1927,8 +1974,10 @@ import_load(struct import_set *out, const char *path, int kolada,
 	else if (ext != NULL && strcasecmp(ext, ".csv") == 0)
 		rc = load_csv(&ld);
 	else {
-		say(&ld, "%s: unknown file type: name it .json or .csv, or use "
-		    "--kolada for a Kolada export", path);
+		say(&ld,
+		    "%s: unknown file type: name it .json or .csv, or use "
+		    "--kolada for a Kolada export",
+		    path);
 		rc = UCR_EINVAL;
 	}
 	if (rc == 0)
@@ -2004,20 +2053,21 @@ dup_across(struct import_set *sets, char **files, size_t nfiles, char *why,
 }
 
 static void
-print_result(struct import_set *sets, char **files, size_t nfiles,
-    int kolada, int dry, int json, const Ucr__Reply *reply)
+print_result(struct import_set *sets, char **files, size_t nfiles, int kolada,
+    int dry, int json, const Ucr__Reply *reply)
 {
 	json_t *o, *a, *f;
 	size_t i, total = 0;
 
 	if (!json) {
 		for (i = 0; i < nfiles; i++) {
-			printf("%s %zu record%s from %s", dry ? "would import" :
-			    "imported", sets[i].n, sets[i].n == 1 ? "" : "s",
-			    files[i]);
+			printf("%s %zu record%s from %s",
+			    dry ? "would import" : "imported", sets[i].n,
+			    sets[i].n == 1 ? "" : "s", files[i]);
 			if (kolada)
 				printf(" (%zu row%s of other municipalities "
-				    "skipped)", sets[i].skipped_other,
+				       "skipped)",
+				    sets[i].skipped_other,
 				    sets[i].skipped_other == 1 ? "" : "s");
 			printf("\n");
 		}
@@ -2101,8 +2151,9 @@ cmd_import(int argc, char **argv)
 		prog.file = files[i];
 		prog.shown = 0;
 		if (import_load(&sets[i], files[i], kolada, cfg->owner, why,
-		    sizeof(why), isatty(STDERR_FILENO) ? show_progress : NULL,
-		    &prog) != 0) {
+			sizeof(why),
+			isatty(STDERR_FILENO) ? show_progress : NULL,
+			&prog) != 0) {
 			if (prog.shown)
 				fputs("\r\033[K", stderr);
 			cli_error("import: %s", why);
@@ -2119,7 +2170,8 @@ cmd_import(int argc, char **argv)
 	/* One import is one signed batch: say so here, not by a timeout. */
 	if (total > UCR_MAX_BATCH_ENTRIES) {
 		cli_error("import: %zu records, more than the %d one import "
-		    "may hold: split the files", total, UCR_MAX_BATCH_ENTRIES);
+			  "may hold: split the files",
+		    total, UCR_MAX_BATCH_ENTRIES);
 		goto leave;
 	}
 	if (!dry && total > 0) {
@@ -2147,7 +2199,7 @@ cmd_import(int argc, char **argv)
 		req.many = &many;
 		if (ucr__request__get_packed_size(&req) > UCR_CONTROL_MAXMSG) {
 			cli_error("import: the records take more than the %d "
-			    "MiB one request may carry: split the files",
+				  "MiB one request may carry: split the files",
 			    UCR_CONTROL_MAXMSG >> 20);
 			goto leave;
 		}

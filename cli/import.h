@@ -18,12 +18,12 @@
  * adopt_keys arrays and their strings. import_free() releases it all.
  */
 struct import_set {
-	struct ucr_put *puts;	/* mode UCR_PUT_UPSERT; decisions last */
+	struct ucr_put *puts; /* mode UCR_PUT_UPSERT; decisions last */
 	size_t n;
-	size_t rows;		/* data rows read (comments not counted) */
-	size_t skipped_other;	/* Kolada rows of other municipalities */
-	size_t *row;		/* file row of puts[i], for messages */
-	size_t cap;		/* allocated length of puts and row */
+	size_t rows;          /* data rows read (comments not counted) */
+	size_t skipped_other; /* Kolada rows of other municipalities */
+	size_t *row;          /* file row of puts[i], for messages */
+	size_t cap;           /* allocated length of puts and row */
 };
 
 /*

@@ -38,20 +38,20 @@
 
 /* What "ucr init" writes, worked out before anything is written. */
 struct init {
-	int hub;			/* "init hub" rather than "init node" */
-	const char *role;		/* "node" or "hub" */
+	int hub;          /* "init hub" rather than "init node" */
+	const char *role; /* "node" or "hub" */
 	const struct ucr_municipality *m; /* node: its municipality */
 	const char *region;
-	const char *hub_endpoint;	/* node: may be NULL (offline) */
-	const char *hub_key;		/* node: 64 hex, NULL with hub_endpoint */
-	const char *listen;		/* hub */
-	int standard;			/* no --dir: /etc/ucr and friends */
-	char dir[PATH_MAX];		/* where conf and key go */
+	const char *hub_endpoint; /* node: may be NULL (offline) */
+	const char *hub_key;      /* node: 64 hex, NULL with hub_endpoint */
+	const char *listen;       /* hub */
+	int standard;             /* no --dir: /etc/ucr and friends */
+	char dir[PATH_MAX];       /* where conf and key go */
 	char conf[PATH_MAX + 16];
 	char key[PATH_MAX + 16];
-	char data[PATH_MAX + 16];	/* as written in the file */
-	char control[PATH_MAX + 32];	/* as written in the file */
-	uid_t uid;			/* user ucr, when chowning */
+	char data[PATH_MAX + 16];    /* as written in the file */
+	char control[PATH_MAX + 32]; /* as written in the file */
+	uid_t uid;                   /* user ucr, when chowning */
 	gid_t gid;
 	int chown;
 };
@@ -62,8 +62,8 @@ region_valid(const char *v)
 	size_t i;
 
 	for (i = 0; v[i]; i++)
-		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') ||
-		    v[i] == '-'))
+		if (!((v[i] >= 'a' && v[i] <= 'z') ||
+			(v[i] >= '0' && v[i] <= '9') || v[i] == '-'))
 			return 0;
 	return i > 0 && i <= 64;
 }
@@ -99,8 +99,8 @@ init_plan(struct init *in, const struct cli_flags *f)
 	struct stat st;
 
 	in->role = in->hub ? "hub" : "node";
-	in->region = cli_flag(f, "region") ? cli_flag(f, "region") :
-	    UCR_DEFAULT_REGION;
+	in->region =
+	    cli_flag(f, "region") ? cli_flag(f, "region") : UCR_DEFAULT_REGION;
 	if (!region_valid(in->region)) {
 		cli_error("init: region: use 1-64 of a-z 0-9 -");
 		return 1;
@@ -108,15 +108,17 @@ init_plan(struct init *in, const struct cli_flags *f)
 	if (in->hub) {
 		if (cli_flag_set(f, "municipality") || cli_flag_set(f, "hub") ||
 		    cli_flag_set(f, "hub-key")) {
-			cli_error("init hub: --municipality, --hub and --hub-key "
+			cli_error(
+			    "init hub: --municipality, --hub and --hub-key "
 			    "are for 'ucr init node'");
 			return EXIT_USAGE;
 		}
-		in->listen = cli_flag(f, "listen") ? cli_flag(f, "listen") :
-		    "tcp://*:" INIT_PORT;
+		in->listen = cli_flag(f, "listen") ? cli_flag(f, "listen")
+						   : "tcp://*:" INIT_PORT;
 		if (strncmp(in->listen, "tcp://", 6) != 0 &&
 		    strncmp(in->listen, "ipc://", 6) != 0) {
-			cli_error("init hub: listen: must be a tcp:// or ipc:// "
+			cli_error(
+			    "init hub: listen: must be a tcp:// or ipc:// "
 			    "endpoint (tcp://*:" INIT_PORT ")");
 			return 1;
 		}
@@ -129,30 +131,34 @@ init_plan(struct init *in, const struct cli_flags *f)
 		}
 		if ((v = cli_flag(f, "municipality")) == NULL) {
 			cli_error("init node: --municipality CODE is required "
-			    "(2480 2403 2401 2409 2404 2460)");
+				  "(2480 2403 2401 2409 2404 2460)");
 			return EXIT_USAGE;
 		}
 		if ((in->m = ucr_municipality_find(v)) == NULL) {
 			cli_error("init node: municipality: unknown code '%s' "
-			    "(2480 2403 2401 2409 2404 2460)", v);
+				  "(2480 2403 2401 2409 2404 2460)",
+			    v);
 			return 1;
 		}
 		in->hub_endpoint = cli_flag(f, "hub");
 		in->hub_key = cli_flag(f, "hub-key");
 		if ((in->hub_endpoint == NULL) != (in->hub_key == NULL)) {
 			cli_error("init node: --hub and --hub-key go together "
-			    "(leave both out for an offline node)");
+				  "(leave both out for an offline node)");
 			return EXIT_USAGE;
 		}
-		if (in->hub_endpoint && strncmp(in->hub_endpoint, "tcp://", 6) != 0 &&
+		if (in->hub_endpoint &&
+		    strncmp(in->hub_endpoint, "tcp://", 6) != 0 &&
 		    strncmp(in->hub_endpoint, "ipc://", 6) != 0) {
 			cli_error("init node: hub: must be a tcp:// or ipc:// "
-			    "endpoint (tcp://HOST:" INIT_PORT ")");
+				  "endpoint (tcp://HOST:" INIT_PORT ")");
 			return 1;
 		}
-		if (in->hub_key && (strlen(in->hub_key) != 2 * UCR_PK_LEN ||
-		    ucr_unhex(pk, sizeof(pk), in->hub_key) != 0)) {
-			cli_error("init node: hub-key: not 64 hex digits (ucr init "
+		if (in->hub_key &&
+		    (strlen(in->hub_key) != 2 * UCR_PK_LEN ||
+			ucr_unhex(pk, sizeof(pk), in->hub_key) != 0)) {
+			cli_error(
+			    "init node: hub-key: not 64 hex digits (ucr init "
 			    "hub printed it on the hub)");
 			return 1;
 		}
@@ -181,20 +187,23 @@ init_plan(struct init *in, const struct cli_flags *f)
 	snprintf(in->conf, sizeof(in->conf), "%s/%s.conf", in->dir, in->role);
 	snprintf(in->key, sizeof(in->key), "%s/%s.key", in->dir, in->role);
 	if (in->standard) {
-		snprintf(in->data, sizeof(in->data), "/var/lib/ucr/%s", in->role);
+		snprintf(in->data, sizeof(in->data), "/var/lib/ucr/%s",
+		    in->role);
 		snprintf(in->control, sizeof(in->control),
 		    "ipc:///run/ucr/%s/control.sock", in->role);
 	} else {
 		/* relative: the config file's folder (ucr.conf(5)) */
 		snprintf(in->data, sizeof(in->data), "data");
-		snprintf(in->control, sizeof(in->control), "ipc://control.sock");
+		snprintf(in->control, sizeof(in->control),
+		    "ipc://control.sock");
 	}
 
 	/* Refuse to overwrite, before anything is written. */
 	if (lstat(in->conf, &st) == 0 || lstat(in->key, &st) == 0) {
-		cli_error("init: %s exists; refusing to overwrite (move it away "
-		    "or use --dir)", lstat(in->conf, &st) == 0 ? in->conf :
-		    in->key);
+		cli_error(
+		    "init: %s exists; refusing to overwrite (move it away "
+		    "or use --dir)",
+		    lstat(in->conf, &st) == 0 ? in->conf : in->key);
 		return 1;
 	}
 
@@ -207,10 +216,11 @@ init_plan(struct init *in, const struct cli_flags *f)
 			in->gid = pw->pw_gid;
 			in->chown = in->standard;
 		} else if (in->standard) {
-			cli_error("init: user '" INIT_USER "' does not exist, and "
+			cli_error(
+			    "init: user '" INIT_USER "' does not exist, and "
 			    "the daemon runs as it (the Debian package creates "
-			    "it; or: adduser --system --group --home /var/lib/ucr "
-			    INIT_USER "); or use --dir to write elsewhere");
+			    "it; or: adduser --system --group --home /var/lib/ucr " INIT_USER
+			    "); or use --dir to write elsewhere");
 			return 1;
 		}
 	}
@@ -221,7 +231,8 @@ static int
 write_conf(const struct init *in, char *why, size_t whylen)
 {
 	/* --dir: relative names, so the folder can be moved as a whole */
-	const char *keyname = in->standard ? in->key : strrchr(in->key, '/') + 1;
+	const char *keyname =
+	    in->standard ? in->key : strrchr(in->key, '/') + 1;
 	FILE *f;
 	int fd;
 
@@ -233,22 +244,26 @@ write_conf(const struct init *in, char *why, size_t whylen)
 			close(fd);
 		return -1;
 	}
-	fprintf(f, "# %s: written by ucr init %s; see ucr.conf(5).\n"
+	fprintf(f,
+	    "# %s: written by ucr init %s; see ucr.conf(5).\n"
 	    "# Relative paths are taken from this file's folder.\n\n",
 	    in->conf, in->role);
 	if (in->hub) {
-		fprintf(f, "[hub]\nkey = %s\ndata = %s\ncontrol = %s\n"
-		    "listen = %s\nregion = %s\n", keyname, in->data, in->control,
-		    in->listen, in->region);
+		fprintf(f,
+		    "[hub]\nkey = %s\ndata = %s\ncontrol = %s\n"
+		    "listen = %s\nregion = %s\n",
+		    keyname, in->data, in->control, in->listen, in->region);
 	} else {
-		fprintf(f, "[node]\nmunicipality = %s\nkey = %s\ndata = %s\n"
-		    "control = %s\n", in->m->code, keyname, in->data,
-		    in->control);
+		fprintf(f,
+		    "[node]\nmunicipality = %s\nkey = %s\ndata = %s\n"
+		    "control = %s\n",
+		    in->m->code, keyname, in->data, in->control);
 		if (in->hub_endpoint)
 			fprintf(f, "hub = %s\nhub_key = %s\n", in->hub_endpoint,
 			    in->hub_key);
 		else
-			fprintf(f, "# offline: no hub. To sync, add:\n"
+			fprintf(f,
+			    "# offline: no hub. To sync, add:\n"
 			    "# hub = tcp://HOST:" INIT_PORT "\n"
 			    "# hub_key = (the hub's public key)\n");
 		fprintf(f, "region = %s\n", in->region);
@@ -277,7 +292,8 @@ give_away(const struct init *in, char *why, size_t whylen)
 		return -1;
 	}
 	if (chown(in->conf, 0, in->gid) != 0) {
-		snprintf(why, whylen, "chown %s: %s", in->conf, strerror(errno));
+		snprintf(why, whylen, "chown %s: %s", in->conf,
+		    strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -290,7 +306,8 @@ print_next(const struct init *in, const char *hex)
 
 	if (in->hub) {
 		port = strrchr(in->listen, ':');
-		printf("hub of region %s\n"
+		printf(
+		    "hub of region %s\n"
 		    "  configuration %s\n  key %s\n"
 		    "public key: %s\n\n"
 		    "Give the public key to each municipality's IT department; "
@@ -300,20 +317,25 @@ print_next(const struct init *in, const char *hex)
 		    "and sends you the key it prints; enrol it with:\n"
 		    "  ucr -c %s roster add CODE KEY\n",
 		    in->region, in->conf, in->key, hex,
-		    port && strncmp(in->listen, "tcp://", 6) == 0 ? port :
-		    ":" INIT_PORT, hex, in->conf);
+		    port && strncmp(in->listen, "tcp://", 6) == 0
+			? port
+			: ":" INIT_PORT,
+		    hex, in->conf);
 	} else {
-		printf("node %s (%s) of region %s\n"
+		printf(
+		    "node %s (%s) of region %s\n"
 		    "  configuration %s\n  key %s\n"
 		    "public key: %s\n\n"
 		    "Send the public key to the hub's administrator, who enrols it "
 		    "with:\n"
 		    "  ucr -c /etc/ucr/hub.conf roster add %s %s\n",
-		    in->m->code, in->m->name, in->region, in->conf, in->key, hex,
-		    in->m->code, hex);
+		    in->m->code, in->m->name, in->region, in->conf, in->key,
+		    hex, in->m->code, hex);
 		if (in->hub_endpoint == NULL)
-			printf("(no --hub given: the node runs offline until hub "
-			    "and hub_key are added to %s)\n", in->conf);
+			printf(
+			    "(no --hub given: the node runs offline until hub "
+			    "and hub_key are added to %s)\n",
+			    in->conf);
 	}
 	if (in->standard)
 		printf("Start it: systemctl enable --now ucr-%s\n", in->role);
@@ -331,16 +353,18 @@ cmd_init(int argc, char **argv)
 	char hex[2 * UCR_PK_LEN + 1], why[PATH_MAX + 256] = "";
 	int rc, wrote_key = 0, wrote_conf = 0;
 
-	if (cli_flags_parse(&f, "municipality= hub= hub-key= listen= region= "
-	    "dir= json", argc, argv) != 0)
+	if (cli_flags_parse(&f,
+		"municipality= hub= hub-key= listen= region= "
+		"dir= json",
+		argc, argv) != 0)
 		return EXIT_USAGE;
 	if (f.help) {
 		cli_usage(stdout, argv[0]);
 		return 0;
 	}
 	memset(&in, 0, sizeof(in));
-	if (f.npos != 1 || (strcmp(f.pos[0], "node") != 0 &&
-	    strcmp(f.pos[0], "hub") != 0))
+	if (f.npos != 1 ||
+	    (strcmp(f.pos[0], "node") != 0 && strcmp(f.pos[0], "hub") != 0))
 		return cli_misuse(argv[0]);
 	in.hub = strcmp(f.pos[0], "hub") == 0;
 	if ((rc = init_plan(&in, &f)) != 0)
@@ -355,8 +379,8 @@ cmd_init(int argc, char **argv)
 		return 1;
 	}
 	if ((rc = ucr_key_save(k, in.key)) != 0) {
-		cli_error("init: %s: %s", in.key, rc == UCR_EIO ? strerror(errno) :
-		    ucr_strerror(rc));
+		cli_error("init: %s: %s", in.key,
+		    rc == UCR_EIO ? strerror(errno) : ucr_strerror(rc));
 		rc = 1;
 		goto leave;
 	}
@@ -391,8 +415,10 @@ cmd_init(int argc, char **argv)
 	/* A store belongs to the key it was made with (ucr-node(8)). */
 	snprintf(why, sizeof(why), "%s/data.mdb", check->data);
 	if (access(why, F_OK) == 0)
-		cli_error("init: note: %s holds a store made with an earlier key; "
-		    "move it away before the daemon starts", check->data);
+		cli_error(
+		    "init: note: %s holds a store made with an earlier key; "
+		    "move it away before the daemon starts",
+		    check->data);
 	rc = 0;
 leave:
 	if (rc != 0) {
@@ -420,7 +446,8 @@ dir_empty(const char *path)
 	if ((d = opendir(path)) == NULL)
 		return errno == ENOENT ? -1 : 0;
 	while (empty && (de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
 			empty = 0;
 	closedir(d);
 	return empty;
@@ -440,8 +467,8 @@ run(char *const argv[])
 	if (pid == 0) {
 		execvp(argv[0], argv);
 		fprintf(stderr, "ucr: backup: cannot run %s: %s%s\n", argv[0],
-		    strerror(errno), errno == ENOENT ?
-		    " (install lmdb-utils)" : "");
+		    strerror(errno),
+		    errno == ENOENT ? " (install lmdb-utils)" : "");
 		_exit(127);
 	}
 	while (waitpid(pid, &st, 0) < 0)
@@ -470,13 +497,15 @@ cmd_backup(int argc, char **argv)
 		return 1;
 	snprintf(datafile, sizeof(datafile), "%s/data.mdb", cfg->data);
 	if (access(datafile, R_OK) != 0) {
-		cli_error("backup: no store at %s: %s", cfg->data, strerror(errno));
+		cli_error("backup: no store at %s: %s", cfg->data,
+		    strerror(errno));
 		goto leave;
 	}
 	e = dir_empty(out);
 	if (e == 0) {
 		cli_error("backup: %s is not an empty folder; refusing to "
-		    "overwrite", out);
+			  "overwrite",
+		    out);
 		goto leave;
 	}
 	if (e < 0) {
@@ -533,7 +562,8 @@ cmd_backup(int argc, char **argv)
 		json_decref(o);
 	} else
 		printf("backed up %s to %s: %" PRIu64 " logs, %" PRIu64
-		    " entries, %" PRIu64 " records, verified\nview digest %s\n",
+		       " entries, %" PRIu64
+		       " records, verified\nview digest %s\n",
 		    cfg->data, out, st.logs, st.entries, st.records, hex);
 	rc = 0;
 	goto leave;
@@ -555,10 +585,10 @@ leave:
 
 /* The logs of a replica, to copy in an order the roster allows. */
 struct rebuild_log {
-	struct ucr_head head;	/* as the replica holds it */
-	uint64_t copied;	/* seq held at the new hub store */
+	struct ucr_head head; /* as the replica holds it */
+	uint64_t copied;      /* seq held at the new hub store */
 	int done;
-	char why[256];		/* the last refusal */
+	char why[256]; /* the last refusal */
 };
 
 struct rebuild_heads {
@@ -603,7 +633,7 @@ rebuild_copy(struct ucr_store *dst, struct ucr_store *src,
 		rc = ucr_store_batch(src, NULL, l->head.author, l->head.epoch,
 		    l->copied + 1, l->head.seq, 4 << 20, &b);
 		if (rc == UCR_ENOTFOUND)
-			break;	/* no signature covers the rest */
+			break; /* no signature covers the rest */
 		if (rc != 0)
 			return rc;
 		applied = 0;
@@ -629,8 +659,7 @@ rebuild_copy(struct ucr_store *dst, struct ucr_store *src,
  */
 static int
 rebuild_from(struct ucr_store *dst, const char *from,
-    const struct ucr_config *cfg, const struct ucr_key *key,
-    uint64_t *entries)
+    const struct ucr_config *cfg, const struct ucr_key *key, uint64_t *entries)
 {
 	struct ucr_store *src = NULL;
 	struct rebuild_heads hs = {NULL, 0, 0};
@@ -641,8 +670,8 @@ rebuild_from(struct ucr_store *dst, const char *from,
 
 	if ((e = ucr_store_open(&src, from, UCR_STORE_RDONLY, cfg->map_size)) !=
 	    0) {
-		cli_error("rebuild: no store at %s: %s", from, e == UCR_EIO ?
-		    strerror(errno) : ucr_strerror(e));
+		cli_error("rebuild: no store at %s: %s", from,
+		    e == UCR_EIO ? strerror(errno) : ucr_strerror(e));
 		return -1;
 	}
 	ucr_store_set_region(src, cfg->region, key->pk);
@@ -653,7 +682,7 @@ rebuild_from(struct ucr_store *dst, const char *from,
 	}
 	for (i = 0; i < hs.n; i++)
 		if (ucr_store_head(dst, hs.v[i].head.author, hs.v[i].head.epoch,
-		    &held) == 0)
+			&held) == 0)
 			hs.v[i].copied = held.seq;
 	do {
 		progress = 0;
@@ -669,9 +698,9 @@ rebuild_from(struct ucr_store *dst, const char *from,
 				progress = 1;
 			}
 			if (e != 0 && e != UCR_EROSTER)
-				snprintf(l->why + strlen(l->why), sizeof(l->why) -
-				    strlen(l->why), "%s%s", *l->why ? ": " : "",
-				    ucr_strerror(e));
+				snprintf(l->why + strlen(l->why),
+				    sizeof(l->why) - strlen(l->why), "%s%s",
+				    *l->why ? ": " : "", ucr_strerror(e));
 			if (l->copied != before)
 				progress = 1;
 		}
@@ -682,10 +711,13 @@ rebuild_from(struct ucr_store *dst, const char *from,
 		if (l->copied >= l->head.seq)
 			continue;
 		ucr_hex(hex, l->head.author, 32);
-		fprintf(stderr, "ucr: rebuild: %s: log %.16s epoch %016" PRIx64
-		    ": %" PRIu64 " of %" PRIu64 " entries%s%s\n", from, hex,
-		    l->head.epoch, l->copied, l->head.seq, *l->why ? ": " :
-		    " (the rest has no stored signature; its author sends it)",
+		fprintf(stderr,
+		    "ucr: rebuild: %s: log %.16s epoch %016" PRIx64 ": %" PRIu64
+		    " of %" PRIu64 " entries%s%s\n",
+		    from, hex, l->head.epoch, l->copied, l->head.seq,
+		    *l->why
+			? ": "
+			: " (the rest has no stored signature; its author sends it)",
 		    l->why);
 		refused += *l->why != '\0';
 	}
@@ -715,27 +747,32 @@ cmd_rebuild(int argc, char **argv)
 	if (cli_load_config(&cfg) != 0)
 		return 1;
 	if (!cfg->is_hub) {
-		cli_error("rebuild: rebuilds a hub; give the hub's configuration "
+		cli_error(
+		    "rebuild: rebuilds a hub; give the hub's configuration "
 		    "with -c (e.g. -c /etc/ucr/hub.conf)");
 		goto leave;
 	}
-	/* The hub's own key: the nodes pin it, and its log is in the replica. */
+	/* The hub's own key: the nodes pin it, and its log is in the replica.
+	 */
 	if ((e = ucr_key_load(&key, cfg->key)) != 0) {
-		cli_error("rebuild: key file %s: %s", cfg->key, e == UCR_EIO ?
-		    strerror(errno) : ucr_strerror(e));
+		cli_error("rebuild: key file %s: %s", cfg->key,
+		    e == UCR_EIO ? strerror(errno) : ucr_strerror(e));
 		goto leave;
 	}
 	snprintf(path, sizeof(path), "%s/data.mdb", cfg->data);
 	if (access(path, F_OK) == 0) {
 		cli_error("rebuild: %s holds a store already; stop ucr-hub and "
-		    "move %s away first", cfg->data, cfg->data);
+			  "move %s away first",
+		    cfg->data, cfg->data);
 		goto leave;
 	}
-	if ((e = ucr_store_open(&dst, cfg->data, UCR_STORE_CREATE |
-	    UCR_STORE_EXCLUSIVE, cfg->map_size)) != 0) {
-		cli_error("rebuild: %s: %s", cfg->data, e == UCR_ELOCKED ?
-		    "in use by a running ucr-hub; stop it first" : e == UCR_EIO ?
-		    strerror(errno) : ucr_strerror(e));
+	if ((e = ucr_store_open(&dst, cfg->data,
+		 UCR_STORE_CREATE | UCR_STORE_EXCLUSIVE, cfg->map_size)) != 0) {
+		cli_error("rebuild: %s: %s", cfg->data,
+		    e == UCR_ELOCKED
+			? "in use by a running ucr-hub; stop it first"
+			: e == UCR_EIO ? strerror(errno)
+				       : ucr_strerror(e));
 		goto leave;
 	}
 	ucr_store_set_region(dst, cfg->region, key->pk);
@@ -756,8 +793,8 @@ cmd_rebuild(int argc, char **argv)
 	dst = NULL;
 	/* Run as root: the store belongs to the daemon's user, the key's. */
 	if (geteuid() == 0) {
-		static const char *const files[] = {"", "/data.mdb", "/lock.mdb",
-		    "/daemon.lock"};
+		static const char *const files[] = {"", "/data.mdb",
+		    "/lock.mdb", "/daemon.lock"};
 		struct stat ks;
 		size_t j;
 
@@ -771,12 +808,13 @@ cmd_rebuild(int argc, char **argv)
 					    strerror(errno));
 			}
 	}
-	printf("rebuilt the hub's store %s from %d replica%s: %" PRIu64
+	printf(
+	    "rebuilt the hub's store %s from %d replica%s: %" PRIu64
 	    " logs, %" PRIu64 " entries\n"
 	    "Start the hub: every node then sends what the replicas lacked of "
 	    "its own log.\nThe hub's own records go on in a new log epoch; the "
-	    "old one stays valid.\n", cfg->data, nfrom, nfrom > 1 ? "s" : "",
-	    st.logs, entries);
+	    "old one stays valid.\n",
+	    cfg->data, nfrom, nfrom > 1 ? "s" : "", st.logs, entries);
 	rc = refused ? 1 : 0;
 leave:
 	ucr_store_free(dst);

@@ -18,17 +18,17 @@ static const struct {
 	const ProtobufCEnumDescriptor *d;
 	const struct cli_enum *const *words;
 } enum_words[] = {
-	{&ucr__trend__descriptor, &cli_enum_trend},
-	{&ucr__direction__descriptor, &cli_enum_direction},
-	{&ucr__gender__descriptor, &cli_enum_gender},
-	{&ucr__measure_status__descriptor, &cli_enum_mstatus},
-	{&ucr__target_status__descriptor, &cli_enum_tstatus},
-	{&ucr__project_status__descriptor, &cli_enum_pstatus},
-	{&ucr__meeting_kind__descriptor, &cli_enum_mkind},
-	{&ucr__scope__descriptor, &cli_enum_scope},
-	{&ucr__body__descriptor, &cli_enum_body},
-	{&ucr__subject__descriptor, &cli_enum_subject},
-	{&ucr__outcome__descriptor, &cli_enum_outcome},
+    {&ucr__trend__descriptor, &cli_enum_trend},
+    {&ucr__direction__descriptor, &cli_enum_direction},
+    {&ucr__gender__descriptor, &cli_enum_gender},
+    {&ucr__measure_status__descriptor, &cli_enum_mstatus},
+    {&ucr__target_status__descriptor, &cli_enum_tstatus},
+    {&ucr__project_status__descriptor, &cli_enum_pstatus},
+    {&ucr__meeting_kind__descriptor, &cli_enum_mkind},
+    {&ucr__scope__descriptor, &cli_enum_scope},
+    {&ucr__body__descriptor, &cli_enum_body},
+    {&ucr__subject__descriptor, &cli_enum_subject},
+    {&ucr__outcome__descriptor, &cli_enum_outcome},
 };
 
 static json_t *
@@ -39,7 +39,8 @@ enum_json(const ProtobufCEnumDescriptor *d, int v)
 
 	for (i = 0; i < sizeof(enum_words) / sizeof(enum_words[0]); i++)
 		if (enum_words[i].d == d)
-			return json_string(cli_enum_name(*enum_words[i].words, v));
+			return json_string(
+			    cli_enum_name(*enum_words[i].words, v));
 	ev = protobuf_c_enum_descriptor_get_value(d, v);
 	if (ev == NULL)
 		return json_integer(v);
@@ -51,9 +52,11 @@ enum_json(const ProtobufCEnumDescriptor *d, int v)
 
 		snprintf(buf, sizeof(buf), "%s", p ? p + 1 : ev->name);
 		for (j = 0; buf[j]; j++)
-			buf[j] = buf[j] == '_' ? '-' :
-			    (char)(buf[j] >= 'A' && buf[j] <= 'Z' ? buf[j] + 32 :
-			    buf[j]);
+			buf[j] = buf[j] == '_'
+			    ? '-'
+			    : (char)(buf[j] >= 'A' && buf[j] <= 'Z'
+				      ? buf[j] + 32
+				      : buf[j]);
 		return json_string(buf);
 	}
 }
@@ -102,8 +105,9 @@ value_json(const ProtobufCFieldDescriptor *f, const void *p)
 		if (m->descriptor == &ucr__decimal__descriptor) {
 			char buf[48];
 
-			return json_string(ucr_decimal_format(
-			    (const Ucr__Decimal *)m, buf, sizeof(buf)));
+			return json_string(
+			    ucr_decimal_format((const Ucr__Decimal *)m, buf,
+				sizeof(buf)));
 		}
 		return cli_message_json(m);
 	}
@@ -147,13 +151,16 @@ cli_message_json(const ProtobufCMessage *m)
 		const char *base = (const char *)m;
 
 		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-			uint32_t c = *(const uint32_t *)(base + f->quantifier_offset);
+			uint32_t c =
+			    *(const uint32_t *)(base + f->quantifier_offset);
 
 			if (c != f->id)
 				continue;
 		}
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			size_t n = *(const size_t *)(base + f->quantifier_offset), j;
+			size_t n = *(
+				   const size_t *)(base + f->quantifier_offset),
+			       j;
 			const char *arr = *(char *const *)(base + f->offset);
 			json_t *a = json_array();
 
@@ -166,7 +173,8 @@ cli_message_json(const ProtobufCMessage *m)
 		if (f->type == PROTOBUF_C_TYPE_MESSAGE &&
 		    *(void *const *)(base + f->offset) == NULL)
 			continue;
-		json_object_set_new(o, f->name, value_json(f, base + f->offset));
+		json_object_set_new(o, f->name,
+		    value_json(f, base + f->offset));
 	}
 	return o;
 }
@@ -195,20 +203,47 @@ cli_record_json(const Ucr__Record *r)
 		const ProtobufCMessage *body = NULL;
 
 		switch (r->body_case) {
-		case UCR__RECORD__BODY_BASELINE: body = &r->baseline->base; break;
-		case UCR__RECORD__BODY_TARGET: body = &r->target->base; break;
-		case UCR__RECORD__BODY_MEASUREMENT: body = &r->measurement->base; break;
-		case UCR__RECORD__BODY_PROJECT: body = &r->project->base; break;
-		case UCR__RECORD__BODY_GROUP: body = &r->group->base; break;
-		case UCR__RECORD__BODY_MEETING: body = &r->meeting->base; break;
-		case UCR__RECORD__BODY_NETWORK: body = &r->network->base; break;
-		case UCR__RECORD__BODY_DECISION: body = &r->decision->base; break;
-		case UCR__RECORD__BODY_VISION: body = &r->vision->base; break;
-		case UCR__RECORD__BODY_PRIORITY: body = &r->priority->base; break;
-		case UCR__RECORD__BODY_GOAL: body = &r->goal->base; break;
-		case UCR__RECORD__BODY_ROSTER: body = &r->roster->base; break;
-		case UCR__RECORD__BODY_EPOCH_ACCEPT: body = &r->epoch_accept->base; break;
-		default: break;
+		case UCR__RECORD__BODY_BASELINE:
+			body = &r->baseline->base;
+			break;
+		case UCR__RECORD__BODY_TARGET:
+			body = &r->target->base;
+			break;
+		case UCR__RECORD__BODY_MEASUREMENT:
+			body = &r->measurement->base;
+			break;
+		case UCR__RECORD__BODY_PROJECT:
+			body = &r->project->base;
+			break;
+		case UCR__RECORD__BODY_GROUP:
+			body = &r->group->base;
+			break;
+		case UCR__RECORD__BODY_MEETING:
+			body = &r->meeting->base;
+			break;
+		case UCR__RECORD__BODY_NETWORK:
+			body = &r->network->base;
+			break;
+		case UCR__RECORD__BODY_DECISION:
+			body = &r->decision->base;
+			break;
+		case UCR__RECORD__BODY_VISION:
+			body = &r->vision->base;
+			break;
+		case UCR__RECORD__BODY_PRIORITY:
+			body = &r->priority->base;
+			break;
+		case UCR__RECORD__BODY_GOAL:
+			body = &r->goal->base;
+			break;
+		case UCR__RECORD__BODY_ROSTER:
+			body = &r->roster->base;
+			break;
+		case UCR__RECORD__BODY_EPOCH_ACCEPT:
+			body = &r->epoch_accept->base;
+			break;
+		default:
+			break;
 		}
 		if (body)
 			json_object_set_new(o, "body", cli_message_json(body));

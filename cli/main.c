@@ -20,186 +20,188 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"baseline", cmd_baseline, "write the baseline review of a commitment",
-	    "ucr baseline set COMMITMENT --text TEXT [--trend up|down|flat|unknown]\n"
-	    "                 [--gap]\n"
-	    "\n"
-	    "Record the baseline review of one Aalborg commitment (1.1 .. 10.5) for\n"
-	    "this node's municipality: an assessment text, the trend and whether data\n"
-	    "are missing. Setting it again replaces the earlier text; history stays\n"
-	    "in the log.\n"},
-	{"target", cmd_target, "add or change a local target",
-	    "ucr target add ID --title T --commitment C[,C...] --priority P[,P...]\n"
-	    "               [--indicator KPI] [--baseline VALUE@YEAR]\n"
-	    "               [--target VALUE@YEAR] [--direction increase|decrease]\n"
-	    "               [--owner UNIT] [--status active|withdrawn]\n"
-	    "ucr target set ID [any of the flags above]\n"
-	    "\n"
-	    "add creates target ID and refuses an ID already used; set changes the\n"
-	    "named fields of an existing target and keeps the others. Commitments are\n"
-	    "Aalborg ids (3.1), priorities P1 .. P5, KPI a Kolada indicator id.\n"
-	    "Values are decimals (12.5); years 1900 .. 2100.\n"},
-	{"measure", cmd_measure, "record an indicator value",
-	    "ucr measure KPI YEAR VALUE [--gender T|K|M]\n"
-	    "            [--status final|preliminary|missing] [--area CODE]\n"
-	    "\n"
-	    "Record the value of Kolada indicator KPI for YEAR (for this node's\n"
-	    "municipality unless --area names another). VALUE is a decimal, or - with\n"
-	    "--status missing (no value published; never counted as 0). Gender T is\n"
-	    "the total, K women, M men. Recording the same KPI, year and gender again\n"
-	    "replaces the value.\n"},
-	{"project", cmd_project, "add or change a development project",
-	    "ucr project add ID --title T [--priority P[,P...]] [--lead CODE]\n"
-	    "                [--partners CODE[,CODE...]] [--start DATE] [--end DATE]\n"
-	    "                [--budget SEK] [--funder NAME]\n"
-	    "                [--status planned|ongoing|completed] [--no-programme]\n"
-	    "ucr project set ID [any of the flags above]\n"
-	    "\n"
-	    "A development project led by this municipality (or --lead on the hub).\n"
-	    "Dates are YYYY-MM-DD. Projects count towards the programme goal R3\n"
-	    "unless --no-programme is given.\n"},
-	{"group", cmd_group, "add or change a thematic working group",
-	    "ucr group add ID --name NAME [--priority P[,P...]] [--theme THEME]\n"
-	    "              [--members CODE[,CODE...]] [--from DATE] [--to DATE]\n"
-	    "ucr group set ID [any of the flags above]\n"
-	    "\n"
-	    "A thematic working group (goal A1 counts the groups engaged).\n"
-	    "Members are municipality codes; dates are YYYY-MM-DD.\n"},
-	{"meeting", cmd_meeting, "record a workshop or meeting with participants",
-	    "ucr meeting add ID --kind workshop|group-meeting|steering-group|\n"
-	    "                          regional-council|other\n"
-	    "                --date DATE --women N --men N [--unstated N]\n"
-	    "                [--group ID] [--title TEXT]\n"
-	    "ucr meeting set ID [any of the flags above]\n"
-	    "\n"
-	    "Participant counts by gender, from the attendance list; the system\n"
-	    "keeps counts, never names.\n"},
-	{"network", cmd_network, "record a network membership",
-	    "ucr network join ID --name NAME --scope national|international\n"
-	    "                 --date DATE [--new]\n"
-	    "ucr network set ID [any of the flags above]\n"
-	    "\n"
-	    "join records a membership, or replaces the one with the same ID; set\n"
-	    "changes the named fields of an existing one. --new marks a network\n"
-	    "joined within the programme (goal R2).\n"},
-	{"decision", cmd_decision, "record a political decision",
-	    "ucr decision add ID --body board|council|regional-council|steering-group\n"
-	    "                 --date DATE\n"
-	    "                 --subject baseline|targets|local-plan|regional-plan|other\n"
-	    "                 --ref TEXT [--adopts KEY[,KEY...]]\n"
-	    "                 [--outcome adopted|rejected|deferred]\n"
-	    "ucr decision set ID [any of the flags above]\n"
-	    "\n"
-	    "Adopting binds the content hashes of the named records as they are now,\n"
-	    "so a later change to an adopted target shows. KEY is a full record key\n"
-	    "(2403/target/T1) or KIND/ID of this node's own records (target/T1).\n"
-	    "A municipality records board and council decisions; the hub records the\n"
-	    "regional council's and the steering group's.\n"},
-	{"delete", cmd_delete, "delete a record (a tombstone; history stays)",
-	    "ucr delete KEY\n"
-	    "\n"
-	    "KEY is a full record key or KIND/ID of this node's own records.\n"},
-	{"import", cmd_import, "import records from JSON, CSV or a Kolada export",
-	    "ucr import [--kolada] [--dry-run] [--json] FILE...\n"
-	    "\n"
-	    "Import .json (an array of records) or .csv files (docs/import.md), or\n"
-	    "with --kolada a Kolada API data export. All or nothing: one bad row\n"
-	    "stores nothing and the error names the file, row and field. Rows of\n"
-	    "other municipalities are skipped and counted. --dry-run checks only.\n"},
-	{"show", cmd_show, "list the records held (own and replicated)",
-	    "ucr show [KIND] [--municipality CODE] [--key KEY] [--json]\n"
-	    "\n"
-	    "KIND is one of baseline target measure project group meeting network\n"
-	    "decision vision priority goal roster epoch.\n"},
-	{"log", cmd_log, "list this node's own log",
-	    "ucr log [--from SEQ] [--json]\n"
-	    "\n"
-	    "Every entry of this daemon's own signed log: seq, time, key, kind.\n"},
-	{"status", cmd_status, "the steering-group view",
-	    "ucr status [--json]\n"
-	    "\n"
-	    "The programme goals, the municipality table and the exceptions.\n"},
-	{"plan", cmd_plan, "the joint action plan",
-	    "ucr plan [--priority P] [--municipality CODE] [--json]\n"},
-	{"cycle", cmd_cycle, "one municipality's Aalborg cycle",
-	    "ucr cycle MUNICIPALITY [--json]\n"},
-	{"report", cmd_report, "write the Regional Council's HTML report",
-	    "ucr report --html FILE\n"},
-	{"explain", cmd_explain, "list the signed records behind a figure",
-	    "ucr explain GOAL-OR-TARGET [--json]\n"},
-	{"digest", cmd_digest, "print every log's head and the view digest",
-	    "ucr digest [--json]\n"
-	    "\n"
-	    "Every log held (author, epoch, seq, head hash) and a digest of the\n"
-	    "view, on a node or the hub: two sites that print the same digest hold\n"
-	    "the same records.\n"},
-	{"peers", cmd_peers, "the hub's peers, or a node's link to the hub",
-	    "ucr peers [--json]\n"
-	    "\n"
-	    "On the hub: every roster entry, connected or not, last seen, the seq\n"
-	    "the hub holds of its log, what the node reports, lag and the last\n"
-	    "refusal. On a node: the state of its link to the hub.\n"},
-	{"roster", cmd_roster, "enrol, revoke and list keys (hub)",
-	    "ucr roster add CODE HEXKEY [--name NAME] [--role node|reader]\n"
-	    "ucr roster revoke HEXKEY\n"
-	    "ucr roster accept-epoch HEXKEY EPOCH\n"
-	    "ucr roster list [--json]\n"
-	    "\n"
-	    "The roster is the region's trust list, kept as signed regional\n"
-	    "records that every node receives. add enrols the key a node printed\n"
-	    "(ucr keygen, ucr init); revoke refuses everything the key signs from\n"
-	    "now on; accept-epoch lets a node whose store was wiped start a new\n"
-	    "log (the old one is kept). Run on the hub, with -c hub.conf.\n"},
-	{"vision", cmd_vision, "set the regional vision (hub)",
-	    "ucr vision set TEXT [--year YEAR]\n"},
-	{"priority", cmd_priority, "set a regional priority's title (hub)",
-	    "ucr priority set P1..P5 --title TEXT\n"},
-	{"goal", cmd_goal, "change a programme goal's threshold (hub)",
-	    "ucr goal set A1|A2|A3|R1|R2|R3 --threshold N [--title TEXT]\n"},
-	{"keygen", cmd_keygen, "make a new key file",
-	    "ucr keygen --out FILE\n"
-	    "\n"
-	    "Write a new Ed25519 key to FILE (mode 0600; an existing file is never\n"
-	    "overwritten) and print its public key as 64 hex digits.\n"},
-	{"verify", cmd_verify, "re-verify every signature and hash chain of a store",
-	    "ucr verify [--data DIR] [--region NAME] [--json]\n"
-	    "\n"
-	    "Without --data, the store of the configuration (-c). Exits 1 naming\n"
-	    "the first failure.\n"},
-	{"init", cmd_init, "set up a node or a hub: key and configuration",
-	    "ucr init node --municipality CODE [--hub tcp://HOST:7300 --hub-key HEX]\n"
-	    "              [--region NAME] [--dir DIR] [--json]\n"
-	    "ucr init hub [--listen tcp://*:7300] [--region NAME] [--dir DIR]\n"
-	    "             [--json]\n"
-	    "\n"
-	    "Write a new key and a configuration, and print the public key: a\n"
-	    "node's goes to the hub's administrator (ucr roster add), the hub's to\n"
-	    "every node (--hub-key). Without --dir they go to /etc/ucr/node.conf\n"
-	    "and /etc/ucr/node.key (hub.conf, hub.key), with the store in\n"
-	    "/var/lib/ucr/node and the control socket in /run/ucr/node, as the\n"
-	    "systemd units expect; run as root, the key is then owned by user ucr,\n"
-	    "mode 0600. With --dir, both go to DIR with paths relative to it.\n"
-	    "An existing file is never overwritten. Without --hub a node runs\n"
-	    "offline.\n"},
-	{"backup", cmd_backup, "copy the store while the daemon runs, and check it",
-	    "ucr backup --out DIR [--compact] [--json]\n"
-	    "\n"
-	    "Copy the configured store (-c) into DIR (new or empty) with mdb_copy,\n"
-	    "in one read transaction, so the daemon may go on running; then\n"
-	    "re-verify every signature and hash chain of the copy. --compact\n"
-	    "leaves free pages out. Restore: docs/operations.md.\n"},
-	{"rebuild", cmd_rebuild, "make a lost hub's store again from a node's replica",
-	    "ucr rebuild --from DIR [--from DIR...]\n"
-	    "\n"
-	    "Run with the hub's configuration (-c /etc/ucr/hub.conf), ucr-hub\n"
-	    "stopped and its data folder gone or moved away. Copies every log of\n"
-	    "the replicas in DIR (nodes' stores, or ucr backups of them; each log\n"
-	    "as far as any replica holds it) into a new hub store, each batch\n"
-	    "checked as the hub checks a node's. Needs the hub's own key. Then\n"
-	    "start the hub: the nodes send what the replicas lacked of their own\n"
-	    "logs, and the hub's own records go on in a new log epoch.\n"
-	    "See docs/operations.md.\n"},
-	{"help", cmd_help, "show help for a command", "ucr help [COMMAND]\n"},
+    {"baseline", cmd_baseline, "write the baseline review of a commitment",
+	"ucr baseline set COMMITMENT --text TEXT [--trend up|down|flat|unknown]\n"
+	"                 [--gap]\n"
+	"\n"
+	"Record the baseline review of one Aalborg commitment (1.1 .. 10.5) for\n"
+	"this node's municipality: an assessment text, the trend and whether data\n"
+	"are missing. Setting it again replaces the earlier text; history stays\n"
+	"in the log.\n"},
+    {"target", cmd_target, "add or change a local target",
+	"ucr target add ID --title T --commitment C[,C...] --priority P[,P...]\n"
+	"               [--indicator KPI] [--baseline VALUE@YEAR]\n"
+	"               [--target VALUE@YEAR] [--direction increase|decrease]\n"
+	"               [--owner UNIT] [--status active|withdrawn]\n"
+	"ucr target set ID [any of the flags above]\n"
+	"\n"
+	"add creates target ID and refuses an ID already used; set changes the\n"
+	"named fields of an existing target and keeps the others. Commitments are\n"
+	"Aalborg ids (3.1), priorities P1 .. P5, KPI a Kolada indicator id.\n"
+	"Values are decimals (12.5); years 1900 .. 2100.\n"},
+    {"measure", cmd_measure, "record an indicator value",
+	"ucr measure KPI YEAR VALUE [--gender T|K|M]\n"
+	"            [--status final|preliminary|missing] [--area CODE]\n"
+	"\n"
+	"Record the value of Kolada indicator KPI for YEAR (for this node's\n"
+	"municipality unless --area names another). VALUE is a decimal, or - with\n"
+	"--status missing (no value published; never counted as 0). Gender T is\n"
+	"the total, K women, M men. Recording the same KPI, year and gender again\n"
+	"replaces the value.\n"},
+    {"project", cmd_project, "add or change a development project",
+	"ucr project add ID --title T [--priority P[,P...]] [--lead CODE]\n"
+	"                [--partners CODE[,CODE...]] [--start DATE] [--end DATE]\n"
+	"                [--budget SEK] [--funder NAME]\n"
+	"                [--status planned|ongoing|completed] [--no-programme]\n"
+	"ucr project set ID [any of the flags above]\n"
+	"\n"
+	"A development project led by this municipality (or --lead on the hub).\n"
+	"Dates are YYYY-MM-DD. Projects count towards the programme goal R3\n"
+	"unless --no-programme is given.\n"},
+    {"group", cmd_group, "add or change a thematic working group",
+	"ucr group add ID --name NAME [--priority P[,P...]] [--theme THEME]\n"
+	"              [--members CODE[,CODE...]] [--from DATE] [--to DATE]\n"
+	"ucr group set ID [any of the flags above]\n"
+	"\n"
+	"A thematic working group (goal A1 counts the groups engaged).\n"
+	"Members are municipality codes; dates are YYYY-MM-DD.\n"},
+    {"meeting", cmd_meeting, "record a workshop or meeting with participants",
+	"ucr meeting add ID --kind workshop|group-meeting|steering-group|\n"
+	"                          regional-council|other\n"
+	"                --date DATE --women N --men N [--unstated N]\n"
+	"                [--group ID] [--title TEXT]\n"
+	"ucr meeting set ID [any of the flags above]\n"
+	"\n"
+	"Participant counts by gender, from the attendance list; the system\n"
+	"keeps counts, never names.\n"},
+    {"network", cmd_network, "record a network membership",
+	"ucr network join ID --name NAME --scope national|international\n"
+	"                 --date DATE [--new]\n"
+	"ucr network set ID [any of the flags above]\n"
+	"\n"
+	"join records a membership, or replaces the one with the same ID; set\n"
+	"changes the named fields of an existing one. --new marks a network\n"
+	"joined within the programme (goal R2).\n"},
+    {"decision", cmd_decision, "record a political decision",
+	"ucr decision add ID --body board|council|regional-council|steering-group\n"
+	"                 --date DATE\n"
+	"                 --subject baseline|targets|local-plan|regional-plan|other\n"
+	"                 --ref TEXT [--adopts KEY[,KEY...]]\n"
+	"                 [--outcome adopted|rejected|deferred]\n"
+	"ucr decision set ID [any of the flags above]\n"
+	"\n"
+	"Adopting binds the content hashes of the named records as they are now,\n"
+	"so a later change to an adopted target shows. KEY is a full record key\n"
+	"(2403/target/T1) or KIND/ID of this node's own records (target/T1).\n"
+	"A municipality records board and council decisions; the hub records the\n"
+	"regional council's and the steering group's.\n"},
+    {"delete", cmd_delete, "delete a record (a tombstone; history stays)",
+	"ucr delete KEY\n"
+	"\n"
+	"KEY is a full record key or KIND/ID of this node's own records.\n"},
+    {"import", cmd_import, "import records from JSON, CSV or a Kolada export",
+	"ucr import [--kolada] [--dry-run] [--json] FILE...\n"
+	"\n"
+	"Import .json (an array of records) or .csv files (docs/import.md), or\n"
+	"with --kolada a Kolada API data export. All or nothing: one bad row\n"
+	"stores nothing and the error names the file, row and field. Rows of\n"
+	"other municipalities are skipped and counted. --dry-run checks only.\n"},
+    {"show", cmd_show, "list the records held (own and replicated)",
+	"ucr show [KIND] [--municipality CODE] [--key KEY] [--json]\n"
+	"\n"
+	"KIND is one of baseline target measure project group meeting network\n"
+	"decision vision priority goal roster epoch.\n"},
+    {"log", cmd_log, "list this node's own log",
+	"ucr log [--from SEQ] [--json]\n"
+	"\n"
+	"Every entry of this daemon's own signed log: seq, time, key, kind.\n"},
+    {"status", cmd_status, "the steering-group view",
+	"ucr status [--json]\n"
+	"\n"
+	"The programme goals, the municipality table and the exceptions.\n"},
+    {"plan", cmd_plan, "the joint action plan",
+	"ucr plan [--priority P] [--municipality CODE] [--json]\n"},
+    {"cycle", cmd_cycle, "one municipality's Aalborg cycle",
+	"ucr cycle MUNICIPALITY [--json]\n"},
+    {"report", cmd_report, "write the Regional Council's HTML report",
+	"ucr report --html FILE\n"},
+    {"explain", cmd_explain, "list the signed records behind a figure",
+	"ucr explain GOAL-OR-TARGET [--json]\n"},
+    {"digest", cmd_digest, "print every log's head and the view digest",
+	"ucr digest [--json]\n"
+	"\n"
+	"Every log held (author, epoch, seq, head hash) and a digest of the\n"
+	"view, on a node or the hub: two sites that print the same digest hold\n"
+	"the same records.\n"},
+    {"peers", cmd_peers, "the hub's peers, or a node's link to the hub",
+	"ucr peers [--json]\n"
+	"\n"
+	"On the hub: every roster entry, connected or not, last seen, the seq\n"
+	"the hub holds of its log, what the node reports, lag and the last\n"
+	"refusal. On a node: the state of its link to the hub.\n"},
+    {"roster", cmd_roster, "enrol, revoke and list keys (hub)",
+	"ucr roster add CODE HEXKEY [--name NAME] [--role node|reader]\n"
+	"ucr roster revoke HEXKEY\n"
+	"ucr roster accept-epoch HEXKEY EPOCH\n"
+	"ucr roster list [--json]\n"
+	"\n"
+	"The roster is the region's trust list, kept as signed regional\n"
+	"records that every node receives. add enrols the key a node printed\n"
+	"(ucr keygen, ucr init); revoke refuses everything the key signs from\n"
+	"now on; accept-epoch lets a node whose store was wiped start a new\n"
+	"log (the old one is kept). Run on the hub, with -c hub.conf.\n"},
+    {"vision", cmd_vision, "set the regional vision (hub)",
+	"ucr vision set TEXT [--year YEAR]\n"},
+    {"priority", cmd_priority, "set a regional priority's title (hub)",
+	"ucr priority set P1..P5 --title TEXT\n"},
+    {"goal", cmd_goal, "change a programme goal's threshold (hub)",
+	"ucr goal set A1|A2|A3|R1|R2|R3 --threshold N [--title TEXT]\n"},
+    {"keygen", cmd_keygen, "make a new key file",
+	"ucr keygen --out FILE\n"
+	"\n"
+	"Write a new Ed25519 key to FILE (mode 0600; an existing file is never\n"
+	"overwritten) and print its public key as 64 hex digits.\n"},
+    {"verify", cmd_verify,
+	"re-verify every signature and hash chain of a store",
+	"ucr verify [--data DIR] [--region NAME] [--json]\n"
+	"\n"
+	"Without --data, the store of the configuration (-c). Exits 1 naming\n"
+	"the first failure.\n"},
+    {"init", cmd_init, "set up a node or a hub: key and configuration",
+	"ucr init node --municipality CODE [--hub tcp://HOST:7300 --hub-key HEX]\n"
+	"              [--region NAME] [--dir DIR] [--json]\n"
+	"ucr init hub [--listen tcp://*:7300] [--region NAME] [--dir DIR]\n"
+	"             [--json]\n"
+	"\n"
+	"Write a new key and a configuration, and print the public key: a\n"
+	"node's goes to the hub's administrator (ucr roster add), the hub's to\n"
+	"every node (--hub-key). Without --dir they go to /etc/ucr/node.conf\n"
+	"and /etc/ucr/node.key (hub.conf, hub.key), with the store in\n"
+	"/var/lib/ucr/node and the control socket in /run/ucr/node, as the\n"
+	"systemd units expect; run as root, the key is then owned by user ucr,\n"
+	"mode 0600. With --dir, both go to DIR with paths relative to it.\n"
+	"An existing file is never overwritten. Without --hub a node runs\n"
+	"offline.\n"},
+    {"backup", cmd_backup, "copy the store while the daemon runs, and check it",
+	"ucr backup --out DIR [--compact] [--json]\n"
+	"\n"
+	"Copy the configured store (-c) into DIR (new or empty) with mdb_copy,\n"
+	"in one read transaction, so the daemon may go on running; then\n"
+	"re-verify every signature and hash chain of the copy. --compact\n"
+	"leaves free pages out. Restore: docs/operations.md.\n"},
+    {"rebuild", cmd_rebuild,
+	"make a lost hub's store again from a node's replica",
+	"ucr rebuild --from DIR [--from DIR...]\n"
+	"\n"
+	"Run with the hub's configuration (-c /etc/ucr/hub.conf), ucr-hub\n"
+	"stopped and its data folder gone or moved away. Copies every log of\n"
+	"the replicas in DIR (nodes' stores, or ucr backups of them; each log\n"
+	"as far as any replica holds it) into a new hub store, each batch\n"
+	"checked as the hub checks a node's. Needs the hub's own key. Then\n"
+	"start the hub: the nodes send what the replicas lacked of their own\n"
+	"logs, and the hub's own records go on in a new log epoch.\n"
+	"See docs/operations.md.\n"},
+    {"help", cmd_help, "show help for a command", "ucr help [COMMAND]\n"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -236,7 +238,8 @@ usage_all(FILE *f)
 	    "\n"
 	    "commands:\n");
 	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-10s %s\n", commands[i].name,
+		    commands[i].summary);
 	fprintf(f,
 	    "\n"
 	    "'ucr help COMMAND' or 'ucr COMMAND --help' describes one command.\n"
@@ -276,9 +279,11 @@ cli_main(int argc, char **argv)
 	int i;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
+		if (strcmp(argv[i], "-c") == 0 ||
+		    strcmp(argv[i], "--config") == 0) {
 			if (++i >= argc) {
-				cli_error("option %s needs a FILE", argv[i - 1]);
+				cli_error("option %s needs a FILE",
+				    argv[i - 1]);
 				return EXIT_USAGE;
 			}
 			cli_conf_path = argv[i];
@@ -290,7 +295,8 @@ cli_main(int argc, char **argv)
 			printf("ucr %s\n", UCR_VERSION);
 			return 0;
 		} else {
-			cli_error("unknown option '%s' (see ucr --help)", argv[i]);
+			cli_error("unknown option '%s' (see ucr --help)",
+			    argv[i]);
 			return EXIT_USAGE;
 		}
 	}
@@ -377,8 +383,8 @@ cli_flags_parse(struct cli_flags *f, const char *spec, int argc, char **argv)
 			else if (i + 1 < argc)
 				f->value[f->n] = argv[++i];
 			else {
-				cli_error("%s: option '--%s' needs a value", argv[0],
-				    name);
+				cli_error("%s: option '--%s' needs a value",
+				    argv[0], name);
 				return -1;
 			}
 		} else if (eq) {

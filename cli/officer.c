@@ -20,14 +20,14 @@
 
 /* ---------------------------------------------------------------- values */
 
-static const struct cli_enum trends[] = {{"unknown", 0}, {"up", 1},
-    {"down", 2}, {"flat", 3}, {NULL, 0}};
-static const struct cli_enum directions[] = {{"increase", 0},
-    {"decrease", 1}, {NULL, 0}};
+static const struct cli_enum trends[] = {{"unknown", 0}, {"up", 1}, {"down", 2},
+    {"flat", 3}, {NULL, 0}};
+static const struct cli_enum directions[] = {{"increase", 0}, {"decrease", 1},
+    {NULL, 0}};
 static const struct cli_enum genders[] = {{"T", 0}, {"K", 1}, {"M", 2},
     {NULL, 0}};
-static const struct cli_enum mstatuses[] = {{"final", 0},
-    {"preliminary", 1}, {"missing", 2}, {NULL, 0}};
+static const struct cli_enum mstatuses[] = {{"final", 0}, {"preliminary", 1},
+    {"missing", 2}, {NULL, 0}};
 static const struct cli_enum tstatuses[] = {{"active", 0}, {"withdrawn", 1},
     {NULL, 0}};
 static const struct cli_enum pstatuses[] = {{"planned", 0}, {"ongoing", 1},
@@ -35,8 +35,8 @@ static const struct cli_enum pstatuses[] = {{"planned", 0}, {"ongoing", 1},
 static const struct cli_enum mkinds[] = {{"other", 0}, {"workshop", 1},
     {"group-meeting", 2}, {"steering-group", 3}, {"regional-council", 4},
     {NULL, 0}};
-static const struct cli_enum scopes[] = {{"national", 0},
-    {"international", 1}, {NULL, 0}};
+static const struct cli_enum scopes[] = {{"national", 0}, {"international", 1},
+    {NULL, 0}};
 static const struct cli_enum bodies[] = {{"board", 0}, {"council", 1},
     {"regional-council", 2}, {"steering-group", 3}, {NULL, 0}};
 static const struct cli_enum subjects[] = {{"other", 0}, {"baseline", 1},
@@ -93,8 +93,8 @@ struct ctx {
 	int failed;
 };
 
-static void
-fail(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(struct ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 fail(struct ctx *c, const char *fmt, ...)
@@ -107,8 +107,8 @@ fail(struct ctx *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	cli_error("%s%s%s: %s", c->cmd, c->verb ? " " : "", c->verb ? c->verb : "",
-	    buf);
+	cli_error("%s%s%s: %s", c->cmd, c->verb ? " " : "",
+	    c->verb ? c->verb : "", buf);
 }
 
 static char *
@@ -161,7 +161,7 @@ set_list(struct ctx *c, char ***field, size_t *n, const char *flag,
 	*n = 0;
 	copy = xstrdup(v);
 	for (tok = strtok_r(copy, ",", &save); tok;
-	    tok = strtok_r(NULL, ",", &save)) {
+	     tok = strtok_r(NULL, ",", &save)) {
 		while (*tok == ' ')
 			tok++;
 		if (valid && !valid(tok)) {
@@ -276,7 +276,8 @@ set_date(struct ctx *c, char **field, const char *flag, const char *v)
 	if (v == NULL)
 		return;
 	if (*v != '\0' && !ucr_date_valid(v)) {
-		fail(c, "%s: '%s' is not a date (YYYY-MM-DD, 1900-2100)", flag, v);
+		fail(c, "%s: '%s' is not a date (YYYY-MM-DD, 1900-2100)", flag,
+		    v);
 		return;
 	}
 	set_str(field, v);
@@ -295,12 +296,12 @@ cli_record_new(const char *owner, Ucr__Record__BodyCase kind)
 	ucr__record__init(r);
 	r->owner = xstrdup(owner);
 	r->body_case = kind;
-#define BODY(field, type, init)                                             \
-	body = malloc(sizeof(type));                                        \
-	if (body == NULL)                                                   \
-		goto oom;                                                   \
-	init((type *)body);                                                 \
-	r->field = body;                                                    \
+#define BODY(field, type, init)      \
+	body = malloc(sizeof(type)); \
+	if (body == NULL)            \
+		goto oom;            \
+	init((type *)body);          \
+	r->field = body;             \
 	break;
 	switch (kind) {
 	case UCR__RECORD__BODY_BASELINE:
@@ -379,7 +380,8 @@ cli_full_key(char *buf, size_t len, const char *owner, const char *key)
 		if (n < sizeof(kind)) {
 			memcpy(kind, key, n);
 			kind[n] = '\0';
-			if (ucr_kind_parse(kind) != UCR__RECORD__BODY__NOT_SET) {
+			if (ucr_kind_parse(kind) !=
+			    UCR__RECORD__BODY__NOT_SET) {
 				snprintf(buf, len, "%s/%s", owner, key);
 				return;
 			}
@@ -389,9 +391,8 @@ cli_full_key(char *buf, size_t len, const char *owner, const char *key)
 }
 
 int
-cli_put(const struct ucr_config *cfg, Ucr__Record *r, int mode,
-    char **adopts, size_t nadopt, const char *cmd, const char *verb,
-    const char *done)
+cli_put(const struct ucr_config *cfg, Ucr__Record *r, int mode, char **adopts,
+    size_t nadopt, const char *cmd, const char *verb, const char *done)
 {
 	Ucr__Request req = UCR__REQUEST__INIT;
 	Ucr__Put put = UCR__PUT__INIT;
@@ -428,13 +429,13 @@ cli_put(const struct ucr_config *cfg, Ucr__Record *r, int mode,
  * build or load the record, fill it from the flags, send it.
  */
 struct writer {
-	const char *verbs;	/* "add set" */
-	const char *spec;	/* flags */
+	const char *verbs; /* "add set" */
+	const char *spec;  /* flags */
 	Ucr__Record__BodyCase kind;
-	int npos;		/* positional args after the verb */
+	int npos; /* positional args after the verb */
 	void (*fill)(struct ctx *, Ucr__Record *, const struct cli_flags *,
 	    const struct ucr_config *, int create);
-	const char *required;	/* flags required on create */
+	const char *required; /* flags required on create */
 };
 
 static int
@@ -457,16 +458,17 @@ run_writer(const struct writer *w, int argc, char **argv)
 	c.verb = verb;
 	create = strcmp(verb, "set") != 0;
 	/* baseline set and network join create or replace */
-	mode = strcmp(verb, "add") == 0 ? UCR_PUT_CREATE :
-	    strcmp(verb, "set") == 0 && w->kind != UCR__RECORD__BODY_BASELINE ?
-	    UCR_PUT_UPDATE : UCR_PUT_UPSERT;
+	mode = strcmp(verb, "add") == 0 ? UCR_PUT_CREATE
+	    : strcmp(verb, "set") == 0 && w->kind != UCR__RECORD__BODY_BASELINE
+	    ? UCR_PUT_UPDATE
+	    : UCR_PUT_UPSERT;
 	if (w->kind == UCR__RECORD__BODY_BASELINE)
 		create = 1;
 	id = f.pos[1];
 	if (create && w->required) {
 		req = xstrdup(w->required);
 		for (tok = strtok_r(req, " ", &save); tok;
-		    tok = strtok_r(NULL, " ", &save))
+		     tok = strtok_r(NULL, " ", &save))
 			if (!cli_flag_set(&f, tok)) {
 				fail(&c, "%s: required", tok);
 				break;
@@ -482,8 +484,9 @@ run_writer(const struct writer *w, int argc, char **argv)
 
 		probe.body_case = w->kind;
 		if (ucr_record_make_key(key, sizeof(key), cfg->owner, &probe,
-		    id) != 0) {
-			fail(&c, "id: '%s' must be 1-64 of A-Z a-z 0-9 . _ -", id);
+			id) != 0) {
+			fail(&c, "id: '%s' must be 1-64 of A-Z a-z 0-9 . _ -",
+			    id);
 			goto leave;
 		}
 		if ((r = cli_record_load(cfg, key)) == NULL) {
@@ -518,7 +521,7 @@ run_writer(const struct writer *w, int argc, char **argv)
 		char *list = xstrdup(cli_flag(&f, "adopts"));
 
 		for (tok = strtok_r(list, ",", &save); tok && nadopt < 64;
-		    tok = strtok_r(NULL, ",", &save)) {
+		     tok = strtok_r(NULL, ",", &save)) {
 			char full[256];
 
 			cli_full_key(full, sizeof(full), cfg->owner, tok);
@@ -529,15 +532,18 @@ run_writer(const struct writer *w, int argc, char **argv)
 			Ucr__Record *a = cli_record_load(cfg, adopts[i]);
 
 			if (a == NULL) {
-				fail(&c, "adopts: no such record %s", adopts[i]);
+				fail(&c, "adopts: no such record %s",
+				    adopts[i]);
 				goto leave;
 			}
 			ucr__record__free_unpacked(a, NULL);
 		}
 	}
 	rc = cli_put(cfg, r, mode, adopts, nadopt, argv[0], verb,
-	    mode == UCR_PUT_CREATE ? "added" : strcmp(verb, "join") == 0 ?
-	    "joined" : create ? "set" : "changed");
+	    mode == UCR_PUT_CREATE          ? "added"
+		: strcmp(verb, "join") == 0 ? "joined"
+		: create                    ? "set"
+					    : "changed");
 leave:
 	for (i = 0; i < nadopt; i++)
 		free(adopts[i]);
@@ -595,7 +601,8 @@ fill_target(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 	    cli_flag(f, "direction"));
 	if ((v = cli_flag(f, "owner")) != NULL)
 		set_str(&t->owner_unit, v);
-	set_enum(c, (int *)&t->status, tstatuses, "status", cli_flag(f, "status"));
+	set_enum(c, (int *)&t->status, tstatuses, "status",
+	    cli_flag(f, "status"));
 }
 
 static void
@@ -608,8 +615,10 @@ fill_measure(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 	(void)create;
 	set_str(&m->indicator, f->pos[1]);
 	m->year = parse_year(c, "year", f->pos[2]);
-	set_enum(c, (int *)&m->gender, genders, "gender", cli_flag(f, "gender"));
-	set_enum(c, (int *)&m->status, mstatuses, "status", cli_flag(f, "status"));
+	set_enum(c, (int *)&m->gender, genders, "gender",
+	    cli_flag(f, "gender"));
+	set_enum(c, (int *)&m->status, mstatuses, "status",
+	    cli_flag(f, "status"));
 	v = cli_flag(f, "area");
 	if (v != NULL && !valid_code(v)) {
 		fail(c, "area: unknown municipality code '%s'", v);
@@ -637,8 +646,8 @@ fill_project(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 			fail(c, "lead: unknown municipality code '%s'", v);
 		set_str(&p->lead, v);
 	} else if (create)
-		set_str(&p->lead, strcmp(cfg->owner, UCR_REGION) == 0 ? "2480" :
-		    cfg->owner);
+		set_str(&p->lead,
+		    strcmp(cfg->owner, UCR_REGION) == 0 ? "2480" : cfg->owner);
 	set_list(c, &p->priorities, &p->n_priorities, "priority",
 	    cli_flag(f, "priority"), ucr_priority_valid, "priority (P1..P5)");
 	set_list(c, &p->partners, &p->n_partners, "partners",
@@ -649,7 +658,8 @@ fill_project(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 		p->budget_sek = parse_long(c, "budget", v, 0, 1000000000000L);
 	if ((v = cli_flag(f, "funder")) != NULL)
 		set_str(&p->funder, v);
-	set_enum(c, (int *)&p->status, pstatuses, "status", cli_flag(f, "status"));
+	set_enum(c, (int *)&p->status, pstatuses, "status",
+	    cli_flag(f, "status"));
 	if (create)
 		p->counts_for_programme = !cli_flag_set(f, "no-programme");
 	else if (cli_flag_set(f, "no-programme"))
@@ -742,23 +752,23 @@ static const struct writer w_baseline = {"set", "text= trend= gap",
     UCR__RECORD__BODY_BASELINE, 1, fill_baseline, "text"};
 static const struct writer w_target = {"add set",
     "title= commitment= priority= indicator= baseline= target= direction= "
-    "owner= status=", UCR__RECORD__BODY_TARGET, 1, fill_target,
-    "title commitment priority"};
+    "owner= status=",
+    UCR__RECORD__BODY_TARGET, 1, fill_target, "title commitment priority"};
 static const struct writer w_project = {"add set",
     "title= priority= lead= partners= start= end= budget= funder= status= "
-    "no-programme", UCR__RECORD__BODY_PROJECT, 1, fill_project, "title"};
+    "no-programme",
+    UCR__RECORD__BODY_PROJECT, 1, fill_project, "title"};
 static const struct writer w_group = {"add set",
     "name= priority= theme= members= from= to=", UCR__RECORD__BODY_GROUP, 1,
     fill_group, "name"};
 static const struct writer w_meeting = {"add set",
     "kind= date= women= men= unstated= group= title=",
     UCR__RECORD__BODY_MEETING, 1, fill_meeting, "kind date women men"};
-static const struct writer w_network = {"join set",
-    "name= scope= date= new", UCR__RECORD__BODY_NETWORK, 1, fill_network,
-    "name scope date"};
+static const struct writer w_network = {"join set", "name= scope= date= new",
+    UCR__RECORD__BODY_NETWORK, 1, fill_network, "name scope date"};
 static const struct writer w_decision = {"add set",
-    "body= date= subject= ref= adopts= outcome=", UCR__RECORD__BODY_DECISION,
-    1, fill_decision, "body date subject ref"};
+    "body= date= subject= ref= adopts= outcome=", UCR__RECORD__BODY_DECISION, 1,
+    fill_decision, "body date subject ref"};
 
 int
 cmd_baseline(int argc, char **argv)
@@ -823,8 +833,8 @@ cmd_measure(int argc, char **argv)
 	r = cli_record_new(cfg->owner, UCR__RECORD__BODY_MEASUREMENT);
 	fill_measure(&c, r, &f, cfg, 1);
 	if (!c.failed) {
-		if (ucr_record_make_key(key, sizeof(key), cfg->owner, r, NULL) !=
-		    0)
+		if (ucr_record_make_key(key, sizeof(key), cfg->owner, r,
+			NULL) != 0)
 			fail(&c, "indicator: '%s' is not a KPI id", f.pos[1]);
 		else {
 			set_str(&r->key, key);
@@ -861,7 +871,8 @@ cmd_delete(int argc, char **argv)
 	r = cli_record_new(cfg->owner, UCR__RECORD__BODY__NOT_SET);
 	set_str(&r->key, key);
 	r->tombstone = 1;
-	rc = cli_put(cfg, r, UCR_PUT_UPDATE, NULL, 0, "delete", NULL, "deleted");
+	rc =
+	    cli_put(cfg, r, UCR_PUT_UPDATE, NULL, 0, "delete", NULL, "deleted");
 	ucr__record__free_unpacked(r, NULL);
 	ucr_config_free(cfg);
 	return rc;

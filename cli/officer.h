@@ -15,10 +15,17 @@ struct cli_enum {
 	const char *name;
 	int value;
 };
-extern const struct cli_enum *const cli_enum_trend, *const cli_enum_direction,
-    *const cli_enum_gender, *const cli_enum_mstatus, *const cli_enum_tstatus,
-    *const cli_enum_pstatus, *const cli_enum_mkind, *const cli_enum_scope,
-    *const cli_enum_body, *const cli_enum_subject, *const cli_enum_outcome;
+extern const struct cli_enum *const cli_enum_trend,
+    *const cli_enum_direction,
+	*const cli_enum_gender,
+	    *const cli_enum_mstatus,
+		*const cli_enum_tstatus,
+		    *const cli_enum_pstatus,
+			*const cli_enum_mkind,
+			    *const cli_enum_scope,
+				*const cli_enum_body,
+				    *const cli_enum_subject,
+					*const cli_enum_outcome;
 int cli_enum_parse(const struct cli_enum *e, const char *s, int *out);
 const char *cli_enum_name(const struct cli_enum *e, int v);
 

@@ -50,7 +50,7 @@ cmd_keygen(int argc, char **argv)
 /* ---------------------------------------------------------------- verify */
 
 struct verify_out {
-	json_t *cp;		/* the checkpoint's findings, or NULL */
+	json_t *cp; /* the checkpoint's findings, or NULL */
 	json_t *logs;
 	uint64_t entries, batches, logcount;
 	int json;
@@ -70,14 +70,18 @@ verify_cb(const struct ucr_head *h, uint64_t batches, void *arg)
 		json_t *o = json_object();
 
 		json_object_set_new(o, "author", json_string(hex));
-		json_object_set_new(o, "epoch", json_integer((json_int_t)h->epoch));
-		json_object_set_new(o, "entries", json_integer((json_int_t)h->seq));
-		json_object_set_new(o, "batches", json_integer((json_int_t)batches));
+		json_object_set_new(o, "epoch",
+		    json_integer((json_int_t)h->epoch));
+		json_object_set_new(o, "entries",
+		    json_integer((json_int_t)h->seq));
+		json_object_set_new(o, "batches",
+		    json_integer((json_int_t)batches));
 		json_object_set_new(o, "stopped", json_boolean(h->stopped));
 		json_array_append_new(v->logs, o);
 	} else
-		printf("  %.16s… epoch %016" PRIx64 ": %" PRIu64 " entries, %" PRIu64
-		    " batches%s\n", hex, h->epoch, h->seq, batches,
+		printf("  %.16s… epoch %016" PRIx64 ": %" PRIu64
+		       " entries, %" PRIu64 " batches%s\n",
+		    hex, h->epoch, h->seq, batches,
 		    h->stopped ? " (stopped after a fork)" : "");
 	return 0;
 }
@@ -116,8 +120,10 @@ verify_checkpoint(struct ucr_store *s, const struct ucr_config *cfg,
 	*js = json_pack("{s:I, s:I}", "age_s", (json_int_t)(age / 1000),
 	    "logs_behind", (json_int_t)behind);
 	if (out)
-		fprintf(out, "  checkpoint: signed by the hub %llu s ago, %zu logs "
-		    "held below it\n", (unsigned long long)(age / 1000), behind);
+		fprintf(out,
+		    "  checkpoint: signed by the hub %llu s ago, %zu logs "
+		    "held below it\n",
+		    (unsigned long long)(age / 1000), behind);
 	if (behind > 0 && is_hub)
 		return UCR_EROLLBACK; /* why says which log */
 	return 0;
@@ -163,20 +169,22 @@ cmd_verify(int argc, char **argv)
 		printf("verifying %s (region %s)\n", data, region);
 	rc = ucr_store_verify(s, verify_cb, &v, why, sizeof(why));
 	if (rc == 0)
-		rc = verify_checkpoint(s, cfg, region, v.json ? NULL : stdout, why,
-		    sizeof(why), &v.cp);
+		rc = verify_checkpoint(s, cfg, region, v.json ? NULL : stdout,
+		    why, sizeof(why), &v.cp);
 	if (v.json) {
 		json_t *o = json_object();
 
 		json_object_set_new(o, "ok", json_boolean(rc == 0));
 		json_object_set_new(o, "logs", v.logs);
-		json_object_set_new(o, "entries", json_integer((json_int_t)v.entries));
-		json_object_set_new(o, "batches", json_integer((json_int_t)v.batches));
+		json_object_set_new(o, "entries",
+		    json_integer((json_int_t)v.entries));
+		json_object_set_new(o, "batches",
+		    json_integer((json_int_t)v.batches));
 		if (v.cp)
 			json_object_set_new(o, "checkpoint", v.cp);
 		if (rc != 0)
-			json_object_set_new(o, "error", json_string(why[0] ? why :
-			    ucr_strerror(rc)));
+			json_object_set_new(o, "error",
+			    json_string(why[0] ? why : ucr_strerror(rc)));
 		cli_json_print(o);
 		json_decref(o);
 	} else {
@@ -184,8 +192,8 @@ cmd_verify(int argc, char **argv)
 		json_decref(v.cp);
 		if (rc == 0)
 			printf("ok: %" PRIu64 " authors' logs, %" PRIu64
-			    " entries, %" PRIu64 " signed batches\n", v.logcount,
-			    v.entries, v.batches);
+			       " entries, %" PRIu64 " signed batches\n",
+			    v.logcount, v.entries, v.batches);
 	}
 	if (rc != 0)
 		cli_error("verify: %s", why[0] ? why : ucr_strerror(rc));
@@ -222,9 +230,11 @@ summary(char *buf, size_t len, const Ucr__Record *r)
 		snprintf(buf, len, "%s", r->target->title);
 		break;
 	case UCR__RECORD__BODY_MEASUREMENT:
-		snprintf(buf, len, "%s", r->measurement->value ?
-		    ucr_decimal_format(r->measurement->value, d, sizeof(d)) :
-		    "missing");
+		snprintf(buf, len, "%s",
+		    r->measurement->value
+			? ucr_decimal_format(r->measurement->value, d,
+			      sizeof(d))
+			: "missing");
 		break;
 	case UCR__RECORD__BODY_PROJECT:
 		snprintf(buf, len, "%s (lead %s)", r->project->title,
@@ -287,8 +297,10 @@ show_cb(const struct ucr_rec *rec, void *arg)
 
 		ucr_hex(hex, rec->author, UCR_PK_LEN);
 		json_object_set_new(o, "author", json_string(hex));
-		json_object_set_new(o, "seq", json_integer((json_int_t)rec->seq));
-		json_object_set_new(o, "time", json_integer((json_int_t)(rec->time >> 16)));
+		json_object_set_new(o, "seq",
+		    json_integer((json_int_t)rec->seq));
+		json_object_set_new(o, "time",
+		    json_integer((json_int_t)(rec->time >> 16)));
 		ucr_hex(hex, rec->hash, 32);
 		json_object_set_new(o, "hash", json_string(hex));
 		json_array_append_new(c->arr, o);
@@ -319,7 +331,8 @@ cmd_show(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	c.kind = f.npos ? f.pos[0] : NULL;
 	if (c.kind && ucr_kind_parse(c.kind) == UCR__RECORD__BODY__NOT_SET) {
-		cli_error("show: unknown kind '%s' (see ucr help show)", c.kind);
+		cli_error("show: unknown kind '%s' (see ucr help show)",
+		    c.kind);
 		return EXIT_USAGE;
 	}
 	c.owner = cli_flag(&f, "municipality");
@@ -337,7 +350,8 @@ cmd_show(int argc, char **argv)
 		char full[256];
 
 		snprintf(full, sizeof(full), "%s", key);
-		if (strchr(key, '/') && strchr(strchr(key, '/') + 1, '/') == NULL)
+		if (strchr(key, '/') &&
+		    strchr(strchr(key, '/') + 1, '/') == NULL)
 			snprintf(full, sizeof(full), "%s/%s", cfg->owner, key);
 		rc = ucr_store_get(s, full, show_cb, &c);
 		if (rc == UCR_ENOTFOUND) {
@@ -387,7 +401,7 @@ log_cb(const struct ucr_entry_info *e, void *arg)
 	if ((c->rc = ucr_entry_decode(&ent, e->bytes, e->len)) != 0)
 		return c->rc;
 	if ((c->rc = ucr_record_decode(&r, ent->record.data,
-	    ent->record.len)) != 0) {
+		 ent->record.len)) != 0) {
 		ucr__entry__free_unpacked(ent, NULL);
 		return c->rc;
 	}
@@ -400,12 +414,14 @@ log_cb(const struct ucr_entry_info *e, void *arg)
 		json_object_set_new(o, "seq", json_integer((json_int_t)e->seq));
 		json_object_set_new(o, "time", json_string(when));
 		json_object_set_new(o, "key", json_string(r->key));
-		json_object_set_new(o, "kind", json_string(r->tombstone ? "delete" :
-		    ucr_kind_name(r->body_case)));
+		json_object_set_new(o, "kind",
+		    json_string(
+			r->tombstone ? "delete" : ucr_kind_name(r->body_case)));
 		json_array_append_new(c->arr, o);
 	} else
 		printf("%6" PRIu64 "  %s  %-8s %s\n", e->seq, when,
-		    r->tombstone ? "delete" : ucr_kind_name(r->body_case), r->key);
+		    r->tombstone ? "delete" : ucr_kind_name(r->body_case),
+		    r->key);
 	ucr__record__free_unpacked(r, NULL);
 	ucr__entry__free_unpacked(ent, NULL);
 	return 0;
@@ -431,7 +447,8 @@ cmd_log(int argc, char **argv)
 
 		from = strtoull(v, &end, 10);
 		if (*v == '\0' || *end != '\0' || from == 0) {
-			cli_error("log: from: '%s' is not a seq (1, 2, ...)", v);
+			cli_error("log: from: '%s' is not a seq (1, 2, ...)",
+			    v);
 			return EXIT_USAGE;
 		}
 	}

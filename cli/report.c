@@ -79,7 +79,10 @@ fmt_num(char *buf, size_t len, double x)
 	char *p;
 
 	if (!isfinite(x)) {
-		snprintf(buf, len, "%s", isnan(x) ? "-" : x > 0 ? "inf" : "-inf");
+		snprintf(buf, len, "%s",
+		    isnan(x)    ? "-"
+			: x > 0 ? "inf"
+				: "-inf");
 		return buf;
 	}
 	if (fabs(x) >= 1e6)
@@ -144,8 +147,8 @@ print_json(json_t *doc)
 		cli_error("out of memory");
 		return 1;
 	}
-	s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-	    JSON_REAL_PRECISION(10));
+	s = json_dumps(doc,
+	    JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	json_decref(doc);
 	if (s == NULL) {
 		cli_error("out of memory");
@@ -185,8 +188,8 @@ load_view(struct ucr_view **out)
 
 /* Parse flags; 0 to go on, else the exit status to return. */
 static int
-flags(struct cli_flags *fl, const char *spec, int argc, char **argv,
-    int minpos, int maxpos)
+flags(struct cli_flags *fl, const char *spec, int argc, char **argv, int minpos,
+    int maxpos)
 {
 	if (cli_flags_parse(fl, spec, argc, argv) != 0)
 		return EXIT_USAGE;
@@ -221,16 +224,16 @@ text_goals(FILE *f, const struct ucr_view *v, const struct colors *c)
 		const struct ucr_view_goal *g = &v->goals[i];
 
 		if (i == UCR_GOAL_A3)
-			snprintf(cur, sizeof(cur), "%s %%", fmt_num(n, sizeof(n),
-			    round(g->current * 10) / 10));
+			snprintf(cur, sizeof(cur), "%s %%",
+			    fmt_num(n, sizeof(n), round(g->current * 10) / 10));
 		else if (i == UCR_GOAL_R1)
-			snprintf(cur, sizeof(cur), "%s", g->current >= 1 ?
-			    "adopted" : "not yet");
+			snprintf(cur, sizeof(cur), "%s",
+			    g->current >= 1 ? "adopted" : "not yet");
 		else
 			fmt_num(cur, sizeof(cur), g->current);
 		snprintf(thr, sizeof(thr), "%s %s%s", g->at_most ? "<=" : ">=",
-		    fmt_num(n, sizeof(n), g->threshold), i == UCR_GOAL_A3 ?
-		    " %" : "");
+		    fmt_num(n, sizeof(n), g->threshold),
+		    i == UCR_GOAL_A3 ? " %" : "");
 		fprintf(f, "  %-4s", g->id);
 		cli_cell(f, g->title, 58, 0);
 		fprintf(f, " %9s %10s  %s%s%s\n", cur, thr,
@@ -255,9 +258,9 @@ text_municipalities(FILE *f, const struct ucr_view *v, const struct colors *c)
 	rule(f, c, "MUNICIPALITIES");
 	fprintf(f, "  %-5s ", "code");
 	cli_cell(f, "name", 12, 0);
-	fprintf(f, " %8s %7s %4s %4s %4s %4s %4s %4s %8s %5s  %s\n",
-	    "baseline", "targets", "ach", "on", "acc", "lim", "det", "n/d",
-	    "projects", "plan", "last sync");
+	fprintf(f, " %8s %7s %4s %4s %4s %4s %4s %4s %8s %5s  %s\n", "baseline",
+	    "targets", "ach", "on", "acc", "lim", "det", "n/d", "projects",
+	    "plan", "last sync");
 	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
 		const struct ucr_view_municipality *mu = &v->mun[m];
 
@@ -269,8 +272,9 @@ text_municipalities(FILE *f, const struct ucr_view *v, const struct colors *c)
 		for (k = 0; k < 6; k++) {
 			size_t cnt = mu->by_status[order[k]];
 
-			fprintf(f, " %s%4zu%s", cnt ? status_color(c, order[k]) :
-			    "", cnt, cnt ? c->off : "");
+			fprintf(f, " %s%4zu%s",
+			    cnt ? status_color(c, order[k]) : "", cnt,
+			    cnt ? c->off : "");
 		}
 		fprintf(f, " %8zu %s%5s%s  ", mu->projects,
 		    mu->plan_adopted ? c->green : c->red,
@@ -279,9 +283,11 @@ text_municipalities(FILE *f, const struct ucr_view *v, const struct colors *c)
 		fprintf(f, "%s%s%s%s\n", mu->stale ? c->red : "", buf,
 		    mu->stale ? " (stale)" : "", mu->stale ? c->off : "");
 	}
-	fprintf(f, "  %sregion: baseline %.0f %% of %d commitments × %d "
-	    "municipalities%s\n", c->dim, v->region_baseline_pct,
-	    UCR_NCOMMITMENTS, UCR_NMUNICIPALITIES, c->off);
+	fprintf(f,
+	    "  %sregion: baseline %.0f %% of %d commitments × %d "
+	    "municipalities%s\n",
+	    c->dim, v->region_baseline_pct, UCR_NCOMMITMENTS,
+	    UCR_NMUNICIPALITIES, c->off);
 }
 
 static const char *
@@ -310,8 +316,11 @@ text_exceptions(FILE *f, const struct ucr_view *v, const struct colors *c)
 	for (i = 0; i < v->nexceptions; i++) {
 		const struct ucr_view_exception *e = &v->exceptions[i];
 
-		fprintf(f, "  %s%-14s%s ", e->kind == UCR_EXC_QUARANTINE ||
-		    e->kind == UCR_EXC_DETERIORATING ? c->red : c->yellow,
+		fprintf(f, "  %s%-14s%s ",
+		    e->kind == UCR_EXC_QUARANTINE ||
+			    e->kind == UCR_EXC_DETERIORATING
+			? c->red
+			: c->yellow,
 		    exc_label(e->kind), c->off);
 		put_last(f, e->text, WIDTH - 17);
 		fputc('\n', f);
@@ -361,15 +370,20 @@ text_target_row(FILE *f, const struct ucr_view_target *t,
 	fputc(' ', f);
 	cli_cell(f, *t->indicator ? t->indicator : "-", 7, 0);
 	fputc(' ', f);
-	cli_cell(f, fmt_vy(a, sizeof(a), t->has_baseline, t->baseline,
-	    t->baseline_year), 13, 0);
+	cli_cell(f,
+	    fmt_vy(a, sizeof(a), t->has_baseline, t->baseline,
+		t->baseline_year),
+	    13, 0);
 	fputc(' ', f);
-	cli_cell(f, fmt_vy(b, sizeof(b), t->has_latest, t->latest,
-	    t->latest_year), 13, 0);
+	cli_cell(f,
+	    fmt_vy(b, sizeof(b), t->has_latest, t->latest, t->latest_year), 13,
+	    0);
 	fputc(' ', f);
-	cli_cell(f, fmt_vy(d, sizeof(d), t->has_target, t->target,
-	    t->target_year), 13, 0);
-	snprintf(st, sizeof(st), "%s%s", ucr_view_status_label(t->progress.status),
+	cli_cell(f,
+	    fmt_vy(d, sizeof(d), t->has_target, t->target, t->target_year), 13,
+	    0);
+	snprintf(st, sizeof(st), "%s%s",
+	    ucr_view_status_label(t->progress.status),
 	    t->overdue ? ", overdue" : "");
 	fprintf(f, " %s", status_color(c, t->progress.status));
 	put_last(f, st, WIDTH - 72);
@@ -401,7 +415,7 @@ cmd_plan(int argc, char **argv)
 	int rc, k, s;
 
 	if ((rc = flags(&fl, "priority= municipality= json", argc, argv, 0,
-	    0)) != 0)
+		 0)) != 0)
 		return rc < 0 ? 0 : rc;
 	pri = cli_flag(&fl, "priority");
 	mun = cli_flag(&fl, "municipality");
@@ -439,19 +453,23 @@ cmd_plan(int argc, char **argv)
 		head[0] = '\0';
 		for (s = UCR_NPROGRESS - 1; s >= 0; s--)
 			if (pr->by_status[s])
-				o += snprintf(head + o, sizeof(head) - o, "%s%zu %s",
-				    o ? ", " : "", pr->by_status[s],
+				o += snprintf(head + o, sizeof(head) - o,
+				    "%s%zu %s", o ? ", " : "", pr->by_status[s],
 				    ucr_view_status_label(s));
-		printf("  %zu target%s%s%s\n", pr->ntargets, pr->ntargets == 1 ?
-		    "" : "s", o ? ": " : "", head);
+		printf("  %zu target%s%s%s\n", pr->ntargets,
+		    pr->ntargets == 1 ? "" : "s", o ? ": " : "", head);
 		for (i = 0; i < pr->nregional; i++)
-			printf("  %sregion %s %u: %s (weighted by %s population, "
-			    "%u of %d municipalities)%s\n", c.dim,
-			    pr->regional[i].indicator, pr->regional[i].year,
+			printf(
+			    "  %sregion %s %u: %s (weighted by %s population, "
+			    "%u of %d municipalities)%s\n",
+			    c.dim, pr->regional[i].indicator,
+			    pr->regional[i].year,
 			    fmt_num(n, sizeof(n), pr->regional[i].value),
-			    strcmp(pr->regional[i].weights, "sample") == 0 ?
-			    "sample" : "measured", pr->regional[i].municipalities,
-			    UCR_NMUNICIPALITIES, c.off);
+			    strcmp(pr->regional[i].weights, "sample") == 0
+				? "sample"
+				: "measured",
+			    pr->regional[i].municipalities, UCR_NMUNICIPALITIES,
+			    c.off);
 		text_target_head(stdout, 1);
 		for (i = 0, shown = 0; i < pr->ntargets; i++) {
 			const struct ucr_view_target *t =
@@ -483,14 +501,17 @@ text_cycle(FILE *f, const struct ucr_view *v, json_t *doc,
 	    json_string_value(json_object_get(doc, "name")),
 	    json_string_value(json_object_get(doc, "code")), v->today, c->off);
 	rule(f, c, "STEPS");
-	json_array_foreach(json_object_get(doc, "steps"), i, x) {
+	json_array_foreach(json_object_get(doc, "steps"), i, x)
+	{
 		int done = json_is_true(json_object_get(x, "done"));
 
 		fprintf(f, "  %d %-16s %s%s%s\n",
 		    (int)json_integer_value(json_object_get(x, "step")),
 		    json_string_value(json_object_get(x, "name")),
-		    done ? c->green : c->yellow, done ? "done" : "to do", c->off);
-		json_array_foreach(json_object_get(x, "missing"), j, y) {
+		    done ? c->green : c->yellow, done ? "done" : "to do",
+		    c->off);
+		json_array_foreach(json_object_get(x, "missing"), j, y)
+		{
 			fprintf(f, "      %s", c->dim);
 			put_last(f, json_string_value(y), WIDTH - 6);
 			fprintf(f, "%s\n", c->off);
@@ -498,16 +519,19 @@ text_cycle(FILE *f, const struct ucr_view *v, json_t *doc,
 	}
 	rule(f, c, "BASELINE BY THEME");
 	json_array_foreach(json_object_get(json_object_get(doc, "baseline"),
-	    "themes"), i, x) {
+			       "themes"),
+	    i, x)
+	{
 		size_t o = 0;
 
 		line[0] = '\0';
-		json_array_foreach(json_object_get(x, "missing"), j, y)
-			o += snprintf(line + o, o < sizeof(line) ? sizeof(line) - o :
-			    0, "%s%s", o ? " " : "", json_string_value(y));
-		fprintf(f, "  %2d ", (int)json_integer_value(json_object_get(x,
-		    "theme")));
-		cli_cell(f, json_string_value(json_object_get(x, "name")), 46, 0);
+		json_array_foreach(json_object_get(x, "missing"), j, y) o +=
+		    snprintf(line + o, o < sizeof(line) ? sizeof(line) - o : 0,
+			"%s%s", o ? " " : "", json_string_value(y));
+		fprintf(f, "  %2d ",
+		    (int)json_integer_value(json_object_get(x, "theme")));
+		cli_cell(f, json_string_value(json_object_get(x, "name")), 46,
+		    0);
 		fprintf(f, " %d/5  %s%s%s%s\n",
 		    (int)json_integer_value(json_object_get(x, "covered")),
 		    c->dim, *line ? "missing " : "", line, c->off);
@@ -518,7 +542,8 @@ text_cycle(FILE *f, const struct ucr_view *v, json_t *doc,
 		fprintf(f, "  none\n");
 	else
 		text_target_head(f, 0);
-	json_array_foreach(z, i, x) {
+	json_array_foreach(z, i, x)
+	{
 		const struct ucr_view_target *t = ucr_view_target_find(v,
 		    json_string_value(json_object_get(x, "key")));
 
@@ -529,28 +554,34 @@ text_cycle(FILE *f, const struct ucr_view *v, json_t *doc,
 	z = json_object_get(doc, "projects");
 	if (json_array_size(z) == 0)
 		fprintf(f, "  none\n");
-	json_array_foreach(z, i, x) {
+	json_array_foreach(z, i, x)
+	{
 		snprintf(line, sizeof(line), "%s (%s, lead %s%s)",
 		    json_string_value(json_object_get(x, "title")),
 		    json_string_value(json_object_get(x, "status")),
 		    mun_name(json_string_value(json_object_get(x, "lead"))),
-		    json_is_true(json_object_get(x, "counts_for_programme")) ?
-		    "" : ", not counted for R3");
+		    json_is_true(json_object_get(x, "counts_for_programme"))
+			? ""
+			: ", not counted for R3");
 		fputs("  ", f);
 		put_last(f, line, WIDTH - 2);
 		fputc('\n', f);
 	}
 	rule(f, c, "GROUPS, MEETINGS, NETWORKS, DECISIONS");
-	json_array_foreach(json_object_get(doc, "groups"), i, x) {
+	json_array_foreach(json_object_get(doc, "groups"), i, x)
+	{
 		snprintf(line, sizeof(line), "group     %s%s",
 		    json_string_value(json_object_get(x, "name")),
-		    json_is_true(json_object_get(x, "active")) ? "" : " (ended)");
+		    json_is_true(json_object_get(x, "active")) ? ""
+							       : " (ended)");
 		fputs("  ", f);
 		put_last(f, line, WIDTH - 2);
 		fputc('\n', f);
 	}
-	json_array_foreach(json_object_get(doc, "meetings"), i, x) {
-		snprintf(line, sizeof(line), "meeting   %s %s %s: %d women, %d men,"
+	json_array_foreach(json_object_get(doc, "meetings"), i, x)
+	{
+		snprintf(line, sizeof(line),
+		    "meeting   %s %s %s: %d women, %d men,"
 		    " %d not stated",
 		    json_string_value(json_object_get(x, "date")),
 		    json_string_value(json_object_get(x, "kind")),
@@ -562,18 +593,21 @@ text_cycle(FILE *f, const struct ucr_view *v, json_t *doc,
 		put_last(f, line, WIDTH - 2);
 		fputc('\n', f);
 	}
-	json_array_foreach(json_object_get(doc, "networks"), i, x) {
+	json_array_foreach(json_object_get(doc, "networks"), i, x)
+	{
 		snprintf(line, sizeof(line), "network   %s (%s, joined %s%s)",
 		    json_string_value(json_object_get(x, "name")),
 		    json_string_value(json_object_get(x, "scope")),
 		    json_string_value(json_object_get(x, "joined")),
-		    json_is_true(json_object_get(x, "new_in_programme")) ?
-		    ", new" : "");
+		    json_is_true(json_object_get(x, "new_in_programme"))
+			? ", new"
+			: "");
 		fputs("  ", f);
 		put_last(f, line, WIDTH - 2);
 		fputc('\n', f);
 	}
-	json_array_foreach(json_object_get(doc, "decisions"), i, x) {
+	json_array_foreach(json_object_get(doc, "decisions"), i, x)
+	{
 		snprintf(line, sizeof(line), "decision  %s %s %s: %s (%s)",
 		    json_string_value(json_object_get(x, "date")),
 		    json_string_value(json_object_get(x, "body")),
@@ -605,7 +639,8 @@ cmd_cycle(int argc, char **argv)
 		if (strcasecmp(ucr_municipalities[i].name, fl.pos[0]) == 0)
 			mu = &ucr_municipalities[i];
 	if (mu == NULL) {
-		cli_error("cycle: unknown municipality '%s' (a code such as 2403)",
+		cli_error(
+		    "cycle: unknown municipality '%s' (a code such as 2403)",
 		    fl.pos[0]);
 		return EXIT_USAGE;
 	}
@@ -664,8 +699,10 @@ cmd_explain(int argc, char **argv)
 	g = ucr_view_goal_find(v, fl.pos[0]);
 	t = g ? NULL : ucr_view_target_find(v, fl.pos[0]);
 	if (g == NULL && t == NULL) {
-		cli_error("explain: no goal or target '%s' (A1..R3, or a target "
-		    "such as 2403/target/T1)", fl.pos[0]);
+		cli_error(
+		    "explain: no goal or target '%s' (A1..R3, or a target "
+		    "such as 2403/target/T1)",
+		    fl.pos[0]);
 		ucr_view_free(v);
 		return 1;
 	}
@@ -673,9 +710,10 @@ cmd_explain(int argc, char **argv)
 		json_t *doc;
 
 		if (g != NULL)
-			doc = json_pack("{s:s, s:s, s:f, s:f, s:b, s:o}", "goal",
-			    g->id, "title", g->title, "current", g->current,
-			    "threshold", g->threshold, "met", g->met, "records",
+			doc = json_pack("{s:s, s:s, s:f, s:f, s:b, s:o}",
+			    "goal", g->id, "title", g->title, "current",
+			    g->current, "threshold", g->threshold, "met",
+			    g->met, "records",
 			    ucr_view_json_refs(g->refs, g->nrefs));
 		else
 			doc = json_pack("{s:s, s:o, s:o}", "target", t->key,
@@ -687,7 +725,8 @@ cmd_explain(int argc, char **argv)
 	}
 	if (g != NULL) {
 		printf("%s %s: %s (threshold %s%s), %s\n", g->id, g->title,
-		    fmt_num(n1, sizeof(n1), g->current), g->at_most ? "<= " : "",
+		    fmt_num(n1, sizeof(n1), g->current),
+		    g->at_most ? "<= " : "",
 		    fmt_num(n2, sizeof(n2), g->threshold),
 		    g->met ? "met" : "not met");
 		if (!g->met && *g->missing)
@@ -698,12 +737,15 @@ cmd_explain(int argc, char **argv)
 	} else {
 		printf("%s %s: %s\n", t->key, t->title,
 		    ucr_view_status_label(t->progress.status));
-		printf("  baseline %s, ", fmt_vy(b, sizeof(b), t->has_baseline,
-		    t->baseline, t->baseline_year));
-		printf("latest %s, ", fmt_vy(b, sizeof(b), t->has_latest,
-		    t->latest, t->latest_year));
+		printf("  baseline %s, ",
+		    fmt_vy(b, sizeof(b), t->has_baseline, t->baseline,
+			t->baseline_year));
+		printf("latest %s, ",
+		    fmt_vy(b, sizeof(b), t->has_latest, t->latest,
+			t->latest_year));
 		printf("target %s\n  %s is better; method %s, progress %s\n",
-		    fmt_vy(b, sizeof(b), t->has_target, t->target, t->target_year),
+		    fmt_vy(b, sizeof(b), t->has_target, t->target,
+			t->target_year),
 		    t->decrease ? "lower" : "higher",
 		    ucr_view_method_name(t->progress.method),
 		    fmt_num(n1, sizeof(n1), t->progress.value));
@@ -742,8 +784,8 @@ h_esc(FILE *f, const char *s)
 		}
 }
 
-static void
-h_printf(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void h_printf(FILE *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Formatted text, escaped. */
 static void
@@ -805,24 +847,27 @@ html_goals(FILE *f, const struct ucr_view *v)
 	int i;
 
 	fputs("<h2>Programme goals</h2>\n<table><tr><th>Goal</th><th></th>"
-	    "<th>Current</th><th>Threshold</th><th>Met</th><th>Missing</th>"
-	    "</tr>\n", f);
+	      "<th>Current</th><th>Threshold</th><th>Met</th><th>Missing</th>"
+	      "</tr>\n",
+	    f);
 	for (i = 0; i < UCR_NGOALS; i++) {
 		const struct ucr_view_goal *g = &v->goals[i];
 
 		fprintf(f, "<tr><td>%s</td><td>", g->id);
 		h_esc(f, g->title);
 		if (i == UCR_GOAL_R1)
-			fprintf(f, "</td><td class=n>%s", g->current >= 1 ?
-			    "adopted" : "not yet");
+			fprintf(f, "</td><td class=n>%s",
+			    g->current >= 1 ? "adopted" : "not yet");
 		else
-			fprintf(f, "</td><td class=n>%s%s", fmt_num(a, sizeof(a),
-			    round(g->current * 10) / 10), i == UCR_GOAL_A3 ?
-			    " %" : "");
-		fprintf(f, "</td><td class=n>%s %s%s</td><td class=%s>%s</td><td>",
-		    g->at_most ? "&le;" : "&ge;", fmt_num(b, sizeof(b),
-		    g->threshold), i == UCR_GOAL_A3 ? " %" : "",
-		    g->met ? "met" : "not", g->met ? "yes" : "no");
+			fprintf(f, "</td><td class=n>%s%s",
+			    fmt_num(a, sizeof(a), round(g->current * 10) / 10),
+			    i == UCR_GOAL_A3 ? " %" : "");
+		fprintf(f,
+		    "</td><td class=n>%s %s%s</td><td class=%s>%s</td><td>",
+		    g->at_most ? "&le;" : "&ge;",
+		    fmt_num(b, sizeof(b), g->threshold),
+		    i == UCR_GOAL_A3 ? " %" : "", g->met ? "met" : "not",
+		    g->met ? "yes" : "no");
 		h_esc(f, g->missing);
 		fputs("</td></tr>\n", f);
 	}
@@ -836,23 +881,28 @@ html_matrix(FILE *f, const struct ucr_view *v)
 	int m;
 
 	fputs("<h2>Municipalities and the Aalborg cycle</h2>\n<table><tr>"
-	    "<th>Municipality</th><th>1 Baseline</th><th>2 Targets</th>"
-	    "<th>3 Plan adopted</th><th>4 Projects</th><th>5 Follow-up</th>"
-	    "<th>Last sync</th></tr>\n", f);
+	      "<th>Municipality</th><th>1 Baseline</th><th>2 Targets</th>"
+	      "<th>3 Plan adopted</th><th>4 Projects</th><th>5 Follow-up</th>"
+	      "<th>Last sync</th></tr>\n",
+	    f);
 	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
 		const struct ucr_view_municipality *mu = &v->mun[m];
 
 		fputs("<tr><td>", f);
 		h_printf(f, "%s %s", mu->code, mu->name);
 		fmt_age(age, sizeof(age), mu->sync_age_s);
-		fprintf(f, "</td><td class=\"n %s\">%u/%d</td>"
+		fprintf(f,
+		    "</td><td class=\"n %s\">%u/%d</td>"
 		    "<td class=\"n %s\">%zu</td><td class=%s>%s</td>"
 		    "<td class=\"n %s\">%zu</td><td class=\"n %s\">",
-		    mu->baseline_covered == UCR_NCOMMITMENTS ? "yes" :
-		    mu->baseline_covered ? "acc" : "no", mu->baseline_covered,
-		    UCR_NCOMMITMENTS, mu->targets ? "yes" : "no", mu->targets,
-		    mu->plan_adopted ? "yes" : "no", mu->plan_adopted ? "yes" :
-		    "no", mu->projects ? "yes" : "no", mu->projects,
+		    mu->baseline_covered == UCR_NCOMMITMENTS ? "yes"
+			: mu->baseline_covered               ? "acc"
+							     : "no",
+		    mu->baseline_covered, UCR_NCOMMITMENTS,
+		    mu->targets ? "yes" : "no", mu->targets,
+		    mu->plan_adopted ? "yes" : "no",
+		    mu->plan_adopted ? "yes" : "no",
+		    mu->projects ? "yes" : "no", mu->projects,
 		    mu->last_followup ? "yes" : "no");
 		if (mu->last_followup)
 			fprintf(f, "%u", mu->last_followup);
@@ -861,9 +911,11 @@ html_matrix(FILE *f, const struct ucr_view *v)
 		fprintf(f, "</td><td%s>%s</td></tr>\n",
 		    mu->stale ? " class=no" : "", age);
 	}
-	fprintf(f, "</table>\n<p><small>Regional baseline coverage %.0f %% "
+	fprintf(f,
+	    "</table>\n<p><small>Regional baseline coverage %.0f %% "
 	    "(commitments with a baseline, summed over the six municipalities, "
-	    "of 300).</small></p>\n", v->region_baseline_pct);
+	    "of 300).</small></p>\n",
+	    v->region_baseline_pct);
 }
 
 /* Mean status of the assessed targets of a cell, 1 (deterioration) .. 5
@@ -887,9 +939,11 @@ html_heatmap(FILE *f, const struct ucr_view *v)
 {
 	int k, m, s;
 
-	fputs("<h2>Priorities × municipalities</h2>\n<p class=legend><small>"
+	fputs(
+	    "<h2>Priorities × municipalities</h2>\n<p class=legend><small>"
 	    "Cell colour: mean status of the assessed targets; figures: targets "
-	    "on track or achieved / all targets.</small> ", f);
+	    "on track or achieved / all targets.</small> ",
+	    f);
 	for (s = UCR_NPROGRESS - 1; s >= 0; s--)
 		fprintf(f, "<span class=%s>%s</span>", status_class(s),
 		    ucr_view_status_label(s));
@@ -910,10 +964,12 @@ html_heatmap(FILE *f, const struct ucr_view *v)
 		fputs("</td>", f);
 		for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
 			const size_t *c = pr->cell[m];
-			size_t all = 0, good = c[UCR_PROGRESS_ONTRACK] +
+			size_t all = 0,
+			       good = c[UCR_PROGRESS_ONTRACK] +
 			    c[UCR_PROGRESS_ACHIEVED];
 			double sc = cell_score(c);
-			int cls = sc == 0 ? UCR_PROGRESS_NODATA : (int)lround(sc);
+			int cls =
+			    sc == 0 ? UCR_PROGRESS_NODATA : (int)lround(sc);
 
 			for (s = 0; s < UCR_NPROGRESS; s++)
 				all += c[s];
@@ -940,37 +996,51 @@ html_gender(FILE *f, const struct ucr_view *v)
 		const struct ucr_view_balance *bl = &v->balance[i];
 		double lim = v->goals[UCR_GOAL_A3].threshold;
 
-		fprintf(f, "<p>%s %s: %zu meeting%s, %lu women, %lu men, %lu not "
+		fprintf(f,
+		    "<p>%s %s: %zu meeting%s, %lu women, %lu men, %lu not "
 		    "stated (reported apart) &mdash; <span class=%s>%s</span></p>\n",
-		    bl->goal, i == 0 ? "working-group meetings" : "regional "
-		    "workshops", bl->meetings, bl->meetings == 1 ? "" : "s",
-		    bl->women, bl->men, bl->unstated,
-		    bl->met ? "met" : "not", bl->met ? "balanced" :
-		    isnan(bl->women_pct) ? "no participants stated" :
-		    "not balanced");
+		    bl->goal,
+		    i == 0 ? "working-group meetings"
+			   : "regional "
+			     "workshops",
+		    bl->meetings, bl->meetings == 1 ? "" : "s", bl->women,
+		    bl->men, bl->unstated, bl->met ? "met" : "not",
+		    bl->met                    ? "balanced"
+			: isnan(bl->women_pct) ? "no participants stated"
+					       : "not balanced");
 		if (isnan(bl->women_pct))
 			continue;
-		fprintf(f, "<svg width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f "
+		fprintf(f,
+		    "<svg width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f "
 		    "%.0f\" role=img aria-label=\"women %s %%, men %s %%\">",
 		    w + 2, h + 14, w + 2, h + 14,
 		    fmt_num(a, sizeof(a), bl->women_pct),
 		    fmt_num(b, sizeof(b), bl->men_pct));
-		fprintf(f, "<rect x=1 y=1 width=\"%.1f\" height=\"%.0f\" "
-		    "fill=\"#7e57c2\"/>", w * bl->women_pct / 100, h);
-		fprintf(f, "<rect x=\"%.1f\" y=1 width=\"%.1f\" height=\"%.0f\" "
-		    "fill=\"#26a69a\"/>", 1 + w * bl->women_pct / 100,
-		    w * bl->men_pct / 100, h);
+		fprintf(f,
+		    "<rect x=1 y=1 width=\"%.1f\" height=\"%.0f\" "
+		    "fill=\"#7e57c2\"/>",
+		    w * bl->women_pct / 100, h);
+		fprintf(f,
+		    "<rect x=\"%.1f\" y=1 width=\"%.1f\" height=\"%.0f\" "
+		    "fill=\"#26a69a\"/>",
+		    1 + w * bl->women_pct / 100, w * bl->men_pct / 100, h);
 		/* the 40 % and 60 % lines of the band */
-		fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=0 y2=\"%.0f\" "
+		fprintf(f,
+		    "<line x1=\"%.1f\" x2=\"%.1f\" y1=0 y2=\"%.0f\" "
 		    "stroke=\"#000\" stroke-dasharray=\"3 2\"/>",
-		    1 + w * (100 - lim) / 100, 1 + w * (100 - lim) / 100, h + 2);
-		fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=0 y2=\"%.0f\" "
+		    1 + w * (100 - lim) / 100, 1 + w * (100 - lim) / 100,
+		    h + 2);
+		fprintf(f,
+		    "<line x1=\"%.1f\" x2=\"%.1f\" y1=0 y2=\"%.0f\" "
 		    "stroke=\"#000\" stroke-dasharray=\"3 2\"/>",
 		    1 + w * lim / 100, 1 + w * lim / 100, h + 2);
-		fprintf(f, "<text x=6 y=16 font-size=11 fill=\"#fff\">women %s %%"
+		fprintf(f,
+		    "<text x=6 y=16 font-size=11 fill=\"#fff\">women %s %%"
 		    "</text><text x=\"%.0f\" y=16 font-size=11 fill=\"#fff\" "
-		    "text-anchor=end>men %s %%</text>", a, w - 4, b);
-		fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" font-size=9 "
+		    "text-anchor=end>men %s %%</text>",
+		    a, w - 4, b);
+		fprintf(f,
+		    "<text x=\"%.1f\" y=\"%.0f\" font-size=9 "
 		    "text-anchor=middle>%.0f %%</text><text x=\"%.1f\" y=\"%.0f\" "
 		    "font-size=9 text-anchor=middle>%.0f %%</text></svg>\n",
 		    1 + w * (100 - lim) / 100, h + 12, 100 - lim,
@@ -988,7 +1058,7 @@ trajectory(const struct ucr_view_target *t, double y)
 
 	if (t->progress.method != UCR_METHOD_LINEAR &&
 	    ((t->baseline > 0 && t->target > 0) ||
-	    (t->baseline < 0 && t->target < 0)))
+		(t->baseline < 0 && t->target < 0)))
 		return t->baseline * pow(t->target / t->baseline, frac);
 	return t->baseline + (t->target - t->baseline) * frac;
 }
@@ -999,15 +1069,25 @@ html_chart(FILE *f, const struct ucr_view_target *t)
 	const double W = 210, H = 110, L = 34, R = 6, T = 8, B = 18;
 	double y0 = INFINITY, y1 = -INFINITY, yy;
 	unsigned ymin = 0, ymax = 0;
-	int traj = t->has_baseline && t->has_target && t->target_year >
-	    t->baseline_year;
+	int traj = t->has_baseline && t->has_target &&
+	    t->target_year > t->baseline_year;
 	char a[32], b[32];
 	size_t i;
 
-#define YEARS(yr) do { if (ymin == 0 || (yr) < ymin) ymin = (yr); \
-	if ((yr) > ymax) ymax = (yr); } while (0)
-#define VALS(x) do { if ((x) < y0) y0 = (x); if ((x) > y1) y1 = (x); } \
-	while (0)
+#define YEARS(yr)                             \
+	do {                                  \
+		if (ymin == 0 || (yr) < ymin) \
+			ymin = (yr);          \
+		if ((yr) > ymax)              \
+			ymax = (yr);          \
+	} while (0)
+#define VALS(x)                   \
+	do {                      \
+		if ((x) < y0)     \
+			y0 = (x); \
+		if ((x) > y1)     \
+			y1 = (x); \
+	} while (0)
 	for (i = 0; i < t->nseries; i++) {
 		YEARS(t->series[i].year);
 		VALS(t->series[i].value);
@@ -1044,42 +1124,55 @@ html_chart(FILE *f, const struct ucr_view_target *t)
 	yy = (y1 - y0) * 0.08;
 	y0 -= yy;
 	y1 += yy;
-#define PX(yr) (L + (W - L - R) * ((double)(yr) - ymin) / (double)(ymax - ymin))
-#define PY(v) (T + (H - T - B) * (1 - ((v) - y0) / (y1 - y0)))
-	fprintf(f, "<svg width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\""
-	    " role=img>", W, H, W, H);
-	fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" "
+#define PX(yr) (L + (W - L - R) * ((double)(yr)-ymin) / (double)(ymax - ymin))
+#define PY(v) (T + (H - T - B) * (1 - ((v)-y0) / (y1 - y0)))
+	fprintf(f,
+	    "<svg width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\""
+	    " role=img>",
+	    W, H, W, H);
+	fprintf(f,
+	    "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" "
 	    "stroke=\"#999\"/><line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" "
-	    "y2=\"%.0f\" stroke=\"#999\"/>", L, T, L, H - B, L, H - B, W - R,
-	    H - B);
-	fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=8 text-anchor=end>%s"
+	    "y2=\"%.0f\" stroke=\"#999\"/>",
+	    L, T, L, H - B, L, H - B, W - R, H - B);
+	fprintf(f,
+	    "<text x=\"%.0f\" y=\"%.0f\" font-size=8 text-anchor=end>%s"
 	    "</text><text x=\"%.0f\" y=\"%.0f\" font-size=8 text-anchor=end>%s"
-	    "</text>", L - 2, PY(y1 - yy) + 3, fmt_num(a, sizeof(a), y1 - yy),
-	    L - 2, PY(y0 + yy) + 3, fmt_num(b, sizeof(b), y0 + yy));
-	fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=8>%u</text>"
+	    "</text>",
+	    L - 2, PY(y1 - yy) + 3, fmt_num(a, sizeof(a), y1 - yy), L - 2,
+	    PY(y0 + yy) + 3, fmt_num(b, sizeof(b), y0 + yy));
+	fprintf(f,
+	    "<text x=\"%.0f\" y=\"%.0f\" font-size=8>%u</text>"
 	    "<text x=\"%.0f\" y=\"%.0f\" font-size=8 text-anchor=end>%u</text>",
 	    L, H - 6, ymin, W - R, H - 6, ymax);
 	if (traj) {
 		unsigned y;
 
-		fputs("<polyline fill=none stroke=\"#777\" stroke-dasharray=\"4 3\""
-		    " points=\"", f);
+		fputs(
+		    "<polyline fill=none stroke=\"#777\" stroke-dasharray=\"4 3\""
+		    " points=\"",
+		    f);
 		for (y = t->baseline_year; y <= t->target_year; y++)
 			fprintf(f, "%.1f,%.1f ", PX(y), PY(trajectory(t, y)));
 		fputs("\"/>", f);
-		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=3 fill=none "
-		    "stroke=\"#333\"/>", PX(t->target_year), PY(t->target));
+		fprintf(f,
+		    "<circle cx=\"%.1f\" cy=\"%.1f\" r=3 fill=none "
+		    "stroke=\"#333\"/>",
+		    PX(t->target_year), PY(t->target));
 	}
 	if (t->nseries > 1) {
-		fprintf(f, "<polyline fill=none stroke=\"%s\" stroke-width=2 "
-		    "points=\"", status_fill(t->progress.status));
+		fprintf(f,
+		    "<polyline fill=none stroke=\"%s\" stroke-width=2 "
+		    "points=\"",
+		    status_fill(t->progress.status));
 		for (i = 0; i < t->nseries; i++)
 			fprintf(f, "%.1f,%.1f ", PX(t->series[i].year),
 			    PY(t->series[i].value));
 		fputs("\"/>", f);
 	}
 	for (i = 0; i < t->nseries; i++)
-		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=2.2 fill=\"%s\"/>",
+		fprintf(f,
+		    "<circle cx=\"%.1f\" cy=\"%.1f\" r=2.2 fill=\"%s\"/>",
 		    PX(t->series[i].year), PY(t->series[i].value),
 		    status_fill(t->progress.status));
 #undef PX
@@ -1105,13 +1198,16 @@ html_plan(FILE *f, const struct ucr_view *v)
 		fputs("</h3>\n", f);
 		for (i = 0; i < pr->nregional; i++) {
 			fputs("<p><small>", f);
-			h_printf(f, "Region %s %u: %s (weighted by %s population, "
+			h_printf(f,
+			    "Region %s %u: %s (weighted by %s population, "
 			    "%u of %d municipalities reporting)",
 			    pr->regional[i].indicator, pr->regional[i].year,
 			    fmt_num(a, sizeof(a), pr->regional[i].value),
-			    strcmp(pr->regional[i].weights, "sample") == 0 ?
-			    "sample" : "measured (N01951)",
-			    pr->regional[i].municipalities, UCR_NMUNICIPALITIES);
+			    strcmp(pr->regional[i].weights, "sample") == 0
+				? "sample"
+				: "measured (N01951)",
+			    pr->regional[i].municipalities,
+			    UCR_NMUNICIPALITIES);
 			fputs("</small></p>\n", f);
 		}
 		if (pr->ntargets == 0) {
@@ -1119,10 +1215,12 @@ html_plan(FILE *f, const struct ucr_view *v)
 			continue;
 		}
 		fputs("<table><tr><th>Municipality</th><th>Target</th>"
-		    "<th>Indicator</th><th>Baseline</th><th>Latest</th>"
-		    "<th>Target</th><th>Status</th></tr>\n", f);
+		      "<th>Indicator</th><th>Baseline</th><th>Latest</th>"
+		      "<th>Target</th><th>Status</th></tr>\n",
+		    f);
 		for (i = 0; i < pr->ntargets; i++) {
-			const struct ucr_view_target *t = &v->targets[pr->targets[i]];
+			const struct ucr_view_target *t =
+			    &v->targets[pr->targets[i]];
 
 			fputs("<tr><td>", f);
 			h_esc(f, mun_name(t->owner));
@@ -1131,14 +1229,17 @@ html_plan(FILE *f, const struct ucr_view *v)
 			fputs("</td><td>", f);
 			h_esc(f, t->indicator);
 			fputs("</td><td>", f);
-			h_esc(f, fmt_vy(a, sizeof(a), t->has_baseline, t->baseline,
-			    t->baseline_year));
+			h_esc(f,
+			    fmt_vy(a, sizeof(a), t->has_baseline, t->baseline,
+				t->baseline_year));
 			fputs("</td><td>", f);
-			h_esc(f, fmt_vy(b, sizeof(b), t->has_latest, t->latest,
-			    t->latest_year));
+			h_esc(f,
+			    fmt_vy(b, sizeof(b), t->has_latest, t->latest,
+				t->latest_year));
 			fputs("</td><td>", f);
-			h_esc(f, fmt_vy(c, sizeof(c), t->has_target, t->target,
-			    t->target_year));
+			h_esc(f,
+			    fmt_vy(c, sizeof(c), t->has_target, t->target,
+				t->target_year));
 			fprintf(f, "</td><td class=%s>%s%s</td></tr>\n",
 			    status_class(t->progress.status),
 			    ucr_view_status_label(t->progress.status),
@@ -1158,13 +1259,17 @@ html_report(FILE *f, const struct ucr_view *v)
 	size_t i;
 
 	fputs("<!DOCTYPE html>\n<html lang=en><head><meta charset=\"utf-8\">"
-	    "<title>Umeå region: status for the Regional Council</title>"
-	    "<style>", f);
+	      "<title>Umeå region: status for the Regional Council</title>"
+	      "<style>",
+	    f);
 	fputs(css, f);
 	fputs("</style></head><body>\n<h1>Sustainable Umeå region: status "
-	    "for the Regional Council</h1>\n<p class=sub>", f);
-	h_printf(f, "%s · %zu records · computed by ucr from the signed "
-	    "records held on this node", v->today, v->records);
+	      "for the Regional Council</h1>\n<p class=sub>",
+	    f);
+	h_printf(f,
+	    "%s · %zu records · computed by ucr from the signed "
+	    "records held on this node",
+	    v->today, v->records);
 	fputs("</p>\n", f);
 	if (v->vision != NULL) {
 		fputs("<p><i>", f);
@@ -1178,7 +1283,8 @@ html_report(FILE *f, const struct ucr_view *v)
 	if (v->nexceptions > 0) {
 		fputs("<h2>Exceptions</h2>\n<ul>\n", f);
 		for (i = 0; i < v->nexceptions; i++) {
-			fprintf(f, "<li><b>%s</b> ", exc_label(v->exceptions[i].kind));
+			fprintf(f, "<li><b>%s</b> ",
+			    exc_label(v->exceptions[i].kind));
 			h_esc(f, v->exceptions[i].text);
 			fputs("</li>\n", f);
 		}
@@ -1186,8 +1292,9 @@ html_report(FILE *f, const struct ucr_view *v)
 	}
 	html_plan(f, v);
 	fputs("<h2>Targets: measurements against trajectory</h2>\n<p><small>"
-	    "Solid: measurements; dashed: the trajectory from baseline to "
-	    "target; ring: the target.</small></p>\n<div class=charts>\n", f);
+	      "Solid: measurements; dashed: the trajectory from baseline to "
+	      "target; ring: the target.</small></p>\n<div class=charts>\n",
+	    f);
 	for (i = 0; i < v->ntargets; i++)
 		html_chart(f, &v->targets[i]);
 	fputs("</div>\n</body></html>\n", f);

@@ -14,8 +14,8 @@ static const uint8_t zero_hash[32];
 
 int
 ucr_entry_encode(uint8_t **out, size_t *len, uint64_t epoch, uint64_t seq,
-    const uint8_t prev[32], uint64_t time, uint32_t kind,
-    const uint8_t *record, size_t recordlen)
+    const uint8_t prev[32], uint64_t time, uint32_t kind, const uint8_t *record,
+    size_t recordlen)
 {
 	Ucr__Entry e = UCR__ENTRY__INIT;
 	size_t n;
@@ -81,8 +81,8 @@ ucr_batch_verify_sig(const Ucr__Batch *b, const char *region,
 	if (b->author.len != UCR_PK_LEN || b->signature.len != UCR_SIG_LEN)
 		return UCR_EPROTO;
 	ucr_batch_sigmsg(msg, b->author.data, b->epoch, b->last_seq, lasthash);
-	return ucr_sig_verify(b->signature.data, b->author.data, region, "batch",
-	    msg, sizeof(msg));
+	return ucr_sig_verify(b->signature.data, b->author.data, region,
+	    "batch", msg, sizeof(msg));
 }
 
 /* Does seq stand somewhere after position i? Then the batch is reordered,
@@ -96,7 +96,8 @@ seq_later(const Ucr__Batch *b, size_t i, uint64_t seq)
 		Ucr__Entry *e;
 		int found;
 
-		if (ucr_entry_decode(&e, b->entries[j].data, b->entries[j].len) != 0)
+		if (ucr_entry_decode(&e, b->entries[j].data,
+			b->entries[j].len) != 0)
 			return 0;
 		found = e->seq == seq;
 		ucr__entry__free_unpacked(e, NULL);
@@ -125,7 +126,7 @@ ucr_batch_verify(const Ucr__Batch *b, const char *region,
 		Ucr__Entry *e;
 
 		if ((rc = ucr_entry_decode(&e, b->entries[i].data,
-		    b->entries[i].len)) != 0)
+			 b->entries[i].len)) != 0)
 			return rc;
 		if (e->epoch != b->epoch) {
 			ucr__entry__free_unpacked(e, NULL);
@@ -133,8 +134,8 @@ ucr_batch_verify(const Ucr__Batch *b, const char *region,
 		}
 		if (e->seq != b->first_seq + i) {
 			ucr__entry__free_unpacked(e, NULL);
-			return seq_later(b, i, b->first_seq + i) ? UCR_EORDER :
-			    UCR_EGAP;
+			return seq_later(b, i, b->first_seq + i) ? UCR_EORDER
+								 : UCR_EGAP;
 		}
 		rc = memcmp(e->prev.data, h, 32) == 0 ? 0 : UCR_ECHAIN;
 		ucr__entry__free_unpacked(e, NULL);

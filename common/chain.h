@@ -21,8 +21,8 @@
 
 /* Encode an entry into a malloc'd buffer; caller frees. */
 int ucr_entry_encode(uint8_t **out, size_t *len, uint64_t epoch, uint64_t seq,
-    const uint8_t prev[32], uint64_t time, uint32_t kind,
-    const uint8_t *record, size_t recordlen);
+    const uint8_t prev[32], uint64_t time, uint32_t kind, const uint8_t *record,
+    size_t recordlen);
 /* Decode; free with ucr__entry__free_unpacked(e, NULL). UCR_EPROTO. */
 int ucr_entry_decode(Ucr__Entry **out, const uint8_t *buf, size_t len);
 
@@ -42,15 +42,16 @@ __attribute__((warn_unused_result)) int ucr_batch_verify(const Ucr__Batch *b,
     const char *region, const uint8_t prev[32], uint8_t lasthash[32]);
 
 /* Check only the signature of a batch whose last hash is known. */
-__attribute__((warn_unused_result)) int ucr_batch_verify_sig(
-    const Ucr__Batch *b, const char *region, const uint8_t lasthash[32]);
+__attribute__((warn_unused_result)) int ucr_batch_verify_sig(const Ucr__Batch
+								 *b,
+    const char *region, const uint8_t lasthash[32]);
 
 /*
  * Sign a batch: sets author and signature. Entries, epoch and seqs must be
  * set, and b->signature.data must point at UCR_SIG_LEN writable bytes.
  */
-void ucr_batch_sign(Ucr__Batch *b, const struct ucr_key *k,
-    const char *region, const uint8_t lasthash[32]);
+void ucr_batch_sign(Ucr__Batch *b, const struct ucr_key *k, const char *region,
+    const uint8_t lasthash[32]);
 
 /* Hybrid logical clock: ms since the epoch << 16 | counter. */
 uint64_t ucr_hlc_next(uint64_t last);

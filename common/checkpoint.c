@@ -37,7 +37,8 @@ ucr_checkpoint_follows(const Ucr__CheckpointBody *prev,
 	char an[17];
 
 	if (next->time <= prev->time) {
-		snprintf(why, whylen, "checkpoint not newer than the last one "
+		snprintf(why, whylen,
+		    "checkpoint not newer than the last one "
 		    "seen (a replay or a frozen hub)");
 		return UCR_EROLLBACK;
 	}
@@ -55,9 +56,10 @@ ucr_checkpoint_follows(const Ucr__CheckpointBody *prev,
 				found = 1;
 				if (n->seq < p->seq) {
 					ucr_hex(an, p->author.data, 8);
-					snprintf(why, whylen, "log %s went back from "
-					    "seq %llu to %llu", an,
-					    (unsigned long long)p->seq,
+					snprintf(why, whylen,
+					    "log %s went back from "
+					    "seq %llu to %llu",
+					    an, (unsigned long long)p->seq,
 					    (unsigned long long)n->seq);
 					return UCR_EROLLBACK;
 				}
@@ -65,8 +67,10 @@ ucr_checkpoint_follows(const Ucr__CheckpointBody *prev,
 		}
 		if (!found) {
 			ucr_hex(an, p->author.data, 8);
-			snprintf(why, whylen, "log %s is missing from the new "
-			    "checkpoint", an);
+			snprintf(why, whylen,
+			    "log %s is missing from the new "
+			    "checkpoint",
+			    an);
 			return UCR_EROLLBACK;
 		}
 	}
@@ -87,14 +91,15 @@ ucr_checkpoint_against_store(struct ucr_store *s, const uint8_t *hub,
 	*logs_behind = 0;
 	*age_ms = 0;
 	if ((rc = ucr_store_meta_get(s, "checkpoint", body, sizeof(body),
-	    &len)) != 0)
+		 &len)) != 0)
 		return rc;
 	if ((rc = ucr_store_meta_get(s, "checkpoint-sig", sig, sizeof(sig),
-	    &siglen)) != 0)
+		 &siglen)) != 0)
 		return rc;
 	if ((rc = ucr_checkpoint_verify(&b, body, len, sig, siglen, hub,
-	    region)) != 0) {
-		snprintf(why, whylen, "the stored checkpoint fails its signature");
+		 region)) != 0) {
+		snprintf(why, whylen,
+		    "the stored checkpoint fails its signature");
 		return rc;
 	}
 	now = ucr_hlc_next(0) >> 16;
@@ -112,9 +117,10 @@ ucr_checkpoint_against_store(struct ucr_store *s, const uint8_t *hub,
 
 			ucr_hex(an, lh->author.data, 8);
 			if (*logs_behind == 0)
-				snprintf(why, whylen, "log %s held to seq %llu, the "
-				    "checkpoint says %llu", an,
-				    (unsigned long long)h.seq,
+				snprintf(why, whylen,
+				    "log %s held to seq %llu, the "
+				    "checkpoint says %llu",
+				    an, (unsigned long long)h.seq,
 				    (unsigned long long)lh->seq);
 			(*logs_behind)++;
 		}

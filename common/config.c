@@ -54,15 +54,18 @@ parse_size(size_t *out, const char *v)
 	if (errno || end == v)
 		return -1;
 	switch (*end) {
-	case 'G': case 'g':
+	case 'G':
+	case 'g':
 		n <<= 30;
 		end++;
 		break;
-	case 'M': case 'm':
+	case 'M':
+	case 'm':
 		n <<= 20;
 		end++;
 		break;
-	case 'K': case 'k':
+	case 'K':
+	case 'k':
 		n <<= 10;
 		end++;
 		break;
@@ -141,7 +144,8 @@ handler(void *user, const char *section, const char *name, const char *value)
 
 		for (i = 0; value[i]; i++)
 			if (!((value[i] >= 'a' && value[i] <= 'z') ||
-			    (value[i] >= '0' && value[i] <= '9') || value[i] == '-'))
+				(value[i] >= '0' && value[i] <= '9') ||
+				value[i] == '-'))
 				break;
 		if (value[i] != '\0' || i == 0 || i > 64) {
 			snprintf(p->why, sizeof(p->why),
@@ -154,7 +158,8 @@ handler(void *user, const char *section, const char *name, const char *value)
 		if (parse_size(&c->map_size, value) != 0) {
 			snprintf(p->why, sizeof(p->why),
 			    "key 'map_size': '%s' is not a size of at least 1M "
-			    "(e.g. 512M, 4G)", value);
+			    "(e.g. 512M, 4G)",
+			    value);
 			return 0;
 		}
 		return 1;
@@ -163,7 +168,8 @@ handler(void *user, const char *section, const char *name, const char *value)
 		char *end;
 		long v = strtol(value, &end, 10);
 
-		if (*value == '\0' || *end != '\0' || v < 1 || v > 86400 * 365) {
+		if (*value == '\0' || *end != '\0' || v < 1 ||
+		    v > 86400 * 365) {
 			snprintf(p->why, sizeof(p->why),
 			    "key 'stale_after': '%s' is not a number of seconds",
 			    value);
@@ -188,7 +194,8 @@ handler(void *user, const char *section, const char *name, const char *value)
 		if (ucr_municipality_find(value) == NULL) {
 			snprintf(p->why, sizeof(p->why),
 			    "key 'municipality': unknown code '%s' (2480 2403 "
-			    "2401 2409 2404 2460)", value);
+			    "2401 2409 2404 2460)",
+			    value);
 			return 0;
 		}
 		return set_str(&c->owner, value);
@@ -264,18 +271,19 @@ ucr_config_load(struct ucr_config **out, const char *path, char *why,
 		else if (p.why[0])
 			snprintf(why, whylen, "%s:%d: %s", path, line, p.why);
 		else
-			snprintf(why, whylen, "%s:%d: syntax error", path, line);
+			snprintf(why, whylen, "%s:%d: syntax error", path,
+			    line);
 		goto fail;
 	}
 	if (c->is_hub == -1) {
 		snprintf(why, whylen, "%s: no [node] or [hub] section", path);
 		goto fail;
 	}
-#define REQUIRE(field, name)                                                  \
-	if (c->field == NULL || *c->field == '\0') {                          \
-		snprintf(why, whylen, "%s: key '%s' missing in [%s]", path, name, \
-		    c->is_hub ? "hub" : "node");                              \
-		goto fail;                                                    \
+#define REQUIRE(field, name)                                                \
+	if (c->field == NULL || *c->field == '\0') {                        \
+		snprintf(why, whylen, "%s: key '%s' missing in [%s]", path, \
+		    name, c->is_hub ? "hub" : "node");                      \
+		goto fail;                                                  \
 	}
 	REQUIRE(key, "key");
 	REQUIRE(data, "data");

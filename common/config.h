@@ -15,18 +15,18 @@
 
 struct ucr_config {
 	char *path;
-	int is_hub;		/* [hub] section rather than [node] */
-	char *owner;		/* municipality code, or "region" on the hub */
-	char *key;		/* key file */
-	char *data;		/* store folder */
-	char *control;		/* ipc:// endpoint of the control socket */
-	char *region;		/* region name, part of every signature tag */
-	char *hub;		/* node: hub endpoint, may be empty */
-	char *hub_key;		/* node: hub public key, 64 hex, may be empty */
-	char *listen;		/* hub: endpoint to bind */
-	size_t map_size;	/* LMDB map size in bytes */
-	int stale_after;	/* seconds before a node counts as not synced */
-	int log_level;		/* 0 info, 1 debug */
+	int is_hub;      /* [hub] section rather than [node] */
+	char *owner;     /* municipality code, or "region" on the hub */
+	char *key;       /* key file */
+	char *data;      /* store folder */
+	char *control;   /* ipc:// endpoint of the control socket */
+	char *region;    /* region name, part of every signature tag */
+	char *hub;       /* node: hub endpoint, may be empty */
+	char *hub_key;   /* node: hub public key, 64 hex, may be empty */
+	char *listen;    /* hub: endpoint to bind */
+	size_t map_size; /* LMDB map size in bytes */
+	int stale_after; /* seconds before a node counts as not synced */
+	int log_level;   /* 0 info, 1 debug */
 };
 
 /*

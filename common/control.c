@@ -12,8 +12,7 @@
 #include "log.h"
 #include "record.h"
 
-static void
-reply_error(Ucr__Reply *rep, char *msg, size_t msglen, int code,
+static void reply_error(Ucr__Reply *rep, char *msg, size_t msglen, int code,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static void
@@ -45,7 +44,8 @@ do_puts(struct ucr_control *c, Ucr__Put **in, size_t n, Ucr__Reply *rep,
 	}
 	if (n == 0 || n > UCR_MAX_BATCH_ENTRIES) {
 		reply_error(rep, msg, msglen, UCR_EINVAL,
-		    "between 1 and %d records at a time", UCR_MAX_BATCH_ENTRIES);
+		    "between 1 and %d records at a time",
+		    UCR_MAX_BATCH_ENTRIES);
 		return;
 	}
 	if ((puts = calloc(n, sizeof(*puts))) == NULL) {
@@ -62,8 +62,8 @@ do_puts(struct ucr_control *c, Ucr__Put **in, size_t n, Ucr__Reply *rep,
 			goto leave;
 		}
 		if (ucr_record_validate(r, why, sizeof(why)) != 0) {
-			reply_error(rep, msg, msglen, UCR_ESCHEMA,
-			    "%s: %s", k, why);
+			reply_error(rep, msg, msglen, UCR_ESCHEMA, "%s: %s", k,
+			    why);
 			goto leave;
 		}
 		if (strcmp(r->owner, c->owner) != 0) {
@@ -87,8 +87,8 @@ do_puts(struct ucr_control *c, Ucr__Put **in, size_t n, Ucr__Reply *rep,
 	rc = ucr_store_append(c->store, c->key, puts, n, &first, &last, &bad,
 	    why, sizeof(why));
 	if (rc != 0) {
-		reply_error(rep, msg, msglen, rc, "%s", why[0] ? why :
-		    ucr_strerror(rc));
+		reply_error(rep, msg, msglen, rc, "%s",
+		    why[0] ? why : ucr_strerror(rc));
 		goto leave;
 	}
 	rep->first_seq = first;
@@ -111,17 +111,17 @@ do_query(struct ucr_control *c, const char *what, Ucr__Reply *rep, char *msg,
 
 	if (strcmp(what, "stats") == 0) {
 		if (ucr_store_stats(c->store, &st) != 0) {
-			reply_error(rep, msg, msglen, UCR_EIO, "cannot read store");
+			reply_error(rep, msg, msglen, UCR_EIO,
+			    "cannot read store");
 			return;
 		}
-		o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-		    "entries", (json_int_t)st.entries,
-		    "records", (json_int_t)st.records,
-		    "logs", (json_int_t)st.logs,
-		    "quarantined", (json_int_t)st.quarantined,
-		    "map_size", (json_int_t)st.map_size,
-		    "map_used", (json_int_t)st.map_used,
-		    "requests", (json_int_t)c->requests);
+		o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "entries",
+		    (json_int_t)st.entries, "records", (json_int_t)st.records,
+		    "logs", (json_int_t)st.logs, "quarantined",
+		    (json_int_t)st.quarantined, "map_size",
+		    (json_int_t)st.map_size, "map_used",
+		    (json_int_t)st.map_used, "requests",
+		    (json_int_t)c->requests);
 		s = json_dumps(o, JSON_COMPACT);
 		json_decref(o);
 		rep->json = s; /* freed by ucr_control_handle */
@@ -145,7 +145,8 @@ ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
 	size_t n;
 
 	c->requests++;
-	req = len > UCR_CONTROL_MAXMSG ? NULL : ucr__request__unpack(NULL, len, buf);
+	req = len > UCR_CONTROL_MAXMSG ? NULL
+				       : ucr__request__unpack(NULL, len, buf);
 	if (req == NULL)
 		reply_error(&rep, msg, sizeof(msg), UCR_EPROTO,
 		    "undecodable request (%zu bytes)", len);
@@ -155,13 +156,14 @@ ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
 			do_puts(c, &req->put, 1, &rep, msg, sizeof(msg));
 			break;
 		case UCR__REQUEST__BODY_MANY:
-			do_puts(c, req->many->puts, req->many->n_puts, &rep, msg,
-			    sizeof(msg));
+			do_puts(c, req->many->puts, req->many->n_puts, &rep,
+			    msg, sizeof(msg));
 			break;
 		case UCR__REQUEST__BODY_QUERY:
 			do_query(c, req->query->what ? req->query->what : "",
 			    &rep, msg, sizeof(msg));
-			json = rep.json != protobuf_c_empty_string ? rep.json : NULL;
+			json = rep.json != protobuf_c_empty_string ? rep.json
+								   : NULL;
 			break;
 		default:
 			reply_error(&rep, msg, sizeof(msg), UCR_EPROTO,

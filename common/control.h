@@ -21,19 +21,19 @@
  * Answer a query the generic handler does not know ("peers", "roster").
  * Fill rep->json (malloc'd; freed by the caller) or set rep->code.
  */
-typedef void (*ucr_control_query_fn)(const char *what, Ucr__Reply *rep,
-    void *ctx);
+typedef void (
+    *ucr_control_query_fn)(const char *what, Ucr__Reply *rep, void *ctx);
 
 struct ucr_control {
 	struct ucr_store *store;
 	const struct ucr_key *key;
-	const char *owner;		/* the only owner this daemon writes */
-	ucr_control_query_fn query;	/* may be NULL */
+	const char *owner;          /* the only owner this daemon writes */
+	ucr_control_query_fn query; /* may be NULL */
 	void *ctx;
-	void (*appended)(void *ctx);	/* after a commit (sync kicks), or NULL */
+	void (*appended)(void *ctx); /* after a commit (sync kicks), or NULL */
 	/* 0 to refuse writes for now (why filled), or NULL: always allowed */
 	int (*may_write)(void *ctx, char *why, size_t whylen);
-	uint64_t requests, refused;	/* counters */
+	uint64_t requests, refused; /* counters */
 };
 
 /*

@@ -14,8 +14,8 @@
 #include "record.h"
 
 int
-ucr_daemon_open(struct ucr_daemon *d, const char *conf, int hub,
-    int check_only, char *why, size_t whylen)
+ucr_daemon_open(struct ucr_daemon *d, const char *conf, int hub, int check_only,
+    char *why, size_t whylen)
 {
 	uint8_t hubpk[UCR_PK_LEN];
 	const char *path;
@@ -27,8 +27,9 @@ ucr_daemon_open(struct ucr_daemon *d, const char *conf, int hub,
 	if ((rc = ucr_config_load(&d->cfg, conf, why, whylen)) != 0)
 		return rc;
 	if (d->cfg->is_hub != hub) {
-		snprintf(why, whylen, "%s: has a [%s] section; ucr-%s needs [%s]",
-		    conf, hub ? "node" : "hub", hub ? "hub" : "node",
+		snprintf(why, whylen,
+		    "%s: has a [%s] section; ucr-%s needs [%s]", conf,
+		    hub ? "node" : "hub", hub ? "hub" : "node",
 		    hub ? "hub" : "node");
 		return UCR_ECONFIG;
 	}
@@ -38,13 +39,17 @@ ucr_daemon_open(struct ucr_daemon *d, const char *conf, int hub,
 	}
 	rc = ucr_key_load(&d->key, d->cfg->key);
 	if (rc == UCR_EPERM) {
-		snprintf(why, whylen, "key file %s is readable by group or "
-		    "others; run: chmod 600 %s", d->cfg->key, d->cfg->key);
+		snprintf(why, whylen,
+		    "key file %s is readable by group or "
+		    "others; run: chmod 600 %s",
+		    d->cfg->key, d->cfg->key);
 		return rc;
 	}
 	if (rc == UCR_EIO) {
-		snprintf(why, whylen, "key file %s: %s (make one with: ucr "
-		    "keygen --out %s)", d->cfg->key, strerror(errno), d->cfg->key);
+		snprintf(why, whylen,
+		    "key file %s: %s (make one with: ucr "
+		    "keygen --out %s)",
+		    d->cfg->key, strerror(errno), d->cfg->key);
 		return rc;
 	}
 	if (rc != 0) {
@@ -74,10 +79,12 @@ ucr_daemon_open(struct ucr_daemon *d, const char *conf, int hub,
 	else
 		ucr_store_set_region(d->store, d->cfg->region, NULL);
 	if ((rc = ucr_store_set_identity(d->store, d->key->pk,
-	    d->cfg->owner)) != 0) {
-		snprintf(why, whylen, "store %s belongs to another key or "
+		 d->cfg->owner)) != 0) {
+		snprintf(why, whylen,
+		    "store %s belongs to another key or "
 		    "municipality; use the key it was made with, or a new "
-		    "data folder", d->cfg->data);
+		    "data folder",
+		    d->cfg->data);
 		return rc;
 	}
 	/* The control socket: a stale file from a crash is ours to remove,
@@ -128,7 +135,8 @@ daemon_usage(const char *name, const char *defconf)
 	    "  -d       stay in the foreground and log to stderr\n"
 	    "  -n       check the configuration and key, print "
 	    "'configuration OK', exit\n"
-	    "  -v       more logging\n", name, defconf);
+	    "  -v       more logging\n",
+	    name, defconf);
 }
 
 int
@@ -178,7 +186,7 @@ ucr_daemon_serve(struct ucr_daemon *d, struct ucr_control *c)
 		return;
 	}
 	if (ucr_control_handle(c, zmq_msg_data(&in), zmq_msg_size(&in), &out,
-	    &outlen) != 0) {
+		&outlen) != 0) {
 		/* No memory for the reply: a minimal one from the stack. */
 		Ucr__Reply rep = UCR__REPLY__INIT;
 		uint8_t buf[16];

@@ -17,8 +17,8 @@ struct ucr_daemon {
 	struct ucr_config *cfg;
 	struct ucr_key *key;
 	struct ucr_store *store;
-	void *zctx;		/* ZeroMQ context */
-	void *control;		/* REP socket on cfg->control */
+	void *zctx;    /* ZeroMQ context */
+	void *control; /* REP socket on cfg->control */
 };
 
 /*
@@ -31,10 +31,10 @@ int ucr_daemon_open(struct ucr_daemon *d, const char *conf, int hub,
     int check_only, char *why, size_t whylen);
 /* The options both daemons take: -f FILE -d -n -v. */
 struct ucr_daemon_opts {
-	const char *conf;	/* -f, else the default */
-	int foreground;		/* -d */
-	int check;		/* -n */
-	int verbose;		/* -v */
+	const char *conf; /* -f, else the default */
+	int foreground;   /* -d */
+	int check;        /* -n */
+	int verbose;      /* -v */
 };
 /* Parse argv; 0, or -1 after printing the usage to stderr. */
 int ucr_daemon_args(struct ucr_daemon_opts *o, int argc, char **argv,

@@ -10,31 +10,31 @@
 
 enum ucr_error {
 	UCR_OK = 0,
-	UCR_EINVAL = -30001,	/* bad argument or field value */
-	UCR_ENOMEM = -30002,	/* out of memory */
-	UCR_EIO = -30003,	/* file or system error (errno is set) */
+	UCR_EINVAL = -30001,    /* bad argument or field value */
+	UCR_ENOMEM = -30002,    /* out of memory */
+	UCR_EIO = -30003,       /* file or system error (errno is set) */
 	UCR_ENOTFOUND = -30004, /* unknown key, id or log */
-	UCR_EEXIST = -30005,	/* key or id already held */
-	UCR_EPERM = -30006,	/* file mode too open, or not allowed */
-	UCR_EBADSIG = -30007,	/* signature does not verify */
-	UCR_ECHAIN = -30008,	/* prev hash does not match: broken chain */
-	UCR_EGAP = -30009,	/* seq skips: entries missing */
-	UCR_EORDER = -30010,	/* seqs out of order within a batch */
-	UCR_EFORK = -30011,	/* entry differs from one held at that seq */
-	UCR_EDUP = -30012,	/* batch already held in full */
-	UCR_EPROTO = -30013,	/* undecodable or malformed message */
-	UCR_EFULL = -30014,	/* store map full; nothing written */
-	UCR_EOWNER = -30015,	/* author may not write this record */
-	UCR_EROSTER = -30016,	/* author unknown or revoked */
-	UCR_ESCHEMA = -30017,	/* record fails schema validation */
-	UCR_ETOOBIG = -30018,	/* message or record too large */
-	UCR_ECONFIG = -30019,	/* configuration error */
-	UCR_ELOCKED = -30020,	/* store in use by another daemon */
-	UCR_EEPOCH = -30021,	/* unknown or unaccepted log epoch */
-	UCR_EAGAIN = -30022,	/* try again later (no credit, quota) */
-	UCR_ETIMEOUT = -30023,	/* no answer in time */
-	UCR_ESTOPPED = -30024,	/* log stopped after a fork */
-	UCR_ECORRUPT = -30025,	/* store content fails its own checks */
+	UCR_EEXIST = -30005,    /* key or id already held */
+	UCR_EPERM = -30006,     /* file mode too open, or not allowed */
+	UCR_EBADSIG = -30007,   /* signature does not verify */
+	UCR_ECHAIN = -30008,    /* prev hash does not match: broken chain */
+	UCR_EGAP = -30009,      /* seq skips: entries missing */
+	UCR_EORDER = -30010,    /* seqs out of order within a batch */
+	UCR_EFORK = -30011,     /* entry differs from one held at that seq */
+	UCR_EDUP = -30012,      /* batch already held in full */
+	UCR_EPROTO = -30013,    /* undecodable or malformed message */
+	UCR_EFULL = -30014,     /* store map full; nothing written */
+	UCR_EOWNER = -30015,    /* author may not write this record */
+	UCR_EROSTER = -30016,   /* author unknown or revoked */
+	UCR_ESCHEMA = -30017,   /* record fails schema validation */
+	UCR_ETOOBIG = -30018,   /* message or record too large */
+	UCR_ECONFIG = -30019,   /* configuration error */
+	UCR_ELOCKED = -30020,   /* store in use by another daemon */
+	UCR_EEPOCH = -30021,    /* unknown or unaccepted log epoch */
+	UCR_EAGAIN = -30022,    /* try again later (no credit, quota) */
+	UCR_ETIMEOUT = -30023,  /* no answer in time */
+	UCR_ESTOPPED = -30024,  /* log stopped after a fork */
+	UCR_ECORRUPT = -30025,  /* store content fails its own checks */
 	UCR_EROLLBACK = -30026, /* a checkpoint or head went back in time */
 };
 

@@ -129,10 +129,12 @@ ucr_key_load(struct ucr_key **out, const char *path)
 		rc = UCR_EIO;
 		goto leave;
 	}
-	if (n < 2 * UCR_SK_LEN || (n > 2 * UCR_SK_LEN && buf[2 * UCR_SK_LEN] != '\n') ||
+	if (n < 2 * UCR_SK_LEN ||
+	    (n > 2 * UCR_SK_LEN && buf[2 * UCR_SK_LEN] != '\n') ||
 	    n > 2 * UCR_SK_LEN + 1 ||
-	    sodium_hex2bin(k->sk, UCR_SK_LEN, buf, 2 * UCR_SK_LEN, NULL, &binlen,
-	    NULL) != 0 || binlen != UCR_SK_LEN) {
+	    sodium_hex2bin(k->sk, UCR_SK_LEN, buf, 2 * UCR_SK_LEN, NULL,
+		&binlen, NULL) != 0 ||
+	    binlen != UCR_SK_LEN) {
 		rc = UCR_EINVAL;
 		goto leave;
 	}
@@ -246,6 +248,7 @@ ucr_sig_verify(const uint8_t sig[UCR_SIG_LEN], const uint8_t pk[UCR_PK_LEN],
 	uint8_t d[64];
 
 	sig_digest(d, region, type, msg, len);
-	return crypto_sign_verify_detached(sig, d, sizeof(d), pk) == 0 ? 0 :
-	    UCR_EBADSIG;
+	return crypto_sign_verify_detached(sig, d, sizeof(d), pk) == 0
+	    ? 0
+	    : UCR_EBADSIG;
 }

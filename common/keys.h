@@ -47,8 +47,9 @@ int ucr_key_curve_secret(char **out, const struct ucr_key *k);
  */
 void ucr_sig_sign(uint8_t sig[UCR_SIG_LEN], const struct ucr_key *k,
     const char *region, const char *type, const void *msg, size_t len);
-__attribute__((warn_unused_result)) int ucr_sig_verify(
-    const uint8_t sig[UCR_SIG_LEN], const uint8_t pk[UCR_PK_LEN],
-    const char *region, const char *type, const void *msg, size_t len);
+__attribute__((warn_unused_result)) int ucr_sig_verify(const uint8_t
+							   sig[UCR_SIG_LEN],
+    const uint8_t pk[UCR_PK_LEN], const char *region, const char *type,
+    const void *msg, size_t len);
 
 #endif

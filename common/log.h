@@ -9,11 +9,14 @@
 #include <stdarg.h>
 
 void log_init(const char *ident, int foreground, int verbose);
-void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* with errno */
+void log_warn(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2))); /* with errno */
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatal(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
 
 #endif

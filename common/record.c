@@ -19,106 +19,138 @@
 #include "record.h"
 
 const struct ucr_commitment ucr_commitments[UCR_NCOMMITMENTS] = {
-	{"1.1", 1, "Governance",
-	    "Further develop a common long-term vision for a sustainable city/town", "P2"},
-	{"1.2", 1, "Governance",
-	    "Build participation and sustainable-development capacity in the community and administration", "P2"},
-	{"1.3", 1, "Governance",
-	    "Invite all sectors of local society to participate effectively in decision-making", "P2"},
-	{"1.4", 1, "Governance",
-	    "Make decisions open, accountable and transparent", "P2"},
-	{"1.5", 1, "Governance",
-	    "Cooperate effectively with neighbouring municipalities, other cities and other spheres of government", "P2"},
-	{"2.1", 2, "Local management towards sustainability",
-	    "Strengthen Local Agenda 21 / local sustainability processes and mainstream them in local government", NULL},
-	{"2.2", 2, "Local management towards sustainability",
-	    "Deliver integrated management towards sustainability based on the precautionary principle", NULL},
-	{"2.3", 2, "Local management towards sustainability",
-	    "Set targets and time frames within the Aalborg Commitments and establish a commitments monitoring review", NULL},
-	{"2.4", 2, "Local management towards sustainability",
-	    "Make sustainability central to decision-making; base resource allocation on broad sustainability criteria", NULL},
-	{"2.5", 2, "Local management towards sustainability",
-	    "Cooperate with the European Sustainable Cities & Towns Campaign and its networks to monitor and evaluate progress", NULL},
-	{"3.1", 3, "Natural common goods",
-	    "Reduce primary energy consumption and increase the share of renewable and clean energy", "P4"},
-	{"3.2", 3, "Natural common goods",
-	    "Improve water quality, save water and use it more efficiently", NULL},
-	{"3.3", 3, "Natural common goods",
-	    "Promote and increase biodiversity; extend and care for natural areas and green spaces", NULL},
-	{"3.4", 3, "Natural common goods",
-	    "Improve soil quality, preserve ecologically productive land, promote sustainable agriculture and forestry", "P5"},
-	{"3.5", 3, "Natural common goods",
-	    "Improve air quality", "P1"},
-	{"4.1", 4, "Responsible consumption and lifestyle choices",
-	    "Avoid and reduce waste; increase re-use and recycling", NULL},
-	{"4.2", 4, "Responsible consumption and lifestyle choices",
-	    "Manage and treat waste according to best-practice standards", NULL},
-	{"4.3", 4, "Responsible consumption and lifestyle choices",
-	    "Avoid unnecessary energy consumption; improve end-use energy efficiency", "P4"},
-	{"4.4", 4, "Responsible consumption and lifestyle choices",
-	    "Undertake sustainable procurement", "P5"},
-	{"4.5", 4, "Responsible consumption and lifestyle choices",
-	    "Promote sustainable production and consumption (eco-labelled, organic, ethical, fair-trade)", "P5"},
-	{"5.1", 5, "Planning and design",
-	    "Re-use and regenerate abandoned or disadvantaged areas", NULL},
-	{"5.2", 5, "Planning and design",
-	    "Avoid urban sprawl: appropriate densities, brownfield before greenfield", "P3"},
-	{"5.3", 5, "Planning and design",
-	    "Ensure mixed use with a good balance of jobs, housing and services", "P3"},
-	{"5.4", 5, "Planning and design",
-	    "Conserve, renovate and re-use urban cultural heritage", NULL},
-	{"5.5", 5, "Planning and design",
-	    "Apply requirements for sustainable design and construction; promote high-quality architecture", "P4"},
-	{"6.1", 6, "Better mobility, less traffic",
-	    "Reduce the necessity for private motorised transport; promote attractive alternatives accessible to all", "P3"},
-	{"6.2", 6, "Better mobility, less traffic",
-	    "Increase the share of journeys by public transport, on foot and by bicycle", "P3"},
-	{"6.3", 6, "Better mobility, less traffic",
-	    "Promote transition to low-emission vehicles", "P3"},
-	{"6.4", 6, "Better mobility, less traffic",
-	    "Develop an integrated and sustainable urban mobility plan", "P3"},
-	{"6.5", 6, "Better mobility, less traffic",
-	    "Reduce the impact of transport on the environment and public health", "P3"},
-	{"7.1", 7, "Local action for health",
-	    "Raise awareness and act on the wider determinants of health", "P1"},
-	{"7.2", 7, "Local action for health",
-	    "Promote city health development planning and strategic partnerships for health", "P1"},
-	{"7.3", 7, "Local action for health",
-	    "Reduce health inequalities and address poverty, with regular reporting on the gaps", "P1"},
-	{"7.4", 7, "Local action for health",
-	    "Promote health impact assessment across sectors", "P1"},
-	{"7.5", 7, "Local action for health",
-	    "Mobilise urban planners to integrate health considerations in planning", "P1"},
-	{"8.1", 8, "Vibrant and sustainable local economy",
-	    "Stimulate and support local employment and business start-ups", "P5"},
-	{"8.2", 8, "Vibrant and sustainable local economy",
-	    "Cooperate with local businesses to promote and implement good corporate practice", "P5"},
-	{"8.3", 8, "Vibrant and sustainable local economy",
-	    "Develop and implement sustainability principles for the location of businesses", "P5"},
-	{"8.4", 8, "Vibrant and sustainable local economy",
-	    "Encourage markets for local and regional high-quality products", "P5"},
-	{"8.5", 8, "Vibrant and sustainable local economy",
-	    "Promote sustainable local tourism", "P5"},
-	{"9.1", 9, "Social equity and justice",
-	    "Develop and implement programmes to prevent and alleviate poverty", "P1"},
-	{"9.2", 9, "Social equity and justice",
-	    "Ensure equitable access to public services, education, employment, training, information and culture", "P3"},
-	{"9.3", 9, "Social equity and justice",
-	    "Foster social inclusion and gender equality", "P1"},
-	{"9.4", 9, "Social equity and justice",
-	    "Improve community safety and security", "P1"},
-	{"9.5", 9, "Social equity and justice",
-	    "Ensure good-quality housing and living conditions; foster social integration", "P1"},
-	{"10.1", 10, "Local to global",
-	    "Develop a strategic, integrated approach to climate mitigation; work towards sustainable GHG levels", "P4"},
-	{"10.2", 10, "Local to global",
-	    "Mainstream climate protection in energy, transport, procurement, waste, agriculture and forestry policy", "P4"},
-	{"10.3", 10, "Local to global",
-	    "Raise awareness of causes and consequences of climate change; integrate preventive (adaptation) actions", "P4"},
-	{"10.4", 10, "Local to global",
-	    "Reduce impact on the global environment; promote environmental justice", NULL},
-	{"10.5", 10, "Local to global",
-	    "Strengthen international cooperation of cities; develop local responses to global problems in partnership", "P2"},
+    {"1.1", 1, "Governance",
+	"Further develop a common long-term vision for a sustainable city/town",
+	"P2"},
+    {"1.2", 1, "Governance",
+	"Build participation and sustainable-development capacity in the community and administration",
+	"P2"},
+    {"1.3", 1, "Governance",
+	"Invite all sectors of local society to participate effectively in decision-making",
+	"P2"},
+    {"1.4", 1, "Governance", "Make decisions open, accountable and transparent",
+	"P2"},
+    {"1.5", 1, "Governance",
+	"Cooperate effectively with neighbouring municipalities, other cities and other spheres of government",
+	"P2"},
+    {"2.1", 2, "Local management towards sustainability",
+	"Strengthen Local Agenda 21 / local sustainability processes and mainstream them in local government",
+	NULL},
+    {"2.2", 2, "Local management towards sustainability",
+	"Deliver integrated management towards sustainability based on the precautionary principle",
+	NULL},
+    {"2.3", 2, "Local management towards sustainability",
+	"Set targets and time frames within the Aalborg Commitments and establish a commitments monitoring review",
+	NULL},
+    {"2.4", 2, "Local management towards sustainability",
+	"Make sustainability central to decision-making; base resource allocation on broad sustainability criteria",
+	NULL},
+    {"2.5", 2, "Local management towards sustainability",
+	"Cooperate with the European Sustainable Cities & Towns Campaign and its networks to monitor and evaluate progress",
+	NULL},
+    {"3.1", 3, "Natural common goods",
+	"Reduce primary energy consumption and increase the share of renewable and clean energy",
+	"P4"},
+    {"3.2", 3, "Natural common goods",
+	"Improve water quality, save water and use it more efficiently", NULL},
+    {"3.3", 3, "Natural common goods",
+	"Promote and increase biodiversity; extend and care for natural areas and green spaces",
+	NULL},
+    {"3.4", 3, "Natural common goods",
+	"Improve soil quality, preserve ecologically productive land, promote sustainable agriculture and forestry",
+	"P5"},
+    {"3.5", 3, "Natural common goods", "Improve air quality", "P1"},
+    {"4.1", 4, "Responsible consumption and lifestyle choices",
+	"Avoid and reduce waste; increase re-use and recycling", NULL},
+    {"4.2", 4, "Responsible consumption and lifestyle choices",
+	"Manage and treat waste according to best-practice standards", NULL},
+    {"4.3", 4, "Responsible consumption and lifestyle choices",
+	"Avoid unnecessary energy consumption; improve end-use energy efficiency",
+	"P4"},
+    {"4.4", 4, "Responsible consumption and lifestyle choices",
+	"Undertake sustainable procurement", "P5"},
+    {"4.5", 4, "Responsible consumption and lifestyle choices",
+	"Promote sustainable production and consumption (eco-labelled, organic, ethical, fair-trade)",
+	"P5"},
+    {"5.1", 5, "Planning and design",
+	"Re-use and regenerate abandoned or disadvantaged areas", NULL},
+    {"5.2", 5, "Planning and design",
+	"Avoid urban sprawl: appropriate densities, brownfield before greenfield",
+	"P3"},
+    {"5.3", 5, "Planning and design",
+	"Ensure mixed use with a good balance of jobs, housing and services",
+	"P3"},
+    {"5.4", 5, "Planning and design",
+	"Conserve, renovate and re-use urban cultural heritage", NULL},
+    {"5.5", 5, "Planning and design",
+	"Apply requirements for sustainable design and construction; promote high-quality architecture",
+	"P4"},
+    {"6.1", 6, "Better mobility, less traffic",
+	"Reduce the necessity for private motorised transport; promote attractive alternatives accessible to all",
+	"P3"},
+    {"6.2", 6, "Better mobility, less traffic",
+	"Increase the share of journeys by public transport, on foot and by bicycle",
+	"P3"},
+    {"6.3", 6, "Better mobility, less traffic",
+	"Promote transition to low-emission vehicles", "P3"},
+    {"6.4", 6, "Better mobility, less traffic",
+	"Develop an integrated and sustainable urban mobility plan", "P3"},
+    {"6.5", 6, "Better mobility, less traffic",
+	"Reduce the impact of transport on the environment and public health",
+	"P3"},
+    {"7.1", 7, "Local action for health",
+	"Raise awareness and act on the wider determinants of health", "P1"},
+    {"7.2", 7, "Local action for health",
+	"Promote city health development planning and strategic partnerships for health",
+	"P1"},
+    {"7.3", 7, "Local action for health",
+	"Reduce health inequalities and address poverty, with regular reporting on the gaps",
+	"P1"},
+    {"7.4", 7, "Local action for health",
+	"Promote health impact assessment across sectors", "P1"},
+    {"7.5", 7, "Local action for health",
+	"Mobilise urban planners to integrate health considerations in planning",
+	"P1"},
+    {"8.1", 8, "Vibrant and sustainable local economy",
+	"Stimulate and support local employment and business start-ups", "P5"},
+    {"8.2", 8, "Vibrant and sustainable local economy",
+	"Cooperate with local businesses to promote and implement good corporate practice",
+	"P5"},
+    {"8.3", 8, "Vibrant and sustainable local economy",
+	"Develop and implement sustainability principles for the location of businesses",
+	"P5"},
+    {"8.4", 8, "Vibrant and sustainable local economy",
+	"Encourage markets for local and regional high-quality products", "P5"},
+    {"8.5", 8, "Vibrant and sustainable local economy",
+	"Promote sustainable local tourism", "P5"},
+    {"9.1", 9, "Social equity and justice",
+	"Develop and implement programmes to prevent and alleviate poverty",
+	"P1"},
+    {"9.2", 9, "Social equity and justice",
+	"Ensure equitable access to public services, education, employment, training, information and culture",
+	"P3"},
+    {"9.3", 9, "Social equity and justice",
+	"Foster social inclusion and gender equality", "P1"},
+    {"9.4", 9, "Social equity and justice",
+	"Improve community safety and security", "P1"},
+    {"9.5", 9, "Social equity and justice",
+	"Ensure good-quality housing and living conditions; foster social integration",
+	"P1"},
+    {"10.1", 10, "Local to global",
+	"Develop a strategic, integrated approach to climate mitigation; work towards sustainable GHG levels",
+	"P4"},
+    {"10.2", 10, "Local to global",
+	"Mainstream climate protection in energy, transport, procurement, waste, agriculture and forestry policy",
+	"P4"},
+    {"10.3", 10, "Local to global",
+	"Raise awareness of causes and consequences of climate change; integrate preventive (adaptation) actions",
+	"P4"},
+    {"10.4", 10, "Local to global",
+	"Reduce impact on the global environment; promote environmental justice",
+	NULL},
+    {"10.5", 10, "Local to global",
+	"Strengthen international cooperation of cities; develop local responses to global problems in partnership",
+	"P2"},
 };
 
 /*
@@ -126,40 +158,40 @@ const struct ucr_commitment ucr_commitments[UCR_NCOMMITMENTS] = {
  * weights for regional roll-ups of rates; they are sample data.
  */
 const struct ucr_municipality ucr_municipalities[UCR_NMUNICIPALITIES] = {
-	{"2480", "Umeå", 115000},
-	{"2403", "Bjurholm", 2500},
-	{"2401", "Nordmaling", 7200},
-	{"2409", "Robertsfors", 6800},
-	{"2404", "Vindeln", 5500},
-	{"2460", "Vännäs", 8500},
+    {"2480", "Umeå", 115000},
+    {"2403", "Bjurholm", 2500},
+    {"2401", "Nordmaling", 7200},
+    {"2409", "Robertsfors", 6800},
+    {"2404", "Vindeln", 5500},
+    {"2460", "Vännäs", 8500},
 };
 
 const char *const ucr_priority_titles[UCR_NPRIORITIES] = {
-	"Good health on equal terms",
-	"Co-creation and democracy",
-	"Accessible and gender-equal transport",
-	"Efficient and renewable energy use",
-	"Viable and sustainable local economy",
+    "Good health on equal terms",
+    "Co-creation and democracy",
+    "Accessible and gender-equal transport",
+    "Efficient and renewable energy use",
+    "Viable and sustainable local economy",
 };
 
 static const struct {
 	Ucr__Record__BodyCase c;
 	const char *name;
-	int region;	/* 1 region only, -1 municipality only, 0 either */
+	int region; /* 1 region only, -1 municipality only, 0 either */
 } kinds[] = {
-	{UCR__RECORD__BODY_BASELINE, "baseline", -1},
-	{UCR__RECORD__BODY_TARGET, "target", -1},
-	{UCR__RECORD__BODY_MEASUREMENT, "measure", -1},
-	{UCR__RECORD__BODY_PROJECT, "project", 0},
-	{UCR__RECORD__BODY_GROUP, "group", 0},
-	{UCR__RECORD__BODY_MEETING, "meeting", 0},
-	{UCR__RECORD__BODY_NETWORK, "network", 0},
-	{UCR__RECORD__BODY_DECISION, "decision", 0},
-	{UCR__RECORD__BODY_VISION, "vision", 1},
-	{UCR__RECORD__BODY_PRIORITY, "priority", 1},
-	{UCR__RECORD__BODY_GOAL, "goal", 1},
-	{UCR__RECORD__BODY_ROSTER, "roster", 1},
-	{UCR__RECORD__BODY_EPOCH_ACCEPT, "epoch", 1},
+    {UCR__RECORD__BODY_BASELINE, "baseline", -1},
+    {UCR__RECORD__BODY_TARGET, "target", -1},
+    {UCR__RECORD__BODY_MEASUREMENT, "measure", -1},
+    {UCR__RECORD__BODY_PROJECT, "project", 0},
+    {UCR__RECORD__BODY_GROUP, "group", 0},
+    {UCR__RECORD__BODY_MEETING, "meeting", 0},
+    {UCR__RECORD__BODY_NETWORK, "network", 0},
+    {UCR__RECORD__BODY_DECISION, "decision", 0},
+    {UCR__RECORD__BODY_VISION, "vision", 1},
+    {UCR__RECORD__BODY_PRIORITY, "priority", 1},
+    {UCR__RECORD__BODY_GOAL, "goal", 1},
+    {UCR__RECORD__BODY_ROSTER, "roster", 1},
+    {UCR__RECORD__BODY_EPOCH_ACCEPT, "epoch", 1},
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -331,7 +363,8 @@ ucr_date_valid(const char *s)
 	d = atoi(s + 8);
 	if (!ucr_year_valid(y) || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
 		return 0;
-	if (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+	if (m == 2 && d == 29 &&
+	    !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
 		return 0;
 	return 1;
 }
@@ -400,10 +433,10 @@ bad(char *why, size_t whylen, const char *fmt, ...)
 }
 
 #define MAXTEXT 8192
-#define CHECK(cond, ...)                                                  \
-	do {                                                              \
-		if (!(cond))                                              \
-			return bad(why, whylen, __VA_ARGS__);             \
+#define CHECK(cond, ...)                                      \
+	do {                                                  \
+		if (!(cond))                                  \
+			return bad(why, whylen, __VA_ARGS__); \
 	} while (0)
 
 static int
@@ -461,7 +494,8 @@ validate_body(const Ucr__Record *r, const char *id, char *why, size_t whylen)
 		    b->commitment);
 		CHECK(strcmp(id, b->commitment) == 0,
 		    "key: must end in the commitment id");
-		CHECK(text_ok(b->text, MAXTEXT) && *b->text, "text: empty or too long");
+		CHECK(text_ok(b->text, MAXTEXT) && *b->text,
+		    "text: empty or too long");
 		CHECK(b->trend >= 0 && b->trend <= 3, "trend: out of range");
 		for (i = 0; i < b->n_indicators; i++) {
 			CHECK(id_valid(b->indicators[i]->indicator),
@@ -469,14 +503,16 @@ validate_body(const Ucr__Record *r, const char *id, char *why, size_t whylen)
 			CHECK(decimal_ok(b->indicators[i]->value),
 			    "indicator: bad value");
 			CHECK(ucr_year_valid(b->indicators[i]->year),
-			    "year: %u outside 1900-2100", b->indicators[i]->year);
+			    "year: %u outside 1900-2100",
+			    b->indicators[i]->year);
 		}
 		break;
 	}
 	case UCR__RECORD__BODY_TARGET: {
 		const Ucr__Target *t = r->target;
 
-		CHECK(text_ok(t->title, 512) && *t->title, "title: empty or too long");
+		CHECK(text_ok(t->title, 512) && *t->title,
+		    "title: empty or too long");
 		CHECK(t->n_commitments > 0, "commitment: at least one needed");
 		for (i = 0; i < t->n_commitments; i++)
 			CHECK(ucr_commitment_find(t->commitments[i]) != NULL,
@@ -484,34 +520,38 @@ validate_body(const Ucr__Record *r, const char *id, char *why, size_t whylen)
 			    t->commitments[i]);
 		CHECK(t->n_priorities > 0, "priority: at least one needed");
 		if ((rc = priorities_ok(t->priorities, t->n_priorities, why,
-		    whylen)) != 0)
+			 whylen)) != 0)
 			return rc;
 		CHECK(*t->indicator == '\0' || id_valid(t->indicator),
 		    "indicator: bad id '%s'", t->indicator);
 		CHECK(decimal_ok(t->baseline_value), "baseline: bad value");
 		CHECK(decimal_ok(t->target_value), "target: bad value");
-		CHECK(t->baseline_value == NULL || ucr_year_valid(t->baseline_year),
+		CHECK(t->baseline_value == NULL ||
+			ucr_year_valid(t->baseline_year),
 		    "baseline: year %u outside 1900-2100", t->baseline_year);
 		CHECK(t->target_value == NULL || ucr_year_valid(t->target_year),
 		    "target: year %u outside 1900-2100", t->target_year);
 		CHECK(t->baseline_value == NULL || t->target_value == NULL ||
-		    t->target_year > t->baseline_year,
+			t->target_year > t->baseline_year,
 		    "target: year must come after the baseline year");
-		CHECK(t->direction >= 0 && t->direction <= 1, "direction: out of range");
+		CHECK(t->direction >= 0 && t->direction <= 1,
+		    "direction: out of range");
 		CHECK(text_ok(t->owner_unit, 256), "owner: too long");
 		break;
 	}
 	case UCR__RECORD__BODY_MEASUREMENT: {
 		const Ucr__Measurement *m = r->measurement;
 
-		CHECK(id_valid(m->indicator), "indicator: bad id '%s'", m->indicator);
+		CHECK(id_valid(m->indicator), "indicator: bad id '%s'",
+		    m->indicator);
 		CHECK(ucr_municipality_find(m->area) != NULL,
 		    "area: unknown municipality code '%s'", m->area);
-		CHECK(ucr_year_valid(m->year), "year: %u outside 1900-2100", m->year);
+		CHECK(ucr_year_valid(m->year), "year: %u outside 1900-2100",
+		    m->year);
 		CHECK(m->gender >= 0 && m->gender <= 2, "gender: out of range");
 		CHECK(m->status >= 0 && m->status <= 2, "status: out of range");
 		CHECK((m->status == UCR__MEASURE_STATUS__MEASURE_MISSING) ==
-		    (m->value == NULL),
+			(m->value == NULL),
 		    "value: required unless missing, and absent if missing");
 		CHECK(decimal_ok(m->value), "value: bad decimal");
 		break;
@@ -519,19 +559,21 @@ validate_body(const Ucr__Record *r, const char *id, char *why, size_t whylen)
 	case UCR__RECORD__BODY_PROJECT: {
 		const Ucr__Project *p = r->project;
 
-		CHECK(text_ok(p->title, 512) && *p->title, "title: empty or too long");
+		CHECK(text_ok(p->title, 512) && *p->title,
+		    "title: empty or too long");
 		CHECK(ucr_municipality_find(p->lead) != NULL,
 		    "lead: unknown municipality code '%s'", p->lead);
 		if ((rc = codes_ok(p->partners, p->n_partners, "partners", why,
-		    whylen)) != 0)
+			 whylen)) != 0)
 			return rc;
 		if ((rc = priorities_ok(p->priorities, p->n_priorities, why,
-		    whylen)) != 0)
+			 whylen)) != 0)
 			return rc;
 		CHECK(date_ok(p->start), "start: not a date (YYYY-MM-DD)");
 		CHECK(date_ok(p->end), "end: not a date (YYYY-MM-DD)");
 		CHECK(*p->start == '\0' || *p->end == '\0' ||
-		    strcmp(p->start, p->end) <= 0, "end: before start");
+			strcmp(p->start, p->end) <= 0,
+		    "end: before start");
 		CHECK(p->budget_sek >= 0, "budget: negative");
 		CHECK(text_ok(p->funder, 256), "funder: too long");
 		CHECK(p->status >= 0 && p->status <= 2, "status: out of range");
@@ -540,12 +582,13 @@ validate_body(const Ucr__Record *r, const char *id, char *why, size_t whylen)
 	case UCR__RECORD__BODY_GROUP: {
 		const Ucr__Group *g = r->group;
 
-		CHECK(text_ok(g->name, 256) && *g->name, "name: empty or too long");
+		CHECK(text_ok(g->name, 256) && *g->name,
+		    "name: empty or too long");
 		if ((rc = priorities_ok(g->priorities, g->n_priorities, why,
-		    whylen)) != 0)
+			 whylen)) != 0)
 			return rc;
 		if ((rc = codes_ok(g->members, g->n_members, "members", why,
-		    whylen)) != 0)
+			 whylen)) != 0)
 			return rc;
 		CHECK(date_ok(g->active_from), "from: not a date (YYYY-MM-DD)");
 		CHECK(date_ok(g->active_to), "to: not a date (YYYY-MM-DD)");
@@ -558,7 +601,8 @@ validate_body(const Ucr__Record *r, const char *id, char *why, size_t whylen)
 		CHECK(m->kind >= 0 && m->kind <= 4, "kind: out of range");
 		CHECK(ucr_date_valid(m->date), "date: not a date (YYYY-MM-DD)");
 		CHECK(m->women <= 100000 && m->men <= 100000 &&
-		    m->unstated <= 100000, "women: count out of range");
+			m->unstated <= 100000,
+		    "women: count out of range");
 		CHECK(*m->group == '\0' || id_valid(m->group), "group: bad id");
 		CHECK(text_ok(m->title, 512), "title: too long");
 		break;
@@ -566,9 +610,11 @@ validate_body(const Ucr__Record *r, const char *id, char *why, size_t whylen)
 	case UCR__RECORD__BODY_NETWORK: {
 		const Ucr__Network *n = r->network;
 
-		CHECK(text_ok(n->name, 256) && *n->name, "name: empty or too long");
+		CHECK(text_ok(n->name, 256) && *n->name,
+		    "name: empty or too long");
 		CHECK(n->scope >= 0 && n->scope <= 1, "scope: out of range");
-		CHECK(ucr_date_valid(n->joined), "date: not a date (YYYY-MM-DD)");
+		CHECK(ucr_date_valid(n->joined),
+		    "date: not a date (YYYY-MM-DD)");
 		break;
 	}
 	case UCR__RECORD__BODY_DECISION: {
@@ -576,28 +622,34 @@ validate_body(const Ucr__Record *r, const char *id, char *why, size_t whylen)
 
 		CHECK(d->body >= 0 && d->body <= 3, "body: out of range");
 		CHECK(ucr_date_valid(d->date), "date: not a date (YYYY-MM-DD)");
-		CHECK(d->subject >= 0 && d->subject <= 4, "subject: out of range");
-		CHECK(text_ok(d->ref, 512) && *d->ref, "ref: empty or too long");
-		CHECK(d->outcome >= 0 && d->outcome <= 2, "outcome: out of range");
+		CHECK(d->subject >= 0 && d->subject <= 4,
+		    "subject: out of range");
+		CHECK(text_ok(d->ref, 512) && *d->ref,
+		    "ref: empty or too long");
+		CHECK(d->outcome >= 0 && d->outcome <= 2,
+		    "outcome: out of range");
 		for (i = 0; i < d->n_adopts; i++)
 			CHECK(d->adopts[i]->hash.len == UCR_HASH_LEN &&
-			    text_ok(d->adopts[i]->key, 256),
+				text_ok(d->adopts[i]->key, 256),
 			    "adopts: bad key or hash");
 		if (strcmp(r->owner, UCR_REGION) != 0)
 			CHECK(d->body == UCR__BODY__BODY_BOARD ||
-			    d->body == UCR__BODY__BODY_COUNCIL,
+				d->body == UCR__BODY__BODY_COUNCIL,
 			    "body: a municipality records board or council decisions");
 		break;
 	}
 	case UCR__RECORD__BODY_VISION:
 		CHECK(text_ok(r->vision->text, 1024) && *r->vision->text,
 		    "text: empty or too long");
-		CHECK(ucr_year_valid(r->vision->year), "year: outside 1900-2100");
-		CHECK(strcmp(id, "vision") == 0, "key: must be region/vision/vision");
+		CHECK(ucr_year_valid(r->vision->year),
+		    "year: outside 1900-2100");
+		CHECK(strcmp(id, "vision") == 0,
+		    "key: must be region/vision/vision");
 		break;
 	case UCR__RECORD__BODY_PRIORITY:
 		CHECK(ucr_priority_valid(r->priority->id),
-		    "priority: unknown priority '%s' (P1..P5)", r->priority->id);
+		    "priority: unknown priority '%s' (P1..P5)",
+		    r->priority->id);
 		CHECK(strcmp(id, r->priority->id) == 0,
 		    "key: must end in the priority id");
 		CHECK(text_ok(r->priority->title, 256) && *r->priority->title,
@@ -610,27 +662,33 @@ validate_body(const Ucr__Record *r, const char *id, char *why, size_t whylen)
 			known |= strcmp(goal_ids[i], r->goal->id) == 0;
 		CHECK(known, "goal: unknown goal '%s' (A1 A2 A3 R1 R2 R3)",
 		    r->goal->id);
-		CHECK(strcmp(id, r->goal->id) == 0, "key: must end in the goal id");
-		CHECK(r->goal->threshold != NULL && decimal_ok(r->goal->threshold) &&
-		    r->goal->threshold->units >= 0, "threshold: missing or negative");
+		CHECK(strcmp(id, r->goal->id) == 0,
+		    "key: must end in the goal id");
+		CHECK(r->goal->threshold != NULL &&
+			decimal_ok(r->goal->threshold) &&
+			r->goal->threshold->units >= 0,
+		    "threshold: missing or negative");
 		break;
 	}
 	case UCR__RECORD__BODY_ROSTER: {
 		const Ucr__RosterEntry *e = r->roster;
 		char hex[2 * UCR_HASH_LEN + 1];
 
-		CHECK(e->public_key.len == 32, "key: public key must be 32 bytes");
+		CHECK(e->public_key.len == 32,
+		    "key: public key must be 32 bytes");
 		ucr_hex(hex, e->public_key.data, 32);
-		CHECK(strcmp(id, hex) == 0, "key: must end in the public key (hex)");
+		CHECK(strcmp(id, hex) == 0,
+		    "key: must end in the public key (hex)");
 		CHECK(strcmp(e->municipality, UCR_REGION) == 0 ||
-		    ucr_municipality_find(e->municipality) != NULL,
+			ucr_municipality_find(e->municipality) != NULL,
 		    "municipality: unknown code '%s'", e->municipality);
 		CHECK(e->role >= 0 && e->role <= 2, "role: out of range");
 		CHECK(text_ok(e->name, 256), "name: too long");
 		break;
 	}
 	case UCR__RECORD__BODY_EPOCH_ACCEPT:
-		CHECK(r->epoch_accept->author.len == 32, "author: must be 32 bytes");
+		CHECK(r->epoch_accept->author.len == 32,
+		    "author: must be 32 bytes");
 		break;
 	default:
 		return bad(why, whylen, "kind: no record body");
@@ -660,10 +718,10 @@ ucr_record_validate(const Ucr__Record *r, char *why, size_t whylen)
 	memcpy(kind, p + 1, q - p - 1);
 	kind[q - p - 1] = '\0';
 	id = q + 1;
-	CHECK(strcmp(owner, r->owner) == 0, "owner: '%s' does not match key '%s'",
-	    r->owner, r->key);
+	CHECK(strcmp(owner, r->owner) == 0,
+	    "owner: '%s' does not match key '%s'", r->owner, r->key);
 	CHECK(strcmp(owner, UCR_REGION) == 0 ||
-	    ucr_municipality_find(owner) != NULL,
+		ucr_municipality_find(owner) != NULL,
 	    "owner: unknown municipality code '%s'", owner);
 	c = ucr_kind_parse(kind);
 	CHECK(c != UCR__RECORD__BODY__NOT_SET, "kind: unknown kind '%s'", kind);
@@ -672,7 +730,8 @@ ucr_record_validate(const Ucr__Record *r, char *why, size_t whylen)
 		    "tombstone: must have no body");
 		return 0;
 	}
-	CHECK(r->body_case == c, "kind: body does not match key kind '%s'", kind);
+	CHECK(r->body_case == c, "kind: body does not match key kind '%s'",
+	    kind);
 	region = kind_region(c);
 	if (region == 1)
 		CHECK(strcmp(owner, UCR_REGION) == 0,
@@ -683,12 +742,14 @@ ucr_record_validate(const Ucr__Record *r, char *why, size_t whylen)
 	if (c == UCR__RECORD__BODY_MEASUREMENT) {
 		char want[256];
 
-		if (ucr_record_make_key(want, sizeof(want), owner, r, NULL) != 0 ||
+		if (ucr_record_make_key(want, sizeof(want), owner, r, NULL) !=
+			0 ||
 		    strcmp(want, r->key) != 0)
 			return bad(why, whylen,
 			    "key: a measurement's key is owner/measure/KPI/YEAR/GENDER");
 	} else
-		CHECK(id_valid(id), "id: '%s' must be 1-64 of A-Z a-z 0-9 . _ -", id);
+		CHECK(id_valid(id),
+		    "id: '%s' must be 1-64 of A-Z a-z 0-9 . _ -", id);
 	return validate_body(r, id, why, whylen);
 }
 

@@ -17,22 +17,22 @@
 
 #include "ucr.pb-c.h"
 
-#define UCR_REGION "region"	/* owner of the hub's regional records */
-#define UCR_MAX_RECORD 65536	/* largest encoded record accepted */
+#define UCR_REGION "region"  /* owner of the hub's regional records */
+#define UCR_MAX_RECORD 65536 /* largest encoded record accepted */
 #define UCR_HASH_LEN 32
 
 struct ucr_commitment {
-	const char *id;		/* "3.1" */
-	int theme;		/* 1..10 */
+	const char *id; /* "3.1" */
+	int theme;      /* 1..10 */
 	const char *theme_name;
 	const char *title;
-	const char *priority;	/* suggested P1..P5, or NULL */
+	const char *priority; /* suggested P1..P5, or NULL */
 };
 
 struct ucr_municipality {
-	const char *code;	/* SCB code, "2403" */
-	const char *name;	/* UTF-8 */
-	long population;	/* sample weight for regional roll-ups */
+	const char *code; /* SCB code, "2403" */
+	const char *name; /* UTF-8 */
+	long population;  /* sample weight for regional roll-ups */
 };
 
 #define UCR_NCOMMITMENTS 50

@@ -24,10 +24,10 @@
 #include "record.h"
 #include "store.h"
 
-#define HEAD_LEN 56	/* seq 8, hash 32, time 8, flags 8 */
-#define REC_HDR 88	/* time 8, epoch 8, seq 8, author 32, hash 32 */
-#define LOGKEY_LEN 40	/* author 32, epoch 8 */
-#define ENTKEY_LEN 48	/* author 32, epoch 8, seq 8 */
+#define HEAD_LEN 56   /* seq 8, hash 32, time 8, flags 8 */
+#define REC_HDR 88    /* time 8, epoch 8, seq 8, author 32, hash 32 */
+#define LOGKEY_LEN 40 /* author 32, epoch 8 */
+#define ENTKEY_LEN 48 /* author 32, epoch 8, seq 8 */
 #define HEAD_STOPPED 1
 
 struct ucr_store {
@@ -42,8 +42,8 @@ struct ucr_store {
 	uint64_t epoch;
 	char owner[16];
 	int has_identity;
-	uint64_t hlc;		/* highest time seen or made */
-	uint32_t qcounter;	/* quarantine key tie-breaker */
+	uint64_t hlc;      /* highest time seen or made */
+	uint32_t qcounter; /* quarantine key tie-breaker */
 };
 
 static const uint8_t zero_hash[32];
@@ -110,8 +110,7 @@ mdb_err(int rc)
 	}
 }
 
-static void
-setwhy(char *why, size_t whylen, const char *fmt, ...)
+static void setwhy(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -167,8 +166,8 @@ ucr_store_open(struct ucr_store **out, const char *dir, unsigned flags,
 	s->lockfd = -1;
 	s->rdonly = (flags & UCR_STORE_RDONLY) != 0;
 	snprintf(s->region, sizeof(s->region), "%s", "umearegionen");
-	if ((flags & UCR_STORE_CREATE) && !s->rdonly &&
-	    mkdir(dir, 0750) != 0 && errno != EEXIST) {
+	if ((flags & UCR_STORE_CREATE) && !s->rdonly && mkdir(dir, 0750) != 0 &&
+	    errno != EEXIST) {
 		rc = UCR_EIO;
 		goto fail;
 	}
@@ -187,19 +186,19 @@ ucr_store_open(struct ucr_store **out, const char *dir, unsigned flags,
 	if ((rc = mdb_env_create(&s->env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(s->env, 8)) != 0 ||
 	    (rc = mdb_env_set_mapsize(s->env,
-	    mapsize ? mapsize : UCR_STORE_DEFAULT_MAP)) != 0 ||
+		 mapsize ? mapsize : UCR_STORE_DEFAULT_MAP)) != 0 ||
 	    (rc = mdb_env_set_maxreaders(s->env, 126)) != 0) {
 		rc = mdb_err(rc);
 		goto fail;
 	}
 	/* MDB_NOTLS: the CLI and tests may use one store from any thread. */
 	if ((rc = mdb_env_open(s->env, dir,
-	    MDB_NOTLS | (s->rdonly ? MDB_RDONLY : 0), 0600)) != 0) {
+		 MDB_NOTLS | (s->rdonly ? MDB_RDONLY : 0), 0600)) != 0) {
 		rc = rc == ENOENT ? UCR_ENOTFOUND : mdb_err(rc);
 		goto fail;
 	}
 	if ((rc = mdb_txn_begin(s->env, NULL, s->rdonly ? MDB_RDONLY : 0,
-	    &txn)) != 0) {
+		 &txn)) != 0) {
 		rc = mdb_err(rc);
 		goto fail;
 	}
@@ -210,7 +209,7 @@ ucr_store_open(struct ucr_store **out, const char *dir, unsigned flags,
 	    (rc = mdb_dbi_open(txn, "records", dbflags, &s->records)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "meta", dbflags, &s->meta)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "quarantine", dbflags, &s->quarantine)) !=
-	    0) {
+		0) {
 		/* A read-only open of a folder never written by a daemon. */
 		rc = rc == MDB_NOTFOUND ? UCR_ENOTFOUND : mdb_err(rc);
 		goto fail;
@@ -403,7 +402,8 @@ ucr_store_foreach_head(struct ucr_store *s,
 		h.seq = get64(v.mv_data);
 		memcpy(h.hash, (uint8_t *)v.mv_data + 8, 32);
 		h.time = get64((uint8_t *)v.mv_data + 40);
-		h.stopped = (get64((uint8_t *)v.mv_data + 48) & HEAD_STOPPED) != 0;
+		h.stopped =
+		    (get64((uint8_t *)v.mv_data + 48) & HEAD_STOPPED) != 0;
 		if ((rc = cb(&h, ctx)) != 0)
 			goto leave;
 	}
@@ -483,8 +483,7 @@ rec_get(MDB_txn *txn, struct ucr_store *s, const char *key, struct recval *r)
 
 /* A key is held if its current version is not a tombstone. */
 static int
-rec_held(MDB_txn *txn, struct ucr_store *s, const char *key,
-    struct recval *out)
+rec_held(MDB_txn *txn, struct ucr_store *s, const char *key, struct recval *out)
 {
 	struct recval r;
 	Ucr__Record *rec;
@@ -597,7 +596,8 @@ epoch_accepted(MDB_txn *txn, struct ucr_store *s, const uint8_t *author,
 		return 0;
 	if (ucr_record_decode(&rec, r.bytes, r.len) != 0)
 		return 0;
-	ok = !rec->tombstone && rec->body_case == UCR__RECORD__BODY_EPOCH_ACCEPT &&
+	ok = !rec->tombstone &&
+	    rec->body_case == UCR__RECORD__BODY_EPOCH_ACCEPT &&
 	    rec->epoch_accept->author.len == 32 &&
 	    memcmp(rec->epoch_accept->author.data, author, 32) == 0 &&
 	    rec->epoch_accept->epoch == epoch;
@@ -749,8 +749,9 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 	rc = head_get(txn, s, b->author.data, b->epoch, &h);
 	if (rc == UCR_ENOTFOUND) {
 		if (!epoch_ok(txn, s, b->author.data, b->epoch)) {
-			setwhy(why, whylen, "log %s: new epoch %llu not accepted",
-			    an, (unsigned long long)b->epoch);
+			setwhy(why, whylen,
+			    "log %s: new epoch %llu not accepted", an,
+			    (unsigned long long)b->epoch);
 			return UCR_EEPOCH;
 		}
 	} else if (rc != 0)
@@ -760,8 +761,9 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 		return UCR_ESTOPPED;
 	}
 	if (b->first_seq > h.seq + 1) {
-		setwhy(why, whylen, "log %s: batch starts at %llu, held to %llu",
-		    an, (unsigned long long)b->first_seq,
+		setwhy(why, whylen,
+		    "log %s: batch starts at %llu, held to %llu", an,
+		    (unsigned long long)b->first_seq,
 		    (unsigned long long)h.seq);
 		return UCR_EGAP;
 	}
@@ -771,7 +773,7 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 	else if (b->first_seq == h.seq + 1)
 		memcpy(prev, h.hash, 32);
 	else if ((rc = entry_hash_at(txn, s, b->author.data, b->epoch,
-	    b->first_seq - 1, prev, NULL)) != 0)
+		      b->first_seq - 1, prev, NULL)) != 0)
 		return rc;
 	rc = ucr_batch_verify(b, s->region, prev, last);
 	if (rc == UCR_ECHAIN && b->first_seq == h.seq + 1 && h.seq > 0 &&
@@ -787,7 +789,7 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 		q.epoch = b->epoch;
 		q.seq = h.seq;
 		if (entry_hash_at(txn, s, b->author.data, b->epoch, h.seq, hh,
-		    &hb) == 0) {
+			&hb) == 0) {
 			q.held = hb.mv_data;
 			q.heldlen = hb.mv_size;
 		}
@@ -815,7 +817,7 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 		const ProtobufCBinaryData *e = &b->entries[seq - b->first_seq];
 
 		if ((rc = entry_hash_at(txn, s, b->author.data, b->epoch, seq,
-		    held, &hb)) != 0)
+			 held, &hb)) != 0)
 			return rc;
 		ucr_hash(offered, e->data, e->len);
 		if (memcmp(held, offered, 32) != 0) {
@@ -855,29 +857,37 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 		rc = ucr_record_decode(&rec, ent->record.data, ent->record.len);
 		if (rc != 0) {
 			ucr__entry__free_unpacked(ent, NULL);
-			setwhy(why, whylen, "log %s: seq %llu: undecodable record",
-			    an, (unsigned long long)seq);
+			setwhy(why, whylen,
+			    "log %s: seq %llu: undecodable record", an,
+			    (unsigned long long)seq);
 			return rc;
 		}
-		if ((rc = ucr_record_validate(rec, reason, sizeof(reason))) != 0)
+		if ((rc = ucr_record_validate(rec, reason, sizeof(reason))) !=
+		    0)
 			setwhy(why, whylen, "log %s: seq %llu: %s: %s", an,
 			    (unsigned long long)seq, rec->key, reason);
-		else if ((rc = authority(txn, s, b->author.data, ent->time, owner,
-		    sizeof(owner))) != 0)
-			setwhy(why, whylen, "log %s: seq %llu: key not in roster "
-			    "or revoked", an, (unsigned long long)seq);
+		else if ((rc = authority(txn, s, b->author.data, ent->time,
+			      owner, sizeof(owner))) != 0)
+			setwhy(why, whylen,
+			    "log %s: seq %llu: key not in roster "
+			    "or revoked",
+			    an, (unsigned long long)seq);
 		else if (strcmp(owner, rec->owner) != 0) {
 			rc = UCR_EOWNER;
-			setwhy(why, whylen, "log %s: seq %llu: author speaks for "
-			    "%s, may not write %s", an, (unsigned long long)seq,
-			    owner, rec->key);
+			setwhy(why, whylen,
+			    "log %s: seq %llu: author speaks for "
+			    "%s, may not write %s",
+			    an, (unsigned long long)seq, owner, rec->key);
 		} else if (ent->kind != (uint32_t)rec->body_case) {
 			rc = UCR_EPROTO;
-			setwhy(why, whylen, "log %s: seq %llu: entry kind does not "
-			    "match its record", an, (unsigned long long)seq);
+			setwhy(why, whylen,
+			    "log %s: seq %llu: entry kind does not "
+			    "match its record",
+			    an, (unsigned long long)seq);
 		} else
-			rc = rec_fold(txn, s, rec->key, b->author.data, b->epoch,
-			    seq, ent->time, ent->record.data, ent->record.len);
+			rc = rec_fold(txn, s, rec->key, b->author.data,
+			    b->epoch, seq, ent->time, ent->record.data,
+			    ent->record.len);
 		if (rc == 0) {
 			if (ent->time > s->hlc)
 				s->hlc = ent->time;
@@ -892,7 +902,8 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 		k.mv_size = ENTKEY_LEN;
 		v.mv_data = e->data;
 		v.mv_size = e->len;
-		if ((rc = mdb_put(txn, s->entries, &k, &v, MDB_NOOVERWRITE)) != 0)
+		if ((rc = mdb_put(txn, s->entries, &k, &v, MDB_NOOVERWRITE)) !=
+		    0)
 			return mdb_err(rc);
 	}
 	logkey(key, b->author.data, b->epoch, b->last_seq);
@@ -951,7 +962,7 @@ ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
 	MDB_txn *txn = NULL;
 	Ucr__Batch b = UCR__BATCH__INIT;
 	ProtobufCBinaryData *ents = NULL;
-	uint8_t (*hashes)[32] = NULL;	/* each put's record hash */
+	uint8_t(*hashes)[32] = NULL; /* each put's record hash */
 	uint8_t prev[32], sig[UCR_SIG_LEN];
 	struct ucr_head h;
 	uint64_t time;
@@ -1019,8 +1030,8 @@ ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
 		if (puts[i].nadopt > 0) {
 			if (r->body_case != UCR__RECORD__BODY_DECISION) {
 				rc = UCR_EINVAL;
-				setwhy(why, whylen, "%s: only a decision adopts",
-				    r->key);
+				setwhy(why, whylen,
+				    "%s: only a decision adopts", r->key);
 				goto leave;
 			}
 			adopted = calloc(puts[i].nadopt, sizeof(*adopted));
@@ -1036,24 +1047,27 @@ ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
 				const uint8_t *hash = NULL;
 				size_t e;
 
-				/* an earlier record of this batch, latest first */
+				/* an earlier record of this batch, latest first
+				 */
 				for (e = i; e-- > 0;)
 					if (strcmp(puts[e].record->key,
-					    puts[i].adopt_keys[j]) == 0) {
+						puts[i].adopt_keys[j]) == 0) {
 						if (!puts[e].record->tombstone)
 							hash = hashes[e];
 						break;
 					}
 				if (hash == NULL && e == (size_t)-1 &&
-				    rec_held(txn, s, puts[i].adopt_keys[j], &cur))
+				    rec_held(txn, s, puts[i].adopt_keys[j],
+					&cur))
 					hash = cur.hash;
 				if (hash == NULL) {
 					free(adopted);
 					free(adoptp);
 					rc = UCR_ENOTFOUND;
-					setwhy(why, whylen, "%s: adopts unknown "
-					    "record %s", r->key,
-					    puts[i].adopt_keys[j]);
+					setwhy(why, whylen,
+					    "%s: adopts unknown "
+					    "record %s",
+					    r->key, puts[i].adopt_keys[j]);
 					goto leave;
 				}
 				ucr__adopted__init(&adopted[j]);
@@ -1126,8 +1140,8 @@ leave:
 }
 
 int
-ucr_store_entry_hash(struct ucr_store *s, const uint8_t *author,
-    uint64_t epoch, uint64_t seq, uint8_t out[32])
+ucr_store_entry_hash(struct ucr_store *s, const uint8_t *author, uint64_t epoch,
+    uint64_t seq, uint8_t out[32])
 {
 	MDB_txn *txn;
 	int rc;
@@ -1140,9 +1154,8 @@ ucr_store_entry_hash(struct ucr_store *s, const uint8_t *author,
 }
 
 int
-ucr_store_stop_log(struct ucr_store *s, const uint8_t *author,
-    uint64_t epoch, uint64_t seq, const uint8_t *offered, size_t len,
-    const char *reason)
+ucr_store_stop_log(struct ucr_store *s, const uint8_t *author, uint64_t epoch,
+    uint64_t seq, const uint8_t *offered, size_t len, const char *reason)
 {
 	struct ucr_quarantine q;
 	struct ucr_head h;
@@ -1212,8 +1225,9 @@ sig_from(MDB_txn *txn, struct ucr_store *s, const uint8_t *author,
 	if ((rc = mdb_cursor_open(txn, s->sigs, &c)) != 0)
 		return mdb_err(rc);
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	if (rc == 0 && (k.mv_size != ENTKEY_LEN ||
-	    memcmp(k.mv_data, key, LOGKEY_LEN) != 0))
+	if (rc == 0 &&
+	    (k.mv_size != ENTKEY_LEN ||
+		memcmp(k.mv_data, key, LOGKEY_LEN) != 0))
 		rc = MDB_NOTFOUND;
 	if (rc == 0) {
 		*sigseq = get64((uint8_t *)k.mv_data + 40);
@@ -1273,7 +1287,8 @@ ucr_store_batch(struct ucr_store *s, const struct ucr_key *key,
 	/* For a relay, the first signed seq at or after from must fit. */
 	if (!own) {
 		if ((rc = sig_from(txn, s, author, epoch, from, &sigseq,
-		    NULL)) != 0 || sigseq > end) {
+			 NULL)) != 0 ||
+		    sigseq > end) {
 			rc = UCR_ENOTFOUND;
 			goto leave;
 		}
@@ -1300,16 +1315,17 @@ ucr_store_batch(struct ucr_store *s, const struct ucr_key *key,
 		b->entries[b->n_entries].len = v.mv_size;
 		b->n_entries++;
 		bytes += v.mv_size;
-		if (!own && sig_from(txn, s, author, epoch, seq, &sigseq,
-		    NULL) == 0 && sigseq == seq)
+		if (!own &&
+		    sig_from(txn, s, author, epoch, seq, &sigseq, NULL) == 0 &&
+		    sigseq == seq)
 			signed_end = seq;
 	}
 	if (own)
 		b->last_seq = from + b->n_entries - 1;
 	else {
 		/* Cut back to the last seq that has a signature. */
-		while (b->n_entries > 0 &&
-		    from + b->n_entries - 1 > signed_end) {
+		while (
+		    b->n_entries > 0 && from + b->n_entries - 1 > signed_end) {
 			b->n_entries--;
 			free(b->entries[b->n_entries].data);
 			b->entries[b->n_entries].data = NULL;
@@ -1329,7 +1345,7 @@ ucr_store_batch(struct ucr_store *s, const struct ucr_key *key,
 		ucr_sig_sign(b->signature.data, key, s->region, "batch", msg,
 		    sizeof(msg));
 	} else if ((rc = sig_from(txn, s, author, epoch, b->last_seq, &sigseq,
-	    b->signature.data)) != 0)
+			b->signature.data)) != 0)
 		goto leave;
 	*out = b;
 	b = NULL;
@@ -1458,7 +1474,8 @@ leave:
 	return rc;
 }
 
-/* ---------------------------------------------------------------- quarantine */
+/* ---------------------------------------------------------------- quarantine
+ */
 
 int
 ucr_store_quarantine_put(struct ucr_store *s, const struct ucr_quarantine *q)
@@ -1480,8 +1497,8 @@ ucr_store_quarantine_put(struct ucr_store *s, const struct ucr_quarantine *q)
 static uint32_t
 get32(const uint8_t *p)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-	    p[3];
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
 }
 
 int
@@ -1547,8 +1564,8 @@ leave:
 /* ---------------------------------------------------------------- meta */
 
 int
-ucr_store_meta_get(struct ucr_store *s, const char *name, void *buf,
-    size_t len, size_t *outlen)
+ucr_store_meta_get(struct ucr_store *s, const char *name, void *buf, size_t len,
+    size_t *outlen)
 {
 	MDB_txn *txn;
 	MDB_val k, v;
@@ -1620,7 +1637,8 @@ ucr_store_stats(struct ucr_store *s, struct ucr_store_stats *out)
 	if (mdb_stat(txn, s->sigs, &st) == 0)
 		out->sigs = st.ms_entries;
 	mdb_txn_abort(txn);
-	if (mdb_env_info(s->env, &info) == 0 && mdb_env_stat(s->env, &st) == 0) {
+	if (mdb_env_info(s->env, &info) == 0 &&
+	    mdb_env_stat(s->env, &st) == 0) {
 		out->map_size = info.me_mapsize;
 		out->map_used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
 	}
@@ -1660,23 +1678,28 @@ verify_log(const struct ucr_head *h, void *arg)
 		k.mv_data = key;
 		k.mv_size = ENTKEY_LEN;
 		if ((rc = mdb_get(vc->txn, s->entries, &k, &v)) != 0) {
-			setwhy(vc->why, vc->whylen, "log %s epoch %llu: entry "
-			    "%llu missing", an, (unsigned long long)h->epoch,
+			setwhy(vc->why, vc->whylen,
+			    "log %s epoch %llu: entry "
+			    "%llu missing",
+			    an, (unsigned long long)h->epoch,
 			    (unsigned long long)seq);
 			rc = UCR_EGAP;
 			goto leave;
 		}
 		if ((rc = ucr_entry_decode(&e, v.mv_data, v.mv_size)) != 0) {
-			setwhy(vc->why, vc->whylen, "log %s: entry %llu "
-			    "undecodable", an, (unsigned long long)seq);
+			setwhy(vc->why, vc->whylen,
+			    "log %s: entry %llu "
+			    "undecodable",
+			    an, (unsigned long long)seq);
 			goto leave;
 		}
-		rc = (e->seq != seq || e->epoch != h->epoch) ? UCR_EORDER :
-		    memcmp(e->prev.data, prev, 32) != 0 ? UCR_ECHAIN : 0;
+		rc = (e->seq != seq || e->epoch != h->epoch) ? UCR_EORDER
+		    : memcmp(e->prev.data, prev, 32) != 0    ? UCR_ECHAIN
+							     : 0;
 		ucr__entry__free_unpacked(e, NULL);
 		if (rc != 0) {
-			setwhy(vc->why, vc->whylen, "log %s: entry %llu: %s", an,
-			    (unsigned long long)seq, ucr_strerror(rc));
+			setwhy(vc->why, vc->whylen, "log %s: entry %llu: %s",
+			    an, (unsigned long long)seq, ucr_strerror(rc));
 			goto leave;
 		}
 		ucr_hash(hash, v.mv_data, v.mv_size);
@@ -1690,21 +1713,24 @@ verify_log(const struct ucr_head *h, void *arg)
 			}
 			ucr_batch_sigmsg(msg, h->author, h->epoch, seq, hash);
 			if ((rc = ucr_sig_verify((uint8_t *)v.mv_data + 8,
-			    h->author, s->region, "batch", msg, sizeof(msg))) !=
-			    0) {
-				setwhy(vc->why, vc->whylen, "log %s: batch ending "
-				    "at %llu: bad signature", an,
-				    (unsigned long long)seq);
+				 h->author, s->region, "batch", msg,
+				 sizeof(msg))) != 0) {
+				setwhy(vc->why, vc->whylen,
+				    "log %s: batch ending "
+				    "at %llu: bad signature",
+				    an, (unsigned long long)seq);
 				goto leave;
 			}
 			batches++;
 			lastsigned = seq;
 		}
 	}
-	if (h->seq > 0 && (lastsigned != h->seq ||
-	    memcmp(prev, h->hash, 32) != 0)) {
-		setwhy(vc->why, vc->whylen, "log %s: head %llu not signed or "
-		    "does not match its entries", an, (unsigned long long)h->seq);
+	if (h->seq > 0 &&
+	    (lastsigned != h->seq || memcmp(prev, h->hash, 32) != 0)) {
+		setwhy(vc->why, vc->whylen,
+		    "log %s: head %llu not signed or "
+		    "does not match its entries",
+		    an, (unsigned long long)h->seq);
 		rc = UCR_ECHAIN;
 		goto leave;
 	}

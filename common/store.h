@@ -27,8 +27,8 @@
 #include "keys.h"
 #include "ucr.pb-c.h"
 
-#define UCR_STORE_RDONLY 0x1	/* open read-only (queries, verify) */
-#define UCR_STORE_CREATE 0x2	/* create the folder if missing */
+#define UCR_STORE_RDONLY 0x1    /* open read-only (queries, verify) */
+#define UCR_STORE_CREATE 0x2    /* create the folder if missing */
 #define UCR_STORE_EXCLUSIVE 0x4 /* take the daemon lock (ELOCKED if held) */
 
 #define UCR_STORE_DEFAULT_MAP ((size_t)1 << 30) /* 1 GiB */
@@ -39,21 +39,21 @@ struct ucr_store;
 struct ucr_head {
 	uint8_t author[UCR_PK_LEN];
 	uint64_t epoch;
-	uint64_t seq;		/* 0: empty */
-	uint8_t hash[32];	/* hash of entry seq; zero when empty */
-	uint64_t time;		/* HLC time of entry seq */
-	int stopped;		/* a fork was seen: no more appends */
+	uint64_t seq;     /* 0: empty */
+	uint8_t hash[32]; /* hash of entry seq; zero when empty */
+	uint64_t time;    /* HLC time of entry seq */
+	int stopped;      /* a fork was seen: no more appends */
 };
 
 /* The current version of one record key. */
 struct ucr_rec {
 	const char *key;
-	const uint8_t *author;	/* UCR_PK_LEN bytes */
+	const uint8_t *author; /* UCR_PK_LEN bytes */
 	uint64_t epoch;
 	uint64_t seq;
 	uint64_t time;
-	const uint8_t *hash;	/* BLAKE2b-256 of bytes */
-	const uint8_t *bytes;	/* encoded Record */
+	const uint8_t *hash;  /* BLAKE2b-256 of bytes */
+	const uint8_t *bytes; /* encoded Record */
 	size_t len;
 };
 
@@ -62,7 +62,7 @@ struct ucr_entry_info {
 	const uint8_t *author;
 	uint64_t epoch;
 	uint64_t seq;
-	const uint8_t *bytes;	/* encoded Entry */
+	const uint8_t *bytes; /* encoded Entry */
 	size_t len;
 };
 
@@ -114,12 +114,17 @@ int ucr_store_apply(struct ucr_store *s, const Ucr__Batch *b, size_t *applied,
     char *why, size_t whylen);
 
 /* How a local write treats a key that is, or is not, held. */
-enum ucr_put_mode { UCR_PUT_UPSERT = 0, UCR_PUT_CREATE = 1, UCR_PUT_UPDATE = 2 };
+enum ucr_put_mode {
+	UCR_PUT_UPSERT = 0,
+	UCR_PUT_CREATE = 1,
+	UCR_PUT_UPDATE = 2
+};
 
 struct ucr_put {
-	Ucr__Record *record;	/* validated by the caller; key and owner set */
+	Ucr__Record *record; /* validated by the caller; key and owner set */
 	enum ucr_put_mode mode;
-	const char *const *adopt_keys; /* decision: bind these records' hashes */
+	const char *const
+	    *adopt_keys; /* decision: bind these records' hashes */
 	size_t nadopt;
 };
 
@@ -162,11 +167,11 @@ int ucr_store_foreach_entry(struct ucr_store *s, const uint8_t *author,
 struct ucr_quarantine {
 	uint64_t time;
 	const char *reason;
-	const uint8_t *author;	/* may be NULL */
+	const uint8_t *author; /* may be NULL */
 	uint64_t epoch, seq;
-	const uint8_t *held;	/* entry held at seq, may be NULL */
+	const uint8_t *held; /* entry held at seq, may be NULL */
 	size_t heldlen;
-	const uint8_t *offered;	/* what was offered */
+	const uint8_t *offered; /* what was offered */
 	size_t offeredlen;
 };
 int ucr_store_quarantine_put(struct ucr_store *s,

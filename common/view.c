@@ -31,7 +31,8 @@ struct ucr_view_mem {
 /* ------------------------------------------------------------ progress */
 
 void
-ucr_view_progress(struct ucr_progress_out *out, const struct ucr_progress_in *in)
+ucr_view_progress(struct ucr_progress_out *out,
+    const struct ucr_progress_in *in)
 {
 	double d = in->decrease ? -1.0 : 1.0, x, hi, med, n, sign;
 	int with_target, compound;
@@ -44,8 +45,9 @@ ucr_view_progress(struct ucr_progress_out *out, const struct ucr_progress_in *in
 	if (!in->has_current)
 		return;
 	/* Achieved whatever the trend (Open SDG is_target_achieved). */
-	if (in->has_target && ((d > 0 && in->current >= in->target) ||
-	    (d < 0 && in->current <= in->target))) {
+	if (in->has_target &&
+	    ((d > 0 && in->current >= in->target) ||
+		(d < 0 && in->current <= in->target))) {
 		out->status = UCR_PROGRESS_ACHIEVED;
 		return;
 	}
@@ -61,17 +63,20 @@ ucr_view_progress(struct ucr_progress_out *out, const struct ucr_progress_in *in
 	 * sign); otherwise fall back to linear rates (docs/view.md).
 	 */
 	compound = (in->base > 0 && in->current > 0 &&
-	    (!with_target || in->target > 0)) ||
+		       (!with_target || in->target > 0)) ||
 	    (in->base < 0 && in->current < 0 &&
-	    (!with_target || in->target < 0));
+		(!with_target || in->target < 0));
 	if (compound) {
 		sign = in->base < 0 ? -1.0 : 1.0;
 		out->method = UCR_METHOD_COMPOUND;
 		out->observed = pow(in->current / in->base, 1.0 / n) - 1.0;
 		x = sign * d * out->observed;
 		if (with_target)
-			out->required = pow(in->target / in->base, 1.0 /
-			    (double)(in->target_year - in->base_year)) - 1.0;
+			out->required =
+			    pow(in->target / in->base,
+				1.0 /
+				    (double)(in->target_year - in->base_year)) -
+			    1.0;
 	} else {
 		out->method = UCR_METHOD_LINEAR;
 		out->observed = (in->current - in->base) / n;
@@ -80,7 +85,7 @@ ucr_view_progress(struct ucr_progress_out *out, const struct ucr_progress_in *in
 			out->required = (in->target - in->base) /
 			    (double)(in->target_year - in->base_year);
 		else if (in->base != 0)
-			x /= fabs(in->base);	/* linear annual growth */
+			x /= fabs(in->base); /* linear annual growth */
 		else
 			x = x > 0 ? INFINITY : x < 0 ? -INFINITY : 0;
 	}
@@ -152,7 +157,8 @@ ucr_view_regional_rate(double *out, const double values[UCR_NMUNICIPALITIES],
 	for (i = 0; i < UCR_NMUNICIPALITIES; i++) {
 		if (!have[i])
 			continue;
-		w = weights ? weights[i] : (double)ucr_municipalities[i].population;
+		w = weights ? weights[i]
+			    : (double)ucr_municipalities[i].population;
 		num += w * values[i];
 		den += w;
 		n++;
@@ -218,8 +224,7 @@ vm_str(struct fold *f, const char *s)
 	return p;
 }
 
-static const char *
-vm_printf(struct fold *f, const char *fmt, ...)
+static const char *vm_printf(struct fold *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static const char *
@@ -260,8 +265,8 @@ vm_push(struct fold *f, void **arr, size_t *n, size_t *cap, size_t sz)
 	return p;
 }
 
-#define PUSH(f, arr, n, cap) vm_push((f), (void **)&(arr), &(n), &(cap), \
-    sizeof(*(arr)))
+#define PUSH(f, arr, n, cap) \
+	vm_push((f), (void **)&(arr), &(n), &(cap), sizeof(*(arr)))
 
 static void
 ref_set(struct fold *f, struct ucr_view_ref *r, const struct ucr_view_input *in)
@@ -406,20 +411,22 @@ static const struct {
 	double threshold;
 	int at_most;
 } goal_defaults[UCR_NGOALS] = {
-	{"A1", "Thematic working groups engaged", 10, 0},
-	{"A2", "Regional workshops held", 3, 0},
-	{"A3", "Gender balance: neither women nor men above this share (%)", 60, 1},
-	{"R1", "Regional action plan adopted on six adopted local plans", 1, 0},
-	{"R2", "New national or international networks", 5, 0},
-	{"R3", "Development projects, at least one per municipality", 6, 0},
+    {"A1", "Thematic working groups engaged", 10, 0},
+    {"A2", "Regional workshops held", 3, 0},
+    {"A3", "Gender balance: neither women nor men above this share (%)", 60, 1},
+    {"R1", "Regional action plan adopted on six adopted local plans", 1, 0},
+    {"R2", "New national or international networks", 5, 0},
+    {"R3", "Development projects, at least one per municipality", 6, 0},
 };
 
 /* Order of "current value" among versions of one key: (time, author). */
 static int
 input_cmp(const void *a, const void *b)
 {
-	const struct ucr_view_input *x = *(const struct ucr_view_input *const *)a;
-	const struct ucr_view_input *y = *(const struct ucr_view_input *const *)b;
+	const struct ucr_view_input *x =
+	    *(const struct ucr_view_input *const *)a;
+	const struct ucr_view_input *y =
+	    *(const struct ucr_view_input *const *)b;
 	int c = strcmp(x->record->key, y->record->key);
 
 	if (c != 0)
@@ -474,13 +481,16 @@ fold_region(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 		case UCR__RECORD__BODY_GOAL:
 			for (g = 0; g < UCR_NGOALS; g++) {
 				if (r->goal->id == NULL ||
-				    strcmp(r->goal->id, goal_defaults[g].id) != 0)
+				    strcmp(r->goal->id, goal_defaults[g].id) !=
+					0)
 					continue;
 				if (r->goal->threshold != NULL)
 					v->goals[g].threshold =
-					    ucr_decimal_double(r->goal->threshold);
+					    ucr_decimal_double(
+						r->goal->threshold);
 				if (r->goal->title != NULL && *r->goal->title)
-					v->goals[g].title = vm_str(f, r->goal->title);
+					v->goals[g].title =
+					    vm_str(f, r->goal->title);
 				refs_add(f, &goal_refs[g], f->in[i]);
 			}
 			break;
@@ -511,8 +521,8 @@ fold_items(struct fold *f)
 
 		switch (r->body_case) {
 		case UCR__RECORD__BODY_PROJECT: {
-			struct ucr_view_project *p = PUSH(f, v->projects,
-			    v->nprojects, cp);
+			struct ucr_view_project *p =
+			    PUSH(f, v->projects, v->nprojects, cp);
 			struct strs s = {0};
 
 			if (p == NULL)
@@ -530,8 +540,8 @@ fold_items(struct fold *f)
 			break;
 		}
 		case UCR__RECORD__BODY_GROUP: {
-			struct ucr_view_group *g = PUSH(f, v->groups, v->ngroups,
-			    cg);
+			struct ucr_view_group *g =
+			    PUSH(f, v->groups, v->ngroups, cg);
 			struct strs s = {0};
 
 			if (g == NULL)
@@ -549,8 +559,8 @@ fold_items(struct fold *f)
 			break;
 		}
 		case UCR__RECORD__BODY_MEETING: {
-			struct ucr_view_meeting *m = PUSH(f, v->meetings,
-			    v->nmeetings, cm);
+			struct ucr_view_meeting *m =
+			    PUSH(f, v->meetings, v->nmeetings, cm);
 
 			if (m == NULL)
 				break;
@@ -565,8 +575,8 @@ fold_items(struct fold *f)
 			break;
 		}
 		case UCR__RECORD__BODY_NETWORK: {
-			struct ucr_view_network *n = PUSH(f, v->networks,
-			    v->nnetworks, cn);
+			struct ucr_view_network *n =
+			    PUSH(f, v->networks, v->nnetworks, cn);
 
 			if (n == NULL)
 				break;
@@ -579,8 +589,8 @@ fold_items(struct fold *f)
 			break;
 		}
 		case UCR__RECORD__BODY_DECISION: {
-			struct ucr_view_decision *d = PUSH(f, v->decisions,
-			    v->ndecisions, cd);
+			struct ucr_view_decision *d =
+			    PUSH(f, v->decisions, v->ndecisions, cd);
 
 			if (d == NULL)
 				break;
@@ -639,9 +649,10 @@ series_of(struct fold *f, const char *kpi, const char *area,
 				break;
 		if (j < n) {
 			int jown = strcmp(s[j]->record->owner,
-			    s[j]->record->measurement->area) == 0;
+				       s[j]->record->measurement->area) == 0;
 
-			if (jown > own || (jown == own && s[j]->time > in->time))
+			if (jown > own ||
+			    (jown == own && s[j]->time > in->time))
 				continue;
 		} else {
 			if (PUSH(f, p, n, cap) == NULL ||
@@ -685,7 +696,8 @@ target_priorities(struct fold *f, struct ucr_view_target *t,
 		const struct ucr_commitment *c =
 		    ucr_commitment_find(rt->commitments[i]);
 
-		if (c != NULL && c->priority != NULL && !strs_has(&s, c->priority))
+		if (c != NULL && c->priority != NULL &&
+		    !strs_has(&s, c->priority))
 			strs_add(f, &s, c->priority);
 	}
 	t->priorities = s.v;
@@ -724,13 +736,15 @@ fold_targets(struct fold *f)
 		t->title = vm_str(f, rt->title);
 		t->indicator = vm_str(f, rt->indicator);
 		target_priorities(f, t, rt);
-		t->decrease = rt->direction == UCR__DIRECTION__DIRECTION_DECREASE;
+		t->decrease =
+		    rt->direction == UCR__DIRECTION__DIRECTION_DECREASE;
 		if (rt->target_value != NULL) {
 			t->has_target = 1;
 			t->target = ucr_decimal_double(rt->target_value);
 			t->target_year = rt->target_year;
 		}
-		t->nseries = series_of(f, t->indicator, t->owner, &t->series, &src);
+		t->nseries =
+		    series_of(f, t->indicator, t->owner, &t->series, &src);
 		if (rt->baseline_value != NULL) {
 			t->has_baseline = 1;
 			t->baseline = ucr_decimal_double(rt->baseline_value);
@@ -788,10 +802,12 @@ fold_municipalities(struct fold *f, const struct ucr_view_params *p)
 		mu->population = ucr_municipalities[m].population;
 		mu->sync_age_s = -1;
 		if (p->last_sync != NULL && p->last_sync[m] != 0) {
-			uint64_t now_ms = p->now >> 16, ms = p->last_sync[m] >> 16;
+			uint64_t now_ms = p->now >> 16,
+				 ms = p->last_sync[m] >> 16;
 
 			mu->last_sync = p->last_sync[m];
-			mu->sync_age_s = now_ms > ms ? (int64_t)((now_ms - ms) / 1000) : 0;
+			mu->sync_age_s =
+			    now_ms > ms ? (int64_t)((now_ms - ms) / 1000) : 0;
 		}
 		if (p->last_sync != NULL && p->stale_after_s > 0)
 			mu->stale = mu->sync_age_s < 0 ||
@@ -815,8 +831,8 @@ fold_municipalities(struct fold *f, const struct ucr_view_params *p)
 			v->mun[m].theme_covered[c->theme - 1]++;
 		covered_total++;
 	}
-	v->region_baseline_pct = 100.0 * covered_total /
-	    (UCR_NCOMMITMENTS * UCR_NMUNICIPALITIES);
+	v->region_baseline_pct =
+	    100.0 * covered_total / (UCR_NCOMMITMENTS * UCR_NMUNICIPALITIES);
 	for (i = 0; i < v->ntargets; i++) {
 		const struct ucr_view_target *t = &v->targets[i];
 
@@ -884,8 +900,8 @@ measured_weights(struct fold *f, unsigned y, const int have[],
 	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
 		if (!have[m])
 			continue;
-		n = series_of(f, UCR_VIEW_POPULATION_KPI, ucr_municipalities[m].code,
-		    &pts, &src);
+		n = series_of(f, UCR_VIEW_POPULATION_KPI,
+		    ucr_municipalities[m].code, &pts, &src);
 		if (n == 0)
 			return 0;
 		w[m] = pts[0].value;
@@ -966,8 +982,9 @@ fold_priorities(struct fold *f)
 				in = t->npriorities == 0;
 			for (j = 0; j < t->npriorities && !in; j++)
 				in = strcmp(t->priorities[j], pr->id) == 0;
-			if (!in || (x = PUSH(f, pr->targets, pr->ntargets, cap)) ==
-			    NULL)
+			if (!in ||
+			    (x = PUSH(f, pr->targets, pr->ntargets, cap)) ==
+				NULL)
 				continue;
 			*x = i;
 			pr->by_status[t->progress.status]++;
@@ -982,7 +999,8 @@ fold_priorities(struct fold *f)
 
 			if (regional_of(f, kpis.v[k], &rg) == 0)
 				continue;
-			if ((x = PUSH(f, pr->regional, pr->nregional, rcap)) != NULL)
+			if ((x = PUSH(f, pr->regional, pr->nregional, rcap)) !=
+			    NULL)
 				*x = rg;
 		}
 	}
@@ -1145,7 +1163,7 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 			n++;
 		} else if (a->women + a->men + a->unstated >
 		    v->meetings[dup].women + v->meetings[dup].men +
-		    v->meetings[dup].unstated) {
+			v->meetings[dup].unstated) {
 			use[dup] = 0;
 			use[i] = 1;
 		}
@@ -1160,14 +1178,15 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 
 	/* A3: gender balance per activity goal. */
 	g = &v->goals[UCR_GOAL_A3];
-	fold_balance(f, &v->balance[0], "A1", use, UCR__MEETING_KIND__MEETING_GROUP,
-	    g->threshold);
+	fold_balance(f, &v->balance[0], "A1", use,
+	    UCR__MEETING_KIND__MEETING_GROUP, g->threshold);
 	fold_balance(f, &v->balance[1], "A2", use,
 	    UCR__MEETING_KIND__MEETING_WORKSHOP, g->threshold);
 	for (i = 0; i < v->nmeetings; i++)
-		if (use[i] && (v->meetings[i].kind ==
-		    UCR__MEETING_KIND__MEETING_GROUP || v->meetings[i].kind ==
-		    UCR__MEETING_KIND__MEETING_WORKSHOP) &&
+		if (use[i] &&
+		    (v->meetings[i].kind == UCR__MEETING_KIND__MEETING_GROUP ||
+			v->meetings[i].kind ==
+			    UCR__MEETING_KIND__MEETING_WORKSHOP) &&
 		    (in = find_input(f, v->meetings[i].key)) != NULL)
 			refs_add(f, &goal_refs[UCR_GOAL_A3], in);
 	free(use);
@@ -1180,15 +1199,19 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 
 		if (isnan(b->women_pct)) {
 			g->met = 0;
-			snprintf(buf + o, sizeof(buf) - o, "%s%s: no participants "
-			    "stated", o ? "; " : "", b->goal);
+			snprintf(buf + o, sizeof(buf) - o,
+			    "%s%s: no participants "
+			    "stated",
+			    o ? "; " : "", b->goal);
 			continue;
 		}
 		g->current = fmax(g->current, fmax(b->women_pct, b->men_pct));
 		if (!b->met) {
 			g->met = 0;
-			snprintf(buf + o, sizeof(buf) - o, "%s%s: %s %.1f %% of %lu "
-			    "stated", o ? "; " : "", b->goal,
+			snprintf(buf + o, sizeof(buf) - o,
+			    "%s%s: %s %.1f %% of %lu "
+			    "stated",
+			    o ? "; " : "", b->goal,
 			    b->women_pct > b->men_pct ? "women" : "men",
 			    fmax(b->women_pct, b->men_pct), b->women + b->men);
 		}
@@ -1225,12 +1248,15 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 	if (!g->met) {
 		names_without(names, sizeof(names), has);
 		snprintf(buf, sizeof(buf), "%s%s%s%s",
-		    n == 0 ? "no municipal board has adopted its local plan" :
-		    n < UCR_NMUNICIPALITIES ? "local plan not adopted by the board: "
-		    : "", n > 0 && n < UCR_NMUNICIPALITIES ? names : "",
+		    n == 0 ? "no municipal board has adopted its local plan"
+			: n < UCR_NMUNICIPALITIES
+			? "local plan not adopted by the board: "
+			: "",
+		    n > 0 && n < UCR_NMUNICIPALITIES ? names : "",
 		    n < UCR_NMUNICIPALITIES && !regional ? "; " : "",
-		    regional ? "" : "regional plan not adopted by the Regional "
-		    "Council");
+		    regional ? ""
+			     : "regional plan not adopted by the Regional "
+			       "Council");
 		g->missing = vm_str(f, buf);
 	}
 
@@ -1258,7 +1284,8 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 		g->missing = vm_printf(f, "%.0f more new networks needed",
 		    more_needed(g));
 
-	/* R3: distinct programme projects by title, and one per municipality. */
+	/* R3: distinct programme projects by title, and one per municipality.
+	 */
 	g = &v->goals[UCR_GOAL_R3];
 	memset(has, 0, sizeof(has));
 	for (i = 0, nseen = 0, n = 0; i < v->nprojects; i++) {
@@ -1276,7 +1303,8 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 				memcpy(seen[nseen++], nm, sizeof(nm));
 		}
 		for (m = 0; m < UCR_NMUNICIPALITIES; m++)
-			has[m] |= ucr_view_project_has(p, ucr_municipalities[m].code);
+			has[m] |=
+			    ucr_view_project_has(p, ucr_municipalities[m].code);
 		if ((in = find_input(f, p->key)) != NULL)
 			refs_add(f, &goal_refs[UCR_GOAL_R3], in);
 	}
@@ -1289,8 +1317,8 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 		names_without(names, sizeof(names), has);
 		buf[0] = '\0';
 		if (g->current < g->threshold)
-			o = snprintf(buf, sizeof(buf), "%.0f more projects needed",
-			    more_needed(g));
+			o = snprintf(buf, sizeof(buf),
+			    "%.0f more projects needed", more_needed(g));
 		if (g->nmissing_codes && o < sizeof(buf))
 			snprintf(buf + o, sizeof(buf) - o, "%sno project: %s",
 			    o ? "; " : "", names);
@@ -1313,12 +1341,12 @@ mun_label(const char *code)
 }
 
 static void
-exc_add(struct fold *f, size_t *cap, enum ucr_view_exc kind,
-    const char *mun, const char *subject, const char *text)
+exc_add(struct fold *f, size_t *cap, enum ucr_view_exc kind, const char *mun,
+    const char *subject, const char *text)
 {
 	struct ucr_view *v = f->v;
-	struct ucr_view_exception *e = PUSH(f, v->exceptions, v->nexceptions,
-	    *cap);
+	struct ucr_view_exception *e =
+	    PUSH(f, v->exceptions, v->nexceptions, *cap);
 
 	if (e == NULL)
 		return;
@@ -1347,9 +1375,10 @@ fold_exceptions(struct fold *f)
 			    vm_printf(f, "%s: never synced", mu->name));
 		else
 			exc_add(f, &cap, UCR_EXC_STALE, mu->code, NULL,
-			    vm_printf(f, "%s: not synced for %lld h (limit %d h)",
-			    mu->name, (long long)mu->sync_age_s / 3600,
-			    v->stale_after_s / 3600));
+			    vm_printf(f,
+				"%s: not synced for %lld h (limit %d h)",
+				mu->name, (long long)mu->sync_age_s / 3600,
+				v->stale_after_s / 3600));
 	}
 	for (i = 0; i < v->ntargets; i++) {
 		const struct ucr_view_target *t = &v->targets[i];
@@ -1357,31 +1386,33 @@ fold_exceptions(struct fold *f)
 		if (t->overdue)
 			exc_add(f, &cap, UCR_EXC_OVERDUE, t->owner, t->key,
 			    vm_printf(f, "%s %s: target year %u passed, %s",
-			    mun_label(t->owner), t->id, t->target_year,
-			    ucr_view_status_label(t->progress.status)));
+				mun_label(t->owner), t->id, t->target_year,
+				ucr_view_status_label(t->progress.status)));
 	}
 	for (i = 0; i < v->ntargets; i++) {
 		const struct ucr_view_target *t = &v->targets[i];
 
 		if (t->progress.status == UCR_PROGRESS_DETERIORATION)
-			exc_add(f, &cap, UCR_EXC_DETERIORATING, t->owner, t->key,
+			exc_add(f, &cap, UCR_EXC_DETERIORATING, t->owner,
+			    t->key,
 			    vm_printf(f, "%s %s: deteriorating (%s %u to %u)",
-			    mun_label(t->owner), t->id, *t->indicator ? t->indicator :
-			    "indicator", t->baseline_year, t->latest_year));
+				mun_label(t->owner), t->id,
+				*t->indicator ? t->indicator : "indicator",
+				t->baseline_year, t->latest_year));
 	}
 	for (i = 0; i < v->nquarantine; i++) {
 		const struct ucr_view_quarantine *q = &v->quarantine[i];
 
 		exc_add(f, &cap, UCR_EXC_QUARANTINE, q->municipality, NULL,
-		    vm_printf(f, "%s%s%s", q->municipality ?
-		    mun_label(q->municipality) : "", q->municipality ? ": " : "",
-		    q->reason));
+		    vm_printf(f, "%s%s%s",
+			q->municipality ? mun_label(q->municipality) : "",
+			q->municipality ? ": " : "", q->reason));
 	}
 }
 
 int
-ucr_view_fold(struct ucr_view **out, const struct ucr_view_input *in,
-    size_t n, const struct ucr_view_params *p)
+ucr_view_fold(struct ucr_view **out, const struct ucr_view_input *in, size_t n,
+    const struct ucr_view_params *p)
 {
 	struct refs goal_refs[UCR_NGOALS];
 	struct fold f = {0};
@@ -1411,8 +1442,8 @@ ucr_view_fold(struct ucr_view **out, const struct ucr_view_input *in,
 		f.in[i] = &in[i];
 	qsort(f.in, n, sizeof(*f.in), input_cmp);
 	for (i = 0, k = 0; i < n; i++) {
-		if (i + 1 < n && strcmp(f.in[i]->record->key,
-		    f.in[i + 1]->record->key) == 0)
+		if (i + 1 < n &&
+		    strcmp(f.in[i]->record->key, f.in[i + 1]->record->key) == 0)
 			continue;
 		if (f.in[i]->record->tombstone ||
 		    f.in[i]->record->body_case == UCR__RECORD__BODY__NOT_SET)
@@ -1429,15 +1460,16 @@ ucr_view_fold(struct ucr_view **out, const struct ucr_view_input *in,
 		if (f.in[i]->record->body_case == UCR__RECORD__BODY_MEASUREMENT)
 			f.meas[f.nmeas++] = f.in[i];
 	for (i = 0; i < p->nquarantine; i++) {
-		struct ucr_view_quarantine *q = PUSH(&f, f.v->quarantine,
-		    f.v->nquarantine, cap);
+		struct ucr_view_quarantine *q =
+		    PUSH(&f, f.v->quarantine, f.v->nquarantine, cap);
 
 		if (q == NULL)
 			break;
 		*q = p->quarantine[i];
 		q->reason = vm_str(&f, p->quarantine[i].reason);
-		q->municipality = p->quarantine[i].municipality ?
-		    vm_str(&f, p->quarantine[i].municipality) : NULL;
+		q->municipality = p->quarantine[i].municipality
+		    ? vm_str(&f, p->quarantine[i].municipality)
+		    : NULL;
 	}
 
 	fold_region(&f, goal_refs);
@@ -1563,8 +1595,8 @@ load_record(const struct ucr_rec *r, void *ctx)
 		ucr__record__free_unpacked(rec, NULL);
 		return 0;
 	}
-	if (grow((void **)&l->recs, &l->caprecs, l->nrecs,
-	    sizeof(*l->recs)) != 0) {
+	if (grow((void **)&l->recs, &l->caprecs, l->nrecs, sizeof(*l->recs)) !=
+	    0) {
 		ucr__record__free_unpacked(rec, NULL);
 		return UCR_ENOMEM;
 	}
@@ -1584,7 +1616,7 @@ load_head(const struct ucr_head *h, void *ctx)
 	struct load *l = ctx;
 
 	if (grow((void **)&l->heads, &l->capheads, l->nheads,
-	    sizeof(*l->heads)) != 0)
+		sizeof(*l->heads)) != 0)
 		return UCR_ENOMEM;
 	l->heads[l->nheads++] = *h;
 	return 0;
@@ -1642,7 +1674,7 @@ load_authors(struct load *l, struct ucr_store *s)
 		    r->roster->public_key.len == UCR_PK_LEN &&
 		    r->roster->municipality != NULL &&
 		    (rc = who_add(l, r->roster->public_key.data,
-		    r->roster->municipality)) != 0)
+			 r->roster->municipality)) != 0)
 			return rc;
 	}
 	if (ucr_store_identity(s, me, &epoch, owner, sizeof(owner)) == 0 &&
@@ -1650,7 +1682,7 @@ load_authors(struct load *l, struct ucr_store *s)
 		return rc;
 	for (i = 0; i < l->nrecs; i++)
 		if ((rc = who_add(l, l->recs[i].author,
-		    l->recs[i].in.record->owner)) != 0)
+			 l->recs[i].in.record->owner)) != 0)
 			return rc;
 	return 0;
 }
@@ -1676,8 +1708,7 @@ ucr_view_build(struct ucr_view **out, struct ucr_store *s, uint64_t now_hlc,
 	for (i = 0; i < l.nheads; i++) {
 		const char *code = who_find(&l, l.heads[i].author);
 
-		if (l.heads[i].seq == 0 ||
-		    (m = ucr_view_mun_index(code)) < 0)
+		if (l.heads[i].seq == 0 || (m = ucr_view_mun_index(code)) < 0)
 			continue;
 		if (l.heads[i].time > last[m])
 			last[m] = l.heads[i].time;
@@ -1694,8 +1725,8 @@ ucr_view_build(struct ucr_view **out, struct ucr_store *s, uint64_t now_hlc,
 	for (i = 0; i < l.nqs; i++) {
 		qv[i] = l.qs[i].q;
 		qv[i].reason = l.qs[i].reason;
-		qv[i].municipality = l.qs[i].has_author ?
-		    who_find(&l, l.qs[i].author) : NULL;
+		qv[i].municipality =
+		    l.qs[i].has_author ? who_find(&l, l.qs[i].author) : NULL;
 	}
 	p.now = now_hlc;
 	p.stale_after_s = stale_after_s;
@@ -1773,9 +1804,10 @@ ucr_view_json_refs(const struct ucr_view_ref *refs, size_t n)
 
 	for (i = 0; a != NULL && i < n; i++) {
 		ucr_hex(hex, refs[i].author, UCR_PK_LEN);
-		json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:o}",
-		    "key", refs[i].key, "author", hex, "seq",
-		    (json_int_t)refs[i].seq, "time", jtime(refs[i].time)));
+		json_array_append_new(a,
+		    json_pack("{s:s, s:s, s:I, s:o}", "key", refs[i].key,
+			"author", hex, "seq", (json_int_t)refs[i].seq, "time",
+			jtime(refs[i].time)));
 	}
 	return a;
 }
@@ -1798,62 +1830,58 @@ ucr_view_json_target(const struct ucr_view *v, const struct ucr_view_target *t)
 	(void)v;
 	series = json_array();
 	for (i = 0; series != NULL && i < t->nseries; i++)
-		json_array_append_new(series, json_pack("{s:i, s:o}", "year",
-		    (int)t->series[i].year, "value", jreal(t->series[i].value)));
+		json_array_append_new(series,
+		    json_pack("{s:i, s:o}", "year", (int)t->series[i].year,
+			"value", jreal(t->series[i].value)));
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o,"
-	    " s:s, s:s, s:o, s:o, s:o, s:b, s:o}",
-	    "key", t->key, "municipality", t->owner, "id", t->id,
-	    "title", t->title, "indicator", t->indicator,
-	    "priorities", jstrings(t->priorities, t->npriorities),
-	    "direction", t->decrease ? "decrease" : "increase",
-	    "baseline", jvalue_year(t->has_baseline, t->baseline,
-	    t->baseline_year),
+		      " s:s, s:s, s:o, s:o, s:o, s:b, s:o}",
+	    "key", t->key, "municipality", t->owner, "id", t->id, "title",
+	    t->title, "indicator", t->indicator, "priorities",
+	    jstrings(t->priorities, t->npriorities), "direction",
+	    t->decrease ? "decrease" : "increase", "baseline",
+	    jvalue_year(t->has_baseline, t->baseline, t->baseline_year),
 	    "latest", jvalue_year(t->has_latest, t->latest, t->latest_year),
 	    "target", jvalue_year(t->has_target, t->target, t->target_year),
-	    "status", ucr_view_status_name(t->progress.status),
-	    "method", ucr_view_method_name(t->progress.method),
-	    "progress", jreal(t->progress.value),
-	    "observed_rate", jreal(t->progress.observed),
-	    "required_rate", jreal(t->progress.required),
-	    "overdue", t->overdue,
-	    "series", series);
+	    "status", ucr_view_status_name(t->progress.status), "method",
+	    ucr_view_method_name(t->progress.method), "progress",
+	    jreal(t->progress.value), "observed_rate",
+	    jreal(t->progress.observed), "required_rate",
+	    jreal(t->progress.required), "overdue", t->overdue, "series",
+	    series);
 	return o;
 }
 
 static json_t *
 jgoal(const struct ucr_view_goal *g)
 {
-	return json_pack("{s:s, s:s, s:f, s:f, s:s, s:b, s:s, s:o, s:i}",
-	    "id", g->id, "title", g->title, "current", g->current,
-	    "threshold", g->threshold, "comparison", g->at_most ? "<=" : ">=",
-	    "met", g->met, "missing", g->missing,
-	    "missing_municipalities", jstrings(g->missing_codes,
-	    g->nmissing_codes), "records", (int)g->nrefs);
+	return json_pack("{s:s, s:s, s:f, s:f, s:s, s:b, s:s, s:o, s:i}", "id",
+	    g->id, "title", g->title, "current", g->current, "threshold",
+	    g->threshold, "comparison", g->at_most ? "<=" : ">=", "met", g->met,
+	    "missing", g->missing, "missing_municipalities",
+	    jstrings(g->missing_codes, g->nmissing_codes), "records",
+	    (int)g->nrefs);
 }
 
 static json_t *
 jmunicipality(const struct ucr_view_municipality *mu)
 {
 	return json_pack("{s:s, s:s, s:I, s:i, s:i, s:o, s:i, s:o, s:i, s:b,"
-	    " s:b, s:o, s:o, s:o, s:o, s:b}",
-	    "code", mu->code, "name", mu->name,
-	    "population", (json_int_t)mu->population,
-	    "baseline_coverage", (int)mu->baseline_covered,
-	    "baseline_total", UCR_NCOMMITMENTS,
-	    "baseline_pct", json_real(100.0 * mu->baseline_covered /
-	    UCR_NCOMMITMENTS),
-	    "targets", (int)mu->targets,
-	    "targets_by_status", jstatus_counts(mu->by_status),
-	    "projects", (int)mu->projects,
-	    "plan_adopted", mu->plan_adopted,
-	    "targets_adopted", mu->targets_adopted,
-	    "last_followup", mu->last_followup ?
-	    json_integer(mu->last_followup) : json_null(),
-	    "last_sync", jtime(mu->last_sync),
-	    "last_sync_hlc", mu->last_sync ?
-	    json_integer((json_int_t)mu->last_sync) : json_null(),
-	    "sync_age_s", mu->sync_age_s >= 0 ?
-	    json_integer(mu->sync_age_s) : json_null(),
+			 " s:b, s:o, s:o, s:o, s:o, s:b}",
+	    "code", mu->code, "name", mu->name, "population",
+	    (json_int_t)mu->population, "baseline_coverage",
+	    (int)mu->baseline_covered, "baseline_total", UCR_NCOMMITMENTS,
+	    "baseline_pct",
+	    json_real(100.0 * mu->baseline_covered / UCR_NCOMMITMENTS),
+	    "targets", (int)mu->targets, "targets_by_status",
+	    jstatus_counts(mu->by_status), "projects", (int)mu->projects,
+	    "plan_adopted", mu->plan_adopted, "targets_adopted",
+	    mu->targets_adopted, "last_followup",
+	    mu->last_followup ? json_integer(mu->last_followup) : json_null(),
+	    "last_sync", jtime(mu->last_sync), "last_sync_hlc",
+	    mu->last_sync ? json_integer((json_int_t)mu->last_sync)
+			  : json_null(),
+	    "sync_age_s",
+	    mu->sync_age_s >= 0 ? json_integer(mu->sync_age_s) : json_null(),
 	    "stale", mu->stale);
 }
 
@@ -1881,9 +1909,9 @@ jpriority_head(const struct ucr_view *v, const struct ucr_view_priority *pr)
 	for (m = 0; cells != NULL && m < UCR_NMUNICIPALITIES; m++)
 		json_object_set_new(cells, v->mun[m].code,
 		    jstatus_counts(pr->cell[m]));
-	return json_pack("{s:s, s:s, s:i, s:o, s:o}", "id", pr->id,
-	    "title", pr->title, "targets", (int)pr->ntargets,
-	    "status", jstatus_counts(pr->by_status), "municipalities", cells);
+	return json_pack("{s:s, s:s, s:i, s:o, s:o}", "id", pr->id, "title",
+	    pr->title, "targets", (int)pr->ntargets, "status",
+	    jstatus_counts(pr->by_status), "municipalities", cells);
 }
 
 json_t *
@@ -1900,12 +1928,14 @@ ucr_view_json_status(const struct ucr_view *v)
 	for (k = 0; bal != NULL && k < 2; k++) {
 		const struct ucr_view_balance *b = &v->balance[k];
 
-		json_array_append_new(bal, json_pack("{s:s, s:i, s:I, s:I, s:I,"
-		    " s:o, s:o, s:b}", "goal", b->goal, "meetings",
-		    (int)b->meetings, "women", (json_int_t)b->women, "men",
-		    (json_int_t)b->men, "unstated", (json_int_t)b->unstated,
-		    "women_pct", jreal(b->women_pct), "men_pct",
-		    jreal(b->men_pct), "met", b->met));
+		json_array_append_new(bal,
+		    json_pack("{s:s, s:i, s:I, s:I, s:I,"
+			      " s:o, s:o, s:b}",
+			"goal", b->goal, "meetings", (int)b->meetings, "women",
+			(json_int_t)b->women, "men", (json_int_t)b->men,
+			"unstated", (json_int_t)b->unstated, "women_pct",
+			jreal(b->women_pct), "men_pct", jreal(b->men_pct),
+			"met", b->met));
 	}
 	muns = json_array();
 	for (k = 0; muns != NULL && k < UCR_NMUNICIPALITIES; k++)
@@ -1913,24 +1943,27 @@ ucr_view_json_status(const struct ucr_view *v)
 	pris = json_array();
 	for (k = 0; pris != NULL && k <= UCR_NPRIORITIES; k++)
 		if (k < UCR_NPRIORITIES || v->pri[k].ntargets > 0)
-			json_array_append_new(pris, jpriority_head(v, &v->pri[k]));
+			json_array_append_new(pris,
+			    jpriority_head(v, &v->pri[k]));
 	excs = json_array();
 	for (i = 0; excs != NULL && i < v->nexceptions; i++) {
 		const struct ucr_view_exception *e = &v->exceptions[i];
 
-		json_array_append_new(excs, json_pack("{s:s, s:o, s:o, s:s}",
-		    "kind", exc_name(e->kind), "municipality", e->municipality ?
-		    json_string(e->municipality) : json_null(), "subject",
-		    e->subject ? json_string(e->subject) : json_null(), "text",
-		    e->text));
+		json_array_append_new(excs,
+		    json_pack("{s:s, s:o, s:o, s:s}", "kind", exc_name(e->kind),
+			"municipality",
+			e->municipality ? json_string(e->municipality)
+					: json_null(),
+			"subject",
+			e->subject ? json_string(e->subject) : json_null(),
+			"text", e->text));
 	}
 	o = json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:f, s:i}}",
-	    "generated", jtime(v->now), "date", v->today,
-	    "vision", v->vision ? json_string(v->vision) : json_null(),
-	    "goals", goals, "gender_balance", bal, "municipalities", muns,
-	    "priorities", pris, "exceptions", excs,
-	    "region", "baseline_pct", v->region_baseline_pct,
-	    "records", (int)v->records);
+	    "generated", jtime(v->now), "date", v->today, "vision",
+	    v->vision ? json_string(v->vision) : json_null(), "goals", goals,
+	    "gender_balance", bal, "municipalities", muns, "priorities", pris,
+	    "exceptions", excs, "region", "baseline_pct",
+	    v->region_baseline_pct, "records", (int)v->records);
 	return o;
 }
 
@@ -1951,7 +1984,8 @@ ucr_view_json_plan(const struct ucr_view *v, const char *priority,
 			continue;
 		ts = json_array();
 		for (i = 0; ts != NULL && i < pr->ntargets; i++) {
-			const struct ucr_view_target *t = &v->targets[pr->targets[i]];
+			const struct ucr_view_target *t =
+			    &v->targets[pr->targets[i]];
 
 			if (municipality != NULL &&
 			    strcmp(municipality, t->owner) != 0)
@@ -1960,12 +1994,14 @@ ucr_view_json_plan(const struct ucr_view *v, const char *priority,
 		}
 		rg = json_array();
 		for (i = 0; rg != NULL && i < pr->nregional; i++)
-			json_array_append_new(rg, json_pack("{s:s, s:i, s:o, s:i,"
-			    " s:s}", "indicator", pr->regional[i].indicator,
-			    "year", (int)pr->regional[i].year, "value",
-			    jreal(pr->regional[i].value), "municipalities",
-			    (int)pr->regional[i].municipalities, "weights",
-			    pr->regional[i].weights));
+			json_array_append_new(rg,
+			    json_pack("{s:s, s:i, s:o, s:i,"
+				      " s:s}",
+				"indicator", pr->regional[i].indicator, "year",
+				(int)pr->regional[i].year, "value",
+				jreal(pr->regional[i].value), "municipalities",
+				(int)pr->regional[i].municipalities, "weights",
+				pr->regional[i].weights));
 		p = jpriority_head(v, pr);
 		if (p != NULL) {
 			json_object_set_new(p, "targets", ts);
@@ -1977,9 +2013,10 @@ ucr_view_json_plan(const struct ucr_view *v, const char *priority,
 		json_array_append_new(pris, p);
 	}
 	return json_pack("{s:o, s:s, s:o, s:o}", "generated", jtime(v->now),
-	    "date", v->today, "filter", json_pack("{s:o, s:o}", "priority",
-	    priority ? json_string(priority) : json_null(), "municipality",
-	    municipality ? json_string(municipality) : json_null()),
+	    "date", v->today, "filter",
+	    json_pack("{s:o, s:o}", "priority",
+		priority ? json_string(priority) : json_null(), "municipality",
+		municipality ? json_string(municipality) : json_null()),
 	    "priorities", pris);
 }
 
@@ -1995,14 +2032,16 @@ jcycle_steps(const struct ucr_view *v, int m)
 	/* 1 baseline review (the ids are in "baseline"."themes") */
 	miss = json_array();
 	if (mu->baseline_covered < UCR_NCOMMITMENTS) {
-		snprintf(buf, sizeof(buf), "%u of %d commitments without a "
-		    "baseline", UCR_NCOMMITMENTS - mu->baseline_covered,
-		    UCR_NCOMMITMENTS);
+		snprintf(buf, sizeof(buf),
+		    "%u of %d commitments without a "
+		    "baseline",
+		    UCR_NCOMMITMENTS - mu->baseline_covered, UCR_NCOMMITMENTS);
 		json_array_append_new(miss, json_string(buf));
 	}
-	json_array_append_new(steps, json_pack("{s:i, s:s, s:b, s:o}", "step", 1,
-	    "name", "baseline", "done", mu->baseline_covered == UCR_NCOMMITMENTS,
-	    "missing", miss));
+	json_array_append_new(steps,
+	    json_pack("{s:i, s:s, s:b, s:o}", "step", 1, "name", "baseline",
+		"done", mu->baseline_covered == UCR_NCOMMITMENTS, "missing",
+		miss));
 	/* 2 local targets */
 	miss = json_array();
 	for (i = 0; i < v->ntargets; i++) {
@@ -2021,49 +2060,59 @@ jcycle_steps(const struct ucr_view *v, int m)
 		json_array_append_new(miss, json_string(buf));
 	}
 	if (notarget) {
-		snprintf(buf, sizeof(buf), "%zu target%s without a target value",
-		    notarget, notarget == 1 ? "" : "s");
+		snprintf(buf, sizeof(buf),
+		    "%zu target%s without a target value", notarget,
+		    notarget == 1 ? "" : "s");
 		json_array_append_new(miss, json_string(buf));
 	}
-	json_array_append_new(steps, json_pack("{s:i, s:s, s:b, s:o}", "step", 2,
-	    "name", "targets", "done", json_array_size(miss) == 0, "missing",
-	    miss));
+	json_array_append_new(steps,
+	    json_pack("{s:i, s:s, s:b, s:o}", "step", 2, "name", "targets",
+		"done", json_array_size(miss) == 0, "missing", miss));
 	/* 3 political adoption */
 	miss = json_array();
 	if (!mu->plan_adopted)
-		json_array_append_new(miss, json_string("local plan not adopted "
-		    "by the municipal board"));
+		json_array_append_new(miss,
+		    json_string("local plan not adopted "
+				"by the municipal board"));
 	if (!v->regional_plan_adopted)
-		json_array_append_new(miss, json_string("regional plan not yet "
-		    "adopted by the Regional Council"));
-	json_array_append_new(steps, json_pack("{s:i, s:s, s:b, s:o}", "step", 3,
-	    "name", "adoption", "done", mu->plan_adopted, "missing", miss));
+		json_array_append_new(miss,
+		    json_string("regional plan not yet "
+				"adopted by the Regional Council"));
+	json_array_append_new(steps,
+	    json_pack("{s:i, s:s, s:b, s:o}", "step", 3, "name", "adoption",
+		"done", mu->plan_adopted, "missing", miss));
 	/* 4 implementation */
 	miss = json_array();
 	if (mu->projects == 0)
-		json_array_append_new(miss, json_string("no development project "
-		    "counted for the programme"));
+		json_array_append_new(miss,
+		    json_string("no development project "
+				"counted for the programme"));
 	if (mu->groups == 0)
-		json_array_append_new(miss, json_string("in no thematic working "
-		    "group"));
+		json_array_append_new(miss,
+		    json_string("in no thematic working "
+				"group"));
 	if (mu->networks == 0)
-		json_array_append_new(miss, json_string("no network membership "
-		    "recorded"));
-	json_array_append_new(steps, json_pack("{s:i, s:s, s:b, s:o}", "step", 4,
-	    "name", "implementation", "done", mu->projects > 0, "missing", miss));
+		json_array_append_new(miss,
+		    json_string("no network membership "
+				"recorded"));
+	json_array_append_new(steps,
+	    json_pack("{s:i, s:s, s:b, s:o}", "step", 4, "name",
+		"implementation", "done", mu->projects > 0, "missing", miss));
 	/* 5 follow-up */
 	miss = json_array();
 	nodata = mu->by_status[UCR_PROGRESS_NODATA];
 	if (mu->last_followup == 0)
 		json_array_append_new(miss, json_string("no measurements"));
 	if (nodata) {
-		snprintf(buf, sizeof(buf), "%zu target%s cannot be assessed (no "
-		    "data)", nodata, nodata == 1 ? "" : "s");
+		snprintf(buf, sizeof(buf),
+		    "%zu target%s cannot be assessed (no "
+		    "data)",
+		    nodata, nodata == 1 ? "" : "s");
 		json_array_append_new(miss, json_string(buf));
 	}
-	json_array_append_new(steps, json_pack("{s:i, s:s, s:b, s:o}", "step", 5,
-	    "name", "follow-up", "done", mu->targets > 0 && nodata == 0,
-	    "missing", miss));
+	json_array_append_new(steps,
+	    json_pack("{s:i, s:s, s:b, s:o}", "step", 5, "name", "follow-up",
+		"done", mu->targets > 0 && nodata == 0, "missing", miss));
 	return steps;
 }
 
@@ -2091,47 +2140,55 @@ ucr_view_json_cycle(const struct ucr_view *v, const char *code)
 				json_array_append_new(miss,
 				    json_string(ucr_commitments[j].id));
 		}
-		json_array_append_new(themes, json_pack("{s:i, s:s, s:i, s:i,"
-		    " s:o}", "theme", th + 1, "name", name, "covered",
-		    (int)mu->theme_covered[th], "of", 5, "missing", miss));
+		json_array_append_new(themes,
+		    json_pack("{s:i, s:s, s:i, s:i,"
+			      " s:o}",
+			"theme", th + 1, "name", name, "covered",
+			(int)mu->theme_covered[th], "of", 5, "missing", miss));
 	}
 	ts = json_array();
 	for (i = 0; i < v->ntargets; i++)
 		if (strcmp(v->targets[i].owner, code) == 0)
-			json_array_append_new(ts, ucr_view_json_target(v,
-			    &v->targets[i]));
+			json_array_append_new(ts,
+			    ucr_view_json_target(v, &v->targets[i]));
 	ps = json_array();
 	for (i = 0; i < v->nprojects; i++) {
 		const struct ucr_view_project *p = &v->projects[i];
-		static const char *const st[] = {"planned", "ongoing", "completed"};
+		static const char *const st[] = {"planned", "ongoing",
+		    "completed"};
 
 		if (!ucr_view_project_has(p, code))
 			continue;
-		json_array_append_new(ps, json_pack("{s:s, s:s, s:s, s:o, s:s, s:b}",
-		    "key", p->key, "title", p->title, "lead", p->lead,
-		    "partners", jstrings(p->partners, p->npartners), "status",
-		    (unsigned)p->status < 3 ? st[p->status] : "planned",
-		    "counts_for_programme", p->counts));
+		json_array_append_new(ps,
+		    json_pack("{s:s, s:s, s:s, s:o, s:s, s:b}", "key", p->key,
+			"title", p->title, "lead", p->lead, "partners",
+			jstrings(p->partners, p->npartners), "status",
+			(unsigned)p->status < 3 ? st[p->status] : "planned",
+			"counts_for_programme", p->counts));
 	}
 	gs = json_array();
 	for (i = 0; i < v->ngroups; i++)
 		if (group_has(&v->groups[i], code))
-			json_array_append_new(gs, json_pack("{s:s, s:s, s:b}",
-			    "key", v->groups[i].key, "name", v->groups[i].name,
-			    "active", v->groups[i].active));
+			json_array_append_new(gs,
+			    json_pack("{s:s, s:s, s:b}", "key",
+				v->groups[i].key, "name", v->groups[i].name,
+				"active", v->groups[i].active));
 	ms = json_array();
 	for (i = 0; i < v->nmeetings; i++) {
-		static const char *const kinds[] = {"other", "workshop", "group",
-		    "steering_group", "regional_council"};
+		static const char *const kinds[] = {"other", "workshop",
+		    "group", "steering_group", "regional_council"};
 		const struct ucr_view_meeting *me = &v->meetings[i];
 
 		if (strcmp(me->owner, code) != 0)
 			continue;
-		json_array_append_new(ms, json_pack("{s:s, s:s, s:s, s:s, s:i,"
-		    " s:i, s:i}", "key", me->key, "kind",
-		    (unsigned)me->kind < 5 ? kinds[me->kind] : "other", "date",
-		    me->date, "title", me->title, "women", (int)me->women,
-		    "men", (int)me->men, "unstated", (int)me->unstated));
+		json_array_append_new(ms,
+		    json_pack("{s:s, s:s, s:s, s:s, s:i,"
+			      " s:i, s:i}",
+			"key", me->key, "kind",
+			(unsigned)me->kind < 5 ? kinds[me->kind] : "other",
+			"date", me->date, "title", me->title, "women",
+			(int)me->women, "men", (int)me->men, "unstated",
+			(int)me->unstated));
 	}
 	ns = json_array();
 	for (i = 0; i < v->nnetworks; i++) {
@@ -2139,11 +2196,14 @@ ucr_view_json_cycle(const struct ucr_view *v, const char *code)
 
 		if (strcmp(n->owner, code) != 0)
 			continue;
-		json_array_append_new(ns, json_pack("{s:s, s:s, s:s, s:s, s:b}",
-		    "key", n->key, "name", n->name, "scope", n->scope ==
-		    UCR__SCOPE__SCOPE_INTERNATIONAL ? "international" :
-		    "national", "joined", n->joined, "new_in_programme",
-		    n->new_in_programme));
+		json_array_append_new(ns,
+		    json_pack("{s:s, s:s, s:s, s:s, s:b}", "key", n->key,
+			"name", n->name, "scope",
+			n->scope == UCR__SCOPE__SCOPE_INTERNATIONAL
+			    ? "international"
+			    : "national",
+			"joined", n->joined, "new_in_programme",
+			n->new_in_programme));
 	}
 	ds = json_array();
 	for (i = 0; i < v->ndecisions; i++) {
@@ -2157,21 +2217,25 @@ ucr_view_json_cycle(const struct ucr_view *v, const char *code)
 
 		if (strcmp(d->owner, code) != 0)
 			continue;
-		json_array_append_new(ds, json_pack("{s:s, s:s, s:s, s:s, s:s,"
-		    " s:s}", "key", d->key, "body", (unsigned)d->body < 4 ?
-		    bodies[d->body] : "board", "subject", (unsigned)d->subject <
-		    5 ? subjects[d->subject] : "other", "outcome",
-		    (unsigned)d->outcome < 3 ? outcomes[d->outcome] : "adopted",
-		    "date", d->date, "ref", d->ref));
+		json_array_append_new(ds,
+		    json_pack("{s:s, s:s, s:s, s:s, s:s,"
+			      " s:s}",
+			"key", d->key, "body",
+			(unsigned)d->body < 4 ? bodies[d->body] : "board",
+			"subject",
+			(unsigned)d->subject < 5 ? subjects[d->subject]
+						 : "other",
+			"outcome",
+			(unsigned)d->outcome < 3 ? outcomes[d->outcome]
+						 : "adopted",
+			"date", d->date, "ref", d->ref));
 	}
 	return json_pack("{s:o, s:s, s:s, s:s, s:{s:i, s:i, s:o}, s:o, s:o,"
-	    " s:o, s:o, s:o, s:o, s:o, s:o}",
-	    "generated", jtime(v->now), "date", v->today,
-	    "code", mu->code, "name", mu->name,
-	    "baseline", "covered", (int)mu->baseline_covered, "total",
-	    UCR_NCOMMITMENTS, "themes", themes,
-	    "steps", jcycle_steps(v, m),
-	    "targets", ts, "projects", ps, "groups", gs, "meetings", ms,
-	    "networks", ns, "decisions", ds,
-	    "municipality", jmunicipality(mu));
+			 " s:o, s:o, s:o, s:o, s:o, s:o}",
+	    "generated", jtime(v->now), "date", v->today, "code", mu->code,
+	    "name", mu->name, "baseline", "covered", (int)mu->baseline_covered,
+	    "total", UCR_NCOMMITMENTS, "themes", themes, "steps",
+	    jcycle_steps(v, m), "targets", ts, "projects", ps, "groups", gs,
+	    "meetings", ms, "networks", ns, "decisions", ds, "municipality",
+	    jmunicipality(mu));
 }

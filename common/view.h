@@ -45,15 +45,15 @@ enum ucr_progress {
 #define UCR_NPROGRESS 6
 
 enum ucr_progress_method {
-	UCR_METHOD_NONE = 0,	/* not assessed (no data, or achieved) */
-	UCR_METHOD_COMPOUND,	/* compound annual growth (the StatCan method) */
-	UCR_METHOD_LINEAR,	/* linear fall-back: growth rate undefined */
+	UCR_METHOD_NONE = 0, /* not assessed (no data, or achieved) */
+	UCR_METHOD_COMPOUND, /* compound annual growth (the StatCan method) */
+	UCR_METHOD_LINEAR,   /* linear fall-back: growth rate undefined */
 };
 
 /* Thresholds of the method (docs/view.md). */
-#define UCR_PROGRESS_R_ONTRACK 0.95	/* R: observed over required growth */
+#define UCR_PROGRESS_R_ONTRACK 0.95 /* R: observed over required growth */
 #define UCR_PROGRESS_R_ACCEL 0.60
-#define UCR_PROGRESS_G_ONTRACK 0.015	/* no target: annual growth */
+#define UCR_PROGRESS_G_ONTRACK 0.015 /* no target: annual growth */
 #define UCR_PROGRESS_G_ACCEL 0.005
 
 struct ucr_progress_in {
@@ -63,19 +63,19 @@ struct ucr_progress_in {
 	int has_current;
 	double current;
 	unsigned current_year;
-	int has_target;		/* a target value and year */
+	int has_target; /* a target value and year */
 	double target;
 	unsigned target_year;
-	int decrease;		/* lower is better */
+	int decrease; /* lower is better */
 };
 
 struct ucr_progress_out {
 	enum ucr_progress status;
 	enum ucr_progress_method method;
-	double value;		/* R with a target, else the annual growth;
-				   NAN when not assessed, ±INFINITY allowed */
-	double observed;	/* observed annual growth (or change, linear) */
-	double required;	/* required annual growth; NAN without target */
+	double value;    /* R with a target, else the annual growth;
+			    NAN when not assessed, ±INFINITY allowed */
+	double observed; /* observed annual growth (or change, linear) */
+	double required; /* required annual growth; NAN without target */
 };
 
 /* Assess one target. Pure; never fails. */
@@ -96,7 +96,8 @@ const char *ucr_view_method_name(enum ucr_progress_method m);
  * set; w is weights, or the sample populations of record.h when NULL.
  * Returns the number of municipalities used; 0 leaves *out alone.
  */
-int ucr_view_regional_rate(double *out, const double values[UCR_NMUNICIPALITIES],
+int ucr_view_regional_rate(double *out,
+    const double values[UCR_NMUNICIPALITIES],
     const int have[UCR_NMUNICIPALITIES],
     const double weights[UCR_NMUNICIPALITIES]);
 
@@ -109,29 +110,29 @@ int ucr_view_regional_rate(double *out, const double values[UCR_NMUNICIPALITIES]
 /* One signed record behind a figure. */
 struct ucr_view_ref {
 	const char *key;
-	uint8_t author[UCR_PK_LEN];	/* zero when unknown */
+	uint8_t author[UCR_PK_LEN]; /* zero when unknown */
 	uint64_t seq;
-	uint64_t time;			/* HLC time of the version */
+	uint64_t time; /* HLC time of the version */
 };
 
 enum ucr_goal {
-	UCR_GOAL_A1 = 0,	/* thematic working groups engaged >= 10 */
-	UCR_GOAL_A2,		/* regional workshops held = 3 */
-	UCR_GOAL_A3,		/* gender balance, neither above 60 % */
-	UCR_GOAL_R1,		/* regional plan adopted on six local plans */
-	UCR_GOAL_R2,		/* >= 5 new national/international networks */
-	UCR_GOAL_R3,		/* >= 6 projects, >= 1 per municipality */
+	UCR_GOAL_A1 = 0, /* thematic working groups engaged >= 10 */
+	UCR_GOAL_A2,     /* regional workshops held = 3 */
+	UCR_GOAL_A3,     /* gender balance, neither above 60 % */
+	UCR_GOAL_R1,     /* regional plan adopted on six local plans */
+	UCR_GOAL_R2,     /* >= 5 new national/international networks */
+	UCR_GOAL_R3,     /* >= 6 projects, >= 1 per municipality */
 };
 #define UCR_NGOALS 6
 
 struct ucr_view_goal {
-	const char *id;		/* "A1" .. "R3" */
-	const char *title;	/* from region/goal/<ID> or the default */
+	const char *id;    /* "A1" .. "R3" */
+	const char *title; /* from region/goal/<ID> or the default */
 	double current;
-	double threshold;	/* default, or region/goal/<ID> threshold */
-	int at_most;		/* met when current <= threshold (A3) */
+	double threshold; /* default, or region/goal/<ID> threshold */
+	int at_most;      /* met when current <= threshold (A3) */
 	int met;
-	const char *missing;	/* one line; "" when met */
+	const char *missing;        /* one line; "" when met */
 	const char **missing_codes; /* municipality codes (R1, R3) */
 	size_t nmissing_codes;
 	struct ucr_view_ref *refs;
@@ -140,11 +141,11 @@ struct ucr_view_goal {
 
 /* A3: the participants of one activity goal. */
 struct ucr_view_balance {
-	const char *goal;	/* "A1" (group meetings) or "A2" (workshops) */
+	const char *goal; /* "A1" (group meetings) or "A2" (workshops) */
 	size_t meetings;
 	unsigned long women, men, unstated;
 	double women_pct, men_pct; /* of stated participants; NAN if none */
-	int met;		/* both <= the A3 threshold */
+	int met;                   /* both <= the A3 threshold */
 };
 
 struct ucr_view_point {
@@ -153,11 +154,11 @@ struct ucr_view_point {
 };
 
 struct ucr_view_target {
-	const char *key;	/* "2403/target/T1" */
-	const char *owner;	/* municipality code */
-	const char *id;		/* "T1" */
+	const char *key;   /* "2403/target/T1" */
+	const char *owner; /* municipality code */
+	const char *id;    /* "T1" */
 	const char *title;
-	const char *indicator;	/* Kolada id, "" if none */
+	const char *indicator;   /* Kolada id, "" if none */
 	const char **priorities; /* effective P1..P5 (docs/view.md) */
 	size_t npriorities;
 	int has_baseline;
@@ -165,15 +166,15 @@ struct ucr_view_target {
 	unsigned baseline_year;
 	int has_target;
 	double target;
-	unsigned target_year;	/* 0: none */
-	int decrease;		/* lower is better */
+	unsigned target_year; /* 0: none */
+	int decrease;         /* lower is better */
 	int has_latest;
 	double latest;
 	unsigned latest_year;
 	struct ucr_view_point *series; /* gender T, by year ascending */
 	size_t nseries;
 	struct ucr_progress_out progress;
-	int overdue;		/* target year passed and not achieved */
+	int overdue;               /* target year passed and not achieved */
 	struct ucr_view_ref *refs; /* the target and the measurements used */
 	size_t nrefs;
 };
@@ -182,78 +183,78 @@ struct ucr_view_municipality {
 	const char *code;
 	const char *name;
 	long population;
-	unsigned baseline_covered;	/* commitments with a baseline, of 50 */
-	unsigned theme_covered[UCR_NTHEMES]; /* of 5 each */
+	unsigned baseline_covered; /* commitments with a baseline, of 50 */
+	unsigned theme_covered[UCR_NTHEMES];    /* of 5 each */
 	uint8_t has_baseline[UCR_NCOMMITMENTS]; /* by ucr_commitments index */
-	size_t targets;			/* active targets */
+	size_t targets;                         /* active targets */
 	size_t by_status[UCR_NPROGRESS];
-	size_t projects;		/* programme projects it leads or joins */
+	size_t projects; /* programme projects it leads or joins */
 	size_t groups, meetings, networks, decisions;
-	int plan_adopted;		/* board adopted the local plan */
-	int targets_adopted;		/* board or council adopted targets */
-	unsigned last_followup;		/* newest measurement year, 0 none */
-	uint64_t last_sync;		/* HLC of the newest entry held, 0 never */
-	int64_t sync_age_s;		/* now - last_sync; -1 never */
-	int stale;			/* not synced within stale_after */
+	int plan_adopted;       /* board adopted the local plan */
+	int targets_adopted;    /* board or council adopted targets */
+	unsigned last_followup; /* newest measurement year, 0 none */
+	uint64_t last_sync;     /* HLC of the newest entry held, 0 never */
+	int64_t sync_age_s;     /* now - last_sync; -1 never */
+	int stale;              /* not synced within stale_after */
 };
 
 struct ucr_view_regional {
 	const char *indicator;
 	unsigned year;
-	double value;		/* population-weighted over the reporting ones */
+	double value; /* population-weighted over the reporting ones */
 	unsigned municipalities; /* how many reported that year */
-	const char *weights;	/* "N01951" (measured) or "sample" */
+	const char *weights;     /* "N01951" (measured) or "sample" */
 };
 
 struct ucr_view_priority {
-	const char *id;		/* "P1" .. "P5", or "-" for unmapped */
+	const char *id; /* "P1" .. "P5", or "-" for unmapped */
 	const char *title;
 	size_t by_status[UCR_NPROGRESS];
 	size_t cell[UCR_NMUNICIPALITIES][UCR_NPROGRESS];
-	size_t *targets;	/* indices into view->targets */
+	size_t *targets; /* indices into view->targets */
 	size_t ntargets;
 	struct ucr_view_regional *regional; /* per indicator of its targets */
 	size_t nregional;
 };
 
 enum ucr_view_exc {
-	UCR_EXC_OVERDUE = 0,	/* target year passed, not achieved */
+	UCR_EXC_OVERDUE = 0, /* target year passed, not achieved */
 	UCR_EXC_DETERIORATING,
-	UCR_EXC_STALE,		/* node not synced within stale_after */
-	UCR_EXC_QUARANTINE,	/* refused or forked input held */
+	UCR_EXC_STALE,      /* node not synced within stale_after */
+	UCR_EXC_QUARANTINE, /* refused or forked input held */
 };
 
 struct ucr_view_exception {
 	enum ucr_view_exc kind;
 	const char *municipality; /* code, or NULL */
-	const char *subject;	/* record key, or NULL */
-	const char *text;	/* one line */
+	const char *subject;      /* record key, or NULL */
+	const char *text;         /* one line */
 };
 
 struct ucr_view_project {
 	const char *key, *owner, *lead, *title;
 	const char **partners;
 	size_t npartners;
-	int status;		/* Ucr__ProjectStatus */
-	int counts;		/* counts_for_programme */
+	int status; /* Ucr__ProjectStatus */
+	int counts; /* counts_for_programme */
 };
 
 struct ucr_view_group {
 	const char *key, *owner, *name, *active_to;
 	const char **members;
 	size_t nmembers;
-	int active;		/* no active_to, or not before today */
+	int active; /* no active_to, or not before today */
 };
 
 struct ucr_view_meeting {
 	const char *key, *owner, *date, *title;
-	int kind;		/* Ucr__MeetingKind */
+	int kind; /* Ucr__MeetingKind */
 	unsigned women, men, unstated;
 };
 
 struct ucr_view_network {
 	const char *key, *owner, *name, *joined;
-	int scope;		/* Ucr__Scope */
+	int scope; /* Ucr__Scope */
 	int new_in_programme;
 };
 
@@ -270,17 +271,17 @@ struct ucr_view_quarantine {
 };
 
 struct ucr_view {
-	uint64_t now;		/* HLC time the view was computed for */
-	unsigned year;		/* calendar year of now (UTC) */
-	char today[11];		/* "YYYY-MM-DD" of now (UTC) */
+	uint64_t now;   /* HLC time the view was computed for */
+	unsigned year;  /* calendar year of now (UTC) */
+	char today[11]; /* "YYYY-MM-DD" of now (UTC) */
 	int stale_after_s;
-	const char *vision;	/* region/vision/vision text, or NULL */
+	const char *vision;        /* region/vision/vision text, or NULL */
 	int regional_plan_adopted; /* by the Regional Council */
 	struct ucr_view_goal goals[UCR_NGOALS];
 	struct ucr_view_balance balance[2]; /* A3: [0] A1, [1] A2 */
 	struct ucr_view_municipality mun[UCR_NMUNICIPALITIES];
 	struct ucr_view_priority pri[UCR_NPRIORITIES + 1]; /* [5]: unmapped */
-	struct ucr_view_target *targets;	/* by key */
+	struct ucr_view_target *targets;                   /* by key */
 	size_t ntargets;
 	struct ucr_view_project *projects;
 	size_t nprojects;
@@ -297,23 +298,23 @@ struct ucr_view {
 	struct ucr_view_quarantine *quarantine;
 	size_t nquarantine;
 	double region_baseline_pct; /* ratio of sums: covered / 300 */
-	size_t records;		/* current records folded */
-	struct ucr_view_mem *mem; /* private: what ucr_view_free releases */
+	size_t records;             /* current records folded */
+	struct ucr_view_mem *mem;   /* private: what ucr_view_free releases */
 };
 
 /* --------------------------------------------------------- build, fold */
 
 /* One current record version as the fold sees it. */
 struct ucr_view_input {
-	const Ucr__Record *record;	/* decoded; tombstones are skipped */
-	const uint8_t *author;		/* UCR_PK_LEN bytes, or NULL */
+	const Ucr__Record *record; /* decoded; tombstones are skipped */
+	const uint8_t *author;     /* UCR_PK_LEN bytes, or NULL */
 	uint64_t seq;
-	uint64_t time;			/* HLC */
+	uint64_t time; /* HLC */
 };
 
 struct ucr_view_params {
-	uint64_t now;		/* HLC time: ms << 16 | counter */
-	int stale_after_s;	/* <= 0: no stale-node exceptions */
+	uint64_t now;      /* HLC time: ms << 16 | counter */
+	int stale_after_s; /* <= 0: no stale-node exceptions */
 	/* HLC of the newest entry held per municipality (index into
 	   ucr_municipalities), 0 never; NULL: nothing known. */
 	const uint64_t *last_sync;
@@ -337,8 +338,8 @@ int ucr_view_fold(struct ucr_view **out, const struct ucr_view_input *in,
  * and counted as quarantine-like exceptions. Returns 0 or a store error,
  * UCR_ENOMEM.
  */
-int ucr_view_build(struct ucr_view **out, struct ucr_store *s,
-    uint64_t now_hlc, int stale_after_s);
+int ucr_view_build(struct ucr_view **out, struct ucr_store *s, uint64_t now_hlc,
+    int stale_after_s);
 
 void ucr_view_free(struct ucr_view *v);
 

@@ -153,13 +153,21 @@ const char *
 ucr_wire_name(const Ucr__Frame *f)
 {
 	switch (f->body_case) {
-	case UCR__FRAME__BODY_HELLO: return "hello";
-	case UCR__FRAME__BODY_STATE: return "state";
-	case UCR__FRAME__BODY_BATCH: return "batch";
-	case UCR__FRAME__BODY_ACK: return "ack";
-	case UCR__FRAME__BODY_FETCH: return "fetch";
-	case UCR__FRAME__BODY_CHECKPOINT: return "checkpoint";
-	case UCR__FRAME__BODY_ERROR: return "error";
-	default: return "none";
+	case UCR__FRAME__BODY_HELLO:
+		return "hello";
+	case UCR__FRAME__BODY_STATE:
+		return "state";
+	case UCR__FRAME__BODY_BATCH:
+		return "batch";
+	case UCR__FRAME__BODY_ACK:
+		return "ack";
+	case UCR__FRAME__BODY_FETCH:
+		return "fetch";
+	case UCR__FRAME__BODY_CHECKPOINT:
+		return "checkpoint";
+	case UCR__FRAME__BODY_ERROR:
+		return "error";
+	default:
+		return "none";
 	}
 }

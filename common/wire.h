@@ -40,18 +40,18 @@ int ucr_wire_send_raw(void *sock, const uint8_t *rid, size_t ridlen,
 
 /*
  * One received message: routing id (ROUTER only), the frame bytes, and the
- * connection's ZAP User-Id and "Key" and "Role" properties, copied out. recv returns 0,
- * UCR_EAGAIN (nothing to read) or UCR_EPROTO (wrong number of parts; the
- * message is consumed and dropped).
+ * connection's ZAP User-Id and "Key" and "Role" properties, copied out. recv
+ * returns 0, UCR_EAGAIN (nothing to read) or UCR_EPROTO (wrong number of parts;
+ * the message is consumed and dropped).
  */
 struct ucr_wire_msg {
 	uint8_t rid[UCR_ROUTING_ID_MAX];
 	size_t ridlen;
-	uint8_t *data;		/* malloc'd frame bytes */
+	uint8_t *data; /* malloc'd frame bytes */
 	size_t len;
-	char user[64];		/* ZAP User-Id, "" if none */
-	char key[72];		/* ZAP metadata "Key" (hex), "" if none */
-	char role[16];		/* ZAP metadata "Role", "" if none */
+	char user[64]; /* ZAP User-Id, "" if none */
+	char key[72];  /* ZAP metadata "Key" (hex), "" if none */
+	char role[16]; /* ZAP metadata "Role", "" if none */
 };
 int ucr_wire_recv(void *sock, int router, struct ucr_wire_msg *m);
 void ucr_wire_msg_free(struct ucr_wire_msg *m);

@@ -21,18 +21,18 @@ struct peer;
 
 /* All daemon state. */
 struct hub {
-	struct ucr_daemon d;		/* config, key, store, control socket */
-	struct ucr_control ctl;		/* control request handling */
-	void *router;			/* the sync socket, CURVE server */
-	void *zap;			/* ZAP handler, REP on inproc */
-	struct peer *peers;		/* every node seen since start */
+	struct ucr_daemon d;    /* config, key, store, control socket */
+	struct ucr_control ctl; /* control request handling */
+	void *router;           /* the sync socket, CURVE server */
+	void *zap;              /* ZAP handler, REP on inproc */
+	struct peer *peers;     /* every node seen since start */
 	size_t npeers;
-	uint8_t (*refused)[32];		/* CURVE keys refused, logged once */
+	uint8_t (*refused)[32]; /* CURVE keys refused, logged once */
 	size_t nrefused;
-	int64_t checkpoint_at;		/* next checkpoint */
-	int changed;			/* store changed since the checkpoint */
-	int selftest;			/* during the start-up self-test */
-	uint64_t rx, refused_msgs, zap_ok, zap_denied;	/* counters */
+	int64_t checkpoint_at; /* next checkpoint */
+	int changed;           /* store changed since the checkpoint */
+	int selftest;          /* during the start-up self-test */
+	uint64_t rx, refused_msgs, zap_ok, zap_denied; /* counters */
 };
 
 extern volatile sig_atomic_t hub_quit;
@@ -44,10 +44,10 @@ int zap_open(struct hub *h, char *why, size_t whylen);
 void zap_dispatch(struct hub *h);
 
 /* peer.c */
-void peer_dispatch(struct hub *h);	/* the router is readable */
-void peer_timer(struct hub *h);		/* relay, checkpoints, staleness */
+void peer_dispatch(struct hub *h); /* the router is readable */
+void peer_timer(struct hub *h);    /* relay, checkpoints, staleness */
 int64_t peer_timeout(struct hub *h);
-void peer_changed(void *h);		/* the hub appended records */
+void peer_changed(void *h); /* the hub appended records */
 void peer_query(const char *what, Ucr__Reply *rep, void *h);
 void peer_free_all(struct hub *h);
 

@@ -48,8 +48,6 @@ hub_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-
-
 /* The endpoint a local client uses to reach what listen binds. */
 static void
 local_endpoint(char *buf, size_t len, const char *listen)
@@ -95,9 +93,10 @@ self_test(struct hub *h, char *why, size_t whylen)
 	zmq_setsockopt(test, ZMQ_CURVE_SECRETKEY, sec, 40);
 	sodium_memzero(sec, sizeof(sec));
 	if (zmq_socket_monitor(test, "inproc://ucr-self-test",
-	    ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-	    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-	    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
+		ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+		    ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+		    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+		    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
 	    (mon = zmq_socket(h->d.zctx, ZMQ_PAIR)) == NULL ||
 	    zmq_connect(mon, "inproc://ucr-self-test") != 0 ||
 	    zmq_connect(test, endpoint) != 0) {
@@ -106,9 +105,9 @@ self_test(struct hub *h, char *why, size_t whylen)
 	}
 	while (verdict == 0 && hub_now_ms() < deadline) {
 		zmq_pollitem_t items[3] = {
-			{h->zap, 0, ZMQ_POLLIN, 0},
-			{mon, 0, ZMQ_POLLIN, 0},
-			{h->router, 0, ZMQ_POLLIN, 0},
+		    {h->zap, 0, ZMQ_POLLIN, 0},
+		    {mon, 0, ZMQ_POLLIN, 0},
+		    {h->router, 0, ZMQ_POLLIN, 0},
 		};
 
 		if (zmq_poll(items, h->zap ? 3 : 2, 100) < 0 && errno != EINTR)
@@ -141,12 +140,15 @@ self_test(struct hub *h, char *why, size_t whylen)
 			zmq_send(test, "", 0, ZMQ_DONTWAIT);
 	}
 	if (verdict == 1)
-		snprintf(why, whylen, "self-test failed: a connection with an "
+		snprintf(why, whylen,
+		    "self-test failed: a connection with an "
 		    "unknown key was accepted (is the ZAP handler running?); "
 		    "refusing to run");
 	else if (verdict == 0)
-		snprintf(why, whylen, "self-test failed: no answer from %.200s "
-		    "within 5 s; refusing to run", endpoint);
+		snprintf(why, whylen,
+		    "self-test failed: no answer from %.200s "
+		    "within 5 s; refusing to run",
+		    endpoint);
 leave:
 	zmq_socket_monitor(test, NULL, 0);
 	if (mon)
@@ -156,7 +158,7 @@ leave:
 	h->zap_denied = 0;
 	if (verdict == -1)
 		log_info("self-test passed: a connection with a random key was "
-		    "refused");
+			 "refused");
 	return verdict == -1 ? 0 : UCR_EPERM;
 }
 
@@ -173,35 +175,42 @@ open_router(struct hub *h, int enforce, char *why, size_t whylen)
 	}
 	h->router = zmq_socket(h->d.zctx, ZMQ_ROUTER);
 	rc = h->router == NULL ||
-	    zmq_setsockopt(h->router, ZMQ_CURVE_SERVER, &one, sizeof(one)) != 0 ||
+	    zmq_setsockopt(h->router, ZMQ_CURVE_SERVER, &one, sizeof(one)) !=
+		0 ||
 	    zmq_setsockopt(h->router, ZMQ_CURVE_SECRETKEY, sec, 40) != 0 ||
 	    zmq_setsockopt(h->router, ZMQ_ZAP_DOMAIN, HUB_ZAP_DOMAIN,
-	    strlen(HUB_ZAP_DOMAIN)) != 0 ||
+		strlen(HUB_ZAP_DOMAIN)) != 0 ||
 	    zmq_setsockopt(h->router, ZMQ_ROUTER_MANDATORY, &one,
-	    sizeof(one)) != 0 ||
+		sizeof(one)) != 0 ||
 	    zmq_setsockopt(h->router, ZMQ_MAXMSGSIZE, &maxmsg,
-	    sizeof(maxmsg)) != 0 ||
+		sizeof(maxmsg)) != 0 ||
 	    zmq_setsockopt(h->router, ZMQ_LINGER, &zero, sizeof(zero)) != 0 ||
-	    zmq_setsockopt(h->router, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl)) != 0 ||
-	    zmq_setsockopt(h->router, ZMQ_HEARTBEAT_TTL, &ttl, sizeof(ttl)) != 0 ||
+	    zmq_setsockopt(h->router, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl)) !=
+		0 ||
+	    zmq_setsockopt(h->router, ZMQ_HEARTBEAT_TTL, &ttl, sizeof(ttl)) !=
+		0 ||
 	    zmq_setsockopt(h->router, ZMQ_HEARTBEAT_TIMEOUT, &ttl,
-	    sizeof(ttl)) != 0 ||
-	    zmq_setsockopt(h->router, ZMQ_HANDSHAKE_IVL, &ttl, sizeof(ttl)) != 0 ||
+		sizeof(ttl)) != 0 ||
+	    zmq_setsockopt(h->router, ZMQ_HANDSHAKE_IVL, &ttl, sizeof(ttl)) !=
+		0 ||
 	    zmq_setsockopt(h->router, ZMQ_SNDHWM, &hwm, sizeof(hwm)) != 0;
 	sodium_free(sec);
 	if (rc) {
 		snprintf(why, whylen, "sync socket: %s", zmq_strerror(errno));
 		return UCR_EIO;
 	}
-	if (enforce && zmq_setsockopt(h->router, ZMQ_ZAP_ENFORCE_DOMAIN, &one,
-	    sizeof(one)) != 0) {
-		snprintf(why, whylen, "libzmq refuses ZMQ_ZAP_ENFORCE_DOMAIN (%s); "
-		    "refusing to run without it", zmq_strerror(errno));
+	if (enforce &&
+	    zmq_setsockopt(h->router, ZMQ_ZAP_ENFORCE_DOMAIN, &one,
+		sizeof(one)) != 0) {
+		snprintf(why, whylen,
+		    "libzmq refuses ZMQ_ZAP_ENFORCE_DOMAIN (%s); "
+		    "refusing to run without it",
+		    zmq_strerror(errno));
 		return UCR_EIO;
 	}
 	if (zmq_bind(h->router, h->d.cfg->listen) != 0) {
-		snprintf(why, whylen, "cannot listen on %s: %s", h->d.cfg->listen,
-		    zmq_strerror(errno));
+		snprintf(why, whylen, "cannot listen on %s: %s",
+		    h->d.cfg->listen, zmq_strerror(errno));
 		return UCR_EIO;
 	}
 	return 0;
@@ -248,8 +257,8 @@ main(int argc, char **argv)
 	int nozap;
 	struct sigaction sa;
 
-	if (ucr_daemon_args(&o, argc, argv, "ucr-hub",
-	    UCR_DEFAULT_HUB_CONF) != 0)
+	if (ucr_daemon_args(&o, argc, argv, "ucr-hub", UCR_DEFAULT_HUB_CONF) !=
+	    0)
 		return 2;
 	log_init("ucr-hub", 1, o.verbose);
 	memset(&h, 0, sizeof(h));
@@ -299,9 +308,9 @@ main(int argc, char **argv)
 
 	while (!hub_quit) {
 		zmq_pollitem_t items[3] = {
-			{h.d.control, 0, ZMQ_POLLIN, 0},
-			{h.router, 0, ZMQ_POLLIN, 0},
-			{h.zap, 0, ZMQ_POLLIN, 0},
+		    {h.d.control, 0, ZMQ_POLLIN, 0},
+		    {h.router, 0, ZMQ_POLLIN, 0},
+		    {h.zap, 0, ZMQ_POLLIN, 0},
 		};
 		int rc = zmq_poll(items, h.zap ? 3 : 2, peer_timeout(&h));
 

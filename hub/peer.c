@@ -27,21 +27,21 @@
 #include "log.h"
 #include "record.h"
 
-#define RELAY_WINDOW 8		/* relay batches in flight per peer */
-#define RELAY_BYTES (512 << 10)	/* bytes of entries per relay batch */
-#define CREDIT_BATCHES 8	/* a node's window of unacked batches */
+#define RELAY_WINDOW 8          /* relay batches in flight per peer */
+#define RELAY_BYTES (512 << 10) /* bytes of entries per relay batch */
+#define CREDIT_BATCHES 8        /* a node's window of unacked batches */
 #define CREDIT_BYTES (4 << 20)
-#define QUOTA_RATE (8 << 20)	/* bytes per second per node */
+#define QUOTA_RATE (8 << 20) /* bytes per second per node */
 #define QUOTA_BURST (32 << 20)
-#define RESEND_MS 5000		/* no ack this long: send again */
-#define CONNECTED_MS 15000	/* seen within this: connected */
+#define RESEND_MS 5000     /* no ack this long: send again */
+#define CONNECTED_MS 15000 /* seen within this: connected */
 #define CHECKPOINT_MS 10000
 
 struct hold {
 	uint8_t author[32];
 	uint64_t epoch;
-	uint64_t acked;		/* the node says it holds this much */
-	uint64_t sent;		/* sent up to here */
+	uint64_t acked; /* the node says it holds this much */
+	uint64_t sent;  /* sent up to here */
 };
 
 struct peer {
@@ -52,13 +52,13 @@ struct peer {
 	size_t ridlen;
 	int64_t last_seen;
 	int64_t last_sent;
-	uint64_t epoch;		/* the node's current epoch, from hello */
-	uint64_t reported;	/* its own head, from hello */
-	int hello;		/* a hello seen on this connection */
+	uint64_t epoch;    /* the node's current epoch, from hello */
+	uint64_t reported; /* its own head, from hello */
+	int hello;         /* a hello seen on this connection */
 	struct hold *holds;
 	size_t nholds;
 	int inflight;
-	int fetch_own;		/* a restore asked for its own log */
+	int fetch_own; /* a restore asked for its own log */
 	double tokens;
 	int64_t tokens_at;
 	uint64_t rx, refused;
@@ -151,9 +151,8 @@ send_to(struct hub *h, struct peer *p, const Ucr__Frame *f)
 	return rc;
 }
 
-static void
-send_error(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
-    int code, uint64_t seq, const char *fmt, ...)
+static void send_error(struct hub *h, const struct ucr_wire_msg *m,
+    struct peer *p, int code, uint64_t seq, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
 static void
@@ -212,7 +211,8 @@ relay_log(const struct ucr_head *head, void *arg)
 		int rc2;
 
 		rc2 = ucr_store_batch(h->d.store, hubs ? h->d.key : NULL,
-		    head->author, head->epoch, hd->sent + 1, 0, RELAY_BYTES, &b);
+		    head->author, head->epoch, hd->sent + 1, 0, RELAY_BYTES,
+		    &b);
 		if (rc2 != 0)
 			return 0;
 		f.body_case = UCR__FRAME__BODY_BATCH;
@@ -292,7 +292,8 @@ rostercheck_cb(const struct ucr_rec *rec, void *arg)
 		c->found = 1;
 		c->revoked = r->roster->revoked_at != 0;
 		c->role = r->roster->role;
-		snprintf(c->code, sizeof(c->code), "%s", r->roster->municipality);
+		snprintf(c->code, sizeof(c->code), "%s",
+		    r->roster->municipality);
 	}
 	ucr__record__free_unpacked(r, NULL);
 	return 0;
@@ -331,13 +332,16 @@ on_hello(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 	int rc;
 
 	if (hello->version != UCR_PROTOCOL_VERSION) {
-		send_error(h, m, p, UCR_EPROTO, 0, "protocol version %u, hub "
-		    "speaks %d", hello->version, UCR_PROTOCOL_VERSION);
+		send_error(h, m, p, UCR_EPROTO, 0,
+		    "protocol version %u, hub "
+		    "speaks %d",
+		    hello->version, UCR_PROTOCOL_VERSION);
 		return;
 	}
 	if (hello->author.len != 32 || memcmp(hello->author.data, p->key, 32) ||
 	    hello->head_hash.len != 32 || hello->epoch == 0) {
-		send_error(h, m, p, UCR_EPROTO, 0, "hello for another key or "
+		send_error(h, m, p, UCR_EPROTO, 0,
+		    "hello for another key or "
 		    "malformed");
 		return;
 	}
@@ -356,10 +360,11 @@ on_hello(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 		rc = ucr_store_log_admissible(h->d.store, p->key, hello->epoch);
 		if (rc == UCR_EEPOCH) {
 			st.verdict = UCR__VERDICT__VERDICT_NEW_EPOCH;
-			log_warnx("peer %s: new epoch %016llx of its log not "
+			log_warnx(
+			    "peer %s: new epoch %016llx of its log not "
 			    "accepted (a wiped store?); the old log is kept; "
-			    "accept with: ucr roster accept-epoch", p->code,
-			    (unsigned long long)hello->epoch);
+			    "accept with: ucr roster accept-epoch",
+			    p->code, (unsigned long long)hello->epoch);
 		} else if (rc != 0) {
 			send_error(h, m, p, rc, 0, "cannot read the store");
 			return;
@@ -380,20 +385,21 @@ on_hello(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 
 		/* the node's head must be our entry at that seq */
 		if (ucr_store_entry_hash(h->d.store, p->key, hello->epoch,
-		    hello->head_seq, at) != 0 ||
+			hello->head_seq, at) != 0 ||
 		    memcmp(at, hello->head_hash.data, 32) != 0) {
 			ucr_store_stop_log(h->d.store, p->key, hello->epoch,
 			    hello->head_seq, hello->head_hash.data, 32,
 			    "fork: the node's head differs from the entry held");
 			log_warnx("peer %s: ALARM fork at seq %llu of its log; "
-			    "log stopped", p->code,
-			    (unsigned long long)hello->head_seq);
+				  "log stopped",
+			    p->code, (unsigned long long)hello->head_seq);
 			st.verdict = UCR__VERDICT__VERDICT_FORK;
 		} else if (hello->head_seq < head.seq) {
 			st.verdict = UCR__VERDICT__VERDICT_RESTORE;
-			log_info("peer %s: restored from an old copy (has %llu of "
-			    "%llu); sending its entries back", p->code,
-			    (unsigned long long)hello->head_seq,
+			log_info(
+			    "peer %s: restored from an old copy (has %llu of "
+			    "%llu); sending its entries back",
+			    p->code, (unsigned long long)hello->head_seq,
 			    (unsigned long long)head.seq);
 		}
 	} else if (hello->head_seq == 0 && head.seq > 0)
@@ -419,7 +425,7 @@ on_hello(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 		for (j = 0; j < hello->n_holds; j++)
 			mentioned |= hello->holds[j]->author.len == 32 &&
 			    memcmp(hello->holds[j]->author.data,
-			    p->holds[i].author, 32) == 0 &&
+				p->holds[i].author, 32) == 0 &&
 			    hello->holds[j]->epoch == p->holds[i].epoch;
 		if (!mentioned)
 			p->holds[i].acked = p->holds[i].sent = 0;
@@ -444,8 +450,7 @@ quota_take(struct peer *p, size_t bytes)
 }
 
 static void
-send_ack(struct hub *h, struct peer *p, const uint8_t *author,
-    uint64_t epoch)
+send_ack(struct hub *h, struct peer *p, const uint8_t *author, uint64_t epoch)
 {
 	Ucr__Frame f = UCR__FRAME__INIT;
 	Ucr__Ack a = UCR__ACK__INIT;
@@ -474,19 +479,22 @@ on_batch(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 	int rc;
 
 	if (b->author.len != 32 || memcmp(b->author.data, p->key, 32) != 0) {
-		send_error(h, m, p, UCR_EOWNER, 0, "batch of another author's "
+		send_error(h, m, p, UCR_EOWNER, 0,
+		    "batch of another author's "
 		    "log: a node sends only its own");
 		return;
 	}
 	if (strcmp(p->role, "node") != 0 || !roster_ok(h, p->key, m->user, 1)) {
-		send_error(h, m, p, UCR_EROSTER, 0, "key revoked or not a "
+		send_error(h, m, p, UCR_EROSTER, 0,
+		    "key revoked or not a "
 		    "node's: batch %llu-%llu refused",
 		    (unsigned long long)b->first_seq,
 		    (unsigned long long)b->last_seq);
 		return;
 	}
 	if (!quota_take(p, m->len)) {
-		send_error(h, m, p, UCR_EAGAIN, 0, "rate quota exceeded; slow "
+		send_error(h, m, p, UCR_EAGAIN, 0,
+		    "rate quota exceeded; slow "
 		    "down");
 		return;
 	}
@@ -498,7 +506,8 @@ on_batch(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 		    (unsigned long long)b->last_seq);
 		h->changed = 1;
 		if (b->last_seq > p->reported)
-			p->reported = b->last_seq; /* its head, as far as we know */
+			p->reported =
+			    b->last_seq; /* its head, as far as we know */
 		send_ack(h, p, b->author.data, b->epoch);
 		relay_all(h);
 		break;
@@ -506,23 +515,27 @@ on_batch(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 	case UCR_EGAP:
 		/* The error's seq is what the hub holds: go on from there. */
 		if (ucr_store_head(h->d.store, b->author.data, b->epoch,
-		    &head) != 0)
+			&head) != 0)
 			head.seq = 0;
 		if (rc == UCR_EDUP)
-			send_error(h, m, p, UCR_EDUP, head.seq, "batch %llu-%llu "
+			send_error(h, m, p, UCR_EDUP, head.seq,
+			    "batch %llu-%llu "
 			    "held already in full (a replay or a resend); nothing "
-			    "stored", (unsigned long long)b->first_seq,
+			    "stored",
+			    (unsigned long long)b->first_seq,
 			    (unsigned long long)b->last_seq);
 		else
 			send_error(h, m, p, UCR_EGAP, head.seq, "%s", why);
 		break;
 	case UCR_EFORK:
-		log_warnx("peer %s: ALARM %s; log stopped, evidence quarantined",
+		log_warnx(
+		    "peer %s: ALARM %s; log stopped, evidence quarantined",
 		    p->code, why);
 		h->changed = 1;
 		/* fallthrough */
 	default:
-		send_error(h, m, p, rc, 0, "%s", why[0] ? why : ucr_strerror(rc));
+		send_error(h, m, p, rc, 0, "%s",
+		    why[0] ? why : ucr_strerror(rc));
 	}
 }
 
@@ -586,15 +599,17 @@ peer_dispatch(struct hub *h)
 			return;
 		h->rx++;
 		if (rc != 0) {
-			p = ucr_unhex(key, 32, m.key) == 0 ? peer_find(h, key) :
-			    NULL;
+			p = ucr_unhex(key, 32, m.key) == 0 ? peer_find(h, key)
+							   : NULL;
 			if (m.ridlen)
-				send_error(h, &m, p, UCR_EPROTO, 0, "malformed "
+				send_error(h, &m, p, UCR_EPROTO, 0,
+				    "malformed "
 				    "message (%s): a frame is one message part",
 				    ucr_strerror(rc));
 			else {
 				h->refused_msgs++;
-				log_warnx("peer %s: malformed message (%s), dropped",
+				log_warnx(
+				    "peer %s: malformed message (%s), dropped",
 				    m.user[0] ? m.user : "?", ucr_strerror(rc));
 			}
 			ucr_wire_msg_free(&m);
@@ -602,7 +617,8 @@ peer_dispatch(struct hub *h)
 		}
 		if (ucr_unhex(key, 32, m.key) != 0) {
 			/* only ZAP-admitted connections reach here */
-			send_error(h, &m, NULL, UCR_EROSTER, 0, "connection "
+			send_error(h, &m, NULL, UCR_EROSTER, 0,
+			    "connection "
 			    "without a key");
 			ucr_wire_msg_free(&m);
 			continue;
@@ -615,19 +631,25 @@ peer_dispatch(struct hub *h)
 		p->rx++;
 		if ((rc = ucr_wire_decode(&f, m.data, m.len)) != 0) {
 			if (rc == UCR_ETOOBIG)
-				send_error(h, &m, p, rc, 0, "message of %zu bytes, "
-				    "over the limit of %d", m.len, UCR_WIRE_MAXMSG);
+				send_error(h, &m, p, rc, 0,
+				    "message of %zu bytes, "
+				    "over the limit of %d",
+				    m.len, UCR_WIRE_MAXMSG);
 			else
-				send_error(h, &m, p, rc, 0, "undecodable frame (%zu "
-				    "bytes)", m.len);
+				send_error(h, &m, p, rc, 0,
+				    "undecodable frame (%zu "
+				    "bytes)",
+				    m.len);
 			ucr_wire_msg_free(&m);
 			continue;
 		}
 		if (!roster_ok(h, p->key, m.user, 0)) {
 			/* revoked while connected: nothing more in or out */
 			p->hello = 0;
-			send_error(h, &m, p, UCR_EROSTER, 0, "key revoked: %s "
-			    "refused", ucr_wire_name(f));
+			send_error(h, &m, p, UCR_EROSTER, 0,
+			    "key revoked: %s "
+			    "refused",
+			    ucr_wire_name(f));
 			ucr__frame__free_unpacked(f, NULL);
 			ucr_wire_msg_free(&m);
 			continue;
@@ -646,15 +668,18 @@ peer_dispatch(struct hub *h)
 			on_fetch(h, &m, p, f->fetch);
 			break;
 		default:
-			send_error(h, &m, p, UCR_EPROTO, 0, "unexpected %s frame "
-			    "from a node", ucr_wire_name(f));
+			send_error(h, &m, p, UCR_EPROTO, 0,
+			    "unexpected %s frame "
+			    "from a node",
+			    ucr_wire_name(f));
 		}
 		ucr__frame__free_unpacked(f, NULL);
 		ucr_wire_msg_free(&m);
 	}
 }
 
-/* ---------------------------------------------------------------- checkpoint */
+/* ---------------------------------------------------------------- checkpoint
+ */
 
 struct cp_ctx {
 	Ucr__LogHead *heads;
@@ -762,7 +787,8 @@ peer_timer(struct hub *h)
 		size_t j;
 
 		/* unacknowledged for long: assume lost, send again */
-		if (p->hello && p->inflight > 0 && now - p->last_sent > RESEND_MS) {
+		if (p->hello && p->inflight > 0 &&
+		    now - p->last_sent > RESEND_MS) {
 			p->inflight = 0;
 			for (j = 0; j < p->nholds; j++)
 				p->holds[j].sent = p->holds[j].acked;
@@ -788,7 +814,8 @@ peer_timeout(struct hub *h)
 	return t > 1000 ? 1000 : t;
 }
 
-/* ---------------------------------------------------------------- peers query */
+/* ---------------------------------------------------------------- peers query
+ */
 
 struct peers_ctx {
 	struct hub *h;
@@ -819,11 +846,13 @@ peers_cb(const struct ucr_rec *rec, void *arg)
 	json_object_set_new(o, "code", json_string(r->roster->municipality));
 	json_object_set_new(o, "name", json_string(r->roster->name));
 	json_object_set_new(o, "key", json_string(hex));
-	json_object_set_new(o, "role", json_string(r->roster->role == 1 ? "hub" :
-	    r->roster->role == 2 ? "reader" : "node"));
+	json_object_set_new(o, "role",
+	    json_string(r->roster->role == 1 ? "hub"
+		    : r->roster->role == 2   ? "reader"
+					     : "node"));
 	json_object_set_new(o, "revoked", json_boolean(r->roster->revoked_at));
-	json_object_set_new(o, "connected", json_boolean(p && p->hello &&
-	    now - p->last_seen < CONNECTED_MS));
+	json_object_set_new(o, "connected",
+	    json_boolean(p && p->hello && now - p->last_seen < CONNECTED_MS));
 	if (p && p->last_seen)
 		json_object_set_new(o, "last_seen_s",
 		    json_integer((now - p->last_seen) / 1000));
@@ -831,20 +860,24 @@ peers_cb(const struct ucr_rec *rec, void *arg)
 		json_object_set_new(o, "last_seen_s", json_null());
 	if (p && p->epoch &&
 	    ucr_store_head(c->h->d.store, p->key, p->epoch, &head) == 0) {
-		json_object_set_new(o, "hub_seq", json_integer((json_int_t)head.seq));
+		json_object_set_new(o, "hub_seq",
+		    json_integer((json_int_t)head.seq));
 		json_object_set_new(o, "forked", json_boolean(head.stopped));
 	} else {
 		json_object_set_new(o, "hub_seq", json_integer(0));
 		json_object_set_new(o, "forked", json_false());
 		head.seq = 0;
 	}
-	json_object_set_new(o, "reported", p ? json_integer((json_int_t)p->reported)
-	    : json_null());
-	json_object_set_new(o, "lag", json_integer(p && p->reported > head.seq ?
-	    (json_int_t)(p->reported - head.seq) : 0));
-	json_object_set_new(o, "refused", json_integer(p ? (json_int_t)p->refused :
-	    0));
-	json_object_set_new(o, "last_error", json_string(p ? p->last_error : ""));
+	json_object_set_new(o, "reported",
+	    p ? json_integer((json_int_t)p->reported) : json_null());
+	json_object_set_new(o, "lag",
+	    json_integer(p && p->reported > head.seq
+		    ? (json_int_t)(p->reported - head.seq)
+		    : 0));
+	json_object_set_new(o, "refused",
+	    json_integer(p ? (json_int_t)p->refused : 0));
+	json_object_set_new(o, "last_error",
+	    json_string(p ? p->last_error : ""));
 	json_array_append_new(c->arr, o);
 	ucr__record__free_unpacked(r, NULL);
 	return 0;
@@ -859,7 +892,8 @@ peer_query(const char *what, Ucr__Reply *rep, void *arg)
 
 	if (strcmp(what, "peers") == 0) {
 		c.arr = json_array();
-		ucr_store_foreach_record(h->d.store, "region/roster/", peers_cb, &c);
+		ucr_store_foreach_record(h->d.store, "region/roster/", peers_cb,
+		    &c);
 		rep->json = json_dumps(c.arr, JSON_COMPACT);
 		json_decref(c.arr);
 		return;

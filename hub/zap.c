@@ -37,7 +37,7 @@ zap_open(struct hub *h, char *why, size_t whylen)
 }
 
 struct lookup {
-	const uint8_t *curve;	/* client's CURVE public key */
+	const uint8_t *curve; /* client's CURVE public key */
 	char code[16];
 	char name[64];
 	uint8_t key[32];
@@ -58,12 +58,13 @@ lookup_cb(const struct ucr_rec *rec, void *arg)
 	if (!r->tombstone && r->body_case == UCR__RECORD__BODY_ROSTER &&
 	    r->roster->public_key.len == 32 &&
 	    crypto_sign_ed25519_pk_to_curve25519(c,
-	    r->roster->public_key.data) == 0 &&
+		r->roster->public_key.data) == 0 &&
 	    memcmp(c, l->curve, 32) == 0) {
 		l->found = 1;
 		l->revoked = r->roster->revoked_at != 0;
 		l->role = r->roster->role;
-		snprintf(l->code, sizeof(l->code), "%s", r->roster->municipality);
+		snprintf(l->code, sizeof(l->code), "%s",
+		    r->roster->municipality);
 		snprintf(l->name, sizeof(l->name), "%s", r->roster->name);
 		memcpy(l->key, r->roster->public_key.data, 32);
 	}
@@ -148,10 +149,10 @@ zap_dispatch(struct hub *h)
 	    zmq_msg_size(&part[6]) == 32 &&
 	    zmq_msg_size(&part[2]) == strlen(HUB_ZAP_DOMAIN) &&
 	    memcmp(zmq_msg_data(&part[2]), HUB_ZAP_DOMAIN,
-	    strlen(HUB_ZAP_DOMAIN)) == 0) {
+		strlen(HUB_ZAP_DOMAIN)) == 0) {
 		l.curve = zmq_msg_data(&part[6]);
-		ucr_store_foreach_record(h->d.store, "region/roster/", lookup_cb,
-		    &l);
+		ucr_store_foreach_record(h->d.store, "region/roster/",
+		    lookup_cb, &l);
 		if (!l.found)
 			refuse_log(h, l.curve, "unknown");
 		else if (l.revoked)
@@ -161,8 +162,10 @@ zap_dispatch(struct hub *h)
 			text = "OK";
 			snprintf(user, sizeof(user), "%s", l.code);
 			ucr_hex(hex, l.key, 32);
-			snprintf(role, sizeof(role), "%s", l.role == 2 ? "reader" :
-			    l.role == 1 ? "hub" : "node");
+			snprintf(role, sizeof(role), "%s",
+			    l.role == 2       ? "reader"
+				: l.role == 1 ? "hub"
+					      : "node");
 			put_prop(meta, &metalen, "Key", hex);
 			put_prop(meta, &metalen, "Role", role);
 			log_debug("zap: admitted %s (%s)", l.code, l.name);

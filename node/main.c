@@ -26,8 +26,6 @@ on_signal(int sig)
 	node_quit = 1;
 }
 
-
-
 int
 main(int argc, char **argv)
 {
@@ -37,7 +35,7 @@ main(int argc, char **argv)
 	struct sigaction sa;
 
 	if (ucr_daemon_args(&o, argc, argv, "ucr-node",
-	    UCR_DEFAULT_NODE_CONF) != 0)
+		UCR_DEFAULT_NODE_CONF) != 0)
 		return 2;
 	log_init("ucr-node", 1, o.verbose);
 	memset(&n, 0, sizeof(n));

@@ -41,12 +41,12 @@
 #include "record.h"
 #include "wire.h"
 
-#define HELLO_FIRST_MS 250	/* hello repeat until the hub answers */
-#define HELLO_BUSY_MS 1000	/* hello repeat while unsynced */
-#define HELLO_IDLE_MS 10000	/* hello repeat when in step (a heartbeat) */
+#define HELLO_FIRST_MS 250  /* hello repeat until the hub answers */
+#define HELLO_BUSY_MS 1000  /* hello repeat while unsynced */
+#define HELLO_IDLE_MS 10000 /* hello repeat when in step (a heartbeat) */
 #define HELLO_STOPPED_MS 15000
-#define FLUSH_WINDOW_MS 5	/* batching window for new local writes */
-#define GATE_WAIT_MS 3000	/* writes wait this long for a first State */
+#define FLUSH_WINDOW_MS 5 /* batching window for new local writes */
+#define GATE_WAIT_MS 3000 /* writes wait this long for a first State */
 #define MAX_BATCH_BYTES (1 << 20)
 #define SYNC_MONITOR "inproc://ucr-sync-monitor"
 
@@ -57,27 +57,27 @@ static const char *const state_names[] = {"hello", "restore", "stream",
 
 struct sync {
 	struct node *n;
-	void *sock;			/* DEALER to the hub */
-	void *mon;			/* PAIR: sock's connection events */
-	int denied;			/* the hub's ZAP refused our key */
+	void *sock; /* DEALER to the hub */
+	void *mon;  /* PAIR: sock's connection events */
+	int denied; /* the hub's ZAP refused our key */
 	enum sync_state state;
 	uint8_t self[UCR_PK_LEN];
 	uint64_t epoch;
-	uint8_t hub[UCR_PK_LEN];	/* the hub's Ed25519 key */
-	uint64_t hub_seq;		/* what the hub durably holds of ours */
-	uint64_t next;			/* next seq of ours to send */
-	int inflight;			/* batches sent, not acknowledged */
-	uint32_t credit_batches;	/* window granted by the hub */
+	uint8_t hub[UCR_PK_LEN]; /* the hub's Ed25519 key */
+	uint64_t hub_seq;        /* what the hub durably holds of ours */
+	uint64_t next;           /* next seq of ours to send */
+	int inflight;            /* batches sent, not acknowledged */
+	uint32_t credit_batches; /* window granted by the hub */
 	uint64_t credit_bytes;
-	int64_t last_rx;		/* ms, last message from the hub */
-	int64_t hello_at;		/* next hello */
-	int64_t flush_at;		/* pending local writes, 0: none */
-	int64_t pause_until;		/* quota back-off */
-	int64_t gate_at;		/* writes open at this time anyway */
-	int gate;			/* local writes allowed */
+	int64_t last_rx;     /* ms, last message from the hub */
+	int64_t hello_at;    /* next hello */
+	int64_t flush_at;    /* pending local writes, 0: none */
+	int64_t pause_until; /* quota back-off */
+	int64_t gate_at;     /* writes open at this time anyway */
+	int gate;            /* local writes allowed */
 	int synced_once;
-	char why[160];			/* why STOPPED */
-	uint64_t rx, tx, bad, applied;	/* counters */
+	char why[160];                 /* why STOPPED */
+	uint64_t rx, tx, bad, applied; /* counters */
 };
 
 static int64_t
@@ -130,7 +130,8 @@ send_frame(struct sync *s, Ucr__Frame *f)
 	if (rc == 0)
 		s->tx++;
 	else if (rc != UCR_EAGAIN)
-		log_warnx("sync: send %s: %s", ucr_wire_name(f), ucr_strerror(rc));
+		log_warnx("sync: send %s: %s", ucr_wire_name(f),
+		    ucr_strerror(rc));
 	return rc;
 }
 
@@ -209,8 +210,10 @@ send_hello(struct sync *s)
 	}
 	free(hs.store);
 	free(hs.heads);
-	s->hello_at = now_ms() + (s->state == SYNC_STOPPED ? HELLO_STOPPED_MS :
-	    s->state == SYNC_HELLO ? HELLO_FIRST_MS : HELLO_BUSY_MS);
+	s->hello_at = now_ms() +
+	    (s->state == SYNC_STOPPED        ? HELLO_STOPPED_MS
+		    : s->state == SYNC_HELLO ? HELLO_FIRST_MS
+					     : HELLO_BUSY_MS);
 }
 
 /* ---------------------------------------------------------------- stream */
@@ -227,8 +230,9 @@ pump(struct sync *s)
 	while (s->inflight < (int)s->credit_batches && s->next <= head) {
 		Ucr__Frame f = UCR__FRAME__INIT;
 		Ucr__Batch *b;
-		size_t max = s->credit_bytes < MAX_BATCH_BYTES ? s->credit_bytes :
-		    MAX_BATCH_BYTES;
+		size_t max = s->credit_bytes < MAX_BATCH_BYTES
+		    ? s->credit_bytes
+		    : MAX_BATCH_BYTES;
 		int rc;
 
 		rc = ucr_store_batch(s->n->d.store, s->n->d.key, s->self,
@@ -278,8 +282,10 @@ on_state(struct sync *s, const Ucr__State *st)
 		s->next = st->seq + 1;
 		s->inflight = 0;
 		if (!s->synced_once)
-			log_info("sync: hub holds our log to seq %llu, we to %llu",
-			    (unsigned long long)st->seq, (unsigned long long)head);
+			log_info(
+			    "sync: hub holds our log to seq %llu, we to %llu",
+			    (unsigned long long)st->seq,
+			    (unsigned long long)head);
 		s->synced_once = 1;
 		sync_change_state(s, SYNC_STREAM, NULL);
 		open_gate(s, "hub answered");
@@ -290,7 +296,8 @@ on_state(struct sync *s, const Ucr__State *st)
 		Ucr__Fetch fe = UCR__FETCH__INIT;
 
 		s->hub_seq = st->seq;
-		snprintf(buf, sizeof(buf), "hub holds our log to %llu, we to %llu",
+		snprintf(buf, sizeof(buf),
+		    "hub holds our log to %llu, we to %llu",
 		    (unsigned long long)st->seq, (unsigned long long)head);
 		sync_change_state(s, SYNC_RESTORE, buf);
 		s->gate = 0;
@@ -304,14 +311,18 @@ on_state(struct sync *s, const Ucr__State *st)
 		break;
 	}
 	case UCR__VERDICT__VERDICT_FORK:
-		snprintf(s->why, sizeof(s->why), "fork: the hub holds a different "
-		    "entry at seq %llu of our log", (unsigned long long)st->seq);
-		log_warnx("sync: ALARM %s; our log is stopped at the hub", s->why);
+		snprintf(s->why, sizeof(s->why),
+		    "fork: the hub holds a different "
+		    "entry at seq %llu of our log",
+		    (unsigned long long)st->seq);
+		log_warnx("sync: ALARM %s; our log is stopped at the hub",
+		    s->why);
 		sync_change_state(s, SYNC_STOPPED, "fork");
 		open_gate(s, "log stopped at hub");
 		break;
 	case UCR__VERDICT__VERDICT_NEW_EPOCH:
-		snprintf(s->why, sizeof(s->why), "the hub has not accepted this "
+		snprintf(s->why, sizeof(s->why),
+		    "the hub has not accepted this "
 		    "store's epoch %016llx (a new or wiped store); ask the hub's "
 		    "administrator to run 'ucr roster accept-epoch'",
 		    (unsigned long long)s->epoch);
@@ -405,8 +416,10 @@ on_error(struct sync *s, const Ucr__Error *e)
 		log_debug("sync: hub holds that batch already (to seq %llu)",
 		    (unsigned long long)e->seq);
 	else if (e->code == UCR_EFORK)
-		log_warnx("sync: ALARM the hub found a fork in our log: %s; our "
-		    "log is stopped at the hub", e->message ? e->message : "");
+		log_warnx(
+		    "sync: ALARM the hub found a fork in our log: %s; our "
+		    "log is stopped at the hub",
+		    e->message ? e->message : "");
 	else
 		log_warnx("sync: hub refused: %s: %s", ucr_errname(e->code),
 		    e->message ? e->message : "");
@@ -438,8 +451,8 @@ on_error(struct sync *s, const Ucr__Error *e)
 	case UCR_ESTOPPED:
 	case UCR_EROSTER:
 	case UCR_EEPOCH:
-		snprintf(s->why, sizeof(s->why), "%s", e->message ? e->message :
-		    ucr_strerror(e->code));
+		snprintf(s->why, sizeof(s->why), "%s",
+		    e->message ? e->message : ucr_strerror(e->code));
 		sync_change_state(s, SYNC_STOPPED, ucr_errname(e->code));
 		open_gate(s, "log refused by hub");
 		break;
@@ -460,30 +473,30 @@ on_checkpoint(struct sync *s, const Ucr__Checkpoint *c)
 	int rc;
 
 	if ((rc = ucr_checkpoint_verify(&next, c->body.data, c->body.len,
-	    c->signature.data, c->signature.len, s->hub,
-	    s->n->d.cfg->region)) != 0) {
+		 c->signature.data, c->signature.len, s->hub,
+		 s->n->d.cfg->region)) != 0) {
 		s->bad++;
 		log_warnx("sync: checkpoint refused: %s", ucr_strerror(rc));
 		return;
 	}
 	/* Freeze and rollback: it must follow the last one we took. */
 	if (ucr_store_meta_get(s->n->d.store, "checkpoint", old, sizeof(old),
-	    &oldlen) == 0 &&
+		&oldlen) == 0 &&
 	    ucr_store_meta_get(s->n->d.store, "checkpoint-sig", oldsig,
-	    sizeof(oldsig), &oldsiglen) == 0 &&
+		sizeof(oldsig), &oldsiglen) == 0 &&
 	    ucr_checkpoint_verify(&prev, old, oldlen, oldsig, oldsiglen, s->hub,
-	    s->n->d.cfg->region) == 0 &&
+		s->n->d.cfg->region) == 0 &&
 	    ucr_checkpoint_follows(prev, next, why, sizeof(why)) != 0) {
 		s->bad++;
-		snprintf(s->why, sizeof(s->why), "hub checkpoint went back: %.120s",
-		    why);
+		snprintf(s->why, sizeof(s->why),
+		    "hub checkpoint went back: %.120s", why);
 		log_warnx("sync: ALARM %s; checkpoint refused", s->why);
 		goto leave;
 	}
 	if (ucr_store_meta_put(s->n->d.store, "checkpoint", c->body.data,
-	    c->body.len) != 0 ||
+		c->body.len) != 0 ||
 	    ucr_store_meta_put(s->n->d.store, "checkpoint-sig",
-	    c->signature.data, c->signature.len) != 0)
+		c->signature.data, c->signature.len) != 0)
 		log_warnx("sync: cannot store the hub's checkpoint");
 leave:
 	if (prev)
@@ -511,7 +524,8 @@ sync_dispatch(struct sync *s)
 		s->last_rx = now_ms();
 		if (ucr_wire_decode(&f, m.data, m.len) != 0) {
 			s->bad++;
-			log_warnx("sync: undecodable frame from hub (%zu bytes)",
+			log_warnx(
+			    "sync: undecodable frame from hub (%zu bytes)",
 			    m.len);
 			ucr_wire_msg_free(&m);
 			continue;
@@ -534,7 +548,8 @@ sync_dispatch(struct sync *s)
 			break;
 		default:
 			s->bad++;
-			log_warnx("sync: unexpected %s from hub", ucr_wire_name(f));
+			log_warnx("sync: unexpected %s from hub",
+			    ucr_wire_name(f));
 		}
 		ucr__frame__free_unpacked(f, NULL);
 		ucr_wire_msg_free(&m);
@@ -573,11 +588,13 @@ sync_monitor_dispatch(struct sync *s)
 			send_hello(s);
 		} else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
 			if (!s->denied)
-				log_warnx("sync: the hub refused our key (not in its "
+				log_warnx(
+				    "sync: the hub refused our key (not in its "
 				    "roster, or revoked)");
 			s->denied = 1;
 			if (s->state == SYNC_HELLO)
-				snprintf(s->why, sizeof(s->why), "the hub refused our "
+				snprintf(s->why, sizeof(s->why),
+				    "the hub refused our "
 				    "key (not in its roster, or revoked)");
 		}
 	}
@@ -605,9 +622,11 @@ sync_timer(struct sync *s)
 		if (!busy || now - s->last_rx >= HELLO_BUSY_MS ||
 		    s->state != SYNC_STREAM)
 			send_hello(s);
-		s->hello_at = now + (s->state == SYNC_STOPPED ? HELLO_STOPPED_MS :
-		    s->state == SYNC_HELLO ? HELLO_FIRST_MS :
-		    busy ? HELLO_BUSY_MS : HELLO_IDLE_MS);
+		s->hello_at = now +
+		    (s->state == SYNC_STOPPED        ? HELLO_STOPPED_MS
+			    : s->state == SYNC_HELLO ? HELLO_FIRST_MS
+			    : busy                   ? HELLO_BUSY_MS
+						     : HELLO_IDLE_MS);
 	}
 }
 
@@ -643,10 +662,11 @@ sync_may_write(void *arg, char *why, size_t whylen)
 
 	if (s->gate)
 		return 1;
-	snprintf(why, whylen, s->state == SYNC_RESTORE ?
-	    "this node is fetching its own log back from the hub (restored "
-	    "from a backup); try again in a moment" :
-	    "this node is waiting for the hub's answer; try again in a moment");
+	snprintf(why, whylen,
+	    s->state == SYNC_RESTORE
+		? "this node is fetching its own log back from the hub (restored "
+		  "from a backup); try again in a moment"
+		: "this node is waiting for the hub's answer; try again in a moment");
 	return 0;
 }
 
@@ -665,16 +685,12 @@ sync_query(const char *what, Ucr__Reply *rep, void *arg)
 		return;
 	}
 	head = own_head(s, NULL);
-	o = json_pack("{s:s, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:s}",
-	    "state", state_names[s->state],
-	    "head", (json_int_t)head,
-	    "hub_seq", (json_int_t)s->hub_seq,
-	    "lag", (json_int_t)(head > s->hub_seq ? head - s->hub_seq : 0),
-	    "writes_open", s->gate,
-	    "received", (json_int_t)s->rx,
-	    "sent", (json_int_t)s->tx,
-	    "refused", (json_int_t)s->bad,
-	    "why", s->why);
+	o = json_pack("{s:s, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:s}", "state",
+	    state_names[s->state], "head", (json_int_t)head, "hub_seq",
+	    (json_int_t)s->hub_seq, "lag",
+	    (json_int_t)(head > s->hub_seq ? head - s->hub_seq : 0),
+	    "writes_open", s->gate, "received", (json_int_t)s->rx, "sent",
+	    (json_int_t)s->tx, "refused", (json_int_t)s->bad, "why", s->why);
 	rep->json = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 }
@@ -717,18 +733,20 @@ sync_open(struct sync **out, struct node *n, char *why, size_t whylen)
 	    zmq_setsockopt(s->sock, ZMQ_CURVE_SECRETKEY, sec, 40) != 0 ||
 	    zmq_setsockopt(s->sock, ZMQ_IMMEDIATE, &one, sizeof(one)) != 0 ||
 	    zmq_setsockopt(s->sock, ZMQ_LINGER, &zero, sizeof(zero)) != 0 ||
-	    zmq_setsockopt(s->sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl)) != 0 ||
-	    zmq_setsockopt(s->sock, ZMQ_HEARTBEAT_TTL, &ttl, sizeof(ttl)) != 0 ||
+	    zmq_setsockopt(s->sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl)) !=
+		0 ||
+	    zmq_setsockopt(s->sock, ZMQ_HEARTBEAT_TTL, &ttl, sizeof(ttl)) !=
+		0 ||
 	    zmq_setsockopt(s->sock, ZMQ_HEARTBEAT_TIMEOUT, &ttl, sizeof(ttl)) !=
-	    0 ||
+		0 ||
 	    zmq_setsockopt(s->sock, ZMQ_RECONNECT_IVL, &reconnect,
-	    sizeof(reconnect)) != 0 ||
+		sizeof(reconnect)) != 0 ||
 	    zmq_setsockopt(s->sock, ZMQ_RECONNECT_IVL_MAX, &reconnect_max,
-	    sizeof(reconnect_max)) != 0 ||
+		sizeof(reconnect_max)) != 0 ||
 	    zmq_setsockopt(s->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm)) != 0 ||
 	    zmq_socket_monitor(s->sock, SYNC_MONITOR,
-	    ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) !=
-	    0 ||
+		ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+		    ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
 	    (s->mon = zmq_socket(n->d.zctx, ZMQ_PAIR)) == NULL ||
 	    zmq_connect(s->mon, SYNC_MONITOR) != 0 ||
 	    zmq_connect(s->sock, n->d.cfg->hub) != 0;

@@ -26,7 +26,8 @@ set_path(void)
 
 	if (done)
 		return;
-	snprintf(buf, sizeof(buf), "%s:%s", UCR_BIN_DIR, p ? p : "/usr/bin:/bin");
+	snprintf(buf, sizeof(buf), "%s:%s", UCR_BIN_DIR,
+	    p ? p : "/usr/bin:/bin");
 	setenv("PATH", buf, 1);
 	done = 1;
 }
@@ -97,7 +98,7 @@ int
 tu_run(char **out, char **err, const char *fmt, ...)
 {
 	char *cmd, *full, outp[] = "/tmp/ucr-tu-out-XXXXXX",
-	    errp[] = "/tmp/ucr-tu-err-XXXXXX";
+			  errp[] = "/tmp/ucr-tu-err-XXXXXX";
 	va_list ap;
 	int fo, fe, st;
 
@@ -112,7 +113,8 @@ tu_run(char **out, char **err, const char *fmt, ...)
 	fe = mkstemp(errp);
 	close(fo);
 	close(fe);
-	if (asprintf(&full, "( %s ) </dev/null >%s 2>%s", cmd, outp, errp) < 0) {
+	if (asprintf(&full, "( %s ) </dev/null >%s 2>%s", cmd, outp, errp) <
+	    0) {
 		free(cmd);
 		return -1;
 	}

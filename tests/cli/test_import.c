@@ -43,8 +43,7 @@ TestSuite(import, .init = setup, .fini = teardown, .timeout = 60);
 
 /* Write name (in the temp folder) with content and import it. */
 static int
-load_text(const char *name, const char *content, const char *owner,
-    int kolada)
+load_text(const char *name, const char *content, const char *owner, int kolada)
 {
 	char path[1024];
 
@@ -162,8 +161,7 @@ Test(import, demo_region)
 	r = set.puts[set.n - 1].record;
 	cr_assert_str_eq(r->key, "region/decision/regional-plan");
 	cr_assert_eq(r->decision->body, UCR__BODY__BODY_REGIONAL_COUNCIL);
-	cr_assert_eq(r->decision->subject,
-	    UCR__SUBJECT__SUBJECT_REGIONAL_PLAN);
+	cr_assert_eq(r->decision->subject, UCR__SUBJECT__SUBJECT_REGIONAL_PLAN);
 	cr_assert_eq(set.puts[set.n - 1].nadopt, 6);
 	cr_assert_str_eq(set.puts[set.n - 1].adopt_keys[0],
 	    "region/vision/vision");
@@ -188,10 +186,12 @@ Test(import, demo_municipalities)
 		cr_assert_eq(load_demo(path, codes[i], 0), 0, "%s", why);
 		if (strcmp(codes[i], "2480") == 0)
 			cr_assert_eq(count_kind(&set,
-			    UCR__RECORD__BODY_BASELINE), 50);
+					 UCR__RECORD__BODY_BASELINE),
+			    50);
 		else
 			cr_assert_geq(count_kind(&set,
-			    UCR__RECORD__BODY_BASELINE), 30);
+					  UCR__RECORD__BODY_BASELINE),
+			    30);
 		targets = count_kind(&set, UCR__RECORD__BODY_TARGET);
 		cr_assert(targets >= 3 && targets <= 6, "%s: %zu targets",
 		    codes[i], targets);
@@ -253,8 +253,7 @@ Test(import, demo_values)
 	cr_assert_eq(r->target->baseline_year, 2008);
 	assert_dec(r->target->target_value, 60, 1);
 	cr_assert_eq(r->target->target_year, 2030);
-	cr_assert_eq(r->target->direction,
-	    UCR__DIRECTION__DIRECTION_DECREASE);
+	cr_assert_eq(r->target->direction, UCR__DIRECTION__DIRECTION_DECREASE);
 	r = find(&set, "2403/baseline/1.3");
 	cr_assert_not_null(r);
 	cr_assert_str_eq(r->baseline->commitment, "1.3");
@@ -303,21 +302,18 @@ Test(import, demo_csv_matches_json)
 		const char *file, *owner, *json, *key;
 		size_t n;
 	} ex[] = {
-		{"target", "2403", "2403.json", "2403/target/T2", 4},
-		{"project", "2403", "2403.json",
-		    "2403/project/gender-change", 1},
-		{"group", "2403", "2403.json", "2403/group/gender-equality", 1},
-		{"meeting", "2403", "2403.json", "2403/meeting/M1", 3},
-		{"decision", "2403", "2403.json", "2403/decision/local-plan",
-		    1},
-		{"baseline", "2403", "2403.json", "2403/baseline/1.3", 6},
-		{"measure", "2403", "2403.json",
-		    "2403/measure/N00401/2023/T", 21},
-		{"network", "region", "region.json",
-		    "region/network/sis-tk-522", 5},
-		{"vision", "region", "region.json", "region/vision/vision", 1},
-		{"priority", "region", "region.json", "region/priority/P3", 5},
-		{"goal", "region", "region.json", "region/goal/R3", 6},
+	    {"target", "2403", "2403.json", "2403/target/T2", 4},
+	    {"project", "2403", "2403.json", "2403/project/gender-change", 1},
+	    {"group", "2403", "2403.json", "2403/group/gender-equality", 1},
+	    {"meeting", "2403", "2403.json", "2403/meeting/M1", 3},
+	    {"decision", "2403", "2403.json", "2403/decision/local-plan", 1},
+	    {"baseline", "2403", "2403.json", "2403/baseline/1.3", 6},
+	    {"measure", "2403", "2403.json", "2403/measure/N00401/2023/T", 21},
+	    {"network", "region", "region.json", "region/network/sis-tk-522",
+		5},
+	    {"vision", "region", "region.json", "region/vision/vision", 1},
+	    {"priority", "region", "region.json", "region/priority/P3", 5},
+	    {"goal", "region", "region.json", "region/goal/R3", 6},
 	};
 	struct import_set js;
 	uint8_t *a, *b;
@@ -327,7 +323,8 @@ Test(import, demo_csv_matches_json)
 	for (i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
 		snprintf(path, sizeof(path), DEMO "%s", ex[i].json);
 		cr_assert_eq(import_load(&js, path, 0, ex[i].owner, why,
-		    sizeof(why), NULL, NULL), 0, "%s", why);
+				 sizeof(why), NULL, NULL),
+		    0, "%s", why);
 		snprintf(path, sizeof(path), DEMO "csv/%s.csv", ex[i].file);
 		cr_assert_eq(load_demo(path, ex[i].owner, 0), 0, "%s", why);
 		cr_assert_eq(set.n, ex[i].n, "%s: %zu records", path, set.n);
@@ -350,22 +347,25 @@ Test(import, demo_csv_matches_json)
 
 /* ------------------------------------------------------------ refusals */
 
-#define TARGET_OK                                                         \
-	"{\"kind\": \"target\", \"id\": \"T%d\", \"title\": \"t\", "     \
+#define TARGET_OK                                                    \
+	"{\"kind\": \"target\", \"id\": \"T%d\", \"title\": \"t\", " \
 	"\"commitments\": [\"3.1\"], \"priorities\": [\"P4\"]}"
 
 Test(import, all_or_nothing_json)
 {
-	int rc = load_text("bad.json", "[\n"
+	int rc = load_text("bad.json",
+	    "[\n"
 	    "{\"kind\": \"target\", \"id\": \"T1\", \"title\": \"one\", "
 	    "\"commitments\": [\"3.1\"], \"priorities\": [\"P4\"]},\n"
 	    "{\"kind\": \"comment\", \"text\": \"anything\"},\n"
 	    "{\"kind\": \"measure\", \"indicator\": \"N00401\", "
 	    "\"year\": 2020, \"value\": \"4.5\"},\n"
 	    "{\"kind\": \"measure\", \"indicator\": \"N00401\", \"year\": "
-	    "\"twenty\", \"value\": \"4.5\"}\n]\n", "2403", 0);
+	    "\"twenty\", \"value\": \"4.5\"}\n]\n",
+	    "2403", 0);
 
-	assert_why(rc, UCR_EINVAL, "bad.json:row 4: field 'year': "
+	assert_why(rc, UCR_EINVAL,
+	    "bad.json:row 4: field 'year': "
 	    "'twenty' is not a number");
 	cr_assert_eq(set.rows, 0);
 }
@@ -375,9 +375,11 @@ Test(import, all_or_nothing_csv)
 	int rc = load_text("bad.csv",
 	    "kind,indicator,year,value\n"
 	    "measure,N00401,2020,4.5\n"
-	    "measure,N00401,2021,\"4,6\"\n", "2403", 0);
+	    "measure,N00401,2021,\"4,6\"\n",
+	    "2403", 0);
 
-	assert_why(rc, UCR_EINVAL, "bad.csv:row 3: field 'value': '4,6' is "
+	assert_why(rc, UCR_EINVAL,
+	    "bad.csv:row 3: field 'value': '4,6' is "
 	    "not a decimal number (write 4.5, not 4,5)");
 }
 
@@ -385,26 +387,33 @@ Test(import, unknown_field)
 {
 	int rc;
 
-	rc = load_text("u.json", "[{\"kind\": \"network\", \"id\": \"n\", "
+	rc = load_text("u.json",
+	    "[{\"kind\": \"network\", \"id\": \"n\", "
 	    "\"name\": \"x\", \"scope\": \"national\", \"joined\": "
-	    "\"2009-01-01\", \"colour\": \"red\"}]", "2403", 0);
-	assert_why(rc, UCR_EINVAL, "u.json:row 1: field 'colour': unknown "
+	    "\"2009-01-01\", \"colour\": \"red\"}]",
+	    "2403", 0);
+	assert_why(rc, UCR_EINVAL,
+	    "u.json:row 1: field 'colour': unknown "
 	    "field for kind 'network'");
-	rc = load_text("u.json", "[{\"kind\": \"target\", \"id\": \"T1\", "
+	rc = load_text("u.json",
+	    "[{\"kind\": \"target\", \"id\": \"T1\", "
 	    "\"title\": \"t\", \"commitments\": [\"3.1\"], \"priorities\": "
 	    "[\"P4\"], \"baseline\": {\"value\": \"1\", \"yaer\": 2008}}]",
 	    "2403", 0);
 	assert_why(rc, UCR_EINVAL, "field 'baseline.yaer': unknown field");
-	rc = load_text("u.json", "[{\"kind\": \"measure\", \"id\": \"m1\", "
+	rc = load_text("u.json",
+	    "[{\"kind\": \"measure\", \"id\": \"m1\", "
 	    "\"indicator\": \"N00401\", \"year\": 2020, \"value\": 1}]",
 	    "2403", 0);
 	assert_why(rc, UCR_EINVAL, "field 'id': a measurement has no id");
 	rc = load_text("u.csv", "kind,id,colour\ngroup,g,red\n", "2403", 0);
-	assert_why(rc, UCR_EINVAL, "u.csv:row 1: field 'colour': unknown "
+	assert_why(rc, UCR_EINVAL,
+	    "u.csv:row 1: field 'colour': unknown "
 	    "column");
 	/* A column another kind has, filled in on this kind's row. */
 	rc = load_text("u.csv", "kind,id,name,women\ngroup,g,G,4\n", "2403", 0);
-	assert_why(rc, UCR_EINVAL, "u.csv:row 2: field 'women': unknown "
+	assert_why(rc, UCR_EINVAL,
+	    "u.csv:row 2: field 'women': unknown "
 	    "field for kind 'group'");
 }
 
@@ -412,69 +421,94 @@ Test(import, bad_commitment)
 {
 	int rc;
 
-	rc = load_text("c.json", "[{\"kind\": \"target\", \"id\": \"T1\", "
+	rc = load_text("c.json",
+	    "[{\"kind\": \"target\", \"id\": \"T1\", "
 	    "\"title\": \"t\", \"commitments\": [\"3.1\", \"11.1\"], "
-	    "\"priorities\": [\"P4\"]}]", "2403", 0);
-	assert_why(rc, UCR_EINVAL, "c.json:row 1: field 'commitments': "
+	    "\"priorities\": [\"P4\"]}]",
+	    "2403", 0);
+	assert_why(rc, UCR_EINVAL,
+	    "c.json:row 1: field 'commitments': "
 	    "unknown Aalborg commitment '11.1'");
-	rc = load_text("c.json", "[{\"kind\": \"baseline\", \"id\": \"3.6\", "
-	    "\"text\": \"x\"}]", "2403", 0);
-	assert_why(rc, UCR_EINVAL, "field 'id': unknown Aalborg commitment "
+	rc = load_text("c.json",
+	    "[{\"kind\": \"baseline\", \"id\": \"3.6\", "
+	    "\"text\": \"x\"}]",
+	    "2403", 0);
+	assert_why(rc, UCR_EINVAL,
+	    "field 'id': unknown Aalborg commitment "
 	    "'3.6'");
-	rc = load_text("c.json", "[{\"kind\": \"target\", \"id\": \"T1\", "
+	rc = load_text("c.json",
+	    "[{\"kind\": \"target\", \"id\": \"T1\", "
 	    "\"title\": \"t\", \"commitments\": [\"3.1\"], "
-	    "\"priorities\": [\"P6\"]}]", "2403", 0);
+	    "\"priorities\": [\"P6\"]}]",
+	    "2403", 0);
 	assert_why(rc, UCR_EINVAL, "field 'priorities': unknown priority");
 }
 
 Test(import, negative_count)
 {
-	int rc = load_text("m.json", "[{\"kind\": \"meeting\", \"id\": \"M1\", "
+	int rc = load_text("m.json",
+	    "[{\"kind\": \"meeting\", \"id\": \"M1\", "
 	    "\"type\": \"workshop\", \"date\": \"2009-05-20\", \"women\": -3, "
-	    "\"men\": 4}]", "region", 0);
+	    "\"men\": 4}]",
+	    "region", 0);
 
-	assert_why(rc, UCR_EINVAL, "m.json:row 1: field 'women': must not be "
+	assert_why(rc, UCR_EINVAL,
+	    "m.json:row 1: field 'women': must not be "
 	    "negative");
-	rc = load_text("m.csv", "kind,id,type,date,women,men\n"
-	    "meeting,M1,workshop,2009-05-20,3,-4\n", "region", 0);
-	assert_why(rc, UCR_EINVAL, "m.csv:row 2: field 'men': must not be "
+	rc = load_text("m.csv",
+	    "kind,id,type,date,women,men\n"
+	    "meeting,M1,workshop,2009-05-20,3,-4\n",
+	    "region", 0);
+	assert_why(rc, UCR_EINVAL,
+	    "m.csv:row 2: field 'men': must not be "
 	    "negative");
 }
 
 Test(import, bad_date)
 {
-	int rc = load_text("d.json", "[{\"kind\": \"decision\", \"id\": \"d\", "
+	int rc = load_text("d.json",
+	    "[{\"kind\": \"decision\", \"id\": \"d\", "
 	    "\"body\": \"board\", \"date\": \"2010-02-30\", \"subject\": "
-	    "\"local-plan\", \"ref\": \"KS 1\"}]", "2403", 0);
+	    "\"local-plan\", \"ref\": \"KS 1\"}]",
+	    "2403", 0);
 
 	assert_why(rc, UCR_EINVAL, "field 'date': '2010-02-30' is not a date");
-	rc = load_text("d.json", "[{\"kind\": \"project\", \"id\": \"p\", "
+	rc = load_text("d.json",
+	    "[{\"kind\": \"project\", \"id\": \"p\", "
 	    "\"title\": \"p\", \"start\": \"2010-01-01\", \"end\": "
-	    "\"2009-12-31\"}]", "2403", 0);
+	    "\"2009-12-31\"}]",
+	    "2403", 0);
 	assert_why(rc, UCR_EINVAL, "field 'end': 2009-12-31 is before start");
 }
 
 Test(import, year_out_of_range)
 {
-	int rc = load_text("y.json", "[{\"kind\": \"measure\", \"indicator\": "
-	    "\"N00401\", \"year\": 1850, \"value\": \"1\"}]", "2403", 0);
+	int rc = load_text("y.json",
+	    "[{\"kind\": \"measure\", \"indicator\": "
+	    "\"N00401\", \"year\": 1850, \"value\": \"1\"}]",
+	    "2403", 0);
 
 	assert_why(rc, UCR_EINVAL, "field 'year': 1850 is outside 1900-2100");
-	rc = load_text("y.json", "[{\"kind\": \"target\", \"id\": \"T1\", "
+	rc = load_text("y.json",
+	    "[{\"kind\": \"target\", \"id\": \"T1\", "
 	    "\"title\": \"t\", \"commitments\": [\"3.1\"], \"priorities\": "
 	    "[\"P4\"], \"target\": {\"value\": \"1\", \"year\": 2101}, "
-	    "\"direction\": \"increase\"}]", "2403", 0);
+	    "\"direction\": \"increase\"}]",
+	    "2403", 0);
 	assert_why(rc, UCR_EINVAL, "field 'target.year': 2101 is outside");
-	rc = load_text("y.csv", "kind,id,title,commitments,priorities,"
+	rc = load_text("y.csv",
+	    "kind,id,title,commitments,priorities,"
 	    "baseline_value,baseline_year\n"
-	    "target,T1,t,3.1,P4,5,99999\n", "2403", 0);
+	    "target,T1,t,3.1,P4,5,99999\n",
+	    "2403", 0);
 	assert_why(rc, UCR_EINVAL, "y.csv:row 2: field 'baseline_year'");
 }
 
 Test(import, kolada_null_is_missing)
 {
 	Ucr__Record *r;
-	int rc = load_text("k.json", "{\"values\": ["
+	int rc = load_text("k.json",
+	    "{\"values\": ["
 	    "{\"kpi\": \"N00401\", \"municipality\": \"2403\", "
 	    "\"period\": 2020, \"values\": ["
 	    "{\"gender\": \"T\", \"status\": \"\", \"value\": null, "
@@ -503,7 +537,8 @@ Test(import, kolada_null_is_missing)
 
 Test(import, kolada_other_municipalities_skipped)
 {
-	int rc = load_text("k.json", "{\"count\": 4, \"values\": ["
+	int rc = load_text("k.json",
+	    "{\"count\": 4, \"values\": ["
 	    "{\"kpi\": \"N00401\", \"municipality\": \"2480\", "
 	    "\"period\": 2020, \"values\": [{\"gender\": \"T\", "
 	    "\"value\": 3.9}]},"
@@ -523,12 +558,14 @@ Test(import, kolada_other_municipalities_skipped)
 	cr_assert_eq(set.n, 1);
 	cr_assert_not_null(find(&set, "2403/measure/N00401/2021/T"));
 	/* A bad value of our own municipality fails the whole file. */
-	rc = load_text("k.json", "{\"values\": ["
+	rc = load_text("k.json",
+	    "{\"values\": ["
 	    "{\"kpi\": \"N00401\", \"municipality\": \"2403\", "
 	    "\"period\": 2020, \"values\": [{\"gender\": \"T\", "
 	    "\"value\": 1}, {\"gender\": \"T\", \"value\": true}]}]}",
 	    "2403", 1);
-	assert_why(rc, UCR_EINVAL, "k.json:row 1: field 'values[2].value': "
+	assert_why(rc, UCR_EINVAL,
+	    "k.json:row 1: field 'values[2].value': "
 	    "not a number");
 	rc = load_text("k.json", "{\"values\": []}", "region", 1);
 	assert_why(rc, UCR_EINVAL, "region hub");
@@ -543,7 +580,8 @@ Test(import, csv_quoted_commas)
 	    "group,G1,\"Nature, forestry and \"\"outdoor\"\" life\",P1; P5,"
 	    "2403;2404,\"line one\nline two\"\n"
 	    ",,,,,\n"
-	    "group,G2,Second,,,\n", "2403", 0);
+	    "group,G2,Second,,,\n",
+	    "2403", 0);
 
 	cr_assert_eq(rc, 0, "%s", why);
 	cr_assert_eq(set.n, 2);
@@ -557,22 +595,26 @@ Test(import, csv_quoted_commas)
 	cr_assert_eq(r->group->n_members, 2);
 	cr_assert_str_eq(r->group->theme, "line one\nline two");
 	/* The quoted newline does not shift row numbers. */
-	rc = load_text("g.csv", "kind,id,name\n"
+	rc = load_text("g.csv",
+	    "kind,id,name\n"
 	    "group,G1,\"a\nb\"\n"
-	    "group,G2,\n", "2403", 0);
+	    "group,G2,\n",
+	    "2403", 0);
 	assert_why(rc, UCR_EINVAL, "g.csv:row 3: field 'name': required");
 }
 
 Test(import, malformed_json)
 {
-	int rc = load_text("m.json", "[\n{\"kind\": \"target\",\n]\n", "2403",
-	    0);
+	int rc =
+	    load_text("m.json", "[\n{\"kind\": \"target\",\n]\n", "2403", 0);
 
 	assert_why(rc, UCR_EINVAL, "m.json:line 3: malformed JSON");
 	rc = load_text("m.json", "{\"kind\": \"target\"}", "2403", 0);
 	assert_why(rc, UCR_EINVAL, "not a JSON array");
-	rc = load_text("m.json", "[{\"kind\": \"group\", \"id\": \"a\", "
-	    "\"id\": \"b\", \"name\": \"x\"}]", "2403", 0);
+	rc = load_text("m.json",
+	    "[{\"kind\": \"group\", \"id\": \"a\", "
+	    "\"id\": \"b\", \"name\": \"x\"}]",
+	    "2403", 0);
 	assert_why(rc, UCR_EINVAL, "malformed JSON");
 	rc = load_text("m.json", "[42]", "2403", 0);
 	assert_why(rc, UCR_EINVAL, "m.json:row 1: not an object");
@@ -580,12 +622,13 @@ Test(import, malformed_json)
 
 Test(import, malformed_csv)
 {
-	int rc = load_text("m.csv", "kind,id,name\ngroup,G1,\"open\n", "2403",
-	    0);
+	int rc =
+	    load_text("m.csv", "kind,id,name\ngroup,G1,\"open\n", "2403", 0);
 
 	assert_why(rc, UCR_EINVAL, "m.csv:row 2: malformed CSV");
 	rc = load_text("m.csv", "kind,id,name\ngroup,G1,x,extra\n", "2403", 0);
-	assert_why(rc, UCR_EINVAL, "m.csv:row 2: 4 cells, but the header "
+	assert_why(rc, UCR_EINVAL,
+	    "m.csv:row 2: 4 cells, but the header "
 	    "has 3");
 	rc = load_text("m.csv", "id,name\nG1,x\n", "2403", 0);
 	assert_why(rc, UCR_EINVAL, "'kind' column");
@@ -596,7 +639,8 @@ Test(import, malformed_csv)
 Test(import, decimals_keep_their_text)
 {
 	Ucr__Record *r;
-	int rc = load_text("d.json", "["
+	int rc = load_text("d.json",
+	    "["
 	    "{\"kind\": \"measure\", \"indicator\": \"A1\", \"year\": 2020, "
 	    "\"value\": 4.35},"
 	    "{\"kind\": \"measure\", \"indicator\": \"A2\", \"year\": 2020, "
@@ -608,40 +652,48 @@ Test(import, decimals_keep_their_text)
 	    "{\"kind\": \"measure\", \"indicator\": \"A5\", \"year\": 2020, "
 	    "\"value\": 0.000123},"
 	    "{\"kind\": \"measure\", \"indicator\": \"A6\", \"year\": 2020, "
-	    "\"value\": 123456789012345}]", "2403", 0);
+	    "\"value\": 123456789012345}]",
+	    "2403", 0);
 
 	cr_assert_eq(rc, 0, "%s", why);
 	assert_dec(find(&set, "2403/measure/A1/2020/T")->measurement->value,
 	    435, 2);
 	assert_dec(find(&set, "2403/measure/A2/2020/T")->measurement->value,
 	    1250, 2);
-	assert_dec(find(&set, "2403/measure/A3/2020/T")->measurement->value,
-	    1, 1);
+	assert_dec(find(&set, "2403/measure/A3/2020/T")->measurement->value, 1,
+	    1);
 	assert_dec(find(&set, "2403/measure/A4/2020/T")->measurement->value,
 	    -1000, 0);
 	assert_dec(find(&set, "2403/measure/A5/2020/T")->measurement->value,
 	    123, 6);
 	r = find(&set, "2403/measure/A6/2020/T");
 	assert_dec(r->measurement->value, 123456789012345LL, 0);
-	rc = load_text("d.json", "[{\"kind\": \"measure\", \"indicator\": "
-	    "\"A1\", \"year\": 2020, \"value\": 0.12345678901234567}]", "2403",
-	    0);
+	rc = load_text("d.json",
+	    "[{\"kind\": \"measure\", \"indicator\": "
+	    "\"A1\", \"year\": 2020, \"value\": 0.12345678901234567}]",
+	    "2403", 0);
 	assert_why(rc, UCR_EINVAL, "give the number as a string");
 }
 
 Test(import, measurement_value_rules)
 {
-	int rc = load_text("v.json", "[{\"kind\": \"measure\", \"indicator\": "
+	int rc = load_text("v.json",
+	    "[{\"kind\": \"measure\", \"indicator\": "
 	    "\"N00401\", \"year\": 2020, \"value\": null, \"status\": "
-	    "\"final\"}]", "2403", 0);
+	    "\"final\"}]",
+	    "2403", 0);
 
-	assert_why(rc, UCR_EINVAL, "field 'value': required unless status is "
+	assert_why(rc, UCR_EINVAL,
+	    "field 'value': required unless status is "
 	    "missing");
-	rc = load_text("v.json", "[{\"kind\": \"measure\", \"indicator\": "
+	rc = load_text("v.json",
+	    "[{\"kind\": \"measure\", \"indicator\": "
 	    "\"N00401\", \"year\": 2020, \"value\": 2, \"status\": "
-	    "\"missing\"}]", "2403", 0);
+	    "\"missing\"}]",
+	    "2403", 0);
 	assert_why(rc, UCR_EINVAL, "field 'status': 'missing' with a value");
-	rc = load_text("v.json", "[{\"kind\": \"measure\", \"indicator\": "
+	rc = load_text("v.json",
+	    "[{\"kind\": \"measure\", \"indicator\": "
 	    "\"N00401\", \"year\": 2020, \"value\": 2, \"area\": \"0180\"}]",
 	    "2403", 0);
 	assert_why(rc, UCR_EINVAL, "field 'area': unknown municipality code");
@@ -649,19 +701,28 @@ Test(import, measurement_value_rules)
 
 Test(import, owner_and_kind_rules)
 {
-	int rc = load_text("o.json", "[{\"kind\": \"comment\", \"owner\": "
-	    "\"2480\"}, " "{\"kind\": \"group\", \"id\": \"g\", \"name\": "
-	    "\"x\"}]", "2403", 0);
+	int rc = load_text("o.json",
+	    "[{\"kind\": \"comment\", \"owner\": "
+	    "\"2480\"}, "
+	    "{\"kind\": \"group\", \"id\": \"g\", \"name\": "
+	    "\"x\"}]",
+	    "2403", 0);
 
-	assert_why(rc, UCR_EINVAL, "o.json:row 1: field 'owner': this file is "
+	assert_why(rc, UCR_EINVAL,
+	    "o.json:row 1: field 'owner': this file is "
 	    "for '2480'");
-	rc = load_text("o.json", "[{\"kind\": \"priority\", \"id\": \"P1\", "
-	    "\"title\": \"x\"}]", "2403", 0);
-	assert_why(rc, UCR_EINVAL, "field 'kind': priority records are "
+	rc = load_text("o.json",
+	    "[{\"kind\": \"priority\", \"id\": \"P1\", "
+	    "\"title\": \"x\"}]",
+	    "2403", 0);
+	assert_why(rc, UCR_EINVAL,
+	    "field 'kind': priority records are "
 	    "written only by the region");
-	rc = load_text("o.json", "[{\"kind\": \"target\", \"id\": \"T1\", "
+	rc = load_text("o.json",
+	    "[{\"kind\": \"target\", \"id\": \"T1\", "
 	    "\"title\": \"x\", \"commitments\": [\"3.1\"], \"priorities\": "
-	    "[\"P1\"]}]", "region", 0);
+	    "[\"P1\"]}]",
+	    "region", 0);
 	assert_why(rc, UCR_EINVAL, "target records belong to a municipality");
 	rc = load_text("o.json", "[{\"kind\": \"roster\", \"id\": \"x\"}]",
 	    "region", 0);
@@ -669,18 +730,26 @@ Test(import, owner_and_kind_rules)
 	rc = load_text("o.json", "[{\"kind\": \"widget\", \"id\": \"x\"}]",
 	    "2403", 0);
 	assert_why(rc, UCR_EINVAL, "field 'kind': unknown kind 'widget'");
-	rc = load_text("o.json", "[{\"kind\": \"group\", \"id\": \"a b\", "
-	    "\"name\": \"x\"}]", "2403", 0);
+	rc = load_text("o.json",
+	    "[{\"kind\": \"group\", \"id\": \"a b\", "
+	    "\"name\": \"x\"}]",
+	    "2403", 0);
 	assert_why(rc, UCR_EINVAL, "field 'id': 'a b' is not an id");
-	rc = load_text("o.json", "[{\"kind\": \"decision\", \"id\": \"d\", "
+	rc = load_text("o.json",
+	    "[{\"kind\": \"decision\", \"id\": \"d\", "
 	    "\"body\": \"regional-council\", \"date\": \"2010-01-01\", "
-	    "\"subject\": \"local-plan\", \"ref\": \"x\"}]", "2403", 0);
-	assert_why(rc, UCR_EINVAL, "field 'body': a municipality records "
+	    "\"subject\": \"local-plan\", \"ref\": \"x\"}]",
+	    "2403", 0);
+	assert_why(rc, UCR_EINVAL,
+	    "field 'body': a municipality records "
 	    "board or council decisions");
-	rc = load_text("o.json", "[{\"kind\": \"network\", \"id\": \"n\", "
+	rc = load_text("o.json",
+	    "[{\"kind\": \"network\", \"id\": \"n\", "
 	    "\"name\": \"x\", \"scope\": \"global\", \"joined\": "
-	    "\"2009-01-01\"}]", "2403", 0);
-	assert_why(rc, UCR_EINVAL, "field 'scope': unknown value 'global' "
+	    "\"2009-01-01\"}]",
+	    "2403", 0);
+	assert_why(rc, UCR_EINVAL,
+	    "field 'scope': unknown value 'global' "
 	    "(one of: national, international)");
 }
 
@@ -689,10 +758,11 @@ Test(import, duplicate_key)
 	char doc[512];
 	int rc;
 
-	snprintf(doc, sizeof(doc), "[" TARGET_OK ", " TARGET_OK ", " TARGET_OK
-	    "]", 1, 2, 1);
+	snprintf(doc, sizeof(doc),
+	    "[" TARGET_OK ", " TARGET_OK ", " TARGET_OK "]", 1, 2, 1);
 	rc = load_text("dup.json", doc, "2403", 0);
-	assert_why(rc, UCR_EINVAL, "dup.json:row 3: key '2403/target/T1' is "
+	assert_why(rc, UCR_EINVAL,
+	    "dup.json:row 3: key '2403/target/T1' is "
 	    "also at ");
 }
 
@@ -701,7 +771,8 @@ Test(import, decisions_go_last)
 	char doc[1024];
 	int rc;
 
-	snprintf(doc, sizeof(doc), "[{\"kind\": \"decision\", \"id\": \"d\", "
+	snprintf(doc, sizeof(doc),
+	    "[{\"kind\": \"decision\", \"id\": \"d\", "
 	    "\"body\": \"board\", \"date\": \"2010-01-01\", \"subject\": "
 	    "\"targets\", \"ref\": \"KS 1\", \"adopts\": [\"target/T1\", "
 	    "\"2480/target/T9\", \"measure/N00401/2020/T\"]}, " TARGET_OK "]",
@@ -717,10 +788,11 @@ Test(import, decisions_go_last)
 	cr_assert_str_eq(set.puts[1].adopt_keys[1], "2480/target/T9");
 	cr_assert_str_eq(set.puts[1].adopt_keys[2],
 	    "2403/measure/N00401/2020/T");
-	rc = load_text("o.json", "[{\"kind\": \"decision\", \"id\": \"d\", "
+	rc = load_text("o.json",
+	    "[{\"kind\": \"decision\", \"id\": \"d\", "
 	    "\"body\": \"board\", \"date\": \"2010-01-01\", \"subject\": "
-	    "\"targets\", \"ref\": \"KS 1\", \"adopts\": [\"T1\"]}]", "2403",
-	    0);
+	    "\"targets\", \"ref\": \"KS 1\", \"adopts\": [\"T1\"]}]",
+	    "2403", 0);
 	assert_why(rc, UCR_EINVAL, "field 'adopts': 'T1' is not a record key");
 }
 
@@ -748,7 +820,8 @@ Test(import, progress_every_thousand_rows)
 		fprintf(f, "measure,K%d,2020,%d.5\n", i, i);
 	fclose(f);
 	cr_assert_eq(import_load(&set, path, 0, "2403", why, sizeof(why),
-	    progress, &calls), 0, "%s", why);
+			 progress, &calls),
+	    0, "%s", why);
 	cr_assert_eq(set.n, 2500);
 	cr_assert_eq(calls, 2);
 	cr_assert_eq(last_rows, 2000);
@@ -782,8 +855,11 @@ Test(import, validator_refusal)
 	cr_assert_not_null(doc);
 	strcpy(doc, "[{\"kind\": \"baseline\", \"id\": \"3.1\", \"text\": \"");
 	memset(doc + strlen(doc), 'x', n);
-	strcpy(doc + strlen("[{\"kind\": \"baseline\", \"id\": \"3.1\", "
-	    "\"text\": \"") + n, "\"}]");
+	strcpy(doc +
+		strlen("[{\"kind\": \"baseline\", \"id\": \"3.1\", "
+		       "\"text\": \"") +
+		n,
+	    "\"}]");
 	rc = load_text("long.json", doc, "2403", 0);
 	free(doc);
 	assert_why(rc, UCR_ESCHEMA, "long.json:row 1: field 'text': ");

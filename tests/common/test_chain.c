@@ -23,7 +23,8 @@ setup(void)
 	cr_assert_eq(ucr_key_generate(&other), 0);
 	for (i = 0; i < 4; i++) {
 		cr_assert_eq(ucr_entry_encode(&ents[i].data, &ents[i].len, 7,
-		    i + 1, prev, 1000 + i, 16, rec, sizeof(rec)), 0);
+				 i + 1, prev, 1000 + i, 16, rec, sizeof(rec)),
+		    0);
 		ucr_hash(prev, ents[i].data, ents[i].len);
 	}
 	memcpy(lasthash, prev, 32);
@@ -150,7 +151,8 @@ Test(chain, reencoded_payload_fails_original_passes)
 
 	cr_assert_eq(ucr_entry_decode(&e, ents[3].data, ents[3].len), 0);
 	ucr__entry__free_unpacked(e, NULL);
-	/* Append a duplicate of field 1 (epoch = 7): last one wins on decode. */
+	/* Append a duplicate of field 1 (epoch = 7): last one wins on decode.
+	 */
 	alt = malloc(n + 2);
 	memcpy(alt, ents[3].data, n);
 	alt[n] = 0x08;
@@ -167,7 +169,8 @@ Test(chain, reencoded_payload_fails_original_passes)
 
 Test(chain, hlc_monotonic)
 {
-	uint64_t a = ucr_hlc_next(0), b = ucr_hlc_next(a), far = a + (1000ull << 16);
+	uint64_t a = ucr_hlc_next(0), b = ucr_hlc_next(a),
+		 far = a + (1000ull << 16);
 
 	cr_assert_gt(b, a);
 	cr_assert_gt(ucr_hlc_next(far), far);
@@ -205,7 +208,8 @@ Test(chain, protocol_md_worked_example)
 	cr_assert_not_null(k.sk);
 	crypto_sign_seed_keypair(k.pk, k.sk, seed);
 	memcpy(pk, k.pk, 32);
-	expect_hex(pk, 32, "79b5562e8fe654f94078b112e8a98ba7"
+	expect_hex(pk, 32,
+	    "79b5562e8fe654f94078b112e8a98ba7"
 	    "901f853ae695bed7e0e3910bad049664");
 	cr_assert_eq(ucr_key_curve_public(z85, pk), 0);
 	cr_assert_str_eq(z85, "n&N75wybJq9kDJXO{2@haL-![L$oWYCFQ9SBbhta");
@@ -220,16 +224,20 @@ Test(chain, protocol_md_worked_example)
 	n.new_in_programme = 1;
 	cr_assert_eq(ucr_record_encode(&rec, &rlen, &r), 0);
 	ucr_hash(h, rec, rlen);
-	expect_hex(h, 32, "2117102b54442b72aeca30afd890e95a"
+	expect_hex(h, 32,
+	    "2117102b54442b72aeca30afd890e95a"
 	    "8d76dee766cfb2e00060ea46ccc9c516");
 	cr_assert_eq(ucr_entry_encode(&ent, &elen, 0x0123456789abcdefULL, 1,
-	    prev, 1700000000000ULL << 16, UCR__RECORD__BODY_NETWORK, rec, rlen),
+			 prev, 1700000000000ULL << 16,
+			 UCR__RECORD__BODY_NETWORK, rec, rlen),
 	    0);
 	ucr_hash(h, ent, elen);
-	expect_hex(h, 32, "4b9bc74fa714088638ec7651f45f6a88"
+	expect_hex(h, 32,
+	    "4b9bc74fa714088638ec7651f45f6a88"
 	    "221ad1626aad588fcc761867381b5994");
 	ucr_batch_sigmsg(msg, pk, 0x0123456789abcdefULL, 1, h);
-	expect_hex(msg, sizeof(msg), "79b5562e8fe654f94078b112e8a98ba7"
+	expect_hex(msg, sizeof(msg),
+	    "79b5562e8fe654f94078b112e8a98ba7"
 	    "901f853ae695bed7e0e3910bad049664"
 	    "0123456789abcdef0000000000000001"
 	    "4b9bc74fa714088638ec7651f45f6a88"
@@ -242,7 +250,8 @@ Test(chain, protocol_md_worked_example)
 	b.n_entries = 1;
 	b.signature.data = s;
 	ucr_batch_sign(&b, &k, "umearegionen", h);
-	expect_hex(s, sizeof(s), "bfcda5f5f58fd429dac347b0c6b79a14"
+	expect_hex(s, sizeof(s),
+	    "bfcda5f5f58fd429dac347b0c6b79a14"
 	    "8dff9c0414e7ca2d1c2a078e5efff139"
 	    "7a036193bc3db4f717832385df5cede2"
 	    "6f0e8389d3ec41a93391bddba6d73e0e");
@@ -253,7 +262,8 @@ Test(chain, protocol_md_worked_example)
 	frame = malloc(235);
 	flen = ucr__frame__pack(&f, frame);
 	cr_assert_eq(flen, 235);
-	expect_hex(frame, flen, "1ae8010a2079b5562e8fe654f94078b1"
+	expect_hex(frame, flen,
+	    "1ae8010a2079b5562e8fe654f94078b1"
 	    "12e8a98ba7901f853ae695bed7e0e3910bad04966410ef9bafcdf8acd1910118"
 	    "0120012a7408ef9bafcdf8acd1910110011a2000000000000000000000000000"
 	    "0000000000000000000000000000000000000020808080c0d6fcf3c501281032"

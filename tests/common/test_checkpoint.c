@@ -60,9 +60,11 @@ Test(checkpoint, verify_and_follow)
 	b1 = make(&l1, s1, 1000, 5, hub);
 	b2 = make(&l2, s2, 2000, 7, hub);
 	cr_assert_eq(ucr_checkpoint_verify(&c1, b1, l1, s1, sizeof(s1), hub->pk,
-	    REGION), 0);
+			 REGION),
+	    0);
 	cr_assert_eq(ucr_checkpoint_verify(&c2, b2, l2, s2, sizeof(s2), hub->pk,
-	    REGION), 0);
+			 REGION),
+	    0);
 	cr_assert_eq(ucr_checkpoint_follows(c1, c2, why, sizeof(why)), 0);
 	/* the other way round: time and seq went back */
 	cr_assert_eq(ucr_checkpoint_follows(c2, c1, why, sizeof(why)),
@@ -86,9 +88,11 @@ Test(checkpoint, head_going_back_at_later_time)
 	b1 = make(&l1, s1, 1000, 7, hub);
 	b2 = make(&l2, s2, 2000, 6, hub);
 	cr_assert_eq(ucr_checkpoint_verify(&c1, b1, l1, s1, sizeof(s1), hub->pk,
-	    REGION), 0);
+			 REGION),
+	    0);
 	cr_assert_eq(ucr_checkpoint_verify(&c2, b2, l2, s2, sizeof(s2), hub->pk,
-	    REGION), 0);
+			 REGION),
+	    0);
 	cr_assert_eq(ucr_checkpoint_follows(c1, c2, why, sizeof(why)),
 	    UCR_EROLLBACK);
 	cr_assert(strstr(why, "went back from seq 7 to 6") != NULL, "%s", why);
@@ -106,11 +110,13 @@ Test(checkpoint, wrong_signer_or_region_refused)
 
 	b1 = make(&l1, s1, 1000, 5, other);
 	cr_assert_eq(ucr_checkpoint_verify(&c, b1, l1, s1, sizeof(s1), hub->pk,
-	    REGION), UCR_EBADSIG);
+			 REGION),
+	    UCR_EBADSIG);
 	free(b1);
 	b1 = make(&l1, s1, 1000, 5, hub);
 	cr_assert_eq(ucr_checkpoint_verify(&c, b1, l1, s1, sizeof(s1), hub->pk,
-	    "elsewhere"), UCR_EBADSIG);
+			 "elsewhere"),
+	    UCR_EBADSIG);
 	cr_assert_null(c);
 	free(b1);
 }
@@ -124,13 +130,15 @@ Test(checkpoint, store_below_its_checkpoint_is_reported)
 	uint64_t age;
 
 	cr_assert_eq(ucr_checkpoint_against_store(s, hub->pk, REGION, &age,
-	    &behind, why, sizeof(why)), UCR_ENOTFOUND);
+			 &behind, why, sizeof(why)),
+	    UCR_ENOTFOUND);
 	b = make(&len, sig, ucr_hlc_next(0), 3, hub);
 	cr_assert_eq(ucr_store_meta_put(s, "checkpoint", b, len), 0);
 	cr_assert_eq(ucr_store_meta_put(s, "checkpoint-sig", sig, sizeof(sig)),
 	    0);
 	cr_assert_eq(ucr_checkpoint_against_store(s, hub->pk, REGION, &age,
-	    &behind, why, sizeof(why)), 0);
+			 &behind, why, sizeof(why)),
+	    0);
 	cr_assert_eq(behind, 1); /* the store holds nothing of that log */
 	cr_assert(strstr(why, "checkpoint says 3") != NULL, "%s", why);
 	cr_assert_lt(age, 60000);

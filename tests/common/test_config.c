@@ -32,7 +32,8 @@ Test(config, valid_node)
 	struct ucr_config *c;
 	char why[256];
 
-	tu_write(path, "# a node\n[node]\nmunicipality = 2403\nkey = node.key\n"
+	tu_write(path,
+	    "# a node\n[node]\nmunicipality = 2403\nkey = node.key\n"
 	    "data = /var/lib/ucr\ncontrol = ipc:///run/ucr/node.sock\n"
 	    "map_size = 512M\n");
 	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), 0, "%s", why);
@@ -51,7 +52,8 @@ Test(config, valid_hub)
 	struct ucr_config *c;
 	char why[256];
 
-	tu_write(path, "[hub]\nkey = /k\ndata = /d\ncontrol = ipc:///c\n"
+	tu_write(path,
+	    "[hub]\nkey = /k\ndata = /d\ncontrol = ipc:///c\n"
 	    "listen = tcp://*:7300\nregion = umearegionen\n");
 	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), 0, "%s", why);
 	cr_assert_eq(c->is_hub, 1);
@@ -105,7 +107,8 @@ Test(config, hub_without_hub_key)
 	struct ucr_config *c = NULL;
 	char why[256];
 
-	tu_write(path, "[node]\nmunicipality = 2403\nkey = k\ndata = d\n"
+	tu_write(path,
+	    "[node]\nmunicipality = 2403\nkey = k\ndata = d\n"
 	    "control = ipc://n.sock\nhub = tcp://127.0.0.1:7300\n");
 	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), UCR_ECONFIG);
 	cr_assert(strstr(why, "hub_key"), "%s", why);
@@ -119,6 +122,7 @@ Test(config, both_sections_and_no_file)
 	tu_write(path, "[node]\nkey = k\n[hub]\nkey = k\n");
 	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), UCR_ECONFIG);
 	cr_assert_eq(ucr_config_load(&c, "/nonexistent/x.conf", why,
-	    sizeof(why)), UCR_EIO);
+			 sizeof(why)),
+	    UCR_EIO);
 	cr_assert(strstr(why, "/nonexistent/x.conf"), "%s", why);
 }

@@ -11,8 +11,10 @@ Test(error, names_and_texts_distinct)
 	int a, b;
 
 	for (a = UCR_EROLLBACK; a <= UCR_EINVAL; a++) {
-		cr_assert_str_neq(ucr_errname(a), "E?", "code %d has no name", a);
-		cr_assert_str_neq(ucr_strerror(a), "unknown error", "code %d", a);
+		cr_assert_str_neq(ucr_errname(a), "E?", "code %d has no name",
+		    a);
+		cr_assert_str_neq(ucr_strerror(a), "unknown error", "code %d",
+		    a);
 		for (b = a + 1; b <= UCR_EINVAL; b++) {
 			cr_assert_str_neq(ucr_errname(a), ucr_errname(b));
 			cr_assert_str_neq(ucr_strerror(a), ucr_strerror(b));

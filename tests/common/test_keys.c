@@ -122,16 +122,21 @@ Test(keys, signature_domain_separation)
 	cr_assert_eq(ucr_key_generate(&other), 0);
 	ucr_sig_sign(sig, k, "region-a", "batch", msg, sizeof(msg));
 	cr_assert_eq(ucr_sig_verify(sig, k->pk, "region-a", "batch", msg,
-	    sizeof(msg)), 0);
+			 sizeof(msg)),
+	    0);
 	cr_assert_eq(ucr_sig_verify(sig, k->pk, "region-b", "batch", msg,
-	    sizeof(msg)), UCR_EBADSIG);
+			 sizeof(msg)),
+	    UCR_EBADSIG);
 	cr_assert_eq(ucr_sig_verify(sig, k->pk, "region-a", "checkpoint", msg,
-	    sizeof(msg)), UCR_EBADSIG);
+			 sizeof(msg)),
+	    UCR_EBADSIG);
 	cr_assert_eq(ucr_sig_verify(sig, other->pk, "region-a", "batch", msg,
-	    sizeof(msg)), UCR_EBADSIG);
+			 sizeof(msg)),
+	    UCR_EBADSIG);
 	sig[5] ^= 1;
 	cr_assert_eq(ucr_sig_verify(sig, k->pk, "region-a", "batch", msg,
-	    sizeof(msg)), UCR_EBADSIG);
+			 sizeof(msg)),
+	    UCR_EBADSIG);
 	ucr_key_free(k);
 	ucr_key_free(other);
 }

@@ -127,7 +127,8 @@ Test(record, measurement_missing_has_no_value)
 	m.area = "2403";
 	m.year = 2009;
 	m.status = UCR__MEASURE_STATUS__MEASURE_MISSING;
-	cr_assert_eq(ucr_record_make_key(key, sizeof(key), "2403", &r, NULL), 0);
+	cr_assert_eq(ucr_record_make_key(key, sizeof(key), "2403", &r, NULL),
+	    0);
 	cr_assert_str_eq(key, "2403/measure/N00401/2009/T");
 	r.key = key;
 	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), 0, "%s", why);

@@ -35,7 +35,8 @@ teardown(void)
 
 TestSuite(store, .init = setup, .fini = teardown, .timeout = 60);
 
-static uint64_t node_epoch(void)
+static uint64_t
+node_epoch(void)
 {
 	uint64_t e;
 
@@ -67,7 +68,8 @@ Test(store, batch_replicates_to_hub)
 	for (i = 1; i <= 5; i++)
 		cr_assert_eq(su_append(node, nodek, su_network("2403", i)), 0);
 	cr_assert_eq(ucr_store_batch(node, nodek, nodek->pk, node_epoch(), 1, 0,
-	    1 << 20, &b), 0);
+			 1 << 20, &b),
+	    0);
 	cr_assert_eq(b->n_entries, 5);
 	cr_assert_eq(ucr_store_apply(hub, b, &applied, why, sizeof(why)), 0,
 	    "%s", why);
@@ -82,11 +84,14 @@ Test(store, batch_replicates_to_hub)
 		uint8_t hubepoch_author[32];
 		uint64_t he;
 
-		cr_assert_eq(ucr_store_identity(hub, hubepoch_author, &he, NULL, 0),
+		cr_assert_eq(ucr_store_identity(hub, hubepoch_author, &he, NULL,
+				 0),
 		    0);
-		cr_assert_eq(ucr_store_batch(hub, NULL, hubk->pk, he, 1, 0, 1 << 20,
-		    &b), 0);
-		cr_assert_eq(ucr_store_apply(node, b, &applied, why, sizeof(why)),
+		cr_assert_eq(ucr_store_batch(hub, NULL, hubk->pk, he, 1, 0,
+				 1 << 20, &b),
+		    0);
+		cr_assert_eq(ucr_store_apply(node, b, &applied, why,
+				 sizeof(why)),
 		    0, "%s", why);
 		ucr_batch_free(b);
 	}
@@ -108,22 +113,26 @@ Test(store, relay_respects_signed_boundaries)
 	for (i = 1; i <= 6; i++)
 		cr_assert_eq(su_append(node, nodek, su_network("2403", i)), 0);
 	cr_assert_eq(ucr_store_batch(node, nodek, nodek->pk, node_epoch(), 1, 2,
-	    1 << 20, &b), 0);
+			 1 << 20, &b),
+	    0);
 	cr_assert_eq(ucr_store_apply(hub, b, &applied, why, sizeof(why)), 0);
 	ucr_batch_free(b);
 	cr_assert_eq(ucr_store_batch(node, nodek, nodek->pk, node_epoch(), 3, 6,
-	    1 << 20, &b), 0);
+			 1 << 20, &b),
+	    0);
 	cr_assert_eq(ucr_store_apply(hub, b, &applied, why, sizeof(why)), 0);
 	ucr_batch_free(b);
 	/* the hub (not the author) relays: from 2 it can send 2..6 */
 	cr_assert_eq(ucr_store_batch(hub, hubk, nodek->pk, node_epoch(), 2, 0,
-	    1 << 20, &b), 0);
+			 1 << 20, &b),
+	    0);
 	cr_assert_eq(b->first_seq, 2);
 	cr_assert_eq(b->last_seq, 6);
 	ucr_batch_free(b);
 	/* with a small byte budget it cuts at the first signed seq, 2 */
 	cr_assert_eq(ucr_store_batch(hub, hubk, nodek->pk, node_epoch(), 1, 0,
-	    1, &b), 0);
+			 1, &b),
+	    0);
 	cr_assert_eq(b->last_seq, 2);
 	ucr_batch_free(b);
 }
@@ -138,7 +147,8 @@ Test(store, gap_refused)
 	for (i = 1; i <= 4; i++)
 		cr_assert_eq(su_append(node, nodek, su_network("2403", i)), 0);
 	cr_assert_eq(ucr_store_batch(node, nodek, nodek->pk, node_epoch(), 3, 0,
-	    1 << 20, &b), 0);
+			 1 << 20, &b),
+	    0);
 	cr_assert_eq(ucr_store_apply(hub, b, &applied, why, sizeof(why)),
 	    UCR_EGAP);
 	ucr_batch_free(b);
@@ -154,13 +164,16 @@ Test(store, unknown_author_refused)
 
 	cr_assert_eq(su_append(stranger, otherk, su_network("2401", 1)), 0);
 	cr_assert_eq(ucr_store_batch(stranger, otherk, otherk->pk, 0, 1, 0,
-	    1 << 20, &b), UCR_ENOTFOUND); /* wrong epoch: nothing */
+			 1 << 20, &b),
+	    UCR_ENOTFOUND); /* wrong epoch: nothing */
 	{
 		uint64_t e;
 
-		cr_assert_eq(ucr_store_identity(stranger, NULL, &e, NULL, 0), 0);
-		cr_assert_eq(ucr_store_batch(stranger, otherk, otherk->pk, e, 1, 0,
-		    1 << 20, &b), 0);
+		cr_assert_eq(ucr_store_identity(stranger, NULL, &e, NULL, 0),
+		    0);
+		cr_assert_eq(ucr_store_batch(stranger, otherk, otherk->pk, e, 1,
+				 0, 1 << 20, &b),
+		    0);
 	}
 	cr_assert_eq(ucr_store_apply(hub, b, &applied, why, sizeof(why)),
 	    UCR_EROSTER);
@@ -178,7 +191,8 @@ Test(store, node_may_not_write_other_municipality)
 	char why[256];
 
 	cr_assert_eq(ucr_store_append(node, nodek, &p, 1, &f, &l, &bad, why,
-	    sizeof(why)), UCR_EOWNER);
+			 sizeof(why)),
+	    UCR_EOWNER);
 	ucr__record__free_unpacked(r, NULL);
 	cr_assert_eq(su_records(node), 0);
 }
@@ -192,7 +206,8 @@ Test(store, node_may_not_write_roster)
 	char why[256];
 
 	cr_assert_eq(ucr_store_append(node, nodek, &p, 1, &f, &l, &bad, why,
-	    sizeof(why)), UCR_EOWNER);
+			 sizeof(why)),
+	    UCR_EOWNER);
 	ucr__record__free_unpacked(r, NULL);
 }
 
@@ -220,9 +235,11 @@ Test(store, fork_detected_quarantined_and_log_stopped)
 	cr_assert_eq(su_append(node, nodek, su_network("2403", 2)), 0);
 	cr_assert_eq(su_append(clone, nodek, su_network("2403", 99)), 0);
 	cr_assert_eq(ucr_store_batch(node, nodek, nodek->pk, e, 1, 0, 1 << 20,
-	    &b1), 0);
+			 &b1),
+	    0);
 	cr_assert_eq(ucr_store_batch(clone, nodek, nodek->pk, e, 1, 0, 1 << 20,
-	    &b2), 0);
+			 &b2),
+	    0);
 	cr_assert_eq(ucr_store_apply(hub, b1, &applied, why, sizeof(why)), 0);
 	cr_assert_eq(ucr_store_apply(hub, b2, &applied, why, sizeof(why)),
 	    UCR_EFORK);
@@ -248,15 +265,18 @@ Test(store, create_refuses_existing_update_refuses_unknown)
 	char why[256];
 
 	cr_assert_eq(ucr_store_append(node, nodek, &p, 1, &f, &l, &bad, why,
-	    sizeof(why)), 0);
+			 sizeof(why)),
+	    0);
 	cr_assert_eq(ucr_store_append(node, nodek, &p, 1, &f, &l, &bad, why,
-	    sizeof(why)), UCR_EEXIST);
+			 sizeof(why)),
+	    UCR_EEXIST);
 	ucr__record__free_unpacked(r, NULL);
 	r = su_network("2403", 2);
 	p.record = r;
 	p.mode = UCR_PUT_UPDATE;
 	cr_assert_eq(ucr_store_append(node, nodek, &p, 1, &f, &l, &bad, why,
-	    sizeof(why)), UCR_ENOTFOUND);
+			 sizeof(why)),
+	    UCR_ENOTFOUND);
 	ucr__record__free_unpacked(r, NULL);
 	cr_assert_eq(su_records(node), 1);
 }
@@ -271,7 +291,8 @@ Test(store, all_or_nothing_append)
 	char why[256];
 
 	cr_assert_neq(ucr_store_append(node, nodek, p, 2, &f, &l, &bad, why,
-	    sizeof(why)), 0);
+			  sizeof(why)),
+	    0);
 	cr_assert_eq(su_records(node), 0);
 	ucr__record__free_unpacked(a, NULL);
 	ucr__record__free_unpacked(b, NULL);
@@ -296,7 +317,8 @@ Test(store, tombstone_and_newest_wins)
 	p.adopt_keys = NULL;
 	p.nadopt = 0;
 	cr_assert_eq(ucr_store_append(node, nodek, &p, 1, &f, &l, &bad, why,
-	    sizeof(why)), 0, "%s", why);
+			 sizeof(why)),
+	    0, "%s", why);
 	ucr__record__free_unpacked(r, NULL);
 	cr_assert_eq(ucr_store_get(node, "2403/network/N1", su_decode_cb, &got),
 	    0);
@@ -331,8 +353,10 @@ Test(store, decision_binds_adopted_hashes)
 	p.adopt_keys = keys;
 	p.nadopt = 1;
 	cr_assert_eq(ucr_store_append(node, nodek, &p, 1, &f, &l, &bad, why,
-	    sizeof(why)), 0, "%s", why);
-	cr_assert_eq(ucr_store_get(node, "2403/decision/D1", su_decode_cb, &got),
+			 sizeof(why)),
+	    0, "%s", why);
+	cr_assert_eq(ucr_store_get(node, "2403/decision/D1", su_decode_cb,
+			 &got),
 	    0);
 	cr_assert_eq(got->decision->n_adopts, 1);
 	cr_assert_str_eq(got->decision->adopts[0]->key, "2403/network/N1");
@@ -343,15 +367,16 @@ Test(store, decision_binds_adopted_hashes)
 	free(d->key);
 	d->key = strdup("2403/decision/D2");
 	cr_assert_eq(ucr_store_append(node, nodek, &p, 1, &f, &l, &bad, why,
-	    sizeof(why)), UCR_ENOTFOUND);
+			 sizeof(why)),
+	    UCR_ENOTFOUND);
 	ucr__record__free_unpacked(d, NULL);
 	cr_assert_eq(su_records(node), 2);
 }
 
 Test(store, full_map_leaves_store_as_it_was)
 {
-	struct ucr_store *small = su_open(dir, "small", nodek, "2403", NULL,
-	    1 << 20);
+	struct ucr_store *small =
+	    su_open(dir, "small", nodek, "2403", NULL, 1 << 20);
 	char why[256];
 	uint8_t before[32], after[32];
 	int i, rc = 0, stored = 0;
@@ -386,10 +411,12 @@ Test(store, second_exclusive_open_refused)
 	char path[512];
 
 	snprintf(path, sizeof(path), "%s/excl", dir);
-	cr_assert_eq(ucr_store_open(&a, path, UCR_STORE_CREATE |
-	    UCR_STORE_EXCLUSIVE, 0), 0);
-	cr_assert_eq(ucr_store_open(&b, path, UCR_STORE_CREATE |
-	    UCR_STORE_EXCLUSIVE, 0), UCR_ELOCKED);
+	cr_assert_eq(ucr_store_open(&a, path,
+			 UCR_STORE_CREATE | UCR_STORE_EXCLUSIVE, 0),
+	    0);
+	cr_assert_eq(ucr_store_open(&b, path,
+			 UCR_STORE_CREATE | UCR_STORE_EXCLUSIVE, 0),
+	    UCR_ELOCKED);
 	cr_assert_null(b);
 	ucr_store_free(a);
 	cr_assert_eq(ucr_store_open(&b, path, UCR_STORE_EXCLUSIVE, 0), 0);
@@ -424,11 +451,14 @@ Test(store, verify_detects_tampering)
 		cr_assert_eq(su_append(node, nodek, su_network("2403", i)), 0);
 	ucr_store_free(node);
 	/* flip a byte inside a stored entry: "Network number 2" */
-	snprintf(cmd, sizeof(cmd), "sed -i 's/Network number 2/Network numbex 2/' "
-	    "%s/node/data.mdb", dir);
+	snprintf(cmd, sizeof(cmd),
+	    "sed -i 's/Network number 2/Network numbex 2/' "
+	    "%s/node/data.mdb",
+	    dir);
 	cr_assert_eq(system(cmd), 0);
 	cr_assert_eq(ucr_store_open(&node, strcat(strcpy(cmd, dir), "/node"),
-	    UCR_STORE_RDONLY, 0), 0);
+			 UCR_STORE_RDONLY, 0),
+	    0);
 	ucr_store_set_region(node, REGION, hubk->pk);
 	cr_assert_neq(ucr_store_verify(node, NULL, NULL, why, sizeof(why)), 0);
 	cr_assert(strstr(why, "log") != NULL, "%s", why);
@@ -459,11 +489,13 @@ Test(store, decision_adopts_record_of_same_batch)
 	p[0] = (struct ucr_put){n, UCR_PUT_CREATE, NULL, 0};
 	p[1] = (struct ucr_put){d, UCR_PUT_CREATE, keys, 1};
 	cr_assert_eq(ucr_store_append(node, nodek, p, 2, &f, &l, &bad, why,
-	    sizeof(why)), 0, "%s", why);
+			 sizeof(why)),
+	    0, "%s", why);
 	cr_assert_eq(ucr_record_encode(&buf, &len, n), 0);
 	ucr_hash(h, buf, len);
 	free(buf);
-	cr_assert_eq(ucr_store_get(node, "2403/decision/D1", su_decode_cb, &got),
+	cr_assert_eq(ucr_store_get(node, "2403/decision/D1", su_decode_cb,
+			 &got),
 	    0);
 	cr_assert_eq(got->decision->n_adopts, 1);
 	cr_assert_eq(memcmp(got->decision->adopts[0]->hash.data, h, 32), 0);

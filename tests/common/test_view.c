@@ -132,7 +132,7 @@ list(const char *csv, size_t *n)
 
 	*n = 0;
 	for (tok = strtok_r(s, ",", &save); tok && *n < 16;
-	    tok = strtok_r(NULL, ",", &save))
+	     tok = strtok_r(NULL, ",", &save))
 		v[(*n)++] = tok;
 	return v;
 }
@@ -259,8 +259,8 @@ add_target(const char *owner, const char *id, const char *kpi,
 		t->target_value = dec(buf);
 		t->target_year = atoi(at + 1);
 	}
-	t->direction = decrease ? UCR__DIRECTION__DIRECTION_DECREASE :
-	    UCR__DIRECTION__DIRECTION_INCREASE;
+	t->direction = decrease ? UCR__DIRECTION__DIRECTION_DECREASE
+				: UCR__DIRECTION__DIRECTION_INCREASE;
 	r->body_case = UCR__RECORD__BODY_TARGET;
 	r->target = t;
 	return t;
@@ -329,8 +329,8 @@ fold(void)
 	return fold_p(&p);
 }
 
-static const char *const codes[UCR_NMUNICIPALITIES] = {"2480", "2403",
-    "2401", "2409", "2404", "2460"};
+static const char *const codes[UCR_NMUNICIPALITIES] = {"2480", "2403", "2401",
+    "2409", "2404", "2460"};
 
 /* ------------------------------------------------------------ progress */
 
@@ -368,7 +368,8 @@ Test(progress, target_bands_compound)
 
 Test(progress, ratio_value_is_observed_over_required)
 {
-	struct ucr_progress_in pin = {1, 100, 2015, 1, 125, 2020, 1, 200, 2025, 0};
+	struct ucr_progress_in pin = {1, 100, 2015, 1, 125, 2020, 1, 200, 2025,
+	    0};
 	struct ucr_progress_out out;
 
 	ucr_view_progress(&out, &pin);
@@ -485,7 +486,7 @@ Test(progress, regional_rate_is_population_weighted)
 	double vals[UCR_NMUNICIPALITIES] = {4, 10, 0, 0, 0, 0}, out = -1;
 	int have[UCR_NMUNICIPALITIES] = {1, 1, 0, 0, 0, 0};
 	double w0 = ucr_municipalities[0].population,
-	    w1 = ucr_municipalities[1].population;
+	       w1 = ucr_municipalities[1].population;
 
 	cr_assert_eq(ucr_view_regional_rate(&out, vals, have, NULL), 2);
 	cr_assert_float_eq(out, (w0 * 4 + w1 * 10) / (w0 + w1), 1e-9);
@@ -585,10 +586,10 @@ Test(goals, a3_boundary_at_sixty_percent)
 {
 	struct ucr_view *v;
 
-	add_meeting("2480", "M1", UCR__MEETING_KIND__MEETING_GROUP, "2009-01-01",
-	    "g", 30, 20, 0);
-	add_meeting("2403", "M2", UCR__MEETING_KIND__MEETING_GROUP, "2009-02-01",
-	    "g", 30, 20, 40); /* not stated: reported apart */
+	add_meeting("2480", "M1", UCR__MEETING_KIND__MEETING_GROUP,
+	    "2009-01-01", "g", 30, 20, 0);
+	add_meeting("2403", "M2", UCR__MEETING_KIND__MEETING_GROUP,
+	    "2009-02-01", "g", 30, 20, 40); /* not stated: reported apart */
 	add_meeting("region", "W1", UCR__MEETING_KIND__MEETING_WORKSHOP,
 	    "2009-03-01", "w", 40, 60, 0);
 	v = fold();
@@ -601,8 +602,8 @@ Test(goals, a3_boundary_at_sixty_percent)
 	ucr_view_free(v);
 
 	/* One more woman: 61/101 = 60.4 % */
-	add_meeting("2480", "M3", UCR__MEETING_KIND__MEETING_GROUP, "2009-03-01",
-	    "g", 1, 0, 0);
+	add_meeting("2480", "M3", UCR__MEETING_KIND__MEETING_GROUP,
+	    "2009-03-01", "g", 1, 0, 0);
 	v = fold();
 	cr_assert_not(v->balance[0].met);
 	cr_assert_not(v->goals[UCR_GOAL_A3].met);
@@ -615,8 +616,8 @@ Test(goals, a3_needs_participants_for_each_activity_goal)
 {
 	struct ucr_view *v;
 
-	add_meeting("2480", "M1", UCR__MEETING_KIND__MEETING_GROUP, "2009-01-01",
-	    "g", 5, 5, 0);
+	add_meeting("2480", "M1", UCR__MEETING_KIND__MEETING_GROUP,
+	    "2009-01-01", "g", 5, 5, 0);
 	v = fold();
 	cr_assert_not(v->goals[UCR_GOAL_A3].met);
 	cr_assert_str_eq(v->goals[UCR_GOAL_A3].missing,
@@ -680,7 +681,8 @@ Test(goals, r1_missing_the_regional_council)
 
 	boards(-1);
 	add_decision("region", "RC1", UCR__BODY__BODY_REGIONAL_COUNCIL,
-	    UCR__SUBJECT__SUBJECT_REGIONAL_PLAN, UCR__OUTCOME__OUTCOME_REJECTED);
+	    UCR__SUBJECT__SUBJECT_REGIONAL_PLAN,
+	    UCR__OUTCOME__OUTCOME_REJECTED);
 	v = fold();
 	cr_assert_not(v->goals[UCR_GOAL_R1].met);
 	cr_assert_eq(v->goals[UCR_GOAL_R1].nmissing_codes, 0);
@@ -749,7 +751,8 @@ Test(goals, r3_enough_projects_but_one_municipality_without)
 
 		snprintf(id, sizeof(id), "P%d", i);
 		snprintf(title, sizeof(title), "Project %d", i);
-		add_project("2480", id, title, "2480", "2403,2401,2409,2404", 1);
+		add_project("2480", id, title, "2480", "2403,2401,2409,2404",
+		    1);
 	}
 	v = fold();
 	cr_assert_eq(v->goals[UCR_GOAL_R3].current, 6);
@@ -768,7 +771,8 @@ Test(goals, provenance_names_author_and_seq)
 	cr_assert_str_eq(v->goals[UCR_GOAL_A1].refs[0].key, "2403/group/G1");
 	cr_assert_eq(v->goals[UCR_GOAL_A1].refs[0].seq, 1);
 	cr_assert_eq(memcmp(v->goals[UCR_GOAL_A1].refs[0].author, author_of[1],
-	    UCR_PK_LEN), 0);
+			 UCR_PK_LEN),
+	    0);
 	cr_assert_eq(ucr_view_goal_find(v, "a1"), &v->goals[UCR_GOAL_A1]);
 	cr_assert_null(ucr_view_goal_find(v, "A9"));
 	ucr_view_free(v);
@@ -802,7 +806,8 @@ Test(plan, latest_measurement_and_status)
 	cr_assert_float_eq(t->latest, 5.0, 1e-9);
 	cr_assert_eq(t->nseries, 2);
 	cr_assert(t->decrease);
-	/* observed (5/6)^(1/5)-1 = -3.58 %, required (0.5)^(1/15)-1 = -4.51 % */
+	/* observed (5/6)^(1/5)-1 = -3.58 %, required (0.5)^(1/15)-1 = -4.51 %
+	 */
 	cr_assert_eq(t->progress.status, UCR_PROGRESS_ACCELERATE);
 	cr_assert_eq(t->nrefs, 2, "the target and its latest measurement");
 	cr_assert_str_eq(t->refs[1].key, "2403/measure/N00401/2020/T");
@@ -862,7 +867,7 @@ Test(plan, regional_indicator_population_weighted)
 {
 	struct ucr_view *v;
 	double w0 = ucr_municipalities[0].population,
-	    w1 = ucr_municipalities[1].population;
+	       w1 = ucr_municipalities[1].population;
 
 	add_target("2480", "T1", "N00401", "P4", "6@2015", "3@2030", 1);
 	add_measure("2480", "N00401", 2020, "4");
@@ -960,7 +965,8 @@ Test(plan, same_view_whatever_the_input_order)
 	json_decref(db);
 	cr_assert_not_null(ja);
 	cr_assert_str_eq(ja, jb);
-	cr_assert_eq(a->balance[1].women, 30, "the fuller copy of the workshop");
+	cr_assert_eq(a->balance[1].women, 30,
+	    "the fuller copy of the workshop");
 	free(ja);
 	free(jb);
 	ucr_view_free(a);
@@ -977,9 +983,10 @@ count_exc(const struct ucr_view *v, enum ucr_view_exc k, const char *mun)
 	size_t i, n = 0;
 
 	for (i = 0; i < v->nexceptions; i++)
-		if (v->exceptions[i].kind == k && (mun == NULL ||
-		    (v->exceptions[i].municipality != NULL &&
-		    strcmp(v->exceptions[i].municipality, mun) == 0)))
+		if (v->exceptions[i].kind == k &&
+		    (mun == NULL ||
+			(v->exceptions[i].municipality != NULL &&
+			    strcmp(v->exceptions[i].municipality, mun) == 0)))
 			n++;
 	return n;
 }
@@ -996,8 +1003,8 @@ Test(exceptions, overdue_deteriorating_stale_quarantine)
 	add_measure("2480", "K1", 2019, "8"); /* overdue and deteriorating */
 	add_target("2480", "T2", "K2", "P1", "10@2010", "20@2020", 0);
 	add_measure("2480", "K2", 2019, "21"); /* achieved: not overdue */
-	last[0] = HLC(NOW_MS - 600 * 1000);	/* 10 min ago */
-	last[1] = HLC(NOW_MS - 7200 * 1000);	/* 2 h ago */
+	last[0] = HLC(NOW_MS - 600 * 1000);    /* 10 min ago */
+	last[1] = HLC(NOW_MS - 7200 * 1000);   /* 2 h ago */
 	p.now = HLC(NOW_MS);
 	p.stale_after_s = 3600;
 	p.last_sync = last;
@@ -1040,45 +1047,58 @@ Test(json, status_has_the_documented_keys)
 	doc = ucr_view_json_status(v);
 	cr_assert_not_null(doc);
 	cr_assert_eq(json_array_size(json_object_get(doc, "goals")), 6);
-	json_array_foreach(json_object_get(doc, "goals"), i, x) {
+	json_array_foreach(json_object_get(doc, "goals"), i, x)
+	{
 		cr_assert_str_eq(json_string_value(json_object_get(x, "id")),
 		    gids[i]);
 		cr_assert(json_is_number(json_object_get(x, "current")));
 		cr_assert(json_is_number(json_object_get(x, "threshold")));
 		cr_assert(json_is_boolean(json_object_get(x, "met")));
 	}
-	cr_assert_eq(json_array_size(json_object_get(doc, "municipalities")), 6);
-	json_array_foreach(json_object_get(doc, "municipalities"), i, x)
-		for (j = 0; j < sizeof(mkeys) / sizeof(mkeys[0]); j++)
-			cr_assert_not_null(json_object_get(x, mkeys[j]), "%s",
-			    mkeys[j]);
+	cr_assert_eq(json_array_size(json_object_get(doc, "municipalities")),
+	    6);
+	json_array_foreach(json_object_get(doc, "municipalities"), i,
+	    x) for (j = 0; j < sizeof(mkeys) / sizeof(mkeys[0]); j++)
+	    cr_assert_not_null(json_object_get(x, mkeys[j]), "%s", mkeys[j]);
 	x = json_array_get(json_object_get(doc, "priorities"), 1);
 	cr_assert_str_eq(json_string_value(json_object_get(x, "id")), "P2");
 	cr_assert_not_null(json_object_get(x, "title"));
-	cr_assert_eq(json_integer_value(json_object_get(json_object_get(x,
-	    "status"), "on_track")), 1);
+	cr_assert_eq(json_integer_value(
+			 json_object_get(json_object_get(x, "status"),
+			     "on_track")),
+	    1);
 	cr_assert(json_is_array(json_object_get(doc, "exceptions")));
 	json_decref(doc);
 
 	doc = ucr_view_json_plan(v, "P2", NULL);
 	cr_assert_eq(json_array_size(json_object_get(doc, "priorities")), 1);
 	x = json_array_get(json_object_get(json_array_get(json_object_get(doc,
-	    "priorities"), 0), "targets"), 0);
+							      "priorities"),
+					       0),
+			       "targets"),
+	    0);
 	cr_assert_str_eq(json_string_value(json_object_get(x, "status")),
 	    "on_track");
-	cr_assert_eq(json_integer_value(json_object_get(json_object_get(x,
-	    "latest"), "year")), 2019);
+	cr_assert_eq(json_integer_value(
+			 json_object_get(json_object_get(x, "latest"), "year")),
+	    2019);
 	json_decref(doc);
 	doc = ucr_view_json_plan(v, NULL, "2403");
-	cr_assert_eq(json_array_size(json_object_get(json_array_get(
-	    json_object_get(doc, "priorities"), 1), "targets")), 0);
+	cr_assert_eq(json_array_size(
+			 json_object_get(json_array_get(json_object_get(doc,
+							    "priorities"),
+					     1),
+			     "targets")),
+	    0);
 	json_decref(doc);
 
 	doc = ucr_view_json_cycle(v, "2480");
 	cr_assert_not_null(doc);
 	cr_assert_eq(json_array_size(json_object_get(doc, "steps")), 5);
-	cr_assert_eq(json_array_size(json_object_get(json_object_get(doc,
-	    "baseline"), "themes")), 10);
+	cr_assert_eq(json_array_size(
+			 json_object_get(json_object_get(doc, "baseline"),
+			     "themes")),
+	    10);
 	cr_assert_eq(json_array_size(json_object_get(doc, "targets")), 1);
 	json_decref(doc);
 	cr_assert_null(ucr_view_json_cycle(v, "9999"));
@@ -1146,8 +1166,8 @@ fill_store(struct env *e, uint64_t *group_seq)
 	tomb = rec("2403", "group", "G2");
 	tomb->tombstone = 1;
 	put(e, tomb, NULL);
-	add_meeting("2403", "M1", UCR__MEETING_KIND__MEETING_GROUP, "2009-01-01",
-	    "Energy meeting", 4, 6, 1);
+	add_meeting("2403", "M1", UCR__MEETING_KIND__MEETING_GROUP,
+	    "2009-01-01", "Energy meeting", 4, 6, 1);
 	put(e, last_rec(), NULL);
 	add_target("2403", "T1", "N00401", "P4", "6@2015", "3@2030", 1);
 	put(e, last_rec(), NULL);
@@ -1174,7 +1194,8 @@ Test(store, view_from_a_real_store, .init = setup, .fini = teardown,
 	cr_assert_eq(v->goals[UCR_GOAL_A1].current, 1);
 	cr_assert_eq(v->goals[UCR_GOAL_A1].refs[0].seq, gseq);
 	cr_assert_eq(memcmp(v->goals[UCR_GOAL_A1].refs[0].author, e.key->pk,
-	    UCR_PK_LEN), 0);
+			 UCR_PK_LEN),
+	    0);
 	cr_assert_float_eq(v->balance[0].women_pct, 40.0, 1e-9);
 	t = ucr_view_target_find(v, "2403/target/T1");
 	cr_assert_not_null(t);
@@ -1220,15 +1241,16 @@ cli_env(struct env *e)
 	char conf[600], text[1024];
 
 	snprintf(conf, sizeof(conf), "%s/node.conf", e->dir);
-	snprintf(text, sizeof(text), "[node]\nmunicipality = 2403\nkey = key\n"
+	snprintf(text, sizeof(text),
+	    "[node]\nmunicipality = 2403\nkey = key\n"
 	    "data = store\ncontrol = ipc://control\nregion = test\n"
 	    "stale_after = 3600\n");
 	cr_assert_eq(tu_write(conf, text), 0);
 	return ts(conf);
 }
 
-Test(report, html_is_self_contained_with_svg, .init = setup,
-    .fini = teardown, .timeout = 60)
+Test(report, html_is_self_contained_with_svg, .init = setup, .fini = teardown,
+    .timeout = 60)
 {
 	struct env e = {0};
 	char out[600], *html, *argv[] = {"report", "--html", out, NULL};
@@ -1264,7 +1286,8 @@ Test(report, status_json_and_text, .init = setup, .fini = teardown,
 {
 	struct env e = {0};
 	char out[600], *txt, *argvj[] = {"status", "--json", NULL},
-	    *argvt[] = {"status", NULL}, *argve[] = {"explain", "A1", NULL};
+			     *argvt[] = {"status", NULL},
+			     *argve[] = {"explain", "A1", NULL};
 	json_t *doc;
 	json_error_t err;
 	char *line, *save = NULL;
@@ -1279,7 +1302,8 @@ Test(report, status_json_and_text, .init = setup, .fini = teardown,
 	doc = json_load_file(out, 0, &err);
 	cr_assert_not_null(doc, "status --json: %s", err.text);
 	cr_assert_eq(json_array_size(json_object_get(doc, "goals")), 6);
-	cr_assert_eq(json_array_size(json_object_get(doc, "municipalities")), 6);
+	cr_assert_eq(json_array_size(json_object_get(doc, "municipalities")),
+	    6);
 	cr_assert_eq(json_array_size(json_object_get(doc, "priorities")), 5);
 	cr_assert(json_is_array(json_object_get(doc, "exceptions")));
 	json_decref(doc);
@@ -1290,9 +1314,10 @@ Test(report, status_json_and_text, .init = setup, .fini = teardown,
 	cr_assert_not_null(strstr(txt, "MUNICIPALITIES"));
 	cr_assert_not_null(strstr(txt, "EXCEPTIONS"));
 	cr_assert_null(strchr(txt, '\033'), "no colour off a terminal");
-	cr_assert_lt(strstr(txt, "PROGRAMME GOALS"), strstr(txt, "MUNICIPALITIES"));
+	cr_assert_lt(strstr(txt, "PROGRAMME GOALS"),
+	    strstr(txt, "MUNICIPALITIES"));
 	for (line = strtok_r(txt, "\n", &save); line;
-	    line = strtok_r(NULL, "\n", &save)) {
+	     line = strtok_r(NULL, "\n", &save)) {
 		size_t w = 0;
 		const char *p;
 

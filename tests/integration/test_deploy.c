@@ -6,8 +6,8 @@
  * - "ucr init" writes a key and a configuration each daemon accepts (-n),
  *   and never overwrites;
  * - deploy/quickstart.sh builds UCR and a whole region in a temp folder,
- *   loads the demo data, and its "ucr status --json" shows six municipalities, five
- *   priorities and every goal met; run again it changes nothing; a node
+ *   loads the demo data, and its "ucr status --json" shows six municipalities,
+ * five priorities and every goal met; run again it changes nothing; a node
  *   restored from "ucr backup" gets its newer entries back from the hub;
  * - the .deb from "cpack -G DEB" installs (dpkg -i), makes the ucr user,
  *   and its daemons start as that user from "ucr init"'s files. This one
@@ -65,8 +65,7 @@ parse(const char *s, const char *what)
 }
 
 /* Run a command that must succeed; its stdout (caller frees). */
-static char *
-run_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *run_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static char *
 run_ok(const char *fmt, ...)
@@ -89,13 +88,23 @@ run_ok(const char *fmt, ...)
 /* ---------------------------------------------------------------- units */
 
 static const char *const hardening[] = {
-	"Type=simple", "User=ucr", "Group=ucr", "Restart=on-failure",
-	"NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes",
-	"PrivateTmp=yes", "PrivateDevices=yes", "CapabilityBoundingSet=\n",
-	"RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
-	"SystemCallFilter=@system-service", "ProtectKernelTunables=yes",
-	"ProtectKernelModules=yes", "ProtectControlGroups=yes",
-	"MemoryDenyWriteExecute=yes", "LockPersonality=yes",
+    "Type=simple",
+    "User=ucr",
+    "Group=ucr",
+    "Restart=on-failure",
+    "NoNewPrivileges=yes",
+    "ProtectSystem=strict",
+    "ProtectHome=yes",
+    "PrivateTmp=yes",
+    "PrivateDevices=yes",
+    "CapabilityBoundingSet=\n",
+    "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+    "SystemCallFilter=@system-service",
+    "ProtectKernelTunables=yes",
+    "ProtectKernelModules=yes",
+    "ProtectControlGroups=yes",
+    "MemoryDenyWriteExecute=yes",
+    "LockPersonality=yes",
 };
 
 Test(deploy, units_verify, .init = setup, .fini = teardown, .timeout = 120)
@@ -108,12 +117,13 @@ Test(deploy, units_verify, .init = setup, .fini = teardown, .timeout = 120)
 	cr_assert_eq(tu_run(NULL, NULL, "command -v systemd-analyze"), 0,
 	    "systemd-analyze missing: deploy/install-deps.sh installs systemd");
 	/* The man pages the units name, where man looks for them. */
-	free(run_ok("mkdir -p '%s/man/man1' '%s/man/man5' '%s/man/man8' && "
-	    "cp '%s/docs/ucr.1' '%s/man/man1/' && "
-	    "cp '%s/docs/ucr.conf.5' '%s/man/man5/' && "
-	    "cp '%s/docs/ucr-node.8' '%s/docs/ucr-hub.8' '%s/man/man8/'",
-	    dir, dir, dir, UCR_SOURCE_DIR, dir, UCR_SOURCE_DIR, dir,
-	    UCR_SOURCE_DIR, UCR_SOURCE_DIR, dir));
+	free(
+	    run_ok("mkdir -p '%s/man/man1' '%s/man/man5' '%s/man/man8' && "
+		   "cp '%s/docs/ucr.1' '%s/man/man1/' && "
+		   "cp '%s/docs/ucr.conf.5' '%s/man/man5/' && "
+		   "cp '%s/docs/ucr-node.8' '%s/docs/ucr-hub.8' '%s/man/man8/'",
+		dir, dir, dir, UCR_SOURCE_DIR, dir, UCR_SOURCE_DIR, dir,
+		UCR_SOURCE_DIR, UCR_SOURCE_DIR, dir));
 	have_man = tu_run(NULL, NULL, "command -v man") == 0;
 	for (i = 0; i < 2; i++) {
 		char src[512], *text;
@@ -128,20 +138,26 @@ Test(deploy, units_verify, .init = setup, .fini = teardown, .timeout = 120)
 		cr_expect_not_null(strstr(text, "-d -f /etc/ucr/"),
 		    "%s: ExecStart must run the daemon in the foreground", src);
 		cr_expect(strstr(text, "StateDirectory=ucr/") &&
-		    strstr(text, "RuntimeDirectory=ucr/"), "%s: no "
-		    "State/RuntimeDirectory", src);
+			strstr(text, "RuntimeDirectory=ucr/"),
+		    "%s: no "
+		    "State/RuntimeDirectory",
+		    src);
 		free(text);
 		/* As installed, but pointing at the programs just built. */
-		free(run_ok("sed 's#/usr/sbin/#%s/#g' '%s' > '%s/ucr-%s.service'",
+		free(run_ok(
+		    "sed 's#/usr/sbin/#%s/#g' '%s' > '%s/ucr-%s.service'",
 		    UCR_BIN_DIR, src, dir, units[i]));
 	}
-	rc = tu_run(&out, &err, "cd '%s' && %s systemd-analyze verify %s "
-	    "ucr-node.service ucr-hub.service", dir,
-	    have_man ? "MANPATH=man" : "", have_man ? "" : "--man=no");
+	rc = tu_run(&out, &err,
+	    "cd '%s' && %s systemd-analyze verify %s "
+	    "ucr-node.service ucr-hub.service",
+	    dir, have_man ? "MANPATH=man" : "", have_man ? "" : "--man=no");
 	cr_assert_eq(rc, 0, "systemd-analyze verify: exit %d: %s%s", rc, out,
 	    err);
-	cr_assert(err == NULL || *err == '\0', "systemd-analyze verify "
-	    "warns: %s", err);
+	cr_assert(err == NULL || *err == '\0',
+	    "systemd-analyze verify "
+	    "warns: %s",
+	    err);
 	free(out);
 	free(err);
 
@@ -151,8 +167,10 @@ Test(deploy, units_verify, .init = setup, .fini = teardown, .timeout = 120)
 		double level;
 
 		out = err = NULL;
-		rc = tu_run(&out, &err, "cd '%s' && systemd-analyze security "
-		    "--offline=yes --no-pager ucr-%s.service", dir, units[i]);
+		rc = tu_run(&out, &err,
+		    "cd '%s' && systemd-analyze security "
+		    "--offline=yes --no-pager ucr-%s.service",
+		    dir, units[i]);
 		cr_assert(rc == 0 || (out && strstr(out, "exposure level")),
 		    "systemd-analyze security: exit %d: %s", rc, err);
 		p = strstr(out, "Overall exposure level");
@@ -160,8 +178,8 @@ Test(deploy, units_verify, .init = setup, .fini = teardown, .timeout = 120)
 		p = strchr(p, ':');
 		cr_assert_not_null(p);
 		level = strtod(p + 1, NULL);
-		cr_expect_leq(level, 2.0, "ucr-%s.service exposure %.1f", units[i],
-		    level);
+		cr_expect_leq(level, 2.0, "ucr-%s.service exposure %.1f",
+		    units[i], level);
 		free(out);
 		free(err);
 	}
@@ -169,8 +187,7 @@ Test(deploy, units_verify, .init = setup, .fini = teardown, .timeout = 120)
 
 /* ---------------------------------------------------------------- init */
 
-Test(deploy, init_then_check, .init = setup, .fini = teardown,
-    .timeout = 60)
+Test(deploy, init_then_check, .init = setup, .fini = teardown, .timeout = 60)
 {
 	char *out, *err = NULL, *key1, *key2, path[512];
 	const char *hubkey, *nodekey;
@@ -179,12 +196,14 @@ Test(deploy, init_then_check, .init = setup, .fini = teardown,
 	int rc, port = test_port(0);
 
 	out = run_ok("ucr init hub --dir '%s/hub' --listen tcp://127.0.0.1:%d "
-	    "--json", dir, port);
+		     "--json",
+	    dir, port);
 	hub = parse(out, "init hub --json");
 	free(out);
 	hubkey = json_string_value(json_object_get(hub, "public_key"));
 	cr_assert(hubkey && strlen(hubkey) == 64, "public_key: %s", hubkey);
-	cr_assert_str_eq(json_string_value(json_object_get(hub, "role")), "hub");
+	cr_assert_str_eq(json_string_value(json_object_get(hub, "role")),
+	    "hub");
 
 	snprintf(path, sizeof(path), "%s/hub/hub.key", dir);
 	cr_assert_eq(stat(path, &st), 0);
@@ -194,7 +213,8 @@ Test(deploy, init_then_check, .init = setup, .fini = teardown,
 	free(out);
 
 	out = run_ok("ucr init node --municipality 2403 --dir '%s/2403' "
-	    "--hub tcp://127.0.0.1:%d --hub-key %s", dir, port, hubkey);
+		     "--hub tcp://127.0.0.1:%d --hub-key %s",
+	    dir, port, hubkey);
 	cr_assert_not_null(strstr(out, "public key: "), "%s", out);
 	cr_assert_not_null(strstr(out, "roster add 2403 "), "%s", out);
 	free(out);
@@ -212,9 +232,10 @@ Test(deploy, init_then_check, .init = setup, .fini = teardown,
 	/* Never overwrite: the key stays what it was. */
 	snprintf(path, sizeof(path), "%s/2403/node.key", dir);
 	key1 = tu_read(path);
-	rc = tu_run(NULL, &err, "ucr init node --municipality 2403 --dir "
-	    "'%s/2403' --hub tcp://127.0.0.1:%d --hub-key %s", dir, port,
-	    hubkey);
+	rc = tu_run(NULL, &err,
+	    "ucr init node --municipality 2403 --dir "
+	    "'%s/2403' --hub tcp://127.0.0.1:%d --hub-key %s",
+	    dir, port, hubkey);
 	cr_assert_eq(rc, 1, "second init: exit %d", rc);
 	cr_assert_not_null(strstr(err, "refusing to overwrite"), "%s", err);
 	free(err);
@@ -225,7 +246,8 @@ Test(deploy, init_then_check, .init = setup, .fini = teardown,
 
 	/* An offline node: no hub, still a valid configuration. */
 	out = run_ok("ucr init node --municipality 2460 --dir '%s/offline' "
-	    "--json", dir);
+		     "--json",
+	    dir);
 	node = parse(out, "init node --json");
 	free(out);
 	nodekey = json_string_value(json_object_get(node, "public_key"));
@@ -236,14 +258,20 @@ Test(deploy, init_then_check, .init = setup, .fini = teardown,
 	json_decref(hub);
 
 	/* Usage and value errors write nothing. */
-	rc = tu_run(NULL, NULL, "ucr init node --municipality 9999 --dir "
-	    "'%s/bad1'", dir);
+	rc = tu_run(NULL, NULL,
+	    "ucr init node --municipality 9999 --dir "
+	    "'%s/bad1'",
+	    dir);
 	cr_assert_eq(rc, 1);
-	rc = tu_run(NULL, NULL, "ucr init node --municipality 2401 --hub "
-	    "tcp://127.0.0.1:%d --dir '%s/bad2'", port, dir);
+	rc = tu_run(NULL, NULL,
+	    "ucr init node --municipality 2401 --hub "
+	    "tcp://127.0.0.1:%d --dir '%s/bad2'",
+	    port, dir);
 	cr_assert_eq(rc, 2, "--hub without --hub-key: exit %d", rc);
-	rc = tu_run(NULL, NULL, "ucr init node --municipality 2401 --hub "
-	    "tcp://127.0.0.1:%d --hub-key abc --dir '%s/bad3'", port, dir);
+	rc = tu_run(NULL, NULL,
+	    "ucr init node --municipality 2401 --hub "
+	    "tcp://127.0.0.1:%d --hub-key abc --dir '%s/bad3'",
+	    port, dir);
 	cr_assert_eq(rc, 1);
 	rc = tu_run(NULL, NULL, "ucr init mayor --dir '%s/bad4'", dir);
 	cr_assert_eq(rc, 2);
@@ -253,7 +281,8 @@ Test(deploy, init_then_check, .init = setup, .fini = teardown,
 	cr_assert_neq(stat(path, &st), 0, "a refused init made %s", path);
 }
 
-/* ---------------------------------------------------------------- quickstart */
+/* ---------------------------------------------------------------- quickstart
+ */
 
 static char region[600];
 
@@ -261,7 +290,8 @@ static void
 quickstart_teardown(void)
 {
 	if (dir != NULL && region[0] != '\0')
-		tu_run(NULL, NULL, "'%s/deploy/quickstart.sh' --stop --dir '%s'",
+		tu_run(NULL, NULL,
+		    "'%s/deploy/quickstart.sh' --stop --dir '%s'",
 		    UCR_SOURCE_DIR, region);
 	teardown();
 }
@@ -273,10 +303,11 @@ digest(const char *conf, char *out, size_t len, long *entries)
 	char *s = run_ok("ucr -c '%s' digest --json", conf);
 	json_t *j = parse(s, "digest --json");
 
-	snprintf(out, len, "%s", json_string_value(json_object_get(j,
-	    "view_digest")));
+	snprintf(out, len, "%s",
+	    json_string_value(json_object_get(j, "view_digest")));
 	if (entries)
-		*entries = (long)json_integer_value(json_object_get(j, "entries"));
+		*entries =
+		    (long)json_integer_value(json_object_get(j, "entries"));
 	json_decref(j);
 	free(s);
 }
@@ -295,28 +326,30 @@ check_status(const char *conf)
 	for (k = 0; k < 6; k++) {
 		int found = 0;
 
-		json_array_foreach(a, i, o)
-			found |= strcmp(json_string_value(json_object_get(o,
-			    "code")), codes[k]) == 0;
+		json_array_foreach(a, i, o) found |=
+		    strcmp(json_string_value(json_object_get(o, "code")),
+			codes[k]) == 0;
 		cr_assert(found, "%s: no municipality %s", conf, codes[k]);
 	}
 	a = json_object_get(j, "priorities");
 	cr_assert_eq(json_array_size(a), 5, "%s: %zu priorities", conf,
 	    json_array_size(a));
-	json_array_foreach(a, i, o) {
+	json_array_foreach(a, i, o)
+	{
 		char want[24];
 
 		snprintf(want, sizeof(want), "P%zu", i + 1);
-		cr_assert_str_eq(json_string_value(json_object_get(o, "id")), want);
+		cr_assert_str_eq(json_string_value(json_object_get(o, "id")),
+		    want);
 	}
 	a = json_object_get(j, "goals");
 	cr_assert_eq(json_array_size(a), 6, "%s: %zu goals", conf,
 	    json_array_size(a));
 	json_array_foreach(a, i, o)
-		cr_assert(json_is_true(json_object_get(o, "met")),
-		    "%s: goal %s not met: %s", conf,
-		    json_string_value(json_object_get(o, "id")),
-		    json_string_value(json_object_get(o, "missing")));
+	    cr_assert(json_is_true(json_object_get(o, "met")),
+		"%s: goal %s not met: %s", conf,
+		json_string_value(json_object_get(o, "id")),
+		json_string_value(json_object_get(o, "missing")));
 	cr_assert(json_is_string(json_object_get(j, "vision")),
 	    "%s: no vision: the region's records did not load", conf);
 	json_decref(j);
@@ -358,7 +391,7 @@ Test(deploy, quickstart, .init = setup, .fini = quickstart_teardown,
     .timeout = 300)
 {
 	char *out, *err = NULL, hubconf[700], nodeconf[700], pidfile[700],
-	    d1[80], d2[80], bk[700], cmd[2048];
+		   d1[80], d2[80], bk[700], cmd[2048];
 	long e1, e2;
 	pid_t pid;
 	int rc, i, port = test_port(1);
@@ -370,14 +403,16 @@ Test(deploy, quickstart, .init = setup, .fini = quickstart_teardown,
 	 * As an operator runs it: packages (a no-op where they are there),
 	 * its own build (in the temp folder), the region.
 	 */
-	snprintf(cmd, sizeof(cmd), "'%s/deploy/quickstart.sh' --dir '%s' "
-	    "--port %d --build '%s/build' --timeout 60", UCR_SOURCE_DIR, region,
-	    port, dir);
+	snprintf(cmd, sizeof(cmd),
+	    "'%s/deploy/quickstart.sh' --dir '%s' "
+	    "--port %d --build '%s/build' --timeout 60",
+	    UCR_SOURCE_DIR, region, port, dir);
 
 	rc = tu_run(&out, &err, "%s", cmd);
 	cr_assert_eq(rc, 0, "quickstart: exit %d\n%s\n%s", rc, out, err);
 	cr_assert_not_null(strstr(out, "== build in"), "no build: %s", out);
-	cr_assert_not_null(strstr(out, "PROGRAMME GOALS"), "no status: %s", out);
+	cr_assert_not_null(strstr(out, "PROGRAMME GOALS"), "no status: %s",
+	    out);
 	cr_assert_not_null(strstr(out, "--stop"), "no stop hint: %s", out);
 	free(out);
 	free(err);
@@ -417,9 +452,12 @@ Test(deploy, quickstart, .init = setup, .fini = quickstart_teardown,
 		usleep(50000);
 	cr_assert(!alive(pid), "ucr-node 2403 did not stop");
 	free(run_ok("cp '%s/data.mdb' '%s/2403/data/data.mdb' && "
-	    "rm -f '%s/2403/data/lock.mdb'", bk, region, region));
-	rc = tu_run(&out, NULL, "ucr -c '%s' show measure --key "
-	    "2403/measure/N00401/2011/T --json", nodeconf);
+		    "rm -f '%s/2403/data/lock.mdb'",
+	    bk, region, region));
+	rc = tu_run(&out, NULL,
+	    "ucr -c '%s' show measure --key "
+	    "2403/measure/N00401/2011/T --json",
+	    nodeconf);
 	cr_assert(rc != 0 || strstr(out, "4.25") == NULL,
 	    "the restored copy is not old: %s", out);
 	free(out);
@@ -427,8 +465,10 @@ Test(deploy, quickstart, .init = setup, .fini = quickstart_teardown,
 	out = run_ok("%s", cmd);
 	cr_assert_not_null(strstr(out, "started ucr-node 2403"), "%s", out);
 	free(out);
-	out = run_ok("ucr -c '%s' show measure --key 2403/measure/N00401/2011/T "
-	    "--json", nodeconf);
+	out =
+	    run_ok("ucr -c '%s' show measure --key 2403/measure/N00401/2011/T "
+		   "--json",
+		nodeconf);
 	cr_assert_not_null(strstr(out, "4.25"), "not fetched back: %s", out);
 	free(out);
 
@@ -453,8 +493,10 @@ Test(deploy, quickstart, .init = setup, .fini = quickstart_teardown,
 		usleep(50000);
 	cr_assert(!alive(pid), "ucr-hub did not stop");
 	free(run_ok("rm -rf '%s/hub/data'", region));
-	rc = tu_run(NULL, &err, "ucr -c '%s' rebuild --from '%s' --from "
-	    "'%s/2480/data'", hubconf, bk, region);
+	rc = tu_run(NULL, &err,
+	    "ucr -c '%s' rebuild --from '%s' --from "
+	    "'%s/2480/data'",
+	    hubconf, bk, region);
 	cr_assert_eq(rc, 0, "rebuild: exit %d: %s", rc, err);
 	free(err);
 	rc = tu_run(&out, &err, "%s", cmd);
@@ -484,7 +526,8 @@ Test(deploy, quickstart, .init = setup, .fini = quickstart_teardown,
 	cr_assert_neq(rc, 0, "the hub still answers after --stop");
 
 	/* --reset refuses a folder that is not a quickstart region. */
-	rc = tu_run(NULL, &err, "mkdir -p '%s/other' && touch '%s/other/keep' "
+	rc = tu_run(NULL, &err,
+	    "mkdir -p '%s/other' && touch '%s/other/keep' "
 	    "&& '%s/deploy/quickstart.sh' --reset --dir '%s/other' --bin '%s'",
 	    dir, dir, UCR_SOURCE_DIR, dir, UCR_BIN_DIR);
 	cr_assert_eq(rc, 1, "--reset on a foreign folder: exit %d", rc);
@@ -508,7 +551,8 @@ deb_teardown(void)
 	if (deb_installed) {
 		tu_run(NULL, NULL, "dpkg --purge ucr");
 		/* what ucr init and the daemons made: ours, made here */
-		tu_run(NULL, NULL, "rm -rf /etc/ucr/node.conf /etc/ucr/node.key "
+		tu_run(NULL, NULL,
+		    "rm -rf /etc/ucr/node.conf /etc/ucr/node.key "
 		    "/etc/ucr/hub.conf /etc/ucr/hub.key /var/lib/ucr/node "
 		    "/var/lib/ucr/hub /run/ucr; rmdir /etc/ucr /var/lib/ucr");
 		deb_installed = 0;
@@ -526,14 +570,18 @@ Test(deploy, deb_installs_and_starts, .init = setup, .fini = deb_teardown,
 
 	if (geteuid() != 0)
 		cr_skip_test("needs root (dpkg -i); CI runs as root");
-	if (tu_run(NULL, NULL, "dpkg-query -W -f='${Status}' ucr 2>/dev/null "
-	    "| grep -q installed") == 0 || stat("/etc/ucr/node.conf", &st) == 0 ||
+	if (tu_run(NULL, NULL,
+		"dpkg-query -W -f='${Status}' ucr 2>/dev/null "
+		"| grep -q installed") == 0 ||
+	    stat("/etc/ucr/node.conf", &st) == 0 ||
 	    stat("/etc/ucr/hub.conf", &st) == 0)
-		cr_skip_test("UCR is installed on this machine; not touching it");
+		cr_skip_test(
+		    "UCR is installed on this machine; not touching it");
 
 	/* The package of this very build. */
 	out = run_ok("cd '%s/..' && cpack -G DEB -B '%s/pkg' >&2 && "
-	    "ls '%s'/pkg/ucr_*.deb", UCR_BIN_DIR, dir, dir);
+		     "ls '%s'/pkg/ucr_*.deb",
+	    UCR_BIN_DIR, dir, dir);
 	cr_assert_gt(strlen(out), 5, "no .deb");
 	snprintf(deb, sizeof(deb), "%.*s", (int)strcspn(out, "\n"), out);
 	free(out);
@@ -545,8 +593,8 @@ Test(deploy, deb_installs_and_starts, .init = setup, .fini = deb_teardown,
 	cr_assert_not_null(strstr(out, "./usr/sbin/ucr-node"), "%s", out);
 	cr_assert_not_null(strstr(out, "./usr/sbin/ucr-hub"), "%s", out);
 	cr_assert_not_null(strstr(out, "./usr/bin/ucr"), "%s", out);
-	cr_assert_not_null(strstr(out, "/systemd/system/ucr-node.service"), "%s",
-	    out);
+	cr_assert_not_null(strstr(out, "/systemd/system/ucr-node.service"),
+	    "%s", out);
 	cr_assert_not_null(strstr(out, "./usr/share/man/man5/ucr.conf.5"), "%s",
 	    out);
 	cr_assert_not_null(strstr(out, "./etc/ucr/node.conf.example"), "%s",
@@ -559,7 +607,8 @@ Test(deploy, deb_installs_and_starts, .init = setup, .fini = deb_teardown,
 		/* a minimal system may lack adduser: let apt bring it */
 		free(out);
 		free(err);
-		rc = tu_run(&out, &err, "DEBIAN_FRONTEND=noninteractive "
+		rc = tu_run(&out, &err,
+		    "DEBIAN_FRONTEND=noninteractive "
 		    "apt-get install -y -f --no-install-recommends");
 	}
 	cr_assert_eq(rc, 0, "dpkg -i: exit %d\n%s\n%s", rc, out, err);
@@ -569,11 +618,13 @@ Test(deploy, deb_installs_and_starts, .init = setup, .fini = deb_teardown,
 	cr_assert_eq(stat("/usr/sbin/ucr-node", &st), 0);
 	/* postinst enabled the units (they start once configured) */
 	if (tu_run(NULL, NULL, "test -x /usr/bin/deb-systemd-helper") == 0)
-		cr_assert_eq(tu_run(NULL, NULL, "test -L /etc/systemd/system/"
-		    "multi-user.target.wants/ucr-node.service"), 0,
-		    "ucr-node.service not enabled");
+		cr_assert_eq(tu_run(NULL, NULL,
+				 "test -L /etc/systemd/system/"
+				 "multi-user.target.wants/ucr-node.service"),
+		    0, "ucr-node.service not enabled");
 	/* The installed units, with their real paths and man pages. */
-	rc = tu_run(&out, &err, "systemd-analyze verify %s "
+	rc = tu_run(&out, &err,
+	    "systemd-analyze verify %s "
 	    "/lib/systemd/system/ucr-node.service "
 	    "/lib/systemd/system/ucr-hub.service",
 	    tu_run(NULL, NULL, "command -v man") == 0 ? "" : "--man=no");
@@ -589,19 +640,21 @@ Test(deploy, deb_installs_and_starts, .init = setup, .fini = deb_teardown,
 	hubkey = strndup(s + 15, 64);
 	free(out);
 	out = run_ok("/usr/bin/ucr init node --municipality 2403 --hub "
-	    "tcp://127.0.0.1:%d --hub-key %s --json", port, hubkey);
+		     "tcp://127.0.0.1:%d --hub-key %s --json",
+	    port, hubkey);
 	s = strstr(out, "\"public_key\": \"");
 	cr_assert_not_null(s, "%s", out);
 	nodekey = strndup(s + 15, 64);
 	free(out);
-	free(run_ok("test \"$(stat -c '%%U %%a' /etc/ucr/node.key)\" = 'ucr 600' "
+	free(run_ok(
+	    "test \"$(stat -c '%%U %%a' /etc/ucr/node.key)\" = 'ucr 600' "
 	    "&& test \"$(stat -c '%%G %%a' /etc/ucr/node.conf)\" = 'ucr 640'"));
 	out = run_ok("setpriv --reuid ucr --regid ucr --init-groups "
-	    "/usr/sbin/ucr-node -n");
+		     "/usr/sbin/ucr-node -n");
 	cr_assert_str_eq(out, "configuration OK\n");
 	free(out);
 	out = run_ok("setpriv --reuid ucr --regid ucr --init-groups "
-	    "/usr/sbin/ucr-hub -n");
+		     "/usr/sbin/ucr-hub -n");
 	cr_assert_str_eq(out, "configuration OK\n");
 	free(out);
 
@@ -610,17 +663,25 @@ Test(deploy, deb_installs_and_starts, .init = setup, .fini = deb_teardown,
 	 * node, and see a record reach the hub. No systemd in CI containers,
 	 * so the units' ExecStart is run by hand.
 	 */
-	free(run_ok("install -d -o ucr -g ucr -m 0750 /run/ucr/hub /run/ucr/node"));
-	deb_hub = tu_spawn("/dev/null", "exec setpriv --reuid ucr --regid ucr "
+	free(run_ok(
+	    "install -d -o ucr -g ucr -m 0750 /run/ucr/hub /run/ucr/node"));
+	deb_hub = tu_spawn("/dev/null",
+	    "exec setpriv --reuid ucr --regid ucr "
 	    "--init-groups /usr/sbin/ucr-hub -d -f /etc/ucr/hub.conf");
-	cr_assert_eq(tu_wait_cmd(20000, "/usr/bin/ucr -c /etc/ucr/hub.conf "
-	    "peers"), 0, "the installed ucr-hub did not start");
+	cr_assert_eq(tu_wait_cmd(20000,
+			 "/usr/bin/ucr -c /etc/ucr/hub.conf "
+			 "peers"),
+	    0, "the installed ucr-hub did not start");
 	free(run_ok("/usr/bin/ucr -c /etc/ucr/hub.conf roster add 2403 %s",
 	    nodekey));
-	deb_node = tu_spawn("/dev/null", "exec setpriv --reuid ucr --regid ucr "
+	deb_node = tu_spawn("/dev/null",
+	    "exec setpriv --reuid ucr --regid ucr "
 	    "--init-groups /usr/sbin/ucr-node -d");
-	cr_assert_eq(tu_wait_cmd(20000, "/usr/bin/ucr peers --json | grep -q "
-	    "'\"writes_open\": true'"), 0, "the installed ucr-node did not "
+	cr_assert_eq(tu_wait_cmd(20000,
+			 "/usr/bin/ucr peers --json | grep -q "
+			 "'\"writes_open\": true'"),
+	    0,
+	    "the installed ucr-node did not "
 	    "reach the hub");
 	free(run_ok("/usr/bin/ucr measure N00401 2011 4.2"));
 	for (i = 0; i < 200; i++) {

@@ -26,8 +26,7 @@
 #include "ucr.pb-c.h"
 
 static char *dir;
-static char conf[512], sockpath[512], endpoint[600], logpath[512],
-    keypath[512];
+static char conf[512], sockpath[512], endpoint[600], logpath[512], keypath[512];
 static pid_t node = -1;
 
 /* ---------------------------------------------------------------- helpers */
@@ -50,8 +49,7 @@ daemon_log(void)
 }
 
 /* Run "ucr -c CONF ARGS"; output as tu_run. */
-static int
-ucr(char **out, char **err, const char *fmt, ...)
+static int ucr(char **out, char **err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
@@ -72,8 +70,7 @@ ucr(char **out, char **err, const char *fmt, ...)
 }
 
 /* Run a ucr command that must succeed; its stdout (caller frees). */
-static char *
-ucr_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *ucr_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static char *
 ucr_ok(const char *fmt, ...)
@@ -126,8 +123,10 @@ find_key(json_t *arr, const char *key)
 	size_t i;
 	json_t *o;
 
-	json_array_foreach(arr, i, o) {
-		if (strcmp(json_string_value(json_object_get(o, "key")), key) == 0)
+	json_array_foreach(arr, i, o)
+	{
+		if (strcmp(json_string_value(json_object_get(o, "key")), key) ==
+		    0)
 			return o;
 	}
 	return NULL;
@@ -136,8 +135,8 @@ find_key(json_t *arr, const char *key)
 static const char *
 body_str(json_t *rec, const char *field)
 {
-	return json_string_value(json_object_get(json_object_get(rec, "body"),
-	    field));
+	return json_string_value(
+	    json_object_get(json_object_get(rec, "body"), field));
 }
 
 static int
@@ -169,7 +168,8 @@ raw_send(Ucr__Reply **out, const void *const *parts, const size_t *lens,
 	cr_assert_eq(zmq_connect(s, endpoint), 0);
 	for (i = 0; i < nparts; i++)
 		cr_assert_geq(zmq_send(s, parts[i], lens[i],
-		    i + 1 < nparts ? ZMQ_SNDMORE : 0), 0);
+				  i + 1 < nparts ? ZMQ_SNDMORE : 0),
+		    0);
 	it.socket = s;
 	it.fd = 0;
 	it.events = ZMQ_POLLIN;
@@ -242,7 +242,8 @@ start_node(void)
 	while (!serving(200)) {
 		if (waitpid(node, NULL, WNOHANG) == node || now_ms() > end) {
 			node = -1;
-			cr_assert_fail("ucr-node did not come up: %s", daemon_log());
+			cr_assert_fail("ucr-node did not come up: %s",
+			    daemon_log());
 		}
 	}
 }
@@ -288,7 +289,8 @@ write_conf(const char *path, const char *data, const char *control)
 	    "data = %s\n"
 	    "control = %s\n"
 	    "hub =\n"
-	    "hub_key =\n", data, control);
+	    "hub_key =\n",
+	    data, control);
 	cr_assert_eq(tu_write(path, buf), 0);
 }
 
@@ -328,15 +330,16 @@ TestSuite(node, .init = setup, .fini = teardown, .timeout = 60);
 static void
 seed_records(void)
 {
-	free(ucr_ok("target add T1 --title 'Less CO2' --commitment 3.1,3.2 "
+	free(ucr_ok(
+	    "target add T1 --title 'Less CO2' --commitment 3.1,3.2 "
 	    "--priority P4 --indicator N00401 --baseline 5.5@2019 "
 	    "--target 3@2030 --direction decrease --owner 'Environment unit'"));
 	free(ucr_ok("meeting add M1 --kind workshop --date 2024-03-01 "
-	    "--women 5 --men 4"));
+		    "--women 5 --men 4"));
 	free(ucr_ok("project add PR1 --title Solar --priority P4"));
 	free(ucr_ok("group add G1 --name 'Energy group' --priority P4"));
 	free(ucr_ok("decision add D1 --body board --date 2024-04-01 "
-	    "--subject targets --ref 'KS 2024/12'"));
+		    "--subject targets --ref 'KS 2024/12'"));
 }
 
 /* ---------------------------------------------------------------- -n */
@@ -401,7 +404,7 @@ Test(node, every_command)
 	    st.st_mode & 0777);
 
 	out = ucr_ok("baseline set 3.1 --text 'Emissions fall slowly' "
-	    "--trend down --gap");
+		     "--trend down --gap");
 	cr_assert_str_eq(out, "2403/baseline/3.1 set (seq 1)\n");
 	free(out);
 	free(ucr_ok("baseline set 3.1 --text 'Emissions fall' --trend down"));
@@ -414,20 +417,22 @@ Test(node, every_command)
 	free(out);
 	free(ucr_ok("measure N00401 2021 - --status missing --gender K"));
 	free(ucr_ok("measure N00401 2021 4.75 --gender M --status preliminary "
-	    "--area 2480"));
-	free(ucr_ok("project set PR1 --partners 2480,2401 --start 2024-01-01 "
+		    "--area 2480"));
+	free(ucr_ok(
+	    "project set PR1 --partners 2480,2401 --start 2024-01-01 "
 	    "--end 2025-12-31 --budget 100000 --funder EU --status ongoing"));
 	free(ucr_ok("group set G1 --theme 3 --members 2403,2480 "
-	    "--from 2024-01-01 --to 2026-12-31"));
-	free(ucr_ok("meeting add M2 --kind group-meeting --date 2024-05-02 "
+		    "--from 2024-01-01 --to 2026-12-31"));
+	free(ucr_ok(
+	    "meeting add M2 --kind group-meeting --date 2024-05-02 "
 	    "--women 3 --men 3 --unstated 1 --group G1 --title 'Kick-off'"));
 	free(ucr_ok("network join N1 --name 'Covenant of Mayors' "
-	    "--scope international --date 2024-02-02 --new"));
+		    "--scope international --date 2024-02-02 --new"));
 	free(ucr_ok("network join N2 --name 'Fossil-free Sweden' "
-	    "--scope national --date 2024-02-03"));
+		    "--scope national --date 2024-02-03"));
 	free(ucr_ok("decision add D2 --body council --date 2024-06-01 "
-	    "--subject local-plan --ref 'KF 2024/7' "
-	    "--adopts target/T1,2403/project/PR1 --outcome adopted"));
+		    "--subject local-plan --ref 'KF 2024/7' "
+		    "--adopts target/T1,2403/project/PR1 --outcome adopted"));
 	out = ucr_ok("delete network/N2");
 	cr_assert_str_eq(out, "2403/network/N2 deleted (seq 18)\n");
 	free(out);
@@ -481,17 +486,21 @@ Test(node, every_command)
 	cr_assert_not_null(rec);
 	arr = json_object_get(json_object_get(rec, "body"), "adopts");
 	cr_assert_eq(json_array_size(arr), 2);
-	json_array_foreach(arr, i, adopt) {
-		const char *k = json_string_value(json_object_get(adopt, "key"));
-		const char *h = json_string_value(json_object_get(adopt, "hash"));
+	json_array_foreach(arr, i, adopt)
+	{
+		const char *k =
+		    json_string_value(json_object_get(adopt, "key"));
+		const char *h =
+		    json_string_value(json_object_get(adopt, "hash"));
 		json_t *held = find_key(all, k);
 
 		cr_assert_not_null(held, "%s", k);
-		cr_assert_str_eq(h, json_string_value(json_object_get(held,
-		    "hash")), "%s", k);
+		cr_assert_str_eq(h,
+		    json_string_value(json_object_get(held, "hash")), "%s", k);
 	}
-	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(arr,
-	    0), "hash")), thash);
+	cr_assert_str_eq(json_string_value(
+			     json_object_get(json_array_get(arr, 0), "hash")),
+	    thash);
 	json_decref(all);
 
 	/* show KIND, --key, --municipality */
@@ -512,10 +521,11 @@ Test(node, every_command)
 	log = ucr_json("log --json");
 	cr_assert_eq(json_array_size(log), 20);
 	json_array_foreach(log, i, rec)
-		cr_assert_eq(json_integer_value(json_object_get(rec, "seq")),
-		    (json_int_t)i + 1);
-	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(log,
-	    17), "kind")), "delete");
+	    cr_assert_eq(json_integer_value(json_object_get(rec, "seq")),
+		(json_int_t)i + 1);
+	cr_assert_str_eq(json_string_value(
+			     json_object_get(json_array_get(log, 17), "kind")),
+	    "delete");
 	json_decref(log);
 	log = ucr_json("log --from 17 --json");
 	cr_assert_eq(json_array_size(log), 4);
@@ -548,74 +558,83 @@ struct bad {
 };
 
 static const struct bad bad_inputs[] = {
-	/* unknown commitment or priority id */
-	{"baseline set 9.9 --text x", "commitment"},
-	{"target add T2 --title x --commitment 11.1 --priority P1", "commitment"},
-	{"target add T2 --title x --commitment 1.1,0.5 --priority P1",
-	    "commitment"},
-	{"target add T2 --title x --commitment 1.1 --priority P9", "priority"},
-	{"target set T1 --priority P6", "priority"},
-	{"group add G2 --name x --priority P0", "priority"},
-	{"project add PR2 --title x --priority p1", "priority"},
-	/* a value that is not a number */
-	{"measure N00401 2020 abc", "value"},
-	{"measure N00401 2020 1e3", "value"},
-	{"target add T2 --title x --commitment 1.1 --priority P1 "
-	    "--baseline abc@2019", "baseline"},
-	{"target set T1 --target 3,5@2030", "target"},
-	{"project add PR2 --title x --budget lots", "budget"},
-	{"meeting add M2 --kind workshop --date 2024-01-01 --women five "
-	    "--men 3", "women"},
-	/* a year outside 1900-2100 */
-	{"measure N00401 1899 5", "year"},
-	{"measure N00401 2101 5", "year"},
-	{"measure N00401 20x0 5", "year"},
-	{"target add T2 --title x --commitment 1.1 --priority P1 "
-	    "--target 5@2200", "target"},
-	{"target add T2 --title x --commitment 1.1 --priority P1 "
-	    "--baseline 5@1800", "baseline"},
-	{"target add T2 --title x --commitment 1.1 --priority P1 "
-	    "--baseline 5@2030 --target 3@2020", "target"},
-	/* a negative count */
-	{"meeting add M2 --kind workshop --date 2024-01-01 --women -1 --men 3",
-	    "women"},
-	{"meeting add M2 --kind workshop --date 2024-01-01 --women 1 --men -3",
-	    "men"},
-	{"meeting set M1 --unstated -2", "unstated"},
-	{"project add PR2 --title x --budget -5", "budget"},
-	/* a date that does not parse */
-	{"meeting add M2 --kind workshop --date 2024-02-30 --women 1 --men 3",
-	    "date"},
-	{"meeting add M2 --kind workshop --date yesterday --women 1 --men 3",
-	    "date"},
-	{"project add PR2 --title x --start 2024-1-1", "start"},
-	{"group add G2 --name x --to 2024-00-10", "to"},
-	{"network join N2 --name x --scope national --date 01/02/2024", "date"},
-	{"decision add D2 --body board --date 2023-02-29 --subject targets "
-	    "--ref x", "date"},
-	/* an id already used by add */
-	{"target add T1 --title x --commitment 1.1 --priority P1", "id"},
-	{"meeting add M1 --kind workshop --date 2024-01-01 --women 1 --men 3",
-	    "id"},
-	{"project add PR1 --title x", "id"},
-	{"group add G1 --name x", "id"},
-	{"decision add D1 --body board --date 2024-01-01 --subject targets "
-	    "--ref x", "id"},
-	/* and the rest of what is checked before sending */
-	{"target add 'T 3' --title x --commitment 1.1 --priority P1", "id"},
-	{"target add T2 --title x --priority P1", "commitment"},
-	{"target set T9 --title x", "id"},
-	{"measure N00401 2020 5 --area 9999", "area"},
-	{"measure N00401 2020 5 --gender X", "gender"},
-	{"meeting add M2 --kind picnic --date 2024-01-01 --women 1 --men 3",
-	    "kind"},
-	{"project add PR2 --title x --partners 2403,1234", "partners"},
-	{"network join N2 --name x --scope galactic --date 2024-01-01", "scope"},
-	{"decision add D2 --body regional-council --date 2024-01-01 "
-	    "--subject targets --ref x", "body"},
-	{"decision add D2 --body board --date 2024-01-01 --subject targets "
-	    "--ref x --adopts target/NOPE", "adopts"},
-	{"delete target/NOPE", "key"},
+    /* unknown commitment or priority id */
+    {"baseline set 9.9 --text x", "commitment"},
+    {"target add T2 --title x --commitment 11.1 --priority P1", "commitment"},
+    {"target add T2 --title x --commitment 1.1,0.5 --priority P1",
+	"commitment"},
+    {"target add T2 --title x --commitment 1.1 --priority P9", "priority"},
+    {"target set T1 --priority P6", "priority"},
+    {"group add G2 --name x --priority P0", "priority"},
+    {"project add PR2 --title x --priority p1", "priority"},
+    /* a value that is not a number */
+    {"measure N00401 2020 abc", "value"},
+    {"measure N00401 2020 1e3", "value"},
+    {"target add T2 --title x --commitment 1.1 --priority P1 "
+     "--baseline abc@2019",
+	"baseline"},
+    {"target set T1 --target 3,5@2030", "target"},
+    {"project add PR2 --title x --budget lots", "budget"},
+    {"meeting add M2 --kind workshop --date 2024-01-01 --women five "
+     "--men 3",
+	"women"},
+    /* a year outside 1900-2100 */
+    {"measure N00401 1899 5", "year"},
+    {"measure N00401 2101 5", "year"},
+    {"measure N00401 20x0 5", "year"},
+    {"target add T2 --title x --commitment 1.1 --priority P1 "
+     "--target 5@2200",
+	"target"},
+    {"target add T2 --title x --commitment 1.1 --priority P1 "
+     "--baseline 5@1800",
+	"baseline"},
+    {"target add T2 --title x --commitment 1.1 --priority P1 "
+     "--baseline 5@2030 --target 3@2020",
+	"target"},
+    /* a negative count */
+    {"meeting add M2 --kind workshop --date 2024-01-01 --women -1 --men 3",
+	"women"},
+    {"meeting add M2 --kind workshop --date 2024-01-01 --women 1 --men -3",
+	"men"},
+    {"meeting set M1 --unstated -2", "unstated"},
+    {"project add PR2 --title x --budget -5", "budget"},
+    /* a date that does not parse */
+    {"meeting add M2 --kind workshop --date 2024-02-30 --women 1 --men 3",
+	"date"},
+    {"meeting add M2 --kind workshop --date yesterday --women 1 --men 3",
+	"date"},
+    {"project add PR2 --title x --start 2024-1-1", "start"},
+    {"group add G2 --name x --to 2024-00-10", "to"},
+    {"network join N2 --name x --scope national --date 01/02/2024", "date"},
+    {"decision add D2 --body board --date 2023-02-29 --subject targets "
+     "--ref x",
+	"date"},
+    /* an id already used by add */
+    {"target add T1 --title x --commitment 1.1 --priority P1", "id"},
+    {"meeting add M1 --kind workshop --date 2024-01-01 --women 1 --men 3",
+	"id"},
+    {"project add PR1 --title x", "id"},
+    {"group add G1 --name x", "id"},
+    {"decision add D1 --body board --date 2024-01-01 --subject targets "
+     "--ref x",
+	"id"},
+    /* and the rest of what is checked before sending */
+    {"target add 'T 3' --title x --commitment 1.1 --priority P1", "id"},
+    {"target add T2 --title x --priority P1", "commitment"},
+    {"target set T9 --title x", "id"},
+    {"measure N00401 2020 5 --area 9999", "area"},
+    {"measure N00401 2020 5 --gender X", "gender"},
+    {"meeting add M2 --kind picnic --date 2024-01-01 --women 1 --men 3",
+	"kind"},
+    {"project add PR2 --title x --partners 2403,1234", "partners"},
+    {"network join N2 --name x --scope galactic --date 2024-01-01", "scope"},
+    {"decision add D2 --body regional-council --date 2024-01-01 "
+     "--subject targets --ref x",
+	"body"},
+    {"decision add D2 --body board --date 2024-01-01 --subject targets "
+     "--ref x --adopts target/NOPE",
+	"adopts"},
+    {"delete target/NOPE", "key"},
 };
 
 Test(node, bad_input_stores_nothing)
@@ -683,7 +702,7 @@ Test(node, restart_keeps_everything)
 	cr_assert_str_eq(before, after);
 	free(after);
 	out = ucr_ok("network join N1 --name Net --scope national "
-	    "--date 2024-01-01");
+		     "--date 2024-01-01");
 	cr_assert_str_eq(out, "2403/network/N1 joined (seq 8)\n");
 	free(out);
 	/* SIGINT stops as cleanly as SIGTERM. */
@@ -712,18 +731,22 @@ Test(node, kill9_loses_nothing_acknowledged)
 	    "i=0; while [ $i -lt 2000 ]; do i=$((i+1)); "
 	    "ucr -c '%s' network join N$i --name \"Net $i\" --scope national "
 	    "--date 2024-01-01 >/dev/null 2>&1 || exit 0; "
-	    "echo N$i >> '%s'; done", conf, acked);
+	    "echo N$i >> '%s'; done",
+	    conf, acked);
 	cr_assert_gt(writer, 0);
-	cr_assert_eq(tu_wait_cmd(20000, "test -f '%s' && "
-	    "test $(wc -l < '%s') -ge 40", acked, acked), 0,
-	    "writer too slow");
+	cr_assert_eq(tu_wait_cmd(20000,
+			 "test -f '%s' && "
+			 "test $(wc -l < '%s') -ge 40",
+			 acked, acked),
+	    0, "writer too slow");
 	stop_node(SIGKILL);
 	kill(-writer, SIGKILL); /* a request in flight will get no answer */
 	waitpid(writer, NULL, 0);
 
 	/* A dead daemon is reported at once, not after the timeout. */
 	t0 = now_ms();
-	rc = ucr(NULL, &err, "network join X --name x --scope national "
+	rc = ucr(NULL, &err,
+	    "network join X --name x --scope national "
 	    "--date 2024-01-01");
 	cr_assert_eq(rc, 1);
 	cr_assert(strstr(err, "cannot reach ucr-node") != NULL, "%s", err);
@@ -734,7 +757,7 @@ Test(node, kill9_loses_nothing_acknowledged)
 	nets = ucr_json("show network --json");
 	list = tu_read(acked);
 	for (line = strtok_r(list, "\n", &save); line;
-	    line = strtok_r(NULL, "\n", &save), n++) {
+	     line = strtok_r(NULL, "\n", &save), n++) {
 		snprintf(key, sizeof(key), "2403/network/%s", line);
 		cr_assert_not_null(find_key(nets, key),
 		    "acknowledged %s lost after kill -9", key);
@@ -744,8 +767,8 @@ Test(node, kill9_loses_nothing_acknowledged)
 	log = ucr_json("log --json");
 	cr_assert_eq(json_array_size(log), json_array_size(nets));
 	json_array_foreach(log, i, e)
-		cr_assert_eq(json_integer_value(json_object_get(e, "seq")),
-		    (json_int_t)i + 1);
+	    cr_assert_eq(json_integer_value(json_object_get(e, "seq")),
+		(json_int_t)i + 1);
 	json_decref(log);
 	json_decref(nets);
 	free(ucr_ok("verify"));
@@ -775,10 +798,11 @@ Test(node, concurrent_writers)
 
 	start_node();
 	for (i = 0; i < WRITERS; i++) {
-		w[i] = tu_spawn(NULL, "for i in $(seq 1 %d); do "
+		w[i] = tu_spawn(NULL,
+		    "for i in $(seq 1 %d); do "
 		    "ucr -c '%s' project add W%d-$i --title \"P $i\" "
-		    "--priority P%d >/dev/null || exit 1; done", WRITES, conf, i,
-		    i % 5 + 1);
+		    "--priority P%d >/dev/null || exit 1; done",
+		    WRITES, conf, i, i % 5 + 1);
 		cr_assert_gt(w[i], 0);
 	}
 	for (i = 0; i < WRITERS; i++)
@@ -790,7 +814,8 @@ Test(node, concurrent_writers)
 	memset(seen, 0, sizeof(seen));
 	arr = ucr_json("log --json");
 	cr_assert_eq(json_array_size(arr), WRITERS * WRITES);
-	json_array_foreach(arr, j, e) {
+	json_array_foreach(arr, j, e)
+	{
 		json_int_t s = json_integer_value(json_object_get(e, "seq"));
 
 		cr_assert(s >= 1 && s <= WRITERS * WRITES);
@@ -800,9 +825,11 @@ Test(node, concurrent_writers)
 	free(ucr_ok("verify"));
 
 	/* Six officers add the same id at once: exactly one wins. */
-	rc = tu_run(&out, NULL, "for i in 1 2 3 4 5 6; do "
+	rc = tu_run(&out, NULL,
+	    "for i in 1 2 3 4 5 6; do "
 	    "( ucr -c '%s' group add RACE --name \"Group $i\" >/dev/null "
-	    "2>>'%s/race.err'; echo $? ) & done; wait", conf, dir);
+	    "2>>'%s/race.err'; echo $? ) & done; wait",
+	    conf, dir);
 	cr_assert_eq(rc, 0);
 	for (i = 0, won = 0, p = out; *p; p++)
 		if (*p == '0' || *p == '1') {
@@ -834,7 +861,8 @@ Test(node, import_all_or_nothing)
 	seed_records();
 
 	snprintf(path, sizeof(path), "%s/good.json", dir);
-	tu_write(path, "[{\"kind\":\"target\",\"id\":\"T5\",\"title\":\"Imported\","
+	tu_write(path,
+	    "[{\"kind\":\"target\",\"id\":\"T5\",\"title\":\"Imported\","
 	    "\"commitments\":[\"1.1\"],\"priorities\":[\"P1\"]},\n"
 	    "{\"kind\":\"measure\",\"indicator\":\"N00401\",\"year\":2019,"
 	    "\"value\":\"4.2\"},\n"
@@ -857,7 +885,8 @@ Test(node, import_all_or_nothing)
 	/* One bad row, last in the file: nothing stored. */
 	before = snapshot();
 	snprintf(path, sizeof(path), "%s/bad.json", dir);
-	tu_write(path, "[{\"kind\":\"target\",\"id\":\"T6\",\"title\":\"x\","
+	tu_write(path,
+	    "[{\"kind\":\"target\",\"id\":\"T6\",\"title\":\"x\","
 	    "\"commitments\":[\"1.1\"],\"priorities\":[\"P1\"]},\n"
 	    "{\"kind\":\"measure\",\"indicator\":\"N00401\",\"year\":2019,"
 	    "\"value\":\"abc\"}]\n");
@@ -867,7 +896,8 @@ Test(node, import_all_or_nothing)
 	cr_assert(strstr(err, "bad.json") && strstr(err, "value"), "%s", err);
 	free(err);
 	snprintf(path, sizeof(path), "%s/bad.csv", dir);
-	tu_write(path, "kind,id,title,commitments,priorities\n"
+	tu_write(path,
+	    "kind,id,title,commitments,priorities\n"
 	    "target,T7,From CSV,1.1,P2\n"
 	    "target,T8,Bad,99.9,P2\n");
 	rc = ucr(NULL, &err, "import '%s'", path);
@@ -886,7 +916,8 @@ Test(node, import_all_or_nothing)
 	free(before);
 
 	snprintf(path, sizeof(path), "%s/good.csv", dir);
-	tu_write(path, "kind,id,title,commitments,priorities\n"
+	tu_write(path,
+	    "kind,id,title,commitments,priorities\n"
 	    "target,T7,From CSV,1.1,P2\n");
 	free(ucr_ok("import '%s'", path));
 	arr = ucr_json("show --key target/T7 --json");
@@ -933,12 +964,12 @@ expect_error(const void *buf, size_t len, int code, const char *what)
 	Ucr__Reply *rep;
 	int rc = raw(&rep, buf, len);
 
-	cr_assert_eq(rc, 0, "%s: %s", what, rc == -1 ? "no reply" :
-	    "undecodable reply");
+	cr_assert_eq(rc, 0, "%s: %s", what,
+	    rc == -1 ? "no reply" : "undecodable reply");
 	cr_assert_neq(rep->code, 0, "%s: accepted", what);
 	if (code != 0)
-		cr_assert_eq(rep->code, code, "%s: code %d (%s)", what, rep->code,
-		    rep->message);
+		cr_assert_eq(rep->code, code, "%s: code %d (%s)", what,
+		    rep->code, rep->message);
 	cr_assert_str_not_empty(rep->message, "%s", what);
 	ucr__reply__free_unpacked(rep, NULL);
 }
@@ -976,7 +1007,7 @@ Test(node, malformed_frames_get_error_replies)
 
 	start_node();
 	free(ucr_ok("network join N0 --name Net --scope national "
-	    "--date 2024-01-01"));
+		    "--date 2024-01-01"));
 	before = snapshot();
 
 	expect_error(garbage, sizeof(garbage), UCR_EPROTO, "garbage");
@@ -1077,7 +1108,7 @@ Test(node, malformed_frames_get_error_replies)
 	free(before);
 	cr_assert(serving(5000));
 	free(ucr_ok("network join N1 --name Net --scope national "
-	    "--date 2024-01-01"));
+		    "--date 2024-01-01"));
 	m.year = 2020;
 	r2.key = "2403/measure/N00401/2020/T";
 	req.body_case = UCR__REQUEST__BODY_PUT;
@@ -1101,8 +1132,8 @@ Test(node, help_and_docs)
 	static const char *const cmds[] = {"baseline", "target", "measure",
 	    "project", "group", "meeting", "network", "decision", "delete",
 	    "import", "show", "log", "status", "plan", "cycle", "report",
-	    "explain", "digest", "peers", "roster", "vision", "priority", "goal",
-	    "keygen", "verify", "help"};
+	    "explain", "digest", "peers", "roster", "vision", "priority",
+	    "goal", "keygen", "verify", "help"};
 	char *out = NULL, *err = NULL, *md, *man, *man8, want[64], path[600];
 	size_t i;
 	int rc;
@@ -1128,7 +1159,8 @@ Test(node, help_and_docs)
 		snprintf(want, sizeof(want), "usage: ucr %s", cmds[i]);
 		cr_expect(strncmp(o1, want, strlen(want)) == 0, "%s", o1);
 		if (strcmp(cmds[i], "help") != 0) {
-			cr_assert_eq(tu_run(&o2, NULL, "ucr %s --help", cmds[i]),
+			cr_assert_eq(tu_run(&o2, NULL, "ucr %s --help",
+					 cmds[i]),
 			    0);
 			cr_expect_str_eq(o1, o2);
 		}

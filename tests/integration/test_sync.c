@@ -50,13 +50,13 @@ static const char *const codes[6] = {"2480", "2403", "2401", "2409", "2404",
 
 /* One daemon of the region. */
 struct site {
-	char name[32];		/* "hub", "2403", "2403b" */
+	char name[32]; /* "hub", "2403", "2403b" */
 	char conf[600];
 	char log[600];
 	char data[600];
-	char ctl[700];		/* ipc:// endpoint */
-	char key[600];		/* its key file */
-	char hex[65];		/* its public key */
+	char ctl[700]; /* ipc:// endpoint */
+	char key[600]; /* its key file */
+	char hex[65];  /* its public key */
 	pid_t pid;
 };
 
@@ -169,9 +169,8 @@ spawn(const char *logfile, const char *env, const char *fmt, ...)
 }
 
 /* Run "ucr -c CONF ARGS"; exit status, output as tu_run. */
-static int
-ucr(const struct site *s, char **out, char **err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static int ucr(const struct site *s, char **out, char **err, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
 
 static int
 ucr(const struct site *s, char **out, char **err, const char *fmt, ...)
@@ -191,8 +190,7 @@ ucr(const struct site *s, char **out, char **err, const char *fmt, ...)
 }
 
 /* A ucr command that must succeed. */
-static void
-ucr_ok(const struct site *s, const char *fmt, ...)
+static void ucr_ok(const struct site *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -249,7 +247,8 @@ ctl_query(const struct site *s, const char *what, int timeout_ms)
 	req.query = &q;
 	len = ucr__request__pack(&req, buf);
 	zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof(zero));
-	if (zmq_connect(sock, s->ctl) == 0 && zmq_send(sock, buf, len, 0) >= 0 &&
+	if (zmq_connect(sock, s->ctl) == 0 &&
+	    zmq_send(sock, buf, len, 0) >= 0 &&
 	    zmq_poll(&it, 1, timeout_ms) == 1) {
 		zmq_msg_t m;
 
@@ -331,7 +330,8 @@ region_init(int offset)
 	    "key = %s\n"
 	    "data = %s\n"
 	    "control = %s\n"
-	    "listen = tcp://127.0.0.1:%d\n", hub.key, hub.data, hub.ctl, port);
+	    "listen = tcp://127.0.0.1:%d\n",
+	    hub.key, hub.data, hub.ctl, port);
 	cr_assert_eq(tu_write(hub.conf, buf), 0);
 }
 
@@ -349,8 +349,8 @@ node_conf(struct site *s, const char *code, int hubport)
 	    "data = %s\n"
 	    "control = %s\n"
 	    "hub = tcp://127.0.0.1:%d\n"
-	    "hub_key = %s\n", code, s->key, s->data, s->ctl,
-	    hubport ? hubport : port, hub.hex);
+	    "hub_key = %s\n",
+	    code, s->key, s->data, s->ctl, hubport ? hubport : port, hub.hex);
 	cr_assert_eq(tu_write(s->conf, buf), 0);
 }
 
@@ -392,14 +392,16 @@ site_start_env(struct site *s, int is_hub, const char *env)
 
 	cr_assert_leq(s->pid, 0, "%s already running", s->name);
 	s->pid = spawn(s->log, env, "exec %s -d %s -f '%s'",
-	    is_hub ? "ucr-hub" : "ucr-node", getenv("UCR_TEST_VERBOSE") ? "-v" :
-	    "", s->conf);
+	    is_hub ? "ucr-hub" : "ucr-node",
+	    getenv("UCR_TEST_VERBOSE") ? "-v" : "", s->conf);
 	cr_assert_gt(s->pid, 0);
 	/* A kill -9 leaves the socket file: ask, do not look for it. */
 	while ((j = ctl_query(s, "stats", 200)) == NULL) {
-		if (waitpid(s->pid, NULL, WNOHANG) == s->pid || now_ms() > end) {
+		if (waitpid(s->pid, NULL, WNOHANG) == s->pid ||
+		    now_ms() > end) {
 			s->pid = -1;
-			cr_assert_fail("%s did not come up:\n%s", s->name, tail(s));
+			cr_assert_fail("%s did not come up:\n%s", s->name,
+			    tail(s));
 		}
 	}
 	json_decref(j);
@@ -427,8 +429,8 @@ site_stop(struct site *s, int sig)
 		return;
 	st = tu_kill(s->pid, sig);
 	if (sig == SIGTERM)
-		cr_assert_eq(st, 0, "%s did not stop cleanly (%d):\n%s", s->name,
-		    st, tail(s));
+		cr_assert_eq(st, 0, "%s did not stop cleanly (%d):\n%s",
+		    s->name, st, tail(s));
 	s->pid = -1;
 }
 
@@ -490,10 +492,11 @@ write_many(const struct site *s, const char *prefix, int n)
 	p = buf;
 	*p++ = '[';
 	for (i = 0; i < n; i++)
-		p += sprintf(p, "%s{\"kind\":\"network\",\"id\":\"N%s%d\","
+		p += sprintf(p,
+		    "%s{\"kind\":\"network\",\"id\":\"N%s%d\","
 		    "\"name\":\"Network %s %d %0200d\",\"scope\":\"national\","
-		    "\"joined\":\"2009-01-01\"}\n", i ? "," : "", prefix, i, prefix,
-		    i, i);
+		    "\"joined\":\"2009-01-01\"}\n",
+		    i ? "," : "", prefix, i, prefix, i, i);
 	*p++ = ']';
 	*p = '\0';
 	cr_assert_eq(tu_write(path, buf), 0);
@@ -506,8 +509,10 @@ static void
 write_one(const struct site *s, const char *id)
 {
 	wait_writes(s, 8000);
-	ucr_ok(s, "network join %s --name 'Network %s' --scope national "
-	    "--date 2009-01-01", id, id);
+	ucr_ok(s,
+	    "network join %s --name 'Network %s' --scope national "
+	    "--date 2009-01-01",
+	    id, id);
 }
 
 /* ---------------------------------------------------------------- digests */
@@ -549,12 +554,13 @@ digest_seq(const struct digest *d, const char *hex, int *stopped)
 	size_t i;
 	json_t *o;
 
-	json_array_foreach(d->logs, i, o) {
-		if (strcmp(json_string_value(json_object_get(o, "author")), hex) ==
-		    0) {
+	json_array_foreach(d->logs, i, o)
+	{
+		if (strcmp(json_string_value(json_object_get(o, "author")),
+			hex) == 0) {
 			if (stopped)
-				*stopped = json_is_true(json_object_get(o,
-				    "stopped"));
+				*stopped =
+				    json_is_true(json_object_get(o, "stopped"));
 			return json_integer_value(json_object_get(o, "seq"));
 		}
 	}
@@ -585,11 +591,13 @@ same_everywhere(struct site **s, int n, long long records, char *why,
 			break;
 		}
 		if (d.records != d0.records || d.entries != d0.entries ||
-		    strcmp(d.view, d0.view) != 0 || !json_equal(d.logs, d0.logs)) {
-			snprintf(why, whylen, "%s holds %lld records, %lld entries, "
-			    "view %.16s; hub %lld, %lld, %.16s", s[i]->name,
-			    d.records, d.entries, d.view, d0.records, d0.entries,
-			    d0.view);
+		    strcmp(d.view, d0.view) != 0 ||
+		    !json_equal(d.logs, d0.logs)) {
+			snprintf(why, whylen,
+			    "%s holds %lld records, %lld entries, "
+			    "view %.16s; hub %lld, %lld, %.16s",
+			    s[i]->name, d.records, d.entries, d.view,
+			    d0.records, d0.entries, d0.view);
 			ok = 0;
 		}
 		digest_free(&d);
@@ -614,10 +622,12 @@ converge(long long records, const int *which)
 			char logs[8000] = "";
 
 			for (i = 0; i < n; i++)
-				snprintf(logs + strlen(logs), sizeof(logs) -
-				    strlen(logs), "--- %s\n%.1200s\n", s[i]->name,
+				snprintf(logs + strlen(logs),
+				    sizeof(logs) - strlen(logs),
+				    "--- %s\n%.1200s\n", s[i]->name,
 				    tail(s[i]));
-			cr_assert_fail("no convergence in %d s: %s\n--- hub\n%s\n%s",
+			cr_assert_fail(
+			    "no convergence in %d s: %s\n--- hub\n%s\n%s",
 			    CONVERGE_MS / 1000, why, tail(&hub), logs);
 		}
 		sleep_ms(100);
@@ -650,8 +660,8 @@ static int
 link_is(const struct site *s, const char *state)
 {
 	json_t *j = link_state(s);
-	int is = strcmp(json_string_value(json_object_get(j, "state")), state) ==
-	    0;
+	int is =
+	    strcmp(json_string_value(json_object_get(j, "state")), state) == 0;
 
 	json_decref(j);
 	return is;
@@ -666,8 +676,9 @@ wait_link(const struct site *s, const char *state, int timeout_ms)
 	while (!link_is(s, state)) {
 		if (now_ms() > end) {
 			j = link_state(s);
-			cr_assert_fail("%s: link never reached '%s': %s\n%s", s->name,
-			    state, json_dumps(j, JSON_COMPACT), tail(s));
+			cr_assert_fail("%s: link never reached '%s': %s\n%s",
+			    s->name, state, json_dumps(j, JSON_COMPACT),
+			    tail(s));
 		}
 		sleep_ms(100);
 	}
@@ -708,8 +719,10 @@ hub_peer(const char *hex)
 	size_t i;
 
 	cr_assert_not_null(arr);
-	json_array_foreach(arr, i, o) {
-		if (strcmp(json_string_value(json_object_get(o, "key")), hex) == 0)
+	json_array_foreach(arr, i, o)
+	{
+		if (strcmp(json_string_value(json_object_get(o, "key")), hex) ==
+		    0)
 			found = json_incref(o);
 	}
 	json_decref(arr);
@@ -800,7 +813,8 @@ Test(sync, six_nodes_converge, .timeout = 60)
 	/* hub roster 1 + 6, the vision, and 102 per node */
 	converge(1 + 6 + 1 + 6 * 102, all);
 	cr_assert_eq(digest_get(&hub, &d), 0);
-	cr_assert_eq(json_array_size(d.logs), 7, "a log per node and the hub's");
+	cr_assert_eq(json_array_size(d.logs), 7,
+	    "a log per node and the hub's");
 	for (i = 0; i < 6; i++) {
 		int stopped = 1;
 		json_t *p = hub_peer(nodes[i].hex);
@@ -809,8 +823,8 @@ Test(sync, six_nodes_converge, .timeout = 60)
 		cr_assert_not(stopped);
 		cr_assert(json_is_true(json_object_get(p, "connected")), "%s",
 		    json_dumps(p, 0));
-		cr_assert_eq(json_integer_value(json_object_get(p, "refused")), 0,
-		    "%s", json_dumps(p, 0));
+		cr_assert_eq(json_integer_value(json_object_get(p, "refused")),
+		    0, "%s", json_dumps(p, 0));
 		json_decref(p);
 		cr_assert(link_is(&nodes[i], "stream"));
 		verify_store(&nodes[i]);
@@ -841,10 +855,13 @@ Test(sync, offline_node_catches_up, .timeout = 60)
 	t0 = now_ms();
 	node_start(0);
 	wait_link(&nodes[0], "hello", 1000);
-	cr_assert_neq(ucr(&nodes[0], NULL, NULL, "network join N0 --name X "
-	    "--scope national --date 2009-01-01"), 0, "writes wait for the hub");
+	cr_assert_neq(ucr(&nodes[0], NULL, NULL,
+			  "network join N0 --name X "
+			  "--scope national --date 2009-01-01"),
+	    0, "writes wait for the hub");
 	wait_writes(&nodes[0], 8000);
-	cr_assert_geq(now_ms() - t0, 2000, "writes opened before the gate time");
+	cr_assert_geq(now_ms() - t0, 2000,
+	    "writes opened before the gate time");
 	write_many(&nodes[0], "off", 300);
 	write_one(&nodes[0], "single");
 	j = link_state(&nodes[0]);
@@ -934,7 +951,8 @@ Test(sync, hub_restarted_mid_stream, .timeout = 60)
 		hub_start();
 		converge(total, which);
 	}
-	cr_assert_geq(partial, 2, "the hub never stopped with batches in "
+	cr_assert_geq(partial, 2,
+	    "the hub never stopped with batches in "
 	    "flight");
 	cr_assert_geq(log_count(&hub, "stopping"), 4);
 	verify_store(&hub);
@@ -986,7 +1004,8 @@ Test(sync, kill9_during_backlog, .timeout = 120)
 		site_stop(&nodes[victim], SIGKILL);
 		sleep_ms(5 * round);
 		site_stop(&hub, SIGKILL);
-		/* what was in flight when they died (stores read as they are) */
+		/* what was in flight when they died (stores read as they are)
+		 */
 		cr_assert_eq(digest_get(&hub, &dh), 0);
 		cr_assert_eq(digest_get(&nodes[victim], &dv), 0);
 		for (i = 0; i < 3; i++) {
@@ -1010,7 +1029,8 @@ Test(sync, kill9_during_backlog, .timeout = 120)
 			hub_start();
 		}
 	}
-	cr_log_info("kill -9 rounds: hub short of a live node's log %d times, "
+	cr_log_info(
+	    "kill -9 rounds: hub short of a live node's log %d times, "
 	    "victim's own batches unstored %d, victim short of a relay %d",
 	    hub_partial, victim_unacked, victim_behind);
 	/* the crashes did hit data in flight */
@@ -1051,7 +1071,7 @@ struct client {
 	uint64_t time;
 	uint8_t *ent[64];
 	size_t entlen[64];
-	uint8_t hash[64][32];	/* hash[seq]; hash[0] is zeros */
+	uint8_t hash[64][32]; /* hash[seq]; hash[0] is zeros */
 	size_t n;
 };
 
@@ -1071,7 +1091,8 @@ client_open(struct client *c, struct ucr_key *key)
 	cr_assert_eq(ucr_key_curve_public(pub, key->pk), 0);
 	cr_assert_eq(ucr_key_curve_secret(&sec, key), 0);
 	zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof(zero));
-	cr_assert_eq(zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, server, 40), 0);
+	cr_assert_eq(zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, server, 40),
+	    0);
 	cr_assert_eq(zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, pub, 40), 0);
 	cr_assert_eq(zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, sec, 40), 0);
 	sodium_free(sec);
@@ -1164,9 +1185,12 @@ expect_error(struct client *c, int code, const char *what)
 	Ucr__Frame *f = client_answer(c, 5000);
 	uint64_t seq;
 
-	cr_assert_not_null(f, "%s: no answer from the hub\n%s", what, tail(&hub));
-	cr_assert_eq(f->body_case, UCR__FRAME__BODY_ERROR, "%s: got a %s frame, "
-	    "want an error", what, ucr_wire_name(f));
+	cr_assert_not_null(f, "%s: no answer from the hub\n%s", what,
+	    tail(&hub));
+	cr_assert_eq(f->body_case, UCR__FRAME__BODY_ERROR,
+	    "%s: got a %s frame, "
+	    "want an error",
+	    what, ucr_wire_name(f));
 	cr_assert_eq(f->error->code, code, "%s: error %s (%s), want %s", what,
 	    ucr_errname(f->error->code), f->error->message, ucr_errname(code));
 	seq = f->error->seq;
@@ -1203,9 +1227,11 @@ expect_usable(struct client *c, const char *after)
 	f = client_answer(c, 5000);
 	cr_assert_not_null(f, "after %s: no State for a hello\n%s", after,
 	    tail(&hub));
-	cr_assert_eq(f->body_case, UCR__FRAME__BODY_STATE, "after %s: %s frame "
-	    "(%s)", after, ucr_wire_name(f), f->body_case ==
-	    UCR__FRAME__BODY_ERROR ? f->error->message : "");
+	cr_assert_eq(f->body_case, UCR__FRAME__BODY_STATE,
+	    "after %s: %s frame "
+	    "(%s)",
+	    after, ucr_wire_name(f),
+	    f->body_case == UCR__FRAME__BODY_ERROR ? f->error->message : "");
 	seq = f->state->seq;
 	ucr__frame__free_unpacked(f, NULL);
 	return seq;
@@ -1232,8 +1258,8 @@ network_bytes(uint8_t **out, size_t *len, const char *owner, const char *id)
 
 /* A roster record enrolling pk as code, owned by owner. */
 static void
-roster_bytes(uint8_t **out, size_t *len, const char *owner,
-    const uint8_t *pk, const char *code)
+roster_bytes(uint8_t **out, size_t *len, const char *owner, const uint8_t *pk,
+    const char *code)
 {
 	Ucr__Record r = UCR__RECORD__INIT;
 	Ucr__RosterEntry e = UCR__ROSTER_ENTRY__INIT;
@@ -1261,7 +1287,8 @@ client_entry(struct client *c, uint8_t *rec, size_t reclen, uint32_t kind)
 	cr_assert_lt(n, 64);
 	c->time = ucr_hlc_next(c->time);
 	cr_assert_eq(ucr_entry_encode(&c->ent[n], &c->entlen[n], c->epoch, n,
-	    c->hash[n - 1], c->time, kind, rec, reclen), 0);
+			 c->hash[n - 1], c->time, kind, rec, reclen),
+	    0);
 	ucr_hash(c->hash[n], c->ent[n], c->entlen[n]);
 	c->n = n;
 	free(rec);
@@ -1299,8 +1326,8 @@ struct batch {
 };
 
 static void
-client_batch(struct client *c, struct batch *out, uint64_t first,
-    uint64_t last, const struct ucr_key *signer)
+client_batch(struct client *c, struct batch *out, uint64_t first, uint64_t last,
+    const struct ucr_key *signer)
 {
 	uint64_t s;
 
@@ -1315,7 +1342,8 @@ client_batch(struct client *c, struct batch *out, uint64_t first,
 	out->b.first_seq = first;
 	out->b.last_seq = last;
 	out->b.signature.data = out->sig;
-	ucr_batch_sign(&out->b, signer ? signer : c->key, REGION, c->hash[last]);
+	ucr_batch_sign(&out->b, signer ? signer : c->key, REGION,
+	    c->hash[last]);
 	memcpy(out->author, c->key->pk, 32);
 	out->b.author.data = out->author;
 	out->b.author.len = 32;
@@ -1343,10 +1371,12 @@ client_push(struct client *c, uint64_t first, uint64_t last)
 	f = client_answer(c, 5000);
 	cr_assert_not_null(f, "no ack for %llu-%llu\n%s",
 	    (unsigned long long)first, (unsigned long long)last, tail(&hub));
-	cr_assert_eq(f->body_case, UCR__FRAME__BODY_ACK, "batch %llu-%llu: %s "
-	    "(%s)", (unsigned long long)first, (unsigned long long)last,
-	    ucr_wire_name(f), f->body_case == UCR__FRAME__BODY_ERROR ?
-	    f->error->message : "");
+	cr_assert_eq(f->body_case, UCR__FRAME__BODY_ACK,
+	    "batch %llu-%llu: %s "
+	    "(%s)",
+	    (unsigned long long)first, (unsigned long long)last,
+	    ucr_wire_name(f),
+	    f->body_case == UCR__FRAME__BODY_ERROR ? f->error->message : "");
 	cr_assert_eq(f->ack->seq, last);
 	ucr__frame__free_unpacked(f, NULL);
 }
@@ -1415,8 +1445,8 @@ Test(sync, bad_input_refused, .timeout = 60)
 
 	/* garbage bytes */
 	{
-		static const uint8_t junk[] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f,
-		    0x13, 0x37, 0xde, 0xad};
+		static const uint8_t junk[] = {0x0a, 0xff, 0xff, 0xff, 0xff,
+		    0x0f, 0x13, 0x37, 0xde, 0xad};
 
 		client_send_raw(&c, junk, sizeof(junk));
 		expect_error(&c, UCR_EPROTO, "garbage bytes");
@@ -1461,7 +1491,8 @@ Test(sync, bad_input_refused, .timeout = 60)
 	{
 		static const uint8_t part[] = {0x78, 0x01};
 
-		cr_assert_geq(zmq_send(c.sock, part, sizeof(part), ZMQ_SNDMORE), 0);
+		cr_assert_geq(zmq_send(c.sock, part, sizeof(part), ZMQ_SNDMORE),
+		    0);
 		cr_assert_geq(zmq_send(c.sock, part, sizeof(part), 0), 0);
 		expect_error(&c, UCR_EPROTO, "two-part message");
 		cases++;
@@ -1653,11 +1684,12 @@ Test(sync, unknown_key_refused, .timeout = 60)
 	client_open(&c, k);
 	client_hello(&c);
 	f = client_answer(&c, 1500);
-	cr_assert_null(f, "an unknown key got a %s frame", f ?
-	    ucr_wire_name(f) : "");
+	cr_assert_null(f, "an unknown key got a %s frame",
+	    f ? ucr_wire_name(f) : "");
 	cr_assert(log_has(&hub, "zap: refused unknown key"), "%s", tail(&hub));
 	cr_assert_geq(hub_counter("denied"), 1);
-	cr_assert_eq(hub_counter("received"), 0, "nothing reaches the sync "
+	cr_assert_eq(hub_counter("received"), 0,
+	    "nothing reaches the sync "
 	    "server from an unknown key");
 	client_close(&c);
 	ucr_key_free(k);
@@ -1675,7 +1707,8 @@ Test(sync, unknown_key_refused, .timeout = 60)
 		json_t *j = link_state(&nodes[0]);
 
 		cr_assert(strstr(json_string_value(json_object_get(j, "why")),
-		    "refused our key") != NULL, "%s", json_dumps(j, 0));
+			      "refused our key") != NULL,
+		    "%s", json_dumps(j, 0));
 		json_decref(j);
 	}
 	write_one(&nodes[1], "known");
@@ -1757,7 +1790,8 @@ Test(sync, revoked_while_connected, .timeout = 60)
 	before = digest_seq(&d, nodes[0].hex, NULL);
 	digest_free(&d);
 	cr_assert_eq(before, 1);
-	(void)ucr(&nodes[0], NULL, NULL, "network join AFTER --name X --scope "
+	(void)ucr(&nodes[0], NULL, NULL,
+	    "network join AFTER --name X --scope "
 	    "national --date 2009-01-01");
 	/* the bystander goes on, and the revoked node no longer gets relays */
 	write_one(&nodes[1], "bystander");
@@ -1812,7 +1846,8 @@ Test(sync, restored_node_recovers_own_log, .timeout = 60)
 	/* a backup of the store, taken at seq 5 */
 	site_stop(&nodes[0], SIGTERM);
 	cr_assert_eq(tu_run(NULL, &err, "cp -a '%s' '%s.bak'", nodes[0].data,
-	    nodes[0].data), 0, "%s", err);
+			 nodes[0].data),
+	    0, "%s", err);
 	free(err);
 	node_start(0);
 	write_many(&nodes[0], "new", 200);
@@ -1821,7 +1856,8 @@ Test(sync, restored_node_recovers_own_log, .timeout = 60)
 	/* the disk is lost; the backup comes back */
 	site_stop(&nodes[0], SIGKILL);
 	cr_assert_eq(tu_run(NULL, &err, "rm -rf '%s' && mv '%s.bak' '%s'",
-	    nodes[0].data, nodes[0].data, nodes[0].data), 0, "%s", err);
+			 nodes[0].data, nodes[0].data, nodes[0].data),
+	    0, "%s", err);
 	free(err);
 	node_start(0);
 	/* it fetches its own log back before it writes again */
@@ -1830,7 +1866,8 @@ Test(sync, restored_node_recovers_own_log, .timeout = 60)
 
 		for (;;) {
 			j = link_state(&nodes[0]);
-			if (json_integer_value(json_object_get(j, "head")) == 206 &&
+			if (json_integer_value(json_object_get(j, "head")) ==
+				206 &&
 			    json_is_true(json_object_get(j, "writes_open")))
 				break;
 			cr_assert_lt(now_ms(), end, "no restore: %s\n%s",
@@ -1849,7 +1886,8 @@ Test(sync, restored_node_recovers_own_log, .timeout = 60)
 	digest_free(&d);
 	cr_assert_eq(hub_quarantined(), 0);
 	j = link_state(&nodes[0]);
-	cr_assert_str_eq(json_string_value(json_object_get(j, "state")), "stream");
+	cr_assert_str_eq(json_string_value(json_object_get(j, "state")),
+	    "stream");
 	json_decref(j);
 	verify_store(&nodes[0]);
 	verify_store(&hub);
@@ -1876,7 +1914,7 @@ fork_test(int offset, int extra)
 	region_init(offset);
 	hub_start();
 	node_new("2460", "2460", -1);
-	node_new("2460", "2460b", 0);	/* the clone: same key */
+	node_new("2460", "2460b", 0); /* the clone: same key */
 	node_new("2480", "2480", -1);
 	enrol("2460", nodes[0].hex);
 	enrol("2480", nodes[2].hex);
@@ -1886,7 +1924,8 @@ fork_test(int offset, int extra)
 	converge(3 + 1, which);
 	site_stop(&nodes[0], SIGTERM);
 	cr_assert_eq(tu_run(NULL, &err, "cp -a '%s' '%s'", nodes[0].data,
-	    nodes[1].data), 0, "%s", err);
+			 nodes[1].data),
+	    0, "%s", err);
 	free(err);
 	node_start(0);
 	write_one(&nodes[0], "orig2");
@@ -1907,8 +1946,9 @@ fork_test(int offset, int extra)
 	node_start(1);
 	wait_link(&nodes[1], "stopped", 10000);
 	j = link_state(&nodes[1]);
-	cr_assert(strstr(json_string_value(json_object_get(j, "why")), "fork") !=
-	    NULL, "%s", json_dumps(j, 0));
+	cr_assert(strstr(json_string_value(json_object_get(j, "why")),
+		      "fork") != NULL,
+	    "%s", json_dumps(j, 0));
 	json_decref(j);
 	cr_assert(log_has(&hub, "ALARM"), "%s", tail(&hub));
 	cr_assert(log_has(&nodes[1], "ALARM"), "%s", tail(&nodes[1]));
@@ -1955,8 +1995,8 @@ Test(sync, selftest_refuses_without_zap, .timeout = 30)
 	pid_t pid;
 
 	region_init(10);
-	pid = spawn(hub.log, "UCR_TEST_DISABLE_ZAP=1", "exec ucr-hub -d -f '%s'",
-	    hub.conf);
+	pid = spawn(hub.log, "UCR_TEST_DISABLE_ZAP=1",
+	    "exec ucr-hub -d -f '%s'", hub.conf);
 	hub.pid = pid;
 	end = now_ms() + 15000;
 	while ((rc = waitpid(pid, &st, WNOHANG)) == 0 && now_ms() < end)
