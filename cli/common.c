@@ -37,7 +37,6 @@ cli_load_config(struct ucr_config **out)
 {
 	char why[512];
 	const char *path = cli_conf_path;
-	int rc;
 
 	if (path == NULL)
 		path = getenv("UCR_CONF");
@@ -48,7 +47,7 @@ cli_load_config(struct ucr_config **out)
 		    access(UCR_DEFAULT_HUB_CONF, F_OK) == 0)
 			path = UCR_DEFAULT_HUB_CONF;
 	}
-	if ((rc = ucr_config_load(out, path, why, sizeof(why))) != 0) {
+	if (ucr_config_load(out, path, why, sizeof(why)) != 0) {
 		cli_error("%s", why);
 		return -1;
 	}

@@ -693,7 +693,7 @@ rebuild_from(struct ucr_store *dst, const char *from,
 			if (l->done)
 				continue;
 			e = rebuild_copy(dst, src, l, entries);
-			if (e == 0 || e != UCR_EROSTER) {
+			if (e != UCR_EROSTER) {
 				l->done = 1;
 				progress = 1;
 			}

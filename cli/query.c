@@ -307,7 +307,7 @@ show_cb(const struct ucr_rec *rec, void *arg)
 	} else {
 		summary(line, sizeof(line), r);
 		if (strlen(line) > 60)
-			strcpy(line + 57, "...");
+			memcpy(line + 57, "...", 4);
 		printf("%-34s %6" PRIu64 "  %s\n", r->key, rec->seq, line);
 	}
 leave:

@@ -563,7 +563,7 @@ authority(MDB_txn *txn, struct ucr_store *s, const uint8_t *author,
 	}
 	if (rc != 0)
 		return rc == UCR_ENOTFOUND ? UCR_EROSTER : rc;
-	if ((rc = ucr_record_decode(&rec, r.bytes, r.len)) != 0)
+	if (ucr_record_decode(&rec, r.bytes, r.len) != 0)
 		return UCR_ECORRUPT;
 	rc = 0;
 	if (rec->tombstone || rec->body_case != UCR__RECORD__BODY_ROSTER ||
@@ -1677,7 +1677,7 @@ verify_log(const struct ucr_head *h, void *arg)
 		logkey(key, h->author, h->epoch, seq);
 		k.mv_data = key;
 		k.mv_size = ENTKEY_LEN;
-		if ((rc = mdb_get(vc->txn, s->entries, &k, &v)) != 0) {
+		if (mdb_get(vc->txn, s->entries, &k, &v) != 0) {
 			setwhy(vc->why, vc->whylen,
 			    "log %s epoch %llu: entry "
 			    "%llu missing",

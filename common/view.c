@@ -1440,7 +1440,8 @@ ucr_view_fold(struct ucr_view **out, const struct ucr_view_input *in, size_t n,
 	}
 	for (i = 0; i < n; i++)
 		f.in[i] = &in[i];
-	qsort(f.in, n, sizeof(*f.in), input_cmp);
+	if (n > 0)
+		qsort(f.in, n, sizeof(*f.in), input_cmp);
 	for (i = 0, k = 0; i < n; i++) {
 		if (i + 1 < n &&
 		    strcmp(f.in[i]->record->key, f.in[i + 1]->record->key) == 0)

@@ -338,7 +338,8 @@ on_hello(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 		    hello->version, UCR_PROTOCOL_VERSION);
 		return;
 	}
-	if (hello->author.len != 32 || memcmp(hello->author.data, p->key, 32) ||
+	if (hello->author.len != 32 ||
+	    memcmp(hello->author.data, p->key, 32) != 0 ||
 	    hello->head_hash.len != 32 || hello->epoch == 0) {
 		send_error(h, m, p, UCR_EPROTO, 0,
 		    "hello for another key or "
