@@ -548,6 +548,19 @@ cmd_backup(int argc, char **argv)
 	}
 	ucr_store_free(s);
 	s = NULL;
+	/*
+	 * Mark the copy: a node started on it must hear from the hub before
+	 * it writes (it may be behind its own log there), however long the
+	 * hub takes to answer. The mark is not part of the view.
+	 */
+	if ((e = ucr_store_open(&s, out, 0, cfg->map_size)) != 0 ||
+	    (e = ucr_store_meta_put(s, "needs-hub", "1", 1)) != 0) {
+		cli_error("backup: cannot mark the copy in %s: %s", out,
+		    ucr_strerror(e));
+		goto fail;
+	}
+	ucr_store_free(s);
+	s = NULL;
 	/* the check's reader lock file is no part of the backup */
 	snprintf(datafile, sizeof(datafile), "%s/lock.mdb", out);
 	unlink(datafile);

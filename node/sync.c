@@ -75,6 +75,7 @@ struct sync {
 	int64_t pause_until; /* quota back-off */
 	int64_t gate_at;     /* writes open at this time anyway */
 	int gate;            /* local writes allowed */
+	int restored;        /* a restored backup: no offline writes */
 	int synced_once;
 	char why[160];                 /* why STOPPED */
 	uint64_t rx, tx, bad, applied; /* counters */
@@ -105,6 +106,20 @@ open_gate(struct sync *s, const char *why)
 	if (!s->gate)
 		log_info("sync: local writes open (%s)", why);
 	s->gate = 1;
+}
+
+/* The hub has answered: a restored backup's mark has done its work. */
+static void
+hub_answered(struct sync *s)
+{
+	if (!s->restored)
+		return;
+	if (ucr_store_meta_put(s->n->d.store, "needs-hub", "0", 1) != 0)
+		log_warnx("sync: cannot clear the restored-backup mark");
+	else
+		log_info("sync: restored backup is in step with the hub");
+	s->restored = 0;
+	s->why[0] = '\0';
 }
 
 static uint64_t
@@ -288,6 +303,7 @@ on_state(struct sync *s, const Ucr__State *st)
 			    (unsigned long long)head);
 		s->synced_once = 1;
 		sync_change_state(s, SYNC_STREAM, NULL);
+		hub_answered(s);
 		open_gate(s, "hub answered");
 		pump(s);
 		break;
@@ -387,6 +403,7 @@ on_batch(struct sync *s, const Ucr__Batch *b)
 		s->next = s->hub_seq + 1;
 		s->inflight = 0;
 		sync_change_state(s, SYNC_STREAM, "restore complete");
+		hub_answered(s);
 		open_gate(s, "restore complete");
 		pump(s);
 	}
@@ -607,7 +624,8 @@ sync_timer(struct sync *s)
 {
 	int64_t now = now_ms();
 
-	if (!s->gate && s->state == SYNC_HELLO && now >= s->gate_at)
+	if (!s->gate && !s->restored && s->state == SYNC_HELLO &&
+	    now >= s->gate_at)
 		open_gate(s, "hub not reachable; writing offline");
 	if (s->flush_at && now >= s->flush_at) {
 		s->flush_at = 0;
@@ -637,7 +655,7 @@ sync_timeout(struct sync *s)
 
 	if (s->flush_at && s->flush_at - now < t)
 		t = s->flush_at - now;
-	if (!s->gate && s->gate_at - now < t)
+	if (!s->gate && !s->restored && s->gate_at - now < t)
 		t = s->gate_at - now;
 	if (t < 0)
 		t = 0;
@@ -666,6 +684,9 @@ sync_may_write(void *arg, char *why, size_t whylen)
 	    s->state == SYNC_RESTORE
 		? "this node is fetching its own log back from the hub (restored "
 		  "from a backup); try again in a moment"
+		: s->restored
+		? "this store is a restored backup: writes wait until the hub "
+		  "answers, so the node cannot fork its own log (ucr peers)"
 		: "this node is waiting for the hub's answer; try again in a moment");
 	return 0;
 }
@@ -762,6 +783,20 @@ sync_open(struct sync **out, struct node *n, char *why, size_t whylen)
 		return UCR_EIO;
 	}
 	s->gate_at = now_ms() + GATE_WAIT_MS;
+	{
+		char mark[4];
+		size_t len;
+
+		if (ucr_store_meta_get(n->d.store, "needs-hub", mark,
+			sizeof(mark), &len) == 0 &&
+		    len == 1 && mark[0] == '1') {
+			s->restored = 1;
+			snprintf(s->why, sizeof(s->why),
+			    "a restored backup: local writes wait for the hub");
+			log_info("sync: this store is a restored backup; local "
+				 "writes wait until the hub answers");
+		}
+	}
 	s->next = 1;
 	s->last_rx = now_ms();
 	*out = s;

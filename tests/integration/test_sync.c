@@ -2011,3 +2011,60 @@ Test(sync, selftest_refuses_without_zap, .timeout = 30)
 	hub_start();
 	cr_assert(log_has(&hub, "self-test passed"), "%s", tail(&hub));
 }
+
+/*
+ * A backup made with "ucr backup" is marked: a node started on it while the
+ * hub is down does not open writes after the usual wait (it might be
+ * behind its own log at the hub, and writing would fork it). When the hub
+ * comes back, the node fetches its newer entries and only then writes.
+ */
+Test(sync, restored_backup_waits_for_the_hub, .timeout = 60)
+{
+	char *out = NULL, *err = NULL, bak[sizeof(nodes[0].data) + 8];
+	int which[] = {0, -1}, stopped = 1, rc;
+	struct digest d;
+	json_t *j;
+
+	region_init(11);
+	hub_start();
+	node_new("2460", "2460", -1);
+	enrol("2460", nodes[0].hex);
+	node_start(0);
+	write_one(&nodes[0], "before");
+	converge(2 + 1, which);
+	snprintf(bak, sizeof(bak), "%s.bak", nodes[0].data);
+	rc = ucr(&nodes[0], &out, &err, "backup --out '%s'", bak);
+	cr_assert_eq(rc, 0, "%s %s", out, err);
+	free(out);
+	free(err);
+	write_one(&nodes[0], "after-backup");
+	converge(2 + 2, which);
+	/* the node's disk is lost while the hub is down too */
+	site_stop(&nodes[0], SIGKILL);
+	site_stop(&hub, SIGTERM);
+	cr_assert_eq(tu_run(NULL, &err, "rm -rf '%s' && mv '%s' '%s'",
+			 nodes[0].data, bak, nodes[0].data),
+	    0, "%s", err);
+	free(err);
+	node_start(0);
+	sleep_ms(4500); /* past the 3 s an unmarked store would wait */
+	rc = ucr(&nodes[0], &out, &err,
+	    "network join lost --name Lost --scope national --date 2009-01-01");
+	cr_assert_neq(rc, 0, "a restored backup wrote without the hub: %s", out);
+	cr_assert(strstr(err, "restored backup") != NULL, "%s", err);
+	free(out);
+	free(err);
+	j = link_state(&nodes[0]);
+	cr_assert_not(json_is_true(json_object_get(j, "writes_open")));
+	json_decref(j);
+	/* the hub comes back: the node restores, then writes */
+	hub_start();
+	write_one(&nodes[0], "after-restore");
+	converge(2 + 3, which);
+	cr_assert_eq(digest_get(&hub, &d), 0);
+	cr_assert_eq(digest_seq(&d, nodes[0].hex, &stopped), 3);
+	cr_assert_not(stopped, "a restore is not a fork");
+	digest_free(&d);
+	cr_assert_eq(hub_quarantined(), 0);
+	verify_store(&nodes[0]);
+}
