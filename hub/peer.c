@@ -196,7 +196,10 @@ relay_log(const struct ucr_head *head, void *arg)
 	struct hub *h = rc->h;
 	struct peer *p = rc->p;
 	struct hold *hd;
-	int own = memcmp(head->author, p->key, 32) == 0;
+	/* the node's current log is its own to send; its older epochs
+	 * (a wiped store's) come back to it like any other log */
+	int own = memcmp(head->author, p->key, 32) == 0 &&
+	    head->epoch == p->epoch;
 
 	if (p->inflight >= RELAY_WINDOW)
 		return 1;

@@ -44,7 +44,7 @@
 #define HELLO_FIRST_MS 250  /* hello repeat until the hub answers */
 #define HELLO_BUSY_MS 1000  /* hello repeat while unsynced */
 #define HELLO_IDLE_MS 10000 /* hello repeat when in step (a heartbeat) */
-#define HELLO_STOPPED_MS 15000
+#define HELLO_STOPPED_MS 5000
 #define FLUSH_WINDOW_MS 5 /* batching window for new local writes */
 #define GATE_WAIT_MS 3000 /* writes wait this long for a first State */
 #define MAX_BATCH_BYTES (1 << 20)

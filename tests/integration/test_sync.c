@@ -2068,3 +2068,112 @@ Test(sync, restored_backup_waits_for_the_hub, .timeout = 60)
 	cr_assert_eq(hub_quarantined(), 0);
 	verify_store(&nodes[0]);
 }
+
+/*
+ * A wiped store is a new epoch of the node's log: the hub refuses it and
+ * keeps the old log until the administrator accepts the new epoch; then
+ * the new log syncs and both stay.
+ */
+Test(sync, wiped_store_new_epoch_needs_acceptance, .timeout = 90)
+{
+	char *out = NULL, *err = NULL, epoch[32] = "";
+	int which[] = {0, -1}, stopped = 1, rc;
+	struct digest d;
+	json_t *j, *o;
+	size_t i;
+
+	region_init(12);
+	hub_start();
+	node_new("2401", "2401", -1);
+	enrol("2401", nodes[0].hex);
+	node_start(0);
+	write_one(&nodes[0], "old1");
+	write_one(&nodes[0], "old2");
+	converge(2 + 2, which);
+	/* the store is wiped: a new epoch */
+	site_stop(&nodes[0], SIGTERM);
+	cr_assert_eq(tu_run(NULL, &err, "rm -rf '%s'", nodes[0].data), 0, "%s",
+	    err);
+	free(err);
+	node_start(0);
+	{
+		long end = now_ms() + 15000;
+
+		for (;;) {
+			j = link_state(&nodes[0]);
+			if (strcmp(json_string_value(json_object_get(j, "state")),
+				"stopped") == 0)
+				break;
+			cr_assert_lt(now_ms(), end, "not refused: %s",
+			    json_dumps(j, 0));
+			json_decref(j);
+			sleep_ms(100);
+		}
+		cr_assert(strstr(json_string_value(json_object_get(j, "why")),
+			      "accept-epoch") != NULL);
+		json_decref(j);
+	}
+	/* it may still write locally; the hub keeps only the old log */
+	write_one(&nodes[0], "new1");
+	sleep_ms(500);
+	cr_assert_eq(digest_get(&hub, &d), 0);
+	cr_assert_eq(digest_seq(&d, nodes[0].hex, &stopped), 2);
+	digest_free(&d);
+	cr_assert(log_has(&hub, "new epoch"), "%s", tail(&hub));
+	/*
+	 * The administrator accepts the node's new epoch: the one of the
+	 * node's own logs that the hub does not hold (the node holds its old
+	 * log too, relayed back from the hub).
+	 */
+	cr_assert_eq(digest_get(&hub, &d), 0);
+	j = ucr_json(&nodes[0], "digest --json");
+	json_array_foreach(json_object_get(j, "logs"), i, o)
+	{
+		const char *e = json_string_value(json_object_get(o, "epoch"));
+		json_t *ho;
+		size_t k;
+		int held = 0;
+
+		if (strcmp(json_string_value(json_object_get(o, "author")),
+			nodes[0].hex) != 0)
+			continue;
+		json_array_foreach(d.logs, k, ho)
+		{
+			held |= strcmp(json_string_value(json_object_get(ho,
+					   "epoch")),
+				    e) == 0;
+		}
+		if (!held)
+			snprintf(epoch, sizeof(epoch), "%s", e);
+	}
+	json_decref(j);
+	digest_free(&d);
+	cr_assert_neq(epoch[0], '\0');
+	rc = ucr(&hub, &out, &err, "roster accept-epoch %s %s", nodes[0].hex,
+	    epoch);
+	cr_assert_eq(rc, 0, "%s %s", out, err);
+	free(out);
+	free(err);
+	/* both logs at the hub: the old (2) and the new (1); records 2+1+3 */
+	converge(2 + 1 + 3, which);
+	cr_assert_eq(digest_get(&hub, &d), 0);
+	{
+		int olds = 0, news = 0;
+
+		json_array_foreach(d.logs, i, o)
+		{
+			if (strcmp(json_string_value(json_object_get(o, "author")),
+				nodes[0].hex) != 0)
+				continue;
+			if (strcmp(json_string_value(json_object_get(o, "epoch")),
+				epoch) == 0)
+				news = json_integer_value(json_object_get(o, "seq"));
+			else
+				olds = json_integer_value(json_object_get(o, "seq"));
+		}
+		cr_assert_eq(olds, 2, "the old log is kept");
+		cr_assert_eq(news, 1, "the new log is taken");
+	}
+	digest_free(&d);
+	cr_assert_eq(hub_quarantined(), 0);
+}
