@@ -113,6 +113,21 @@ mdb_err(int rc)
 static void setwhy(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A read transaction and a cursor on dbi; the caller closes both. */
+static int
+read_cursor(struct ucr_store *s, MDB_dbi dbi, MDB_txn **txn, MDB_cursor **c)
+{
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn)) != 0)
+		return mdb_err(rc);
+	if ((rc = mdb_cursor_open(*txn, dbi, c)) != 0) {
+		mdb_txn_abort(*txn);
+		return mdb_err(rc);
+	}
+	return 0;
+}
+
 static void
 setwhy(char *why, size_t whylen, const char *fmt, ...)
 {
@@ -384,12 +399,8 @@ ucr_store_foreach_head(struct ucr_store *s,
 	struct ucr_head h;
 	int rc, op = MDB_FIRST;
 
-	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return mdb_err(rc);
-	if ((rc = mdb_cursor_open(txn, s->heads, &c)) != 0) {
-		mdb_txn_abort(txn);
-		return mdb_err(rc);
-	}
+	if ((rc = read_cursor(s, s->heads, &txn, &c)) != 0)
+		return rc;
 	while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
 		op = MDB_NEXT;
 		if (k.mv_size != LOGKEY_LEN || v.mv_size != HEAD_LEN) {
@@ -1357,6 +1368,19 @@ leave:
 
 /* ---------------------------------------------------------------- reads */
 
+static void
+rec_out(struct ucr_rec *out, const char *key, const struct recval *r)
+{
+	out->key = key;
+	out->author = r->author;
+	out->epoch = r->epoch;
+	out->seq = r->seq;
+	out->time = r->time;
+	out->hash = r->hash;
+	out->bytes = r->bytes;
+	out->len = r->len;
+}
+
 int
 ucr_store_get(struct ucr_store *s, const char *key,
     int (*cb)(const struct ucr_rec *, void *), void *ctx)
@@ -1369,14 +1393,7 @@ ucr_store_get(struct ucr_store *s, const char *key,
 	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
 		return mdb_err(rc);
 	if ((rc = rec_get(txn, s, key, &r)) == 0) {
-		out.key = key;
-		out.author = r.author;
-		out.epoch = r.epoch;
-		out.seq = r.seq;
-		out.time = r.time;
-		out.hash = r.hash;
-		out.bytes = r.bytes;
-		out.len = r.len;
+		rec_out(&out, key, &r);
 		rc = cb(&out, ctx);
 	}
 	mdb_txn_abort(txn);
@@ -1396,12 +1413,8 @@ ucr_store_foreach_record(struct ucr_store *s, const char *prefix,
 	size_t plen = prefix ? strlen(prefix) : 0;
 	int rc, op;
 
-	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return mdb_err(rc);
-	if ((rc = mdb_cursor_open(txn, s->records, &c)) != 0) {
-		mdb_txn_abort(txn);
-		return mdb_err(rc);
-	}
+	if ((rc = read_cursor(s, s->records, &txn, &c)) != 0)
+		return rc;
 	k.mv_data = (void *)prefix;
 	k.mv_size = plen;
 	op = plen ? MDB_SET_RANGE : MDB_FIRST;
@@ -1415,14 +1428,7 @@ ucr_store_foreach_record(struct ucr_store *s, const char *prefix,
 		}
 		memcpy(keybuf, k.mv_data, k.mv_size);
 		keybuf[k.mv_size] = '\0';
-		out.key = keybuf;
-		out.author = r.author;
-		out.epoch = r.epoch;
-		out.seq = r.seq;
-		out.time = r.time;
-		out.hash = r.hash;
-		out.bytes = r.bytes;
-		out.len = r.len;
+		rec_out(&out, keybuf, &r);
 		if ((rc = cb(&out, ctx)) != 0)
 			goto leave;
 	}
@@ -1445,12 +1451,8 @@ ucr_store_foreach_entry(struct ucr_store *s, const uint8_t *author,
 	struct ucr_entry_info e;
 	int rc, op = MDB_SET_RANGE;
 
-	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return mdb_err(rc);
-	if ((rc = mdb_cursor_open(txn, s->entries, &c)) != 0) {
-		mdb_txn_abort(txn);
-		return mdb_err(rc);
-	}
+	if ((rc = read_cursor(s, s->entries, &txn, &c)) != 0)
+		return rc;
 	logkey(key, author, epoch, from);
 	k.mv_data = key;
 	k.mv_size = ENTKEY_LEN;
@@ -1474,8 +1476,7 @@ leave:
 	return rc;
 }
 
-/* ---------------------------------------------------------------- quarantine
- */
+/* ------------------------------------------------------------ quarantine */
 
 int
 ucr_store_quarantine_put(struct ucr_store *s, const struct ucr_quarantine *q)
@@ -1512,12 +1513,8 @@ ucr_store_foreach_quarantine(struct ucr_store *s,
 	char reason[1001];
 	int rc, op = MDB_FIRST;
 
-	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return mdb_err(rc);
-	if ((rc = mdb_cursor_open(txn, s->quarantine, &c)) != 0) {
-		mdb_txn_abort(txn);
-		return mdb_err(rc);
-	}
+	if ((rc = read_cursor(s, s->quarantine, &txn, &c)) != 0)
+		return rc;
 	while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
 		const uint8_t *p = v.mv_data, *end = p + v.mv_size;
 		size_t rlen;

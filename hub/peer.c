@@ -198,8 +198,8 @@ relay_log(const struct ucr_head *head, void *arg)
 	struct hold *hd;
 	/* the node's current log is its own to send; its older epochs
 	 * (a wiped store's) come back to it like any other log */
-	int own = memcmp(head->author, p->key, 32) == 0 &&
-	    head->epoch == p->epoch;
+	int own =
+	    memcmp(head->author, p->key, 32) == 0 && head->epoch == p->epoch;
 
 	if (p->inflight >= RELAY_WINDOW)
 		return 1;
@@ -682,8 +682,7 @@ peer_dispatch(struct hub *h)
 	}
 }
 
-/* ---------------------------------------------------------------- checkpoint
- */
+/* ------------------------------------------------------------ checkpoint */
 
 struct cp_ctx {
 	Ucr__LogHead *heads;
@@ -818,8 +817,7 @@ peer_timeout(struct hub *h)
 	return t > 1000 ? 1000 : t;
 }
 
-/* ---------------------------------------------------------------- peers query
- */
+/* ----------------------------------------------------------- peers query */
 
 struct peers_ctx {
 	struct hub *h;

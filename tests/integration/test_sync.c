@@ -2050,7 +2050,8 @@ Test(sync, restored_backup_waits_for_the_hub, .timeout = 60)
 	sleep_ms(4500); /* past the 3 s an unmarked store would wait */
 	rc = ucr(&nodes[0], &out, &err,
 	    "network join lost --name Lost --scope national --date 2009-01-01");
-	cr_assert_neq(rc, 0, "a restored backup wrote without the hub: %s", out);
+	cr_assert_neq(rc, 0, "a restored backup wrote without the hub: %s",
+	    out);
 	cr_assert(strstr(err, "restored backup") != NULL, "%s", err);
 	free(out);
 	free(err);
@@ -2101,7 +2102,8 @@ Test(sync, wiped_store_new_epoch_needs_acceptance, .timeout = 90)
 
 		for (;;) {
 			j = link_state(&nodes[0]);
-			if (strcmp(json_string_value(json_object_get(j, "state")),
+			if (strcmp(json_string_value(
+				       json_object_get(j, "state")),
 				"stopped") == 0)
 				break;
 			cr_assert_lt(now_ms(), end, "not refused: %s",
@@ -2139,8 +2141,8 @@ Test(sync, wiped_store_new_epoch_needs_acceptance, .timeout = 90)
 			continue;
 		json_array_foreach(d.logs, k, ho)
 		{
-			held |= strcmp(json_string_value(json_object_get(ho,
-					   "epoch")),
+			held |= strcmp(json_string_value(
+					   json_object_get(ho, "epoch")),
 				    e) == 0;
 		}
 		if (!held)
@@ -2162,14 +2164,18 @@ Test(sync, wiped_store_new_epoch_needs_acceptance, .timeout = 90)
 
 		json_array_foreach(d.logs, i, o)
 		{
-			if (strcmp(json_string_value(json_object_get(o, "author")),
+			if (strcmp(json_string_value(
+				       json_object_get(o, "author")),
 				nodes[0].hex) != 0)
 				continue;
-			if (strcmp(json_string_value(json_object_get(o, "epoch")),
+			if (strcmp(json_string_value(
+				       json_object_get(o, "epoch")),
 				epoch) == 0)
-				news = json_integer_value(json_object_get(o, "seq"));
+				news = json_integer_value(
+				    json_object_get(o, "seq"));
 			else
-				olds = json_integer_value(json_object_get(o, "seq"));
+				olds = json_integer_value(
+				    json_object_get(o, "seq"));
 		}
 		cr_assert_eq(olds, 2, "the old log is kept");
 		cr_assert_eq(news, 1, "the new log is taken");
