@@ -305,7 +305,7 @@ cmd_peers(int argc, char **argv)
 {
 	struct cli_flags f;
 	struct ucr_config *cfg = NULL;
-	json_t *arr = NULL, *o;
+	json_t *arr = NULL, *o, *hub;
 	size_t i;
 	int rc = 1;
 
@@ -378,6 +378,19 @@ cmd_peers(int argc, char **argv)
 			    json_integer_value(json_object_get(o, "lag")),
 			    json_string_value(
 				json_object_get(o, "last_error")));
+		}
+		if (query(cfg, "hub", &hub, "peers") == 0) {
+			printf("hub: %" JSON_INTEGER_FORMAT
+			       " messages received, %" JSON_INTEGER_FORMAT
+			       " refused; handshakes %" JSON_INTEGER_FORMAT
+			       " admitted, %" JSON_INTEGER_FORMAT " denied\n",
+			    json_integer_value(
+				json_object_get(hub, "received")),
+			    json_integer_value(json_object_get(hub, "refused")),
+			    json_integer_value(
+				json_object_get(hub, "admitted")),
+			    json_integer_value(json_object_get(hub, "denied")));
+			json_decref(hub);
 		}
 	}
 	rc = 0;

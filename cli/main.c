@@ -138,7 +138,9 @@ static const struct command commands[] = {
 	"\n"
 	"On the hub: every roster entry, connected or not, last seen, the seq\n"
 	"the hub holds of its log, what the node reports, lag and the last\n"
-	"refusal. On a node: the state of its link to the hub.\n"},
+	"refusal, then the hub's counters (messages received and refused,\n"
+	"handshakes admitted and denied). On a node: the state of its link\n"
+	"to the hub.\n"},
     {"roster", cmd_roster, "enrol, revoke and list keys (hub)",
 	"ucr roster add CODE HEXKEY [--name NAME] [--role node|reader]\n"
 	"ucr roster revoke HEXKEY\n"
