@@ -480,16 +480,32 @@ leave:
 
 /* ---------------------------------------------------------------- regional */
 
+/*
+ * Send one regional record from the hub's administrator (vision, priority,
+ * goal): the hub's configuration, then one upsert. Frees r.
+ */
+static int
+regional_set(Ucr__Record *r, const char *cmd)
+{
+	struct ucr_config *cfg = NULL;
+	int rc = 1;
+
+	if (cli_load_config(&cfg) == 0 && need_hub(cfg, cmd) == 0)
+		rc =
+		    cli_put(cfg, r, UCR_PUT_UPSERT, NULL, 0, cmd, "set", "set");
+	ucr__record__free_unpacked(r, NULL);
+	ucr_config_free(cfg);
+	return rc;
+}
+
 int
 cmd_vision(int argc, char **argv)
 {
 	struct cli_flags f;
-	struct ucr_config *cfg = NULL;
 	Ucr__Record *r;
 	const char *y;
 	char *end;
 	long year = 2050;
-	int rc;
 
 	CLI_BEGIN(&f, "year=", argc, argv);
 	if (f.npos != 2 || strcmp(f.pos[0], "set") != 0)
@@ -502,30 +518,19 @@ cmd_vision(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (cli_load_config(&cfg) != 0)
-		return 1;
-	if (need_hub(cfg, "vision") != 0) {
-		ucr_config_free(cfg);
-		return 1;
-	}
 	r = cli_record_new(UCR_REGION, UCR__RECORD__BODY_VISION);
 	r->key = strdup("region/vision/vision");
 	r->vision->text = strdup(f.pos[1]);
 	r->vision->year = (uint32_t)year;
-	rc = cli_put(cfg, r, UCR_PUT_UPSERT, NULL, 0, "vision", "set", "set");
-	ucr__record__free_unpacked(r, NULL);
-	ucr_config_free(cfg);
-	return rc;
+	return regional_set(r, "vision");
 }
 
 int
 cmd_priority(int argc, char **argv)
 {
 	struct cli_flags f;
-	struct ucr_config *cfg = NULL;
 	Ucr__Record *r;
 	char key[64];
-	int rc;
 
 	CLI_BEGIN(&f, "title=", argc, argv);
 	if (f.npos != 2 || strcmp(f.pos[0], "set") != 0 ||
@@ -537,58 +542,42 @@ cmd_priority(int argc, char **argv)
 		    f.pos[1]);
 		return 1;
 	}
-	if (cli_load_config(&cfg) != 0)
-		return 1;
-	if (need_hub(cfg, "priority") != 0) {
-		ucr_config_free(cfg);
-		return 1;
-	}
 	r = cli_record_new(UCR_REGION, UCR__RECORD__BODY_PRIORITY);
 	snprintf(key, sizeof(key), "region/priority/%s", f.pos[1]);
 	r->key = strdup(key);
 	r->priority->id = strdup(f.pos[1]);
 	r->priority->title = strdup(cli_flag(&f, "title"));
-	rc = cli_put(cfg, r, UCR_PUT_UPSERT, NULL, 0, "priority", "set", "set");
-	ucr__record__free_unpacked(r, NULL);
-	ucr_config_free(cfg);
-	return rc;
+	return regional_set(r, "priority");
 }
 
 int
 cmd_goal(int argc, char **argv)
 {
 	struct cli_flags f;
-	struct ucr_config *cfg = NULL;
 	Ucr__Record *r;
+	const char *title;
 	char key[64];
-	int rc;
 
 	CLI_BEGIN(&f, "threshold= title=", argc, argv);
 	if (f.npos != 2 || strcmp(f.pos[0], "set") != 0 ||
 	    !cli_flag_set(&f, "threshold"))
 		return cli_misuse(argv[0]);
-	if (cli_load_config(&cfg) != 0)
-		return 1;
-	if (need_hub(cfg, "goal") != 0) {
-		ucr_config_free(cfg);
-		return 1;
-	}
 	r = cli_record_new(UCR_REGION, UCR__RECORD__BODY_GOAL);
 	snprintf(key, sizeof(key), "region/goal/%s", f.pos[1]);
 	r->key = strdup(key);
 	r->goal->id = strdup(f.pos[1]);
-	r->goal->title =
-	    strdup(cli_flag(&f, "title") ? cli_flag(&f, "title") : "");
-	r->goal->threshold = malloc(sizeof(*r->goal->threshold));
-	if (ucr_decimal_parse(r->goal->threshold, cli_flag(&f, "threshold")) !=
-	    0) {
+	title = cli_flag(&f, "title");
+	r->goal->title = strdup(title ? title : "");
+	/* initialised, so that freeing r after a bad value is safe */
+	if ((r->goal->threshold = malloc(sizeof(*r->goal->threshold))) != NULL)
+		ucr__decimal__init(r->goal->threshold);
+	if (r->goal->threshold == NULL ||
+	    ucr_decimal_parse(r->goal->threshold, cli_flag(&f, "threshold")) !=
+		0) {
 		cli_error("goal set: threshold: '%s' is not a number",
 		    cli_flag(&f, "threshold"));
-		rc = 1;
-	} else
-		rc = cli_put(cfg, r, UCR_PUT_UPSERT, NULL, 0, "goal", "set",
-		    "set");
-	ucr__record__free_unpacked(r, NULL);
-	ucr_config_free(cfg);
-	return rc;
+		ucr__record__free_unpacked(r, NULL);
+		return 1;
+	}
+	return regional_set(r, "goal");
 }

@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "clijson.h"
 #include "error.h"
+#include "officer.h"
 #include "record.h"
 
 int
@@ -349,10 +350,7 @@ cmd_show(int argc, char **argv)
 	if (key) {
 		char full[256];
 
-		snprintf(full, sizeof(full), "%s", key);
-		if (strchr(key, '/') &&
-		    strchr(strchr(key, '/') + 1, '/') == NULL)
-			snprintf(full, sizeof(full), "%s/%s", cfg->owner, key);
+		cli_full_key(full, sizeof(full), cfg->owner, key);
 		rc = ucr_store_get(s, full, show_cb, &c);
 		if (rc == UCR_ENOTFOUND) {
 			cli_error("show: %s: no such record", full);

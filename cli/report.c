@@ -186,22 +186,6 @@ load_view(struct ucr_view **out)
 	return rc != 0;
 }
 
-/* Parse flags; 0 to go on, else the exit status to return. */
-static int
-flags(struct cli_flags *fl, const char *spec, int argc, char **argv, int minpos,
-    int maxpos)
-{
-	if (cli_flags_parse(fl, spec, argc, argv) != 0)
-		return EXIT_USAGE;
-	if (fl->help) {
-		cli_usage(stdout, argv[0]);
-		return -1;
-	}
-	if (fl->npos < minpos || fl->npos > maxpos)
-		return cli_misuse(argv[0]);
-	return 0;
-}
-
 /* ------------------------------------------------------------ text */
 
 static void
@@ -335,8 +319,9 @@ cmd_status(int argc, char **argv)
 	struct colors c;
 	int rc;
 
-	if ((rc = flags(&fl, "json", argc, argv, 0, 0)) != 0)
-		return rc < 0 ? 0 : rc;
+	CLI_BEGIN(&fl, "json", argc, argv);
+	if (fl.npos != 0)
+		return cli_misuse(argv[0]);
 	if (load_view(&v) != 0)
 		return 1;
 	if (cli_flag_set(&fl, "json")) {
@@ -414,9 +399,9 @@ cmd_plan(int argc, char **argv)
 	size_t i, shown;
 	int rc, k, s;
 
-	if ((rc = flags(&fl, "priority= municipality= json", argc, argv, 0,
-		 0)) != 0)
-		return rc < 0 ? 0 : rc;
+	CLI_BEGIN(&fl, "priority= municipality= json", argc, argv);
+	if (fl.npos != 0)
+		return cli_misuse(argv[0]);
 	pri = cli_flag(&fl, "priority");
 	mun = cli_flag(&fl, "municipality");
 	if (pri != NULL && !ucr_priority_valid(pri) && strcmp(pri, "-") != 0) {
@@ -631,8 +616,9 @@ cmd_cycle(int argc, char **argv)
 	size_t i;
 	int rc;
 
-	if ((rc = flags(&fl, "json", argc, argv, 1, 1)) != 0)
-		return rc < 0 ? 0 : rc;
+	CLI_BEGIN(&fl, "json", argc, argv);
+	if (fl.npos != 1)
+		return cli_misuse(argv[0]);
 	/* A code or a name ("2403", "Bjurholm"). */
 	mu = ucr_municipality_find(fl.pos[0]);
 	for (i = 0; mu == NULL && i < UCR_NMUNICIPALITIES; i++)
@@ -692,8 +678,9 @@ cmd_explain(int argc, char **argv)
 	char n1[32], n2[32], b[40];
 	int rc;
 
-	if ((rc = flags(&fl, "json", argc, argv, 1, 1)) != 0)
-		return rc < 0 ? 0 : rc;
+	CLI_BEGIN(&fl, "json", argc, argv);
+	if (fl.npos != 1)
+		return cli_misuse(argv[0]);
 	if (load_view(&v) != 0)
 		return 1;
 	g = ucr_view_goal_find(v, fl.pos[0]);
@@ -1311,8 +1298,9 @@ cmd_report(int argc, char **argv)
 	FILE *f;
 	int rc;
 
-	if ((rc = flags(&fl, "html=", argc, argv, 0, 0)) != 0)
-		return rc < 0 ? 0 : rc;
+	CLI_BEGIN(&fl, "html=", argc, argv);
+	if (fl.npos != 0)
+		return cli_misuse(argv[0]);
 	if ((path = cli_flag(&fl, "html")) == NULL || *path == '\0')
 		return cli_misuse(argv[0]);
 	if (load_view(&v) != 0)

@@ -30,6 +30,7 @@ struct hub {
 	uint8_t (*refused)[32]; /* CURVE keys refused, logged once */
 	size_t nrefused;
 	int64_t checkpoint_at; /* next checkpoint */
+	int64_t relay_at;      /* next relay retry from the timer */
 	int changed;           /* store changed since the checkpoint */
 	int selftest;          /* during the start-up self-test */
 	uint64_t rx, refused_msgs, zap_ok, zap_denied; /* counters */

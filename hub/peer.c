@@ -36,6 +36,7 @@
 #define RESEND_MS 5000     /* no ack this long: send again */
 #define CONNECTED_MS 15000 /* seen within this: connected */
 #define CHECKPOINT_MS 10000
+#define RELAY_RETRY_MS 1000 /* the timer's relay retry */
 
 struct hold {
 	uint8_t author[32];
@@ -795,10 +796,19 @@ peer_timer(struct hub *h)
 			p->inflight = 0;
 			for (j = 0; j < p->nholds; j++)
 				p->holds[j].sent = p->holds[j].acked;
+			relay_pump(h, p);
 		}
 		if (p->hello && now - p->last_seen > CONNECTED_MS)
 			p->hello = 0; /* silent: wait for its next hello */
-		relay_pump(h, p);
+	}
+	/*
+	 * New data and acks pump the relay as they come; the timer only
+	 * retries what a full queue or a lost batch left behind, once a
+	 * second, not on every wake-up of the loop.
+	 */
+	if (now >= h->relay_at) {
+		relay_all(h);
+		h->relay_at = now + RELAY_RETRY_MS;
 	}
 	if (now >= h->checkpoint_at) {
 		if (h->changed)
