@@ -355,6 +355,8 @@ const struct ucr_view_target *ucr_view_target_find(const struct ucr_view *v,
     const char *name);
 /* Does municipality code take part in the project (owner, lead, partner)? */
 int ucr_view_project_has(const struct ucr_view_project *p, const char *code);
+/* Does municipality code take part in the group (owner or member)? */
+int ucr_view_group_has(const struct ucr_view_group *g, const char *code);
 
 /* ------------------------------------------------------------ JSON */
 

@@ -1,0 +1,251 @@
+/*
+ * view_load.c: load a store's current records, heads and quarantine and
+ * hand them to the pure fold (view.c). The only part of the view that
+ * touches the store.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "error.h"
+#include "view.h"
+
+struct loaded {
+	struct ucr_view_input in;
+	uint8_t author[UCR_PK_LEN];
+};
+
+struct who {
+	uint8_t pk[UCR_PK_LEN];
+	char code[16];
+};
+
+struct qitem {
+	struct ucr_view_quarantine q;
+	uint8_t author[UCR_PK_LEN];
+	int has_author;
+	char *reason;
+};
+
+struct load {
+	struct loaded *recs;
+	size_t nrecs, caprecs;
+	struct ucr_head *heads;
+	size_t nheads, capheads;
+	struct qitem *qs;
+	size_t nqs, capqs;
+	struct who *who;
+	size_t nwho, capwho;
+};
+
+/* Plain realloc growth for the loader's temporary arrays. */
+static int
+grow(void **arr, size_t *cap, size_t n, size_t sz)
+{
+	void *p;
+	size_t nc;
+
+	if (n < *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : 64;
+	if ((p = realloc(*arr, nc * sz)) == NULL)
+		return UCR_ENOMEM;
+	*arr = p;
+	*cap = nc;
+	return 0;
+}
+
+static int
+load_quarantine_item(struct load *l, uint64_t time, const char *reason,
+    const uint8_t *author, uint64_t seq)
+{
+	struct qitem *q;
+
+	if (grow((void **)&l->qs, &l->capqs, l->nqs, sizeof(*l->qs)) != 0)
+		return UCR_ENOMEM;
+	q = &l->qs[l->nqs];
+	memset(q, 0, sizeof(*q));
+	if ((q->reason = strdup(reason ? reason : "")) == NULL)
+		return UCR_ENOMEM;
+	q->q.time = time;
+	q->q.seq = seq;
+	if (author != NULL) {
+		memcpy(q->author, author, UCR_PK_LEN);
+		q->has_author = 1;
+	}
+	l->nqs++;
+	return 0;
+}
+
+static int
+load_record(const struct ucr_rec *r, void *ctx)
+{
+	struct load *l = ctx;
+	Ucr__Record *rec;
+	struct loaded *x;
+
+	if (ucr_record_decode(&rec, r->bytes, r->len) != 0) {
+		char why[300];
+
+		snprintf(why, sizeof(why), "record %s: undecodable, skipped",
+		    r->key);
+		return load_quarantine_item(l, r->time, why, r->author, r->seq);
+	}
+	if (rec->tombstone) {
+		ucr__record__free_unpacked(rec, NULL);
+		return 0;
+	}
+	if (grow((void **)&l->recs, &l->caprecs, l->nrecs, sizeof(*l->recs)) !=
+	    0) {
+		ucr__record__free_unpacked(rec, NULL);
+		return UCR_ENOMEM;
+	}
+	x = &l->recs[l->nrecs++];
+	memset(x, 0, sizeof(*x));
+	x->in.record = rec;
+	x->in.seq = r->seq;
+	x->in.time = r->time;
+	if (r->author != NULL)
+		memcpy(x->author, r->author, UCR_PK_LEN);
+	return 0;
+}
+
+static int
+load_head(const struct ucr_head *h, void *ctx)
+{
+	struct load *l = ctx;
+
+	if (grow((void **)&l->heads, &l->capheads, l->nheads,
+		sizeof(*l->heads)) != 0)
+		return UCR_ENOMEM;
+	l->heads[l->nheads++] = *h;
+	return 0;
+}
+
+static int
+load_quarantine(const struct ucr_quarantine *q, void *ctx)
+{
+	return load_quarantine_item(ctx, q->time, q->reason, q->author, q->seq);
+}
+
+static const char *
+who_find(const struct load *l, const uint8_t *pk)
+{
+	size_t i;
+
+	for (i = 0; i < l->nwho; i++)
+		if (memcmp(l->who[i].pk, pk, UCR_PK_LEN) == 0)
+			return l->who[i].code;
+	return NULL;
+}
+
+static int
+who_add(struct load *l, const uint8_t *pk, const char *code)
+{
+	if (who_find(l, pk) != NULL)
+		return 0;
+	if (grow((void **)&l->who, &l->capwho, l->nwho, sizeof(*l->who)) != 0)
+		return UCR_ENOMEM;
+	memcpy(l->who[l->nwho].pk, pk, UCR_PK_LEN);
+	snprintf(l->who[l->nwho].code, sizeof(l->who[0].code), "%s", code);
+	l->nwho++;
+	return 0;
+}
+
+/*
+ * Author -> municipality: roster first (the region's word), then the
+ * store's own identity, then the owner of records the author wrote (the
+ * store admitted them only from their owner).
+ */
+static int
+load_authors(struct load *l, struct ucr_store *s)
+{
+	uint8_t me[UCR_PK_LEN];
+	uint64_t epoch;
+	char owner[32];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < l->nrecs; i++) {
+		const Ucr__Record *r = l->recs[i].in.record;
+
+		if (r->body_case == UCR__RECORD__BODY_ROSTER &&
+		    strcmp(r->owner, UCR_REGION) == 0 &&
+		    r->roster->public_key.len == UCR_PK_LEN &&
+		    r->roster->municipality != NULL &&
+		    (rc = who_add(l, r->roster->public_key.data,
+			 r->roster->municipality)) != 0)
+			return rc;
+	}
+	if (ucr_store_identity(s, me, &epoch, owner, sizeof(owner)) == 0 &&
+	    *owner && (rc = who_add(l, me, owner)) != 0)
+		return rc;
+	for (i = 0; i < l->nrecs; i++)
+		if ((rc = who_add(l, l->recs[i].author,
+			 l->recs[i].in.record->owner)) != 0)
+			return rc;
+	return 0;
+}
+
+int
+ucr_view_build(struct ucr_view **out, struct ucr_store *s, uint64_t now_hlc,
+    int stale_after_s)
+{
+	struct load l = {0};
+	struct ucr_view_input *in = NULL;
+	struct ucr_view_quarantine *qv = NULL;
+	struct ucr_view_params p = {0};
+	uint64_t last[UCR_NMUNICIPALITIES] = {0};
+	size_t i;
+	int rc, m;
+
+	*out = NULL;
+	if ((rc = ucr_store_foreach_record(s, "", load_record, &l)) != 0 ||
+	    (rc = ucr_store_foreach_head(s, load_head, &l)) != 0 ||
+	    (rc = ucr_store_foreach_quarantine(s, load_quarantine, &l)) != 0 ||
+	    (rc = load_authors(&l, s)) != 0)
+		goto leave;
+	for (i = 0; i < l.nheads; i++) {
+		const char *code = who_find(&l, l.heads[i].author);
+
+		if (l.heads[i].seq == 0 || (m = ucr_view_mun_index(code)) < 0)
+			continue;
+		if (l.heads[i].time > last[m])
+			last[m] = l.heads[i].time;
+	}
+	if ((l.nrecs && (in = calloc(l.nrecs, sizeof(*in))) == NULL) ||
+	    (l.nqs && (qv = calloc(l.nqs, sizeof(*qv))) == NULL)) {
+		rc = UCR_ENOMEM;
+		goto leave;
+	}
+	for (i = 0; i < l.nrecs; i++) {
+		in[i] = l.recs[i].in;
+		in[i].author = l.recs[i].author;
+	}
+	for (i = 0; i < l.nqs; i++) {
+		qv[i] = l.qs[i].q;
+		qv[i].reason = l.qs[i].reason;
+		qv[i].municipality =
+		    l.qs[i].has_author ? who_find(&l, l.qs[i].author) : NULL;
+	}
+	p.now = now_hlc;
+	p.stale_after_s = stale_after_s;
+	p.last_sync = last;
+	p.quarantine = qv;
+	p.nquarantine = l.nqs;
+	rc = ucr_view_fold(out, in, l.nrecs, &p);
+leave:
+	for (i = 0; i < l.nrecs; i++)
+		ucr__record__free_unpacked((Ucr__Record *)l.recs[i].in.record,
+		    NULL);
+	for (i = 0; i < l.nqs; i++)
+		free(l.qs[i].reason);
+	free(l.recs);
+	free(l.heads);
+	free(l.qs);
+	free(l.who);
+	free(in);
+	free(qv);
+	return rc;
+}
