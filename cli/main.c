@@ -106,6 +106,15 @@ static const struct command commands[] = {
 	"with --kolada a Kolada API data export. All or nothing: one bad row\n"
 	"stores nothing and the error names the file, row and field. Rows of\n"
 	"other municipalities are skipped and counted. --dry-run checks only.\n"},
+    {"export", cmd_export, "write the view and its records for Excel",
+	"ucr export --xlsx FILE [--json]\n"
+	"ucr export --csv DIR [--semicolon] [--json]\n"
+	"\n"
+	"--xlsx writes one workbook with the sheets goals, plan, targets,\n"
+	"measurements, projects, networks and meetings: numbers and dates as\n"
+	"numbers and dates, the header row frozen. --csv writes DIR/<sheet>.csv\n"
+	"for each, UTF-8 with a byte-order mark; --semicolon separates fields\n"
+	"with ; and writes decimal commas, as Swedish Excel expects.\n"},
     {"show", cmd_show, "list the records held (own and replicated)",
 	"ucr show [KIND] [--municipality CODE] [--key KEY] [--json]\n"
 	"\n"
