@@ -162,11 +162,13 @@ roster_revoke(const struct ucr_config *cfg, const struct cli_flags *f)
 		struct newest n = {pk, 0};
 		struct ucr_store *s;
 
-		if (cli_open_store(&s, cfg) == 0) {
-			ucr_store_foreach_head(s, newest_cb, &n);
-			ucr_store_free(s);
+		if (cli_open_store(&s, cfg) != 0) {
+			ucr__record__free_unpacked(r, NULL);
+			return 1;
 		}
-		r->roster->revoked_at = ucr_hlc_next(n.time);
+		ucr_store_foreach_head(s, newest_cb, &n);
+		r->roster->revoked_at = ucr_store_time_next(s, n.time);
+		ucr_store_free(s);
 	}
 	rc = cli_put(cfg, r, UCR_PUT_UPDATE, NULL, 0, "roster", "revoke",
 	    "revoked");

@@ -789,6 +789,7 @@ cmd_rebuild(int argc, char **argv)
 		goto leave;
 	}
 	ucr_store_set_region(dst, cfg->region, key->pk);
+	ucr_store_set_max_skew(dst, (unsigned)cfg->max_clock_skew);
 	/* Each replica in turn: the union, each log as far as any holds it. */
 	for (i = 0; i < f.n; i++) {
 		if (strncmp(f.name[i], "from", 4) != 0 || *f.value[i] == '\0')

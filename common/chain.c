@@ -173,11 +173,31 @@ wall_ms(void)
 }
 
 uint64_t
+ucr_hlc_now(void)
+{
+	return wall_ms() << 16;
+}
+
+uint64_t
+ucr_hlc_bound(unsigned skew_s)
+{
+	/* the last counter value of the last millisecond allowed */
+	return (wall_ms() + (uint64_t)skew_s * 1000) << 16 | 0xffff;
+}
+
+/*
+ * Saturates at UCR_HLC_MAX instead of wrapping to 0: a wrapped clock would
+ * make every later edit lose last-writer-wins. The store never lets a
+ * time beyond ucr_hlc_bound() in, so saturation is a last defence.
+ */
+uint64_t
 ucr_hlc_next(uint64_t last)
 {
-	uint64_t now = wall_ms() << 16;
+	uint64_t now = ucr_hlc_now();
 
-	return now > last ? now : last + 1;
+	if (now > last)
+		return now;
+	return last == UCR_HLC_MAX ? UCR_HLC_MAX : last + 1;
 }
 
 uint64_t
@@ -185,5 +205,7 @@ ucr_hlc_merge(uint64_t last, uint64_t remote)
 {
 	uint64_t t = ucr_hlc_next(last);
 
-	return remote >= t ? remote + 1 : t;
+	if (remote < t)
+		return t;
+	return remote == UCR_HLC_MAX ? UCR_HLC_MAX : remote + 1;
 }

@@ -53,9 +53,18 @@ __attribute__((warn_unused_result)) int ucr_batch_verify_sig(const Ucr__Batch
 void ucr_batch_sign(Ucr__Batch *b, const struct ucr_key *k, const char *region,
     const uint8_t lasthash[32]);
 
-/* Hybrid logical clock: ms since the epoch << 16 | counter. */
+/*
+ * Hybrid logical clock: ms since the epoch << 16 | counter. Both functions
+ * saturate at UCR_HLC_MAX; they never wrap.
+ */
+#define UCR_HLC_MAX UINT64_MAX
+#define UCR_DEFAULT_MAX_SKEW 300 /* seconds a time may be ahead of ours */
 uint64_t ucr_hlc_next(uint64_t last);
 /* Merge a remote time into the clock (receive event). */
 uint64_t ucr_hlc_merge(uint64_t last, uint64_t remote);
+/* The wall clock as an HLC time (counter 0). */
+uint64_t ucr_hlc_now(void);
+/* The latest time accepted from elsewhere: skew_s seconds ahead of ours. */
+uint64_t ucr_hlc_bound(unsigned skew_s);
 
 #endif

@@ -178,6 +178,20 @@ handler(void *user, const char *section, const char *name, const char *value)
 		c->stale_after = (int)v;
 		return 1;
 	}
+	if (strcmp(name, "max_clock_skew") == 0) {
+		char *end;
+		long v = strtol(value, &end, 10);
+
+		if (*value == '\0' || *end != '\0' || v < 1 || v > 86400) {
+			snprintf(p->why, sizeof(p->why),
+			    "key 'max_clock_skew': '%s' is not a number of "
+			    "seconds (1-86400)",
+			    value);
+			return 0;
+		}
+		c->max_clock_skew = (int)v;
+		return 1;
+	}
 	if (strcmp(name, "log_level") == 0) {
 		if (strcmp(value, "info") == 0)
 			c->log_level = 0;
@@ -250,6 +264,7 @@ ucr_config_load(struct ucr_config **out, const char *path, char *why,
 	c->is_hub = -1;
 	c->map_size = (size_t)1 << 30;
 	c->stale_after = 3600;
+	c->max_clock_skew = 300;
 	p.c = c;
 	/* Absolute, so a daemon that detaches (chdir /) keeps its paths. */
 	snprintf(tmp, sizeof(tmp), "%s", path);

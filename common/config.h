@@ -27,6 +27,8 @@ struct ucr_config {
 	size_t map_size; /* LMDB map size in bytes */
 	int stale_after; /* seconds before a node counts as not synced */
 	int log_level;   /* 0 info, 1 debug */
+
+	int max_clock_skew; /* seconds an entry may be ahead of our clock */
 };
 
 /*

@@ -78,6 +78,7 @@ ucr_daemon_open(struct ucr_daemon *d, const char *conf, int hub, int check_only,
 		ucr_store_set_region(d->store, d->cfg->region, hubpk);
 	else
 		ucr_store_set_region(d->store, d->cfg->region, NULL);
+	ucr_store_set_max_skew(d->store, (unsigned)d->cfg->max_clock_skew);
 	if ((rc = ucr_store_set_identity(d->store, d->key->pk,
 		 d->cfg->owner)) != 0) {
 		snprintf(why, whylen,

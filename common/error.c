@@ -37,6 +37,15 @@ static const struct {
     {UCR_EROLLBACK, "EROLLBACK",
 	"went back: a log head or checkpoint is "
 	"older than one seen before"},
+    {UCR_ETIME, "ETIME",
+	"entry time out of bounds (not after the log's last entry, or "
+	"too far ahead of this clock)"},
+    {UCR_EROLE, "EROLE", "the key's role may not do this"},
+    {UCR_ETRANSIENT, "ETRANSIENT",
+	"store temporarily unavailable; retried later"},
+    {UCR_ECHECKPOINT, "ECHECKPOINT",
+	"the stored checkpoint is unusable (too large or fails to verify); "
+	"checkpoints refused until an administrator looks"},
 };
 
 const char *

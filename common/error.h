@@ -36,6 +36,12 @@ enum ucr_error {
 	UCR_ESTOPPED = -30024,  /* log stopped after a fork */
 	UCR_ECORRUPT = -30025,  /* store content fails its own checks */
 	UCR_EROLLBACK = -30026, /* a checkpoint or head went back in time */
+
+	/* trust: time, roles, transient store errors, checkpoints */
+	UCR_ETIME = -30027,       /* entry time out of bounds (skew, order) */
+	UCR_EROLE = -30028,       /* the key's role may not do this */
+	UCR_ETRANSIENT = -30029,  /* store busy or short of readers; retry */
+	UCR_ECHECKPOINT = -30030, /* stored checkpoint unusable: refused */
 };
 
 /* Text for a UCR code, or strerror() for a positive errno value. Static. */

@@ -44,6 +44,7 @@ struct ucr_store {
 	int has_identity;
 	uint64_t hlc;      /* highest time seen or made */
 	uint32_t qcounter; /* quarantine key tie-breaker */
+	unsigned max_skew; /* seconds an entry may be ahead of our clock */
 };
 
 static const uint8_t zero_hash[32];
@@ -165,6 +166,34 @@ load_identity(struct ucr_store *s, MDB_txn *txn)
 	return 0;
 }
 
+/*
+ * The clock starts at the newest time the store holds, so a time made
+ * after a restart is never below one stored before, whatever the wall
+ * clock says. A head beyond the skew bound (held from before times were
+ * bounded) is not followed: it would freeze the clock at its value.
+ */
+static int
+load_hlc(struct ucr_store *s, MDB_txn *txn)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint64_t bound = ucr_hlc_bound(s->max_skew), t;
+	int rc, op = MDB_FIRST;
+
+	if ((rc = mdb_cursor_open(txn, s->heads, &c)) != 0)
+		return mdb_err(rc);
+	while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
+		op = MDB_NEXT;
+		if (v.mv_size != HEAD_LEN)
+			continue;
+		t = get64((uint8_t *)v.mv_data + 40);
+		if (t > s->hlc && t <= bound)
+			s->hlc = t;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : mdb_err(rc);
+}
+
 int
 ucr_store_open(struct ucr_store **out, const char *dir, unsigned flags,
     size_t mapsize)
@@ -180,6 +209,7 @@ ucr_store_open(struct ucr_store **out, const char *dir, unsigned flags,
 		return UCR_ENOMEM;
 	s->lockfd = -1;
 	s->rdonly = (flags & UCR_STORE_RDONLY) != 0;
+	s->max_skew = UCR_DEFAULT_MAX_SKEW;
 	snprintf(s->region, sizeof(s->region), "%s", "umearegionen");
 	if ((flags & UCR_STORE_CREATE) && !s->rdonly && mkdir(dir, 0750) != 0 &&
 	    errno != EEXIST) {
@@ -231,6 +261,8 @@ ucr_store_open(struct ucr_store **out, const char *dir, unsigned flags,
 	}
 	if ((rc = load_identity(s, txn)) != 0)
 		goto fail;
+	if ((rc = load_hlc(s, txn)) != 0)
+		goto fail;
 	if ((rc = mdb_txn_commit(txn)) != 0) {
 		txn = NULL;
 		rc = mdb_err(rc);
@@ -265,6 +297,21 @@ ucr_store_set_region(struct ucr_store *s, const char *region,
 	s->has_hub = hub != NULL;
 	if (hub)
 		memcpy(s->hub, hub, UCR_PK_LEN);
+}
+
+void
+ucr_store_set_max_skew(struct ucr_store *s, unsigned seconds)
+{
+	s->max_skew = seconds;
+}
+
+uint64_t
+ucr_store_time_next(struct ucr_store *s, uint64_t floor)
+{
+	uint64_t t = ucr_hlc_next(s->hlc > floor ? s->hlc : floor);
+
+	s->hlc = t;
+	return t;
 }
 
 int
@@ -734,6 +781,38 @@ is_signed_fork(const Ucr__Batch *b, const char *region)
 }
 
 /*
+ * The time rules (docs/protocol.md): an entry's time is strictly after the
+ * one before it in its log (last; 0 before the first entry) and at most
+ * max_skew seconds ahead of this clock. A time from the future would pull
+ * every site's clock along with it (last-writer-wins would then be won by
+ * whoever lied most), so it is refused, not clamped.
+ */
+static int
+time_ok(struct ucr_store *s, uint64_t time, uint64_t last, const char *an,
+    uint64_t seq, char *why, size_t whylen)
+{
+	uint64_t bound = ucr_hlc_bound(s->max_skew);
+
+	if (time <= last) {
+		setwhy(why, whylen,
+		    "log %s: seq %llu: time %llu not after the entry before "
+		    "(%llu)",
+		    an, (unsigned long long)seq, (unsigned long long)time,
+		    (unsigned long long)last);
+		return UCR_ETIME;
+	}
+	if (time > bound) {
+		setwhy(why, whylen,
+		    "log %s: seq %llu: time %llu is more than %u s ahead of "
+		    "this clock",
+		    an, (unsigned long long)seq, (unsigned long long)time,
+		    s->max_skew);
+		return UCR_ETIME;
+	}
+	return 0;
+}
+
+/*
  * Check and apply one batch inside txn. On UCR_EFORK the evidence and the
  * stopped head are written to txn, and the caller commits them.
  */
@@ -865,6 +944,11 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 		seq = b->first_seq + i;
 		if ((rc = ucr_entry_decode(&ent, e->data, e->len)) != 0)
 			return rc;
+		if ((rc = time_ok(s, ent->time, h.time, an, seq, why,
+			 whylen)) != 0) {
+			ucr__entry__free_unpacked(ent, NULL);
+			return rc;
+		}
 		rc = ucr_record_decode(&rec, ent->record.data, ent->record.len);
 		if (rc != 0) {
 			ucr__entry__free_unpacked(ent, NULL);

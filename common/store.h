@@ -78,6 +78,20 @@ void ucr_store_set_region(struct ucr_store *s, const char *region,
     const uint8_t *hub);
 
 /*
+ * How far ahead of this clock an entry's time may be, in seconds
+ * (max_clock_skew; default UCR_DEFAULT_MAX_SKEW). See ucr_store_apply.
+ */
+void ucr_store_set_max_skew(struct ucr_store *s, unsigned seconds);
+
+/*
+ * A time for something this site stamps (a revocation, a checkpoint): from
+ * its own clock, after every time the store holds or has made, and after
+ * floor. Monotonic for the life of the store object; a reopened store
+ * starts from its newest head.
+ */
+uint64_t ucr_store_time_next(struct ucr_store *s, uint64_t floor);
+
+/*
  * The store's own log: author and epoch. The first call on a new store
  * makes a random epoch and records author and owner (municipality code or
  * "region"); later calls check the author matches (UCR_EINVAL if not).
@@ -105,6 +119,8 @@ int ucr_store_foreach_head(struct ucr_store *s,
  *   UCR_EFORK    an entry differs from the one held at its seq; the
  *                evidence is quarantined and the log stopped
  *   UCR_ESTOPPED the log is stopped after a fork
+ *   UCR_ETIME    an entry's time is not after the one before it in its
+ *                log, or is more than max_skew seconds ahead of ours
  *   UCR_EBADSIG, UCR_ECHAIN, UCR_EORDER, UCR_EPROTO, UCR_EOWNER,
  *   UCR_EROSTER, UCR_ESCHEMA, UCR_EEPOCH, UCR_EFULL: nothing written.
  * Overlap with held entries is allowed (a resend): held ones must match.

@@ -126,3 +126,27 @@ Test(config, both_sections_and_no_file)
 	    UCR_EIO);
 	cr_assert(strstr(why, "/nonexistent/x.conf"), "%s", why);
 }
+
+Test(config, max_clock_skew)
+{
+	struct ucr_config *c;
+	char why[256];
+
+	tu_write(path,
+	    "[hub]\nkey = /k\ndata = /d\ncontrol = ipc:///c\n"
+	    "listen = tcp://*:7300\n");
+	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(c->max_clock_skew, 300);
+	ucr_config_free(c);
+	tu_write(path,
+	    "[node]\nmunicipality = 2403\nkey = /k\ndata = /d\n"
+	    "control = ipc:///c\nmax_clock_skew = 60\n");
+	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(c->max_clock_skew, 60);
+	ucr_config_free(c);
+	tu_write(path,
+	    "[node]\nmunicipality = 2403\nkey = /k\ndata = /d\n"
+	    "control = ipc:///c\nmax_clock_skew = 0\n");
+	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), UCR_ECONFIG);
+	cr_assert(strstr(why, "max_clock_skew") != NULL, "%s", why);
+}

@@ -27,3 +27,14 @@ Test(error, names_and_texts_distinct)
 	/* positive values are errno */
 	cr_assert_str_eq(ucr_strerror(2), strerror(2));
 }
+
+Test(error, trust_codes_named)
+{
+	cr_assert_str_eq(ucr_errname(UCR_ETIME), "ETIME");
+	cr_assert_str_eq(ucr_errname(UCR_EROLE), "EROLE");
+	cr_assert_str_eq(ucr_errname(UCR_ETRANSIENT), "ETRANSIENT");
+	cr_assert_str_eq(ucr_errname(UCR_ECHECKPOINT), "ECHECKPOINT");
+	cr_assert_eq(UCR_ETIME, -30027);
+	cr_assert_eq(UCR_ECHECKPOINT, -30030);
+	cr_assert_str_neq(ucr_strerror(UCR_ETIME), "unknown error");
+}
