@@ -100,6 +100,7 @@ int cmd_decision(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
 int cmd_import(int argc, char **argv); /* cli/import.c */
 int cmd_export(int argc, char **argv); /* cli/export.c */
+int cmd_kolada(int argc, char **argv); /* cli/kolada.c */
 int cmd_show(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_status(int argc, char **argv);  /* cli/report.c */

@@ -183,6 +183,7 @@ struct loader {
 	size_t whylen;
 	void (*progress)(size_t, void *);
 	void *ctx;
+	json_t *doc; /* read from memory, not from file (borrowed) */
 };
 
 /* One row: a JSON object, or a CSV row under its header. */
@@ -1461,6 +1462,10 @@ read_json(struct loader *ld, json_t **out)
 	json_error_t err;
 	FILE *f;
 
+	if (ld->doc != NULL) {
+		*out = json_incref(ld->doc);
+		return 0;
+	}
 	if ((f = fopen(ld->file, "r")) == NULL) {
 		say(ld, "%s: %s", ld->file, strerror(errno));
 		return UCR_EIO;
@@ -1937,8 +1942,8 @@ finish_set(struct loader *ld)
 	return rc;
 }
 
-int
-import_load(struct import_set *out, const char *path, int kolada,
+static int
+load_any(struct import_set *out, const char *path, json_t *doc, int kolada,
     const char *owner, char *why, size_t whylen,
     void (*progress)(size_t rows, void *ctx), void *ctx)
 {
@@ -1948,6 +1953,7 @@ import_load(struct import_set *out, const char *path, int kolada,
 
 	memset(out, 0, sizeof(*out));
 	memset(&ld, 0, sizeof(ld));
+	ld.doc = doc;
 	ld.out = out;
 	ld.file = path;
 	ld.owner = owner;
@@ -1985,6 +1991,22 @@ import_load(struct import_set *out, const char *path, int kolada,
 	if (rc != 0)
 		import_free(out);
 	return rc;
+}
+
+int
+import_load(struct import_set *out, const char *path, int kolada,
+    const char *owner, char *why, size_t whylen,
+    void (*progress)(size_t rows, void *ctx), void *ctx)
+{
+	return load_any(out, path, NULL, kolada, owner, why, whylen, progress,
+	    ctx);
+}
+
+int
+import_load_kolada(struct import_set *out, json_t *doc, const char *name,
+    const char *owner, char *why, size_t whylen)
+{
+	return load_any(out, name, doc, 1, owner, why, whylen, NULL, NULL);
 }
 
 void
@@ -2100,17 +2122,82 @@ print_result(struct import_set *sets, char **files, size_t nfiles, int kolada,
 }
 
 int
+import_send(const struct ucr_config *cfg, struct import_set *sets, size_t nsets,
+    Ucr__Reply **reply)
+{
+	Ucr__PutMany many = UCR__PUT_MANY__INIT;
+	Ucr__Request req = UCR__REQUEST__INIT;
+	Ucr__Put *wire = NULL, **wirep = NULL;
+	size_t total = 0, i, j, k = 0;
+	int status = 1;
+
+	*reply = NULL;
+	for (i = 0; i < nsets; i++)
+		total += sets[i].n;
+	/* One import is one signed batch: say so here, not by a timeout. */
+	if (total > UCR_MAX_BATCH_ENTRIES) {
+		cli_error("import: %zu records, more than the %d one import "
+			  "may hold: split the files",
+		    total, UCR_MAX_BATCH_ENTRIES);
+		goto leave;
+	}
+	if (total == 0)
+		return 0;
+	wire = calloc(total, sizeof(*wire));
+	wirep = calloc(total, sizeof(*wirep));
+	if (wire == NULL || wirep == NULL) {
+		cli_error("import: out of memory");
+		goto leave;
+	}
+	/* The wire messages borrow the sets' records and keys. */
+	for (i = 0; i < nsets; i++)
+		for (j = 0; j < sets[i].n; j++, k++) {
+			struct ucr_put *p = &sets[i].puts[j];
+
+			ucr__put__init(&wire[k]);
+			wire[k].record = p->record;
+			wire[k].mode = (Ucr__PutMode)p->mode;
+			wire[k].n_adopt_keys = p->nadopt;
+			wire[k].adopt_keys = (char **)p->adopt_keys;
+			wirep[k] = &wire[k];
+		}
+	many.n_puts = total;
+	many.puts = wirep;
+	req.body_case = UCR__REQUEST__BODY_MANY;
+	req.many = &many;
+	if (ucr__request__get_packed_size(&req) > UCR_CONTROL_MAXMSG) {
+		cli_error("import: the records take more than the %d "
+			  "MiB one request may carry: split the files",
+		    UCR_CONTROL_MAXMSG >> 20);
+		goto leave;
+	}
+	if (cli_request(cfg, &req, reply, IMPORT_TIMEOUT_MS) != 0)
+		goto leave;
+	if ((*reply)->code != 0) {
+		cli_error("import: %s: %s", ucr_strerror((*reply)->code),
+		    (*reply)->message);
+		goto leave;
+	}
+	status = 0;
+leave:
+	if (status != 0 && *reply != NULL) {
+		ucr__reply__free_unpacked(*reply, NULL);
+		*reply = NULL;
+	}
+	free(wirep);
+	free(wire);
+	return status ? -1 : 0;
+}
+
+int
 cmd_import(int argc, char **argv)
 {
 	struct ucr_config *cfg = NULL;
 	struct import_set *sets = NULL;
 	struct progress prog;
-	Ucr__PutMany many = UCR__PUT_MANY__INIT;
-	Ucr__Request req = UCR__REQUEST__INIT;
 	Ucr__Reply *reply = NULL;
-	Ucr__Put *wire = NULL, **wirep = NULL;
 	char why[1024], **files;
-	size_t nfiles, total = 0, i, j, k = 0;
+	size_t nfiles, total = 0, i;
 	int kolada = 0, dry = 0, json = 0, status = 1, a;
 
 	for (a = 1; a < argc && argv[a][0] == '-' && argv[a][1] != '\0'; a++) {
@@ -2174,50 +2261,13 @@ cmd_import(int argc, char **argv)
 		    total, UCR_MAX_BATCH_ENTRIES);
 		goto leave;
 	}
-	if (!dry && total > 0) {
-		wire = calloc(total, sizeof(*wire));
-		wirep = calloc(total, sizeof(*wirep));
-		if (wire == NULL || wirep == NULL) {
-			cli_error("import: out of memory");
-			goto leave;
-		}
-		/* The wire messages borrow the sets' records and keys. */
-		for (i = 0; i < nfiles; i++)
-			for (j = 0; j < sets[i].n; j++, k++) {
-				struct ucr_put *p = &sets[i].puts[j];
-
-				ucr__put__init(&wire[k]);
-				wire[k].record = p->record;
-				wire[k].mode = (Ucr__PutMode)p->mode;
-				wire[k].n_adopt_keys = p->nadopt;
-				wire[k].adopt_keys = (char **)p->adopt_keys;
-				wirep[k] = &wire[k];
-			}
-		many.n_puts = total;
-		many.puts = wirep;
-		req.body_case = UCR__REQUEST__BODY_MANY;
-		req.many = &many;
-		if (ucr__request__get_packed_size(&req) > UCR_CONTROL_MAXMSG) {
-			cli_error("import: the records take more than the %d "
-				  "MiB one request may carry: split the files",
-			    UCR_CONTROL_MAXMSG >> 20);
-			goto leave;
-		}
-		if (cli_request(cfg, &req, &reply, IMPORT_TIMEOUT_MS) != 0)
-			goto leave;
-		if (reply->code != 0) {
-			cli_error("import: %s: %s", ucr_strerror(reply->code),
-			    reply->message);
-			goto leave;
-		}
-	}
+	if (!dry && import_send(cfg, sets, nfiles, &reply) != 0)
+		goto leave;
 	print_result(sets, files, nfiles, kolada, dry, json, reply);
 	status = 0;
 leave:
 	if (reply != NULL)
 		ucr__reply__free_unpacked(reply, NULL);
-	free(wirep);
-	free(wire);
 	for (i = 0; sets != NULL && i < nfiles; i++)
 		import_free(&sets[i]);
 	free(sets);

@@ -10,7 +10,11 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
+#include "config.h"
 #include "store.h"
+#include "ucr.pb-c.h"
 
 /*
  * The records of one file, ready to put. The set owns everything it
@@ -41,6 +45,22 @@ struct import_set {
 int import_load(struct import_set *out, const char *path, int kolada,
     const char *owner, char *why, size_t whylen,
     void (*progress)(size_t rows, void *ctx), void *ctx);
+
+/*
+ * The same for a Kolada data export already in memory (a fetched one):
+ * doc is borrowed, name stands for the file in messages.
+ */
+int import_load_kolada(struct import_set *out, json_t *doc, const char *name,
+    const char *owner, char *why, size_t whylen);
+
+/*
+ * Put the records of nsets sets through the daemon of cfg as one request,
+ * so as one signed batch, all or nothing. Prints the error and returns -1;
+ * 0 with *reply (NULL when there was nothing to send; the caller frees it
+ * with ucr__reply__free_unpacked).
+ */
+int import_send(const struct ucr_config *cfg, struct import_set *sets,
+    size_t nsets, Ucr__Reply **reply);
 
 /* Free what the set holds and leave it empty; NULL-safe. */
 void import_free(struct import_set *s);

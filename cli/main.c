@@ -115,6 +115,17 @@ static const struct command commands[] = {
 	"numbers and dates, the header row frozen. --csv writes DIR/<sheet>.csv\n"
 	"for each, UTF-8 with a byte-order mark; --semicolon separates fields\n"
 	"with ; and writes decimal commas, as Swedish Excel expects.\n"},
+    {"kolada", cmd_kolada, "fetch this municipality's values from Kolada",
+	"ucr kolada fetch --kpi ID[,ID...] --years FROM-TO [--base-url URL]\n"
+	"                 [--timeout S] [--retries N] [--dry-run] [--json]\n"
+	"\n"
+	"Fetch the values of Kolada indicators (KPI ids) for the years FROM to\n"
+	"TO and this node's municipality from the Kolada API (default\n"
+	"https://api.kolada.se/v2), every page, and import them as\n"
+	"ucr import --kolada does: all or nothing, one signed batch. Network\n"
+	"and server errors are tried again --retries times (default 3) after\n"
+	"1, 2, 4 ... s; --timeout bounds each request (default 30 s). The\n"
+	"proxy variables https_proxy, http_proxy and no_proxy are honoured.\n"},
     {"show", cmd_show, "list the records held (own and replicated)",
 	"ucr show [KIND] [--municipality CODE] [--key KEY] [--json]\n"
 	"\n"

@@ -5,7 +5,7 @@ set -eu
 packages="build-essential cmake pkg-config
 	libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
 	libsodium-dev libinih-dev libjansson-dev libcsv-dev libcriterion-dev
-	libxlsxwriter-dev unzip
+	libxlsxwriter-dev libcurl4-openssl-dev unzip
 	systemd adduser"
 SUDO=
 if [ "$(id -u)" != 0 ]; then

@@ -1131,8 +1131,8 @@ Test(node, help_and_docs)
 {
 	static const char *const cmds[] = {"baseline", "target", "measure",
 	    "project", "group", "meeting", "network", "decision", "delete",
-	    "import", "export", "show", "log", "status", "plan", "cycle",
-	    "report", "explain", "digest", "peers", "roster", "vision",
+	    "import", "export", "kolada", "show", "log", "status", "plan",
+	    "cycle", "report", "explain", "digest", "peers", "roster", "vision",
 	    "priority", "goal", "keygen", "verify", "help"};
 	char *out = NULL, *err = NULL, *md, *man, *man8, want[64], path[600];
 	size_t i;
