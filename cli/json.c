@@ -200,51 +200,15 @@ cli_record_json(const Ucr__Record *r)
 	if (r->tombstone)
 		json_object_set_new(o, "deleted", json_true());
 	else if (r->body_case != UCR__RECORD__BODY__NOT_SET) {
-		const ProtobufCMessage *body = NULL;
+		/* the oneof member set, whatever its kind */
+		const ProtobufCFieldDescriptor *fd =
+		    protobuf_c_message_descriptor_get_field(
+			&ucr__record__descriptor, (unsigned)r->body_case);
+		const ProtobufCMessage *body = fd == NULL
+		    ? NULL
+		    : *(const ProtobufCMessage *const *)((const char *)r +
+			  fd->offset);
 
-		switch (r->body_case) {
-		case UCR__RECORD__BODY_BASELINE:
-			body = &r->baseline->base;
-			break;
-		case UCR__RECORD__BODY_TARGET:
-			body = &r->target->base;
-			break;
-		case UCR__RECORD__BODY_MEASUREMENT:
-			body = &r->measurement->base;
-			break;
-		case UCR__RECORD__BODY_PROJECT:
-			body = &r->project->base;
-			break;
-		case UCR__RECORD__BODY_GROUP:
-			body = &r->group->base;
-			break;
-		case UCR__RECORD__BODY_MEETING:
-			body = &r->meeting->base;
-			break;
-		case UCR__RECORD__BODY_NETWORK:
-			body = &r->network->base;
-			break;
-		case UCR__RECORD__BODY_DECISION:
-			body = &r->decision->base;
-			break;
-		case UCR__RECORD__BODY_VISION:
-			body = &r->vision->base;
-			break;
-		case UCR__RECORD__BODY_PRIORITY:
-			body = &r->priority->base;
-			break;
-		case UCR__RECORD__BODY_GOAL:
-			body = &r->goal->base;
-			break;
-		case UCR__RECORD__BODY_ROSTER:
-			body = &r->roster->base;
-			break;
-		case UCR__RECORD__BODY_EPOCH_ACCEPT:
-			body = &r->epoch_accept->base;
-			break;
-		default:
-			break;
-		}
 		if (body)
 			json_object_set_new(o, "body", cli_message_json(body));
 	}

@@ -22,12 +22,12 @@ struct command {
 static const struct command commands[] = {
     {"baseline", cmd_baseline, "write the baseline review of a commitment",
 	"ucr baseline set COMMITMENT --text TEXT [--trend up|down|flat|unknown]\n"
-	"                 [--gap]\n"
+	"                 [--gap | --no-gap]\n"
 	"\n"
 	"Record the baseline review of one Aalborg commitment (1.1 .. 10.5) for\n"
 	"this node's municipality: an assessment text, the trend and whether data\n"
-	"are missing. Setting it again replaces the earlier text; history stays\n"
-	"in the log.\n"},
+	"are missing. Setting it again changes only the fields given (--text is\n"
+	"then optional); history stays in the log.\n"},
     {"target", cmd_target, "add or change a local target",
 	"ucr target add ID --title T --commitment C[,C...] --priority P[,P...]\n"
 	"               [--indicator KPI] [--baseline VALUE@YEAR]\n"
@@ -37,13 +37,26 @@ static const struct command commands[] = {
 	"\n"
 	"add creates target ID and refuses an ID already used; set changes the\n"
 	"named fields of an existing target and keeps the others. Commitments are\n"
-	"Aalborg ids (3.1), priorities P1 .. P5, KPI a Kolada indicator id.\n"
-	"Values are decimals (12.5); years 1900 .. 2100.\n"},
+	"Aalborg ids (3.1), priorities P1 .. P5, KPI a Kolada indicator id\n"
+	"(N or U and five digits) or one declared with ucr indicator add.\n"
+	"Values are decimals (12.5); years 1900 .. 2100, the baseline year no\n"
+	"later than this year. --direction is required unless --baseline and\n"
+	"--target give it (a target below the baseline: decrease); a direction\n"
+	"that contradicts them is refused.\n"},
+    {"indicator", cmd_indicator, "declare an indicator: title and unit",
+	"ucr indicator add ID --title TEXT --unit UNIT\n"
+	"ucr indicator set ID [--title TEXT] [--unit UNIT]\n"
+	"\n"
+	"Declare an indicator that is not a Kolada KPI id (N or U and five\n"
+	"digits), before targets and measurements use it, or give a Kolada id a\n"
+	"title and unit for the report. On the hub it is the region's; values of\n"
+	"an indicator whose unit is % must lie in 0 .. 100.\n"},
     {"measure", cmd_measure, "record an indicator value",
 	"ucr measure KPI YEAR VALUE [--gender T|K|M]\n"
 	"            [--status final|preliminary|missing] [--area CODE]\n"
 	"\n"
-	"Record the value of Kolada indicator KPI for YEAR (for this node's\n"
+	"Record the value of indicator KPI (a Kolada id or a declared one) for\n"
+	"YEAR, no later than this year (for this node's\n"
 	"municipality unless --area names another). VALUE is a decimal, or - with\n"
 	"--status missing (no value published; never counted as 0). Gender T is\n"
 	"the total, K women, M men. Recording the same KPI, year and gender again\n"
@@ -73,14 +86,15 @@ static const struct command commands[] = {
 	"ucr meeting set ID [any of the flags above]\n"
 	"\n"
 	"Participant counts by gender, from the attendance list; the system\n"
-	"keeps counts, never names.\n"},
+	"keeps counts, never names. --group names one of this node's groups.\n"},
     {"network", cmd_network, "record a network membership",
 	"ucr network join ID --name NAME --scope national|international\n"
-	"                 --date DATE [--new]\n"
+	"                 --date DATE [--new | --no-new]\n"
 	"ucr network set ID [any of the flags above]\n"
 	"\n"
-	"join records a membership, or replaces the one with the same ID; set\n"
-	"changes the named fields of an existing one. --new marks a network\n"
+	"join records a membership, or changes the given fields of the one with\n"
+	"the same ID (a re-join keeps --new); set changes the named fields of an\n"
+	"existing one. --new marks a network\n"
 	"joined within the programme (goal R2).\n"},
     {"decision", cmd_decision, "record a political decision",
 	"ucr decision add ID --body board|council|regional-council|steering-group\n"

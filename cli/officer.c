@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "error.h"
@@ -56,11 +57,19 @@ const struct cli_enum *const cli_enum_body = bodies;
 const struct cli_enum *const cli_enum_subject = subjects;
 const struct cli_enum *const cli_enum_outcome = outcomes;
 
+/* Words are compared with '_' read as '-': "local_plan" is the older
+   spelling of "local-plan" and is still accepted. */
 int
 cli_enum_parse(const struct cli_enum *e, const char *s, int *out)
 {
+	char buf[64];
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < sizeof(buf); i++)
+		buf[i] = s[i] == '_' ? '-' : s[i];
+	buf[i] = '\0';
 	for (; e->name; e++)
-		if (strcmp(e->name, s) == 0) {
+		if (strcmp(e->name, buf) == 0) {
 			*out = e->value;
 			return 0;
 		}
@@ -283,6 +292,26 @@ set_date(struct ctx *c, char **field, const char *flag, const char *v)
 	set_str(field, v);
 }
 
+/* The current calendar year (UTC): measurements cannot be later. */
+static uint32_t
+this_year(void)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		return 2100;
+	return (uint32_t)tm.tm_year + 1900;
+}
+
+static void
+year_not_future(struct ctx *c, const char *flag, uint32_t year)
+{
+	if (year > this_year())
+		fail(c, "%s: %u is later than the current year %u", flag, year,
+		    this_year());
+}
+
 /* ---------------------------------------------------------------- records */
 
 Ucr__Record *
@@ -330,6 +359,8 @@ cli_record_new(const char *owner, Ucr__Record__BodyCase kind)
 		BODY(roster, Ucr__RosterEntry, ucr__roster_entry__init)
 	case UCR__RECORD__BODY_EPOCH_ACCEPT:
 		BODY(epoch_accept, Ucr__EpochAccept, ucr__epoch_accept__init)
+	case UCR__RECORD__BODY_INDICATOR:
+		BODY(indicator, Ucr__Indicator, ucr__indicator__init)
 	default:
 		break;
 	}
@@ -388,6 +419,63 @@ cli_full_key(char *buf, size_t len, const char *owner, const char *key)
 		}
 	}
 	snprintf(buf, len, "%s", key);
+}
+
+/*
+ * The declared unit of indicator id (own declaration first, then the
+ * region's) into unit; 1 if declared, else 0 and unit "".
+ */
+static int
+indicator_unit(const struct ucr_config *cfg, const char *id, char *unit,
+    size_t len)
+{
+	const char *owners[2] = {cfg->owner, UCR_REGION};
+	char key[256];
+	int i, found = 0;
+
+	unit[0] = '\0';
+	for (i = 0; i < 2 && !found; i++) {
+		Ucr__Record *r;
+
+		snprintf(key, sizeof(key), "%s/indicator/%s", owners[i], id);
+		if ((r = cli_record_load(cfg, key)) == NULL)
+			continue;
+		if (r->body_case == UCR__RECORD__BODY_INDICATOR) {
+			snprintf(unit, len, "%s", r->indicator->unit);
+			found = 1;
+		}
+		ucr__record__free_unpacked(r, NULL);
+	}
+	return found;
+}
+
+/* A Kolada id, or an id declared with "ucr indicator add". */
+static void
+check_indicator(struct ctx *c, const struct ucr_config *cfg, const char *flag,
+    const char *id, char *unit, size_t len)
+{
+	if (!indicator_unit(cfg, id, unit, len) && !ucr_kolada_id(id))
+		fail(c,
+		    "%s: '%s' is not a Kolada id (N or U and five digits); "
+		    "declare it first: ucr indicator add %s --title TEXT "
+		    "--unit UNIT",
+		    flag, id, id);
+}
+
+/* A value of an indicator declared in percent lies in 0..100. */
+static void
+check_percent(struct ctx *c, const char *flag, const char *unit,
+    const Ucr__Decimal *d)
+{
+	char buf[48];
+	double v;
+
+	if (d == NULL || strcmp(unit, "%") != 0)
+		return;
+	v = ucr_decimal_double(d);
+	if (v < 0 || v > 100)
+		fail(c, "%s: %s %% is outside 0-100", flag,
+		    ucr_decimal_format(d, buf, sizeof(buf)));
 }
 
 int
@@ -465,6 +553,27 @@ run_writer(const struct writer *w, int argc, char **argv)
 	if (w->kind == UCR__RECORD__BODY_BASELINE)
 		create = 1;
 	id = f.pos[1];
+	if (cli_load_config(&cfg) != 0)
+		return 1;
+	/*
+	 * baseline set and network join replace a record of the same id if
+	 * there is one: start from it, so that only the fields given change
+	 * (and the required ones are there already).
+	 */
+	if (mode == UCR_PUT_UPSERT) {
+		Ucr__Record probe = UCR__RECORD__INIT;
+
+		probe.body_case = w->kind;
+		if (ucr_record_make_key(key, sizeof(key), cfg->owner, &probe,
+			id) == 0 &&
+		    (r = cli_record_load(cfg, key)) != NULL &&
+		    r->body_case != w->kind) {
+			ucr__record__free_unpacked(r, NULL);
+			r = NULL;
+		}
+		if (r != NULL)
+			create = 0;
+	}
 	if (create && w->required) {
 		req = xstrdup(w->required);
 		for (tok = strtok_r(req, " ", &save); tok;
@@ -475,11 +584,9 @@ run_writer(const struct writer *w, int argc, char **argv)
 			}
 		free(req);
 		if (c.failed)
-			return 1;
+			goto leave;
 	}
-	if (cli_load_config(&cfg) != 0)
-		return 1;
-	if (!create) {
+	if (r == NULL && !create) {
 		Ucr__Record probe = UCR__RECORD__INIT;
 
 		probe.body_case = w->kind;
@@ -493,8 +600,28 @@ run_writer(const struct writer *w, int argc, char **argv)
 			fail(&c, "id: '%s': no such record (%s)", id, key);
 			goto leave;
 		}
-	} else
+	} else if (r == NULL) {
+		Ucr__Record probe = UCR__RECORD__INIT;
+		Ucr__Record *old;
+
+		/* add refuses a used id before anything else, naming the
+		 * field; the daemon checks again (UCR_PUT_CREATE) for a
+		 * writer racing this one. */
+		probe.body_case = w->kind;
+		if (ucr_record_make_key(key, sizeof(key), cfg->owner, &probe,
+			id) != 0) {
+			fail(&c, "id: '%s' must be 1-64 of A-Z a-z 0-9 . _ -",
+			    id);
+			goto leave;
+		}
+		if (mode == UCR_PUT_CREATE &&
+		    (old = cli_record_load(cfg, key)) != NULL) {
+			ucr__record__free_unpacked(old, NULL);
+			fail(&c, "id: '%s' is already used (%s)", id, key);
+			goto leave;
+		}
 		r = cli_record_new(cfg->owner, w->kind);
+	}
 	w->fill(&c, r, &f, cfg, create);
 	if (c.failed)
 		goto leave;
@@ -506,17 +633,6 @@ run_writer(const struct writer *w, int argc, char **argv)
 		goto leave;
 	}
 	set_str(&r->key, key);
-	/* add refuses a used id here, naming the field; the daemon checks
-	 * again (UCR_PUT_CREATE) for a writer racing this one. */
-	if (mode == UCR_PUT_CREATE) {
-		Ucr__Record *old = cli_record_load(cfg, key);
-
-		if (old != NULL) {
-			ucr__record__free_unpacked(old, NULL);
-			fail(&c, "id: '%s' is already used (%s)", id, key);
-			goto leave;
-		}
-	}
 	if (w->kind == UCR__RECORD__BODY_DECISION && cli_flag(&f, "adopts")) {
 		char *list = xstrdup(cli_flag(&f, "adopts"));
 
@@ -540,10 +656,11 @@ run_writer(const struct writer *w, int argc, char **argv)
 		}
 	}
 	rc = cli_put(cfg, r, mode, adopts, nadopt, argv[0], verb,
-	    mode == UCR_PUT_CREATE          ? "added"
-		: strcmp(verb, "join") == 0 ? "joined"
-		: create                    ? "set"
-					    : "changed");
+	    mode == UCR_PUT_CREATE                                   ? "added"
+		: strcmp(verb, "join") == 0                          ? "joined"
+		: strcmp(verb, "set") == 0 && mode == UCR_PUT_UPSERT ? "set"
+		: create                                             ? "set"
+			 : "changed");
 leave:
 	for (i = 0; i < nadopt; i++)
 		free(adopts[i]);
@@ -573,7 +690,10 @@ fill_baseline(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 	if ((v = cli_flag(f, "text")) != NULL)
 		set_str(&b->text, v);
 	set_enum(c, (int *)&b->trend, trends, "trend", cli_flag(f, "trend"));
-	b->data_gap = cli_flag_set(f, "gap");
+	if (cli_flag_set(f, "gap"))
+		b->data_gap = 1;
+	if (cli_flag_set(f, "no-gap"))
+		b->data_gap = 0;
 }
 
 static void
@@ -581,24 +701,62 @@ fill_target(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
     const struct ucr_config *cfg, int create)
 {
 	Ucr__Target *t = r->target;
-	const char *v;
+	const char *v, *dir;
+	char unit[65] = "";
 
-	(void)cfg;
-	(void)create;
 	if ((v = cli_flag(f, "title")) != NULL)
 		set_str(&t->title, v);
 	set_list(c, &t->commitments, &t->n_commitments, "commitment",
 	    cli_flag(f, "commitment"), valid_commitment, "commitment");
 	set_list(c, &t->priorities, &t->n_priorities, "priority",
 	    cli_flag(f, "priority"), ucr_priority_valid, "priority (P1..P5)");
-	if ((v = cli_flag(f, "indicator")) != NULL)
+	if ((v = cli_flag(f, "indicator")) != NULL) {
+		if (*v)
+			check_indicator(c, cfg, "indicator", v, unit,
+			    sizeof(unit));
 		set_str(&t->indicator, v);
+	} else if (*t->indicator)
+		indicator_unit(cfg, t->indicator, unit, sizeof(unit));
 	value_at(c, "baseline", cli_flag(f, "baseline"), &t->baseline_value,
 	    &t->baseline_year);
+	if (cli_flag(f, "baseline") != NULL && t->baseline_value != NULL)
+		year_not_future(c, "baseline", t->baseline_year);
 	value_at(c, "target", cli_flag(f, "target"), &t->target_value,
 	    &t->target_year);
-	set_enum(c, (int *)&t->direction, directions, "direction",
-	    cli_flag(f, "direction"));
+	check_percent(c, "baseline", unit, t->baseline_value);
+	check_percent(c, "target", unit, t->target_value);
+	dir = cli_flag(f, "direction");
+	set_enum(c, (int *)&t->direction, directions, "direction", dir);
+	if (c->failed)
+		return;
+	/*
+	 * The direction is never a silent default: given, or read from a
+	 * target below (decrease) or above (increase) the baseline; a given
+	 * one that contradicts the values is refused.
+	 */
+	if (t->baseline_value != NULL && t->target_value != NULL) {
+		double b = ucr_decimal_double(t->baseline_value),
+		       tv = ucr_decimal_double(t->target_value);
+		int dec = t->direction == UCR__DIRECTION__DIRECTION_DECREASE;
+
+		if (dir == NULL && create) {
+			if (tv == b)
+				fail(c,
+				    "direction: required (increase|decrease): "
+				    "the target equals the baseline");
+			t->direction = tv < b
+			    ? UCR__DIRECTION__DIRECTION_DECREASE
+			    : UCR__DIRECTION__DIRECTION_INCREASE;
+		} else if ((dec && tv > b) || (!dec && tv < b))
+			fail(c,
+			    "direction: %s, but the target is %s the "
+			    "baseline",
+			    dec ? "decrease" : "increase",
+			    dec ? "above" : "below");
+	} else if (dir == NULL && create)
+		fail(c,
+		    "direction: required (increase|decrease) unless "
+		    "--baseline and --target show it");
 	if ((v = cli_flag(f, "owner")) != NULL)
 		set_str(&t->owner_unit, v);
 	set_enum(c, (int *)&t->status, tstatuses, "status",
@@ -613,8 +771,13 @@ fill_measure(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 	const char *v;
 
 	(void)create;
+	char unit[65] = "";
+
 	set_str(&m->indicator, f->pos[1]);
+	check_indicator(c, cfg, "indicator", f->pos[1], unit, sizeof(unit));
 	m->year = parse_year(c, "year", f->pos[2]);
+	if (m->year != 0)
+		year_not_future(c, "year", m->year);
 	set_enum(c, (int *)&m->gender, genders, "gender",
 	    cli_flag(f, "gender"));
 	set_enum(c, (int *)&m->status, mstatuses, "status",
@@ -628,8 +791,10 @@ fill_measure(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 	if (m->status == UCR__MEASURE_STATUS__MEASURE_MISSING) {
 		if (strcmp(f->pos[3], "-") != 0)
 			fail(c, "value: give - with --status missing");
-	} else
+	} else {
 		m->value = decimal(c, "value", f->pos[3]);
+		check_percent(c, "value", unit, m->value);
+	}
 }
 
 static void
@@ -694,7 +859,6 @@ fill_meeting(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 	Ucr__Meeting *m = r->meeting;
 	const char *v;
 
-	(void)cfg;
 	(void)create;
 	set_enum(c, (int *)&m->kind, mkinds, "kind", cli_flag(f, "kind"));
 	set_date(c, &m->date, "date", cli_flag(f, "date"));
@@ -704,7 +868,19 @@ fill_meeting(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 		m->men = parse_long(c, "men", v, 0, 100000);
 	if ((v = cli_flag(f, "unstated")) != NULL)
 		m->unstated = parse_long(c, "unstated", v, 0, 100000);
-	if ((v = cli_flag(f, "group")) != NULL)
+	if ((v = cli_flag(f, "group")) != NULL && *v) {
+		char key[256];
+		Ucr__Record *g;
+
+		snprintf(key, sizeof(key), "%s/group/%s", cfg->owner, v);
+		if ((g = cli_record_load(cfg, key)) == NULL) {
+			fail(c, "group: no such group %s (ucr group add %s)",
+			    key, v);
+			return;
+		}
+		ucr__record__free_unpacked(g, NULL);
+	}
+	if (v != NULL)
 		set_str(&m->group, v);
 	if ((v = cli_flag(f, "title")) != NULL)
 		set_str(&m->title, v);
@@ -725,6 +901,8 @@ fill_network(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 	set_date(c, &n->joined, "date", cli_flag(f, "date"));
 	if (cli_flag_set(f, "new"))
 		n->new_in_programme = 1;
+	if (cli_flag_set(f, "no-new"))
+		n->new_in_programme = 0;
 }
 
 static void
@@ -746,9 +924,26 @@ fill_decision(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 	    cli_flag(f, "outcome"));
 }
 
+static void
+fill_indicator(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
+    const struct ucr_config *cfg, int create)
+{
+	Ucr__Indicator *in = r->indicator;
+	const char *v;
+
+	(void)c;
+	(void)cfg;
+	(void)create;
+	set_str(&in->id, f->pos[1]);
+	if ((v = cli_flag(f, "title")) != NULL)
+		set_str(&in->title, v);
+	if ((v = cli_flag(f, "unit")) != NULL)
+		set_str(&in->unit, v);
+}
+
 /* ---------------------------------------------------------------- commands */
 
-static const struct writer w_baseline = {"set", "text= trend= gap",
+static const struct writer w_baseline = {"set", "text= trend= gap no-gap",
     UCR__RECORD__BODY_BASELINE, 1, fill_baseline, "text"};
 static const struct writer w_target = {"add set",
     "title= commitment= priority= indicator= baseline= target= direction= "
@@ -764,11 +959,22 @@ static const struct writer w_group = {"add set",
 static const struct writer w_meeting = {"add set",
     "kind= date= women= men= unstated= group= title=",
     UCR__RECORD__BODY_MEETING, 1, fill_meeting, "kind date women men"};
-static const struct writer w_network = {"join set", "name= scope= date= new",
-    UCR__RECORD__BODY_NETWORK, 1, fill_network, "name scope date"};
+static const struct writer w_network = {"join set",
+    "name= scope= date= new no-new", UCR__RECORD__BODY_NETWORK, 1, fill_network,
+    "name scope date"};
 static const struct writer w_decision = {"add set",
     "body= date= subject= ref= adopts= outcome=", UCR__RECORD__BODY_DECISION, 1,
     fill_decision, "body date subject ref"};
+
+static const struct writer w_indicator = {"add set",
+    "title= unit=", UCR__RECORD__BODY_INDICATOR, 1, fill_indicator,
+    "title unit"};
+
+int
+cmd_indicator(int argc, char **argv)
+{
+	return run_writer(&w_indicator, argc, argv);
+}
 
 int
 cmd_baseline(int argc, char **argv)

@@ -192,6 +192,7 @@ static const struct {
     {UCR__RECORD__BODY_GOAL, "goal", 1},
     {UCR__RECORD__BODY_ROSTER, "roster", 1},
     {UCR__RECORD__BODY_EPOCH_ACCEPT, "epoch", 1},
+    {UCR__RECORD__BODY_INDICATOR, "indicator", 0},
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -338,6 +339,19 @@ ucr_decimal_double(const Ucr__Decimal *d)
 	for (i = 0; i < d->scale; i++)
 		v /= 10;
 	return v;
+}
+
+int
+ucr_kolada_id(const char *s)
+{
+	int i;
+
+	if (s == NULL || (s[0] != 'N' && s[0] != 'U'))
+		return 0;
+	for (i = 1; i <= 5; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return s[6] == '\0';
 }
 
 int
@@ -592,6 +606,9 @@ validate_body(const Ucr__Record *r, const char *id, char *why, size_t whylen)
 			return rc;
 		CHECK(date_ok(g->active_from), "from: not a date (YYYY-MM-DD)");
 		CHECK(date_ok(g->active_to), "to: not a date (YYYY-MM-DD)");
+		CHECK(*g->active_from == '\0' || *g->active_to == '\0' ||
+			strcmp(g->active_from, g->active_to) <= 0,
+		    "to: before from");
 		CHECK(text_ok(g->theme, 256), "theme: too long");
 		break;
 	}
@@ -668,6 +685,13 @@ validate_body(const Ucr__Record *r, const char *id, char *why, size_t whylen)
 			decimal_ok(r->goal->threshold) &&
 			r->goal->threshold->units >= 0,
 		    "threshold: missing or negative");
+		/* A3 is a share in percent; R1 is met (1) or not (0). */
+		CHECK(strcmp(r->goal->id, "A3") != 0 ||
+			ucr_decimal_double(r->goal->threshold) <= 100,
+		    "threshold: A3 is a percentage (0-100)");
+		CHECK(strcmp(r->goal->id, "R1") != 0 ||
+			ucr_decimal_double(r->goal->threshold) <= 1,
+		    "threshold: R1 is 1 (adopted) or 0");
 		break;
 	}
 	case UCR__RECORD__BODY_ROSTER: {
@@ -689,6 +713,14 @@ validate_body(const Ucr__Record *r, const char *id, char *why, size_t whylen)
 	case UCR__RECORD__BODY_EPOCH_ACCEPT:
 		CHECK(r->epoch_accept->author.len == 32,
 		    "author: must be 32 bytes");
+		break;
+	case UCR__RECORD__BODY_INDICATOR:
+		CHECK(id_valid(r->indicator->id) &&
+			strcmp(id, r->indicator->id) == 0,
+		    "key: must end in the indicator id");
+		CHECK(text_ok(r->indicator->title, 256) && *r->indicator->title,
+		    "title: empty or too long");
+		CHECK(text_ok(r->indicator->unit, 64), "unit: too long");
 		break;
 	default:
 		return bad(why, whylen, "kind: no record body");

@@ -63,6 +63,10 @@ int ucr_decimal_parse(Ucr__Decimal *out, const char *s);
 char *ucr_decimal_format(const Ucr__Decimal *d, char *buf, size_t len);
 double ucr_decimal_double(const Ucr__Decimal *d);
 
+/* A Kolada KPI id: N or U and five digits ("N00401"). Other indicator ids
+   must be declared first (an Indicator record). */
+int ucr_kolada_id(const char *s);
+
 /* Dates: "YYYY-MM-DD", a real calendar date, year 1900..2100. */
 int ucr_date_valid(const char *s);
 int ucr_year_valid(long y);

@@ -1460,8 +1460,12 @@ ucr_view_fold(struct ucr_view **out, const struct ucr_view_input *in, size_t n,
 		rc = UCR_ENOMEM;
 		goto fail;
 	}
+	/* A measurement of a year after the view's year is not data yet
+	   (a typing error such as 2099 must not become the latest value). */
 	for (i = 0; i < f.n; i++)
-		if (f.in[i]->record->body_case == UCR__RECORD__BODY_MEASUREMENT)
+		if (f.in[i]->record->body_case ==
+			UCR__RECORD__BODY_MEASUREMENT &&
+		    f.in[i]->record->measurement->year <= f.v->year)
 			f.meas[f.nmeas++] = f.in[i];
 	for (i = 0; i < p->nquarantine; i++) {
 		struct ucr_view_quarantine *q =

@@ -314,6 +314,8 @@ Test(import, demo_csv_matches_json)
 	    {"vision", "region", "region.json", "region/vision/vision", 1},
 	    {"priority", "region", "region.json", "region/priority/P3", 5},
 	    {"goal", "region", "region.json", "region/goal/R3", 6},
+	    {"goal", "region", "region.json", "region/goal/A3", 6},
+	    {"goal", "region", "region.json", "region/goal/R1", 6},
 	};
 	struct import_set js;
 	uint8_t *a, *b;

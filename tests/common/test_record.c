@@ -163,3 +163,82 @@ Test(record, hex_roundtrip)
 	cr_assert_neq(ucr_unhex(out, 4, "00ab10f"), 0);
 	cr_assert_neq(ucr_unhex(out, 4, "00ab10fg"), 0);
 }
+
+/* Issue 12: the checks behind figures the steering group can trust. */
+Test(record, kolada_ids)
+{
+	cr_assert(ucr_kolada_id("N00401"));
+	cr_assert(ucr_kolada_id("U07414"));
+	cr_assert_not(ucr_kolada_id("n00401"));
+	cr_assert_not(ucr_kolada_id("FOO"));
+	cr_assert_not(ucr_kolada_id("N0040"));
+	cr_assert_not(ucr_kolada_id("N004011"));
+	cr_assert_not(ucr_kolada_id(NULL));
+}
+
+Test(record, goal_thresholds_in_range)
+{
+	Ucr__Record r = UCR__RECORD__INIT;
+	Ucr__Goal g = UCR__GOAL__INIT;
+	Ucr__Decimal d = UCR__DECIMAL__INIT;
+	char why[256];
+
+	r.key = "region/goal/A3";
+	r.owner = "region";
+	r.body_case = UCR__RECORD__BODY_GOAL;
+	r.goal = &g;
+	g.id = "A3";
+	g.threshold = &d;
+	d.units = 60;
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), 0, "%s", why);
+	d.units = 150;
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), UCR_ESCHEMA);
+	cr_assert(strstr(why, "threshold") != NULL, "%s", why);
+	r.key = "region/goal/R1";
+	g.id = "R1";
+	d.units = 7;
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), UCR_ESCHEMA);
+	d.units = 1;
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), 0, "%s", why);
+}
+
+Test(record, group_dates_ordered)
+{
+	Ucr__Record r = UCR__RECORD__INIT;
+	Ucr__Group g = UCR__GROUP__INIT;
+	char why[256];
+
+	r.key = "2403/group/G1";
+	r.owner = "2403";
+	r.body_case = UCR__RECORD__BODY_GROUP;
+	r.group = &g;
+	g.name = "Energy";
+	g.active_from = "2009-01-01";
+	g.active_to = "2010-06-30";
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), 0, "%s", why);
+	g.active_to = "2008-06-30";
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), UCR_ESCHEMA);
+	cr_assert(strstr(why, "to:") != NULL, "%s", why);
+}
+
+Test(record, indicator_declaration)
+{
+	Ucr__Record r = UCR__RECORD__INIT;
+	Ucr__Indicator in = UCR__INDICATOR__INIT;
+	char why[256];
+
+	r.key = "region/indicator/LOCAL1";
+	r.owner = "region";
+	r.body_case = UCR__RECORD__BODY_INDICATOR;
+	r.indicator = &in;
+	in.id = "LOCAL1";
+	in.title = "Share of renewable heat";
+	in.unit = "%";
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(ucr_kind_parse("indicator"), UCR__RECORD__BODY_INDICATOR);
+	in.id = "OTHER";
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), UCR_ESCHEMA);
+	in.id = "LOCAL1";
+	in.title = "";
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), UCR_ESCHEMA);
+}

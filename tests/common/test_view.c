@@ -835,6 +835,24 @@ Test(plan, newest_version_of_a_key_wins)
 	ucr_view_free(v);
 }
 
+/* A year after the view's year (2099 typed for 2009) is not data: it
+   neither becomes the latest value nor flips the status (issue 12). */
+Test(plan, future_measurement_years_ignored)
+{
+	struct ucr_view *v;
+
+	add_target("2403", "T1", "N00401", "P4", "6@2015", "3@2030", 1);
+	add_measure("2403", "N00401", 2020, "5.0");
+	add_measure("2403", "N00401", 2099, "9");
+	v = fold();
+	cr_assert_eq(v->targets[0].latest_year, 2020);
+	cr_assert_eq(v->targets[0].nseries, 1);
+	cr_assert_neq(v->targets[0].progress.status,
+	    UCR_PROGRESS_DETERIORATION);
+	cr_assert_eq(v->mun[1].last_followup, 2020);
+	ucr_view_free(v);
+}
+
 Test(plan, priority_from_commitment_when_none_given)
 {
 	struct ucr_view *v;

@@ -589,7 +589,7 @@ static const struct bad bad_inputs[] = {
      "--baseline 5@1800",
 	"baseline"},
     {"target add T2 --title x --commitment 1.1 --priority P1 "
-     "--baseline 5@2030 --target 3@2020",
+     "--baseline 5@2015 --target 3@2010",
 	"target"},
     /* a negative count */
     {"meeting add M2 --kind workshop --date 2024-01-01 --women -1 --men 3",
@@ -635,6 +635,41 @@ static const struct bad bad_inputs[] = {
      "--ref x --adopts target/NOPE",
 	"adopts"},
     {"delete target/NOPE", "key"},
+    /* the direction is never a silent default (issue 12) */
+    {"target add T2 --title x --commitment 1.1 --priority P1", "direction"},
+    {"target add T2 --title x --commitment 1.1 --priority P1 "
+     "--baseline 5@2015 --target 5@2030",
+	"direction"},
+    {"target add T2 --title x --commitment 3.1 --priority P4 "
+     "--baseline 9.8@2008 --target 6.0@2030 --direction increase",
+	"direction"},
+    {"target set T1 --target 7@2030", "direction"},
+    /* indicator ids: Kolada ids, or declared first */
+    {"target add T2 --title x --commitment 1.1 --priority P1 "
+     "--indicator n00401 --direction increase",
+	"indicator"},
+    {"target add T2 --title x --commitment 1.1 --priority P1 "
+     "--indicator FOO --direction increase",
+	"indicator"},
+    {"measure FOO 2020 5", "indicator"},
+    {"measure N004011 2020 5", "indicator"},
+    /* measurement years no later than the current year */
+    {"measure N00401 2099 5", "year"},
+    {"target add T2 --title x --commitment 1.1 --priority P1 "
+     "--baseline 5@2090 --target 9@2095",
+	"baseline"},
+    /* percentages in range */
+    {"measure LOCAL1 2020 -5", "value"},
+    {"measure LOCAL1 2020 150", "value"},
+    {"target add T2 --title x --commitment 1.1 --priority P1 "
+     "--indicator LOCAL1 --baseline 40@2015 --target 120@2030",
+	"target"},
+    {"indicator add X1 --title x", "unit"},
+    /* dates ordered, references resolved */
+    {"group add G2 --name x --from 2024-05-01 --to 2024-01-01", "to"},
+    {"meeting add M2 --kind group-meeting --date 2024-01-01 --women 1 "
+     "--men 1 --group NOPE",
+	"group"},
 };
 
 Test(node, bad_input_stores_nothing)
@@ -645,6 +680,8 @@ Test(node, bad_input_stores_nothing)
 
 	start_node();
 	seed_records();
+	free(ucr_ok("indicator add LOCAL1 --title 'Share of renewable heat' "
+		    "--unit %%"));
 	before = snapshot();
 	for (i = 0; i < sizeof(bad_inputs) / sizeof(bad_inputs[0]); i++) {
 		const struct bad *b = &bad_inputs[i];
@@ -672,6 +709,69 @@ Test(node, bad_input_stores_nothing)
 	after = daemon_log();
 	cr_expect_eq(strstr(after, "refused request"), NULL, "%s", after);
 	free(after);
+}
+
+/* ---------------------------------------------------------------- set */
+
+/* A set, a baseline set again and a network re-join change only the fields
+   given; the direction follows from the values (issue 12). */
+Test(node, set_changes_only_the_fields_given)
+{
+	json_t *all, *rec;
+
+	start_node();
+	free(ucr_ok("baseline set 3.1 --text 'Emissions fall' --trend down "
+		    "--gap"));
+	free(ucr_ok("baseline set 3.1 --text 'Emissions fall slowly'"));
+	free(ucr_ok("network join N1 --name CIVITAS --scope international "
+		    "--date 2009-02-02 --new"));
+	free(ucr_ok("network join N1 --name CIVITAS --scope international "
+		    "--date 2009-03-03"));
+	free(ucr_ok("target add T1 --title 'Less CO2' --commitment 3.1 "
+		    "--priority P4 --indicator N00401 --baseline 9.8@2008 "
+		    "--target 6.0@2030"));
+	free(ucr_ok("target add T2 --title 'More work' --commitment 8.1 "
+		    "--priority P5 --baseline 76@2008 --target 80@2025"));
+	free(ucr_ok("indicator add LOCAL1 --title 'Share' --unit %%"));
+	free(ucr_ok("measure LOCAL1 2020 55.5"));
+	free(ucr_ok("measure N00401 2020 5 --status final"));
+	free(ucr_ok("decision add D1 --body board --date 2010-01-01 "
+		    "--subject local_plan --ref 'KS 1'"));
+	all = ucr_json("show --json");
+	rec = find_key(all, "2403/baseline/3.1");
+	cr_assert_str_eq(body_str(rec, "text"), "Emissions fall slowly");
+	cr_assert_str_eq(body_str(rec, "trend"), "down");
+	cr_assert(json_is_true(
+	    json_object_get(json_object_get(rec, "body"), "data_gap")));
+	rec = find_key(all, "2403/network/N1");
+	cr_assert_str_eq(body_str(rec, "joined"), "2009-03-03");
+	cr_assert(json_is_true(json_object_get(json_object_get(rec, "body"),
+		      "new_in_programme")),
+	    "a re-join dropped --new");
+	cr_assert_str_eq(body_str(find_key(all, "2403/target/T1"), "direction"),
+	    "decrease");
+	cr_assert_str_eq(body_str(find_key(all, "2403/target/T2"), "direction"),
+	    "increase");
+	rec = find_key(all, "2403/indicator/LOCAL1");
+	cr_assert_not_null(rec);
+	cr_assert_str_eq(body_str(rec, "unit"), "%");
+	cr_assert_not_null(find_key(all, "2403/measure/LOCAL1/2020/T"));
+	cr_assert_str_eq(body_str(find_key(all, "2403/decision/D1"), "subject"),
+	    "local-plan");
+	json_decref(all);
+	/* --no-gap and --no-new clear the flags */
+	free(ucr_ok("baseline set 3.1 --no-gap"));
+	free(ucr_ok("network join N1 --no-new"));
+	all = ucr_json("show --json");
+	cr_assert(json_is_false(
+	    json_object_get(json_object_get(find_key(all, "2403/baseline/3.1"),
+				"body"),
+		"data_gap")));
+	cr_assert(json_is_false(
+	    json_object_get(json_object_get(find_key(all, "2403/network/N1"),
+				"body"),
+		"new_in_programme")));
+	json_decref(all);
 }
 
 /* ---------------------------------------------------------------- restart */
@@ -774,7 +874,8 @@ Test(node, kill9_loses_nothing_acknowledged)
 	free(ucr_ok("verify"));
 
 	/* Killed right after an acknowledged write, too. */
-	free(ucr_ok("target add T1 --title x --commitment 1.1 --priority P1"));
+	free(ucr_ok("target add T1 --title x --commitment 1.1 --priority P1 "
+		    "--direction increase"));
 	stop_node(SIGKILL);
 	start_node();
 	nets = ucr_json("show --key target/T1 --json");
