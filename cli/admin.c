@@ -332,15 +332,39 @@ cmd_peers(int argc, char **argv)
 	if (cli_flag_set(&f, "json"))
 		cli_json_print(arr);
 	else if (!cfg->is_hub) {
-		printf("hub %s: %s, our head %" JSON_INTEGER_FORMAT
-		       ", hub holds %" JSON_INTEGER_FORMAT
-		       ", lag %" JSON_INTEGER_FORMAT "%s%s\n",
-		    cfg->hub, json_string_value(json_object_get(arr, "state")),
-		    json_integer_value(json_object_get(arr, "head")),
-		    json_integer_value(json_object_get(arr, "hub_seq")),
-		    json_integer_value(json_object_get(arr, "lag")),
+		json_t *rec = json_object_get(arr, "recovered");
+		json_t *reb = json_object_get(arr, "rebased");
+
+		if (json_is_false(json_object_get(arr, "connected")))
+			printf(
+			    "hub %s: OFFLINE, nothing heard for %" JSON_INTEGER_FORMAT
+			    " s (%s), our head %" JSON_INTEGER_FORMAT
+			    ", hub held %" JSON_INTEGER_FORMAT
+			    " when last heard",
+			    cfg->hub,
+			    json_integer_value(
+				json_object_get(arr, "silent_s")),
+			    json_string_value(json_object_get(arr, "state")),
+			    json_integer_value(json_object_get(arr, "head")),
+			    json_integer_value(
+				json_object_get(arr, "hub_seq")));
+		else
+			printf("hub %s: %s, our head %" JSON_INTEGER_FORMAT
+			       ", hub holds %" JSON_INTEGER_FORMAT
+			       ", lag %" JSON_INTEGER_FORMAT,
+			    cfg->hub,
+			    json_string_value(json_object_get(arr, "state")),
+			    json_integer_value(json_object_get(arr, "head")),
+			    json_integer_value(json_object_get(arr, "hub_seq")),
+			    json_integer_value(json_object_get(arr, "lag")));
+		printf("%s%s\n",
 		    *json_string_value(json_object_get(arr, "why")) ? ": " : "",
 		    json_string_value(json_object_get(arr, "why")));
+		if (json_integer_value(rec) > 0 || json_integer_value(reb) > 0)
+			printf("restore: recovered %" JSON_INTEGER_FORMAT
+			       " own entries, re-based %" JSON_INTEGER_FORMAT
+			       "\n",
+			    json_integer_value(rec), json_integer_value(reb));
 	} else {
 		printf("%-7s %-12s %-6s %-9s %9s %8s %8s %6s  %s\n", "CODE",
 		    "NAME", "ROLE", "STATE", "LAST SEEN", "HUB SEQ", "NODE SEQ",

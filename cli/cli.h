@@ -4,7 +4,8 @@
  * Each subcommand is "int cmd_<name>(int argc, char **argv)" with argv[0]
  * the command's name, registered in the table in main.c with its one-line
  * summary and usage text. It returns the process exit status:
- *   0 success, 1 failure (error printed), 2 usage error.
+ *   0 success, 1 failure (error printed), 2 usage error, 3 a write's
+ *   outcome is unknown (the daemon did not answer; cli_request exits).
  * Errors are one line on stderr: "ucr: what went wrong: why".
  */
 #ifndef UCR_CLI_H
@@ -17,6 +18,7 @@
 #include "ucr.pb-c.h"
 
 #define EXIT_USAGE 2
+#define EXIT_UNKNOWN 3 /* no answer to a write: it may have been made */
 
 /* Set by the global options before the command runs. */
 extern const char *cli_conf_path; /* -c FILE; NULL: the default */
@@ -31,8 +33,11 @@ int cli_open_store(struct ucr_store **out, const struct ucr_config *cfg);
 
 /*
  * Send a request to the daemon's control socket and wait for its reply
- * (timeout_ms, 0 for the default 30 s). Prints the error and returns -1 if
- * the daemon cannot be reached or the reply is undecodable; otherwise 0
+ * (timeout_ms, 0 for the default 30 s; UCR_TIMEOUT seconds overrides).
+ * A write (Put, PutMany) gets a request id and is sent again, with the
+ * same id, when no answer comes in time; after the last try the process
+ * exits with EXIT_UNKNOWN and says how to check. Prints the error and returns
+ * -1 if the daemon cannot be reached or the reply is undecodable; otherwise 0
  * and *out (free with ucr__reply__free_unpacked(*out, NULL)); the caller
  * checks (*out)->code.
  */

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <sodium.h>
 #include <zmq.h>
 
 #include "cli.h"
@@ -107,34 +108,21 @@ listening(const char *path)
 	return 1;
 }
 
-int
-cli_request(const struct ucr_config *cfg, const Ucr__Request *req,
+/*
+ * One exchange on a new REQ socket: 1 and *out on an answer, 0 when none
+ * came within timeout_ms (a REQ socket that has not been answered cannot
+ * send again, so a retry needs a new one), -1 after printing an error.
+ */
+static int
+request_once(const struct ucr_config *cfg, const uint8_t *buf, size_t len,
     Ucr__Reply **out, int timeout_ms)
 {
 	void *ctx = NULL, *sock = NULL;
 	zmq_msg_t msg;
 	zmq_pollitem_t item;
-	struct stat st;
-	uint8_t *buf = NULL;
-	size_t len;
 	int linger = 0, rc = -1, n;
-	const char *path = cfg->control + 6;
 	const char *daemon = cfg->is_hub ? "ucr-hub" : "ucr-node";
 
-	*out = NULL;
-	if (timeout_ms <= 0)
-		timeout_ms = 30000;
-	if (stat(path, &st) != 0 || !listening(path)) {
-		cli_error("cannot reach %s at %s: %s (is it running?)", daemon,
-		    cfg->control, strerror(errno));
-		return -1;
-	}
-	len = ucr__request__get_packed_size(req);
-	if ((buf = malloc(len ? len : 1)) == NULL) {
-		cli_error("out of memory");
-		return -1;
-	}
-	ucr__request__pack(req, buf);
 	if ((ctx = zmq_ctx_new()) == NULL ||
 	    (sock = zmq_socket(ctx, ZMQ_REQ)) == NULL) {
 		cli_error("zeromq: %s", zmq_strerror(errno));
@@ -156,8 +144,7 @@ cli_request(const struct ucr_config *cfg, const Ucr__Request *req,
 		n = zmq_poll(&item, 1, timeout_ms);
 	while (n < 0 && errno == EINTR);
 	if (n <= 0) {
-		cli_error("no answer from %s at %s within %d s", daemon,
-		    cfg->control, timeout_ms / 1000);
+		rc = 0;
 		goto leave;
 	}
 	zmq_msg_init(&msg);
@@ -172,13 +159,84 @@ cli_request(const struct ucr_config *cfg, const Ucr__Request *req,
 		cli_error("undecodable reply from %s", daemon);
 		goto leave;
 	}
-	rc = 0;
+	rc = 1;
 leave:
-	free(buf);
 	if (sock)
 		zmq_close(sock);
 	if (ctx)
 		zmq_ctx_term(ctx);
+	return rc;
+}
+
+#define REQUEST_TRIES 3 /* a write: the first send and two retries */
+
+int
+cli_request(const struct ucr_config *cfg, const Ucr__Request *req,
+    Ucr__Reply **out, int timeout_ms)
+{
+	Ucr__Request r = *req;
+	struct stat st;
+	uint8_t *buf = NULL, id[16];
+	char idhex[33];
+	size_t len;
+	int rc = -1, try, tries, got = 0;
+	const char *path = cfg->control + 6, *env;
+	const char *daemon = cfg->is_hub ? "ucr-hub" : "ucr-node";
+	int write = req->body_case == UCR__REQUEST__BODY_PUT ||
+	    req->body_case == UCR__REQUEST__BODY_MANY;
+
+	*out = NULL;
+	if ((env = getenv("UCR_TIMEOUT")) != NULL && atoi(env) > 0)
+		timeout_ms = atoi(env) * 1000;
+	if (timeout_ms <= 0)
+		timeout_ms = 30000;
+	if (stat(path, &st) != 0 || !listening(path)) {
+		cli_error("cannot reach %s at %s: %s (is it running?)", daemon,
+		    cfg->control, strerror(errno));
+		return -1;
+	}
+	/* Every write carries an id, the same on each retry of it. */
+	if (write && r.request_id.len == 0) {
+		randombytes_buf(id, sizeof(id));
+		r.request_id.data = id;
+		r.request_id.len = sizeof(id);
+	}
+	len = ucr__request__get_packed_size(&r);
+	if ((buf = malloc(len ? len : 1)) == NULL) {
+		cli_error("out of memory");
+		return -1;
+	}
+	ucr__request__pack(&r, buf);
+	tries = write ? REQUEST_TRIES : 1;
+	for (try = 0; try < tries && got == 0; try++) {
+		if (try > 0)
+			fprintf(stderr,
+			    "ucr: no answer from %s within %d s; asking again "
+			    "(the same write, made at most once)\n",
+			    daemon, timeout_ms / 1000);
+		got = request_once(cfg, buf, len, out, timeout_ms);
+	}
+	if (got < 0)
+		goto leave;
+	if (got == 0 && write) {
+		ucr_hex(idhex, r.request_id.data,
+		    r.request_id.len < 16 ? r.request_id.len : 16);
+		cli_error("no answer from %s at %s within %d s, %d times: the "
+			  "write may or may not have been made (request %s). "
+			  "Check with 'ucr log' or 'ucr show KEY' before "
+			  "writing it again",
+		    daemon, cfg->control, timeout_ms / 1000, tries, idhex);
+		free(buf);
+		exit(EXIT_UNKNOWN);
+	}
+	if (got == 0) {
+		cli_error("no answer from %s at %s within %d s", daemon,
+		    cfg->control, timeout_ms / 1000);
+		goto leave;
+	}
+	rc = 0;
+leave:
+	free(buf);
 	return rc;
 }
 

@@ -29,14 +29,14 @@ reply_error(Ucr__Reply *rep, char *msg, size_t msglen, int code,
 }
 
 static void
-do_puts(struct ucr_control *c, Ucr__Put **in, size_t n, Ucr__Reply *rep,
-    char *msg, size_t msglen)
+do_puts(struct ucr_control *c, const ProtobufCBinaryData *id, Ucr__Put **in,
+    size_t n, Ucr__Reply *rep, char *msg, size_t msglen)
 {
 	struct ucr_put *puts = NULL;
 	char why[512];
 	size_t i, bad = 0;
 	uint64_t first = 0, last = 0;
-	int rc;
+	int rc, replayed = 0;
 
 	if (c->may_write && !c->may_write(c->ctx, why, sizeof(why))) {
 		reply_error(rep, msg, msglen, UCR_EAGAIN, "%s", why);
@@ -84,8 +84,8 @@ do_puts(struct ucr_control *c, Ucr__Put **in, size_t n, Ucr__Reply *rep,
 		puts[i].nadopt = in[i]->n_adopt_keys;
 	}
 	why[0] = '\0';
-	rc = ucr_store_append(c->store, c->key, puts, n, &first, &last, &bad,
-	    why, sizeof(why));
+	rc = ucr_store_append_once(c->store, c->key, id->data, id->len, puts, n,
+	    &first, &last, &replayed, &bad, why, sizeof(why));
 	if (rc != 0) {
 		reply_error(rep, msg, msglen, rc, "%s",
 		    why[0] ? why : ucr_strerror(rc));
@@ -93,6 +93,14 @@ do_puts(struct ucr_control *c, Ucr__Put **in, size_t n, Ucr__Reply *rep,
 	}
 	rep->first_seq = first;
 	rep->last_seq = last;
+	if (replayed) {
+		/* a retry of a write already made: its original result */
+		c->replayed++;
+		log_info("control: request retried, already written as seq "
+			 "%llu-%llu",
+		    (unsigned long long)first, (unsigned long long)last);
+		goto leave;
+	}
 	log_debug("control: appended %zu records, seq %llu-%llu", n,
 	    (unsigned long long)first, (unsigned long long)last);
 	if (c->appended)
@@ -153,11 +161,12 @@ ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
 	else {
 		switch (req->body_case) {
 		case UCR__REQUEST__BODY_PUT:
-			do_puts(c, &req->put, 1, &rep, msg, sizeof(msg));
+			do_puts(c, &req->request_id, &req->put, 1, &rep, msg,
+			    sizeof(msg));
 			break;
 		case UCR__REQUEST__BODY_MANY:
-			do_puts(c, req->many->puts, req->many->n_puts, &rep,
-			    msg, sizeof(msg));
+			do_puts(c, &req->request_id, req->many->puts,
+			    req->many->n_puts, &rep, msg, sizeof(msg));
 			break;
 		case UCR__REQUEST__BODY_QUERY:
 			do_query(c, req->query->what ? req->query->what : "",

@@ -34,6 +34,7 @@ struct ucr_control {
 	/* 0 to refuse writes for now (why filled), or NULL: always allowed */
 	int (*may_write)(void *ctx, char *why, size_t whylen);
 	uint64_t requests, refused; /* counters */
+	uint64_t replayed;          /* retried writes answered from memory */
 };
 
 /*

@@ -1,5 +1,6 @@
 /* daemon.c: start-up and shutdown shared by both daemons (daemon.h). */
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,7 +12,43 @@
 #include "control.h"
 #include "daemon.h"
 #include "error.h"
+#include "log.h"
 #include "record.h"
+
+/* --verify (ucr_daemon_args): the full check at start-up, not the quick */
+static int daemon_full_check;
+
+/*
+ * The start-up check (docs/operations.md): a store that fails it is not
+ * served, and the message says how to recover.
+ */
+static int
+daemon_check_store(struct ucr_daemon *d, int hub, char *why, size_t whylen)
+{
+	char what[384] = "";
+	uint64_t logs = 0;
+	int rc;
+
+	rc = ucr_store_check(d->store, daemon_full_check, &logs, what,
+	    sizeof(what));
+	if (rc == 0) {
+		log_info("store %s: %s check passed (%llu logs)", d->cfg->data,
+		    daemon_full_check ? "full" : "start-up",
+		    (unsigned long long)logs);
+		return 0;
+	}
+	snprintf(why, whylen,
+	    "store %s fails its %s check: %s; refusing to start. Stop, move "
+	    "the folder away and %s (docs/operations.md, \"A corrupt store\")",
+	    d->cfg->data, daemon_full_check ? "full" : "start-up",
+	    *what ? what : ucr_strerror(rc),
+	    hub ? "rebuild it from the nodes: ucr -c HUB.conf rebuild --from "
+		  "NODE-STORE"
+		: "put back a copy (ucr backup, or any older copy): the node "
+		  "fetches the rest from the hub; or, with none, ucr rebuild "
+		  "on a hub configuration from another node's store");
+	return UCR_ECORRUPT;
+}
 
 int
 ucr_daemon_open(struct ucr_daemon *d, const char *conf, int hub, int check_only,
@@ -88,6 +125,8 @@ ucr_daemon_open(struct ucr_daemon *d, const char *conf, int hub, int check_only,
 		    d->cfg->data);
 		return rc;
 	}
+	if ((rc = daemon_check_store(d, hub, why, whylen)) != 0)
+		return rc;
 	/* The control socket: a stale file from a crash is ours to remove,
 	 * since the store lock proves no other daemon runs here. */
 	path = d->cfg->control + strlen("ipc://");
@@ -131,12 +170,15 @@ static void
 daemon_usage(const char *name, const char *defconf)
 {
 	fprintf(stderr,
-	    "usage: %s [-dnv] [-f FILE]\n"
+	    "usage: %s [-dnv] [-f FILE] [--verify]\n"
 	    "  -f FILE  configuration (default %s)\n"
 	    "  -d       stay in the foreground and log to stderr\n"
 	    "  -n       check the configuration and key, print "
 	    "'configuration OK', exit\n"
-	    "  -v       more logging\n",
+	    "  -v       more logging\n"
+	    "  --verify check every entry and signature of the store before "
+	    "serving\n"
+	    "           (without it, only each log's newest batch)\n",
 	    name, defconf);
 }
 
@@ -144,12 +186,18 @@ int
 ucr_daemon_args(struct ucr_daemon_opts *o, int argc, char **argv,
     const char *name, const char *defconf)
 {
+	static const struct option longopts[] = {{"verify", no_argument, NULL,
+						     'V'},
+	    {NULL, 0, NULL, 0}};
 	int ch;
 
 	memset(o, 0, sizeof(*o));
 	o->conf = defconf;
-	while ((ch = getopt(argc, argv, "df:nvh")) != -1) {
+	while ((ch = getopt_long(argc, argv, "df:nvh", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'V':
+			o->verify = daemon_full_check = 1;
+			break;
 		case 'd':
 			o->foreground = 1;
 			break;

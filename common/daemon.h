@@ -29,12 +29,17 @@ struct ucr_daemon {
  */
 int ucr_daemon_open(struct ucr_daemon *d, const char *conf, int hub,
     int check_only, char *why, size_t whylen);
-/* The options both daemons take: -f FILE -d -n -v. */
+/*
+ * The options both daemons take: -f FILE -d -n -v --verify. Every
+ * ucr_daemon_open checks the store before serving (heads and each log's
+ * newest batch; with --verify every entry) and refuses a store that fails.
+ */
 struct ucr_daemon_opts {
 	const char *conf; /* -f, else the default */
 	int foreground;   /* -d */
 	int check;        /* -n */
 	int verbose;      /* -v */
+	int verify;       /* --verify: the full store check at start-up */
 };
 /* Parse argv; 0, or -1 after printing the usage to stderr. */
 int ucr_daemon_args(struct ucr_daemon_opts *o, int argc, char **argv,

@@ -22,7 +22,9 @@ static const struct {
     {UCR_EFORK, "EFORK", "fork: entry differs from the one held"},
     {UCR_EDUP, "EDUP", "duplicate: already held"},
     {UCR_EPROTO, "EPROTO", "malformed message"},
-    {UCR_EFULL, "EFULL", "store full (map size reached); nothing written"},
+    {UCR_EFULL, "EFULL",
+	"store full: the map size is reached; nothing written (raise "
+	"map_size in the configuration and restart the daemon)"},
     {UCR_EOWNER, "EOWNER", "author may not write this record"},
     {UCR_EROSTER, "EROSTER", "key not in roster or revoked"},
     {UCR_ESCHEMA, "ESCHEMA", "record fails validation"},
@@ -46,6 +48,9 @@ static const struct {
     {UCR_ECHECKPOINT, "ECHECKPOINT",
 	"the stored checkpoint is unusable (too large or fails to verify); "
 	"checkpoints refused until an administrator looks"},
+    {UCR_EDISKFULL, "EDISKFULL",
+	"disk full: no space left on the store's file system; nothing "
+	"written (free space there; raising map_size does not help)"},
 };
 
 const char *

@@ -42,6 +42,9 @@ enum ucr_error {
 	UCR_EROLE = -30028,       /* the key's role may not do this */
 	UCR_ETRANSIENT = -30029,  /* store busy or short of readers; retry */
 	UCR_ECHECKPOINT = -30030, /* stored checkpoint unusable: refused */
+
+	/* faults */
+	UCR_EDISKFULL = -30035, /* no space left on the store's disk */
 };
 
 /* Text for a UCR code, or strerror() for a positive errno value. Static. */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -42,6 +43,8 @@ struct ucr_store {
 	uint64_t epoch;
 	char owner[16];
 	int has_identity;
+	const uint8_t *reqid; /* ucr_store_append_once: the write's id */
+	size_t reqidlen;
 	uint64_t hlc;      /* highest time seen or made */
 	uint32_t qcounter; /* quarantine key tie-breaker */
 	unsigned max_skew; /* seconds an entry may be ahead of our clock */
@@ -103,7 +106,8 @@ mdb_err(int rc)
 	case EPERM:
 		return UCR_EPERM;
 	case ENOSPC:
-		return UCR_EFULL;
+	case EDQUOT:
+		return UCR_EDISKFULL;
 	default:
 		if (rc > 0)
 			errno = rc;
@@ -694,6 +698,10 @@ ucr_store_log_admissible(struct ucr_store *s, const uint8_t *author,
 
 /* ---------------------------------------------------------------- apply */
 
+static int disk_full(struct ucr_store *s, int rc);
+static int reqid_put_txn(MDB_txn *txn, struct ucr_store *s, uint64_t first,
+    uint64_t last);
+
 static int
 entry_hash_at(MDB_txn *txn, struct ucr_store *s, const uint8_t *author,
     uint64_t epoch, uint64_t seq, uint8_t out[32], MDB_val *bytes)
@@ -1036,7 +1044,7 @@ ucr_store_apply(struct ucr_store *s, const Ucr__Batch *b, size_t *applied,
 	if (rc == 0 || rc == UCR_EFORK) {
 		/* A fork commits its evidence and the stopped head. */
 		if ((crc = mdb_txn_commit(txn)) != 0) {
-			crc = mdb_err(crc);
+			crc = disk_full(s, mdb_err(crc));
 			setwhy(why, whylen, "commit: %s", ucr_strerror(crc));
 			return crc;
 		}
@@ -1211,6 +1219,9 @@ ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
 	/* Which put failed is unknown past this point: report none. */
 	if (bad)
 		*bad = 0;
+	if (s->reqidlen > 0 &&
+	    (rc = reqid_put_txn(txn, s, b.first_seq, b.last_seq)) != 0)
+		goto leave;
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc != 0) {
@@ -1875,4 +1886,276 @@ ucr_store_view_digest(struct ucr_store *s, uint8_t out[32])
 		return rc;
 	crypto_generichash_final(&st, out, 32);
 	return 0;
+}
+
+/* ------------------------------------------------------------ request ids */
+
+/*
+ * The ids of recent local writes, in the meta database and in the write's
+ * own transaction, so a restart cannot forget a write it made: "req/" +
+ * id -> first(8) last(8), and a ring of REQID_KEEP slots "reqslot/NNNN"
+ * -> id, whose oldest entry is dropped when the ring comes round. O(1)
+ * per write.
+ */
+#define REQID_KEEP 4096
+#define REQID_MAX 64
+
+static int
+reqid_key(uint8_t *out, const uint8_t *id, size_t len)
+{
+	memcpy(out, "req/", 4);
+	memcpy(out + 4, id, len);
+	return (int)(4 + len);
+}
+
+static int
+reqid_put_txn(MDB_txn *txn, struct ucr_store *s, uint64_t first, uint64_t last)
+{
+	uint8_t key[4 + REQID_MAX], val[16], ring[8];
+	char slot[24];
+	uint64_t next = 0;
+	MDB_val k, v;
+	int rc;
+
+	k.mv_data = "reqring";
+	k.mv_size = 7;
+	if ((rc = mdb_get(txn, s->meta, &k, &v)) == 0 && v.mv_size == 8)
+		next = get64(v.mv_data);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return mdb_err(rc);
+	snprintf(slot, sizeof(slot), "reqslot/%04u",
+	    (unsigned)(next % REQID_KEEP));
+	k.mv_data = slot;
+	k.mv_size = strlen(slot);
+	if (mdb_get(txn, s->meta, &k, &v) == 0 && v.mv_size <= REQID_MAX) {
+		MDB_val ok;
+
+		ok.mv_data = key;
+		ok.mv_size = reqid_key(key, v.mv_data, v.mv_size);
+		if ((rc = mdb_del(txn, s->meta, &ok, NULL)) != 0 &&
+		    rc != MDB_NOTFOUND)
+			return mdb_err(rc);
+	}
+	v.mv_data = (void *)s->reqid;
+	v.mv_size = s->reqidlen;
+	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+		return mdb_err(rc);
+	put64(ring, next + 1);
+	k.mv_data = "reqring";
+	k.mv_size = 7;
+	v.mv_data = ring;
+	v.mv_size = 8;
+	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+		return mdb_err(rc);
+	put64(val, first);
+	put64(val + 8, last);
+	k.mv_data = key;
+	k.mv_size = reqid_key(key, s->reqid, s->reqidlen);
+	v.mv_data = val;
+	v.mv_size = 16;
+	return mdb_err(mdb_put(txn, s->meta, &k, &v, 0));
+}
+
+int
+ucr_store_append_once(struct ucr_store *s, const struct ucr_key *key,
+    const uint8_t *id, size_t idlen, struct ucr_put *puts, size_t n,
+    uint64_t *first, uint64_t *last, int *replayed, size_t *bad, char *why,
+    size_t whylen)
+{
+	uint8_t k8[4 + REQID_MAX];
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc;
+
+	*replayed = 0;
+	if (idlen == 0)
+		return ucr_store_append(s, key, puts, n, first, last, bad, why,
+		    whylen);
+	if (idlen > REQID_MAX) {
+		setwhy(why, whylen, "request id longer than %d bytes",
+		    REQID_MAX);
+		return UCR_EINVAL;
+	}
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return mdb_err(rc);
+	k.mv_data = k8;
+	k.mv_size = reqid_key(k8, id, idlen);
+	rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc == 0 && v.mv_size == 16) {
+		if (first)
+			*first = get64(v.mv_data);
+		if (last)
+			*last = get64((uint8_t *)v.mv_data + 8);
+		*replayed = 1;
+	}
+	mdb_txn_abort(txn);
+	if (*replayed)
+		return 0;
+	if (rc != MDB_NOTFOUND && rc != 0)
+		return mdb_err(rc);
+	/* one thread per store: the id rides along to the commit */
+	s->reqid = id;
+	s->reqidlen = idlen;
+	rc = ucr_store_append(s, key, puts, n, first, last, bad, why, whylen);
+	s->reqid = NULL;
+	s->reqidlen = 0;
+	if (rc == UCR_EIO && disk_full(s, rc) == UCR_EDISKFULL) {
+		rc = UCR_EDISKFULL;
+		setwhy(why, whylen, "%s", ucr_strerror(rc));
+	}
+	return rc;
+}
+
+/*
+ * LMDB reports a short write as EIO, and a full disk often shows only as
+ * that: an I/O error on a commit when the store's file system has (almost)
+ * no space left is a full disk.
+ */
+static int
+disk_full(struct ucr_store *s, int rc)
+{
+	struct statvfs sv;
+	const char *path;
+
+	if (rc != UCR_EIO || mdb_env_get_path(s->env, &path) != 0 ||
+	    statvfs(path, &sv) != 0)
+		return rc;
+	if ((uint64_t)sv.f_bavail * sv.f_frsize < (1u << 20))
+		return UCR_EDISKFULL;
+	return rc;
+}
+
+/* ------------------------------------------------------------ start check */
+
+/*
+ * The newest batch of one log: its signature (at the head's seq), and
+ * the chain of its entries from the one before its first up to the head's
+ * hash. O(entries of that batch).
+ */
+struct check_ctx {
+	struct ucr_store *s;
+	MDB_txn *txn;
+	char *why;
+	size_t whylen;
+	uint64_t logs;
+};
+
+static int
+check_log(const struct ucr_head *h, void *arg)
+{
+	struct check_ctx *cc = arg;
+	struct ucr_store *s = cc->s;
+	uint8_t key[ENTKEY_LEN], prev[32], msg[UCR_SIGMSG_LEN];
+	uint8_t sig[UCR_SIG_LEN];
+	uint64_t first, seq;
+	MDB_val k, v;
+	char an[17];
+	int rc;
+
+	cc->logs++;
+	ucr_hex(an, h->author, 8);
+	if (h->seq == 0)
+		return 0;
+	logkey(key, h->author, h->epoch, h->seq);
+	k.mv_data = key;
+	k.mv_size = ENTKEY_LEN;
+	if ((rc = mdb_get(cc->txn, s->sigs, &k, &v)) != 0 ||
+	    v.mv_size != 8 + UCR_SIG_LEN) {
+		setwhy(cc->why, cc->whylen,
+		    "log %s: no signature for its head %llu", an,
+		    (unsigned long long)h->seq);
+		return rc != 0 && rc != MDB_NOTFOUND ? mdb_err(rc)
+						     : UCR_ECORRUPT;
+	}
+	first = get64(v.mv_data);
+	memcpy(sig, (uint8_t *)v.mv_data + 8, UCR_SIG_LEN);
+	if (first == 0 || first > h->seq) {
+		setwhy(cc->why, cc->whylen, "log %s: bad signature record", an);
+		return UCR_ECORRUPT;
+	}
+	memcpy(prev, zero_hash, 32);
+	if (first > 1 &&
+	    (rc = entry_hash_at(cc->txn, s, h->author, h->epoch, first - 1,
+		 prev, NULL)) != 0) {
+		setwhy(cc->why, cc->whylen, "log %s: entry %llu missing", an,
+		    (unsigned long long)(first - 1));
+		return rc;
+	}
+	for (seq = first; seq <= h->seq; seq++) {
+		Ucr__Entry *e;
+
+		logkey(key, h->author, h->epoch, seq);
+		k.mv_data = key;
+		k.mv_size = ENTKEY_LEN;
+		if ((rc = mdb_get(cc->txn, s->entries, &k, &v)) != 0) {
+			setwhy(cc->why, cc->whylen,
+			    "log %s: entry %llu missing", an,
+			    (unsigned long long)seq);
+			return rc == MDB_NOTFOUND ? UCR_ECORRUPT : mdb_err(rc);
+		}
+		if (ucr_entry_decode(&e, v.mv_data, v.mv_size) != 0) {
+			setwhy(cc->why, cc->whylen,
+			    "log %s: entry %llu undecodable", an,
+			    (unsigned long long)seq);
+			return UCR_ECORRUPT;
+		}
+		rc = e->seq != seq || e->epoch != h->epoch ||
+		    e->prev.len != 32 || memcmp(e->prev.data, prev, 32) != 0;
+		ucr__entry__free_unpacked(e, NULL);
+		if (rc) {
+			setwhy(cc->why, cc->whylen,
+			    "log %s: entry %llu does not chain", an,
+			    (unsigned long long)seq);
+			return UCR_ECORRUPT;
+		}
+		ucr_hash(prev, v.mv_data, v.mv_size);
+	}
+	if (memcmp(prev, h->hash, 32) != 0) {
+		setwhy(cc->why, cc->whylen,
+		    "log %s: head %llu does not match its entry", an,
+		    (unsigned long long)h->seq);
+		return UCR_ECORRUPT;
+	}
+	ucr_batch_sigmsg(msg, h->author, h->epoch, h->seq, prev);
+	if (ucr_sig_verify(sig, h->author, s->region, "batch", msg,
+		sizeof(msg)) != 0) {
+		setwhy(cc->why, cc->whylen,
+		    "log %s: newest batch %llu-%llu: bad signature", an,
+		    (unsigned long long)first, (unsigned long long)h->seq);
+		return UCR_ECORRUPT;
+	}
+	/* nothing may lie beyond the head */
+	logkey(key, h->author, h->epoch, h->seq + 1);
+	k.mv_data = key;
+	k.mv_size = ENTKEY_LEN;
+	if (mdb_get(cc->txn, s->entries, &k, &v) == 0) {
+		setwhy(cc->why, cc->whylen, "log %s: entries beyond head %llu",
+		    an, (unsigned long long)h->seq);
+		return UCR_ECORRUPT;
+	}
+	return 0;
+}
+
+int
+ucr_store_check(struct ucr_store *s, int full, uint64_t *logs, char *why,
+    size_t whylen)
+{
+	struct check_ctx cc;
+	int rc;
+
+	if (full)
+		return ucr_store_verify(s, NULL, NULL, why, whylen);
+	memset(&cc, 0, sizeof(cc));
+	cc.s = s;
+	cc.why = why;
+	cc.whylen = whylen;
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &cc.txn)) != 0)
+		return mdb_err(rc);
+	rc = ucr_store_foreach_head(s, check_log, &cc);
+	mdb_txn_abort(cc.txn);
+	if (rc == UCR_ECORRUPT && why && *why == '\0')
+		setwhy(why, whylen, "a database of the store is damaged");
+	if (logs)
+		*logs = cc.logs;
+	return rc;
 }

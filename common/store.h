@@ -156,6 +156,17 @@ int ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
     size_t *bad, char *why, size_t whylen);
 
 /*
+ * ucr_store_append with a request id (1..64 bytes; idlen 0: none). The id
+ * is stored in the write's own transaction; a later call with an id
+ * already stored writes nothing, sets *replayed and gives the original
+ * first and last seq. The store remembers the last 4096 ids.
+ */
+int ucr_store_append_once(struct ucr_store *s, const struct ucr_key *key,
+    const uint8_t *id, size_t idlen, struct ucr_put *puts, size_t n,
+    uint64_t *first, uint64_t *last, int *replayed, size_t *bad, char *why,
+    size_t whylen);
+
+/*
  * Build a signed batch of the held entries from..to of one log, for
  * sending. If key is the log's author a fresh signature is made; otherwise
  * to is lowered to the highest seq that has a stored signature (relay)
@@ -215,6 +226,16 @@ int ucr_store_stats(struct ucr_store *s, struct ucr_store_stats *out);
 int ucr_store_verify(struct ucr_store *s,
     int (*cb)(const struct ucr_head *, uint64_t batches, void *), void *ctx,
     char *why, size_t whylen);
+
+/*
+ * The start-up check: for every log, its head against its newest entries
+ * and the signature of its newest batch (O(logs), not O(entries)); with
+ * full, ucr_store_verify (every entry and signature). 0, or UCR_ECORRUPT
+ * (or an I/O code) with why naming the log and seq. *logs (may be NULL)
+ * gets the number of logs checked.
+ */
+int ucr_store_check(struct ucr_store *s, int full, uint64_t *logs, char *why,
+    size_t whylen);
 
 /*
  * May a log (author, epoch) start here? UCR_EEPOCH when this is a hub

@@ -48,6 +48,7 @@
 #define FLUSH_WINDOW_MS 5 /* batching window for new local writes */
 #define GATE_WAIT_MS 3000 /* writes wait this long for a first State */
 #define MAX_BATCH_BYTES (1 << 20)
+#define LINK_DEAD_MS 25000 /* nothing heard this long: the link is offline */
 #define SYNC_MONITOR "inproc://ucr-sync-monitor"
 
 enum sync_state { SYNC_HELLO, SYNC_RESTORE, SYNC_STREAM, SYNC_STOPPED };
@@ -79,6 +80,7 @@ struct sync {
 	int synced_once;
 	char why[160];                 /* why STOPPED */
 	uint64_t rx, tx, bad, applied; /* counters */
+	uint64_t recovered, rebased;   /* own entries fetched back, re-based */
 };
 
 static int64_t
@@ -699,6 +701,7 @@ sync_query(const char *what, Ucr__Reply *rep, void *arg)
 	struct sync *s = arg;
 	json_t *o;
 	uint64_t head;
+	int64_t silent;
 
 	if (strcmp(what, "sync") != 0) {
 		rep->code = UCR_EINVAL;
@@ -706,12 +709,19 @@ sync_query(const char *what, Ucr__Reply *rep, void *arg)
 		return;
 	}
 	head = own_head(s, NULL);
-	o = json_pack("{s:s, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:s}", "state",
-	    state_names[s->state], "head", (json_int_t)head, "hub_seq",
+	silent = now_ms() - s->last_rx;
+	/* "lag" is what the hub lacks as far as we know: when the link is
+	 * offline that knowledge is old, and "connected" says so */
+	o = json_pack("{s:s, s:I, s:I, s:I, s:b, s:I, s:b, s:I, s:I, s:I, "
+		      "s:I, s:I, s:s}",
+	    "state", state_names[s->state], "head", (json_int_t)head, "hub_seq",
 	    (json_int_t)s->hub_seq, "lag",
 	    (json_int_t)(head > s->hub_seq ? head - s->hub_seq : 0),
-	    "writes_open", s->gate, "received", (json_int_t)s->rx, "sent",
-	    (json_int_t)s->tx, "refused", (json_int_t)s->bad, "why", s->why);
+	    "connected", silent < LINK_DEAD_MS && s->rx > 0, "silent_s",
+	    (json_int_t)(silent / 1000), "writes_open", s->gate, "received",
+	    (json_int_t)s->rx, "sent", (json_int_t)s->tx, "refused",
+	    (json_int_t)s->bad, "recovered", (json_int_t)s->recovered,
+	    "rebased", (json_int_t)s->rebased, "why", s->why);
 	rep->json = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 }
