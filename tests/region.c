@@ -288,7 +288,10 @@ region_init(int offset)
 	cr_assert_eq(ucr_crypto_init(), 0);
 	dir = tu_tempdir();
 	cr_assert_not_null(dir);
-	port = 17400 + offset;
+	/* UCR_TEST_PORT: another base, for test runs side by side */
+	port =
+	    (getenv("UCR_TEST_PORT") ? atoi(getenv("UCR_TEST_PORT")) : 17400) +
+	    offset;
 	site_paths(&hub, "hub", "hub.data");
 	snprintf(hub.key, sizeof(hub.key), "%s/hub.key", dir);
 	keygen(hub.key, hub.hex);
