@@ -121,6 +121,7 @@ int cmd_vision(int argc, char **argv);
 int cmd_priority(int argc, char **argv);
 int cmd_goal(int argc, char **argv);
 int cmd_indicator(int argc, char **argv); /* cli/officer.c */
+int cmd_history(int argc, char **argv);   /* cli/history.c */
 int cmd_init(int argc, char **argv);    /* cli/init.c */
 int cmd_backup(int argc, char **argv);  /* cli/init.c */
 int cmd_rebuild(int argc, char **argv); /* cli/init.c */

@@ -149,6 +149,14 @@ static const struct command commands[] = {
 	"ucr log [--from SEQ] [--json]\n"
 	"\n"
 	"Every entry of this daemon's own signed log: seq, time, key, kind.\n"},
+    {"history", cmd_history, "every version of one record, from the logs",
+	"ucr history KEY [--json]\n"
+	"\n"
+	"KEY is a full record key (2403/target/T1) or KIND/ID of this node's\n"
+	"own records (target/T1, measure/N00401/2020/T). Lists every version\n"
+	"held in the signed logs, oldest first: time, author key, seq, and\n"
+	"who the key is in the roster (the signer). --json adds each version's\n"
+	"hash and record.\n"},
     {"status", cmd_status, "the steering-group view",
 	"ucr status [--json]\n"
 	"\n"

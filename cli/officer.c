@@ -398,13 +398,14 @@ cli_record_load(const struct ucr_config *cfg, const char *key)
 	return r;
 }
 
-/* KIND/ID -> OWNER/KIND/ID; a full key stays. */
+/* KIND/ID -> OWNER/KIND/ID (also measure/KPI/YEAR/GENDER, whose id has
+   slashes); a full key stays: its first part is an owner, never a kind. */
 void
 cli_full_key(char *buf, size_t len, const char *owner, const char *key)
 {
 	const char *p = strchr(key, '/');
 
-	if (p != NULL && strchr(p + 1, '/') == NULL) {
+	if (p != NULL) {
 		char kind[32];
 		size_t n = (size_t)(p - key);
 

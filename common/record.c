@@ -422,8 +422,18 @@ ucr_record_make_key(char *buf, size_t len, const char *owner,
 
 		if (!id_valid(m->indicator))
 			return UCR_EINVAL;
-		n = snprintf(buf, len, "%s/%s/%s/%u/%s", owner, kind,
-		    m->indicator, m->year, gender_name(m->gender));
+		/* Another area than the owner's own is part of the key, so
+		   that it never replaces the owner's value of that year. */
+		if (m->area != NULL && *m->area &&
+		    strcmp(m->area, owner) != 0) {
+			if (!id_valid(m->area))
+				return UCR_EINVAL;
+			n = snprintf(buf, len, "%s/%s/%s/%s/%u/%s", owner, kind,
+			    m->indicator, m->area, m->year,
+			    gender_name(m->gender));
+		} else
+			n = snprintf(buf, len, "%s/%s/%s/%u/%s", owner, kind,
+			    m->indicator, m->year, gender_name(m->gender));
 	} else {
 		if (!id_valid(id))
 			return UCR_EINVAL;
@@ -772,13 +782,20 @@ ucr_record_validate(const Ucr__Record *r, char *why, size_t whylen)
 		CHECK(strcmp(owner, UCR_REGION) != 0,
 		    "owner: %s records belong to a municipality", kind);
 	if (c == UCR__RECORD__BODY_MEASUREMENT) {
-		char want[256];
+		char want[256], old[256];
+		const Ucr__Measurement *m = r->measurement;
 
+		/* Records of the previous release keyed another area's value
+		   as owner/measure/KPI/YEAR/GENDER too: still read. */
+		snprintf(old, sizeof(old), "%s/measure/%s/%u/%s", owner,
+		    m->indicator ? m->indicator : "", m->year,
+		    gender_name(m->gender));
 		if (ucr_record_make_key(want, sizeof(want), owner, r, NULL) !=
 			0 ||
-		    strcmp(want, r->key) != 0)
+		    (strcmp(want, r->key) != 0 && strcmp(old, r->key) != 0))
 			return bad(why, whylen,
-			    "key: a measurement's key is owner/measure/KPI/YEAR/GENDER");
+			    "key: a measurement's key is "
+			    "owner/measure/KPI[/AREA]/YEAR/GENDER");
 	} else
 		CHECK(id_valid(id),
 		    "id: '%s' must be 1-64 of A-Z a-z 0-9 . _ -", id);

@@ -8,6 +8,8 @@
  *
  * Record keys are "<owner>/<kind>/<id>", e.g. "2403/target/T1",
  * "2480/baseline/3.1", "2403/measure/N00401/2020/T", "region/priority/P1".
+ * A measurement of another area than the owner's own names it:
+ * "2403/measure/N00401/2480/2020/T".
  */
 #ifndef UCR_RECORD_H
 #define UCR_RECORD_H
@@ -74,7 +76,8 @@ int ucr_year_valid(long y);
 /*
  * Build the record's key from its owner, body and id into buf. The id is
  * what the user named (target id, commitment id, ...); for a measurement it
- * is ignored and the key is built from indicator, year and gender.
+ * is ignored and the key is built from indicator, area (when it is not the
+ * owner), year and gender.
  * Returns 0 or UCR_EINVAL (bad id characters, too long).
  */
 int ucr_record_make_key(char *buf, size_t len, const char *owner,

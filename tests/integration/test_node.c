@@ -461,7 +461,7 @@ Test(node, every_command)
 
 	cr_assert_not_null(find_key(all, "2403/measure/N00401/2020/T"));
 	cr_assert_not_null(find_key(all, "2403/measure/N00401/2021/K"));
-	rec = find_key(all, "2403/measure/N00401/2021/M");
+	rec = find_key(all, "2403/measure/N00401/2480/2021/M");
 	cr_assert_not_null(rec);
 	cr_assert_str_eq(body_str(rec, "area"), "2480");
 	rec = find_key(all, "2403/project/PR1");
@@ -772,6 +772,66 @@ Test(node, set_changes_only_the_fields_given)
 				"body"),
 		"new_in_programme")));
 	json_decref(all);
+}
+
+/* Another area's value has its own key: Bjurholm's own value of the same
+   year does not replace it, nor it Bjurholm's (issue 12). Every version of
+   a record is listed by ucr history, oldest first. */
+Test(node, measurement_keys_and_history)
+{
+	json_t *all, *h, *v;
+	char *out;
+
+	start_node();
+	free(ucr_ok("measure N00401 2020 5.5 --area 2480"));
+	free(ucr_ok("measure N00401 2020 7.1"));
+	all = ucr_json("show measure --json");
+	cr_assert_eq(json_array_size(all), 2);
+	cr_assert_str_eq(body_str(find_key(all,
+				      "2403/measure/N00401/2480/2020/T"),
+			     "area"),
+	    "2480");
+	cr_assert_str_eq(body_str(find_key(all, "2403/measure/N00401/2020/T"),
+			     "value"),
+	    "7.1");
+	json_decref(all);
+
+	free(ucr_ok("target add T1 --title 'Less CO2' --commitment 3.1 "
+		    "--priority P4 --baseline 9.8@2008 --target 6@2030"));
+	free(ucr_ok("target set T1 --title 'Less CO2e'"));
+	free(ucr_ok("delete target/T1"));
+	h = ucr_json("history target/T1 --json");
+	cr_assert_eq(json_array_size(h), 3);
+	v = json_array_get(h, 0);
+	cr_assert_str_eq(json_string_value(
+			     json_object_get(json_object_get(json_object_get(v,
+								 "record"),
+						 "body"),
+				 "title")),
+	    "Less CO2");
+	cr_assert_eq(strlen(json_string_value(json_object_get(v, "author"))),
+	    64);
+	cr_assert_eq(json_integer_value(json_object_get(v, "seq")), 3);
+	cr_assert(json_is_false(json_object_get(v, "current")));
+	v = json_array_get(h, 2);
+	cr_assert(json_is_true(
+	    json_object_get(json_object_get(v, "record"), "deleted")));
+	cr_assert(json_is_true(json_object_get(v, "current")));
+	json_decref(h);
+	/* the full key and the measurement's short form work alike */
+	h = ucr_json("history 2403/target/T1 --json");
+	cr_assert_eq(json_array_size(h), 3);
+	json_decref(h);
+	h = ucr_json("history measure/N00401/2480/2020/T --json");
+	cr_assert_eq(json_array_size(h), 1);
+	json_decref(h);
+	out = ucr_ok("history target/T1");
+	cr_assert_eq(lines(out), 4, "%s", out);
+	cr_assert(strstr(out, "created") && strstr(out, "changed") &&
+		strstr(out, "deleted"),
+	    "%s", out);
+	free(out);
+	cr_assert_neq(ucr(NULL, NULL, "history target/NOPE"), 0);
 }
 
 /* ---------------------------------------------------------------- restart */
@@ -1234,7 +1294,8 @@ Test(node, help_and_docs)
 	    "project", "group", "meeting", "network", "decision", "delete",
 	    "import", "export", "kolada", "show", "log", "status", "plan",
 	    "cycle", "report", "explain", "digest", "peers", "roster", "vision",
-	    "priority", "goal", "keygen", "verify", "help"};
+	    "priority", "goal", "keygen", "verify", "help", "indicator",
+	    "history"};
 	char *out = NULL, *err = NULL, *md, *man, *man8, want[64], path[600];
 	size_t i;
 	int rc;
