@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "i18n.h"
 #include "keys.h"
 
 struct command {
@@ -20,7 +21,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"baseline", cmd_baseline, "write the baseline review of a commitment",
+    {"baseline", cmd_baseline, N_("write the baseline review of a commitment"),
 	"ucr baseline set COMMITMENT --text TEXT [--trend up|down|flat|unknown]\n"
 	"                 [--gap | --no-gap]\n"
 	"\n"
@@ -28,7 +29,7 @@ static const struct command commands[] = {
 	"this node's municipality: an assessment text, the trend and whether data\n"
 	"are missing. Setting it again changes only the fields given (--text is\n"
 	"then optional); history stays in the log.\n"},
-    {"target", cmd_target, "add or change a local target",
+    {"target", cmd_target, N_("add or change a local target"),
 	"ucr target add ID --title T --commitment C[,C...] --priority P[,P...]\n"
 	"               [--indicator KPI] [--baseline VALUE@YEAR]\n"
 	"               [--target VALUE@YEAR] [--direction increase|decrease]\n"
@@ -43,7 +44,7 @@ static const struct command commands[] = {
 	"later than this year. --direction is required unless --baseline and\n"
 	"--target give it (a target below the baseline: decrease); a direction\n"
 	"that contradicts them is refused.\n"},
-    {"indicator", cmd_indicator, "declare an indicator: title and unit",
+    {"indicator", cmd_indicator, N_("declare an indicator: title and unit"),
 	"ucr indicator add ID --title TEXT --unit UNIT\n"
 	"ucr indicator set ID [--title TEXT] [--unit UNIT]\n"
 	"\n"
@@ -51,7 +52,7 @@ static const struct command commands[] = {
 	"digits), before targets and measurements use it, or give a Kolada id a\n"
 	"title and unit for the report. On the hub it is the region's; values of\n"
 	"an indicator whose unit is % must lie in 0 .. 100.\n"},
-    {"measure", cmd_measure, "record an indicator value",
+    {"measure", cmd_measure, N_("record an indicator value"),
 	"ucr measure KPI YEAR VALUE [--gender T|K|M]\n"
 	"            [--status final|preliminary|missing] [--area CODE]\n"
 	"\n"
@@ -61,7 +62,7 @@ static const struct command commands[] = {
 	"--status missing (no value published; never counted as 0). Gender T is\n"
 	"the total, K women, M men. Recording the same KPI, year and gender again\n"
 	"replaces the value.\n"},
-    {"project", cmd_project, "add or change a development project",
+    {"project", cmd_project, N_("add or change a development project"),
 	"ucr project add ID --title T [--priority P[,P...]] [--lead CODE]\n"
 	"                [--partners CODE[,CODE...]] [--start DATE] [--end DATE]\n"
 	"                [--budget SEK] [--funder NAME]\n"
@@ -71,14 +72,15 @@ static const struct command commands[] = {
 	"A development project led by this municipality (or --lead on the hub).\n"
 	"Dates are YYYY-MM-DD. Projects count towards the programme goal R3\n"
 	"unless --no-programme is given.\n"},
-    {"group", cmd_group, "add or change a thematic working group",
+    {"group", cmd_group, N_("add or change a thematic working group"),
 	"ucr group add ID --name NAME [--priority P[,P...]] [--theme THEME]\n"
 	"              [--members CODE[,CODE...]] [--from DATE] [--to DATE]\n"
 	"ucr group set ID [any of the flags above]\n"
 	"\n"
 	"A thematic working group (goal A1 counts the groups engaged).\n"
 	"Members are municipality codes; dates are YYYY-MM-DD.\n"},
-    {"meeting", cmd_meeting, "record a workshop or meeting with participants",
+    {"meeting", cmd_meeting,
+	N_("record a workshop or meeting with participants"),
 	"ucr meeting add ID --kind workshop|group-meeting|steering-group|\n"
 	"                          regional-council|other\n"
 	"                --date DATE --women N --men N [--unstated N]\n"
@@ -87,7 +89,7 @@ static const struct command commands[] = {
 	"\n"
 	"Participant counts by gender, from the attendance list; the system\n"
 	"keeps counts, never names. --group names one of this node's groups.\n"},
-    {"network", cmd_network, "record a network membership",
+    {"network", cmd_network, N_("record a network membership"),
 	"ucr network join ID --name NAME --scope national|international\n"
 	"                 --date DATE [--new | --no-new]\n"
 	"ucr network set ID [any of the flags above]\n"
@@ -96,7 +98,7 @@ static const struct command commands[] = {
 	"the same ID (a re-join keeps --new); set changes the named fields of an\n"
 	"existing one. --new marks a network\n"
 	"joined within the programme (goal R2).\n"},
-    {"decision", cmd_decision, "record a political decision",
+    {"decision", cmd_decision, N_("record a political decision"),
 	"ucr decision add ID --body board|council|regional-council|steering-group\n"
 	"                 --date DATE\n"
 	"                 --subject baseline|targets|local-plan|regional-plan|other\n"
@@ -109,18 +111,19 @@ static const struct command commands[] = {
 	"(2403/target/T1) or KIND/ID of this node's own records (target/T1).\n"
 	"A municipality records board and council decisions; the hub records the\n"
 	"regional council's and the steering group's.\n"},
-    {"delete", cmd_delete, "delete a record (a tombstone; history stays)",
+    {"delete", cmd_delete, N_("delete a record (a tombstone; history stays)"),
 	"ucr delete KEY\n"
 	"\n"
 	"KEY is a full record key or KIND/ID of this node's own records.\n"},
-    {"import", cmd_import, "import records from JSON, CSV or a Kolada export",
+    {"import", cmd_import,
+	N_("import records from JSON, CSV or a Kolada export"),
 	"ucr import [--kolada] [--dry-run] [--json] FILE...\n"
 	"\n"
 	"Import .json (an array of records) or .csv files (docs/import.md), or\n"
 	"with --kolada a Kolada API data export. All or nothing: one bad row\n"
 	"stores nothing and the error names the file, row and field. Rows of\n"
 	"other municipalities are skipped and counted. --dry-run checks only.\n"},
-    {"export", cmd_export, "write the view and its records for Excel",
+    {"export", cmd_export, N_("write the view and its records for Excel"),
 	"ucr export --xlsx FILE [--json]\n"
 	"ucr export --csv DIR [--semicolon] [--json]\n"
 	"\n"
@@ -129,7 +132,7 @@ static const struct command commands[] = {
 	"numbers and dates, the header row frozen. --csv writes DIR/<sheet>.csv\n"
 	"for each, UTF-8 with a byte-order mark; --semicolon separates fields\n"
 	"with ; and writes decimal commas, as Swedish Excel expects.\n"},
-    {"kolada", cmd_kolada, "fetch this municipality's values from Kolada",
+    {"kolada", cmd_kolada, N_("fetch this municipality's values from Kolada"),
 	"ucr kolada fetch --kpi ID[,ID...] --years FROM-TO [--base-url URL]\n"
 	"                 [--timeout S] [--retries N] [--dry-run] [--json]\n"
 	"\n"
@@ -140,16 +143,16 @@ static const struct command commands[] = {
 	"and server errors are tried again --retries times (default 3) after\n"
 	"1, 2, 4 ... s; --timeout bounds each request (default 30 s). The\n"
 	"proxy variables https_proxy, http_proxy and no_proxy are honoured.\n"},
-    {"show", cmd_show, "list the records held (own and replicated)",
+    {"show", cmd_show, N_("list the records held (own and replicated)"),
 	"ucr show [KIND] [--municipality CODE] [--key KEY] [--json]\n"
 	"\n"
 	"KIND is one of baseline target measure project group meeting network\n"
 	"decision vision priority goal roster epoch.\n"},
-    {"log", cmd_log, "list this node's own log",
+    {"log", cmd_log, N_("list this node's own log"),
 	"ucr log [--from SEQ] [--json]\n"
 	"\n"
 	"Every entry of this daemon's own signed log: seq, time, key, kind.\n"},
-    {"history", cmd_history, "every version of one record, from the logs",
+    {"history", cmd_history, N_("every version of one record, from the logs"),
 	"ucr history KEY [--json]\n"
 	"\n"
 	"KEY is a full record key (2403/target/T1) or KIND/ID of this node's\n"
@@ -157,25 +160,25 @@ static const struct command commands[] = {
 	"held in the signed logs, oldest first: time, author key, seq, and\n"
 	"who the key is in the roster (the signer). --json adds each version's\n"
 	"hash and record.\n"},
-    {"status", cmd_status, "the steering-group view",
+    {"status", cmd_status, N_("the steering-group view"),
 	"ucr status [--json]\n"
 	"\n"
 	"The programme goals, the municipality table and the exceptions.\n"},
-    {"plan", cmd_plan, "the joint action plan",
+    {"plan", cmd_plan, N_("the joint action plan"),
 	"ucr plan [--priority P] [--municipality CODE] [--json]\n"},
-    {"cycle", cmd_cycle, "one municipality's Aalborg cycle",
+    {"cycle", cmd_cycle, N_("one municipality's Aalborg cycle"),
 	"ucr cycle MUNICIPALITY [--json]\n"},
-    {"report", cmd_report, "write the Regional Council's HTML report",
+    {"report", cmd_report, N_("write the Regional Council's HTML report"),
 	"ucr report --html FILE\n"},
-    {"explain", cmd_explain, "list the signed records behind a figure",
+    {"explain", cmd_explain, N_("list the signed records behind a figure"),
 	"ucr explain GOAL-OR-TARGET [--json]\n"},
-    {"digest", cmd_digest, "print every log's head and the view digest",
+    {"digest", cmd_digest, N_("print every log's head and the view digest"),
 	"ucr digest [--json]\n"
 	"\n"
 	"Every log held (author, epoch, seq, head hash) and a digest of the\n"
 	"view, on a node or the hub: two sites that print the same digest hold\n"
 	"the same records.\n"},
-    {"peers", cmd_peers, "the hub's peers, or a node's link to the hub",
+    {"peers", cmd_peers, N_("the hub's peers, or a node's link to the hub"),
 	"ucr peers [--json]\n"
 	"\n"
 	"On the hub: every roster entry, connected or not, last seen, the seq\n"
@@ -183,7 +186,7 @@ static const struct command commands[] = {
 	"refusal, then the hub's counters (messages received and refused,\n"
 	"handshakes admitted and denied). On a node: the state of its link\n"
 	"to the hub.\n"},
-    {"roster", cmd_roster, "enrol, revoke and list keys (hub)",
+    {"roster", cmd_roster, N_("enrol, revoke and list keys (hub)"),
 	"ucr roster add CODE HEXKEY [--name NAME] [--role node|reader]\n"
 	"ucr roster revoke HEXKEY\n"
 	"ucr roster accept-epoch HEXKEY EPOCH\n"
@@ -194,24 +197,24 @@ static const struct command commands[] = {
 	"(ucr keygen, ucr init); revoke refuses everything the key signs from\n"
 	"now on; accept-epoch lets a node whose store was wiped start a new\n"
 	"log (the old one is kept). Run on the hub, with -c hub.conf.\n"},
-    {"vision", cmd_vision, "set the regional vision (hub)",
+    {"vision", cmd_vision, N_("set the regional vision (hub)"),
 	"ucr vision set TEXT [--year YEAR]\n"},
-    {"priority", cmd_priority, "set a regional priority's title (hub)",
+    {"priority", cmd_priority, N_("set a regional priority's title (hub)"),
 	"ucr priority set P1..P5 --title TEXT\n"},
-    {"goal", cmd_goal, "change a programme goal's threshold (hub)",
+    {"goal", cmd_goal, N_("change a programme goal's threshold (hub)"),
 	"ucr goal set A1|A2|A3|R1|R2|R3 --threshold N [--title TEXT]\n"},
-    {"keygen", cmd_keygen, "make a new key file",
+    {"keygen", cmd_keygen, N_("make a new key file"),
 	"ucr keygen --out FILE\n"
 	"\n"
 	"Write a new Ed25519 key to FILE (mode 0600; an existing file is never\n"
 	"overwritten) and print its public key as 64 hex digits.\n"},
     {"verify", cmd_verify,
-	"re-verify every signature and hash chain of a store",
+	N_("re-verify every signature and hash chain of a store"),
 	"ucr verify [--data DIR] [--region NAME] [--json]\n"
 	"\n"
 	"Without --data, the store of the configuration (-c). Exits 1 naming\n"
 	"the first failure.\n"},
-    {"init", cmd_init, "set up a node or a hub: key and configuration",
+    {"init", cmd_init, N_("set up a node or a hub: key and configuration"),
 	"ucr init node --municipality CODE [--hub tcp://HOST:7300 --hub-key HEX]\n"
 	"              [--region NAME] [--dir DIR] [--json]\n"
 	"ucr init hub [--listen tcp://*:7300] [--region NAME] [--dir DIR]\n"
@@ -226,7 +229,8 @@ static const struct command commands[] = {
 	"mode 0600. With --dir, both go to DIR with paths relative to it.\n"
 	"An existing file is never overwritten. Without --hub a node runs\n"
 	"offline.\n"},
-    {"backup", cmd_backup, "copy the store while the daemon runs, and check it",
+    {"backup", cmd_backup,
+	N_("copy the store while the daemon runs, and check it"),
 	"ucr backup --out DIR [--compact] [--json]\n"
 	"\n"
 	"Copy the configured store (-c) into DIR (new or empty) with mdb_copy,\n"
@@ -234,7 +238,7 @@ static const struct command commands[] = {
 	"re-verify every signature and hash chain of the copy. --compact\n"
 	"leaves free pages out. Restore: docs/operations.md.\n"},
     {"rebuild", cmd_rebuild,
-	"make a lost hub's store again from a node's replica",
+	N_("make a lost hub's store again from a node's replica"),
 	"ucr rebuild --from DIR [--from DIR...]\n"
 	"\n"
 	"Run with the hub's configuration (-c /etc/ucr/hub.conf), ucr-hub\n"
@@ -245,7 +249,7 @@ static const struct command commands[] = {
 	"start the hub: the nodes send what the replicas lacked of their own\n"
 	"logs, and the hub's own records go on in a new log epoch.\n"
 	"See docs/operations.md.\n"},
-    {"help", cmd_help, "show help for a command", "ucr help [COMMAND]\n"},
+    {"help", cmd_help, N_("show help for a command"), "ucr help [COMMAND]\n"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -266,28 +270,33 @@ usage_all(FILE *f)
 {
 	size_t i;
 
+	fprintf(f, "%s", _("usage: ucr [-c FILE] COMMAND [ARGS]\n"));
+	fprintf(f, "\n%s",
+	    _("The command-line tool of UCR, the Umeå region's joint "
+	      "management\n"
+	      "system for sustainable development. Officers' writes go to the "
+	      "local\n"
+	      "daemon (ucr-node, or ucr-hub for regional records) over its "
+	      "control\n"
+	      "socket; queries read the local store.\n"));
+	fprintf(f, "\n%s", _("options:\n"));
 	fprintf(f,
-	    "usage: ucr [-c FILE] COMMAND [ARGS]\n"
-	    "\n"
-	    "The command-line tool of UCR, the Umeå region's joint management\n"
-	    "system for sustainable development. Officers' writes go to the local\n"
-	    "daemon (ucr-node, or ucr-hub for regional records) over its control\n"
-	    "socket; queries read the local store.\n"
-	    "\n"
-	    "options:\n"
-	    "  -c FILE     configuration (default " UCR_DEFAULT_NODE_CONF ",\n"
-	    "              else " UCR_DEFAULT_HUB_CONF "; or $UCR_CONF)\n"
-	    "  --version   print the version\n"
-	    "  --help      this text\n"
-	    "\n"
-	    "commands:\n");
+	    _("  -c FILE     configuration (default %s,\n"
+	      "              else %s; or $UCR_CONF)\n"),
+	    UCR_DEFAULT_NODE_CONF, UCR_DEFAULT_HUB_CONF);
+	fprintf(f, "%s", _("  --version   print the version\n"));
+	fprintf(f, "%s", _("  --help      this text\n"));
+	fprintf(f, "\n%s", _("commands:\n"));
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name,
-		    commands[i].summary);
-	fprintf(f,
-	    "\n"
-	    "'ucr help COMMAND' or 'ucr COMMAND --help' describes one command.\n"
-	    "Every query takes --json. Exit status: 0 success, 1 failure, 2 usage.\n");
+		    _(commands[i].summary));
+	fprintf(f, "\n%s",
+	    _("'ucr help COMMAND' or 'ucr COMMAND --help' describes one "
+	      "command.\n"
+	      "Every query takes --json. Exit status: 0 success, 1 failure, 2 "
+	      "usage.\n"));
+	fprintf(f, "%s",
+	    _("The language follows LANG (LANG=sv_SE.UTF-8: Swedish).\n"));
 }
 
 void

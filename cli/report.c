@@ -22,6 +22,7 @@
 #include "chain.h"
 #include "cli.h"
 #include "error.h"
+#include "i18n.h"
 #include "record.h"
 #include "view.h"
 
@@ -119,15 +120,15 @@ static void
 fmt_age(char *buf, size_t len, int64_t s)
 {
 	if (s < 0)
-		snprintf(buf, len, "never");
+		snprintf(buf, len, "%s", _("never"));
 	else if (s < 120)
-		snprintf(buf, len, "%llds ago", (long long)s);
+		snprintf(buf, len, _("%llds ago"), (long long)s);
 	else if (s < 2 * 3600)
-		snprintf(buf, len, "%lldm ago", (long long)s / 60);
+		snprintf(buf, len, _("%lldm ago"), (long long)s / 60);
 	else if (s < 2 * 86400)
-		snprintf(buf, len, "%lldh ago", (long long)s / 3600);
+		snprintf(buf, len, _("%lldh ago"), (long long)s / 3600);
 	else
-		snprintf(buf, len, "%lldd ago", (long long)s / 86400);
+		snprintf(buf, len, _("%lldd ago"), (long long)s / 86400);
 }
 
 static const char *
@@ -136,6 +137,23 @@ mun_name(const char *code)
 	const struct ucr_municipality *m = ucr_municipality_find(code);
 
 	return m ? m->name : code;
+}
+
+/*
+ * The status words for people, in the user's language. The English words
+ * are ucr_view_status_label()'s; they are listed here for xgettext, and
+ * tests/integration/test_i18n.c checks that each of them is translated.
+ */
+static const char *const status_words[] = {
+    /* TRANSLATORS: target status (Statistics Canada progress method) */
+    N_("no data"), N_("deterioration"), N_("limited progress"),
+    N_("acceleration needed"), N_("on track"), N_("achieved")};
+
+static const char *
+status_label(enum ucr_progress s)
+{
+	(void)status_words;
+	return _(ucr_view_status_label(s));
 }
 
 static int
@@ -200,10 +218,16 @@ text_goals(FILE *f, const struct ucr_view *v, const struct colors *c)
 	char cur[32], thr[40], n[32];
 	int i;
 
-	rule(f, c, "PROGRAMME GOALS");
-	fprintf(f, "  %-4s", "id");
-	cli_cell(f, "goal", 58, 0);
-	fprintf(f, " %9s %10s  %s\n", "current", "threshold", "met");
+	rule(f, c, _("PROGRAMME GOALS"));
+	fputs("  ", f);
+	/* TRANSLATORS: column heads of ucr status; keep them short */
+	cli_cell(f, _("id"), 4, 0);
+	cli_cell(f, _("goal"), 58, 0);
+	fputc(' ', f);
+	cli_cell(f, _("current"), 9, 1);
+	fputc(' ', f);
+	cli_cell(f, _("threshold"), 10, 1);
+	fprintf(f, "  %s\n", _("met"));
 	for (i = 0; i < UCR_NGOALS; i++) {
 		const struct ucr_view_goal *g = &v->goals[i];
 
@@ -212,7 +236,7 @@ text_goals(FILE *f, const struct ucr_view *v, const struct colors *c)
 			    fmt_num(n, sizeof(n), round(g->current * 10) / 10));
 		else if (i == UCR_GOAL_R1)
 			snprintf(cur, sizeof(cur), "%s",
-			    g->current >= 1 ? "adopted" : "not yet");
+			    g->current >= 1 ? _("adopted") : _("not yet"));
 		else
 			fmt_num(cur, sizeof(cur), g->current);
 		snprintf(thr, sizeof(thr), "%s %s%s", g->at_most ? "<=" : ">=",
@@ -220,8 +244,10 @@ text_goals(FILE *f, const struct ucr_view *v, const struct colors *c)
 		    i == UCR_GOAL_A3 ? " %" : "");
 		fprintf(f, "  %-4s", g->id);
 		cli_cell(f, g->title, 58, 0);
-		fprintf(f, " %9s %10s  %s%s%s\n", cur, thr,
-		    g->met ? c->green : c->red, g->met ? "yes" : "no", c->off);
+		fputc(' ', f);
+		cli_cell(f, cur, 9, 1);
+		fprintf(f, " %10s  %s%s%s\n", thr, g->met ? c->green : c->red,
+		    g->met ? _("yes") : _("no"), c->off);
 		if (!g->met && *g->missing) {
 			fprintf(f, "        %s", c->dim);
 			put_last(f, g->missing, WIDTH - 8);
@@ -239,12 +265,24 @@ text_municipalities(FILE *f, const struct ucr_view *v, const struct colors *c)
 	char buf[64];
 	int m, k;
 
-	rule(f, c, "MUNICIPALITIES");
-	fprintf(f, "  %-5s ", "code");
-	cli_cell(f, "name", 12, 0);
-	fprintf(f, " %8s %7s %4s %4s %4s %4s %4s %4s %8s %5s  %s\n", "baseline",
-	    "targets", "ach", "on", "acc", "lim", "det", "n/d", "projects",
-	    "plan", "last sync");
+	/* TRANSLATORS: the municipality table's heads: ach(ieved), on
+	   (track), acc(eleration needed), lim(ited), det(erioration), n/d
+	   (no data) are at most 4 columns wide */
+	static const char *const heads[] = {N_("baseline"), N_("targets"),
+	    N_("ach"), N_("on"), N_("acc"), N_("lim"), N_("det"), N_("n/d"),
+	    N_("projects"), N_("plan")};
+	static const size_t widths[] = {8, 7, 4, 4, 4, 4, 4, 4, 8, 5};
+
+	rule(f, c, _("MUNICIPALITIES"));
+	fputs("  ", f);
+	cli_cell(f, _("code"), 5, 0);
+	fputc(' ', f);
+	cli_cell(f, _("name"), 12, 0);
+	for (k = 0; k < 10; k++) {
+		fputc(' ', f);
+		cli_cell(f, _(heads[k]), widths[k], 1);
+	}
+	fprintf(f, "  %s\n", _("last sync"));
 	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
 		const struct ucr_view_municipality *mu = &v->mun[m];
 
@@ -260,18 +298,20 @@ text_municipalities(FILE *f, const struct ucr_view *v, const struct colors *c)
 			    cnt ? status_color(c, order[k]) : "", cnt,
 			    cnt ? c->off : "");
 		}
-		fprintf(f, " %8zu %s%5s%s  ", mu->projects,
-		    mu->plan_adopted ? c->green : c->red,
-		    mu->plan_adopted ? "yes" : "no", c->off);
+		fprintf(f, " %8zu %s", mu->projects,
+		    mu->plan_adopted ? c->green : c->red);
+		cli_cell(f, mu->plan_adopted ? _("yes") : _("no"), 5, 1);
+		fprintf(f, "%s  ", c->off);
 		fmt_age(buf, sizeof(buf), mu->sync_age_s);
 		fprintf(f, "%s%s%s%s\n", mu->stale ? c->red : "", buf,
-		    mu->stale ? " (stale)" : "", mu->stale ? c->off : "");
+		    mu->stale ? _(" (stale)") : "", mu->stale ? c->off : "");
 	}
+	fprintf(f, "  %s", c->dim);
 	fprintf(f,
-	    "  %sregion: baseline %.0f %% of %d commitments × %d "
-	    "municipalities%s\n",
-	    c->dim, v->region_baseline_pct, UCR_NCOMMITMENTS,
-	    UCR_NMUNICIPALITIES, c->off);
+	    _("region: baseline %.0f %% of %d commitments × %d "
+	      "municipalities"),
+	    v->region_baseline_pct, UCR_NCOMMITMENTS, UCR_NMUNICIPALITIES);
+	fprintf(f, "%s\n", c->off);
 }
 
 static const char *
@@ -279,13 +319,13 @@ exc_label(enum ucr_view_exc k)
 {
 	switch (k) {
 	case UCR_EXC_OVERDUE:
-		return "overdue";
+		return _("overdue");
 	case UCR_EXC_DETERIORATING:
-		return "deteriorating";
+		return _("deteriorating");
 	case UCR_EXC_STALE:
-		return "not synced";
+		return _("not synced");
 	default:
-		return "quarantined";
+		return _("quarantined");
 	}
 }
 
@@ -294,18 +334,19 @@ text_exceptions(FILE *f, const struct ucr_view *v, const struct colors *c)
 {
 	size_t i;
 
-	rule(f, c, "EXCEPTIONS");
+	rule(f, c, _("EXCEPTIONS"));
 	if (v->nexceptions == 0)
-		fprintf(f, "  none\n");
+		fprintf(f, "  %s\n", _("none"));
 	for (i = 0; i < v->nexceptions; i++) {
 		const struct ucr_view_exception *e = &v->exceptions[i];
 
-		fprintf(f, "  %s%-14s%s ",
+		fprintf(f, "  %s",
 		    e->kind == UCR_EXC_QUARANTINE ||
 			    e->kind == UCR_EXC_DETERIORATING
 			? c->red
-			: c->yellow,
-		    exc_label(e->kind), c->off);
+			: c->yellow);
+		cli_cell(f, exc_label(e->kind), 14, 0);
+		fprintf(f, "%s ", c->off);
 		put_last(f, e->text, WIDTH - 17);
 		fputc('\n', f);
 	}
@@ -330,8 +371,11 @@ cmd_status(int argc, char **argv)
 		return rc;
 	}
 	colors_init(&c, stdout);
-	printf("%sUmeå region: steering-group view, %s%s (%zu records)\n",
-	    c.bold, v->today, c.off, v->records);
+	printf("%s", c.bold);
+	printf(_("Umeå region: steering-group view, %s"), v->today);
+	printf("%s", c.off);
+	printf(_(" (%zu records)"), v->records);
+	putchar('\n');
 	text_goals(stdout, v, &c);
 	text_municipalities(stdout, v, &c);
 	text_exceptions(stdout, v, &c);
@@ -367,9 +411,8 @@ text_target_row(FILE *f, const struct ucr_view_target *t,
 	cli_cell(f,
 	    fmt_vy(d, sizeof(d), t->has_target, t->target, t->target_year), 13,
 	    0);
-	snprintf(st, sizeof(st), "%s%s",
-	    ucr_view_status_label(t->progress.status),
-	    t->overdue ? ", overdue" : "");
+	snprintf(st, sizeof(st), "%s%s", status_label(t->progress.status),
+	    t->overdue ? _(", overdue") : "");
 	fprintf(f, " %s", status_color(c, t->progress.status));
 	put_last(f, st, WIDTH - 72);
 	fprintf(f, "%s\n", c->off);
@@ -440,7 +483,7 @@ cmd_plan(int argc, char **argv)
 			if (pr->by_status[s])
 				o += snprintf(head + o, sizeof(head) - o,
 				    "%s%zu %s", o ? ", " : "", pr->by_status[s],
-				    ucr_view_status_label(s));
+				    status_label(s));
 		printf("  %zu target%s%s%s\n", pr->ntargets,
 		    pr->ntargets == 1 ? "" : "s", o ? ": " : "", head);
 		for (i = 0; i < pr->nregional; i++)
@@ -723,7 +766,7 @@ cmd_explain(int argc, char **argv)
 		text_refs(stdout, g->refs, g->nrefs);
 	} else {
 		printf("%s %s: %s\n", t->key, t->title,
-		    ucr_view_status_label(t->progress.status));
+		    status_label(t->progress.status));
 		printf("  baseline %s, ",
 		    fmt_vy(b, sizeof(b), t->has_baseline, t->baseline,
 			t->baseline_year));

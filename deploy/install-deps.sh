@@ -5,7 +5,7 @@ set -eu
 packages="build-essential cmake pkg-config
 	libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
 	libsodium-dev libinih-dev libjansson-dev libcsv-dev libcriterion-dev
-	libxlsxwriter-dev libcurl4-openssl-dev unzip
+	libxlsxwriter-dev libcurl4-openssl-dev unzip gettext locales
 	systemd adduser"
 SUDO=
 if [ "$(id -u)" != 0 ]; then
@@ -20,4 +20,15 @@ if [ -n "$missing" ]; then
 	echo "installing:$missing"
 	$SUDO apt-get update
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends $missing
+fi
+# Swedish messages (po/sv.po) need the sv_SE.UTF-8 locale; the tests run
+# "LANG=sv_SE.UTF-8 ucr status".
+if ! locale -a 2>/dev/null | grep -qix 'sv_SE\.utf-\?8'; then
+	echo "generating the sv_SE.UTF-8 locale"
+	if grep -q '^# *sv_SE.UTF-8 UTF-8' /etc/locale.gen; then
+		$SUDO sed -i 's/^# *sv_SE.UTF-8 UTF-8/sv_SE.UTF-8 UTF-8/' /etc/locale.gen
+	elif ! grep -q '^sv_SE.UTF-8 UTF-8' /etc/locale.gen; then
+		echo 'sv_SE.UTF-8 UTF-8' | $SUDO tee -a /etc/locale.gen >/dev/null
+	fi
+	$SUDO locale-gen
 fi

@@ -1,0 +1,59 @@
+/*
+ * i18n.c: the locale and the message catalogue (i18n.h).
+ */
+#include <limits.h>
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "i18n.h"
+
+#ifndef UCR_LOCALEDIR
+#define UCR_LOCALEDIR "/usr/share/locale"
+#endif
+
+/* <prefix>/share/locale for the program at <prefix>/bin/NAME, if it is a
+   folder; else NULL. */
+static const char *
+beside_program(char *buf, size_t len)
+{
+	struct stat st;
+	ssize_t n;
+	char *p;
+	int i;
+
+	n = readlink("/proc/self/exe", buf, len - 1);
+	if (n <= 0 || (size_t)n >= len - 1)
+		return NULL;
+	buf[n] = '\0';
+	for (i = 0; i < 2; i++) { /* drop NAME, then bin */
+		if ((p = strrchr(buf, '/')) == NULL)
+			return NULL;
+		*p = '\0';
+	}
+	if (strlen(buf) + sizeof("/share/locale") > len)
+		return NULL;
+	strcat(buf, "/share/locale");
+	if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+		return NULL;
+	return buf;
+}
+
+void
+ucr_i18n_init(void)
+{
+	char buf[PATH_MAX];
+	const char *dir = getenv("UCR_LOCALEDIR");
+
+	setlocale(LC_ALL, "");
+	setlocale(LC_NUMERIC, "C");
+	if (dir == NULL || *dir == '\0')
+		dir = beside_program(buf, sizeof(buf));
+	if (dir == NULL)
+		dir = UCR_LOCALEDIR;
+	bindtextdomain(UCR_TEXTDOMAIN, dir);
+	bind_textdomain_codeset(UCR_TEXTDOMAIN, "UTF-8");
+	textdomain(UCR_TEXTDOMAIN);
+}

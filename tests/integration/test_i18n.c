@@ -1,0 +1,202 @@
+/*
+ * test_i18n.c: Swedish and English output (gettext), and a complete
+ * Swedish catalogue. The programs run from the build tree, where the
+ * catalogue is compiled to share/locale beside bin/; the locale
+ * sv_SE.UTF-8 is made by deploy/install-deps.sh.
+ */
+#include <criterion/criterion.h>
+#include <libintl.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "i18n.h"
+#include "testutil.h"
+#include "view.h"
+
+#define SV "env -u LC_ALL -u LC_MESSAGES -u LANGUAGE LANG=sv_SE.UTF-8 "
+#define EN "env -u LC_ALL -u LC_MESSAGES -u LANGUAGE LANG=C "
+
+static char *dir;
+static char conf[600];
+static pid_t node = -1;
+
+static void
+setup(void)
+{
+	char log[600], sock[600];
+
+	dir = tu_tempdir();
+	cr_assert_not_null(dir);
+	cr_assert_eq(tu_run(NULL, NULL,
+			 "ucr init node --municipality 2403 --dir '%s'", dir),
+	    0);
+	snprintf(conf, sizeof(conf), "%s/node.conf", dir);
+	snprintf(log, sizeof(log), "%s/node.log", dir);
+	snprintf(sock, sizeof(sock), "%s/control.sock", dir);
+	node = tu_spawn(log, "exec ucr-node -d -f '%s'", conf);
+	cr_assert_gt(node, 0);
+	cr_assert_eq(tu_wait_path(sock, 10000), 0, "ucr-node did not start");
+	cr_assert_eq(tu_wait_cmd(10000, "ucr -c '%s' import '%s'", conf,
+			 UCR_SOURCE_DIR "/deploy/demo/2403.json"),
+	    0);
+}
+
+static void
+teardown(void)
+{
+	if (node > 0)
+		tu_kill(node, SIGTERM);
+	node = -1;
+	tu_rmrf(dir);
+	free(dir);
+}
+
+static char *
+run(const char *env, const char *args)
+{
+	char *out = NULL, *err = NULL;
+	int rc = tu_run(&out, &err, "%sucr -c '%s' %s", env, conf, args);
+
+	cr_assert_eq(rc, 0, "%sucr %s: %s", env, args, err);
+	free(err);
+	return out;
+}
+
+static void
+has(const char *out, const char *phrase)
+{
+	cr_assert(strstr(out, phrase) != NULL, "'%s' not in:\n%s", phrase, out);
+}
+
+static void
+lacks(const char *out, const char *phrase)
+{
+	cr_assert(strstr(out, phrase) == NULL, "'%s' in:\n%s", phrase, out);
+}
+
+Test(i18n, locale_exists)
+{
+	cr_assert_not_null(setlocale(LC_ALL, "sv_SE.UTF-8"),
+	    "no sv_SE.UTF-8 locale: run deploy/install-deps.sh");
+	setlocale(LC_ALL, "C");
+}
+
+Test(i18n, status_in_swedish_and_english, .init = setup, .fini = teardown,
+    .timeout = 60)
+{
+	char *out;
+
+	out = run(SV, "status");
+	has(out, "Umeåregionen: styrgruppens lägesbild, ");
+	has(out, "\nPROGRAMMÅL\n");
+	has(out, "\nKOMMUNER\n");
+	has(out, "\nAVVIKELSER\n");
+	has(out, "uppfyllt");
+	has(out, "  Bjurholm  ");
+	has(out, "nej");
+	has(out, "regionen: nulägesanalys ");
+	lacks(out, "PROGRAMME GOALS");
+	free(out);
+
+	out = run(EN, "status");
+	has(out, "Umeå region: steering-group view, ");
+	has(out, "\nPROGRAMME GOALS\n");
+	has(out, "\nMUNICIPALITIES\n");
+	has(out, "\nEXCEPTIONS\n");
+	lacks(out, "PROGRAMMÅL");
+	free(out);
+
+	/* status words */
+	out = run(SV, "plan");
+	has(out, "uppnått");
+	has(out, "i fas");
+	lacks(out, "on track");
+	free(out);
+	out = run(EN, "plan");
+	has(out, "achieved");
+	has(out, "on track");
+	free(out);
+
+	/* JSON keys and enum values stay English, numbers stay 9.8 */
+	out = run(SV, "plan --json");
+	has(out, "\"status\": \"on_track\"");
+	has(out, "\"achieved\"");
+	lacks(out, "uppnått");
+	free(out);
+	out = run(SV, "show measure --json");
+	has(out, "\"9.8\"");
+	free(out);
+}
+
+Test(i18n, help_in_swedish_and_english)
+{
+	char *out = NULL;
+
+	cr_assert_eq(tu_run(&out, NULL, SV "ucr --help"), 0);
+	has(out, "användning: ucr [-c FIL] KOMMANDO [ARGUMENT]");
+	has(out, "kommandon:\n");
+	has(out, "  status     styrgruppens lägesbild\n");
+	has(out, "  export     exportera lägesbilden");
+	free(out);
+	cr_assert_eq(tu_run(&out, NULL, EN "ucr --help"), 0);
+	has(out, "usage: ucr [-c FILE] COMMAND [ARGS]");
+	has(out, "  status     the steering-group view\n");
+	free(out);
+}
+
+/* Every status word of the view has a Swedish translation. */
+Test(i18n, status_words_translated)
+{
+	int s;
+
+	cr_assert_not_null(setlocale(LC_ALL, "sv_SE.UTF-8"));
+	bindtextdomain(UCR_TEXTDOMAIN, UCR_BIN_DIR "/../share/locale");
+	bind_textdomain_codeset(UCR_TEXTDOMAIN, "UTF-8");
+	textdomain(UCR_TEXTDOMAIN);
+	for (s = 0; s < UCR_NPROGRESS; s++) {
+		const char *en = ucr_view_status_label(s);
+
+		cr_assert_str_neq(_(en), en, "'%s' is not translated", en);
+	}
+	cr_assert_str_eq(_(ucr_view_status_label(UCR_PROGRESS_ACHIEVED)),
+	    "uppnått");
+	setlocale(LC_ALL, "C");
+}
+
+/* po/sv.po: every message of the sources, none empty or fuzzy. */
+Test(i18n, catalogue_complete)
+{
+	char *out = NULL, *err = NULL, pot[700];
+	char *tmp = tu_tempdir();
+	int rc;
+
+	cr_assert_not_null(tmp);
+	rc = tu_run(NULL, &err,
+	    "msgfmt --check --statistics -o /dev/null '%s/po/sv.po'",
+	    UCR_SOURCE_DIR);
+	cr_assert_eq(rc, 0, "%s", err);
+	cr_assert(strstr(err, " translated message") != NULL, "%s", err);
+	lacks(err, "untranslated");
+	lacks(err, "fuzzy");
+	free(err);
+	snprintf(pot, sizeof(pot), "%s/now.pot", tmp);
+	rc = tu_run(NULL, &err,
+	    "cd '%s' && xgettext --language=C --from-code=UTF-8 "
+	    "--keyword=_ --keyword=N_ -o '%s' cli/*.c common/*.c",
+	    UCR_SOURCE_DIR, pot);
+	cr_assert_eq(rc, 0, "%s", err);
+	free(err);
+	rc = tu_run(&out, &err, "msgcmp '%s/po/sv.po' '%s'", UCR_SOURCE_DIR,
+	    pot);
+	cr_assert_eq(rc, 0,
+	    "po/sv.po lacks messages of the sources (cmake --build build "
+	    "--target pot; msgmerge --update po/sv.po po/ucr.pot):\n%s",
+	    err);
+	free(out);
+	free(err);
+	tu_rmrf(tmp);
+	free(tmp);
+}
