@@ -302,6 +302,24 @@ cmd_roster(int argc, char **argv)
 
 /* ---------------------------------------------------------------- peers */
 
+/* "refused by code: EPROTO 3, EAGAIN 120" (the hub's counters), if any. */
+static void
+print_refusals(json_t *r)
+{
+	const char *name;
+	json_t *v;
+	int n = 0;
+
+	json_object_foreach(r, name, v)
+	{
+		printf("%s%s %" JSON_INTEGER_FORMAT,
+		    n++ ? ", " : "refused by code: ", name,
+		    json_integer_value(v));
+	}
+	if (n)
+		printf("\n");
+}
+
 int
 cmd_peers(int argc, char **argv)
 {
@@ -416,6 +434,7 @@ cmd_peers(int argc, char **argv)
 			    json_integer_value(
 				json_object_get(hub, "admitted")),
 			    json_integer_value(json_object_get(hub, "denied")));
+			print_refusals(json_object_get(hub, "refusals"));
 			json_decref(hub);
 		}
 	}

@@ -48,6 +48,11 @@ static const struct {
     {UCR_ECHECKPOINT, "ECHECKPOINT",
 	"the stored checkpoint is unusable (too large or fails to verify); "
 	"checkpoints refused until an administrator looks"},
+    {UCR_EBUDGET, "EBUDGET", "over budget (memory, holds or queue)"},
+    {UCR_ECREDIT, "ECREDIT", "batch beyond the credit given"},
+    {UCR_ENOLOG, "ENOLOG",
+	"log not held: no roster key or held log "
+	"justifies it"},
     {UCR_EDISKFULL, "EDISKFULL",
 	"disk full: no space left on the store's file system; nothing "
 	"written (free space there; raising map_size does not help)"},

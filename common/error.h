@@ -43,6 +43,11 @@ enum ucr_error {
 	UCR_ETRANSIENT = -30029,  /* store busy or short of readers; retry */
 	UCR_ECHECKPOINT = -30030, /* stored checkpoint unusable: refused */
 
+	/* budgets: what one peer may make the hub hold or do */
+	UCR_EBUDGET = -30031, /* over a per-peer or per-frame budget */
+	UCR_ECREDIT = -30032, /* batch beyond the credit the hub gave */
+	UCR_ENOLOG = -30033,  /* a log no roster key or held log justifies */
+
 	/* faults */
 	UCR_EDISKFULL = -30035, /* no space left on the store's disk */
 };

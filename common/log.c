@@ -1,5 +1,6 @@
 /* log.c: ntpd-style logging to stderr or syslog. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,99 @@ log_debug(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_DEBUG, fmt, ap, NULL);
 	va_end(ap);
+}
+
+/* ------------------------------------------------------------ limited */
+
+/* One key's current window. */
+struct limit {
+	char key[48];
+	int64_t start;       /* window start (s, monotonic); 0: free slot */
+	unsigned shown;      /* lines written in this window */
+	unsigned suppressed; /* lines counted, not written */
+};
+
+static struct limit limits[LOG_LIMIT_KEYS];
+
+static int64_t
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+static void
+limit_close(struct limit *l)
+{
+	if (l->suppressed)
+		log_warnx("%s: %u more like this in the last %d s, not logged",
+		    l->key, l->suppressed, LOG_LIMIT_WINDOW_S);
+	l->shown = l->suppressed = 0;
+}
+
+void
+log_warnx_limited(const char *key, const char *fmt, ...)
+{
+	struct limit *l = NULL, *spare = NULL;
+	int64_t now = mono_s();
+	va_list ap;
+	size_t i;
+
+	/*
+	 * O(LOG_LIMIT_KEYS), scanned only for a refusal. Slot 0 takes every
+	 * key that finds no room (no free or expired slot), so the lines
+	 * written in a minute never exceed LOG_LIMIT_KEYS * LOG_LIMIT_BURST,
+	 * however many keys there are.
+	 */
+	for (i = 1; i < LOG_LIMIT_KEYS && l == NULL; i++) {
+		if (limits[i].start == 0 ||
+		    now - limits[i].start >= LOG_LIMIT_WINDOW_S) {
+			if (spare == NULL)
+				spare = &limits[i];
+		} else if (strncmp(limits[i].key, key,
+			       sizeof(limits[i].key) - 1) == 0)
+			l = &limits[i];
+	}
+	if (l == NULL && spare != NULL) {
+		l = spare;
+		if (l->start)
+			limit_close(l);
+		snprintf(l->key, sizeof(l->key), "%s", key);
+		l->start = now;
+	}
+	if (l == NULL) {
+		l = &limits[0];
+		if (l->start == 0)
+			snprintf(l->key, sizeof(l->key), "(other lines)");
+		if (l->start == 0 || now - l->start >= LOG_LIMIT_WINDOW_S) {
+			limit_close(l);
+			l->start = now;
+		}
+	}
+	if (l->shown >= LOG_LIMIT_BURST) {
+		l->suppressed++;
+		return;
+	}
+	l->shown++;
+	va_start(ap, fmt);
+	vlog(LOG_WARNING, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+log_limited_flush(void)
+{
+	int64_t now = mono_s();
+	size_t i;
+
+	for (i = 0; i < LOG_LIMIT_KEYS; i++)
+		if (limits[i].start &&
+		    now - limits[i].start >= LOG_LIMIT_WINDOW_S) {
+			limit_close(&limits[i]);
+			limits[i].start = 0;
+		}
 }
 
 void

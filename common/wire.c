@@ -19,16 +19,49 @@ ucr_wire_encode(uint8_t **out, size_t *len, const Ucr__Frame *f)
 	return 0;
 }
 
+/* What one frame's unpack may still allocate (see UCR_WIRE_UNPACK_*). */
+struct unpack_budget {
+	size_t bytes;
+	size_t allocs;
+	int over;
+};
+
+static void *
+budget_alloc(void *arg, size_t size)
+{
+	struct unpack_budget *b = arg;
+
+	if (b->allocs == 0 || size > b->bytes) {
+		b->over = 1;
+		return NULL;
+	}
+	b->allocs--;
+	b->bytes -= size;
+	return malloc(size ? size : 1);
+}
+
+static void
+budget_free(void *arg, void *p)
+{
+	/* the budget is spent on the way in; freeing does not refund it */
+	(void)arg;
+	free(p);
+}
+
 int
 ucr_wire_decode(Ucr__Frame **out, const uint8_t *buf, size_t len)
 {
+	struct unpack_budget b = {UCR_WIRE_UNPACK_BYTES(len),
+	    UCR_WIRE_UNPACK_ALLOCS, 0};
+	/* malloc underneath: the result is freed with the default allocator */
+	ProtobufCAllocator a = {budget_alloc, budget_free, &b};
 	Ucr__Frame *f;
 
 	*out = NULL;
 	if (len > UCR_WIRE_MAXMSG)
 		return UCR_ETOOBIG;
-	if ((f = ucr__frame__unpack(NULL, len, buf)) == NULL)
-		return UCR_EPROTO;
+	if ((f = ucr__frame__unpack(&a, len, buf)) == NULL)
+		return b.over ? UCR_EBUDGET : UCR_EPROTO;
 	if (f->body_case == UCR__FRAME__BODY__NOT_SET) {
 		ucr__frame__free_unpacked(f, NULL);
 		return UCR_EPROTO;
@@ -131,22 +164,29 @@ ucr_wire_recv(void *sock, int router, struct ucr_wire_msg *m)
 		drain(sock);
 		return UCR_EPROTO;
 	}
-	m->len = zmq_msg_size(&part);
-	m->data = malloc(m->len ? m->len : 1);
-	if (m->data == NULL) {
+	/* keep the part and point into it: no copy of up to 8 MiB */
+	if ((m->zmsg = malloc(sizeof(zmq_msg_t))) == NULL) {
 		zmq_msg_close(&part);
 		return UCR_ENOMEM;
 	}
-	memcpy(m->data, zmq_msg_data(&part), m->len);
+	zmq_msg_init(m->zmsg);
+	zmq_msg_move(m->zmsg, &part);
 	zmq_msg_close(&part);
+	m->len = zmq_msg_size(m->zmsg);
+	m->data = zmq_msg_data(m->zmsg);
 	return 0;
 }
 
 void
 ucr_wire_msg_free(struct ucr_wire_msg *m)
 {
-	free(m->data);
+	if (m->zmsg) {
+		zmq_msg_close(m->zmsg);
+		free(m->zmsg);
+	}
+	m->zmsg = NULL;
 	m->data = NULL;
+	m->len = 0;
 }
 
 const char *

@@ -18,13 +18,26 @@
  * hub: libzmq drops the connection, and the peer reconnects.
  */
 #define UCR_WIRE_MAXMSG (8 << 20)
-#define UCR_WIRE_DROPMSG (2 * UCR_WIRE_MAXMSG)
+#define UCR_WIRE_DROPMSG (UCR_WIRE_MAXMSG + (64 << 10))
+/*
+ * Decoding a frame of len bytes may allocate at most
+ * UCR_WIRE_UNPACK_BYTES(len) bytes in at most UCR_WIRE_UNPACK_ALLOCS
+ * allocations, or it is refused with UCR_EBUDGET: protobuf-c allocates
+ * per repeated element, so a frame of a few MiB of empty repeated fields
+ * would otherwise cost hundreds of MiB. An honest frame needs under 2x its
+ * size (entry bytes, a 16-byte slot and protobuf-c's 32-byte scan record
+ * each) and one allocation per entry or hold: a batch holds at most
+ * 10 000 entries.
+ */
+#define UCR_WIRE_UNPACK_BYTES(len) (3 * (size_t)(len) + (256 << 10))
+#define UCR_WIRE_UNPACK_ALLOCS 16384
 #define UCR_ROUTING_ID_MAX 256
 
 /* Encode f into a malloc'd buffer; caller frees. */
 int ucr_wire_encode(uint8_t **out, size_t *len, const Ucr__Frame *f);
 /* Decode; free with ucr__frame__free_unpacked(f, NULL). UCR_EPROTO for
- * garbage, a truncated frame or an unset body. */
+ * garbage, a truncated frame or an unset body, UCR_ETOOBIG over
+ * UCR_WIRE_MAXMSG, UCR_EBUDGET over the unpack budget above. */
 int ucr_wire_decode(Ucr__Frame **out, const uint8_t *buf, size_t len);
 
 /*
@@ -47,8 +60,9 @@ int ucr_wire_send_raw(void *sock, const uint8_t *rid, size_t ridlen,
 struct ucr_wire_msg {
 	uint8_t rid[UCR_ROUTING_ID_MAX];
 	size_t ridlen;
-	uint8_t *data; /* malloc'd frame bytes */
+	uint8_t *data; /* the frame bytes, inside zmsg: not copied */
 	size_t len;
+	void *zmsg;    /* the zmq_msg_t holding them, closed by msg_free */
 	char user[64]; /* ZAP User-Id, "" if none */
 	char key[72];  /* ZAP metadata "Key" (hex), "" if none */
 	char role[16]; /* ZAP metadata "Role", "" if none */

@@ -19,6 +19,13 @@
 
 struct peer;
 
+/* The sync socket's queues per connection, in messages (main.c). */
+#define HUB_SNDHWM 32
+#define HUB_RCVHWM 4
+
+/* Refusals are counted by code: UCR_EINVAL (-30001) down to -30050. */
+#define HUB_CODES 50
+
 /* All daemon state. */
 struct hub {
 	struct ucr_daemon d;    /* config, key, store, control socket */
@@ -34,6 +41,8 @@ struct hub {
 	int changed;           /* store changed since the checkpoint */
 	int selftest;          /* during the start-up self-test */
 	uint64_t rx, refused_msgs, zap_ok, zap_denied; /* counters */
+	uint64_t refusals[HUB_CODES]; /* refused messages by code */
+	size_t nlogs;                 /* logs the store holds, recounted */
 };
 
 extern volatile sig_atomic_t hub_quit;

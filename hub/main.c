@@ -166,7 +166,15 @@ static int
 open_router(struct hub *h, int enforce, char *why, size_t whylen)
 {
 	char *sec = NULL;
-	int one = 1, zero = 0, ivl = 1000, ttl = 3000, hwm = 10000, rc;
+	int one = 1, zero = 0, ivl = 1000, ttl = 3000, rc;
+	/*
+	 * Queue budgets per connection, in messages (libzmq counts no bytes):
+	 * the relay is paced by acks and never has more than RELAY_WINDOW
+	 * batches in flight, so HUB_SNDHWM only bounds what a peer that does
+	 * not read can make the hub hold; HUB_RCVHWM frames of at most
+	 * UCR_WIRE_DROPMSG bytes wait to be read (docs/protocol.md, Budgets).
+	 */
+	int sndhwm = HUB_SNDHWM, rcvhwm = HUB_RCVHWM;
 	int64_t maxmsg = UCR_WIRE_DROPMSG;
 
 	if (ucr_key_curve_secret(&sec, h->d.key) != 0) {
@@ -193,7 +201,9 @@ open_router(struct hub *h, int enforce, char *why, size_t whylen)
 		sizeof(ttl)) != 0 ||
 	    zmq_setsockopt(h->router, ZMQ_HANDSHAKE_IVL, &ttl, sizeof(ttl)) !=
 		0 ||
-	    zmq_setsockopt(h->router, ZMQ_SNDHWM, &hwm, sizeof(hwm)) != 0;
+	    zmq_setsockopt(h->router, ZMQ_SNDHWM, &sndhwm, sizeof(sndhwm)) !=
+		0 ||
+	    zmq_setsockopt(h->router, ZMQ_RCVHWM, &rcvhwm, sizeof(rcvhwm)) != 0;
 	sodium_free(sec);
 	if (rc) {
 		snprintf(why, whylen, "sync socket: %s", zmq_strerror(errno));

@@ -5,11 +5,25 @@
  *
  * A peer is one node key (ZAP metadata "Key"), with the routing id of its
  * latest connection. For each log it tracks what the node acknowledged
- * holding and what has been sent since; the relay sends the next batch of
- * a log while fewer than RELAY_WINDOW batches are unacknowledged. Nothing
- * is trusted from the wire: every message is checked against the
- * connection's ZAP tag, and a bad one gets an Error frame, a log line and
- * a count, and the connection stays usable.
+ * holding and what has been sent since (a "hold"), and the relay batches
+ * in flight. Nothing is trusted from the wire: every message is checked
+ * against the connection's ZAP tag, and a bad one gets an Error frame, a
+ * rate-limited log line and a count by code, and the connection stays
+ * usable.
+ *
+ * Everything a peer can make the hub hold or do has a budget, named below
+ * and spent where it is named (docs/protocol.md, "Budgets"): holds only
+ * for logs the hub holds, and no more than the store can justify; every
+ * message metered; relay paced by acks (back-pressure), never queued
+ * beyond what is in flight; batches within the credit given.
+ *
+ * The relay adapts to the link: each ack of a relay batch is a sample of
+ * the round trip and of the delivery rate. A relay batch should take
+ * about RELAY_BATCH_MS on the wire: it starts at RELAY_BYTES_START,
+ * doubles while acks come back faster than that, and never exceeds what
+ * the measured rate carries in that time. A batch in flight is sent again
+ * only after a timeout derived from the measured RTT and rate (RFC 6298
+ * style, with back-off), and only once until the peer acks again.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -27,22 +41,49 @@
 #include "log.h"
 #include "record.h"
 
-#define RELAY_WINDOW 8          /* relay batches in flight per peer */
-#define RELAY_BYTES (512 << 10) /* bytes of entries per relay batch */
-#define CREDIT_BATCHES 8        /* a node's window of unacked batches */
-#define CREDIT_BYTES (4 << 20)
-#define QUOTA_RATE (8 << 20) /* bytes per second per node */
-#define QUOTA_BURST (32 << 20)
-#define RESEND_MS 5000     /* no ack this long: send again */
-#define CONNECTED_MS 15000 /* seen within this: connected */
+/* Relay (hub to node). */
+#define RELAY_WINDOW 8               /* relay batches in flight per peer */
+#define RELAY_BYTES_START (16 << 10) /* first relay batch of a connection */
+#define RELAY_BYTES_MIN (16 << 10)   /* relay batch size: floor */
+#define RELAY_BYTES_MAX (512 << 10)  /* relay batch size: ceiling */
+#define RELAY_BATCH_MS 1000          /* a relay batch's time on the wire */
+#define RELAY_INFLIGHT_MS 2000       /* in flight: this long at the rate */
+#define RELAY_INFLIGHT_MAX (4 << 20) /* bytes in flight per peer: ceiling */
+#define RESEND_MS 5000      /* resend timeout before any RTT is measured */
+#define RESEND_MIN_MS 1000  /* resend timeout: floor */
+#define RESEND_MAX_MS 60000 /* resend timeout with back-off: ceiling */
+/* Credits (node to hub), given in State and Ack and enforced on receipt. */
+#define CREDIT_BATCHES 8       /* a node's window of unacked batches */
+#define CREDIT_BYTES (4 << 20) /* bytes of entries per batch at most */
+/* Metering: every message a peer sends, of every kind and role. */
+#define QUOTA_RATE (8 << 20)   /* frame bytes per second per peer */
+#define QUOTA_BURST (32 << 20) /* frame bytes in one burst */
+#define QUOTA_MSGS 200         /* messages per second per peer */
+#define QUOTA_MSGS_BURST 1000  /* messages in one burst */
+/* Holds: one per log the hub holds, at most this many per peer. */
+#define HOLDS_MIN 256      /* or twice the logs the hub holds, if more */
+#define CONNECTED_MS 15000 /* any traffic within this: connected */
 #define CHECKPOINT_MS 10000
 #define RELAY_RETRY_MS 1000 /* the timer's relay retry */
 
+/* What one peer holds of one log; kept sorted by (author, epoch). */
 struct hold {
 	uint8_t author[32];
 	uint64_t epoch;
 	uint64_t acked; /* the node says it holds this much */
-	uint64_t sent;  /* sent up to here */
+	uint64_t sent;  /* sent up to here (acked + in flight) */
+	unsigned gen;   /* the Hello that last mentioned it */
+	int inflight;   /* relay batches of this log in flight */
+};
+
+/* A relay batch sent and not yet acknowledged. */
+struct flight {
+	uint8_t author[32];
+	uint64_t epoch;
+	uint64_t last; /* its last seq */
+	size_t bytes;  /* its entries' bytes */
+	int64_t sent_at;
+	int busy; /* others were in flight when it left: a rate sample */
 };
 
 struct peer {
@@ -53,16 +94,32 @@ struct peer {
 	size_t ridlen;
 	int64_t last_seen;
 	int64_t last_sent;
-	uint64_t epoch;    /* the node's current epoch, from hello */
-	uint64_t reported; /* its own head, from hello */
-	int hello;         /* a hello seen on this connection */
-	struct hold *holds;
+	uint64_t epoch;     /* the node's current epoch, from hello */
+	uint64_t reported;  /* its own head, from hello */
+	int hello;          /* a hello seen on this connection (and
+			     * not revoked since) */
+	unsigned hello_gen; /* Hellos seen, to mark the holds named */
+	struct hold *holds; /* sorted: bsearch */
 	size_t nholds;
-	int inflight;
+	struct flight flights[RELAY_WINDOW]; /* oldest first */
+	int nflights;
+	size_t inflight_bytes;
 	int fetch_own; /* a restore asked for its own log */
-	double tokens;
+	/* the link, measured from acks of relay batches */
+	size_t batch;  /* next relay batch size */
+	double rate;   /* delivery rate, bytes/s (0: unknown) */
+	double srtt;   /* smoothed RTT, ms (0: unknown) */
+	double rttvar; /* RTT variation, ms */
+	int backoff;   /* resend timeouts since the last ack */
+	int stalled;   /* resent once, no ack since: wait for one */
+	int64_t last_ack_at;
+	/* metering */
+	double tokens;     /* bytes */
+	double msg_tokens; /* messages */
 	int64_t tokens_at;
+	int throttled; /* over the quota; told once, then dropped quietly */
 	uint64_t rx, refused;
+	uint64_t refusals[HUB_CODES]; /* by code, see code_slot() */
 	char last_error[256];
 };
 
@@ -79,6 +136,25 @@ peer_find(struct hub *h, const uint8_t *key)
 	return NULL;
 }
 
+/* Forget the relay state of the connection: nothing in flight survives. */
+static void
+peer_reset(struct peer *p)
+{
+	size_t i;
+
+	p->hello = 0;
+	p->nflights = 0;
+	p->inflight_bytes = 0;
+	for (i = 0; i < p->nholds; i++) {
+		p->holds[i].sent = p->holds[i].acked;
+		p->holds[i].inflight = 0;
+	}
+	p->batch = RELAY_BYTES_START;
+	p->rate = p->srtt = p->rttvar = 0;
+	p->backoff = p->stalled = 0;
+	p->last_ack_at = 0;
+}
+
 static struct peer *
 peer_get(struct hub *h, const struct ucr_wire_msg *m, const uint8_t *key)
 {
@@ -93,14 +169,14 @@ peer_get(struct hub *h, const struct ucr_wire_msg *m, const uint8_t *key)
 		memset(p, 0, sizeof(*p));
 		memcpy(p->key, key, 32);
 		p->tokens = QUOTA_BURST;
+		p->msg_tokens = QUOTA_MSGS_BURST;
 		p->tokens_at = hub_now_ms();
 	}
 	if (p->ridlen != m->ridlen || memcmp(p->rid, m->rid, m->ridlen) != 0) {
 		/* a new connection: nothing in flight survives it */
 		memcpy(p->rid, m->rid, m->ridlen);
 		p->ridlen = m->ridlen;
-		p->hello = 0;
-		p->inflight = 0;
+		peer_reset(p);
 	}
 	snprintf(p->code, sizeof(p->code), "%.15s", m->user);
 	p->last_seen = hub_now_ms();
@@ -119,21 +195,100 @@ peer_free_all(struct hub *h)
 	h->npeers = 0;
 }
 
+/* ---------------------------------------------------------------- holds */
+
+static int
+log_cmp(const uint8_t *a, uint64_t ea, const uint8_t *b, uint64_t eb)
+{
+	int c = memcmp(a, b, 32);
+
+	if (c)
+		return c;
+	return ea < eb ? -1 : ea > eb;
+}
+
+/* The peer's hold of a log, or NULL; *pos: where it is or would go.
+ * O(log n). */
 static struct hold *
-hold_get(struct peer *p, const uint8_t *author, uint64_t epoch)
+hold_find(struct peer *p, const uint8_t *author, uint64_t epoch, size_t *pos)
+{
+	size_t lo = 0, hi = p->nholds;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = log_cmp(author, epoch, p->holds[mid].author,
+		    p->holds[mid].epoch);
+
+		if (c == 0) {
+			if (pos)
+				*pos = mid;
+			return &p->holds[mid];
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (pos)
+		*pos = lo;
+	return NULL;
+}
+
+/*
+ * Holds budget: a peer holds at most one hold per log the hub holds, so
+ * never more than twice the logs counted (a margin for logs committed
+ * since the count), and HOLDS_MIN at least.
+ */
+static size_t
+holds_max(const struct hub *h)
+{
+	size_t n = 2 * h->nlogs + 16;
+
+	return n > HOLDS_MIN ? n : HOLDS_MIN;
+}
+
+/* Does the hub hold this log? A hold for any other is not justified. */
+static int
+log_held(struct hub *h, const uint8_t *author, uint64_t epoch)
+{
+	struct ucr_head head;
+
+	return ucr_store_head(h->d.store, author, epoch, &head) == 0;
+}
+
+/*
+ * The peer's hold of a log, made if need be. held: the caller knows the
+ * hub holds the log; otherwise it is looked up, and an unheld log gets no
+ * hold (NULL, *why UCR_ENOLOG), nor one over the budget (UCR_EBUDGET).
+ * The pointer is valid until the next hold_add.
+ */
+static struct hold *
+hold_add(struct hub *h, struct peer *p, const uint8_t *author, uint64_t epoch,
+    int held, int *why)
 {
 	struct hold *hd;
-	size_t i;
+	size_t pos;
 
-	for (i = 0; i < p->nholds; i++)
-		if (p->holds[i].epoch == epoch &&
-		    memcmp(p->holds[i].author, author, 32) == 0)
-			return &p->holds[i];
-	hd = realloc(p->holds, (p->nholds + 1) * sizeof(*hd));
-	if (hd == NULL)
+	if ((hd = hold_find(p, author, epoch, &pos)) != NULL)
+		return hd;
+	if (!held && !log_held(h, author, epoch)) {
+		*why = UCR_ENOLOG;
 		return NULL;
+	}
+	if (p->nholds >= holds_max(h)) {
+		*why = UCR_EBUDGET;
+		return NULL;
+	}
+	hd = realloc(p->holds, (p->nholds + 1) * sizeof(*hd));
+	if (hd == NULL) {
+		*why = UCR_ENOMEM;
+		return NULL;
+	}
 	p->holds = hd;
-	hd = &p->holds[p->nholds++];
+	memmove(&p->holds[pos + 1], &p->holds[pos],
+	    (p->nholds - pos) * sizeof(*hd));
+	p->nholds++;
+	hd = &p->holds[pos];
 	memset(hd, 0, sizeof(*hd));
 	memcpy(hd->author, author, 32);
 	hd->epoch = epoch;
@@ -152,28 +307,77 @@ send_to(struct hub *h, struct peer *p, const Ucr__Frame *f)
 	return rc;
 }
 
+/* A counter slot for a UCR code (the last slot for any other). */
+static size_t
+code_slot(int code)
+{
+	long i = (long)UCR_EINVAL - code;
+
+	return i >= 0 && i < HUB_CODES ? (size_t)i : HUB_CODES - 1;
+}
+
+/* Count one refused message, by code, on the hub and the peer. */
+static void
+refuse_count(struct hub *h, struct peer *p, int code)
+{
+	h->refused_msgs++;
+	h->refusals[code_slot(code)]++;
+	if (p) {
+		p->refused++;
+		p->refusals[code_slot(code)]++;
+	}
+}
+
+/*
+ * Refuse without an answer (a message that gets none, or one of a flood
+ * already told to slow down): counted, and logged within the log budget.
+ */
+static void refuse_quiet(struct hub *h, const char *who, struct peer *p,
+    int code, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void
+refuse_quiet(struct hub *h, const char *who, struct peer *p, int code,
+    const char *fmt, ...)
+{
+	char msg[256], key[48];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	refuse_count(h, p, code);
+	snprintf(key, sizeof(key), "peer %.16s %s", who[0] ? who : "?",
+	    ucr_errname(code));
+	log_warnx_limited(key, "peer %s: %s", who[0] ? who : "?", msg);
+}
+
 static void send_error(struct hub *h, const struct ucr_wire_msg *m,
     struct peer *p, int code, uint64_t seq, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/*
+ * Refuse a message: an Error frame back, a count by code, and a log line
+ * within the log budget (log_warnx_limited: the first lines of each
+ * minute per peer and code in full, then a count).
+ */
 static void
 send_error(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
     int code, uint64_t seq, const char *fmt, ...)
 {
 	Ucr__Frame f = UCR__FRAME__INIT;
 	Ucr__Error e = UCR__ERROR__INIT;
-	char msg[256];
+	char msg[256], key[48];
+	const char *who = m->user[0] ? m->user : "?";
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	h->refused_msgs++;
-	if (p) {
-		p->refused++;
+	refuse_count(h, p, code);
+	if (p)
 		snprintf(p->last_error, sizeof(p->last_error), "%s", msg);
-	}
-	log_warnx("peer %s: %s", m->user[0] ? m->user : "?", msg);
+	snprintf(key, sizeof(key), "peer %.16s %s", who, ucr_errname(code));
+	log_warnx_limited(key, "peer %s: %s", who, msg);
 	e.code = code;
 	e.message = msg;
 	e.seq = seq;
@@ -183,6 +387,139 @@ send_error(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 }
 
 /* ---------------------------------------------------------------- relay */
+
+/*
+ * Bytes a peer may have in flight: what the measured rate carries in
+ * RELAY_INFLIGHT_MS, at least two batches, at most RELAY_INFLIGHT_MAX. A
+ * peer that does not read never acks, so never gets more than its first
+ * two small batches (and one resend): back-pressure, not buffering.
+ */
+static size_t
+inflight_max(const struct peer *p)
+{
+	double v = p->rate * RELAY_INFLIGHT_MS / 1000.0;
+	size_t m = 2 * p->batch;
+
+	if (v > (double)m)
+		m = v > RELAY_INFLIGHT_MAX ? RELAY_INFLIGHT_MAX : (size_t)v;
+	return m > RELAY_INFLIGHT_MAX ? RELAY_INFLIGHT_MAX : m;
+}
+
+static int
+relay_room(const struct peer *p)
+{
+	return p->nflights < RELAY_WINDOW &&
+	    p->inflight_bytes < inflight_max(p);
+}
+
+/* The resend timeout: RTT and its variation, plus the time the bytes in
+ * flight take at the measured rate, doubled per timeout in a row. */
+static int64_t
+resend_ms(const struct peer *p)
+{
+	double t = RESEND_MS;
+
+	if (p->srtt > 0) {
+		t = p->srtt + (4 * p->rttvar > 200 ? 4 * p->rttvar : 200);
+		if (p->rate > 0)
+			t += (double)p->inflight_bytes * 1000.0 / p->rate;
+	}
+	t *= (double)(1 << (p->backoff < 6 ? p->backoff : 6));
+	if (t < RESEND_MIN_MS)
+		t = RESEND_MIN_MS;
+	return t > RESEND_MAX_MS ? RESEND_MAX_MS : (int64_t)t;
+}
+
+/* An acked flight is a sample of the link: RTT, rate, next batch size. */
+static void
+link_sample(struct peer *p, const struct flight *fl, int64_t now)
+{
+	double rtt = (double)(now - fl->sent_at), dt, rate, cap;
+	int64_t from =
+	    fl->sent_at > p->last_ack_at ? fl->sent_at : p->last_ack_at;
+
+	if (rtt < 1)
+		rtt = 1;
+	dt = now - from < 1 ? 1 : (double)(now - from);
+	rate = (double)fl->bytes * 1000.0 / dt;
+	/* a lone batch measures latency more than rate: it may only raise it */
+	if (fl->busy || rate > p->rate)
+		p->rate = p->rate > 0 ? 0.75 * p->rate + 0.25 * rate : rate;
+	if (p->srtt == 0) {
+		p->srtt = rtt;
+		p->rttvar = rtt / 2;
+	} else {
+		p->rttvar = 0.75 * p->rttvar +
+		    0.25 * (p->srtt > rtt ? p->srtt - rtt : rtt - p->srtt);
+		p->srtt = 0.875 * p->srtt + 0.125 * rtt;
+	}
+	p->last_ack_at = now;
+	/* grow while acks come fast; never beyond what the rate carries */
+	if (rtt < RELAY_BATCH_MS && p->batch < RELAY_BYTES_MAX)
+		p->batch *= 2;
+	cap = p->rate * RELAY_BATCH_MS / 1000.0;
+	if ((double)p->batch > cap)
+		p->batch =
+		    cap < RELAY_BYTES_MIN ? RELAY_BYTES_MIN : (size_t)cap;
+	if (p->batch > RELAY_BYTES_MAX)
+		p->batch = RELAY_BYTES_MAX;
+}
+
+static void
+flight_drop(struct peer *p, int i)
+{
+	p->inflight_bytes -= p->flights[i].bytes;
+	memmove(&p->flights[i], &p->flights[i + 1],
+	    (p->nflights - i - 1) * sizeof(p->flights[0]));
+	p->nflights--;
+}
+
+/*
+ * The node acked a log at seq (what it holds now): the flights of that log
+ * up to seq are delivered. An ack below every flight's end answers the
+ * oldest one short (the node refused or lacked some): once none of that
+ * log is in flight, the relay goes on from what the node holds.
+ */
+static void
+flight_acked(struct peer *p, struct hold *hd, uint64_t seq)
+{
+	int64_t now = hub_now_ms();
+	int i, done = 0, oldest = -1;
+
+	for (i = 0; i < p->nflights;) {
+		struct flight *fl = &p->flights[i];
+
+		if (fl->epoch != hd->epoch ||
+		    memcmp(fl->author, hd->author, 32) != 0) {
+			i++;
+			continue;
+		}
+		if (fl->last <= seq) {
+			link_sample(p, fl, now);
+			flight_drop(p, i);
+			hd->inflight--;
+			done++;
+		} else {
+			if (oldest < 0)
+				oldest = i;
+			i++;
+		}
+	}
+	if (!done && oldest >= 0) {
+		flight_drop(p, oldest);
+		hd->inflight--;
+		done++;
+	}
+	if (done) {
+		p->stalled = 0;
+		p->backoff = 0;
+	}
+	hd->acked = seq;
+	if (hd->sent < seq)
+		hd->sent = seq;
+	if (hd->inflight == 0 && hd->sent > seq)
+		hd->sent = seq;
+}
 
 struct relay_ctx {
 	struct hub *h;
@@ -197,34 +534,46 @@ relay_log(const struct ucr_head *head, void *arg)
 	struct hub *h = rc->h;
 	struct peer *p = rc->p;
 	struct hold *hd;
+	int why;
 	/* the node's current log is its own to send; its older epochs
 	 * (a wiped store's) come back to it like any other log */
 	int own =
 	    memcmp(head->author, p->key, 32) == 0 && head->epoch == p->epoch;
 
-	if (p->inflight >= RELAY_WINDOW)
+	if (!relay_room(p))
 		return 1;
 	if (own && !p->fetch_own)
 		return 0; /* the node is the source of its own log */
-	if ((hd = hold_get(p, head->author, head->epoch)) == NULL)
+	if ((hd = hold_add(h, p, head->author, head->epoch, 1, &why)) == NULL)
 		return 0;
-	while (hd->sent < head->seq && p->inflight < RELAY_WINDOW) {
+	while (hd->sent < head->seq && relay_room(p)) {
 		Ucr__Frame f = UCR__FRAME__INIT;
 		Ucr__Batch *b;
+		struct flight *fl;
 		int hubs = memcmp(head->author, h->d.key->pk, 32) == 0;
+		size_t i, bytes = 0;
 		int rc2;
 
 		rc2 = ucr_store_batch(h->d.store, hubs ? h->d.key : NULL,
-		    head->author, head->epoch, hd->sent + 1, 0, RELAY_BYTES,
-		    &b);
+		    head->author, head->epoch, hd->sent + 1, 0, p->batch, &b);
 		if (rc2 != 0)
 			return 0;
 		f.body_case = UCR__FRAME__BODY_BATCH;
 		f.batch = b;
 		rc2 = send_to(h, p, &f);
 		if (rc2 == 0) {
+			for (i = 0; i < b->n_entries; i++)
+				bytes += b->entries[i].len;
+			fl = &p->flights[p->nflights++];
+			memcpy(fl->author, head->author, 32);
+			fl->epoch = head->epoch;
+			fl->last = b->last_seq;
+			fl->bytes = bytes;
+			fl->sent_at = hub_now_ms();
+			fl->busy = p->nflights > 1;
+			p->inflight_bytes += bytes;
 			hd->sent = b->last_seq;
-			p->inflight++;
+			hd->inflight++;
 			rc->sent++;
 		}
 		ucr_batch_free(b);
@@ -241,7 +590,7 @@ relay_pump(struct hub *h, struct peer *p)
 	struct ucr_head head;
 	uint64_t epoch;
 
-	if (!p->hello)
+	if (!p->hello || !relay_room(p))
 		return;
 	/*
 	 * The hub's own log first: it carries the roster that every other
@@ -264,12 +613,37 @@ relay_all(struct hub *h)
 		relay_pump(h, &h->peers[i]);
 }
 
+static int roster_ok(struct hub *h, const uint8_t *key, const char *code,
+    int writer);
+
+/*
+ * A revocation takes effect at once: a peer whose key is no longer
+ * enrolled gets no more relay, whether or not it sends anything. One LMDB
+ * get per connected peer, on every roster change and once a second.
+ */
+static void
+peer_revalidate(struct hub *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->npeers; i++) {
+		struct peer *p = &h->peers[i];
+
+		if (p->hello && !roster_ok(h, p->key, p->code, 0)) {
+			log_info("peer %s: key revoked; relay stopped",
+			    p->code);
+			peer_reset(p);
+		}
+	}
+}
+
 void
 peer_changed(void *arg)
 {
 	struct hub *h = arg;
 
 	h->changed = 1;
+	peer_revalidate(h);
 	relay_all(h);
 }
 
@@ -333,7 +707,7 @@ on_hello(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 	struct ucr_head head;
 	uint8_t zero[32] = {0};
 	size_t i;
-	int rc;
+	int rc, first, why;
 
 	if (hello->version != UCR_PROTOCOL_VERSION) {
 		send_error(h, m, p, UCR_EPROTO, 0,
@@ -350,11 +724,18 @@ on_hello(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 		    "malformed");
 		return;
 	}
+	/* holds budget: no more logs than the hub could relay */
+	if (hello->n_holds > holds_max(h)) {
+		send_error(h, m, p, UCR_EBUDGET, 0,
+		    "hello naming %zu logs, over the budget of %zu",
+		    hello->n_holds, holds_max(h));
+		return;
+	}
+	/* a Hello on a live connection keeps what is in flight */
+	first = !p->hello;
 	p->epoch = hello->epoch;
 	p->reported = hello->head_seq;
 	p->hello = 1;
-	p->inflight = 0;
-	p->fetch_own = 0;
 	st.author = hello->author;
 	st.epoch = hello->epoch;
 	st.credit_batches = CREDIT_BATCHES;
@@ -409,48 +790,61 @@ on_hello(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 		}
 	} else if (hello->head_seq == 0 && head.seq > 0)
 		st.verdict = UCR__VERDICT__VERDICT_RESTORE;
+	if (st.verdict != UCR__VERDICT__VERDICT_RESTORE)
+		p->fetch_own = 0;
 	f.body_case = UCR__FRAME__BODY_STATE;
 	f.state = &st;
 	send_to(h, p, &f);
-	/* what the node holds of every other log */
+	/*
+	 * What the node holds of every other log: O(n log m). Logs the hub
+	 * does not hold get no hold (an honest node may hold some the hub
+	 * lost). On a live connection a Hello only moves positions forward:
+	 * what is in flight stays in flight.
+	 */
+	p->hello_gen++;
 	for (i = 0; i < hello->n_holds; i++) {
 		Ucr__LogHead *lh = hello->holds[i];
 		struct hold *hd;
 
-		if (lh->author.len != 32)
+		if (lh->author.len != 32 ||
+		    (hd = hold_add(h, p, lh->author.data, lh->epoch, 0,
+			 &why)) == NULL)
 			continue;
-		if ((hd = hold_get(p, lh->author.data, lh->epoch)) != NULL)
-			hd->acked = hd->sent = lh->seq;
+		hd->gen = p->hello_gen;
+		if (first || lh->seq > hd->acked)
+			hd->acked = lh->seq;
+		if (first || hd->sent < hd->acked)
+			hd->sent = hd->acked;
 	}
-	/* logs the node did not mention: it holds none of them */
-	for (i = 0; i < p->nholds; i++) {
-		size_t j;
-		int mentioned = 0;
-
-		for (j = 0; j < hello->n_holds; j++)
-			mentioned |= hello->holds[j]->author.len == 32 &&
-			    memcmp(hello->holds[j]->author.data,
-				p->holds[i].author, 32) == 0 &&
-			    hello->holds[j]->epoch == p->holds[i].epoch;
-		if (!mentioned)
+	/* first Hello: logs the node did not mention, it holds none of */
+	for (i = 0; first && i < p->nholds; i++)
+		if (p->holds[i].gen != p->hello_gen)
 			p->holds[i].acked = p->holds[i].sent = 0;
-	}
 	relay_pump(h, p);
 }
 
-/* Token bucket per node: one busy or hostile node cannot starve others. */
+/*
+ * Token buckets per peer, in messages and in bytes, taken by every message
+ * before it is decoded, whatever its kind or the peer's role: one busy or
+ * hostile peer cannot starve the others.
+ */
 static int
 quota_take(struct peer *p, size_t bytes)
 {
 	int64_t now = hub_now_ms();
+	double dt = (double)(now - p->tokens_at);
 
-	p->tokens += (double)(now - p->tokens_at) * QUOTA_RATE / 1000.0;
+	p->tokens += dt * QUOTA_RATE / 1000.0;
 	if (p->tokens > QUOTA_BURST)
 		p->tokens = QUOTA_BURST;
+	p->msg_tokens += dt * QUOTA_MSGS / 1000.0;
+	if (p->msg_tokens > QUOTA_MSGS_BURST)
+		p->msg_tokens = QUOTA_MSGS_BURST;
 	p->tokens_at = now;
-	if (p->tokens < (double)bytes)
+	if (p->tokens < (double)bytes || p->msg_tokens < 1)
 		return 0;
 	p->tokens -= (double)bytes;
+	p->msg_tokens -= 1;
 	return 1;
 }
 
@@ -480,7 +874,7 @@ on_batch(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 {
 	struct ucr_head head;
 	char why[256] = "";
-	size_t applied = 0;
+	size_t applied = 0, i, bytes = 0;
 	int rc;
 
 	if (b->author.len != 32 || memcmp(b->author.data, p->key, 32) != 0) {
@@ -497,10 +891,21 @@ on_batch(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 		    (unsigned long long)b->last_seq);
 		return;
 	}
-	if (!quota_take(p, m->len)) {
-		send_error(h, m, p, UCR_EAGAIN, 0,
-		    "rate quota exceeded; slow "
-		    "down");
+	/* credits: given by a State on this connection, bytes per batch */
+	if (!p->hello) {
+		send_error(h, m, p, UCR_ECREDIT, 0,
+		    "batch %llu-%llu before a hello: no credit given",
+		    (unsigned long long)b->first_seq,
+		    (unsigned long long)b->last_seq);
+		return;
+	}
+	for (i = 0; i < b->n_entries; i++)
+		bytes += b->entries[i].len;
+	if (bytes > CREDIT_BYTES) {
+		send_error(h, m, p, UCR_ECREDIT, 0,
+		    "batch %llu-%llu of %zu bytes, over the credit of %d",
+		    (unsigned long long)b->first_seq,
+		    (unsigned long long)b->last_seq, bytes, CREDIT_BYTES);
 		return;
 	}
 	rc = ucr_store_apply(h->d.store, b, &applied, why, sizeof(why));
@@ -545,21 +950,25 @@ on_batch(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 }
 
 static void
-on_ack(struct hub *h, struct peer *p, const Ucr__Ack *a)
+on_ack(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
+    const Ucr__Ack *a)
 {
 	struct hold *hd;
+	int why;
 
-	if (a->author.len != 32)
+	if (a->author.len != 32) {
+		send_error(h, m, p, UCR_EPROTO, 0, "malformed ack");
 		return;
-	if ((hd = hold_get(p, a->author.data, a->epoch)) == NULL)
+	}
+	if ((hd = hold_add(h, p, a->author.data, a->epoch, 0, &why)) == NULL) {
+		/* an ack gets no answer; counted and logged */
+		refuse_quiet(h, m->user, p, why, "ack of a log %s: %s",
+		    why == UCR_ENOLOG ? "the hub does not hold"
+				      : "over the holds budget",
+		    ucr_strerror(why));
 		return;
-	hd->acked = a->seq;
-	if (hd->sent < a->seq)
-		hd->sent = a->seq;
-	if (a->seq < hd->sent && p->inflight <= 1)
-		hd->sent = a->seq; /* it refused or lost some: resend */
-	if (p->inflight > 0)
-		p->inflight--;
+	}
+	flight_acked(p, hd, a->seq);
 	if (memcmp(a->author.data, p->key, 32) == 0 && a->epoch == p->epoch) {
 		struct ucr_head head;
 
@@ -576,14 +985,23 @@ on_fetch(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
     const Ucr__Fetch *fe)
 {
 	struct hold *hd;
+	int why;
 
 	if (fe->author.len != 32 || fe->from_seq == 0) {
 		send_error(h, m, p, UCR_EPROTO, 0, "malformed fetch");
 		return;
 	}
-	if ((hd = hold_get(p, fe->author.data, fe->epoch)) == NULL)
+	if ((hd = hold_add(h, p, fe->author.data, fe->epoch, 0, &why)) ==
+	    NULL) {
+		send_error(h, m, p, why, 0, "fetch of a log %s",
+		    why == UCR_ENOLOG ? "the hub does not hold"
+				      : "over the holds budget");
 		return;
-	hd->acked = hd->sent = fe->from_seq - 1;
+	}
+	/* from there on; what is in flight of it stays in flight */
+	hd->acked = fe->from_seq - 1;
+	if (hd->inflight == 0 || hd->sent < hd->acked)
+		hd->sent = hd->acked;
 	if (memcmp(fe->author.data, p->key, 32) == 0)
 		p->fetch_own = 1;
 	relay_pump(h, p);
@@ -606,17 +1024,18 @@ peer_dispatch(struct hub *h)
 		if (rc != 0) {
 			p = ucr_unhex(key, 32, m.key) == 0 ? peer_find(h, key)
 							   : NULL;
-			if (m.ridlen)
+			if (p && !quota_take(p, m.len))
+				refuse_quiet(h, m.user, p, UCR_EAGAIN,
+				    "over its quota: message dropped");
+			else if (m.ridlen)
 				send_error(h, &m, p, UCR_EPROTO, 0,
 				    "malformed "
 				    "message (%s): a frame is one message part",
 				    ucr_strerror(rc));
-			else {
-				h->refused_msgs++;
-				log_warnx(
-				    "peer %s: malformed message (%s), dropped",
-				    m.user[0] ? m.user : "?", ucr_strerror(rc));
-			}
+			else
+				refuse_quiet(h, m.user, p, UCR_EPROTO,
+				    "malformed message (%s), dropped",
+				    ucr_strerror(rc));
 			ucr_wire_msg_free(&m);
 			continue;
 		}
@@ -634,8 +1053,30 @@ peer_dispatch(struct hub *h)
 		}
 		snprintf(p->role, sizeof(p->role), "%s", m.role);
 		p->rx++;
+		/* metered before anything is decoded or looked up */
+		if (!quota_take(p, m.len)) {
+			if (!p->throttled)
+				send_error(h, &m, p, UCR_EAGAIN, 0,
+				    "rate quota exceeded; slow down (over %d "
+				    "messages or %d MiB a second: dropped until "
+				    "then)",
+				    QUOTA_MSGS, QUOTA_RATE >> 20);
+			else
+				refuse_quiet(h, m.user, p, UCR_EAGAIN,
+				    "over its quota: message dropped");
+			p->throttled = 1;
+			ucr_wire_msg_free(&m);
+			continue;
+		}
+		p->throttled = 0;
 		if ((rc = ucr_wire_decode(&f, m.data, m.len)) != 0) {
-			if (rc == UCR_ETOOBIG)
+			if (rc == UCR_EBUDGET)
+				send_error(h, &m, p, rc, 0,
+				    "frame of %zu bytes needs more than %zu "
+				    "bytes or %d allocations to decode",
+				    m.len, UCR_WIRE_UNPACK_BYTES(m.len),
+				    UCR_WIRE_UNPACK_ALLOCS);
+			else if (rc == UCR_ETOOBIG)
 				send_error(h, &m, p, rc, 0,
 				    "message of %zu bytes, "
 				    "over the limit of %d",
@@ -667,7 +1108,7 @@ peer_dispatch(struct hub *h)
 			on_batch(h, &m, p, f->batch);
 			break;
 		case UCR__FRAME__BODY_ACK:
-			on_ack(h, p, f->ack);
+			on_ack(h, &m, p, f->ack);
 			break;
 		case UCR__FRAME__BODY_FETCH:
 			on_fetch(h, &m, p, f->fetch);
@@ -780,6 +1221,16 @@ leave:
 
 /* ---------------------------------------------------------------- timers */
 
+static int
+count_log(const struct ucr_head *head, void *arg)
+{
+	struct hub *h = arg;
+
+	(void)head;
+	h->nlogs++;
+	return 0;
+}
+
 void
 peer_timer(struct hub *h)
 {
@@ -790,24 +1241,43 @@ peer_timer(struct hub *h)
 		struct peer *p = &h->peers[i];
 		size_t j;
 
-		/* unacknowledged for long: assume lost, send again */
-		if (p->hello && p->inflight > 0 &&
-		    now - p->last_sent > RESEND_MS) {
-			p->inflight = 0;
-			for (j = 0; j < p->nholds; j++)
+		/*
+		 * Unacknowledged for longer than the link explains: assume
+		 * lost and send once more, then wait for an ack (a peer that
+		 * does not read is not fed twice).
+		 */
+		if (p->hello && p->nflights > 0 && !p->stalled &&
+		    now - p->flights[0].sent_at > resend_ms(p)) {
+			log_debug("peer %s: no ack for %lld ms, %d relay "
+				  "batches sent again",
+			    p->code, (long long)(now - p->flights[0].sent_at),
+			    p->nflights);
+			p->nflights = 0;
+			p->inflight_bytes = 0;
+			for (j = 0; j < p->nholds; j++) {
 				p->holds[j].sent = p->holds[j].acked;
+				p->holds[j].inflight = 0;
+			}
+			p->backoff++;
+			p->stalled = 1;
 			relay_pump(h, p);
 		}
+		/* liveness is any traffic, not only Hellos */
 		if (p->hello && now - p->last_seen > CONNECTED_MS)
-			p->hello = 0; /* silent: wait for its next hello */
+			peer_reset(p); /* silent: wait for its next hello */
 	}
 	/*
 	 * New data and acks pump the relay as they come; the timer only
-	 * retries what a full queue or a lost batch left behind, once a
-	 * second, not on every wake-up of the loop.
+	 * retries what a full queue left behind, once a second, not on
+	 * every wake-up of the loop. It also recounts the logs (the holds
+	 * budget) and applies revocations to connected peers.
 	 */
 	if (now >= h->relay_at) {
+		h->nlogs = 0;
+		ucr_store_foreach_head(h->d.store, count_log, h);
+		peer_revalidate(h);
 		relay_all(h);
+		log_limited_flush();
 		h->relay_at = now + RELAY_RETRY_MS;
 	}
 	if (now >= h->checkpoint_at) {
@@ -833,6 +1303,20 @@ struct peers_ctx {
 	struct hub *h;
 	json_t *arr;
 };
+
+/* Refusals by code name, e.g. {"EPROTO": 3, "EAGAIN": 120}: codes seen. */
+static json_t *
+refusals_json(const uint64_t *counts)
+{
+	json_t *o = json_object();
+	int i;
+
+	for (i = 0; i < HUB_CODES; i++)
+		if (counts[i])
+			json_object_set_new(o, ucr_errname(UCR_EINVAL - i),
+			    json_integer((json_int_t)counts[i]));
+	return o;
+}
 
 static int
 peers_cb(const struct ucr_rec *rec, void *arg)
@@ -888,6 +1372,8 @@ peers_cb(const struct ucr_rec *rec, void *arg)
 		    : 0));
 	json_object_set_new(o, "refused",
 	    json_integer(p ? (json_int_t)p->refused : 0));
+	json_object_set_new(o, "refusals",
+	    p ? refusals_json(p->refusals) : json_object());
 	json_object_set_new(o, "last_error",
 	    json_string(p ? p->last_error : ""));
 	json_array_append_new(c->arr, o);
@@ -911,10 +1397,11 @@ peer_query(const char *what, Ucr__Reply *rep, void *arg)
 		return;
 	}
 	if (strcmp(what, "hub") == 0) {
-		o = json_pack("{s:I, s:I, s:I, s:I}", "received",
+		o = json_pack("{s:I, s:I, s:I, s:I, s:o}", "received",
 		    (json_int_t)h->rx, "refused", (json_int_t)h->refused_msgs,
 		    "admitted", (json_int_t)h->zap_ok, "denied",
-		    (json_int_t)h->zap_denied);
+		    (json_int_t)h->zap_denied, "refusals",
+		    refusals_json(h->refusals));
 		rep->json = json_dumps(o, JSON_COMPACT);
 		json_decref(o);
 		return;

@@ -1,4 +1,5 @@
 /* test_wire.c: frames on real ZeroMQ sockets (inproc ROUTER/DEALER). */
+#include <time.h>
 #include <zmq.h>
 
 #include "storeutil.h"
@@ -130,4 +131,63 @@ Test(wire, extra_parts_refused_and_drained)
 	cr_assert_eq(m.len, 1);
 	ucr_wire_msg_free(&m);
 	cr_assert_eq(ucr_wire_recv(router, 1, &m), UCR_EAGAIN);
+}
+
+/*
+ * The unpack budget: millions of empty repeated holds (2 bytes each, ~100
+ * bytes each once unpacked) are refused with EBUDGET, quickly; an honest
+ * batch of 10 000 entries, the protocol's most, decodes.
+ */
+Test(wire, unpack_budget)
+{
+	size_t n = (UCR_WIRE_MAXMSG - 64) / 2, len = 0, i;
+	uint8_t *buf = malloc(UCR_WIRE_MAXMSG);
+	Ucr__Frame *f = NULL, fr = UCR__FRAME__INIT;
+	Ucr__Batch b = UCR__BATCH__INIT;
+	ProtobufCBinaryData *ents;
+	uint8_t ent[120] = {0}, sig[64] = {0}, *enc;
+	struct timespec t0, t1;
+
+	cr_assert_not_null(buf);
+	/* Frame.hello { holds: {} x n }: lengths as 4-byte varints */
+	buf[len++] = 0x0a;
+	buf[len++] = (uint8_t)(((2 * n) & 0x7f) | 0x80);
+	buf[len++] = (uint8_t)((((2 * n) >> 7) & 0x7f) | 0x80);
+	buf[len++] = (uint8_t)((((2 * n) >> 14) & 0x7f) | 0x80);
+	buf[len++] = (uint8_t)(((2 * n) >> 21) & 0x7f);
+	for (i = 0; i < n; i++) {
+		buf[len++] = 0x32;
+		buf[len++] = 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(ucr_wire_decode(&f, buf, len), UCR_EBUDGET);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_assert_lt((t1.tv_sec - t0.tv_sec) * 1000 +
+		(t1.tv_nsec - t0.tv_nsec) / 1000000,
+	    1000, "refusing took over a second");
+	free(buf);
+
+	ents = calloc(10000, sizeof(*ents));
+	cr_assert_not_null(ents);
+	for (i = 0; i < 10000; i++) {
+		ents[i].data = ent;
+		ents[i].len = sizeof(ent);
+	}
+	b.author.data = sig;
+	b.author.len = 32;
+	b.epoch = 1;
+	b.first_seq = 1;
+	b.last_seq = 10000;
+	b.entries = ents;
+	b.n_entries = 10000;
+	b.signature.data = sig;
+	b.signature.len = 64;
+	fr.body_case = UCR__FRAME__BODY_BATCH;
+	fr.batch = &b;
+	cr_assert_eq(ucr_wire_encode(&enc, &len, &fr), 0);
+	cr_assert_eq(ucr_wire_decode(&f, enc, len), 0);
+	cr_assert_eq(f->batch->n_entries, 10000);
+	ucr__frame__free_unpacked(f, NULL);
+	free(enc);
+	free(ents);
 }
