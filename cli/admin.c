@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -16,6 +17,7 @@
 #include "error.h"
 #include "officer.h"
 #include "record.h"
+#include "roster.h"
 
 static int
 need_hub(const struct ucr_config *cfg, const char *cmd)
@@ -60,19 +62,54 @@ query(const struct ucr_config *cfg, const char *what, json_t **out,
 
 /* ---------------------------------------------------------------- roster */
 
+/*
+ * From when the key's entries count: now, less the clock skew a node may
+ * have (its first write must not be refused because its clock is a little
+ * behind the hub's), or the start of --since DAY (UTC) for a node that
+ * wrote before it was enrolled.
+ */
+static int
+valid_from(const struct ucr_config *cfg, const char *since, uint64_t *out)
+{
+	struct tm tm;
+	time_t t;
+	uint64_t skew = (uint64_t)cfg->max_clock_skew * 1000 << 16;
+	char *end;
+
+	if (since == NULL) {
+		uint64_t now = ucr_hlc_now();
+
+		*out = now > skew ? now - skew : 0;
+		return 0;
+	}
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(since, "%Y-%m-%d", &tm);
+	if (end == NULL || *end != '\0' || !ucr_date_valid(since) ||
+	    (t = timegm(&tm)) < 0) {
+		cli_error("roster add: --since: '%s' is not a date "
+			  "(YYYY-MM-DD)",
+		    since);
+		return -1;
+	}
+	*out = (uint64_t)t * 1000 << 16;
+	return 0;
+}
+
 static int
 roster_add(const struct ucr_config *cfg, const struct cli_flags *f)
 {
 	Ucr__Record *r;
 	uint8_t pk[32];
-	char key[128];
+	char key[128], why[128];
 	const char *code = f->pos[1], *hex = f->pos[2], *role, *name;
-	int rc, rv = 0;
+	uint64_t from;
+	int rc, rv;
 
-	if (strcmp(code, UCR_REGION) != 0 &&
-	    ucr_municipality_find(code) == NULL) {
-		cli_error("roster add: CODE: unknown municipality code '%s'",
-		    code);
+	role = cli_flag(f, "role");
+	rv = role ? ucr_role_parse(role) : UCR_ROLE_NODE;
+	if (ucr_roster_enrol_check(code, rv, why, sizeof(why)) != 0) {
+		cli_error("roster add: %s %s: %s", code, role ? role : "node",
+		    why);
 		return 1;
 	}
 	if (ucr_unhex(pk, 32, hex) != 0) {
@@ -80,16 +117,8 @@ roster_add(const struct ucr_config *cfg, const struct cli_flags *f)
 			  "prints one)");
 		return 1;
 	}
-	role = cli_flag(f, "role");
-	if (role && strcmp(role, "node") == 0)
-		rv = 0;
-	else if (role && strcmp(role, "reader") == 0)
-		rv = 2;
-	else if (role) {
-		cli_error("roster add: role: '%s' is not one of node|reader",
-		    role);
+	if (valid_from(cfg, cli_flag(f, "since"), &from) != 0)
 		return 1;
-	}
 	name = cli_flag(f, "name");
 	if (name == NULL) {
 		const struct ucr_municipality *m = ucr_municipality_find(code);
@@ -105,6 +134,7 @@ roster_add(const struct ucr_config *cfg, const struct cli_flags *f)
 	r->roster->municipality = strdup(code);
 	r->roster->name = strdup(name);
 	r->roster->role = rv;
+	r->roster->valid_from = from;
 	r->roster->public_key.data = malloc(32);
 	memcpy(r->roster->public_key.data, pk, 32);
 	r->roster->public_key.len = 32;
@@ -227,9 +257,7 @@ roster_list_cb(const struct ucr_rec *rec, void *arg)
 		return 0;
 	if (!r->tombstone && r->body_case == UCR__RECORD__BODY_ROSTER &&
 	    r->roster->public_key.len == 32) {
-		const char *role = r->roster->role == 1 ? "hub"
-		    : r->roster->role == 2              ? "reader"
-							: "node";
+		const char *role = ucr_role_name(r->roster->role);
 
 		ucr_hex(hex, r->roster->public_key.data, 32);
 		if (c->json)
@@ -275,7 +303,7 @@ cmd_roster(int argc, char **argv)
 	const char *verb;
 	int rc = 1, want;
 
-	CLI_BEGIN(&f, "name= role= json", argc, argv);
+	CLI_BEGIN(&f, "name= role= since= json", argc, argv);
 	verb = f.npos ? f.pos[0] : "";
 	want = strcmp(verb, "add") == 0         ? 3
 	    : strcmp(verb, "revoke") == 0       ? 2

@@ -188,6 +188,7 @@ static const struct command commands[] = {
 	"to the hub.\n"},
     {"roster", cmd_roster, N_("enrol, revoke and list keys (hub)"),
 	"ucr roster add CODE HEXKEY [--name NAME] [--role node|reader]\n"
+	"                [--since YYYY-MM-DD]\n"
 	"ucr roster revoke HEXKEY\n"
 	"ucr roster accept-epoch HEXKEY EPOCH\n"
 	"ucr roster list [--json]\n"
@@ -196,7 +197,10 @@ static const struct command commands[] = {
 	"records that every node receives. add enrols the key a node printed\n"
 	"(ucr keygen, ucr init); revoke refuses everything the key signs from\n"
 	"now on; accept-epoch lets a node whose store was wiped start a new\n"
-	"log (the old one is kept). Run on the hub, with -c hub.conf.\n"},
+	"log (the old one is kept). Run on the hub, with -c hub.conf.\n"
+	"add takes a municipality's code and role node or reader (a reader\n"
+	"never writes); its entries count from now less max_clock_skew, or\n"
+	"from --since DAY for a node that wrote before it was enrolled.\n"},
     {"vision", cmd_vision, N_("set the regional vision (hub)"),
 	"ucr vision set TEXT [--year YEAR]\n"},
     {"priority", cmd_priority, N_("set a regional priority's title (hub)"),

@@ -23,6 +23,7 @@
 #include "chain.h"
 #include "error.h"
 #include "record.h"
+#include "roster.h"
 #include "store.h"
 
 #define HEAD_LEN 56   /* seq 8, hash 32, time 8, flags 8 */
@@ -597,48 +598,43 @@ rec_fold(MDB_txn *txn, struct ucr_store *s, const char *key,
 }
 
 /*
- * Who may an author write for at a time? The owner code it speaks for
- * ("region" for the hub), from the store's own identity, the configured
- * hub key, or the roster records. UCR_EROSTER if none, or revoked.
+ * Who is this author, as far as this store knows? The configured hub key,
+ * the roster record, or our own key before the hub's roster reaches us.
+ * The decision itself is the roster module's (ucr_roster_may_write).
  */
 static int
-authority(MDB_txn *txn, struct ucr_store *s, const uint8_t *author,
-    uint64_t time, char *owner, size_t ownerlen)
+author_entry(MDB_txn *txn, struct ucr_store *s, const uint8_t *author,
+    struct ucr_roster_entry *e)
 {
 	char key[128], hex[65];
 	struct recval r;
-	Ucr__Record *rec;
 	int rc;
 
 	if (s->has_hub && memcmp(author, s->hub, 32) == 0) {
-		snprintf(owner, ownerlen, "%s", UCR_REGION);
+		ucr_roster_hub(e, author);
 		return 0;
 	}
 	ucr_hex(hex, author, 32);
 	snprintf(key, sizeof(key), "region/roster/%s", hex);
 	rc = rec_get(txn, s, key, &r);
+	if (rc == 0)
+		rc = ucr_roster_parse(e, r.bytes, r.len);
 	if (rc == UCR_ENOTFOUND && s->has_identity &&
 	    memcmp(author, s->self, 32) == 0) {
 		/* Our own key before the hub's roster reaches us. */
-		snprintf(owner, ownerlen, "%s", s->owner);
+		if (strcmp(s->owner, UCR_REGION) == 0 && !s->has_hub)
+			ucr_roster_hub(e, author);
+		else {
+			memset(e, 0, sizeof(*e));
+			memcpy(e->pk, author, 32);
+			snprintf(e->code, sizeof(e->code), "%s", s->owner);
+			e->role = UCR_ROLE_NODE;
+		}
 		return 0;
 	}
-	if (rc != 0)
-		return rc == UCR_ENOTFOUND ? UCR_EROSTER : rc;
-	if (ucr_record_decode(&rec, r.bytes, r.len) != 0)
-		return UCR_ECORRUPT;
-	rc = 0;
-	if (rec->tombstone || rec->body_case != UCR__RECORD__BODY_ROSTER ||
-	    rec->roster->role == UCR__ROLE__ROLE_READER ||
-	    (rec->roster->revoked_at != 0 && time >= rec->roster->revoked_at) ||
-	    time < rec->roster->valid_from)
-		rc = UCR_EROSTER;
-	else if (rec->roster->role == UCR__ROLE__ROLE_HUB)
-		snprintf(owner, ownerlen, "%s", UCR_REGION);
-	else
-		snprintf(owner, ownerlen, "%s", rec->roster->municipality);
-	ucr__record__free_unpacked(rec, NULL);
-	return rc;
+	if (rc == UCR_ENOTFOUND)
+		return UCR_EROSTER;
+	return rc == UCR_EPROTO ? UCR_ECORRUPT : rc;
 }
 
 /* Has the hub's administrator accepted this epoch of this author? */
@@ -830,7 +826,8 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 {
 	struct ucr_head h;
 	uint8_t prev[32], last[32], key[ENTKEY_LEN], sigval[8 + UCR_SIG_LEN];
-	char owner[16], an[17];
+	struct ucr_roster_entry who;
+	char an[17];
 	uint64_t seq;
 	size_t i, skip;
 	MDB_val k, v;
@@ -969,19 +966,16 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 		    0)
 			setwhy(why, whylen, "log %s: seq %llu: %s: %s", an,
 			    (unsigned long long)seq, rec->key, reason);
-		else if ((rc = authority(txn, s, b->author.data, ent->time,
-			      owner, sizeof(owner))) != 0)
+		else if ((rc = author_entry(txn, s, b->author.data, &who)) != 0)
 			setwhy(why, whylen,
-			    "log %s: seq %llu: key not in roster "
-			    "or revoked",
-			    an, (unsigned long long)seq);
-		else if (strcmp(owner, rec->owner) != 0) {
-			rc = UCR_EOWNER;
+			    "log %s: seq %llu: key not in roster", an,
+			    (unsigned long long)seq);
+		else if ((rc = ucr_roster_may_write(&who, rec->owner, ent->time,
+			      reason, sizeof(reason))) != 0)
 			setwhy(why, whylen,
-			    "log %s: seq %llu: author speaks for "
-			    "%s, may not write %s",
-			    an, (unsigned long long)seq, owner, rec->key);
-		} else if (ent->kind != (uint32_t)rec->body_case) {
+			    "log %s: seq %llu: may not write %s: %s", an,
+			    (unsigned long long)seq, rec->key, reason);
+		else if (ent->kind != (uint32_t)rec->body_case) {
 			rc = UCR_EPROTO;
 			setwhy(why, whylen,
 			    "log %s: seq %llu: entry kind does not "

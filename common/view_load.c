@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "error.h"
+#include "roster.h"
 #include "view.h"
 
 struct loaded {
@@ -168,14 +169,10 @@ load_authors(struct load *l, struct ucr_store *s)
 	int rc;
 
 	for (i = 0; i < l->nrecs; i++) {
-		const Ucr__Record *r = l->recs[i].in.record;
+		struct ucr_roster_entry e;
 
-		if (r->body_case == UCR__RECORD__BODY_ROSTER &&
-		    strcmp(r->owner, UCR_REGION) == 0 &&
-		    r->roster->public_key.len == UCR_PK_LEN &&
-		    r->roster->municipality != NULL &&
-		    (rc = who_add(l, r->roster->public_key.data,
-			 r->roster->municipality)) != 0)
+		if (ucr_roster_from_record(&e, l->recs[i].in.record) == 0 &&
+		    (rc = who_add(l, e.pk, e.code)) != 0)
 			return rc;
 	}
 	if (ucr_store_identity(s, me, &epoch, owner, sizeof(owner)) == 0 &&

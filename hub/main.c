@@ -122,15 +122,28 @@ self_test(struct hub *h, char *why, size_t whylen)
 		if (items[1].revents & ZMQ_POLLIN) {
 			zmq_msg_t ev, addr;
 			uint16_t event;
+			uint32_t value;
 
 			zmq_msg_init(&ev);
 			zmq_msg_init(&addr);
 			if (zmq_msg_recv(&ev, mon, 0) >= 6) {
 				memcpy(&event, zmq_msg_data(&ev), 2);
+				memcpy(&value, (uint8_t *)zmq_msg_data(&ev) + 2,
+				    4);
+				/*
+				 * Only our ZAP handler's own refusal (status
+				 * 400, counted by zap_dispatch) proves it; a
+				 * handshake that fails for another reason
+				 * proves nothing.
+				 */
 				if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
 					verdict = 1;
-				else
+				else if (event ==
+					ZMQ_EVENT_HANDSHAKE_FAILED_AUTH &&
+				    value == 400 && h->zap_denied > 0)
 					verdict = -1;
+				else
+					verdict = 2;
 			}
 			zmq_msg_recv(&addr, mon, 0);
 			zmq_msg_close(&ev);
@@ -144,6 +157,10 @@ self_test(struct hub *h, char *why, size_t whylen)
 		    "self-test failed: a connection with an "
 		    "unknown key was accepted (is the ZAP handler running?); "
 		    "refusing to run");
+	else if (verdict == 2)
+		snprintf(why, whylen,
+		    "self-test failed: the test connection failed, but not "
+		    "by a refusal of the ZAP handler; refusing to run");
 	else if (verdict == 0)
 		snprintf(why, whylen,
 		    "self-test failed: no answer from %.200s "

@@ -40,6 +40,7 @@
 #include "hub.h"
 #include "log.h"
 #include "record.h"
+#include "roster.h"
 
 /* Relay (hub to node). */
 #define RELAY_WINDOW 8               /* relay batches in flight per peer */
@@ -649,53 +650,20 @@ peer_changed(void *arg)
 
 /* ---------------------------------------------------------------- frames */
 
-/* What the roster says of a key right now. */
-struct rostercheck {
-	const uint8_t *key;
-	int found, revoked, role;
-	char code[16];
-};
-
-static int
-rostercheck_cb(const struct ucr_rec *rec, void *arg)
-{
-	struct rostercheck *c = arg;
-	Ucr__Record *r;
-
-	if (ucr_record_decode(&r, rec->bytes, rec->len) != 0)
-		return 0;
-	if (!r->tombstone && r->body_case == UCR__RECORD__BODY_ROSTER &&
-	    r->roster->public_key.len == 32 &&
-	    memcmp(r->roster->public_key.data, c->key, 32) == 0) {
-		c->found = 1;
-		c->revoked = r->roster->revoked_at != 0;
-		c->role = r->roster->role;
-		snprintf(c->code, sizeof(c->code), "%s",
-		    r->roster->municipality);
-	}
-	ucr__record__free_unpacked(r, NULL);
-	return 0;
-}
-
 /*
- * Is this key enrolled for code and not revoked, right now? ZAP checked it
- * when the connection was made; a revocation since then must take effect
- * on the open connection too. One LMDB get per message. writer: also not
- * a reader's key.
+ * Is this key enrolled for code, admitted and not revoked, right now? ZAP
+ * checked it when the connection was made; a revocation since then must
+ * take effect on the open connection too. One LMDB get per message.
+ * writer: also a node's key (a reader never writes).
  */
 static int
 roster_ok(struct hub *h, const uint8_t *key, const char *code, int writer)
 {
-	struct rostercheck c;
-	char k[128], hex[65];
+	struct ucr_roster_entry e;
 
-	memset(&c, 0, sizeof(c));
-	c.key = key;
-	ucr_hex(hex, key, 32);
-	snprintf(k, sizeof(k), "region/roster/%s", hex);
-	ucr_store_get(h->d.store, k, rostercheck_cb, &c);
-	return c.found && !c.revoked && strcmp(c.code, code) == 0 &&
-	    (!writer || c.role != UCR__ROLE__ROLE_READER);
+	return ucr_roster_lookup(h->d.store, key, &e) == 0 &&
+	    ucr_roster_admit(&e, NULL, 0) == 0 && strcmp(e.code, code) == 0 &&
+	    (!writer || e.role == UCR_ROLE_NODE);
 }
 
 static void

@@ -1,6 +1,7 @@
 /*
  * zap.c: the ZAP handler (RFC 27) that decides who may connect to the
- * hub's CURVE socket: only keys in the roster that are not revoked.
+ * hub's CURVE socket: only node and reader keys of a municipality in the
+ * roster that are not revoked (ucr_roster_admit).
  *
  * libzmq lets any CURVE client in when no ZAP handler answers, so this
  * handler is bound before the sync socket, the domain is enforced, and
@@ -21,6 +22,7 @@
 #include "hub.h"
 #include "log.h"
 #include "record.h"
+#include "roster.h"
 
 int
 zap_open(struct hub *h, char *why, size_t whylen)
@@ -33,42 +35,6 @@ zap_open(struct hub *h, char *why, size_t whylen)
 		snprintf(why, whylen, "ZAP handler: %s", zmq_strerror(errno));
 		return UCR_EIO;
 	}
-	return 0;
-}
-
-struct lookup {
-	const uint8_t *curve; /* client's CURVE public key */
-	char code[16];
-	char name[64];
-	uint8_t key[32];
-	int role;
-	int found;
-	int revoked;
-};
-
-static int
-lookup_cb(const struct ucr_rec *rec, void *arg)
-{
-	struct lookup *l = arg;
-	Ucr__Record *r;
-	uint8_t c[32];
-
-	if (ucr_record_decode(&r, rec->bytes, rec->len) != 0)
-		return 0;
-	if (!r->tombstone && r->body_case == UCR__RECORD__BODY_ROSTER &&
-	    r->roster->public_key.len == 32 &&
-	    crypto_sign_ed25519_pk_to_curve25519(c,
-		r->roster->public_key.data) == 0 &&
-	    memcmp(c, l->curve, 32) == 0) {
-		l->found = 1;
-		l->revoked = r->roster->revoked_at != 0;
-		l->role = r->roster->role;
-		snprintf(l->code, sizeof(l->code), "%s",
-		    r->roster->municipality);
-		snprintf(l->name, sizeof(l->name), "%s", r->roster->name);
-		memcpy(l->key, r->roster->public_key.data, 32);
-	}
-	ucr__record__free_unpacked(r, NULL);
 	return 0;
 }
 
@@ -115,11 +81,12 @@ void
 zap_dispatch(struct hub *h)
 {
 	zmq_msg_t part[8];
-	int nparts = 0, more = 1, i;
+	int nparts = 0, more = 1, i, rc;
 	size_t sz = sizeof(more);
-	struct lookup l;
+	struct ucr_roster_entry e;
+	const uint8_t *curve;
 	const char *status = "400", *text = "denied";
-	char user[16] = "", hex[65], role[8];
+	char user[16] = "", hex[65], role[8], why[64];
 	uint8_t meta[256];
 	size_t metalen = 0;
 
@@ -142,7 +109,6 @@ zap_dispatch(struct hub *h)
 		zmq_msg_close(&x);
 		zmq_getsockopt(h->zap, ZMQ_RCVMORE, &more, &sz);
 	}
-	memset(&l, 0, sizeof(l));
 	/* version, request id, domain, address, identity, mechanism, key */
 	if (nparts == 7 && zmq_msg_size(&part[5]) == 5 &&
 	    memcmp(zmq_msg_data(&part[5]), "CURVE", 5) == 0 &&
@@ -150,25 +116,30 @@ zap_dispatch(struct hub *h)
 	    zmq_msg_size(&part[2]) == strlen(HUB_ZAP_DOMAIN) &&
 	    memcmp(zmq_msg_data(&part[2]), HUB_ZAP_DOMAIN,
 		strlen(HUB_ZAP_DOMAIN)) == 0) {
-		l.curve = zmq_msg_data(&part[6]);
-		ucr_store_foreach_record(h->d.store, "region/roster/",
-		    lookup_cb, &l);
-		if (!l.found)
-			refuse_log(h, l.curve, "unknown");
-		else if (l.revoked)
-			refuse_log(h, l.curve, "revoked");
+		curve = zmq_msg_data(&part[6]);
+		rc = ucr_roster_lookup_curve(h->d.store, curve, &e);
+		if (rc == UCR_ENOTFOUND)
+			refuse_log(h, curve, "unknown");
+		else if (rc != 0) {
+			/* a store error is not a refusal of the key: say so */
+			log_warnx("zap: roster lookup failed: %s; denied, the "
+				  "node will retry",
+			    ucr_strerror(rc));
+			status = "300";
+			text = "temporary failure";
+		} else if ((rc = ucr_roster_admit(&e, why, sizeof(why))) != 0)
+			refuse_log(h, curve,
+			    rc == UCR_EROSTER ? "revoked" : "wrong-role");
 		else {
 			status = "200";
 			text = "OK";
-			snprintf(user, sizeof(user), "%s", l.code);
-			ucr_hex(hex, l.key, 32);
+			snprintf(user, sizeof(user), "%s", e.code);
+			ucr_hex(hex, e.pk, 32);
 			snprintf(role, sizeof(role), "%s",
-			    l.role == 2       ? "reader"
-				: l.role == 1 ? "hub"
-					      : "node");
+			    ucr_role_name(e.role));
 			put_prop(meta, &metalen, "Key", hex);
 			put_prop(meta, &metalen, "Role", role);
-			log_debug("zap: admitted %s (%s)", l.code, l.name);
+			log_debug("zap: admitted %s (%s)", e.code, e.name);
 		}
 	} else
 		log_warnx("zap: malformed request (%d parts), denied", nparts);

@@ -205,9 +205,10 @@ Test(store, node_may_not_write_roster)
 	size_t bad;
 	char why[256];
 
+	/* region records are the hub key's alone: a role refusal */
 	cr_assert_eq(ucr_store_append(node, nodek, &p, 1, &f, &l, &bad, why,
 			 sizeof(why)),
-	    UCR_EOWNER);
+	    UCR_EROLE);
 	ucr__record__free_unpacked(r, NULL);
 }
 

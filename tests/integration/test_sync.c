@@ -478,7 +478,7 @@ Test(sync, bad_input_refused, .timeout = 60)
 	client_entry(&c, rb, rlen, UCR__RECORD__BODY_ROSTER);
 	client_batch(&c, &bt, 4, 4, NULL);
 	client_send_batch(&c, &bt);
-	expect_error(&c, UCR_EOWNER, "a roster record from a node");
+	expect_error(&c, UCR_EROLE, "a roster record from a node");
 	cases++;
 	client_drop(&c);
 	roster_bytes(&rb, &rlen, "2403", other->pk, "2403");
