@@ -118,6 +118,7 @@ mdb_err(int rc)
 
 static void setwhy(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static int vx_build(MDB_txn *txn, struct ucr_store *s);
 
 /* A read transaction and a cursor on dbi; the caller closes both. */
 static int
@@ -267,6 +268,8 @@ ucr_store_open(struct ucr_store **out, const char *dir, unsigned flags,
 	if ((rc = load_identity(s, txn)) != 0)
 		goto fail;
 	if ((rc = load_hlc(s, txn)) != 0)
+		goto fail;
+	if (!s->rdonly && (rc = vx_build(txn, s)) != 0)
 		goto fail;
 	if ((rc = mdb_txn_commit(txn)) != 0) {
 		txn = NULL;
@@ -514,6 +517,10 @@ struct recval {
 	size_t len;
 };
 
+/* The view index (end of file) follows every change of a record. */
+static int vx_update(MDB_txn *txn, struct ucr_store *s,
+    const struct recval *old, const Ucr__Record *nr);
+
 static int
 rec_parse(const MDB_val *v, struct recval *r)
 {
@@ -567,7 +574,7 @@ rec_held(MDB_txn *txn, struct ucr_store *s, const char *key, struct recval *out)
 static int
 rec_fold(MDB_txn *txn, struct ucr_store *s, const char *key,
     const uint8_t *author, uint64_t epoch, uint64_t seq, uint64_t time,
-    const uint8_t *bytes, size_t len)
+    const uint8_t *bytes, size_t len, const Ucr__Record *nr)
 {
 	struct recval cur;
 	MDB_val k, v;
@@ -580,6 +587,8 @@ rec_fold(MDB_txn *txn, struct ucr_store *s, const char *key,
 		    (cur.time == time && memcmp(cur.author, author, 32) >= 0))
 			return 0; /* the held version is newer: keep it */
 	} else if (rc != UCR_ENOTFOUND)
+		return rc;
+	if ((rc = vx_update(txn, s, rc == 0 ? &cur : NULL, nr)) != 0)
 		return rc;
 	k.mv_data = (void *)key;
 	k.mv_size = strlen(key);
@@ -984,7 +993,7 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 		} else
 			rc = rec_fold(txn, s, rec->key, b->author.data,
 			    b->epoch, seq, ent->time, ent->record.data,
-			    ent->record.len);
+			    ent->record.len, rec);
 		if (rc == 0) {
 			if (ent->time > s->hlc)
 				s->hlc = ent->time;
@@ -2151,5 +2160,317 @@ ucr_store_check(struct ucr_store *s, int full, uint64_t *logs, char *why,
 		setwhy(why, whylen, "a database of the store is damaged");
 	if (logs)
 		*logs = cc.logs;
+	return rc;
+}
+
+/* ------------------------------------------------------------ view index */
+
+/*
+ * The two figures of the view that depend on every record, kept in the
+ * meta database and changed in the same write transaction as the record
+ * they count (docs/design.md, "The view at scale"):
+ *   view/index                    u32: version; absent = not built
+ *   view/live                     u64: current records, not tombstones,
+ *                                 with a body (the fold's "records")
+ *   view/fu/<area> NUL <year be32> u64: current measurements of area in
+ *                                 year whose status is not missing
+ * The newest year of an area is then one cursor seek. A store opened for
+ * writing builds the index once if it lacks it (older stores).
+ */
+#define VX_VERSION 1
+#define VX_FU "view/fu/"
+
+struct vx {
+	int live;      /* counts in view/live */
+	int fu;        /* counts in view/fu/<area>/<year> */
+	char area[32]; /* measurement area when fu */
+	unsigned year;
+};
+
+static void
+vx_of(const Ucr__Record *r, struct vx *x)
+{
+	memset(x, 0, sizeof(*x));
+	if (r == NULL || r->tombstone ||
+	    r->body_case == UCR__RECORD__BODY__NOT_SET)
+		return;
+	x->live = 1;
+	if (r->body_case == UCR__RECORD__BODY_MEASUREMENT &&
+	    r->measurement->area != NULL &&
+	    strlen(r->measurement->area) < sizeof(x->area) &&
+	    r->measurement->status != UCR__MEASURE_STATUS__MEASURE_MISSING) {
+		x->fu = 1;
+		snprintf(x->area, sizeof(x->area), "%s", r->measurement->area);
+		x->year = r->measurement->year;
+	}
+}
+
+/* Add delta to the u64 counter under key k; a counter at 0 is deleted. */
+static int
+vx_count(MDB_txn *txn, struct ucr_store *s, MDB_val *k, int delta)
+{
+	MDB_val v;
+	uint8_t buf[8];
+	uint64_t n = 0;
+	int rc;
+
+	rc = mdb_get(txn, s->meta, k, &v);
+	if (rc == 0 && v.mv_size == 8)
+		n = get64(v.mv_data);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return mdb_err(rc);
+	if (delta < 0 && n < (uint64_t)-delta)
+		n = 0; /* never below zero, whatever the history */
+	else
+		n += delta;
+	if (n == 0) {
+		rc = mdb_del(txn, s->meta, k, NULL);
+		return rc == MDB_NOTFOUND ? 0 : mdb_err(rc);
+	}
+	put64(buf, n);
+	v.mv_data = buf;
+	v.mv_size = 8;
+	return mdb_err(mdb_put(txn, s->meta, k, &v, 0));
+}
+
+static int
+vx_apply(MDB_txn *txn, struct ucr_store *s, const struct vx *x, int delta)
+{
+	uint8_t key[sizeof(VX_FU) + 32 + 4];
+	size_t n;
+	MDB_val k;
+	int rc;
+
+	if (x->live) {
+		k.mv_data = (void *)"view/live";
+		k.mv_size = 9;
+		if ((rc = vx_count(txn, s, &k, delta)) != 0)
+			return rc;
+	}
+	if (!x->fu)
+		return 0;
+	n = strlen(x->area);
+	memcpy(key, VX_FU, sizeof(VX_FU) - 1);
+	memcpy(key + sizeof(VX_FU) - 1, x->area, n + 1);
+	n += sizeof(VX_FU);
+	key[n] = x->year >> 24;
+	key[n + 1] = x->year >> 16;
+	key[n + 2] = x->year >> 8;
+	key[n + 3] = x->year;
+	k.mv_data = key;
+	k.mv_size = n + 4;
+	return vx_count(txn, s, &k, delta);
+}
+
+/* A record key's current version changes from old (NULL: none) to nr. */
+static int
+vx_update(MDB_txn *txn, struct ucr_store *s, const struct recval *old,
+    const Ucr__Record *nr)
+{
+	struct vx a, b;
+	Ucr__Record *orec = NULL;
+	int rc;
+
+	if (old != NULL && ucr_record_decode(&orec, old->bytes, old->len) != 0)
+		orec = NULL;
+	vx_of(orec, &a);
+	vx_of(nr, &b);
+	if (orec != NULL)
+		ucr__record__free_unpacked(orec, NULL);
+	if (a.live == b.live && a.fu == b.fu && a.year == b.year &&
+	    strcmp(a.area, b.area) == 0)
+		return 0;
+	if ((rc = vx_apply(txn, s, &a, -1)) != 0)
+		return rc;
+	return vx_apply(txn, s, &b, 1);
+}
+
+/* Build the index of a store that has none (made before it existed). */
+static int
+vx_build(MDB_txn *txn, struct ucr_store *s)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	struct recval r;
+	uint8_t ver[4] = {0, 0, 0, VX_VERSION};
+	int rc, op;
+
+	k.mv_data = (void *)"view/index";
+	k.mv_size = 10;
+	if ((rc = mdb_get(txn, s->meta, &k, &v)) == 0 && v.mv_size == 4 &&
+	    get32(v.mv_data) == VX_VERSION)
+		return 0;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return mdb_err(rc);
+	/* None, or another version: drop every view/ name, count afresh. */
+	if ((rc = mdb_cursor_open(txn, s->meta, &c)) != 0)
+		return mdb_err(rc);
+	k.mv_data = (void *)"view/";
+	k.mv_size = 5;
+	for (op = MDB_SET_RANGE; (rc = mdb_cursor_get(c, &k, &v, op)) == 0;
+	     op = MDB_SET_RANGE) {
+		if (k.mv_size < 5 || memcmp(k.mv_data, "view/", 5) != 0)
+			break;
+		if ((rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+		k.mv_data = (void *)"view/";
+		k.mv_size = 5;
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return mdb_err(rc);
+	if ((rc = mdb_cursor_open(txn, s->records, &c)) != 0)
+		return mdb_err(rc);
+	for (op = MDB_FIRST; (rc = mdb_cursor_get(c, &k, &v, op)) == 0;
+	     op = MDB_NEXT) {
+		Ucr__Record *rec;
+		struct vx x;
+
+		if (rec_parse(&v, &r) != 0 ||
+		    ucr_record_decode(&rec, r.bytes, r.len) != 0)
+			continue;
+		vx_of(rec, &x);
+		ucr__record__free_unpacked(rec, NULL);
+		if ((rc = vx_apply(txn, s, &x, 1)) != 0) {
+			mdb_cursor_close(c);
+			return rc;
+		}
+	}
+	mdb_cursor_close(c);
+	if (rc != MDB_NOTFOUND)
+		return mdb_err(rc);
+	k.mv_data = (void *)"view/index";
+	k.mv_size = 10;
+	v.mv_data = ver;
+	v.mv_size = sizeof(ver);
+	return mdb_err(mdb_put(txn, s->meta, &k, &v, 0));
+}
+
+int
+ucr_store_view_index(struct ucr_store *s, uint64_t *live,
+    const char *const *areas, size_t nareas, unsigned maxyear, unsigned *years)
+{
+	MDB_txn *txn;
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	uint8_t key[sizeof(VX_FU) + 32 + 4];
+	size_t i, n;
+	int rc;
+
+	*live = 0;
+	for (i = 0; i < nareas; i++)
+		years[i] = 0;
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return mdb_err(rc);
+	k.mv_data = (void *)"view/index";
+	k.mv_size = 10;
+	if ((rc = mdb_get(txn, s->meta, &k, &v)) != 0) {
+		rc = mdb_err(rc);
+		goto leave;
+	}
+	if (v.mv_size != 4 || get32(v.mv_data) != VX_VERSION) {
+		rc = UCR_ENOTFOUND;
+		goto leave;
+	}
+	k.mv_data = (void *)"view/live";
+	k.mv_size = 9;
+	if ((rc = mdb_get(txn, s->meta, &k, &v)) == 0 && v.mv_size == 8)
+		*live = get64(v.mv_data);
+	if ((rc = mdb_cursor_open(txn, s->meta, &c)) != 0) {
+		rc = mdb_err(rc);
+		goto leave;
+	}
+	for (i = 0; i < nareas; i++) {
+		/* The last key before "view/fu/<area>\0<maxyear + 1>" is the
+		   newest year not after maxyear. */
+		if ((n = strlen(areas[i])) >= 32)
+			continue;
+		memcpy(key, VX_FU, sizeof(VX_FU) - 1);
+		memcpy(key + sizeof(VX_FU) - 1, areas[i], n);
+		n += sizeof(VX_FU) - 1;
+		key[n++] = 0;
+		key[n] = (maxyear + 1) >> 24;
+		key[n + 1] = (maxyear + 1) >> 16;
+		key[n + 2] = (maxyear + 1) >> 8;
+		key[n + 3] = (maxyear + 1);
+		k.mv_data = key;
+		k.mv_size = n + 4;
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		if (rc == MDB_NOTFOUND)
+			rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+		else if (rc == 0)
+			rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+		if (rc == 0 && k.mv_size == n + 4 &&
+		    memcmp(k.mv_data, key, n) == 0)
+			years[i] = get32((uint8_t *)k.mv_data + n);
+	}
+	rc = 0;
+leave:
+	if (c != NULL)
+		mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* Byte order of an LMDB key against a string, as LMDB sorts them. */
+static int
+vx_keycmp(const MDB_val *k, const char *to, size_t tlen)
+{
+	size_t n = k->mv_size < tlen ? k->mv_size : tlen;
+	int c = memcmp(k->mv_data, to, n);
+
+	return c ? c : (k->mv_size > tlen) - (k->mv_size < tlen);
+}
+
+int
+ucr_store_foreach_record_range(struct ucr_store *s, const char *from,
+    const char *to,
+    int (*cb)(const struct ucr_rec *, char *seek, size_t seeklen, void *),
+    void *ctx)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, v;
+	struct recval r;
+	struct ucr_rec out;
+	char keybuf[512], seek[512];
+	size_t tlen = to ? strlen(to) : 0;
+	int rc, op;
+
+	if ((rc = read_cursor(s, s->records, &txn, &c)) != 0)
+		return rc;
+	snprintf(seek, sizeof(seek), "%s", from ? from : "");
+	k.mv_data = seek;
+	k.mv_size = strlen(seek);
+	op = k.mv_size ? MDB_SET_RANGE : MDB_FIRST;
+	while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
+		op = MDB_NEXT;
+		if (tlen > 0 && vx_keycmp(&k, to, tlen) >= 0)
+			break;
+		if (k.mv_size >= sizeof(keybuf) || rec_parse(&v, &r) != 0) {
+			rc = UCR_ECORRUPT;
+			goto leave;
+		}
+		memcpy(keybuf, k.mv_data, k.mv_size);
+		keybuf[k.mv_size] = '\0';
+		rec_out(&out, keybuf, &r);
+		seek[0] = '\0';
+		rc = cb(&out, seek, sizeof(seek), ctx);
+		if (rc == UCR_STORE_STOP) {
+			rc = 0;
+			goto leave;
+		}
+		if (rc < 0)
+			goto leave;
+		if (rc == UCR_STORE_SEEK && strcmp(seek, keybuf) > 0) {
+			k.mv_data = seek;
+			k.mv_size = strlen(seek);
+			op = MDB_SET_RANGE;
+		}
+	}
+	rc = (rc == MDB_NOTFOUND || rc == 0) ? 0 : mdb_err(rc);
+leave:
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
 	return rc;
 }

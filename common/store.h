@@ -185,6 +185,30 @@ int ucr_store_get(struct ucr_store *s, const char *key,
 /* Every current record whose key starts with prefix ("" for all). */
 int ucr_store_foreach_record(struct ucr_store *s, const char *prefix,
     int (*cb)(const struct ucr_rec *, void *), void *ctx);
+/*
+ * Every current record with from <= key < to, in key order, in one read
+ * transaction (from NULL or "": the first key; to NULL or "": the last).
+ * cb returns 0 for the next key, UCR_STORE_SEEK after writing a key
+ * greater than the current one into seek (seeklen bytes, NUL-terminated)
+ * to go on from the first key at or after it, UCR_STORE_STOP to end
+ * early (the call returns 0), or a negative code to end with it. The
+ * view's loader skips ranges of keys with it (docs/design.md).
+ */
+#define UCR_STORE_SEEK 1
+#define UCR_STORE_STOP 2
+int ucr_store_foreach_record_range(struct ucr_store *s, const char *from,
+    const char *to,
+    int (*cb)(const struct ucr_rec *, char *seek, size_t seeklen, void *),
+    void *ctx);
+/*
+ * The view index, kept in the same transaction as the records: *live the
+ * number of current records that are neither tombstones nor bodiless, and
+ * years[i] the newest year not after maxyear of a current, not missing,
+ * measurement of areas[i] (0: none). UCR_ENOTFOUND if the store has no index
+ * yet (made before it, and not opened for writing since).
+ */
+int ucr_store_view_index(struct ucr_store *s, uint64_t *live,
+    const char *const *areas, size_t nareas, unsigned maxyear, unsigned *years);
 /* Entries of one log from seq from on. */
 int ucr_store_foreach_entry(struct ucr_store *s, const uint8_t *author,
     uint64_t epoch, uint64_t from,

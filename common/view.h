@@ -320,6 +320,14 @@ struct ucr_view_params {
 	const uint64_t *last_sync;
 	const struct ucr_view_quarantine *quarantine; /* copied */
 	size_t nquarantine;
+	/* The figures that depend on every measurement, when the inputs
+	   hold only some of them (ucr_view_build reads these from the
+	   store's view index): the newest follow-up year per municipality
+	   (index into ucr_municipalities), and the number of current
+	   records. NULL / has_records 0: computed from the inputs. */
+	const unsigned *last_followup;
+	int has_records;
+	size_t records;
 };
 
 /*
@@ -331,15 +339,27 @@ int ucr_view_fold(struct ucr_view **out, const struct ucr_view_input *in,
     size_t n, const struct ucr_view_params *p);
 
 /*
- * Load every current record, head and quarantined item of the store and
- * fold them. A log's author is mapped to its municipality through the
- * roster records (region/roster/<hex>), then the store's own identity,
- * then the owner of the records it wrote. Undecodable records are skipped
- * and counted as quarantine-like exceptions. Returns 0 or a store error,
- * UCR_ENOMEM.
+ * Load what the fold needs from the store and fold it: every current
+ * record that is not a measurement, the measurements of the targets'
+ * indicators and of the population KPI (prefix scans of
+ * <owner>/measure/<kpi>/), every head and quarantined item, and the
+ * records count and follow-up years from the store's view index. The
+ * cost follows what is printed, not the size of the store
+ * (docs/design.md). A store without the index (made by an older version
+ * and not opened for writing since) is loaded whole, as
+ * ucr_view_build_all does.
+ *
+ * A log's author is mapped to its municipality through the roster records
+ * (region/roster/<hex>), then the store's own identity, then the owner of
+ * the records it wrote. Undecodable records read are skipped and counted
+ * as quarantine-like exceptions. Returns 0 or a store error, UCR_ENOMEM.
  */
 int ucr_view_build(struct ucr_view **out, struct ucr_store *s, uint64_t now_hlc,
     int stale_after_s);
+/* The same view from every record of the store, each decoded: O(store).
+   The reference the indexed loader is tested against. */
+int ucr_view_build_all(struct ucr_view **out, struct ucr_store *s,
+    uint64_t now_hlc, int stale_after_s);
 
 void ucr_view_free(struct ucr_view *v);
 

@@ -2,6 +2,16 @@
  * view_load.c: load a store's current records, heads and quarantine and
  * hand them to the pure fold (view.c). The only part of the view that
  * touches the store.
+ *
+ * Measurements are keyed <owner>/measure/<kpi>/..., so the records
+ * database in key order is an index by owner and indicator. The loader
+ * reads in two passes: every record but the measurements (each
+ * <owner>/measure/ range is skipped with one cursor seek), then, by prefix
+ * scans, the measurements of the indicators the targets follow and of the
+ * population KPI, for every owner that holds measurements. The two
+ * figures that need every measurement come from the store's view index.
+ * Whatever the fold comes to use of the measurements must be loaded here:
+ * kpis_needed() is the list.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,6 +48,10 @@ struct load {
 	size_t nqs, capqs;
 	struct who *who;
 	size_t nwho, capwho;
+	char **owners; /* owners holding measurements, in key order */
+	size_t nowners, capowners;
+	char **pfx; /* pass 2: <owner>/measure/<kpi>/, sorted */
+	size_t npfx, cappfx, ipfx;
 };
 
 /* Plain realloc growth for the loader's temporary arrays. */
@@ -110,6 +124,109 @@ load_record(const struct ucr_rec *r, void *ctx)
 	if (r->author != NULL)
 		memcpy(x->author, r->author, UCR_PK_LEN);
 	return 0;
+}
+
+/* Pass 1: every record but the measurements, whose ranges are skipped. */
+static int
+load_nonmeasure(const struct ucr_rec *r, char *seek, size_t seeklen, void *ctx)
+{
+	struct load *l = ctx;
+	const char *sl = strchr(r->key, '/');
+	int olen;
+
+	if (sl == NULL || strncmp(sl + 1, "measure/", 8) != 0)
+		return load_record(r, ctx);
+	olen = (int)(sl - r->key);
+	if (grow((void **)&l->owners, &l->capowners, l->nowners,
+		sizeof(*l->owners)) != 0 ||
+	    (l->owners[l->nowners] = strndup(r->key, (size_t)olen)) == NULL)
+		return UCR_ENOMEM;
+	l->nowners++;
+	/* '0' follows '/': the first key after <owner>/measure/... */
+	snprintf(seek, seeklen, "%.*s/measure0", olen, r->key);
+	return UCR_STORE_SEEK;
+}
+
+/* Pass 2: the records under the prefixes l->pfx, seeking from one to the
+   next. */
+static int
+load_prefixed(const struct ucr_rec *r, char *seek, size_t seeklen, void *ctx)
+{
+	struct load *l = ctx;
+
+	while (l->ipfx < l->npfx) {
+		const char *p = l->pfx[l->ipfx];
+		int c = strncmp(r->key, p, strlen(p));
+
+		if (c == 0)
+			return load_record(r, ctx);
+		if (c < 0) {
+			snprintf(seek, seeklen, "%s", p);
+			return UCR_STORE_SEEK;
+		}
+		l->ipfx++;
+	}
+	return UCR_STORE_STOP;
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The indicators whose measurements the fold reads: those of the targets
+ * (series, baseline, latest, the regional figures of the priorities) and
+ * the population KPI (weights). Builds l->pfx: every owner × indicator.
+ */
+static int
+kpis_needed(struct load *l)
+{
+	const char **k = NULL;
+	size_t nk = 0, capk = 0, i, j;
+	int rc = UCR_ENOMEM;
+
+	if (grow((void **)&k, &capk, nk, sizeof(*k)) != 0)
+		return UCR_ENOMEM;
+	k[nk++] = UCR_VIEW_POPULATION_KPI;
+	for (i = 0; i < l->nrecs; i++) {
+		const Ucr__Record *r = l->recs[i].in.record;
+
+		if (r->body_case != UCR__RECORD__BODY_TARGET ||
+		    r->target->indicator == NULL ||
+		    *r->target->indicator == '\0')
+			continue;
+		if (grow((void **)&k, &capk, nk, sizeof(*k)) != 0)
+			goto leave;
+		k[nk++] = r->target->indicator;
+	}
+	for (i = 0; i < l->nowners; i++)
+		for (j = 0; j < nk; j++) {
+			char *p;
+
+			if (grow((void **)&l->pfx, &l->cappfx, l->npfx,
+				sizeof(*l->pfx)) != 0 ||
+			    asprintf(&p, "%s/measure/%s/", l->owners[i], k[j]) <
+				0)
+				goto leave;
+			l->pfx[l->npfx++] = p;
+		}
+	if (l->npfx > 1)
+		qsort(l->pfx, l->npfx, sizeof(*l->pfx), str_cmp);
+	/* Duplicates (two targets on one indicator) go. */
+	for (i = 0, j = 0; i < l->npfx; i++) {
+		if (j > 0 && strcmp(l->pfx[j - 1], l->pfx[i]) == 0) {
+			free(l->pfx[i]);
+			continue;
+		}
+		l->pfx[j++] = l->pfx[i];
+	}
+	l->npfx = j;
+	rc = 0;
+leave:
+	free(k);
+	return rc;
 }
 
 static int
@@ -185,21 +302,60 @@ load_authors(struct load *l, struct ucr_store *s)
 	return 0;
 }
 
-int
-ucr_view_build(struct ucr_view **out, struct ucr_store *s, uint64_t now_hlc,
-    int stale_after_s)
+/* Indexed: the records the fold needs and the store's view index. */
+static int
+load_indexed(struct load *l, struct ucr_store *s, uint64_t now_hlc,
+    struct ucr_view_params *p, unsigned followup[UCR_NMUNICIPALITIES])
+{
+	const char *areas[UCR_NMUNICIPALITIES];
+	time_t secs = (time_t)((now_hlc >> 16) / 1000);
+	struct tm tm;
+	uint64_t live;
+	int rc, m;
+
+	/* The fold leaves out measurements of years after the view's. */
+	if (gmtime_r(&secs, &tm) == NULL)
+		memset(&tm, 0, sizeof(tm));
+	for (m = 0; m < UCR_NMUNICIPALITIES; m++)
+		areas[m] = ucr_municipalities[m].code;
+	if ((rc = ucr_store_view_index(s, &live, areas, UCR_NMUNICIPALITIES,
+		 (unsigned)tm.tm_year + 1900, followup)) != 0)
+		return rc;
+	if ((rc = ucr_store_foreach_record_range(s, NULL, NULL, load_nonmeasure,
+		 l)) != 0 ||
+	    (rc = kpis_needed(l)) != 0)
+		return rc;
+	if (l->npfx > 0 &&
+	    (rc = ucr_store_foreach_record_range(s, l->pfx[0], NULL,
+		 load_prefixed, l)) != 0)
+		return rc;
+	p->last_followup = followup;
+	p->has_records = 1;
+	p->records = (size_t)live;
+	return 0;
+}
+
+static int
+view_build(struct ucr_view **out, struct ucr_store *s, uint64_t now_hlc,
+    int stale_after_s, int indexed)
 {
 	struct load l = {0};
 	struct ucr_view_input *in = NULL;
 	struct ucr_view_quarantine *qv = NULL;
 	struct ucr_view_params p = {0};
 	uint64_t last[UCR_NMUNICIPALITIES] = {0};
+	unsigned followup[UCR_NMUNICIPALITIES];
 	size_t i;
-	int rc, m;
+	int rc = UCR_ENOTFOUND, m;
 
 	*out = NULL;
-	if ((rc = ucr_store_foreach_record(s, "", load_record, &l)) != 0 ||
-	    (rc = ucr_store_foreach_head(s, load_head, &l)) != 0 ||
+	if (indexed && (rc = load_indexed(&l, s, now_hlc, &p, followup)) != 0 &&
+	    rc != UCR_ENOTFOUND)
+		goto leave;
+	if (rc == UCR_ENOTFOUND &&
+	    (rc = ucr_store_foreach_record(s, "", load_record, &l)) != 0)
+		goto leave;
+	if ((rc = ucr_store_foreach_head(s, load_head, &l)) != 0 ||
 	    (rc = ucr_store_foreach_quarantine(s, load_quarantine, &l)) != 0 ||
 	    (rc = load_authors(&l, s)) != 0)
 		goto leave;
@@ -242,7 +398,27 @@ leave:
 	free(l.heads);
 	free(l.qs);
 	free(l.who);
+	for (i = 0; i < l.nowners; i++)
+		free(l.owners[i]);
+	free(l.owners);
+	for (i = 0; i < l.npfx; i++)
+		free(l.pfx[i]);
+	free(l.pfx);
 	free(in);
 	free(qv);
 	return rc;
+}
+
+int
+ucr_view_build(struct ucr_view **out, struct ucr_store *s, uint64_t now_hlc,
+    int stale_after_s)
+{
+	return view_build(out, s, now_hlc, stale_after_s, 1);
+}
+
+int
+ucr_view_build_all(struct ucr_view **out, struct ucr_store *s, uint64_t now_hlc,
+    int stale_after_s)
+{
+	return view_build(out, s, now_hlc, stale_after_s, 0);
 }
