@@ -10,7 +10,8 @@
  * timeout, a cut transfer, HTTP 5xx or 429) are tried again after 1, 2,
  * 4 ... seconds. Budgets: one answer at most KOLADA_MAXBODY bytes, at most
  * KOLADA_MAXPAGES pages, and next_page only on the origin first asked.
- * libcurl honours the usual proxy variables (docs/cli.md).
+ * libcurl honours the usual proxy variables (docs/cli.md). The KPIs'
+ * titles (GET /kpi/{ids}) become Indicator records where none is declared.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -347,25 +348,189 @@ leave:
 	return rc;
 }
 
+/* ------------------------------------------------------------ titles */
+
+/* Does the store hold key (a current record)? */
+static int
+held_cb(const struct ucr_rec *r, void *arg)
+{
+	(void)r;
+	*(int *)arg = 1;
+	return 0;
+}
+
+static int
+held(struct ucr_store *s, const char *key)
+{
+	int found = 0;
+
+	return ucr_store_get(s, key, held_cb, &found) == 0 && found;
+}
+
+/* s cut to at most max bytes, not inside a UTF-8 sequence. */
+static char *
+utf8_cut(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	return strndup(s, n);
+}
+
+/* Is id one of the comma-separated ids in list? */
+static int
+listed(const char *list, const char *id)
+{
+	size_t n = strlen(id);
+	const char *p;
+
+	for (p = list; (p = strstr(p, id)) != NULL; p++)
+		if ((p == list || p[-1] == ',') &&
+		    (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/*
+ * KPI titles (GET /kpi/{ids}) as Indicator records, for the ids that
+ * neither this node nor the region has declared yet: a declaration made
+ * with "ucr indicator" (its title and unit) is never replaced. Kolada
+ * gives no unit; the record's is left empty. Records go into out, an
+ * import set of its own (import_free frees it). 0 or -1 (printed).
+ */
+static int
+fetch_titles(struct fetch *f, const char *base, size_t blen, const char *kpis,
+    const struct ucr_config *cfg, struct import_set *out)
+{
+	struct ucr_store *s = NULL;
+	char *url = NULL, key[256], rkey[256], why[256];
+	json_t *kv = NULL, *el;
+	size_t i, n, pages, rows;
+	int rc = -1, orc;
+
+	memset(out, 0, sizeof(*out));
+	if (asprintf(&url, "%.*s/kpi/%s", (int)blen, base, kpis) < 0) {
+		url = NULL;
+		cli_error("kolada: out of memory");
+		goto leave;
+	}
+	if ((kv = json_array()) == NULL) {
+		cli_error("kolada: out of memory");
+		goto leave;
+	}
+	/* Whether a title is declared already is read in the store: one
+	   that cannot be read (not this user's) gets no titles, rather than
+	   titles that might replace a declaration. */
+	if ((orc = ucr_store_open(&s, cfg->data, UCR_STORE_RDONLY,
+		 cfg->map_size)) != 0) {
+		fprintf(stderr,
+		    "ucr: kolada: KPI titles left out: cannot read the store "
+		    "%s (%s) to see which indicators are declared\n",
+		    cfg->data, ucr_strerror(orc));
+		s = NULL;
+		rc = 0;
+		goto leave;
+	}
+	pages = f->pages;
+	rows = f->rows;
+	rc = fetch_pages(f, url, kv);
+	f->pages = pages; /* the counts are the values' */
+	f->rows = rows;
+	if (rc != 0)
+		goto leave;
+	rc = -1;
+	n = json_array_size(kv);
+	out->puts = calloc(n ? n : 1, sizeof(*out->puts));
+	out->row = calloc(n ? n : 1, sizeof(*out->row));
+	if (out->puts == NULL || out->row == NULL) {
+		cli_error("kolada: out of memory");
+		goto leave;
+	}
+	out->cap = n;
+	json_array_foreach(kv, i, el)
+	{
+		const char *id = json_string_value(json_object_get(el, "id"));
+		const char *title =
+		    json_string_value(json_object_get(el, "title"));
+		Ucr__Record *r;
+		Ucr__Indicator *ind;
+
+		if (id == NULL || title == NULL || *title == '\0' ||
+		    !listed(kpis, id))
+			continue;
+		snprintf(key, sizeof(key), "%s/indicator/%s", cfg->owner, id);
+		snprintf(rkey, sizeof(rkey), UCR_REGION "/indicator/%s", id);
+		if (held(s, key) || held(s, rkey))
+			continue;
+		r = calloc(1, sizeof(*r));
+		ind = calloc(1, sizeof(*ind));
+		if (r == NULL || ind == NULL) {
+			free(r);
+			free(ind);
+			cli_error("kolada: out of memory");
+			goto leave;
+		}
+		ucr__record__init(r);
+		ucr__indicator__init(ind);
+		r->body_case = UCR__RECORD__BODY_INDICATOR;
+		r->indicator = ind;
+		out->puts[out->n].record = r;
+		out->puts[out->n].mode = UCR_PUT_UPSERT;
+		out->row[out->n++] = i + 1;
+		r->key = strdup(key);
+		r->owner = strdup(cfg->owner);
+		ind->id = strdup(id);
+		ind->title = utf8_cut(title, 256);
+		ind->unit = strdup("");
+		if (r->key == NULL || r->owner == NULL || ind->id == NULL ||
+		    ind->title == NULL || ind->unit == NULL) {
+			cli_error("kolada: out of memory");
+			goto leave;
+		}
+		if (ucr_record_validate(r, why, sizeof(why)) != 0) {
+			cli_error("kolada: %s: KPI '%s': %s; nothing imported",
+			    url, id, why);
+			goto leave;
+		}
+	}
+	rc = 0;
+leave:
+	if (rc != 0)
+		import_free(out);
+	ucr_store_free(s);
+	json_decref(kv);
+	free(url);
+	return rc;
+}
+
 static void
-print_fetch(const struct import_set *set, const struct fetch *f,
-    const char *kpis, const char *years, int dry, int json,
-    const Ucr__Reply *reply)
+print_fetch(const struct import_set *set, const struct import_set *titles,
+    const struct fetch *f, const char *kpis, const char *years, int dry,
+    int json, const Ucr__Reply *reply)
 {
 	json_t *o;
 
 	if (!json) {
 		printf("%s %zu record%s from Kolada (%s, %s: %zu row%s, "
-		       "%zu page%s)\n",
+		       "%zu page%s)",
 		    dry ? "would import" : "imported", set->n,
 		    set->n == 1 ? "" : "s", kpis, years, f->rows,
 		    f->rows == 1 ? "" : "s", f->pages,
 		    f->pages == 1 ? "" : "s");
+		if (titles->n > 0)
+			printf(" and %zu indicator title%s", titles->n,
+			    titles->n == 1 ? "" : "s");
+		putchar('\n');
 		return;
 	}
-	o = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:b}", "kpi", kpis,
+	o = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:b}", "kpi", kpis,
 	    "years", years, "pages", (json_int_t)f->pages, "rows",
-	    (json_int_t)f->rows, "records", (json_int_t)set->n, "skipped_other",
+	    (json_int_t)f->rows, "records", (json_int_t)set->n, "indicators",
+	    (json_int_t)titles->n, "skipped_other",
 	    (json_int_t)set->skipped_other, "dry_run", dry);
 	if (o != NULL && reply != NULL) {
 		json_object_set_new(o, "first_seq",
@@ -381,7 +546,7 @@ static int
 kolada_fetch(struct cli_flags *fl)
 {
 	struct ucr_config *cfg = NULL;
-	struct import_set set;
+	struct import_set sets[2]; /* the values, the titles */
 	struct fetch f;
 	Ucr__Reply *reply = NULL;
 	const char *kpis = cli_flag(fl, "kpi"), *years = cli_flag(fl, "years");
@@ -392,7 +557,7 @@ kolada_fetch(struct cli_flags *fl)
 	size_t blen;
 	int dry = cli_flag_set(fl, "dry-run"), status = 1;
 
-	memset(&set, 0, sizeof(set));
+	memset(sets, 0, sizeof(sets));
 	memset(&f, 0, sizeof(f));
 	if (kpis == NULL || years == NULL || fl->npos != 1)
 		return cli_misuse("kolada");
@@ -463,20 +628,24 @@ kolada_fetch(struct cli_flags *fl)
 		cli_error("kolada: out of memory");
 		goto leave;
 	}
-	if (import_load_kolada(&set, doc, url, cfg->owner, why, sizeof(why)) !=
-	    0) {
+	if (import_load_kolada(&sets[0], doc, url, cfg->owner, why,
+		sizeof(why)) != 0) {
 		cli_error("kolada: %s; nothing imported", why);
 		goto leave;
 	}
-	if (!dry && import_send(cfg, &set, 1, &reply) != 0)
+	if (fetch_titles(&f, base, blen, kpis, cfg, &sets[1]) != 0)
 		goto leave;
-	print_fetch(&set, &f, kpis, years, dry, cli_flag_set(fl, "json"),
-	    reply);
+	/* values and titles: one request, one signed batch */
+	if (!dry && import_send(cfg, sets, 2, &reply) != 0)
+		goto leave;
+	print_fetch(&sets[0], &sets[1], &f, kpis, years, dry,
+	    cli_flag_set(fl, "json"), reply);
 	status = 0;
 leave:
 	if (reply != NULL)
 		ucr__reply__free_unpacked(reply, NULL);
-	import_free(&set);
+	import_free(&sets[0]);
+	import_free(&sets[1]);
 	json_decref(doc);
 	json_decref(rows);
 	fetch_free(&f);

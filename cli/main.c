@@ -139,7 +139,8 @@ static const struct command commands[] = {
 	"Fetch the values of Kolada indicators (KPI ids) for the years FROM to\n"
 	"TO and this node's municipality from the Kolada API (default\n"
 	"https://api.kolada.se/v2), every page, and import them as\n"
-	"ucr import --kolada does: all or nothing, one signed batch. Network\n"
+	"ucr import --kolada does: all or nothing, one signed batch, with the\n"
+	"KPIs' titles as indicator records where none is declared. Network\n"
 	"and server errors are tried again --retries times (default 3) after\n"
 	"1, 2, 4 ... s; --timeout bounds each request (default 30 s). The\n"
 	"proxy variables https_proxy, http_proxy and no_proxy are honoured.\n"},

@@ -239,6 +239,15 @@ page2(void)
 		      "\"value\": 1215}]}], \"next_page\": null}");
 }
 
+/* GET /kpi/N00401,N01951: the KPIs' titles (Kolada's metadata). */
+#define TITLES                                                                 \
+	"{\"count\": 2, \"values\": ["                                         \
+	"{\"id\": \"N00401\", \"title\": \"Utsläpp av växthusgaser totalt, " \
+	"ton CO2-ekv/inv\", \"is_divided_by_gender\": 0, "                     \
+	"\"municipality_type\": \"K\", \"operating_area\": \"Miljö\"},"       \
+	"{\"id\": \"N01951\", \"title\": \"Invånare totalt, antal\", "        \
+	"\"is_divided_by_gender\": 1, \"municipality_type\": \"K\"}]}"
+
 static char *
 requests(void)
 {
@@ -251,23 +260,48 @@ requests(void)
 
 Test(kolada, pages_genders_and_nulls)
 {
-	struct answer script[2] = {{ANSWER, 200, NULL}, {ANSWER, 200, NULL}};
+	struct answer script[3] = {{ANSWER, 200, NULL}, {ANSWER, 200, NULL},
+	    {ANSWER, 200, TITLES}};
 	char *out = NULL, *err = NULL, *log;
 	json_t *all, *m;
 	int fd = listen_local(), rc;
 
+	/* an indicator declared by hand keeps its title and unit */
+	cr_assert_eq(tu_run(NULL, &err,
+			 "ucr -c '%s' indicator add N01951 --title "
+			 "Folkmängd --unit inv",
+			 conf),
+	    0, "%s", err);
+	free(err);
+	err = NULL;
 	script[0].body = page1(1);
 	script[1].body = page2();
-	start_server(fd, script, 2);
+	start_server(fd, script, 3);
 	rc = fetch(&out, &err, "--kpi N00401,N01951 --years 2021-2022");
 	cr_assert_eq(rc, 0, "%s", err);
 	cr_assert(strstr(out, "imported 7 records from Kolada") != NULL, "%s",
 	    out);
-	cr_assert(strstr(out, "2 pages") != NULL, "%s", out);
+	cr_assert(strstr(out, "2 pages) and 1 indicator title\n") != NULL, "%s",
+	    out);
 	log = requests();
 	cr_assert(strstr(log, "GET " PATH " HTTP/1.1\n") != NULL, "%s", log);
 	cr_assert(strstr(log, "GET " PATH "?page=2&per_page=2 HTTP") != NULL,
 	    "%s", log);
+	cr_assert(strstr(log, "GET /v2/kpi/N00401,N01951 HTTP/1.1\n") != NULL,
+	    "%s", log);
+	free(log);
+
+	/* the KPI's title from Kolada; the declared one as it was */
+	cr_assert_eq(tu_run(&log, NULL, "ucr -c '%s' show indicator --json",
+			 conf),
+	    0);
+	cr_assert(strstr(log,
+		      "\"title\": \"Utsläpp av växthusgaser totalt, "
+		      "ton CO2-ekv/inv\"") != NULL,
+	    "%s", log);
+	cr_assert(strstr(log, "\"title\": \"Folkmängd\"") != NULL, "%s", log);
+	cr_assert(strstr(log, "\"unit\": \"inv\"") != NULL, "%s", log);
+	cr_assert(strstr(log, "Invånare totalt") == NULL, "%s", log);
 	free(log);
 
 	all = measures();
@@ -294,17 +328,19 @@ Test(kolada, pages_genders_and_nulls)
 
 Test(kolada, server_error_then_success)
 {
-	struct answer script[2] = {{ANSWER, 500, "{\"error\": \"busy\"}"},
-	    {ANSWER, 200, NULL}};
+	struct answer script[3] = {{ANSWER, 500, "{\"error\": \"busy\"}"},
+	    {ANSWER, 200, NULL}, {ANSWER, 200, TITLES}};
 	char *out = NULL, *err = NULL, *log, *p;
 	json_t *all;
 	int fd = listen_local(), rc, n = 0;
 
 	script[1].body = page1(0);
-	start_server(fd, script, 2);
+	start_server(fd, script, 3);
 	rc = fetch(&out, &err, "--kpi N00401,N01951 --years 2021-2022 --json");
 	cr_assert_eq(rc, 0, "%s", err);
 	cr_assert(strstr(out, "\"records\": 4") != NULL, "%s", out);
+	cr_assert(strstr(out, "\"indicators\": 2") != NULL, "%s", out);
+	cr_assert(strstr(out, "\"pages\": 1") != NULL, "%s", out);
 	log = requests();
 	for (p = log; (p = strstr(p, "GET " PATH " ")) != NULL; p++)
 		n++;
