@@ -629,7 +629,9 @@ summary(const struct writer *w, const char *format, const char *path, int json)
 		cli_error("out of memory");
 		return 1;
 	}
-	return cli_json_print(j);
+	i = cli_json_print(j);
+	json_decref(j);
+	return i;
 }
 
 static int

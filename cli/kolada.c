@@ -540,6 +540,7 @@ print_fetch(const struct import_set *set, const struct import_set *titles,
 	}
 	if (o != NULL)
 		cli_json_print(o);
+	json_decref(o);
 }
 
 static int
