@@ -424,12 +424,23 @@ text_target_row(FILE *f, const struct ucr_view_target *t,
 static void
 text_target_head(FILE *f, int with_mun)
 {
-	if (with_mun)
-		fprintf(f, "  %-12s %-6s", "municipality", "target");
-	else
-		fprintf(f, "  %-7s", "target");
-	fprintf(f, " %-7s %-13s %-13s %-13s %s\n", "kpi", "baseline", "latest",
-	    "target", "status");
+	fputs("  ", f);
+	if (with_mun) {
+		cli_cell(f, _("municipality"), 12, 0);
+		fputc(' ', f);
+		cli_cell(f, _("target"), 6, 0);
+	} else
+		cli_cell(f, _("target"), 7, 0);
+	/* TRANSLATORS: column heads of ucr plan and ucr cycle */
+	fputc(' ', f);
+	cli_cell(f, _("kpi"), 7, 0);
+	fputc(' ', f);
+	cli_cell(f, _("baseline"), 13, 0);
+	fputc(' ', f);
+	cli_cell(f, _("latest"), 13, 0);
+	fputc(' ', f);
+	cli_cell(f, _("target value"), 13, 0);
+	fprintf(f, " %s\n", _("status"));
 }
 
 int
@@ -463,9 +474,10 @@ cmd_plan(int argc, char **argv)
 		return rc;
 	}
 	colors_init(&c, stdout);
-	printf("%sJoint action plan, %s%s%s%s%s%s\n", c.bold, v->today,
-	    mun ? ", " : "", mun ? mun_name(mun) : "", pri ? ", " : "",
-	    pri ? pri : "", c.off);
+	printf("%s", c.bold);
+	printf(_("Joint action plan, %s"), v->today);
+	printf("%s%s%s%s%s\n", mun ? ", " : "", mun ? mun_name(mun) : "",
+	    pri ? ", " : "", pri ? pri : "", c.off);
 	for (k = 0; k <= UCR_NPRIORITIES; k++) {
 		const struct ucr_view_priority *pr = &v->pri[k];
 		char head[256], n[32];
@@ -484,20 +496,23 @@ cmd_plan(int argc, char **argv)
 				o += snprintf(head + o, sizeof(head) - o,
 				    "%s%zu %s", o ? ", " : "", pr->by_status[s],
 				    status_label(s));
-		printf("  %zu target%s%s%s\n", pr->ntargets,
-		    pr->ntargets == 1 ? "" : "s", o ? ": " : "", head);
-		for (i = 0; i < pr->nregional; i++)
-			printf(
-			    "  %sregion %s %u: %s (weighted by %s population, "
-			    "%u of %d municipalities)%s\n",
-			    c.dim, pr->regional[i].indicator,
-			    pr->regional[i].year,
+		fputs("  ", stdout);
+		printf(ngettext("%zu target", "%zu targets", pr->ntargets),
+		    pr->ntargets);
+		printf("%s%s\n", o ? ": " : "", head);
+		for (i = 0; i < pr->nregional; i++) {
+			printf("  %s", c.dim);
+			printf(strcmp(pr->regional[i].weights, "sample") == 0
+				? _("region %s %u: %s (weighted by sample "
+				    "population, %u of %d municipalities)")
+				: _("region %s %u: %s (weighted by measured "
+				    "population, %u of %d municipalities)"),
+			    pr->regional[i].indicator, pr->regional[i].year,
 			    fmt_num(n, sizeof(n), pr->regional[i].value),
-			    strcmp(pr->regional[i].weights, "sample") == 0
-				? "sample"
-				: "measured",
-			    pr->regional[i].municipalities, UCR_NMUNICIPALITIES,
-			    c.off);
+			    pr->regional[i].municipalities,
+			    UCR_NMUNICIPALITIES);
+			printf("%s\n", c.off);
+		}
 		text_target_head(stdout, 1);
 		for (i = 0, shown = 0; i < pr->ntargets; i++) {
 			const struct ucr_view_target *t =
@@ -509,7 +524,7 @@ cmd_plan(int argc, char **argv)
 			shown++;
 		}
 		if (shown == 0)
-			printf("  %s(no targets)%s\n", c.dim, c.off);
+			printf("  %s%s%s\n", c.dim, _("(no targets)"), c.off);
 	}
 	ucr_view_free(v);
 	return 0;
@@ -525,10 +540,12 @@ text_cycle(FILE *f, const struct ucr_view *v, json_t *doc,
 	size_t i, j;
 	char line[512];
 
-	fprintf(f, "%s%s (%s): Aalborg cycle, %s%s\n", c->bold,
+	fputs(c->bold, f);
+	fprintf(f, _("%s (%s): Aalborg cycle, %s"),
 	    json_string_value(json_object_get(doc, "name")),
-	    json_string_value(json_object_get(doc, "code")), v->today, c->off);
-	rule(f, c, "STEPS");
+	    json_string_value(json_object_get(doc, "code")), v->today);
+	fprintf(f, "%s\n", c->off);
+	rule(f, c, _("STEPS"));
 	json_array_foreach(json_object_get(doc, "steps"), i, x)
 	{
 		int done = json_is_true(json_object_get(x, "done"));
@@ -536,7 +553,7 @@ text_cycle(FILE *f, const struct ucr_view *v, json_t *doc,
 		fprintf(f, "  %d %-16s %s%s%s\n",
 		    (int)json_integer_value(json_object_get(x, "step")),
 		    json_string_value(json_object_get(x, "name")),
-		    done ? c->green : c->yellow, done ? "done" : "to do",
+		    done ? c->green : c->yellow, done ? _("done") : _("to do"),
 		    c->off);
 		json_array_foreach(json_object_get(x, "missing"), j, y)
 		{
@@ -545,7 +562,7 @@ text_cycle(FILE *f, const struct ucr_view *v, json_t *doc,
 			fprintf(f, "%s\n", c->off);
 		}
 	}
-	rule(f, c, "BASELINE BY THEME");
+	rule(f, c, _("BASELINE BY THEME"));
 	json_array_foreach(json_object_get(json_object_get(doc, "baseline"),
 			       "themes"),
 	    i, x)
@@ -562,12 +579,12 @@ text_cycle(FILE *f, const struct ucr_view *v, json_t *doc,
 		    0);
 		fprintf(f, " %d/5  %s%s%s%s\n",
 		    (int)json_integer_value(json_object_get(x, "covered")),
-		    c->dim, *line ? "missing " : "", line, c->off);
+		    c->dim, *line ? _("missing ") : "", line, c->off);
 	}
-	rule(f, c, "TARGETS");
+	rule(f, c, _("TARGETS"));
 	z = json_object_get(doc, "targets");
 	if (json_array_size(z) == 0)
-		fprintf(f, "  none\n");
+		fprintf(f, "  %s\n", _("none"));
 	else
 		text_target_head(f, 0);
 	json_array_foreach(z, i, x)
@@ -578,10 +595,10 @@ text_cycle(FILE *f, const struct ucr_view *v, json_t *doc,
 		if (t != NULL)
 			text_target_row(f, t, c, 0);
 	}
-	rule(f, c, "PROJECTS");
+	rule(f, c, _("PROJECTS"));
 	z = json_object_get(doc, "projects");
 	if (json_array_size(z) == 0)
-		fprintf(f, "  none\n");
+		fprintf(f, "  %s\n", _("none"));
 	json_array_foreach(z, i, x)
 	{
 		snprintf(line, sizeof(line), "%s (%s, lead %s%s)",
@@ -595,7 +612,7 @@ text_cycle(FILE *f, const struct ucr_view *v, json_t *doc,
 		put_last(f, line, WIDTH - 2);
 		fputc('\n', f);
 	}
-	rule(f, c, "GROUPS, MEETINGS, NETWORKS, DECISIONS");
+	rule(f, c, _("GROUPS, MEETINGS, NETWORKS, DECISIONS"));
 	json_array_foreach(json_object_get(doc, "groups"), i, x)
 	{
 		snprintf(line, sizeof(line), "group     %s%s",

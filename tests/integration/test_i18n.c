@@ -111,9 +111,17 @@ Test(i18n, status_in_swedish_and_english, .init = setup, .fini = teardown,
 
 	/* status words */
 	out = run(SV, "plan");
+	has(out, "Gemensam handlingsplan, ");
+	has(out, "  kommun       mål    kpi     nuläge");
 	has(out, "uppnått");
 	has(out, "i fas");
 	lacks(out, "on track");
+	free(out);
+	out = run(SV, "cycle 2403");
+	has(out, "Bjurholm (2403): Aalborgcykeln, ");
+	has(out, "\nSTEG\n");
+	has(out, "\nNULÄGESANALYS PER TEMA\n");
+	has(out, "\nPROJEKT\n");
 	free(out);
 	out = run(EN, "plan");
 	has(out, "achieved");
