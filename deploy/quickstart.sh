@@ -350,6 +350,12 @@ EOF
 say "ucr status"
 ucr -c "$hubconf" status
 
+# The same view in Swedish, as the municipalities read it (docs/cli.md:
+# the language follows LANG).
+say "ucr status, på svenska (LANG=sv_SE.UTF-8)"
+env -u LC_ALL -u LC_MESSAGES -u LANGUAGE LANG=sv_SE.UTF-8 \
+	ucr -c "$hubconf" status
+
 cat <<EOF
 
 The region runs in $dir: ucr-hub on tcp://127.0.0.1:$port and six ucr-nodes
@@ -361,6 +367,7 @@ Run further commands against it. First, in your shell:
 This puts the programs on PATH and makes the hub's configuration the
 default (UCR_CONF). Then, for example:
   ucr status                    the steering-group view
+  LANG=sv_SE.UTF-8 ucr status   the same, in Swedish
   ucr plan --priority P4        the joint action plan for one priority
   ucr peers                     the hub's nodes, connected or not, and their lag
   ucr report --html report.html the Regional Council's report

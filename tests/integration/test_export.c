@@ -34,6 +34,16 @@ ucr_ok(const char *args)
 	return out;
 }
 
+/* A setup that fails does not reach the teardown: stop the daemon. */
+static void
+setup_failed(const char *what)
+{
+	if (node > 0)
+		tu_kill(node, SIGTERM);
+	node = -1;
+	cr_assert_fail("%s", what);
+}
+
 static void
 setup(void)
 {
@@ -49,11 +59,13 @@ setup(void)
 	snprintf(sock, sizeof(sock), "%s/control.sock", dir);
 	node = tu_spawn(log, "exec ucr-node -d -f '%s'", conf);
 	cr_assert_gt(node, 0);
-	cr_assert_eq(tu_wait_path(sock, 10000), 0, "ucr-node did not start");
-	cr_assert_eq(tu_wait_cmd(10000, "ucr -c '%s' import '%s'", conf,
-			 DEMO "2403.json"),
-	    0);
-	free(ucr_ok("import --kolada '" DEMO "kolada-sample.json'"));
+	if (tu_wait_path(sock, 10000) != 0)
+		setup_failed("ucr-node did not start");
+	if (tu_wait_cmd(10000, "ucr -c '%s' import '%s'", conf,
+		DEMO "2403.json") != 0 ||
+	    tu_run(NULL, NULL, "ucr -c '%s' import --kolada '%s'", conf,
+		DEMO "kolada-sample.json") != 0)
+		setup_failed("the demo data did not import");
 }
 
 static void

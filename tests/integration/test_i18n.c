@@ -23,6 +23,16 @@ static char *dir;
 static char conf[600];
 static pid_t node = -1;
 
+/* A setup that fails does not reach the teardown: stop the daemon. */
+static void
+setup_failed(const char *what)
+{
+	if (node > 0)
+		tu_kill(node, SIGTERM);
+	node = -1;
+	cr_assert_fail("%s", what);
+}
+
 static void
 setup(void)
 {
@@ -38,10 +48,11 @@ setup(void)
 	snprintf(sock, sizeof(sock), "%s/control.sock", dir);
 	node = tu_spawn(log, "exec ucr-node -d -f '%s'", conf);
 	cr_assert_gt(node, 0);
-	cr_assert_eq(tu_wait_path(sock, 10000), 0, "ucr-node did not start");
-	cr_assert_eq(tu_wait_cmd(10000, "ucr -c '%s' import '%s'", conf,
-			 UCR_SOURCE_DIR "/deploy/demo/2403.json"),
-	    0);
+	if (tu_wait_path(sock, 10000) != 0)
+		setup_failed("ucr-node did not start");
+	if (tu_wait_cmd(10000, "ucr -c '%s' import '%s'", conf,
+		UCR_SOURCE_DIR "/deploy/demo/2403.json") != 0)
+		setup_failed("the demo data did not import");
 }
 
 static void

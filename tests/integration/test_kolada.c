@@ -35,6 +35,16 @@ struct answer {
 	char *body;
 };
 
+/* A setup that fails does not reach the teardown: stop the daemon. */
+static void
+setup_failed(const char *what)
+{
+	if (node > 0)
+		tu_kill(node, SIGTERM);
+	node = -1;
+	cr_assert_fail("%s", what);
+}
+
 static void
 setup(void)
 {
@@ -51,7 +61,8 @@ setup(void)
 	snprintf(reqlog, sizeof(reqlog), "%s/requests.log", dir);
 	node = tu_spawn(log, "exec ucr-node -d -f '%s'", conf);
 	cr_assert_gt(node, 0);
-	cr_assert_eq(tu_wait_path(sock, 10000), 0, "ucr-node did not start");
+	if (tu_wait_path(sock, 10000) != 0)
+		setup_failed("ucr-node did not start");
 }
 
 static void
