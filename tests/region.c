@@ -454,7 +454,9 @@ write_many(const struct site *s, const char *prefix, int n)
 	int i;
 
 	wait_writes(s, 8000);
-	snprintf(path, sizeof(path), "%s/%s-%s.json", dir, s->name, prefix);
+	cr_assert_lt(snprintf(path, sizeof(path), "%s/%s-%s.json", dir,
+			 s->name, prefix),
+	    (int)sizeof(path));
 	buf = malloc(cap);
 	cr_assert_not_null(buf);
 	p = buf;
