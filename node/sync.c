@@ -670,9 +670,14 @@ void
 sync_kick(void *arg)
 {
 	struct sync *s = arg;
+	int64_t now = now_ms();
 
-	if (s->flush_at == 0)
-		s->flush_at = now_ms() + FLUSH_WINDOW_MS;
+	/* Nothing in flight: send at once (the main loop's timer runs right
+	 * after the reply); under load, gather writes for a window. */
+	if (s->inflight == 0)
+		s->flush_at = now;
+	else if (s->flush_at == 0)
+		s->flush_at = now + FLUSH_WINDOW_MS;
 }
 
 int
