@@ -33,6 +33,16 @@ now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static double
+cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
 static Ucr__Record *
 make_record(const char *owner, int i)
 {
@@ -127,15 +137,17 @@ limits(const char *dir)
 		}
 		mdb_txn_commit(txn);
 	}
+	t = now_s() - t;
 	printf("  lmdb durable put    %10.0f /s (1000 puts per commit)\n",
-	    100000 / (now_s() - t));
+	    100000 / t);
+	printf("RESULT lmdb_batched_rps=%.0f\n", 100000 / t);
 	mdb_env_close(env);
 }
 
 int
 main(int argc, char **argv)
 {
-	int nrec = 20000, batch = 100, ch, i;
+	int nrec = 20000, batch = 100, ch, i, rc;
 	char tmpl[] = "/tmp/ucr-bench-XXXXXX", *dir = NULL, path[512], why[256];
 	int made = 0;
 	struct ucr_key *hubk, *nodek;
@@ -144,7 +156,7 @@ main(int argc, char **argv)
 	struct rusage ru;
 	uint64_t epoch, f, l, seq;
 	size_t bad, applied, total = 0, nb = 0;
-	double t, t_append, t_apply;
+	double t, t_append, t_apply, c, c_append, c_apply;
 
 	while ((ch = getopt(argc, argv, "n:b:d:")) != -1) {
 		switch (ch) {
@@ -223,6 +235,7 @@ main(int argc, char **argv)
 	 */
 	puts = calloc(batch, sizeof(*puts));
 	t = now_s();
+	c = cpu_s();
 	for (i = 0; i < nrec;) {
 		int n = 0, j;
 		Ucr__Record *recs[UCR_MAX_BATCH_ENTRIES];
@@ -248,17 +261,22 @@ main(int argc, char **argv)
 			ucr__record__free_unpacked(recs[j], NULL);
 	}
 	t_append = now_s() - t;
+	c_append = cpu_s() - c;
 
 	/* the hub's ingest: verify signature, chain, roster, schema; commit */
 	ucr_store_identity(node, NULL, &epoch, NULL, 0);
 	t = now_s();
+	c_apply = 0;
 	for (seq = 1; seq <= (uint64_t)nrec;) {
 		Ucr__Batch *b;
 
 		if (ucr_store_batch(node, nodek, nodek->pk, epoch, seq,
 			seq + batch - 1, (size_t)8 << 20, &b) != 0)
 			return 1;
-		if (ucr_store_apply(hub, b, &applied, why, sizeof(why)) != 0) {
+		c = cpu_s();
+		rc = ucr_store_apply(hub, b, &applied, why, sizeof(why));
+		c_apply += cpu_s() - c;
+		if (rc != 0) {
 			fprintf(stderr, "apply: %s\n", why);
 			return 1;
 		}
@@ -275,7 +293,14 @@ main(int argc, char **argv)
 	printf("  hub ingest (verify+commit) %10.0f records/s (%zu batches, "
 	       "%.0f batches/s)\n",
 	    total / t_apply, nb, nb / t_apply);
+	printf("  CPU per record: append %.1f us, ingest %.1f us "
+	       "(ingest: ucr_store_apply only)\n",
+	    c_append * 1e6 / nrec, c_apply * 1e6 / nrec);
 	printf("  peak RSS %ld MiB\n", ru.ru_maxrss / 1024);
+	printf("RESULT append_rps=%.0f ingest_rps=%.0f append_cpu_us=%.2f "
+	       "ingest_cpu_us=%.2f\n",
+	    nrec / t_append, total / t_apply, c_append * 1e6 / nrec,
+	    c_apply * 1e6 / nrec);
 	ucr_store_free(hub);
 	ucr_store_free(node);
 	ucr_key_free(hubk);

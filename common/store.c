@@ -49,6 +49,12 @@ struct ucr_store {
 	uint64_t hlc;      /* highest time seen or made */
 	uint32_t qcounter; /* quarantine key tie-breaker */
 	unsigned max_skew; /* seconds an entry may be ahead of our clock */
+	struct rcache {
+		uint8_t hash[32];
+		int used, rc;
+		struct ucr_roster_entry e;
+	} rcache[16]; /* parsed roster records by content hash */
+	unsigned rnext;
 };
 
 static const uint8_t zero_hash[32];
@@ -551,23 +557,254 @@ rec_get(MDB_txn *txn, struct ucr_store *s, const char *key, struct recval *r)
 	return rec_parse(&v, r);
 }
 
+/* ---------------------------------------------------------------- ingest
+ *
+ * Helpers that keep the ingest path cheap: a record's deleted flag read
+ * from its bytes, decoded roster and epoch records kept by content hash,
+ * a key set for the puts of a local write, and a batch whose entries are
+ * decoded and hashed once for both the check and the apply.
+ */
+
+/* A protobuf varint at p; its length, or 0 if malformed. */
+static size_t
+pb_varint(const uint8_t *p, size_t len, uint64_t *v)
+{
+	size_t i;
+
+	*v = 0;
+	for (i = 0; i < len && i < 10; i++) {
+		*v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if ((p[i] & 0x80) == 0)
+			return i + 1;
+	}
+	return 0;
+}
+
+/*
+ * The tombstone flag (Record field 3) of an encoded record, read by
+ * walking its top-level fields: 1, 0, or -1 if the bytes are malformed.
+ * As in a decode, the last occurrence of the field wins.
+ */
+static int
+rec_tombstone(const uint8_t *p, size_t len)
+{
+	uint64_t tag, v;
+	size_t off = 0, n;
+	int tomb = 0;
+
+	while (off < len) {
+		if ((n = pb_varint(p + off, len - off, &tag)) == 0)
+			return -1;
+		off += n;
+		switch (tag & 7) {
+		case 0: /* varint */
+			if ((n = pb_varint(p + off, len - off, &v)) == 0)
+				return -1;
+			off += n;
+			if (tag >> 3 == 3)
+				tomb = v != 0;
+			break;
+		case 1: /* 64-bit */
+			if (len - off < 8)
+				return -1;
+			off += 8;
+			break;
+		case 2: /* length-delimited */
+			if ((n = pb_varint(p + off, len - off, &v)) == 0 ||
+			    v > len - off - n)
+				return -1;
+			off += n + v;
+			break;
+		case 5: /* 32-bit */
+			if (len - off < 4)
+				return -1;
+			off += 4;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return tomb;
+}
+
 /* A key is held if its current version is not a tombstone. */
 static int
 rec_held(MDB_txn *txn, struct ucr_store *s, const char *key, struct recval *out)
 {
 	struct recval r;
-	Ucr__Record *rec;
-	int tomb;
 
 	if (rec_get(txn, s, key, &r) != 0)
 		return 0;
-	if (ucr_record_decode(&rec, r.bytes, r.len) != 0)
+	if (rec_tombstone(r.bytes, r.len) != 0)
 		return 0;
-	tomb = rec->tombstone;
-	ucr__record__free_unpacked(rec, NULL);
 	if (out)
 		*out = r;
-	return !tomb;
+	return 1;
+}
+
+/*
+ * A roster record parsed (ucr_roster_parse), kept by its content hash so
+ * it is decoded once, not once per entry. A changed record has a new
+ * hash, so nothing goes stale.
+ */
+static int
+roster_parse_cached(struct ucr_store *s, const struct recval *r,
+    struct ucr_roster_entry *e)
+{
+	const size_t n = sizeof(s->rcache) / sizeof(s->rcache[0]);
+	struct rcache *c;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s->rcache[i].used &&
+		    memcmp(s->rcache[i].hash, r->hash, 32) == 0) {
+			*e = s->rcache[i].e;
+			return s->rcache[i].rc;
+		}
+	c = &s->rcache[s->rnext++ % n];
+	c->rc = ucr_roster_parse(&c->e, r->bytes, r->len);
+	memcpy(c->hash, r->hash, 32);
+	c->used = 1;
+	*e = c->e;
+	return c->rc;
+}
+
+/* An open-addressing set of keys, each with the index of its last put. */
+struct keyset {
+	const char **key;
+	size_t *idx;
+	size_t mask;
+};
+
+static uint64_t
+key_hash(const char *k)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+
+	for (; *k; k++)
+		h = (h ^ (uint8_t)*k) * 1099511628211ULL;
+	return h;
+}
+
+static int
+keyset_init(struct keyset *ks, size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * n)
+		cap <<= 1;
+	ks->mask = cap - 1;
+	ks->key = calloc(cap, sizeof(*ks->key));
+	ks->idx = calloc(cap, sizeof(*ks->idx));
+	if (ks->key == NULL || ks->idx == NULL) {
+		free(ks->key);
+		free(ks->idx);
+		ks->key = NULL;
+		ks->idx = NULL;
+		return UCR_ENOMEM;
+	}
+	return 0;
+}
+
+static void
+keyset_free(struct keyset *ks)
+{
+	free(ks->key);
+	free(ks->idx);
+}
+
+/* The slot of k: holding k, or empty. */
+static size_t
+keyset_slot(const struct keyset *ks, const char *k)
+{
+	size_t i = key_hash(k) & ks->mask;
+
+	while (ks->key[i] != NULL && strcmp(ks->key[i], k) != 0)
+		i = (i + 1) & ks->mask;
+	return i;
+}
+
+/* The index of k's last put, or -1. */
+static long long
+keyset_get(const struct keyset *ks, const char *k)
+{
+	size_t i = keyset_slot(ks, k);
+
+	return ks->key[i] == NULL ? -1 : (long long)ks->idx[i];
+}
+
+/* Insert or update; the set never fills (capacity >= 2n). */
+static void
+keyset_put(struct keyset *ks, const char *k, size_t idx)
+{
+	size_t i = keyset_slot(ks, k);
+
+	ks->key[i] = k;
+	ks->idx[i] = idx;
+}
+
+/* A batch's entries, decoded once for both the check and the apply. */
+struct decoded {
+	Ucr__Entry **ents;
+	size_t n;
+};
+
+static void
+decoded_free(struct decoded *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		ucr__entry__free_unpacked(d->ents[i], NULL);
+	free(d->ents);
+	d->ents = NULL;
+	d->n = 0;
+}
+
+/*
+ * ucr_batch_verify, keeping the decoded entries in d: each entry is
+ * decoded and hashed once. A batch that fails the quick walk is checked
+ * again by ucr_batch_verify, so the error code is the same as ever.
+ */
+static int
+batch_decode(const Ucr__Batch *b, const char *region, const uint8_t prev[32],
+    uint8_t last[32], struct decoded *d)
+{
+	uint8_t h[32];
+	size_t i;
+	int rc;
+
+	d->n = 0;
+	d->ents = NULL;
+	if (b->n_entries == 0 || b->n_entries > UCR_MAX_BATCH_ENTRIES ||
+	    b->last_seq < b->first_seq ||
+	    b->last_seq - b->first_seq + 1 != b->n_entries)
+		goto full;
+	if ((d->ents = calloc(b->n_entries, sizeof(*d->ents))) == NULL)
+		return UCR_ENOMEM;
+	memcpy(h, prev, 32);
+	for (i = 0; i < b->n_entries; i++) {
+		Ucr__Entry *e;
+
+		if (ucr_entry_decode(&e, b->entries[i].data,
+			b->entries[i].len) != 0)
+			goto full;
+		d->ents[d->n++] = e;
+		if (e->epoch != b->epoch || e->seq != b->first_seq + i ||
+		    memcmp(e->prev.data, h, 32) != 0)
+			goto full;
+		ucr_hash(h, b->entries[i].data, b->entries[i].len);
+	}
+	if ((rc = ucr_batch_verify_sig(b, region, h)) != 0) {
+		decoded_free(d);
+		return rc;
+	}
+	memcpy(last, h, 32);
+	return 0;
+full:
+	decoded_free(d);
+	rc = ucr_batch_verify(b, region, prev, last);
+	return rc != 0 ? rc : UCR_EPROTO;
 }
 
 /* Fold one record version into the view: highest (time, author) wins. */
@@ -627,7 +864,7 @@ author_entry(MDB_txn *txn, struct ucr_store *s, const uint8_t *author,
 	snprintf(key, sizeof(key), "region/roster/%s", hex);
 	rc = rec_get(txn, s, key, &r);
 	if (rc == 0)
-		rc = ucr_roster_parse(e, r.bytes, r.len);
+		rc = roster_parse_cached(s, &r, e);
 	if (rc == UCR_ENOTFOUND && s->has_identity &&
 	    memcmp(author, s->self, 32) == 0) {
 		/* Our own key before the hub's roster reaches us. */
@@ -831,7 +1068,7 @@ time_ok(struct ucr_store *s, uint64_t time, uint64_t last, const char *an,
  */
 static int
 apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
-    size_t *applied, char *why, size_t whylen)
+    struct decoded *d, size_t *applied, char *why, size_t whylen)
 {
 	struct ucr_head h;
 	uint8_t prev[32], last[32], key[ENTKEY_LEN], sigval[8 + UCR_SIG_LEN];
@@ -879,7 +1116,7 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 	else if ((rc = entry_hash_at(txn, s, b->author.data, b->epoch,
 		      b->first_seq - 1, prev, NULL)) != 0)
 		return rc;
-	rc = ucr_batch_verify(b, s->region, prev, last);
+	rc = batch_decode(b, s->region, prev, last, d);
 	if (rc == UCR_ECHAIN && b->first_seq == h.seq + 1 && h.seq > 0 &&
 	    is_signed_fork(b, s->region)) {
 		/* Signed by the author, chained onto another history. */
@@ -951,21 +1188,16 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 	skip = h.seq >= b->first_seq ? h.seq - b->first_seq + 1 : 0;
 	for (i = skip; i < b->n_entries; i++) {
 		const ProtobufCBinaryData *e = &b->entries[i];
-		Ucr__Entry *ent;
+		const Ucr__Entry *ent = d->ents[i];
 		Ucr__Record *rec;
 		char reason[256];
 
 		seq = b->first_seq + i;
-		if ((rc = ucr_entry_decode(&ent, e->data, e->len)) != 0)
-			return rc;
 		if ((rc = time_ok(s, ent->time, h.time, an, seq, why,
-			 whylen)) != 0) {
-			ucr__entry__free_unpacked(ent, NULL);
+			 whylen)) != 0)
 			return rc;
-		}
 		rc = ucr_record_decode(&rec, ent->record.data, ent->record.len);
 		if (rc != 0) {
-			ucr__entry__free_unpacked(ent, NULL);
 			setwhy(why, whylen,
 			    "log %s: seq %llu: undecodable record", an,
 			    (unsigned long long)seq);
@@ -1000,7 +1232,6 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 			h.time = ent->time;
 		}
 		ucr__record__free_unpacked(rec, NULL);
-		ucr__entry__free_unpacked(ent, NULL);
 		if (rc != 0)
 			return rc;
 		logkey(key, b->author.data, b->epoch, seq);
@@ -1034,6 +1265,7 @@ ucr_store_apply(struct ucr_store *s, const Ucr__Batch *b, size_t *applied,
     char *why, size_t whylen)
 {
 	MDB_txn *txn;
+	struct decoded d = {NULL, 0};
 	size_t n = 0;
 	int rc, crc;
 
@@ -1043,7 +1275,8 @@ ucr_store_apply(struct ucr_store *s, const Ucr__Batch *b, size_t *applied,
 		return UCR_EPERM;
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
 		return mdb_err(rc);
-	rc = apply_txn(txn, s, b, &n, why, whylen);
+	rc = apply_txn(txn, s, b, &d, &n, why, whylen);
+	decoded_free(&d);
 	if (rc == 0 || rc == UCR_EFORK) {
 		/* A fork commits its evidence and the stopped head. */
 		if ((crc = mdb_txn_commit(txn)) != 0) {
@@ -1060,19 +1293,45 @@ ucr_store_apply(struct ucr_store *s, const Ucr__Batch *b, size_t *applied,
 
 /* ---------------------------------------------------------------- append */
 
+/* Sign n built entries from seq first as one batch; apply it inside txn. */
+static int
+append_batch(MDB_txn *txn, struct ucr_store *s, const struct ucr_key *key,
+    uint64_t first, ProtobufCBinaryData *ents, size_t n, const uint8_t last[32],
+    char *why, size_t whylen)
+{
+	Ucr__Batch b = UCR__BATCH__INIT;
+	struct decoded d = {NULL, 0};
+	uint8_t sig[UCR_SIG_LEN];
+	size_t applied;
+	int rc;
+
+	b.epoch = s->epoch;
+	b.first_seq = first;
+	b.last_seq = first + n - 1;
+	b.n_entries = n;
+	b.entries = ents;
+	b.signature.data = sig;
+	ucr_batch_sign(&b, key, s->region, last);
+	rc = apply_txn(txn, s, &b, &d, &applied, why, whylen);
+	decoded_free(&d);
+	if (rc == UCR_EFORK)
+		rc = UCR_ECORRUPT; /* cannot fork our own log from its head */
+	return rc;
+}
+
 int
 ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
     struct ucr_put *puts, size_t n, uint64_t *first, uint64_t *last,
     size_t *bad, char *why, size_t whylen)
 {
 	MDB_txn *txn = NULL;
-	Ucr__Batch b = UCR__BATCH__INIT;
 	ProtobufCBinaryData *ents = NULL;
 	uint8_t(*hashes)[32] = NULL; /* each put's record hash */
-	uint8_t prev[32], sig[UCR_SIG_LEN];
+	uint8_t prev[32];
+	struct keyset ks = {NULL, NULL, 0};
 	struct ucr_head h;
 	uint64_t time;
-	size_t i, j, applied;
+	size_t i, j, start = 0;
 	int rc;
 
 	if (bad)
@@ -1083,14 +1342,14 @@ ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
 		setwhy(why, whylen, "the key is not this store's identity");
 		return UCR_EINVAL;
 	}
-	if (n == 0 || n > UCR_MAX_BATCH_ENTRIES) {
-		setwhy(why, whylen, "between 1 and %d records at a time",
-		    UCR_MAX_BATCH_ENTRIES);
+	if (n == 0) {
+		setwhy(why, whylen, "no records to write");
 		return UCR_EINVAL;
 	}
 	if ((ents = calloc(n, sizeof(*ents))) == NULL ||
-	    (hashes = calloc(n, 32)) == NULL) {
+	    (hashes = calloc(n, 32)) == NULL || keyset_init(&ks, n) != 0) {
 		free(ents);
+		free(hashes);
 		return UCR_ENOMEM;
 	}
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
@@ -1116,13 +1375,14 @@ ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
 		Ucr__Adopted **adopts0 = NULL;
 		uint8_t *rb = NULL, *eb = NULL;
 		size_t rlen, elen;
-		int held = rec_held(txn, s, r->key, NULL);
+		long long e = keyset_get(&ks, r->key);
+		int held;
 
 		if (bad)
 			*bad = i;
-		for (j = 0; j < i && !held; j++)
-			held = strcmp(puts[j].record->key, r->key) == 0 &&
-			    !puts[j].record->tombstone;
+		/* The last earlier put of the key decides, else the store. */
+		held = e >= 0 ? !puts[e].record->tombstone
+			      : rec_held(txn, s, r->key, NULL);
 		if (puts[i].mode == UCR_PUT_CREATE && held) {
 			rc = UCR_EEXIST;
 			setwhy(why, whylen, "%s: already exists", r->key);
@@ -1149,22 +1409,15 @@ ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
 				goto leave;
 			}
 			for (j = 0; j < puts[i].nadopt; j++) {
+				const char *ak = puts[i].adopt_keys[j];
 				struct recval cur;
 				const uint8_t *hash = NULL;
-				size_t e;
 
-				/* an earlier record of this batch, latest first
-				 */
-				for (e = i; e-- > 0;)
-					if (strcmp(puts[e].record->key,
-						puts[i].adopt_keys[j]) == 0) {
-						if (!puts[e].record->tombstone)
-							hash = hashes[e];
-						break;
-					}
-				if (hash == NULL && e == (size_t)-1 &&
-				    rec_held(txn, s, puts[i].adopt_keys[j],
-					&cur))
+				/* an earlier record of this write, else held */
+				if ((e = keyset_get(&ks, ak)) >= 0) {
+					if (!puts[e].record->tombstone)
+						hash = hashes[e];
+				} else if (rec_held(txn, s, ak, &cur))
 					hash = cur.hash;
 				if (hash == NULL) {
 					free(adopted);
@@ -1173,11 +1426,11 @@ ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
 					setwhy(why, whylen,
 					    "%s: adopts unknown "
 					    "record %s",
-					    r->key, puts[i].adopt_keys[j]);
+					    r->key, ak);
 					goto leave;
 				}
 				ucr__adopted__init(&adopted[j]);
-				adopted[j].key = (char *)puts[i].adopt_keys[j];
+				adopted[j].key = (char *)ak;
 				adopted[j].hash.data = (uint8_t *)hash;
 				adopted[j].hash.len = 32;
 				adoptp[j] = &adopted[j];
@@ -1196,6 +1449,7 @@ ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
 		}
 		if (rc != 0)
 			goto leave;
+		keyset_put(&ks, r->key, i);
 		ucr_hash(hashes[i], rb, rlen);
 		time = ucr_hlc_next(time);
 		rc = ucr_entry_encode(&eb, &elen, s->epoch, h.seq + 1 + i, prev,
@@ -1206,24 +1460,27 @@ ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
 		ents[i].data = eb;
 		ents[i].len = elen;
 		ucr_hash(prev, eb, elen);
+		/* A long write is several signed batches in this one txn. */
+		if (i + 1 - start < UCR_MAX_BATCH_ENTRIES && i + 1 < n)
+			continue;
+		rc = append_batch(txn, s, key, h.seq + 1 + start, ents + start,
+		    i + 1 - start, prev, why, whylen);
+		if (rc != 0) {
+			/* Which put failed is unknown here: report none. */
+			if (bad)
+				*bad = 0;
+			goto leave;
+		}
+		for (j = start; j <= i; j++) {
+			free(ents[j].data);
+			ents[j].data = NULL;
+		}
+		start = i + 1;
 	}
-	b.epoch = s->epoch;
-	b.first_seq = h.seq + 1;
-	b.last_seq = h.seq + n;
-	b.n_entries = n;
-	b.entries = ents;
-	b.signature.data = sig;
-	ucr_batch_sign(&b, key, s->region, prev);
-	rc = apply_txn(txn, s, &b, &applied, why, whylen);
-	if (rc == UCR_EFORK)
-		rc = UCR_ECORRUPT; /* cannot fork our own log from its head */
-	if (rc != 0)
-		goto leave;
-	/* Which put failed is unknown past this point: report none. */
 	if (bad)
 		*bad = 0;
 	if (s->reqidlen > 0 &&
-	    (rc = reqid_put_txn(txn, s, b.first_seq, b.last_seq)) != 0)
+	    (rc = reqid_put_txn(txn, s, h.seq + 1, h.seq + n)) != 0)
 		goto leave;
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
@@ -1235,9 +1492,9 @@ ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
 	if (time > s->hlc)
 		s->hlc = time;
 	if (first)
-		*first = b.first_seq;
+		*first = h.seq + 1;
 	if (last)
-		*last = b.last_seq;
+		*last = h.seq + n;
 leave:
 	if (txn)
 		mdb_txn_abort(txn);
@@ -1245,6 +1502,7 @@ leave:
 		free(ents[i].data);
 	free(ents);
 	free(hashes);
+	keyset_free(&ks);
 	return rc;
 }
 

@@ -147,7 +147,10 @@ struct ucr_put {
 /*
  * Append records to the store's own log as one signed batch, all or none:
  * assigns seq, prev and HLC time, signs with key, and commits through the
- * same checks as ucr_store_apply. UCR_EEXIST for a CREATE of a held key,
+ * same checks as ucr_store_apply. Any n >= 1: more than
+ * UCR_MAX_BATCH_ENTRIES puts become several signed batches committed in
+ * the one transaction. Within the puts, a key's last earlier put decides
+ * whether it is held. UCR_EEXIST for a CREATE of a held key,
  * UCR_ENOTFOUND for an UPDATE of an unknown one or an unknown adopt key;
  * *bad is the index of the failing put.
  */
