@@ -2045,6 +2045,66 @@ show_progress(size_t rows, void *ctx)
 	p->shown = 1;
 }
 
+/*
+ * A streamed import (docs/import.md): chunks of at most IMPORT_CHUNK puts
+ * and IMPORT_CHUNK_BYTES under one import id, the last one committing.
+ * The daemon checks each chunk as it comes and writes all of them in one
+ * transaction at the commit. *out gets the last reply (or the refusal).
+ */
+#define IMPORT_CHUNK 5000
+#define IMPORT_CHUNK_BYTES (16 << 20)
+
+static int
+send_streamed(const struct ucr_config *cfg, Ucr__Put **puts, size_t n,
+    Ucr__Reply **out)
+{
+	Ucr__ImportChunk ch = UCR__IMPORT_CHUNK__INIT;
+	Ucr__Request req = UCR__REQUEST__INIT;
+	Ucr__Reply *rep = NULL;
+	size_t i = 0, k, bytes;
+	uint64_t id = 0;
+	int tty = isatty(STDERR_FILENO);
+
+	*out = NULL;
+	req.body_case = UCR__REQUEST__BODY_IMPORT;
+	req.import = &ch;
+	while (i < n) {
+		for (k = i, bytes = 0; k < n && k - i < IMPORT_CHUNK; k++) {
+			size_t b = ucr__put__get_packed_size(puts[k]) + 8;
+
+			if (k > i && bytes + b > IMPORT_CHUNK_BYTES)
+				break;
+			bytes += b;
+		}
+		ch.id = id;
+		ch.puts = puts + i;
+		ch.n_puts = k - i;
+		ch.commit = k == n;
+		if (tty && k < n)
+			fprintf(stderr, "\rsending: %zu of %zu records", k, n);
+		else if (tty)
+			fprintf(stderr,
+			    "\r\033[Kwriting %zu records in one "
+			    "transaction...",
+			    n);
+		if (cli_request(cfg, &req, &rep, IMPORT_TIMEOUT_MS) != 0) {
+			if (tty)
+				fputs("\r\033[K", stderr);
+			return -1;
+		}
+		if (rep->code != 0 || k == n)
+			break;
+		id = rep->import_id;
+		ucr__reply__free_unpacked(rep, NULL);
+		rep = NULL;
+		i = k;
+	}
+	if (tty)
+		fputs("\r\033[K", stderr);
+	*out = rep;
+	return 0;
+}
+
 /* The same key in two files of one import. */
 static int
 dup_across(struct import_set *sets, char **files, size_t nfiles, char *why,
@@ -2134,13 +2194,6 @@ import_send(const struct ucr_config *cfg, struct import_set *sets, size_t nsets,
 	*reply = NULL;
 	for (i = 0; i < nsets; i++)
 		total += sets[i].n;
-	/* One import is one signed batch: say so here, not by a timeout. */
-	if (total > UCR_MAX_BATCH_ENTRIES) {
-		cli_error("import: %zu records, more than the %d one import "
-			  "may hold: split the files",
-		    total, UCR_MAX_BATCH_ENTRIES);
-		goto leave;
-	}
 	if (total == 0)
 		return 0;
 	wire = calloc(total, sizeof(*wire));
@@ -2165,13 +2218,12 @@ import_send(const struct ucr_config *cfg, struct import_set *sets, size_t nsets,
 	many.puts = wirep;
 	req.body_case = UCR__REQUEST__BODY_MANY;
 	req.many = &many;
-	if (ucr__request__get_packed_size(&req) > UCR_CONTROL_MAXMSG) {
-		cli_error("import: the records take more than the %d "
-			  "MiB one request may carry: split the files",
-		    UCR_CONTROL_MAXMSG >> 20);
-		goto leave;
-	}
-	if (cli_request(cfg, &req, reply, IMPORT_TIMEOUT_MS) != 0)
+	/* One request when it fits, else a streamed import. */
+	if (total <= IMPORT_CHUNK &&
+	    ucr__request__get_packed_size(&req) <= IMPORT_CHUNK_BYTES) {
+		if (cli_request(cfg, &req, reply, IMPORT_TIMEOUT_MS) != 0)
+			goto leave;
+	} else if (send_streamed(cfg, wirep, total, reply) != 0)
 		goto leave;
 	if ((*reply)->code != 0) {
 		cli_error("import: %s: %s", ucr_strerror((*reply)->code),
@@ -2252,13 +2304,6 @@ cmd_import(int argc, char **argv)
 	}
 	if (dup_across(sets, files, nfiles, why, sizeof(why)) != 0) {
 		cli_error("import: %s", why);
-		goto leave;
-	}
-	/* One import is one signed batch: say so here, not by a timeout. */
-	if (total > UCR_MAX_BATCH_ENTRIES) {
-		cli_error("import: %zu records, more than the %d one import "
-			  "may hold: split the files",
-		    total, UCR_MAX_BATCH_ENTRIES);
 		goto leave;
 	}
 	if (!dry && import_send(cfg, sets, nfiles, &reply) != 0)

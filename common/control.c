@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "chain.h"
 #include "control.h"
@@ -30,7 +32,7 @@ reply_error(Ucr__Reply *rep, char *msg, size_t msglen, int code,
 
 static void
 do_puts(struct ucr_control *c, const ProtobufCBinaryData *id, Ucr__Put **in,
-    size_t n, Ucr__Reply *rep, char *msg, size_t msglen)
+    size_t n, size_t max, Ucr__Reply *rep, char *msg, size_t msglen)
 {
 	struct ucr_put *puts = NULL;
 	char why[512];
@@ -42,10 +44,9 @@ do_puts(struct ucr_control *c, const ProtobufCBinaryData *id, Ucr__Put **in,
 		reply_error(rep, msg, msglen, UCR_EAGAIN, "%s", why);
 		return;
 	}
-	if (n == 0 || n > UCR_MAX_BATCH_ENTRIES) {
+	if (n == 0 || n > max) {
 		reply_error(rep, msg, msglen, UCR_EINVAL,
-		    "between 1 and %d records at a time",
-		    UCR_MAX_BATCH_ENTRIES);
+		    "between 1 and %zu records at a time", max);
 		return;
 	}
 	if ((puts = calloc(n, sizeof(*puts))) == NULL) {
@@ -109,6 +110,206 @@ leave:
 	free(puts);
 }
 
+/* ---------------------------------------------------------------- import
+ *
+ * A streamed import (docs/import.md): each chunk is checked on arrival
+ * and its puts are kept packed; the commit unpacks them all and writes
+ * them with one ucr_store_append, one transaction. One import at a time;
+ * one left idle for IMPORT_IDLE_S gives way to a new one.
+ */
+#define IMPORT_IDLE_S 60
+
+struct ucr_import_stage {
+	uint64_t id;
+	uint8_t *buf; /* each put: 4-byte length, packed Put */
+	size_t len, cap, n;
+	time_t last;
+};
+
+static time_t
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static void
+stage_free(struct ucr_control *c)
+{
+	if (c->import == NULL)
+		return;
+	free(c->import->buf);
+	free(c->import);
+	c->import = NULL;
+}
+
+void
+ucr_control_close(struct ucr_control *c)
+{
+	stage_free(c);
+}
+
+/* Check one put as do_puts does, so a bad row is refused at its chunk. */
+static int
+check_put(struct ucr_control *c, const Ucr__Put *p, size_t at, Ucr__Reply *rep,
+    char *msg, size_t msglen)
+{
+	Ucr__Record *r = p ? p->record : NULL;
+	const char *k = r && r->key ? r->key : "?";
+	char why[512];
+
+	if (r == NULL) {
+		reply_error(rep, msg, msglen, UCR_EPROTO, "record %zu: missing",
+		    at + 1);
+		return -1;
+	}
+	if (ucr_record_validate(r, why, sizeof(why)) != 0) {
+		reply_error(rep, msg, msglen, UCR_ESCHEMA, "record %zu: %s: %s",
+		    at + 1, k, why);
+		return -1;
+	}
+	if (strcmp(r->owner, c->owner) != 0) {
+		reply_error(rep, msg, msglen, UCR_EOWNER,
+		    "record %zu: %s: this daemon writes only records of %s",
+		    at + 1, k, c->owner);
+		return -1;
+	}
+	if (p->mode < 0 || p->mode > 2 || p->n_adopt_keys > 256) {
+		reply_error(rep, msg, msglen, UCR_EPROTO,
+		    "record %zu: %s: bad mode or too many adopted keys", at + 1,
+		    k);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+stage_put(struct ucr_import_stage *st, const Ucr__Put *p)
+{
+	size_t n = ucr__put__get_packed_size(p);
+	uint8_t *b;
+
+	if (n > UINT32_MAX)
+		return UCR_ETOOBIG;
+	if (st->len + 4 + n > st->cap) {
+		size_t cap = st->cap ? st->cap : 1 << 20;
+
+		while (cap < st->len + 4 + n)
+			cap *= 2;
+		if ((b = realloc(st->buf, cap)) == NULL)
+			return UCR_ENOMEM;
+		st->buf = b;
+		st->cap = cap;
+	}
+	b = st->buf + st->len;
+	b[0] = n >> 24;
+	b[1] = n >> 16;
+	b[2] = n >> 8;
+	b[3] = n;
+	ucr__put__pack(p, b + 4);
+	st->len += 4 + n;
+	st->n++;
+	return 0;
+}
+
+/* Unpack every staged put and write them in one append. */
+static void
+stage_commit(struct ucr_control *c, const ProtobufCBinaryData *id,
+    Ucr__Reply *rep, char *msg, size_t msglen)
+{
+	struct ucr_import_stage *st = c->import;
+	Ucr__Put **puts;
+	size_t i = 0, off = 0, n;
+
+	if ((puts = calloc(st->n ? st->n : 1, sizeof(*puts))) == NULL) {
+		reply_error(rep, msg, msglen, UCR_ENOMEM, "out of memory");
+		return;
+	}
+	while (i < st->n && off + 4 <= st->len) {
+		const uint8_t *b = st->buf + off;
+
+		n = (size_t)b[0] << 24 | (size_t)b[1] << 16 |
+		    (size_t)b[2] << 8 | b[3];
+		if ((puts[i] = ucr__put__unpack(NULL, n, b + 4)) == NULL)
+			break;
+		off += 4 + n;
+		i++;
+	}
+	if (i != st->n)
+		reply_error(rep, msg, msglen, UCR_ENOMEM,
+		    "cannot read back the staged import");
+	else
+		do_puts(c, id, puts, st->n, SIZE_MAX, rep, msg, msglen);
+	n = i;
+	for (i = 0; i < n; i++)
+		ucr__put__free_unpacked(puts[i], NULL);
+	free(puts);
+}
+
+static void
+do_import(struct ucr_control *c, const ProtobufCBinaryData *id,
+    const Ucr__ImportChunk *ch, Ucr__Reply *rep, char *msg, size_t msglen)
+{
+	struct ucr_import_stage *st = c->import;
+	size_t i;
+	char why[512];
+	int rc;
+
+	if (ch->id == 0) { /* a new import */
+		if (st != NULL && mono_s() - st->last < IMPORT_IDLE_S) {
+			reply_error(rep, msg, msglen, UCR_EAGAIN,
+			    "another import is in progress; try again in a "
+			    "moment");
+			return;
+		}
+		if (c->may_write && !c->may_write(c->ctx, why, sizeof(why))) {
+			reply_error(rep, msg, msglen, UCR_EAGAIN, "%s", why);
+			return;
+		}
+		stage_free(c);
+		if ((st = calloc(1, sizeof(*st))) == NULL) {
+			reply_error(rep, msg, msglen, UCR_ENOMEM,
+			    "out of memory");
+			return;
+		}
+		randombytes_buf(&st->id, sizeof(st->id));
+		st->id |= 1;
+		c->import = st;
+	} else if (st == NULL || st->id != ch->id) {
+		reply_error(rep, msg, msglen, UCR_ENOTFOUND,
+		    "no import %llu in progress (timed out, or the daemon "
+		    "restarted)",
+		    (unsigned long long)ch->id);
+		return;
+	}
+	st->last = mono_s();
+	rep->import_id = st->id;
+	if (ch->abort) {
+		stage_free(c);
+		return;
+	}
+	for (i = 0; i < ch->n_puts; i++) {
+		if (check_put(c, ch->puts[i], st->n, rep, msg, msglen) != 0) {
+			stage_free(c); /* all or nothing: the import is over */
+			return;
+		}
+		if ((rc = stage_put(st, ch->puts[i])) != 0) {
+			reply_error(rep, msg, msglen, rc,
+			    "cannot stage record %zu: %s", st->n + 1,
+			    ucr_strerror(rc));
+			stage_free(c);
+			return;
+		}
+	}
+	rep->staged = st->n;
+	if (ch->commit) {
+		stage_commit(c, id, rep, msg, msglen);
+		stage_free(c);
+	}
+}
+
 static void
 do_query(struct ucr_control *c, const char *what, Ucr__Reply *rep, char *msg,
     size_t msglen)
@@ -161,12 +362,17 @@ ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
 	else {
 		switch (req->body_case) {
 		case UCR__REQUEST__BODY_PUT:
-			do_puts(c, &req->request_id, &req->put, 1, &rep, msg,
+			do_puts(c, &req->request_id, &req->put, 1, 1, &rep, msg,
 			    sizeof(msg));
 			break;
 		case UCR__REQUEST__BODY_MANY:
 			do_puts(c, &req->request_id, req->many->puts,
-			    req->many->n_puts, &rep, msg, sizeof(msg));
+			    req->many->n_puts, UCR_MAX_BATCH_ENTRIES, &rep, msg,
+			    sizeof(msg));
+			break;
+		case UCR__REQUEST__BODY_IMPORT:
+			do_import(c, &req->request_id, req->import, &rep, msg,
+			    sizeof(msg));
 			break;
 		case UCR__REQUEST__BODY_QUERY:
 			do_query(c, req->query->what ? req->query->what : "",

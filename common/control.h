@@ -35,6 +35,7 @@ struct ucr_control {
 	int (*may_write)(void *ctx, char *why, size_t whylen);
 	uint64_t requests, refused; /* counters */
 	uint64_t replayed;          /* retried writes answered from memory */
+	struct ucr_import_stage *import; /* a streamed import, or NULL */
 };
 
 /*
@@ -44,5 +45,7 @@ struct ucr_control {
  */
 int ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
     uint8_t **out, size_t *outlen);
+/* Free what the control state holds (a staged import). */
+void ucr_control_close(struct ucr_control *c);
 
 #endif

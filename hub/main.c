@@ -394,6 +394,7 @@ main(int argc, char **argv)
 	if (h.zap)
 		zmq_close(h.zap);
 	free(h.refused);
+	ucr_control_close(&h.ctl);
 	ucr_daemon_close(&h.d);
 	return 0;
 }

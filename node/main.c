@@ -116,6 +116,7 @@ main(int argc, char **argv)
 	}
 	log_info("node %s stopping", n.d.cfg->owner);
 	sync_free(n.sync);
+	ucr_control_close(&n.ctl);
 	ucr_daemon_close(&n.d);
 	return 0;
 }

@@ -1086,6 +1086,68 @@ Test(node, import_all_or_nothing)
 	json_decref(arr);
 }
 
+/*
+ * More records than one signed batch or one request holds: a streamed
+ * import, committed in one transaction. A row the daemon refuses at the
+ * end (a decision adopting an unknown record) leaves the store unchanged.
+ */
+static void
+write_networks(const char *path, int n)
+{
+	FILE *f = fopen(path, "w");
+	int i;
+
+	cr_assert_not_null(f);
+	fputs("kind,id,name,scope,joined\n", f);
+	for (i = 0; i < n; i++)
+		fprintf(f, "network,N%d,Network %d,national,2009-01-01\n", i,
+		    i);
+	cr_assert_eq(fclose(f), 0);
+}
+
+Test(node, import_large_streamed_all_or_nothing, .timeout = 300)
+{
+	enum { N = 52000 };
+	char path[600], dpath[600], *before, *after, *out, *err = NULL;
+	json_t *j;
+	int rc;
+
+	start_node();
+	snprintf(path, sizeof(path), "%s/big.csv", dir);
+	write_networks(path, N);
+	snprintf(dpath, sizeof(dpath), "%s/decision.json", dir);
+	tu_write(dpath,
+	    "[{\"kind\":\"decision\",\"id\":\"D1\",\"body\":\"board\","
+	    "\"date\":\"2010-02-15\",\"subject\":\"other\","
+	    "\"ref\":\"KS 1\",\"adopts\":[\"target/T404\"]}]\n");
+	before = ucr_ok("log --json");
+	rc = ucr(NULL, &err, "import '%s' '%s'", path, dpath);
+	cr_assert_neq(rc, 0, "an import adopting an unknown record passed");
+	cr_assert(strstr(err, "T404") != NULL, "%s", err);
+	free(err);
+	after = ucr_ok("log --json");
+	cr_assert_str_eq(before, after, "a refused import stored something");
+	free(before);
+	free(after);
+
+	out = ucr_ok("import --json '%s'", path);
+	j = json_loads(out, 0, NULL);
+	cr_assert_not_null(j, "%s", out);
+	cr_assert_eq(json_integer_value(json_object_get(j, "records")), N);
+	cr_assert_eq(json_integer_value(json_object_get(j, "last_seq")) -
+		json_integer_value(json_object_get(j, "first_seq")) + 1,
+	    N, "%s", out);
+	json_decref(j);
+	free(out);
+	j = ucr_json("show --key network/N51999 --json");
+	cr_assert_eq(json_array_size(j), 1);
+	json_decref(j);
+	j = ucr_json("show --key network/N0 --json");
+	cr_assert_eq(json_array_size(j), 1);
+	json_decref(j);
+	free(ucr_ok("verify"));
+}
+
 /* ---------------------------------------------------------------- daemon */
 
 Test(node, second_daemon_refused)
