@@ -2732,3 +2732,263 @@ leave:
 	mdb_txn_abort(txn);
 	return rc;
 }
+
+/* ---------------------------------------------------------------- rebase */
+
+/* One local entry the hub never accepted: its record, to be re-signed. */
+struct stashed {
+	uint8_t *rec;
+	size_t len;
+	uint32_t kind;
+};
+
+/* Read entries from..to of our own log into st (malloc'd records). */
+static int
+rebase_stash(MDB_txn *txn, struct ucr_store *s, uint64_t from, uint64_t to,
+    struct stashed *st)
+{
+	uint8_t key[ENTKEY_LEN];
+	uint64_t seq;
+	MDB_val k, v;
+	int rc;
+
+	for (seq = from; seq <= to; seq++) {
+		struct stashed *x = &st[seq - from];
+		Ucr__Entry *e;
+
+		logkey(key, s->self, s->epoch, seq);
+		k.mv_data = key;
+		k.mv_size = ENTKEY_LEN;
+		if ((rc = mdb_get(txn, s->entries, &k, &v)) != 0)
+			return rc == MDB_NOTFOUND ? UCR_ECORRUPT : mdb_err(rc);
+		if (ucr_entry_decode(&e, v.mv_data, v.mv_size) != 0)
+			return UCR_ECORRUPT;
+		x->kind = e->kind;
+		x->len = e->record.len;
+		x->rec = malloc(x->len ? x->len : 1);
+		if (x->rec != NULL)
+			memcpy(x->rec, e->record.data, x->len);
+		ucr__entry__free_unpacked(e, NULL);
+		if (x->rec == NULL)
+			return UCR_ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Cut our own log back to seq keep: its entries and signatures above,
+ * and the head to the entry at keep. The records they wrote stay folded
+ * until the re-based entries replace them, in the same transaction.
+ */
+static int
+rebase_truncate(MDB_txn *txn, struct ucr_store *s, uint64_t keep, uint64_t top)
+{
+	uint8_t key[ENTKEY_LEN];
+	struct ucr_head h;
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint64_t seq;
+	int rc;
+
+	for (seq = keep + 1; seq <= top; seq++) {
+		logkey(key, s->self, s->epoch, seq);
+		k.mv_data = key;
+		k.mv_size = ENTKEY_LEN;
+		if ((rc = mdb_del(txn, s->entries, &k, NULL)) != 0)
+			return mdb_err(rc);
+	}
+	if ((rc = mdb_cursor_open(txn, s->sigs, &c)) != 0)
+		return mdb_err(rc);
+	logkey(key, s->self, s->epoch, keep + 1);
+	k.mv_data = key;
+	k.mv_size = ENTKEY_LEN;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == ENTKEY_LEN &&
+	    memcmp(k.mv_data, key, LOGKEY_LEN) == 0) {
+		if ((rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+		/* after a delete, NEXT is the entry that followed it */
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return mdb_err(rc);
+	memset(&h, 0, sizeof(h));
+	memcpy(h.author, s->self, 32);
+	h.epoch = s->epoch;
+	h.seq = keep;
+	if (keep > 0) {
+		MDB_val eb;
+		Ucr__Entry *e;
+
+		if ((rc = entry_hash_at(txn, s, s->self, s->epoch, keep, h.hash,
+			 &eb)) != 0)
+			return rc;
+		if (ucr_entry_decode(&e, eb.mv_data, eb.mv_size) != 0)
+			return UCR_ECORRUPT;
+		h.time = e->time;
+		ucr__entry__free_unpacked(e, NULL);
+	}
+	return head_put(txn, s, &h);
+}
+
+/* Append the stashed records to our own log as new signed entries. */
+static int
+rebase_append(MDB_txn *txn, struct ucr_store *s, const struct ucr_key *key,
+    const struct stashed *st, size_t n, char *why, size_t whylen)
+{
+	Ucr__Batch b = UCR__BATCH__INIT;
+	ProtobufCBinaryData *ents = NULL;
+	uint8_t prev[32], sig[UCR_SIG_LEN];
+	struct ucr_head h;
+	uint64_t time;
+	size_t done = 0, i, cnt, applied;
+	int rc = 0;
+
+	if ((ents = calloc(UCR_MAX_BATCH_ENTRIES, sizeof(*ents))) == NULL)
+		return UCR_ENOMEM;
+	while (rc == 0 && done < n) {
+		cnt = n - done < UCR_MAX_BATCH_ENTRIES ? n - done
+						       : UCR_MAX_BATCH_ENTRIES;
+		if ((rc = head_get(txn, s, s->self, s->epoch, &h)) != 0)
+			break;
+		memcpy(prev, h.hash, 32);
+		time = h.time > s->hlc ? h.time : s->hlc;
+		for (i = 0; i < cnt && rc == 0; i++) {
+			time = ucr_hlc_next(time);
+			rc = ucr_entry_encode((uint8_t **)&ents[i].data,
+			    &ents[i].len, s->epoch, h.seq + 1 + i, prev, time,
+			    st[done + i].kind, st[done + i].rec,
+			    st[done + i].len);
+			if (rc == 0)
+				ucr_hash(prev, ents[i].data, ents[i].len);
+		}
+		if (rc == 0) {
+			b.epoch = s->epoch;
+			b.first_seq = h.seq + 1;
+			b.last_seq = h.seq + cnt;
+			b.n_entries = cnt;
+			b.entries = ents;
+			b.signature.data = sig;
+			ucr_batch_sign(&b, key, s->region, prev);
+			rc = apply_txn(txn, s, &b, &applied, why, whylen);
+			if (rc == 0 && time > s->hlc)
+				s->hlc = time;
+		}
+		for (i = 0; i < cnt; i++) {
+			free(ents[i].data);
+			ents[i].data = NULL;
+		}
+		done += cnt;
+	}
+	free(ents);
+	return rc;
+}
+
+int
+ucr_store_rebase(struct ucr_store *s, const struct ucr_key *key,
+    const Ucr__Batch *b, size_t *recovered, size_t *rebased, uint64_t *from,
+    char *why, size_t whylen)
+{
+	MDB_txn *txn = NULL;
+	struct stashed *st = NULL;
+	struct ucr_head h;
+	uint8_t prev[32], last[32], held[32], offered[32];
+	uint64_t d, top;
+	size_t applied = 0, m = 0, i;
+	int rc;
+
+	*recovered = *rebased = 0;
+	*from = 0;
+	if (s->rdonly)
+		return UCR_EPERM;
+	if (!s->has_identity || memcmp(key->pk, s->self, 32) != 0 ||
+	    b->author.len != 32 || memcmp(b->author.data, s->self, 32) != 0 ||
+	    b->epoch != s->epoch) {
+		setwhy(why, whylen, "not a batch of this store's own log");
+		return UCR_EINVAL;
+	}
+	if (b->n_entries == 0 || b->first_seq == 0 ||
+	    b->last_seq < b->first_seq ||
+	    b->last_seq - b->first_seq + 1 != b->n_entries) {
+		setwhy(why, whylen, "malformed batch");
+		return UCR_EPROTO;
+	}
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		return mdb_err(rc);
+	rc = head_get(txn, s, s->self, s->epoch, &h);
+	if (rc == UCR_ENOTFOUND)
+		rc = 0;
+	if (rc != 0)
+		goto leave;
+	if (b->first_seq > h.seq + 1) {
+		rc = UCR_EGAP;
+		setwhy(why, whylen, "batch starts at %llu, we hold to %llu",
+		    (unsigned long long)b->first_seq,
+		    (unsigned long long)h.seq);
+		goto leave;
+	}
+	memcpy(prev, zero_hash, 32);
+	if (b->first_seq > 1 &&
+	    (rc = entry_hash_at(txn, s, s->self, s->epoch, b->first_seq - 1,
+		 prev, NULL)) != 0)
+		goto leave;
+	/* signed by us, and chained onto what we hold before it */
+	if ((rc = ucr_batch_verify(b, s->region, prev, last)) != 0) {
+		setwhy(why, whylen, "batch %llu-%llu: %s",
+		    (unsigned long long)b->first_seq,
+		    (unsigned long long)b->last_seq, ucr_strerror(rc));
+		goto leave;
+	}
+	top = b->last_seq < h.seq ? b->last_seq : h.seq;
+	for (d = b->first_seq; d <= top; d++) {
+		const ProtobufCBinaryData *e = &b->entries[d - b->first_seq];
+
+		if ((rc = entry_hash_at(txn, s, s->self, s->epoch, d, held,
+			 NULL)) != 0)
+			goto leave;
+		ucr_hash(offered, e->data, e->len);
+		if (memcmp(held, offered, 32) != 0)
+			break;
+	}
+	if (d > h.seq) {
+		/* we hold a prefix of it: our log simply grows */
+		rc = apply_txn(txn, s, b, &applied, why, whylen);
+		goto commit;
+	}
+	if (d > b->last_seq) {
+		rc = UCR_EDUP; /* the same as ours; any difference is later */
+		goto leave;
+	}
+	/* d: the first seq where the hub's entry differs from ours */
+	m = (size_t)(h.seq - d + 1);
+	if ((st = calloc(m, sizeof(*st))) == NULL) {
+		rc = UCR_ENOMEM;
+		goto leave;
+	}
+	if ((rc = rebase_stash(txn, s, d, h.seq, st)) != 0 ||
+	    (rc = rebase_truncate(txn, s, d - 1, h.seq)) != 0 ||
+	    (rc = apply_txn(txn, s, b, &applied, why, whylen)) != 0 ||
+	    (rc = rebase_append(txn, s, key, st, m, why, whylen)) != 0)
+		goto leave;
+	*from = d;
+commit:
+	if (rc != 0)
+		goto leave;
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0) {
+		rc = disk_full(s, mdb_err(rc));
+		setwhy(why, whylen, "commit: %s", ucr_strerror(rc));
+		goto leave;
+	}
+	*recovered = applied;
+	*rebased = m;
+leave:
+	if (txn)
+		mdb_txn_abort(txn);
+	for (i = 0; st && i < m; i++)
+		free(st[i].rec);
+	free(st);
+	return rc;
+}

@@ -255,6 +255,25 @@ int ucr_store_verify(struct ucr_store *s,
     char *why, size_t whylen);
 
 /*
+ * Restore without loss: b is a batch of this store's own log as the hub
+ * holds it (signed by key, so by us), fetched back after the hub said that
+ * its entries differ from ours or go further. In one transaction:
+ *   - b must chain onto the entry we hold before its first seq (else
+ *     UCR_ECHAIN: fetch from further back; UCR_EGAP if it starts beyond
+ *     our head + 1);
+ *   - where b extends what we hold, our log grows (*recovered);
+ *   - where b differs first at seq d (*from = d), our entries d..head,
+ *     which the hub never accepted, are taken out, b's are applied, and
+ *     the records of ours are appended again on top, re-signed with new
+ *     seqs and times (*rebased); the records they wrote come back in the
+ *     same transaction, so nothing acknowledged locally is lost;
+ *   - UCR_EDUP: b equals what we hold; any difference lies beyond it.
+ */
+int ucr_store_rebase(struct ucr_store *s, const struct ucr_key *key,
+    const Ucr__Batch *b, size_t *recovered, size_t *rebased, uint64_t *from,
+    char *why, size_t whylen);
+
+/*
  * The start-up check: for every log, its head against its newest entries
  * and the signature of its newest batch (O(logs), not O(entries)); with
  * full, ucr_store_verify (every entry and signature). 0, or UCR_ECORRUPT

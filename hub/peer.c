@@ -737,17 +737,21 @@ on_hello(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 	else if (hello->head_seq <= head.seq && hello->head_seq > 0) {
 		uint8_t at[32];
 
-		/* the node's head must be our entry at that seq */
+		/*
+		 * The node's head differs from our entry at that seq: a
+		 * store restored from a copy and written to before it heard
+		 * from us. Its entries there were never accepted here, so
+		 * this is no fork: it fetches ours and re-bases its own.
+		 */
 		if (ucr_store_entry_hash(h->d.store, p->key, hello->epoch,
 			hello->head_seq, at) != 0 ||
 		    memcmp(at, hello->head_hash.data, 32) != 0) {
-			ucr_store_stop_log(h->d.store, p->key, hello->epoch,
-			    hello->head_seq, hello->head_hash.data, 32,
-			    "fork: the node's head differs from the entry held");
-			log_warnx("peer %s: ALARM fork at seq %llu of its log; "
-				  "log stopped",
-			    p->code, (unsigned long long)hello->head_seq);
-			st.verdict = UCR__VERDICT__VERDICT_FORK;
+			log_info("peer %s: its entry at seq %llu differs from "
+				 "ours (a restored copy written offline); it "
+				 "re-bases on our %llu",
+			    p->code, (unsigned long long)hello->head_seq,
+			    (unsigned long long)head.seq);
+			st.verdict = UCR__VERDICT__VERDICT_REBASE;
 		} else if (hello->head_seq < head.seq) {
 			st.verdict = UCR__VERDICT__VERDICT_RESTORE;
 			log_info(

@@ -7,6 +7,9 @@
  *   HELLO    hello sent, waiting for the hub's State
  *   RESTORE  the hub holds more of our own log than we do (a restored
  *            backup): fetch it back before writing again
+ *   REBASE   the hub holds other entries of our log than we do at some
+ *            seq (a restored copy written to before it heard from the
+ *            hub): fetch the hub's back, re-base ours on top of them
  *   STREAM   send what the hub lacks within the hub's credits
  *   STOPPED  the hub refused our log (fork, unaccepted epoch, key not in
  *            the roster): keep receiving, send nothing of our own
@@ -42,19 +45,31 @@
 #include "wire.h"
 
 #define HELLO_FIRST_MS 250  /* hello repeat until the hub answers */
-#define HELLO_BUSY_MS 1000  /* hello repeat while unsynced */
+#define HELLO_BUSY_MS 1000  /* hello repeat while unsynced (at least) */
 #define HELLO_IDLE_MS 10000 /* hello repeat when in step (a heartbeat) */
 #define HELLO_STOPPED_MS 5000
 #define FLUSH_WINDOW_MS 5 /* batching window for new local writes */
 #define GATE_WAIT_MS 3000 /* writes wait this long for a first State */
 #define MAX_BATCH_BYTES (1 << 20)
+#define MIN_BATCH_BYTES (16 << 10)
+#define START_BATCH_BYTES (64 << 10) /* a new link starts here */
+#define BATCH_TIME_MS 1000           /* a batch should take this long */
+#define MAX_SILENCE_MS 60000         /* the silence timer's top */
+#define MAX_FLIGHTS 16
+#define ZMQ_HEARTBEAT_MS 30000 /* any traffic keeps a link; this is a floor */
 #define LINK_DEAD_MS 25000 /* nothing heard this long: the link is offline */
 #define SYNC_MONITOR "inproc://ucr-sync-monitor"
 
-enum sync_state { SYNC_HELLO, SYNC_RESTORE, SYNC_STREAM, SYNC_STOPPED };
+enum sync_state {
+	SYNC_HELLO,
+	SYNC_RESTORE,
+	SYNC_STREAM,
+	SYNC_STOPPED,
+	SYNC_REBASE
+};
 
 static const char *const state_names[] = {"hello", "restore", "stream",
-    "stopped"};
+    "stopped", "rebase"};
 
 struct sync {
 	struct node *n;
@@ -81,6 +96,19 @@ struct sync {
 	char why[160];                 /* why STOPPED */
 	uint64_t rx, tx, bad, applied; /* counters */
 	uint64_t recovered, rebased;   /* own entries fetched back, re-based */
+	uint64_t rebase_at;   /* REBASE: our entry differs at or below this */
+	uint64_t rebase_from; /* REBASE: the seq of our latest fetch */
+	uint64_t rebase_back; /* REBASE: how far below rebase_at it was */
+	/* flow control: batches in flight, measured RTT and throughput */
+	struct flight {
+		uint64_t last; /* last seq of the batch */
+		size_t bytes;
+		int64_t at; /* ms, sent */
+	} fl[MAX_FLIGHTS];
+	int nfl;
+	double srtt;        /* ms, smoothed round trip of a batch */
+	double rate;        /* bytes/s, smoothed, of acknowledged batches */
+	size_t batch_bytes; /* the next batch's size */
 };
 
 static int64_t
@@ -90,6 +118,87 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---------------------------------------------------------------- flow */
+
+/* Nothing in flight any more (a new State, a refusal): forget the lot. */
+static void
+flights_clear(struct sync *s)
+{
+	s->inflight = 0;
+	s->nfl = 0;
+}
+
+static void
+flight_push(struct sync *s, uint64_t last, size_t bytes)
+{
+	if (s->nfl == MAX_FLIGHTS) {
+		memmove(&s->fl[0], &s->fl[1],
+		    (MAX_FLIGHTS - 1) * sizeof(s->fl[0]));
+		s->nfl--;
+	}
+	s->fl[s->nfl].last = last;
+	s->fl[s->nfl].bytes = bytes;
+	s->fl[s->nfl].at = now_ms();
+	s->nfl++;
+	s->inflight++;
+}
+
+/*
+ * The hub holds our log to seq: the batches up to it are home. Each one
+ * is a sample of the round trip and of the rate; the next batch is sized
+ * to take about BATCH_TIME_MS on the wire: doubling while acks come back
+ * within that time (a fast link), the rate's worth of bytes otherwise.
+ */
+static void
+flight_ack(struct sync *s, uint64_t seq)
+{
+	int64_t now = now_ms();
+	size_t want;
+	int n = 0;
+
+	while (n < s->nfl && s->fl[n].last <= seq) {
+		double rtt = (double)(now - s->fl[n].at);
+		double rate =
+		    (double)s->fl[n].bytes * 1000.0 / (rtt > 1 ? rtt : 1);
+
+		s->srtt = s->srtt > 0 ? 0.875 * s->srtt + 0.125 * rtt : rtt;
+		s->rate = s->rate > 0 ? 0.75 * s->rate + 0.25 * rate : rate;
+		if (rtt < BATCH_TIME_MS)
+			want = s->batch_bytes * 2;
+		else
+			want = (size_t)(s->rate * BATCH_TIME_MS / 1000.0);
+		if (want < MIN_BATCH_BYTES)
+			want = MIN_BATCH_BYTES;
+		if (want > MAX_BATCH_BYTES)
+			want = MAX_BATCH_BYTES;
+		s->batch_bytes = want;
+		n++;
+	}
+	if (n > 0) {
+		memmove(&s->fl[0], &s->fl[n], (s->nfl - n) * sizeof(s->fl[0]));
+		s->nfl -= n;
+		s->inflight = s->inflight > n ? s->inflight - n : 0;
+	} else if (s->inflight > 0)
+		s->inflight--; /* an ack for less: still one answer */
+}
+
+/*
+ * How long the hub may be silent, with work outstanding, before we start
+ * over with a hello: a few round trips on this link, at least
+ * HELLO_BUSY_MS. Any frame from the hub counts as life.
+ */
+static int64_t
+silence_ms(const struct sync *s)
+{
+	double t = 4 * s->srtt + BATCH_TIME_MS;
+
+	if (t < HELLO_BUSY_MS)
+		t = HELLO_BUSY_MS;
+	if (t > MAX_SILENCE_MS)
+		t = MAX_SILENCE_MS;
+	return (int64_t)t;
 }
 
 static void
@@ -244,12 +353,13 @@ pump(struct sync *s)
 	if (s->state != SYNC_STREAM || now_ms() < s->pause_until)
 		return;
 	head = own_head(s, hash);
-	while (s->inflight < (int)s->credit_batches && s->next <= head) {
+	while (s->inflight < (int)s->credit_batches &&
+	    s->inflight < MAX_FLIGHTS && s->next <= head) {
 		Ucr__Frame f = UCR__FRAME__INIT;
 		Ucr__Batch *b;
-		size_t max = s->credit_bytes < MAX_BATCH_BYTES
-		    ? s->credit_bytes
-		    : MAX_BATCH_BYTES;
+		size_t max = s->credit_bytes < s->batch_bytes ? s->credit_bytes
+							      : s->batch_bytes;
+		size_t bytes = 0, i;
 		int rc;
 
 		rc = ucr_store_batch(s->n->d.store, s->n->d.key, s->self,
@@ -267,7 +377,9 @@ pump(struct sync *s)
 			    (unsigned long long)b->first_seq,
 			    (unsigned long long)b->last_seq);
 			s->next = b->last_seq + 1;
-			s->inflight++;
+			for (i = 0; i < b->n_entries; i++)
+				bytes += b->entries[i].len;
+			flight_push(s, b->last_seq, bytes);
 		}
 		ucr_batch_free(b);
 		if (rc != 0)
@@ -276,6 +388,46 @@ pump(struct sync *s)
 }
 
 /* ---------------------------------------------------------------- receive */
+
+static void
+send_fetch(struct sync *s, uint64_t from)
+{
+	Ucr__Frame f = UCR__FRAME__INIT;
+	Ucr__Fetch fe = UCR__FETCH__INIT;
+
+	fe.author.data = s->self;
+	fe.author.len = 32;
+	fe.epoch = s->epoch;
+	fe.from_seq = from ? from : 1;
+	f.body_case = UCR__FRAME__BODY_FETCH;
+	f.fetch = &fe;
+	send_frame(s, &f);
+}
+
+/*
+ * Our log and the hub's differ at or below seq at: fetch the hub's from
+ * there; ucr_store_rebase finds the first seq that differs, or says that
+ * the hub's entries do not chain onto ours yet, and we fetch from further
+ * back (1, 4, 16, ... entries: a few round trips for any divergence).
+ */
+static void
+start_rebase(struct sync *s, uint64_t at, uint64_t hub_seq)
+{
+	char buf[160];
+
+	s->hub_seq = hub_seq;
+	s->rebase_at = at ? at : 1;
+	s->rebase_back = 0;
+	s->rebase_from = s->rebase_at;
+	flights_clear(s);
+	s->gate = 0;
+	snprintf(buf, sizeof(buf),
+	    "the hub holds other entries of our log at or below seq %llu (it "
+	    "holds to %llu)",
+	    (unsigned long long)s->rebase_at, (unsigned long long)hub_seq);
+	sync_change_state(s, SYNC_REBASE, buf);
+	send_fetch(s, s->rebase_from);
+}
 
 static void
 on_state(struct sync *s, const Ucr__State *st)
@@ -295,9 +447,21 @@ on_state(struct sync *s, const Ucr__State *st)
 		s->credit_bytes = st->credit_bytes;
 	switch (st->verdict) {
 	case UCR__VERDICT__VERDICT_OK:
+		/* the hub's head must be our entry at its seq, or we hold
+		 * entries it never accepted below our head */
+		if (st->seq > 0 && st->seq <= head && st->hash.len == 32) {
+			uint8_t at[32];
+
+			if (ucr_store_entry_hash(s->n->d.store, s->self,
+				s->epoch, st->seq, at) == 0 &&
+			    memcmp(at, st->hash.data, 32) != 0) {
+				start_rebase(s, st->seq, st->seq);
+				break;
+			}
+		}
 		s->hub_seq = st->seq;
 		s->next = st->seq + 1;
-		s->inflight = 0;
+		flights_clear(s);
 		if (!s->synced_once)
 			log_info(
 			    "sync: hub holds our log to seq %llu, we to %llu",
@@ -328,6 +492,9 @@ on_state(struct sync *s, const Ucr__State *st)
 		send_frame(s, &f);
 		break;
 	}
+	case UCR__VERDICT__VERDICT_REBASE:
+		start_rebase(s, head < st->seq ? head : st->seq, st->seq);
+		break;
 	case UCR__VERDICT__VERDICT_FORK:
 		snprintf(s->why, sizeof(s->why),
 		    "fork: the hub holds a different "
@@ -353,14 +520,18 @@ on_state(struct sync *s, const Ucr__State *st)
 	}
 }
 
+/* Ack what we hold of a log: its head, or seq when not (uint64_t)-1. */
 static void
-send_ack(struct sync *s, const uint8_t *author, uint64_t epoch)
+send_ack_seq(struct sync *s, const uint8_t *author, uint64_t epoch,
+    uint64_t seq)
 {
 	Ucr__Frame f = UCR__FRAME__INIT;
 	Ucr__Ack a = UCR__ACK__INIT;
 	struct ucr_head h;
 
-	if (ucr_store_head(s->n->d.store, author, epoch, &h) != 0)
+	if (seq != (uint64_t)-1)
+		h.seq = seq;
+	else if (ucr_store_head(s->n->d.store, author, epoch, &h) != 0)
 		h.seq = 0;
 	a.author.data = (uint8_t *)author;
 	a.author.len = 32;
@@ -369,6 +540,81 @@ send_ack(struct sync *s, const uint8_t *author, uint64_t epoch)
 	f.body_case = UCR__FRAME__BODY_ACK;
 	f.ack = &a;
 	send_frame(s, &f);
+}
+
+static void
+send_ack(struct sync *s, const uint8_t *author, uint64_t epoch)
+{
+	send_ack_seq(s, author, epoch, (uint64_t)-1);
+}
+
+/*
+ * REBASE: a batch of our own log as the hub holds it. The ack says what
+ * we now hold in common with the hub, not our head (which may hold
+ * re-based entries the hub has yet to see).
+ */
+static void
+on_own_rebase(struct sync *s, const Ucr__Batch *b)
+{
+	char why[256] = "";
+	size_t rec = 0, reb = 0;
+	uint64_t from = 0, common;
+	int rc;
+
+	rc = ucr_store_rebase(s->n->d.store, s->n->d.key, b, &rec, &reb, &from,
+	    why, sizeof(why));
+	switch (rc) {
+	case 0:
+	case UCR_EDUP:
+		common = b->last_seq;
+		s->recovered += rec;
+		if (reb > 0) {
+			s->rebased = reb;
+			log_info("sync: our log differed from the hub's at seq "
+				 "%llu: took the hub's entries %llu-%llu, "
+				 "re-based %zu of ours on top",
+			    (unsigned long long)from,
+			    (unsigned long long)b->first_seq,
+			    (unsigned long long)b->last_seq, reb);
+		}
+		break;
+	case UCR_ECHAIN:
+		/* it does not chain onto ours: the difference lies lower */
+		common = b->first_seq > 1 ? b->first_seq - 1 : 0;
+		if (b->first_seq <= s->rebase_from && s->rebase_from > 1) {
+			s->rebase_back =
+			    s->rebase_back ? s->rebase_back * 4 : 4;
+			s->rebase_from = s->rebase_at > s->rebase_back
+			    ? s->rebase_at - s->rebase_back
+			    : 1;
+			send_ack_seq(s, s->self, s->epoch, common);
+			send_fetch(s, s->rebase_from);
+			return;
+		}
+		break;
+	default:
+		common = b->first_seq > 1 ? b->first_seq - 1 : 0;
+		if (rc != UCR_EGAP) {
+			s->bad++;
+			log_warnx("sync: cannot re-base on the hub's batch "
+				  "%llu-%llu: %s",
+			    (unsigned long long)b->first_seq,
+			    (unsigned long long)b->last_seq,
+			    why[0] ? why : ucr_strerror(rc));
+		}
+	}
+	send_ack_seq(s, s->self, s->epoch, common);
+	if ((rc == 0 || rc == UCR_EDUP) && b->last_seq >= s->hub_seq) {
+		snprintf(s->why, sizeof(s->why),
+		    "recovered %llu own entries from the hub, re-based %llu",
+		    (unsigned long long)s->recovered,
+		    (unsigned long long)s->rebased);
+		log_info("sync: restore complete: %s", s->why);
+		s->why[0] = '\0';
+		/* a new hello: the hub's State starts the stream */
+		sync_change_state(s, SYNC_HELLO, "re-based");
+		send_hello(s);
+	}
 }
 
 static void
@@ -384,9 +630,18 @@ on_batch(struct sync *s, const Ucr__Batch *b)
 		return;
 	}
 	ucr_hex(an, b->author.data, 8);
+	if (s->state == SYNC_REBASE &&
+	    memcmp(b->author.data, s->self, 32) == 0 && b->epoch == s->epoch) {
+		on_own_rebase(s, b);
+		return;
+	}
 	rc = ucr_store_apply(s->n->d.store, b, &applied, why, sizeof(why));
 	if (rc == 0) {
 		s->applied += applied;
+		if (s->state == SYNC_RESTORE &&
+		    memcmp(b->author.data, s->self, 32) == 0 &&
+		    b->epoch == s->epoch)
+			s->recovered += applied;
 		log_debug("sync: applied %zu entries of %s", applied, an);
 	} else if (rc != UCR_EDUP && rc != UCR_EGAP) {
 		s->bad++;
@@ -403,7 +658,7 @@ on_batch(struct sync *s, const Ucr__Batch *b)
 		log_info("sync: restored our own log from the hub to seq %llu",
 		    (unsigned long long)s->hub_seq);
 		s->next = s->hub_seq + 1;
-		s->inflight = 0;
+		flights_clear(s);
 		sync_change_state(s, SYNC_STREAM, "restore complete");
 		hub_answered(s);
 		open_gate(s, "restore complete");
@@ -419,8 +674,7 @@ on_ack(struct sync *s, const Ucr__Ack *a)
 		return;
 	if (a->seq > s->hub_seq)
 		s->hub_seq = a->seq;
-	if (s->inflight > 0)
-		s->inflight--;
+	flight_ack(s, a->seq);
 	if (a->credit_batches)
 		s->credit_batches = a->credit_batches;
 	if (a->credit_bytes)
@@ -449,20 +703,19 @@ on_error(struct sync *s, const Ucr__Error *e)
 			s->hub_seq = e->seq;
 		if (s->next <= e->seq)
 			s->next = e->seq + 1;
-		if (s->inflight > 0)
-			s->inflight--;
+		flight_ack(s, e->seq);
 		pump(s);
 		break;
 	case UCR_EGAP:
 		/* the hub holds less than we thought: go on from its seq */
 		s->hub_seq = e->seq;
 		s->next = e->seq + 1;
-		s->inflight = 0;
+		flights_clear(s);
 		pump(s);
 		break;
 	case UCR_EAGAIN:
 		s->next = s->hub_seq + 1;
-		s->inflight = 0;
+		flights_clear(s);
 		s->pause_until = now_ms() + 500;
 		s->flush_at = s->pause_until;
 		break;
@@ -477,7 +730,7 @@ on_error(struct sync *s, const Ucr__Error *e)
 		break;
 	default:
 		/* anything else: start again from what the hub holds */
-		s->inflight = 0;
+		flights_clear(s);
 		s->hello_at = now_ms();
 	}
 }
@@ -638,9 +891,11 @@ sync_timer(struct sync *s)
 		int busy = s->state != SYNC_STREAM || s->inflight > 0 ||
 		    s->next <= head;
 
-		/* A silent hub with work outstanding: start over. */
-		if (!busy || now - s->last_rx >= HELLO_BUSY_MS ||
-		    s->state != SYNC_STREAM)
+		/* A hub silent for a few round trips with work
+		 * outstanding: start over. While frames come, nothing in
+		 * flight is sent again. */
+		if (!busy || now - s->last_rx >= silence_ms(s) ||
+		    s->state == SYNC_HELLO || s->state == SYNC_STOPPED)
 			send_hello(s);
 		s->hello_at = now +
 		    (s->state == SYNC_STOPPED        ? HELLO_STOPPED_MS
@@ -688,7 +943,11 @@ sync_may_write(void *arg, char *why, size_t whylen)
 	if (s->gate)
 		return 1;
 	snprintf(why, whylen,
-	    s->state == SYNC_RESTORE
+	    s->state == SYNC_REBASE
+		? "this node is taking its own entries back from the hub and "
+		  "re-basing its newer ones (restored from a copy); try again "
+		  "in a moment"
+		: s->state == SYNC_RESTORE
 		? "this node is fetching its own log back from the hub (restored "
 		  "from a backup); try again in a moment"
 		: s->restored
@@ -738,7 +997,7 @@ sync_open(struct sync **out, struct node *n, char *why, size_t whylen)
 {
 	struct sync *s;
 	char serverkey[41], pub[41], *sec = NULL;
-	int one = 1, zero = 0, ivl = 1000, ttl = 3000, rc;
+	int one = 1, zero = 0, ivl = 1000, ttl = ZMQ_HEARTBEAT_MS, rc;
 	int reconnect = 100, reconnect_max = 5000, hwm = 1000;
 
 	*out = NULL;
@@ -749,6 +1008,7 @@ sync_open(struct sync **out, struct node *n, char *why, size_t whylen)
 	s->n = n;
 	s->credit_batches = 4;
 	s->credit_bytes = 4 << 20;
+	s->batch_bytes = START_BATCH_BYTES;
 	if (ucr_store_identity(n->d.store, s->self, &s->epoch, NULL, 0) != 0 ||
 	    ucr_unhex(s->hub, 32, n->d.cfg->hub_key) != 0) {
 		snprintf(why, whylen, "store has no identity or bad hub_key");

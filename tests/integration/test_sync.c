@@ -804,35 +804,38 @@ Test(sync, restored_node_recovers_own_log, .timeout = 60)
 	verify_store(&hub);
 }
 
-/* ---------------------------------------------------------------- fork */
+/* ---------------------------------------------------------------- rebase */
 
 /*
- * Two stores with one key: a clone of a node's store, started where it
- * cannot reach the hub, writes other entries at the same seqs. When it
- * reaches the hub the fork is detected, the log stopped, the evidence
- * kept; nothing of the clone is merged. extra: the clone writes one more
- * entry than the original, so the fork shows in a batch rather than in
- * the hello.
+ * A store restored from a plain copy and written to before it heard from
+ * the hub: a copy of a node's store, started where it cannot reach the
+ * hub, writes other entries at seqs the hub already holds from the
+ * original. When it reaches the hub it takes the hub's entries back and
+ * re-bases its own on top (re-signed, new seqs): every write of both is
+ * in the region, no fork, no stopped log. extra: the copy writes one more
+ * entry than the original, so its head lies beyond the hub's and only the
+ * node can see the difference (the hub answers "ok"); without, the hub
+ * sees it in the hello ("rebase").
  */
 static void
-fork_test(int offset, int extra)
+rebase_test(int offset, int extra)
 {
-	char *err = NULL;
-	int which[] = {0, 2, -1}, stopped = 0, i;
+	char *err = NULL, *out = NULL;
+	int which[] = {1, 2, -1}, stopped = 1, i;
 	struct digest d;
 	json_t *j;
 
 	region_init(offset);
 	hub_start();
 	node_new("2460", "2460", -1);
-	node_new("2460", "2460b", 0); /* the clone: same key */
+	node_new("2460", "2460b", 0); /* the copy: same key */
 	node_new("2480", "2480", -1);
 	enrol("2460", nodes[0].hex);
 	enrol("2480", nodes[2].hex);
 	node_start(0);
 	node_start(2);
 	write_one(&nodes[0], "common");
-	converge(3 + 1, which);
+	converge(3 + 1, (int[]){0, 2, -1});
 	site_stop(&nodes[0], SIGTERM);
 	cr_assert_eq(tu_run(NULL, &err, "cp -a '%s' '%s'", nodes[0].data,
 			 nodes[1].data),
@@ -841,60 +844,102 @@ fork_test(int offset, int extra)
 	node_start(0);
 	write_one(&nodes[0], "orig2");
 	write_one(&nodes[0], "orig3");
-	converge(3 + 3, which);
+	converge(3 + 3, (int[]){0, 2, -1});
 
-	/* the clone, cut off from the hub (port 1), writes at seqs 2.. */
+	/* the copy, cut off from the hub (port 1), writes at seqs 2.. */
 	node_conf(&nodes[1], "2460", 1);
 	node_up(1);
-	write_one(&nodes[1], "clone2");
-	write_one(&nodes[1], "clone3");
+	write_one(&nodes[1], "copy2");
+	write_one(&nodes[1], "copy3");
 	for (i = 0; i < extra; i++)
-		write_one(&nodes[1], "clone4");
+		write_one(&nodes[1], "copy4");
 	site_stop(&nodes[1], SIGTERM);
 	node_conf(&nodes[1], "2460", 0);
-	/* the original goes away; the clone reaches the hub */
+	/* the original is gone for good; the copy reaches the hub */
 	site_stop(&nodes[0], SIGTERM);
 	node_start(1);
-	wait_link(&nodes[1], "stopped", 10000);
-	j = link_state(&nodes[1]);
-	cr_assert(strstr(json_string_value(json_object_get(j, "why")),
-		      "fork") != NULL,
-	    "%s", json_dumps(j, 0));
-	json_decref(j);
-	cr_assert(log_has(&hub, "ALARM"), "%s", tail(&hub));
-	cr_assert(log_has(&nodes[1], "ALARM"), "%s", tail(&nodes[1]));
-	/* reported: the hub's digest and peers show the stopped log */
-	cr_assert_eq(digest_get(&hub, &d), 0);
-	cr_assert_eq(digest_seq(&d, nodes[0].hex, &stopped), 3);
-	cr_assert(stopped, "the forked log is stopped at the hub");
-	digest_free(&d);
-	j = hub_peer(nodes[0].hex);
-	cr_assert(json_is_true(json_object_get(j, "forked")), "%s",
-	    json_dumps(j, 0));
-	json_decref(j);
-	cr_assert_geq(hub_quarantined(), 1, "the evidence is kept");
-	/* not merged: the hub holds the original's entries, not the clone's */
+	converge(3 + 5 + extra, which);
+	wait_link(&nodes[1], "stream", 10000);
+	/* every write of both is everywhere, once */
 	cr_assert(hub_holds("2460/network/orig2"));
 	cr_assert(hub_holds("2460/network/orig3"));
-	cr_assert_not(hub_holds("2460/network/clone2"));
-	cr_assert_not(hub_holds("2460/network/clone3"));
-	cr_assert_not(hub_holds("2460/network/clone4"));
-	/* the rest of the region goes on, and learns of the stop */
-	write_one(&nodes[2], "goes-on");
-	sleep_ms(500);
-	cr_assert(hub_holds("2480/network/goes-on"));
-	cr_assert(alive(&hub));
+	cr_assert(hub_holds("2460/network/copy2"));
+	cr_assert(hub_holds("2460/network/copy3"));
+	cr_assert(extra == 0 || hub_holds("2460/network/copy4"));
+	cr_assert_eq(digest_get(&hub, &d), 0);
+	cr_assert_eq(digest_seq(&d, nodes[0].hex, &stopped), 5 + extra);
+	cr_assert_not(stopped, "a re-based copy is not a fork");
+	digest_free(&d);
+	cr_assert_eq(hub_quarantined(), 0);
+	cr_assert_not(log_has(&hub, "ALARM"), "%s", tail(&hub));
+	cr_assert_not(log_has(&nodes[1], "ALARM"), "%s", tail(&nodes[1]));
+	/* said in the node's log and in ucr peers */
+	cr_assert(log_has(&nodes[1], "re-based"), "%s", tail(&nodes[1]));
+	j = link_state(&nodes[1]);
+	cr_assert_eq(json_integer_value(json_object_get(j, "recovered")), 2,
+	    "%s", json_dumps(j, 0));
+	cr_assert_eq(json_integer_value(json_object_get(j, "rebased")),
+	    2 + extra, "%s", json_dumps(j, 0));
+	cr_assert(json_is_true(json_object_get(j, "writes_open")));
+	json_decref(j);
+	cr_assert_eq(ucr(&nodes[1], &out, &err, "peers"), 0, "%s", err);
+	cr_assert(strstr(out, "recovered 2 own entries, re-based") != NULL,
+	    "%s", out);
+	free(out);
+	free(err);
+	/* and it writes on */
+	write_one(&nodes[1], "after");
+	converge(3 + 6 + extra, which);
+	verify_store(&nodes[1]);
 	verify_store(&hub);
 }
 
-Test(sync, fork_seen_in_hello, .timeout = 60)
+Test(sync, restored_copy_rebases_seen_in_hello, .timeout = 60)
 {
-	fork_test(8, 0);
+	rebase_test(8, 0);
 }
 
-Test(sync, fork_seen_in_batch, .timeout = 60)
+Test(sync, restored_copy_rebases_seen_by_node, .timeout = 60)
 {
-	fork_test(9, 1);
+	rebase_test(9, 1);
+}
+
+/*
+ * A fork is two different entries at one seq, both signed and accepted
+ * somewhere: here a batch that rewrites entries the hub acknowledged.
+ * The hub stops the log, keeps the evidence and names the seq.
+ */
+Test(sync, fork_of_acknowledged_entries, .timeout = 60)
+{
+	struct ucr_key *k;
+	struct client c;
+	struct batch bt;
+	uint64_t seq;
+
+	region_init(10);
+	hub_start();
+	k = enrolled_key("2403", "client");
+	client_open(&c, k);
+	cr_assert_eq(expect_usable(&c, "connecting"), 0);
+	client_network(&c, "2403", "F1");
+	client_network(&c, "2403", "F2");
+	client_network(&c, "2403", "F3");
+	client_push(&c, 1, 3);
+	/* 2 and 3 again, other records, after the hub acknowledged them */
+	client_drop(&c);
+	client_drop(&c);
+	client_network(&c, "2403", "G2");
+	client_network(&c, "2403", "G3");
+	client_batch(&c, &bt, 2, 3, NULL);
+	client_send_batch(&c, &bt);
+	seq = expect_error(&c, UCR_EFORK, "a rewrite of acknowledged entries");
+	(void)seq;
+	cr_assert_geq(hub_quarantined(), 1, "the evidence is kept");
+	cr_assert(log_has(&hub, "fork at seq 2"), "%s", tail(&hub));
+	cr_assert(hub_holds("2403/network/F2"));
+	cr_assert_not(hub_holds("2403/network/G2"));
+	client_close(&c);
+	ucr_key_free(k);
 }
 
 /* ---------------------------------------------------------------- self-test */
