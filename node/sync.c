@@ -551,7 +551,9 @@ send_ack(struct sync *s, const uint8_t *author, uint64_t epoch)
 /*
  * REBASE: a batch of our own log as the hub holds it. The ack says what
  * we now hold in common with the hub, not our head (which may hold
- * re-based entries the hub has yet to see).
+ * re-based entries the hub has yet to see); for a batch we cannot use it
+ * says where we want the hub's relay to go on from (the hub resends from
+ * an ack's seq, so an ack below that would ask for the same batch again).
  */
 static void
 on_own_rebase(struct sync *s, const Ucr__Batch *b)
@@ -567,6 +569,8 @@ on_own_rebase(struct sync *s, const Ucr__Batch *b)
 	case 0:
 	case UCR_EDUP:
 		common = b->last_seq;
+		if (s->rebase_from <= b->last_seq)
+			s->rebase_from = b->last_seq + 1;
 		s->recovered += rec;
 		if (reb > 0) {
 			s->rebased = reb;
@@ -580,20 +584,20 @@ on_own_rebase(struct sync *s, const Ucr__Batch *b)
 		break;
 	case UCR_ECHAIN:
 		/* it does not chain onto ours: the difference lies lower */
-		common = b->first_seq > 1 ? b->first_seq - 1 : 0;
 		if (b->first_seq <= s->rebase_from && s->rebase_from > 1) {
 			s->rebase_back =
 			    s->rebase_back ? s->rebase_back * 4 : 4;
 			s->rebase_from = s->rebase_at > s->rebase_back
 			    ? s->rebase_at - s->rebase_back
 			    : 1;
-			send_ack_seq(s, s->self, s->epoch, common);
+			send_ack_seq(s, s->self, s->epoch, s->rebase_from - 1);
 			send_fetch(s, s->rebase_from);
 			return;
 		}
+		common = s->rebase_from - 1; /* a stale answer */
 		break;
 	default:
-		common = b->first_seq > 1 ? b->first_seq - 1 : 0;
+		common = s->rebase_from > 0 ? s->rebase_from - 1 : 0;
 		if (rc != UCR_EGAP) {
 			s->bad++;
 			log_warnx("sync: cannot re-base on the hub's batch "
