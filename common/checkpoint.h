@@ -29,6 +29,40 @@ int ucr_checkpoint_verify(Ucr__CheckpointBody **out, const uint8_t *body,
 int ucr_checkpoint_follows(const Ucr__CheckpointBody *prev,
     const Ucr__CheckpointBody *next, char *why, size_t whylen);
 
+/* The largest checkpoint body kept or taken: one wire frame's worth. */
+#define UCR_CHECKPOINT_MAXLEN ((size_t)8 << 20)
+
+/*
+ * The stored checkpoint (meta "checkpoint" and "checkpoint-sig"), verified
+ * under hub. UCR_ENOTFOUND if there is none; UCR_ECHECKPOINT if it is
+ * there but unusable (over UCR_CHECKPOINT_MAXLEN, signature missing, or
+ * it fails to verify); other store errors as they come. why gets a line.
+ */
+int ucr_checkpoint_load(struct ucr_store *s, const uint8_t *hub,
+    const char *region, Ucr__CheckpointBody **out, char *why, size_t whylen);
+
+/*
+ * A node takes a checkpoint from the hub: it must verify (UCR_EBADSIG,
+ * UCR_EPROTO) and follow the stored one (UCR_EROLLBACK). The check fails
+ * closed: a stored checkpoint that cannot be read or verified refuses the
+ * new one with UCR_ECHECKPOINT instead of skipping the rollback check. A
+ * checkpoint taken is stored with its signature in one transaction.
+ */
+int ucr_checkpoint_accept(struct ucr_store *s, const uint8_t *hub,
+    const char *region, const uint8_t *body, size_t len, const uint8_t *sig,
+    size_t siglen, char *why, size_t whylen);
+
+/*
+ * The time for the hub's next checkpoint: from its own clock, after every
+ * time its store holds and after its previous checkpoint, so checkpoints
+ * follow each other even if the wall clock steps back.
+ */
+uint64_t ucr_checkpoint_time(struct ucr_store *s);
+
+/* Store a checkpoint and its signature in one transaction. */
+int ucr_checkpoint_store(struct ucr_store *s, const uint8_t *body, size_t len,
+    const uint8_t *sig, size_t siglen);
+
 /*
  * Check a store's heads against its stored checkpoint (meta "checkpoint"):
  * a log held below the seq the checkpoint records went back (a store

@@ -1966,6 +1966,66 @@ ucr_store_meta_put(struct ucr_store *s, const char *name, const void *buf,
 	return mdb_err(mdb_txn_commit(txn));
 }
 
+int
+ucr_store_meta_get_alloc(struct ucr_store *s, const char *name, size_t maxlen,
+    uint8_t **out, size_t *outlen)
+{
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc;
+
+	*out = NULL;
+	*outlen = 0;
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return mdb_err(rc);
+	k.mv_data = (void *)name;
+	k.mv_size = strlen(name);
+	if ((rc = mdb_get(txn, s->meta, &k, &v)) != 0)
+		rc = mdb_err(rc);
+	else if (v.mv_size > maxlen)
+		rc = UCR_ETOOBIG;
+	else if ((*out = malloc(v.mv_size ? v.mv_size : 1)) == NULL)
+		rc = UCR_ENOMEM;
+	else {
+		memcpy(*out, v.mv_data, v.mv_size);
+		*outlen = v.mv_size;
+	}
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+ucr_store_meta_put2(struct ucr_store *s, const char *name1, const void *buf1,
+    size_t len1, const char *name2, const void *buf2, size_t len2)
+{
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc;
+
+	if (s->rdonly)
+		return UCR_EPERM;
+	if (strcmp(name1, "identity") == 0 || strcmp(name2, "identity") == 0)
+		return UCR_EPERM;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		return mdb_err(rc);
+	k.mv_data = (void *)name1;
+	k.mv_size = strlen(name1);
+	v.mv_data = (void *)buf1;
+	v.mv_size = len1;
+	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) == 0) {
+		k.mv_data = (void *)name2;
+		k.mv_size = strlen(name2);
+		v.mv_data = (void *)buf2;
+		v.mv_size = len2;
+		rc = mdb_put(txn, s->meta, &k, &v, 0);
+	}
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return mdb_err(rc);
+	}
+	return mdb_err(mdb_txn_commit(txn));
+}
+
 /* ---------------------------------------------------------------- stats */
 
 int

@@ -239,6 +239,17 @@ int ucr_store_meta_get(struct ucr_store *s, const char *name, void *buf,
 int ucr_store_meta_put(struct ucr_store *s, const char *name, const void *buf,
     size_t len);
 
+/*
+ * A named value of any size up to maxlen, copied into a malloc'd buffer
+ * the caller frees. UCR_ENOTFOUND, UCR_ETOOBIG (over maxlen), UCR_ENOMEM.
+ */
+int ucr_store_meta_get_alloc(struct ucr_store *s, const char *name,
+    size_t maxlen, uint8_t **out, size_t *outlen);
+/* Two named values in one transaction: both are written or neither. */
+int ucr_store_meta_put2(struct ucr_store *s, const char *name1,
+    const void *buf1, size_t len1, const char *name2, const void *buf2,
+    size_t len2);
+
 struct ucr_store_stats {
 	uint64_t entries, records, logs, quarantined, sigs;
 	size_t map_size, map_used;

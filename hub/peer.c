@@ -36,6 +36,7 @@
 #include <zmq.h>
 
 #include "chain.h"
+#include "checkpoint.h"
 #include "error.h"
 #include "hub.h"
 #include "log.h"
@@ -1144,6 +1145,7 @@ checkpoint(struct hub *h)
 	struct cp_ctx c;
 	uint8_t digest[32], sig[UCR_SIG_LEN], *buf = NULL;
 	size_t i, len;
+	int rc;
 
 	memset(&c, 0, sizeof(c));
 	if (ucr_store_foreach_head(h->d.store, cp_head, &c) != 0 ||
@@ -1161,7 +1163,7 @@ checkpoint(struct hub *h)
 	}
 	body.hub.data = h->d.key->pk;
 	body.hub.len = 32;
-	body.time = ucr_hlc_next(0);
+	body.time = ucr_checkpoint_time(h->d.store); /* monotonic */
 	body.heads = c.ptrs;
 	body.n_heads = c.n;
 	body.view_digest.data = digest;
@@ -1171,8 +1173,12 @@ checkpoint(struct hub *h)
 		goto leave;
 	len = ucr__checkpoint_body__pack(&body, buf);
 	ucr_sig_sign(sig, h->d.key, h->d.cfg->region, "checkpoint", buf, len);
-	ucr_store_meta_put(h->d.store, "checkpoint", buf, len);
-	ucr_store_meta_put(h->d.store, "checkpoint-sig", sig, sizeof(sig));
+	if ((rc = ucr_checkpoint_store(h->d.store, buf, len, sig,
+		 sizeof(sig))) != 0) {
+		log_warnx("checkpoint not stored, not sent: %s",
+		    ucr_strerror(rc));
+		goto leave;
+	}
 	cp.body.data = buf;
 	cp.body.len = len;
 	cp.signature.data = sig;

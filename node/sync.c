@@ -742,42 +742,35 @@ on_error(struct sync *s, const Ucr__Error *e)
 static void
 on_checkpoint(struct sync *s, const Ucr__Checkpoint *c)
 {
-	Ucr__CheckpointBody *next, *prev = NULL;
-	uint8_t old[1 << 16], oldsig[UCR_SIG_LEN];
-	size_t oldlen, oldsiglen;
-	char why[256];
+	char why[256] = "";
 	int rc;
 
-	if ((rc = ucr_checkpoint_verify(&next, c->body.data, c->body.len,
-		 c->signature.data, c->signature.len, s->hub,
-		 s->n->d.cfg->region)) != 0) {
+	/* Fails closed: see ucr_checkpoint_accept (common/checkpoint.h). */
+	rc = ucr_checkpoint_accept(s->n->d.store, s->hub, s->n->d.cfg->region,
+	    c->body.data, c->body.len, c->signature.data, c->signature.len, why,
+	    sizeof(why));
+	switch (rc) {
+	case 0:
+		break;
+	case UCR_EROLLBACK:
+	case UCR_ECHECKPOINT:
+		s->bad++;
+		snprintf(s->why, sizeof(s->why), "%s: %.100s",
+		    rc == UCR_EROLLBACK ? "hub checkpoint went back"
+					: "checkpoint check impossible",
+		    why);
+		log_warnx("sync: ALARM %s; checkpoint refused", s->why);
+		break;
+	case UCR_EBADSIG:
+	case UCR_EPROTO:
+	case UCR_ETOOBIG:
 		s->bad++;
 		log_warnx("sync: checkpoint refused: %s", ucr_strerror(rc));
-		return;
+		break;
+	default:
+		/* a store error: the next checkpoint is checked again */
+		log_warnx("sync: checkpoint not checked: %s", why);
 	}
-	/* Freeze and rollback: it must follow the last one we took. */
-	if (ucr_store_meta_get(s->n->d.store, "checkpoint", old, sizeof(old),
-		&oldlen) == 0 &&
-	    ucr_store_meta_get(s->n->d.store, "checkpoint-sig", oldsig,
-		sizeof(oldsig), &oldsiglen) == 0 &&
-	    ucr_checkpoint_verify(&prev, old, oldlen, oldsig, oldsiglen, s->hub,
-		s->n->d.cfg->region) == 0 &&
-	    ucr_checkpoint_follows(prev, next, why, sizeof(why)) != 0) {
-		s->bad++;
-		snprintf(s->why, sizeof(s->why),
-		    "hub checkpoint went back: %.120s", why);
-		log_warnx("sync: ALARM %s; checkpoint refused", s->why);
-		goto leave;
-	}
-	if (ucr_store_meta_put(s->n->d.store, "checkpoint", c->body.data,
-		c->body.len) != 0 ||
-	    ucr_store_meta_put(s->n->d.store, "checkpoint-sig",
-		c->signature.data, c->signature.len) != 0)
-		log_warnx("sync: cannot store the hub's checkpoint");
-leave:
-	if (prev)
-		ucr__checkpoint_body__free_unpacked(prev, NULL);
-	ucr__checkpoint_body__free_unpacked(next, NULL);
 }
 
 void
