@@ -2802,6 +2802,19 @@ struct stashed {
 	uint32_t kind;
 };
 
+/* apply_txn, its decoded entries freed at once */
+static int
+rebase_apply(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
+    size_t *applied, char *why, size_t whylen)
+{
+	struct decoded d = {NULL, 0};
+	int rc;
+
+	rc = apply_txn(txn, s, b, &d, applied, why, whylen);
+	decoded_free(&d);
+	return rc;
+}
+
 /* Read entries from..to of our own log into st (malloc'd records). */
 static int
 rebase_stash(MDB_txn *txn, struct ucr_store *s, uint64_t from, uint64_t to,
@@ -2931,7 +2944,7 @@ rebase_append(MDB_txn *txn, struct ucr_store *s, const struct ucr_key *key,
 			b.entries = ents;
 			b.signature.data = sig;
 			ucr_batch_sign(&b, key, s->region, prev);
-			rc = apply_txn(txn, s, &b, &applied, why, whylen);
+			rc = rebase_apply(txn, s, &b, &applied, why, whylen);
 			if (rc == 0 && time > s->hlc)
 				s->hlc = time;
 		}
@@ -3013,7 +3026,7 @@ ucr_store_rebase(struct ucr_store *s, const struct ucr_key *key,
 	}
 	if (d > h.seq) {
 		/* we hold a prefix of it: our log simply grows */
-		rc = apply_txn(txn, s, b, &applied, why, whylen);
+		rc = rebase_apply(txn, s, b, &applied, why, whylen);
 		goto commit;
 	}
 	if (d > b->last_seq) {
@@ -3028,7 +3041,7 @@ ucr_store_rebase(struct ucr_store *s, const struct ucr_key *key,
 	}
 	if ((rc = rebase_stash(txn, s, d, h.seq, st)) != 0 ||
 	    (rc = rebase_truncate(txn, s, d - 1, h.seq)) != 0 ||
-	    (rc = apply_txn(txn, s, b, &applied, why, whylen)) != 0 ||
+	    (rc = rebase_apply(txn, s, b, &applied, why, whylen)) != 0 ||
 	    (rc = rebase_append(txn, s, key, st, m, why, whylen)) != 0)
 		goto leave;
 	*from = d;
