@@ -44,6 +44,9 @@ int cli_open_store(struct ucr_store **out, const struct ucr_config *cfg);
 int cli_request(const struct ucr_config *cfg, const Ucr__Request *req,
     Ucr__Reply **out, int timeout_ms);
 
+/* 1 if the daemon's control socket has a listener (always 1 for tcp). */
+int cli_daemon_up(const struct ucr_config *cfg);
+
 /* Display width of UTF-8 text (code points), and a table cell of exactly
  * width columns: padded, or cut with "…"; right-aligned if right. */
 size_t cli_utf8_width(const char *s);
@@ -122,9 +125,9 @@ int cmd_priority(int argc, char **argv);
 int cmd_goal(int argc, char **argv);
 int cmd_indicator(int argc, char **argv); /* cli/officer.c */
 int cmd_history(int argc, char **argv);   /* cli/history.c */
-int cmd_init(int argc, char **argv);    /* cli/init.c */
-int cmd_backup(int argc, char **argv);  /* cli/init.c */
-int cmd_rebuild(int argc, char **argv); /* cli/init.c */
+int cmd_init(int argc, char **argv);      /* cli/init.c */
+int cmd_backup(int argc, char **argv);    /* cli/init.c */
+int cmd_rebuild(int argc, char **argv);   /* cli/init.c */
 
 /* The ucr program: global options, then the command. */
 int cli_main(int argc, char **argv);

@@ -168,6 +168,16 @@ leave:
 	return rc;
 }
 
+int
+cli_daemon_up(const struct ucr_config *cfg)
+{
+	struct stat st;
+
+	if (strncmp(cfg->control, "ipc://", 6) != 0)
+		return 1; /* tcp: only a request can tell */
+	return stat(cfg->control + 6, &st) == 0 && listening(cfg->control + 6);
+}
+
 #define REQUEST_TRIES 3 /* a write: the first send and two retries */
 
 int

@@ -178,24 +178,72 @@ print_json(json_t *doc)
 }
 
 /*
- * Load the configuration, open the store read-only and build the view as
- * of now. Prints the error; 0 or 1.
+ * Ask the daemon for the fold's inputs and fold them here: the daemon owns
+ * the store, so members of its group need no access to the store files.
+ * 0 with *out; 1 when this daemon does not answer "view" (an older one:
+ * the caller reads the store); -1 after printing the error.
+ */
+static int
+view_from_daemon(struct ucr_view **out, const struct ucr_config *cfg,
+    uint64_t now)
+{
+	Ucr__Request req = UCR__REQUEST__INIT;
+	Ucr__Query q = UCR__QUERY__INIT;
+	Ucr__Reply *rep = NULL;
+	int rc;
+
+	q.what = "view";
+	q.now = now;
+	req.body_case = UCR__REQUEST__BODY_QUERY;
+	req.query = &q;
+	if (cli_request(cfg, &req, &rep, 0) != 0)
+		return -1;
+	if (rep->code == UCR_EINVAL && rep->view.len == 0) {
+		ucr__reply__free_unpacked(rep, NULL);
+		return 1;
+	}
+	if (rep->code != 0) {
+		cli_error("%s", rep->message);
+		ucr__reply__free_unpacked(rep, NULL);
+		return -1;
+	}
+	rc = ucr_view_fold_packed(out, rep->view.data, rep->view.len, now,
+	    cfg->stale_after);
+	ucr__reply__free_unpacked(rep, NULL);
+	if (rc != 0) {
+		cli_error(
+		    "cannot compute the view from the daemon's answer: %s",
+		    ucr_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Load the configuration and build the view as of now: from the daemon
+ * when it runs (the control socket), else from the store opened read-only.
+ * Prints the error; 0 or 1.
  */
 static int
 load_view(struct ucr_view **out)
 {
 	struct ucr_config *cfg = NULL;
 	struct ucr_store *s = NULL;
+	uint64_t now = ucr_hlc_next(0);
 	int rc;
 
 	*out = NULL;
 	if (cli_load_config(&cfg) != 0)
 		return 1;
+	if (cli_daemon_up(cfg) && (rc = view_from_daemon(out, cfg, now)) <= 0) {
+		ucr_config_free(cfg);
+		return rc != 0;
+	}
 	if (cli_open_store(&s, cfg) != 0) {
 		ucr_config_free(cfg);
 		return 1;
 	}
-	rc = ucr_view_build(out, s, ucr_hlc_next(0), cfg->stale_after);
+	rc = ucr_view_build(out, s, now, cfg->stale_after);
 	if (rc != 0)
 		cli_error("cannot compute the view of %s: %s", cfg->data,
 		    ucr_strerror(rc));

@@ -13,6 +13,7 @@
 #include "error.h"
 #include "log.h"
 #include "record.h"
+#include "view.h"
 
 static void reply_error(Ucr__Reply *rep, char *msg, size_t msglen, int code,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -343,6 +344,30 @@ do_query(struct ucr_control *c, const char *what, Ucr__Reply *rep, char *msg,
 	reply_error(rep, msg, msglen, UCR_EINVAL, "unknown query '%s'", what);
 }
 
+/*
+ * "view": the fold's inputs read by the daemon, which owns the store, so
+ * that members of its group query without opening the store files
+ * (docs/view.md). The loader reads O(what is printed).
+ */
+static void
+do_view(struct ucr_control *c, const Ucr__Query *q, Ucr__Reply *rep, char *msg,
+    size_t msglen)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	rc = ucr_view_load_packed(&buf, &len, c->store,
+	    q->now ? q->now : ucr_hlc_next(0));
+	if (rc != 0) {
+		reply_error(rep, msg, msglen, rc, "cannot read the view: %s",
+		    ucr_strerror(rc));
+		return;
+	}
+	rep->view.data = buf; /* freed by ucr_control_handle */
+	rep->view.len = len;
+}
+
 int
 ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
     uint8_t **out, size_t *outlen)
@@ -351,6 +376,7 @@ ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
 	Ucr__Reply rep = UCR__REPLY__INIT;
 	char msg[1024];
 	char *json = NULL;
+	uint8_t *view = NULL;
 	size_t n;
 
 	c->requests++;
@@ -375,6 +401,12 @@ ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
 			    sizeof(msg));
 			break;
 		case UCR__REQUEST__BODY_QUERY:
+			if (req->query->what &&
+			    strcmp(req->query->what, "view") == 0) {
+				do_view(c, req->query, &rep, msg, sizeof(msg));
+				view = rep.view.data;
+				break;
+			}
 			do_query(c, req->query->what ? req->query->what : "",
 			    &rep, msg, sizeof(msg));
 			json = rep.json != protobuf_c_empty_string ? rep.json
@@ -396,5 +428,6 @@ ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
 	if (req)
 		ucr__request__free_unpacked(req, NULL);
 	free(json);
+	free(view);
 	return *out ? 0 : UCR_ENOMEM;
 }

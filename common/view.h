@@ -361,6 +361,21 @@ int ucr_view_build(struct ucr_view **out, struct ucr_store *s, uint64_t now_hlc,
 int ucr_view_build_all(struct ucr_view **out, struct ucr_store *s,
     uint64_t now_hlc, int stale_after_s);
 
+/*
+ * The daemon's half of a query (docs/view.md): what ucr_view_build reads,
+ * encoded as a ViewInputs message (proto/ucr.proto) into *out (malloc'd,
+ * the caller frees). Returns 0 or a store error, UCR_ENOMEM.
+ */
+int ucr_view_load_packed(uint8_t **out, size_t *outlen, struct ucr_store *s,
+    uint64_t now_hlc);
+/*
+ * The CLI's half: fold an encoded ViewInputs into a view, the same view
+ * ucr_view_build gives on the daemon's store. UCR_EPROTO if the message
+ * or a record in it is undecodable; 0 or UCR_ENOMEM otherwise.
+ */
+int ucr_view_fold_packed(struct ucr_view **out, const uint8_t *buf, size_t len,
+    uint64_t now_hlc, int stale_after_s);
+
 void ucr_view_free(struct ucr_view *v);
 
 /* ------------------------------------------------------------ lookups */

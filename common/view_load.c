@@ -25,6 +25,8 @@
 struct loaded {
 	struct ucr_view_input in;
 	uint8_t author[UCR_PK_LEN];
+	uint8_t *bytes; /* the encoded record, when keep_bytes */
+	size_t len;
 };
 
 struct who {
@@ -52,6 +54,13 @@ struct load {
 	size_t nowners, capowners;
 	char **pfx; /* pass 2: <owner>/measure/<kpi>/, sorted */
 	size_t npfx, cappfx, ipfx;
+	int keep_bytes; /* for a ViewInputs message */
+	/* What the fold gets besides the records (view_load). */
+	struct ucr_view_params p;
+	uint64_t last[UCR_NMUNICIPALITIES];
+	unsigned followup[UCR_NMUNICIPALITIES];
+	struct ucr_view_input *in;
+	struct ucr_view_quarantine *qv;
 };
 
 /* Plain realloc growth for the loader's temporary arrays. */
@@ -118,6 +127,15 @@ load_record(const struct ucr_rec *r, void *ctx)
 	}
 	x = &l->recs[l->nrecs++];
 	memset(x, 0, sizeof(*x));
+	if (l->keep_bytes) {
+		if ((x->bytes = malloc(r->len ? r->len : 1)) == NULL) {
+			l->nrecs--;
+			ucr__record__free_unpacked(rec, NULL);
+			return UCR_ENOMEM;
+		}
+		memcpy(x->bytes, r->bytes, r->len);
+		x->len = r->len;
+	}
 	x->in.record = rec;
 	x->in.seq = r->seq;
 	x->in.time = r->time;
@@ -335,77 +353,95 @@ load_indexed(struct load *l, struct ucr_store *s, uint64_t now_hlc,
 	return 0;
 }
 
+/*
+ * Read the fold's inputs into l: l->in (l->nrecs), l->p (with last sync,
+ * quarantine and, when indexed, the index figures). Indexed unless the
+ * store has no view index or indexed is 0: then every record.
+ */
+static int
+view_load(struct load *l, struct ucr_store *s, uint64_t now_hlc, int indexed)
+{
+	size_t i;
+	int rc = UCR_ENOTFOUND, m;
+
+	if (indexed &&
+	    (rc = load_indexed(l, s, now_hlc, &l->p, l->followup)) != 0 &&
+	    rc != UCR_ENOTFOUND)
+		return rc;
+	if (rc == UCR_ENOTFOUND &&
+	    (rc = ucr_store_foreach_record(s, "", load_record, l)) != 0)
+		return rc;
+	if ((rc = ucr_store_foreach_head(s, load_head, l)) != 0 ||
+	    (rc = ucr_store_foreach_quarantine(s, load_quarantine, l)) != 0 ||
+	    (rc = load_authors(l, s)) != 0)
+		return rc;
+	for (i = 0; i < l->nheads; i++) {
+		const char *code = who_find(l, l->heads[i].author);
+
+		if (l->heads[i].seq == 0 || (m = ucr_view_mun_index(code)) < 0)
+			continue;
+		if (l->heads[i].time > l->last[m])
+			l->last[m] = l->heads[i].time;
+	}
+	if ((l->nrecs && (l->in = calloc(l->nrecs, sizeof(*l->in))) == NULL) ||
+	    (l->nqs && (l->qv = calloc(l->nqs, sizeof(*l->qv))) == NULL))
+		return UCR_ENOMEM;
+	for (i = 0; i < l->nrecs; i++) {
+		l->in[i] = l->recs[i].in;
+		l->in[i].author = l->recs[i].author;
+	}
+	for (i = 0; i < l->nqs; i++) {
+		l->qv[i] = l->qs[i].q;
+		l->qv[i].reason = l->qs[i].reason;
+		l->qv[i].municipality =
+		    l->qs[i].has_author ? who_find(l, l->qs[i].author) : NULL;
+	}
+	l->p.now = now_hlc;
+	l->p.last_sync = l->last;
+	l->p.quarantine = l->qv;
+	l->p.nquarantine = l->nqs;
+	return 0;
+}
+
+static void
+load_free(struct load *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->nrecs; i++) {
+		ucr__record__free_unpacked((Ucr__Record *)l->recs[i].in.record,
+		    NULL);
+		free(l->recs[i].bytes);
+	}
+	for (i = 0; i < l->nqs; i++)
+		free(l->qs[i].reason);
+	free(l->recs);
+	free(l->heads);
+	free(l->qs);
+	free(l->who);
+	for (i = 0; i < l->nowners; i++)
+		free(l->owners[i]);
+	free(l->owners);
+	for (i = 0; i < l->npfx; i++)
+		free(l->pfx[i]);
+	free(l->pfx);
+	free(l->in);
+	free(l->qv);
+}
+
 static int
 view_build(struct ucr_view **out, struct ucr_store *s, uint64_t now_hlc,
     int stale_after_s, int indexed)
 {
 	struct load l = {0};
-	struct ucr_view_input *in = NULL;
-	struct ucr_view_quarantine *qv = NULL;
-	struct ucr_view_params p = {0};
-	uint64_t last[UCR_NMUNICIPALITIES] = {0};
-	unsigned followup[UCR_NMUNICIPALITIES];
-	size_t i;
-	int rc = UCR_ENOTFOUND, m;
+	int rc;
 
 	*out = NULL;
-	if (indexed && (rc = load_indexed(&l, s, now_hlc, &p, followup)) != 0 &&
-	    rc != UCR_ENOTFOUND)
-		goto leave;
-	if (rc == UCR_ENOTFOUND &&
-	    (rc = ucr_store_foreach_record(s, "", load_record, &l)) != 0)
-		goto leave;
-	if ((rc = ucr_store_foreach_head(s, load_head, &l)) != 0 ||
-	    (rc = ucr_store_foreach_quarantine(s, load_quarantine, &l)) != 0 ||
-	    (rc = load_authors(&l, s)) != 0)
-		goto leave;
-	for (i = 0; i < l.nheads; i++) {
-		const char *code = who_find(&l, l.heads[i].author);
-
-		if (l.heads[i].seq == 0 || (m = ucr_view_mun_index(code)) < 0)
-			continue;
-		if (l.heads[i].time > last[m])
-			last[m] = l.heads[i].time;
+	if ((rc = view_load(&l, s, now_hlc, indexed)) == 0) {
+		l.p.stale_after_s = stale_after_s;
+		rc = ucr_view_fold(out, l.in, l.nrecs, &l.p);
 	}
-	if ((l.nrecs && (in = calloc(l.nrecs, sizeof(*in))) == NULL) ||
-	    (l.nqs && (qv = calloc(l.nqs, sizeof(*qv))) == NULL)) {
-		rc = UCR_ENOMEM;
-		goto leave;
-	}
-	for (i = 0; i < l.nrecs; i++) {
-		in[i] = l.recs[i].in;
-		in[i].author = l.recs[i].author;
-	}
-	for (i = 0; i < l.nqs; i++) {
-		qv[i] = l.qs[i].q;
-		qv[i].reason = l.qs[i].reason;
-		qv[i].municipality =
-		    l.qs[i].has_author ? who_find(&l, l.qs[i].author) : NULL;
-	}
-	p.now = now_hlc;
-	p.stale_after_s = stale_after_s;
-	p.last_sync = last;
-	p.quarantine = qv;
-	p.nquarantine = l.nqs;
-	rc = ucr_view_fold(out, in, l.nrecs, &p);
-leave:
-	for (i = 0; i < l.nrecs; i++)
-		ucr__record__free_unpacked((Ucr__Record *)l.recs[i].in.record,
-		    NULL);
-	for (i = 0; i < l.nqs; i++)
-		free(l.qs[i].reason);
-	free(l.recs);
-	free(l.heads);
-	free(l.qs);
-	free(l.who);
-	for (i = 0; i < l.nowners; i++)
-		free(l.owners[i]);
-	free(l.owners);
-	for (i = 0; i < l.npfx; i++)
-		free(l.pfx[i]);
-	free(l.pfx);
-	free(in);
-	free(qv);
+	load_free(&l);
 	return rc;
 }
 
@@ -421,4 +457,150 @@ ucr_view_build_all(struct ucr_view **out, struct ucr_store *s, uint64_t now_hlc,
     int stale_after_s)
 {
 	return view_build(out, s, now_hlc, stale_after_s, 0);
+}
+
+/* ------------------------------------------------------------ the wire */
+
+int
+ucr_view_load_packed(uint8_t **out, size_t *outlen, struct ucr_store *s,
+    uint64_t now_hlc)
+{
+	Ucr__ViewInputs vi = UCR__VIEW_INPUTS__INIT;
+	Ucr__ViewRecord *vr = NULL, **vrp = NULL;
+	Ucr__ViewQuarantine *vq = NULL, **vqp = NULL;
+	uint32_t fu[UCR_NMUNICIPALITIES];
+	struct load l = {0};
+	size_t i, n;
+	int rc, m;
+
+	*out = NULL;
+	*outlen = 0;
+	l.keep_bytes = 1;
+	if ((rc = view_load(&l, s, now_hlc, 1)) != 0)
+		goto leave;
+	rc = UCR_ENOMEM;
+	if ((l.nrecs &&
+		((vr = calloc(l.nrecs, sizeof(*vr))) == NULL ||
+		    (vrp = calloc(l.nrecs, sizeof(*vrp))) == NULL)) ||
+	    (l.nqs &&
+		((vq = calloc(l.nqs, sizeof(*vq))) == NULL ||
+		    (vqp = calloc(l.nqs, sizeof(*vqp))) == NULL)))
+		goto leave;
+	for (i = 0; i < l.nrecs; i++) {
+		ucr__view_record__init(&vr[i]);
+		vr[i].record.data = l.recs[i].bytes;
+		vr[i].record.len = l.recs[i].len;
+		vr[i].author.data = l.recs[i].author;
+		vr[i].author.len = UCR_PK_LEN;
+		vr[i].seq = l.recs[i].in.seq;
+		vr[i].time = l.recs[i].in.time;
+		vrp[i] = &vr[i];
+	}
+	for (i = 0; i < l.nqs; i++) {
+		ucr__view_quarantine__init(&vq[i]);
+		vq[i].time = l.qv[i].time;
+		vq[i].reason = (char *)l.qv[i].reason;
+		vq[i].municipality =
+		    (char *)(l.qv[i].municipality ? l.qv[i].municipality : "");
+		vq[i].seq = l.qv[i].seq;
+		vqp[i] = &vq[i];
+	}
+	vi.n_records = l.nrecs;
+	vi.records = vrp;
+	vi.n_last_sync = UCR_NMUNICIPALITIES;
+	vi.last_sync = l.last;
+	vi.n_quarantine = l.nqs;
+	vi.quarantine = vqp;
+	if (l.p.last_followup != NULL) {
+		for (m = 0; m < UCR_NMUNICIPALITIES; m++)
+			fu[m] = l.followup[m];
+		vi.n_last_followup = UCR_NMUNICIPALITIES;
+		vi.last_followup = fu;
+	}
+	vi.has_records = l.p.has_records;
+	vi.record_count = l.p.records;
+	n = ucr__view_inputs__get_packed_size(&vi);
+	if ((*out = malloc(n ? n : 1)) == NULL)
+		goto leave;
+	*outlen = ucr__view_inputs__pack(&vi, *out);
+	rc = 0;
+leave:
+	free(vr);
+	free(vrp);
+	free(vq);
+	free(vqp);
+	load_free(&l);
+	return rc;
+}
+
+int
+ucr_view_fold_packed(struct ucr_view **out, const uint8_t *buf, size_t len,
+    uint64_t now_hlc, int stale_after_s)
+{
+	Ucr__ViewInputs *vi;
+	struct ucr_view_input *in = NULL;
+	struct ucr_view_quarantine *qv = NULL;
+	struct ucr_view_params p = {0};
+	unsigned fu[UCR_NMUNICIPALITIES];
+	size_t i, n = 0;
+	int rc = UCR_ENOMEM, m;
+
+	*out = NULL;
+	if ((vi = ucr__view_inputs__unpack(NULL, len, buf)) == NULL)
+		return UCR_EPROTO;
+	if (vi->n_last_sync != UCR_NMUNICIPALITIES ||
+	    (vi->n_last_followup != 0 &&
+		vi->n_last_followup != UCR_NMUNICIPALITIES)) {
+		rc = UCR_EPROTO;
+		goto leave;
+	}
+	if ((vi->n_records &&
+		(in = calloc(vi->n_records, sizeof(*in))) == NULL) ||
+	    (vi->n_quarantine &&
+		(qv = calloc(vi->n_quarantine, sizeof(*qv))) == NULL))
+		goto leave;
+	for (i = 0; i < vi->n_records; i++) {
+		const Ucr__ViewRecord *r = vi->records[i];
+		Ucr__Record *rec;
+
+		if (ucr_record_decode(&rec, r->record.data, r->record.len) !=
+		    0) {
+			rc = UCR_EPROTO;
+			goto leave;
+		}
+		in[n].record = rec;
+		in[n].author =
+		    r->author.len == UCR_PK_LEN ? r->author.data : NULL;
+		in[n].seq = r->seq;
+		in[n].time = r->time;
+		n++;
+	}
+	for (i = 0; i < vi->n_quarantine; i++) {
+		qv[i].time = vi->quarantine[i]->time;
+		qv[i].reason = vi->quarantine[i]->reason;
+		qv[i].municipality = *vi->quarantine[i]->municipality
+		    ? vi->quarantine[i]->municipality
+		    : NULL;
+		qv[i].seq = vi->quarantine[i]->seq;
+	}
+	if (vi->n_last_followup == UCR_NMUNICIPALITIES) {
+		for (m = 0; m < UCR_NMUNICIPALITIES; m++)
+			fu[m] = vi->last_followup[m];
+		p.last_followup = fu;
+	}
+	p.has_records = vi->has_records;
+	p.records = (size_t)vi->record_count;
+	p.now = now_hlc;
+	p.stale_after_s = stale_after_s;
+	p.last_sync = vi->last_sync;
+	p.quarantine = qv;
+	p.nquarantine = vi->n_quarantine;
+	rc = ucr_view_fold(out, in, n, &p);
+leave:
+	for (i = 0; i < n; i++)
+		ucr__record__free_unpacked((Ucr__Record *)in[i].record, NULL);
+	free(in);
+	free(qv);
+	ucr__view_inputs__free_unpacked(vi, NULL);
+	return rc;
 }

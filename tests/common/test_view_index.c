@@ -265,7 +265,9 @@ same_views(struct ucr_store *s, const char *what, int round)
 static void
 same_views_at(struct ucr_store *s, const char *what, int round, uint64_t now)
 {
-	struct ucr_view *a = NULL, *b = NULL;
+	struct ucr_view *a = NULL, *b = NULL, *c = NULL;
+	uint8_t *buf;
+	size_t len;
 	char *x, *y;
 	size_t i;
 	int m;
@@ -301,6 +303,26 @@ same_views_at(struct ucr_store *s, const char *what, int round, uint64_t now)
 		free(x);
 		free(y);
 	}
+	/* What a daemon sends and the CLI folds: the same again. */
+	ucr_view_free(a);
+	cr_assert_eq(ucr_view_load_packed(&buf, &len, s, now), 0);
+	cr_assert_eq(ucr_view_fold_packed(&a, buf, len, now, 3600), 0);
+	free(buf);
+	x = dump(ucr_view_json_status(a));
+	y = dump(ucr_view_json_status(b));
+	cr_assert_str_eq(x, y, "%s round %d: packed status differs", what,
+	    round);
+	free(x);
+	free(y);
+	x = dump(ucr_view_json_plan(a, NULL, NULL));
+	y = dump(ucr_view_json_plan(b, NULL, NULL));
+	cr_assert_str_eq(x, y, "%s round %d: packed plan differs", what, round);
+	free(x);
+	free(y);
+	cr_assert_eq(ucr_view_fold_packed(&c, (const uint8_t *)"\xff\xff", 2,
+			 now, 3600),
+	    UCR_EPROTO);
+	cr_assert_null(c);
 	ucr_view_free(a);
 	ucr_view_free(b);
 }
