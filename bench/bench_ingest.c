@@ -4,7 +4,10 @@
  * BLAKE2b of a small entry, LMDB durable commits), so the figure can be
  * judged on any machine. No assertions: it prints.
  *
- *   bench_ingest [-n RECORDS] [-b BATCH] [-d DIR]
+ *   bench_ingest [-n RECORDS] [-b BATCH] [-d DIR] [-k]
+ *
+ * -k: Kolada-like measurements (the rows bench/run.sh gives PostgreSQL)
+ * instead of ~300-byte network records.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -61,6 +64,36 @@ make_record(const char *owner, int i)
 	r.network = &n;
 	n.name = name;
 	n.joined = "2009-01-01";
+	return &r;
+}
+
+/* A Kolada-like measurement: the rows bench/run.sh gives PostgreSQL. */
+static Ucr__Record *
+make_measure(const char *owner, int i)
+{
+	static Ucr__Record r;
+	static Ucr__Measurement m;
+	static Ucr__Decimal d;
+	static char key[96], ind[16];
+	static const char *const g = "TKM";
+
+	ucr__record__init(&r);
+	ucr__measurement__init(&m);
+	ucr__decimal__init(&d);
+	snprintf(ind, sizeof(ind), "N%05d", 1 + i / 105);
+	m.indicator = ind;
+	m.area = (char *)owner;
+	m.year = 1990 + (i / 3) % 35;
+	m.gender = (Ucr__Gender)(i % 3);
+	d.units = (int64_t)((i * 7919) % 1000) * 100 + i % 100;
+	d.scale = 2;
+	m.value = &d;
+	snprintf(key, sizeof(key), "%s/measure/%s/%u/%c", owner, ind, m.year,
+	    g[i % 3]);
+	r.key = key;
+	r.owner = (char *)owner;
+	r.body_case = UCR__RECORD__BODY_MEASUREMENT;
+	r.measurement = &m;
 	return &r;
 }
 
@@ -147,7 +180,7 @@ limits(const char *dir)
 int
 main(int argc, char **argv)
 {
-	int nrec = 20000, batch = 100, ch, i, rc;
+	int nrec = 20000, batch = 100, ch, i, rc, kolada = 0;
 	char tmpl[] = "/tmp/ucr-bench-XXXXXX", *dir = NULL, path[512], why[256];
 	int made = 0;
 	struct ucr_key *hubk, *nodek;
@@ -158,7 +191,7 @@ main(int argc, char **argv)
 	size_t bad, applied, total = 0, nb = 0;
 	double t, t_append, t_apply, c, c_append, c_apply;
 
-	while ((ch = getopt(argc, argv, "n:b:d:")) != -1) {
+	while ((ch = getopt(argc, argv, "n:b:d:k")) != -1) {
 		switch (ch) {
 		case 'n':
 			nrec = atoi(optarg);
@@ -169,10 +202,13 @@ main(int argc, char **argv)
 		case 'd':
 			dir = optarg;
 			break;
+		case 'k':
+			kolada = 1;
+			break;
 		default:
 			fprintf(stderr,
 			    "usage: bench_ingest [-n RECORDS] [-b BATCH] "
-			    "[-d DIR]\n");
+			    "[-d DIR] [-k]\n");
 			return 2;
 		}
 	}
@@ -191,9 +227,10 @@ main(int argc, char **argv)
 		return 1;
 	ucr_key_generate(&hubk);
 	ucr_key_generate(&nodek);
-	printf("UCR ingest benchmark: %d records of ~300 B in batches of %d, "
+	printf("UCR ingest benchmark: %d %s in batches of %d, "
 	       "store in %s, %ld cores\n",
-	    nrec, batch, dir, sysconf(_SC_NPROCESSORS_ONLN));
+	    nrec, kolada ? "measurements" : "records of ~300 B", batch, dir,
+	    sysconf(_SC_NPROCESSORS_ONLN));
 	printf("hardware limits measured in this run:\n");
 	limits(dir);
 
@@ -241,7 +278,8 @@ main(int argc, char **argv)
 		Ucr__Record *recs[UCR_MAX_BATCH_ENTRIES];
 
 		for (j = 0; j < batch && i < nrec; j++, i++) {
-			Ucr__Record *tmp = make_record("2403", i);
+			Ucr__Record *tmp = kolada ? make_measure("2403", i)
+						  : make_record("2403", i);
 			uint8_t *buf;
 			size_t len;
 

@@ -1,0 +1,282 @@
+#!/bin/sh
+# bench/run.sh: the project's benchmark, beside its peers and limits, in one run.
+#
+#   bench/run.sh [--quick] [--repeat N] [--no-doc]
+#
+# Builds (Release), starts PostgreSQL from Debian in a temp folder on a unix
+# socket (installs it with apt-get if missing), generates Kolada-like
+# measurements, and measures in the same run:
+#   - hub ingest (bench_ingest -k: verify, fold, durable commit) against
+#     PostgreSQL (6 clients inserting the same rows, synchronous_commit on)
+#     and against LMDB's batched-commit limit;
+#   - the whole region on one machine (bench_region: 6 nodes -> hub -> relay),
+#     write -> hub / write -> other node latency p50/p99, daemon memory;
+#   - ucr status / plan / report time and peak memory at 1 k, 10 k, 100 k
+#     (and 1 M without --quick) records.
+# Each figure is repeated (3 times; --repeat N) and given as min/median/max.
+# Prints one table and writes it to docs/benchmarks.md (--no-doc: don't).
+# Not a test: nothing here asserts.
+set -eu
+
+QUICK=0
+REPEAT=3
+DOC=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) QUICK=1 ;;
+	--repeat) REPEAT=$2; shift ;;
+	--no-doc) DOC=0 ;;
+	-h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+	*) echo "usage: bench/run.sh [--quick] [--repeat N] [--no-doc]" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$SRC/build-bench
+BIN=$BUILD/bin
+if [ "$QUICK" = 1 ]; then
+	SIZES="1000 10000 100000"
+	INGEST_N=60000      # rows for the ingest comparison (6 x 10 000)
+	REGION_N=10000      # measurements per node in the region run
+else
+	SIZES="1000 10000 100000 1000000"
+	INGEST_N=300000
+	REGION_N=50000
+fi
+CLIENTS=6
+BATCH=1000
+LAT_WRITES=200
+START=$(date +%s)
+
+say() { printf '%s\n' "$*" >&2; }
+
+# ------------------------------------------------------------------ build
+say "== build (Release) in $BUILD"
+cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD" -j2 >/dev/null
+
+TMP=$(mktemp -d /tmp/ucr-bench-run-XXXXXX)
+chmod 755 "$TMP"
+PGDIR=$TMP/pg
+PGBIN=
+NODEPID=
+cleanup() {
+	if [ -n "$NODEPID" ]; then kill "$NODEPID" 2>/dev/null || true; wait "$NODEPID" 2>/dev/null || true; fi
+	if [ -n "$PGBIN" ] && [ -f "$PGDIR/data/postmaster.pid" ]; then
+		as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast stop >/dev/null 2>&1 || true
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+# ------------------------------------------------------------------ PostgreSQL
+if ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then
+	say "== installing PostgreSQL from Debian"
+	if [ "$(id -u)" = 0 ]; then
+		apt-get install -y postgresql >/dev/null
+	else
+		sudo apt-get install -y postgresql >/dev/null
+	fi
+fi
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+PGVER=$("$PGBIN/postgres" --version | awk '{print $3}')
+# initdb refuses root: run the server as the postgres user then.
+as_pg() {
+	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+mkdir -p "$PGDIR"
+[ "$(id -u)" = 0 ] && chown postgres "$PGDIR"
+say "== PostgreSQL $PGVER in $PGDIR (unix socket only)"
+as_pg "$PGBIN/initdb" -D "$PGDIR/data" -A trust -U postgres >/dev/null
+as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w \
+	-o "-k $PGDIR -c listen_addresses='' -c synchronous_commit=on -c fsync=on -c max_connections=20" \
+	start >/dev/null
+PSQL="$PGBIN/psql -h $PGDIR -U postgres -q -X -v ON_ERROR_STOP=1"
+
+# ------------------------------------------------------------------ helpers
+# min/median/max of numbers on stdin
+stats() { sort -g | awk '{v[NR]=$1} END {printf "%s %s %s", v[1], v[int((NR+1)/2)], v[NR]}'; }
+med() { echo "$1" | awk '{print $2}'; }
+fmt3() { echo "$1" | awk -v d="${2:-0}" '{printf "%.*f / %.*f / %.*f", d, $1, d, $2, d, $3}'; }
+result() { # result FILE KEY: a key=value of the RESULT line
+	grep '^RESULT' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | tail -1
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+CODES="2480 2403 2401 2409 2404 2460"
+
+# The rows: indicator, year, gender, value: the same generator as
+# bench_ingest -k and bench_region.
+gen_sql() { # gen_sql CODE N BATCH
+	awk -v code="$1" -v n="$2" -v b="$3" 'BEGIN {
+		g = "TKM"
+		for (i = 0; i < n; i++) {
+			if (i % b == 0) printf "BEGIN;\nINSERT INTO measure VALUES\n"
+			ind = sprintf("N%05d", 1 + int(i / 105))
+			y = 1990 + int(i / 3) % 35
+			s = substr(g, i % 3 + 1, 1)
+			printf "(\x27%s/measure/%s/%d/%s\x27,\x27%s\x27,\x27%s\x27,\x27%s\x27,%d,\x27%s\x27,%d.%02d)", code, ind, y, s, code, ind, code, y, s, (i * 7919) % 1000, i % 100
+			if (i % b == b - 1 || i == n - 1) printf ";\nCOMMIT;\n"; else printf ",\n"
+		}
+	}'
+}
+
+# ------------------------------------------------------------------ ingest
+say "== hub ingest: ucr vs PostgreSQL ($CLIENTS clients) vs LMDB, $INGEST_N rows, $REPEAT runs"
+PER=$((INGEST_N / CLIENTS))
+i=0
+for c in $CODES; do
+	gen_sql "$c" "$PER" "$BATCH" > "$TMP/pg-$i.sql"
+	i=$((i + 1))
+done
+chmod 644 "$TMP"/pg-*.sql
+: > "$TMP/ucr_rps"; : > "$TMP/ucr_cpu"; : > "$TMP/lmdb_rps"; : > "$TMP/pg_rps"
+r=0
+while [ $r -lt "$REPEAT" ]; do
+	"$BIN/bench_ingest" -k -n "$INGEST_N" -b "$BATCH" > "$TMP/ingest.out"
+	result "$TMP/ingest.out" ingest_rps >> "$TMP/ucr_rps"
+	result "$TMP/ingest.out" ingest_cpu_us >> "$TMP/ucr_cpu"
+	result "$TMP/ingest.out" lmdb_batched_rps >> "$TMP/lmdb_rps"
+	$PSQL -c "DROP TABLE IF EXISTS measure; CREATE TABLE measure (key text PRIMARY KEY, owner text NOT NULL, indicator text NOT NULL, area text NOT NULL, year int NOT NULL, gender char(1) NOT NULL, value numeric NOT NULL)"
+	t0=$(date +%s.%N)
+	i=0
+	pids=
+	while [ $i -lt $CLIENTS ]; do
+		$PSQL -f "$TMP/pg-$i.sql" >/dev/null &
+		pids="$pids $!"
+		i=$((i + 1))
+	done
+	for p in $pids; do wait "$p"; done
+	t1=$(date +%s.%N)
+	awk -v n="$((PER * CLIENTS))" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f\n", n / (b - a)}' >> "$TMP/pg_rps"
+	r=$((r + 1))
+done
+UCR_RPS=$(stats < "$TMP/ucr_rps"); UCR_CPU=$(stats < "$TMP/ucr_cpu")
+LMDB_RPS=$(stats < "$TMP/lmdb_rps"); PG_RPS=$(stats < "$TMP/pg_rps")
+
+# ------------------------------------------------------------------ region
+say "== region: 6 nodes -> hub -> relay, $REGION_N measurements per node, $REPEAT runs"
+: > "$TMP/region"
+r=0
+while [ $r -lt "$REPEAT" ]; do
+	"$BIN/bench_region" -m 6 -n "$REGION_N" -l "$LAT_WRITES" -p $((27800 + r * 10)) > "$TMP/region.out"
+	grep '^RESULT' "$TMP/region.out" >> "$TMP/region"
+	r=$((r + 1))
+done
+rstat() { tr ' ' '\n' < "$TMP/region" | sed -n "s/^$1=//p" | stats; }
+REG_RPS=$(rstat region_rps); REG_RELAY=$(rstat region_relay_rps)
+RT50=$(rstat rt_p50_ms); RT99=$(rstat rt_p99_ms)
+H50=$(rstat hub_p50_ms); H99=$(rstat hub_p99_ms)
+O50=$(rstat other_p50_ms); O99=$(rstat other_p99_ms)
+HUB_DIRTY=$(rstat hub_dirty_kib); NODE_DIRTY=$(rstat node_dirty_kib)
+HUB_RSS=$(rstat hub_rss_kib); NODE_RSS=$(rstat node_rss_kib)
+# LMDB durable commit of one put: the floor of a one-write round trip
+"$BIN/bench_ingest" -n 1 -b 1 > "$TMP/one.out"
+COMMIT_PS=$(sed -n 's/.*lmdb durable put *\([0-9]*\) \/s (one.*/\1/p' "$TMP/one.out")
+COMMIT_MS=$(awk -v c="$COMMIT_PS" 'BEGIN {printf "%.2f", 1000 / c}')
+
+# ------------------------------------------------------------------ queries
+say "== status / plan / report at $SIZES records"
+N=$TMP/node
+mkdir -p "$N"
+"$BIN/ucr" keygen --out "$N/k.key" >/dev/null
+cat > "$N/node.conf" <<EOF
+[node]
+municipality = 2403
+key = $N/k.key
+data = $N/data
+control = ipc://$N/node.sock
+map_size = 16G
+EOF
+"$BIN/ucr-node" -d -f "$N/node.conf" 2>"$N/node.log" &
+NODEPID=$!
+i=0
+while [ ! -S "$N/node.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+UCR="$BIN/ucr -c $N/node.conf"
+# targets, projects, decisions of a real municipality first
+$UCR import "$SRC/deploy/demo/2403.json" >/dev/null
+have=0
+: > "$TMP/queries"
+for size in $SIZES; do
+	add=$((size - have))
+	awk -v n="$size" -v from="$have" 'BEGIN {
+		print "kind,owner,indicator,year,gender,value,status,area"
+		g = "TKM"
+		for (i = from; i < n; i++)
+			printf "measure,,N%05d,%d,%s,%d.%02d,,\n", 1 + int(i / 105), 1990 + int(i / 3) % 35, substr(g, i % 3 + 1, 1), (i * 7919) % 1000, i % 100
+	}' > "$TMP/m.csv"
+	$UCR import "$TMP/m.csv" >/dev/null
+	have=$size
+	for q in status plan report; do
+		: > "$TMP/t"; : > "$TMP/m"
+		r=0
+		while [ $r -lt "$REPEAT" ]; do
+			if [ $q = report ]; then args="report --html $TMP/r.html"; else args="$q --json"; fi
+			/usr/bin/time -f "%e %M" -o "$TMP/tm" $UCR $args >/dev/null
+			awk '{print $1}' "$TMP/tm" >> "$TMP/t"
+			awk '{print $2}' "$TMP/tm" >> "$TMP/m"
+			r=$((r + 1))
+		done
+		echo "$q $size $(stats < "$TMP/t") $(stats < "$TMP/m")" >> "$TMP/queries"
+	done
+done
+kill "$NODEPID"; wait "$NODEPID" 2>/dev/null || true; NODEPID=
+
+# ------------------------------------------------------------------ table
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+NCPU=$(nproc)
+MEM=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
+OS=$(. /etc/os-release && echo "$PRETTY_NAME")
+KERNEL=$(uname -r)
+FS=$(df -T /tmp | awk 'NR == 2 {print $2}')
+WHEN=$(date -u '+%Y-%m-%d %H:%M UTC')
+ELAPSED=$(( $(date +%s) - START ))
+USERS=$(ps -eo user= | sort -u | wc -l)
+
+T=$TMP/table.md
+{
+	echo "| figure | ucr (min / median / max) | peer or limit | ratio (median) | goal |"
+	echo "|---|---|---|---|---|"
+	echo "| hub ingest, records/s (verified, durable, one store) | $(fmt3 "$UCR_RPS") | PostgreSQL $PGVER, $CLIENTS clients, synchronous_commit on: $(fmt3 "$PG_RPS") | $(ratio "$(med "$UCR_RPS")" "$(med "$PG_RPS")")× | ≥ 2× PostgreSQL |"
+	echo "| hub ingest vs LMDB batched commits (1000 puts per commit), records/s | $(fmt3 "$UCR_RPS") | LMDB: $(fmt3 "$LMDB_RPS") | $(ratio "$(med "$UCR_RPS")" "$(med "$LMDB_RPS")")× | (a limit) |"
+	echo "| hub ingest CPU per record, µs | $(fmt3 "$UCR_CPU" 2) | - | - | ≤ 5 µs |"
+	echo "| whole region, 6 nodes → hub, records/s | $(fmt3 "$REG_RPS") | PostgreSQL, $CLIENTS clients: $(fmt3 "$PG_RPS") | $(ratio "$(med "$REG_RPS")" "$(med "$PG_RPS")")× | ≥ 1× |"
+	echo "| whole region, until every node holds every record, records/s | $(fmt3 "$REG_RELAY") | - | - | - |"
+	echo "| one write, control round trip p50, ms | $(fmt3 "$RT50" 2) | one durable LMDB commit: $COMMIT_MS ms | $(ratio "$(med "$RT50")" "$COMMIT_MS")× | ≈ 1× |"
+	echo "| one write, control round trip p99, ms | $(fmt3 "$RT99" 2) | - | - | - |"
+	echo "| write → held at the hub, p50, ms | $(fmt3 "$H50" 2) | - | - | - |"
+	echo "| write → held at the hub, p99, ms | $(fmt3 "$H99" 2) | - | - | < 10 ms |"
+	echo "| write → held at another node, p50, ms | $(fmt3 "$O50" 2) | - | - | - |"
+	echo "| write → held at another node, p99, ms | $(fmt3 "$O99" 2) | - | - | < 10 ms |"
+	first=$(echo $SIZES | awk '{print $1}')
+	for q in status plan report; do
+		base=$(awk -v q=$q -v s="$first" '$1 == q && $2 == s {print $4}' "$TMP/queries")
+		while read -r qq size tmin tmed tmax mmin mmed mmax; do
+			[ "$qq" = "$q" ] || continue
+			echo "| \`ucr $q\` at $size records: time, s (peak memory, median) | $tmin / $tmed / $tmax ($(awk -v a="$mmed" 'BEGIN {printf "%.0f", a / 1024}') MiB) | at $first records: $base s | $(ratio "$tmed" "$base")× | ≤ 1.5× of 1 k; < 32 MiB |"
+		done < "$TMP/queries"
+	done
+	mib() { echo "$1" | awk '{printf "%.0f / %.0f / %.0f", $1 / 1024, $2 / 1024, $3 / 1024}'; }
+	echo "| hub heap (private dirty) after the region run, MiB | $(mib "$HUB_DIRTY") | VmRSS (with LMDB's mapped pages): $(mib "$HUB_RSS") | - | < 64 MiB |"
+	echo "| largest node heap (private dirty), MiB | $(mib "$NODE_DIRTY") | VmRSS: $(mib "$NODE_RSS") | - | < 32 MiB |"
+} > "$T"
+MACHINE="$CPU, $NCPU cores, $MEM RAM, $OS, Linux $KERNEL, /tmp on $FS; load average at the end $LOAD; $USERS users' processes on the machine"
+{
+	echo
+	echo "bench/run.sh$( [ "$QUICK" = 1 ] && echo ' --quick'), $WHEN, $ELAPSED s, $REPEAT runs each"
+	echo "machine: $MACHINE"
+	echo
+	cat "$T"
+} | tee "$TMP/out.md"
+
+if [ "$DOC" = 1 ]; then
+	D=$SRC/docs/benchmarks.md
+	# replace the part between the markers, keep the rest of the document
+	awk -v f="$TMP/out.md" '
+		/<!-- run.sh begin -->/ { print; while ((getline l < f) > 0) print l; skip = 1; next }
+		/<!-- run.sh end -->/ { skip = 0 }
+		!skip { print }' "$D" > "$TMP/doc" && cp "$TMP/doc" "$D"
+	say "== written to docs/benchmarks.md"
+fi
