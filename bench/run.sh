@@ -233,7 +233,7 @@ KERNEL=$(uname -r)
 FS=$(df -T /tmp | awk 'NR == 2 {print $2}')
 WHEN=$(date -u '+%Y-%m-%d %H:%M UTC')
 ELAPSED=$(( $(date +%s) - START ))
-USERS=$(ps -eo user= | sort -u | wc -l)
+NPROC=$(ps -e --no-headers | wc -l)
 
 T=$TMP/table.md
 {
@@ -262,11 +262,12 @@ T=$TMP/table.md
 	echo "| hub heap (private dirty) after the region run, MiB | $(mib "$HUB_DIRTY") | VmRSS (with LMDB's mapped pages): $(mib "$HUB_RSS") | - | < 64 MiB |"
 	echo "| largest node heap (private dirty), MiB | $(mib "$NODE_DIRTY") | VmRSS: $(mib "$NODE_RSS") | - | < 32 MiB |"
 } > "$T"
-MACHINE="$CPU, $NCPU cores, $MEM RAM, $OS, Linux $KERNEL, /tmp on $FS; load average at the end $LOAD; $USERS users' processes on the machine"
+MACHINE="$CPU, $NCPU cores, $MEM RAM, $OS, Linux $KERNEL, /tmp on $FS; load average at the end $LOAD, $NPROC processes"
 {
 	echo
-	echo "bench/run.sh$( [ "$QUICK" = 1 ] && echo ' --quick'), $WHEN, $ELAPSED s, $REPEAT runs each"
-	echo "machine: $MACHINE"
+	echo "bench/run.sh$( [ "$QUICK" = 1 ] && echo ' --quick'), $WHEN, $ELAPSED s, $REPEAT runs each."
+	echo
+	echo "Machine: $MACHINE."
 	echo
 	cat "$T"
 } | tee "$TMP/out.md"
