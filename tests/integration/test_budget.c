@@ -501,3 +501,58 @@ Test(budget, revoked_gets_no_relay)
 	client_close(&c);
 	ucr_key_free(k);
 }
+
+/*
+ * Receive queues: a peer sending frames of 8 MiB (one huge entry: over the
+ * credit) as fast as it can makes the hub hold at most its receive queue
+ * and one frame being decoded; the rest waits in TCP or is dropped over
+ * the byte quota. The hub's peak memory stays under 64 MiB, and honest
+ * nodes keep syncing.
+ */
+Test(budget, big_frames_bounded, .timeout = 120)
+{
+	struct ucr_key *k;
+	struct client c;
+	Ucr__Frame f = UCR__FRAME__INIT;
+	Ucr__Batch b = UCR__BATCH__INIT;
+	ProtobufCBinaryData ent;
+	uint8_t sig[UCR_SIG_LEN] = {0}, *buf;
+	size_t len;
+	long hwm;
+	int i;
+
+	region_init(65);
+	hub_start();
+	two_nodes();
+	k = enrolled_key("2403", "client");
+	client_open(&c, k);
+	cr_assert_eq(expect_usable(&c, "connecting"), 0);
+	ent.len = UCR_WIRE_MAXMSG - 1024;
+	ent.data = calloc(1, ent.len);
+	cr_assert_not_null(ent.data);
+	b.author.data = k->pk;
+	b.author.len = 32;
+	b.epoch = c.epoch;
+	b.first_seq = 1;
+	b.last_seq = 1;
+	b.entries = &ent;
+	b.n_entries = 1;
+	b.signature.data = sig;
+	b.signature.len = sizeof(sig);
+	f.body_case = UCR__FRAME__BODY_BATCH;
+	f.batch = &b;
+	cr_assert_eq(ucr_wire_encode(&buf, &len, &f), 0);
+	free(ent.data);
+	cr_assert_leq(len, UCR_WIRE_MAXMSG);
+	for (i = 0; i < 40; i++)
+		client_send_raw(&c, buf, len);
+	free(buf);
+	honest_sync(0, 1, "G1", 20000);
+	hwm = proc_kb(hub.pid, "VmHWM");
+	cr_assert_gt(hwm, 0);
+	cr_assert_lt(hwm, 64 * 1024, "the hub peaked at %ld kB", hwm);
+	cr_assert_eq(hub_head(&c), 0);
+	cr_assert(alive(&hub), "the hub died:\n%s", tail(&hub));
+	client_close(&c);
+	ucr_key_free(k);
+}
