@@ -55,8 +55,9 @@
 #define RESEND_MIN_MS 1000  /* resend timeout: floor */
 #define RESEND_MAX_MS 60000 /* resend timeout with back-off: ceiling */
 /* Credits (node to hub), given in State and Ack and enforced on receipt. */
-#define CREDIT_BATCHES 8       /* a node's window of unacked batches */
-#define CREDIT_BYTES (4 << 20) /* bytes of entries per batch at most */
+#define CREDIT_BATCHES 8            /* a node's window of unacked batches */
+#define CREDIT_BYTES (4 << 20)      /* bytes of entries per batch at most */
+#define CREDIT_BYTES_MIN (16 << 10) /* on a slow link, down to this */
 /* Metering: every message a peer sends, of every kind and role. */
 #define QUOTA_RATE (8 << 20)   /* frame bytes per second per peer */
 #define QUOTA_BURST (32 << 20) /* frame bytes in one burst */
@@ -115,6 +116,7 @@ struct peer {
 	int backoff;   /* resend timeouts since the last ack */
 	int stalled;   /* resent once, no ack since: wait for one */
 	int64_t last_ack_at;
+	uint64_t credit_given; /* the largest credit_bytes given (this conn.) */
 	/* metering */
 	double tokens;     /* bytes */
 	double msg_tokens; /* messages */
@@ -155,6 +157,7 @@ peer_reset(struct peer *p)
 	p->rate = p->srtt = p->rttvar = 0;
 	p->backoff = p->stalled = 0;
 	p->last_ack_at = 0;
+	p->credit_given = 0;
 }
 
 static struct peer *
@@ -444,8 +447,9 @@ link_sample(struct peer *p, const struct flight *fl, int64_t now)
 		rtt = 1;
 	dt = now - from < 1 ? 1 : (double)(now - from);
 	rate = (double)fl->bytes * 1000.0 / dt;
-	/* a lone batch measures latency more than rate: it may only raise it */
-	if (fl->busy || rate > p->rate)
+	/* a lone batch measures latency more than rate: it may only raise a
+	 * rate measured before */
+	if (fl->busy || (p->rate > 0 && rate > p->rate))
 		p->rate = p->rate > 0 ? 0.75 * p->rate + 0.25 * rate : rate;
 	if (p->srtt == 0) {
 		p->srtt = rtt;
@@ -465,6 +469,25 @@ link_sample(struct peer *p, const struct flight *fl, int64_t now)
 		    cap < RELAY_BYTES_MIN ? RELAY_BYTES_MIN : (size_t)cap;
 	if (p->batch > RELAY_BYTES_MAX)
 		p->batch = RELAY_BYTES_MAX;
+}
+
+/*
+ * The credit to give: CREDIT_BYTES, or on a link measured slower what
+ * it carries in RELAY_BATCH_MS (at least CREDIT_BYTES_MIN), so that a
+ * node signs batches that also relay in about a second. Batches are held
+ * to the largest credit given on the connection.
+ */
+static uint64_t
+credit_bytes(struct peer *p)
+{
+	double c = p->rate * RELAY_BATCH_MS / 1000.0;
+	uint64_t v = CREDIT_BYTES;
+
+	if (p->rate > 0 && c < CREDIT_BYTES)
+		v = c < CREDIT_BYTES_MIN ? CREDIT_BYTES_MIN : (uint64_t)c;
+	if (v > p->credit_given)
+		p->credit_given = v;
+	return v;
 }
 
 static void
@@ -708,7 +731,7 @@ on_hello(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 	st.author = hello->author;
 	st.epoch = hello->epoch;
 	st.credit_batches = CREDIT_BATCHES;
-	st.credit_bytes = CREDIT_BYTES;
+	st.credit_bytes = credit_bytes(p);
 	rc = ucr_store_head(h->d.store, p->key, hello->epoch, &head);
 	if (rc == UCR_ENOTFOUND) {
 		memset(&head, 0, sizeof(head));
@@ -835,7 +858,7 @@ send_ack(struct hub *h, struct peer *p, const uint8_t *author, uint64_t epoch)
 	a.epoch = epoch;
 	a.seq = head.seq;
 	a.credit_batches = CREDIT_BATCHES;
-	a.credit_bytes = CREDIT_BYTES;
+	a.credit_bytes = credit_bytes(p);
 	f.body_case = UCR__FRAME__BODY_ACK;
 	f.ack = &a;
 	send_to(h, p, &f);
@@ -874,11 +897,12 @@ on_batch(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 	}
 	for (i = 0; i < b->n_entries; i++)
 		bytes += b->entries[i].len;
-	if (bytes > CREDIT_BYTES) {
+	if (bytes > p->credit_given) {
 		send_error(h, m, p, UCR_ECREDIT, 0,
-		    "batch %llu-%llu of %zu bytes, over the credit of %d",
+		    "batch %llu-%llu of %zu bytes, over the credit of %llu",
 		    (unsigned long long)b->first_seq,
-		    (unsigned long long)b->last_seq, bytes, CREDIT_BYTES);
+		    (unsigned long long)b->last_seq, bytes,
+		    (unsigned long long)p->credit_given);
 		return;
 	}
 	rc = ucr_store_apply(h->d.store, b, &applied, why, sizeof(why));
