@@ -786,7 +786,9 @@ on_hello(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 		}
 	} else if (hello->head_seq == 0 && head.seq > 0)
 		st.verdict = UCR__VERDICT__VERDICT_RESTORE;
-	if (st.verdict != UCR__VERDICT__VERDICT_RESTORE)
+	/* a restore or re-base fetches its own log: keep relaying it */
+	if (st.verdict != UCR__VERDICT__VERDICT_RESTORE &&
+	    st.verdict != UCR__VERDICT__VERDICT_REBASE)
 		p->fetch_own = 0;
 	f.body_case = UCR__FRAME__BODY_STATE;
 	f.state = &st;
