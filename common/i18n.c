@@ -33,9 +33,10 @@ beside_program(char *buf, size_t len)
 			return NULL;
 		*p = '\0';
 	}
-	if (strlen(buf) + sizeof("/share/locale") > len)
+	n = (ssize_t)strlen(buf);
+	if ((size_t)snprintf(buf + n, len - (size_t)n, "/share/locale") >=
+	    len - (size_t)n)
 		return NULL;
-	strcat(buf, "/share/locale");
 	if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
 		return NULL;
 	return buf;
