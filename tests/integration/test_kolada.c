@@ -465,3 +465,67 @@ Test(kolada, refusals)
 	free(script[1].body);
 	free(script[2].body);
 }
+
+/* libcurl takes the proxy from http_proxy: the stand-in plays the proxy
+   for a host that does not exist, and sees the absolute address. */
+Test(kolada, through_a_proxy)
+{
+	struct answer script[2] = {{ANSWER, 200, NULL}, {ANSWER, 200, TITLES}};
+	char *out = NULL, *err = NULL, *log;
+	json_t *all;
+	int fd = listen_local(), rc;
+
+	script[0].body = page1(0);
+	start_server(fd, script, 2);
+	rc = tu_run(&out, &err,
+	    "env -u https_proxy -u all_proxy -u HTTPS_PROXY -u ALL_PROXY "
+	    "-u no_proxy -u NO_PROXY http_proxy=http://127.0.0.1:%d "
+	    "ucr -c '%s' kolada fetch --base-url http://kolada.invalid/v2 "
+	    "--kpi N00401,N01951 --years 2021-2022 --retries 0",
+	    port, conf);
+	cr_assert_eq(rc, 0, "%s%s", out, err);
+	cr_assert(strstr(out, "imported 4 records") != NULL, "%s", out);
+	log = requests();
+	cr_assert(strstr(log,
+		      "GET http://kolada.invalid/v2/data/kpi/"
+		      "N00401,N01951/municipality/2403/year/"
+		      "2021,2022 HTTP/1.1\n") != NULL,
+	    "%s", log);
+	cr_assert(strstr(log,
+		      "GET http://kolada.invalid/v2/kpi/"
+		      "N00401,N01951 HTTP/1.1\n") != NULL,
+	    "%s", log);
+	free(log);
+	all = measures();
+	cr_assert_eq(json_array_size(all), 4);
+	json_decref(all);
+	free(script[0].body);
+	free(out);
+	free(err);
+}
+
+/* On a terminal (script(1) gives it one) stderr shows the pages. */
+Test(kolada, progress_on_a_terminal)
+{
+	struct answer script[3] = {{ANSWER, 200, NULL}, {ANSWER, 200, NULL},
+	    {ANSWER, 200, TITLES}};
+	char *out = NULL, *err = NULL;
+	int fd = listen_local(), rc;
+
+	script[0].body = page1(1);
+	script[1].body = page2();
+	start_server(fd, script, 3);
+	rc = tu_run(&out, &err,
+	    "script -qec \"env -u http_proxy -u https_proxy -u all_proxy "
+	    "ucr -c '%s' kolada fetch --base-url http://127.0.0.1:%d/v2 "
+	    "--kpi N00401,N01951 --years 2021-2022\" /dev/null",
+	    conf, port);
+	cr_assert_eq(rc, 0, "%s%s", out, err);
+	cr_assert(strstr(out, "kolada: page 1, 0 rows") != NULL, "%s", out);
+	cr_assert(strstr(out, "kolada: page 2, 2 rows") != NULL, "%s", out);
+	cr_assert(strstr(out, "imported 7 records") != NULL, "%s", out);
+	free(script[0].body);
+	free(script[1].body);
+	free(out);
+	free(err);
+}
