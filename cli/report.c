@@ -156,6 +156,31 @@ status_label(enum ucr_progress s)
 	return _(ucr_view_status_label(s));
 }
 
+/*
+ * The programme's own titles, the defaults of common/view.c and
+ * common/record.c, in the user's language; a title the region has set
+ * otherwise is shown as it is.
+ */
+static const char *const title_words[] = {
+    /* TRANSLATORS: the programme goals (the project description's words) */
+    N_("Thematic working groups engaged"), N_("Regional workshops held"),
+    N_("Gender balance: neither women nor men above this share (%)"),
+    N_("Regional action plan adopted on six adopted local plans"),
+    N_("New national or international networks"),
+    N_("Development projects, at least one per municipality"),
+    /* TRANSLATORS: the five regional priorities, as the region names them */
+    N_("Good health on equal terms"), N_("Co-creation and democracy"),
+    N_("Accessible and gender-equal transport"),
+    N_("Efficient and renewable energy use"),
+    N_("Viable and sustainable local economy")};
+
+static const char *
+title_tr(const char *s)
+{
+	(void)title_words;
+	return s != NULL && *s != '\0' ? _(s) : s; /* _("") is the header */
+}
+
 static int
 print_json(json_t *doc)
 {
@@ -291,7 +316,7 @@ text_goals(FILE *f, const struct ucr_view *v, const struct colors *c)
 		    fmt_num(n, sizeof(n), g->threshold),
 		    i == UCR_GOAL_A3 ? " %" : "");
 		fprintf(f, "  %-4s", g->id);
-		cli_cell(f, g->title, 58, 0);
+		cli_cell(f, title_tr(g->title), 58, 0);
 		fputc(' ', f);
 		cli_cell(f, cur, 9, 1);
 		fprintf(f, " %10s  %s%s%s\n", thr, g->met ? c->green : c->red,
@@ -535,7 +560,8 @@ cmd_plan(int argc, char **argv)
 			continue;
 		if (k == UCR_NPRIORITIES && pr->ntargets == 0)
 			continue;
-		snprintf(head, sizeof(head), "%s %s", pr->id, pr->title);
+		snprintf(head, sizeof(head), "%s %s", pr->id,
+		    title_tr(pr->title));
 		rule(stdout, &c, head);
 		o = 0;
 		head[0] = '\0';

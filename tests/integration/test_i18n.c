@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "i18n.h"
+#include "record.h"
 #include "testutil.h"
 #include "view.h"
 
@@ -106,6 +107,7 @@ Test(i18n, status_in_swedish_and_english, .init = setup, .fini = teardown,
 	has(out, "\nKOMMUNER\n");
 	has(out, "\nAVVIKELSER\n");
 	has(out, "uppfyllt");
+	has(out, "  A1  Tematiska arbetsgrupper som engagerats ");
 	has(out, "  Bjurholm  ");
 	has(out, "nej");
 	has(out, "regionen: nulägesanalys ");
@@ -123,6 +125,7 @@ Test(i18n, status_in_swedish_and_english, .init = setup, .fini = teardown,
 	/* status words */
 	out = run(SV, "plan");
 	has(out, "Gemensam handlingsplan, ");
+	has(out, "\nP1 God hälsa på lika villkor\n");
 	has(out, "  kommun       mål    kpi     nuläge");
 	has(out, "uppnått");
 	has(out, "i fas");
@@ -182,6 +185,25 @@ Test(i18n, status_words_translated)
 	}
 	cr_assert_str_eq(_(ucr_view_status_label(UCR_PROGRESS_ACHIEVED)),
 	    "uppnått");
+	/* the programme's default goal and priority titles */
+	{
+		struct ucr_view_params p;
+		struct ucr_view *v;
+		int i;
+
+		memset(&p, 0, sizeof(p));
+		cr_assert_eq(ucr_view_fold(&v, NULL, 0, &p), 0);
+		for (i = 0; i < UCR_NGOALS; i++)
+			cr_assert_str_neq(_(v->goals[i].title),
+			    v->goals[i].title, "goal '%s' is not translated",
+			    v->goals[i].title);
+		ucr_view_free(v);
+		for (i = 0; i < UCR_NPRIORITIES; i++)
+			cr_assert_str_neq(_(ucr_priority_titles[i]),
+			    ucr_priority_titles[i],
+			    "priority '%s' is not translated",
+			    ucr_priority_titles[i]);
+	}
 	setlocale(LC_ALL, "C");
 }
 
