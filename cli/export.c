@@ -213,16 +213,32 @@ sheet_begin(struct writer *w, const char *name, const char *const *headers)
 	w->col = 0;
 }
 
-/* A text cell; NULL or "" is an empty cell. */
+/*
+ * A text cell; NULL or "" is an empty cell. In CSV a text that starts
+ * like a formula (= + - @, a tab or CR) gets a leading apostrophe, so a
+ * spreadsheet shows it rather than running it: titles come from every
+ * municipality's records (OWASP's "CSV injection"). The workbook's text
+ * cells are text whatever they hold.
+ */
 static void
 put_text(struct writer *w, const char *s)
 {
+	char *q = NULL;
+
 	if (w->failed)
 		return;
 	if (s == NULL)
 		s = "";
 	if (w->kind == W_CSV) {
+		if (*s != '\0' && strchr("=+-@\t\r", *s) != NULL) {
+			if (asprintf(&q, "'%s", s) < 0) {
+				writer_fail(w, w->sheet, "out of memory");
+				return;
+			}
+			s = q;
+		}
 		csv_field(w, s);
+		free(q);
 		return;
 	}
 	if (*s)

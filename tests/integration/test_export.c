@@ -232,6 +232,9 @@ Test(export, csv_bom_header_and_rows)
 	char path[800], args[800], *s, *out;
 	size_t i;
 
+	/* a name that a spreadsheet would take for a formula */
+	free(ucr_ok("network join N9 --name '=1+2' --scope national "
+		    "--date 2009-05-01"));
 	snprintf(args, sizeof(args), "export --csv '%s/csv' --json", dir);
 	out = ucr_ok(args);
 	cr_assert(strstr(out, "\"format\": \"csv\"") != NULL, "%s", out);
@@ -262,6 +265,12 @@ Test(export, csv_bom_header_and_rows)
 	cr_assert(strstr(s,
 		      ",\"Gender equality and inclusion working group, "
 		      "meeting 1\",") != NULL,
+	    "%s", s);
+	free(s);
+	/* the formula is text */
+	snprintf(path, sizeof(path), "%s/csv/networks.csv", dir);
+	s = tu_read(path);
+	cr_assert(strstr(s, ",'=1+2,national,2009-05-01,false\r\n") != NULL,
 	    "%s", s);
 	free(s);
 	/* no temporary files left */
