@@ -15,6 +15,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -49,6 +50,7 @@ struct ucr_store {
 	uint64_t hlc;      /* highest time seen or made */
 	uint32_t qcounter; /* quarantine key tie-breaker */
 	unsigned max_skew; /* seconds an entry may be ahead of our clock */
+	time_t rcheck_at;  /* next stale-reader check (monotonic seconds) */
 	struct rcache {
 		uint8_t hash[32];
 		int used, rc;
@@ -107,6 +109,13 @@ mdb_err(int rc)
 	case MDB_INVALID:
 	case MDB_VERSION_MISMATCH:
 		return UCR_ECORRUPT;
+	case MDB_READERS_FULL:
+	case MDB_BAD_RSLOT:
+	case MDB_MAP_RESIZED:
+	case EAGAIN:
+	case EBUSY:
+		/* passing conditions: worth another try, never a verdict */
+		return UCR_ETRANSIENT;
 	case ENOMEM:
 		return UCR_ENOMEM;
 	case EACCES:
@@ -126,13 +135,56 @@ static void setwhy(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int vx_build(MDB_txn *txn, struct ucr_store *s);
 
+/*
+ * Begin a read transaction. A full reader table is most often stale slots
+ * of processes that died inside a read (a killed CLI): clear those and try
+ * once more before giving up with UCR_ETRANSIENT. Returns an LMDB code.
+ */
+static int
+rd_begin(struct ucr_store *s, MDB_txn **txn)
+{
+	int rc, dead = 0;
+
+	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+	if (rc == MDB_READERS_FULL && mdb_reader_check(s->env, &dead) == 0 &&
+	    dead > 0)
+		rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+	return rc;
+}
+
+int
+ucr_store_reader_check(struct ucr_store *s, int *dead)
+{
+	int n = 0, rc;
+
+	rc = mdb_reader_check(s->env, &n);
+	if (dead)
+		*dead = n;
+	return mdb_err(rc);
+}
+
+int
+ucr_store_reader_tick(struct ucr_store *s)
+{
+	struct timespec ts;
+	int dead = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (ts.tv_sec < s->rcheck_at)
+		return 0;
+	s->rcheck_at = ts.tv_sec + 60;
+	if (ucr_store_reader_check(s, &dead) != 0)
+		return 0;
+	return dead;
+}
+
 /* A read transaction and a cursor on dbi; the caller closes both. */
 static int
 read_cursor(struct ucr_store *s, MDB_dbi dbi, MDB_txn **txn, MDB_cursor **c)
 {
 	int rc;
 
-	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn)) != 0)
+	if ((rc = rd_begin(s, txn)) != 0)
 		return mdb_err(rc);
 	if ((rc = mdb_cursor_open(*txn, dbi, c)) != 0) {
 		mdb_txn_abort(*txn);
@@ -254,6 +306,8 @@ ucr_store_open(struct ucr_store **out, const char *dir, unsigned flags,
 		rc = rc == ENOENT ? UCR_ENOTFOUND : mdb_err(rc);
 		goto fail;
 	}
+	/* stale readers of dead processes would fill the table: clear them */
+	(void)mdb_reader_check(s->env, NULL);
 	if ((rc = mdb_txn_begin(s->env, NULL, s->rdonly ? MDB_RDONLY : 0,
 		 &txn)) != 0) {
 		rc = mdb_err(rc);
@@ -443,25 +497,25 @@ ucr_store_head(struct ucr_store *s, const uint8_t *author, uint64_t epoch,
 	MDB_txn *txn;
 	int rc;
 
-	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+	if ((rc = rd_begin(s, &txn)) != 0)
 		return mdb_err(rc);
 	rc = head_get(txn, s, author, epoch, out);
 	mdb_txn_abort(txn);
 	return rc;
 }
 
-int
-ucr_store_foreach_head(struct ucr_store *s,
+/* Every head as txn sees it, in key order. */
+static int
+heads_each(MDB_txn *txn, struct ucr_store *s,
     int (*cb)(const struct ucr_head *, void *), void *ctx)
 {
-	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val k, v;
 	struct ucr_head h;
 	int rc, op = MDB_FIRST;
 
-	if ((rc = read_cursor(s, s->heads, &txn, &c)) != 0)
-		return rc;
+	if ((rc = mdb_cursor_open(txn, s->heads, &c)) != 0)
+		return mdb_err(rc);
 	while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
 		op = MDB_NEXT;
 		if (k.mv_size != LOGKEY_LEN || v.mv_size != HEAD_LEN) {
@@ -482,6 +536,19 @@ ucr_store_foreach_head(struct ucr_store *s,
 	rc = rc == MDB_NOTFOUND ? 0 : mdb_err(rc);
 leave:
 	mdb_cursor_close(c);
+	return rc;
+}
+
+int
+ucr_store_foreach_head(struct ucr_store *s,
+    int (*cb)(const struct ucr_head *, void *), void *ctx)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = rd_begin(s, &txn)) != 0)
+		return mdb_err(rc);
+	rc = heads_each(txn, s, cb, ctx);
 	mdb_txn_abort(txn);
 	return rc;
 }
@@ -931,7 +998,7 @@ ucr_store_log_admissible(struct ucr_store *s, const uint8_t *author,
 	MDB_txn *txn;
 	int rc;
 
-	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+	if ((rc = rd_begin(s, &txn)) != 0)
 		return mdb_err(rc);
 	rc = epoch_ok(txn, s, author, epoch) ? 0 : UCR_EEPOCH;
 	mdb_txn_abort(txn);
@@ -1513,7 +1580,7 @@ ucr_store_entry_hash(struct ucr_store *s, const uint8_t *author, uint64_t epoch,
 	MDB_txn *txn;
 	int rc;
 
-	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+	if ((rc = rd_begin(s, &txn)) != 0)
 		return mdb_err(rc);
 	rc = entry_hash_at(txn, s, author, epoch, seq, out, NULL);
 	mdb_txn_abort(txn);
@@ -1621,7 +1688,7 @@ ucr_store_batch(struct ucr_store *s, const struct ucr_key *key,
 	*out = NULL;
 	if (from == 0)
 		from = 1;
-	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+	if ((rc = rd_begin(s, &txn)) != 0)
 		return mdb_err(rc);
 	if ((rc = head_get(txn, s, author, epoch, &h)) != 0)
 		goto leave;
@@ -1746,7 +1813,7 @@ ucr_store_get(struct ucr_store *s, const char *key,
 	struct ucr_rec out;
 	int rc;
 
-	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+	if ((rc = rd_begin(s, &txn)) != 0)
 		return mdb_err(rc);
 	if ((rc = rec_get(txn, s, key, &r)) == 0) {
 		rec_out(&out, key, &r);
@@ -1924,7 +1991,7 @@ ucr_store_meta_get(struct ucr_store *s, const char *name, void *buf, size_t len,
 	MDB_val k, v;
 	int rc;
 
-	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+	if ((rc = rd_begin(s, &txn)) != 0)
 		return mdb_err(rc);
 	k.mv_data = (void *)name;
 	k.mv_size = strlen(name);
@@ -1976,7 +2043,7 @@ ucr_store_meta_get_alloc(struct ucr_store *s, const char *name, size_t maxlen,
 
 	*out = NULL;
 	*outlen = 0;
-	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+	if ((rc = rd_begin(s, &txn)) != 0)
 		return mdb_err(rc);
 	k.mv_data = (void *)name;
 	k.mv_size = strlen(name);
@@ -2037,7 +2104,7 @@ ucr_store_stats(struct ucr_store *s, struct ucr_store_stats *out)
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+	if ((rc = rd_begin(s, &txn)) != 0)
 		return mdb_err(rc);
 	if (mdb_stat(txn, s->entries, &st) == 0)
 		out->entries = st.ms_entries;
@@ -2170,9 +2237,10 @@ ucr_store_verify(struct ucr_store *s,
 	vc.whylen = whylen;
 	vc.cb = cb;
 	vc.ctx = ctx;
-	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &vc.txn)) != 0)
+	if ((rc = rd_begin(s, &vc.txn)) != 0)
 		return mdb_err(rc);
-	rc = ucr_store_foreach_head(s, verify_log, &vc);
+	/* heads and entries from one snapshot: a writer may run meanwhile */
+	rc = heads_each(vc.txn, s, verify_log, &vc);
 	mdb_txn_abort(vc.txn);
 	return rc;
 }
@@ -2297,7 +2365,7 @@ ucr_store_append_once(struct ucr_store *s, const struct ucr_key *key,
 		    REQID_MAX);
 		return UCR_EINVAL;
 	}
-	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+	if ((rc = rd_begin(s, &txn)) != 0)
 		return mdb_err(rc);
 	k.mv_data = k8;
 	k.mv_size = reqid_key(k8, id, idlen);
@@ -2470,7 +2538,7 @@ ucr_store_check(struct ucr_store *s, int full, uint64_t *logs, char *why,
 	cc.s = s;
 	cc.why = why;
 	cc.whylen = whylen;
-	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &cc.txn)) != 0)
+	if ((rc = rd_begin(s, &cc.txn)) != 0)
 		return mdb_err(rc);
 	rc = ucr_store_foreach_head(s, check_log, &cc);
 	mdb_txn_abort(cc.txn);
@@ -2678,7 +2746,7 @@ ucr_store_view_index(struct ucr_store *s, uint64_t *live,
 	*live = 0;
 	for (i = 0; i < nareas; i++)
 		years[i] = 0;
-	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+	if ((rc = rd_begin(s, &txn)) != 0)
 		return mdb_err(rc);
 	k.mv_data = (void *)"view/index";
 	k.mv_size = 10;

@@ -68,6 +68,20 @@ struct ucr_entry_info {
 
 int ucr_store_open(struct ucr_store **out, const char *dir, unsigned flags,
     size_t mapsize);
+
+/*
+ * Clear the reader slots of processes that died inside a read transaction
+ * (mdb_reader_check); *dead, if not NULL, gets how many. Done at open and
+ * by each daemon's timer once a minute: without it a few killed CLI reads
+ * fill the reader table and every read fails with UCR_ETRANSIENT. A read
+ * that meets a full table also clears and retries once by itself.
+ */
+int ucr_store_reader_check(struct ucr_store *s, int *dead);
+/*
+ * ucr_store_reader_check at most once a minute: call it from a daemon's
+ * loop on every wake-up. Returns how many stale readers it cleared.
+ */
+int ucr_store_reader_tick(struct ucr_store *s);
 void ucr_store_free(struct ucr_store *s);
 
 /*

@@ -387,6 +387,8 @@ main(int argc, char **argv)
 		if (items[1].revents & ZMQ_POLLIN)
 			peer_dispatch(&h);
 		peer_timer(&h);
+		if ((rc = ucr_store_reader_tick(h.d.store)) > 0)
+			log_info("store: cleared %d stale readers", rc);
 	}
 	log_info("hub %s stopping", h.d.cfg->region);
 	peer_free_all(&h);

@@ -761,14 +761,22 @@ on_hello(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 	else if (hello->head_seq <= head.seq && hello->head_seq > 0) {
 		uint8_t at[32];
 
+		/* a read error is no verdict on the node's log: retry */
+		rc = ucr_store_entry_hash(h->d.store, p->key, hello->epoch,
+		    hello->head_seq, at);
+		if (rc != 0 && rc != UCR_ENOTFOUND) {
+			send_error(h, m, p, rc, 0, "cannot read the store: %s",
+			    ucr_strerror(rc));
+			return;
+		}
+
 		/*
 		 * The node's head differs from our entry at that seq: a
 		 * store restored from a copy and written to before it heard
 		 * from us. Its entries there were never accepted here, so
 		 * this is no fork: it fetches ours and re-bases its own.
 		 */
-		if (ucr_store_entry_hash(h->d.store, p->key, hello->epoch,
-			hello->head_seq, at) != 0 ||
+		if (rc == UCR_ENOTFOUND ||
 		    memcmp(at, hello->head_hash.data, 32) != 0) {
 			log_info("peer %s: its entry at seq %llu differs from "
 				 "ours (a restored copy written offline); it "

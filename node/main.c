@@ -113,6 +113,8 @@ main(int argc, char **argv)
 				sync_dispatch(n.sync);
 			sync_timer(n.sync);
 		}
+		if ((rc = ucr_store_reader_tick(n.d.store)) > 0)
+			log_info("store: cleared %d stale readers", rc);
 	}
 	log_info("node %s stopping", n.d.cfg->owner);
 	sync_free(n.sync);
