@@ -954,10 +954,17 @@ roster_bytes(uint8_t **out, size_t *len, const char *owner, const uint8_t *pk,
 void
 client_entry(struct client *c, uint8_t *rec, size_t reclen, uint32_t kind)
 {
+	client_entry_at(c, rec, reclen, kind, ucr_hlc_next(c->time));
+}
+
+void
+client_entry_at(struct client *c, uint8_t *rec, size_t reclen, uint32_t kind,
+    uint64_t time)
+{
 	size_t n = c->n + 1;
 
 	cr_assert_lt(n, 64);
-	c->time = ucr_hlc_next(c->time);
+	c->time = time;
 	cr_assert_eq(ucr_entry_encode(&c->ent[n], &c->entlen[n], c->epoch, n,
 			 c->hash[n - 1], c->time, kind, rec, reclen),
 	    0);
@@ -1066,4 +1073,19 @@ enrolled_key(const char *code, const char *name)
 	cr_assert_eq(ucr_key_load(&k, path), 0);
 	enrol(code, hex);
 	return k;
+}
+
+long
+rss_kb(pid_t pid)
+{
+	char path[64], *all, *p;
+	long kb = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((all = tu_read(path)) == NULL)
+		return -1;
+	if ((p = strstr(all, "VmRSS:")) != NULL)
+		kb = strtol(p + 6, NULL, 10);
+	free(all);
+	return kb;
 }

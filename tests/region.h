@@ -193,6 +193,9 @@ void roster_bytes(uint8_t **out, size_t *len, const char *owner,
     const uint8_t *pk, const char *code);
 /* Append an entry to the client's own log; takes rec. */
 void client_entry(struct client *c, uint8_t *rec, size_t reclen, uint32_t kind);
+/* The same with the entry's time given (c->time becomes it). */
+void client_entry_at(struct client *c, uint8_t *rec, size_t reclen,
+    uint32_t kind, uint64_t time);
 void client_network(struct client *c, const char *owner, const char *id);
 /* Forget the last entry (to write another in its place). */
 void client_drop(struct client *c);
@@ -205,5 +208,7 @@ void client_push(struct client *c, uint64_t first, uint64_t last);
 uint64_t hub_head(const struct client *c);
 /* Make a key file and enrol it; the key (caller frees). */
 struct ucr_key *enrolled_key(const char *code, const char *name);
+/* Resident memory of a process in KiB (/proc), or -1. */
+long rss_kb(pid_t pid);
 
 #endif

@@ -7,16 +7,23 @@
 #   ./tests/run.sh            everything
 #   ./tests/run.sh --no-deps  skip apt-get (packages already installed)
 #   ./tests/run.sh --no-asan  skip the sanitizer run
+#   ./tests/run.sh --no-fuzz  skip the fuzzers
+#
+# Last, when clang is there, every libFuzzer harness in fuzz/ runs for
+# 30 s under AddressSanitizer and UndefinedBehaviorSanitizer (fuzz/run.sh;
+# UCR_FUZZ_SECONDS changes the time).
 set -eu
 cd "$(dirname "$0")/.."
 
 deps=1
 asan=1
+fuzz=1
 for arg in "$@"; do
 	case "$arg" in
 	--no-deps) deps=0 ;;
 	--no-asan) asan=0 ;;
-	*) echo "usage: tests/run.sh [--no-deps] [--no-asan]" >&2; exit 2 ;;
+	--no-fuzz) fuzz=0 ;;
+	*) echo "usage: tests/run.sh [--no-deps] [--no-asan] [--no-fuzz]" >&2; exit 2 ;;
 	esac
 done
 
@@ -43,5 +50,13 @@ if [ "$asan" = 1 ]; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_suite build-asan -DUCR_SANITIZE=ON
+fi
+if [ "$fuzz" = 1 ]; then
+	if command -v clang >/dev/null 2>&1; then
+		echo "== fuzz every harness for ${UCR_FUZZ_SECONDS:-30} s (ASan, UBSan)"
+		./fuzz/run.sh "${UCR_FUZZ_SECONDS:-30}"
+	else
+		echo "== clang not found: fuzzers skipped"
+	fi
 fi
 echo "all tests passed"

@@ -1,0 +1,117 @@
+/*
+ * fuzz_hub_frame.c: what the hub does with a frame from a node: decode it
+ * (common/wire.c) and, for a batch, apply it to a real LMDB store holding
+ * a roster (common/store.c); hellos, acks and fetches read the store as
+ * the hub does.
+ *
+ * The first byte picks how far in the input gets:
+ *   0  the frame as it is (signatures must verify: they will not)
+ *   1  a batch re-signed by an enrolled node's key (author set to it), so
+ *      chain, time, roster, ownership and schema checks are reached
+ *   2  the rest is records (2-byte length each), chained into a valid,
+ *      signed log of the node and applied
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain.h"
+#include "error.h"
+#include "fuzzutil.h"
+#include "wire.h"
+
+static int dirty = 1;
+
+static void
+apply(const Ucr__Batch *b)
+{
+	size_t applied;
+	char why[256];
+	int rc = ucr_store_apply(fz_store, b, &applied, why, sizeof(why));
+
+	if (rc == 0 || rc == UCR_EFORK)
+		dirty = 1;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	Ucr__Frame *f;
+	int mode;
+	size_t i;
+
+	fz_init();
+	if (size < 1)
+		return 0;
+	mode = data[0] % 3;
+	data++;
+	size--;
+	if (dirty) {
+		fz_fresh_hub();
+		dirty = 0;
+	}
+	if (mode == 2) {
+		int rc = fz_apply_records(fz_node, data, size);
+
+		if (rc == 0 || rc == UCR_EFORK)
+			dirty = 1;
+		return 0;
+	}
+	if (ucr_wire_decode(&f, data, size) != 0)
+		return 0;
+	(void)ucr_wire_name(f);
+	switch (f->body_case) {
+	case UCR__FRAME__BODY_BATCH:
+		if (mode == 1) {
+			Ucr__Batch *b = fz_batch(fz_node, f->batch->epoch,
+			    f->batch->first_seq, f->batch->entries,
+			    f->batch->n_entries);
+
+			b->last_seq = f->batch->last_seq;
+			apply(b);
+			fz_batch_free(b);
+		} else
+			apply(f->batch);
+		break;
+	case UCR__FRAME__BODY_HELLO: {
+		const Ucr__Hello *h = f->hello;
+		struct ucr_head head;
+
+		if (h->author.len == 32) {
+			(void)ucr_store_head(fz_store, h->author.data, h->epoch,
+			    &head);
+			(void)ucr_store_log_admissible(fz_store, h->author.data,
+			    h->epoch);
+		}
+		for (i = 0; i < h->n_holds; i++)
+			if (h->holds[i]->author.len == 32)
+				(void)ucr_store_head(fz_store,
+				    h->holds[i]->author.data,
+				    h->holds[i]->epoch, &head);
+		break;
+	}
+	case UCR__FRAME__BODY_FETCH: {
+		const Ucr__Fetch *fe = f->fetch;
+		Ucr__Batch *b;
+
+		if (fe->author.len == 32 && fe->from_seq > 0 &&
+		    ucr_store_batch(fz_store, NULL, fe->author.data, fe->epoch,
+			fe->from_seq, fe->to_seq, 512 << 10, &b) == 0)
+			ucr_batch_free(b);
+		break;
+	}
+	case UCR__FRAME__BODY_ACK: {
+		struct ucr_head head;
+
+		if (f->ack->author.len == 32)
+			(void)ucr_store_head(fz_store, f->ack->author.data,
+			    f->ack->epoch, &head);
+		break;
+	}
+	default:
+		break;
+	}
+	ucr__frame__free_unpacked(f, NULL);
+	return 0;
+}
