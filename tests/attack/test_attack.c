@@ -40,16 +40,10 @@
 /* Ports 17400 + 200 + case number: clear of test_sync.c's. */
 #define BASE 200
 /*
- * Codes of defences that land separately from this catalogue (see
- * docs/security.md); the enum names take over once they are on main.
- */
-#define ATK_ETIME (-30027) /* UCR_ETIME: entry time out of bounds */
-
-/*
  * Defences not yet on main: their cases are kept, and skipped with a
  * message that names what is missing, until the defence lands.
  */
-#define HAVE_TIME_BOUNDS 0  /* entry time: skew bound, strictly increasing */
+#define HAVE_TIME_BOUNDS 1  /* entry time: skew bound, strictly increasing */
 #define HAVE_ROLE_ROSTER 0  /* roster add refuses the code region */
 #define HAVE_HOLD_BUDGET 0  /* holds capped, O(1) lookups, bounded unpack */
 #define HAVE_QUEUE_BUDGET 0 /* send queues bounded, slow readers paced */
@@ -1011,7 +1005,7 @@ Test(attack, roster_add_unknown_role)
 /*
  * The time rules (docs/protocol.md): an entry's time is strictly greater
  * than its predecessor's and at most max_clock_skew ahead of the
- * receiver's clock. The refusal's code is ATK_ETIME.
+ * receiver's clock. The refusal's code is UCR_ETIME.
  */
 static void
 time_case(int n, uint64_t t, const char *what)
@@ -1024,7 +1018,7 @@ time_case(int n, uint64_t t, const char *what)
 	snapshot();
 	network_bytes(&rb, &rlen, "2403", "T2");
 	client_entry_at(&c, rb, rlen, UCR__RECORD__BODY_NETWORK, t);
-	batch_refused(2, 2, ATK_ETIME, what);
+	batch_refused(2, 2, UCR_ETIME, what);
 	/* and the hub's clock did not move: a revocation still takes */
 	aftermath();
 }
@@ -1063,7 +1057,7 @@ Test(attack, clock_equal_to_previous)
 	snapshot();
 	network_bytes(&rb, &rlen, "2403", "T2");
 	client_entry_at(&c, rb, rlen, UCR__RECORD__BODY_NETWORK, c.time);
-	batch_refused(2, 2, ATK_ETIME, "time equal to the previous");
+	batch_refused(2, 2, UCR_ETIME, "time equal to the previous");
 	aftermath();
 }
 
@@ -1084,7 +1078,7 @@ Test(attack, clock_poison_then_revoke)
 	attacker_log(1);
 	network_bytes(&rb, &rlen, "2403", "T2");
 	client_entry_at(&c, rb, rlen, UCR__RECORD__BODY_NETWORK, UINT64_MAX);
-	batch_refused(2, 2, ATK_ETIME, "time 2^64-1");
+	batch_refused(2, 2, UCR_ETIME, "time 2^64-1");
 	client_close(&c);
 	ucr_ok(&hub, "roster revoke %s", atkhex);
 	{
