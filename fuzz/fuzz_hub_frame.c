@@ -25,9 +25,10 @@ static void
 apply(const Ucr__Batch *b)
 {
 	size_t applied;
-	char why[256];
+	char why[256] = "";
 	int rc = ucr_store_apply(fz_store, b, &applied, why, sizeof(why));
 
+	fz_report("batch", rc, why);
 	if (rc == 0 || rc == UCR_EFORK)
 		dirty = 1;
 }

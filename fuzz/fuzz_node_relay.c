@@ -96,13 +96,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (f->body_case == UCR__FRAME__BODY_BATCH) {
 		Ucr__Batch *b = f->batch;
 		size_t applied;
-		char why[256];
+		char why[256] = "";
 
 		if (mode)
 			b = fz_batch(mode == 1 ? fz_hub : fz_node,
 			    f->batch->epoch, f->batch->first_seq,
 			    f->batch->entries, f->batch->n_entries);
 		rc = ucr_store_apply(fz_store, b, &applied, why, sizeof(why));
+		fz_report("batch", rc, why);
 		if (rc == 0 || rc == UCR_EFORK)
 			dirty = 1;
 		if (mode)

@@ -216,7 +216,7 @@ fz_apply_records(const struct ucr_key *k, const uint8_t *data, size_t len)
 	uint64_t time = (uint64_t)1700000000000ULL << 16;
 	size_t n = 0, i, applied;
 	Ucr__Batch *b;
-	char why[256];
+	char why[256] = "";
 	int rc;
 
 	while (len >= 2 && n < 64) {
@@ -245,10 +245,24 @@ fz_apply_records(const struct ucr_key *k, const uint8_t *data, size_t len)
 		return 0;
 	b = fz_batch(k, 7, 1, ents, n);
 	rc = ucr_store_apply(fz_store, b, &applied, why, sizeof(why));
+	fz_report("records", rc, why);
 	fz_batch_free(b);
 	for (i = 0; i < n; i++)
 		free(ents[i].data);
 	return rc;
+}
+
+void
+fz_report(const char *what, int rc, const char *why)
+{
+	static int verbose = -1;
+
+	if (verbose < 0)
+		verbose = getenv("FZ_VERBOSE") != NULL;
+	if (verbose)
+		fprintf(stderr, "%s: %s%s%s\n", what,
+		    rc ? ucr_strerror(rc) : "applied", why[0] ? ": " : "",
+		    rc ? why : "");
 }
 
 const char *

@@ -46,6 +46,9 @@ void fz_batch_free(Ucr__Batch *b);
  */
 int fz_apply_records(const struct ucr_key *k, const uint8_t *data, size_t len);
 
+/* With FZ_VERBOSE set in the environment: what an apply returned. */
+void fz_report(const char *what, int rc, const char *why);
+
 /* Write data to a file in the temp folder named name; its path (static). */
 const char *fz_file(const char *name, const uint8_t *data, size_t len);
 

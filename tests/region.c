@@ -1,5 +1,6 @@
 /* region.c: see region.h. */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -7,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -279,6 +282,28 @@ keygen(const char *path, char hex[65])
 	free(err);
 }
 
+/*
+ * A TCP port on loopback that is free now (the kernel's pick), so that
+ * test runs side by side on one machine do not collide; fallback if none.
+ */
+static int
+free_port(int fallback)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), p = fallback;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		p = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return p;
+}
+
 /* The hub's key and configuration on a fresh port. */
 void
 region_init(int offset)
@@ -288,10 +313,14 @@ region_init(int offset)
 	cr_assert_eq(ucr_crypto_init(), 0);
 	dir = tu_tempdir();
 	cr_assert_not_null(dir);
-	/* UCR_TEST_PORT: another base, for test runs side by side */
-	port =
-	    (getenv("UCR_TEST_PORT") ? atoi(getenv("UCR_TEST_PORT")) : 17400) +
-	    offset;
+	/*
+	 * UCR_TEST_PORT: a fixed base (port = base + offset); otherwise a
+	 * port the kernel says is free, so test runs go side by side.
+	 */
+	if (getenv("UCR_TEST_PORT"))
+		port = atoi(getenv("UCR_TEST_PORT")) + offset;
+	else
+		port = free_port(17400 + offset);
 	site_paths(&hub, "hub", "hub.data");
 	snprintf(hub.key, sizeof(hub.key), "%s/hub.key", dir);
 	keygen(hub.key, hub.hex);
@@ -777,8 +806,11 @@ client_close(struct client *c)
 {
 	size_t i;
 
-	for (i = 1; i <= c->n; i++)
+	for (i = 1; i <= c->n; i++) {
 		free(c->ent[i]);
+		c->ent[i] = NULL;
+	}
+	c->n = 0;
 	if (c->sock)
 		zmq_close(c->sock);
 	if (c->zctx)

@@ -115,7 +115,10 @@ long long hub_counter(const char *name);
 void site_paths(struct site *s, const char *name, const char *data);
 /* Make a key file; its public key in hex. */
 void keygen(const char *path, char hex[65]);
-/* The hub's key and configuration on port 17400 + offset. */
+/*
+ * The hub's key and configuration, on a TCP port free at the time, or on
+ * $UCR_TEST_PORT + offset if that is set.
+ */
 void region_init(int offset);
 /* A node's configuration; hubport 0: the region's port. */
 void node_conf(struct site *s, const char *code, int hubport);

@@ -37,7 +37,7 @@
 #include "testutil.h"
 #include "wire.h"
 
-/* Ports 17400 + 200 + case number: clear of test_sync.c's. */
+/* Fallback ports 17400 + 200 + case number (region_init picks free ones). */
 #define BASE 200
 /*
  * Defences not yet on main: their cases are kept, and skipped with a
