@@ -483,8 +483,8 @@ write_many(const struct site *s, const char *prefix, int n)
 	int i;
 
 	wait_writes(s, 8000);
-	cr_assert_lt(snprintf(path, sizeof(path), "%s/%s-%s.json", dir,
-			 s->name, prefix),
+	cr_assert_lt(snprintf(path, sizeof(path), "%s/%s-%s.json", dir, s->name,
+			 prefix),
 	    (int)sizeof(path));
 	buf = malloc(cap);
 	cr_assert_not_null(buf);
@@ -1107,8 +1107,8 @@ enrolled_key(const char *code, const char *name)
 	return k;
 }
 
-long
-rss_kb(pid_t pid)
+static long
+status_kb(pid_t pid, const char *field)
 {
 	char path[64], *all, *p;
 	long kb = -1;
@@ -1116,8 +1116,20 @@ rss_kb(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	if ((all = tu_read(path)) == NULL)
 		return -1;
-	if ((p = strstr(all, "VmRSS:")) != NULL)
-		kb = strtol(p + 6, NULL, 10);
+	if ((p = strstr(all, field)) != NULL)
+		kb = strtol(p + strlen(field), NULL, 10);
 	free(all);
 	return kb;
+}
+
+long
+rss_kb(pid_t pid)
+{
+	return status_kb(pid, "VmRSS:");
+}
+
+long
+peak_kb(pid_t pid)
+{
+	return status_kb(pid, "VmHWM:");
 }

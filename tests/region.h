@@ -211,7 +211,8 @@ void client_push(struct client *c, uint64_t first, uint64_t last);
 uint64_t hub_head(const struct client *c);
 /* Make a key file and enrol it; the key (caller frees). */
 struct ucr_key *enrolled_key(const char *code, const char *name);
-/* Resident memory of a process in KiB (/proc), or -1. */
+/* Resident memory of a process in KiB (/proc), now and at its peak; -1. */
 long rss_kb(pid_t pid);
+long peak_kb(pid_t pid);
 
 #endif

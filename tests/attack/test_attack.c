@@ -39,8 +39,18 @@
 
 /* Fallback ports 17400 + 200 + case number (region_init picks free ones). */
 #define BASE 200
-/* The hub's heap budget (docs/security.md), with its code and libraries. */
-#define HUB_RSS_MAX_KB (96 * 1024)
+/* The hub's memory budget (docs/security.md): its peak resident size. */
+#define HUB_PEAK_MAX_KB (64 * 1024)
+/*
+ * Memory is judged only without AddressSanitizer: its shadow memory and
+ * quarantine of freed blocks make a daemon's size say nothing about what
+ * the daemon holds.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define MEMORY_CHECKED 0
+#else
+#define MEMORY_CHECKED 1
+#endif
 
 static struct ucr_key *atk; /* the attacker: enrolled as node 2403 */
 static char atkhex[65];
@@ -276,11 +286,12 @@ hub_responsive(int ms, const char *after)
 static void
 hub_rss_bounded(const char *after)
 {
-	long kb = rss_kb(hub.pid);
+	long kb = peak_kb(hub.pid);
 
 	cr_assert_gt(kb, 0);
-	cr_assert_leq(kb, HUB_RSS_MAX_KB, "after %s the hub holds %ld KiB",
-	    after, kb);
+	if (MEMORY_CHECKED)
+		cr_assert_leq(kb, HUB_PEAK_MAX_KB,
+		    "after %s the hub peaked at %ld KiB", after, kb);
 }
 
 /* ================================================================ the door */
@@ -1439,8 +1450,8 @@ Test(attack, ack_fetch_unknown_authors)
 	}
 	cr_assert_eq(expect_usable(&c, "20 000 acks and fetches"), 0);
 	hub_responsive(1000, "20 000 acks and fetches");
-	cr_assert_lt(rss_kb(hub.pid) - kb0, 16 * 1024, "the hub grew %ld KiB",
-	    rss_kb(hub.pid) - kb0);
+	cr_assert(!MEMORY_CHECKED || rss_kb(hub.pid) - kb0 < 16 * 1024,
+	    "the hub grew %ld KiB", rss_kb(hub.pid) - kb0);
 	aftermath();
 }
 
