@@ -6,7 +6,8 @@
  * node holds every other node's records through the relay. Then, with
  * the region idle, it writes L single records on the first node through
  * its control socket and times each until the hub and another node hold
- * it (latency p50/p99), and the round trip of the write itself. Last, each
+ * it (latency p50/p99), the round trip of the write itself, and (every
+ * 10th write) until a `ucr status` at the hub has answered. Last, each
  * daemon's resident and private dirty memory from /proc. No assertions:
  * it prints, and a RESULT line for bench/run.sh.
  *
@@ -219,7 +220,8 @@ main(int argc, char **argv)
 	uint8_t hubpk[32], pk0[32];
 	struct ucr_store *shub = NULL, *s1 = NULL, *s0 = NULL;
 	double t0, t_import = -1, t_hub = -1, t_relay = -1;
-	double *l_hub, *l_other, *l_rt;
+	double *l_hub, *l_other, *l_rt, *l_st, l_cli[5];
+	int nst = 0;
 	uint64_t want, epoch0;
 	long rss, dirty, hub_rss, hub_dirty, node_rss = 0, node_dirty = 0;
 	void *zctx, *req;
@@ -384,6 +386,7 @@ main(int argc, char **argv)
 	l_hub = calloc(lat, sizeof(double));
 	l_other = calloc(lat, sizeof(double));
 	l_rt = calloc(lat, sizeof(double));
+	l_st = calloc(lat, sizeof(double));
 	zctx = zmq_ctx_new();
 	req = zmq_socket(zctx, ZMQ_REQ);
 	snprintf(path, sizeof(path), "ipc://%s/n0.sock", dir);
@@ -410,6 +413,11 @@ main(int argc, char **argv)
 		}
 		l_hub[i] = th < 0 ? 5 : th;
 		l_other[i] = to < 0 ? 5 : to;
+		/* every 10th write: until the hub's status answers with it */
+		if (i % 10 == 0 && th >= 0 &&
+		    sh("cd %s && ucr -c hub.conf status --json > /dev/null",
+			dir) == 0)
+			l_st[nst++] = now_s() - t;
 	}
 	zmq_close(req);
 	zmq_ctx_term(zctx);
@@ -417,7 +425,16 @@ main(int argc, char **argv)
 	qsort(l_hub, lat, sizeof(double), dcmp);
 	qsort(l_other, lat, sizeof(double), dcmp);
 	qsort(l_rt, lat, sizeof(double), dcmp);
+	qsort(l_st, nst, sizeof(double), dcmp);
 
+	/* the floor of the status figure: starting the CLI at all */
+	for (i = 0; i < 5; i++) {
+		double t = now_s();
+
+		sh("cd %s && ucr --version > /dev/null", dir);
+		l_cli[i] = now_s() - t;
+	}
+	qsort(l_cli, 5, sizeof(double), dcmp);
 	mem_kib(hub, &hub_rss, &hub_dirty);
 	for (i = 0; i < m; i++) {
 		mem_kib(node[i], &rss, &dirty);
@@ -451,6 +468,12 @@ main(int argc, char **argv)
 		       "ms\n",
 		    pct(l_other, lat, .5) * 1e3, pct(l_other, lat, .99) * 1e3);
 	}
+	if (nst > 0)
+		printf("  write -> hub's ucr status answered (CLI process "
+		       "included) p50 %6.2f ms  max %6.2f ms (%d writes)\n",
+		    pct(l_st, nst, .5) * 1e3, l_st[nst - 1] * 1e3, nst);
+	printf("  starting the CLI at all (ucr --version) median %6.2f ms\n",
+	    l_cli[2] * 1e3);
 	printf("  memory: hub rss %ld MiB, private dirty %ld MiB; largest node "
 	       "rss %ld MiB, private dirty %ld MiB\n",
 	    hub_rss / 1024, hub_dirty / 1024, node_rss / 1024,
@@ -458,7 +481,8 @@ main(int argc, char **argv)
 	printf("RESULT region_rps=%.0f region_relay_rps=%.0f "
 	       "rt_p50_ms=%.2f rt_p99_ms=%.2f hub_p50_ms=%.2f hub_p99_ms=%.2f "
 	       "other_p50_ms=%.2f other_p99_ms=%.2f hub_rss_kib=%ld "
-	       "hub_dirty_kib=%ld node_rss_kib=%ld node_dirty_kib=%ld\n",
+	       "hub_dirty_kib=%ld node_rss_kib=%ld node_dirty_kib=%ld "
+	       "status_p50_ms=%.2f status_max_ms=%.2f cli_ms=%.2f\n",
 	    t_hub > 0 ? m * nrec / t_hub : 0,
 	    t_relay > 0 ? m * nrec / t_relay : 0,
 	    lat ? pct(l_rt, lat, .5) * 1e3 : 0,
@@ -467,10 +491,12 @@ main(int argc, char **argv)
 	    lat ? pct(l_hub, lat, .99) * 1e3 : 0,
 	    lat ? pct(l_other, lat, .5) * 1e3 : 0,
 	    lat ? pct(l_other, lat, .99) * 1e3 : 0, hub_rss, hub_dirty,
-	    node_rss, node_dirty);
+	    node_rss, node_dirty, nst ? pct(l_st, nst, .5) * 1e3 : 0,
+	    nst ? l_st[nst - 1] * 1e3 : 0, l_cli[2] * 1e3);
 	free(l_hub);
 	free(l_other);
 	free(l_rt);
+	free(l_st);
 stop:
 	ucr_store_free(shub);
 	ucr_store_free(s1);

@@ -169,6 +169,7 @@ REG_RPS=$(rstat region_rps); REG_RELAY=$(rstat region_relay_rps)
 RT50=$(rstat rt_p50_ms); RT99=$(rstat rt_p99_ms)
 H50=$(rstat hub_p50_ms); H99=$(rstat hub_p99_ms)
 O50=$(rstat other_p50_ms); O99=$(rstat other_p99_ms)
+ST50=$(rstat status_p50_ms); STMAX=$(rstat status_max_ms); CLIMS=$(rstat cli_ms)
 HUB_DIRTY=$(rstat hub_dirty_kib); NODE_DIRTY=$(rstat node_dirty_kib)
 HUB_RSS=$(rstat hub_rss_kib); NODE_RSS=$(rstat node_rss_kib)
 # LMDB durable commit of one put: the floor of a one-write round trip
@@ -250,6 +251,8 @@ T=$TMP/table.md
 	echo "| write → held at the hub, p99, ms | $(fmt3 "$H99" 2) | - | - | < 10 ms |"
 	echo "| write → held at another node, p50, ms | $(fmt3 "$O50" 2) | - | - | - |"
 	echo "| write → held at another node, p99, ms | $(fmt3 "$O99" 2) | - | - | < 10 ms |"
+	echo "| write → the hub's \`ucr status --json\` has answered (a CLI process included), p50, ms | $(fmt3 "$ST50" 2) | starting \`ucr --version\`: $(fmt3 "$CLIMS" 2) | $(ratio "$(med "$ST50")" "$(med "$CLIMS")")× | < 10 ms p99 |"
+	echo "| the same, largest of 20 writes, ms | $(fmt3 "$STMAX" 2) | - | - | - |"
 	first=$(echo $SIZES | awk '{print $1}')
 	for q in status plan report; do
 		base=$(awk -v q=$q -v s="$first" '$1 == q && $2 == s {print $4}' "$TMP/queries")
