@@ -278,9 +278,11 @@ MACHINE="$CPU, $NCPU cores, $MEM RAM, $OS, Linux $KERNEL, /tmp on $FS; load aver
 if [ "$DOC" = 1 ]; then
 	D=$SRC/docs/benchmarks.md
 	# replace the part between the markers, keep the rest of the document
-	awk -v f="$TMP/out.md" '
-		/<!-- run.sh begin -->/ { print; while ((getline l < f) > 0) print l; skip = 1; next }
-		/<!-- run.sh end -->/ { skip = 0 }
+	# a --quick run and a full run each have their own place
+	if [ "$QUICK" = 1 ]; then M=run.sh; else M=run.sh-full; fi
+	awk -v f="$TMP/out.md" -v b="<!-- $M begin -->" -v e="<!-- $M end -->" '
+		$0 == b { print; while ((getline l < f) > 0) print l; skip = 1; next }
+		$0 == e { skip = 0 }
 		!skip { print }' "$D" > "$TMP/doc" && cp "$TMP/doc" "$D"
 	say "== written to docs/benchmarks.md"
 fi
