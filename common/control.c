@@ -1,6 +1,9 @@
 /* control.c: the control socket's request handling (see control.h). */
 #include <stdarg.h>
 #include <stdio.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -249,6 +252,15 @@ stage_commit(struct ucr_control *c, const ProtobufCBinaryData *id,
 	free(puts);
 }
 
+/* After a large import, hand the freed heap back to the system. */
+static void
+stage_trim(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
 static void
 do_import(struct ucr_control *c, const ProtobufCBinaryData *id,
     const Ucr__ImportChunk *ch, Ucr__Reply *rep, char *msg, size_t msglen)
@@ -308,6 +320,7 @@ do_import(struct ucr_control *c, const ProtobufCBinaryData *id,
 	if (ch->commit) {
 		stage_commit(c, id, rep, msg, msglen);
 		stage_free(c);
+		stage_trim();
 	}
 }
 
