@@ -812,14 +812,31 @@ cmd_rebuild(int argc, char **argv)
 		struct stat ks;
 		size_t j;
 
+		/*
+		 * By file descriptor, opened without following a link: a
+		 * path swapped for a symbolic link between the check and the
+		 * chown cannot hand another file to the daemon's user.
+		 */
 		if (stat(cfg->key, &ks) == 0 && ks.st_uid != 0)
 			for (j = 0; j < sizeof(files) / sizeof(files[0]); j++) {
+				int fd;
+
 				snprintf(path, sizeof(path), "%s%s", cfg->data,
 				    files[j]);
-				if (chown(path, ks.st_uid, ks.st_gid) != 0 &&
-				    errno != ENOENT)
+				fd = open(path,
+				    O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+					(j == 0 ? O_DIRECTORY : 0));
+				if (fd < 0) {
+					if (errno != ENOENT)
+						cli_error(
+						    "rebuild: open %s: %s",
+						    path, strerror(errno));
+					continue;
+				}
+				if (fchown(fd, ks.st_uid, ks.st_gid) != 0)
 					cli_error("rebuild: chown %s: %s", path,
 					    strerror(errno));
+				close(fd);
 			}
 	}
 	printf(

@@ -74,14 +74,9 @@ ucr_daemon_open(struct ucr_daemon *d, const char *conf, int hub, int check_only,
 		snprintf(why, whylen, "libsodium failed to initialise");
 		return rc;
 	}
-	rc = ucr_key_load(&d->key, d->cfg->key);
-	if (rc == UCR_EPERM) {
-		snprintf(why, whylen,
-		    "key file %s is readable by group or "
-		    "others; run: chmod 600 %s",
-		    d->cfg->key, d->cfg->key);
-		return rc;
-	}
+	rc = ucr_key_load_why(&d->key, d->cfg->key, why, whylen);
+	if (rc == UCR_EPERM)
+		return rc; /* why says: mode or owner, and the fix */
 	if (rc == UCR_EIO) {
 		snprintf(why, whylen,
 		    "key file %s: %s (make one with: ucr "

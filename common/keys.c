@@ -97,6 +97,13 @@ leave:
 int
 ucr_key_load(struct ucr_key **out, const char *path)
 {
+	return ucr_key_load_why(out, path, NULL, 0);
+}
+
+int
+ucr_key_load_why(struct ucr_key **out, const char *path, char *why,
+    size_t whylen)
+{
 	struct ucr_key *k = NULL;
 	struct stat st;
 	char *buf = NULL;
@@ -116,6 +123,26 @@ ucr_key_load(struct ucr_key **out, const char *path)
 		goto leave;
 	}
 	if (st.st_mode & 077) {
+		if (why)
+			snprintf(why, whylen,
+			    "key file %s is readable by group or others; run: "
+			    "chmod 600 %s",
+			    path, path);
+		rc = UCR_EPERM;
+		goto leave;
+	}
+	/*
+	 * Whoever owns the file can change the key: it must be ours. Root
+	 * may read a key owned by anyone (ucr rebuild reads the daemon
+	 * user's key; root can read it regardless).
+	 */
+	if (st.st_uid != geteuid() && geteuid() != 0) {
+		if (why)
+			snprintf(why, whylen,
+			    "key file %s belongs to uid %u, not to this user "
+			    "(uid %u); run: chown %u %s",
+			    path, (unsigned)st.st_uid, (unsigned)geteuid(),
+			    (unsigned)geteuid(), path);
 		rc = UCR_EPERM;
 		goto leave;
 	}

@@ -28,8 +28,14 @@ int ucr_crypto_init(void);
 int ucr_key_generate(struct ucr_key **out);
 /* Write the key to path with mode 0600, refusing to overwrite. */
 int ucr_key_save(const struct ucr_key *k, const char *path);
-/* UCR_EIO (errno set), UCR_EPERM (mode too open), UCR_EINVAL (bad file). */
+/*
+ * UCR_EIO (errno set), UCR_EPERM (mode too open, or the file belongs to
+ * another user and we are not root), UCR_EINVAL (bad file). _why also
+ * gives a one-line reason with the fix for UCR_EPERM.
+ */
 int ucr_key_load(struct ucr_key **out, const char *path);
+int ucr_key_load_why(struct ucr_key **out, const char *path, char *why,
+    size_t whylen);
 void ucr_key_free(struct ucr_key *k);
 
 /*

@@ -26,6 +26,7 @@
 #include "record.h"
 #include "roster.h"
 #include "store.h"
+#include "text.h"
 
 #define HEAD_LEN 56   /* seq 8, hash 32, time 8, flags 8 */
 #define REC_HDR 88    /* time 8, epoch 8, seq 8, author 32, hash 32 */
@@ -1344,6 +1345,9 @@ ucr_store_apply(struct ucr_store *s, const Ucr__Batch *b, size_t *applied,
 		return mdb_err(rc);
 	rc = apply_txn(txn, s, b, &d, &n, why, whylen);
 	decoded_free(&d);
+	/* the reason may quote a record key from the network */
+	if (rc != 0 && why != NULL)
+		ucr_text_escape_inplace(why, whylen);
 	if (rc == 0 || rc == UCR_EFORK) {
 		/* A fork commits its evidence and the stopped head. */
 		if ((crc = mdb_txn_commit(txn)) != 0) {
@@ -1570,6 +1574,8 @@ leave:
 	free(ents);
 	free(hashes);
 	keyset_free(&ks);
+	if (rc != 0 && why != NULL)
+		ucr_text_escape_inplace(why, whylen);
 	return rc;
 }
 

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "record.h"
 #include "roster.h"
+#include "text.h"
 
 int
 zap_open(struct hub *h, char *why, size_t whylen)
@@ -139,6 +140,7 @@ zap_dispatch(struct hub *h)
 			    ucr_role_name(e.role));
 			put_prop(meta, &metalen, "Key", hex);
 			put_prop(meta, &metalen, "Role", role);
+			ucr_text_escape_inplace(e.name, sizeof(e.name));
 			log_debug("zap: admitted %s (%s)", e.code, e.name);
 		}
 	} else

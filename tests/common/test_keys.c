@@ -1,7 +1,13 @@
 /* test_keys.c: key files, modes, signatures, CURVE derivation. */
 #include <criterion/criterion.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/capability.h>
 
 #include <sodium.h>
 
@@ -153,5 +159,72 @@ Test(keys, curve_keys_derived)
 	cr_assert_eq(strlen(sec), 40);
 	cr_assert_str_neq(pub, sec);
 	sodium_free(sec);
+	ucr_key_free(k);
+}
+
+/*
+ * A key file owned by another user is refused, even where the process may
+ * read it. Only a privileged process can read another user's 0600 file, so
+ * the child keeps one capability (read any file) as the user nobody.
+ */
+Test(keys, refuses_file_of_another_owner)
+{
+	struct ucr_key *k, *k2 = NULL;
+	char path[512], why[256] = "";
+	pid_t pid;
+	int status;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to make a file of another owner");
+	snprintf(path, sizeof(path), "%s/k", dir);
+	cr_assert_eq(ucr_key_generate(&k), 0);
+	cr_assert_eq(ucr_key_save(k, path), 0);
+	cr_assert_eq(chmod(dir, 0755), 0);
+	/* root reads a key of any owner (ucr rebuild reads the daemon's) */
+	cr_assert_eq(chown(path, 4242, 4242), 0);
+	cr_assert_eq(ucr_key_load(&k2, path), 0);
+	ucr_key_free(k2);
+	k2 = NULL;
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		struct __user_cap_header_struct h =
+		    {_LINUX_CAPABILITY_VERSION_3, 0};
+		struct __user_cap_data_struct d[2];
+		int rc;
+
+		memset(d, 0, sizeof(d));
+		d[0].effective = d[0].permitted = 1u << CAP_DAC_READ_SEARCH;
+		if (prctl(PR_SET_KEEPCAPS, 1) != 0 ||
+		    setresgid(65534, 65534, 65534) != 0 ||
+		    setresuid(65534, 65534, 65534) != 0 ||
+		    syscall(SYS_capset, &h, d) != 0)
+			_exit(10);
+		rc = ucr_key_load_why(&k2, path, why, sizeof(why));
+		if (rc != UCR_EPERM ||
+		    strstr(why, "belongs to uid 4242") == NULL)
+			_exit(11);
+		/* its own file, the same bytes: taken */
+		if (chown(path, 65534, 65534) == 0)
+			_exit(12); /* nobody may not chown: a broken setup */
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 10)
+		cr_skip_test("cannot drop to nobody with a capability here");
+	cr_assert_eq(WEXITSTATUS(status), 0, "child exit %d",
+	    WEXITSTATUS(status));
+	/* owned by nobody, read as nobody: accepted */
+	cr_assert_eq(chown(path, 65534, 65534), 0);
+	pid = fork();
+	if (pid == 0) {
+		if (setresgid(65534, 65534, 65534) != 0 ||
+		    setresuid(65534, 65534, 65534) != 0)
+			_exit(10);
+		_exit(ucr_key_load(&k2, path) == 0 ? 0 : 13);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert_eq(WEXITSTATUS(status), 0);
 	ucr_key_free(k);
 }
