@@ -44,6 +44,15 @@ int cli_open_store(struct ucr_store **out, const struct ucr_config *cfg);
 int cli_request(const struct ucr_config *cfg, const Ucr__Request *req,
     Ucr__Reply **out, int timeout_ms);
 
+/*
+ * A reader's configuration ([reader], reader.c): the view's inputs from
+ * the hub over CURVE, folded; prints the error. 0 or -1.
+ */
+struct ucr_view;
+int cli_reader_view(struct ucr_view **out, const struct ucr_config *cfg,
+    uint64_t now);
+int cmd_init_reader(int argc, char **argv);
+
 /* 1 if the daemon's control socket has a listener (always 1 for tcp). */
 int cli_daemon_up(const struct ucr_config *cfg);
 

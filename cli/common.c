@@ -61,6 +61,12 @@ cli_open_store(struct ucr_store **out, const struct ucr_config *cfg)
 	uint8_t hub[32];
 	int rc;
 
+	if (cfg->is_reader) {
+		cli_error("%s is a reader's configuration: it holds no store; "
+			  "status, plan, cycle, explain and report ask the hub",
+		    cfg->path);
+		return -1;
+	}
 	rc = ucr_store_open(out, cfg->data, UCR_STORE_RDONLY, cfg->map_size);
 	if (rc != 0) {
 		if (rc == UCR_ENOTFOUND || rc == UCR_EIO)
@@ -173,6 +179,8 @@ cli_daemon_up(const struct ucr_config *cfg)
 {
 	struct stat st;
 
+	if (cfg->is_reader)
+		return 0;
 	if (strncmp(cfg->control, "ipc://", 6) != 0)
 		return 1; /* tcp: only a request can tell */
 	return stat(cfg->control + 6, &st) == 0 && listening(cfg->control + 6);
@@ -196,6 +204,12 @@ cli_request(const struct ucr_config *cfg, const Ucr__Request *req,
 	    req->body_case == UCR__REQUEST__BODY_MANY;
 
 	*out = NULL;
+	if (cfg->is_reader) {
+		cli_error("%s is a reader's configuration: a reader never "
+			  "writes, and has no daemon to ask",
+		    cfg->path);
+		return -1;
+	}
 	if ((env = getenv("UCR_TIMEOUT")) != NULL && atoi(env) > 0)
 		timeout_ms = atoi(env) * 1000;
 	if (timeout_ms <= 0)

@@ -353,6 +353,8 @@ cmd_init(int argc, char **argv)
 	char hex[2 * UCR_PK_LEN + 1], why[PATH_MAX + 256] = "";
 	int rc, wrote_key = 0, wrote_conf = 0;
 
+	if (argc > 1 && strcmp(argv[1], "reader") == 0)
+		return cmd_init_reader(argc - 1, argv + 1); /* reader.c */
 	if (cli_flags_parse(&f,
 		"municipality= hub= hub-key= listen= region= "
 		"dir= json",

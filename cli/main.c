@@ -224,6 +224,8 @@ static const struct command commands[] = {
 	"              [--region NAME] [--dir DIR] [--json]\n"
 	"ucr init hub [--listen tcp://*:7300] [--region NAME] [--dir DIR]\n"
 	"             [--json]\n"
+	"ucr init reader --hub tcp://HOST:7300 --hub-key HEX\n"
+	"                [--municipality CODE] [--dir DIR] [--json]\n"
 	"\n"
 	"Write a new key and a configuration, and print the public key: a\n"
 	"node's goes to the hub's administrator (ucr roster add), the hub's to\n"
@@ -233,7 +235,13 @@ static const struct command commands[] = {
 	"systemd units expect; run as root, the key is then owned by user ucr,\n"
 	"mode 0600. With --dir, both go to DIR with paths relative to it.\n"
 	"An existing file is never overwritten. Without --hub a node runs\n"
-	"offline.\n"},
+	"offline.\n"
+	"\n"
+	"init reader writes reader.key and reader.conf into DIR (default\n"
+	"~/.config/ucr) for an executive's own computer: once the hub's\n"
+	"administrator has run ucr roster add CODE KEY --role reader, ucr -c\n"
+	"reader.conf status (plan, cycle, explain, report) asks the hub over\n"
+	"CURVE. A reader never writes.\n"},
     {"backup", cmd_backup,
 	N_("copy the store while the daemon runs, and check it"),
 	"ucr backup --out DIR [--compact] [--json]\n"

@@ -260,6 +260,11 @@ load_view(struct ucr_view **out)
 	*out = NULL;
 	if (cli_load_config(&cfg) != 0)
 		return 1;
+	if (cfg->is_reader) { /* over the network (reader.c) */
+		rc = cli_reader_view(out, cfg, now);
+		ucr_config_free(cfg);
+		return rc != 0;
+	}
 	if (cli_daemon_up(cfg) && (rc = view_from_daemon(out, cfg, now)) <= 0) {
 		ucr_config_free(cfg);
 		return rc != 0;

@@ -22,7 +22,7 @@ struct parse {
 	struct ucr_config *c;
 	char dir[PATH_MAX];
 	char why[256];
-	int section; /* 0 none, 1 node, 2 hub */
+	int section; /* 0 none, 1 node or reader, 2 hub */
 };
 
 static int
@@ -84,7 +84,10 @@ handler(void *user, const char *section, const char *name, const char *value)
 	int hub;
 
 	if (name == NULL) { /* a new section, inih >= 50 reports it */
-		if (strcmp(section, "node") == 0)
+		if (strcmp(section, "reader") == 0)
+			c->is_reader = 1;
+		if (strcmp(section, "node") == 0 ||
+		    strcmp(section, "reader") == 0)
 			p->section = 1;
 		else if (strcmp(section, "hub") == 0)
 			p->section = 2;
@@ -104,7 +107,9 @@ handler(void *user, const char *section, const char *name, const char *value)
 		c->is_hub = p->section == 2;
 		return 1;
 	}
-	if (strcmp(section, "node") == 0)
+	if (strcmp(section, "reader") == 0)
+		c->is_reader = 1;
+	if (strcmp(section, "node") == 0 || strcmp(section, "reader") == 0)
 		p->section = 1;
 	else if (strcmp(section, "hub") == 0)
 		p->section = 2;
@@ -297,17 +302,31 @@ ucr_config_load(struct ucr_config **out, const char *path, char *why,
 #define REQUIRE(field, name)                                                \
 	if (c->field == NULL || *c->field == '\0') {                        \
 		snprintf(why, whylen, "%s: key '%s' missing in [%s]", path, \
-		    name, c->is_hub ? "hub" : "node");                      \
+		    name,                                                   \
+		    c->is_hub          ? "hub"                              \
+			: c->is_reader ? "reader"                           \
+				       : "node");                           \
 		goto fail;                                                  \
 	}
 	REQUIRE(key, "key");
-	REQUIRE(data, "data");
-	REQUIRE(control, "control");
-	if (c->is_hub) {
+	if (c->is_reader) {
+		/* A reader queries the hub over the network: no store, no
+		   control socket of its own (docs/ucr.conf.5). */
+		REQUIRE(hub, "hub");
+		REQUIRE(hub_key, "hub_key");
+		if ((c->owner == NULL && !set_str(&c->owner, "")) ||
+		    (c->data == NULL && !set_str(&c->data, "")) ||
+		    (c->control == NULL && !set_str(&c->control, "")))
+			goto fail;
+	} else if (c->is_hub) {
+		REQUIRE(data, "data");
+		REQUIRE(control, "control");
 		REQUIRE(listen, "listen");
 		if (!set_str(&c->owner, UCR_REGION))
 			goto fail;
 	} else {
+		REQUIRE(data, "data");
+		REQUIRE(control, "control");
 		REQUIRE(owner, "municipality");
 		if (c->hub == NULL && !set_str(&c->hub, ""))
 			goto fail;

@@ -16,6 +16,7 @@
 struct ucr_config {
 	char *path;
 	int is_hub;      /* [hub] section rather than [node] */
+	int is_reader;   /* [reader]: queries the hub; no store, no daemon */
 	char *owner;     /* municipality code, or "region" on the hub */
 	char *key;       /* key file */
 	char *data;      /* store folder */

@@ -1,7 +1,8 @@
 /*
  * hub.h: ucr-hub, the regional daemon. One internal header, split by file
  * (ntpd style): main.c (start-up, loop, self-test), zap.c (who may
- * connect), peer.c (the sync server: peers, relay, checkpoints).
+ * connect), peer.c (the sync server: peers, relay, checkpoints), query.c
+ * (the view for readers).
  */
 #ifndef UCR_HUB_H
 #define UCR_HUB_H
@@ -60,5 +61,9 @@ int64_t peer_timeout(struct hub *h);
 void peer_changed(void *h); /* the hub appended records */
 void peer_query(const char *what, Ucr__Reply *rep, void *h);
 void peer_free_all(struct hub *h);
+
+/* query.c */
+void query_view(struct hub *h, const struct ucr_wire_msg *m,
+    const Ucr__ViewQuery *q);
 
 #endif

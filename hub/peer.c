@@ -1120,6 +1120,9 @@ peer_dispatch(struct hub *h)
 		case UCR__FRAME__BODY_FETCH:
 			on_fetch(h, &m, p, f->fetch);
 			break;
+		case UCR__FRAME__BODY_VIEW_QUERY: /* query.c */
+			query_view(h, &m, f->view_query);
+			break;
 		default:
 			send_error(h, &m, p, UCR_EPROTO, 0,
 			    "unexpected %s frame "

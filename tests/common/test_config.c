@@ -150,3 +150,25 @@ Test(config, max_clock_skew)
 	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), UCR_ECONFIG);
 	cr_assert(strstr(why, "max_clock_skew") != NULL, "%s", why);
 }
+
+Test(config, reader_needs_hub_not_store)
+{
+	struct ucr_config *c;
+	char why[256];
+
+	tu_write(path,
+	    "[reader]\nmunicipality = 2480\nkey = reader.key\n"
+	    "hub = tcp://hub.example:7300\nhub_key = "
+	    "5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c\n");
+	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), 0, "%s", why);
+	cr_assert(c->is_reader);
+	cr_assert_eq(c->is_hub, 0);
+	cr_assert_str_eq(c->data, "");
+	cr_assert_str_eq(c->control, "");
+	cr_assert_str_eq(c->hub, "tcp://hub.example:7300");
+	ucr_config_free(c);
+	tu_write(path, "[reader]\nkey = reader.key\nhub = tcp://h:7300\n");
+	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), UCR_ECONFIG);
+	cr_assert(strstr(why, "hub_key") != NULL, "%s", why);
+	cr_assert(strstr(why, "[reader]") != NULL, "%s", why);
+}

@@ -1,0 +1,54 @@
+/*
+ * query.c: the view over the network. A key enrolled at the hub (a
+ * reader's: an executive's computer; or a node's) sends a ViewQuery on its
+ * CURVE connection; the hub runs the view's loader on its store and
+ * answers with a ViewAnswer holding the fold's inputs, which ucr folds and
+ * prints (docs/view.md). Queries never write: a reader's key is refused
+ * every write by the roster rules (roster.c), whatever it sends.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain.h"
+#include "error.h"
+#include "hub.h"
+#include "log.h"
+#include "view.h"
+
+void
+query_view(struct hub *h, const struct ucr_wire_msg *m, const Ucr__ViewQuery *q)
+{
+	Ucr__Frame f = UCR__FRAME__INIT;
+	Ucr__ViewAnswer a = UCR__VIEW_ANSWER__INIT;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char msg[256];
+	int rc;
+
+	rc = ucr_view_load_packed(&buf, &len, h->d.store,
+	    q->now ? q->now : ucr_hlc_next(0));
+	if (rc == 0 && len > UCR_WIRE_MAXMSG - 1024) {
+		rc = UCR_ETOOBIG;
+		free(buf);
+		buf = NULL;
+		len = 0;
+	}
+	if (rc != 0) {
+		snprintf(msg, sizeof(msg), "cannot read the view: %s",
+		    ucr_strerror(rc));
+		a.code = rc;
+		a.message = msg;
+		log_info("peer %s: view query: %s", m->user, msg);
+	}
+	a.view.data = buf;
+	a.view.len = len;
+	f.body_case = UCR__FRAME__BODY_VIEW_ANSWER;
+	f.view_answer = &a;
+	if ((rc = ucr_wire_send(h->router, m->rid, m->ridlen, &f, 1)) != 0)
+		log_info("peer %s: view answer not sent: %s", m->user,
+		    ucr_strerror(rc));
+	else
+		log_debug("peer %s: view answered (%zu bytes)", m->user, len);
+	free(buf);
+}
