@@ -6,7 +6,7 @@ packages="build-essential cmake pkg-config
 	libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
 	libsodium-dev libinih-dev libjansson-dev libcsv-dev libcriterion-dev
 	libxlsxwriter-dev libcurl4-openssl-dev unzip gettext locales
-	systemd adduser clang libclang-rt-14-dev"
+	systemd adduser clang libclang-rt-14-dev jq iproute2"
 SUDO=
 if [ "$(id -u)" != 0 ]; then
 	SUDO=sudo

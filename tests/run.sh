@@ -8,6 +8,7 @@
 #   ./tests/run.sh --no-deps  skip apt-get (packages already installed)
 #   ./tests/run.sh --no-asan  skip the sanitizer run
 #   ./tests/run.sh --no-fuzz  skip the fuzzers
+#   ./tests/run.sh --no-chaos skip tests/chaos/run.sh --ci (after the suite)
 #
 # Last, when clang is there, every libFuzzer harness in fuzz/ runs for
 # 30 s under AddressSanitizer and UndefinedBehaviorSanitizer (fuzz/run.sh;
@@ -18,12 +19,14 @@ cd "$(dirname "$0")/.."
 deps=1
 asan=1
 fuzz=1
+chaos=1
 for arg in "$@"; do
 	case "$arg" in
 	--no-deps) deps=0 ;;
 	--no-asan) asan=0 ;;
 	--no-fuzz) fuzz=0 ;;
-	*) echo "usage: tests/run.sh [--no-deps] [--no-asan] [--no-fuzz]" >&2; exit 2 ;;
+	--no-chaos) chaos=0 ;;
+	*) echo "usage: tests/run.sh [--no-deps] [--no-asan] [--no-fuzz] [--no-chaos]" >&2; exit 2 ;;
 	esac
 done
 
@@ -44,6 +47,11 @@ run_suite() {
 
 echo "== build and test"
 run_suite build-test
+
+if [ "$chaos" = 1 ]; then
+	echo "== chaos: kill -9, partitions, a slow link, restores (tests/chaos/run.sh --ci)"
+	UCR_BIN="$PWD/build-test/bin" ./tests/chaos/run.sh --ci
+fi
 
 if [ "$asan" = 1 ]; then
 	echo "== build and test with AddressSanitizer and UndefinedBehaviorSanitizer"

@@ -942,6 +942,60 @@ Test(sync, fork_of_acknowledged_entries, .timeout = 60)
 	ucr_key_free(k);
 }
 
+/*
+ * A cut link: the hub stops answering (SIGSTOP: no FIN, no RST, as a
+ * pulled cable). The node must not go on saying "lag 0": after missed
+ * heartbeats its peers shows the link offline; when the hub is back it
+ * is online again.
+ */
+Test(sync, cut_link_shows_offline, .timeout = 90)
+{
+	char *out = NULL, *err = NULL;
+	long end;
+	json_t *j;
+	int offline = 0;
+
+	region_init(11);
+	hub_start();
+	node_new("2401", "2401", -1);
+	enrol("2401", nodes[0].hex);
+	node_up(0);
+	write_one(&nodes[0], "before-cut");
+	wait_link(&nodes[0], "stream", 10000);
+	j = link_state(&nodes[0]);
+	cr_assert(json_is_true(json_object_get(j, "connected")), "%s",
+	    json_dumps(j, 0));
+	json_decref(j);
+	cr_assert_eq(kill(hub.pid, SIGSTOP), 0);
+	end = now_ms() + 45000;
+	while (!offline && now_ms() < end) {
+		j = link_state(&nodes[0]);
+		offline = json_is_false(json_object_get(j, "connected"));
+		json_decref(j);
+		if (!offline)
+			sleep_ms(500);
+	}
+	cr_assert(offline, "the node never saw the link go:\n%s",
+	    tail(&nodes[0]));
+	cr_assert_eq(ucr(&nodes[0], &out, &err, "peers"), 0, "%s", err);
+	cr_assert(strstr(out, "OFFLINE") != NULL, "%s", out);
+	cr_assert(strstr(out, "lag 0") == NULL, "%s", out);
+	free(out);
+	free(err);
+	cr_assert_eq(kill(hub.pid, SIGCONT), 0);
+	end = now_ms() + 20000;
+	for (;;) {
+		j = link_state(&nodes[0]);
+		if (json_is_true(json_object_get(j, "connected")))
+			break;
+		cr_assert_lt(now_ms(), end, "never back online: %s",
+		    json_dumps(j, 0));
+		json_decref(j);
+		sleep_ms(200);
+	}
+	json_decref(j);
+}
+
 /* ---------------------------------------------------------------- self-test */
 
 Test(sync, selftest_refuses_without_zap, .timeout = 30)
