@@ -202,6 +202,10 @@ cli_request(const struct ucr_config *cfg, const Ucr__Request *req,
 	const char *daemon = cfg->is_hub ? "ucr-hub" : "ucr-node";
 	int write = req->body_case == UCR__REQUEST__BODY_PUT ||
 	    req->body_case == UCR__REQUEST__BODY_MANY;
+	/* an import's commit writes too, but its stage is gone once it is
+	 * done: not sent again, an unanswered one is an unknown outcome */
+	int commit = req->body_case == UCR__REQUEST__BODY_IMPORT &&
+	    req->import != NULL && req->import->commit;
 
 	*out = NULL;
 	if (cfg->is_reader) {
@@ -220,7 +224,7 @@ cli_request(const struct ucr_config *cfg, const Ucr__Request *req,
 		return -1;
 	}
 	/* Every write carries an id, the same on each retry of it. */
-	if (write && r.request_id.len == 0) {
+	if ((write || commit) && r.request_id.len == 0) {
 		randombytes_buf(id, sizeof(id));
 		r.request_id.data = id;
 		r.request_id.len = sizeof(id);
@@ -242,13 +246,14 @@ cli_request(const struct ucr_config *cfg, const Ucr__Request *req,
 	}
 	if (got < 0)
 		goto leave;
-	if (got == 0 && write) {
+	if (got == 0 && (write || commit)) {
 		ucr_hex(idhex, r.request_id.data,
 		    r.request_id.len < 16 ? r.request_id.len : 16);
-		cli_error("no answer from %s at %s within %d s, %d times: the "
-			  "write may or may not have been made (request %s). "
-			  "Check with 'ucr log' or 'ucr show KEY' before "
-			  "writing it again",
+		cli_error(
+		    "no answer from %s at %s within %d s (tries: %d): the "
+		    "write may or may not have been made (request %s). "
+		    "Check with 'ucr log' or 'ucr show KEY' before "
+		    "writing it again",
 		    daemon, cfg->control, timeout_ms / 1000, tries, idhex);
 		free(buf);
 		exit(EXIT_UNKNOWN);

@@ -282,7 +282,7 @@ nemesis() {
 		p=$(cat "$W/pid.$v" 2>/dev/null) || continue
 		if kill -9 "$p" 2>/dev/null; then
 			n=$((n + 1))
-			echo "$n" >"$W/kills"
+			echo "$n" >"$W/kills.new" && mv "$W/kills.new" "$W/kills"
 			echo "$v" >>"$W/killed"
 		fi
 	done
@@ -314,15 +314,16 @@ nemesis &
 nemesis_pid=$!
 [ -n "$ns" ] && { links & links_pid=$!; }
 log "nemesis running: a kill -9 every 0.2-2 s until $kills_min kills"
-while [ "$(cat "$W/kills")" -lt "$kills_min" ]; do
+kills() { local k; k=$(cat "$W/kills" 2>/dev/null); echo "${k:-0}"; }
+while [ "$(kills)" -lt "$kills_min" ]; do
 	if [ "$(elapsed)" -gt $((budget / 2)) ]; then
-		log "out of time with $(cat "$W/kills") kills"
+		log "out of time with $(kills) kills"
 		break
 	fi
 	sleep 1
 done
 touch "$W/nemesis.pause"
-log "$(cat "$W/kills") kills in $(elapsed) s; restores next"
+log "$(kills) kills in $(elapsed) s; restores next"
 if [ -n "$ns" ]; then
 	touch "$W/links.stop"
 	wait "$links_pid" 2>/dev/null
@@ -431,7 +432,7 @@ for d in hub $codes; do
 	[ "$missing" = 0 ] || comm -23 "$W/acked.all" "$W/keys.$d" | head -3 | sed 's/^/  missing: /'
 	[ "$v" = ok ] || sed 's/^/  verify: /' "$W/verify.$d" | head -2
 done
-kills=$(cat "$W/kills")
+kills=$(kills)
 echo
 printf '%-28s %s\n' "kills (kill -9)" "$kills (min $kills_min)"
 printf '%-28s %s\n' "killed" "$(sort "$W/killed" 2>/dev/null | uniq -c | awk '{printf "%s:%s ", $2, $1}')"
