@@ -916,7 +916,7 @@ Test(sync, fork_of_acknowledged_entries, .timeout = 60)
 	struct batch bt;
 	uint64_t seq;
 
-	region_init(10);
+	region_init(13);
 	hub_start();
 	k = enrolled_key("2403", "client");
 	client_open(&c, k);
@@ -955,7 +955,7 @@ Test(sync, cut_link_shows_offline, .timeout = 90)
 	json_t *j;
 	int offline = 0;
 
-	region_init(11);
+	region_init(14);
 	hub_start();
 	node_new("2401", "2401", -1);
 	enrol("2401", nodes[0].hex);
