@@ -132,11 +132,13 @@ int cmd_digest(int argc, char **argv);
 int cmd_vision(int argc, char **argv);
 int cmd_priority(int argc, char **argv);
 int cmd_goal(int argc, char **argv);
-int cmd_indicator(int argc, char **argv); /* cli/officer.c */
-int cmd_history(int argc, char **argv);   /* cli/history.c */
-int cmd_init(int argc, char **argv);      /* cli/init.c */
-int cmd_backup(int argc, char **argv);    /* cli/init.c */
-int cmd_rebuild(int argc, char **argv);   /* cli/init.c */
+int cmd_indicator(int argc, char **argv);        /* cli/officer.c */
+int cmd_history(int argc, char **argv);          /* cli/history.c */
+int cmd_programme(int argc, char **argv);        /* cli/programme.c */
+int cli_network_register(int argc, char **argv); /* cli/programme.c */
+int cmd_init(int argc, char **argv);             /* cli/init.c */
+int cmd_backup(int argc, char **argv);           /* cli/init.c */
+int cmd_rebuild(int argc, char **argv);          /* cli/init.c */
 
 /* The ucr program: global options, then the command. */
 int cli_main(int argc, char **argv);

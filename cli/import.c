@@ -113,9 +113,9 @@ static const char *const project_fields[] = {"title", "lead", "partners",
 static const char *const group_fields[] = {"name", "priorities", "theme",
     "members", "active_from", "active_to", NULL};
 static const char *const meeting_fields[] = {"type", "date", "women", "men",
-    "unstated", "group", "title", NULL};
+    "unstated", "group", "title", "regional", NULL};
 static const char *const network_fields[] = {"name", "scope", "joined",
-    "new_in_programme", NULL};
+    "new_in_programme", "network_id", NULL};
 static const char *const decision_fields[] = {"body", "date", "subject", "ref",
     "adopts", "outcome", NULL};
 static const char *const vision_fields[] = {"text", "year", NULL};
@@ -1022,6 +1022,7 @@ build_meeting(struct row *r, Ucr__Record *rec)
 	TRY(get_count(r, "unstated", &m->unstated));
 	TRY(get_ident(r, "group", OPT, &m->group));
 	TRY(get_text(r, "title", OPT, &m->title));
+	TRY(get_bool(r, "regional", &m->regional));
 	return 0;
 }
 
@@ -1039,6 +1040,7 @@ build_network(struct row *r, Ucr__Record *rec)
 	n->scope = v;
 	TRY(get_date(r, "joined", REQ, &n->joined));
 	TRY(get_bool(r, "new_in_programme", &n->new_in_programme));
+	TRY(get_ident(r, "network_id", OPT, &n->network_id));
 	return 0;
 }
 

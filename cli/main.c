@@ -84,20 +84,32 @@ static const struct command commands[] = {
 	"ucr meeting add ID --kind workshop|group-meeting|steering-group|\n"
 	"                          regional-council|other\n"
 	"                --date DATE --women N --men N [--unstated N]\n"
-	"                [--group ID] [--title TEXT]\n"
+	"                [--group ID] [--title TEXT] [--regional | --local]\n"
 	"ucr meeting set ID [any of the flags above]\n"
 	"\n"
 	"Participant counts by gender, from the attendance list; the system\n"
-	"keeps counts, never names. --group names one of this node's groups.\n"},
+	"keeps counts, never names. --group names one of this node's groups.\n"
+	"--regional marks a region-wide workshop (goal A2 counts those, and\n"
+	"the hub's own); --local clears the mark.\n"},
     {"network", cmd_network, N_("record a network membership"),
 	"ucr network join ID --name NAME --scope national|international\n"
-	"                 --date DATE [--new | --no-new]\n"
+	"                 --date DATE [--new | --no-new] [--register REGID]\n"
 	"ucr network set ID [any of the flags above]\n"
+	"ucr network register REGID --name NAME [--alias TEXT]...\n"
+	"                 [--scope national|international]       (hub)\n"
 	"\n"
 	"join records a membership, or changes the given fields of the one with\n"
 	"the same ID (a re-join keeps --new); set changes the named fields of an\n"
 	"existing one. --new marks a network\n"
-	"joined within the programme (goal R2).\n"},
+	"joined within the programme (goal R2). register (on the hub) adds a\n"
+	"network to the region's register, which goal R2 counts; a join names\n"
+	"it with --register or matches its name or an alias.\n"},
+    {"programme", cmd_programme, N_("set the programme period (hub)"),
+	"ucr programme set --start DATE --end DATE\n"
+	"\n"
+	"The programme period, a regional record: the goals count only the\n"
+	"meetings, network joins and decisions dated inside it and the\n"
+	"projects that overlap it; ucr explain lists what was left out.\n"},
     {"decision", cmd_decision, N_("record a political decision"),
 	"ucr decision add ID --body board|council|regional-council|steering-group\n"
 	"                 --date DATE\n"

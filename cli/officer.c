@@ -885,6 +885,10 @@ fill_meeting(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 		set_str(&m->group, v);
 	if ((v = cli_flag(f, "title")) != NULL)
 		set_str(&m->title, v);
+	if (cli_flag_set(f, "regional"))
+		m->regional = 1;
+	if (cli_flag_set(f, "local"))
+		m->regional = 0;
 }
 
 static void
@@ -894,7 +898,6 @@ fill_network(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 	Ucr__Network *n = r->network;
 	const char *v;
 
-	(void)cfg;
 	(void)create;
 	if ((v = cli_flag(f, "name")) != NULL)
 		set_str(&n->name, v);
@@ -904,6 +907,20 @@ fill_network(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 		n->new_in_programme = 1;
 	if (cli_flag_set(f, "no-new"))
 		n->new_in_programme = 0;
+	if ((v = cli_flag(f, "register")) != NULL) {
+		char key[256];
+		Ucr__Record *e;
+
+		snprintf(key, sizeof(key), "%s/register/%s", UCR_REGION, v);
+		if (*v && (e = cli_record_load(cfg, key)) == NULL) {
+			fail(c,
+			    "register: no network %s in the region's register",
+			    v);
+			return;
+		} else if (*v)
+			ucr__record__free_unpacked(e, NULL);
+		set_str(&n->network_id, v);
+	}
 }
 
 static void
@@ -958,11 +975,11 @@ static const struct writer w_group = {"add set",
     "name= priority= theme= members= from= to=", UCR__RECORD__BODY_GROUP, 1,
     fill_group, "name"};
 static const struct writer w_meeting = {"add set",
-    "kind= date= women= men= unstated= group= title=",
+    "kind= date= women= men= unstated= group= title= regional local",
     UCR__RECORD__BODY_MEETING, 1, fill_meeting, "kind date women men"};
 static const struct writer w_network = {"join set",
-    "name= scope= date= new no-new", UCR__RECORD__BODY_NETWORK, 1, fill_network,
-    "name scope date"};
+    "name= scope= date= new no-new register=", UCR__RECORD__BODY_NETWORK, 1,
+    fill_network, "name scope date"};
 static const struct writer w_decision = {"add set",
     "body= date= subject= ref= adopts= outcome=", UCR__RECORD__BODY_DECISION, 1,
     fill_decision, "body date subject ref"};
@@ -1010,6 +1027,8 @@ cmd_meeting(int argc, char **argv)
 int
 cmd_network(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "register") == 0)
+		return cli_network_register(argc, argv);
 	return run_writer(&w_network, argc, argv);
 }
 

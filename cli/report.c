@@ -401,7 +401,13 @@ exc_label(enum ucr_view_exc k)
 	case UCR_EXC_DETERIORATING:
 		return _("deteriorating");
 	case UCR_EXC_STALE:
-		return _("not synced");
+		return _("not in contact");
+	case UCR_EXC_CHANGED:
+		return _("changed");
+	case UCR_EXC_UNMATCHED:
+		return _("network");
+	case UCR_EXC_QUIET:
+		return _("no new data");
 	default:
 		return _("quarantined");
 	}
@@ -836,15 +842,18 @@ cmd_explain(int argc, char **argv)
 		json_t *doc;
 
 		if (g != NULL)
-			doc = json_pack("{s:s, s:s, s:f, s:f, s:b, s:o}",
+			doc = json_pack("{s:s, s:s, s:f, s:f, s:b, s:o, s:o}",
 			    "goal", g->id, "title", g->title, "current",
 			    g->current, "threshold", g->threshold, "met",
 			    g->met, "records",
-			    ucr_view_json_refs(g->refs, g->nrefs));
+			    ucr_view_json_refs(g->refs, g->nrefs), "left_out",
+			    ucr_view_json_left(g));
 		else
-			doc = json_pack("{s:s, s:o, s:o}", "target", t->key,
-			    "figure", ucr_view_json_target(v, t), "records",
-			    ucr_view_json_refs(t->refs, t->nrefs));
+			doc = json_pack("{s:s, s:o, s:o, s:o}", "target",
+			    t->key, "figure", ucr_view_json_target(v, t),
+			    "records", ucr_view_json_refs(t->refs, t->nrefs),
+			    "changed_after_adoption",
+			    ucr_view_json_changes(v, t->key));
 		rc = print_json(doc);
 		ucr_view_free(v);
 		return rc;
@@ -860,6 +869,13 @@ cmd_explain(int argc, char **argv)
 		printf("from %zu signed record%s:\n", g->nrefs,
 		    g->nrefs == 1 ? "" : "s");
 		text_refs(stdout, g->refs, g->nrefs);
+		if (v->programme_start != NULL)
+			printf("programme period %s - %s\n", v->programme_start,
+			    v->programme_end);
+		if (g->nleft > 0)
+			printf("left out (%zu):\n", g->nleft);
+		for (size_t i = 0; i < g->nleft; i++)
+			printf("  %s: %s\n", g->left[i].key, g->left[i].reason);
 	} else {
 		printf("%s %s: %s\n", t->key, t->title,
 		    status_label(t->progress.status));
@@ -878,6 +894,23 @@ cmd_explain(int argc, char **argv)
 		printf("from %zu signed record%s:\n", t->nrefs,
 		    t->nrefs == 1 ? "" : "s");
 		text_refs(stdout, t->refs, t->nrefs);
+		for (size_t i = 0; i < v->nchanges; i++) {
+			const struct ucr_view_change *x = &v->changes[i];
+			char ha[2 * UCR_HASH_LEN + 1], hc[2 * UCR_HASH_LEN + 1];
+
+			if (strcmp(x->key, t->key) != 0)
+				continue;
+			ucr_hex(ha, x->adopted, UCR_HASH_LEN);
+			ucr_hex(hc, x->current, UCR_HASH_LEN);
+			printf("changed after adoption:\n"
+			       "  adopted by %s (%s): version %.16s\n",
+			    x->decision, x->decision_date, ha);
+			if (x->deleted)
+				printf("  current: deleted\n");
+			else
+				printf("  current: version %.16s\n", hc);
+			printf("  both versions: ucr history %s\n", x->key);
+		}
 	}
 	ucr_view_free(v);
 	return 0;

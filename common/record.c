@@ -193,6 +193,8 @@ static const struct {
     {UCR__RECORD__BODY_ROSTER, "roster", 1},
     {UCR__RECORD__BODY_EPOCH_ACCEPT, "epoch", 1},
     {UCR__RECORD__BODY_INDICATOR, "indicator", 0},
+    {UCR__RECORD__BODY_PROGRAMME, "programme", 1},
+    {UCR__RECORD__BODY_NETWORK_ENTRY, "register", 1},
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -642,6 +644,8 @@ validate_body(const Ucr__Record *r, const char *id, char *why, size_t whylen)
 		CHECK(n->scope >= 0 && n->scope <= 1, "scope: out of range");
 		CHECK(ucr_date_valid(n->joined),
 		    "date: not a date (YYYY-MM-DD)");
+		CHECK(*n->network_id == '\0' || id_valid(n->network_id),
+		    "register: bad id '%s'", n->network_id);
 		break;
 	}
 	case UCR__RECORD__BODY_DECISION: {
@@ -724,6 +728,30 @@ validate_body(const Ucr__Record *r, const char *id, char *why, size_t whylen)
 		CHECK(r->epoch_accept->author.len == 32,
 		    "author: must be 32 bytes");
 		break;
+	case UCR__RECORD__BODY_PROGRAMME:
+		CHECK(strcmp(id, "programme") == 0,
+		    "key: must be region/programme/programme");
+		CHECK(ucr_date_valid(r->programme->start),
+		    "start: not a date (YYYY-MM-DD)");
+		CHECK(ucr_date_valid(r->programme->end),
+		    "end: not a date (YYYY-MM-DD)");
+		CHECK(strcmp(r->programme->start, r->programme->end) <= 0,
+		    "end: before start");
+		break;
+	case UCR__RECORD__BODY_NETWORK_ENTRY: {
+		const Ucr__NetworkEntry *e = r->network_entry;
+
+		CHECK(id_valid(e->id) && strcmp(id, e->id) == 0,
+		    "key: must end in the network id");
+		CHECK(text_ok(e->name, 256) && *e->name,
+		    "name: empty or too long");
+		CHECK(e->n_aliases <= 32, "alias: at most 32");
+		for (i = 0; i < e->n_aliases; i++)
+			CHECK(text_ok(e->aliases[i], 256) && *e->aliases[i],
+			    "alias: empty or too long");
+		CHECK(e->scope >= 0 && e->scope <= 1, "scope: out of range");
+		break;
+	}
 	case UCR__RECORD__BODY_INDICATOR:
 		CHECK(id_valid(r->indicator->id) &&
 			strcmp(id, r->indicator->id) == 0,

@@ -467,7 +467,7 @@ static void
 fold_region(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 {
 	struct ucr_view *v = f->v;
-	size_t i;
+	size_t i, regcap = 0;
 	int g;
 
 	for (g = 0; g < UCR_NGOALS; g++) {
@@ -513,6 +513,28 @@ fold_region(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 		case UCR__RECORD__BODY_VISION:
 			v->vision = vm_str(f, r->vision->text);
 			break;
+		case UCR__RECORD__BODY_PROGRAMME:
+			v->programme_start = vm_str(f, r->programme->start);
+			v->programme_end = vm_str(f, r->programme->end);
+			break;
+		case UCR__RECORD__BODY_NETWORK_ENTRY: {
+			const Ucr__NetworkEntry *e = r->network_entry;
+			struct ucr_view_netentry *x =
+			    PUSH(f, v->netreg, v->nnetreg, regcap);
+			struct strs al = {0};
+			size_t j;
+
+			if (x == NULL)
+				break;
+			x->key = vm_str(f, r->key);
+			x->id = vm_str(f, e->id);
+			x->name = vm_str(f, e->name);
+			for (j = 0; j < e->n_aliases; j++)
+				strs_add(f, &al, e->aliases[j]);
+			x->aliases = al.v;
+			x->naliases = al.n;
+			break;
+		}
 		default:
 			break;
 		}
@@ -541,6 +563,8 @@ fold_items(struct fold *f)
 			p->owner = vm_str(f, r->owner);
 			p->lead = vm_str(f, r->project->lead);
 			p->title = vm_str(f, r->project->title);
+			p->start = vm_str(f, r->project->start);
+			p->end = vm_str(f, r->project->end);
 			for (j = 0; j < r->project->n_partners; j++)
 				strs_add(f, &s, r->project->partners[j]);
 			p->partners = s.v;
@@ -579,6 +603,8 @@ fold_items(struct fold *f)
 			m->date = vm_str(f, r->meeting->date);
 			m->title = vm_str(f, r->meeting->title);
 			m->kind = r->meeting->kind;
+			m->regional = r->meeting->regional ||
+			    strcmp(r->owner, UCR_REGION) == 0;
 			m->women = r->meeting->women;
 			m->men = r->meeting->men;
 			m->unstated = r->meeting->unstated;
@@ -594,6 +620,7 @@ fold_items(struct fold *f)
 			n->owner = vm_str(f, r->owner);
 			n->name = vm_str(f, r->network->name);
 			n->joined = vm_str(f, r->network->joined);
+			n->network_id = vm_str(f, r->network->network_id);
 			n->scope = r->network->scope;
 			n->new_in_programme = r->network->new_in_programme;
 			break;
@@ -853,6 +880,9 @@ fold_municipalities(struct fold *f, const struct ucr_view_params *p)
 {
 	struct ucr_view *v = f->v;
 	unsigned covered_total = 0;
+	uint64_t now_ms = p->now >> 16;
+	int64_t quiet_after =
+	    p->quiet_after_s > 0 ? p->quiet_after_s : UCR_VIEW_QUIET_AFTER_S;
 	size_t i, k;
 	int m;
 
@@ -863,17 +893,35 @@ fold_municipalities(struct fold *f, const struct ucr_view_params *p)
 		mu->name = ucr_municipalities[m].name;
 		mu->population = ucr_municipalities[m].population;
 		mu->sync_age_s = -1;
+		mu->contact_age_s = -1;
 		if (p->last_sync != NULL && p->last_sync[m] != 0) {
-			uint64_t now_ms = p->now >> 16,
-				 ms = p->last_sync[m] >> 16;
+			uint64_t ms = p->last_sync[m] >> 16;
 
 			mu->last_sync = p->last_sync[m];
 			mu->sync_age_s =
 			    now_ms > ms ? (int64_t)((now_ms - ms) / 1000) : 0;
 		}
-		if (p->last_sync != NULL && p->stale_after_s > 0)
-			mu->stale = mu->sync_age_s < 0 ||
-			    mu->sync_age_s > p->stale_after_s;
+		if (p->last_contact_ms != NULL && p->last_contact_ms[m] != 0) {
+			uint64_t ms = p->last_contact_ms[m];
+
+			mu->last_contact_ms = ms;
+			mu->contact_age_s =
+			    now_ms > ms ? (int64_t)((now_ms - ms) / 1000) : 0;
+		}
+		/*
+		 * Stale: the hub has not heard from the node within
+		 * stale_after. Without contact times (a node's own view)
+		 * only a municipality never heard of is stale. New data is
+		 * a separate, softer matter: quiet.
+		 */
+		if (p->stale_after_s > 0) {
+			if (p->last_contact_ms != NULL)
+				mu->stale = mu->contact_age_s < 0 ||
+				    mu->contact_age_s > p->stale_after_s;
+			else if (p->last_sync != NULL)
+				mu->stale = mu->sync_age_s < 0;
+		}
+		mu->quiet = !mu->stale && mu->sync_age_s > quiet_after;
 	}
 	/* Baselines: one per commitment key, so count distinct ids. */
 	for (i = 0; i < f->n; i++) {
@@ -1161,54 +1209,188 @@ fold_balance(struct fold *f, struct ucr_view_balance *b, const char *goal,
 	b->met = b->women_pct <= limit && b->men_pct <= limit;
 }
 
+/* ------------------------------------------------------------ the period */
+
+/* Is date (YYYY-MM-DD) inside the programme period? Always, without one. */
+static int
+in_period(const struct ucr_view *v, const char *date)
+{
+	if (v->programme_start == NULL)
+		return 1;
+	return date != NULL && *date && strcmp(date, v->programme_start) >= 0 &&
+	    strcmp(date, v->programme_end) <= 0;
+}
+
+/*
+ * Why a thing dated from..to (either may be "") falls outside the period,
+ * or NULL if it overlaps it. undated: the reason for no dates at all, or
+ * NULL to let an undated thing count.
+ */
+static const char *
+outside(struct fold *f, const char *what, const char *from, const char *to,
+    const char *undated)
+{
+	const struct ucr_view *v = f->v;
+
+	if (v->programme_start == NULL)
+		return NULL;
+	if ((from == NULL || *from == '\0') && (to == NULL || *to == '\0'))
+		return undated;
+	if (to != NULL && *to && strcmp(to, v->programme_start) < 0)
+		return vm_printf(f,
+		    "%s %s is before the programme period (%s - %s)", what, to,
+		    v->programme_start, v->programme_end);
+	if (from != NULL && *from && strcmp(from, v->programme_end) > 0)
+		return vm_printf(f,
+		    "%s %s is after the programme period (%s - %s)", what, from,
+		    v->programme_start, v->programme_end);
+	return NULL;
+}
+
+struct lefts {
+	struct ucr_view_left *v;
+	size_t n, cap;
+};
+
+static void
+left_add(struct fold *f, struct lefts *l, const char *key, const char *why)
+{
+	struct ucr_view_left *x = PUSH(f, l->v, l->n, l->cap);
+
+	if (x != NULL) {
+		x->key = vm_str(f, key);
+		x->reason = why;
+	}
+}
+
+/* A date-only record: why it is outside the period, or NULL. */
+static const char *
+dated_outside(struct fold *f, const char *what, const char *date)
+{
+	if (in_period(f->v, date))
+		return NULL;
+	return outside(f, what, date, date, "no date");
+}
+
+/* Distinct names: 1 if nm is new (and remembered). */
+struct seen {
+	char v[64][128];
+	size_t n;
+	int count;
+};
+
+static int
+seen_add(struct seen *s, const char *name)
+{
+	char nm[128];
+	size_t j;
+
+	norm(nm, sizeof(nm), name);
+	for (j = 0; j < s->n && strcmp(s->v[j], nm) != 0; j++)
+		;
+	if (j < s->n)
+		return 0;
+	s->count++;
+	if (s->n < 64)
+		memcpy(s->v[s->n++], nm, sizeof(nm));
+	return 1;
+}
+
+/* The register entry a network join refers to by id, or matches by name
+   or alias (docs/view.md), or NULL. */
+static const struct ucr_view_netentry *
+register_match(const struct ucr_view *v, const struct ucr_view_network *n)
+{
+	char a[128], b[128];
+	size_t i, j;
+
+	for (i = 0; *n->network_id && i < v->nnetreg; i++)
+		if (strcmp(v->netreg[i].id, n->network_id) == 0)
+			return &v->netreg[i];
+	norm(a, sizeof(a), n->name);
+	for (i = 0; i < v->nnetreg; i++) {
+		norm(b, sizeof(b), v->netreg[i].name);
+		if (strcmp(a, b) == 0)
+			return &v->netreg[i];
+		for (j = 0; j < v->netreg[i].naliases; j++) {
+			norm(b, sizeof(b), v->netreg[i].aliases[j]);
+			if (strcmp(a, b) == 0)
+				return &v->netreg[i];
+		}
+	}
+	return NULL;
+}
+
 static void
 fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 {
 	struct ucr_view *v = f->v;
 	struct ucr_view_goal *g;
-	char seen[64][128], names[256], buf[640];
-	size_t i, j, nseen;
-	int *use = NULL, has[UCR_NMUNICIPALITIES], regional = 0, m, n;
+	struct lefts left[UCR_NGOALS];
+	struct seen *seen = NULL;
+	char names[256], buf[640];
+	size_t i, j;
+	int *use = NULL, *reg = NULL, has[UCR_NMUNICIPALITIES], regional = 0, m,
+	    n;
 	const struct ucr_view_input *in;
+	const char *why;
 
-	/* A1: distinct working groups by name. */
-	g = &v->goals[UCR_GOAL_A1];
-	for (i = 0, nseen = 0, n = 0; i < v->ngroups; i++) {
-		char nm[128];
-
-		norm(nm, sizeof(nm), v->groups[i].name);
-		for (j = 0; j < nseen && strcmp(seen[j], nm) != 0; j++)
-			;
-		if (j == nseen) {
-			n++;
-			if (nseen < 64)
-				memcpy(seen[nseen++], nm, sizeof(nm));
-		}
-		if ((in = find_input(f, v->groups[i].key)) != NULL)
-			refs_add(f, &goal_refs[UCR_GOAL_A1], in);
+	memset(left, 0, sizeof(left));
+	if ((seen = calloc(1, sizeof(*seen))) == NULL) {
+		f->oom = 1;
+		return;
 	}
-	g->current = n;
+
+	/* A1: distinct working groups by name, active during the period
+	   (a group without dates counts). */
+	g = &v->goals[UCR_GOAL_A1];
+	for (i = 0; i < v->ngroups; i++) {
+		const Ucr__Record *r;
+
+		if ((in = find_input(f, v->groups[i].key)) == NULL)
+			continue;
+		r = in->record;
+		if ((why = outside(f, "group active", r->group->active_from,
+			 r->group->active_to, NULL)) != NULL) {
+			left_add(f, &left[UCR_GOAL_A1], v->groups[i].key, why);
+			continue;
+		}
+		seen_add(seen, v->groups[i].name);
+		refs_add(f, &goal_refs[UCR_GOAL_A1], in);
+	}
+	g->current = seen->count;
 	g->met = g->current >= g->threshold;
 	if (!g->met)
 		g->missing = vm_printf(f, "%.0f more working groups needed",
 		    more_needed(g));
 
 	/*
-	 * A2: regional workshops, one per (date, title): a workshop recorded
-	 * by more than one owner counts once, with the copy that has the most
-	 * participants (first by key on a tie).
+	 * A2: regional workshops inside the period, one per (date, title): a
+	 * workshop recorded by more than one owner counts once, with the copy
+	 * that has the most participants (first by key on a tie), and is
+	 * regional if any copy is. A3 weighs every workshop of the period,
+	 * regional or local, once each.
 	 */
 	if (v->nmeetings > 0 &&
-	    (use = calloc(v->nmeetings, sizeof(*use))) == NULL) {
+	    ((use = calloc(v->nmeetings, sizeof(*use))) == NULL ||
+		(reg = calloc(v->nmeetings, sizeof(*reg))) == NULL)) {
 		f->oom = 1;
-		return;
+		goto leave;
 	}
 	g = &v->goals[UCR_GOAL_A2];
-	for (i = 0, n = 0; i < v->nmeetings; i++) {
+	for (i = 0; i < v->nmeetings; i++) {
 		const struct ucr_view_meeting *a = &v->meetings[i];
 		char ta[128], tb[128];
 		size_t dup = (size_t)-1;
 
+		if ((why = dated_outside(f, "meeting", a->date)) != NULL) {
+			if (a->kind == UCR__MEETING_KIND__MEETING_WORKSHOP)
+				left_add(f, &left[UCR_GOAL_A2], a->key, why);
+			if (a->kind == UCR__MEETING_KIND__MEETING_WORKSHOP ||
+			    a->kind == UCR__MEETING_KIND__MEETING_GROUP)
+				left_add(f, &left[UCR_GOAL_A3], a->key, why);
+			continue;
+		}
 		if (a->kind != UCR__MEETING_KIND__MEETING_WORKSHOP) {
 			use[i] = 1;
 			continue;
@@ -1226,13 +1408,29 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 		}
 		if (dup == (size_t)-1) {
 			use[i] = 1;
-			n++;
+			reg[i] = a->regional;
 		} else if (a->women + a->men + a->unstated >
 		    v->meetings[dup].women + v->meetings[dup].men +
 			v->meetings[dup].unstated) {
 			use[dup] = 0;
 			use[i] = 1;
+			reg[i] = reg[dup] || a->regional;
+		} else
+			reg[dup] |= a->regional;
+	}
+	for (i = 0, n = 0; i < v->nmeetings; i++) {
+		const struct ucr_view_meeting *a = &v->meetings[i];
+
+		if (a->kind != UCR__MEETING_KIND__MEETING_WORKSHOP ||
+		    !in_period(v, a->date))
+			continue;
+		if (!a->regional && !(use[i] && reg[i])) {
+			left_add(f, &left[UCR_GOAL_A2], a->key,
+			    "a municipality's own workshop, not marked "
+			    "regional (--regional)");
+			continue;
 		}
+		n += use[i] && reg[i];
 		if ((in = find_input(f, a->key)) != NULL)
 			refs_add(f, &goal_refs[UCR_GOAL_A2], in);
 	}
@@ -1255,7 +1453,6 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 			    UCR__MEETING_KIND__MEETING_WORKSHOP) &&
 		    (in = find_input(f, v->meetings[i].key)) != NULL)
 			refs_add(f, &goal_refs[UCR_GOAL_A3], in);
-	free(use);
 	g->current = 0;
 	g->met = 1;
 	buf[0] = '\0';
@@ -1286,22 +1483,27 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 		g->missing = vm_str(f, buf);
 
 	/* R1: six local plans adopted by the boards, and the regional plan
-	   by the Regional Council. */
+	   by the Regional Council, by decisions dated in the period. */
 	g = &v->goals[UCR_GOAL_R1];
-	for (m = 0; m < UCR_NMUNICIPALITIES; m++)
-		has[m] = v->mun[m].plan_adopted;
+	memset(has, 0, sizeof(has));
 	for (i = 0; i < v->ndecisions; i++) {
 		const struct ucr_view_decision *d = &v->decisions[i];
 		int local = d->body == UCR__BODY__BODY_BOARD &&
 		    d->subject == UCR__SUBJECT__SUBJECT_LOCAL_PLAN &&
 		    ucr_view_mun_index(d->owner) >= 0;
-		int reg = d->body == UCR__BODY__BODY_REGIONAL_COUNCIL &&
+		int rg = d->body == UCR__BODY__BODY_REGIONAL_COUNCIL &&
 		    d->subject == UCR__SUBJECT__SUBJECT_REGIONAL_PLAN;
 
 		if (d->outcome != UCR__OUTCOME__OUTCOME_ADOPTED ||
-		    (!local && !reg))
+		    (!local && !rg))
 			continue;
-		regional |= reg;
+		if ((why = dated_outside(f, "decision", d->date)) != NULL) {
+			left_add(f, &left[UCR_GOAL_R1], d->key, why);
+			continue;
+		}
+		regional |= rg;
+		if (local)
+			has[ucr_view_mun_index(d->owner)] = 1;
 		if ((in = find_input(f, d->key)) != NULL)
 			refs_add(f, &goal_refs[UCR_GOAL_R1], in);
 	}
@@ -1326,55 +1528,65 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 		g->missing = vm_str(f, buf);
 	}
 
-	/* R2: distinct new networks by name. */
+	/*
+	 * R2: new networks joined in the period. With a register, distinct
+	 * register entries (a join names one by id, or matches its name or
+	 * an alias); joins that match none are left out and listed as
+	 * exceptions. Without a register, distinct names.
+	 */
 	g = &v->goals[UCR_GOAL_R2];
-	for (i = 0, nseen = 0, n = 0; i < v->nnetworks; i++) {
-		char nm[128];
+	memset(seen, 0, sizeof(*seen));
+	for (i = 0; i < v->nnetworks; i++) {
+		struct ucr_view_network *nw = &v->networks[i];
+		const struct ucr_view_netentry *e;
 
-		if (!v->networks[i].new_in_programme)
+		if (v->nnetreg > 0 && (e = register_match(v, nw)) != NULL)
+			nw->entry = e->id;
+		if (!nw->new_in_programme)
 			continue;
-		norm(nm, sizeof(nm), v->networks[i].name);
-		for (j = 0; j < nseen && strcmp(seen[j], nm) != 0; j++)
-			;
-		if (j == nseen) {
-			n++;
-			if (nseen < 64)
-				memcpy(seen[nseen++], nm, sizeof(nm));
+		if ((why = dated_outside(f, "joined", nw->joined)) != NULL) {
+			left_add(f, &left[UCR_GOAL_R2], nw->key, why);
+			continue;
 		}
-		if ((in = find_input(f, v->networks[i].key)) != NULL)
+		if (v->nnetreg > 0 && nw->entry == NULL) {
+			left_add(f, &left[UCR_GOAL_R2], nw->key,
+			    vm_printf(f,
+				"'%s' is not in the region's network register",
+				nw->name));
+			continue;
+		}
+		seen_add(seen, v->nnetreg > 0 ? nw->entry : nw->name);
+		if ((in = find_input(f, nw->key)) != NULL)
 			refs_add(f, &goal_refs[UCR_GOAL_R2], in);
 	}
-	g->current = n;
+	g->current = seen->count;
 	g->met = g->current >= g->threshold;
 	if (!g->met)
 		g->missing = vm_printf(f, "%.0f more new networks needed",
 		    more_needed(g));
 
-	/* R3: distinct programme projects by title, and one per municipality.
-	 */
+	/* R3: distinct programme projects by title that overlap the period;
+	   each municipality needs one it leads (partners are not counted). */
 	g = &v->goals[UCR_GOAL_R3];
 	memset(has, 0, sizeof(has));
-	for (i = 0, nseen = 0, n = 0; i < v->nprojects; i++) {
+	memset(seen, 0, sizeof(*seen));
+	for (i = 0; i < v->nprojects; i++) {
 		const struct ucr_view_project *p = &v->projects[i];
-		char nm[128];
 
 		if (!p->counts)
 			continue;
-		norm(nm, sizeof(nm), p->title);
-		for (j = 0; j < nseen && strcmp(seen[j], nm) != 0; j++)
-			;
-		if (j == nseen) {
-			n++;
-			if (nseen < 64)
-				memcpy(seen[nseen++], nm, sizeof(nm));
+		if ((why = outside(f, "project", p->start, p->end,
+			 "no start or end date")) != NULL) {
+			left_add(f, &left[UCR_GOAL_R3], p->key, why);
+			continue;
 		}
-		for (m = 0; m < UCR_NMUNICIPALITIES; m++)
-			has[m] |=
-			    ucr_view_project_has(p, ucr_municipalities[m].code);
+		seen_add(seen, p->title);
+		if ((m = ucr_view_mun_index(p->lead)) >= 0)
+			has[m] = 1;
 		if ((in = find_input(f, p->key)) != NULL)
 			refs_add(f, &goal_refs[UCR_GOAL_R3], in);
 	}
-	g->current = n;
+	g->current = seen->count;
 	missing_codes(f, g, has);
 	g->met = g->current >= g->threshold && g->nmissing_codes == 0;
 	if (!g->met) {
@@ -1386,16 +1598,130 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 			o = snprintf(buf, sizeof(buf),
 			    "%.0f more projects needed", more_needed(g));
 		if (g->nmissing_codes && o < sizeof(buf))
-			snprintf(buf + o, sizeof(buf) - o, "%sno project: %s",
-			    o ? "; " : "", names);
+			snprintf(buf + o, sizeof(buf) - o,
+			    "%sleads no project: %s", o ? "; " : "", names);
 		g->missing = vm_str(f, buf);
 	}
+leave:
 	for (i = 0; i < UCR_NGOALS; i++) {
 		v->goals[i].refs = goal_refs[i].v;
 		v->goals[i].nrefs = goal_refs[i].n;
+		v->goals[i].left = left[i].v;
+		v->goals[i].nleft = left[i].n;
 		if (v->goals[i].missing == NULL)
 			v->goals[i].missing = "";
 	}
+	free(use);
+	free(reg);
+	free(seen);
+}
+
+/* ------------------------------------------------------------ adoption */
+
+struct adoption {
+	const char *key, *decision, *date;
+	const uint8_t *hash;
+};
+
+static int
+adoption_cmp(const void *a, const void *b)
+{
+	const struct adoption *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	if (c == 0)
+		c = strcmp(x->date, y->date);
+	return c != 0 ? c : strcmp(x->decision, y->decision);
+}
+
+/* The hash of an input's record: given by the loader, else re-encoded. */
+static int
+input_hash(const struct ucr_view_input *in, uint8_t out[UCR_HASH_LEN])
+{
+	uint8_t *buf;
+	size_t len;
+
+	if (in->hash != NULL) {
+		memcpy(out, in->hash, UCR_HASH_LEN);
+		return 0;
+	}
+	if (ucr_record_encode(&buf, &len, in->record) != 0)
+		return -1;
+	ucr_hash(out, buf, len);
+	free(buf);
+	return 0;
+}
+
+/*
+ * Records changed after adoption: for every record an adopting decision
+ * bound by hash, the latest such decision (by date) is compared with the
+ * current version; a different hash, or no current version, is a change.
+ */
+static void
+fold_changes(struct fold *f)
+{
+	struct ucr_view *v = f->v;
+	struct adoption *ad = NULL;
+	size_t i, j, n = 0, cap = 0, ccap = 0;
+
+	for (i = 0; i < f->n; i++) {
+		const Ucr__Record *r = f->in[i]->record;
+
+		if (r->body_case != UCR__RECORD__BODY_DECISION ||
+		    r->decision->outcome != UCR__OUTCOME__OUTCOME_ADOPTED)
+			continue;
+		for (j = 0; j < r->decision->n_adopts; j++) {
+			const Ucr__Adopted *a = r->decision->adopts[j];
+
+			if (a->key == NULL || a->hash.len != UCR_HASH_LEN)
+				continue;
+			if (n == cap) {
+				size_t nc = cap ? cap * 2 : 16;
+				struct adoption *p =
+				    realloc(ad, nc * sizeof(*p));
+
+				if (p == NULL) {
+					f->oom = 1;
+					free(ad);
+					return;
+				}
+				ad = p;
+				cap = nc;
+			}
+			ad[n].key = a->key;
+			ad[n].decision = r->key;
+			ad[n].date = r->decision->date ? r->decision->date : "";
+			ad[n].hash = a->hash.data;
+			n++;
+		}
+	}
+	if (n > 1)
+		qsort(ad, n, sizeof(*ad), adoption_cmp);
+	for (i = 0; i < n; i++) {
+		const struct ucr_view_input *in;
+		struct ucr_view_change *c;
+		uint8_t cur[UCR_HASH_LEN];
+
+		if (i + 1 < n && strcmp(ad[i].key, ad[i + 1].key) == 0)
+			continue; /* a later adoption binds this record */
+		in = find_input(f, ad[i].key);
+		if (in != NULL &&
+		    (input_hash(in, cur) != 0 ||
+			memcmp(cur, ad[i].hash, UCR_HASH_LEN) == 0))
+			continue;
+		if ((c = PUSH(f, v->changes, v->nchanges, ccap)) == NULL)
+			break;
+		c->key = vm_str(f, ad[i].key);
+		c->decision = vm_str(f, ad[i].decision);
+		c->decision_date = vm_str(f, ad[i].date);
+		memcpy(c->adopted, ad[i].hash, UCR_HASH_LEN);
+		c->deleted = in == NULL;
+		if (in != NULL) {
+			memcpy(c->current, cur, UCR_HASH_LEN);
+			c->current_time = in->time;
+		}
+	}
+	free(ad);
 }
 
 static const char *
@@ -1423,12 +1749,14 @@ exc_add(struct fold *f, size_t *cap, enum ucr_view_exc kind, const char *mun,
 }
 
 /* Exceptions, in a fixed order: stale nodes, overdue targets,
-   deteriorating targets, quarantined input. */
+   deteriorating targets, quarantined input, records changed after
+   adoption, networks outside the register, then the softer notes of
+   municipalities without new data. */
 static void
-fold_exceptions(struct fold *f)
+fold_exceptions(struct fold *f, const struct ucr_view_params *p)
 {
 	struct ucr_view *v = f->v;
-	size_t i, cap = 0;
+	size_t i, k, cap = 0;
 	int m;
 
 	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
@@ -1436,15 +1764,20 @@ fold_exceptions(struct fold *f)
 
 		if (!mu->stale)
 			continue;
-		if (mu->sync_age_s < 0)
-			exc_add(f, &cap, UCR_EXC_STALE, mu->code, NULL,
-			    vm_printf(f, "%s: never synced", mu->name));
-		else
+		if (p->last_contact_ms != NULL && mu->contact_age_s >= 0)
 			exc_add(f, &cap, UCR_EXC_STALE, mu->code, NULL,
 			    vm_printf(f,
-				"%s: not synced for %lld h (limit %d h)",
-				mu->name, (long long)mu->sync_age_s / 3600,
+				"%s: no contact with its node for %lld h "
+				"(limit %d h)",
+				mu->name, (long long)mu->contact_age_s / 3600,
 				v->stale_after_s / 3600));
+		else if (p->last_contact_ms != NULL)
+			exc_add(f, &cap, UCR_EXC_STALE, mu->code, NULL,
+			    vm_printf(f, "%s: its node never in contact",
+				mu->name));
+		else
+			exc_add(f, &cap, UCR_EXC_STALE, mu->code, NULL,
+			    vm_printf(f, "%s: never synced", mu->name));
 	}
 	for (i = 0; i < v->ntargets; i++) {
 		const struct ucr_view_target *t = &v->targets[i];
@@ -1473,6 +1806,49 @@ fold_exceptions(struct fold *f)
 		    vm_printf(f, "%s%s%s",
 			q->municipality ? mun_label(q->municipality) : "",
 			q->municipality ? ": " : "", q->reason));
+	}
+	for (i = 0; i < v->nchanges; i++) {
+		const struct ucr_view_change *c = &v->changes[i];
+		char owner[16];
+		const char *sl = strchr(c->key, '/');
+
+		snprintf(owner, sizeof(owner), "%.*s",
+		    sl ? (int)(sl - c->key) : 0, c->key);
+		exc_add(f, &cap, UCR_EXC_CHANGED,
+		    ucr_view_mun_index(owner) >= 0 ? owner : NULL, c->key,
+		    vm_printf(f, "%s %s after its adoption by %s (%s)", c->key,
+			c->deleted ? "deleted" : "changed", c->decision,
+			c->decision_date));
+	}
+	for (k = 0; k < UCR_NGOALS; k++) {
+		const struct ucr_view_goal *g = &v->goals[k];
+
+		if (k != UCR_GOAL_R2)
+			continue;
+		for (i = 0; i < g->nleft; i++) {
+			char owner[16];
+			const char *sl = strchr(g->left[i].key, '/');
+
+			if (strstr(g->left[i].reason, "network register") ==
+			    NULL)
+				continue;
+			snprintf(owner, sizeof(owner), "%.*s",
+			    sl ? (int)(sl - g->left[i].key) : 0,
+			    g->left[i].key);
+			exc_add(f, &cap, UCR_EXC_UNMATCHED,
+			    ucr_view_mun_index(owner) >= 0 ? owner : NULL,
+			    g->left[i].key,
+			    vm_printf(f, "%s: %s", g->left[i].key,
+				g->left[i].reason));
+		}
+	}
+	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
+		const struct ucr_view_municipality *mu = &v->mun[m];
+
+		if (mu->quiet)
+			exc_add(f, &cap, UCR_EXC_QUIET, mu->code, NULL,
+			    vm_printf(f, "%s: no new data for %lld days",
+				mu->name, (long long)mu->sync_age_s / 86400));
 	}
 }
 
@@ -1561,7 +1937,8 @@ ucr_view_fold(struct ucr_view **out, const struct ucr_view_input *in, size_t n,
 	fold_municipalities(&f, p);
 	fold_priorities(&f);
 	fold_goals(&f, goal_refs);
-	fold_exceptions(&f);
+	fold_changes(&f);
+	fold_exceptions(&f, p);
 	if (f.oom) {
 		rc = UCR_ENOMEM;
 		goto fail;

@@ -101,6 +101,9 @@ int ucr_view_regional_rate(double *out,
     const int have[UCR_NMUNICIPALITIES],
     const double weights[UCR_NMUNICIPALITIES]);
 
+/* Default of ucr_view_params.quiet_after_s: 30 days without new data. */
+#define UCR_VIEW_QUIET_AFTER_S (30 * 86400)
+
 /* Kolada KPI of inhabitants, used as weights when every municipality of a
    figure has a value for it (docs/view.md). */
 #define UCR_VIEW_POPULATION_KPI "N01951"
@@ -125,6 +128,13 @@ enum ucr_goal {
 };
 #define UCR_NGOALS 6
 
+/* A record a goal did not count, and why ("meeting 2024-03-01 is after
+   the programme period (2008-01-01 - 2010-06-30)"). */
+struct ucr_view_left {
+	const char *key;
+	const char *reason;
+};
+
 struct ucr_view_goal {
 	const char *id;    /* "A1" .. "R3" */
 	const char *title; /* from region/goal/<ID> or the default */
@@ -137,6 +147,8 @@ struct ucr_view_goal {
 	size_t nmissing_codes;
 	struct ucr_view_ref *refs;
 	size_t nrefs;
+	struct ucr_view_left *left; /* records left out, with the reason */
+	size_t nleft;
 };
 
 /* A3: the participants of one activity goal. */
@@ -190,12 +202,15 @@ struct ucr_view_municipality {
 	size_t by_status[UCR_NPROGRESS];
 	size_t projects; /* programme projects it leads or joins */
 	size_t groups, meetings, networks, decisions;
-	int plan_adopted;       /* board adopted the local plan */
-	int targets_adopted;    /* board or council adopted targets */
-	unsigned last_followup; /* newest measurement year, 0 none */
-	uint64_t last_sync;     /* HLC of the newest entry held, 0 never */
-	int64_t sync_age_s;     /* now - last_sync; -1 never */
-	int stale;              /* not synced within stale_after */
+	int plan_adopted;         /* board adopted the local plan */
+	int targets_adopted;      /* board or council adopted targets */
+	unsigned last_followup;   /* newest measurement year, 0 none */
+	uint64_t last_sync;       /* HLC of the newest entry held, 0 never */
+	int64_t sync_age_s;       /* now - last_sync; -1 never */
+	uint64_t last_contact_ms; /* hub's last contact (ms), 0 unknown */
+	int64_t contact_age_s;    /* now - last contact; -1 unknown/never */
+	int stale; /* no contact within stale_after (docs/view.md) */
+	int quiet; /* in contact, but no new data within quiet_after */
 };
 
 struct ucr_view_regional {
@@ -220,8 +235,11 @@ struct ucr_view_priority {
 enum ucr_view_exc {
 	UCR_EXC_OVERDUE = 0, /* target year passed, not achieved */
 	UCR_EXC_DETERIORATING,
-	UCR_EXC_STALE,      /* node not synced within stale_after */
+	UCR_EXC_STALE,      /* node not in contact within stale_after */
 	UCR_EXC_QUARANTINE, /* refused or forked input held */
+	UCR_EXC_CHANGED,    /* an adopted record changed after adoption */
+	UCR_EXC_UNMATCHED,  /* a network join not in the region's register */
+	UCR_EXC_QUIET,      /* no new data for quiet_after (a softer note) */
 };
 
 struct ucr_view_exception {
@@ -233,6 +251,7 @@ struct ucr_view_exception {
 
 struct ucr_view_project {
 	const char *key, *owner, *lead, *title;
+	const char *start, *end; /* "" when not given */
 	const char **partners;
 	size_t npartners;
 	int status; /* Ucr__ProjectStatus */
@@ -248,14 +267,35 @@ struct ucr_view_group {
 
 struct ucr_view_meeting {
 	const char *key, *owner, *date, *title;
-	int kind; /* Ucr__MeetingKind */
+	int kind;     /* Ucr__MeetingKind */
+	int regional; /* marked regional, or recorded by the region */
 	unsigned women, men, unstated;
 };
 
 struct ucr_view_network {
 	const char *key, *owner, *name, *joined;
-	int scope; /* Ucr__Scope */
+	const char *network_id; /* the register id it names, "" if none */
+	const char *entry;      /* the register id matched, or NULL */
+	int scope;              /* Ucr__Scope */
 	int new_in_programme;
+};
+
+/* One network of the region's register (region/register/<ID>). */
+struct ucr_view_netentry {
+	const char *key, *id, *name;
+	const char **aliases;
+	size_t naliases;
+};
+
+/* An adopted record whose current version is not the one adopted. */
+struct ucr_view_change {
+	const char *key;           /* the adopted record */
+	const char *decision;      /* the adopting decision's key */
+	const char *decision_date; /* YYYY-MM-DD */
+	int deleted;               /* deleted since, or never held */
+	uint8_t adopted[UCR_HASH_LEN];
+	uint8_t current[UCR_HASH_LEN]; /* zero when deleted */
+	uint64_t current_time;         /* HLC of the current version */
 };
 
 struct ucr_view_decision {
@@ -275,7 +315,8 @@ struct ucr_view {
 	unsigned year;  /* calendar year of now (UTC) */
 	char today[11]; /* "YYYY-MM-DD" of now (UTC) */
 	int stale_after_s;
-	const char *vision;        /* region/vision/vision text, or NULL */
+	const char *vision; /* region/vision/vision text, or NULL */
+	const char *programme_start, *programme_end; /* NULL: no period set */
 	int regional_plan_adopted; /* by the Regional Council */
 	struct ucr_view_goal goals[UCR_NGOALS];
 	struct ucr_view_balance balance[2]; /* A3: [0] A1, [1] A2 */
@@ -293,6 +334,10 @@ struct ucr_view {
 	size_t nnetworks;
 	struct ucr_view_decision *decisions;
 	size_t ndecisions;
+	struct ucr_view_netentry *netreg; /* the network register, by key */
+	size_t nnetreg;
+	struct ucr_view_change *changes; /* changed after adoption */
+	size_t nchanges;
 	struct ucr_view_exception *exceptions;
 	size_t nexceptions;
 	struct ucr_view_quarantine *quarantine;
@@ -310,6 +355,9 @@ struct ucr_view_input {
 	const uint8_t *author;     /* UCR_PK_LEN bytes, or NULL */
 	uint64_t seq;
 	uint64_t time; /* HLC */
+	/* BLAKE2b-256 of the stored record bytes (adoption checks), or
+	   NULL: the fold hashes the record re-encoded. */
+	const uint8_t *hash;
 };
 
 struct ucr_view_params {
@@ -318,6 +366,10 @@ struct ucr_view_params {
 	/* HLC of the newest entry held per municipality (index into
 	   ucr_municipalities), 0 never; NULL: nothing known. */
 	const uint64_t *last_sync;
+	/* The hub's last contact with each municipality's node, ms since
+	   the epoch, 0 never; NULL: not known here (docs/view.md). */
+	const uint64_t *last_contact_ms;
+	int quiet_after_s; /* no new data note; <= 0: 30 days */
 	const struct ucr_view_quarantine *quarantine; /* copied */
 	size_t nquarantine;
 	/* The figures that depend on every measurement, when the inputs
@@ -407,5 +459,10 @@ json_t *ucr_view_json_cycle(const struct ucr_view *v, const char *code);
 json_t *ucr_view_json_refs(const struct ucr_view_ref *refs, size_t n);
 json_t *ucr_view_json_target(const struct ucr_view *v,
     const struct ucr_view_target *t);
+/* [{key, reason}] of the records a goal left out. */
+json_t *ucr_view_json_left(const struct ucr_view_goal *g);
+/* Records changed after adoption ([{key, decision, decision_date,
+   adopted_hash, current_hash, current_time}]), of key or all (NULL). */
+json_t *ucr_view_json_changes(const struct ucr_view *v, const char *key);
 
 #endif

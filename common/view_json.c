@@ -114,35 +114,84 @@ ucr_view_json_target(const struct ucr_view *v, const struct ucr_view_target *t)
 static json_t *
 jgoal(const struct ucr_view_goal *g)
 {
-	return json_pack("{s:s, s:s, s:f, s:f, s:s, s:b, s:s, s:o, s:i}", "id",
-	    g->id, "title", g->title, "current", g->current, "threshold",
+	return json_pack("{s:s, s:s, s:f, s:f, s:s, s:b, s:s, s:o, s:i, s:o}",
+	    "id", g->id, "title", g->title, "current", g->current, "threshold",
 	    g->threshold, "comparison", g->at_most ? "<=" : ">=", "met", g->met,
 	    "missing", g->missing, "missing_municipalities",
 	    jstrings(g->missing_codes, g->nmissing_codes), "records",
-	    (int)g->nrefs);
+	    (int)g->nrefs, "left_out", ucr_view_json_left(g));
+}
+
+json_t *
+ucr_view_json_left(const struct ucr_view_goal *g)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < g->nleft; i++)
+		json_array_append_new(a,
+		    json_pack("{s:s, s:s}", "key", g->left[i].key, "reason",
+			g->left[i].reason));
+	return a;
+}
+
+json_t *
+ucr_view_json_changes(const struct ucr_view *v, const char *key)
+{
+	char a[2 * UCR_HASH_LEN + 1], c[2 * UCR_HASH_LEN + 1];
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; arr != NULL && i < v->nchanges; i++) {
+		const struct ucr_view_change *x = &v->changes[i];
+
+		if (key != NULL && strcmp(x->key, key) != 0)
+			continue;
+		ucr_hex(a, x->adopted, UCR_HASH_LEN);
+		ucr_hex(c, x->current, UCR_HASH_LEN);
+		json_array_append_new(arr,
+		    json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "key", x->key,
+			"decision", x->decision, "decision_date",
+			x->decision_date, "adopted_hash", a, "current_hash",
+			x->deleted ? json_null() : json_string(c),
+			"current_time",
+			x->deleted ? json_null() : jtime(x->current_time)));
+	}
+	return arr;
 }
 
 static json_t *
 jmunicipality(const struct ucr_view_municipality *mu)
 {
-	return json_pack("{s:s, s:s, s:I, s:i, s:i, s:o, s:i, s:o, s:i, s:b,"
-			 " s:b, s:o, s:o, s:o, s:o, s:b}",
-	    "code", mu->code, "name", mu->name, "population",
-	    (json_int_t)mu->population, "baseline_coverage",
-	    (int)mu->baseline_covered, "baseline_total", UCR_NCOMMITMENTS,
-	    "baseline_pct",
-	    json_real(100.0 * mu->baseline_covered / UCR_NCOMMITMENTS),
-	    "targets", (int)mu->targets, "targets_by_status",
-	    jstatus_counts(mu->by_status), "projects", (int)mu->projects,
-	    "plan_adopted", mu->plan_adopted, "targets_adopted",
-	    mu->targets_adopted, "last_followup",
-	    mu->last_followup ? json_integer(mu->last_followup) : json_null(),
-	    "last_sync", jtime(mu->last_sync), "last_sync_hlc",
-	    mu->last_sync ? json_integer((json_int_t)mu->last_sync)
-			  : json_null(),
-	    "sync_age_s",
-	    mu->sync_age_s >= 0 ? json_integer(mu->sync_age_s) : json_null(),
-	    "stale", mu->stale);
+	json_t *o =
+	    json_pack("{s:s, s:s, s:I, s:i, s:i, s:o, s:i, s:o, s:i, s:b,"
+		      " s:b, s:o, s:o, s:o, s:o, s:b}",
+		"code", mu->code, "name", mu->name, "population",
+		(json_int_t)mu->population, "baseline_coverage",
+		(int)mu->baseline_covered, "baseline_total", UCR_NCOMMITMENTS,
+		"baseline_pct",
+		json_real(100.0 * mu->baseline_covered / UCR_NCOMMITMENTS),
+		"targets", (int)mu->targets, "targets_by_status",
+		jstatus_counts(mu->by_status), "projects", (int)mu->projects,
+		"plan_adopted", mu->plan_adopted, "targets_adopted",
+		mu->targets_adopted, "last_followup",
+		mu->last_followup ? json_integer(mu->last_followup)
+				  : json_null(),
+		"last_sync", jtime(mu->last_sync), "last_sync_hlc",
+		mu->last_sync ? json_integer((json_int_t)mu->last_sync)
+			      : json_null(),
+		"sync_age_s",
+		mu->sync_age_s >= 0 ? json_integer(mu->sync_age_s)
+				    : json_null(),
+		"stale", mu->stale);
+
+	if (o != NULL) {
+		json_object_set_new(o, "contact_age_s",
+		    mu->contact_age_s >= 0 ? json_integer(mu->contact_age_s)
+					   : json_null());
+		json_object_set_new(o, "quiet", json_boolean(mu->quiet));
+	}
+	return o;
 }
 
 static const char *
@@ -155,6 +204,12 @@ exc_name(enum ucr_view_exc k)
 		return "deteriorating";
 	case UCR_EXC_STALE:
 		return "stale";
+	case UCR_EXC_CHANGED:
+		return "changed_after_adoption";
+	case UCR_EXC_UNMATCHED:
+		return "unregistered_network";
+	case UCR_EXC_QUIET:
+		return "no_new_data";
 	default:
 		return "quarantine";
 	}
@@ -224,6 +279,12 @@ ucr_view_json_status(const struct ucr_view *v)
 	    "gender_balance", bal, "municipalities", muns, "priorities", pris,
 	    "exceptions", excs, "region", "baseline_pct",
 	    v->region_baseline_pct, "records", (int)v->records);
+	if (o != NULL)
+		json_object_set_new(o, "programme",
+		    v->programme_start
+			? json_pack("{s:s, s:s}", "start", v->programme_start,
+			      "end", v->programme_end)
+			: json_null());
 	return o;
 }
 
@@ -449,6 +510,8 @@ ucr_view_json_cycle(const struct ucr_view *v, const char *code)
 			"date", me->date, "title", me->title, "women",
 			(int)me->women, "men", (int)me->men, "unstated",
 			(int)me->unstated));
+		json_object_set_new(json_array_get(ms, json_array_size(ms) - 1),
+		    "regional", json_boolean(me->regional));
 	}
 	ns = json_array();
 	for (i = 0; i < v->nnetworks; i++) {
@@ -464,6 +527,8 @@ ucr_view_json_cycle(const struct ucr_view *v, const char *code)
 			    : "national",
 			"joined", n->joined, "new_in_programme",
 			n->new_in_programme));
+		json_object_set_new(json_array_get(ns, json_array_size(ns) - 1),
+		    "register", n->entry ? json_string(n->entry) : json_null());
 	}
 	ds = json_array();
 	for (i = 0; i < v->ndecisions; i++) {

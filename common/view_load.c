@@ -27,6 +27,8 @@ struct loaded {
 	uint8_t author[UCR_PK_LEN];
 	uint8_t *bytes; /* the encoded record, when keep_bytes */
 	size_t len;
+	uint8_t hash[UCR_HASH_LEN]; /* of the stored bytes (adoption) */
+	int has_hash;
 };
 
 struct who {
@@ -58,6 +60,7 @@ struct load {
 	/* What the fold gets besides the records (view_load). */
 	struct ucr_view_params p;
 	uint64_t last[UCR_NMUNICIPALITIES];
+	uint64_t contact[UCR_NMUNICIPALITIES]; /* hub's last contact, ms */
 	unsigned followup[UCR_NMUNICIPALITIES];
 	struct ucr_view_input *in;
 	struct ucr_view_quarantine *qv;
@@ -141,6 +144,10 @@ load_record(const struct ucr_rec *r, void *ctx)
 	x->in.time = r->time;
 	if (r->author != NULL)
 		memcpy(x->author, r->author, UCR_PK_LEN);
+	if (r->hash != NULL) {
+		memcpy(x->hash, r->hash, sizeof(x->hash));
+		x->has_hash = 1;
+	}
 	return 0;
 }
 
@@ -389,6 +396,24 @@ view_load(struct load *l, struct ucr_store *s, uint64_t now_hlc, int indexed)
 	for (i = 0; i < l->nrecs; i++) {
 		l->in[i] = l->recs[i].in;
 		l->in[i].author = l->recs[i].author;
+		l->in[i].hash = l->recs[i].has_hash ? l->recs[i].hash : NULL;
+	}
+	/* The hub's last contact with each municipality's node: meta
+	   "contact/<code>", 8 bytes big-endian ms, written by the hub. */
+	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
+		char name[32];
+		uint8_t b[8];
+		size_t len = 0;
+		int k;
+
+		snprintf(name, sizeof(name), "contact/%s",
+		    ucr_municipalities[m].code);
+		if (ucr_store_meta_get(s, name, b, sizeof(b), &len) != 0 ||
+		    len != sizeof(b))
+			continue;
+		for (k = 0; k < 8; k++)
+			l->contact[m] = l->contact[m] << 8 | b[k];
+		l->p.last_contact_ms = l->contact;
 	}
 	for (i = 0; i < l->nqs; i++) {
 		l->qv[i] = l->qs[i].q;

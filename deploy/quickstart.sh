@@ -315,6 +315,27 @@ load() {
 
 say "demo data (deploy/demo)"
 load "$hubconf" "$src/deploy/demo/region.json" "$dir/hub/.demo-loaded"
+# The programme's rules: its period (the seed's) and the region's network
+# register, which goal R2 counts (docs/view.md).
+if [ ! -f "$dir/hub/.rules-set" ]; then
+	ucr -c "$hubconf" programme set --start 2008-01-01 --end 2010-06-30
+	ucr -c "$hubconf" network register cold-climate-building \
+	    --name "Nätverket för hållbart byggande och förvaltande i kallt klimat (network for sustainable building and management in a cold climate)" \
+	    --alias "Nätverket för hållbart byggande och förvaltande i kallt klimat"
+	ucr -c "$hubconf" network register public-health-group \
+	    --name "Umeåregionens arbetsgrupp för folkhälsa (Umeå Region working group for public health)" \
+	    --alias "Umeåregionens arbetsgrupp för folkhälsa"
+	ucr -c "$hubconf" network register sis-tk-522 \
+	    --name "SIS tekniska kommitté 522, Vägledningsstandard för hållbar utveckling i kommuner, landsting och regioner (SIS technical committee 522)" \
+	    --alias "SIS/TK 522"
+	ucr -c "$hubconf" network register eu-urban-consultation \
+	    --name "Nationella samrådsgruppen för EU-samarbete om stadsutveckling (national consultation group for EU cooperation on urban development)" \
+	    --alias "Nationella samrådsgruppen för EU-samarbete om stadsutveckling"
+	ucr -c "$hubconf" network register civitas --scope international \
+	    --name "Europeiska CIVITAS-nätverket för hållbara stadstransporter (European CIVITAS network for sustainable urban transport)" \
+	    --alias "CIVITAS" --alias "Europeiska CIVITAS-nätverket för hållbara stadstransporter"
+	touch "$dir/hub/.rules-set"
+fi
 for code in $codes; do
 	load "$dir/$code/node.conf" "$src/deploy/demo/$code.json" "$dir/$code/.demo-loaded"
 done

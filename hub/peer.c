@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -96,6 +97,7 @@ struct peer {
 	uint8_t rid[UCR_ROUTING_ID_MAX];
 	size_t ridlen;
 	int64_t last_seen;
+	int64_t contact_saved; /* last_seen when "contact/<code>" was stored */
 	int64_t last_sent;
 	uint64_t epoch;     /* the node's current epoch, from hello */
 	uint64_t reported;  /* its own head, from hello */
@@ -160,6 +162,33 @@ peer_reset(struct peer *p)
 	p->credit_given = 0;
 }
 
+/*
+ * The view's staleness is the time since the hub last heard from a
+ * municipality's node (docs/view.md): meta "contact/<code>", wall-clock ms
+ * as 8 bytes big-endian, stored at most once a minute per peer.
+ */
+static void
+contact_save(struct hub *h, struct peer *p)
+{
+	struct timespec ts;
+	uint64_t ms;
+	uint8_t b[8];
+	char name[32];
+	int k;
+
+	if ((p->contact_saved != 0 &&
+		p->last_seen - p->contact_saved < 60000) ||
+	    ucr_municipality_find(p->code) == NULL)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	for (k = 0; k < 8; k++)
+		b[k] = (uint8_t)(ms >> (56 - 8 * k));
+	snprintf(name, sizeof(name), "contact/%s", p->code);
+	if (ucr_store_meta_put(h->d.store, name, b, sizeof(b)) == 0)
+		p->contact_saved = p->last_seen;
+}
+
 static struct peer *
 peer_get(struct hub *h, const struct ucr_wire_msg *m, const uint8_t *key)
 {
@@ -185,6 +214,7 @@ peer_get(struct hub *h, const struct ucr_wire_msg *m, const uint8_t *key)
 	}
 	snprintf(p->code, sizeof(p->code), "%.15s", m->user);
 	p->last_seen = hub_now_ms();
+	contact_save(h, p);
 	return p;
 }
 

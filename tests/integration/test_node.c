@@ -670,6 +670,11 @@ static const struct bad bad_inputs[] = {
     {"meeting add M2 --kind group-meeting --date 2024-01-01 --women 1 "
      "--men 1 --group NOPE",
 	"group"},
+    {"network join N3 --name x --scope national --date 2009-01-01 "
+     "--register nope",
+	"register"},
+    {"programme set --start 2010-06-30 --end 2008-01-01", "end"},
+    {"programme set --start 2008-01-01", "end"},
 };
 
 Test(node, bad_input_stores_nothing)
@@ -759,6 +764,30 @@ Test(node, set_changes_only_the_fields_given)
 	cr_assert_str_eq(body_str(find_key(all, "2403/decision/D1"), "subject"),
 	    "local-plan");
 	json_decref(all);
+	/* a regional workshop is marked; the programme's rules are the hub's */
+	free(ucr_ok("meeting add W1 --kind workshop --date 2009-05-20 "
+		    "--women 4 --men 5 --regional"));
+	all = ucr_json("show meeting --json");
+	cr_assert(json_is_true(
+	    json_object_get(json_object_get(json_array_get(all, 0), "body"),
+		"regional")));
+	json_decref(all);
+	{
+		char *err = NULL;
+
+		cr_assert_neq(ucr(NULL, &err,
+				  "programme set --start 2008-01-01 --end "
+				  "2010-06-30"),
+		    0);
+		cr_assert(strstr(err, "hub") != NULL, "%s", err);
+		free(err);
+		err = NULL;
+		cr_assert_neq(ucr(NULL, &err,
+				  "network register civitas --name CIVITAS"),
+		    0);
+		cr_assert(strstr(err, "hub") != NULL, "%s", err);
+		free(err);
+	}
 	/* --no-gap and --no-new clear the flags */
 	free(ucr_ok("baseline set 3.1 --no-gap"));
 	free(ucr_ok("network join N1 --no-new"));
@@ -1357,7 +1386,7 @@ Test(node, help_and_docs)
 	    "import", "export", "kolada", "show", "log", "status", "plan",
 	    "cycle", "report", "explain", "digest", "peers", "roster", "vision",
 	    "priority", "goal", "keygen", "verify", "help", "indicator",
-	    "history"};
+	    "history", "programme"};
 	char *out = NULL, *err = NULL, *md, *man, *man8, want[64], path[600];
 	size_t i;
 	int rc;
