@@ -361,6 +361,10 @@ cli_record_new(const char *owner, Ucr__Record__BodyCase kind)
 		BODY(epoch_accept, Ucr__EpochAccept, ucr__epoch_accept__init)
 	case UCR__RECORD__BODY_INDICATOR:
 		BODY(indicator, Ucr__Indicator, ucr__indicator__init)
+	case UCR__RECORD__BODY_PROGRAMME:
+		BODY(programme, Ucr__Programme, ucr__programme__init)
+	case UCR__RECORD__BODY_NETWORK_ENTRY:
+		BODY(network_entry, Ucr__NetworkEntry, ucr__network_entry__init)
 	default:
 		break;
 	}
