@@ -972,8 +972,9 @@ status_class(enum ucr_progress s)
 static const char *
 status_fill(enum ucr_progress s)
 {
+	/* one colour each: grey, red, orange, yellow, green, blue */
 	static const char *const fill[UCR_NPROGRESS] = {"#bdbdbd", "#c62828",
-	    "#ef6c00", "#f9a825", "#2e7d32", "#1b5e20"};
+	    "#ef6c00", "#f9a825", "#2e7d32", "#1565c0"};
 
 	return (unsigned)s < UCR_NPROGRESS ? fill[s] : fill[0];
 }
@@ -990,7 +991,8 @@ static const char css[] =
     "th,td{border:1px solid #ccc;padding:1mm 1.5mm;text-align:left;"
     "vertical-align:top}th{background:#eee}td.n{text-align:right}"
     ".met{color:#1b5e20;font-weight:bold}.not{color:#c62828;font-weight:bold}"
-    ".ach,.on{background:#c8e6c9}.acc{background:#fff59d}.lim{background:#ffe0b2}"
+    ".ach{background:#bbdefb}.on{background:#c8e6c9}.acc{background:#fff59d}"
+    ".lim{background:#ffe0b2}"
     ".det{background:#ffcdd2}.nd{background:#eeeeee}"
     ".yes{background:#c8e6c9}.no{background:#ffcdd2}"
     ".charts{display:flex;flex-wrap:wrap;gap:2mm}"
@@ -1079,18 +1081,46 @@ html_matrix(FILE *f, const struct ucr_view *v)
 
 /* Mean status of the assessed targets of a cell, 1 (deterioration) .. 5
    (achieved); 0 when none is assessed. */
-static double
-cell_score(const size_t c[UCR_NPROGRESS])
+/*
+ * A heat-map cell's status: the worst assessed status among its targets,
+ * never a mean (a mean of "achieved" and "deterioration" would read
+ * "acceleration needed", which none of them is). No data only when none
+ * was assessed.
+ */
+static int
+cell_worst(const size_t c[UCR_NPROGRESS])
 {
-	double sum = 0;
-	size_t n = 0;
 	int s;
 
-	for (s = UCR_PROGRESS_DETERIORATION; s < UCR_NPROGRESS; s++) {
-		sum += (double)s * c[s];
-		n += c[s];
+	for (s = UCR_PROGRESS_DETERIORATION; s < UCR_NPROGRESS; s++)
+		if (c[s] > 0)
+			return s;
+	return UCR_PROGRESS_NODATA;
+}
+
+/* The distribution of a cell's statuses as a bar, worst on the left. */
+static void
+cell_bar(FILE *f, const size_t c[UCR_NPROGRESS], size_t all)
+{
+	double x = 0, w;
+	int s;
+
+	fputs("<br><svg width=\"40\" height=\"5\" viewBox=\"0 0 40 5\" "
+	      "role=\"img\">",
+	    f);
+	for (s = UCR_PROGRESS_DETERIORATION; s < UCR_NPROGRESS + 1; s++) {
+		int k = s == UCR_NPROGRESS ? UCR_PROGRESS_NODATA : s;
+
+		if (c[k] == 0)
+			continue;
+		w = 40.0 * (double)c[k] / (double)all;
+		fprintf(f,
+		    "<rect x=\"%.1f\" y=\"0\" width=\"%.1f\" height=\"5\" "
+		    "fill=\"%s\"/>",
+		    x, w, status_fill(k));
+		x += w;
 	}
-	return n ? sum / n : 0;
+	fputs("</svg>", f);
 }
 
 static void
@@ -1100,8 +1130,9 @@ html_heatmap(FILE *f, const struct ucr_view *v)
 
 	fputs(
 	    "<h2>Priorities × municipalities</h2>\n<p class=legend><small>"
-	    "Cell colour: mean status of the assessed targets; figures: targets "
-	    "on track or achieved / all targets.</small> ",
+	    "Cell colour: the worst status among the assessed targets; figures: "
+	    "targets on track or achieved / all targets; bar: the share of each "
+	    "status.</small> ",
 	    f);
 	for (s = UCR_NPROGRESS - 1; s >= 0; s--)
 		fprintf(f, "<span class=%s>%s</span>", status_class(s),
@@ -1126,17 +1157,18 @@ html_heatmap(FILE *f, const struct ucr_view *v)
 			size_t all = 0,
 			       good = c[UCR_PROGRESS_ONTRACK] +
 			    c[UCR_PROGRESS_ACHIEVED];
-			double sc = cell_score(c);
-			int cls =
-			    sc == 0 ? UCR_PROGRESS_NODATA : (int)lround(sc);
+			int cls = cell_worst(c);
 
 			for (s = 0; s < UCR_NPROGRESS; s++)
 				all += c[s];
 			if (all == 0)
 				fputs("<td class=n></td>", f);
-			else
-				fprintf(f, "<td class=\"n %s\">%zu/%zu</td>",
+			else {
+				fprintf(f, "<td class=\"n %s\">%zu/%zu",
 				    status_class(cls), good, all);
+				cell_bar(f, c, all);
+				fputs("</td>", f);
+			}
 		}
 		fputs("</tr>\n", f);
 	}

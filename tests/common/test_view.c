@@ -1501,6 +1501,41 @@ cli_env(struct env *e)
 	return ts(conf);
 }
 
+/* The heat-map shows the worst status of a cell, never a mean: Bjurholm's
+   P4 holds one target needing acceleration and one achieved, which a mean
+   would show as "on track" (issue 12); achieved and on track have
+   different colours. */
+Test(report, heatmap_by_worst_status, .init = setup, .fini = teardown,
+    .timeout = 60)
+{
+	struct env e = {0};
+	char out[600], *html, *cell, *argv[] = {"report", "--html", out, NULL};
+
+	store_env(&e);
+	fill_store(&e, NULL);
+	add_target("2403", "T2", "N00914", "P4", "70@2010", "75@2020", 0);
+	put(&e, last_rec(), NULL);
+	add_measure("2403", "N00914", 2019, "80");
+	put(&e, last_rec(), NULL);
+	ucr_store_free(e.s);
+	e.s = NULL;
+	cli_conf_path = cli_env(&e);
+	snprintf(out, sizeof(out), "%s/report.html", e.dir);
+	cr_assert_eq(cmd_report(3, argv), 0);
+	html = tu_read(out);
+	cr_assert_not_null(html);
+	cell = strstr(html, "<td class=\"n acc\">1/2");
+	cr_assert_not_null(cell, "the cell is 'acceleration needed'");
+	cr_assert_null(strstr(html, "<td class=\"n on\">"));
+	cr_assert_not_null(strstr(cell, "<svg"), "a distribution bar");
+	cr_assert_not_null(strstr(html, ".ach{background:#bbdefb}"));
+	cr_assert_not_null(strstr(html, ".on{background:#c8e6c9}"));
+	free(html);
+	ucr_key_free(e.key);
+	tu_rmrf(e.dir);
+	free(e.dir);
+}
+
 Test(report, html_is_self_contained_with_svg, .init = setup, .fini = teardown,
     .timeout = 60)
 {
