@@ -544,6 +544,10 @@ ucr_view_load_packed(uint8_t **out, size_t *outlen, struct ucr_store *s,
 	}
 	vi.has_records = l.p.has_records;
 	vi.record_count = l.p.records;
+	if (l.p.last_contact_ms != NULL) {
+		vi.n_last_contact_ms = UCR_NMUNICIPALITIES;
+		vi.last_contact_ms = l.contact;
+	}
 	n = ucr__view_inputs__get_packed_size(&vi);
 	if ((*out = malloc(n ? n : 1)) == NULL)
 		goto leave;
@@ -567,6 +571,7 @@ ucr_view_fold_packed(struct ucr_view **out, const uint8_t *buf, size_t len,
 	struct ucr_view_quarantine *qv = NULL;
 	struct ucr_view_params p = {0};
 	unsigned fu[UCR_NMUNICIPALITIES];
+	uint8_t(*hashes)[UCR_HASH_LEN] = NULL;
 	size_t i, n = 0;
 	int rc = UCR_ENOMEM, m;
 
@@ -580,7 +585,9 @@ ucr_view_fold_packed(struct ucr_view **out, const uint8_t *buf, size_t len,
 		goto leave;
 	}
 	if ((vi->n_records &&
-		(in = calloc(vi->n_records, sizeof(*in))) == NULL) ||
+		((in = calloc(vi->n_records, sizeof(*in))) == NULL ||
+		    (hashes = calloc(vi->n_records, sizeof(*hashes))) ==
+			NULL)) ||
 	    (vi->n_quarantine &&
 		(qv = calloc(vi->n_quarantine, sizeof(*qv))) == NULL))
 		goto leave;
@@ -598,6 +605,9 @@ ucr_view_fold_packed(struct ucr_view **out, const uint8_t *buf, size_t len,
 		    r->author.len == UCR_PK_LEN ? r->author.data : NULL;
 		in[n].seq = r->seq;
 		in[n].time = r->time;
+		/* the bytes as stored: their hash is the stored one */
+		ucr_hash(hashes[n], r->record.data, r->record.len);
+		in[n].hash = hashes[n];
 		n++;
 	}
 	for (i = 0; i < vi->n_quarantine; i++) {
@@ -618,6 +628,8 @@ ucr_view_fold_packed(struct ucr_view **out, const uint8_t *buf, size_t len,
 	p.now = now_hlc;
 	p.stale_after_s = stale_after_s;
 	p.last_sync = vi->last_sync;
+	if (vi->n_last_contact_ms == UCR_NMUNICIPALITIES)
+		p.last_contact_ms = vi->last_contact_ms;
 	p.quarantine = qv;
 	p.nquarantine = vi->n_quarantine;
 	rc = ucr_view_fold(out, in, n, &p);
@@ -625,6 +637,7 @@ leave:
 	for (i = 0; i < n; i++)
 		ucr__record__free_unpacked((Ucr__Record *)in[i].record, NULL);
 	free(in);
+	free(hashes);
 	free(qv);
 	ucr__view_inputs__free_unpacked(vi, NULL);
 	return rc;
