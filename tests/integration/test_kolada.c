@@ -273,7 +273,7 @@ Test(kolada, pages_genders_and_nulls)
 {
 	struct answer script[3] = {{ANSWER, 200, NULL}, {ANSWER, 200, NULL},
 	    {ANSWER, 200, TITLES}};
-	char *out = NULL, *err = NULL, *log;
+	char *out = NULL, *err = NULL, *log, *mtext;
 	json_t *all, *m;
 	int fd = listen_local(), rc;
 
@@ -326,10 +326,13 @@ Test(kolada, pages_genders_and_nulls)
 	/* a Kolada null is missing, never 0 */
 	m = measure(all, "2403/measure/N00401/2022/T");
 	cr_assert_not_null(m);
-	cr_assert_null(json_object_get(m, "value"), "%s", json_dumps(m, 0));
-	cr_assert(strstr(json_dumps(m, 0), "MISSING") != NULL ||
-		strstr(json_dumps(m, 0), "missing") != NULL,
-	    "%s", json_dumps(m, 0));
+	mtext = json_dumps(m, 0);
+	cr_assert_not_null(mtext);
+	cr_assert_null(json_object_get(m, "value"), "%s", mtext);
+	cr_assert(strstr(mtext, "MISSING") != NULL ||
+		strstr(mtext, "missing") != NULL,
+	    "%s", mtext);
+	free(mtext);
 	json_decref(all);
 	free(script[0].body);
 	free(script[1].body);
