@@ -20,6 +20,14 @@
 
 struct peer;
 
+/*
+ * ZMTP heartbeat time-to-live and timeout (main.c): a connection is
+ * dropped only after this long without any traffic. On a slow link one
+ * relay batch, which cannot be cut below the author's signed ranges, may
+ * take several seconds on the wire; any frame is a sign of life.
+ */
+#define HUB_HEARTBEAT_MS 30000
+
 /* The sync socket's queues per connection, in messages (main.c). */
 #define HUB_SNDHWM 32
 #define HUB_RCVHWM 4

@@ -217,6 +217,7 @@ open_router(struct hub *h, int enforce, char *why, size_t whylen)
 {
 	char *sec = NULL;
 	int one = 1, zero = 0, ivl = 1000, ttl = 3000, rc;
+	int hb = HUB_HEARTBEAT_MS;
 	/*
 	 * Queue budgets per connection, in messages (libzmq counts no bytes):
 	 * the relay is paced by acks and never has more than RELAY_WINDOW
@@ -245,10 +246,10 @@ open_router(struct hub *h, int enforce, char *why, size_t whylen)
 	    zmq_setsockopt(h->router, ZMQ_LINGER, &zero, sizeof(zero)) != 0 ||
 	    zmq_setsockopt(h->router, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl)) !=
 		0 ||
-	    zmq_setsockopt(h->router, ZMQ_HEARTBEAT_TTL, &ttl, sizeof(ttl)) !=
+	    zmq_setsockopt(h->router, ZMQ_HEARTBEAT_TTL, &hb, sizeof(hb)) !=
 		0 ||
-	    zmq_setsockopt(h->router, ZMQ_HEARTBEAT_TIMEOUT, &ttl,
-		sizeof(ttl)) != 0 ||
+	    zmq_setsockopt(h->router, ZMQ_HEARTBEAT_TIMEOUT, &hb, sizeof(hb)) !=
+		0 ||
 	    zmq_setsockopt(h->router, ZMQ_HANDSHAKE_IVL, &ttl, sizeof(ttl)) !=
 		0 ||
 	    zmq_setsockopt(h->router, ZMQ_SNDHWM, &sndhwm, sizeof(sndhwm)) !=

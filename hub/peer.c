@@ -53,8 +53,9 @@
 #define RELAY_INFLIGHT_MS 2000       /* in flight: this long at the rate */
 #define RELAY_INFLIGHT_MAX (4 << 20) /* bytes in flight per peer: ceiling */
 #define RESEND_MS 5000      /* resend timeout before any RTT is measured */
-#define RESEND_MIN_MS 1000  /* resend timeout: floor */
+#define RESEND_MIN_MS 2000  /* resend timeout: floor */
 #define RESEND_MAX_MS 60000 /* resend timeout with back-off: ceiling */
+#define RESEND_RATE_FLOOR (8 << 10) /* bytes/s assumed before measured */
 /* Credits (node to hub), given in State and Ack and enforced on receipt. */
 #define CREDIT_BATCHES 8            /* a node's window of unacked batches */
 #define CREDIT_BYTES (4 << 20)      /* bytes of entries per batch at most */
@@ -452,13 +453,17 @@ relay_room(const struct peer *p)
 static int64_t
 resend_ms(const struct peer *p)
 {
-	double t = RESEND_MS;
+	double t = RESEND_MS, rate = p->rate > 0 ? p->rate : RESEND_RATE_FLOOR;
 
-	if (p->srtt > 0) {
-		t = p->srtt + (4 * p->rttvar > 200 ? 4 * p->rttvar : 200);
-		if (p->rate > 0)
-			t += (double)p->inflight_bytes * 1000.0 / p->rate;
-	}
+	/*
+	 * Nothing is lost on a live connection but by a peer's fault, and a
+	 * resend on a slow link doubles its load: be generous. Twice the
+	 * RTT and four times its variation, and twice the time the bytes in
+	 * flight take at the measured rate (or as if on a 64 kbit/s link).
+	 */
+	if (p->srtt > 0)
+		t = 2 * p->srtt + (4 * p->rttvar > 200 ? 4 * p->rttvar : 200);
+	t += 2.0 * (double)p->inflight_bytes * 1000.0 / rate;
 	t *= (double)(1 << (p->backoff < 6 ? p->backoff : 6));
 	if (t < RESEND_MIN_MS)
 		t = RESEND_MIN_MS;
