@@ -182,7 +182,12 @@ static const struct command commands[] = {
     {"cycle", cmd_cycle, N_("one municipality's Aalborg cycle"),
 	"ucr cycle MUNICIPALITY [--json]\n"},
     {"report", cmd_report, N_("write the Regional Council's HTML report"),
-	"ucr report --html FILE\n"},
+	"ucr report --html FILE [--since YYYY-MM-DD] [--json]\n"
+	"\n"
+	"Write the Regional Council's report: a one-page summary (goals,\n"
+	"priorities, records changed since --since, default 90 days ago, and\n"
+	"what needs a decision), a section per priority, then the\n"
+	"municipalities. A4, in the language of LANG.\n"},
     {"explain", cmd_explain, N_("list the signed records behind a figure"),
 	"ucr explain GOAL-OR-TARGET [--json]\n"},
     {"digest", cmd_digest, N_("print every log's head and the view digest"),

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -979,27 +980,254 @@ status_fill(enum ucr_progress s)
 	return (unsigned)s < UCR_NPROGRESS ? fill[s] : fill[0];
 }
 
+/*
+ * Print: A4 with margins and page numbers in the page's foot; headings stay
+ * with what follows them, tables and figures are not split; the summary is
+ * the first page and nothing else forces a break (no half-empty pages).
+ * Colours: every text colour on its background is at least 4.5:1.
+ */
 static const char css[] =
-    "@page{size:A4;margin:14mm}"
+    "@page{size:A4;margin:15mm 14mm 17mm;"
+    "@bottom-right{content:counter(page) ' / ' counter(pages);"
+    "font:8pt 'DejaVu Sans',Arial,sans-serif;color:#444}}"
     "body{font:10pt/1.35 'DejaVu Sans',Arial,sans-serif;color:#222;"
-    "max-width:182mm;margin:0 auto}"
-    "h1{font-size:16pt;margin:0 0 2mm}h3{font-size:11pt;margin:4mm 0 1mm}h2{font-size:12.5pt;margin:6mm 0 2mm;"
-    "border-bottom:1px solid #999;page-break-after:avoid}"
-    "p.sub{color:#555;margin:0 0 3mm}"
-    "table{border-collapse:collapse;width:100%;margin:1mm 0 3mm;"
-    "page-break-inside:avoid}"
-    "th,td{border:1px solid #ccc;padding:1mm 1.5mm;text-align:left;"
-    "vertical-align:top}th{background:#eee}td.n{text-align:right}"
-    ".met{color:#1b5e20;font-weight:bold}.not{color:#c62828;font-weight:bold}"
-    ".ach{background:#bbdefb}.on{background:#c8e6c9}.acc{background:#fff59d}"
-    ".lim{background:#ffe0b2}"
-    ".det{background:#ffcdd2}.nd{background:#eeeeee}"
-    ".yes{background:#c8e6c9}.no{background:#ffcdd2}"
-    ".charts{display:flex;flex-wrap:wrap;gap:2mm}"
-    ".chart{width:58mm;page-break-inside:avoid;border:1px solid #ddd;"
-    "padding:1mm}.chart p{margin:0;font-size:8pt}"
+    "background:#fff;max-width:182mm;margin:0 auto}"
+    "h1{font-size:16pt;margin:0 0 2mm}"
+    "h2{font-size:12.5pt;margin:6mm 0 2mm;border-bottom:1px solid #999}"
+    "h3{font-size:11pt;margin:4mm 0 1mm}"
+    "h1,h2,h3,caption{break-after:avoid;page-break-after:avoid}"
+    "p.sub{color:#444;margin:0 0 3mm}"
+    "table{border-collapse:collapse;width:100%;margin:1mm 0 3mm}"
+    "table,figure,.chart,svg,li{break-inside:avoid;page-break-inside:avoid}"
+    "caption{text-align:left;font-weight:bold;padding:0 0 1mm}"
+    "th,td{border:1px solid #bbb;padding:.8mm 1.5mm;text-align:left;"
+    "vertical-align:top}thead th{background:#eee}"
+    "tbody th{font-weight:normal}td.n{text-align:right}"
+    ".ach{background:#bbdefb}.on{background:#c8e6c9}.yes{background:#c8e6c9}"
+    ".acc{background:#fff59d}"
+    ".lim{background:#ffe0b2}.det,.no{background:#ffcdd2}.nd{background:#eee}"
+    ".summary{break-after:page;page-break-after:always}"
+    ".summary{font-size:9pt}.summary h2{margin-top:3mm}.summary table{margin-bottom:2mm}"
+    ".warn{border-left:3px solid #b71c1c;padding:1mm 2mm;background:#fff3f3}"
+    ".charts{margin:1mm 0}"
+    ".chart{display:inline-block;vertical-align:top;width:58mm;"
+    "margin:0 1mm 2mm 0;border:1px solid #ccc;padding:1mm}"
+    ".chart p{margin:0;font-size:8pt}"
     ".legend span{display:inline-block;padding:0 2mm;margin-right:1mm}"
-    "small{color:#555}";
+    "sup.p{color:#8a4b00;font-weight:bold}small{color:#444}"
+    "ul.dec{margin:1mm 0;padding-left:5mm}";
+
+/*
+ * What the report reads from the store beside the view, when it can open
+ * the store: indicator titles and units, which values are preliminary, the
+ * priorities of projects and the records changed since a date. Without
+ * access (a member of the daemon's group) the report falls back to ids.
+ */
+struct rep_ind {
+	char *id, *title, *unit;
+};
+
+struct rep_proj {
+	char *key;
+	unsigned pri; /* bit k: priority P(k+1) */
+};
+
+/* The kinds the changes count, and "deleted" last. */
+static const char *const change_kind[] = {"target", "measure", "baseline",
+    "project", "network", "group", "meeting", "decision", "indicator"};
+#define NCHANGE (sizeof(change_kind) / sizeof(change_kind[0]))
+
+static const char *const change_words[NCHANGE + 2] = {
+    /* TRANSLATORS: kinds of records counted in the report's "what changed" */
+    N_("targets"), N_("measurements"), N_("baselines"), N_("projects"),
+    N_("networks"), N_("working groups"), N_("meetings"), N_("decisions"),
+    N_("indicators"), N_("other records"), N_("deletions")};
+
+struct rep_extra {
+	int have; /* the store was read */
+	struct rep_ind *ind;
+	size_t nind;
+	char **prelim; /* "area/indicator/year" of preliminary totals */
+	size_t nprelim;
+	struct rep_proj *proj;
+	size_t nproj;
+	uint64_t since; /* HLC; records at or after it count as changed */
+	char since_day[11];
+	size_t changed[NCHANGE + 2]; /* by change_kind, other, deleted */
+	size_t nchanged;
+	int rc;
+};
+
+static void
+extra_free(struct rep_extra *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->nind; i++) {
+		free(x->ind[i].id);
+		free(x->ind[i].title);
+		free(x->ind[i].unit);
+	}
+	for (i = 0; i < x->nprelim; i++)
+		free(x->prelim[i]);
+	for (i = 0; i < x->nproj; i++)
+		free(x->proj[i].key);
+	free(x->ind);
+	free(x->prelim);
+	free(x->proj);
+}
+
+static int
+extra_cb(const struct ucr_rec *rec, void *arg)
+{
+	struct rep_extra *x = arg;
+	Ucr__Record *r;
+	const char *kind;
+	size_t i;
+	void *p;
+
+	if (ucr_record_decode(&r, rec->bytes, rec->len) != 0)
+		return 0; /* the view reports what it cannot read */
+	kind = ucr_kind_name(r->body_case);
+	if (rec->time >= x->since) {
+		x->nchanged++;
+		for (i = 0; i < NCHANGE; i++)
+			if (!r->tombstone && kind != NULL &&
+			    strcmp(kind, change_kind[i]) == 0)
+				break;
+		x->changed[r->tombstone ? NCHANGE + 1 : i]++;
+	}
+	if (r->tombstone)
+		goto leave;
+	if (r->body_case == UCR__RECORD__BODY_INDICATOR && r->indicator->id) {
+		if ((p = realloc(x->ind, (x->nind + 1) * sizeof(*x->ind))) ==
+		    NULL)
+			goto oom;
+		x->ind = p;
+		x->ind[x->nind].id = strdup(r->indicator->id);
+		x->ind[x->nind].title =
+		    strdup(r->indicator->title ? r->indicator->title : "");
+		x->ind[x->nind].unit =
+		    strdup(r->indicator->unit ? r->indicator->unit : "");
+		x->nind++;
+	} else if (r->body_case == UCR__RECORD__BODY_MEASUREMENT &&
+	    r->measurement->status ==
+		UCR__MEASURE_STATUS__MEASURE_PRELIMINARY &&
+	    r->measurement->gender == UCR__GENDER__GENDER_T) {
+		char *s;
+
+		if (asprintf(&s, "%s/%s/%u", r->measurement->area,
+			r->measurement->indicator, r->measurement->year) < 0)
+			goto oom;
+		if ((p = realloc(x->prelim,
+			 (x->nprelim + 1) * sizeof(*x->prelim))) == NULL) {
+			free(s);
+			goto oom;
+		}
+		x->prelim = p;
+		x->prelim[x->nprelim++] = s;
+	} else if (r->body_case == UCR__RECORD__BODY_PROJECT) {
+		unsigned m = 0;
+
+		for (i = 0; i < r->project->n_priorities; i++) {
+			const char *id = r->project->priorities[i];
+
+			if (id[0] == 'P' && id[1] >= '1' &&
+			    id[1] <= '0' + UCR_NPRIORITIES && id[2] == '\0')
+				m |= 1u << (id[1] - '1');
+		}
+		if ((p = realloc(x->proj, (x->nproj + 1) * sizeof(*x->proj))) ==
+		    NULL)
+			goto oom;
+		x->proj = p;
+		x->proj[x->nproj].key = strdup(r->key);
+		x->proj[x->nproj++].pri = m;
+	}
+leave:
+	ucr__record__free_unpacked(r, NULL);
+	return 0;
+oom:
+	ucr__record__free_unpacked(r, NULL);
+	x->rc = UCR_ENOMEM;
+	return UCR_ENOMEM;
+}
+
+/* Read the extras; quietly leaves x->have 0 when the store cannot be read. */
+static void
+extra_load(struct rep_extra *x)
+{
+	struct ucr_config *cfg = NULL;
+	struct ucr_store *s = NULL;
+
+	if (cli_load_config(&cfg) != 0)
+		return;
+	if (ucr_store_open(&s, cfg->data, UCR_STORE_RDONLY, cfg->map_size) ==
+	    0) {
+		if (ucr_store_foreach_record(s, "", extra_cb, x) == 0 &&
+		    x->rc == 0)
+			x->have = 1;
+		ucr_store_free(s);
+	}
+	ucr_config_free(cfg);
+}
+
+static const struct rep_ind *
+ind_find(const struct rep_extra *x, const char *id)
+{
+	size_t i;
+
+	for (i = 0; id != NULL && i < x->nind; i++)
+		if (strcmp(x->ind[i].id, id) == 0)
+			return &x->ind[i];
+	return NULL;
+}
+
+/* "Title (unit)" of an indicator, or its id when none is declared. */
+static void
+h_indicator(FILE *f, const struct rep_extra *x, const char *id)
+{
+	const struct rep_ind *d = ind_find(x, id);
+
+	if (id == NULL || *id == '\0') {
+		fputs("&ndash;", f);
+		return;
+	}
+	if (d == NULL || *d->title == '\0') {
+		h_esc(f, id);
+		return;
+	}
+	h_esc(f, d->title);
+	if (*d->unit)
+		h_printf(f, " (%s)", d->unit);
+	fputs(" <small>", f);
+	h_esc(f, id);
+	fputs("</small>", f);
+}
+
+static int
+is_prelim(const struct rep_extra *x, const char *area, const char *kpi,
+    unsigned year)
+{
+	char k[160];
+	size_t i;
+
+	snprintf(k, sizeof(k), "%s/%s/%u", area, kpi, year);
+	for (i = 0; i < x->nprelim; i++)
+		if (strcmp(x->prelim[i], k) == 0)
+			return 1;
+	return 0;
+}
+
+static unsigned
+proj_pri(const struct rep_extra *x, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < x->nproj; i++)
+		if (strcmp(x->proj[i].key, key) == 0)
+			return x->proj[i].pri;
+	return 0;
+}
 
 static void
 html_goals(FILE *f, const struct ucr_view *v)
@@ -1007,32 +1235,34 @@ html_goals(FILE *f, const struct ucr_view *v)
 	char a[32], b[32];
 	int i;
 
-	fputs("<h2>Programme goals</h2>\n<table><tr><th>Goal</th><th></th>"
-	      "<th>Current</th><th>Threshold</th><th>Met</th><th>Missing</th>"
-	      "</tr>\n",
-	    f);
+	fprintf(f,
+	    "<table><caption>%s</caption><thead><tr><th scope=col>%s</th>"
+	    "<th scope=col>%s</th><th scope=col>%s</th><th scope=col>%s</th>"
+	    "<th scope=col>%s</th></tr></thead><tbody>\n",
+	    _("The six programme goals"), _("Goal"), _("Now"), _("Threshold"),
+	    _("Met"), _("Missing"));
 	for (i = 0; i < UCR_NGOALS; i++) {
 		const struct ucr_view_goal *g = &v->goals[i];
 
-		fprintf(f, "<tr><td>%s</td><td>", g->id);
-		h_esc(f, g->title);
+		fprintf(f, "<tr><th scope=row>%s ", g->id);
+		h_esc(f, title_tr(g->title));
 		if (i == UCR_GOAL_R1)
-			fprintf(f, "</td><td class=n>%s",
-			    g->current >= 1 ? "adopted" : "not yet");
+			fprintf(f, "</th><td class=n>%s",
+			    g->current >= 1 ? _("adopted") : _("not yet"));
 		else
-			fprintf(f, "</td><td class=n>%s%s",
+			fprintf(f, "</th><td class=n>%s%s",
 			    fmt_num(a, sizeof(a), round(g->current * 10) / 10),
 			    i == UCR_GOAL_A3 ? " %" : "");
 		fprintf(f,
 		    "</td><td class=n>%s %s%s</td><td class=%s>%s</td><td>",
 		    g->at_most ? "&le;" : "&ge;",
 		    fmt_num(b, sizeof(b), g->threshold),
-		    i == UCR_GOAL_A3 ? " %" : "", g->met ? "met" : "not",
-		    g->met ? "yes" : "no");
+		    i == UCR_GOAL_A3 ? " %" : "", g->met ? "yes" : "no",
+		    g->met ? _("yes") : _("no"));
 		h_esc(f, g->missing);
 		fputs("</td></tr>\n", f);
 	}
-	fputs("</table>\n", f);
+	fputs("</tbody></table>\n", f);
 }
 
 static void
@@ -1041,19 +1271,22 @@ html_matrix(FILE *f, const struct ucr_view *v)
 	char age[32];
 	int m;
 
-	fputs("<h2>Municipalities and the Aalborg cycle</h2>\n<table><tr>"
-	      "<th>Municipality</th><th>1 Baseline</th><th>2 Targets</th>"
-	      "<th>3 Plan adopted</th><th>4 Projects</th><th>5 Follow-up</th>"
-	      "<th>Last sync</th></tr>\n",
-	    f);
+	fprintf(f,
+	    "<table><caption>%s</caption><thead><tr><th scope=col>%s</th>"
+	    "<th scope=col>%s</th><th scope=col>%s</th><th scope=col>%s</th>"
+	    "<th scope=col>%s</th><th scope=col>%s</th><th scope=col>%s</th>"
+	    "</tr></thead><tbody>\n",
+	    _("The municipalities in the Aalborg cycle"), _("Municipality"),
+	    _("1 Baseline"), _("2 Targets"), _("3 Plan adopted"),
+	    _("4 Projects"), _("5 Follow-up"), _("Last sync"));
 	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
 		const struct ucr_view_municipality *mu = &v->mun[m];
 
-		fputs("<tr><td>", f);
+		fputs("<tr><th scope=row>", f);
 		h_printf(f, "%s %s", mu->code, mu->name);
 		fmt_age(age, sizeof(age), mu->sync_age_s);
 		fprintf(f,
-		    "</td><td class=\"n %s\">%u/%d</td>"
+		    "</th><td class=\"n %s\">%u/%d</td>"
 		    "<td class=\"n %s\">%zu</td><td class=%s>%s</td>"
 		    "<td class=\"n %s\">%zu</td><td class=\"n %s\">",
 		    mu->baseline_covered == UCR_NCOMMITMENTS ? "yes"
@@ -1062,21 +1295,23 @@ html_matrix(FILE *f, const struct ucr_view *v)
 		    mu->baseline_covered, UCR_NCOMMITMENTS,
 		    mu->targets ? "yes" : "no", mu->targets,
 		    mu->plan_adopted ? "yes" : "no",
-		    mu->plan_adopted ? "yes" : "no",
+		    mu->plan_adopted ? _("yes") : _("no"),
 		    mu->projects ? "yes" : "no", mu->projects,
 		    mu->last_followup ? "yes" : "no");
 		if (mu->last_followup)
 			fprintf(f, "%u", mu->last_followup);
 		else
-			fputs("none", f);
-		fprintf(f, "</td><td%s>%s</td></tr>\n",
-		    mu->stale ? " class=no" : "", age);
+			fputs(_("none"), f);
+		fprintf(f, "</td><td%s>", mu->stale ? " class=no" : "");
+		h_esc(f, age);
+		fputs("</td></tr>\n", f);
 	}
-	fprintf(f,
-	    "</table>\n<p><small>Regional baseline coverage %.0f %% "
-	    "(commitments with a baseline, summed over the six municipalities, "
-	    "of 300).</small></p>\n",
+	fputs("</tbody></table>\n<p><small>", f);
+	h_printf(f,
+	    _("Regional baseline coverage %.0f %% (commitments with a "
+	      "baseline, summed over the six municipalities, of 300)."),
 	    v->region_baseline_pct);
+	fputs("</small></p>\n", f);
 }
 
 /* Mean status of the assessed targets of a cell, 1 (deterioration) .. 5
@@ -1099,15 +1334,37 @@ cell_worst(const size_t c[UCR_NPROGRESS])
 }
 
 /* The distribution of a cell's statuses as a bar, worst on the left. */
+/* A fresh id for an SVG's <title> and <desc>. */
+static int svg_ids;
+
+/* The opening of a heat-map cell's bar, with what it shows in words. */
+static void
+bar_open(FILE *f, const size_t c[UCR_NPROGRESS])
+{
+	int s, id = ++svg_ids, first = 1;
+
+	fprintf(f,
+	    "<br><svg width=\"40\" height=\"5\" viewBox=\"0 0 40 5\" "
+	    "role=img aria-labelledby=\"st%d sd%d\"><title id=st%d>%s</title>"
+	    "<desc id=sd%d>",
+	    id, id, id, _("Targets by status"), id);
+	for (s = UCR_NPROGRESS - 1; s >= 0; s--) {
+		if (c[s] == 0)
+			continue;
+		h_printf(f, "%s%zu %s", first ? "" : ", ", c[s],
+		    status_label(s));
+		first = 0;
+	}
+	fputs("</desc>", f);
+}
+
 static void
 cell_bar(FILE *f, const size_t c[UCR_NPROGRESS], size_t all)
 {
 	double x = 0, w;
 	int s;
 
-	fputs("<br><svg width=\"40\" height=\"5\" viewBox=\"0 0 40 5\" "
-	      "role=\"img\">",
-	    f);
+	bar_open(f, c);
 	for (s = UCR_PROGRESS_DETERIORATION; s < UCR_NPROGRESS + 1; s++) {
 		int k = s == UCR_NPROGRESS ? UCR_PROGRESS_NODATA : s;
 
@@ -1180,40 +1437,50 @@ html_gender(FILE *f, const struct ucr_view *v)
 {
 	const double w = 500, h = 22;
 	char a[32], b[32];
-	int i;
+	int i, id;
 
-	fputs("<h2>Gender balance per activity goal</h2>\n", f);
+	fprintf(f, "<h3>%s</h3>\n", _("Gender balance per activity goal"));
 	for (i = 0; i < 2; i++) {
 		const struct ucr_view_balance *bl = &v->balance[i];
 		double lim = v->goals[UCR_GOAL_A3].threshold;
+		const char *what = i == 0 ? _("working-group meetings")
+					  : _("regional workshops");
 
-		fprintf(f,
-		    "<p>%s %s: %zu meeting%s, %lu women, %lu men, %lu not "
-		    "stated (reported apart) &mdash; <span class=%s>%s</span></p>\n",
-		    bl->goal,
-		    i == 0 ? "working-group meetings"
-			   : "regional "
-			     "workshops",
-		    bl->meetings, bl->meetings == 1 ? "" : "s", bl->women,
-		    bl->men, bl->unstated, bl->met ? "met" : "not",
-		    bl->met                    ? "balanced"
-			: isnan(bl->women_pct) ? "no participants stated"
-					       : "not balanced");
+		fputs("<p>", f);
+		h_printf(f,
+		    _("%s %s: %zu meetings, %lu women, %lu men, %lu not "
+		      "stated (reported apart)"),
+		    bl->goal, what, bl->meetings, bl->women, bl->men,
+		    bl->unstated);
+		fprintf(f, " &mdash; <span class=%s>%s</span></p>\n",
+		    bl->met ? "yes" : "no",
+		    bl->met                    ? _("balanced")
+			: isnan(bl->women_pct) ? _("no participants stated")
+					       : _("not balanced"));
 		if (isnan(bl->women_pct))
 			continue;
+		fmt_num(a, sizeof(a), bl->women_pct);
+		fmt_num(b, sizeof(b), bl->men_pct);
+		id = ++svg_ids;
 		fprintf(f,
 		    "<svg width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f "
-		    "%.0f\" role=img aria-label=\"women %s %%, men %s %%\">",
-		    w + 2, h + 14, w + 2, h + 14,
-		    fmt_num(a, sizeof(a), bl->women_pct),
-		    fmt_num(b, sizeof(b), bl->men_pct));
+		    "%.0f\" role=img aria-labelledby=\"st%d sd%d\">"
+		    "<title id=st%d>",
+		    w + 2, h + 14, w + 2, h + 14, id, id, id);
+		h_printf(f, _("Gender balance of the %s"), what);
+		fprintf(f, "</title><desc id=sd%d>", id);
+		h_printf(f,
+		    _("Women %s %%, men %s %% of the stated participants; "
+		      "the dashed lines mark %.0f %% and %.0f %%."),
+		    a, b, 100 - lim, lim);
+		fputs("</desc>", f);
 		fprintf(f,
 		    "<rect x=1 y=1 width=\"%.1f\" height=\"%.0f\" "
-		    "fill=\"#7e57c2\"/>",
+		    "fill=\"#6a3fb5\"/>",
 		    w * bl->women_pct / 100, h);
 		fprintf(f,
 		    "<rect x=\"%.1f\" y=1 width=\"%.1f\" height=\"%.0f\" "
-		    "fill=\"#26a69a\"/>",
+		    "fill=\"#00695c\"/>",
 		    1 + w * bl->women_pct / 100, w * bl->men_pct / 100, h);
 		/* the 40 % and 60 % lines of the band */
 		fprintf(f,
@@ -1225,13 +1492,15 @@ html_gender(FILE *f, const struct ucr_view *v)
 		    "<line x1=\"%.1f\" x2=\"%.1f\" y1=0 y2=\"%.0f\" "
 		    "stroke=\"#000\" stroke-dasharray=\"3 2\"/>",
 		    1 + w * lim / 100, 1 + w * lim / 100, h + 2);
+		fprintf(f, "<text x=6 y=16 font-size=11 fill=\"#fff\">");
+		h_printf(f, _("women %s %%"), a);
 		fprintf(f,
-		    "<text x=6 y=16 font-size=11 fill=\"#fff\">women %s %%"
 		    "</text><text x=\"%.0f\" y=16 font-size=11 fill=\"#fff\" "
-		    "text-anchor=end>men %s %%</text>",
-		    a, w - 4, b);
+		    "text-anchor=end>",
+		    w - 4);
+		h_printf(f, _("men %s %%"), b);
 		fprintf(f,
-		    "<text x=\"%.1f\" y=\"%.0f\" font-size=9 "
+		    "</text><text x=\"%.1f\" y=\"%.0f\" font-size=9 "
 		    "text-anchor=middle>%.0f %%</text><text x=\"%.1f\" y=\"%.0f\" "
 		    "font-size=9 text-anchor=middle>%.0f %%</text></svg>\n",
 		    1 + w * (100 - lim) / 100, h + 12, 100 - lim,
@@ -1255,15 +1524,16 @@ trajectory(const struct ucr_view_target *t, double y)
 }
 
 static void
-html_chart(FILE *f, const struct ucr_view_target *t)
+html_chart(FILE *f, const struct ucr_view_target *t, const struct rep_extra *x)
 {
 	const double W = 210, H = 110, L = 34, R = 6, T = 8, B = 18;
 	double y0 = INFINITY, y1 = -INFINITY, yy;
 	unsigned ymin = 0, ymax = 0;
 	int traj = t->has_baseline && t->has_target &&
 	    t->target_year > t->baseline_year;
-	char a[32], b[32];
+	char a[32], b[32], c[40];
 	size_t i;
+	int id;
 
 #define YEARS(yr)                             \
 	do {                                  \
@@ -1293,17 +1563,22 @@ html_chart(FILE *f, const struct ucr_view_target *t)
 	}
 #undef YEARS
 #undef VALS
-	fputs("<div class=chart><p><b>", f);
+	fputs("<figure class=chart><p><b>", f);
 	h_printf(f, "%s %s", mun_name(t->owner), t->id);
 	fputs("</b> ", f);
 	h_esc(f, t->title);
-	fprintf(f, "</p><p class=%s>", status_class(t->progress.status));
-	h_printf(f, "%s%s%s%s", ucr_view_status_label(t->progress.status),
-	    *t->indicator ? " · " : "", t->indicator,
-	    t->decrease ? " · lower is better" : "");
+	fprintf(f, "</p><p><span class=%s>%s</span>",
+	    status_class(t->progress.status), status_label(t->progress.status));
+	if (*t->indicator) {
+		fputs(" · ", f);
+		h_indicator(f, x, t->indicator);
+	}
+	if (t->decrease)
+		fprintf(f, " · %s", _("lower is better"));
 	fputs("</p>", f);
 	if (ymin == 0 || !isfinite(y0)) {
-		fputs("<p><small>no measurements</small></p></div>\n", f);
+		fprintf(f, "<p><small>%s</small></p></figure>\n",
+		    _("no measurements"));
 		return;
 	}
 	if (ymax == ymin)
@@ -1317,14 +1592,31 @@ html_chart(FILE *f, const struct ucr_view_target *t)
 	y1 += yy;
 #define PX(yr) (L + (W - L - R) * ((double)(yr)-ymin) / (double)(ymax - ymin))
 #define PY(v) (T + (H - T - B) * (1 - ((v)-y0) / (y1 - y0)))
+	id = ++svg_ids;
 	fprintf(f,
 	    "<svg width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\""
-	    " role=img>",
-	    W, H, W, H);
+	    " role=img aria-labelledby=\"st%d sd%d\"><title id=st%d>",
+	    W, H, W, H, id, id, id);
+	h_printf(f, _("%s %s: measurements against the trajectory"),
+	    mun_name(t->owner), t->id);
+	fprintf(f, "</title><desc id=sd%d>", id);
+	h_printf(f, _("%zu measurements from %u to %u"), t->nseries, ymin,
+	    ymax);
+	if (t->has_latest)
+		h_printf(f, _("; latest %s"),
+		    fmt_vy(c, sizeof(c), 1, t->latest, t->latest_year));
+	if (t->has_baseline)
+		h_printf(f, _("; baseline %s"),
+		    fmt_vy(c, sizeof(c), 1, t->baseline, t->baseline_year));
+	if (t->has_target)
+		h_printf(f, _("; target %s"),
+		    fmt_vy(c, sizeof(c), 1, t->target, t->target_year));
+	h_printf(f, "; %s.", status_label(t->progress.status));
+	fputs("</desc>", f);
 	fprintf(f,
 	    "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" "
-	    "stroke=\"#999\"/><line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" "
-	    "y2=\"%.0f\" stroke=\"#999\"/>",
+	    "stroke=\"#767676\"/><line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" "
+	    "y2=\"%.0f\" stroke=\"#767676\"/>",
 	    L, T, L, H - B, L, H - B, W - R, H - B);
 	fprintf(f,
 	    "<text x=\"%.0f\" y=\"%.0f\" font-size=8 text-anchor=end>%s"
@@ -1339,9 +1631,8 @@ html_chart(FILE *f, const struct ucr_view_target *t)
 	if (traj) {
 		unsigned y;
 
-		fputs(
-		    "<polyline fill=none stroke=\"#777\" stroke-dasharray=\"4 3\""
-		    " points=\"",
+		fputs("<polyline fill=none stroke=\"#767676\" "
+		      "stroke-dasharray=\"4 3\" points=\"",
 		    f);
 		for (y = t->baseline_year; y <= t->target_year; y++)
 			fprintf(f, "%.1f,%.1f ", PX(y), PY(trajectory(t, y)));
@@ -1368,76 +1659,327 @@ html_chart(FILE *f, const struct ucr_view_target *t)
 		    status_fill(t->progress.status));
 #undef PX
 #undef PY
-	fputs("</svg></div>\n", f);
+	fputs("</svg></figure>\n", f);
 }
 
+/* The targets table of one priority (or of the unmapped ones). */
 static void
-html_plan(FILE *f, const struct ucr_view *v)
+html_targets(FILE *f, const struct ucr_view *v,
+    const struct ucr_view_priority *pr, const struct rep_extra *x)
 {
 	char a[40], b[40], c[40];
 	size_t i;
+
+	fputs("<table><caption>", f);
+	h_printf(f, _("Targets of %s"), pr->id);
+	fprintf(f,
+	    "</caption><thead><tr><th scope=col>%s</th><th scope=col>%s</th>"
+	    "<th scope=col>%s</th><th scope=col>%s</th><th scope=col>%s</th>"
+	    "<th scope=col>%s</th><th scope=col>%s</th></tr></thead><tbody>\n",
+	    _("Municipality"), _("Target"), _("Indicator"), _("Baseline"),
+	    _("Latest"), _("Target value"), _("Status"));
+	for (i = 0; i < pr->ntargets; i++) {
+		const struct ucr_view_target *t = &v->targets[pr->targets[i]];
+
+		fputs("<tr><td>", f);
+		h_esc(f, mun_name(t->owner));
+		fputs("</td><th scope=row>", f);
+		h_printf(f, "%s %s", t->id, t->title);
+		fputs("</th><td>", f);
+		h_indicator(f, x, t->indicator);
+		fputs("</td><td>", f);
+		h_esc(f,
+		    fmt_vy(a, sizeof(a), t->has_baseline, t->baseline,
+			t->baseline_year));
+		fputs("</td><td>", f);
+		h_esc(f,
+		    fmt_vy(b, sizeof(b), t->has_latest, t->latest,
+			t->latest_year));
+		if (t->has_latest &&
+		    is_prelim(x, t->owner, t->indicator, t->latest_year))
+			fprintf(f, "<sup class=p title=\"%s\">*</sup>",
+			    _("preliminary"));
+		fputs("</td><td>", f);
+		h_esc(f,
+		    fmt_vy(c, sizeof(c), t->has_target, t->target,
+			t->target_year));
+		fprintf(f, "</td><td class=%s>%s%s</td></tr>\n",
+		    status_class(t->progress.status),
+		    status_label(t->progress.status),
+		    t->overdue ? _(" (overdue)") : "");
+	}
+	fprintf(f, "</tbody></table>\n<p><small>* %s</small></p>\n",
+	    _("preliminary value (may still be revised)"));
+	fputs("<div class=charts>\n", f);
+	for (i = 0; i < pr->ntargets; i++)
+		html_chart(f, &v->targets[pr->targets[i]], x);
+	fputs("</div>\n", f);
+}
+
+static void
+html_projects(FILE *f, const struct ucr_view *v, const struct rep_extra *x,
+    int k, const char *caption)
+{
+	static const char *const st[] = {N_("planned"), N_("ongoing"),
+	    N_("completed")};
+	size_t i, j, n = 0;
+
+	for (i = 0; i < v->nprojects; i++) {
+		const struct ucr_view_project *p = &v->projects[i];
+		unsigned m = x->have ? proj_pri(x, p->key) : 0;
+
+		if (k >= 0 ? !(m & (1u << k)) : m != 0)
+			continue;
+		if (n++ == 0)
+			fprintf(f,
+			    "<table><caption>%s</caption><thead><tr>"
+			    "<th scope=col>%s</th><th scope=col>%s</th>"
+			    "<th scope=col>%s</th><th scope=col>%s</th>"
+			    "</tr></thead><tbody>\n",
+			    caption, _("Project"), _("Lead"), _("Partners"),
+			    _("Status"));
+		fputs("<tr><th scope=row>", f);
+		h_esc(f, p->title);
+		fputs("</th><td>", f);
+		h_esc(f, mun_name(p->lead));
+		fputs("</td><td>", f);
+		for (j = 0; j < p->npartners; j++) {
+			if (j)
+				fputs(", ", f);
+			h_esc(f, mun_name(p->partners[j]));
+		}
+		fprintf(f, "</td><td>%s</td></tr>\n",
+		    p->status >= 0 && p->status < 3 ? _(st[p->status]) : "");
+	}
+	if (n)
+		fputs("</tbody></table>\n", f);
+	else if (k >= 0)
+		fprintf(f, "<p><small>%s</small></p>\n",
+		    _("No projects serve this priority."));
+}
+
+static void
+html_networks(FILE *f, const struct ucr_view *v)
+{
+	size_t i;
+
+	fprintf(f, "<h2>%s</h2>\n", _("Networks"));
+	if (v->nnetworks == 0) {
+		fprintf(f, "<p>%s</p>\n", _("No networks recorded."));
+		return;
+	}
+	fprintf(f,
+	    "<table><caption>%s</caption><thead><tr><th scope=col>%s</th>"
+	    "<th scope=col>%s</th><th scope=col>%s</th><th scope=col>%s</th>"
+	    "<th scope=col>%s</th></tr></thead><tbody>\n",
+	    _("Networks the municipalities belong to (not tied to one "
+	      "priority)"),
+	    _("Network"), _("Municipality"), _("Scope"), _("Joined"),
+	    _("New in the programme"));
+	for (i = 0; i < v->nnetworks; i++) {
+		const struct ucr_view_network *n = &v->networks[i];
+
+		fputs("<tr><th scope=row>", f);
+		h_esc(f, n->name);
+		fputs("</th><td>", f);
+		h_esc(f, mun_name(n->owner));
+		fprintf(f, "</td><td>%s</td><td>",
+		    n->scope == UCR__SCOPE__SCOPE_INTERNATIONAL
+			? _("international")
+			: _("national"));
+		h_esc(f, n->joined);
+		fprintf(f, "</td><td>%s</td></tr>\n",
+		    n->new_in_programme ? _("yes") : _("no"));
+	}
+	fputs("</tbody></table>\n", f);
+}
+
+/* The counts of one priority's targets, by status group. */
+static void
+pri_counts(const struct ucr_view_priority *pr, size_t *good, size_t *acc,
+    size_t *bad, size_t *nd)
+{
+	*good = pr->by_status[UCR_PROGRESS_ONTRACK] +
+	    pr->by_status[UCR_PROGRESS_ACHIEVED];
+	*acc = pr->by_status[UCR_PROGRESS_ACCELERATE] +
+	    pr->by_status[UCR_PROGRESS_LIMITED];
+	*bad = pr->by_status[UCR_PROGRESS_DETERIORATION];
+	*nd = pr->by_status[UCR_PROGRESS_NODATA];
+}
+
+/* The first page: what the Council needs before the detail. */
+static void
+html_summary(FILE *f, const struct ucr_view *v, const struct rep_extra *x)
+{
+	size_t i, n, good, acc, bad, nd, shown;
 	int k;
 
-	fputs("<h2>Joint action plan</h2>\n", f);
-	for (k = 0; k <= UCR_NPRIORITIES; k++) {
+	fprintf(f,
+	    "<section class=summary aria-labelledby=sum><h2 id=sum>%s"
+	    "</h2>\n",
+	    _("Summary"));
+	html_goals(f, v);
+	fprintf(f,
+	    "<table><caption>%s</caption><thead><tr><th scope=col>%s</th>"
+	    "<th scope=col>%s</th><th scope=col>%s</th><th scope=col>%s</th>"
+	    "<th scope=col>%s</th><th scope=col>%s</th></tr></thead><tbody>\n",
+	    _("The five priorities"), _("Priority"), _("Targets"),
+	    _("On track or achieved"), _("Need acceleration"),
+	    _("Deteriorating"), _("No data"));
+	for (k = 0; k < UCR_NPRIORITIES; k++) {
 		const struct ucr_view_priority *pr = &v->pri[k];
 
-		if (k == UCR_NPRIORITIES && pr->ntargets == 0)
-			continue;
-		fputs("<h3>", f);
-		h_printf(f, "%s %s", pr->id, pr->title);
-		fputs("</h3>\n", f);
-		for (i = 0; i < pr->nregional; i++) {
-			fputs("<p><small>", f);
-			h_printf(f,
-			    "Region %s %u: %s (weighted by %s population, "
-			    "%u of %d municipalities reporting)",
-			    pr->regional[i].indicator, pr->regional[i].year,
-			    fmt_num(a, sizeof(a), pr->regional[i].value),
-			    strcmp(pr->regional[i].weights, "sample") == 0
-				? "sample"
-				: "measured (N01951)",
-			    pr->regional[i].municipalities,
-			    UCR_NMUNICIPALITIES);
-			fputs("</small></p>\n", f);
-		}
-		if (pr->ntargets == 0) {
-			fputs("<p><small>No targets mapped.</small></p>\n", f);
-			continue;
-		}
-		fputs("<table><tr><th>Municipality</th><th>Target</th>"
-		      "<th>Indicator</th><th>Baseline</th><th>Latest</th>"
-		      "<th>Target</th><th>Status</th></tr>\n",
-		    f);
-		for (i = 0; i < pr->ntargets; i++) {
-			const struct ucr_view_target *t =
-			    &v->targets[pr->targets[i]];
-
-			fputs("<tr><td>", f);
-			h_esc(f, mun_name(t->owner));
-			fputs("</td><td>", f);
-			h_printf(f, "%s %s", t->id, t->title);
-			fputs("</td><td>", f);
-			h_esc(f, t->indicator);
-			fputs("</td><td>", f);
-			h_esc(f,
-			    fmt_vy(a, sizeof(a), t->has_baseline, t->baseline,
-				t->baseline_year));
-			fputs("</td><td>", f);
-			h_esc(f,
-			    fmt_vy(b, sizeof(b), t->has_latest, t->latest,
-				t->latest_year));
-			fputs("</td><td>", f);
-			h_esc(f,
-			    fmt_vy(c, sizeof(c), t->has_target, t->target,
-				t->target_year));
-			fprintf(f, "</td><td class=%s>%s%s</td></tr>\n",
-			    status_class(t->progress.status),
-			    ucr_view_status_label(t->progress.status),
-			    t->overdue ? " (overdue)" : "");
-		}
-		fputs("</table>\n", f);
+		pri_counts(pr, &good, &acc, &bad, &nd);
+		fprintf(f, "<tr><th scope=row><a href=\"#pri%d\">", k + 1);
+		h_printf(f, "%s %s", pr->id, title_tr(pr->title));
+		if (pr->ntargets == 0)
+			fprintf(f,
+			    "</a></th><td colspan=5 class=no>%s</td>"
+			    "</tr>\n",
+			    _("no targets: this priority is empty"));
+		else
+			fprintf(f,
+			    "</a></th><td class=n>%zu</td><td class=n>%zu</td>"
+			    "<td class=n>%zu</td><td class=n>%zu</td>"
+			    "<td class=n>%zu</td></tr>\n",
+			    pr->ntargets, good, acc, bad, nd);
 	}
+	fputs("</tbody></table>\n", f);
+
+	fprintf(f, "<h3>%s</h3>\n<p>", _("What changed"));
+	if (!x->have)
+		h_printf(f,
+		    _("Not known here: the report could not read the "
+		      "store's records (changes since %s)."),
+		    x->since_day);
+	else if (x->nchanged == 0)
+		h_printf(f, _("No record changed since %s."), x->since_day);
+	else {
+		int first = 1;
+
+		h_printf(f, _("%zu records changed since %s:"), x->nchanged,
+		    x->since_day);
+		for (i = 0; i < NCHANGE + 2; i++) {
+			if (x->changed[i] == 0)
+				continue;
+			h_printf(f, "%s %zu %s", first ? "" : ",",
+			    x->changed[i], _(change_words[i]));
+			first = 0;
+		}
+		fputs(".", f);
+	}
+	fputs("</p>\n", f);
+
+	fprintf(f, "<h3>%s</h3>\n", _("Needs a decision"));
+	for (i = 0, n = 0; i < UCR_NGOALS; i++)
+		n += !v->goals[i].met;
+	for (i = 0; i < v->nexceptions; i++)
+		n += v->exceptions[i].kind == UCR_EXC_OVERDUE ||
+		    v->exceptions[i].kind == UCR_EXC_DETERIORATING;
+	if (n == 0) {
+		fprintf(f, "<p>%s</p>\n",
+		    _("Nothing: every goal is met and "
+		      "no target is overdue or "
+		      "deteriorating."));
+	} else {
+		int first = 1;
+
+		fputs("<ul class=dec>\n", f);
+		for (i = 0; i < UCR_NGOALS; i++) {
+			if (v->goals[i].met)
+				continue;
+			if (first)
+				fprintf(f, "<li><b>%s</b> ",
+				    _("goals not met (the table above):"));
+			fprintf(f, "%s%s", first ? "" : ", ", v->goals[i].id);
+			first = 0;
+		}
+		if (!first)
+			fputs("</li>\n", f);
+		for (i = 0, shown = 0; i < v->nexceptions; i++) {
+			const struct ucr_view_exception *e = &v->exceptions[i];
+
+			if (e->kind != UCR_EXC_OVERDUE &&
+			    e->kind != UCR_EXC_DETERIORATING)
+				continue;
+			if (shown++ == 8)
+				break;
+			fprintf(f, "<li><b>%s</b> ", exc_label(e->kind));
+			h_esc(f, e->text);
+			fputs("</li>\n", f);
+		}
+		fputs("</ul>\n", f);
+		if (shown > 8)
+			fprintf(f, "<p><small>%s</small></p>\n",
+			    _("More in the sections of the priorities."));
+	}
+	for (i = 0, n = 0; i < v->nexceptions; i++)
+		n += v->exceptions[i].kind == UCR_EXC_STALE ||
+		    v->exceptions[i].kind == UCR_EXC_QUARANTINE;
+	if (n) {
+		fprintf(f, "<p><small>");
+		h_printf(f,
+		    _("%zu notices on the system itself (nodes not synced, "
+		      "refused input): see the municipalities."),
+		    n);
+		fputs("</small></p>\n", f);
+	}
+	fputs("</section>\n", f);
+}
+
+static void
+html_priority(FILE *f, const struct ucr_view *v, int k,
+    const struct rep_extra *x)
+{
+	const struct ucr_view_priority *pr = &v->pri[k];
+	char a[40];
+	size_t i, good, acc, bad, nd;
+
+	fprintf(f, "<section aria-labelledby=pri%d><h2 id=pri%d>", k + 1,
+	    k + 1);
+	h_printf(f, "%s %s", k < UCR_NPRIORITIES ? pr->id : "",
+	    k < UCR_NPRIORITIES ? title_tr(pr->title)
+				: _("Targets without a priority"));
+	fputs("</h2>\n", f);
+	if (pr->ntargets == 0) {
+		fprintf(f, "<p class=warn><b>%s</b> %s</p>\n",
+		    _("Empty priority."),
+		    _("No municipality has a target mapped to it."));
+	} else {
+		pri_counts(pr, &good, &acc, &bad, &nd);
+		fputs("<p>", f);
+		h_printf(f,
+		    _("%zu targets: %zu on track or achieved, %zu need "
+		      "acceleration, %zu deteriorating, %zu without data."),
+		    pr->ntargets, good, acc, bad, nd);
+		fputs("</p>\n", f);
+	}
+	for (i = 0; i < pr->nregional; i++) {
+		fputs("<p><small>", f);
+		fputs(_("Region"), f);
+		fputc(' ', f);
+		h_indicator(f, x, pr->regional[i].indicator);
+		h_printf(f,
+		    _(" %u: %s (weighted by %s population, %u of %d "
+		      "municipalities reporting)"),
+		    pr->regional[i].year,
+		    fmt_num(a, sizeof(a), pr->regional[i].value),
+		    strcmp(pr->regional[i].weights, "sample") == 0
+			? _("sample")
+			: _("measured (N01951)"),
+		    pr->regional[i].municipalities, UCR_NMUNICIPALITIES);
+		fputs("</small></p>\n", f);
+	}
+	if (pr->ntargets > 0)
+		html_targets(f, v, pr, x);
+	if (k < UCR_NPRIORITIES) {
+		char cap[200];
+
+		snprintf(cap, sizeof(cap), _("Projects serving %s"), pr->id);
+		if (x->have)
+			html_projects(f, v, x, k, cap);
+	}
+	fputs("</section>\n", f);
 }
 
 /*
@@ -1445,21 +1987,26 @@ html_plan(FILE *f, const struct ucr_view *v)
  * offline and print on A4.
  */
 static int
-html_report(FILE *f, const struct ucr_view *v)
+html_report(FILE *f, const struct ucr_view *v, const struct rep_extra *x)
 {
-	size_t i;
+	int k;
 
-	fputs("<!DOCTYPE html>\n<html lang=en><head><meta charset=\"utf-8\">"
-	      "<title>Umeå region: status for the Regional Council</title>"
-	      "<style>",
-	    f);
+	svg_ids = 0;
+	/* TRANSLATORS: the language code of this translation, for the HTML
+	   report's lang attribute */
+	fprintf(f,
+	    "<!DOCTYPE html>\n<html lang=%s><head><meta charset=\"utf-8\">"
+	    "<title>",
+	    _("en"));
+	h_esc(f, _("Sustainable Umeå region: report to the Regional Council"));
+	fputs("</title><style>", f);
 	fputs(css, f);
-	fputs("</style></head><body>\n<h1>Sustainable Umeå region: status "
-	      "for the Regional Council</h1>\n<p class=sub>",
-	    f);
+	fputs("</style></head><body>\n<header><h1>", f);
+	h_esc(f, _("Sustainable Umeå region: report to the Regional Council"));
+	fputs("</h1>\n<p class=sub>", f);
 	h_printf(f,
-	    "%s · %zu records · computed by ucr from the signed "
-	    "records held on this node",
+	    _("%s · %zu records · computed by ucr from the signed records "
+	      "held on this node"),
 	    v->today, v->records);
 	fputs("</p>\n", f);
 	if (v->vision != NULL) {
@@ -1467,76 +2014,125 @@ html_report(FILE *f, const struct ucr_view *v)
 		h_esc(f, v->vision);
 		fputs("</i></p>\n", f);
 	}
-	html_goals(f, v);
+	fputs("</header>\n<main>\n", f);
+	html_summary(f, v, x);
+	for (k = 0; k < UCR_NPRIORITIES; k++)
+		html_priority(f, v, k, x);
+	if (v->pri[UCR_NPRIORITIES].ntargets > 0)
+		html_priority(f, v, UCR_NPRIORITIES, x);
+	if (x->have) {
+		fputs("<section>", f);
+		html_projects(f, v, x, -1, _("Projects without a priority"));
+		fputs("</section>\n", f);
+	} else if (v->nprojects > 0) {
+		fprintf(f, "<section><h2>%s</h2>\n", _("Projects"));
+		html_projects(f, v, x, -1, _("Projects"));
+		fputs("</section>\n", f);
+	}
+	fputs("<section>", f);
+	html_networks(f, v);
+	fputs("</section>\n", f);
+	fprintf(f, "<section aria-labelledby=mun><h2 id=mun>%s</h2>\n",
+	    _("The municipalities"));
 	html_matrix(f, v);
 	html_heatmap(f, v);
 	html_gender(f, v);
-	if (v->nexceptions > 0) {
-		fputs("<h2>Exceptions</h2>\n<ul>\n", f);
-		for (i = 0; i < v->nexceptions; i++) {
-			fprintf(f, "<li><b>%s</b> ",
-			    exc_label(v->exceptions[i].kind));
-			h_esc(f, v->exceptions[i].text);
-			fputs("</li>\n", f);
-		}
-		fputs("</ul>\n", f);
-	}
-	html_plan(f, v);
-	fputs("<h2>Targets: measurements against trajectory</h2>\n<p><small>"
-	      "Solid: measurements; dashed: the trajectory from baseline to "
-	      "target; ring: the target.</small></p>\n<div class=charts>\n",
-	    f);
-	for (i = 0; i < v->ntargets; i++)
-		html_chart(f, &v->targets[i]);
-	fputs("</div>\n</body></html>\n", f);
+	fputs("</section>\n</main>\n</body></html>\n", f);
 	return ferror(f) ? -1 : 0;
+}
+
+/* "YYYY-MM-DD" to milliseconds since the epoch (UTC); -1 if malformed. */
+static int64_t
+parse_day(const char *s)
+{
+	struct tm tm;
+	char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	if (strlen(s) != 10 || (end = strptime(s, "%Y-%m-%d", &tm)) == NULL ||
+	    *end != '\0')
+		return -1;
+	return (int64_t)timegm(&tm) * 1000;
 }
 
 int
 cmd_report(int argc, char **argv)
 {
 	struct cli_flags fl;
+	struct rep_extra x;
 	struct ucr_view *v;
-	const char *path;
+	const char *path, *since;
 	char *tmp = NULL;
+	int64_t ms;
+	time_t t;
+	struct tm tm;
 	FILE *f;
 	int rc;
 
-	CLI_BEGIN(&fl, "html=", argc, argv);
+	CLI_BEGIN(&fl, "html= since= json", argc, argv);
 	if (fl.npos != 0)
 		return cli_misuse(argv[0]);
 	if ((path = cli_flag(&fl, "html")) == NULL || *path == '\0')
 		return cli_misuse(argv[0]);
+	memset(&x, 0, sizeof(x));
+	if ((since = cli_flag(&fl, "since")) != NULL) {
+		if ((ms = parse_day(since)) < 0) {
+			cli_error(_("report: --since: not a date (YYYY-MM-DD): "
+				    "'%s'"),
+			    since);
+			return EXIT_USAGE;
+		}
+	} else
+		ms = ((int64_t)time(NULL) - 90 * 86400) * 1000;
+	t = (time_t)(ms / 1000);
+	gmtime_r(&t, &tm);
+	strftime(x.since_day, sizeof(x.since_day), "%Y-%m-%d", &tm);
+	x.since = (uint64_t)ms << 16;
 	if (load_view(&v) != 0)
 		return 1;
+	extra_load(&x);
 	/* Write beside the file and rename: never a half-written report. */
 	if (asprintf(&tmp, "%s.tmp", path) < 0) {
 		cli_error("out of memory");
-		ucr_view_free(v);
-		return 1;
+		rc = 1;
+		goto leave;
 	}
 	if ((f = fopen(tmp, "w")) == NULL) {
-		cli_error("report: cannot write %s: %s", tmp, strerror(errno));
+		cli_error(_("report: cannot write %s: %s"), tmp,
+		    strerror(errno));
 		rc = 1;
 		goto leave;
 	}
-	rc = html_report(f, v);
+	rc = html_report(f, v, &x);
 	if (fclose(f) != 0 || rc != 0) {
-		cli_error("report: cannot write %s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		rc = 1;
-		goto leave;
-	}
-	if (rename(tmp, path) != 0) {
-		cli_error("report: cannot rename to %s: %s", path,
+		cli_error(_("report: cannot write %s: %s"), tmp,
 		    strerror(errno));
 		unlink(tmp);
 		rc = 1;
 		goto leave;
 	}
+	if (rename(tmp, path) != 0) {
+		cli_error(_("report: cannot rename to %s: %s"), path,
+		    strerror(errno));
+		unlink(tmp);
+		rc = 1;
+		goto leave;
+	}
+	if (cli_flag_set(&fl, "json")) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "html", json_string(path));
+		json_object_set_new(o, "since", json_string(x.since_day));
+		json_object_set_new(o, "changed",
+		    json_integer((json_int_t)x.nchanged));
+		json_object_set_new(o, "store_read", json_boolean(x.have));
+		rc = print_json(o);
+		goto leave;
+	}
 	rc = 0;
 leave:
 	free(tmp);
+	extra_free(&x);
 	ucr_view_free(v);
 	return rc;
 }

@@ -6,7 +6,8 @@ packages="build-essential cmake pkg-config
 	libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
 	libsodium-dev libinih-dev libjansson-dev libcsv-dev libcriterion-dev
 	libxlsxwriter-dev libcurl4-openssl-dev unzip gettext locales
-	systemd adduser clang libclang-rt-14-dev jq iproute2"
+	systemd adduser clang libclang-rt-14-dev jq iproute2
+	chromium nodejs npm"
 SUDO=
 if [ "$(id -u)" != 0 ]; then
 	SUDO=sudo
