@@ -560,6 +560,11 @@ get_word(struct row *r, const char *path, int need, const struct word *tab,
 
 	if ((rc = get_text(r, path, need, &s)) <= 0)
 		return rc;
+	/* the older spelling "local_plan" reads as "local-plan" */
+	for (o = 0; s[o]; o++)
+		if (s[o] == '_')
+			s[o] = '-';
+	o = 0;
 	if (lookup(tab, s, out) == 0) {
 		free(s);
 		return 1;

@@ -134,7 +134,7 @@ init_plan(struct init *in, const struct cli_flags *f)
 				  "(2480 2403 2401 2409 2404 2460)");
 			return EXIT_USAGE;
 		}
-		if ((in->m = ucr_municipality_find(v)) == NULL) {
+		if ((in->m = ucr_municipality_lookup(v)) == NULL) {
 			cli_error("init node: municipality: unknown code '%s' "
 				  "(2480 2403 2401 2409 2404 2460)",
 			    v);

@@ -195,10 +195,25 @@ valid_commitment(const char *s)
 	return ucr_commitment_find(s) != NULL;
 }
 
+/* A municipality code or name (Bjurholm); to_codes() stores the code. */
 static int
 valid_code(const char *s)
 {
-	return ucr_municipality_find(s) != NULL;
+	return ucr_municipality_lookup(s) != NULL;
+}
+
+static void
+to_codes(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct ucr_municipality *m =
+		    ucr_municipality_lookup(v[i]);
+
+		if (m != NULL && strcmp(v[i], m->code) != 0)
+			set_str(&v[i], m->code);
+	}
 }
 
 static Ucr__Decimal *
@@ -789,10 +804,10 @@ fill_measure(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 	    cli_flag(f, "status"));
 	v = cli_flag(f, "area");
 	if (v != NULL && !valid_code(v)) {
-		fail(c, "area: unknown municipality code '%s'", v);
+		fail(c, "area: unknown municipality code or name '%s'", v);
 		return;
 	}
-	set_str(&m->area, v ? v : cfg->owner);
+	set_str(&m->area, v ? ucr_municipality_lookup(v)->code : cfg->owner);
 	if (m->status == UCR__MEASURE_STATUS__MEASURE_MISSING) {
 		if (strcmp(f->pos[3], "-") != 0)
 			fail(c, "value: give - with --status missing");
@@ -814,7 +829,8 @@ fill_project(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 	if ((v = cli_flag(f, "lead")) != NULL) {
 		if (!valid_code(v))
 			fail(c, "lead: unknown municipality code '%s'", v);
-		set_str(&p->lead, v);
+		else
+			set_str(&p->lead, ucr_municipality_lookup(v)->code);
 	} else if (create)
 		set_str(&p->lead,
 		    strcmp(cfg->owner, UCR_REGION) == 0 ? "2480" : cfg->owner);
@@ -822,6 +838,7 @@ fill_project(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 	    cli_flag(f, "priority"), ucr_priority_valid, "priority (P1..P5)");
 	set_list(c, &p->partners, &p->n_partners, "partners",
 	    cli_flag(f, "partners"), valid_code, "municipality code");
+	to_codes(p->partners, p->n_partners);
 	set_date(c, &p->start, "start", cli_flag(f, "start"));
 	set_date(c, &p->end, "end", cli_flag(f, "end"));
 	if ((v = cli_flag(f, "budget")) != NULL)
@@ -851,6 +868,7 @@ fill_group(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 	    cli_flag(f, "priority"), ucr_priority_valid, "priority (P1..P5)");
 	set_list(c, &g->members, &g->n_members, "members",
 	    cli_flag(f, "members"), valid_code, "municipality code");
+	to_codes(g->members, g->n_members);
 	if ((v = cli_flag(f, "theme")) != NULL)
 		set_str(&g->theme, v);
 	set_date(c, &g->active_from, "from", cli_flag(f, "from"));
@@ -913,7 +931,7 @@ fill_network(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 		n->new_in_programme = 0;
 	if ((v = cli_flag(f, "register")) != NULL) {
 		char key[256];
-		Ucr__Record *e;
+		Ucr__Record *e = NULL;
 
 		snprintf(key, sizeof(key), "%s/register/%s", UCR_REGION, v);
 		if (*v && (e = cli_record_load(cfg, key)) == NULL) {
@@ -921,7 +939,8 @@ fill_network(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 			    "register: no network %s in the region's register",
 			    v);
 			return;
-		} else if (*v)
+		}
+		if (e != NULL)
 			ucr__record__free_unpacked(e, NULL);
 		set_str(&n->network_id, v);
 	}

@@ -337,10 +337,18 @@ cmd_show(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	c.owner = cli_flag(&f, "municipality");
-	if (c.owner && strcmp(c.owner, UCR_REGION) != 0 &&
-	    ucr_municipality_find(c.owner) == NULL) {
-		cli_error("show: municipality: unknown code '%s'", c.owner);
-		return EXIT_USAGE;
+	if (c.owner && strcmp(c.owner, UCR_REGION) != 0) {
+		/* a code or a name */
+		const struct ucr_municipality *m =
+		    ucr_municipality_lookup(c.owner);
+
+		if (m == NULL) {
+			cli_error("show: municipality: unknown code or name "
+				  "'%s'",
+			    c.owner);
+			return EXIT_USAGE;
+		}
+		c.owner = m->code;
 	}
 	c.json = cli_flag_set(&f, "json");
 	c.arr = json_array();

@@ -22,6 +22,7 @@
 
 #include "chain.h"
 #include "cli.h"
+#include "officer.h"
 #include "error.h"
 #include "i18n.h"
 #include "record.h"
@@ -547,9 +548,17 @@ cmd_plan(int argc, char **argv)
 		cli_error("plan: unknown priority '%s' (P1..P5)", pri);
 		return EXIT_USAGE;
 	}
-	if (mun != NULL && ucr_municipality_find(mun) == NULL) {
-		cli_error("plan: unknown municipality code '%s'", mun);
-		return EXIT_USAGE;
+	if (mun != NULL) {
+		const struct ucr_municipality *m = ucr_municipality_lookup(mun);
+
+		if (m == NULL) {
+			cli_error(
+			    "plan: unknown municipality '%s' (a code such "
+			    "as 2403, or a name)",
+			    mun);
+			return EXIT_USAGE;
+		}
+		mun = m->code;
 	}
 	if (load_view(&v) != 0)
 		return 1;
@@ -759,18 +768,13 @@ cmd_cycle(int argc, char **argv)
 	struct ucr_view *v;
 	struct colors c;
 	json_t *doc;
-	size_t i;
 	int rc;
 
 	CLI_BEGIN(&fl, "json", argc, argv);
 	if (fl.npos != 1)
 		return cli_misuse(argv[0]);
 	/* A code or a name ("2403", "Bjurholm"). */
-	mu = ucr_municipality_find(fl.pos[0]);
-	for (i = 0; mu == NULL && i < UCR_NMUNICIPALITIES; i++)
-		if (strcasecmp(ucr_municipalities[i].name, fl.pos[0]) == 0)
-			mu = &ucr_municipalities[i];
-	if (mu == NULL) {
+	if ((mu = ucr_municipality_lookup(fl.pos[0])) == NULL) {
 		cli_error(
 		    "cycle: unknown municipality '%s' (a code such as 2403)",
 		    fl.pos[0]);
@@ -831,6 +835,17 @@ cmd_explain(int argc, char **argv)
 		return 1;
 	g = ucr_view_goal_find(v, fl.pos[0]);
 	t = g ? NULL : ucr_view_target_find(v, fl.pos[0]);
+	if (g == NULL && t == NULL) {
+		/* KIND/ID of this node's own records: target/T1 */
+		struct ucr_config *cfg = NULL;
+		char key[300];
+
+		if (cli_load_config(&cfg) == 0) {
+			cli_full_key(key, sizeof(key), cfg->owner, fl.pos[0]);
+			t = ucr_view_target_find(v, key);
+		}
+		ucr_config_free(cfg);
+	}
 	if (g == NULL && t == NULL) {
 		cli_error(
 		    "explain: no goal or target '%s' (A1..R3, or a target "

@@ -226,6 +226,46 @@ ucr_municipality_find(const char *code)
 	return NULL;
 }
 
+/* Lower case of ASCII and of the UTF-8 letters Å Ä Ö É (two bytes each,
+   C3 85/84/96/89 -> C3 A5/A4/B6/A9). */
+static int
+name_eq(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++) {
+		unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
+
+		if (x == 0xc3 && y == 0xc3 && a[1] && b[1]) {
+			unsigned char p = (unsigned char)a[1],
+				      q = (unsigned char)b[1];
+
+			if (p >= 0x80 && p <= 0x9e)
+				p += 0x20;
+			if (q >= 0x80 && q <= 0x9e)
+				q += 0x20;
+			if (p != q)
+				return 0;
+			a++;
+			b++;
+			continue;
+		}
+		if (tolower(x) != tolower(y))
+			return 0;
+	}
+	return *a == *b;
+}
+
+const struct ucr_municipality *
+ucr_municipality_lookup(const char *s)
+{
+	const struct ucr_municipality *m = ucr_municipality_find(s);
+	size_t i;
+
+	for (i = 0; m == NULL && s != NULL && i < UCR_NMUNICIPALITIES; i++)
+		if (name_eq(ucr_municipalities[i].name, s))
+			m = &ucr_municipalities[i];
+	return m;
+}
+
 int
 ucr_priority_valid(const char *id)
 {

@@ -48,6 +48,9 @@ extern const char *const ucr_priority_titles[UCR_NPRIORITIES];
 
 const struct ucr_commitment *ucr_commitment_find(const char *id);
 const struct ucr_municipality *ucr_municipality_find(const char *code);
+/* By code ("2403") or name ("Bjurholm", "umeå": case ignored, Swedish
+   letters included), or NULL. */
+const struct ucr_municipality *ucr_municipality_lookup(const char *s);
 int ucr_priority_valid(const char *id); /* 1 for "P1".."P5" */
 
 /* Kind names as used in keys and on the command line, by body case. */

@@ -496,8 +496,9 @@ ucr_view_json_cycle(const struct ucr_view *v, const char *code)
 				"active", v->groups[i].active));
 	ms = json_array();
 	for (i = 0; i < v->nmeetings; i++) {
+		/* the command line's words (docs/view.md) */
 		static const char *const kinds[] = {"other", "workshop",
-		    "group", "steering_group", "regional_council"};
+		    "group-meeting", "steering-group", "regional-council"};
 		const struct ucr_view_meeting *me = &v->meetings[i];
 
 		if (strcmp(me->owner, code) != 0)
@@ -533,9 +534,9 @@ ucr_view_json_cycle(const struct ucr_view *v, const char *code)
 	ds = json_array();
 	for (i = 0; i < v->ndecisions; i++) {
 		static const char *const bodies[] = {"board", "council",
-		    "regional_council", "steering_group"};
+		    "regional-council", "steering-group"};
 		static const char *const subjects[] = {"other", "baseline",
-		    "targets", "local_plan", "regional_plan"};
+		    "targets", "local-plan", "regional-plan"};
 		static const char *const outcomes[] = {"adopted", "rejected",
 		    "deferred"};
 		const struct ucr_view_decision *d = &v->decisions[i];

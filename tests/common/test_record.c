@@ -242,3 +242,16 @@ Test(record, indicator_declaration)
 	in.title = "";
 	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), UCR_ESCHEMA);
 }
+
+/* A municipality by code or by name, case and Swedish letters alike. */
+Test(record, municipality_by_code_or_name)
+{
+	cr_assert_str_eq(ucr_municipality_lookup("2480")->code, "2480");
+	cr_assert_str_eq(ucr_municipality_lookup("Umeå")->code, "2480");
+	cr_assert_str_eq(ucr_municipality_lookup("UMEÅ")->code, "2480");
+	cr_assert_str_eq(ucr_municipality_lookup("vännäs")->code, "2460");
+	cr_assert_str_eq(ucr_municipality_lookup("bjurholm")->code, "2403");
+	cr_assert_null(ucr_municipality_lookup("Umea"));
+	cr_assert_null(ucr_municipality_lookup("Umeåx"));
+	cr_assert_null(ucr_municipality_lookup(NULL));
+}

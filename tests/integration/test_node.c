@@ -863,6 +863,47 @@ Test(node, measurement_keys_and_history)
 	cr_assert_neq(ucr(NULL, NULL, "history target/NOPE"), 0);
 }
 
+/* Names are accepted wherever a code is; KIND/ID works in explain; the
+   view's JSON spells enum values as the command line does (issue 12). */
+Test(node, names_short_forms_one_spelling)
+{
+	json_t *j, *d;
+	char *out;
+
+	start_node();
+	free(ucr_ok("measure N00401 2020 5.5 --area 'umeå'"));
+	free(ucr_ok("project add PR1 --title Solar --partners 'Umeå,Vännäs' "
+		    "--start 2009-01-01 --end 2009-12-31"));
+	free(ucr_ok("target add T1 --title 'Less CO2' --commitment 3.1 "
+		    "--priority P4 --indicator N00401 --baseline 9.8@2008 "
+		    "--target 6@2030"));
+	free(ucr_ok("decision add D1 --body board --date 2010-01-01 "
+		    "--subject local_plan --ref 'KS 1' --adopts target/T1"));
+	j = ucr_json("show --municipality Bjurholm --json");
+	cr_assert_not_null(find_key(j, "2403/measure/N00401/2480/2020/T"));
+	d = json_object_get(json_object_get(find_key(j, "2403/project/PR1"),
+				"body"),
+	    "partners");
+	cr_assert_str_eq(json_string_value(json_array_get(d, 0)), "2480");
+	cr_assert_str_eq(json_string_value(json_array_get(d, 1)), "2460");
+	json_decref(j);
+	j = ucr_json("plan --municipality bjurholm --json");
+	cr_assert_str_eq(json_string_value(
+			     json_object_get(json_object_get(j, "filter"),
+				 "municipality")),
+	    "2403");
+	json_decref(j);
+	out = ucr_ok("explain target/T1");
+	cr_assert(strstr(out, "2403/target/T1") != NULL, "%s", out);
+	free(out);
+	j = ucr_json("cycle Bjurholm --json");
+	d = json_array_get(json_object_get(j, "decisions"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(d, "subject")),
+	    "local-plan");
+	json_decref(j);
+	cr_assert_neq(ucr(NULL, NULL, "show --municipality Atlantis"), 0);
+}
+
 /* ---------------------------------------------------------------- restart */
 
 Test(node, restart_keeps_everything)
