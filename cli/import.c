@@ -2256,7 +2256,7 @@ cmd_import(int argc, char **argv)
 	struct progress prog;
 	Ucr__Reply *reply = NULL;
 	char why[1024], **files;
-	size_t nfiles, total = 0, i;
+	size_t nfiles, i;
 	int kolada = 0, dry = 0, json = 0, status = 1, a;
 
 	for (a = 1; a < argc && argv[a][0] == '-' && argv[a][1] != '\0'; a++) {
@@ -2307,7 +2307,6 @@ cmd_import(int argc, char **argv)
 		}
 		if (prog.shown)
 			fputs("\r\033[K", stderr);
-		total += sets[i].n;
 	}
 	if (dup_across(sets, files, nfiles, why, sizeof(why)) != 0) {
 		cli_error("import: %s", why);
