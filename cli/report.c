@@ -1124,6 +1124,12 @@ extra_cb(const struct ucr_rec *rec, void *arg)
 		    strdup(r->indicator->title ? r->indicator->title : "");
 		x->ind[x->nind].unit =
 		    strdup(r->indicator->unit ? r->indicator->unit : "");
+		if (x->ind[x->nind].id == NULL ||
+		    x->ind[x->nind].title == NULL ||
+		    x->ind[x->nind].unit == NULL) {
+			x->nind++; /* extra_free releases what was copied */
+			goto oom;
+		}
 		x->nind++;
 	} else if (r->body_case == UCR__RECORD__BODY_MEASUREMENT &&
 	    r->measurement->status ==
@@ -1155,8 +1161,9 @@ extra_cb(const struct ucr_rec *rec, void *arg)
 		    NULL)
 			goto oom;
 		x->proj = p;
-		x->proj[x->nproj].key = strdup(r->key);
-		x->proj[x->nproj++].pri = m;
+		x->proj[x->nproj].pri = m;
+		if ((x->proj[x->nproj++].key = strdup(r->key)) == NULL)
+			goto oom;
 	}
 leave:
 	ucr__record__free_unpacked(r, NULL);
@@ -1192,7 +1199,7 @@ ind_find(const struct rep_extra *x, const char *id)
 	size_t i;
 
 	for (i = 0; id != NULL && i < x->nind; i++)
-		if (strcmp(x->ind[i].id, id) == 0)
+		if (x->ind[i].id != NULL && strcmp(x->ind[i].id, id) == 0)
 			return &x->ind[i];
 	return NULL;
 }
@@ -1239,7 +1246,7 @@ proj_pri(const struct rep_extra *x, const char *key)
 	size_t i;
 
 	for (i = 0; i < x->nproj; i++)
-		if (strcmp(x->proj[i].key, key) == 0)
+		if (x->proj[i].key != NULL && strcmp(x->proj[i].key, key) == 0)
 			return x->proj[i].pri;
 	return 0;
 }
