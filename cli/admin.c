@@ -262,10 +262,14 @@ roster_list_cb(const struct ucr_rec *rec, void *arg)
 		ucr_hex(hex, r->roster->public_key.data, 32);
 		if (c->json)
 			json_array_append_new(c->arr,
-			    json_pack("{s:s, s:s, s:s, s:s, s:b}", "code",
-				r->roster->municipality, "name",
+			    json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I}",
+				"code", r->roster->municipality, "name",
 				r->roster->name, "role", role, "key", hex,
-				"revoked", r->roster->revoked_at != 0));
+				"revoked", r->roster->revoked_at != 0,
+				"valid_from",
+				(json_int_t)(r->roster->valid_from >> 16),
+				"revoked_at",
+				(json_int_t)(r->roster->revoked_at >> 16)));
 		else {
 			printf("%-7s ", r->roster->municipality);
 			cli_cell(stdout, r->roster->name, 14, 0);

@@ -671,6 +671,33 @@ Test(sync, revoked_while_connected, .timeout = 60)
 		ucr_hex(hex, k->pk, 32);
 		ucr_ok(&hub, "roster revoke %s", hex);
 	}
+	/* enrolment and revocation times are set, in order, near now */
+	{
+		json_t *list = ucr_json(&hub, "roster list --json"), *e;
+		size_t i;
+		int seen = 0;
+
+		cr_assert_not_null(list);
+		json_array_foreach(list, i, e)
+		{
+			const char *key =
+			    json_string_value(json_object_get(e, "key"));
+			json_int_t from = json_integer_value(
+			    json_object_get(e, "valid_from"));
+			json_int_t at = json_integer_value(
+			    json_object_get(e, "revoked_at"));
+
+			if (key == NULL || strcmp(key, nodes[0].hex) != 0)
+				continue;
+			seen = 1;
+			cr_assert_gt(from, 0, "valid_from not set");
+			cr_assert_gt(at, from);
+			cr_assert_lt(at - (json_int_t)time(NULL) * 1000, 300000,
+			    "revoked_at too far ahead");
+		}
+		cr_assert(seen);
+		json_decref(list);
+	}
 	/* the client's next batch, on the same connection, is refused */
 	client_network(&c, "2401", "C2");
 	client_batch(&c, &bt, 2, 2, NULL);
