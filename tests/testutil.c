@@ -224,3 +224,24 @@ tu_wait_path(const char *path, int timeout_ms)
 	}
 	return 0;
 }
+
+pid_t
+tu_node_start(const char *dir, const char *code, char *conf, size_t conflen)
+{
+	char log[600], sock[600];
+	pid_t pid;
+
+	if (tu_run(NULL, NULL, "ucr init node --municipality %s --dir '%s'",
+		code, dir) != 0)
+		return -1;
+	snprintf(conf, conflen, "%s/node.conf", dir);
+	snprintf(log, sizeof(log), "%s/node.log", dir);
+	snprintf(sock, sizeof(sock), "%s/control.sock", dir);
+	if ((pid = tu_spawn(log, "exec ucr-node -d -f '%s'", conf)) <= 0)
+		return -1;
+	if (tu_wait_path(sock, 10000) != 0) {
+		tu_kill(pid, SIGTERM);
+		return -1;
+	}
+	return pid;
+}

@@ -37,4 +37,13 @@ int tu_wait_cmd(int timeout_ms, const char *fmt, ...)
 /* Wait until path exists; 0 or -1. */
 int tu_wait_path(const char *path, int timeout_ms);
 
+/*
+ * A node of its own: "ucr init node --municipality code" in dir, then
+ * ucr-node started on it (log in dir/node.log) and its control socket
+ * waited for. conf gets the configuration's path. Returns the daemon's
+ * pid, or -1 with nothing left running.
+ */
+pid_t tu_node_start(const char *dir, const char *code, char *conf,
+    size_t conflen);
+
 #endif

@@ -35,34 +35,14 @@ struct answer {
 	char *body;
 };
 
-/* A setup that fails does not reach the teardown: stop the daemon. */
-static void
-setup_failed(const char *what)
-{
-	if (node > 0)
-		tu_kill(node, SIGTERM);
-	node = -1;
-	cr_assert_fail("%s", what);
-}
-
 static void
 setup(void)
 {
-	char log[600], sock[600];
-
 	dir = tu_tempdir();
 	cr_assert_not_null(dir);
-	cr_assert_eq(tu_run(NULL, NULL,
-			 "ucr init node --municipality 2403 --dir '%s'", dir),
-	    0);
-	snprintf(conf, sizeof(conf), "%s/node.conf", dir);
-	snprintf(log, sizeof(log), "%s/node.log", dir);
-	snprintf(sock, sizeof(sock), "%s/control.sock", dir);
 	snprintf(reqlog, sizeof(reqlog), "%s/requests.log", dir);
-	node = tu_spawn(log, "exec ucr-node -d -f '%s'", conf);
-	cr_assert_gt(node, 0);
-	if (tu_wait_path(sock, 10000) != 0)
-		setup_failed("ucr-node did not start");
+	node = tu_node_start(dir, "2403", conf, sizeof(conf));
+	cr_assert_gt(node, 0, "ucr-node did not start");
 }
 
 static void
