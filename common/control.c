@@ -16,7 +16,22 @@
 #include "error.h"
 #include "log.h"
 #include "record.h"
+#include "text.h"
 #include "view.h"
+
+/* Make msg valid UTF-8 in place (it holds msglen bytes). */
+static void
+sanitize(char *msg, size_t msglen)
+{
+	char tmp[2048];
+	size_t len = strnlen(msg, msglen);
+
+	if (len >= sizeof(tmp))
+		len = sizeof(tmp) - 1;
+	memcpy(tmp, msg, len);
+	tmp[len] = '\0';
+	ucr_utf8_sanitize(msg, msglen, tmp, len);
+}
 
 static void reply_error(Ucr__Reply *rep, char *msg, size_t msglen, int code,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -30,6 +45,9 @@ reply_error(Ucr__Reply *rep, char *msg, size_t msglen, int code,
 	va_start(ap, fmt);
 	vsnprintf(msg, msglen, fmt, ap);
 	va_end(ap);
+	/* The text may quote record keys and titles from any site: a proto3
+	   string must be valid UTF-8, so invalid bytes become U+FFFD. */
+	sanitize(msg, msglen);
 	rep->code = code;
 	rep->message = msg;
 }
@@ -431,8 +449,12 @@ ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
 		}
 	}
 	if (rep.code != 0) {
+		char line[1024];
+
 		c->refused++;
-		log_info("control: refused request: %s", rep.message);
+		ucr_text_escape(line, sizeof(line), rep.message,
+		    strlen(rep.message));
+		log_info("control: refused request: %s", line);
 	}
 	n = ucr__reply__get_packed_size(&rep);
 	*out = malloc(n ? n : 1);

@@ -58,8 +58,9 @@ refuse_log(struct hub *h, const uint8_t *curve, const char *what)
 		memcpy(h->refused[h->nrefused++], curve, 32);
 	}
 	zmq_z85_encode(z, curve, 32);
-	log_warnx("zap: refused %s key %s (further attempts not logged)", what,
-	    z);
+	/* Past 4096 remembered keys, strangers share one rate-limited line. */
+	log_warnx_limited("zap-refused",
+	    "zap: refused %s key %s (further attempts not logged)", what, z);
 }
 
 static void
