@@ -7,7 +7,13 @@ packages="build-essential cmake pkg-config
 	libsodium-dev libinih-dev libjansson-dev libcsv-dev libcriterion-dev
 	libxlsxwriter-dev libcurl4-openssl-dev unzip gettext locales
 	systemd adduser clang libclang-rt-14-dev jq iproute2
-	chromium nodejs npm"
+	chromium"
+# Node.js and npm run the report's browser test (axe-core) only. A machine
+# may already have them from another source (a nodejs build that carries
+# its own npm conflicts with Debian's npm package): take Debian's only
+# where the commands are missing.
+command -v node >/dev/null 2>&1 || packages="$packages nodejs"
+command -v npm >/dev/null 2>&1 || packages="$packages npm"
 SUDO=
 if [ "$(id -u)" != 0 ]; then
 	SUDO=sudo
