@@ -1407,18 +1407,21 @@ html_heatmap(FILE *f, const struct ucr_view *v)
 {
 	int k, m, s;
 
-	fputs(
-	    "<h2>Priorities × municipalities</h2>\n<p class=legend><small>"
-	    "Cell colour: the worst status among the assessed targets; figures: "
-	    "targets on track or achieved / all targets; bar: the share of each "
-	    "status.</small> ",
-	    f);
+	fprintf(f, "<h2>%s</h2>\n<p class=legend><small>",
+	    _("Priorities × municipalities"));
+	h_esc(f,
+	    _("Cell colour: the worst status among the assessed targets; "
+	      "figures: targets on track or achieved / all targets; bar: "
+	      "the share of each status."));
+	fputs("</small> ", f);
 	for (s = UCR_NPROGRESS - 1; s >= 0; s--)
 		fprintf(f, "<span class=%s>%s</span>", status_class(s),
-		    ucr_view_status_label(s));
-	fputs("</p>\n<table><tr><th>Priority</th>", f);
+		    status_label(s));
+	fprintf(f,
+	    "</p>\n<table><caption>%s</caption><tr><th scope=col>%s</th>",
+	    _("Targets by priority and municipality"), _("Priority"));
 	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
-		fputs("<th>", f);
+		fputs("<th scope=col>", f);
 		h_esc(f, v->mun[m].name);
 		fputs("</th>", f);
 	}
@@ -1428,9 +1431,9 @@ html_heatmap(FILE *f, const struct ucr_view *v)
 
 		if (k == UCR_NPRIORITIES && pr->ntargets == 0)
 			continue;
-		fputs("<tr><td>", f);
-		h_printf(f, "%s %s", pr->id, pr->title);
-		fputs("</td>", f);
+		fputs("<tr><th scope=row>", f);
+		h_printf(f, "%s %s", pr->id, title_tr(pr->title));
+		fputs("</th>", f);
 		for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
 			const size_t *c = pr->cell[m];
 			size_t all = 0,
