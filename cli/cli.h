@@ -106,6 +106,7 @@ int cli_flag_set(const struct cli_flags *f, const char *name);
 /* Subcommands. */
 int cmd_keygen(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_forks(int argc, char **argv);
 int cmd_baseline(int argc, char **argv);
 int cmd_target(int argc, char **argv);
 int cmd_measure(int argc, char **argv);

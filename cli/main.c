@@ -236,6 +236,13 @@ static const struct command commands[] = {
 	"\n"
 	"Without --data, the store of the configuration (-c). Exits 1 naming\n"
 	"the first failure.\n"},
+    {"forks", cmd_forks,
+	N_("list the forks a store holds evidence of, each checked"),
+	"ucr forks [--data DIR] [--region NAME] [--json]\n"
+	"\n"
+	"Each fork report: author, epoch, the first seq where the entries\n"
+	"differ, and whether its evidence (two signed batches) verifies.\n"
+	"--json adds both batches in hex. Exits 1 if any evidence fails.\n"},
     {"init", cmd_init, N_("set up a node or a hub: key and configuration"),
 	"ucr init node --municipality CODE [--hub tcp://HOST:7300 --hub-key HEX]\n"
 	"              [--region NAME] [--dir DIR] [--json]\n"

@@ -53,6 +53,9 @@ static const struct {
     {UCR_ENOLOG, "ENOLOG",
 	"log not held: no roster key or held log "
 	"justifies it"},
+    {UCR_ENOFORK, "ENOFORK",
+	"not fork evidence: the batches do not show two different signed "
+	"entries at one seq"},
     {UCR_EDISKFULL, "EDISKFULL",
 	"disk full: no space left on the store's file system; nothing "
 	"written (free space there; raising map_size does not help)"},

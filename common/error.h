@@ -47,6 +47,7 @@ enum ucr_error {
 	UCR_EBUDGET = -30031, /* over a per-peer or per-frame budget */
 	UCR_ECREDIT = -30032, /* batch beyond the credit the hub gave */
 	UCR_ENOLOG = -30033,  /* a log no roster key or held log justifies */
+	UCR_ENOFORK = -30034, /* fork evidence that shows no fork */
 
 	/* faults */
 	UCR_EDISKFULL = -30035, /* no space left on the store's disk */

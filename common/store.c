@@ -71,6 +71,18 @@ put64(uint8_t *p, uint64_t v)
 		p[i] = v & 0xff;
 }
 
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static int sig_from(MDB_txn *txn, struct ucr_store *s, const uint8_t *author,
+    uint64_t epoch, uint64_t seq, uint64_t *sigseq, uint8_t *sig);
+
 static uint64_t
 get64(const uint8_t *p)
 {
@@ -1038,7 +1050,7 @@ quarantine_txn(MDB_txn *txn, struct ucr_store *s,
 	uint8_t key[12], *p;
 	size_t rlen = strlen(q->reason), n;
 	MDB_val k, v;
-	int rc;
+	int rc, evidence;
 
 	if (rlen > 1000)
 		rlen = 1000;
@@ -1049,6 +1061,9 @@ quarantine_txn(MDB_txn *txn, struct ucr_store *s,
 	key[10] = s->qcounter >> 8;
 	key[11] = s->qcounter;
 	n = 2 + rlen + 1 + 32 + 16 + 4 + q->heldlen + 4 + q->offeredlen;
+	evidence = q->held_batchlen > 0 && q->offered_batchlen > 0;
+	if (evidence)
+		n += 1 + 4 + q->held_batchlen + 4 + q->offered_batchlen;
 	k.mv_data = key;
 	k.mv_size = sizeof(key);
 	v.mv_size = n;
@@ -1081,7 +1096,84 @@ quarantine_txn(MDB_txn *txn, struct ucr_store *s,
 	p[3] = q->offeredlen;
 	if (q->offeredlen)
 		memcpy(p + 4, q->offered, q->offeredlen);
+	p += 4 + q->offeredlen;
+	if (evidence) {
+		/* optional tail: marker 'E', held batch, offered batch */
+		*p++ = 'E';
+		put32(p, q->held_batchlen);
+		memcpy(p + 4, q->held_batch, q->held_batchlen);
+		p += 4 + q->held_batchlen;
+		put32(p, q->offered_batchlen);
+		memcpy(p + 4, q->offered_batch, q->offered_batchlen);
+	}
 	return 0;
+}
+
+/*
+ * Fork evidence: the held entries from seq up to the lowest signed seq at
+ * or after it, with that stored signature, and the offered batch, both
+ * packed (docs/protocol.md). *held and *offered are malloc'd.
+ */
+static int
+fork_evidence(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
+    uint64_t seq, uint8_t **held, size_t *heldlen, uint8_t **offered,
+    size_t *offeredlen)
+{
+	Ucr__Batch hb = UCR__BATCH__INIT;
+	ProtobufCBinaryData *ents = NULL;
+	uint8_t sig[UCR_SIG_LEN], key[ENTKEY_LEN];
+	uint64_t sigseq, i;
+	MDB_val k, v;
+	int rc;
+
+	*held = *offered = NULL;
+	*heldlen = *offeredlen = 0;
+	if ((rc = sig_from(txn, s, b->author.data, b->epoch, seq, &sigseq,
+		 sig)) != 0)
+		return rc;
+	if (sigseq - seq >= UCR_MAX_BATCH_ENTRIES)
+		return UCR_ENOTFOUND;
+	if ((ents = calloc(sigseq - seq + 1, sizeof(*ents))) == NULL)
+		return UCR_ENOMEM;
+	for (i = seq; i <= sigseq; i++) {
+		logkey(key, b->author.data, b->epoch, i);
+		k.mv_data = key;
+		k.mv_size = ENTKEY_LEN;
+		if ((rc = mdb_get(txn, s->entries, &k, &v)) != 0) {
+			rc = rc == MDB_NOTFOUND ? UCR_ECORRUPT : mdb_err(rc);
+			goto leave;
+		}
+		ents[i - seq].data = v.mv_data;
+		ents[i - seq].len = v.mv_size;
+	}
+	hb.author = b->author;
+	hb.epoch = b->epoch;
+	hb.first_seq = seq;
+	hb.last_seq = sigseq;
+	hb.n_entries = sigseq - seq + 1;
+	hb.entries = ents;
+	hb.signature.data = sig;
+	hb.signature.len = UCR_SIG_LEN;
+	*heldlen = ucr__batch__get_packed_size(&hb);
+	*offeredlen = ucr__batch__get_packed_size(b);
+	*held = malloc(*heldlen);
+	*offered = malloc(*offeredlen);
+	if (*held == NULL || *offered == NULL) {
+		rc = UCR_ENOMEM;
+		goto leave;
+	}
+	ucr__batch__pack(&hb, *held);
+	ucr__batch__pack(b, *offered);
+	rc = 0;
+leave:
+	free(ents);
+	if (rc != 0) {
+		free(*held);
+		free(*offered);
+		*held = *offered = NULL;
+		*heldlen = *offeredlen = 0;
+	}
+	return rc;
 }
 
 /* Does the batch verify against its own first entry's prev? */
@@ -1192,6 +1284,14 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 		MDB_val hb;
 		uint8_t hh[32];
 
+		uint8_t *eh, *eo;
+		size_t ehl, eol;
+
+		/*
+		 * The offered first entry's prev is the hash of the author's
+		 * other entry at h.seq: the two differ at h.seq, and the
+		 * batch alone cannot show an earlier difference.
+		 */
 		memset(&q, 0, sizeof(q));
 		q.reason = "fork: batch continues a different history";
 		q.author = b->author.data;
@@ -1204,13 +1304,27 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 		}
 		q.offered = b->entries[0].data;
 		q.offeredlen = b->entries[0].len;
-		if ((rc = quarantine_txn(txn, s, &q)) != 0)
+		if (fork_evidence(txn, s, b, h.seq, &eh, &ehl, &eo, &eol) ==
+		    0) {
+			q.held_batch = eh;
+			q.held_batchlen = ehl;
+			q.offered_batch = eo;
+			q.offered_batchlen = eol;
+		}
+		rc = quarantine_txn(txn, s, &q);
+		free((void *)q.held_batch);
+		free((void *)q.offered_batch);
+		if (rc != 0)
 			return rc;
 		h.stopped = 1;
 		if ((rc = head_put(txn, s, &h)) != 0)
 			return rc;
-		setwhy(why, whylen, "log %s: fork below seq %llu", an,
-		    (unsigned long long)b->first_seq);
+		setwhy(why, whylen,
+		    "log %s: fork at seq %llu (batch %llu-%llu continues "
+		    "another entry %llu)",
+		    an, (unsigned long long)h.seq,
+		    (unsigned long long)b->first_seq,
+		    (unsigned long long)b->last_seq, (unsigned long long)h.seq);
 		return UCR_EFORK;
 	}
 	if (rc != 0) {
@@ -1231,6 +1345,8 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 		ucr_hash(offered, e->data, e->len);
 		if (memcmp(held, offered, 32) != 0) {
 			struct ucr_quarantine q;
+			uint8_t *eh, *eo;
+			size_t ehl, eol;
 
 			memset(&q, 0, sizeof(q));
 			q.reason = "fork: entry differs from the one held";
@@ -1241,7 +1357,17 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 			q.heldlen = hb.mv_size;
 			q.offered = e->data;
 			q.offeredlen = e->len;
-			if ((rc = quarantine_txn(txn, s, &q)) != 0)
+			if (fork_evidence(txn, s, b, seq, &eh, &ehl, &eo,
+				&eol) == 0) {
+				q.held_batch = eh;
+				q.held_batchlen = ehl;
+				q.offered_batch = eo;
+				q.offered_batchlen = eol;
+			}
+			rc = quarantine_txn(txn, s, &q);
+			free((void *)q.held_batch);
+			free((void *)q.offered_batch);
+			if (rc != 0)
 				return rc;
 			h.stopped = 1;
 			if ((rc = head_put(txn, s, &h)) != 0)
@@ -1974,6 +2100,20 @@ ucr_store_foreach_quarantine(struct ucr_store *s,
 		if (p + 4 + q.offeredlen > end)
 			goto corrupt;
 		q.offered = p + 4;
+		p += 4 + q.offeredlen;
+		/* the optional evidence tail (older items end here) */
+		if (p < end && *p == 'E' && p + 1 + 4 <= end) {
+			p++;
+			q.held_batchlen = get32(p);
+			if (p + 4 + q.held_batchlen + 4 > end)
+				goto corrupt;
+			q.held_batch = p + 4;
+			p += 4 + q.held_batchlen;
+			q.offered_batchlen = get32(p);
+			if (p + 4 + q.offered_batchlen > end)
+				goto corrupt;
+			q.offered_batch = p + 4;
+		}
 		if ((rc = cb(&q, ctx)) != 0)
 			goto leave;
 	}

@@ -241,6 +241,17 @@ struct ucr_quarantine {
 	size_t heldlen;
 	const uint8_t *offered; /* what was offered */
 	size_t offeredlen;
+	/*
+	 * Fork evidence (may be NULL): two packed signed batches of the
+	 * author's log, each verifiable alone (docs/protocol.md): the held
+	 * entries from the first differing seq up to a signed seq with the
+	 * stored signature, and the batch offered as received. seq is then
+	 * the first differing seq. ucr_fork_evidence_check() checks them.
+	 */
+	const uint8_t *held_batch;
+	size_t held_batchlen;
+	const uint8_t *offered_batch;
+	size_t offered_batchlen;
 };
 int ucr_store_quarantine_put(struct ucr_store *s,
     const struct ucr_quarantine *q);
