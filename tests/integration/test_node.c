@@ -1426,8 +1426,8 @@ Test(node, help_and_docs)
 	    "project", "group", "meeting", "network", "decision", "delete",
 	    "import", "export", "kolada", "show", "log", "status", "plan",
 	    "cycle", "report", "explain", "digest", "peers", "roster", "vision",
-	    "priority", "goal", "keygen", "verify", "help", "indicator",
-	    "history", "programme"};
+	    "priority", "goal", "keygen", "verify", "forks", "help",
+	    "indicator", "history", "programme"};
 	char *out = NULL, *err = NULL, *md, *man, *man8, want[64], path[600];
 	size_t i;
 	int rc;

@@ -965,6 +965,28 @@ Test(sync, fork_of_acknowledged_entries, .timeout = 60)
 	cr_assert(log_has(&hub, "fork at seq 2"), "%s", tail(&hub));
 	cr_assert(hub_holds("2403/network/F2"));
 	cr_assert_not(hub_holds("2403/network/G2"));
+	{
+		/* the report names seq 2; its two signed batches verify */
+		char *out = NULL, *err = NULL;
+		json_t *j, *f;
+
+		cr_assert_eq(tu_run(&out, &err,
+				 "ucr forks --data '%s' --region %s --json",
+				 hub.data, REGION),
+		    0, "%s", err);
+		j = json_loads(out, 0, NULL);
+		cr_assert(j != NULL, "%s", out);
+		f = json_array_get(json_object_get(j, "forks"), 0);
+		cr_assert(f != NULL, "%s", out);
+		cr_assert_eq(json_integer_value(json_object_get(f, "seq")), 2);
+		cr_assert(json_is_true(json_object_get(f, "verified")), "%s",
+		    out);
+		cr_assert(json_is_string(json_object_get(f, "held_batch")));
+		cr_assert(json_is_string(json_object_get(f, "offered_batch")));
+		json_decref(j);
+		free(out);
+		free(err);
+	}
 	client_close(&c);
 	ucr_key_free(k);
 }
