@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "error.h"
 #include "record.h"
+#include "text.h"
 
 const char *cli_conf_path;
 
@@ -295,8 +296,15 @@ cli_utf8_width(const char *s)
 void
 cli_cell(FILE *f, const char *s, size_t width, int right)
 {
-	size_t w = cli_utf8_width(s), cols = 0;
+	char safe[1024];
+	size_t w, cols = 0;
 	const char *p;
+
+	/* Cells show titles and keys from every municipality: no control
+	   byte or escape sequence reaches the terminal as it is. */
+	ucr_text_escape(safe, sizeof(safe), s, strlen(s));
+	s = safe;
+	w = cli_utf8_width(s);
 
 	if (w <= width) {
 		if (right)

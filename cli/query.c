@@ -18,6 +18,7 @@
 #include "error.h"
 #include "officer.h"
 #include "record.h"
+#include "text.h"
 
 int
 cmd_keygen(int argc, char **argv)
@@ -273,6 +274,8 @@ summary(char *buf, size_t len, const Ucr__Record *r)
 	default:
 		snprintf(buf, len, "-");
 	}
+	/* Titles and names come from every municipality: escape them. */
+	ucr_text_escape_inplace(buf, len);
 }
 
 static int

@@ -26,6 +26,7 @@
 #include "error.h"
 #include "i18n.h"
 #include "record.h"
+#include "text.h"
 #include "view.h"
 
 #define WIDTH 100
@@ -69,10 +70,13 @@ status_color(const struct colors *c, enum ucr_progress s)
 static void
 put_last(FILE *f, const char *s, size_t width)
 {
-	if (cli_utf8_width(s) <= width)
-		fputs(s, f);
+	char safe[1024];
+
+	ucr_text_escape(safe, sizeof(safe), s, strlen(s));
+	if (cli_utf8_width(safe) <= width)
+		fputs(safe, f);
 	else
-		cli_cell(f, s, width, 0);
+		cli_cell(f, safe, width, 0);
 }
 
 /* A value for people: up to 2 decimals, trailing zeros dropped. */
