@@ -829,7 +829,7 @@ cmd_explain(int argc, char **argv)
 	const struct ucr_view_target *t;
 	struct cli_flags fl;
 	struct ucr_view *v;
-	char n1[32], n2[32], b[40];
+	char n1[32], n2[32], b[40], safe[1024];
 	int rc;
 
 	CLI_BEGIN(&fl, "json", argc, argv);
@@ -879,7 +879,8 @@ cmd_explain(int argc, char **argv)
 		return rc;
 	}
 	if (g != NULL) {
-		printf("%s %s: %s (threshold %s%s), %s\n", g->id, g->title,
+		ucr_text_escape(safe, sizeof(safe), g->title, strlen(g->title));
+		printf("%s %s: %s (threshold %s%s), %s\n", g->id, safe,
 		    fmt_num(n1, sizeof(n1), g->current),
 		    g->at_most ? "<= " : "",
 		    fmt_num(n2, sizeof(n2), g->threshold),
@@ -897,7 +898,8 @@ cmd_explain(int argc, char **argv)
 		for (size_t i = 0; i < g->nleft; i++)
 			printf("  %s: %s\n", g->left[i].key, g->left[i].reason);
 	} else {
-		printf("%s %s: %s\n", t->key, t->title,
+		ucr_text_escape(safe, sizeof(safe), t->title, strlen(t->title));
+		printf("%s %s: %s\n", t->key, safe,
 		    status_label(t->progress.status));
 		printf("  baseline %s, ",
 		    fmt_vy(b, sizeof(b), t->has_baseline, t->baseline,
