@@ -112,6 +112,12 @@ roster_add(const struct ucr_config *cfg, const struct cli_flags *f)
 		    why);
 		return 1;
 	}
+	if (cli_member_check(cfg, code) != 0) {
+		cli_error("roster add: %s: not a member of the region; run "
+			  "'ucr member add %s --name NAME' first",
+		    code, code);
+		return 1;
+	}
 	if (ucr_unhex(pk, 32, hex) != 0) {
 		cli_error("roster add: HEXKEY: not 64 hex digits (ucr keygen "
 			  "prints one)");

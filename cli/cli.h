@@ -140,6 +140,10 @@ int cli_network_register(int argc, char **argv); /* cli/programme.c */
 int cmd_init(int argc, char **argv);             /* cli/init.c */
 int cmd_backup(int argc, char **argv);           /* cli/init.c */
 int cmd_rebuild(int argc, char **argv);          /* cli/init.c */
+int cmd_member(int argc, char **argv);           /* cli/member.c */
+/* 0 if code is a member of the region (a Member record, or one of the six
+   defaults), else -1. */
+int cli_member_check(const struct ucr_config *cfg, const char *code);
 
 /* The ucr program: global options, then the command. */
 int cli_main(int argc, char **argv);

@@ -41,6 +41,7 @@ struct init {
 	int hub;          /* "init hub" rather than "init node" */
 	const char *role; /* "node" or "hub" */
 	const struct ucr_municipality *m; /* node: its municipality */
+	struct ucr_municipality other;    /* m, when not one of the six */
 	const char *region;
 	const char *hub_endpoint; /* node: may be NULL (offline) */
 	const char *hub_key;      /* node: 64 hex, NULL with hub_endpoint */
@@ -135,10 +136,21 @@ init_plan(struct init *in, const struct cli_flags *f)
 			return EXIT_USAGE;
 		}
 		if ((in->m = ucr_municipality_lookup(v)) == NULL) {
-			cli_error("init node: municipality: unknown code '%s' "
-				  "(2480 2403 2401 2409 2404 2460)",
-			    v);
-			return 1;
+			/* a member beyond the six: any of Sweden's 290 */
+			const struct ucr_municipality_se *se =
+			    ucr_municipality_se_lookup(v);
+
+			if (se == NULL) {
+				cli_error("init node: municipality: unknown "
+					  "code '%s' (one of Sweden's 290 "
+					  "SCB codes, e.g. 2480, or a name)",
+				    v);
+				return 1;
+			}
+			in->other.code = se->code;
+			in->other.name = se->name;
+			in->other.population = 0;
+			in->m = &in->other;
 		}
 		in->hub_endpoint = cli_flag(f, "hub");
 		in->hub_key = cli_flag(f, "hub-key");

@@ -110,6 +110,14 @@ static const struct command commands[] = {
 	"The programme period, a regional record: the goals count only the\n"
 	"meetings, network joins and decisions dated inside it and the\n"
 	"projects that overlap it; ucr explain lists what was left out.\n"},
+    {"member", cmd_member, N_("admit a municipality to the region (hub)"),
+	"ucr member add CODE --name NAME [--population N]\n"
+	"\n"
+	"Admits one of Sweden's 290 municipalities (CODE is its SCB code, e.g.\n"
+	"2284) as a member of the region: a regional record every node receives.\n"
+	"ucr roster add then enrols keys for it; a code that is not a member\n"
+	"(nor one of the six default members) is refused there. --population\n"
+	"is the weight of its figures in regional roll-ups (0: unknown).\n"},
     {"decision", cmd_decision, N_("record a political decision"),
 	"ucr decision add ID --body board|council|regional-council|steering-group\n"
 	"                 --date DATE\n"

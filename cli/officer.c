@@ -380,6 +380,8 @@ cli_record_new(const char *owner, Ucr__Record__BodyCase kind)
 		BODY(programme, Ucr__Programme, ucr__programme__init)
 	case UCR__RECORD__BODY_NETWORK_ENTRY:
 		BODY(network_entry, Ucr__NetworkEntry, ucr__network_entry__init)
+	case UCR__RECORD__BODY_MEMBER:
+		BODY(member, Ucr__Member, ucr__member__init)
 	default:
 		break;
 	}

@@ -210,10 +210,10 @@ handler(void *user, const char *section, const char *name, const char *value)
 		return 1;
 	}
 	if (!hub && strcmp(name, "municipality") == 0) {
-		if (ucr_municipality_find(value) == NULL) {
+		if (!ucr_municipality_known(value)) {
 			snprintf(p->why, sizeof(p->why),
-			    "key 'municipality': unknown code '%s' (2480 2403 "
-			    "2401 2409 2404 2460)",
+			    "key 'municipality': unknown code '%s' (one of "
+			    "Sweden's 290 SCB codes, e.g. 2480)",
 			    value);
 			return 0;
 		}

@@ -195,6 +195,7 @@ static const struct {
     {UCR__RECORD__BODY_INDICATOR, "indicator", 0},
     {UCR__RECORD__BODY_PROGRAMME, "programme", 1},
     {UCR__RECORD__BODY_NETWORK_ENTRY, "register", 1},
+    {UCR__RECORD__BODY_MEMBER, "member", 1},
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -264,6 +265,24 @@ ucr_municipality_lookup(const char *s)
 		if (name_eq(ucr_municipalities[i].name, s))
 			m = &ucr_municipalities[i];
 	return m;
+}
+
+const struct ucr_municipality_se *
+ucr_municipality_se_lookup(const char *s)
+{
+	const struct ucr_municipality_se *m = ucr_municipality_se_find(s);
+	size_t i;
+
+	for (i = 0; m == NULL && s != NULL && i < UCR_NMUNICIPALITIES_SE; i++)
+		if (name_eq(ucr_municipalities_se[i].name, s))
+			m = &ucr_municipalities_se[i];
+	return m;
+}
+
+int
+ucr_municipality_known(const char *code)
+{
+	return ucr_municipality_se_find(code) != NULL;
 }
 
 int
@@ -540,7 +559,7 @@ codes_ok(char **p, size_t n, const char *field, char *why, size_t whylen)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		CHECK(ucr_municipality_find(p[i]) != NULL,
+		CHECK(ucr_municipality_known(p[i]),
 		    "%s: unknown municipality code '%s'", field, p[i]);
 	return 0;
 }
@@ -610,7 +629,7 @@ validate_body(const Ucr__Record *r, const char *id, char *why, size_t whylen)
 
 		CHECK(id_valid(m->indicator), "indicator: bad id '%s'",
 		    m->indicator);
-		CHECK(ucr_municipality_find(m->area) != NULL,
+		CHECK(ucr_municipality_known(m->area),
 		    "area: unknown municipality code '%s'", m->area);
 		CHECK(ucr_year_valid(m->year), "year: %u outside 1900-2100",
 		    m->year);
@@ -627,7 +646,7 @@ validate_body(const Ucr__Record *r, const char *id, char *why, size_t whylen)
 
 		CHECK(text_ok(p->title, 512) && *p->title,
 		    "title: empty or too long");
-		CHECK(ucr_municipality_find(p->lead) != NULL,
+		CHECK(ucr_municipality_known(p->lead),
 		    "lead: unknown municipality code '%s'", p->lead);
 		if ((rc = codes_ok(p->partners, p->n_partners, "partners", why,
 			 whylen)) != 0)
@@ -758,7 +777,7 @@ validate_body(const Ucr__Record *r, const char *id, char *why, size_t whylen)
 		CHECK(strcmp(id, hex) == 0,
 		    "key: must end in the public key (hex)");
 		CHECK(strcmp(e->municipality, UCR_REGION) == 0 ||
-			ucr_municipality_find(e->municipality) != NULL,
+			ucr_municipality_known(e->municipality),
 		    "municipality: unknown code '%s'", e->municipality);
 		CHECK(e->role >= 0 && e->role <= 2, "role: out of range");
 		CHECK(text_ok(e->name, 256), "name: too long");
@@ -778,6 +797,18 @@ validate_body(const Ucr__Record *r, const char *id, char *why, size_t whylen)
 		CHECK(strcmp(r->programme->start, r->programme->end) <= 0,
 		    "end: before start");
 		break;
+	case UCR__RECORD__BODY_MEMBER: {
+		const Ucr__Member *m = r->member;
+
+		CHECK(ucr_municipality_known(m->code),
+		    "code: '%s' is not one of Sweden's 290 municipality codes",
+		    m->code);
+		CHECK(strcmp(id, m->code) == 0, "key: must end in the code");
+		CHECK(text_ok(m->name, 256) && *m->name,
+		    "name: empty or too long");
+		CHECK(m->population >= 0, "population: negative");
+		break;
+	}
 	case UCR__RECORD__BODY_NETWORK_ENTRY: {
 		const Ucr__NetworkEntry *e = r->network_entry;
 
@@ -830,8 +861,7 @@ ucr_record_validate(const Ucr__Record *r, char *why, size_t whylen)
 	id = q + 1;
 	CHECK(strcmp(owner, r->owner) == 0,
 	    "owner: '%s' does not match key '%s'", r->owner, r->key);
-	CHECK(strcmp(owner, UCR_REGION) == 0 ||
-		ucr_municipality_find(owner) != NULL,
+	CHECK(strcmp(owner, UCR_REGION) == 0 || ucr_municipality_known(owner),
 	    "owner: unknown municipality code '%s'", owner);
 	c = ucr_kind_parse(kind);
 	CHECK(c != UCR__RECORD__BODY__NOT_SET, "kind: unknown kind '%s'", kind);

@@ -43,6 +43,29 @@ struct ucr_municipality {
 
 extern const struct ucr_commitment ucr_commitments[UCR_NCOMMITMENTS];
 extern const struct ucr_municipality ucr_municipalities[UCR_NMUNICIPALITIES];
+/*
+ * Sweden's 290 municipalities (common/municipalities_se.c, from SCB),
+ * sorted by code. A code in this table may be admitted as a member of the
+ * region ("ucr member add", a Member record); records of a member are then
+ * valid under its code. The six above are the members of a region that
+ * has no Member record (the demo's).
+ */
+struct ucr_municipality_se {
+	const char *code;   /* "2284" */
+	const char *name;   /* "Örnsköldsvik" */
+	const char *county; /* county code, "22" */
+};
+#define UCR_NMUNICIPALITIES_SE 290
+extern const struct ucr_municipality_se
+    ucr_municipalities_se[UCR_NMUNICIPALITIES_SE];
+/* By code, or NULL. */
+const struct ucr_municipality_se *ucr_municipality_se_find(const char *code);
+/* By code or name (case ignored, Swedish letters included), or NULL. */
+const struct ucr_municipality_se *ucr_municipality_se_lookup(const char *s);
+/* 1 if code is one of Sweden's 290 municipality codes: the owner codes a
+   record may carry (membership itself is checked at enrolment). */
+int ucr_municipality_known(const char *code);
+
 /* Default priority titles P1..P5 (the seed's five priorities). */
 extern const char *const ucr_priority_titles[UCR_NPRIORITIES];
 

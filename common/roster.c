@@ -169,7 +169,7 @@ ucr_roster_admit(const struct ucr_roster_entry *e, char *why, size_t whylen)
 		setwhy(why, whylen, "unknown role");
 		return UCR_EROLE;
 	}
-	if (ucr_municipality_find(e->code) == NULL) {
+	if (!ucr_municipality_known(e->code)) {
 		setwhy(why, whylen, "unknown municipality code");
 		return UCR_EROLE;
 	}
@@ -237,7 +237,7 @@ ucr_roster_enrol_check(const char *code, int role, char *why, size_t whylen)
 		setwhy(why, whylen, "unknown role (node or reader)");
 		return UCR_EINVAL;
 	}
-	if (ucr_municipality_find(code) == NULL) {
+	if (!ucr_municipality_known(code)) {
 		setwhy(why, whylen, "unknown municipality code");
 		return UCR_EINVAL;
 	}

@@ -179,7 +179,7 @@ contact_save(struct hub *h, struct peer *p)
 
 	if ((p->contact_saved != 0 &&
 		p->last_seen - p->contact_saved < 60000) ||
-	    ucr_municipality_find(p->code) == NULL)
+	    !ucr_municipality_known(p->code))
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;

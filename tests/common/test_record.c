@@ -81,6 +81,75 @@ Test(record, region_only_kinds)
 	ucr__record__free_unpacked(r, NULL);
 }
 
+Test(record, sweden_290_by_code_and_name)
+{
+	const struct ucr_municipality_se *m;
+	size_t i;
+
+	for (i = 1; i < UCR_NMUNICIPALITIES_SE; i++)
+		cr_assert_lt(strcmp(ucr_municipalities_se[i - 1].code,
+				 ucr_municipalities_se[i].code),
+		    0, "sorted, no duplicates at %zu", i);
+	for (i = 0; i < UCR_NMUNICIPALITIES_SE; i++)
+		cr_assert_eq(ucr_municipality_se_find(
+				 ucr_municipalities_se[i].code),
+		    &ucr_municipalities_se[i]);
+	for (i = 0; i < UCR_NMUNICIPALITIES; i++)
+		cr_assert(ucr_municipality_known(ucr_municipalities[i].code),
+		    "default %s among the 290", ucr_municipalities[i].code);
+	m = ucr_municipality_se_find("2284");
+	cr_assert_not_null(m);
+	cr_assert_str_eq(m->name, "Örnsköldsvik");
+	cr_assert_str_eq(m->county, "22");
+	cr_assert_eq(ucr_municipality_se_lookup("ÖRNSKÖLDSVIK"), m);
+	cr_assert_str_eq(ucr_municipality_se_lookup("0180")->name, "Stockholm");
+	cr_assert_null(ucr_municipality_se_find("9999"));
+	cr_assert_null(ucr_municipality_se_find("228"));
+	cr_assert_null(ucr_municipality_se_find(NULL));
+	cr_assert_null(ucr_municipality_se_lookup("Atlantis"));
+	cr_assert_null(ucr_municipality_find("2284"), "not a default");
+}
+
+Test(record, member_record_rules)
+{
+	Ucr__Record r = UCR__RECORD__INIT;
+	Ucr__Member m = UCR__MEMBER__INIT;
+	char why[256];
+
+	r.key = "region/member/2284";
+	r.owner = "region";
+	r.body_case = UCR__RECORD__BODY_MEMBER;
+	r.member = &m;
+	m.code = "2284";
+	m.name = "Örnsköldsvik";
+	m.population = 56000;
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), 0, "%s", why);
+	m.population = -1;
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), UCR_ESCHEMA);
+	cr_assert(strstr(why, "population") != NULL, "%s", why);
+	m.population = 0;
+	m.code = "9999";
+	r.key = "region/member/9999";
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), UCR_ESCHEMA);
+	cr_assert(strstr(why, "290") != NULL, "%s", why);
+	m.code = "2284";
+	r.key = "region/member/2285";
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), UCR_ESCHEMA);
+	r.key = "2284/member/2284";
+	r.owner = "2284";
+	cr_assert_eq(ucr_record_validate(&r, why, sizeof(why)), UCR_ESCHEMA,
+	    "only the region writes members");
+	/* a member's records are valid under its code */
+	r = (Ucr__Record)UCR__RECORD__INIT;
+	{
+		Ucr__Record *n = su_network("2284", 1);
+
+		cr_assert_eq(ucr_record_validate(n, why, sizeof(why)), 0, "%s",
+		    why);
+		ucr__record__free_unpacked(n, NULL);
+	}
+}
+
 Test(record, target_field_errors_name_the_field)
 {
 	Ucr__Record r = UCR__RECORD__INIT;
