@@ -37,5 +37,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.appended = appended;
 	(void)ucr_control_handle(&c, data, size, &out, &outlen);
 	free(out);
+	/* A daemon keeps an unfinished import for its next request; the
+	   control object of one input ends here, as a daemon's does. */
+	ucr_control_close(&c);
 	return 0;
 }
