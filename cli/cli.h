@@ -27,6 +27,17 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Load the configuration (-c or the default); prints the error. 0 or -1. */
 int cli_load_config(struct ucr_config **out);
+/*
+ * Open a store read-only for a command taking --data DIR and --region
+ * NAME (verify, forks): from the flags, else from the configuration.
+ * *cfg is the configuration loaded (NULL with --data; the caller frees),
+ * *data and *region point into the flags or *cfg. 0, or -1 after a
+ * one-line error.
+ */
+struct cli_flags;
+int cli_open_store_flags(const struct cli_flags *f, const char *cmd,
+    struct ucr_config **cfg, struct ucr_store **out, const char **data,
+    const char **region);
 
 /* Open the configured store read-only for queries; prints the error. */
 int cli_open_store(struct ucr_store **out, const struct ucr_config *cfg);

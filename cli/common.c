@@ -323,3 +323,32 @@ cli_cell(FILE *f, const char *s, size_t width, int right)
 	}
 	fputs("…", f);
 }
+
+int
+cli_open_store_flags(const struct cli_flags *f, const char *cmd,
+    struct ucr_config **cfg, struct ucr_store **out, const char **data,
+    const char **region)
+{
+	int rc;
+
+	*cfg = NULL;
+	*data = cli_flag(f, "data");
+	*region = cli_flag(f, "region");
+	if (*data == NULL) {
+		if (cli_load_config(cfg) != 0)
+			return -1;
+		*data = (*cfg)->data;
+		if (*region == NULL)
+			*region = (*cfg)->region;
+	}
+	if (*region == NULL)
+		*region = UCR_DEFAULT_REGION;
+	if ((rc = ucr_store_open(out, *data, UCR_STORE_RDONLY, 0)) != 0) {
+		cli_error("%s: cannot open store %s: %s", cmd, *data,
+		    rc == UCR_EIO ? strerror(errno) : ucr_strerror(rc));
+		ucr_config_free(*cfg);
+		*cfg = NULL;
+		return -1;
+	}
+	return 0;
+}

@@ -103,23 +103,8 @@ cmd_forks(int argc, char **argv)
 	CLI_BEGIN(&f, "data= region= json", argc, argv);
 	if (f.npos != 0)
 		return cli_misuse(argv[0]);
-	data = cli_flag(&f, "data");
-	region = cli_flag(&f, "region");
-	if (data == NULL) {
-		if (cli_load_config(&cfg) != 0)
-			return 1;
-		data = cfg->data;
-		if (region == NULL)
-			region = cfg->region;
-	}
-	if (region == NULL)
-		region = UCR_DEFAULT_REGION;
-	if ((rc = ucr_store_open(&s, data, UCR_STORE_RDONLY, 0)) != 0) {
-		cli_error("forks: cannot open store %s: %s", data,
-		    rc == UCR_EIO ? strerror(errno) : ucr_strerror(rc));
-		ucr_config_free(cfg);
+	if (cli_open_store_flags(&f, "forks", &cfg, &s, &data, &region) != 0)
 		return 1;
-	}
 	memset(&o, 0, sizeof(o));
 	o.region = region;
 	o.json = cli_flag_set(&f, "json");
