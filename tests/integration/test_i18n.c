@@ -159,6 +159,62 @@ Test(i18n, help_in_swedish_and_english)
 	free(out);
 }
 
+/* Usage texts: the prose in Swedish, the syntax lines as they are. */
+Test(i18n, usage_in_swedish_and_english)
+{
+	static const char *const cmds[] = {"baseline", "target", "indicator",
+	    "measure", "project", "group", "meeting", "network", "programme",
+	    "member", "decision", "delete", "import", "export", "kolada",
+	    "show", "log", "history", "status", "plan", "cycle", "report",
+	    "explain", "digest", "peers", "roster", "vision", "priority",
+	    "goal", "keygen", "verify", "forks", "init", "backup", "rebuild",
+	    "help"};
+	char *sv = NULL, *en = NULL;
+	size_t i;
+
+	cr_assert_eq(tu_run(&sv, NULL, SV "ucr target --help"), 0);
+	has(sv,
+	    "användning: ucr target add ID --title T --commitment "
+	    "C[,C...] --priority P[,P...]\n");
+	has(sv, "[--target VALUE@YEAR] [--direction increase|decrease]\n");
+	has(sv, "ucr target set ID [någon av flaggorna ovan]\n");
+	has(sv, "add skapar målet ID och vägrar ett ID som redan används");
+	lacks(sv, "refuses an ID already used");
+	free(sv);
+	cr_assert_eq(tu_run(&en, NULL, EN "ucr target --help"), 0);
+	has(en, "usage: ucr target add ID --title T");
+	has(en, "add creates target ID and refuses an ID already used");
+	free(en);
+	cr_assert_eq(tu_run(&sv, NULL, SV "ucr help kolada"), 0);
+	has(sv, "Proxyvariablerna https_proxy, http_proxy och no_proxy följs.");
+	free(sv);
+
+	/* every option of the English text is in the Swedish one */
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		const char *p;
+
+		cr_assert_eq(tu_run(&en, NULL, EN "ucr help %s", cmds[i]), 0);
+		cr_assert_eq(tu_run(&sv, NULL, SV "ucr help %s", cmds[i]), 0);
+		cr_assert(strncmp(sv, "användning: ucr ", 16) == 0, "%s", sv);
+		for (p = strstr(en, "--"); p != NULL; p = strstr(p + 2, "--")) {
+			char opt[64];
+			size_t n = 2;
+
+			while (n < sizeof(opt) - 1 &&
+			    (p[n] == '-' || (p[n] >= 'a' && p[n] <= 'z')))
+				n++;
+			if (n == 2)
+				continue;
+			memcpy(opt, p, n);
+			opt[n] = '\0';
+			cr_expect(strstr(sv, opt) != NULL,
+			    "ucr help %s: %s missing in Swedish", cmds[i], opt);
+		}
+		free(en);
+		free(sv);
+	}
+}
+
 /* Every status word of the view has a Swedish translation. */
 Test(i18n, status_words_translated)
 {
