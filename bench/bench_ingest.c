@@ -4,10 +4,14 @@
  * BLAKE2b of a small entry, LMDB durable commits), so the figure can be
  * judged on any machine. No assertions: it prints.
  *
- *   bench_ingest [-n RECORDS] [-b BATCH] [-d DIR] [-k]
+ *   bench_ingest [-n RECORDS] [-b BATCH] [-g GROUP] [-d DIR] [-k]
  *
  * -k: Kolada-like measurements (the rows bench/run.sh gives PostgreSQL)
  * instead of ~300-byte network records.
+ * -g: the hub's group commit (ucr_store_apply_group, what hub/peer.c does
+ * with the batches already received): up to GROUP batches, within the
+ * hub's budgets (UCR_GROUP_MAX_*), applied in one durable commit. 1: one
+ * commit per batch. Default: the hub's budget in batches.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -180,7 +184,8 @@ limits(const char *dir)
 int
 main(int argc, char **argv)
 {
-	int nrec = 20000, batch = 100, ch, i, rc, kolada = 0;
+	int nrec = 20000, batch = 100, group = UCR_GROUP_MAX_BATCHES, ch, i, rc,
+	    kolada = 0;
 	char tmpl[] = "/tmp/ucr-bench-XXXXXX", *dir = NULL, path[512], why[256];
 	int made = 0;
 	struct ucr_key *hubk, *nodek;
@@ -188,16 +193,19 @@ main(int argc, char **argv)
 	struct ucr_put *puts;
 	struct rusage ru;
 	uint64_t epoch, f, l, seq;
-	size_t bad, applied, total = 0, nb = 0;
+	size_t bad, total = 0, nb = 0, ng = 0;
 	double t, t_append, t_apply, c, c_append, c_apply;
 
-	while ((ch = getopt(argc, argv, "n:b:d:k")) != -1) {
+	while ((ch = getopt(argc, argv, "n:b:g:d:k")) != -1) {
 		switch (ch) {
 		case 'n':
 			nrec = atoi(optarg);
 			break;
 		case 'b':
 			batch = atoi(optarg);
+			break;
+		case 'g':
+			group = atoi(optarg);
 			break;
 		case 'd':
 			dir = optarg;
@@ -208,12 +216,13 @@ main(int argc, char **argv)
 		default:
 			fprintf(stderr,
 			    "usage: bench_ingest [-n RECORDS] [-b BATCH] "
-			    "[-d DIR] [-k]\n");
+			    "[-g GROUP] [-d DIR] [-k]\n");
 			return 2;
 		}
 	}
-	if (nrec < 1 || batch < 1 || batch > UCR_MAX_BATCH_ENTRIES) {
-		fprintf(stderr, "bench_ingest: bad -n or -b\n");
+	if (nrec < 1 || batch < 1 || batch > UCR_MAX_BATCH_ENTRIES ||
+	    group < 1 || group > UCR_GROUP_MAX_BATCHES) {
+		fprintf(stderr, "bench_ingest: bad -n, -b or -g\n");
 		return 2;
 	}
 	if (dir == NULL) {
@@ -306,22 +315,42 @@ main(int argc, char **argv)
 	t = now_s();
 	c_apply = 0;
 	for (seq = 1; seq <= (uint64_t)nrec;) {
-		Ucr__Batch *b;
+		struct ucr_apply_item items[UCR_GROUP_MAX_BATCHES];
+		size_t n = 0, ents = 0, bytes = 0, j, k;
 
-		if (ucr_store_batch(node, nodek, nodek->pk, epoch, seq,
-			seq + batch - 1, (size_t)8 << 20, &b) != 0)
-			return 1;
+		/* what the hub would hold received: within its budgets */
+		while (n < (size_t)group && seq <= (uint64_t)nrec &&
+		    ents + batch <= UCR_GROUP_MAX_ENTRIES) {
+			Ucr__Batch *b;
+
+			if (ucr_store_batch(node, nodek, nodek->pk, epoch, seq,
+				seq + batch - 1, (size_t)8 << 20, &b) != 0)
+				return 1;
+			for (k = 0; k < b->n_entries; k++)
+				bytes += b->entries[k].len;
+			ents += b->n_entries;
+			items[n++].batch = b;
+			seq = b->last_seq + 1;
+			if (bytes >= UCR_GROUP_MAX_BYTES)
+				break;
+		}
 		c = cpu_s();
-		rc = ucr_store_apply(hub, b, &applied, why, sizeof(why));
+		rc = ucr_store_apply_group(hub, items, n);
 		c_apply += cpu_s() - c;
+		for (j = 0; j < n; j++) {
+			if (rc == 0 && items[j].rc != 0) {
+				fprintf(stderr, "apply: %s\n", items[j].why);
+				return 1;
+			}
+			total += items[j].applied;
+			ucr_batch_free((Ucr__Batch *)items[j].batch);
+		}
 		if (rc != 0) {
-			fprintf(stderr, "apply: %s\n", why);
+			fprintf(stderr, "apply: %s\n", ucr_strerror(rc));
 			return 1;
 		}
-		total += applied;
-		nb++;
-		seq = b->last_seq + 1;
-		ucr_batch_free(b);
+		nb += n;
+		ng++;
 	}
 	t_apply = now_s() - t;
 	getrusage(RUSAGE_SELF, &ru);
@@ -329,8 +358,8 @@ main(int argc, char **argv)
 	printf("  node append (sign+commit)  %10.0f records/s\n",
 	    nrec / t_append);
 	printf("  hub ingest (verify+commit) %10.0f records/s (%zu batches, "
-	       "%.0f batches/s)\n",
-	    total / t_apply, nb, nb / t_apply);
+	       "%.0f batches/s, %zu commits)\n",
+	    total / t_apply, nb, nb / t_apply, ng);
 	printf("  CPU per record: append %.1f us, ingest %.1f us "
 	       "(ingest: ucr_store_apply only)\n",
 	    c_append * 1e6 / nrec, c_apply * 1e6 / nrec);

@@ -338,6 +338,17 @@ do_import(struct ucr_control *c, const ProtobufCBinaryData *id,
 	if (ch->commit) {
 		stage_commit(c, id, rep, msg, msglen);
 		stage_free(c);
+		/*
+		 * The commit's dirty pages stay on LMDB's free list: reopen
+		 * the store to give them back. A store that cannot be
+		 * opened again is no store to go on with: the daemon stops
+		 * (its supervisor starts it again; the import is durable).
+		 */
+		if (ucr_store_shed(c->store) != 0) {
+			log_warnx("control: cannot reopen the store after "
+				  "an import; stopping");
+			exit(1);
+		}
 		stage_trim();
 	}
 }

@@ -271,40 +271,18 @@ load_hlc(struct ucr_store *s, MDB_txn *txn)
 	return rc == MDB_NOTFOUND ? 0 : mdb_err(rc);
 }
 
-int
-ucr_store_open(struct ucr_store **out, const char *dir, unsigned flags,
-    size_t mapsize)
+/*
+ * Open the environment of dir and its databases, load the identity and
+ * the clock, build the view index if missing: s->env is set, or NULL on
+ * an error.
+ */
+static int
+env_open(struct ucr_store *s, const char *dir, size_t mapsize)
 {
-	struct ucr_store *s;
 	MDB_txn *txn = NULL;
-	char path[4096];
 	unsigned dbflags;
 	int rc;
 
-	*out = NULL;
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return UCR_ENOMEM;
-	s->lockfd = -1;
-	s->rdonly = (flags & UCR_STORE_RDONLY) != 0;
-	s->max_skew = UCR_DEFAULT_MAX_SKEW;
-	snprintf(s->region, sizeof(s->region), "%s", "umearegionen");
-	if ((flags & UCR_STORE_CREATE) && !s->rdonly && mkdir(dir, 0750) != 0 &&
-	    errno != EEXIST) {
-		rc = UCR_EIO;
-		goto fail;
-	}
-	if (flags & UCR_STORE_EXCLUSIVE) {
-		snprintf(path, sizeof(path), "%s/daemon.lock", dir);
-		s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (s->lockfd < 0) {
-			rc = UCR_EIO;
-			goto fail;
-		}
-		if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
-			rc = errno == EWOULDBLOCK ? UCR_ELOCKED : UCR_EIO;
-			goto fail;
-		}
-	}
 	if ((rc = mdb_env_create(&s->env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(s->env, 8)) != 0 ||
 	    (rc = mdb_env_set_mapsize(s->env,
@@ -349,13 +327,78 @@ ucr_store_open(struct ucr_store **out, const char *dir, unsigned flags,
 		rc = mdb_err(rc);
 		goto fail;
 	}
-	*out = s;
 	return 0;
 fail:
 	if (txn)
 		mdb_txn_abort(txn);
+	if (s->env)
+		mdb_env_close(s->env);
+	s->env = NULL;
+	return rc;
+}
+
+int
+ucr_store_open(struct ucr_store **out, const char *dir, unsigned flags,
+    size_t mapsize)
+{
+	struct ucr_store *s;
+	char path[4096];
+	int rc;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return UCR_ENOMEM;
+	s->lockfd = -1;
+	s->rdonly = (flags & UCR_STORE_RDONLY) != 0;
+	s->max_skew = UCR_DEFAULT_MAX_SKEW;
+	snprintf(s->region, sizeof(s->region), "%s", "umearegionen");
+	if ((flags & UCR_STORE_CREATE) && !s->rdonly && mkdir(dir, 0750) != 0 &&
+	    errno != EEXIST) {
+		rc = UCR_EIO;
+		goto fail;
+	}
+	if (flags & UCR_STORE_EXCLUSIVE) {
+		snprintf(path, sizeof(path), "%s/daemon.lock", dir);
+		s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (s->lockfd < 0) {
+			rc = UCR_EIO;
+			goto fail;
+		}
+		if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
+			rc = errno == EWOULDBLOCK ? UCR_ELOCKED : UCR_EIO;
+			goto fail;
+		}
+	}
+	if ((rc = env_open(s, dir, mapsize)) != 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
 	ucr_store_free(s);
 	return rc;
+}
+
+int
+ucr_store_shed(struct ucr_store *s)
+{
+	MDB_envinfo info;
+	const char *p;
+	char dir[4096];
+	int rc;
+
+	if (s->rdonly || s->env == NULL)
+		return 0;
+	if ((rc = mdb_env_get_path(s->env, &p)) != 0 ||
+	    (rc = mdb_env_info(s->env, &info)) != 0)
+		return mdb_err(rc);
+	snprintf(dir, sizeof(dir), "%s", p);
+	/* the same environment must never be open twice in one process */
+	mdb_env_close(s->env);
+	s->env = NULL;
+	if ((rc = env_open(s, dir, info.me_mapsize)) != 0 &&
+	    (rc = env_open(s, dir, info.me_mapsize)) != 0)
+		return rc;
+	return 0;
 }
 
 void
@@ -1486,6 +1529,78 @@ ucr_store_apply(struct ucr_store *s, const Ucr__Batch *b, size_t *applied,
 	if (rc == 0 && applied)
 		*applied = n;
 	return rc;
+}
+
+int
+ucr_store_apply_group(struct ucr_store *s, struct ucr_apply_item *items,
+    size_t n)
+{
+	MDB_txn *txn, *sub;
+	struct decoded d = {NULL, 0};
+	size_t i;
+	int rc, crc, any = 0;
+
+	for (i = 0; i < n; i++) {
+		items[i].rc = UCR_EAGAIN; /* not yet applied */
+		items[i].applied = 0;
+		items[i].why[0] = '\0';
+	}
+	if (n == 0)
+		return 0;
+	if (s->rdonly)
+		return UCR_EPERM;
+	if (n == 1) {
+		items[0].rc = ucr_store_apply(s, items[0].batch,
+		    &items[0].applied, items[0].why, sizeof(items[0].why));
+		return 0;
+	}
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		return mdb_err(rc);
+	for (i = 0; i < n; i++) {
+		struct ucr_apply_item *it = &items[i];
+
+		if ((rc = mdb_txn_begin(s->env, txn, 0, &sub)) != 0) {
+			it->rc = UCR_EFULL; /* retried alone below */
+			continue;
+		}
+		rc = apply_txn(sub, s, it->batch, &d, &it->applied, it->why,
+		    sizeof(it->why));
+		decoded_free(&d);
+		if (rc != 0)
+			ucr_text_escape_inplace(it->why, sizeof(it->why));
+		if (rc == 0 || rc == UCR_EFORK) {
+			/* into the group's transaction; durable with it */
+			if ((crc = mdb_txn_commit(sub)) != 0) {
+				rc = mdb_err(crc);
+				it->applied = 0;
+			} else
+				any = 1;
+		} else {
+			mdb_txn_abort(sub);
+			it->applied = 0;
+		}
+		it->rc = rc;
+	}
+	if (!any)
+		mdb_txn_abort(txn);
+	else if ((crc = mdb_txn_commit(txn)) != 0) {
+		crc = disk_full(s, mdb_err(crc));
+		for (i = 0; i < n; i++)
+			if (items[i].rc == 0 || items[i].rc == UCR_EFORK) {
+				items[i].rc = crc;
+				items[i].applied = 0;
+				setwhy(items[i].why, sizeof(items[i].why),
+				    "commit: %s", ucr_strerror(crc));
+			}
+		return crc;
+	}
+	/* Out of room in the shared transaction: alone, it may fit. */
+	for (i = 0; i < n; i++)
+		if (items[i].rc == UCR_EFULL)
+			items[i].rc = ucr_store_apply(s, items[i].batch,
+			    &items[i].applied, items[i].why,
+			    sizeof(items[i].why));
+	return 0;
 }
 
 /* ---------------------------------------------------------------- append */

@@ -85,6 +85,17 @@ int ucr_store_reader_tick(struct ucr_store *s);
 void ucr_store_free(struct ucr_store *s);
 
 /*
+ * Hand back the memory of a large write. LMDB keeps every page a write
+ * transaction dirtied on a free list of its environment for later
+ * transactions, never returning it: after a million-record import that is
+ * hundreds of MiB of heap for the life of the process. This closes the
+ * environment (its list with it) and opens it again; nothing may be open
+ * on the store meanwhile (no cursor, no transaction). A failure leaves
+ * the store unusable (every call fails): the caller stops.
+ */
+int ucr_store_shed(struct ucr_store *s);
+
+/*
  * The region name is part of every signature's domain tag. Set it before
  * appending or applying. hub may be NULL where the hub's key is unknown.
  */
@@ -142,6 +153,37 @@ int ucr_store_foreach_head(struct ucr_store *s,
  */
 int ucr_store_apply(struct ucr_store *s, const Ucr__Batch *b, size_t *applied,
     char *why, size_t whylen);
+
+/*
+ * Group commit: apply several received batches in ONE write transaction
+ * (one durable commit, one fsync) with the verdict of each as
+ * ucr_store_apply would give it. Each batch is applied in a nested
+ * transaction of its own: one that is refused (a forged signature, a gap,
+ * a bad record) writes nothing and spoils none of the others; a fork
+ * keeps its evidence as alone. Batches are applied in order, so a later
+ * batch of the same log continues an earlier one of the group.
+ *
+ * Returns 0 when the group committed: then, and only then, is every item
+ * with rc 0 durable (and may be acknowledged). On a failed commit every
+ * item that would have been written gets the commit's error in rc (so a
+ * caller never acknowledges it) and that error is returned. A batch that
+ * fails for want of room in a shared transaction (UCR_EFULL) is retried
+ * alone after the group.
+ */
+struct ucr_apply_item {
+	const Ucr__Batch *batch;
+	int rc;         /* out: as ucr_store_apply */
+	size_t applied; /* out: new entries */
+	char why[256];  /* out: a one-line reason when rc != 0 */
+};
+
+/* A group is drawn from what is already received, up to these budgets. */
+#define UCR_GROUP_MAX_BATCHES 32
+#define UCR_GROUP_MAX_ENTRIES 16384
+#define UCR_GROUP_MAX_BYTES ((size_t)16 << 20)
+
+int ucr_store_apply_group(struct ucr_store *s, struct ucr_apply_item *items,
+    size_t n);
 
 /* How a local write treats a key that is, or is not, held. */
 enum ucr_put_mode {

@@ -390,6 +390,7 @@ refuse_quiet(struct hub *h, const char *who, struct peer *p, int code,
 static void send_error(struct hub *h, const struct ucr_wire_msg *m,
     struct peer *p, int code, uint64_t seq, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
+static void group_commit(struct hub *h);
 
 /*
  * Refuse a message: an Error frame back, a count by code, and a log line
@@ -406,6 +407,8 @@ send_error(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 	const char *who = m->user[0] ? m->user : "?";
 	va_list ap;
 
+	/* batches received before this refusal are answered before it */
+	group_commit(h);
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -889,6 +892,35 @@ quota_take(struct peer *p, size_t bytes)
 	return 1;
 }
 
+/*
+ * Group commit. The batches received in one pass over the socket are
+ * applied in ONE write transaction, so one durable commit (and its
+ * fsyncs) carries them all instead of one each: the hub's ingest is
+ * bounded by the commit, not by the CPU, and six nodes sending at once
+ * share it as PostgreSQL's clients share a WAL flush. Each batch is
+ * checked and applied in a nested transaction of its own
+ * (ucr_store_apply_group): a refused one writes nothing and spoils none
+ * of the others.
+ *
+ * Durability before the answer: nothing leaves the hub while received
+ * batches wait for their commit. The group is committed before any other
+ * frame is handled, before any Error is sent (send_error), when a budget
+ * (UCR_GROUP_MAX_BATCHES, _ENTRIES, _BYTES) is reached and at the end of
+ * the pass; only then is each batch answered, an Ack for one committed
+ * (the head it reports is read after the commit), its Error for one
+ * refused. A failed commit answers every batch of the group with the
+ * error, and none is acknowledged.
+ */
+struct group {
+	struct ucr_apply_item items[UCR_GROUP_MAX_BATCHES];
+	struct ucr_wire_msg msgs[UCR_GROUP_MAX_BATCHES];
+	Ucr__Frame *frames[UCR_GROUP_MAX_BATCHES];
+	uint8_t keys[UCR_GROUP_MAX_BATCHES][32]; /* the peers array moves */
+	size_t n, entries, bytes;
+	int committing;
+};
+static struct group grp;
+
 static void
 send_ack(struct hub *h, struct peer *p, const uint8_t *author, uint64_t epoch)
 {
@@ -909,20 +941,22 @@ send_ack(struct hub *h, struct peer *p, const uint8_t *author, uint64_t epoch)
 	send_to(h, p, &f);
 }
 
-static void
-on_batch(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
-    const Ucr__Batch *b)
+/*
+ * The checks of a batch before the store: its author, the sender's role
+ * and roster entry, a hello and the credit on this connection. 0: it
+ * goes to the store; else it is refused here (an Error sent).
+ */
+static int
+batch_admit(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
+    const Ucr__Batch *b, size_t *bytesp)
 {
-	struct ucr_head head;
-	char why[256] = "";
-	size_t applied = 0, i, bytes = 0;
-	int rc;
+	size_t i, bytes = 0;
 
 	if (b->author.len != 32 || memcmp(b->author.data, p->key, 32) != 0) {
 		send_error(h, m, p, UCR_EOWNER, 0,
 		    "batch of another author's "
 		    "log: a node sends only its own");
-		return;
+		return -1;
 	}
 	if (strcmp(p->role, "node") != 0 || !roster_ok(h, p->key, m->user, 1)) {
 		send_error(h, m, p, UCR_EROSTER, 0,
@@ -930,7 +964,7 @@ on_batch(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 		    "node's: batch %llu-%llu refused",
 		    (unsigned long long)b->first_seq,
 		    (unsigned long long)b->last_seq);
-		return;
+		return -1;
 	}
 	/* credits: given by a State on this connection, bytes per batch */
 	if (!p->hello) {
@@ -938,7 +972,7 @@ on_batch(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 		    "batch %llu-%llu before a hello: no credit given",
 		    (unsigned long long)b->first_seq,
 		    (unsigned long long)b->last_seq);
-		return;
+		return -1;
 	}
 	for (i = 0; i < b->n_entries; i++)
 		bytes += b->entries[i].len;
@@ -948,9 +982,19 @@ on_batch(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 		    (unsigned long long)b->first_seq,
 		    (unsigned long long)b->last_seq, bytes,
 		    (unsigned long long)p->credit_given);
-		return;
+		return -1;
 	}
-	rc = ucr_store_apply(h->d.store, b, &applied, why, sizeof(why));
+	*bytesp = bytes;
+	return 0;
+}
+
+/* The answer to one batch of a committed (or failed) group. */
+static void
+batch_verdict(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
+    const Ucr__Batch *b, int rc, const char *why)
+{
+	struct ucr_head head;
+
 	switch (rc) {
 	case 0:
 		log_debug("peer %s: batch %llu-%llu committed", p->code,
@@ -961,7 +1005,6 @@ on_batch(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 			p->reported =
 			    b->last_seq; /* its head, as far as we know */
 		send_ack(h, p, b->author.data, b->epoch);
-		relay_all(h);
 		break;
 	case UCR_EDUP:
 	case UCR_EGAP:
@@ -989,6 +1032,63 @@ on_batch(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 		send_error(h, m, p, rc, 0, "%s",
 		    why[0] ? why : ucr_strerror(rc));
 	}
+}
+
+/* Commit the group received so far, then answer each of its batches. */
+static void
+group_commit(struct hub *h)
+{
+	size_t i;
+	int ok = 0;
+
+	if (grp.n == 0 || grp.committing)
+		return;
+	grp.committing = 1;
+	ucr_store_apply_group(h->d.store, grp.items, grp.n);
+	for (i = 0; i < grp.n; i++) {
+		struct peer *p = peer_find(h, grp.keys[i]);
+
+		if (p != NULL)
+			batch_verdict(h, &grp.msgs[i], p, grp.items[i].batch,
+			    grp.items[i].rc, grp.items[i].why);
+		if (grp.items[i].rc == 0)
+			ok = 1;
+		ucr__frame__free_unpacked(grp.frames[i], NULL);
+		ucr_wire_msg_free(&grp.msgs[i]);
+	}
+	grp.n = grp.entries = grp.bytes = 0;
+	grp.committing = 0;
+	if (ok)
+		relay_all(h);
+}
+
+/*
+ * A batch received: admitted ones join the group (which takes the
+ * message and the frame); returns 1 if it did, 0 if the caller still
+ * owns them.
+ */
+static int
+on_batch(struct hub *h, struct ucr_wire_msg *m, struct peer *p, Ucr__Frame *f)
+{
+	const Ucr__Batch *b = f->batch;
+	size_t bytes;
+
+	if (batch_admit(h, m, p, b, &bytes) != 0)
+		return 0;
+	if (grp.n > 0 &&
+	    (grp.entries + b->n_entries > UCR_GROUP_MAX_ENTRIES ||
+		grp.bytes + bytes > UCR_GROUP_MAX_BYTES))
+		group_commit(h);
+	grp.items[grp.n].batch = b;
+	grp.msgs[grp.n] = *m;
+	grp.frames[grp.n] = f;
+	memcpy(grp.keys[grp.n], p->key, 32);
+	grp.n++;
+	grp.entries += b->n_entries;
+	grp.bytes += bytes;
+	if (grp.n == UCR_GROUP_MAX_BATCHES)
+		group_commit(h);
+	return 1;
 }
 
 static void
@@ -1061,7 +1161,7 @@ peer_dispatch(struct hub *h)
 	for (i = 0; i < 64; i++) {
 		rc = ucr_wire_recv(h->router, 1, &m);
 		if (rc == UCR_EAGAIN)
-			return;
+			break;
 		h->rx++;
 		if (rc != 0) {
 			p = ucr_unhex(key, 32, m.key) == 0 ? peer_find(h, key)
@@ -1089,6 +1189,12 @@ peer_dispatch(struct hub *h)
 			ucr_wire_msg_free(&m);
 			continue;
 		}
+		/* a new connection of a peer whose batches wait: answer
+		 * them on the connection they came on */
+		if (grp.n > 0 && (p = peer_find(h, key)) != NULL &&
+		    (p->ridlen != m.ridlen ||
+			memcmp(p->rid, m.rid, m.ridlen) != 0))
+			group_commit(h);
 		if ((p = peer_get(h, &m, key)) == NULL) {
 			ucr_wire_msg_free(&m);
 			continue;
@@ -1142,13 +1248,17 @@ peer_dispatch(struct hub *h)
 			ucr_wire_msg_free(&m);
 			continue;
 		}
+		if (f->body_case == UCR__FRAME__BODY_BATCH &&
+		    on_batch(h, &m, p, f))
+			continue; /* in the group, answered at its commit */
+		/* anything else sees, and follows, the batches before it */
+		group_commit(h);
 		switch (f->body_case) {
 		case UCR__FRAME__BODY_HELLO:
 			on_hello(h, &m, p, f->hello);
 			break;
 		case UCR__FRAME__BODY_BATCH:
-			on_batch(h, &m, p, f->batch);
-			break;
+			break; /* refused by on_batch */
 		case UCR__FRAME__BODY_ACK:
 			on_ack(h, &m, p, f->ack);
 			break;
@@ -1167,6 +1277,7 @@ peer_dispatch(struct hub *h)
 		ucr__frame__free_unpacked(f, NULL);
 		ucr_wire_msg_free(&m);
 	}
+	group_commit(h);
 }
 
 /* ------------------------------------------------------------ checkpoint */

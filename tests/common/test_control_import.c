@@ -112,6 +112,22 @@ Test(control_import, chunks_commit_in_one_transaction)
 	ucr__reply__free_unpacked(rep, NULL);
 	cr_assert_eq(su_records(store), 15001);
 	cr_assert_eq(ucr_store_verify(store, NULL, NULL, NULL, 0), 0);
+	/* the store was opened again after the commit (ucr_store_shed): it
+	 * keeps its identity and its clock, and takes the next write */
+	{
+		uint64_t epoch, t = ucr_store_time_next(store, 0);
+		char owner[16];
+
+		cr_assert_eq(ucr_store_shed(store), 0);
+		cr_assert_gt(ucr_store_time_next(store, 0), t);
+		cr_assert_eq(ucr_store_identity(store, NULL, &epoch, owner,
+				 sizeof(owner)),
+		    0);
+		cr_assert_str_eq(owner, "2403");
+		cr_assert_eq(su_append(store, key, su_network("2403", 20000)),
+		    0);
+		cr_assert_eq(su_records(store), 15002);
+	}
 	/* the import is over: its id is unknown now */
 	rep = chunk(id, 0, 1, -1, 1, 0);
 	cr_assert_eq(rep->code, UCR_ENOTFOUND);

@@ -311,3 +311,189 @@ Test(ingest, large_write_is_all_or_nothing)
 	cr_assert_eq(su_records(hub), N + 1); /* and the roster record */
 	free(p);
 }
+
+/* The hub applies the node's log in groups of up to g batches of per. */
+static void
+to_hub_grouped(size_t per, size_t g)
+{
+	struct ucr_apply_item it[UCR_GROUP_MAX_BATCHES];
+	struct ucr_head h;
+	uint64_t epoch, seq = 1;
+	size_t n, i;
+
+	cr_assert_eq(ucr_store_identity(node, NULL, &epoch, NULL, 0), 0);
+	cr_assert_eq(ucr_store_head(node, nodek->pk, epoch, &h), 0);
+	while (seq <= h.seq) {
+		for (n = 0; n < g && seq <= h.seq; n++) {
+			Ucr__Batch *b;
+
+			cr_assert_eq(ucr_store_batch(node, nodek, nodek->pk,
+					 epoch, seq, seq + per - 1,
+					 (size_t)8 << 20, &b),
+			    0);
+			it[n].batch = b;
+			seq = b->last_seq + 1;
+		}
+		cr_assert_eq(ucr_store_apply_group(hub, it, n), 0);
+		for (i = 0; i < n; i++) {
+			cr_assert_eq(it[i].rc, 0, "%s", it[i].why);
+			ucr_batch_free((Ucr__Batch *)it[i].batch);
+		}
+	}
+}
+
+Test(ingest, group_commit_gives_the_digest_of_before)
+{
+	char h[65];
+
+	write_history(0);
+	to_hub_grouped(700, 8);
+	digest_2403(hub, h);
+	cr_assert_str_eq(h, golden);
+	cr_assert_eq(ucr_store_verify(hub, NULL, NULL, NULL, 0), 0);
+}
+
+/* A node of its own (another municipality), enrolled at the hub. */
+static struct ucr_store *
+other_node(const char *sub, const char *code, struct ucr_key **k, int n)
+{
+	struct ucr_store *s;
+	int i;
+
+	cr_assert_eq(ucr_key_generate(k), 0);
+	s = su_open(dir, sub, *k, code, hubk->pk, (size_t)64 << 20);
+	cr_assert_eq(su_append(hub, hubk, su_roster((*k)->pk, code)), 0);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(su_append(s, *k, su_network(code, i)), 0);
+	return s;
+}
+
+static Ucr__Batch *
+batch_of(struct ucr_store *s, const struct ucr_key *k, uint64_t from,
+    uint64_t to)
+{
+	Ucr__Batch *b;
+	uint64_t epoch;
+
+	cr_assert_eq(ucr_store_identity(s, NULL, &epoch, NULL, 0), 0);
+	cr_assert_eq(ucr_store_batch(s, k, k->pk, epoch, from, to,
+			 (size_t)8 << 20, &b),
+	    0);
+	return b;
+}
+
+static uint64_t
+hub_head(const struct ucr_key *k, struct ucr_store *s)
+{
+	struct ucr_head h;
+	uint64_t epoch;
+
+	cr_assert_eq(ucr_store_identity(s, NULL, &epoch, NULL, 0), 0);
+	if (ucr_store_head(hub, k->pk, epoch, &h) != 0)
+		return 0;
+	return h.seq;
+}
+
+/*
+ * One group: two batches of one node, a forged batch of a second, a batch
+ * of a third that starts beyond what the hub holds, and a good batch of the
+ * third. The forged one and the gap are refused alone, writing nothing;
+ * the good ones commit in the one transaction, in order (the second batch
+ * of the first node continues its first).
+ */
+Test(ingest, group_commit_refuses_a_forged_batch_alone)
+{
+	struct ucr_key *k2, *k3;
+	struct ucr_store *n2, *n3;
+	struct ucr_apply_item it[5];
+	size_t i;
+	int q = 0;
+
+	for (i = 0; i < 20; i++)
+		cr_assert_eq(su_append(node, nodek, su_network("2403", (int)i)),
+		    0);
+	n2 = other_node("n2", "2480", &k2, 5);
+	n3 = other_node("n3", "2401", &k3, 6);
+	it[0].batch = batch_of(node, nodek, 1, 10);
+	it[1].batch = batch_of(n2, k2, 1, 5);
+	((Ucr__Batch *)it[1].batch)->signature.data[3] ^= 0x10; /* forged */
+	it[2].batch = batch_of(n3, k3, 4, 6);                   /* a gap */
+	it[3].batch = batch_of(node, nodek, 11, 20);
+	it[4].batch = batch_of(n3, k3, 1, 3);
+	cr_assert_eq(ucr_store_apply_group(hub, it, 5), 0);
+	cr_assert_eq(it[0].rc, 0, "%s", it[0].why);
+	cr_assert_eq(it[0].applied, 10);
+	cr_assert_neq(it[1].rc, 0);
+	cr_assert_eq(it[2].rc, UCR_EGAP, "%s", it[2].why);
+	cr_assert_eq(it[3].rc, 0, "%s", it[3].why);
+	cr_assert_eq(it[4].rc, 0, "%s", it[4].why);
+	cr_assert_eq(it[4].applied, 3);
+	cr_assert_eq(hub_head(nodek, node), 20);
+	cr_assert_eq(hub_head(k2, n2), 0);
+	cr_assert_eq(hub_head(k3, n3), 3);
+	/* nothing of the forged log, nor any quarantine for it */
+	cr_assert_eq(ucr_store_foreach_quarantine(hub, su_count_cb_q, &q), 0);
+	cr_assert_eq(q, 0);
+	cr_assert_eq(su_records(hub), 3 + 20 + 3); /* + 2 roster records */
+	cr_assert_eq(ucr_store_verify(hub, NULL, NULL, NULL, 0), 0);
+	/* the genuine batch goes in afterwards; the refused gap too */
+	((Ucr__Batch *)it[1].batch)->signature.data[3] ^= 0x10;
+	cr_assert_eq(ucr_store_apply_group(hub, &it[1], 2), 0);
+	cr_assert_eq(it[1].rc, 0, "%s", it[1].why);
+	cr_assert_eq(it[2].rc, 0, "%s", it[2].why);
+	cr_assert_eq(hub_head(k2, n2), 5);
+	cr_assert_eq(hub_head(k3, n3), 6);
+	for (i = 0; i < 5; i++)
+		ucr_batch_free((Ucr__Batch *)it[i].batch);
+	ucr_store_free(n2);
+	ucr_store_free(n3);
+	ucr_key_free(k2);
+	ucr_key_free(k3);
+}
+
+/* A fork in a group keeps its evidence; the others of the group commit. */
+Test(ingest, group_commit_keeps_a_forks_evidence)
+{
+	struct ucr_key *k2;
+	struct ucr_store *n2, *copy;
+	struct ucr_apply_item it[3];
+	struct ucr_head h;
+	uint64_t epoch;
+	char cmd[1024];
+	size_t i;
+	int q = 0;
+
+	n2 = other_node("n2", "2480", &k2, 3);
+	for (i = 1; i <= 3; i++)
+		cr_assert_eq(su_append(node, nodek, su_network("2403", (int)i)),
+		    0);
+	/* the node's store copied: seq 4 and 5 differ in the two */
+	ucr_store_free(node);
+	snprintf(cmd, sizeof(cmd), "cp -a '%s/node' '%s/copy'", dir, dir);
+	cr_assert_eq(system(cmd), 0);
+	node = su_open(dir, "node", nodek, "2403", hubk->pk, (size_t)256 << 20);
+	copy = su_open(dir, "copy", nodek, "2403", hubk->pk, (size_t)256 << 20);
+	cr_assert_eq(su_append(node, nodek, su_network("2403", 4)), 0);
+	cr_assert_eq(su_append(node, nodek, su_network("2403", 5)), 0);
+	cr_assert_eq(su_append(copy, nodek, su_network("2403", 40)), 0);
+	cr_assert_eq(su_append(copy, nodek, su_network("2403", 50)), 0);
+	it[0].batch = batch_of(node, nodek, 1, 5);
+	it[1].batch = batch_of(copy, nodek, 2, 5);
+	it[2].batch = batch_of(n2, k2, 1, 3);
+	cr_assert_eq(ucr_store_apply_group(hub, it, 3), 0);
+	cr_assert_eq(it[0].rc, 0, "%s", it[0].why);
+	cr_assert_eq(it[1].rc, UCR_EFORK, "%s", it[1].why);
+	cr_assert_eq(it[2].rc, 0, "%s", it[2].why);
+	cr_assert_eq(ucr_store_foreach_quarantine(hub, su_count_cb_q, &q), 0);
+	cr_assert_eq(q, 1);
+	cr_assert_eq(ucr_store_identity(node, NULL, &epoch, NULL, 0), 0);
+	cr_assert_eq(ucr_store_head(hub, nodek->pk, epoch, &h), 0);
+	cr_assert_eq(h.seq, 5);
+	cr_assert(h.stopped);
+	cr_assert_eq(hub_head(k2, n2), 3);
+	for (i = 0; i < 3; i++)
+		ucr_batch_free((Ucr__Batch *)it[i].batch);
+	ucr_store_free(copy);
+	ucr_store_free(n2);
+	ucr_key_free(k2);
+}
