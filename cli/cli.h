@@ -152,9 +152,13 @@ int cmd_init(int argc, char **argv);             /* cli/init.c */
 int cmd_backup(int argc, char **argv);           /* cli/init.c */
 int cmd_rebuild(int argc, char **argv);          /* cli/init.c */
 int cmd_member(int argc, char **argv);           /* cli/member.c */
-/* 0 if code is a member of the region (a Member record, or one of the six
-   defaults), else -1. */
+/* 0 if code is a member of the region (docs/view.md: its Member record,
+   or one of the six defaults while there is no Member record), else -1. */
 int cli_member_check(const struct ucr_config *cfg, const char *code);
+/* The version of key that hashes to hash (UCR_HASH_LEN bytes), from the
+   logs held in s, or NULL; cli/history.c. The caller frees it. */
+Ucr__Record *cli_record_version(struct ucr_store *s, const char *key,
+    const uint8_t *hash);
 
 /* The ucr program: global options, then the command. */
 int cli_main(int argc, char **argv);

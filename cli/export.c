@@ -402,7 +402,7 @@ static const char *const scope_names[] = {"national", "international"};
 static const char *
 mun_name(const char *code)
 {
-	const struct ucr_municipality *m = ucr_municipality_find(code);
+	const struct ucr_municipality *m = ucr_municipality_lookup(code);
 
 	return m ? m->name : "";
 }

@@ -268,3 +268,50 @@ leave:
 	ucr_config_free(cfg);
 	return rc;
 }
+
+/*
+ * The version of key whose stored bytes hash to hash (what an adopting
+ * decision binds), from the logs s holds; NULL if none is held (the entry
+ * not received, or a store that keeps no log of it). The caller frees it.
+ */
+Ucr__Record *
+cli_record_version(struct ucr_store *s, const char *key, const uint8_t *hash)
+{
+	struct logs logs = {0};
+	struct hist c;
+	Ucr__Record *found = NULL;
+	char kind[32];
+	const char *p, *q;
+	size_t i;
+
+	memset(&c, 0, sizeof(c));
+	c.key = key;
+	if ((p = strchr(key, '/')) == NULL ||
+	    (q = strchr(p + 1, '/')) == NULL ||
+	    (size_t)(q - p - 1) >= sizeof(kind))
+		return NULL;
+	memcpy(kind, p + 1, q - p - 1);
+	kind[q - p - 1] = '\0';
+	if ((c.kind = ucr_kind_parse(kind)) == UCR__RECORD__BODY__NOT_SET ||
+	    ucr_store_foreach_head(s, collect_head, &logs) != 0)
+		goto leave;
+	for (i = 0; i < logs.n && found == NULL; i++) {
+		size_t j;
+
+		if (ucr_store_foreach_entry(s, logs.h[i].author,
+			logs.h[i].epoch, 1, hist_entry, &c) != 0)
+			break;
+		for (j = 0; j < c.n && found == NULL; j++)
+			if (memcmp(c.v[j].hash, hash, UCR_HASH_LEN) == 0) {
+				found = c.v[j].record;
+				c.v[j].record = NULL;
+			}
+	}
+leave:
+	for (i = 0; i < c.n; i++)
+		if (c.v[i].record != NULL)
+			ucr__record__free_unpacked(c.v[i].record, NULL);
+	free(c.v);
+	free(logs.h);
+	return found;
+}

@@ -118,12 +118,17 @@ static const struct command commands[] = {
 	   "projects that overlap it; ucr explain lists what was left out.\n")},
     {"member", cmd_member, N_("admit a municipality to the region (hub)"),
 	N_("ucr member add CODE --name NAME [--population N]\n"
+	   "ucr member remove CODE\n"
 	   "\n"
 	   "Admits one of Sweden's 290 municipalities (CODE is its SCB code, e.g.\n"
 	   "2284) as a member of the region: a regional record every node receives.\n"
 	   "ucr roster add then enrols keys for it; a code that is not a member\n"
-	   "(nor one of the six default members) is refused there. --population\n"
-	   "is the weight of its figures in regional roll-ups (0: unknown).\n")},
+	   "is refused there. --population is the weight of its figures in\n"
+	   "regional roll-ups (0: unknown). A region without Member records has\n"
+	   "the six default members; the first add (or remove) also writes Member\n"
+	   "records for the six, in the same write, so none is dropped. remove\n"
+	   "deletes a member's record (never the last member's); the view, the\n"
+	   "report and the goals follow the members.\n")},
     {"decision", cmd_decision, N_("record a political decision"),
 	N_("ucr decision add ID --body board|council|regional-council|steering-group\n"
 	   "                 --date DATE\n"

@@ -22,6 +22,7 @@
 
 #include "chain.h"
 #include "cli.h"
+#include "clijson.h"
 #include "officer.h"
 #include "error.h"
 #include "i18n.h"
@@ -140,7 +141,7 @@ fmt_age(char *buf, size_t len, int64_t s)
 static const char *
 mun_name(const char *code)
 {
-	const struct ucr_municipality *m = ucr_municipality_find(code);
+	const struct ucr_municipality *m = ucr_municipality_lookup(code);
 
 	return m ? m->name : code;
 }
@@ -171,7 +172,7 @@ static const char *const title_words[] = {
     /* TRANSLATORS: the programme goals (the project description's words) */
     N_("Thematic working groups engaged"), N_("Regional workshops held"),
     N_("Gender balance: neither women nor men above this share (%)"),
-    N_("Regional action plan adopted on six adopted local plans"),
+    N_("Regional action plan adopted on the members' local plans"),
     N_("New national or international networks"),
     N_("Development projects, at least one per municipality"),
     /* TRANSLATORS: the five regional priorities, as the region names them */
@@ -367,7 +368,7 @@ text_municipalities(FILE *f, const struct ucr_view *v, const struct colors *c)
 		cli_cell(f, _(heads[k]), widths[k], 1);
 	}
 	fprintf(f, "  %s\n", _("last sync"));
-	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
+	for (m = 0; m < (int)v->nmun; m++) {
 		const struct ucr_view_municipality *mu = &v->mun[m];
 
 		fprintf(f, "  %-5s ", mu->code);
@@ -394,7 +395,7 @@ text_municipalities(FILE *f, const struct ucr_view *v, const struct colors *c)
 	fprintf(f,
 	    _("region: baseline %.0f %% of %d commitments × %d "
 	      "municipalities"),
-	    v->region_baseline_pct, UCR_NCOMMITMENTS, UCR_NMUNICIPALITIES);
+	    v->region_baseline_pct, UCR_NCOMMITMENTS, (int)v->nmun);
 	fprintf(f, "%s\n", c->off);
 }
 
@@ -608,8 +609,7 @@ cmd_plan(int argc, char **argv)
 				    "population, %u of %d municipalities)"),
 			    pr->regional[i].indicator, pr->regional[i].year,
 			    fmt_num(n, sizeof(n), pr->regional[i].value),
-			    pr->regional[i].municipalities,
-			    UCR_NMUNICIPALITIES);
+			    pr->regional[i].municipalities, (int)v->nmun);
 			printf("%s\n", c.off);
 		}
 		text_target_head(stdout, 1);
@@ -786,6 +786,13 @@ cmd_cycle(int argc, char **argv)
 	}
 	if (load_view(&v) != 0)
 		return 1;
+	if (ucr_view_mun_index(v, mu->code) < 0) {
+		cli_error("cycle: %s (%s) is not a member of the region (ucr "
+			  "member add %s on the hub)",
+		    mu->code, mu->name, mu->code);
+		ucr_view_free(v);
+		return 1;
+	}
 	if ((doc = ucr_view_json_cycle(v, mu->code)) == NULL) {
 		cli_error("out of memory");
 		ucr_view_free(v);
@@ -820,6 +827,198 @@ text_refs(FILE *f, const struct ucr_view_ref *refs, size_t n)
 		fprintf(f, "  %.16s %8llu  %s\n", hex,
 		    (unsigned long long)refs[i].seq, refs[i].key);
 	}
+}
+
+/* ------------------------------------------------------------ adoption */
+
+/*
+ * The adopted and the current version of a record changed after its
+ * adoption (docs/view.md), read from the logs the configured store holds
+ * (cli/history.c): NULL each when not held or the store is not readable
+ * here (a reader's configuration). The caller frees both.
+ */
+static void
+change_versions(const struct ucr_view_change *x, Ucr__Record **adopted,
+    Ucr__Record **current)
+{
+	struct ucr_config *cfg = NULL;
+	struct ucr_store *s = NULL;
+
+	*adopted = *current = NULL;
+	if (cli_load_config(&cfg) != 0)
+		return;
+	if (ucr_store_open(&s, cfg->data, UCR_STORE_RDONLY, cfg->map_size) ==
+	    0) {
+		*adopted = cli_record_version(s, x->key, x->adopted);
+		if (!x->deleted)
+			*current = cli_record_version(s, x->key, x->current);
+		ucr_store_free(s);
+	}
+	ucr_config_free(cfg);
+}
+
+/* The body fields whose values differ between two versions (JSON of
+   cli_record_json), in the adopted version's field order. */
+static json_t *
+changed_fields(json_t *a, json_t *b)
+{
+	json_t *out = json_array(), *ba = json_object_get(a, "body"),
+	       *bb = json_object_get(b, "body"), *val;
+	const char *k;
+
+	json_object_foreach(ba, k, val)
+	{
+		if (!json_equal(val, json_object_get(bb, k)))
+			json_array_append_new(out, json_string(k));
+	}
+	json_object_foreach(bb, k, val)
+	{
+		if (json_object_get(ba, k) == NULL)
+			json_array_append_new(out, json_string(k));
+	}
+	return out;
+}
+
+static const char *
+dec_year(char *buf, size_t len, const Ucr__Decimal *d, unsigned year)
+{
+	char n[48];
+
+	if (d == NULL)
+		return "-";
+	ucr_decimal_format(d, n, sizeof(n));
+	if (year)
+		snprintf(buf, len, "%s@%u", n, year);
+	else
+		snprintf(buf, len, "%s", n);
+	return buf;
+}
+
+/* One version on one line: a target's title, indicator, direction,
+   baseline and target; another record's body as JSON. Escaped. */
+static void
+version_line(FILE *f, const Ucr__Record *r)
+{
+	char safe[1024], b1[64], b2[64], *j;
+
+	if (r->body_case == UCR__RECORD__BODY_TARGET) {
+		const Ucr__Target *t = r->target;
+
+		ucr_text_escape(safe, sizeof(safe), t->title, strlen(t->title));
+		fprintf(f,
+		    _("title \"%s\", indicator %s, direction %s, baseline "
+		      "%s, target %s"),
+		    safe, *t->indicator ? t->indicator : "-",
+		    cli_enum_name(cli_enum_direction, t->direction),
+		    dec_year(b1, sizeof(b1), t->baseline_value,
+			t->baseline_year),
+		    dec_year(b2, sizeof(b2), t->target_value, t->target_year));
+		return;
+	}
+	{
+		json_t *o = cli_record_json(r);
+
+		j = json_dumps(json_object_get(o, "body"),
+		    JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(o);
+	}
+	if (j != NULL) {
+		ucr_text_escape(safe, sizeof(safe), j, strlen(j));
+		fputs(safe, f);
+		free(j);
+	}
+}
+
+/* explain's text about a target's changes after adoption. */
+static void
+text_changes(FILE *f, const struct ucr_view *v, const char *key)
+{
+	size_t i, k;
+
+	for (i = 0; i < v->nchanges; i++) {
+		const struct ucr_view_change *x = &v->changes[i];
+		char ha[2 * UCR_HASH_LEN + 1], hc[2 * UCR_HASH_LEN + 1];
+		Ucr__Record *a, *c;
+
+		if (strcmp(x->key, key) != 0)
+			continue;
+		ucr_hex(ha, x->adopted, UCR_HASH_LEN);
+		ucr_hex(hc, x->current, UCR_HASH_LEN);
+		change_versions(x, &a, &c);
+		fprintf(f, "%s\n", _("changed after adoption:"));
+		fprintf(f, _("  adopted by %s (%s): version %.16s\n"),
+		    x->decision, x->decision_date, ha);
+		if (a != NULL) {
+			fputs("    ", f);
+			version_line(f, a);
+			fputc('\n', f);
+		} else
+			fprintf(f, "    %s\n",
+			    _("(that version is not held here)"));
+		if (x->deleted)
+			fprintf(f, "%s\n", _("  current: deleted"));
+		else {
+			fprintf(f, _("  current: version %.16s\n"), hc);
+			if (c != NULL) {
+				fputs("    ", f);
+				version_line(f, c);
+				fputc('\n', f);
+			}
+		}
+		if (a != NULL && c != NULL) {
+			json_t *ja = cli_record_json(a),
+			       *jc = cli_record_json(c);
+			json_t *ch = changed_fields(ja, jc);
+
+			fprintf(f, "  %s", _("changed:"));
+			for (k = 0; k < json_array_size(ch); k++)
+				fprintf(f, "%s%s", k ? ", " : " ",
+				    json_string_value(json_array_get(ch, k)));
+			fputc('\n', f);
+			json_decref(ch);
+			json_decref(ja);
+			json_decref(jc);
+		}
+		fprintf(f, _("  both versions: ucr history %s\n"), x->key);
+		if (a != NULL)
+			ucr__record__free_unpacked(a, NULL);
+		if (c != NULL)
+			ucr__record__free_unpacked(c, NULL);
+	}
+}
+
+/* ucr_view_json_changes() with the two versions' records and the fields
+   that differ: adopted_version, current_version (cli_record_json or
+   null), changed_fields. */
+static json_t *
+json_changes(const struct ucr_view *v, const char *key)
+{
+	json_t *arr = ucr_view_json_changes(v, key), *o;
+	size_t i, k = 0;
+
+	for (i = 0; i < v->nchanges && arr != NULL; i++) {
+		const struct ucr_view_change *x = &v->changes[i];
+		Ucr__Record *a, *c;
+		json_t *ja, *jc;
+
+		if (key != NULL && strcmp(x->key, key) != 0)
+			continue;
+		if ((o = json_array_get(arr, k++)) == NULL)
+			break;
+		change_versions(x, &a, &c);
+		ja = a != NULL ? cli_record_json(a) : json_null();
+		jc = c != NULL ? cli_record_json(c) : json_null();
+		json_object_set_new(o, "changed_fields",
+		    a != NULL && c != NULL ? changed_fields(ja, jc)
+					   : json_null());
+		json_object_set_new(o, "adopted_version", ja);
+		json_object_set_new(o, "current_version", jc);
+		if (a != NULL)
+			ucr__record__free_unpacked(a, NULL);
+		if (c != NULL)
+			ucr__record__free_unpacked(c, NULL);
+	}
+	return arr;
 }
 
 int
@@ -872,8 +1071,7 @@ cmd_explain(int argc, char **argv)
 			doc = json_pack("{s:s, s:o, s:o, s:o}", "target",
 			    t->key, "figure", ucr_view_json_target(v, t),
 			    "records", ucr_view_json_refs(t->refs, t->nrefs),
-			    "changed_after_adoption",
-			    ucr_view_json_changes(v, t->key));
+			    "changed_after_adoption", json_changes(v, t->key));
 		rc = print_json(doc);
 		ucr_view_free(v);
 		return rc;
@@ -916,23 +1114,7 @@ cmd_explain(int argc, char **argv)
 		printf("from %zu signed record%s:\n", t->nrefs,
 		    t->nrefs == 1 ? "" : "s");
 		text_refs(stdout, t->refs, t->nrefs);
-		for (size_t i = 0; i < v->nchanges; i++) {
-			const struct ucr_view_change *x = &v->changes[i];
-			char ha[2 * UCR_HASH_LEN + 1], hc[2 * UCR_HASH_LEN + 1];
-
-			if (strcmp(x->key, t->key) != 0)
-				continue;
-			ucr_hex(ha, x->adopted, UCR_HASH_LEN);
-			ucr_hex(hc, x->current, UCR_HASH_LEN);
-			printf("changed after adoption:\n"
-			       "  adopted by %s (%s): version %.16s\n",
-			    x->decision, x->decision_date, ha);
-			if (x->deleted)
-				printf("  current: deleted\n");
-			else
-				printf("  current: version %.16s\n", hc);
-			printf("  both versions: ucr history %s\n", x->key);
-		}
+		text_changes(stdout, v, t->key);
 	}
 	ucr_view_free(v);
 	return 0;
@@ -1307,7 +1489,7 @@ html_matrix(FILE *f, const struct ucr_view *v)
 	    _("The municipalities in the Aalborg cycle"), _("Municipality"),
 	    _("1 Baseline"), _("2 Targets"), _("3 Plan adopted"),
 	    _("4 Projects"), _("5 Follow-up"), _("Last sync"));
-	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
+	for (m = 0; m < (int)v->nmun; m++) {
 		const struct ucr_view_municipality *mu = &v->mun[m];
 
 		fputs("<tr><th scope=row>", f);
@@ -1337,8 +1519,9 @@ html_matrix(FILE *f, const struct ucr_view *v)
 	fputs("</tbody></table>\n<p><small>", f);
 	h_printf(f,
 	    _("Regional baseline coverage %.0f %% (commitments with a "
-	      "baseline, summed over the six municipalities, of 300)."),
-	    v->region_baseline_pct);
+	      "baseline, summed over the %d municipalities, of %d)."),
+	    v->region_baseline_pct, (int)v->nmun,
+	    (int)v->nmun * UCR_NCOMMITMENTS);
 	fputs("</small></p>\n", f);
 }
 
@@ -1426,7 +1609,7 @@ html_heatmap(FILE *f, const struct ucr_view *v)
 	fprintf(f,
 	    "</p>\n<table><caption>%s</caption><tr><th scope=col>%s</th>",
 	    _("Targets by priority and municipality"), _("Priority"));
-	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
+	for (m = 0; m < (int)v->nmun; m++) {
 		fputs("<th scope=col>", f);
 		h_esc(f, v->mun[m].name);
 		fputs("</th>", f);
@@ -1440,7 +1623,7 @@ html_heatmap(FILE *f, const struct ucr_view *v)
 		fputs("<tr><th scope=row>", f);
 		h_printf(f, "%s %s", pr->id, title_tr(pr->title));
 		fputs("</th>", f);
-		for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
+		for (m = 0; m < (int)v->nmun; m++) {
 			const size_t *c = pr->cell[m];
 			size_t all = 0,
 			       good = c[UCR_PROGRESS_ONTRACK] +
@@ -1998,7 +2181,7 @@ html_priority(FILE *f, const struct ucr_view *v, int k,
 		    strcmp(pr->regional[i].weights, "sample") == 0
 			? _("sample")
 			: _("measured (N01951)"),
-		    pr->regional[i].municipalities, UCR_NMUNICIPALITIES);
+		    pr->regional[i].municipalities, (int)v->nmun);
 		fputs("</small></p>\n", f);
 	}
 	if (pr->ntargets > 0)

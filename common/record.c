@@ -260,10 +260,13 @@ ucr_municipality_lookup(const char *s)
 {
 	const struct ucr_municipality *m = ucr_municipality_find(s);
 	size_t i;
+	const struct ucr_municipality_se *se;
 
 	for (i = 0; m == NULL && s != NULL && i < UCR_NMUNICIPALITIES; i++)
 		if (name_eq(ucr_municipalities[i].name, s))
 			m = &ucr_municipalities[i];
+	if (m == NULL && (se = ucr_municipality_se_lookup(s)) != NULL)
+		m = &ucr_municipalities_se_mun[se - ucr_municipalities_se];
 	return m;
 }
 

@@ -58,6 +58,9 @@ struct ucr_municipality_se {
 #define UCR_NMUNICIPALITIES_SE 290
 extern const struct ucr_municipality_se
     ucr_municipalities_se[UCR_NMUNICIPALITIES_SE];
+/* The same, index for index, as struct ucr_municipality (population 0). */
+extern const struct ucr_municipality
+    ucr_municipalities_se_mun[UCR_NMUNICIPALITIES_SE];
 /* By code, or NULL. */
 const struct ucr_municipality_se *ucr_municipality_se_find(const char *code);
 /* By code or name (case ignored, Swedish letters included), or NULL. */
@@ -71,8 +74,10 @@ extern const char *const ucr_priority_titles[UCR_NPRIORITIES];
 
 const struct ucr_commitment *ucr_commitment_find(const char *id);
 const struct ucr_municipality *ucr_municipality_find(const char *code);
-/* By code ("2403") or name ("Bjurholm", "umeå": case ignored, Swedish
-   letters included), or NULL. */
+/* By code ("2403") or name ("Bjurholm", "umeå", "Örnsköldsvik": case
+   ignored, Swedish letters included), or NULL: one of the six defaults
+   (with its sample population), else any of Sweden's 290 (population 0).
+   Whether it is a member of the region is the caller's question. */
 const struct ucr_municipality *ucr_municipality_lookup(const char *s);
 int ucr_priority_valid(const char *id); /* 1 for "P1".."P5" */
 

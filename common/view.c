@@ -153,39 +153,134 @@ ucr_view_method_name(enum ucr_progress_method m)
 }
 
 int
-ucr_view_regional_rate(double *out, const double values[UCR_NMUNICIPALITIES],
-    const int have[UCR_NMUNICIPALITIES],
-    const double weights[UCR_NMUNICIPALITIES])
+ucr_view_regional_rate(double *out, size_t n, const double *values,
+    const int *have, const double *weights)
 {
-	double num = 0, den = 0, w;
-	int i, n = 0;
+	double num = 0, den = 0;
+	size_t i;
+	int used = 0;
 
-	for (i = 0; i < UCR_NMUNICIPALITIES; i++) {
+	for (i = 0; i < n; i++) {
 		if (!have[i])
 			continue;
-		w = weights ? weights[i]
-			    : (double)ucr_municipalities[i].population;
-		num += w * values[i];
-		den += w;
-		n++;
+		num += weights[i] * values[i];
+		den += weights[i];
+		used++;
 	}
-	if (n == 0 || !(den > 0))
+	if (used == 0 || !(den > 0))
 		return 0;
 	*out = num / den;
-	return n;
+	return used;
 }
 
 int
-ucr_view_mun_index(const char *code)
+ucr_view_mun_index(const struct ucr_view *v, const char *code)
+{
+	size_t i;
+
+	if (v == NULL || code == NULL)
+		return -1;
+	for (i = 0; i < v->nmun; i++)
+		if (strcmp(v->mun[i].code, code) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* ------------------------------------------------------------ members */
+
+/* Rank of a default member (0..5), or UCR_NMUNICIPALITIES. */
+static int
+default_rank(const char *code)
 {
 	int i;
 
-	if (code == NULL)
-		return -1;
 	for (i = 0; i < UCR_NMUNICIPALITIES; i++)
 		if (strcmp(ucr_municipalities[i].code, code) == 0)
 			return i;
-	return -1;
+	return UCR_NMUNICIPALITIES;
+}
+
+int
+ucr_view_member_cmp(const char *a, const char *b)
+{
+	int x = default_rank(a), y = default_rank(b);
+
+	if (x != y)
+		return x < y ? -1 : 1;
+	return strcmp(a, b);
+}
+
+static int
+member_cmp(const void *a, const void *b)
+{
+	return ucr_view_member_cmp(((const struct ucr_view_member *)a)->code,
+	    ((const struct ucr_view_member *)b)->code);
+}
+
+void
+ucr_view_members_init(struct ucr_view_members *ms)
+{
+	memset(ms, 0, sizeof(*ms));
+}
+
+void
+ucr_view_members_add(struct ucr_view_members *ms, const Ucr__Record *r)
+{
+	const Ucr__Member *me;
+	const struct ucr_municipality *d;
+	const struct ucr_municipality_se *se;
+	struct ucr_view_member *x;
+	size_t i;
+
+	if (r == NULL || r->tombstone ||
+	    r->body_case != UCR__RECORD__BODY_MEMBER || r->owner == NULL ||
+	    strcmp(r->owner, UCR_REGION) != 0 || (me = r->member) == NULL ||
+	    me->code == NULL ||
+	    (se = ucr_municipality_se_find(me->code)) == NULL)
+		return;
+	for (i = 0; i < ms->n; i++)
+		if (strcmp(ms->m[i].code, se->code) == 0)
+			return;
+	ms->from_records = 1;
+	if (ms->n == UCR_MAX_MEMBERS) {
+		/* Keep the lowest codes: the same set wherever the records
+		   arrive in a different order. */
+		size_t hi = 0;
+
+		for (i = 1; i < ms->n; i++)
+			if (strcmp(ms->m[i].code, ms->m[hi].code) > 0)
+				hi = i;
+		ms->over++;
+		if (strcmp(se->code, ms->m[hi].code) > 0)
+			return;
+		x = &ms->m[hi];
+	} else
+		x = &ms->m[ms->n++];
+	memset(x, 0, sizeof(*x));
+	snprintf(x->code, sizeof(x->code), "%s", se->code);
+	d = ucr_municipality_find(se->code);
+	x->name = me->name != NULL && *me->name ? me->name : se->name;
+	x->population = me->population > 0 ? (long)me->population
+	    : d != NULL                    ? d->population
+					   : 0;
+}
+
+void
+ucr_view_members_finish(struct ucr_view_members *ms)
+{
+	size_t i;
+
+	if (!ms->from_records) {
+		ms->n = UCR_NMUNICIPALITIES;
+		for (i = 0; i < UCR_NMUNICIPALITIES; i++) {
+			snprintf(ms->m[i].code, sizeof(ms->m[i].code), "%s",
+			    ucr_municipalities[i].code);
+			ms->m[i].name = ucr_municipalities[i].name;
+			ms->m[i].population = ucr_municipalities[i].population;
+		}
+	}
+	if (ms->n > 1)
+		qsort(ms->m, ms->n, sizeof(ms->m[0]), member_cmp);
 }
 
 /* ------------------------------------------------------------ memory */
@@ -424,7 +519,7 @@ static const struct {
     {"A1", "Thematic working groups engaged", 10, 0},
     {"A2", "Regional workshops held", 3, 0},
     {"A3", "Gender balance: neither women nor men above this share (%)", 60, 1},
-    {"R1", "Regional action plan adopted on six adopted local plans", 1, 0},
+    {"R1", "Regional action plan adopted on the members' local plans", 1, 0},
     {"R2", "New national or international networks", 5, 0},
     {"R3", "Development projects, at least one per municipality", 6, 0},
 };
@@ -476,6 +571,8 @@ fold_region(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 		v->goals[g].threshold = goal_defaults[g].threshold;
 		v->goals[g].at_most = goal_defaults[g].at_most;
 	}
+	/* "minst sex ... (ett för varje kommun)": one per member. */
+	v->goals[UCR_GOAL_R3].threshold = (double)v->nmun;
 	for (g = 0; g < UCR_NPRIORITIES; g++) {
 		v->pri[g].id = vm_printf(f, "P%d", g + 1);
 		v->pri[g].title = ucr_priority_titles[g];
@@ -814,7 +911,7 @@ fold_targets(struct fold *f)
 			continue;
 		rt = r->target;
 		if (rt->status == UCR__TARGET_STATUS__TARGET_WITHDRAWN ||
-		    ucr_view_mun_index(r->owner) < 0)
+		    ucr_view_mun_index(v, r->owner) < 0)
 			continue;
 		if ((t = PUSH(f, v->targets, v->ntargets, cap)) == NULL)
 			return;
@@ -874,6 +971,51 @@ fold_targets(struct fold *f)
 	}
 }
 
+/* The members (docs/view.md): from the Member records, else the six. */
+static void
+fold_members(struct fold *f)
+{
+	struct ucr_view *v = f->v;
+	struct ucr_view_members *ms;
+	size_t i;
+
+	if ((ms = malloc(sizeof(*ms))) == NULL) {
+		f->oom = 1;
+		return;
+	}
+	ucr_view_members_init(ms);
+	for (i = 0; i < f->n; i++)
+		ucr_view_members_add(ms, f->in[i]->record);
+	ucr_view_members_finish(ms);
+	v->nmun = ms->n;
+	v->members_from_records = ms->from_records;
+	v->members_over = ms->over;
+	for (i = 0; i < ms->n; i++) {
+		v->mun[i].code = vm_str(f, ms->m[i].code);
+		v->mun[i].name = vm_str(f, ms->m[i].name);
+		v->mun[i].population = ms->m[i].population;
+	}
+	free(ms);
+}
+
+/* The index of a code in the params' per-municipality arrays, or -1. */
+static int
+param_index(const struct ucr_view_params *p, const char *code)
+{
+	size_t i;
+
+	if (p->codes == NULL) {
+		for (i = 0; i < UCR_NMUNICIPALITIES; i++)
+			if (strcmp(ucr_municipalities[i].code, code) == 0)
+				return (int)i;
+		return -1;
+	}
+	for (i = 0; i < p->ncodes; i++)
+		if (p->codes[i] != NULL && strcmp(p->codes[i], code) == 0)
+			return (int)i;
+	return -1;
+}
+
 /* Per municipality: baseline coverage, targets, adoption, follow-up. */
 static void
 fold_municipalities(struct fold *f, const struct ucr_view_params *p)
@@ -884,25 +1026,24 @@ fold_municipalities(struct fold *f, const struct ucr_view_params *p)
 	int64_t quiet_after =
 	    p->quiet_after_s > 0 ? p->quiet_after_s : UCR_VIEW_QUIET_AFTER_S;
 	size_t i, k;
-	int m;
+	int m, pi;
 
-	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
+	for (m = 0; m < (int)v->nmun; m++) {
 		struct ucr_view_municipality *mu = &v->mun[m];
 
-		mu->code = ucr_municipalities[m].code;
-		mu->name = ucr_municipalities[m].name;
-		mu->population = ucr_municipalities[m].population;
+		pi = param_index(p, mu->code);
 		mu->sync_age_s = -1;
 		mu->contact_age_s = -1;
-		if (p->last_sync != NULL && p->last_sync[m] != 0) {
-			uint64_t ms = p->last_sync[m] >> 16;
+		if (p->last_sync != NULL && pi >= 0 && p->last_sync[pi] != 0) {
+			uint64_t ms = p->last_sync[pi] >> 16;
 
-			mu->last_sync = p->last_sync[m];
+			mu->last_sync = p->last_sync[pi];
 			mu->sync_age_s =
 			    now_ms > ms ? (int64_t)((now_ms - ms) / 1000) : 0;
 		}
-		if (p->last_contact_ms != NULL && p->last_contact_ms[m] != 0) {
-			uint64_t ms = p->last_contact_ms[m];
+		if (p->last_contact_ms != NULL && pi >= 0 &&
+		    p->last_contact_ms[pi] != 0) {
+			uint64_t ms = p->last_contact_ms[pi];
 
 			mu->last_contact_ms = ms;
 			mu->contact_age_s =
@@ -929,7 +1070,7 @@ fold_municipalities(struct fold *f, const struct ucr_view_params *p)
 		const struct ucr_commitment *c;
 
 		if (r->body_case != UCR__RECORD__BODY_BASELINE ||
-		    (m = ucr_view_mun_index(r->owner)) < 0 ||
+		    (m = ucr_view_mun_index(v, r->owner)) < 0 ||
 		    (c = ucr_commitment_find(r->baseline->commitment)) == NULL)
 			continue;
 		/* Keys are <owner>/baseline/<commitment>: one record each. */
@@ -941,12 +1082,13 @@ fold_municipalities(struct fold *f, const struct ucr_view_params *p)
 			v->mun[m].theme_covered[c->theme - 1]++;
 		covered_total++;
 	}
-	v->region_baseline_pct =
-	    100.0 * covered_total / (UCR_NCOMMITMENTS * UCR_NMUNICIPALITIES);
+	v->region_baseline_pct = v->nmun == 0
+	    ? 0
+	    : 100.0 * covered_total / (UCR_NCOMMITMENTS * (double)v->nmun);
 	for (i = 0; i < v->ntargets; i++) {
 		const struct ucr_view_target *t = &v->targets[i];
 
-		m = ucr_view_mun_index(t->owner);
+		m = ucr_view_mun_index(v, t->owner);
 		v->mun[m].targets++;
 		v->mun[m].by_status[t->progress.status]++;
 	}
@@ -955,16 +1097,18 @@ fold_municipalities(struct fold *f, const struct ucr_view_params *p)
 
 		if (p->last_followup != NULL)
 			break; /* from the store's index */
-		if ((m = ucr_view_mun_index(me->area)) >= 0 &&
+		if ((m = ucr_view_mun_index(v, me->area)) >= 0 &&
 		    me->status != UCR__MEASURE_STATUS__MEASURE_MISSING &&
 		    me->year > v->mun[m].last_followup)
 			v->mun[m].last_followup = me->year;
 	}
-	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
+	for (m = 0; m < (int)v->nmun; m++) {
 		struct ucr_view_municipality *mu = &v->mun[m];
 
 		if (p->last_followup != NULL)
-			mu->last_followup = p->last_followup[m];
+			mu->last_followup = (pi = param_index(p, mu->code)) >= 0
+			    ? p->last_followup[pi]
+			    : 0;
 		for (k = 0; k < v->nprojects; k++)
 			if (v->projects[k].counts &&
 			    ucr_view_project_has(&v->projects[k], mu->code))
@@ -1003,19 +1147,18 @@ fold_municipalities(struct fold *f, const struct ucr_view_params *p)
  * source of weights per figure.
  */
 static int
-measured_weights(struct fold *f, unsigned y, const int have[],
-    double w[UCR_NMUNICIPALITIES])
+measured_weights(struct fold *f, unsigned y, const int have[], double w[])
 {
 	struct ucr_view_point *pts;
 	const struct ucr_view_input **src;
 	size_t n, i;
 	int m;
 
-	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
+	for (m = 0; m < (int)f->v->nmun; m++) {
 		if (!have[m])
 			continue;
-		n = series_of(f, UCR_VIEW_POPULATION_KPI,
-		    ucr_municipalities[m].code, &pts, &src);
+		n = series_of(f, UCR_VIEW_POPULATION_KPI, f->v->mun[m].code,
+		    &pts, &src);
 		if (n == 0)
 			return 0;
 		w[m] = pts[0].value;
@@ -1035,20 +1178,19 @@ measured_weights(struct fold *f, unsigned y, const int have[],
 static unsigned
 regional_of(struct fold *f, const char *kpi, struct ucr_view_regional *rg)
 {
-	struct ucr_view_point *pts[UCR_NMUNICIPALITIES];
+	struct ucr_view_point *pts[UCR_MAX_MEMBERS];
 	const struct ucr_view_input **src;
-	size_t np[UCR_NMUNICIPALITIES], i, j;
-	double vals[UCR_NMUNICIPALITIES] = {0}, w[UCR_NMUNICIPALITIES] = {0};
-	int have[UCR_NMUNICIPALITIES] = {0}, m, m2, measured;
+	size_t np[UCR_MAX_MEMBERS], i, j;
+	double vals[UCR_MAX_MEMBERS] = {0}, w[UCR_MAX_MEMBERS] = {0};
+	int have[UCR_MAX_MEMBERS] = {0}, m, m2, measured, nm = (int)f->v->nmun;
 	unsigned best_year = 0, best_n = 0, y, cnt;
 
-	for (m = 0; m < UCR_NMUNICIPALITIES; m++)
-		np[m] = series_of(f, kpi, ucr_municipalities[m].code, &pts[m],
-		    &src);
-	for (m = 0; m < UCR_NMUNICIPALITIES; m++)
+	for (m = 0; m < nm; m++)
+		np[m] = series_of(f, kpi, f->v->mun[m].code, &pts[m], &src);
+	for (m = 0; m < nm; m++)
 		for (i = 0; i < np[m]; i++) {
 			y = pts[m][i].year;
-			for (m2 = 0, cnt = 0; m2 < UCR_NMUNICIPALITIES; m2++)
+			for (m2 = 0, cnt = 0; m2 < nm; m2++)
 				for (j = 0; j < np[m2]; j++)
 					cnt += pts[m2][j].year == y;
 			if (cnt > best_n || (cnt == best_n && y > best_year)) {
@@ -1058,18 +1200,21 @@ regional_of(struct fold *f, const char *kpi, struct ucr_view_regional *rg)
 		}
 	if (best_n == 0)
 		return 0;
-	for (m = 0; m < UCR_NMUNICIPALITIES; m++)
+	for (m = 0; m < nm; m++)
 		for (i = 0; i < np[m]; i++)
 			if (pts[m][i].year == best_year) {
 				vals[m] = pts[m][i].value;
 				have[m] = 1;
 			}
 	measured = measured_weights(f, best_year, have, w);
+	if (!measured)
+		for (m = 0; m < nm; m++)
+			w[m] = (double)f->v->mun[m].population;
 	rg->indicator = vm_str(f, kpi);
 	rg->year = best_year;
 	rg->weights = measured ? UCR_VIEW_POPULATION_KPI : "sample";
-	rg->municipalities = (unsigned)ucr_view_regional_rate(&rg->value, vals,
-	    have, measured ? w : NULL);
+	rg->municipalities = (unsigned)ucr_view_regional_rate(&rg->value,
+	    (size_t)nm, vals, have, w);
 	return rg->municipalities;
 }
 
@@ -1102,7 +1247,7 @@ fold_priorities(struct fold *f)
 				continue;
 			*x = i;
 			pr->by_status[t->progress.status]++;
-			m = ucr_view_mun_index(t->owner);
+			m = ucr_view_mun_index(v, t->owner);
 			pr->cell[m][t->progress.status]++;
 			if (*t->indicator && !strs_has(&kpis, t->indicator))
 				strs_add(f, &kpis, t->indicator);
@@ -1146,26 +1291,25 @@ missing_codes(struct fold *f, struct ucr_view_goal *g, const int has[])
 	struct strs s = {0};
 	int m;
 
-	for (m = 0; m < UCR_NMUNICIPALITIES; m++)
+	for (m = 0; m < (int)f->v->nmun; m++)
 		if (!has[m])
-			strs_add(f, &s, ucr_municipalities[m].code);
+			strs_add(f, &s, f->v->mun[m].code);
 	g->missing_codes = s.v;
 	g->nmissing_codes = s.n;
 }
 
 /* "Bjurholm, Vindeln" for the municipalities without has[i]. */
 static void
-names_without(char *buf, size_t len, const int has[])
+names_without(const struct ucr_view *v, char *buf, size_t len, const int has[])
 {
-	size_t o = 0;
-	int m;
+	size_t o = 0, m;
 
 	buf[0] = '\0';
-	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
+	for (m = 0; m < v->nmun; m++) {
 		if (has[m])
 			continue;
 		o += snprintf(buf + o, o < len ? len - o : 0, "%s%s",
-		    o ? ", " : "", ucr_municipalities[m].name);
+		    o ? ", " : "", v->mun[m].name);
 		if (o >= len)
 			break;
 	}
@@ -1330,8 +1474,7 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 	struct seen *seen = NULL;
 	char names[256], buf[640];
 	size_t i, j;
-	int *use = NULL, *reg = NULL, has[UCR_NMUNICIPALITIES], regional = 0, m,
-	    n;
+	int *use = NULL, *reg = NULL, has[UCR_MAX_MEMBERS], regional = 0, m, n;
 	const struct ucr_view_input *in;
 	const char *why;
 
@@ -1490,7 +1633,7 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 		const struct ucr_view_decision *d = &v->decisions[i];
 		int local = d->body == UCR__BODY__BODY_BOARD &&
 		    d->subject == UCR__SUBJECT__SUBJECT_LOCAL_PLAN &&
-		    ucr_view_mun_index(d->owner) >= 0;
+		    ucr_view_mun_index(v, d->owner) >= 0;
 		int rg = d->body == UCR__BODY__BODY_REGIONAL_COUNCIL &&
 		    d->subject == UCR__SUBJECT__SUBJECT_REGIONAL_PLAN;
 
@@ -1503,25 +1646,25 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 		}
 		regional |= rg;
 		if (local)
-			has[ucr_view_mun_index(d->owner)] = 1;
+			has[ucr_view_mun_index(v, d->owner)] = 1;
 		if ((in = find_input(f, d->key)) != NULL)
 			refs_add(f, &goal_refs[UCR_GOAL_R1], in);
 	}
 	v->regional_plan_adopted = regional;
-	for (m = 0, n = 0; m < UCR_NMUNICIPALITIES; m++)
+	for (m = 0, n = 0; m < (int)v->nmun; m++)
 		n += has[m];
-	g->current = (n == UCR_NMUNICIPALITIES && regional) ? 1 : 0;
+	g->current = (n == (int)v->nmun && regional) ? 1 : 0;
 	g->met = g->current >= g->threshold;
 	missing_codes(f, g, has);
 	if (!g->met) {
-		names_without(names, sizeof(names), has);
+		names_without(v, names, sizeof(names), has);
 		snprintf(buf, sizeof(buf), "%s%s%s%s",
 		    n == 0 ? "no municipal board has adopted its local plan"
-			: n < UCR_NMUNICIPALITIES
+			: n < (int)v->nmun
 			? "local plan not adopted by the board: "
 			: "",
-		    n > 0 && n < UCR_NMUNICIPALITIES ? names : "",
-		    n < UCR_NMUNICIPALITIES && !regional ? "; " : "",
+		    n > 0 && n < (int)v->nmun ? names : "",
+		    n < (int)v->nmun && !regional ? "; " : "",
 		    regional ? ""
 			     : "regional plan not adopted by the Regional "
 			       "Council");
@@ -1581,7 +1724,7 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 			continue;
 		}
 		seen_add(seen, p->title);
-		if ((m = ucr_view_mun_index(p->lead)) >= 0)
+		if ((m = ucr_view_mun_index(v, p->lead)) >= 0)
 			has[m] = 1;
 		if ((in = find_input(f, p->key)) != NULL)
 			refs_add(f, &goal_refs[UCR_GOAL_R3], in);
@@ -1592,7 +1735,7 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 	if (!g->met) {
 		size_t o = 0;
 
-		names_without(names, sizeof(names), has);
+		names_without(v, names, sizeof(names), has);
 		buf[0] = '\0';
 		if (g->current < g->threshold)
 			o = snprintf(buf, sizeof(buf),
@@ -1725,11 +1868,14 @@ fold_changes(struct fold *f)
 }
 
 static const char *
-mun_label(const char *code)
+mun_label(const struct ucr_view *v, const char *code)
 {
-	const struct ucr_municipality *m = ucr_municipality_find(code);
+	int m = ucr_view_mun_index(v, code);
+	const struct ucr_municipality_se *se;
 
-	return m != NULL ? m->name : code;
+	if (m >= 0)
+		return v->mun[m].name;
+	return (se = ucr_municipality_se_find(code)) != NULL ? se->name : code;
 }
 
 static void
@@ -1759,7 +1905,7 @@ fold_exceptions(struct fold *f, const struct ucr_view_params *p)
 	size_t i, k, cap = 0;
 	int m;
 
-	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
+	for (m = 0; m < (int)v->nmun; m++) {
 		const struct ucr_view_municipality *mu = &v->mun[m];
 
 		if (!mu->stale)
@@ -1785,7 +1931,7 @@ fold_exceptions(struct fold *f, const struct ucr_view_params *p)
 		if (t->overdue)
 			exc_add(f, &cap, UCR_EXC_OVERDUE, t->owner, t->key,
 			    vm_printf(f, "%s %s: target year %u passed, %s",
-				mun_label(t->owner), t->id, t->target_year,
+				mun_label(v, t->owner), t->id, t->target_year,
 				ucr_view_status_label(t->progress.status)));
 	}
 	for (i = 0; i < v->ntargets; i++) {
@@ -1795,7 +1941,7 @@ fold_exceptions(struct fold *f, const struct ucr_view_params *p)
 			exc_add(f, &cap, UCR_EXC_DETERIORATING, t->owner,
 			    t->key,
 			    vm_printf(f, "%s %s: deteriorating (%s %u to %u)",
-				mun_label(t->owner), t->id,
+				mun_label(v, t->owner), t->id,
 				*t->indicator ? t->indicator : "indicator",
 				t->baseline_year, t->latest_year));
 	}
@@ -1804,7 +1950,7 @@ fold_exceptions(struct fold *f, const struct ucr_view_params *p)
 
 		exc_add(f, &cap, UCR_EXC_QUARANTINE, q->municipality, NULL,
 		    vm_printf(f, "%s%s%s",
-			q->municipality ? mun_label(q->municipality) : "",
+			q->municipality ? mun_label(v, q->municipality) : "",
 			q->municipality ? ": " : "", q->reason));
 	}
 	for (i = 0; i < v->nchanges; i++) {
@@ -1815,7 +1961,7 @@ fold_exceptions(struct fold *f, const struct ucr_view_params *p)
 		snprintf(owner, sizeof(owner), "%.*s",
 		    sl ? (int)(sl - c->key) : 0, c->key);
 		exc_add(f, &cap, UCR_EXC_CHANGED,
-		    ucr_view_mun_index(owner) >= 0 ? owner : NULL, c->key,
+		    ucr_view_mun_index(v, owner) >= 0 ? owner : NULL, c->key,
 		    vm_printf(f, "%s %s after its adoption by %s (%s)", c->key,
 			c->deleted ? "deleted" : "changed", c->decision,
 			c->decision_date));
@@ -1836,13 +1982,13 @@ fold_exceptions(struct fold *f, const struct ucr_view_params *p)
 			    sl ? (int)(sl - g->left[i].key) : 0,
 			    g->left[i].key);
 			exc_add(f, &cap, UCR_EXC_UNMATCHED,
-			    ucr_view_mun_index(owner) >= 0 ? owner : NULL,
+			    ucr_view_mun_index(v, owner) >= 0 ? owner : NULL,
 			    g->left[i].key,
 			    vm_printf(f, "%s: %s", g->left[i].key,
 				g->left[i].reason));
 		}
 	}
-	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
+	for (m = 0; m < (int)v->nmun; m++) {
 		const struct ucr_view_municipality *mu = &v->mun[m];
 
 		if (mu->quiet)
@@ -1931,6 +2077,7 @@ ucr_view_fold(struct ucr_view **out, const struct ucr_view_input *in, size_t n,
 		    : NULL;
 	}
 
+	fold_members(&f);
 	fold_region(&f, goal_refs);
 	fold_items(&f);
 	fold_targets(&f);

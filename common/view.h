@@ -92,14 +92,51 @@ const char *ucr_view_method_name(enum ucr_progress_method m);
 
 /*
  * Population-weighted regional value of a rate: sum(w_i v_i) / sum(w_i)
- * over the municipalities i (index into ucr_municipalities) with have[i]
- * set; w is weights, or the sample populations of record.h when NULL.
- * Returns the number of municipalities used; 0 leaves *out alone.
+ * over the n municipalities i with have[i] set, weights w. Returns the
+ * number of municipalities used; 0 (none, or no positive weight) leaves
+ * *out alone.
  */
-int ucr_view_regional_rate(double *out,
-    const double values[UCR_NMUNICIPALITIES],
-    const int have[UCR_NMUNICIPALITIES],
-    const double weights[UCR_NMUNICIPALITIES]);
+int ucr_view_regional_rate(double *out, size_t n, const double *values,
+    const int *have, const double *weights);
+
+/* ------------------------------------------------------------ members */
+
+/*
+ * The region's members (docs/view.md, "Which municipalities"): a region
+ * with no Member record has the six default members (ucr_municipalities);
+ * once any Member record is held, the members are exactly the Member
+ * records held (deleted ones are gone). UCR_MAX_MEMBERS is a budget
+ * (docs/security.md): "ucr member add" refuses more, and the view leaves
+ * out Member records beyond it (the highest codes), counted in over.
+ *
+ * The order, used everywhere (view, JSON, report, export, cycle): the
+ * default members in their established order (Umeå, Bjurholm, Nordmaling,
+ * Robertsfors, Vindeln, Vännäs), then the others by SCB code.
+ */
+#define UCR_MAX_MEMBERS 64
+
+struct ucr_view_member {
+	char code[8];
+	const char
+	    *name; /* Member.name, else the reference tables' (borrowed) */
+	long population; /* Member.population, else the defaults'; 0 unknown */
+};
+
+struct ucr_view_members {
+	size_t n;
+	size_t over;      /* Member records beyond UCR_MAX_MEMBERS, left out */
+	int from_records; /* 0: the six defaults (no Member record) */
+	struct ucr_view_member m[UCR_MAX_MEMBERS];
+};
+
+/* Collect: init, then add every current record (records other than
+   Member records and tombstones are ignored; the names borrowed live as
+   long as the records), then finish (the rule and the order). */
+void ucr_view_members_init(struct ucr_view_members *ms);
+void ucr_view_members_add(struct ucr_view_members *ms, const Ucr__Record *r);
+void ucr_view_members_finish(struct ucr_view_members *ms);
+/* The members' order of two codes (<0, 0, >0). */
+int ucr_view_member_cmp(const char *a, const char *b);
 
 /* Default of ucr_view_params.quiet_after_s: 30 days without new data. */
 #define UCR_VIEW_QUIET_AFTER_S (30 * 86400)
@@ -225,7 +262,7 @@ struct ucr_view_priority {
 	const char *id; /* "P1" .. "P5", or "-" for unmapped */
 	const char *title;
 	size_t by_status[UCR_NPROGRESS];
-	size_t cell[UCR_NMUNICIPALITIES][UCR_NPROGRESS];
+	size_t cell[UCR_MAX_MEMBERS][UCR_NPROGRESS]; /* by v->mun index */
 	size_t *targets; /* indices into view->targets */
 	size_t ntargets;
 	struct ucr_view_regional *regional; /* per indicator of its targets */
@@ -320,7 +357,11 @@ struct ucr_view {
 	int regional_plan_adopted; /* by the Regional Council */
 	struct ucr_view_goal goals[UCR_NGOALS];
 	struct ucr_view_balance balance[2]; /* A3: [0] A1, [1] A2 */
-	struct ucr_view_municipality mun[UCR_NMUNICIPALITIES];
+	/* The members, in the members' order (ucr_view_member_cmp). */
+	struct ucr_view_municipality mun[UCR_MAX_MEMBERS];
+	size_t nmun;
+	int members_from_records; /* 0: the six defaults */
+	size_t members_over;      /* Member records beyond UCR_MAX_MEMBERS */
 	struct ucr_view_priority pri[UCR_NPRIORITIES + 1]; /* [5]: unmapped */
 	struct ucr_view_target *targets;                   /* by key */
 	size_t ntargets;
@@ -363,8 +404,16 @@ struct ucr_view_input {
 struct ucr_view_params {
 	uint64_t now;      /* HLC time: ms << 16 | counter */
 	int stale_after_s; /* <= 0: no stale-node exceptions */
-	/* HLC of the newest entry held per municipality (index into
-	   ucr_municipalities), 0 never; NULL: nothing known. */
+	/*
+	 * The codes the per-municipality arrays below (last_sync,
+	 * last_contact_ms, last_followup) are indexed by; NULL: the six
+	 * defaults (ucr_municipalities). A member not among them has 0
+	 * (never, unknown, none); codes that are not members are ignored.
+	 */
+	const char *const *codes;
+	size_t ncodes;
+	/* HLC of the newest entry held per municipality, 0 never; NULL:
+	   nothing known. */
 	const uint64_t *last_sync;
 	/* The hub's last contact with each municipality's node, ms since
 	   the epoch, 0 never; NULL: not known here (docs/view.md). */
@@ -375,7 +424,7 @@ struct ucr_view_params {
 	/* The figures that depend on every measurement, when the inputs
 	   hold only some of them (ucr_view_build reads these from the
 	   store's view index): the newest follow-up year per municipality
-	   (index into ucr_municipalities), and the number of current
+	   (indexed as codes), and the number of current
 	   records. NULL / has_records 0: computed from the inputs. */
 	const unsigned *last_followup;
 	int has_records;
@@ -432,8 +481,8 @@ void ucr_view_free(struct ucr_view *v);
 
 /* ------------------------------------------------------------ lookups */
 
-/* Index of a municipality code in ucr_municipalities, or -1. */
-int ucr_view_mun_index(const char *code);
+/* Index of a member's code in v->mun, or -1 (not a member). */
+int ucr_view_mun_index(const struct ucr_view *v, const char *code);
 /* A goal by id ("A1", case-insensitive), or NULL. */
 const struct ucr_view_goal *ucr_view_goal_find(const struct ucr_view *v,
     const char *id);

@@ -221,7 +221,7 @@ jpriority_head(const struct ucr_view *v, const struct ucr_view_priority *pr)
 	json_t *cells = json_object();
 	int m;
 
-	for (m = 0; cells != NULL && m < UCR_NMUNICIPALITIES; m++)
+	for (m = 0; cells != NULL && m < (int)v->nmun; m++)
 		json_object_set_new(cells, v->mun[m].code,
 		    jstatus_counts(pr->cell[m]));
 	return json_pack("{s:s, s:s, s:i, s:o, s:o}", "id", pr->id, "title",
@@ -253,7 +253,7 @@ ucr_view_json_status(const struct ucr_view *v)
 			"met", b->met));
 	}
 	muns = json_array();
-	for (k = 0; muns != NULL && k < UCR_NMUNICIPALITIES; k++)
+	for (k = 0; muns != NULL && k < (int)v->nmun; k++)
 		json_array_append_new(muns, jmunicipality(&v->mun[k]));
 	pris = json_array();
 	for (k = 0; pris != NULL && k <= UCR_NPRIORITIES; k++)
@@ -443,7 +443,7 @@ ucr_view_json_cycle(const struct ucr_view *v, const char *code)
 	const struct ucr_view_municipality *mu;
 	json_t *themes, *ts, *ps, *gs, *ms, *ns, *ds, *miss;
 	size_t i, j;
-	int m = ucr_view_mun_index(code), th;
+	int m = ucr_view_mun_index(v, code), th;
 
 	if (m < 0)
 		return NULL;

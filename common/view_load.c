@@ -43,6 +43,8 @@ struct qitem {
 	char *reason;
 };
 
+#define NCODES (UCR_NMUNICIPALITIES + UCR_MAX_MEMBERS)
+
 struct load {
 	struct loaded *recs;
 	size_t nrecs, caprecs;
@@ -59,9 +61,17 @@ struct load {
 	int keep_bytes; /* for a ViewInputs message */
 	/* What the fold gets besides the records (view_load). */
 	struct ucr_view_params p;
-	uint64_t last[UCR_NMUNICIPALITIES];
-	uint64_t contact[UCR_NMUNICIPALITIES]; /* hub's last contact, ms */
-	unsigned followup[UCR_NMUNICIPALITIES];
+	/*
+	 * The codes of the per-municipality figures: the six defaults first
+	 * (indexes 0..5, what a ViewInputs reader of the previous release
+	 * reads), then the other members (docs/view.md).
+	 */
+	char code[NCODES][8];
+	const char *codes[NCODES];
+	size_t ncodes;
+	uint64_t last[NCODES];
+	uint64_t contact[NCODES]; /* hub's last contact, ms */
+	unsigned followup[NCODES];
 	struct ucr_view_input *in;
 	struct ucr_view_quarantine *qv;
 };
@@ -327,23 +337,61 @@ load_authors(struct load *l, struct ucr_store *s)
 	return 0;
 }
 
+/* The codes of the figures: the six defaults, then the other members of
+   the records loaded. */
+static int
+load_codes(struct load *l)
+{
+	struct ucr_view_members *ms;
+	size_t i;
+
+	if ((ms = malloc(sizeof(*ms))) == NULL)
+		return UCR_ENOMEM;
+	ucr_view_members_init(ms);
+	for (i = 0; i < l->nrecs; i++)
+		ucr_view_members_add(ms, l->recs[i].in.record);
+	ucr_view_members_finish(ms);
+	l->ncodes = 0;
+	for (i = 0; i < UCR_NMUNICIPALITIES; i++)
+		snprintf(l->code[l->ncodes++], sizeof(l->code[0]), "%s",
+		    ucr_municipalities[i].code);
+	for (i = 0; i < ms->n; i++)
+		if (ucr_municipality_find(ms->m[i].code) == NULL)
+			snprintf(l->code[l->ncodes++], sizeof(l->code[0]), "%s",
+			    ms->m[i].code);
+	for (i = 0; i < l->ncodes; i++)
+		l->codes[i] = l->code[i];
+	free(ms);
+	return 0;
+}
+
+static int
+code_index(const struct load *l, const char *code)
+{
+	size_t i;
+
+	for (i = 0; code != NULL && i < l->ncodes; i++)
+		if (strcmp(l->codes[i], code) == 0)
+			return (int)i;
+	return -1;
+}
+
 /* Indexed: the records the fold needs and the store's view index. */
 static int
 load_indexed(struct load *l, struct ucr_store *s, uint64_t now_hlc,
-    struct ucr_view_params *p, unsigned followup[UCR_NMUNICIPALITIES])
+    struct ucr_view_params *p, unsigned *followup)
 {
-	const char *areas[UCR_NMUNICIPALITIES];
 	time_t secs = (time_t)((now_hlc >> 16) / 1000);
 	struct tm tm;
 	uint64_t live;
-	int rc, m;
+	int rc;
 
 	/* The fold leaves out measurements of years after the view's. */
 	if (gmtime_r(&secs, &tm) == NULL)
 		memset(&tm, 0, sizeof(tm));
-	for (m = 0; m < UCR_NMUNICIPALITIES; m++)
-		areas[m] = ucr_municipalities[m].code;
-	if ((rc = ucr_store_view_index(s, &live, areas, UCR_NMUNICIPALITIES,
+	/* Is there an index? (Its figures are read once the members are
+	   known.) */
+	if ((rc = ucr_store_view_index(s, &live, NULL, 0,
 		 (unsigned)tm.tm_year + 1900, followup)) != 0)
 		return rc;
 	if ((rc = ucr_store_foreach_record_range(s, NULL, NULL, load_nonmeasure,
@@ -353,6 +401,10 @@ load_indexed(struct load *l, struct ucr_store *s, uint64_t now_hlc,
 	if (l->npfx > 0 &&
 	    (rc = ucr_store_foreach_record_range(s, l->pfx[0], NULL,
 		 load_prefixed, l)) != 0)
+		return rc;
+	if ((rc = load_codes(l)) != 0 ||
+	    (rc = ucr_store_view_index(s, &live, l->codes, l->ncodes,
+		 (unsigned)tm.tm_year + 1900, followup)) != 0)
 		return rc;
 	p->last_followup = followup;
 	p->has_records = 1;
@@ -376,7 +428,8 @@ view_load(struct load *l, struct ucr_store *s, uint64_t now_hlc, int indexed)
 	    rc != UCR_ENOTFOUND)
 		return rc;
 	if (rc == UCR_ENOTFOUND &&
-	    (rc = ucr_store_foreach_record(s, "", load_record, l)) != 0)
+	    ((rc = ucr_store_foreach_record(s, "", load_record, l)) != 0 ||
+		(rc = load_codes(l)) != 0))
 		return rc;
 	if ((rc = ucr_store_foreach_head(s, load_head, l)) != 0 ||
 	    (rc = ucr_store_foreach_quarantine(s, load_quarantine, l)) != 0 ||
@@ -385,7 +438,7 @@ view_load(struct load *l, struct ucr_store *s, uint64_t now_hlc, int indexed)
 	for (i = 0; i < l->nheads; i++) {
 		const char *code = who_find(l, l->heads[i].author);
 
-		if (l->heads[i].seq == 0 || (m = ucr_view_mun_index(code)) < 0)
+		if (l->heads[i].seq == 0 || (m = code_index(l, code)) < 0)
 			continue;
 		if (l->heads[i].time > l->last[m])
 			l->last[m] = l->heads[i].time;
@@ -400,14 +453,13 @@ view_load(struct load *l, struct ucr_store *s, uint64_t now_hlc, int indexed)
 	}
 	/* The hub's last contact with each municipality's node: meta
 	   "contact/<code>", 8 bytes big-endian ms, written by the hub. */
-	for (m = 0; m < UCR_NMUNICIPALITIES; m++) {
+	for (m = 0; m < (int)l->ncodes; m++) {
 		char name[32];
 		uint8_t b[8];
 		size_t len = 0;
 		int k;
 
-		snprintf(name, sizeof(name), "contact/%s",
-		    ucr_municipalities[m].code);
+		snprintf(name, sizeof(name), "contact/%s", l->codes[m]);
 		if (ucr_store_meta_get(s, name, b, sizeof(b), &len) != 0 ||
 		    len != sizeof(b))
 			continue;
@@ -422,6 +474,8 @@ view_load(struct load *l, struct ucr_store *s, uint64_t now_hlc, int indexed)
 		    l->qs[i].has_author ? who_find(l, l->qs[i].author) : NULL;
 	}
 	l->p.now = now_hlc;
+	l->p.codes = l->codes;
+	l->p.ncodes = l->ncodes;
 	l->p.last_sync = l->last;
 	l->p.quarantine = l->qv;
 	l->p.nquarantine = l->nqs;
@@ -493,6 +547,7 @@ ucr_view_load_packed(uint8_t **out, size_t *outlen, struct ucr_store *s,
 	Ucr__ViewInputs vi = UCR__VIEW_INPUTS__INIT;
 	Ucr__ViewRecord *vr = NULL, **vrp = NULL;
 	Ucr__ViewQuarantine *vq = NULL, **vqp = NULL;
+	Ucr__ViewCode vc[NCODES], *vcp[NCODES];
 	uint32_t fu[UCR_NMUNICIPALITIES];
 	struct load l = {0};
 	size_t i, n;
@@ -532,8 +587,21 @@ ucr_view_load_packed(uint8_t **out, size_t *outlen, struct ucr_store *s,
 	}
 	vi.n_records = l.nrecs;
 	vi.records = vrp;
+	/* The six defaults are l.codes[0..5] (load_codes). */
 	vi.n_last_sync = UCR_NMUNICIPALITIES;
 	vi.last_sync = l.last;
+	for (i = 0; i < l.ncodes; i++) {
+		ucr__view_code__init(&vc[i]);
+		vc[i].code = (char *)l.codes[i];
+		vc[i].last_sync = l.last[i];
+		vc[i].last_followup =
+		    l.p.last_followup != NULL ? l.followup[i] : 0;
+		vc[i].last_contact_ms =
+		    l.p.last_contact_ms != NULL ? l.contact[i] : 0;
+		vcp[i] = &vc[i];
+	}
+	vi.n_codes = l.ncodes;
+	vi.codes = vcp;
 	vi.n_quarantine = l.nqs;
 	vi.quarantine = vqp;
 	if (l.p.last_followup != NULL) {
@@ -570,19 +638,44 @@ ucr_view_fold_packed(struct ucr_view **out, const uint8_t *buf, size_t len,
 	struct ucr_view_input *in = NULL;
 	struct ucr_view_quarantine *qv = NULL;
 	struct ucr_view_params p = {0};
-	unsigned fu[UCR_NMUNICIPALITIES];
+	struct codes {
+		const char *code[NCODES];
+		uint64_t last[NCODES], contact[NCODES];
+		unsigned fu[NCODES];
+	} *cs = NULL;
 	uint8_t(*hashes)[UCR_HASH_LEN] = NULL;
-	size_t i, n = 0;
-	int rc = UCR_ENOMEM, m;
+	size_t i, n = 0, nc;
+	int rc = UCR_ENOMEM;
 
 	*out = NULL;
 	if ((vi = ucr__view_inputs__unpack(NULL, len, buf)) == NULL)
 		return UCR_EPROTO;
 	if (vi->n_last_sync != UCR_NMUNICIPALITIES ||
 	    (vi->n_last_followup != 0 &&
-		vi->n_last_followup != UCR_NMUNICIPALITIES)) {
+		vi->n_last_followup != UCR_NMUNICIPALITIES) ||
+	    (vi->n_last_contact_ms != 0 &&
+		vi->n_last_contact_ms != UCR_NMUNICIPALITIES) ||
+	    vi->n_codes > NCODES) {
 		rc = UCR_EPROTO;
 		goto leave;
+	}
+	if ((cs = calloc(1, sizeof(*cs))) == NULL)
+		goto leave;
+	/* Per code (this release's daemon), else the six by index. */
+	nc = vi->n_codes > 0 ? vi->n_codes : UCR_NMUNICIPALITIES;
+	for (i = 0; i < nc; i++) {
+		if (vi->n_codes > 0) {
+			cs->code[i] = vi->codes[i]->code;
+			cs->last[i] = vi->codes[i]->last_sync;
+			cs->fu[i] = vi->codes[i]->last_followup;
+			cs->contact[i] = vi->codes[i]->last_contact_ms;
+			continue;
+		}
+		cs->code[i] = ucr_municipalities[i].code;
+		cs->last[i] = vi->last_sync[i];
+		cs->fu[i] = vi->n_last_followup ? vi->last_followup[i] : 0;
+		cs->contact[i] =
+		    vi->n_last_contact_ms ? vi->last_contact_ms[i] : 0;
 	}
 	if ((vi->n_records &&
 		((in = calloc(vi->n_records, sizeof(*in))) == NULL ||
@@ -618,18 +711,17 @@ ucr_view_fold_packed(struct ucr_view **out, const uint8_t *buf, size_t len,
 		    : NULL;
 		qv[i].seq = vi->quarantine[i]->seq;
 	}
-	if (vi->n_last_followup == UCR_NMUNICIPALITIES) {
-		for (m = 0; m < UCR_NMUNICIPALITIES; m++)
-			fu[m] = vi->last_followup[m];
-		p.last_followup = fu;
-	}
+	p.codes = cs->code;
+	p.ncodes = nc;
+	if (vi->n_last_followup == UCR_NMUNICIPALITIES)
+		p.last_followup = cs->fu;
 	p.has_records = vi->has_records;
 	p.records = (size_t)vi->record_count;
 	p.now = now_hlc;
 	p.stale_after_s = stale_after_s;
-	p.last_sync = vi->last_sync;
+	p.last_sync = cs->last;
 	if (vi->n_last_contact_ms == UCR_NMUNICIPALITIES)
-		p.last_contact_ms = vi->last_contact_ms;
+		p.last_contact_ms = cs->contact;
 	p.quarantine = qv;
 	p.nquarantine = vi->n_quarantine;
 	rc = ucr_view_fold(out, in, n, &p);
@@ -639,6 +731,7 @@ leave:
 	free(in);
 	free(hashes);
 	free(qv);
+	free(cs);
 	ucr__view_inputs__free_unpacked(vi, NULL);
 	return rc;
 }

@@ -109,7 +109,8 @@ rec(const char *owner, const char *kind, const char *id)
 {
 	Ucr__Record *r = ta(sizeof(*r));
 	char key[256];
-	int m = ucr_view_mun_index(owner);
+	const struct ucr_municipality *mu = ucr_municipality_find(owner);
+	int m = mu != NULL ? (int)(mu - ucr_municipalities) : -1;
 
 	cr_assert_lt(nin, MAXIN);
 	ucr__record__init(r);
@@ -485,15 +486,22 @@ Test(progress, regional_rate_is_population_weighted)
 {
 	double vals[UCR_NMUNICIPALITIES] = {4, 10, 0, 0, 0, 0}, out = -1;
 	int have[UCR_NMUNICIPALITIES] = {1, 1, 0, 0, 0, 0};
-	double w0 = ucr_municipalities[0].population,
-	       w1 = ucr_municipalities[1].population;
+	double w[UCR_NMUNICIPALITIES], w0 = ucr_municipalities[0].population,
+				       w1 = ucr_municipalities[1].population;
+	int i;
 
-	cr_assert_eq(ucr_view_regional_rate(&out, vals, have, NULL), 2);
+	for (i = 0; i < UCR_NMUNICIPALITIES; i++)
+		w[i] = (double)ucr_municipalities[i].population;
+	cr_assert_eq(ucr_view_regional_rate(&out, UCR_NMUNICIPALITIES, vals,
+			 have, w),
+	    2);
 	cr_assert_float_eq(out, (w0 * 4 + w1 * 10) / (w0 + w1), 1e-9);
 	cr_assert(fabs(out - 7.0) > 1, "not the unweighted mean");
 	memset(have, 0, sizeof(have));
 	out = -1;
-	cr_assert_eq(ucr_view_regional_rate(&out, vals, have, NULL), 0);
+	cr_assert_eq(ucr_view_regional_rate(&out, UCR_NMUNICIPALITIES, vals,
+			 have, w),
+	    0);
 	cr_assert_eq(out, -1);
 }
 
@@ -1621,4 +1629,164 @@ Test(report, status_json_and_text, .init = setup, .fini = teardown,
 	ucr_key_free(e.key);
 	tu_rmrf(e.dir);
 	free(e.dir);
+}
+
+/* ------------------------------------------------------------ members */
+
+TestSuite(members, .init = setup, .fini = teardown);
+
+static Ucr__Record *
+add_member(const char *code, const char *name, long population)
+{
+	Ucr__Record *r = rec("region", "member", code);
+	Ucr__Member *m = ta(sizeof(*m));
+
+	ucr__member__init(m);
+	m->code = ts(code);
+	m->name = ts(name);
+	m->population = population;
+	r->body_case = UCR__RECORD__BODY_MEMBER;
+	r->member = m;
+	return r;
+}
+
+static void
+add_six_members(void)
+{
+	int i;
+
+	for (i = 0; i < UCR_NMUNICIPALITIES; i++)
+		add_member(ucr_municipalities[i].code,
+		    ucr_municipalities[i].name, 0);
+}
+
+Test(members, no_member_record_means_the_six)
+{
+	struct ucr_view *v = fold();
+	int i;
+
+	cr_assert_eq(v->nmun, UCR_NMUNICIPALITIES);
+	cr_assert_not(v->members_from_records);
+	for (i = 0; i < UCR_NMUNICIPALITIES; i++)
+		cr_assert_str_eq(v->mun[i].code, codes[i]);
+	cr_assert_eq(v->goals[UCR_GOAL_R3].threshold, 6);
+	ucr_view_free(v);
+}
+
+/* "minst sex tematiska utvecklingsprojekt (ett för varje kommun)": with
+   Örnsköldsvik admitted, seven members and one lead project each. */
+Test(members, a_seventh_member_counts_in_rows_and_goals)
+{
+	struct ucr_view *v;
+	json_t *j;
+	char id[8], title[32];
+	int i;
+
+	add_member("2284", "Örnsköldsvik", 56000);
+	add_six_members();
+	for (i = 0; i < UCR_NMUNICIPALITIES; i++) {
+		snprintf(id, sizeof(id), "P%d", i);
+		snprintf(title, sizeof(title), "Project %d", i);
+		add_project("2480", id, title, codes[i], "", 1);
+	}
+	add_target("2284", "T1", "N00401", "P4", "6@2015", "3@2030", 1);
+	v = fold();
+	cr_assert_eq(v->nmun, 7);
+	cr_assert(v->members_from_records);
+	/* the six in their order, then the others by code */
+	for (i = 0; i < UCR_NMUNICIPALITIES; i++)
+		cr_assert_str_eq(v->mun[i].code, codes[i]);
+	cr_assert_str_eq(v->mun[6].code, "2284");
+	cr_assert_str_eq(v->mun[6].name, "Örnsköldsvik");
+	cr_assert_eq(v->mun[6].population, 56000);
+	cr_assert_eq(v->mun[0].population, ucr_municipalities[0].population,
+	    "population 0 in the record: the defaults' table");
+	cr_assert_eq(v->mun[6].targets, 1);
+	cr_assert_eq(v->pri[3].cell[6][UCR_PROGRESS_NODATA], 1);
+	cr_assert_eq(v->goals[UCR_GOAL_R3].threshold, 7);
+	cr_assert_eq(v->goals[UCR_GOAL_R3].current, 6);
+	cr_assert_not(v->goals[UCR_GOAL_R3].met);
+	cr_assert_eq(v->goals[UCR_GOAL_R3].nmissing_codes, 1);
+	cr_assert_str_eq(v->goals[UCR_GOAL_R3].missing_codes[0], "2284");
+	cr_assert(strstr(v->goals[UCR_GOAL_R3].missing, "Örnsköldsvik") != NULL,
+	    "%s", v->goals[UCR_GOAL_R3].missing);
+	j = ucr_view_json_status(v);
+	cr_assert_eq(json_array_size(json_object_get(j, "municipalities")), 7);
+	json_decref(j);
+	j = ucr_view_json_cycle(v, "2284");
+	cr_assert_not_null(j);
+	json_decref(j);
+	ucr_view_free(v);
+
+	add_project("2284", "P7", "Project 7", "2284", "", 1);
+	v = fold();
+	cr_assert_eq(v->goals[UCR_GOAL_R3].current, 7);
+	cr_assert(v->goals[UCR_GOAL_R3].met);
+	ucr_view_free(v);
+}
+
+/* A region of other municipalities: the members are the records only. */
+Test(members, records_replace_the_defaults)
+{
+	struct ucr_view *v;
+	Ucr__Record *r;
+
+	add_member("2482", "Skellefteå", 0);
+	add_member("2284", "Örnsköldsvik", 0);
+	r = add_member("2480", "Umeå", 0);
+	v = fold();
+	cr_assert_eq(v->nmun, 3);
+	cr_assert_str_eq(v->mun[0].code, "2480");
+	cr_assert_str_eq(v->mun[1].code, "2284");
+	cr_assert_str_eq(v->mun[2].code, "2482");
+	cr_assert_eq(ucr_view_mun_index(v, "2403"), -1);
+	cr_assert_null(ucr_view_json_cycle(v, "2403"));
+	ucr_view_free(v);
+	/* a later version deletes Umeå's record */
+	r = rec("region", "member", "2480");
+	r->tombstone = 1;
+	in[nin - 1].time += 1000;
+	v = fold();
+	cr_assert_eq(v->nmun, 2);
+	cr_assert_eq(ucr_view_mun_index(v, "2480"), -1);
+	ucr_view_free(v);
+}
+
+/* More Member records than the budget: the lowest codes, the rest
+   counted. */
+Test(members, beyond_the_budget_left_out)
+{
+	struct ucr_view *v;
+	int i;
+
+	for (i = 0; i < UCR_MAX_MEMBERS + 3; i++)
+		add_member(ucr_municipalities_se[i].code,
+		    ucr_municipalities_se[i].name, 0);
+	v = fold();
+	cr_assert_eq(v->nmun, UCR_MAX_MEMBERS);
+	cr_assert_eq(v->members_over, 3);
+	cr_assert_eq(ucr_view_mun_index(v,
+			 ucr_municipalities_se[UCR_MAX_MEMBERS].code),
+	    -1);
+	cr_assert_geq(ucr_view_mun_index(v, ucr_municipalities_se[0].code), 0);
+	ucr_view_free(v);
+}
+
+/* Names wherever a code is taken: any of the 290, the six with their
+   sample populations. */
+Test(members, lookup_takes_any_of_the_290)
+{
+	int i;
+
+	for (i = 0; i < UCR_NMUNICIPALITIES_SE; i++)
+		cr_assert_str_eq(ucr_municipalities_se_mun[i].code,
+		    ucr_municipalities_se[i].code);
+	cr_assert_str_eq(ucr_municipality_lookup("Örnsköldsvik")->code,
+	    "2284");
+	cr_assert_str_eq(ucr_municipality_lookup("örnsköldsvik")->code,
+	    "2284");
+	cr_assert_str_eq(ucr_municipality_lookup("2284")->name,
+	    "Örnsköldsvik");
+	cr_assert_eq(ucr_municipality_lookup("Umeå")->population, 115000);
+	cr_assert_null(ucr_municipality_lookup("9999"));
 }

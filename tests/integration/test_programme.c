@@ -126,3 +126,76 @@ Test(programme, rules_from_the_hub_shape_the_figures)
 	    "hub");
 	json_decref(h);
 }
+
+/* A target changed after the board adopted it: explain shows both
+   versions, the fields of each and which differ (issue 12). */
+Test(programme, explain_shows_the_adopted_and_the_current_version)
+{
+	int which[] = {0, -1};
+	const struct site *sites[2];
+	json_t *ex, *ch, *c;
+	char *out = NULL;
+	int k;
+
+	region_init(44);
+	hub_start();
+	node_new("2403", "2403", -1);
+	enrol("2403", nodes[0].hex);
+	node_start(0);
+	wait_writes(&nodes[0], 8000);
+	ucr_ok(&nodes[0],
+	    "target add T1 --title 'Less CO2' --commitment 3.1 --priority P4 "
+	    "--indicator N00401 --baseline 9.8@2015 --target 6.0@2020 "
+	    "--direction decrease");
+	ucr_ok(&nodes[0],
+	    "decision add D1 --body board --date 2010-02-15 --subject targets "
+	    "--ref 'KS 2010/1' --adopts target/T1 --outcome adopted");
+	ucr_ok(&nodes[0],
+	    "target set T1 --target 5.0@2020 --title 'Much less "
+	    "CO2'");
+	/* hub: its roster entry, 2403's; the node: T1 twice, D1 */
+	converge(2 + 2, which);
+	sites[0] = &nodes[0];
+	sites[1] = &hub;
+	for (k = 0; k < 2; k++) {
+		cr_assert_eq(ucr(sites[k], &out, NULL,
+				 "explain 2403/target/T1"),
+		    0);
+		cr_assert(strstr(out, "adopted by 2403/decision/D1") != NULL,
+		    "%s", out);
+		cr_assert(strstr(out, "title \"Less CO2\"") != NULL, "%s", out);
+		cr_assert(strstr(out, "target 6.0@2020") != NULL, "%s", out);
+		cr_assert(strstr(out, "title \"Much less CO2\"") != NULL, "%s",
+		    out);
+		cr_assert(strstr(out, "target 5.0@2020") != NULL, "%s", out);
+		cr_assert(strstr(out, "direction decrease") != NULL, "%s", out);
+		cr_assert(strstr(out, "changed: title, target_value") != NULL,
+		    "%s", out);
+		cr_assert(strstr(out, "target 6.0@2020") <
+			strstr(out, "target 5.0@2020"),
+		    "adopted first: %s", out);
+		free(out);
+
+		ex = ucr_json(sites[k], "explain 2403/target/T1 --json");
+		ch = json_array_get(json_object_get(ex,
+					"changed_after_adoption"),
+		    0);
+		cr_assert_not_null(ch, "%s", json_dumps(ex, 0));
+		c = json_object_get(json_object_get(ch, "adopted_version"),
+		    "body");
+		cr_assert_str_eq(json_string_value(
+				     json_object_get(c, "target_value")),
+		    "6.0");
+		cr_assert_str_eq(json_string_value(json_object_get(c, "title")),
+		    "Less CO2");
+		c = json_object_get(json_object_get(ch, "current_version"),
+		    "body");
+		cr_assert_str_eq(json_string_value(
+				     json_object_get(c, "target_value")),
+		    "5.0");
+		cr_assert_eq(json_array_size(
+				 json_object_get(ch, "changed_fields")),
+		    2, "%s", json_dumps(ch, 0));
+		json_decref(ex);
+	}
+}
