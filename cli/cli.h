@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "i18n.h"
 #include "store.h"
 #include "ucr.pb-c.h"
 

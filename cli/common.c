@@ -17,11 +17,13 @@
 
 #include "cli.h"
 #include "error.h"
+#include "i18n.h"
 #include "record.h"
 #include "text.h"
 
 const char *cli_conf_path;
 
+/* fmt is translated here: xgettext takes cli_error as a keyword. */
 void
 cli_error(const char *fmt, ...)
 {
@@ -29,7 +31,7 @@ cli_error(const char *fmt, ...)
 
 	fputs("ucr: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(stderr, _(fmt), ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -76,7 +78,7 @@ cli_open_store(struct ucr_store **out, const struct ucr_config *cfg)
 			    cfg->data);
 		else
 			cli_error("cannot open store %s: %s", cfg->data,
-			    ucr_strerror(rc));
+			    ucr_strerror_l(rc));
 		return -1;
 	}
 	if (cfg->hub_key && *cfg->hub_key &&
@@ -240,8 +242,8 @@ cli_request(const struct ucr_config *cfg, const Ucr__Request *req,
 	for (try = 0; try < tries && got == 0; try++) {
 		if (try > 0)
 			fprintf(stderr,
-			    "ucr: no answer from %s within %d s; asking again "
-			    "(the same write, made at most once)\n",
+			    _("ucr: no answer from %s within %d s; asking "
+			      "again (the same write, made at most once)\n"),
 			    daemon, timeout_ms / 1000);
 		got = request_once(cfg, buf, len, out, timeout_ms);
 	}
@@ -345,7 +347,7 @@ cli_open_store_flags(const struct cli_flags *f, const char *cmd,
 		*region = UCR_DEFAULT_REGION;
 	if ((rc = ucr_store_open(out, *data, UCR_STORE_RDONLY, 0)) != 0) {
 		cli_error("%s: cannot open store %s: %s", cmd, *data,
-		    rc == UCR_EIO ? strerror(errno) : ucr_strerror(rc));
+		    rc == UCR_EIO ? strerror(errno) : ucr_strerror_l(rc));
 		ucr_config_free(*cfg);
 		*cfg = NULL;
 		return -1;

@@ -100,7 +100,7 @@ export_load(struct export_data *d)
 	if (rc == 0)
 		rc = ucr_store_foreach_record(s, "", collect_record, d);
 	if (rc != 0) {
-		cli_error("cannot read %s: %s", cfg->data, ucr_strerror(rc));
+		cli_error("cannot read %s: %s", cfg->data, ucr_strerror_l(rc));
 		export_data_free(d);
 	}
 	ucr_store_free(s);
@@ -628,7 +628,7 @@ summary(const struct writer *w, const char *format, const char *path, int json)
 	int i;
 
 	if (!json) {
-		printf("wrote %s:", path);
+		printf(_("wrote %s:"), path);
 		for (i = 0; i < w->nsheets; i++)
 			printf("%s %s %u", i ? "," : "", w->names[i],
 			    w->rows[i]);

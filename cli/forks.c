@@ -112,7 +112,7 @@ cmd_forks(int argc, char **argv)
 	rc = ucr_store_foreach_quarantine(s, forks_cb, &o);
 	if (rc != 0)
 		cli_error("forks: reading the quarantine: %s",
-		    ucr_strerror(rc));
+		    ucr_strerror_l(rc));
 	else if (o.json) {
 		json_t *j = json_object();
 
@@ -122,7 +122,7 @@ cmd_forks(int argc, char **argv)
 		cli_json_print(j);
 		json_decref(j);
 	} else if (o.count == 0)
-		printf("no forks\n");
+		printf("%s", _("no forks\n"));
 	json_decref(o.arr);
 	if (rc == 0 && o.bad > 0)
 		cli_error("forks: %zu fork reports whose evidence does not "

@@ -193,7 +193,7 @@ cmd_history(int argc, char **argv)
 		goto leave;
 	}
 	if ((rc = ucr_store_foreach_head(s, collect_head, &logs)) != 0) {
-		cli_error("history: %s", ucr_strerror(rc));
+		cli_error("history: %s", ucr_strerror_l(rc));
 		rc = 1;
 		goto leave;
 	}
@@ -201,7 +201,7 @@ cmd_history(int argc, char **argv)
 	for (i = 0; i < logs.n; i++)
 		if (ucr_store_foreach_entry(s, logs.h[i].author,
 			logs.h[i].epoch, 1, hist_entry, &c) != 0) {
-			cli_error("history: %s", ucr_strerror(c.rc));
+			cli_error("history: %s", ucr_strerror_l(c.rc));
 			goto leave;
 		}
 	if (c.n == 0) {

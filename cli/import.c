@@ -227,7 +227,7 @@ say(struct loader *ld, const char *fmt, ...)
 	if (ld->why == NULL || ld->whylen == 0)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(ld->why, ld->whylen, fmt, ap);
+	vsnprintf(ld->why, ld->whylen, _(fmt), ap);
 	va_end(ap);
 }
 
@@ -242,7 +242,7 @@ fail(struct row *r, int code, const char *path, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
+	vsnprintf(reason, sizeof(reason), _(fmt), ap);
 	va_end(ap);
 	if (path == NULL)
 		say(r->ld, "%s:row %zu: %s", r->ld->file, r->n, reason);
@@ -684,8 +684,8 @@ get_list(struct row *r, const char *path, int need, int (*ok)(const char *),
 	}
 	for (i = 0; ok != NULL && i < nv; i++)
 		if (!ok(v[i])) {
-			rc = fail(r, UCR_EINVAL, path, "unknown %s '%s'", what,
-			    v[i]);
+			rc =
+			    fail(r, UCR_EINVAL, path, "%s '%s'", _(what), v[i]);
 			goto leave;
 		}
 	*out = v;
@@ -887,10 +887,11 @@ build_target(struct row *r, Ucr__Record *rec)
 	    UCR__RECORD__BODY_TARGET);
 	t = rec->target;
 	TRY(get_text(r, "title", REQ, &t->title));
-	TRY(get_list(r, "commitments", REQ, commitment_ok, "Aalborg commitment",
-	    &t->commitments, &t->n_commitments));
+	TRY(get_list(r, "commitments", REQ, commitment_ok,
+	    N_("unknown Aalborg commitment"), &t->commitments,
+	    &t->n_commitments));
 	TRY(get_list(r, "priorities", REQ, ucr_priority_valid,
-	    "priority (P1..P5)", &t->priorities, &t->n_priorities));
+	    N_("unknown priority (P1..P5)"), &t->priorities, &t->n_priorities));
 	TRY(get_ident(r, "indicator", OPT, &t->indicator));
 	TRY(value_year(r, "baseline.value", "baseline.year", &t->baseline_value,
 	    &t->baseline_year));
@@ -961,10 +962,10 @@ build_project(struct row *r, Ucr__Record *rec)
 	TRY(get_code(r, "lead", r->ld->region, &p->lead));
 	if (rc == 0 && (p->lead = strdup(r->ld->owner)) == NULL)
 		return nomem(r);
-	TRY(get_list(r, "partners", OPT, municipality_ok, "municipality code",
-	    &p->partners, &p->n_partners));
+	TRY(get_list(r, "partners", OPT, municipality_ok,
+	    N_("unknown municipality code"), &p->partners, &p->n_partners));
 	TRY(get_list(r, "priorities", OPT, ucr_priority_valid,
-	    "priority (P1..P5)", &p->priorities, &p->n_priorities));
+	    N_("unknown priority (P1..P5)"), &p->priorities, &p->n_priorities));
 	TRY(get_date(r, "start", OPT, &p->start));
 	TRY(get_date(r, "end", OPT, &p->end));
 	if (*p->start != '\0' && *p->end != '\0' &&
@@ -995,10 +996,10 @@ build_group(struct row *r, Ucr__Record *rec)
 	g = rec->group;
 	TRY(get_text(r, "name", REQ, &g->name));
 	TRY(get_list(r, "priorities", OPT, ucr_priority_valid,
-	    "priority (P1..P5)", &g->priorities, &g->n_priorities));
+	    N_("unknown priority (P1..P5)"), &g->priorities, &g->n_priorities));
 	TRY(get_text(r, "theme", OPT, &g->theme));
-	TRY(get_list(r, "members", OPT, municipality_ok, "municipality code",
-	    &g->members, &g->n_members));
+	TRY(get_list(r, "members", OPT, municipality_ok,
+	    N_("unknown municipality code"), &g->members, &g->n_members));
 	TRY(get_date(r, "active_from", OPT, &g->active_from));
 	TRY(get_date(r, "active_to", OPT, &g->active_to));
 	if (*g->active_from != '\0' && *g->active_to != '\0' &&
@@ -2048,7 +2049,8 @@ show_progress(size_t rows, void *ctx)
 {
 	struct progress *p = ctx;
 
-	fprintf(stderr, "\r%s: %zu rows", p->file, rows);
+	fputc('\r', stderr);
+	fprintf(stderr, _("%s: %zu rows"), p->file, rows);
 	p->shown = 1;
 }
 
@@ -2087,13 +2089,14 @@ send_streamed(const struct ucr_config *cfg, Ucr__Put **puts, size_t n,
 		ch.puts = puts + i;
 		ch.n_puts = k - i;
 		ch.commit = k == n;
-		if (tty && k < n)
-			fprintf(stderr, "\rsending: %zu of %zu records", k, n);
-		else if (tty)
+		if (tty && k < n) {
+			fputc('\r', stderr);
+			fprintf(stderr, _("sending: %zu of %zu records"), k, n);
+		} else if (tty) {
+			fputs("\r\033[K", stderr);
 			fprintf(stderr,
-			    "\r\033[Kwriting %zu records in one "
-			    "transaction...",
-			    n);
+			    _("writing %zu records in one transaction..."), n);
+		}
 		if (cli_request(cfg, &req, &rep, IMPORT_TIMEOUT_MS) != 0) {
 			if (tty)
 				fputs("\r\033[K", stderr);
@@ -2150,14 +2153,20 @@ print_result(struct import_set *sets, char **files, size_t nfiles, int kolada,
 
 	if (!json) {
 		for (i = 0; i < nfiles; i++) {
-			printf("%s %zu record%s from %s",
-			    dry ? "would import" : "imported", sets[i].n,
-			    sets[i].n == 1 ? "" : "s", files[i]);
+			printf(dry ? ngettext("would import %zu record from %s",
+					 "would import %zu records from %s",
+					 sets[i].n)
+				   : ngettext("imported %zu record from %s",
+					 "imported %zu records from %s",
+					 sets[i].n),
+			    sets[i].n, files[i]);
 			if (kolada)
-				printf(" (%zu row%s of other municipalities "
-				       "skipped)",
-				    sets[i].skipped_other,
-				    sets[i].skipped_other == 1 ? "" : "s");
+				printf(ngettext(" (%zu row of other "
+						"municipalities skipped)",
+					   " (%zu rows of other "
+					   "municipalities skipped)",
+					   sets[i].skipped_other),
+				    sets[i].skipped_other);
 			printf("\n");
 		}
 		return;
@@ -2233,7 +2242,7 @@ import_send(const struct ucr_config *cfg, struct import_set *sets, size_t nsets,
 	} else if (send_streamed(cfg, wirep, total, reply) != 0)
 		goto leave;
 	if ((*reply)->code != 0) {
-		cli_error("import: %s: %s", ucr_strerror((*reply)->code),
+		cli_error("import: %s: %s", ucr_strerror_l((*reply)->code),
 		    (*reply)->message);
 		goto leave;
 	}

@@ -120,7 +120,8 @@ init_plan(struct init *in, const struct cli_flags *f)
 		    strncmp(in->listen, "ipc://", 6) != 0) {
 			cli_error(
 			    "init hub: listen: must be a tcp:// or ipc:// "
-			    "endpoint (tcp://*:" INIT_PORT ")");
+			    "endpoint (tcp://*:%s)",
+			    INIT_PORT);
 			return 1;
 		}
 	} else {
@@ -163,7 +164,8 @@ init_plan(struct init *in, const struct cli_flags *f)
 		    strncmp(in->hub_endpoint, "tcp://", 6) != 0 &&
 		    strncmp(in->hub_endpoint, "ipc://", 6) != 0) {
 			cli_error("init node: hub: must be a tcp:// or ipc:// "
-				  "endpoint (tcp://HOST:" INIT_PORT ")");
+				  "endpoint (tcp://HOST:%s)",
+			    INIT_PORT);
 			return 1;
 		}
 		if (in->hub_key &&
@@ -229,10 +231,12 @@ init_plan(struct init *in, const struct cli_flags *f)
 			in->chown = in->standard;
 		} else if (in->standard) {
 			cli_error(
-			    "init: user '" INIT_USER "' does not exist, and "
-			    "the daemon runs as it (the Debian package creates "
-			    "it; or: adduser --system --group --home /var/lib/ucr " INIT_USER
-			    "); or use --dir to write elsewhere");
+			    "init: user '%s' does not exist, and the "
+			    "daemon runs as it (the Debian package creates "
+			    "it; or: adduser --system --group --home "
+			    "/var/lib/ucr %s); or use --dir to write "
+			    "elsewhere",
+			    INIT_USER, INIT_USER);
 			return 1;
 		}
 	}
@@ -350,9 +354,10 @@ print_next(const struct init *in, const char *hex)
 			    in->conf);
 	}
 	if (in->standard)
-		printf("Start it: systemctl enable --now ucr-%s\n", in->role);
+		printf(_("Start it: systemctl enable --now ucr-%s\n"),
+		    in->role);
 	else
-		printf("Start it: ucr-%s -f %s\n", in->role, in->conf);
+		printf(_("Start it: ucr-%s -f %s\n"), in->role, in->conf);
 }
 
 int
@@ -394,7 +399,7 @@ cmd_init(int argc, char **argv)
 	}
 	if ((rc = ucr_key_save(k, in.key)) != 0) {
 		cli_error("init: %s: %s", in.key,
-		    rc == UCR_EIO ? strerror(errno) : ucr_strerror(rc));
+		    rc == UCR_EIO ? strerror(errno) : ucr_strerror_l(rc));
 		rc = 1;
 		goto leave;
 	}
@@ -480,9 +485,9 @@ run(char *const argv[])
 		return -1;
 	if (pid == 0) {
 		execvp(argv[0], argv);
-		fprintf(stderr, "ucr: backup: cannot run %s: %s%s\n", argv[0],
-		    strerror(errno),
-		    errno == ENOENT ? " (install lmdb-utils)" : "");
+		fprintf(stderr, _("ucr: backup: cannot run %s: %s%s\n"),
+		    argv[0], strerror(errno),
+		    errno == ENOENT ? _(" (install lmdb-utils)") : "");
 		_exit(127);
 	}
 	while (waitpid(pid, &st, 0) < 0)
@@ -549,7 +554,7 @@ cmd_backup(int argc, char **argv)
 	if ((e = ucr_store_open(&s, out, UCR_STORE_RDONLY, cfg->map_size)) !=
 	    0) {
 		cli_error("backup: the copy in %s does not open: %s", out,
-		    ucr_strerror(e));
+		    ucr_strerror_l(e));
 		goto fail;
 	}
 	ucr_store_set_region(s, cfg->region, NULL);
@@ -557,7 +562,7 @@ cmd_backup(int argc, char **argv)
 	    (e = ucr_store_view_digest(s, digest)) != 0 ||
 	    (e = ucr_store_stats(s, &st)) != 0) {
 		cli_error("backup: the copy in %s fails verification: %s", out,
-		    why[0] ? why : ucr_strerror(e));
+		    why[0] ? why : ucr_strerror_l(e));
 		goto fail;
 	}
 	ucr_store_free(s);
@@ -570,7 +575,7 @@ cmd_backup(int argc, char **argv)
 	if ((e = ucr_store_open(&s, out, 0, cfg->map_size)) != 0 ||
 	    (e = ucr_store_meta_put(s, "needs-hub", "1", 1)) != 0) {
 		cli_error("backup: cannot mark the copy in %s: %s", out,
-		    ucr_strerror(e));
+		    ucr_strerror_l(e));
 		goto fail;
 	}
 	ucr_store_free(s);
@@ -588,9 +593,9 @@ cmd_backup(int argc, char **argv)
 		cli_json_print(o);
 		json_decref(o);
 	} else
-		printf("backed up %s to %s: %" PRIu64 " logs, %" PRIu64
-		       " entries, %" PRIu64
-		       " records, verified\nview digest %s\n",
+		printf(_("backed up %s to %s: %" PRIu64 " logs, %" PRIu64
+			 " entries, %" PRIu64
+			 " records, verified\nview digest %s\n"),
 		    cfg->data, out, st.logs, st.entries, st.records, hex);
 	rc = 0;
 	goto leave;
@@ -698,12 +703,13 @@ rebuild_from(struct ucr_store *dst, const char *from,
 	if ((e = ucr_store_open(&src, from, UCR_STORE_RDONLY, cfg->map_size)) !=
 	    0) {
 		cli_error("rebuild: no store at %s: %s", from,
-		    e == UCR_EIO ? strerror(errno) : ucr_strerror(e));
+		    e == UCR_EIO ? strerror(errno) : ucr_strerror_l(e));
 		return -1;
 	}
 	ucr_store_set_region(src, cfg->region, key->pk);
 	if ((e = ucr_store_foreach_head(src, rebuild_head_cb, &hs)) != 0) {
-		cli_error("rebuild: cannot read %s: %s", from, ucr_strerror(e));
+		cli_error("rebuild: cannot read %s: %s", from,
+		    ucr_strerror_l(e));
 		refused = -1;
 		goto leave;
 	}
@@ -727,7 +733,7 @@ rebuild_from(struct ucr_store *dst, const char *from,
 			if (e != 0 && e != UCR_EROSTER)
 				snprintf(l->why + strlen(l->why),
 				    sizeof(l->why) - strlen(l->why), "%s%s",
-				    *l->why ? ": " : "", ucr_strerror(e));
+				    *l->why ? ": " : "", ucr_strerror_l(e));
 			if (l->copied != before)
 				progress = 1;
 		}
@@ -739,12 +745,12 @@ rebuild_from(struct ucr_store *dst, const char *from,
 			continue;
 		ucr_hex(hex, l->head.author, 32);
 		fprintf(stderr,
-		    "ucr: rebuild: %s: log %.16s epoch %016" PRIx64 ": %" PRIu64
-		    " of %" PRIu64 " entries%s%s\n",
+		    _("ucr: rebuild: %s: log %.16s epoch %016" PRIx64
+		      ": %" PRIu64 " of %" PRIu64 " entries%s%s\n"),
 		    from, hex, l->head.epoch, l->copied, l->head.seq,
-		    *l->why
-			? ": "
-			: " (the rest has no stored signature; its author sends it)",
+		    *l->why ? ": "
+			    : _(" (the rest has no stored signature; its "
+				"author sends it)"),
 		    l->why);
 		refused += *l->why != '\0';
 	}
@@ -783,7 +789,7 @@ cmd_rebuild(int argc, char **argv)
 	 */
 	if ((e = ucr_key_load(&key, cfg->key)) != 0) {
 		cli_error("rebuild: key file %s: %s", cfg->key,
-		    e == UCR_EIO ? strerror(errno) : ucr_strerror(e));
+		    e == UCR_EIO ? strerror(errno) : ucr_strerror_l(e));
 		goto leave;
 	}
 	snprintf(path, sizeof(path), "%s/data.mdb", cfg->data);
@@ -799,7 +805,7 @@ cmd_rebuild(int argc, char **argv)
 		    e == UCR_ELOCKED
 			? "in use by a running ucr-hub; stop it first"
 			: e == UCR_EIO ? strerror(errno)
-				       : ucr_strerror(e));
+				       : ucr_strerror_l(e));
 		goto leave;
 	}
 	ucr_store_set_region(dst, cfg->region, key->pk);
@@ -814,7 +820,7 @@ cmd_rebuild(int argc, char **argv)
 	}
 	if ((e = ucr_store_stats(dst, &st)) != 0) {
 		cli_error("rebuild: cannot read the new store: %s",
-		    ucr_strerror(e));
+		    ucr_strerror_l(e));
 		goto leave;
 	}
 	ucr_store_free(dst);

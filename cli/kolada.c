@@ -158,9 +158,10 @@ fetch_json(struct fetch *f, const char *url, json_t **out)
 		if (delay > KOLADA_MAXDELAY)
 			delay = KOLADA_MAXDELAY;
 		if (f->progress) {
-			fprintf(stderr, "\r\033[Kkolada: %s, again in %u s",
+			fputs("\r\033[K", stderr);
+			fprintf(stderr, _("kolada: %s, again in %u s"),
 			    rc != CURLE_OK ? curl_easy_strerror(rc)
-					   : "server error",
+					   : _("server error"),
 			    delay);
 			fflush(stderr);
 		}
@@ -298,7 +299,8 @@ fetch_pages(struct fetch *f, const char *first, json_t *rows)
 			goto leave;
 		}
 		if (f->progress) {
-			fprintf(stderr, "\r\033[Kkolada: page %zu, %zu rows",
+			fputs("\r\033[K", stderr);
+			fprintf(stderr, _("kolada: page %zu, %zu rows"),
 			    f->pages + 1, f->rows);
 			fflush(stderr);
 		}
@@ -428,9 +430,9 @@ fetch_titles(struct fetch *f, const char *base, size_t blen, const char *kpis,
 	if ((orc = ucr_store_open(&s, cfg->data, UCR_STORE_RDONLY,
 		 cfg->map_size)) != 0) {
 		fprintf(stderr,
-		    "ucr: kolada: KPI titles left out: cannot read the store "
-		    "%s (%s) to see which indicators are declared\n",
-		    cfg->data, ucr_strerror(orc));
+		    _("ucr: kolada: KPI titles left out: cannot read the store "
+		      "%s (%s) to see which indicators are declared\n"),
+		    cfg->data, ucr_strerror_l(orc));
 		s = NULL;
 		rc = 0;
 		goto leave;
@@ -515,15 +517,19 @@ print_fetch(const struct import_set *set, const struct import_set *titles,
 	json_t *o;
 
 	if (!json) {
-		printf("%s %zu record%s from Kolada (%s, %s: %zu row%s, "
-		       "%zu page%s)",
-		    dry ? "would import" : "imported", set->n,
-		    set->n == 1 ? "" : "s", kpis, years, f->rows,
-		    f->rows == 1 ? "" : "s", f->pages,
-		    f->pages == 1 ? "" : "s");
+		printf(dry ? ngettext("would import %zu record from Kolada",
+				 "would import %zu records from Kolada", set->n)
+			   : ngettext("imported %zu record from Kolada",
+				 "imported %zu records from Kolada", set->n),
+		    set->n);
+		printf(ngettext(" (%s, %s: %zu row, ", " (%s, %s: %zu rows, ",
+			   f->rows),
+		    kpis, years, f->rows);
+		printf(ngettext("%zu page)", "%zu pages)", f->pages), f->pages);
 		if (titles->n > 0)
-			printf(" and %zu indicator title%s", titles->n,
-			    titles->n == 1 ? "" : "s");
+			printf(ngettext(" and %zu indicator title",
+				   " and %zu indicator titles", titles->n),
+			    titles->n);
 		putchar('\n');
 		return;
 	}

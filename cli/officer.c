@@ -114,7 +114,7 @@ fail(struct ctx *c, const char *fmt, ...)
 	if (c->failed++)
 		return; /* the first error is the one that counts */
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vsnprintf(buf, sizeof(buf), _(fmt), ap);
 	va_end(ap);
 	cli_error("%s%s%s: %s", c->cmd, c->verb ? " " : "",
 	    c->verb ? c->verb : "", buf);
@@ -174,7 +174,7 @@ set_list(struct ctx *c, char ***field, size_t *n, const char *flag,
 		while (*tok == ' ')
 			tok++;
 		if (valid && !valid(tok)) {
-			fail(c, "%s: unknown %s '%s'", flag, what, tok);
+			fail(c, "%s: %s '%s'", flag, _(what), tok);
 			break;
 		}
 		*field = realloc(*field, (*n + 1) * sizeof(char *));
@@ -526,9 +526,9 @@ cli_put(const struct ucr_config *cfg, Ucr__Record *r, int mode, char **adopts,
 	rc = rep->code;
 	if (rc != 0)
 		cli_error("%s%s%s: %s", cmd, verb ? " " : "", verb ? verb : "",
-		    *rep->message ? rep->message : ucr_strerror(rc));
+		    *rep->message ? rep->message : ucr_strerror_l(rc));
 	else
-		printf("%s %s (seq %llu)\n", r->key, done,
+		printf(_("%s %s (seq %llu)\n"), r->key, _(done),
 		    (unsigned long long)rep->last_seq);
 	ucr__reply__free_unpacked(rep, NULL);
 	return rc == 0 ? 0 : 1;
@@ -678,11 +678,11 @@ run_writer(const struct writer *w, int argc, char **argv)
 		}
 	}
 	rc = cli_put(cfg, r, mode, adopts, nadopt, argv[0], verb,
-	    mode == UCR_PUT_CREATE                                   ? "added"
-		: strcmp(verb, "join") == 0                          ? "joined"
-		: strcmp(verb, "set") == 0 && mode == UCR_PUT_UPSERT ? "set"
-		: create                                             ? "set"
-			 : "changed");
+	    mode == UCR_PUT_CREATE          ? N_("added")
+		: strcmp(verb, "join") == 0 ? N_("joined")
+		: strcmp(verb, "set") == 0 && mode == UCR_PUT_UPSERT ? N_("set")
+		: create                                             ? N_("set")
+			 : N_("changed"));
 leave:
 	for (i = 0; i < nadopt; i++)
 		free(adopts[i]);
@@ -729,9 +729,11 @@ fill_target(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 	if ((v = cli_flag(f, "title")) != NULL)
 		set_str(&t->title, v);
 	set_list(c, &t->commitments, &t->n_commitments, "commitment",
-	    cli_flag(f, "commitment"), valid_commitment, "commitment");
+	    cli_flag(f, "commitment"), valid_commitment,
+	    N_("unknown commitment"));
 	set_list(c, &t->priorities, &t->n_priorities, "priority",
-	    cli_flag(f, "priority"), ucr_priority_valid, "priority (P1..P5)");
+	    cli_flag(f, "priority"), ucr_priority_valid,
+	    N_("unknown priority (P1..P5)"));
 	if ((v = cli_flag(f, "indicator")) != NULL) {
 		if (*v)
 			check_indicator(c, cfg, "indicator", v, unit,
@@ -770,11 +772,11 @@ fill_target(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 			    ? UCR__DIRECTION__DIRECTION_DECREASE
 			    : UCR__DIRECTION__DIRECTION_INCREASE;
 		} else if ((dec && tv > b) || (!dec && tv < b))
-			fail(c,
-			    "direction: %s, but the target is %s the "
-			    "baseline",
-			    dec ? "decrease" : "increase",
-			    dec ? "above" : "below");
+			fail(c, "%s",
+			    dec ? _("direction: decrease, but the target is "
+				    "above the baseline")
+				: _("direction: increase, but the target is "
+				    "below the baseline"));
 	} else if (dir == NULL && create)
 		fail(c,
 		    "direction: required (increase|decrease) unless "
@@ -837,9 +839,11 @@ fill_project(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 		set_str(&p->lead,
 		    strcmp(cfg->owner, UCR_REGION) == 0 ? "2480" : cfg->owner);
 	set_list(c, &p->priorities, &p->n_priorities, "priority",
-	    cli_flag(f, "priority"), ucr_priority_valid, "priority (P1..P5)");
+	    cli_flag(f, "priority"), ucr_priority_valid,
+	    N_("unknown priority (P1..P5)"));
 	set_list(c, &p->partners, &p->n_partners, "partners",
-	    cli_flag(f, "partners"), valid_code, "municipality code");
+	    cli_flag(f, "partners"), valid_code,
+	    N_("unknown municipality code"));
 	to_codes(p->partners, p->n_partners);
 	set_date(c, &p->start, "start", cli_flag(f, "start"));
 	set_date(c, &p->end, "end", cli_flag(f, "end"));
@@ -867,9 +871,11 @@ fill_group(struct ctx *c, Ucr__Record *r, const struct cli_flags *f,
 	if ((v = cli_flag(f, "name")) != NULL)
 		set_str(&g->name, v);
 	set_list(c, &g->priorities, &g->n_priorities, "priority",
-	    cli_flag(f, "priority"), ucr_priority_valid, "priority (P1..P5)");
+	    cli_flag(f, "priority"), ucr_priority_valid,
+	    N_("unknown priority (P1..P5)"));
 	set_list(c, &g->members, &g->n_members, "members",
-	    cli_flag(f, "members"), valid_code, "municipality code");
+	    cli_flag(f, "members"), valid_code,
+	    N_("unknown municipality code"));
 	to_codes(g->members, g->n_members);
 	if ((v = cli_flag(f, "theme")) != NULL)
 		set_str(&g->theme, v);

@@ -33,13 +33,13 @@ cmd_keygen(int argc, char **argv)
 	if ((out = cli_flag(&f, "out")) == NULL || f.npos != 0)
 		return cli_misuse(argv[0]);
 	if ((rc = ucr_key_generate(&k)) != 0) {
-		cli_error("keygen: %s", ucr_strerror(rc));
+		cli_error("keygen: %s", ucr_strerror_l(rc));
 		return 1;
 	}
 	rc = ucr_key_save(k, out);
 	if (rc != 0) {
 		cli_error("keygen: %s: %s", out,
-		    rc == UCR_EIO ? strerror(errno) : ucr_strerror(rc));
+		    rc == UCR_EIO ? strerror(errno) : ucr_strerror_l(rc));
 		ucr_key_free(k);
 		return 1;
 	}
@@ -152,7 +152,7 @@ cmd_verify(int argc, char **argv)
 	v.json = cli_flag_set(&f, "json");
 	v.logs = json_array();
 	if (!v.json)
-		printf("verifying %s (region %s)\n", data, region);
+		printf(_("verifying %s (region %s)\n"), data, region);
 	rc = ucr_store_verify(s, verify_cb, &v, why, sizeof(why));
 	if (rc == 0)
 		rc = verify_checkpoint(s, cfg, region, v.json ? NULL : stdout,
@@ -177,12 +177,12 @@ cmd_verify(int argc, char **argv)
 		json_decref(v.logs);
 		json_decref(v.cp);
 		if (rc == 0)
-			printf("ok: %" PRIu64 " authors' logs, %" PRIu64
-			       " entries, %" PRIu64 " signed batches\n",
+			printf(_("ok: %" PRIu64 " authors' logs, %" PRIu64
+				 " entries, %" PRIu64 " signed batches\n"),
 			    v.logcount, v.entries, v.batches);
 	}
 	if (rc != 0)
-		cli_error("verify: %s", why[0] ? why : ucr_strerror(rc));
+		cli_error("verify: %s", why[0] ? why : ucr_strerror_l(rc));
 	ucr_store_free(s);
 	ucr_config_free(cfg);
 	return rc == 0 ? 0 : 1;
@@ -357,14 +357,14 @@ cmd_show(int argc, char **argv)
 	if (rc == 0)
 		rc = c.rc;
 	if (rc != 0) {
-		cli_error("show: %s", ucr_strerror(rc));
+		cli_error("show: %s", ucr_strerror_l(rc));
 		rc = 1;
 		goto leave;
 	}
 	if (c.json)
 		cli_json_print(c.arr);
 	else if (c.count == 0)
-		fprintf(stderr, "no records\n");
+		fprintf(stderr, "%s", _("no records\n"));
 	rc = 0;
 leave:
 	json_decref(c.arr);
@@ -456,7 +456,7 @@ cmd_log(int argc, char **argv)
 	}
 	rc = ucr_store_foreach_entry(s, author, epoch, from, log_cb, &c);
 	if (rc != 0) {
-		cli_error("log: %s", ucr_strerror(rc));
+		cli_error("log: %s", ucr_strerror_l(rc));
 		rc = 1;
 		goto leave;
 	}

@@ -49,7 +49,7 @@ cli_reader_view(struct ucr_view **out, const struct ucr_config *cfg,
 		timeout = atoi(env) * 1000;
 	if ((e = ucr_key_load(&k, cfg->key)) != 0) {
 		cli_error("cannot read the key %s: %s", cfg->key,
-		    ucr_strerror(e));
+		    ucr_strerror_l(e));
 		return -1;
 	}
 	if (ucr_unhex(hubpk, sizeof(hubpk), cfg->hub_key) != 0 ||
@@ -76,7 +76,7 @@ cli_reader_view(struct ucr_view **out, const struct ucr_config *cfg,
 	f.view_query = &q;
 	if ((e = ucr_wire_send(sock, NULL, 0, &f, 0)) != 0) {
 		cli_error("cannot send to the hub at %s: %s", cfg->hub,
-		    ucr_strerror(e));
+		    ucr_strerror_l(e));
 		goto leave;
 	}
 	item.socket = sock;
@@ -114,7 +114,7 @@ cli_reader_view(struct ucr_view **out, const struct ucr_config *cfg,
 	if ((e = ucr_view_fold_packed(out, a->view_answer->view.data,
 		 a->view_answer->view.len, now, cfg->stale_after)) != 0) {
 		cli_error("cannot compute the view from the hub's answer: %s",
-		    ucr_strerror(e));
+		    ucr_strerror_l(e));
 		goto leave;
 	}
 	rc = 0;
@@ -200,7 +200,7 @@ cmd_init_reader(int argc, char **argv)
 	}
 	if ((e = ucr_key_save(k, key)) != 0) {
 		cli_error("init reader: %s: %s", key,
-		    e == UCR_EIO ? strerror(errno) : ucr_strerror(e));
+		    e == UCR_EIO ? strerror(errno) : ucr_strerror_l(e));
 		goto leave;
 	}
 	snprintf(text, sizeof(text),
@@ -232,12 +232,12 @@ cmd_init_reader(int argc, char **argv)
 		cli_json_print(o);
 		json_decref(o);
 	} else {
-		printf("Reader key %s\n", key);
-		printf("Configuration %s\n", conf);
-		printf("Public key %s\n\n", hex);
-		printf("The hub's administrator enrols it:\n"
-		       "  ucr roster add %s %s --role reader\n"
-		       "Then: ucr -c %s status\n",
+		printf(_("Reader key %s\n"), key);
+		printf(_("Configuration %s\n"), conf);
+		printf(_("Public key %s\n\n"), hex);
+		printf(_("The hub's administrator enrols it:\n"
+			 "  ucr roster add %s %s --role reader\n"
+			 "Then: ucr -c %s status\n"),
 		    code ? code : "CODE", hex, conf);
 	}
 	rc = 0;

@@ -245,7 +245,7 @@ view_from_daemon(struct ucr_view **out, const struct ucr_config *cfg,
 	if (rc != 0) {
 		cli_error(
 		    "cannot compute the view from the daemon's answer: %s",
-		    ucr_strerror(rc));
+		    ucr_strerror_l(rc));
 		return -1;
 	}
 	return 0;
@@ -283,7 +283,7 @@ load_view(struct ucr_view **out)
 	rc = ucr_view_build(out, s, now, cfg->stale_after);
 	if (rc != 0)
 		cli_error("cannot compute the view of %s: %s", cfg->data,
-		    ucr_strerror(rc));
+		    ucr_strerror_l(rc));
 	ucr_store_free(s);
 	ucr_config_free(cfg);
 	return rc != 0;
@@ -674,8 +674,8 @@ text_cycle(FILE *f, const struct ucr_view *v, json_t *doc,
 			"%s%s", o ? " " : "", json_string_value(y));
 		fprintf(f, "  %2d ",
 		    (int)json_integer_value(json_object_get(x, "theme")));
-		cli_cell(f, json_string_value(json_object_get(x, "name")), 46,
-		    0);
+		cli_cell(f, _(json_string_value(json_object_get(x, "name"))),
+		    46, 0);
 		fprintf(f, " %d/5  %s%s%s%s\n",
 		    (int)json_integer_value(json_object_get(x, "covered")),
 		    c->dim, *line ? _("missing ") : "", line, c->off);

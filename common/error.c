@@ -1,64 +1,72 @@
-/* error.c: text for UCR error codes. */
+/*
+ * error.c: text for UCR error codes.
+ *
+ * ucr_strerror() is the English text, for logs, replies and JSON;
+ * ucr_strerror_l() the same in the user's language, for what the command
+ * line prints (common/i18n.h). The short names (EINVAL) are never
+ * translated.
+ */
 #include <string.h>
 
 #include "error.h"
+#include "i18n.h"
 
 static const struct {
 	int code;
 	const char *name;
 	const char *text;
 } errors[] = {
-    {UCR_OK, "OK", "success"},
-    {UCR_EINVAL, "EINVAL", "invalid argument"},
-    {UCR_ENOMEM, "ENOMEM", "out of memory"},
-    {UCR_EIO, "EIO", "input/output error"},
-    {UCR_ENOTFOUND, "ENOTFOUND", "not found"},
-    {UCR_EEXIST, "EEXIST", "already exists"},
-    {UCR_EPERM, "EPERM", "not permitted"},
-    {UCR_EBADSIG, "EBADSIG", "bad signature"},
-    {UCR_ECHAIN, "ECHAIN", "broken hash chain"},
-    {UCR_EGAP, "EGAP", "gap in log sequence"},
-    {UCR_EORDER, "EORDER", "entries out of order"},
-    {UCR_EFORK, "EFORK", "fork: entry differs from the one held"},
-    {UCR_EDUP, "EDUP", "duplicate: already held"},
-    {UCR_EPROTO, "EPROTO", "malformed message"},
+    {UCR_OK, "OK", N_("success")},
+    {UCR_EINVAL, "EINVAL", N_("invalid argument")},
+    {UCR_ENOMEM, "ENOMEM", N_("out of memory")},
+    {UCR_EIO, "EIO", N_("input/output error")},
+    {UCR_ENOTFOUND, "ENOTFOUND", N_("not found")},
+    {UCR_EEXIST, "EEXIST", N_("already exists")},
+    {UCR_EPERM, "EPERM", N_("not permitted")},
+    {UCR_EBADSIG, "EBADSIG", N_("bad signature")},
+    {UCR_ECHAIN, "ECHAIN", N_("broken hash chain")},
+    {UCR_EGAP, "EGAP", N_("gap in log sequence")},
+    {UCR_EORDER, "EORDER", N_("entries out of order")},
+    {UCR_EFORK, "EFORK", N_("fork: entry differs from the one held")},
+    {UCR_EDUP, "EDUP", N_("duplicate: already held")},
+    {UCR_EPROTO, "EPROTO", N_("malformed message")},
     {UCR_EFULL, "EFULL",
-	"store full: the map size is reached; nothing written (raise "
-	"map_size in the configuration and restart the daemon)"},
-    {UCR_EOWNER, "EOWNER", "author may not write this record"},
-    {UCR_EROSTER, "EROSTER", "key not in roster or revoked"},
-    {UCR_ESCHEMA, "ESCHEMA", "record fails validation"},
-    {UCR_ETOOBIG, "ETOOBIG", "too large"},
-    {UCR_ECONFIG, "ECONFIG", "configuration error"},
-    {UCR_ELOCKED, "ELOCKED", "store in use by another process"},
-    {UCR_EEPOCH, "EEPOCH", "log epoch not accepted"},
-    {UCR_EAGAIN, "EAGAIN", "try again later"},
-    {UCR_ETIMEOUT, "ETIMEOUT", "timed out"},
-    {UCR_ESTOPPED, "ESTOPPED", "log stopped after a fork"},
-    {UCR_ECORRUPT, "ECORRUPT", "store is corrupt"},
+	N_("store full: the map size is reached; nothing written (raise "
+	   "map_size in the configuration and restart the daemon)")},
+    {UCR_EOWNER, "EOWNER", N_("author may not write this record")},
+    {UCR_EROSTER, "EROSTER", N_("key not in roster or revoked")},
+    {UCR_ESCHEMA, "ESCHEMA", N_("record fails validation")},
+    {UCR_ETOOBIG, "ETOOBIG", N_("too large")},
+    {UCR_ECONFIG, "ECONFIG", N_("configuration error")},
+    {UCR_ELOCKED, "ELOCKED", N_("store in use by another process")},
+    {UCR_EEPOCH, "EEPOCH", N_("log epoch not accepted")},
+    {UCR_EAGAIN, "EAGAIN", N_("try again later")},
+    {UCR_ETIMEOUT, "ETIMEOUT", N_("timed out")},
+    {UCR_ESTOPPED, "ESTOPPED", N_("log stopped after a fork")},
+    {UCR_ECORRUPT, "ECORRUPT", N_("store is corrupt")},
     {UCR_EROLLBACK, "EROLLBACK",
-	"went back: a log head or checkpoint is "
-	"older than one seen before"},
+	N_("went back: a log head or checkpoint is "
+	   "older than one seen before")},
     {UCR_ETIME, "ETIME",
-	"entry time out of bounds (not after the log's last entry, or "
-	"too far ahead of this clock)"},
-    {UCR_EROLE, "EROLE", "the key's role may not do this"},
+	N_("entry time out of bounds (not after the log's last entry, or "
+	   "too far ahead of this clock)")},
+    {UCR_EROLE, "EROLE", N_("the key's role may not do this")},
     {UCR_ETRANSIENT, "ETRANSIENT",
-	"store temporarily unavailable; retried later"},
+	N_("store temporarily unavailable; retried later")},
     {UCR_ECHECKPOINT, "ECHECKPOINT",
-	"the stored checkpoint is unusable (too large or fails to verify); "
-	"checkpoints refused until an administrator looks"},
-    {UCR_EBUDGET, "EBUDGET", "over budget (memory, holds or queue)"},
-    {UCR_ECREDIT, "ECREDIT", "batch beyond the credit given"},
+	N_("the stored checkpoint is unusable (too large or fails to verify); "
+	   "checkpoints refused until an administrator looks")},
+    {UCR_EBUDGET, "EBUDGET", N_("over budget (memory, holds or queue)")},
+    {UCR_ECREDIT, "ECREDIT", N_("batch beyond the credit given")},
     {UCR_ENOLOG, "ENOLOG",
-	"log not held: no roster key or held log "
-	"justifies it"},
+	N_("log not held: no roster key or held log "
+	   "justifies it")},
     {UCR_ENOFORK, "ENOFORK",
-	"not fork evidence: the batches do not show two different signed "
-	"entries at one seq"},
+	N_("not fork evidence: the batches do not show two different signed "
+	   "entries at one seq")},
     {UCR_EDISKFULL, "EDISKFULL",
-	"disk full: no space left on the store's file system; nothing "
-	"written (free space there; raising map_size does not help)"},
+	N_("disk full: no space left on the store's file system; nothing "
+	   "written (free space there; raising map_size does not help)")},
 };
 
 const char *
@@ -71,7 +79,15 @@ ucr_strerror(int code)
 	for (i = 0; i < sizeof(errors) / sizeof(errors[0]); i++)
 		if (errors[i].code == code)
 			return errors[i].text;
-	return "unknown error";
+	return N_("unknown error");
+}
+
+const char *
+ucr_strerror_l(int code)
+{
+	if (code > 0)
+		return strerror(code); /* in the locale's language already */
+	return _(ucr_strerror(code));
 }
 
 const char *

@@ -55,6 +55,9 @@ enum ucr_error {
 
 /* Text for a UCR code, or strerror() for a positive errno value. Static. */
 const char *ucr_strerror(int code);
+/* The same in the user's language (gettext), for what people read on the
+   command line; logs and JSON keep ucr_strerror(). */
+const char *ucr_strerror_l(int code);
 
 /* Stable short name ("EFORK") for logs and the wire; "E?" if unknown. */
 const char *ucr_errname(int code);

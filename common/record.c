@@ -3,7 +3,9 @@
  *
  * The commitment table is data/aalborg_commitments.tsv of the project's
  * shared material, turned into C once; suggested priorities are a proposal,
- * not from any source.
+ * not from any source. Theme names and titles are English here and in JSON;
+ * people read them through gettext (po/sv.po has the Swedish, po/README.md
+ * says where each Swedish title comes from).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -16,140 +18,146 @@
 #include <sodium.h>
 
 #include "error.h"
+#include "i18n.h"
 #include "record.h"
 
 const struct ucr_commitment ucr_commitments[UCR_NCOMMITMENTS] = {
-    {"1.1", 1, "Governance",
-	"Further develop a common long-term vision for a sustainable city/town",
+    {"1.1", 1, N_("Governance"),
+	N_("Further develop a common long-term vision for a sustainable city/town"),
 	"P2"},
-    {"1.2", 1, "Governance",
-	"Build participation and sustainable-development capacity in the community and administration",
+    {"1.2", 1, N_("Governance"),
+	N_("Build participation and sustainable-development capacity in the community and administration"),
 	"P2"},
-    {"1.3", 1, "Governance",
-	"Invite all sectors of local society to participate effectively in decision-making",
+    {"1.3", 1, N_("Governance"),
+	N_("Invite all sectors of local society to participate effectively in decision-making"),
 	"P2"},
-    {"1.4", 1, "Governance", "Make decisions open, accountable and transparent",
+    {"1.4", 1, N_("Governance"),
+	N_("Make decisions open, accountable and transparent"), "P2"},
+    {"1.5", 1, N_("Governance"),
+	N_("Cooperate effectively with neighbouring municipalities, other cities and other spheres of government"),
 	"P2"},
-    {"1.5", 1, "Governance",
-	"Cooperate effectively with neighbouring municipalities, other cities and other spheres of government",
-	"P2"},
-    {"2.1", 2, "Local management towards sustainability",
-	"Strengthen Local Agenda 21 / local sustainability processes and mainstream them in local government",
+    {"2.1", 2, N_("Local management towards sustainability"),
+	N_("Strengthen Local Agenda 21 / local sustainability processes and mainstream them in local government"),
 	NULL},
-    {"2.2", 2, "Local management towards sustainability",
-	"Deliver integrated management towards sustainability based on the precautionary principle",
+    {"2.2", 2, N_("Local management towards sustainability"),
+	N_("Deliver integrated management towards sustainability based on the precautionary principle"),
 	NULL},
-    {"2.3", 2, "Local management towards sustainability",
-	"Set targets and time frames within the Aalborg Commitments and establish a commitments monitoring review",
+    {"2.3", 2, N_("Local management towards sustainability"),
+	N_("Set targets and time frames within the Aalborg Commitments and establish a commitments monitoring review"),
 	NULL},
-    {"2.4", 2, "Local management towards sustainability",
-	"Make sustainability central to decision-making; base resource allocation on broad sustainability criteria",
+    {"2.4", 2, N_("Local management towards sustainability"),
+	N_("Make sustainability central to decision-making; base resource allocation on broad sustainability criteria"),
 	NULL},
-    {"2.5", 2, "Local management towards sustainability",
-	"Cooperate with the European Sustainable Cities & Towns Campaign and its networks to monitor and evaluate progress",
+    {"2.5", 2, N_("Local management towards sustainability"),
+	N_("Cooperate with the European Sustainable Cities & Towns Campaign and its networks to monitor and evaluate progress"),
 	NULL},
-    {"3.1", 3, "Natural common goods",
-	"Reduce primary energy consumption and increase the share of renewable and clean energy",
+    {"3.1", 3, N_("Natural common goods"),
+	N_("Reduce primary energy consumption and increase the share of renewable and clean energy"),
 	"P4"},
-    {"3.2", 3, "Natural common goods",
-	"Improve water quality, save water and use it more efficiently", NULL},
-    {"3.3", 3, "Natural common goods",
-	"Promote and increase biodiversity; extend and care for natural areas and green spaces",
+    {"3.2", 3, N_("Natural common goods"),
+	N_("Improve water quality, save water and use it more efficiently"),
 	NULL},
-    {"3.4", 3, "Natural common goods",
-	"Improve soil quality, preserve ecologically productive land, promote sustainable agriculture and forestry",
+    {"3.3", 3, N_("Natural common goods"),
+	N_("Promote and increase biodiversity; extend and care for natural areas and green spaces"),
+	NULL},
+    {"3.4", 3, N_("Natural common goods"),
+	N_("Improve soil quality, preserve ecologically productive land, promote sustainable agriculture and forestry"),
 	"P5"},
-    {"3.5", 3, "Natural common goods", "Improve air quality", "P1"},
-    {"4.1", 4, "Responsible consumption and lifestyle choices",
-	"Avoid and reduce waste; increase re-use and recycling", NULL},
-    {"4.2", 4, "Responsible consumption and lifestyle choices",
-	"Manage and treat waste according to best-practice standards", NULL},
-    {"4.3", 4, "Responsible consumption and lifestyle choices",
-	"Avoid unnecessary energy consumption; improve end-use energy efficiency",
-	"P4"},
-    {"4.4", 4, "Responsible consumption and lifestyle choices",
-	"Undertake sustainable procurement", "P5"},
-    {"4.5", 4, "Responsible consumption and lifestyle choices",
-	"Promote sustainable production and consumption (eco-labelled, organic, ethical, fair-trade)",
-	"P5"},
-    {"5.1", 5, "Planning and design",
-	"Re-use and regenerate abandoned or disadvantaged areas", NULL},
-    {"5.2", 5, "Planning and design",
-	"Avoid urban sprawl: appropriate densities, brownfield before greenfield",
-	"P3"},
-    {"5.3", 5, "Planning and design",
-	"Ensure mixed use with a good balance of jobs, housing and services",
-	"P3"},
-    {"5.4", 5, "Planning and design",
-	"Conserve, renovate and re-use urban cultural heritage", NULL},
-    {"5.5", 5, "Planning and design",
-	"Apply requirements for sustainable design and construction; promote high-quality architecture",
-	"P4"},
-    {"6.1", 6, "Better mobility, less traffic",
-	"Reduce the necessity for private motorised transport; promote attractive alternatives accessible to all",
-	"P3"},
-    {"6.2", 6, "Better mobility, less traffic",
-	"Increase the share of journeys by public transport, on foot and by bicycle",
-	"P3"},
-    {"6.3", 6, "Better mobility, less traffic",
-	"Promote transition to low-emission vehicles", "P3"},
-    {"6.4", 6, "Better mobility, less traffic",
-	"Develop an integrated and sustainable urban mobility plan", "P3"},
-    {"6.5", 6, "Better mobility, less traffic",
-	"Reduce the impact of transport on the environment and public health",
-	"P3"},
-    {"7.1", 7, "Local action for health",
-	"Raise awareness and act on the wider determinants of health", "P1"},
-    {"7.2", 7, "Local action for health",
-	"Promote city health development planning and strategic partnerships for health",
-	"P1"},
-    {"7.3", 7, "Local action for health",
-	"Reduce health inequalities and address poverty, with regular reporting on the gaps",
-	"P1"},
-    {"7.4", 7, "Local action for health",
-	"Promote health impact assessment across sectors", "P1"},
-    {"7.5", 7, "Local action for health",
-	"Mobilise urban planners to integrate health considerations in planning",
-	"P1"},
-    {"8.1", 8, "Vibrant and sustainable local economy",
-	"Stimulate and support local employment and business start-ups", "P5"},
-    {"8.2", 8, "Vibrant and sustainable local economy",
-	"Cooperate with local businesses to promote and implement good corporate practice",
-	"P5"},
-    {"8.3", 8, "Vibrant and sustainable local economy",
-	"Develop and implement sustainability principles for the location of businesses",
-	"P5"},
-    {"8.4", 8, "Vibrant and sustainable local economy",
-	"Encourage markets for local and regional high-quality products", "P5"},
-    {"8.5", 8, "Vibrant and sustainable local economy",
-	"Promote sustainable local tourism", "P5"},
-    {"9.1", 9, "Social equity and justice",
-	"Develop and implement programmes to prevent and alleviate poverty",
-	"P1"},
-    {"9.2", 9, "Social equity and justice",
-	"Ensure equitable access to public services, education, employment, training, information and culture",
-	"P3"},
-    {"9.3", 9, "Social equity and justice",
-	"Foster social inclusion and gender equality", "P1"},
-    {"9.4", 9, "Social equity and justice",
-	"Improve community safety and security", "P1"},
-    {"9.5", 9, "Social equity and justice",
-	"Ensure good-quality housing and living conditions; foster social integration",
-	"P1"},
-    {"10.1", 10, "Local to global",
-	"Develop a strategic, integrated approach to climate mitigation; work towards sustainable GHG levels",
-	"P4"},
-    {"10.2", 10, "Local to global",
-	"Mainstream climate protection in energy, transport, procurement, waste, agriculture and forestry policy",
-	"P4"},
-    {"10.3", 10, "Local to global",
-	"Raise awareness of causes and consequences of climate change; integrate preventive (adaptation) actions",
-	"P4"},
-    {"10.4", 10, "Local to global",
-	"Reduce impact on the global environment; promote environmental justice",
+    {"3.5", 3, N_("Natural common goods"), N_("Improve air quality"), "P1"},
+    {"4.1", 4, N_("Responsible consumption and lifestyle choices"),
+	N_("Avoid and reduce waste; increase re-use and recycling"), NULL},
+    {"4.2", 4, N_("Responsible consumption and lifestyle choices"),
+	N_("Manage and treat waste according to best-practice standards"),
 	NULL},
-    {"10.5", 10, "Local to global",
-	"Strengthen international cooperation of cities; develop local responses to global problems in partnership",
+    {"4.3", 4, N_("Responsible consumption and lifestyle choices"),
+	N_("Avoid unnecessary energy consumption; improve end-use energy efficiency"),
+	"P4"},
+    {"4.4", 4, N_("Responsible consumption and lifestyle choices"),
+	N_("Undertake sustainable procurement"), "P5"},
+    {"4.5", 4, N_("Responsible consumption and lifestyle choices"),
+	N_("Promote sustainable production and consumption (eco-labelled, organic, ethical, fair-trade)"),
+	"P5"},
+    {"5.1", 5, N_("Planning and design"),
+	N_("Re-use and regenerate abandoned or disadvantaged areas"), NULL},
+    {"5.2", 5, N_("Planning and design"),
+	N_("Avoid urban sprawl: appropriate densities, brownfield before greenfield"),
+	"P3"},
+    {"5.3", 5, N_("Planning and design"),
+	N_("Ensure mixed use with a good balance of jobs, housing and services"),
+	"P3"},
+    {"5.4", 5, N_("Planning and design"),
+	N_("Conserve, renovate and re-use urban cultural heritage"), NULL},
+    {"5.5", 5, N_("Planning and design"),
+	N_("Apply requirements for sustainable design and construction; promote high-quality architecture"),
+	"P4"},
+    {"6.1", 6, N_("Better mobility, less traffic"),
+	N_("Reduce the necessity for private motorised transport; promote attractive alternatives accessible to all"),
+	"P3"},
+    {"6.2", 6, N_("Better mobility, less traffic"),
+	N_("Increase the share of journeys by public transport, on foot and by bicycle"),
+	"P3"},
+    {"6.3", 6, N_("Better mobility, less traffic"),
+	N_("Promote transition to low-emission vehicles"), "P3"},
+    {"6.4", 6, N_("Better mobility, less traffic"),
+	N_("Develop an integrated and sustainable urban mobility plan"), "P3"},
+    {"6.5", 6, N_("Better mobility, less traffic"),
+	N_("Reduce the impact of transport on the environment and public health"),
+	"P3"},
+    {"7.1", 7, N_("Local action for health"),
+	N_("Raise awareness and act on the wider determinants of health"),
+	"P1"},
+    {"7.2", 7, N_("Local action for health"),
+	N_("Promote city health development planning and strategic partnerships for health"),
+	"P1"},
+    {"7.3", 7, N_("Local action for health"),
+	N_("Reduce health inequalities and address poverty, with regular reporting on the gaps"),
+	"P1"},
+    {"7.4", 7, N_("Local action for health"),
+	N_("Promote health impact assessment across sectors"), "P1"},
+    {"7.5", 7, N_("Local action for health"),
+	N_("Mobilise urban planners to integrate health considerations in planning"),
+	"P1"},
+    {"8.1", 8, N_("Vibrant and sustainable local economy"),
+	N_("Stimulate and support local employment and business start-ups"),
+	"P5"},
+    {"8.2", 8, N_("Vibrant and sustainable local economy"),
+	N_("Cooperate with local businesses to promote and implement good corporate practice"),
+	"P5"},
+    {"8.3", 8, N_("Vibrant and sustainable local economy"),
+	N_("Develop and implement sustainability principles for the location of businesses"),
+	"P5"},
+    {"8.4", 8, N_("Vibrant and sustainable local economy"),
+	N_("Encourage markets for local and regional high-quality products"),
+	"P5"},
+    {"8.5", 8, N_("Vibrant and sustainable local economy"),
+	N_("Promote sustainable local tourism"), "P5"},
+    {"9.1", 9, N_("Social equity and justice"),
+	N_("Develop and implement programmes to prevent and alleviate poverty"),
+	"P1"},
+    {"9.2", 9, N_("Social equity and justice"),
+	N_("Ensure equitable access to public services, education, employment, training, information and culture"),
+	"P3"},
+    {"9.3", 9, N_("Social equity and justice"),
+	N_("Foster social inclusion and gender equality"), "P1"},
+    {"9.4", 9, N_("Social equity and justice"),
+	N_("Improve community safety and security"), "P1"},
+    {"9.5", 9, N_("Social equity and justice"),
+	N_("Ensure good-quality housing and living conditions; foster social integration"),
+	"P1"},
+    {"10.1", 10, N_("Local to global"),
+	N_("Develop a strategic, integrated approach to climate mitigation; work towards sustainable GHG levels"),
+	"P4"},
+    {"10.2", 10, N_("Local to global"),
+	N_("Mainstream climate protection in energy, transport, procurement, waste, agriculture and forestry policy"),
+	"P4"},
+    {"10.3", 10, N_("Local to global"),
+	N_("Raise awareness of causes and consequences of climate change; integrate preventive (adaptation) actions"),
+	"P4"},
+    {"10.4", 10, N_("Local to global"),
+	N_("Reduce impact on the global environment; promote environmental justice"),
+	NULL},
+    {"10.5", 10, N_("Local to global"),
+	N_("Strengthen international cooperation of cities; develop local responses to global problems in partnership"),
 	"P2"},
 };
 
@@ -506,7 +514,12 @@ ucr_record_make_key(char *buf, size_t len, const char *owner,
 	return n < 0 || (size_t)n >= len ? UCR_EINVAL : 0;
 }
 
-/* Validation: each check writes "field: reason" and fails. */
+/*
+ * Validation: each check writes "field: reason" and fails. The reason is in
+ * the language of the process's locale: the daemons never set one, so their
+ * replies and logs are English; the command line checks every record before
+ * it sends it, so a person reads the reason in the language of LANG.
+ */
 static int
 bad(char *why, size_t whylen, const char *fmt, ...)
 {
@@ -514,7 +527,7 @@ bad(char *why, size_t whylen, const char *fmt, ...)
 
 	if (why != NULL && whylen > 0) {
 		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
+		vsnprintf(why, whylen, _(fmt), ap);
 		va_end(ap);
 	}
 	return UCR_ESCHEMA;
@@ -552,7 +565,7 @@ priorities_ok(char **p, size_t n, char *why, size_t whylen)
 
 	for (i = 0; i < n; i++)
 		CHECK(ucr_priority_valid(p[i]),
-		    "priority: unknown priority '%s' (P1..P5)", p[i]);
+		    N_("priority: unknown priority '%s' (P1..P5)"), p[i]);
 	return 0;
 }
 
@@ -563,7 +576,7 @@ codes_ok(char **p, size_t n, const char *field, char *why, size_t whylen)
 
 	for (i = 0; i < n; i++)
 		CHECK(ucr_municipality_known(p[i]),
-		    "%s: unknown municipality code '%s'", field, p[i]);
+		    N_("%s: unknown municipality code '%s'"), field, p[i]);
 	return 0;
 }
 
@@ -578,20 +591,21 @@ validate_body(const Ucr__Record *r, const char *id, char *why, size_t whylen)
 		const Ucr__Baseline *b = r->baseline;
 
 		CHECK(ucr_commitment_find(b->commitment) != NULL,
-		    "commitment: unknown commitment '%s' (1.1..10.5)",
+		    N_("commitment: unknown commitment '%s' (1.1..10.5)"),
 		    b->commitment);
 		CHECK(strcmp(id, b->commitment) == 0,
-		    "key: must end in the commitment id");
+		    N_("key: must end in the commitment id"));
 		CHECK(text_ok(b->text, MAXTEXT) && *b->text,
-		    "text: empty or too long");
-		CHECK(b->trend >= 0 && b->trend <= 3, "trend: out of range");
+		    N_("text: empty or too long"));
+		CHECK(b->trend >= 0 && b->trend <= 3,
+		    N_("trend: out of range"));
 		for (i = 0; i < b->n_indicators; i++) {
 			CHECK(id_valid(b->indicators[i]->indicator),
-			    "indicator: bad id");
+			    N_("indicator: bad id"));
 			CHECK(decimal_ok(b->indicators[i]->value),
-			    "indicator: bad value");
+			    N_("indicator: bad value"));
 			CHECK(ucr_year_valid(b->indicators[i]->year),
-			    "year: %u outside 1900-2100",
+			    N_("year: %u outside 1900-2100"),
 			    b->indicators[i]->year);
 		}
 		break;
@@ -600,174 +614,184 @@ validate_body(const Ucr__Record *r, const char *id, char *why, size_t whylen)
 		const Ucr__Target *t = r->target;
 
 		CHECK(text_ok(t->title, 512) && *t->title,
-		    "title: empty or too long");
-		CHECK(t->n_commitments > 0, "commitment: at least one needed");
+		    N_("title: empty or too long"));
+		CHECK(t->n_commitments > 0,
+		    N_("commitment: at least one needed"));
 		for (i = 0; i < t->n_commitments; i++)
 			CHECK(ucr_commitment_find(t->commitments[i]) != NULL,
-			    "commitment: unknown commitment '%s' (1.1..10.5)",
+			    N_("commitment: unknown commitment '%s' (1.1..10.5)"),
 			    t->commitments[i]);
-		CHECK(t->n_priorities > 0, "priority: at least one needed");
+		CHECK(t->n_priorities > 0, N_("priority: at least one needed"));
 		if ((rc = priorities_ok(t->priorities, t->n_priorities, why,
 			 whylen)) != 0)
 			return rc;
 		CHECK(*t->indicator == '\0' || id_valid(t->indicator),
-		    "indicator: bad id '%s'", t->indicator);
-		CHECK(decimal_ok(t->baseline_value), "baseline: bad value");
-		CHECK(decimal_ok(t->target_value), "target: bad value");
+		    N_("indicator: bad id '%s'"), t->indicator);
+		CHECK(decimal_ok(t->baseline_value), N_("baseline: bad value"));
+		CHECK(decimal_ok(t->target_value), N_("target: bad value"));
 		CHECK(t->baseline_value == NULL ||
 			ucr_year_valid(t->baseline_year),
-		    "baseline: year %u outside 1900-2100", t->baseline_year);
+		    N_("baseline: year %u outside 1900-2100"),
+		    t->baseline_year);
 		CHECK(t->target_value == NULL || ucr_year_valid(t->target_year),
-		    "target: year %u outside 1900-2100", t->target_year);
+		    N_("target: year %u outside 1900-2100"), t->target_year);
 		CHECK(t->baseline_value == NULL || t->target_value == NULL ||
 			t->target_year > t->baseline_year,
-		    "target: year must come after the baseline year");
+		    N_("target: year must come after the baseline year"));
 		CHECK(t->direction >= 0 && t->direction <= 1,
-		    "direction: out of range");
-		CHECK(text_ok(t->owner_unit, 256), "owner: too long");
+		    N_("direction: out of range"));
+		CHECK(text_ok(t->owner_unit, 256), N_("owner: too long"));
 		break;
 	}
 	case UCR__RECORD__BODY_MEASUREMENT: {
 		const Ucr__Measurement *m = r->measurement;
 
-		CHECK(id_valid(m->indicator), "indicator: bad id '%s'",
+		CHECK(id_valid(m->indicator), N_("indicator: bad id '%s'"),
 		    m->indicator);
 		CHECK(ucr_municipality_known(m->area),
-		    "area: unknown municipality code '%s'", m->area);
-		CHECK(ucr_year_valid(m->year), "year: %u outside 1900-2100",
+		    N_("area: unknown municipality code '%s'"), m->area);
+		CHECK(ucr_year_valid(m->year), N_("year: %u outside 1900-2100"),
 		    m->year);
-		CHECK(m->gender >= 0 && m->gender <= 2, "gender: out of range");
-		CHECK(m->status >= 0 && m->status <= 2, "status: out of range");
+		CHECK(m->gender >= 0 && m->gender <= 2,
+		    N_("gender: out of range"));
+		CHECK(m->status >= 0 && m->status <= 2,
+		    N_("status: out of range"));
 		CHECK((m->status == UCR__MEASURE_STATUS__MEASURE_MISSING) ==
 			(m->value == NULL),
-		    "value: required unless missing, and absent if missing");
-		CHECK(decimal_ok(m->value), "value: bad decimal");
+		    N_("value: required unless missing, and absent if missing"));
+		CHECK(decimal_ok(m->value), N_("value: bad decimal"));
 		break;
 	}
 	case UCR__RECORD__BODY_PROJECT: {
 		const Ucr__Project *p = r->project;
 
 		CHECK(text_ok(p->title, 512) && *p->title,
-		    "title: empty or too long");
+		    N_("title: empty or too long"));
 		CHECK(ucr_municipality_known(p->lead),
-		    "lead: unknown municipality code '%s'", p->lead);
+		    N_("lead: unknown municipality code '%s'"), p->lead);
 		if ((rc = codes_ok(p->partners, p->n_partners, "partners", why,
 			 whylen)) != 0)
 			return rc;
 		if ((rc = priorities_ok(p->priorities, p->n_priorities, why,
 			 whylen)) != 0)
 			return rc;
-		CHECK(date_ok(p->start), "start: not a date (YYYY-MM-DD)");
-		CHECK(date_ok(p->end), "end: not a date (YYYY-MM-DD)");
+		CHECK(date_ok(p->start), N_("start: not a date (YYYY-MM-DD)"));
+		CHECK(date_ok(p->end), N_("end: not a date (YYYY-MM-DD)"));
 		CHECK(*p->start == '\0' || *p->end == '\0' ||
 			strcmp(p->start, p->end) <= 0,
-		    "end: before start");
-		CHECK(p->budget_sek >= 0, "budget: negative");
-		CHECK(text_ok(p->funder, 256), "funder: too long");
-		CHECK(p->status >= 0 && p->status <= 2, "status: out of range");
+		    N_("end: before start"));
+		CHECK(p->budget_sek >= 0, N_("budget: negative"));
+		CHECK(text_ok(p->funder, 256), N_("funder: too long"));
+		CHECK(p->status >= 0 && p->status <= 2,
+		    N_("status: out of range"));
 		break;
 	}
 	case UCR__RECORD__BODY_GROUP: {
 		const Ucr__Group *g = r->group;
 
 		CHECK(text_ok(g->name, 256) && *g->name,
-		    "name: empty or too long");
+		    N_("name: empty or too long"));
 		if ((rc = priorities_ok(g->priorities, g->n_priorities, why,
 			 whylen)) != 0)
 			return rc;
 		if ((rc = codes_ok(g->members, g->n_members, "members", why,
 			 whylen)) != 0)
 			return rc;
-		CHECK(date_ok(g->active_from), "from: not a date (YYYY-MM-DD)");
-		CHECK(date_ok(g->active_to), "to: not a date (YYYY-MM-DD)");
+		CHECK(date_ok(g->active_from),
+		    N_("from: not a date (YYYY-MM-DD)"));
+		CHECK(date_ok(g->active_to), N_("to: not a date (YYYY-MM-DD)"));
 		CHECK(*g->active_from == '\0' || *g->active_to == '\0' ||
 			strcmp(g->active_from, g->active_to) <= 0,
-		    "to: before from");
-		CHECK(text_ok(g->theme, 256), "theme: too long");
+		    N_("to: before from"));
+		CHECK(text_ok(g->theme, 256), N_("theme: too long"));
 		break;
 	}
 	case UCR__RECORD__BODY_MEETING: {
 		const Ucr__Meeting *m = r->meeting;
 
-		CHECK(m->kind >= 0 && m->kind <= 4, "kind: out of range");
-		CHECK(ucr_date_valid(m->date), "date: not a date (YYYY-MM-DD)");
+		CHECK(m->kind >= 0 && m->kind <= 4, N_("kind: out of range"));
+		CHECK(ucr_date_valid(m->date),
+		    N_("date: not a date (YYYY-MM-DD)"));
 		CHECK(m->women <= 100000 && m->men <= 100000 &&
 			m->unstated <= 100000,
-		    "women: count out of range");
-		CHECK(*m->group == '\0' || id_valid(m->group), "group: bad id");
-		CHECK(text_ok(m->title, 512), "title: too long");
+		    N_("women: count out of range"));
+		CHECK(*m->group == '\0' || id_valid(m->group),
+		    N_("group: bad id"));
+		CHECK(text_ok(m->title, 512), N_("title: too long"));
 		break;
 	}
 	case UCR__RECORD__BODY_NETWORK: {
 		const Ucr__Network *n = r->network;
 
 		CHECK(text_ok(n->name, 256) && *n->name,
-		    "name: empty or too long");
-		CHECK(n->scope >= 0 && n->scope <= 1, "scope: out of range");
+		    N_("name: empty or too long"));
+		CHECK(n->scope >= 0 && n->scope <= 1,
+		    N_("scope: out of range"));
 		CHECK(ucr_date_valid(n->joined),
-		    "date: not a date (YYYY-MM-DD)");
+		    N_("date: not a date (YYYY-MM-DD)"));
 		CHECK(*n->network_id == '\0' || id_valid(n->network_id),
-		    "register: bad id '%s'", n->network_id);
+		    N_("register: bad id '%s'"), n->network_id);
 		break;
 	}
 	case UCR__RECORD__BODY_DECISION: {
 		const Ucr__Decision *d = r->decision;
 
-		CHECK(d->body >= 0 && d->body <= 3, "body: out of range");
-		CHECK(ucr_date_valid(d->date), "date: not a date (YYYY-MM-DD)");
+		CHECK(d->body >= 0 && d->body <= 3, N_("body: out of range"));
+		CHECK(ucr_date_valid(d->date),
+		    N_("date: not a date (YYYY-MM-DD)"));
 		CHECK(d->subject >= 0 && d->subject <= 4,
-		    "subject: out of range");
+		    N_("subject: out of range"));
 		CHECK(text_ok(d->ref, 512) && *d->ref,
-		    "ref: empty or too long");
+		    N_("ref: empty or too long"));
 		CHECK(d->outcome >= 0 && d->outcome <= 2,
-		    "outcome: out of range");
+		    N_("outcome: out of range"));
 		for (i = 0; i < d->n_adopts; i++)
 			CHECK(d->adopts[i]->hash.len == UCR_HASH_LEN &&
 				text_ok(d->adopts[i]->key, 256),
-			    "adopts: bad key or hash");
+			    N_("adopts: bad key or hash"));
 		if (strcmp(r->owner, UCR_REGION) != 0)
 			CHECK(d->body == UCR__BODY__BODY_BOARD ||
 				d->body == UCR__BODY__BODY_COUNCIL,
-			    "body: a municipality records board or council decisions");
+			    N_("body: a municipality records board or council decisions"));
 		break;
 	}
 	case UCR__RECORD__BODY_VISION:
 		CHECK(text_ok(r->vision->text, 1024) && *r->vision->text,
-		    "text: empty or too long");
+		    N_("text: empty or too long"));
 		CHECK(ucr_year_valid(r->vision->year),
-		    "year: outside 1900-2100");
+		    N_("year: outside 1900-2100"));
 		CHECK(strcmp(id, "vision") == 0,
-		    "key: must be region/vision/vision");
+		    N_("key: must be region/vision/vision"));
 		break;
 	case UCR__RECORD__BODY_PRIORITY:
 		CHECK(ucr_priority_valid(r->priority->id),
-		    "priority: unknown priority '%s' (P1..P5)",
+		    N_("priority: unknown priority '%s' (P1..P5)"),
 		    r->priority->id);
 		CHECK(strcmp(id, r->priority->id) == 0,
-		    "key: must end in the priority id");
+		    N_("key: must end in the priority id"));
 		CHECK(text_ok(r->priority->title, 256) && *r->priority->title,
-		    "title: empty or too long");
+		    N_("title: empty or too long"));
 		break;
 	case UCR__RECORD__BODY_GOAL: {
 		int known = 0;
 
 		for (i = 0; i < sizeof(goal_ids) / sizeof(goal_ids[0]); i++)
 			known |= strcmp(goal_ids[i], r->goal->id) == 0;
-		CHECK(known, "goal: unknown goal '%s' (A1 A2 A3 R1 R2 R3)",
+		CHECK(known, N_("goal: unknown goal '%s' (A1 A2 A3 R1 R2 R3)"),
 		    r->goal->id);
 		CHECK(strcmp(id, r->goal->id) == 0,
-		    "key: must end in the goal id");
+		    N_("key: must end in the goal id"));
 		CHECK(r->goal->threshold != NULL &&
 			decimal_ok(r->goal->threshold) &&
 			r->goal->threshold->units >= 0,
-		    "threshold: missing or negative");
+		    N_("threshold: missing or negative"));
 		/* A3 is a share in percent; R1 is met (1) or not (0). */
 		CHECK(strcmp(r->goal->id, "A3") != 0 ||
 			ucr_decimal_double(r->goal->threshold) <= 100,
-		    "threshold: A3 is a percentage (0-100)");
+		    N_("threshold: A3 is a percentage (0-100)"));
 		CHECK(strcmp(r->goal->id, "R1") != 0 ||
 			ucr_decimal_double(r->goal->threshold) <= 1,
-		    "threshold: R1 is 1 (adopted) or 0");
+		    N_("threshold: R1 is 1 (adopted) or 0"));
 		break;
 	}
 	case UCR__RECORD__BODY_ROSTER: {
@@ -775,67 +799,69 @@ validate_body(const Ucr__Record *r, const char *id, char *why, size_t whylen)
 		char hex[2 * UCR_HASH_LEN + 1];
 
 		CHECK(e->public_key.len == 32,
-		    "key: public key must be 32 bytes");
+		    N_("key: public key must be 32 bytes"));
 		ucr_hex(hex, e->public_key.data, 32);
 		CHECK(strcmp(id, hex) == 0,
-		    "key: must end in the public key (hex)");
+		    N_("key: must end in the public key (hex)"));
 		CHECK(strcmp(e->municipality, UCR_REGION) == 0 ||
 			ucr_municipality_known(e->municipality),
-		    "municipality: unknown code '%s'", e->municipality);
-		CHECK(e->role >= 0 && e->role <= 2, "role: out of range");
-		CHECK(text_ok(e->name, 256), "name: too long");
+		    N_("municipality: unknown code '%s'"), e->municipality);
+		CHECK(e->role >= 0 && e->role <= 2, N_("role: out of range"));
+		CHECK(text_ok(e->name, 256), N_("name: too long"));
 		break;
 	}
 	case UCR__RECORD__BODY_EPOCH_ACCEPT:
 		CHECK(r->epoch_accept->author.len == 32,
-		    "author: must be 32 bytes");
+		    N_("author: must be 32 bytes"));
 		break;
 	case UCR__RECORD__BODY_PROGRAMME:
 		CHECK(strcmp(id, "programme") == 0,
-		    "key: must be region/programme/programme");
+		    N_("key: must be region/programme/programme"));
 		CHECK(ucr_date_valid(r->programme->start),
-		    "start: not a date (YYYY-MM-DD)");
+		    N_("start: not a date (YYYY-MM-DD)"));
 		CHECK(ucr_date_valid(r->programme->end),
-		    "end: not a date (YYYY-MM-DD)");
+		    N_("end: not a date (YYYY-MM-DD)"));
 		CHECK(strcmp(r->programme->start, r->programme->end) <= 0,
-		    "end: before start");
+		    N_("end: before start"));
 		break;
 	case UCR__RECORD__BODY_MEMBER: {
 		const Ucr__Member *m = r->member;
 
 		CHECK(ucr_municipality_known(m->code),
-		    "code: '%s' is not one of Sweden's 290 municipality codes",
+		    N_("code: '%s' is not one of Sweden's 290 municipality codes"),
 		    m->code);
-		CHECK(strcmp(id, m->code) == 0, "key: must end in the code");
+		CHECK(strcmp(id, m->code) == 0,
+		    N_("key: must end in the code"));
 		CHECK(text_ok(m->name, 256) && *m->name,
-		    "name: empty or too long");
-		CHECK(m->population >= 0, "population: negative");
+		    N_("name: empty or too long"));
+		CHECK(m->population >= 0, N_("population: negative"));
 		break;
 	}
 	case UCR__RECORD__BODY_NETWORK_ENTRY: {
 		const Ucr__NetworkEntry *e = r->network_entry;
 
 		CHECK(id_valid(e->id) && strcmp(id, e->id) == 0,
-		    "key: must end in the network id");
+		    N_("key: must end in the network id"));
 		CHECK(text_ok(e->name, 256) && *e->name,
-		    "name: empty or too long");
-		CHECK(e->n_aliases <= 32, "alias: at most 32");
+		    N_("name: empty or too long"));
+		CHECK(e->n_aliases <= 32, N_("alias: at most 32"));
 		for (i = 0; i < e->n_aliases; i++)
 			CHECK(text_ok(e->aliases[i], 256) && *e->aliases[i],
-			    "alias: empty or too long");
-		CHECK(e->scope >= 0 && e->scope <= 1, "scope: out of range");
+			    N_("alias: empty or too long"));
+		CHECK(e->scope >= 0 && e->scope <= 1,
+		    N_("scope: out of range"));
 		break;
 	}
 	case UCR__RECORD__BODY_INDICATOR:
 		CHECK(id_valid(r->indicator->id) &&
 			strcmp(id, r->indicator->id) == 0,
-		    "key: must end in the indicator id");
+		    N_("key: must end in the indicator id"));
 		CHECK(text_ok(r->indicator->title, 256) && *r->indicator->title,
-		    "title: empty or too long");
-		CHECK(text_ok(r->indicator->unit, 64), "unit: too long");
+		    N_("title: empty or too long"));
+		CHECK(text_ok(r->indicator->unit, 64), N_("unit: too long"));
 		break;
 	default:
-		return bad(why, whylen, "kind: no record body");
+		return bad(why, whylen, N_("kind: no record body"));
 	}
 	return 0;
 }
@@ -848,40 +874,42 @@ ucr_record_validate(const Ucr__Record *r, char *why, size_t whylen)
 	Ucr__Record__BodyCase c;
 	int region;
 
-	CHECK(r != NULL && r->key != NULL && r->owner != NULL, "key: missing");
-	CHECK(strlen(r->key) < 256, "key: too long");
+	CHECK(r != NULL && r->key != NULL && r->owner != NULL,
+	    N_("key: missing"));
+	CHECK(strlen(r->key) < 256, N_("key: too long"));
 	/* key = owner/kind/id */
 	p = strchr(r->key, '/');
 	CHECK(p != NULL && (size_t)(p - r->key) < sizeof(owner),
-	    "key: '%s' is not owner/kind/id", r->key);
+	    N_("key: '%s' is not owner/kind/id"), r->key);
 	memcpy(owner, r->key, p - r->key);
 	owner[p - r->key] = '\0';
 	q = strchr(p + 1, '/');
 	CHECK(q != NULL && (size_t)(q - p - 1) < sizeof(kind),
-	    "key: '%s' is not owner/kind/id", r->key);
+	    N_("key: '%s' is not owner/kind/id"), r->key);
 	memcpy(kind, p + 1, q - p - 1);
 	kind[q - p - 1] = '\0';
 	id = q + 1;
 	CHECK(strcmp(owner, r->owner) == 0,
-	    "owner: '%s' does not match key '%s'", r->owner, r->key);
+	    N_("owner: '%s' does not match key '%s'"), r->owner, r->key);
 	CHECK(strcmp(owner, UCR_REGION) == 0 || ucr_municipality_known(owner),
-	    "owner: unknown municipality code '%s'", owner);
+	    N_("owner: unknown municipality code '%s'"), owner);
 	c = ucr_kind_parse(kind);
-	CHECK(c != UCR__RECORD__BODY__NOT_SET, "kind: unknown kind '%s'", kind);
+	CHECK(c != UCR__RECORD__BODY__NOT_SET, N_("kind: unknown kind '%s'"),
+	    kind);
 	if (r->tombstone) {
 		CHECK(r->body_case == UCR__RECORD__BODY__NOT_SET,
-		    "tombstone: must have no body");
+		    N_("tombstone: must have no body"));
 		return 0;
 	}
-	CHECK(r->body_case == c, "kind: body does not match key kind '%s'",
+	CHECK(r->body_case == c, N_("kind: body does not match key kind '%s'"),
 	    kind);
 	region = kind_region(c);
 	if (region == 1)
 		CHECK(strcmp(owner, UCR_REGION) == 0,
-		    "owner: only the region writes %s records", kind);
+		    N_("owner: only the region writes %s records"), kind);
 	if (region == -1)
 		CHECK(strcmp(owner, UCR_REGION) != 0,
-		    "owner: %s records belong to a municipality", kind);
+		    N_("owner: %s records belong to a municipality"), kind);
 	if (c == UCR__RECORD__BODY_MEASUREMENT) {
 		char want[256], old[256];
 		const Ucr__Measurement *m = r->measurement;
@@ -895,11 +923,11 @@ ucr_record_validate(const Ucr__Record *r, char *why, size_t whylen)
 			0 ||
 		    (strcmp(want, r->key) != 0 && strcmp(old, r->key) != 0))
 			return bad(why, whylen,
-			    "key: a measurement's key is "
-			    "owner/measure/KPI[/AREA]/YEAR/GENDER");
+			    N_("key: a measurement's key is "
+			       "owner/measure/KPI[/AREA]/YEAR/GENDER"));
 	} else
 		CHECK(id_valid(id),
-		    "id: '%s' must be 1-64 of A-Z a-z 0-9 . _ -", id);
+		    N_("id: '%s' must be 1-64 of A-Z a-z 0-9 . _ -"), id);
 	return validate_body(r, id, why, whylen);
 }
 

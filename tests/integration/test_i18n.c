@@ -159,6 +159,91 @@ Test(i18n, help_in_swedish_and_english)
 	free(out);
 }
 
+/* Runs a command that must fail and returns its standard error. */
+static char *
+fails(const char *env, const char *args)
+{
+	char *err = NULL;
+	int rc = tu_run(NULL, &err, "%sucr -c '%s' %s", env, conf, args);
+
+	cr_assert_neq(rc, 0, "%sucr %s succeeded", env, args);
+	return err;
+}
+
+/* Errors in the user's language; the daemon's own texts stay English. */
+Test(i18n, errors_in_swedish_and_english, .init = setup, .fini = teardown,
+    .timeout = 60)
+{
+	char *err;
+
+	/* a bad flag, from the command line's parser */
+	err = fails(SV, "target add T9 --bogus");
+	has(err, "ucr: target: okänd flagga '--bogus' (se ucr help target)");
+	free(err);
+	err = fails(EN, "target add T9 --bogus");
+	has(err, "ucr: target: unknown option '--bogus' (see ucr help target)");
+	free(err);
+
+	/* an unknown commitment, from the command line's checks */
+	err = fails(SV,
+	    "target add T9 --title x --commitment 11.1 "
+	    "--priority P1 --direction increase");
+	has(err, "okänt åtagande '11.1'");
+	lacks(err, "unknown commitment");
+	free(err);
+	err = fails(EN,
+	    "target add T9 --title x --commitment 11.1 "
+	    "--priority P1 --direction increase");
+	has(err, "unknown commitment '11.1'");
+	free(err);
+
+	/* a record's validation (common/record.c), as the command line
+	   checks it before sending */
+	err = fails(SV, "measure N00401 2020 5 --gender X");
+	lacks(err, "unknown");
+	free(err);
+	err = fails(SV,
+	    "project add PX --title x --start 2021-05-01 "
+	    "--end 2020-01-01");
+	has(err, "end: före start");
+	free(err);
+	err = fails(EN,
+	    "project add PX --title x --start 2021-05-01 "
+	    "--end 2020-01-01");
+	has(err, "end: before start");
+	free(err);
+
+	/* an error code's text (common/error.c): the store's EEXIST */
+	err = fails(SV, "show nosuchkind");
+	has(err, "show: okänd typ 'nosuchkind' (se ucr help show)");
+	free(err);
+	err = fails(SV, "cycle 9999");
+	has(err, "cycle: okänd kommun '9999'");
+	free(err);
+}
+
+/* The ten Aalborg themes by their Swedish names; JSON keeps English. */
+Test(i18n, themes_in_swedish_and_english, .init = setup, .fini = teardown,
+    .timeout = 60)
+{
+	char *out;
+
+	out = run(SV, "cycle 2403");
+	has(out, "   1 Styrning ");
+	has(out, "   6 Bättre rörlighet, mindre trafik ");
+	has(out, "  10 Från lokalt till globalt ");
+	lacks(out, "Governance");
+	free(out);
+	out = run(EN, "cycle 2403");
+	has(out, "   1 Governance ");
+	has(out, "  10 Local to global ");
+	free(out);
+	out = run(SV, "cycle 2403 --json");
+	has(out, "\"name\": \"Governance\"");
+	lacks(out, "Styrning");
+	free(out);
+}
+
 /* Usage texts: the prose in Swedish, the syntax lines as they are. */
 Test(i18n, usage_in_swedish_and_english)
 {
@@ -253,7 +338,11 @@ Test(i18n, status_words_translated)
 	setlocale(LC_ALL, "C");
 }
 
-/* po/sv.po: every message of the sources, none empty or fuzzy. */
+/*
+ * po/sv.po: every message of the sources, none empty or fuzzy. The
+ * keywords are those of the pot target (CMakeLists.txt): the functions
+ * that translate their format themselves (po/README.md).
+ */
 Test(i18n, catalogue_complete)
 {
 	char *out = NULL, *err = NULL, pot[700];
@@ -272,7 +361,10 @@ Test(i18n, catalogue_complete)
 	snprintf(pot, sizeof(pot), "%s/now.pot", tmp);
 	rc = tu_run(NULL, &err,
 	    "cd '%s' && xgettext --language=C --from-code=UTF-8 "
-	    "--keyword=_ --keyword=N_ -o '%s' cli/*.c common/*.c",
+	    "--keyword=_ --keyword=N_ --keyword=cli_error "
+	    "--flag=cli_error:1:c-format --keyword=fail:2 --keyword=fail:4 "
+	    "--keyword=say:2 --keyword=cli_put:8 -o '%s' cli/*.c "
+	    "common/*.c",
 	    UCR_SOURCE_DIR, pot);
 	cr_assert_eq(rc, 0, "%s", err);
 	free(err);
