@@ -6,7 +6,9 @@
 # (keys for a hub and six nodes, the roster, configurations), starts ucr-hub
 # and the six ucr-nodes on loopback, loads the demo region
 # (deploy/demo/*.json) through the ucr command, waits until every node holds
-# the same records as the hub, and prints "ucr status".
+# the same records as the hub, and prints "ucr status". It runs in Swedish
+# (LANG=sv_SE.UTF-8, as the units in deploy/systemd do), and prints the
+# status once more in English at the end.
 #
 #   ./deploy/quickstart.sh            set up (or resume) and start the region
 #   ./deploy/quickstart.sh --stop     stop its daemons (the data stays)
@@ -21,6 +23,9 @@
 #                 build (UCR_QUICKSTART_BIN)
 #   --no-deps     do not run deploy/install-deps.sh
 #   --timeout S   seconds to wait for each step (default 120)
+#   --lang LOCALE the language of ucr's messages (UCR_QUICKSTART_LANG;
+#                 default sv_SE.UTF-8, Swedish; C for English). A locale
+#                 the machine lacks gives English.
 #
 # Running it again is safe: each step is skipped when it is done already
 # (the region exists, a daemon runs, a key is enrolled, a file is loaded).
@@ -34,13 +39,14 @@ bin=${UCR_QUICKSTART_BIN:-}
 deps=1
 action=start
 timeout=120
+lang=${UCR_QUICKSTART_LANG:-sv_SE.UTF-8}
 codes="2480 2403 2401 2409 2404 2460"
 
 usage() {
 	if [ "${1:-2}" = 0 ]; then
 		sed -n '2,/^set -eu/p' "$0" | sed -e '/^set -eu/d' -e 's/^# \{0,1\}//'
 	else
-		echo "usage: $0 [--dir DIR] [--port PORT] [--build DIR | --bin DIR] [--no-deps] [--timeout S] [--stop | --reset]" >&2
+		echo "usage: $0 [--dir DIR] [--port PORT] [--build DIR | --bin DIR] [--no-deps] [--timeout S] [--lang LOCALE] [--stop | --reset]" >&2
 	fi
 	exit "${1:-2}"
 }
@@ -66,6 +72,8 @@ while [ $# -gt 0 ]; do
 	--bin=*) bin=${1#--bin=} ;;
 	--timeout) [ $# -ge 2 ] || usage; timeout=$2; shift ;;
 	--timeout=*) timeout=${1#--timeout=} ;;
+	--lang) [ $# -ge 2 ] || usage; lang=$2; shift ;;
+	--lang=*) lang=${1#--lang=} ;;
 	--no-deps) deps=0 ;;
 	--stop) action=stop ;;
 	--reset) action=reset ;;
@@ -171,6 +179,23 @@ if [ -z "$bin" ]; then
 	bin=$build/bin
 fi
 bin=$(cd "$bin" && pwd)
+
+# The language of everything ucr prints from here on, and of the daemons'
+# environment (docs/operations.md, "Language"). install-deps.sh has made
+# sv_SE.UTF-8 by now; without it, English.
+case "$lang" in
+C | POSIX | C.UTF-8 | C.utf8) ;;
+*)
+	want=$(echo "$lang" | tr 'A-Z' 'a-z' | sed 's/utf-8/utf8/')
+	if ! locale -a 2>/dev/null | tr 'A-Z' 'a-z' | sed 's/utf-8/utf8/' |
+		grep -qx "$want"; then
+		echo "quickstart: no locale $lang on this machine (deploy/install-deps.sh makes sv_SE.UTF-8); English" >&2
+		lang=C
+	fi ;;
+esac
+unset LC_ALL LC_MESSAGES LANGUAGE
+LANG=$lang
+export LANG
 for p in ucr ucr-node ucr-hub; do
 	[ -x "$bin/$p" ] || die "$bin/$p: not found (build it, or give --bin)"
 done
@@ -368,14 +393,13 @@ UCR_CONF=$hubconf
 export PATH UCR_CONF
 EOF
 
-say "ucr status"
-ucr -c "$hubconf" status
-
-# The same view in Swedish, as the municipalities read it (docs/cli.md:
+# The view as the municipalities read it, in the quickstart's language
+# (Swedish unless --lang says otherwise), then in English (docs/cli.md:
 # the language follows LANG).
-say "ucr status, på svenska (LANG=sv_SE.UTF-8)"
-env -u LC_ALL -u LC_MESSAGES -u LANGUAGE LANG=sv_SE.UTF-8 \
-	ucr -c "$hubconf" status
+say "ucr status (LANG=$LANG)"
+ucr -c "$hubconf" status
+say "ucr status, in English (LANG=C)"
+LANG=C ucr -c "$hubconf" status
 
 cat <<EOF
 
@@ -387,8 +411,8 @@ Run further commands against it. First, in your shell:
   . $dir/env.sh
 This puts the programs on PATH and makes the hub's configuration the
 default (UCR_CONF). Then, for example:
-  ucr status                    the steering-group view
-  LANG=sv_SE.UTF-8 ucr status   the same, in Swedish
+  ucr status                    the steering-group view (in your LANG)
+  LANG=sv_SE.UTF-8 ucr status   the same, in Swedish; LANG=C: English
   ucr plan --priority P4        the joint action plan for one priority
   ucr peers                     the hub's nodes, connected or not, and their lag
   ucr report --html report.html the Regional Council's report

@@ -105,6 +105,7 @@ static const char *const hardening[] = {
     "ProtectControlGroups=yes",
     "MemoryDenyWriteExecute=yes",
     "LockPersonality=yes",
+    "Environment=LANG=sv_SE.UTF-8\n",
 };
 
 Test(deploy, units_verify, .init = setup, .fini = teardown, .timeout = 120)
@@ -413,6 +414,9 @@ Test(deploy, quickstart, .init = setup, .fini = quickstart_teardown,
 	cr_assert_not_null(strstr(out, "== build in"), "no build: %s", out);
 	cr_assert_not_null(strstr(out, "PROGRAMME GOALS"), "no status: %s",
 	    out);
+	/* it runs in Swedish (the locale is made by install-deps.sh) */
+	cr_assert_not_null(strstr(out, "PROGRAMMÅL"), "not in Swedish: %s",
+	    out);
 	cr_assert_not_null(strstr(out, "--stop"), "no stop hint: %s", out);
 	free(out);
 	free(err);
@@ -426,6 +430,7 @@ Test(deploy, quickstart, .init = setup, .fini = quickstart_teardown,
 	out = run_ok("%s", cmd);
 	cr_assert_not_null(strstr(out, "runs already"), "%s", out);
 	cr_assert_null(strstr(out, "imported"), "loaded twice: %s", out);
+	cr_assert_null(strstr(out, "importerade"), "loaded twice: %s", out);
 	free(out);
 	digest(hubconf, d2, sizeof(d2), &e2);
 	cr_assert_str_eq(d1, d2);
