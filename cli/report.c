@@ -179,7 +179,9 @@ static const char *const title_words[] = {
     N_("Good health on equal terms"), N_("Co-creation and democracy"),
     N_("Accessible and gender-equal transport"),
     N_("Efficient and renewable energy use"),
-    N_("Viable and sustainable local economy")};
+    N_("Viable and sustainable local economy"),
+    /* TRANSLATORS: the plan's heading for targets under no priority */
+    N_("Not mapped to a priority")};
 
 static const char *
 title_tr(const char *s)
@@ -333,9 +335,9 @@ text_goals(FILE *f, const struct ucr_view *v, const struct colors *c)
 		cli_cell(f, cur, 9, 1);
 		fprintf(f, " %10s  %s%s%s\n", thr, g->met ? c->green : c->red,
 		    g->met ? _("yes") : _("no"), c->off);
-		if (!g->met && *g->missing) {
+		if (!g->met && *g->missing_l) {
 			fprintf(f, "        %s", c->dim);
-			put_last(f, g->missing, WIDTH - 8);
+			put_last(f, g->missing_l, WIDTH - 8);
 			fprintf(f, "%s\n", c->off);
 		}
 	}
@@ -438,7 +440,7 @@ text_exceptions(FILE *f, const struct ucr_view *v, const struct colors *c)
 			: c->yellow);
 		cli_cell(f, exc_label(e->kind), 14, 0);
 		fprintf(f, "%s ", c->off);
-		put_last(f, e->text, WIDTH - 17);
+		put_last(f, e->text_l, WIDTH - 17);
 		fputc('\n', f);
 	}
 }
@@ -793,7 +795,9 @@ cmd_cycle(int argc, char **argv)
 		ucr_view_free(v);
 		return 1;
 	}
-	if ((doc = ucr_view_json_cycle(v, mu->code)) == NULL) {
+	doc = cli_flag_set(&fl, "json") ? ucr_view_json_cycle(v, mu->code)
+					: ucr_view_json_cycle_text(v, mu->code);
+	if (doc == NULL) {
 		cli_error("out of memory");
 		ucr_view_free(v);
 		return 1;
@@ -1083,8 +1087,8 @@ cmd_explain(int argc, char **argv)
 		    g->at_most ? "<= " : "",
 		    fmt_num(n2, sizeof(n2), g->threshold),
 		    g->met ? "met" : "not met");
-		if (!g->met && *g->missing)
-			printf("missing: %s\n", g->missing);
+		if (!g->met && *g->missing_l)
+			printf("missing: %s\n", g->missing_l);
 		printf("from %zu signed record%s:\n", g->nrefs,
 		    g->nrefs == 1 ? "" : "s");
 		text_refs(stdout, g->refs, g->nrefs);
@@ -1093,8 +1097,12 @@ cmd_explain(int argc, char **argv)
 			    v->programme_end);
 		if (g->nleft > 0)
 			printf("left out (%zu):\n", g->nleft);
-		for (size_t i = 0; i < g->nleft; i++)
-			printf("  %s: %s\n", g->left[i].key, g->left[i].reason);
+		for (size_t i = 0; i < g->nleft; i++) {
+			/* a reason may quote a record's name: escaped */
+			ucr_text_escape(safe, sizeof(safe), g->left[i].reason_l,
+			    strlen(g->left[i].reason_l));
+			printf("  %s: %s\n", g->left[i].key, safe);
+		}
 	} else {
 		ucr_text_escape(safe, sizeof(safe), t->title, strlen(t->title));
 		printf("%s %s: %s\n", t->key, safe,
@@ -1469,7 +1477,7 @@ html_goals(FILE *f, const struct ucr_view *v)
 		    fmt_num(b, sizeof(b), g->threshold),
 		    i == UCR_GOAL_A3 ? " %" : "", g->met ? "yes" : "no",
 		    g->met ? _("yes") : _("no"));
-		h_esc(f, g->missing);
+		h_esc(f, g->missing_l);
 		fputs("</td></tr>\n", f);
 	}
 	fputs("</tbody></table>\n", f);
@@ -2119,7 +2127,7 @@ html_summary(FILE *f, const struct ucr_view *v, const struct rep_extra *x)
 			if (shown++ == 8)
 				break;
 			fprintf(f, "<li><b>%s</b> ", exc_label(e->kind));
-			h_esc(f, e->text);
+			h_esc(f, e->text_l);
 			fputs("</li>\n", f);
 		}
 		fputs("</ul>\n", f);

@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "error.h"
+#include "i18n.h"
 #include "view.h"
 
 struct ucr_view_mem {
@@ -297,7 +298,29 @@ struct fold {
 	   the index series_of searches. */
 	const struct ucr_view_input **use;
 	size_t nuse;
+	int loc; /* 1 while the user's-language twin of a text is made */
 };
+
+/*
+ * Texts for people come in two: English (the JSON's, stable) and the
+ * user's language (gettext; printed by ucr). TR() formats both from one
+ * N_()-marked format, evaluating the arguments twice with f->loc 0 and 1,
+ * so that word arguments (TW) and earlier pairs (TP) follow.
+ */
+struct tr {
+	const char *en, *l;
+};
+
+#define TW(f, s) ((f)->loc ? _(s) : (s))
+#define TP(f, p) ((f)->loc ? (p).l : (p).en)
+#define TR(f, out, fmt, ...)                                   \
+	do {                                                   \
+		(f)->loc = 0;                                  \
+		(out).en = vm_printf((f), (fmt), __VA_ARGS__); \
+		(f)->loc = 1;                                  \
+		(out).l = vm_printf((f), _(fmt), __VA_ARGS__); \
+		(f)->loc = 0;                                  \
+	} while (0)
 
 static void *
 vm_alloc(struct fold *f, size_t len)
@@ -578,7 +601,7 @@ fold_region(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 		v->pri[g].title = ucr_priority_titles[g];
 	}
 	v->pri[UCR_NPRIORITIES].id = "-";
-	v->pri[UCR_NPRIORITIES].title = "Not mapped to a priority";
+	v->pri[UCR_NPRIORITIES].title = N_("Not mapped to a priority");
 	for (i = 0; i < f->n; i++) {
 		const Ucr__Record *r = f->in[i]->record;
 
@@ -1370,25 +1393,29 @@ in_period(const struct ucr_view *v, const char *date)
  * or NULL if it overlaps it. undated: the reason for no dates at all, or
  * NULL to let an undated thing count.
  */
-static const char *
+static struct tr
 outside(struct fold *f, const char *what, const char *from, const char *to,
     const char *undated)
 {
 	const struct ucr_view *v = f->v;
+	struct tr r = {NULL, NULL};
 
 	if (v->programme_start == NULL)
-		return NULL;
-	if ((from == NULL || *from == '\0') && (to == NULL || *to == '\0'))
-		return undated;
+		return r;
+	if ((from == NULL || *from == '\0') && (to == NULL || *to == '\0')) {
+		if (undated != NULL) {
+			r.en = undated;
+			r.l = vm_str(f, _(undated));
+		}
+		return r;
+	}
 	if (to != NULL && *to && strcmp(to, v->programme_start) < 0)
-		return vm_printf(f,
-		    "%s %s is before the programme period (%s - %s)", what, to,
-		    v->programme_start, v->programme_end);
-	if (from != NULL && *from && strcmp(from, v->programme_end) > 0)
-		return vm_printf(f,
-		    "%s %s is after the programme period (%s - %s)", what, from,
-		    v->programme_start, v->programme_end);
-	return NULL;
+		TR(f, r, N_("%s %s is before the programme period (%s - %s)"),
+		    TW(f, what), to, v->programme_start, v->programme_end);
+	else if (from != NULL && *from && strcmp(from, v->programme_end) > 0)
+		TR(f, r, N_("%s %s is after the programme period (%s - %s)"),
+		    TW(f, what), from, v->programme_start, v->programme_end);
+	return r;
 }
 
 struct lefts {
@@ -1397,23 +1424,26 @@ struct lefts {
 };
 
 static void
-left_add(struct fold *f, struct lefts *l, const char *key, const char *why)
+left_add(struct fold *f, struct lefts *l, const char *key, struct tr why)
 {
 	struct ucr_view_left *x = PUSH(f, l->v, l->n, l->cap);
 
 	if (x != NULL) {
 		x->key = vm_str(f, key);
-		x->reason = why;
+		x->reason = why.en;
+		x->reason_l = why.l;
 	}
 }
 
-/* A date-only record: why it is outside the period, or NULL. */
-static const char *
+/* A date-only record: why it is outside the period, or {NULL}. */
+static struct tr
 dated_outside(struct fold *f, const char *what, const char *date)
 {
+	struct tr none = {NULL, NULL};
+
 	if (in_period(f->v, date))
-		return NULL;
-	return outside(f, what, date, date, "no date");
+		return none;
+	return outside(f, what, date, date, N_("no date"));
 }
 
 /* Distinct names: 1 if nm is new (and remembered). */
@@ -1476,7 +1506,7 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 	size_t i, j;
 	int *use = NULL, *reg = NULL, has[UCR_MAX_MEMBERS], regional = 0, m, n;
 	const struct ucr_view_input *in;
-	const char *why;
+	struct tr why, miss;
 
 	memset(left, 0, sizeof(left));
 	if ((seen = calloc(1, sizeof(*seen))) == NULL) {
@@ -1493,8 +1523,9 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 		if ((in = find_input(f, v->groups[i].key)) == NULL)
 			continue;
 		r = in->record;
-		if ((why = outside(f, "group active", r->group->active_from,
-			 r->group->active_to, NULL)) != NULL) {
+		if ((why = outside(f, N_("group active"), r->group->active_from,
+			 r->group->active_to, NULL))
+			.en != NULL) {
 			left_add(f, &left[UCR_GOAL_A1], v->groups[i].key, why);
 			continue;
 		}
@@ -1504,8 +1535,12 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 	g->current = seen->count;
 	g->met = g->current >= g->threshold;
 	if (!g->met)
-		g->missing = vm_printf(f, "%.0f more working groups needed",
+		TR(f, miss, N_("%.0f more working groups needed"),
 		    more_needed(g));
+	else
+		miss.en = miss.l = NULL;
+	g->missing = miss.en;
+	g->missing_l = miss.l;
 
 	/*
 	 * A2: regional workshops inside the period, one per (date, title): a
@@ -1526,7 +1561,8 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 		char ta[128], tb[128];
 		size_t dup = (size_t)-1;
 
-		if ((why = dated_outside(f, "meeting", a->date)) != NULL) {
+		if ((why = dated_outside(f, N_("meeting"), a->date)).en !=
+		    NULL) {
 			if (a->kind == UCR__MEETING_KIND__MEETING_WORKSHOP)
 				left_add(f, &left[UCR_GOAL_A2], a->key, why);
 			if (a->kind == UCR__MEETING_KIND__MEETING_WORKSHOP ||
@@ -1568,9 +1604,10 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 		    !in_period(v, a->date))
 			continue;
 		if (!a->regional && !(use[i] && reg[i])) {
-			left_add(f, &left[UCR_GOAL_A2], a->key,
-			    "a municipality's own workshop, not marked "
-			    "regional (--regional)");
+			why.en = N_("a municipality's own workshop, not marked "
+				    "regional (--regional)");
+			why.l = vm_str(f, _(why.en));
+			left_add(f, &left[UCR_GOAL_A2], a->key, why);
 			continue;
 		}
 		n += use[i] && reg[i];
@@ -1579,9 +1616,12 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 	}
 	g->current = n;
 	g->met = g->current >= g->threshold;
-	if (!g->met)
-		g->missing = vm_printf(f, "%.0f more regional workshops needed",
+	if (!g->met) {
+		TR(f, miss, N_("%.0f more regional workshops needed"),
 		    more_needed(g));
+		g->missing = miss.en;
+		g->missing_l = miss.l;
+	}
 
 	/* A3: gender balance per activity goal. */
 	g = &v->goals[UCR_GOAL_A3];
@@ -1598,32 +1638,42 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 			refs_add(f, &goal_refs[UCR_GOAL_A3], in);
 	g->current = 0;
 	g->met = 1;
-	buf[0] = '\0';
-	for (i = 0; i < 2; i++) {
-		const struct ucr_view_balance *b = &v->balance[i];
-		size_t o = strlen(buf);
+	for (f->loc = 0; f->loc < 2; f->loc++) {
+		buf[0] = '\0';
+		for (i = 0; i < 2; i++) {
+			const struct ucr_view_balance *b = &v->balance[i];
+			size_t o = strlen(buf);
 
-		if (isnan(b->women_pct)) {
-			g->met = 0;
-			snprintf(buf + o, sizeof(buf) - o,
-			    "%s%s: no participants "
-			    "stated",
-			    o ? "; " : "", b->goal);
-			continue;
+			if (isnan(b->women_pct)) {
+				g->met = 0;
+				snprintf(buf + o, sizeof(buf) - o,
+				    TW(f, N_("%s%s: no participants stated")),
+				    o ? "; " : "", b->goal);
+				continue;
+			}
+			g->current =
+			    fmax(g->current, fmax(b->women_pct, b->men_pct));
+			if (!b->met) {
+				g->met = 0;
+				snprintf(buf + o, sizeof(buf) - o,
+				    b->women_pct > b->men_pct
+					? TW(f,
+					      N_("%s%s: women %.1f %% of %lu "
+						 "stated"))
+					: TW(f,
+					      N_("%s%s: men %.1f %% of %lu "
+						 "stated")),
+				    o ? "; " : "", b->goal,
+				    fmax(b->women_pct, b->men_pct),
+				    b->women + b->men);
+			}
 		}
-		g->current = fmax(g->current, fmax(b->women_pct, b->men_pct));
-		if (!b->met) {
-			g->met = 0;
-			snprintf(buf + o, sizeof(buf) - o,
-			    "%s%s: %s %.1f %% of %lu "
-			    "stated",
-			    o ? "; " : "", b->goal,
-			    b->women_pct > b->men_pct ? "women" : "men",
-			    fmax(b->women_pct, b->men_pct), b->women + b->men);
-		}
+		if (!g->met && f->loc)
+			g->missing_l = vm_str(f, buf);
+		else if (!g->met)
+			g->missing = vm_str(f, buf);
 	}
-	if (!g->met)
-		g->missing = vm_str(f, buf);
+	f->loc = 0;
 
 	/* R1: six local plans adopted by the boards, and the regional plan
 	   by the Regional Council, by decisions dated in the period. */
@@ -1640,7 +1690,8 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 		if (d->outcome != UCR__OUTCOME__OUTCOME_ADOPTED ||
 		    (!local && !rg))
 			continue;
-		if ((why = dated_outside(f, "decision", d->date)) != NULL) {
+		if ((why = dated_outside(f, N_("decision"), d->date)).en !=
+		    NULL) {
 			left_add(f, &left[UCR_GOAL_R1], d->key, why);
 			continue;
 		}
@@ -1658,17 +1709,28 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 	missing_codes(f, g, has);
 	if (!g->met) {
 		names_without(v, names, sizeof(names), has);
-		snprintf(buf, sizeof(buf), "%s%s%s%s",
-		    n == 0 ? "no municipal board has adopted its local plan"
-			: n < (int)v->nmun
-			? "local plan not adopted by the board: "
-			: "",
-		    n > 0 && n < (int)v->nmun ? names : "",
-		    n < (int)v->nmun && !regional ? "; " : "",
-		    regional ? ""
-			     : "regional plan not adopted by the Regional "
-			       "Council");
-		g->missing = vm_str(f, buf);
+		for (f->loc = 0; f->loc < 2; f->loc++) {
+			snprintf(buf, sizeof(buf), "%s%s%s%s",
+			    n == 0 ? TW(f,
+					 N_("no municipal board has adopted "
+					    "its local plan"))
+				: n < (int)v->nmun
+				? TW(f,
+				      N_("local plan not adopted by the "
+					 "board: "))
+				: "",
+			    n > 0 && n < (int)v->nmun ? names : "",
+			    n < (int)v->nmun && !regional ? "; " : "",
+			    regional ? ""
+				     : TW(f,
+					   N_("regional plan not adopted "
+					      "by the Regional Council")));
+			if (f->loc)
+				g->missing_l = vm_str(f, buf);
+			else
+				g->missing = vm_str(f, buf);
+		}
+		f->loc = 0;
 	}
 
 	/*
@@ -1687,15 +1749,16 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 			nw->entry = e->id;
 		if (!nw->new_in_programme)
 			continue;
-		if ((why = dated_outside(f, "joined", nw->joined)) != NULL) {
+		if ((why = dated_outside(f, N_("joined"), nw->joined)).en !=
+		    NULL) {
 			left_add(f, &left[UCR_GOAL_R2], nw->key, why);
 			continue;
 		}
 		if (v->nnetreg > 0 && nw->entry == NULL) {
-			left_add(f, &left[UCR_GOAL_R2], nw->key,
-			    vm_printf(f,
-				"'%s' is not in the region's network register",
-				nw->name));
+			TR(f, why,
+			    N_("'%s' is not in the region's network register"),
+			    nw->name);
+			left_add(f, &left[UCR_GOAL_R2], nw->key, why);
 			continue;
 		}
 		seen_add(seen, v->nnetreg > 0 ? nw->entry : nw->name);
@@ -1704,9 +1767,12 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 	}
 	g->current = seen->count;
 	g->met = g->current >= g->threshold;
-	if (!g->met)
-		g->missing = vm_printf(f, "%.0f more new networks needed",
+	if (!g->met) {
+		TR(f, miss, N_("%.0f more new networks needed"),
 		    more_needed(g));
+		g->missing = miss.en;
+		g->missing_l = miss.l;
+	}
 
 	/* R3: distinct programme projects by title that overlap the period;
 	   each municipality needs one it leads (partners are not counted). */
@@ -1718,8 +1784,9 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 
 		if (!p->counts)
 			continue;
-		if ((why = outside(f, "project", p->start, p->end,
-			 "no start or end date")) != NULL) {
+		if ((why = outside(f, N_("project"), p->start, p->end,
+			 N_("no start or end date")))
+			.en != NULL) {
 			left_add(f, &left[UCR_GOAL_R3], p->key, why);
 			continue;
 		}
@@ -1733,17 +1800,27 @@ fold_goals(struct fold *f, struct refs goal_refs[UCR_NGOALS])
 	missing_codes(f, g, has);
 	g->met = g->current >= g->threshold && g->nmissing_codes == 0;
 	if (!g->met) {
-		size_t o = 0;
-
 		names_without(v, names, sizeof(names), has);
-		buf[0] = '\0';
-		if (g->current < g->threshold)
-			o = snprintf(buf, sizeof(buf),
-			    "%.0f more projects needed", more_needed(g));
-		if (g->nmissing_codes && o < sizeof(buf))
-			snprintf(buf + o, sizeof(buf) - o,
-			    "%sleads no project: %s", o ? "; " : "", names);
-		g->missing = vm_str(f, buf);
+		for (f->loc = 0; f->loc < 2; f->loc++) {
+			int o = 0;
+
+			buf[0] = '\0';
+			if (g->current < g->threshold)
+				o = snprintf(buf, sizeof(buf),
+				    TW(f, N_("%.0f more projects needed")),
+				    more_needed(g));
+			if (o < 0)
+				o = 0;
+			if (g->nmissing_codes && (size_t)o < sizeof(buf))
+				snprintf(buf + o, sizeof(buf) - (size_t)o,
+				    TW(f, N_("%sleads no project: %s")),
+				    o ? "; " : "", names);
+			if (f->loc)
+				g->missing_l = vm_str(f, buf);
+			else
+				g->missing = vm_str(f, buf);
+		}
+		f->loc = 0;
 	}
 leave:
 	for (i = 0; i < UCR_NGOALS; i++) {
@@ -1753,6 +1830,8 @@ leave:
 		v->goals[i].nleft = left[i].n;
 		if (v->goals[i].missing == NULL)
 			v->goals[i].missing = "";
+		if (v->goals[i].missing_l == NULL)
+			v->goals[i].missing_l = v->goals[i].missing;
 	}
 	free(use);
 	free(reg);
@@ -1880,7 +1959,7 @@ mun_label(const struct ucr_view *v, const char *code)
 
 static void
 exc_add(struct fold *f, size_t *cap, enum ucr_view_exc kind, const char *mun,
-    const char *subject, const char *text)
+    const char *subject, struct tr text)
 {
 	struct ucr_view *v = f->v;
 	struct ucr_view_exception *e =
@@ -1891,7 +1970,8 @@ exc_add(struct fold *f, size_t *cap, enum ucr_view_exc kind, const char *mun,
 	e->kind = kind;
 	e->municipality = mun ? vm_str(f, mun) : NULL;
 	e->subject = subject ? vm_str(f, subject) : NULL;
-	e->text = text;
+	e->text = text.en;
+	e->text_l = text.l;
 }
 
 /* Exceptions, in a fixed order: stale nodes, overdue targets,
@@ -1903,6 +1983,7 @@ fold_exceptions(struct fold *f, const struct ucr_view_params *p)
 {
 	struct ucr_view *v = f->v;
 	size_t i, k, cap = 0;
+	struct tr t;
 	int m;
 
 	for (m = 0; m < (int)v->nmun; m++) {
@@ -1911,47 +1992,46 @@ fold_exceptions(struct fold *f, const struct ucr_view_params *p)
 		if (!mu->stale)
 			continue;
 		if (p->last_contact_ms != NULL && mu->contact_age_s >= 0)
-			exc_add(f, &cap, UCR_EXC_STALE, mu->code, NULL,
-			    vm_printf(f,
-				"%s: no contact with its node for %lld h "
-				"(limit %d h)",
-				mu->name, (long long)mu->contact_age_s / 3600,
-				v->stale_after_s / 3600));
+			TR(f, t,
+			    N_("%s: no contact with its node for %lld h "
+			       "(limit %d h)"),
+			    mu->name, (long long)mu->contact_age_s / 3600,
+			    v->stale_after_s / 3600);
 		else if (p->last_contact_ms != NULL)
-			exc_add(f, &cap, UCR_EXC_STALE, mu->code, NULL,
-			    vm_printf(f, "%s: its node never in contact",
-				mu->name));
+			TR(f, t, N_("%s: its node never in contact"), mu->name);
 		else
-			exc_add(f, &cap, UCR_EXC_STALE, mu->code, NULL,
-			    vm_printf(f, "%s: never synced", mu->name));
+			TR(f, t, N_("%s: never synced"), mu->name);
+		exc_add(f, &cap, UCR_EXC_STALE, mu->code, NULL, t);
 	}
 	for (i = 0; i < v->ntargets; i++) {
-		const struct ucr_view_target *t = &v->targets[i];
+		const struct ucr_view_target *t2 = &v->targets[i];
 
-		if (t->overdue)
-			exc_add(f, &cap, UCR_EXC_OVERDUE, t->owner, t->key,
-			    vm_printf(f, "%s %s: target year %u passed, %s",
-				mun_label(v, t->owner), t->id, t->target_year,
-				ucr_view_status_label(t->progress.status)));
+		if (!t2->overdue)
+			continue;
+		TR(f, t, N_("%s %s: target year %u passed, %s"),
+		    mun_label(v, t2->owner), t2->id, t2->target_year,
+		    TW(f, ucr_view_status_label(t2->progress.status)));
+		exc_add(f, &cap, UCR_EXC_OVERDUE, t2->owner, t2->key, t);
 	}
 	for (i = 0; i < v->ntargets; i++) {
-		const struct ucr_view_target *t = &v->targets[i];
+		const struct ucr_view_target *t2 = &v->targets[i];
 
-		if (t->progress.status == UCR_PROGRESS_DETERIORATION)
-			exc_add(f, &cap, UCR_EXC_DETERIORATING, t->owner,
-			    t->key,
-			    vm_printf(f, "%s %s: deteriorating (%s %u to %u)",
-				mun_label(v, t->owner), t->id,
-				*t->indicator ? t->indicator : "indicator",
-				t->baseline_year, t->latest_year));
+		if (t2->progress.status != UCR_PROGRESS_DETERIORATION)
+			continue;
+		TR(f, t, N_("%s %s: deteriorating (%s %u to %u)"),
+		    mun_label(v, t2->owner), t2->id,
+		    *t2->indicator ? t2->indicator : TW(f, N_("indicator")),
+		    t2->baseline_year, t2->latest_year);
+		exc_add(f, &cap, UCR_EXC_DETERIORATING, t2->owner, t2->key, t);
 	}
 	for (i = 0; i < v->nquarantine; i++) {
 		const struct ucr_view_quarantine *q = &v->quarantine[i];
 
-		exc_add(f, &cap, UCR_EXC_QUARANTINE, q->municipality, NULL,
-		    vm_printf(f, "%s%s%s",
-			q->municipality ? mun_label(v, q->municipality) : "",
-			q->municipality ? ": " : "", q->reason));
+		/* the reason is the store's, as logged: not translated */
+		t.en = t.l = vm_printf(f, "%s%s%s",
+		    q->municipality ? mun_label(v, q->municipality) : "",
+		    q->municipality ? ": " : "", q->reason);
+		exc_add(f, &cap, UCR_EXC_QUARANTINE, q->municipality, NULL, t);
 	}
 	for (i = 0; i < v->nchanges; i++) {
 		const struct ucr_view_change *c = &v->changes[i];
@@ -1960,11 +2040,15 @@ fold_exceptions(struct fold *f, const struct ucr_view_params *p)
 
 		snprintf(owner, sizeof(owner), "%.*s",
 		    sl ? (int)(sl - c->key) : 0, c->key);
+		if (c->deleted)
+			TR(f, t, N_("%s deleted after its adoption by %s (%s)"),
+			    c->key, c->decision, c->decision_date);
+		else
+			TR(f, t, N_("%s changed after its adoption by %s (%s)"),
+			    c->key, c->decision, c->decision_date);
 		exc_add(f, &cap, UCR_EXC_CHANGED,
 		    ucr_view_mun_index(v, owner) >= 0 ? owner : NULL, c->key,
-		    vm_printf(f, "%s %s after its adoption by %s (%s)", c->key,
-			c->deleted ? "deleted" : "changed", c->decision,
-			c->decision_date));
+		    t);
 	}
 	for (k = 0; k < UCR_NGOALS; k++) {
 		const struct ucr_view_goal *g = &v->goals[k];
@@ -1974,6 +2058,8 @@ fold_exceptions(struct fold *f, const struct ucr_view_params *p)
 		for (i = 0; i < g->nleft; i++) {
 			char owner[16];
 			const char *sl = strchr(g->left[i].key, '/');
+			struct tr why = {g->left[i].reason,
+			    g->left[i].reason_l};
 
 			if (strstr(g->left[i].reason, "network register") ==
 			    NULL)
@@ -1981,20 +2067,20 @@ fold_exceptions(struct fold *f, const struct ucr_view_params *p)
 			snprintf(owner, sizeof(owner), "%.*s",
 			    sl ? (int)(sl - g->left[i].key) : 0,
 			    g->left[i].key);
+			TR(f, t, "%s: %s", g->left[i].key, TP(f, why));
 			exc_add(f, &cap, UCR_EXC_UNMATCHED,
 			    ucr_view_mun_index(v, owner) >= 0 ? owner : NULL,
-			    g->left[i].key,
-			    vm_printf(f, "%s: %s", g->left[i].key,
-				g->left[i].reason));
+			    g->left[i].key, t);
 		}
 	}
 	for (m = 0; m < (int)v->nmun; m++) {
 		const struct ucr_view_municipality *mu = &v->mun[m];
 
-		if (mu->quiet)
-			exc_add(f, &cap, UCR_EXC_QUIET, mu->code, NULL,
-			    vm_printf(f, "%s: no new data for %lld days",
-				mu->name, (long long)mu->sync_age_s / 86400));
+		if (!mu->quiet)
+			continue;
+		TR(f, t, N_("%s: no new data for %lld days"), mu->name,
+		    (long long)mu->sync_age_s / 86400);
+		exc_add(f, &cap, UCR_EXC_QUIET, mu->code, NULL, t);
 	}
 }
 

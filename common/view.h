@@ -169,7 +169,8 @@ enum ucr_goal {
    the programme period (2008-01-01 - 2010-06-30)"). */
 struct ucr_view_left {
 	const char *key;
-	const char *reason;
+	const char *reason;   /* English (JSON) */
+	const char *reason_l; /* the same in the user's language */
 };
 
 struct ucr_view_goal {
@@ -179,7 +180,8 @@ struct ucr_view_goal {
 	double threshold; /* default, or region/goal/<ID> threshold */
 	int at_most;      /* met when current <= threshold (A3) */
 	int met;
-	const char *missing;        /* one line; "" when met */
+	const char *missing;        /* one line; "" when met (English, JSON) */
+	const char *missing_l;      /* the same in the user's language */
 	const char **missing_codes; /* municipality codes (R1, R3) */
 	size_t nmissing_codes;
 	struct ucr_view_ref *refs;
@@ -283,7 +285,8 @@ struct ucr_view_exception {
 	enum ucr_view_exc kind;
 	const char *municipality; /* code, or NULL */
 	const char *subject;      /* record key, or NULL */
-	const char *text;         /* one line */
+	const char *text;         /* one line, English (JSON) */
+	const char *text_l;       /* the same in the user's language */
 };
 
 struct ucr_view_project {
@@ -505,6 +508,9 @@ json_t *ucr_view_json_status(const struct ucr_view *v);
 json_t *ucr_view_json_plan(const struct ucr_view *v, const char *priority,
     const char *municipality);
 json_t *ucr_view_json_cycle(const struct ucr_view *v, const char *code);
+/* The same document with the steps' "missing" lines in the user's
+   language: for the text renderer, never printed as JSON. */
+json_t *ucr_view_json_cycle_text(const struct ucr_view *v, const char *code);
 json_t *ucr_view_json_refs(const struct ucr_view_ref *refs, size_t n);
 json_t *ucr_view_json_target(const struct ucr_view *v,
     const struct ucr_view_target *t);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "error.h"
+#include "i18n.h"
 #include "view.h"
 
 /* JSON has no NaN or infinity: those become null. */
@@ -341,9 +342,13 @@ ucr_view_json_plan(const struct ucr_view *v, const char *priority,
 	    "priorities", pris);
 }
 
-/* What the cycle step still lacks, one line each, for one municipality. */
+/* A fixed line: English, or (loc) in the user's language. */
+#define L(loc, s) ((loc) ? _(s) : (s))
+
+/* What the cycle step still lacks, one line each, for one municipality;
+   loc: in the user's language (for people, never JSON output). */
 static json_t *
-jcycle_steps(const struct ucr_view *v, int m)
+jcycle_steps(const struct ucr_view *v, int m, int loc)
 {
 	const struct ucr_view_municipality *mu = &v->mun[m];
 	json_t *steps = json_array(), *miss;
@@ -354,8 +359,7 @@ jcycle_steps(const struct ucr_view *v, int m)
 	miss = json_array();
 	if (mu->baseline_covered < UCR_NCOMMITMENTS) {
 		snprintf(buf, sizeof(buf),
-		    "%u of %d commitments without a "
-		    "baseline",
+		    L(loc, N_("%u of %d commitments without a baseline")),
 		    UCR_NCOMMITMENTS - mu->baseline_covered, UCR_NCOMMITMENTS);
 		json_array_append_new(miss, json_string(buf));
 	}
@@ -374,16 +378,24 @@ jcycle_steps(const struct ucr_view *v, int m)
 		notarget += !t->has_target;
 	}
 	if (mu->targets == 0)
-		json_array_append_new(miss, json_string("no local targets"));
+		json_array_append_new(miss,
+		    json_string(L(loc, N_("no local targets"))));
 	if (noind) {
-		snprintf(buf, sizeof(buf), "%zu target%s without an indicator",
-		    noind, noind == 1 ? "" : "s");
+		snprintf(buf, sizeof(buf),
+		    loc ? ngettext("%zu target without an indicator",
+			      "%zu targets without an indicator", noind)
+			: noind == 1 ? "%zu target without an indicator"
+				     : "%zu targets without an indicator",
+		    noind);
 		json_array_append_new(miss, json_string(buf));
 	}
 	if (notarget) {
 		snprintf(buf, sizeof(buf),
-		    "%zu target%s without a target value", notarget,
-		    notarget == 1 ? "" : "s");
+		    loc ? ngettext("%zu target without a target value",
+			      "%zu targets without a target value", notarget)
+			: notarget == 1 ? "%zu target without a target value"
+					: "%zu targets without a target value",
+		    notarget);
 		json_array_append_new(miss, json_string(buf));
 	}
 	json_array_append_new(steps,
@@ -393,12 +405,13 @@ jcycle_steps(const struct ucr_view *v, int m)
 	miss = json_array();
 	if (!mu->plan_adopted)
 		json_array_append_new(miss,
-		    json_string("local plan not adopted "
-				"by the municipal board"));
+		    json_string(L(loc,
+			N_("local plan not adopted by the municipal board"))));
 	if (!v->regional_plan_adopted)
 		json_array_append_new(miss,
-		    json_string("regional plan not yet "
-				"adopted by the Regional Council"));
+		    json_string(L(loc,
+			N_("regional plan not yet adopted by "
+			   "the Regional Council"))));
 	json_array_append_new(steps,
 	    json_pack("{s:i, s:s, s:b, s:o}", "step", 3, "name", "adoption",
 		"done", mu->plan_adopted, "missing", miss));
@@ -406,16 +419,15 @@ jcycle_steps(const struct ucr_view *v, int m)
 	miss = json_array();
 	if (mu->projects == 0)
 		json_array_append_new(miss,
-		    json_string("no development project "
-				"counted for the programme"));
+		    json_string(L(loc,
+			N_("no development project counted "
+			   "for the programme"))));
 	if (mu->groups == 0)
 		json_array_append_new(miss,
-		    json_string("in no thematic working "
-				"group"));
+		    json_string(L(loc, N_("in no thematic working group"))));
 	if (mu->networks == 0)
 		json_array_append_new(miss,
-		    json_string("no network membership "
-				"recorded"));
+		    json_string(L(loc, N_("no network membership recorded"))));
 	json_array_append_new(steps,
 	    json_pack("{s:i, s:s, s:b, s:o}", "step", 4, "name",
 		"implementation", "done", mu->projects > 0, "missing", miss));
@@ -423,12 +435,18 @@ jcycle_steps(const struct ucr_view *v, int m)
 	miss = json_array();
 	nodata = mu->by_status[UCR_PROGRESS_NODATA];
 	if (mu->last_followup == 0)
-		json_array_append_new(miss, json_string("no measurements"));
+		json_array_append_new(miss,
+		    json_string(L(loc, N_("no measurements"))));
 	if (nodata) {
 		snprintf(buf, sizeof(buf),
-		    "%zu target%s cannot be assessed (no "
-		    "data)",
-		    nodata, nodata == 1 ? "" : "s");
+		    loc ? ngettext("%zu target cannot be assessed (no data)",
+			      "%zu targets cannot be assessed (no data)",
+			      nodata)
+			: nodata == 1
+			? "%zu target cannot be assessed (no data)"
+			: "%zu targets cannot be assessed (no "
+			  "data)",
+		    nodata);
 		json_array_append_new(miss, json_string(buf));
 	}
 	json_array_append_new(steps,
@@ -437,8 +455,8 @@ jcycle_steps(const struct ucr_view *v, int m)
 	return steps;
 }
 
-json_t *
-ucr_view_json_cycle(const struct ucr_view *v, const char *code)
+static json_t *
+json_cycle(const struct ucr_view *v, const char *code, int loc)
 {
 	const struct ucr_view_municipality *mu;
 	json_t *themes, *ts, *ps, *gs, *ms, *ns, *ds, *miss;
@@ -561,7 +579,19 @@ ucr_view_json_cycle(const struct ucr_view *v, const char *code)
 	    "generated", jtime(v->now), "date", v->today, "code", mu->code,
 	    "name", mu->name, "baseline", "covered", (int)mu->baseline_covered,
 	    "total", UCR_NCOMMITMENTS, "themes", themes, "steps",
-	    jcycle_steps(v, m), "targets", ts, "projects", ps, "groups", gs,
-	    "meetings", ms, "networks", ns, "decisions", ds, "municipality",
+	    jcycle_steps(v, m, loc), "targets", ts, "projects", ps, "groups",
+	    gs, "meetings", ms, "networks", ns, "decisions", ds, "municipality",
 	    jmunicipality(mu));
+}
+
+json_t *
+ucr_view_json_cycle(const struct ucr_view *v, const char *code)
+{
+	return json_cycle(v, code, 0);
+}
+
+json_t *
+ucr_view_json_cycle_text(const struct ucr_view *v, const char *code)
+{
+	return json_cycle(v, code, 1);
 }

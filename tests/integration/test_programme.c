@@ -2,7 +2,11 @@
  * test_programme.c: the programme's rules set on a real hub reach a real
  * node and shape its figures: the period, the network register, regional
  * workshops; and staleness on the hub comes from its contact with nodes,
- * not from their newest record (docs/view.md, issue 12).
+ * not from their newest record. The view's own lines (what is missing, what
+ * was left out and why, the exceptions, the cycle's steps) are printed in
+ * the user's language while JSON keeps English; explain shows the adopted
+ * and the current version of a target changed after adoption (docs/view.md,
+ * issue 12).
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -11,6 +15,7 @@
 #include <jansson.h>
 
 #include "region.h"
+#include "testutil.h"
 
 TestSuite(programme, .init = region_setup, .fini = region_teardown,
     .timeout = 90);
@@ -125,6 +130,56 @@ Test(programme, rules_from_the_hub_shape_the_figures)
 				 "role")),
 	    "hub");
 	json_decref(h);
+
+	/* The view's own lines in the user's language; JSON stays English */
+	cr_assert_eq(tu_run(&out, NULL,
+			 "env -u LC_ALL -u LC_MESSAGES -u LANGUAGE "
+			 "LANG=sv_SE.UTF-8 ucr -c '%s' explain R2",
+			 nodes[0].conf),
+	    0);
+	cr_assert(strstr(out, "finns inte i regionens nätverksregister") !=
+		NULL,
+	    "%s", out);
+	cr_assert(strstr(out, "ligger efter programperioden") != NULL, "%s",
+	    out);
+	free(out);
+	cr_assert_eq(tu_run(&out, NULL,
+			 "env -u LC_ALL -u LC_MESSAGES -u LANGUAGE "
+			 "LANG=sv_SE.UTF-8 ucr -c '%s' status",
+			 hub.conf),
+	    0);
+	cr_assert(strstr(out, "nya nätverk till behövs") != NULL, "%s", out);
+	cr_assert(strstr(out, "Umeå: kommunens nod har aldrig haft kontakt") !=
+		NULL,
+	    "%s", out);
+	cr_assert(strstr(out, "more new networks needed") == NULL, "%s", out);
+	free(out);
+	cr_assert_eq(tu_run(&out, NULL,
+			 "env -u LC_ALL -u LC_MESSAGES -u LANGUAGE "
+			 "LANG=sv_SE.UTF-8 ucr -c '%s' cycle 2403",
+			 nodes[0].conf),
+	    0);
+	cr_assert(strstr(out, "åtaganden utan nulägesbeskrivning") != NULL,
+	    "%s", out);
+	free(out);
+	cr_assert_eq(tu_run(&out, NULL,
+			 "env -u LC_ALL -u LC_MESSAGES -u LANGUAGE "
+			 "LANG=sv_SE.UTF-8 ucr -c '%s' status --json",
+			 nodes[0].conf),
+	    0);
+	cr_assert(strstr(out, "more new networks needed") != NULL, "%s", out);
+	cr_assert(strstr(out, "is after the programme period") != NULL, "%s",
+	    out);
+	cr_assert(strstr(out, "behövs") == NULL, "%s", out);
+	free(out);
+	cr_assert_eq(tu_run(&out, NULL,
+			 "env -u LC_ALL -u LC_MESSAGES -u LANGUAGE "
+			 "LANG=sv_SE.UTF-8 ucr -c '%s' cycle 2403 --json",
+			 nodes[0].conf),
+	    0);
+	cr_assert(strstr(out, "commitments without a baseline") != NULL, "%s",
+	    out);
+	free(out);
 }
 
 /* A target changed after the board adopted it: explain shows both
