@@ -153,6 +153,7 @@ int cmd_init(int argc, char **argv);             /* cli/init.c */
 int cmd_backup(int argc, char **argv);           /* cli/init.c */
 int cmd_rebuild(int argc, char **argv);          /* cli/init.c */
 int cmd_member(int argc, char **argv);           /* cli/member.c */
+int cmd_commitments(int argc, char **argv);      /* cli/commitments.c */
 /* 0 if code is a member of the region (docs/view.md: its Member record,
    or one of the six defaults while there is no Member record), else -1. */
 int cli_member_check(const struct ucr_config *cfg, const char *code);

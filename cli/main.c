@@ -305,6 +305,15 @@ static const struct command commands[] = {
 	   "start the hub: the nodes send what the replicas lacked of their own\n"
 	   "logs, and the hub's own records go on in a new log epoch.\n"
 	   "See docs/operations.md.\n")},
+    {"commitments", cmd_commitments,
+	N_("list the Aalborg themes and commitments"),
+	N_("ucr commitments [--theme N] [--json]\n"
+	   "\n"
+	   "The fifty Aalborg commitments (1.1 .. 10.5) under their ten themes,\n"
+	   "by the ids that ucr baseline, ucr target --commitment and ucr import\n"
+	   "take; --theme N lists one theme. The names follow LANG; --json gives\n"
+	   "the ids with the English names and each commitment's suggested\n"
+	   "priority.\n")},
     {"help", cmd_help, N_("show help for a command"),
 	N_("ucr help [COMMAND]\n")},
 };

@@ -244,6 +244,48 @@ Test(i18n, themes_in_swedish_and_english, .init = setup, .fini = teardown,
 	free(out);
 }
 
+/* The fifty commitments by their Swedish titles; JSON keeps English. */
+Test(i18n, commitments_in_swedish_and_english)
+{
+	char *out = NULL;
+
+	cr_assert_eq(tu_run(&out, NULL, SV "ucr commitments"), 0);
+	has(out, " 1 Styrning\n");
+	has(out, "   1.1   Utveckla en vision för en hållbar kommun\n");
+	has(out, "   3.5   Förbättra luftkvaliteten\n");
+	has(out, " 6 Bättre rörlighet, mindre trafik\n");
+	has(out,
+	    "   6.2   Öka andelen resor med kollektivtrafik, till fots "
+	    "och med cykel\n");
+	has(out, "10 Från lokalt till globalt\n");
+	lacks(out, "Governance");
+	free(out);
+	cr_assert_eq(tu_run(&out, NULL, EN "ucr commitments --theme 3"), 0);
+	has(out, " 3 Natural common goods\n");
+	has(out, "   3.5   Improve air quality\n");
+	lacks(out, "1.1");
+	free(out);
+	cr_assert_eq(tu_run(&out, NULL, SV "ucr commitments --json"), 0);
+	has(out, "\"theme_name\": \"Governance\"");
+	has(out, "\"title\": \"Improve air quality\"");
+	lacks(out, "Styrning");
+	free(out);
+	/* every theme and commitment has its Swedish */
+	cr_assert_not_null(setlocale(LC_ALL, "sv_SE.UTF-8"));
+	bindtextdomain(UCR_TEXTDOMAIN, UCR_BIN_DIR "/../share/locale");
+	bind_textdomain_codeset(UCR_TEXTDOMAIN, "UTF-8");
+	textdomain(UCR_TEXTDOMAIN);
+	for (size_t i = 0; i < UCR_NCOMMITMENTS; i++) {
+		cr_assert_str_neq(_(ucr_commitments[i].title),
+		    ucr_commitments[i].title, "%s is not translated",
+		    ucr_commitments[i].id);
+		cr_assert_str_neq(_(ucr_commitments[i].theme_name),
+		    ucr_commitments[i].theme_name, "theme %d is not translated",
+		    ucr_commitments[i].theme);
+	}
+	setlocale(LC_ALL, "C");
+}
+
 /* Usage texts: the prose in Swedish, the syntax lines as they are. */
 Test(i18n, usage_in_swedish_and_english)
 {
@@ -253,7 +295,7 @@ Test(i18n, usage_in_swedish_and_english)
 	    "show", "log", "history", "status", "plan", "cycle", "report",
 	    "explain", "digest", "peers", "roster", "vision", "priority",
 	    "goal", "keygen", "verify", "forks", "init", "backup", "rebuild",
-	    "help"};
+	    "commitments", "help"};
 	char *sv = NULL, *en = NULL;
 	size_t i;
 

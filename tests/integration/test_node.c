@@ -1427,7 +1427,7 @@ Test(node, help_and_docs)
 	    "import", "export", "kolada", "show", "log", "status", "plan",
 	    "cycle", "report", "explain", "digest", "peers", "roster", "vision",
 	    "priority", "goal", "keygen", "verify", "forks", "help",
-	    "indicator", "history", "programme"};
+	    "indicator", "history", "programme", "commitments"};
 	char *out = NULL, *err = NULL, *md, *man, *man8, want[64], path[600];
 	size_t i;
 	int rc;
