@@ -64,6 +64,61 @@ struct ucr_view;
 int cli_reader_view(struct ucr_view **out, const struct ucr_config *cfg,
     uint64_t now);
 int cmd_init_reader(int argc, char **argv);
+/* A reader's connection to the hub (reader.c): open, ask, close. open and
+   ask print their errors and return 0 or -1; ask waits for an answer of
+   the case want (an Error frame is printed as the hub's refusal). */
+struct cli_hub {
+	const struct ucr_config *cfg;
+	struct ucr_key *key;
+	void *ctx, *sock;
+	char *sec;
+	int timeout; /* ms */
+};
+int cli_hub_open(struct cli_hub *c, const struct ucr_config *cfg);
+int cli_hub_ask(struct cli_hub *c, const Ucr__Frame *q,
+    Ucr__Frame__BodyCase want, Ucr__Frame **a);
+void cli_hub_close(struct cli_hub *c);
+
+/*
+ * The current records in key order, page by page (records.c), from where
+ * the configuration says: a reader's hub over the network, the daemon's
+ * control socket when it runs, else (the daemon stopped) the store opened
+ * read-only. Only records of kind ("measure"; NULL: any) whose key starts
+ * with prefix (NULL: any). At most one page is held at a time.
+ */
+struct cli_pager {
+	const struct ucr_config *cfg;
+	int via; /* CLI_VIA_* */
+	char kind[32], prefix[256], after[256];
+	int done, first;
+	struct ucr_store *store;
+	struct cli_hub hub;
+	/* the page in hand and the record last returned */
+	Ucr__Reply *rep;
+	Ucr__Frame *ans;
+	void *page; /* struct ucr_page, when read from the store */
+	Ucr__ViewRecord **recs;
+	size_t n, i;
+	Ucr__Record *cur;
+	struct ucr_rec rec;
+	uint8_t hash[32];
+};
+#define CLI_VIA_STORE 0
+#define CLI_VIA_DAEMON 1
+#define CLI_VIA_HUB 2
+/* Prints the error; 0 or -1. */
+int cli_pager_open(struct cli_pager *p, const struct ucr_config *cfg,
+    const char *kind, const char *prefix);
+/*
+ * The next record: 1 with *r (and *dec, the record decoded, or NULL if it
+ * does not decode), valid until the next call; 0 at the end; -1 after
+ * printing the error.
+ */
+int cli_pager_next(struct cli_pager *p, const struct ucr_rec **r,
+    const Ucr__Record **dec);
+void cli_pager_close(struct cli_pager *p);
+/* The view as status builds it (report.c): reader, daemon or store. */
+int cli_load_view(struct ucr_view **out);
 
 /* 1 if the daemon's control socket has a listener (always 1 for tcp). */
 int cli_daemon_up(const struct ucr_config *cfg);

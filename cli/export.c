@@ -31,81 +31,37 @@
 /*
  * What an export reads: the computed view (goals, plan, targets) and the
  * current records (the facts behind it: measurements, projects, networks,
- * meetings). Both come from export_load(), the one function that touches
- * the store.
+ * meetings). The view comes as status gets it, the records page by page
+ * as each sheet is written (records.c): from the hub with a reader's
+ * configuration, else the daemon, else (no daemon running) the store
+ * opened read-only; at most one page is held at a time.
  */
 struct export_data {
 	struct ucr_view *view;
-	Ucr__Record **recs; /* decoded, tombstones left out */
-	size_t nrecs, cap;
+	struct ucr_config *cfg; /* where the records come from */
 };
-
-static int
-collect_record(const struct ucr_rec *r, void *arg)
-{
-	struct export_data *d = arg;
-	Ucr__Record *rec;
-	Ucr__Record **n;
-
-	if (ucr_record_decode(&rec, r->bytes, r->len) != 0)
-		return 0; /* undecodable: the view lists it as an exception */
-	if (rec->tombstone) {
-		ucr__record__free_unpacked(rec, NULL);
-		return 0;
-	}
-	if (d->nrecs == d->cap) {
-		d->cap = d->cap ? d->cap * 2 : 256;
-		n = realloc(d->recs, d->cap * sizeof(*n));
-		if (n == NULL) {
-			ucr__record__free_unpacked(rec, NULL);
-			return UCR_ENOMEM;
-		}
-		d->recs = n;
-	}
-	d->recs[d->nrecs++] = rec;
-	return 0;
-}
 
 static void
 export_data_free(struct export_data *d)
 {
-	size_t i;
-
 	ucr_view_free(d->view);
-	for (i = 0; i < d->nrecs; i++)
-		ucr__record__free_unpacked(d->recs[i], NULL);
-	free(d->recs);
+	ucr_config_free(d->cfg);
 	memset(d, 0, sizeof(*d));
 }
 
-/*
- * Load the configuration, open the store read-only, build the view as of
- * now and read the current records in key order. Prints the error; 0 or 1.
- */
+/* Load the configuration and the view as of now. Prints the error; 0 or
+   1. */
 static int
 export_load(struct export_data *d)
 {
-	struct ucr_config *cfg = NULL;
-	struct ucr_store *s = NULL;
-	int rc;
-
 	memset(d, 0, sizeof(*d));
-	if (cli_load_config(&cfg) != 0)
+	if (cli_load_config(&d->cfg) != 0)
 		return 1;
-	if (cli_open_store(&s, cfg) != 0) {
-		ucr_config_free(cfg);
-		return 1;
-	}
-	rc = ucr_view_build(&d->view, s, ucr_hlc_next(0), cfg->stale_after);
-	if (rc == 0)
-		rc = ucr_store_foreach_record(s, "", collect_record, d);
-	if (rc != 0) {
-		cli_error("cannot read %s: %s", cfg->data, ucr_strerror_l(rc));
+	if (cli_load_view(&d->view) != 0) {
 		export_data_free(d);
+		return 1;
 	}
-	ucr_store_free(s);
-	ucr_config_free(cfg);
-	return rc != 0;
+	return 0;
 }
 
 /* ------------------------------------------------------------ writers */
@@ -386,6 +342,51 @@ sheet_end(struct writer *w)
 		unlink(w->tmp);
 }
 
+/* ------------------------------------------------------------ records */
+
+/* The current records of one kind, in key order, tombstones and
+   undecodable ones left out; an error (printed) fails the writer. */
+struct rec_iter {
+	struct cli_pager pg;
+	struct writer *w;
+	int open;
+};
+
+static const Ucr__Record *
+rec_next(struct rec_iter *it)
+{
+	const struct ucr_rec *rec;
+	const Ucr__Record *r;
+	int n = 0;
+
+	while (it->open && (n = cli_pager_next(&it->pg, &rec, &r)) > 0)
+		if (r != NULL && !r->tombstone)
+			return r;
+	if (it->open && n < 0)
+		it->w->failed = 1;
+	if (it->open)
+		cli_pager_close(&it->pg);
+	it->open = 0;
+	return NULL;
+}
+
+static const Ucr__Record *
+rec_first(struct rec_iter *it, struct writer *w, const struct export_data *d,
+    const char *kind)
+{
+	memset(it, 0, sizeof(*it));
+	it->w = w;
+	if (w->failed)
+		return NULL;
+	if (cli_pager_open(&it->pg, d->cfg, kind, NULL) != 0) {
+		cli_pager_close(&it->pg);
+		w->failed = 1;
+		return NULL;
+	}
+	it->open = 1;
+	return rec_next(it);
+}
+
 /* ------------------------------------------------------------ sheets */
 
 static const char *const gender_names[] = {"T", "K", "M"};
@@ -501,11 +502,12 @@ sheet_measurements(struct writer *w, const struct export_data *d)
 {
 	static const char *const h[] = {"key", "municipality", "indicator",
 	    "year", "gender", "value", "status", NULL};
-	size_t i;
+	struct rec_iter it;
+	const Ucr__Record *r;
 
 	sheet_begin(w, "measurements", h);
-	for (i = 0; i < d->nrecs; i++) {
-		const Ucr__Record *r = d->recs[i];
+	for (r = rec_first(&it, w, d, "measure"); r != NULL;
+	     r = rec_next(&it)) {
 		const Ucr__Measurement *m = r->measurement;
 
 		if (r->body_case != UCR__RECORD__BODY_MEASUREMENT)
@@ -528,11 +530,12 @@ sheet_projects(struct writer *w, const struct export_data *d)
 	static const char *const h[] = {"key", "lead", "title", "partners",
 	    "priorities", "start", "end", "budget SEK", "funder", "status",
 	    "programme", NULL};
-	size_t i;
+	struct rec_iter it;
+	const Ucr__Record *r;
 
 	sheet_begin(w, "projects", h);
-	for (i = 0; i < d->nrecs; i++) {
-		const Ucr__Record *r = d->recs[i];
+	for (r = rec_first(&it, w, d, "project"); r != NULL;
+	     r = rec_next(&it)) {
 		const Ucr__Project *p = r->project;
 
 		if (r->body_case != UCR__RECORD__BODY_PROJECT)
@@ -558,11 +561,12 @@ sheet_networks(struct writer *w, const struct export_data *d)
 {
 	static const char *const h[] = {"key", "municipality", "name", "scope",
 	    "joined", "new in programme", NULL};
-	size_t i;
+	struct rec_iter it;
+	const Ucr__Record *r;
 
 	sheet_begin(w, "networks", h);
-	for (i = 0; i < d->nrecs; i++) {
-		const Ucr__Record *r = d->recs[i];
+	for (r = rec_first(&it, w, d, "network"); r != NULL;
+	     r = rec_next(&it)) {
 		const Ucr__Network *n = r->network;
 
 		if (r->body_case != UCR__RECORD__BODY_NETWORK)
@@ -583,11 +587,12 @@ sheet_meetings(struct writer *w, const struct export_data *d)
 {
 	static const char *const h[] = {"key", "municipality", "kind", "date",
 	    "title", "group", "women", "men", "unstated", NULL};
-	size_t i;
+	struct rec_iter it;
+	const Ucr__Record *r;
 
 	sheet_begin(w, "meetings", h);
-	for (i = 0; i < d->nrecs; i++) {
-		const Ucr__Record *r = d->recs[i];
+	for (r = rec_first(&it, w, d, "meeting"); r != NULL;
+	     r = rec_next(&it)) {
 		const Ucr__Meeting *m = r->meeting;
 
 		if (r->body_case != UCR__RECORD__BODY_MEETING)

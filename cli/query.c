@@ -1,6 +1,7 @@
 /*
  * query.c: keygen, verify, show and log: commands that read a store or a
- * key file and never write through a daemon.
+ * key file and never write through a daemon. show reads through the
+ * daemon, or the hub for a reader, page by page (records.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,6 +17,7 @@
 #include "cli.h"
 #include "clijson.h"
 #include "error.h"
+#include "i18n.h"
 #include "officer.h"
 #include "record.h"
 #include "text.h"
@@ -308,15 +310,19 @@ cmd_show(int argc, char **argv)
 {
 	struct cli_flags f;
 	struct ucr_config *cfg = NULL;
-	struct ucr_store *s = NULL;
+	struct cli_pager pg;
 	struct show_ctx c;
+	const struct ucr_rec *rec;
+	const Ucr__Record *dec;
 	const char *key;
-	int rc = 1;
+	char full[256], prefix[64];
+	int rc = 1, n, found = 0;
 
 	CLI_BEGIN(&f, "municipality= key= json", argc, argv);
 	if (f.npos > 1)
 		return cli_misuse(argv[0]);
 	memset(&c, 0, sizeof(c));
+	memset(&pg, 0, sizeof(pg));
 	c.kind = f.npos ? f.pos[0] : NULL;
 	if (c.kind && ucr_kind_parse(c.kind) == UCR__RECORD__BODY__NOT_SET) {
 		cli_error("show: unknown kind '%s' (see ucr help show)",
@@ -339,26 +345,46 @@ cmd_show(int argc, char **argv)
 	}
 	c.json = cli_flag_set(&f, "json");
 	c.arr = json_array();
-	if (cli_load_config(&cfg) != 0 || cli_open_store(&s, cfg) != 0)
+	if (cli_load_config(&cfg) != 0)
 		goto leave;
+	/* Through the daemon, or the hub for a reader (records.c): the
+	   store is opened only when no daemon runs. */
 	key = cli_flag(&f, "key");
+	prefix[0] = '\0';
+	if (c.owner)
+		snprintf(prefix, sizeof(prefix), "%s/", c.owner);
 	if (key) {
-		char full[256];
-
-		cli_full_key(full, sizeof(full), cfg->owner, key);
-		rc = ucr_store_get(s, full, show_cb, &c);
-		if (rc == UCR_ENOTFOUND) {
-			cli_error("show: %s: no such record", full);
-			rc = 1;
+		cli_full_key(full, sizeof(full), cfg->owner ? cfg->owner : "",
+		    key);
+		if (full[0] == '/') {
+			cli_error(_("show: --key %s: this configuration names "
+				    "no municipality; give the full key "
+				    "(OWNER/KIND/ID)"),
+			    key);
+			rc = EXIT_USAGE;
 			goto leave;
 		}
-	} else
-		rc = ucr_store_foreach_record(s, "", show_cb, &c);
-	if (rc == 0)
-		rc = c.rc;
-	if (rc != 0) {
-		cli_error("show: %s", ucr_strerror_l(rc));
-		rc = 1;
+	}
+	if (cli_pager_open(&pg, cfg, key ? NULL : c.kind,
+		key ? full : prefix) != 0)
+		goto leave;
+	while ((n = cli_pager_next(&pg, &rec, &dec)) > 0) {
+		/* --key: the prefix's first key is the key itself, if held */
+		if (key && strcmp(rec->key, full) != 0)
+			break;
+		found = 1;
+		show_cb(rec, &c);
+		if (key || c.rc != 0)
+			break;
+	}
+	if (n < 0)
+		goto leave;
+	if (key && !found) {
+		cli_error("show: %s: no such record", full);
+		goto leave;
+	}
+	if (c.rc != 0) {
+		cli_error("show: %s", ucr_strerror_l(c.rc));
 		goto leave;
 	}
 	if (c.json)
@@ -367,8 +393,8 @@ cmd_show(int argc, char **argv)
 		fprintf(stderr, "%s", _("no records\n"));
 	rc = 0;
 leave:
+	cli_pager_close(&pg);
 	json_decref(c.arr);
-	ucr_store_free(s);
 	ucr_config_free(cfg);
 	return rc;
 }

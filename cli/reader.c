@@ -3,7 +3,8 @@
  * reader" makes a key and a reader.conf; with that configuration the view
  * queries (status, plan, cycle, explain, report) ask the hub over CURVE
  * (a ViewQuery frame) and fold its answer here, as they fold a local
- * daemon's. A reader holds no store and never writes (docs/view.md,
+ * daemon's; show and export page through the records with RecordQuery
+ * frames (records.c). A reader holds no store and never writes (docs/view.md,
  * docs/operations.md).
  */
 #include <errno.h>
@@ -29,84 +30,136 @@
 
 #define READER_TIMEOUT_MS 30000
 
+/*
+ * A connection to the hub with a reader's key: CURVE, the hub's key
+ * pinned. Prints the error; 0 or -1 (cli_hub_close frees either way).
+ */
 int
-cli_reader_view(struct ucr_view **out, const struct ucr_config *cfg,
-    uint64_t now)
+cli_hub_open(struct cli_hub *c, const struct ucr_config *cfg)
 {
-	Ucr__Frame f = UCR__FRAME__INIT, *a = NULL;
-	Ucr__ViewQuery q = UCR__VIEW_QUERY__INIT;
-	struct ucr_key *k = NULL;
 	uint8_t hubpk[UCR_PK_LEN];
-	char server[41], pub[41], *sec = NULL;
-	void *ctx = NULL, *sock = NULL;
-	zmq_pollitem_t item;
-	zmq_msg_t msg;
+	char server[41], pub[41];
 	const char *env;
-	int linger = 0, timeout = READER_TIMEOUT_MS, n, rc = -1, e;
+	int linger = 0, e;
 
-	*out = NULL;
+	memset(c, 0, sizeof(*c));
+	c->cfg = cfg;
+	c->timeout = READER_TIMEOUT_MS;
 	if ((env = getenv("UCR_TIMEOUT")) != NULL && atoi(env) > 0)
-		timeout = atoi(env) * 1000;
-	if ((e = ucr_key_load(&k, cfg->key)) != 0) {
+		c->timeout = atoi(env) * 1000;
+	if ((e = ucr_key_load(&c->key, cfg->key)) != 0) {
 		cli_error("cannot read the key %s: %s", cfg->key,
 		    ucr_strerror_l(e));
 		return -1;
 	}
 	if (ucr_unhex(hubpk, sizeof(hubpk), cfg->hub_key) != 0 ||
 	    ucr_key_curve_public(server, hubpk) != 0 ||
-	    ucr_key_curve_public(pub, k->pk) != 0 ||
-	    ucr_key_curve_secret(&sec, k) != 0) {
+	    ucr_key_curve_public(pub, c->key->pk) != 0 ||
+	    ucr_key_curve_secret(&c->sec, c->key) != 0) {
 		cli_error("%s: hub_key is not a hub's public key (64 hex)",
 		    cfg->path);
-		goto leave;
+		return -1;
 	}
-	if ((ctx = zmq_ctx_new()) == NULL ||
-	    (sock = zmq_socket(ctx, ZMQ_DEALER)) == NULL ||
-	    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
-	    zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server, 40) != 0 ||
-	    zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, pub, 40) != 0 ||
-	    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sec, 40) != 0 ||
-	    zmq_connect(sock, cfg->hub) != 0) {
+	if ((c->ctx = zmq_ctx_new()) == NULL ||
+	    (c->sock = zmq_socket(c->ctx, ZMQ_DEALER)) == NULL ||
+	    zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+	    zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, server, 40) != 0 ||
+	    zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, pub, 40) != 0 ||
+	    zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, c->sec, 40) != 0 ||
+	    zmq_connect(c->sock, cfg->hub) != 0) {
 		cli_error("cannot connect to the hub at %s: %s", cfg->hub,
 		    zmq_strerror(errno));
-		goto leave;
+		return -1;
 	}
-	q.now = now;
-	f.body_case = UCR__FRAME__BODY_VIEW_QUERY;
-	f.view_query = &q;
-	if ((e = ucr_wire_send(sock, NULL, 0, &f, 0)) != 0) {
+	return 0;
+}
+
+void
+cli_hub_close(struct cli_hub *c)
+{
+	if (c->sock)
+		zmq_close(c->sock);
+	if (c->ctx)
+		zmq_ctx_term(c->ctx);
+	if (c->sec != NULL)
+		sodium_free(c->sec); /* wiped by libsodium */
+	ucr_key_free(c->key);
+	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * Send q and wait for the hub's answer of the case want. Prints the error
+ * (no answer, an Error frame, another frame); 0 and *a (free with
+ * ucr__frame__free_unpacked), or -1.
+ */
+int
+cli_hub_ask(struct cli_hub *c, const Ucr__Frame *q, Ucr__Frame__BodyCase want,
+    Ucr__Frame **a)
+{
+	const struct ucr_config *cfg = c->cfg;
+	zmq_pollitem_t item;
+	zmq_msg_t msg;
+	int n, e;
+
+	*a = NULL;
+	if ((e = ucr_wire_send(c->sock, NULL, 0, q, 0)) != 0) {
 		cli_error("cannot send to the hub at %s: %s", cfg->hub,
 		    ucr_strerror_l(e));
-		goto leave;
+		return -1;
 	}
-	item.socket = sock;
+	item.socket = c->sock;
 	item.events = ZMQ_POLLIN;
 	do
-		n = zmq_poll(&item, 1, timeout);
+		n = zmq_poll(&item, 1, c->timeout);
 	while (n < 0 && errno == EINTR);
 	if (n <= 0) {
 		cli_error("no answer from the hub at %s within %d s (is this "
 			  "key enrolled? the hub's administrator runs: ucr "
 			  "roster add CODE %s --role reader)",
-		    cfg->hub, timeout / 1000, "KEY");
-		goto leave;
+		    cfg->hub, c->timeout / 1000, "KEY");
+		return -1;
 	}
 	zmq_msg_init(&msg);
-	if (zmq_msg_recv(&msg, sock, 0) < 0 ||
-	    ucr_wire_decode(&a, zmq_msg_data(&msg), zmq_msg_size(&msg)) != 0) {
+	if (zmq_msg_recv(&msg, c->sock, 0) < 0 ||
+	    ucr_wire_decode(a, zmq_msg_data(&msg), zmq_msg_size(&msg)) != 0) {
 		zmq_msg_close(&msg);
 		cli_error("undecodable answer from the hub at %s", cfg->hub);
-		goto leave;
+		return -1;
 	}
 	zmq_msg_close(&msg);
-	if (a->body_case == UCR__FRAME__BODY_ERROR) {
-		cli_error("the hub refused: %s", a->error->message);
-		goto leave;
+	if ((*a)->body_case == UCR__FRAME__BODY_ERROR) {
+		cli_error("the hub refused: %s", (*a)->error->message);
+		goto fail;
 	}
-	if (a->body_case != UCR__FRAME__BODY_VIEW_ANSWER) {
-		cli_error("unexpected %s frame from the hub", ucr_wire_name(a));
-		goto leave;
+	if ((*a)->body_case != want) {
+		cli_error("unexpected %s frame from the hub",
+		    ucr_wire_name(*a));
+		goto fail;
 	}
+	return 0;
+fail:
+	ucr__frame__free_unpacked(*a, NULL);
+	*a = NULL;
+	return -1;
+}
+
+int
+cli_reader_view(struct ucr_view **out, const struct ucr_config *cfg,
+    uint64_t now)
+{
+	Ucr__Frame f = UCR__FRAME__INIT, *a = NULL;
+	Ucr__ViewQuery q = UCR__VIEW_QUERY__INIT;
+	struct cli_hub c;
+	int rc = -1, e;
+
+	*out = NULL;
+	if (cli_hub_open(&c, cfg) != 0)
+		goto leave;
+	q.now = now;
+	f.body_case = UCR__FRAME__BODY_VIEW_QUERY;
+	f.view_query = &q;
+	if (cli_hub_ask(&c, &f, UCR__FRAME__BODY_VIEW_ANSWER, &a) != 0)
+		goto leave;
 	if (a->view_answer->code != 0) {
 		cli_error("the hub: %s", a->view_answer->message);
 		goto leave;
@@ -121,13 +174,7 @@ cli_reader_view(struct ucr_view **out, const struct ucr_config *cfg,
 leave:
 	if (a != NULL)
 		ucr__frame__free_unpacked(a, NULL);
-	if (sock)
-		zmq_close(sock);
-	if (ctx)
-		zmq_ctx_term(ctx);
-	if (sec != NULL)
-		sodium_free(sec); /* wiped by libsodium */
-	ucr_key_free(k);
+	cli_hub_close(&c);
 	return rc;
 }
 

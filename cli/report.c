@@ -291,6 +291,13 @@ load_view(struct ucr_view **out)
 	return rc != 0;
 }
 
+/* The same for export (cli.h). */
+int
+cli_load_view(struct ucr_view **out)
+{
+	return load_view(out);
+}
+
 /* ------------------------------------------------------------ text */
 
 static void

@@ -16,6 +16,7 @@
 #include "error.h"
 #include "log.h"
 #include "record.h"
+#include "records.h"
 #include "text.h"
 #include "view.h"
 
@@ -410,6 +411,29 @@ do_view(struct ucr_control *c, const Ucr__Query *q, Ucr__Reply *rep, char *msg,
 	rep->view.len = len;
 }
 
+/*
+ * "records": one page of current records (records.h), for show and
+ * export without access to the store files. The page is the only memory
+ * the request holds; it is freed once the reply is packed.
+ */
+static void
+do_records(struct ucr_control *c, const Ucr__Query *q, struct ucr_page *pg,
+    Ucr__Reply *rep, char *msg, size_t msglen)
+{
+	char why[512];
+	int rc;
+
+	rc = ucr_records_page(pg, c->store, q->kind, q->prefix, q->after,
+	    q->limit, why, sizeof(why));
+	if (rc != 0) {
+		reply_error(rep, msg, msglen, rc, "records: %s", why);
+		return;
+	}
+	rep->n_records = pg->n;
+	rep->records = pg->recs;
+	rep->next = pg->next;
+}
+
 int
 ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
     uint8_t **out, size_t *outlen)
@@ -419,8 +443,10 @@ ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
 	char msg[1024];
 	char *json = NULL;
 	uint8_t *view = NULL;
+	struct ucr_page page;
 	size_t n;
 
+	memset(&page, 0, sizeof(page));
 	c->requests++;
 	req = len > UCR_CONTROL_MAXMSG ? NULL
 				       : ucr__request__unpack(NULL, len, buf);
@@ -449,6 +475,12 @@ ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
 				view = rep.view.data;
 				break;
 			}
+			if (req->query->what &&
+			    strcmp(req->query->what, "records") == 0) {
+				do_records(c, req->query, &page, &rep, msg,
+				    sizeof(msg));
+				break;
+			}
 			do_query(c, req->query->what ? req->query->what : "",
 			    &rep, msg, sizeof(msg));
 			json = rep.json != protobuf_c_empty_string ? rep.json
@@ -475,5 +507,6 @@ ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
 		ucr__request__free_unpacked(req, NULL);
 	free(json);
 	free(view);
+	ucr_page_free(&page);
 	return *out ? 0 : UCR_ENOMEM;
 }

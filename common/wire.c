@@ -207,6 +207,14 @@ ucr_wire_name(const Ucr__Frame *f)
 		return "checkpoint";
 	case UCR__FRAME__BODY_ERROR:
 		return "error";
+	case UCR__FRAME__BODY_VIEW_QUERY:
+		return "view query";
+	case UCR__FRAME__BODY_VIEW_ANSWER:
+		return "view answer";
+	case UCR__FRAME__BODY_RECORD_QUERY:
+		return "record query";
+	case UCR__FRAME__BODY_RECORD_ANSWER:
+		return "record answer";
 	default:
 		return "none";
 	}

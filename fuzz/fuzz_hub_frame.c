@@ -1,8 +1,8 @@
 /*
  * fuzz_hub_frame.c: what the hub does with a frame from a node: decode it
  * (common/wire.c) and, for a batch, apply it to a real LMDB store holding
- * a roster (common/store.c); hellos, acks and fetches read the store as
- * the hub does.
+ * a roster (common/store.c); hellos, acks, fetches and record queries
+ * read the store as the hub does.
  *
  * The first byte picks how far in the input gets:
  *   0  the frame as it is (signatures must verify: they will not)
@@ -17,6 +17,7 @@
 #include "chain.h"
 #include "error.h"
 #include "fuzzutil.h"
+#include "records.h"
 #include "wire.h"
 
 static int dirty = 1;
@@ -100,6 +101,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    ucr_store_batch(fz_store, NULL, fe->author.data, fe->epoch,
 			fe->from_seq, fe->to_seq, 512 << 10, &b) == 0)
 			ucr_batch_free(b);
+		break;
+	}
+	case UCR__FRAME__BODY_RECORD_QUERY: {
+		/* as hub/query.c: one page, encoded as the answer */
+		const Ucr__RecordQuery *q = f->record_query;
+		Ucr__Frame a = UCR__FRAME__INIT;
+		Ucr__RecordAnswer ra = UCR__RECORD_ANSWER__INIT;
+		struct ucr_page pg;
+		char why[512];
+		uint8_t *buf;
+		size_t len;
+
+		if (ucr_records_page(&pg, fz_store, q->kind, q->prefix,
+			q->after, q->limit, why, sizeof(why)) == 0) {
+			ra.n_records = pg.n;
+			ra.records = pg.recs;
+			ra.next = pg.next;
+		}
+		a.body_case = UCR__FRAME__BODY_RECORD_ANSWER;
+		a.record_answer = &ra;
+		if (ucr_wire_encode(&buf, &len, &a) == 0)
+			free(buf);
+		ucr_page_free(&pg);
 		break;
 	}
 	case UCR__FRAME__BODY_ACK: {

@@ -167,6 +167,13 @@ control_seeds(void)
 	q.what = "digest";
 	len = ucr__request__pack(&req, buf);
 	put("control", "digest", 0xff, buf, len);
+	q.what = "records";
+	q.kind = "network";
+	q.prefix = "2480/";
+	q.after = "2480/network/N0";
+	q.limit = 2;
+	len = ucr__request__pack(&req, buf);
+	put("control", "records", 0xff, buf, len);
 	ucr__record__free_unpacked(r, NULL);
 	ucr__record__free_unpacked(r2, NULL);
 }
@@ -235,6 +242,17 @@ main(int argc, char **argv)
 		f.body_case = UCR__FRAME__BODY_ACK;
 		f.ack = &a;
 		put_frame("hub_frame", "ack", 0, &f);
+	}
+	{
+		Ucr__RecordQuery rq = UCR__RECORD_QUERY__INIT;
+
+		rq.kind = "roster";
+		rq.prefix = "region/";
+		rq.after = "region/roster/0";
+		rq.limit = 3;
+		f.body_case = UCR__FRAME__BODY_RECORD_QUERY;
+		f.record_query = &rq;
+		put_frame("hub_frame", "record-query", 0, &f);
 	}
 
 	/* node_relay: a regional record, a checkpoint */

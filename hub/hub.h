@@ -73,5 +73,7 @@ void peer_free_all(struct hub *h);
 /* query.c */
 void query_view(struct hub *h, const struct ucr_wire_msg *m,
     const Ucr__ViewQuery *q);
+void query_records(struct hub *h, const struct ucr_wire_msg *m,
+    const Ucr__RecordQuery *q);
 
 #endif

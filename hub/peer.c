@@ -1268,6 +1268,9 @@ peer_dispatch(struct hub *h)
 		case UCR__FRAME__BODY_VIEW_QUERY: /* query.c */
 			query_view(h, &m, f->view_query);
 			break;
+		case UCR__FRAME__BODY_RECORD_QUERY: /* query.c */
+			query_records(h, &m, f->record_query);
+			break;
 		default:
 			send_error(h, &m, p, UCR_EPROTO, 0,
 			    "unexpected %s frame "

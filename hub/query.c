@@ -3,8 +3,10 @@
  * reader's: an executive's computer; or a node's) sends a ViewQuery on its
  * CURVE connection; the hub runs the view's loader on its store and
  * answers with a ViewAnswer holding the fold's inputs, which ucr folds and
- * prints (docs/view.md). Queries never write: a reader's key is refused
- * every write by the roster rules (roster.c), whatever it sends.
+ * prints (docs/view.md). A RecordQuery gets one page of current records
+ * (show, export; common/records.h): the hub holds that one page for the
+ * request and no more, however large the store. Queries never write: a reader's
+ * key is refused every write by the roster rules (roster.c), whatever it sends.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include "error.h"
 #include "hub.h"
 #include "log.h"
+#include "records.h"
 #include "view.h"
 
 void
@@ -51,4 +54,35 @@ query_view(struct hub *h, const struct ucr_wire_msg *m, const Ucr__ViewQuery *q)
 	else
 		log_debug("peer %s: view answered (%zu bytes)", m->user, len);
 	free(buf);
+}
+
+void
+query_records(struct hub *h, const struct ucr_wire_msg *m,
+    const Ucr__RecordQuery *q)
+{
+	Ucr__Frame f = UCR__FRAME__INIT;
+	Ucr__RecordAnswer a = UCR__RECORD_ANSWER__INIT;
+	struct ucr_page pg;
+	char why[512];
+	int rc;
+
+	rc = ucr_records_page(&pg, h->d.store, q->kind, q->prefix, q->after,
+	    q->limit, why, sizeof(why));
+	if (rc != 0) {
+		a.code = rc;
+		a.message = why;
+		log_info("peer %s: record query refused: %s", m->user, why);
+	} else {
+		a.n_records = pg.n;
+		a.records = pg.recs;
+		a.next = pg.next;
+	}
+	f.body_case = UCR__FRAME__BODY_RECORD_ANSWER;
+	f.record_answer = &a;
+	if ((rc = ucr_wire_send(h->router, m->rid, m->ridlen, &f, 1)) != 0)
+		log_info("peer %s: record answer not sent: %s", m->user,
+		    ucr_strerror(rc));
+	else
+		log_debug("peer %s: %zu records answered", m->user, pg.n);
+	ucr_page_free(&pg);
 }

@@ -1575,3 +1575,130 @@ Test(attack, quota_exceeded)
 	cr_assert(again, "8 batches of 7 MiB at once were never throttled");
 	aftermath();
 }
+
+/* A RecordQuery from r; the hub's RecordAnswer (or Error) within 5 s. */
+static Ucr__Frame *
+record_query(struct client *r, const char *kind, const char *prefix,
+    const char *after, uint32_t limit)
+{
+	Ucr__Frame f = UCR__FRAME__INIT, *a;
+	Ucr__RecordQuery q = UCR__RECORD_QUERY__INIT;
+	long end = now_ms() + 5000;
+
+	q.kind = (char *)kind;
+	q.prefix = (char *)prefix;
+	q.after = (char *)after;
+	q.limit = limit;
+	f.body_case = UCR__FRAME__BODY_RECORD_QUERY;
+	f.record_query = &q;
+	client_send(r, &f);
+	while (now_ms() < end) {
+		zmq_pollitem_t it = {r->sock, 0, ZMQ_POLLIN, 0};
+		struct ucr_wire_msg m;
+
+		if (zmq_poll(&it, 1, 500) <= 0 ||
+		    ucr_wire_recv(r->sock, 0, &m) != 0)
+			continue;
+		cr_assert_eq(ucr_wire_decode(&a, m.data, m.len), 0);
+		ucr_wire_msg_free(&m);
+		if (a->body_case == UCR__FRAME__BODY_RECORD_ANSWER ||
+		    a->body_case == UCR__FRAME__BODY_ERROR)
+			return a;
+		ucr__frame__free_unpacked(a, NULL);
+	}
+	cr_assert_fail("no answer to a record query:\n%s", tail(&hub));
+	return NULL;
+}
+
+static void
+record_query_refused(struct client *r, const char *kind, const char *prefix,
+    const char *after, uint32_t limit, const char *why)
+{
+	Ucr__Frame *a = record_query(r, kind, prefix, after, limit);
+
+	cr_assert_eq(a->body_case, UCR__FRAME__BODY_RECORD_ANSWER, "%s",
+	    ucr_wire_name(a));
+	cr_assert_eq(a->record_answer->code, UCR_EINVAL, "%s: code %d", why,
+	    a->record_answer->code);
+	cr_assert(strstr(a->record_answer->message, why) != NULL, "%s: %s", why,
+	    a->record_answer->message);
+	cr_assert_eq(a->record_answer->n_records, 0);
+	ucr__frame__free_unpacked(a, NULL);
+}
+
+/*
+ * Abusive record queries from a reader's key (docs/protocol.md, "Record
+ * queries"): a limit over a page, an after key that is no key, a key over
+ * 255 bytes, control bytes, an unknown kind. Each gets a refusal that
+ * says which, the hub lives, and an honest query pages through every
+ * record one at a time and then all at once with the same keys.
+ */
+Test(attack, record_query_abuse)
+{
+	char path[700], hex[65], longkey[400], last[300] = "";
+	struct ucr_key *rk;
+	struct client r;
+	Ucr__Frame *a;
+	size_t n1 = 0, nall, i;
+	int pages = 0, which[] = {0, -1};
+
+	arena(60, 0);
+	snprintf(path, sizeof(path), "%s/reader.key", dir);
+	keygen(path, hex);
+	cr_assert_eq(ucr_key_load(&rk, path), 0);
+	ucr_ok(&hub, "roster add 2401 %s --role reader", hex);
+	converge(-1, which);
+	snapshot();
+	client_open(&r, rk);
+	memset(longkey, 'x', sizeof(longkey) - 1);
+	longkey[sizeof(longkey) - 1] = '\0';
+	longkey[4] = '/';
+	longkey[12] = '/';
+	record_query_refused(&r, "", "", "", 1000000000u, "limit");
+	record_query_refused(&r, "", "", "", 4001, "limit");
+	record_query_refused(&r, "", "", "not-a-key", 0, "after");
+	record_query_refused(&r, "", "", longkey, 0, "after");
+	record_query_refused(&r, "", longkey, "", 0, "prefix");
+	record_query_refused(&r, "", "2480/\x01", "", 0, "prefix");
+	record_query_refused(&r, "bogus", "", "", 0, "unknown kind");
+	record_query_refused(&r, "../../etc", "", "", 0, "unknown kind");
+	cr_assert(alive(&hub), "the hub died:\n%s", tail(&hub));
+	/* Honest paging: one record a page, then all in one. */
+	do {
+		a = record_query(&r, "", "", last, 1);
+		cr_assert_eq(a->body_case, UCR__FRAME__BODY_RECORD_ANSWER);
+		cr_assert_eq(a->record_answer->code, 0, "%s",
+		    a->record_answer->message);
+		cr_assert_leq(a->record_answer->n_records, 1);
+		n1 += a->record_answer->n_records;
+		snprintf(last, sizeof(last), "%s", a->record_answer->next);
+		pages++;
+		ucr__frame__free_unpacked(a, NULL);
+		cr_assert_lt(pages, 1000, "the pages never end");
+	} while (*last != '\0');
+	a = record_query(&r, "", "", "", 0);
+	cr_assert_eq(a->record_answer->code, 0);
+	nall = a->record_answer->n_records;
+	cr_assert_str_eq(a->record_answer->next, "");
+	cr_assert_eq(n1, nall, "paged %zu records, all at once %zu", n1, nall);
+	cr_assert_eq((long long)nall, before_hub.records);
+	ucr__frame__free_unpacked(a, NULL);
+	/* Only networks: every one is a network record. */
+	a = record_query(&r, "network", "", "", 0);
+	cr_assert_eq(a->record_answer->code, 0);
+	cr_assert_geq(a->record_answer->n_records, 1);
+	for (i = 0; i < a->record_answer->n_records; i++) {
+		Ucr__Record *rec;
+
+		cr_assert_eq(ucr_record_decode(&rec,
+				 a->record_answer->records[i]->record.data,
+				 a->record_answer->records[i]->record.len),
+		    0);
+		cr_assert_eq(rec->body_case, UCR__RECORD__BODY_NETWORK);
+		ucr__record__free_unpacked(rec, NULL);
+	}
+	ucr__frame__free_unpacked(a, NULL);
+	client_close(&r);
+	ucr_key_free(rk);
+	aftermath();
+}

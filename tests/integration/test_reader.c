@@ -3,7 +3,9 @@
  * network. "ucr init reader" writes a key and reader.conf; until the hub's
  * administrator enrols the key the hub does not answer; once enrolled,
  * "ucr -c reader.conf status" (and plan) give what the hub's own status
- * gives, and every write with the reader's configuration is refused.
+ * gives, show and export page through the hub's records over the
+ * network, and every write with the reader's configuration is refused.
+ * A reader's export of many records comes out complete across pages.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -50,7 +52,7 @@ normal(json_t *j)
 Test(reader, queries_over_curve_writes_refused)
 {
 	struct site rd;
-	char *out = NULL, *err = NULL, *a, *b;
+	char *out = NULL, *err = NULL, *a, *b, path[700];
 	const char *hex;
 	json_t *j;
 	int rc;
@@ -92,18 +94,119 @@ Test(reader, queries_over_curve_writes_refused)
 	cr_assert_str_eq(a, b);
 	free(a);
 	free(b);
-	/* A reader never writes, and holds no store to show. */
+	/* show pages through the hub's records over the network: the same
+	   as the hub's own show (its control socket). */
+	a = normal(ucr_json(&rd, "show --json"));
+	b = normal(ucr_json(&hub, "show --json"));
+	cr_assert_str_eq(a, b);
+	cr_assert(strstr(a, "The best living environment") != NULL, "%s", a);
+	free(a);
+	free(b);
+	a = normal(ucr_json(&rd,
+	    "show vision --key region/vision/vision "
+	    "--json"));
+	cr_assert(strstr(a, "The best living environment") != NULL, "%s", a);
+	free(a);
+	rc = ucr(&rd, NULL, &err, "show --key 2480/target/NONE");
+	cr_assert_neq(rc, 0);
+	cr_assert(strstr(err, "2480/target/NONE") != NULL, "%s", err);
+	free(err);
+	/* export: the workbook's sources over the network. */
+	rc = ucr(&rd, &out, &err, "export --csv '%s/rcsv' --json", dir);
+	cr_assert_eq(rc, 0, "export as a reader: %s", err);
+	cr_assert(strstr(out, "\"goals\"") != NULL, "%s", out);
+	free(out);
+	free(err);
+	snprintf(path, sizeof(path), "%s/rcsv/goals.csv", dir);
+	out = tu_read(path);
+	cr_assert_not_null(out);
+	free(out);
+	/* A reader never writes. */
 	rc = ucr(&rd, NULL, &err,
 	    "network join N9 --name Mine --scope national "
 	    "--date 2009-01-01");
 	cr_assert_neq(rc, 0);
 	cr_assert(strstr(err, "reader") != NULL, "%s", err);
 	free(err);
-	rc = ucr(&rd, NULL, &err, "show");
-	cr_assert_neq(rc, 0);
-	cr_assert(strstr(err, "reader") != NULL, "%s", err);
-	free(err);
 	a = normal(ucr_json(&hub, "status --json"));
 	cr_assert(strstr(a, "Mine") == NULL);
 	free(a);
+}
+
+/*
+ * An export of many records over the network: 20 000 measurements that a
+ * node imported and synced come out of a reader's export complete, across
+ * many pages, with their values; the reader's show counts the same.
+ */
+#define MANY 20000
+Test(reader, export_of_many_records_across_pages)
+{
+	struct site rd;
+	char path[700], *buf, *p, *out = NULL, *err = NULL;
+	const char *hex;
+	json_t *j;
+	size_t n = 0;
+	int i, rc, which[] = {0, -1};
+
+	region_init(91);
+	hub_start();
+	node_new("2480", "2480", -1);
+	enrol("2480", nodes[0].hex);
+	node_up(0);
+	buf = malloc((size_t)MANY * 40 + 64);
+	cr_assert_not_null(buf);
+	p = buf + sprintf(buf, "kind,indicator,year,gender,value,status\n");
+	for (i = 0; i < MANY; i++)
+		p += sprintf(p, "measure,N1%04d,%d,,%d.%d,\n", i / 50,
+		    1975 + i % 50, i, i % 10);
+	snprintf(path, sizeof(path), "%s/many.csv", dir);
+	cr_assert_eq(tu_write(path, buf), 0);
+	free(buf);
+	ucr_ok(&nodes[0], "import '%s'", path);
+	converge(-1, which);
+	memset(&rd, 0, sizeof(rd));
+	snprintf(rd.name, sizeof(rd.name), "reader");
+	snprintf(rd.conf, sizeof(rd.conf), "%s/reader/reader.conf", dir);
+	rc = tu_run(&out, &err,
+	    "ucr init reader --hub tcp://127.0.0.1:%d --hub-key %s "
+	    "--municipality 2480 --dir '%s/reader' --json",
+	    port, hub.hex, dir);
+	cr_assert_eq(rc, 0, "init reader: %s", err);
+	j = json_loads(out, 0, NULL);
+	cr_assert_not_null(j, "%s", out);
+	hex = json_string_value(json_object_get(j, "public_key"));
+	cr_assert_not_null(hex);
+	ucr_ok(&hub, "roster add 2480 %s --role reader", hex);
+	json_decref(j);
+	free(out);
+	free(err);
+	j = ucr_json(&rd, "show measure --municipality 2480 --json");
+	cr_assert_not_null(j);
+	cr_assert_eq(json_array_size(j), MANY);
+	json_decref(j);
+	rc = ucr(&rd, &out, &err, "export --csv '%s/csv' --json", dir);
+	cr_assert_eq(rc, 0, "export as a reader: %s", err);
+	free(out);
+	free(err);
+	snprintf(path, sizeof(path), "%s/csv/measurements.csv", dir);
+	out = tu_read(path);
+	cr_assert_not_null(out);
+	for (p = out; *p; p++)
+		n += *p == '\n';
+	cr_assert_eq(n, MANY + 1, "%zu lines", n);
+	cr_assert(strstr(out,
+		      "\r\n2480/measure/N10000/1975/T,2480,N10000,"
+		      "1975,T,0,final\r\n") != NULL);
+	cr_assert(strstr(out,
+		      "\r\n2480/measure/N10007/1981/T,2480,N10007,"
+		      "1981,T,356.6,final\r\n") != NULL);
+	cr_assert(strstr(out,
+		      "\r\n2480/measure/N10399/2024/T,2480,N10399,"
+		      "2024,T,19999.9,final\r\n") != NULL);
+	free(out);
+	/* Still a reader: a write is refused. */
+	rc = ucr(&rd, NULL, &err, "measure N00401 2020 1.0");
+	cr_assert_neq(rc, 0);
+	cr_assert(strstr(err, "reader") != NULL, "%s", err);
+	free(err);
 }

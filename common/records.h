@@ -1,0 +1,54 @@
+/*
+ * records.h: a page of current records, for "ucr show" and "ucr export"
+ * through a daemon (the control Query "records") or over the network (a
+ * reader's RecordQuery frame to the hub). One function reads a page from
+ * a store; both daemons and the CLI's offline path use it, so every path
+ * pages alike (docs/protocol.md, "Record queries").
+ *
+ * A page holds the records after a key, in key order, that match a kind
+ * and a key prefix: at most limit records and at most UCR_PAGE_MAXBYTES
+ * bytes as encoded on the wire. Its next key is the last one held when a
+ * further record matches, else "". A daemon builds one page per request
+ * and frees it once the reply is sent: its memory for a record query is
+ * bounded by one page whatever the store holds.
+ */
+#ifndef UCR_RECORDS_H
+#define UCR_RECORDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "ucr.pb-c.h"
+
+#define UCR_PAGE_MAXBYTES (1 << 20) /* a page's records, as encoded */
+/* The largest limit accepted. A reader decodes a page within the wire's
+   unpack budget (wire.h: 16 384 allocations; a record costs three). */
+#define UCR_PAGE_MAXRECORDS 4000
+#define UCR_PAGE_MAXKEY 255 /* a record key's longest (record.c) */
+
+struct ucr_page {
+	Ucr__ViewRecord **recs; /* n of them, pointing into mem */
+	size_t n;
+	size_t bytes; /* the records' encoded size */
+	char next[UCR_PAGE_MAXKEY + 1];
+	/* what the page owns */
+	Ucr__ViewRecord *vr;
+	uint8_t *mem;
+	size_t used, cap, capn;
+};
+
+/*
+ * Read one page from s: the current records with a key after `after`
+ * ("" or NULL: from the first) that start with prefix ("" or NULL: any)
+ * and are of kind (a key's kind part, "measure"; "" or NULL: any); at
+ * most limit (0: UCR_PAGE_MAXRECORDS). A kind, key or limit out of bounds
+ * is refused with UCR_EINVAL and why says which. 0 and *p (free with
+ * ucr_page_free), or a UCR_E* code.
+ */
+int ucr_records_page(struct ucr_page *p, struct ucr_store *s, const char *kind,
+    const char *prefix, const char *after, uint32_t limit, char *why,
+    size_t whylen);
+void ucr_page_free(struct ucr_page *p);
+
+#endif
