@@ -66,7 +66,8 @@ cli_open_store(struct ucr_store **out, const struct ucr_config *cfg)
 
 	if (cfg->is_reader) {
 		cli_error("%s is a reader's configuration: it holds no store; "
-			  "status, plan, cycle, explain and report ask the hub",
+			  "status, plan, cycle, explain, report, show and "
+			  "export ask the hub",
 		    cfg->path);
 		return -1;
 	}
