@@ -19,10 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <lmdb.h>
 #include <sodium.h>
 #include <zmq.h>
 
@@ -31,78 +33,12 @@
 #include "record.h"
 #include "store.h"
 
-#define MAXN 8
+#include "benchutil.h"
 
-static const char *const codes[MAXN] = {"2480", "2403", "2401", "2409",
-    "2404", "2460", "2418", "2421"};
-static char bindir[4096], dir[256];
+#define MAXN BU_MAXNODES
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-sh(const char *fmt, ...)
-{
-	char cmd[8192], full[8192 + 4200];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof(full), "PATH=%s:$PATH; %s", bindir, cmd);
-	st = system(full);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static pid_t
-spawn(const char *prog, const char *conf, const char *log)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		char path[4200];
-
-		if (freopen(log, "w", stderr) == NULL)
-			_exit(127);
-		snprintf(path, sizeof(path), "%s/%s", bindir, prog);
-		execl(path, prog, "-d", "-f", conf, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* VmRSS and Private_Dirty of a process, KiB. */
-static void
-mem_kib(pid_t pid, long *rss, long *dirty)
-{
-	char path[64], line[256];
-	FILE *f;
-
-	*rss = *dirty = -1;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "r")) != NULL) {
-		while (fgets(line, sizeof(line), f))
-			if (strncmp(line, "VmRSS:", 6) == 0)
-				*rss = atol(line + 6);
-		fclose(f);
-	}
-	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
-	if ((f = fopen(path, "r")) != NULL) {
-		while (fgets(line, sizeof(line), f))
-			if (strncmp(line, "Private_Dirty:", 14) == 0)
-				*dirty = atol(line + 14);
-		fclose(f);
-	}
-}
+static const char *const codes[MAXN] = {"2480", "2403", "2401", "2409", "2404",
+    "2460", "2418", "2421"};
 
 struct sum {
 	const uint8_t *skip; /* the hub's own log */
@@ -127,23 +63,6 @@ held(struct ucr_store *s, const uint8_t *hubpk)
 
 	ucr_store_foreach_head(s, sum_cb, &sm);
 	return sm.total;
-}
-
-static int
-read_pk(const char *name, uint8_t pk[32])
-{
-	char path[4200], hex[80];
-	FILE *f;
-	int rc;
-
-	snprintf(path, sizeof(path), "%s/%s.pk", dir, name);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	rc = fscanf(f, "%79s", hex);
-	fclose(f);
-	if (rc != 1)
-		return -1;
-	return sodium_hex2bin(pk, 32, hex, strlen(hex), NULL, NULL, NULL);
 }
 
 static int
@@ -211,19 +130,67 @@ put_one(void *req, int i, uint64_t *seq)
 	return rc;
 }
 
+/*
+ * The disk's part of a write's latency: n durable LMDB commits of one
+ * small put each, in the work folder, sorted (seconds).
+ */
+static void
+commit_times(double *v, int n)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, d;
+	char path[400], buf[256];
+	int i;
+
+	memset(buf, 7, sizeof(buf));
+	for (i = 0; i < n; i++)
+		v[i] = 0;
+	snprintf(path, sizeof(path), "%s/commit", bu_dir);
+	if (mkdir(path, 0700) != 0 || mdb_env_create(&env) != 0)
+		return;
+	if (mdb_env_set_mapsize(env, (size_t)64 << 20) != 0 ||
+	    mdb_env_open(env, path, 0, 0600) != 0 ||
+	    mdb_txn_begin(env, NULL, 0, &txn) != 0 ||
+	    mdb_dbi_open(txn, NULL, 0, &dbi) != 0 || mdb_txn_commit(txn) != 0) {
+		mdb_env_close(env);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t key = (uint64_t)i;
+		double t;
+
+		usleep(5000);
+		t = bu_now_s();
+		if (mdb_txn_begin(env, NULL, 0, &txn) != 0)
+			break;
+		k.mv_data = &key;
+		k.mv_size = sizeof(key);
+		d.mv_data = buf;
+		d.mv_size = sizeof(buf);
+		mdb_put(txn, dbi, &k, &d, 0);
+		mdb_txn_commit(txn);
+		v[i] = bu_now_s() - t;
+	}
+	mdb_env_close(env);
+	qsort(v, n, sizeof(double), dcmp);
+}
+
 int
 main(int argc, char **argv)
 {
-	int m = 6, nrec = 10000, lat = 200, port = 17890, ch, i, j;
-	char tmpl[] = "/tmp/ucr-bench-region-XXXXXX", path[4200], hubhex[80];
-	pid_t hub, node[MAXN], imp[MAXN];
+	int m = 6, nrec = 10000, lat = 200, port = 17890, ch, i;
+	char path[4200];
+	struct bu_region rg;
+	pid_t hub, imp[MAXN];
 	uint8_t hubpk[32], pk0[32];
 	struct ucr_store *shub = NULL, *s1 = NULL, *s0 = NULL;
 	double t0, t_import = -1, t_hub = -1, t_relay = -1;
-	double *l_hub, *l_other, *l_rt, *l_st, l_cli[5];
+	double *l_hub, *l_other, *l_rt, *l_st, l_cli[5], l_commit[200];
 	int nst = 0;
 	uint64_t want, epoch0;
-	long rss, dirty, hub_rss, hub_dirty, node_rss = 0, node_dirty = 0;
+	long rss, hwm, dirty, hub_rss, hub_dirty, node_rss = 0, node_dirty = 0;
 	void *zctx, *req;
 	FILE *f;
 
@@ -237,8 +204,9 @@ main(int argc, char **argv)
 		else if (ch == 'p')
 			port = atoi(optarg);
 		else {
-			fprintf(stderr, "usage: bench_region [-m NODES] "
-					"[-n RECORDS] [-l WRITES] [-p PORT]\n");
+			fprintf(stderr,
+			    "usage: bench_region [-m NODES] "
+			    "[-n RECORDS] [-l WRITES] [-p PORT]\n");
 			return 2;
 		}
 	}
@@ -247,68 +215,26 @@ main(int argc, char **argv)
 		    MAXN);
 		return 2;
 	}
-	snprintf(bindir, sizeof(bindir), "%s", argv[0]);
-	if (strrchr(bindir, '/'))
-		*strrchr(bindir, '/') = '\0';
-	else
-		snprintf(bindir, sizeof(bindir), ".");
-	if (realpath(bindir, path) != NULL && strlen(path) < sizeof(bindir))
-		memcpy(bindir, path, strlen(path) + 1);
-	if (mkdtemp(tmpl) == NULL)
-		return 1;
-	snprintf(dir, sizeof(dir), "%s", tmpl);
-	if (ucr_crypto_init() != 0)
+	if (bu_init(argv[0], "region") != 0 || ucr_crypto_init() != 0)
 		return 1;
 	printf("UCR region benchmark: a hub and %d nodes on loopback, %d "
 	       "measurements imported on each at once, %d single writes; "
 	       "%ld cores; in %s\n",
-	    m, nrec, lat, sysconf(_SC_NPROCESSORS_ONLN), dir);
-
-	if (sh("cd %s && ucr keygen --out hub.key > hub.pk", dir) != 0)
+	    m, nrec, lat, sysconf(_SC_NPROCESSORS_ONLN), bu_dir);
+	if (bu_region_start(&rg, m, codes, port, "8G") != 0 ||
+	    bu_read_pk("n0", pk0) != 0) {
+		fprintf(stderr,
+		    "bench_region: cannot start the region (see "
+		    "%s)\n",
+		    bu_dir);
+		bu_region_stop(&rg);
 		return 1;
-	for (i = 0; i < m; i++)
-		if (sh("cd %s && ucr keygen --out n%d.key > n%d.pk", dir, i,
-			i) != 0)
-			return 1;
-	snprintf(path, sizeof(path), "%s/hub.pk", dir);
-	if ((f = fopen(path, "r")) == NULL || fscanf(f, "%79s", hubhex) != 1)
-		return 1;
-	fclose(f);
-	if (read_pk("hub", hubpk) != 0 || read_pk("n0", pk0) != 0)
-		return 1;
-	sh("cd %s && printf '[hub]\\nkey = hub.key\\ndata = hub.data\\ncontrol = "
-	   "ipc://hub.sock\\nlisten = tcp://127.0.0.1:%d\\nmap_size = 8G\\n' > "
-	   "hub.conf",
-	    dir, port);
-	for (i = 0; i < m; i++)
-		sh("cd %s && printf '[node]\\nmunicipality = %s\\nkey = "
-		   "n%d.key\\ndata = n%d.data\\ncontrol = ipc://n%d.sock\\nhub "
-		   "= tcp://127.0.0.1:%d\\nhub_key = %s\\nmap_size = 8G\\n' > "
-		   "n%d.conf",
-		    dir, codes[i], i, i, i, port, hubhex, i);
-	snprintf(path, sizeof(path), "%s/hub.conf", dir);
-	hub = spawn("ucr-hub", path, strcat(strcpy(tmpl, dir), "/hub.log"));
-	for (i = 0; i < 100 && sh("test -S %s/hub.sock", dir) != 0; i++)
-		usleep(50000);
-	for (i = 0; i < m; i++)
-		sh("cd %s && ucr -c hub.conf roster add %s $(cat n%d.pk) "
-		   ">/dev/null",
-		    dir, codes[i], i);
-	for (i = 0; i < m; i++) {
-		char log[4200];
-
-		snprintf(path, sizeof(path), "%s/n%d.conf", dir, i);
-		snprintf(log, sizeof(log), "%s/n%d.log", dir, i);
-		node[i] = spawn("ucr-node", path, log);
 	}
-	for (i = 0; i < m; i++)
-		for (j = 0; j < 100 && sh("test -S %s/n%d.sock", dir, i) != 0;
-		    j++)
-			usleep(50000);
-	sleep(2); /* every node says hello and takes the roster */
+	memcpy(hubpk, rg.hubpk, 32);
+	hub = rg.hub;
 
 	/* Kolada-like rows: indicator, year, gender, a value */
-	snprintf(path, sizeof(path), "%s/rows.csv", dir);
+	snprintf(path, sizeof(path), "%s/rows.csv", bu_dir);
 	if ((f = fopen(path, "w")) == NULL)
 		return 1;
 	fputs("kind,owner,indicator,year,gender,value,status,area\n", f);
@@ -318,20 +244,20 @@ main(int argc, char **argv)
 		    i % 100);
 	fclose(f);
 
-	snprintf(path, sizeof(path), "%s/hub.data", dir);
+	snprintf(path, sizeof(path), "%s/hub.data", bu_dir);
 	if (ucr_store_open(&shub, path, UCR_STORE_RDONLY, 0) != 0)
 		return 1;
-	snprintf(path, sizeof(path), "%s/n1.data", dir);
+	snprintf(path, sizeof(path), "%s/n1.data", bu_dir);
 	if (ucr_store_open(&s1, path, UCR_STORE_RDONLY, 0) != 0)
 		return 1;
-	snprintf(path, sizeof(path), "%s/n0.data", dir);
+	snprintf(path, sizeof(path), "%s/n0.data", bu_dir);
 	if (ucr_store_open(&s0, path, UCR_STORE_RDONLY, 0) != 0 ||
 	    ucr_store_identity(s0, NULL, &epoch0, NULL, 0) != 0)
 		return 1;
 	ucr_store_free(s0);
 	want = held(shub, hubpk) + (uint64_t)m * nrec;
 
-	t0 = now_s();
+	t0 = bu_now_s();
 	for (i = 0; i < m; i++)
 		if ((imp[i] = fork()) == 0) {
 			char cmd[8192];
@@ -339,7 +265,7 @@ main(int argc, char **argv)
 			snprintf(cmd, sizeof(cmd),
 			    "PATH=%s:$PATH; cd %s && ucr -c n%d.conf import "
 			    "rows.csv > /dev/null",
-			    bindir, dir, i);
+			    bu_bindir, bu_dir, i);
 			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 			_exit(127);
 		}
@@ -348,24 +274,25 @@ main(int argc, char **argv)
 
 		waitpid(imp[i], &st, 0);
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-			fprintf(stderr, "bench_region: import on node %d "
-					"failed (see %s)\n",
-			    i, dir);
+			fprintf(stderr,
+			    "bench_region: import on node %d "
+			    "failed (see %s)\n",
+			    i, bu_dir);
 			goto stop;
 		}
 	}
-	t_import = now_s() - t0;
-	while (now_s() - t0 < 600) {
+	t_import = bu_now_s() - t0;
+	while (bu_now_s() - t0 < 600) {
 		int done = 1;
 
 		if (t_hub < 0 && held(shub, hubpk) >= want)
-			t_hub = now_s() - t0;
+			t_hub = bu_now_s() - t0;
 		if (t_relay < 0) {
 			for (i = 0; i < m && done; i++) {
 				struct ucr_store *s;
 
 				snprintf(path, sizeof(path), "%s/n%d.data",
-				    dir, i);
+				    bu_dir, i);
 				if (ucr_store_open(&s, path, UCR_STORE_RDONLY,
 					0) != 0)
 					done = 0;
@@ -375,12 +302,15 @@ main(int argc, char **argv)
 				}
 			}
 			if (done)
-				t_relay = now_s() - t0;
+				t_relay = bu_now_s() - t0;
 		}
 		if (t_hub >= 0 && t_relay >= 0)
 			break;
 		usleep(20000);
 	}
+
+	/* the disk's share of a write: durable commits, idle region */
+	commit_times(l_commit, 200);
 
 	/* latency, idle region: one write at a time */
 	l_hub = calloc(lat, sizeof(double));
@@ -389,7 +319,7 @@ main(int argc, char **argv)
 	l_st = calloc(lat, sizeof(double));
 	zctx = zmq_ctx_new();
 	req = zmq_socket(zctx, ZMQ_REQ);
-	snprintf(path, sizeof(path), "ipc://%s/n0.sock", dir);
+	snprintf(path, sizeof(path), "ipc://%s/n0.sock", bu_dir);
 	zmq_connect(req, path);
 	for (i = 0; i < lat; i++) {
 		struct ucr_head h;
@@ -397,17 +327,19 @@ main(int argc, char **argv)
 		double t, th = -1, to = -1;
 
 		usleep(20000);
-		t = now_s();
+		t = bu_now_s();
 		if (put_one(req, i, &seq) != 0)
 			break;
-		l_rt[i] = now_s() - t;
-		while (now_s() - t < 5 && (th < 0 || to < 0)) {
-			if (th < 0 && ucr_store_head(shub, pk0, epoch0, &h) == 0 &&
+		l_rt[i] = bu_now_s() - t;
+		while (bu_now_s() - t < 5 && (th < 0 || to < 0)) {
+			if (th < 0 &&
+			    ucr_store_head(shub, pk0, epoch0, &h) == 0 &&
 			    h.seq >= seq)
-				th = now_s() - t;
-			if (to < 0 && ucr_store_head(s1, pk0, epoch0, &h) == 0 &&
+				th = bu_now_s() - t;
+			if (to < 0 &&
+			    ucr_store_head(s1, pk0, epoch0, &h) == 0 &&
 			    h.seq >= seq)
-				to = now_s() - t;
+				to = bu_now_s() - t;
 			if (th < 0 || to < 0)
 				usleep(100);
 		}
@@ -415,9 +347,9 @@ main(int argc, char **argv)
 		l_other[i] = to < 0 ? 5 : to;
 		/* every 10th write: until the hub's status answers with it */
 		if (i % 10 == 0 && th >= 0 &&
-		    sh("cd %s && ucr -c hub.conf status --json > /dev/null",
-			dir) == 0)
-			l_st[nst++] = now_s() - t;
+		    bu_sh("cd %s && ucr -c hub.conf status --json > /dev/null",
+			bu_dir) == 0)
+			l_st[nst++] = bu_now_s() - t;
 	}
 	zmq_close(req);
 	zmq_ctx_term(zctx);
@@ -429,15 +361,15 @@ main(int argc, char **argv)
 
 	/* the floor of the status figure: starting the CLI at all */
 	for (i = 0; i < 5; i++) {
-		double t = now_s();
+		double t = bu_now_s();
 
-		sh("cd %s && ucr --version > /dev/null", dir);
-		l_cli[i] = now_s() - t;
+		bu_sh("cd %s && ucr --version > /dev/null", bu_dir);
+		l_cli[i] = bu_now_s() - t;
 	}
 	qsort(l_cli, 5, sizeof(double), dcmp);
-	mem_kib(hub, &hub_rss, &hub_dirty);
+	bu_mem_kib(hub, &hub_rss, &hwm, &hub_dirty);
 	for (i = 0; i < m; i++) {
-		mem_kib(node[i], &rss, &dirty);
+		bu_mem_kib(rg.node[i], &rss, &hwm, &dirty);
 		if (rss > node_rss)
 			node_rss = rss;
 		if (dirty > node_dirty)
@@ -448,24 +380,29 @@ main(int argc, char **argv)
 	       "%8.0f records/s\n",
 	    m, t_import, m * nrec / t_import);
 	if (t_hub > 0)
-		printf("  all committed at the hub, from the start      %8.2f s "
-		       "%8.0f records/s\n",
+		printf(
+		    "  all committed at the hub, from the start      %8.2f s "
+		    "%8.0f records/s\n",
 		    t_hub, m * nrec / t_hub);
 	if (t_relay > 0)
-		printf("  every node holds every record, from the start %8.2f s "
-		       "%8.0f records/s\n",
+		printf(
+		    "  every node holds every record, from the start %8.2f s "
+		    "%8.0f records/s\n",
 		    t_relay, m * nrec / t_relay);
 	if (t_hub < 0 || t_relay < 0)
-		printf("  did not converge within 600 s (see %s)\n", dir);
+		printf("  did not converge within 600 s (see %s)\n", bu_dir);
 	if (lat > 0) {
-		printf("  one write, control round trip  p50 %6.2f ms  p99 %6.2f "
-		       "ms\n",
+		printf(
+		    "  one write, control round trip  p50 %6.2f ms  p99 %6.2f "
+		    "ms\n",
 		    pct(l_rt, lat, .5) * 1e3, pct(l_rt, lat, .99) * 1e3);
-		printf("  write -> held at the hub       p50 %6.2f ms  p99 %6.2f "
-		       "ms\n",
+		printf(
+		    "  write -> held at the hub       p50 %6.2f ms  p99 %6.2f "
+		    "ms\n",
 		    pct(l_hub, lat, .5) * 1e3, pct(l_hub, lat, .99) * 1e3);
-		printf("  write -> held at another node  p50 %6.2f ms  p99 %6.2f "
-		       "ms\n",
+		printf(
+		    "  write -> held at another node  p50 %6.2f ms  p99 %6.2f "
+		    "ms\n",
 		    pct(l_other, lat, .5) * 1e3, pct(l_other, lat, .99) * 1e3);
 	}
 	if (nst > 0)
@@ -474,6 +411,9 @@ main(int argc, char **argv)
 		    pct(l_st, nst, .5) * 1e3, l_st[nst - 1] * 1e3, nst);
 	printf("  starting the CLI at all (ucr --version) median %6.2f ms\n",
 	    l_cli[2] * 1e3);
+	printf("  one durable LMDB commit (the disk)  p50 %6.2f ms  p99 %6.2f "
+	       "ms\n",
+	    pct(l_commit, 200, .5) * 1e3, pct(l_commit, 200, .99) * 1e3);
 	printf("  memory: hub rss %ld MiB, private dirty %ld MiB; largest node "
 	       "rss %ld MiB, private dirty %ld MiB\n",
 	    hub_rss / 1024, hub_dirty / 1024, node_rss / 1024,
@@ -482,7 +422,8 @@ main(int argc, char **argv)
 	       "rt_p50_ms=%.2f rt_p99_ms=%.2f hub_p50_ms=%.2f hub_p99_ms=%.2f "
 	       "other_p50_ms=%.2f other_p99_ms=%.2f hub_rss_kib=%ld "
 	       "hub_dirty_kib=%ld node_rss_kib=%ld node_dirty_kib=%ld "
-	       "status_p50_ms=%.2f status_max_ms=%.2f cli_ms=%.2f\n",
+	       "status_p50_ms=%.2f status_max_ms=%.2f cli_ms=%.2f "
+	       "commit_p50_ms=%.2f commit_p99_ms=%.2f\n",
 	    t_hub > 0 ? m * nrec / t_hub : 0,
 	    t_relay > 0 ? m * nrec / t_relay : 0,
 	    lat ? pct(l_rt, lat, .5) * 1e3 : 0,
@@ -492,7 +433,8 @@ main(int argc, char **argv)
 	    lat ? pct(l_other, lat, .5) * 1e3 : 0,
 	    lat ? pct(l_other, lat, .99) * 1e3 : 0, hub_rss, hub_dirty,
 	    node_rss, node_dirty, nst ? pct(l_st, nst, .5) * 1e3 : 0,
-	    nst ? l_st[nst - 1] * 1e3 : 0, l_cli[2] * 1e3);
+	    nst ? l_st[nst - 1] * 1e3 : 0, l_cli[2] * 1e3,
+	    pct(l_commit, 200, .5) * 1e3, pct(l_commit, 200, .99) * 1e3);
 	free(l_hub);
 	free(l_other);
 	free(l_rt);
@@ -500,13 +442,7 @@ main(int argc, char **argv)
 stop:
 	ucr_store_free(shub);
 	ucr_store_free(s1);
-	for (i = 0; i < m; i++)
-		kill(node[i], SIGTERM);
-	kill(hub, SIGTERM);
-	for (i = 0; i < m; i++)
-		waitpid(node[i], NULL, 0);
-	waitpid(hub, NULL, 0);
-	if (getenv("UCR_BENCH_KEEP") == NULL)
-		sh("rm -rf '%s'", dir);
+	bu_region_stop(&rg);
+	bu_cleanup();
 	return 0;
 }

@@ -27,67 +27,15 @@
 #include "record.h"
 #include "store.h"
 
-static char bindir[4096], dir[256];
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Run a shell command quietly; its exit status. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-sh(const char *fmt, ...)
-{
-	char cmd[8192], full[8192 + 4200];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof(full), "PATH=%s:$PATH; %s", bindir, cmd);
-	st = system(full);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static pid_t
-spawn(const char *prog, const char *conf, const char *log)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		char path[4200];
-
-		if (freopen(log, "w", stderr) == NULL)
-			_exit(127);
-		snprintf(path, sizeof(path), "%s/%s", bindir, prog);
-		execl(path, prog, "-d", "-f", conf, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
+#include "benchutil.h"
 
 static long
 peak_kib(pid_t pid)
 {
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
+	long rss, hwm, dirty;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, "VmHWM:", 6) == 0)
-			kib = atol(line + 6);
-	fclose(f);
-	return kib;
+	bu_mem_kib(pid, &rss, &hwm, &dirty);
+	return hwm;
 }
 
 /* How many records a store holds now (read-only, beside the daemon). */
@@ -99,7 +47,7 @@ records_in(const char *sub)
 	char path[4200];
 	long n = -1;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	snprintf(path, sizeof(path), "%s/%s", bu_dir, sub);
 	if (ucr_store_open(&s, path, UCR_STORE_RDONLY, 0) != 0)
 		return -1;
 	if (ucr_store_stats(s, &st) == 0)
@@ -142,7 +90,7 @@ zmq_limit(int port)
 		zmq_msg_recv(&m, srv, 0);
 		zmq_msg_close(&m);
 	}
-	t = now_s();
+	t = bu_now_s();
 	for (i = 0; i < n; i++)
 		zmq_send(cli, msg, sizeof(msg), 0);
 	for (i = 0; i < n; i++) {
@@ -154,7 +102,7 @@ zmq_limit(int port)
 		zmq_msg_close(&m);
 	}
 	printf("  zeromq curve tcp loopback, 400 B  %10.0f msgs/s\n",
-	    n / (now_s() - t));
+	    n / (bu_now_s() - t));
 	zmq_close(cli);
 	zmq_close(srv);
 	zmq_ctx_term(ctx);
@@ -170,21 +118,22 @@ verify_limit(void)
 
 	ucr_key_generate(&k);
 	ucr_sig_sign(sig, k, "bench", "batch", msg, sizeof(msg));
-	t = now_s();
+	t = bu_now_s();
 	for (i = 0; i < n; i++)
 		if (ucr_sig_verify(sig, k->pk, "bench", "batch", msg, 80) != 0)
 			abort();
 	printf("  ed25519 verify                    %10.0f /s\n",
-	    n / (now_s() - t));
+	    n / (bu_now_s() - t));
 	ucr_key_free(k);
 }
 
 int
 main(int argc, char **argv)
 {
+	static const char *const codes[2] = {"2403", "2401"};
 	int nrec = 10000, port = 17990, ch, i;
-	char tmpl[] = "/tmp/ucr-bench-sync-XXXXXX", path[4200], hubhex[80];
-	pid_t hub, na, nb;
+	char path[4200];
+	struct bu_region rg;
 	double t0, t_import, t_hub = -1, t_relay = -1;
 	long want;
 	FILE *f;
@@ -204,65 +153,25 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_sync: -n takes 1 or more\n");
 		return 2;
 	}
-	snprintf(bindir, sizeof(bindir), "%s", argv[0]);
-	if (strrchr(bindir, '/'))
-		*strrchr(bindir, '/') = '\0';
-	else
-		snprintf(bindir, sizeof(bindir), ".");
-	if (realpath(bindir, path) != NULL && strlen(path) < sizeof(bindir))
-		memcpy(bindir, path, strlen(path) + 1);
-	if (mkdtemp(tmpl) == NULL)
-		return 1;
-	snprintf(dir, sizeof(dir), "%s", tmpl);
-	if (ucr_crypto_init() != 0)
+	if (bu_init(argv[0], "sync") != 0 || ucr_crypto_init() != 0)
 		return 1;
 	printf("UCR sync benchmark: %d records (~300 B) imported on one node, "
 	       "relayed through the hub to another; %ld cores; in %s\n",
-	    nrec, sysconf(_SC_NPROCESSORS_ONLN), dir);
+	    nrec, sysconf(_SC_NPROCESSORS_ONLN), bu_dir);
 	printf("limits measured in this run:\n");
 	zmq_limit(port + 1);
 	verify_limit();
 
-	/* a hub and two nodes */
-	if (sh("cd %s && ucr keygen --out hub.key > hub.pk && ucr keygen --out "
-	       "a.key > a.pk && ucr keygen --out b.key > b.pk",
-		dir) != 0)
+	/* a hub and two nodes: A (n0) imports, B (n1) gets the relay */
+	if (bu_region_start(&rg, 2, codes, port, "2G") != 0) {
+		fprintf(stderr,
+		    "bench_sync: cannot start the region (see %s)\n", bu_dir);
+		bu_region_stop(&rg);
 		return 1;
-	snprintf(path, sizeof(path), "%s/hub.pk", dir);
-	if ((f = fopen(path, "r")) == NULL || fscanf(f, "%79s", hubhex) != 1)
-		return 1;
-	fclose(f);
-	sh("cd %s && printf '[hub]\\nkey = hub.key\\ndata = hub.data\\ncontrol = "
-	   "ipc://hub.sock\\nlisten = tcp://127.0.0.1:%d\\n' > hub.conf",
-	    dir, port);
-	sh("cd %s && printf '[node]\\nmunicipality = 2403\\nkey = a.key\\ndata = "
-	   "a.data\\ncontrol = ipc://a.sock\\nhub = tcp://127.0.0.1:%d\\nhub_key "
-	   "= %s\\nmap_size = 2G\\n' > a.conf",
-	    dir, port, hubhex);
-	sh("cd %s && printf '[node]\\nmunicipality = 2401\\nkey = b.key\\ndata = "
-	   "b.data\\ncontrol = ipc://b.sock\\nhub = tcp://127.0.0.1:%d\\nhub_key "
-	   "= %s\\nmap_size = 2G\\n' > b.conf",
-	    dir, port, hubhex);
-	snprintf(path, sizeof(path), "%s/hub.conf", dir);
-	hub = spawn("ucr-hub", path, strcat(strcpy(tmpl, dir), "/hub.log"));
-	for (i = 0; i < 100 && sh("test -S %s/hub.sock", dir) != 0; i++)
-		usleep(50000);
-	sh("cd %s && ucr -c hub.conf roster add 2403 $(cat a.pk) >/dev/null && "
-	   "ucr -c hub.conf roster add 2401 $(cat b.pk) >/dev/null",
-	    dir);
-	snprintf(path, sizeof(path), "%s/a.conf", dir);
-	na = spawn("ucr-node", path, strcat(strcpy(tmpl, dir), "/a.log"));
-	snprintf(path, sizeof(path), "%s/b.conf", dir);
-	nb = spawn("ucr-node", path, strcat(strcpy(tmpl, dir), "/b.log"));
-	for (i = 0; i < 100 &&
-	     (sh("test -S %s/a.sock", dir) != 0 ||
-		 sh("test -S %s/b.sock", dir) != 0);
-	     i++)
-		usleep(50000);
-	sleep(1); /* let both say hello */
+	}
 
 	/* the records: a JSON import, one transaction */
-	snprintf(path, sizeof(path), "%s/records.json", dir);
+	snprintf(path, sizeof(path), "%s/records.json", bu_dir);
 	if ((f = fopen(path, "w")) == NULL)
 		return 1;
 	fputs("[\n", f);
@@ -275,18 +184,18 @@ main(int argc, char **argv)
 	fputs("]\n", f);
 	fclose(f);
 	want = records_in("hub.data") + nrec;
-	t0 = now_s();
-	if (sh("cd %s && ucr -c a.conf import records.json > /dev/null", dir) !=
-	    0) {
-		fprintf(stderr, "bench_sync: import failed (see %s)\n", dir);
+	t0 = bu_now_s();
+	if (bu_sh("cd %s && ucr -c n0.conf import records.json > /dev/null",
+		bu_dir) != 0) {
+		fprintf(stderr, "bench_sync: import failed (see %s)\n", bu_dir);
 		goto stop;
 	}
-	t_import = now_s() - t0;
-	while (now_s() - t0 < 300) {
+	t_import = bu_now_s() - t0;
+	while (bu_now_s() - t0 < 300) {
 		if (t_hub < 0 && records_in("hub.data") >= want)
-			t_hub = now_s() - t0;
-		if (t_relay < 0 && records_in("b.data") >= want)
-			t_relay = now_s() - t0;
+			t_hub = bu_now_s() - t0;
+		if (t_relay < 0 && records_in("n1.data") >= want)
+			t_relay = bu_now_s() - t0;
 		if (t_hub >= 0 && t_relay >= 0)
 			break;
 		usleep(10000);
@@ -306,16 +215,12 @@ main(int argc, char **argv)
 		    "records/s\n",
 		    t_relay, nrec / t_relay);
 	if (t_hub < 0 || t_relay < 0)
-		printf("  did not converge within 300 s (see %s)\n", dir);
+		printf("  did not converge within 300 s (see %s)\n", bu_dir);
 	printf("  peak memory: hub %ld MiB, node A %ld MiB, node B %ld MiB\n",
-	    peak_kib(hub) / 1024, peak_kib(na) / 1024, peak_kib(nb) / 1024);
+	    peak_kib(rg.hub) / 1024, peak_kib(rg.node[0]) / 1024,
+	    peak_kib(rg.node[1]) / 1024);
 stop:
-	kill(na, SIGTERM);
-	kill(nb, SIGTERM);
-	kill(hub, SIGTERM);
-	waitpid(na, NULL, 0);
-	waitpid(nb, NULL, 0);
-	waitpid(hub, NULL, 0);
-	sh("rm -rf '%s'", dir);
+	bu_region_stop(&rg);
+	bu_cleanup();
 	return 0;
 }

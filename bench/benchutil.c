@@ -1,0 +1,223 @@
+/*
+ * benchutil.c: the daemon benchmarks' shared set-up (benchutil.h).
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "benchutil.h"
+
+char bu_bindir[4096], bu_dir[256];
+
+double
+bu_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int
+bu_init(const char *argv0, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(bu_bindir, sizeof(bu_bindir), "%s", argv0);
+	if (strrchr(bu_bindir, '/'))
+		*strrchr(bu_bindir, '/') = '\0';
+	else
+		snprintf(bu_bindir, sizeof(bu_bindir), ".");
+	if (realpath(bu_bindir, path) != NULL &&
+	    strlen(path) < sizeof(bu_bindir))
+		memcpy(bu_bindir, path, strlen(path) + 1);
+	snprintf(bu_dir, sizeof(bu_dir), "/tmp/ucr-bench-%s-XXXXXX", name);
+	if (mkdtemp(bu_dir) == NULL) {
+		perror("mkdtemp");
+		return -1;
+	}
+	return 0;
+}
+
+int
+bu_sh(const char *fmt, ...)
+{
+	char cmd[8192], full[8192 + 4200];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof(full), "PATH=%s:$PATH; %s", bu_bindir, cmd);
+	st = system(full);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A daemon of the work folder: PROG -d -f NAME.conf, stderr to NAME.log */
+static pid_t
+spawn(const char *prog, const char *name)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char path[4400], conf[300], log[300];
+
+		snprintf(conf, sizeof(conf), "%s/%s.conf", bu_dir, name);
+		snprintf(log, sizeof(log), "%s/%s.log", bu_dir, name);
+		if (freopen(log, "w", stderr) == NULL)
+			_exit(127);
+		snprintf(path, sizeof(path), "%s/%s", bu_bindir, prog);
+		execl(path, prog, "-d", "-f", conf, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+int
+bu_read_pk(const char *name, uint8_t pk[32])
+{
+	char path[400], hex[80];
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s.pk", bu_dir, name);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	rc = fscanf(f, "%79s", hex);
+	fclose(f);
+	if (rc != 1)
+		return -1;
+	return sodium_hex2bin(pk, 32, hex, strlen(hex), NULL, NULL, NULL);
+}
+
+static void
+wait_socket(const char *name)
+{
+	int i;
+
+	for (i = 0; i < 100 && bu_sh("test -S %s/%s.sock", bu_dir, name) != 0;
+	     i++)
+		usleep(50000);
+}
+
+int
+bu_region_start(struct bu_region *r, int nodes, const char *const *codes,
+    int port, const char *map_size)
+{
+	char name[16], path[300];
+	FILE *f;
+	int i;
+
+	memset(r, 0, sizeof(*r));
+	if (nodes < 1 || nodes > BU_MAXNODES)
+		return -1;
+	r->nodes = nodes;
+	r->port = port;
+	if (bu_sh("cd %s && ucr keygen --out hub.key > hub.pk", bu_dir) != 0)
+		return -1;
+	for (i = 0; i < nodes; i++)
+		if (bu_sh("cd %s && ucr keygen --out n%d.key > n%d.pk", bu_dir,
+			i, i) != 0)
+			return -1;
+	if (bu_read_pk("hub", r->hubpk) != 0)
+		return -1;
+	sodium_bin2hex(r->hubhex, sizeof(r->hubhex), r->hubpk, 32);
+	snprintf(path, sizeof(path), "%s/hub.conf", bu_dir);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	fprintf(f,
+	    "[hub]\nkey = hub.key\ndata = hub.data\ncontrol = "
+	    "ipc://hub.sock\nlisten = tcp://127.0.0.1:%d\nmap_size = %s\n",
+	    port, map_size);
+	fclose(f);
+	for (i = 0; i < nodes; i++) {
+		snprintf(path, sizeof(path), "%s/n%d.conf", bu_dir, i);
+		if ((f = fopen(path, "w")) == NULL)
+			return -1;
+		fprintf(f,
+		    "[node]\nmunicipality = %s\nkey = n%d.key\ndata = "
+		    "n%d.data\ncontrol = ipc://n%d.sock\nhub = "
+		    "tcp://127.0.0.1:%d\nhub_key = %s\nmap_size = %s\n",
+		    codes[i], i, i, i, port, r->hubhex, map_size);
+		fclose(f);
+	}
+	/* the configurations name files relative to themselves */
+	r->hub = spawn("ucr-hub", "hub");
+	wait_socket("hub");
+	for (i = 0; i < nodes; i++)
+		if (bu_sh("cd %s && ucr -c hub.conf roster add %s $(cat "
+			  "n%d.pk) >/dev/null",
+			bu_dir, codes[i], i) != 0)
+			return -1;
+	for (i = 0; i < nodes; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		r->node[i] = spawn("ucr-node", name);
+	}
+	for (i = 0; i < nodes; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		wait_socket(name);
+	}
+	sleep(2); /* every node says hello and takes the roster */
+	return 0;
+}
+
+void
+bu_region_stop(struct bu_region *r)
+{
+	int i;
+
+	for (i = 0; i < r->nodes; i++)
+		if (r->node[i] > 0)
+			kill(r->node[i], SIGTERM);
+	if (r->hub > 0)
+		kill(r->hub, SIGTERM);
+	for (i = 0; i < r->nodes; i++)
+		if (r->node[i] > 0)
+			waitpid(r->node[i], NULL, 0);
+	if (r->hub > 0)
+		waitpid(r->hub, NULL, 0);
+	memset(r->node, 0, sizeof(r->node));
+	r->hub = 0;
+}
+
+void
+bu_mem_kib(pid_t pid, long *rss, long *hwm, long *dirty)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	*rss = *hwm = *dirty = -1;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) != NULL) {
+		while (fgets(line, sizeof(line), f)) {
+			if (strncmp(line, "VmRSS:", 6) == 0)
+				*rss = atol(line + 6);
+			if (strncmp(line, "VmHWM:", 6) == 0)
+				*hwm = atol(line + 6);
+		}
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	if ((f = fopen(path, "r")) != NULL) {
+		while (fgets(line, sizeof(line), f))
+			if (strncmp(line, "Private_Dirty:", 14) == 0)
+				*dirty = atol(line + 14);
+		fclose(f);
+	}
+}
+
+void
+bu_cleanup(void)
+{
+	if (getenv("UCR_BENCH_KEEP") == NULL && bu_dir[0] != '\0')
+		bu_sh("rm -rf '%s'", bu_dir);
+}

@@ -1,0 +1,48 @@
+/*
+ * benchutil.h: what the daemon benchmarks (bench_sync, bench_region)
+ * share: a work folder, the programs beside the benchmark, a region of a
+ * hub and nodes as real processes on loopback, and /proc memory figures.
+ */
+#ifndef UCR_BENCHUTIL_H
+#define UCR_BENCHUTIL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#define BU_MAXNODES 8
+
+struct bu_region {
+	int nodes;
+	int port;
+	char hubhex[80];
+	uint8_t hubpk[32];
+	pid_t hub;
+	pid_t node[BU_MAXNODES];
+};
+
+extern char bu_bindir[4096]; /* the programs, beside argv[0] */
+extern char bu_dir[256];     /* the work folder */
+
+double bu_now_s(void);
+
+/* Find the programs beside argv0; make the work folder ("ucr-bench-NAME-"). */
+int bu_init(const char *argv0, const char *name);
+
+/* Run a shell command (PATH has the programs first); its exit status. */
+int bu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A hub and the nodes of codes[0..nodes-1] running, enrolled, connected. */
+int bu_region_start(struct bu_region *r, int nodes, const char *const *codes,
+    int port, const char *map_size);
+void bu_region_stop(struct bu_region *r);
+
+/* VmRSS, VmHWM and Private_Dirty of a process, KiB (-1 if unknown). */
+void bu_mem_kib(pid_t pid, long *rss, long *hwm, long *dirty);
+
+/* The public key in the work folder's NAME.pk. */
+int bu_read_pk(const char *name, uint8_t pk[32]);
+
+/* Remove the work folder (unless UCR_BENCH_KEEP is set). */
+void bu_cleanup(void);
+
+#endif
