@@ -7,7 +7,8 @@
  * the region idle, it writes L single records on the first node through
  * its control socket and times each until the hub and another node hold
  * it (latency p50/p99), the round trip of the write itself, and (every
- * 10th write) until a `ucr status` at the hub has answered. Last, each
+ * 10th write) until a `ucr status` at the hub has answered; beside them
+ * the disk's own p50/p99 of one durable commit. Last, each
  * daemon's resident and private dirty memory from /proc. No assertions:
  * it prints, and a RESULT line for bench/run.sh.
  *
@@ -132,7 +133,9 @@ put_one(void *req, int i, uint64_t *seq)
 
 /*
  * The disk's part of a write's latency: n durable LMDB commits of one
- * small put each, in the work folder, sorted (seconds).
+ * small put each, in the work folder, spaced as the single writes are
+ * (commits back to back are much faster: the disk's tail shows after an
+ * idle gap), sorted (seconds).
  */
 static void
 commit_times(double *v, int n)
@@ -161,7 +164,7 @@ commit_times(double *v, int n)
 		uint64_t key = (uint64_t)i;
 		double t;
 
-		usleep(5000);
+		usleep(20000);
 		t = bu_now_s();
 		if (mdb_txn_begin(env, NULL, 0, &txn) != 0)
 			break;

@@ -53,9 +53,15 @@ reply_error(Ucr__Reply *rep, char *msg, size_t msglen, int code,
 	rep->message = msg;
 }
 
+/*
+ * Write n puts in one append. checked: each was checked by check_put when
+ * it was staged (a streamed import), so the schema is not checked twice
+ * here; the store checks every record once more as it applies the batch.
+ */
 static void
 do_puts(struct ucr_control *c, const ProtobufCBinaryData *id, Ucr__Put **in,
-    size_t n, size_t max, Ucr__Reply *rep, char *msg, size_t msglen)
+    size_t n, size_t max, int checked, Ucr__Reply *rep, char *msg,
+    size_t msglen)
 {
 	struct ucr_put *puts = NULL;
 	char why[512];
@@ -85,7 +91,7 @@ do_puts(struct ucr_control *c, const ProtobufCBinaryData *id, Ucr__Put **in,
 			    "record %zu: missing", i + 1);
 			goto leave;
 		}
-		if (ucr_record_validate(r, why, sizeof(why)) != 0) {
+		if (!checked && ucr_record_validate(r, why, sizeof(why)) != 0) {
 			reply_error(rep, msg, msglen, UCR_ESCHEMA, "%s: %s", k,
 			    why);
 			goto leave;
@@ -264,7 +270,7 @@ stage_commit(struct ucr_control *c, const ProtobufCBinaryData *id,
 		reply_error(rep, msg, msglen, UCR_ENOMEM,
 		    "cannot read back the staged import");
 	else
-		do_puts(c, id, puts, st->n, SIZE_MAX, rep, msg, msglen);
+		do_puts(c, id, puts, st->n, SIZE_MAX, 1, rep, msg, msglen);
 	n = i;
 	for (i = 0; i < n; i++)
 		ucr__put__free_unpacked(puts[i], NULL);
@@ -456,13 +462,13 @@ ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
 	else {
 		switch (req->body_case) {
 		case UCR__REQUEST__BODY_PUT:
-			do_puts(c, &req->request_id, &req->put, 1, 1, &rep, msg,
-			    sizeof(msg));
+			do_puts(c, &req->request_id, &req->put, 1, 1, 0, &rep,
+			    msg, sizeof(msg));
 			break;
 		case UCR__REQUEST__BODY_MANY:
 			do_puts(c, &req->request_id, req->many->puts,
-			    req->many->n_puts, UCR_MAX_BATCH_ENTRIES, &rep, msg,
-			    sizeof(msg));
+			    req->many->n_puts, UCR_MAX_BATCH_ENTRIES, 0, &rep,
+			    msg, sizeof(msg));
 			break;
 		case UCR__REQUEST__BODY_IMPORT:
 			do_import(c, &req->request_id, req->import, &rep, msg,

@@ -621,25 +621,31 @@ on_own_rebase(struct sync *s, const Ucr__Batch *b)
 	}
 }
 
-static void
-on_batch(struct sync *s, const Ucr__Batch *b)
-{
-	char why[256] = "", an[17];
-	size_t applied = 0;
-	int rc;
+/*
+ * Group commit of relayed batches, as at the hub (hub/peer.c): the
+ * batches received in one pass are applied in one durable transaction,
+ * each in a nested one of its own (ucr_store_apply_group), and each is
+ * acknowledged only after the commit. The group is committed before any
+ * other frame is handled and at the end of the pass.
+ */
+#define RELAY_GROUP UCR_GROUP_MAX_BATCHES
 
-	if (b->author.len != 32) {
-		s->bad++;
-		log_warnx("sync: batch without an author, dropped");
-		return;
-	}
+struct rgroup {
+	struct ucr_apply_item items[RELAY_GROUP];
+	Ucr__Frame *frames[RELAY_GROUP];
+	struct ucr_wire_msg msgs[RELAY_GROUP];
+	size_t n, entries, bytes;
+};
+static struct rgroup rgrp;
+
+/* The answer to one applied batch: counters, the ack, a finished restore. */
+static void
+batch_done(struct sync *s, const Ucr__Batch *b, int rc, size_t applied,
+    const char *why)
+{
+	char an[17];
+
 	ucr_hex(an, b->author.data, 8);
-	if (s->state == SYNC_REBASE &&
-	    memcmp(b->author.data, s->self, 32) == 0 && b->epoch == s->epoch) {
-		on_own_rebase(s, b);
-		return;
-	}
-	rc = ucr_store_apply(s->n->d.store, b, &applied, why, sizeof(why));
 	if (rc == 0) {
 		s->applied += applied;
 		if (s->state == SYNC_RESTORE &&
@@ -668,6 +674,61 @@ on_batch(struct sync *s, const Ucr__Batch *b)
 		open_gate(s, "restore complete");
 		pump(s);
 	}
+}
+
+static void
+group_commit(struct sync *s)
+{
+	size_t i;
+
+	if (rgrp.n == 0)
+		return;
+	ucr_store_apply_group(s->n->d.store, rgrp.items, rgrp.n);
+	for (i = 0; i < rgrp.n; i++) {
+		batch_done(s, rgrp.items[i].batch, rgrp.items[i].rc,
+		    rgrp.items[i].applied, rgrp.items[i].why);
+		ucr__frame__free_unpacked(rgrp.frames[i], NULL);
+		ucr_wire_msg_free(&rgrp.msgs[i]);
+	}
+	rgrp.n = rgrp.entries = rgrp.bytes = 0;
+}
+
+/*
+ * A batch relayed by the hub: into the group (which then owns the frame
+ * and the message: returns 1), or handled here (returns 0).
+ */
+static int
+on_batch(struct sync *s, struct ucr_wire_msg *m, Ucr__Frame *f)
+{
+	const Ucr__Batch *b = f->batch;
+	size_t i, bytes = 0;
+
+	if (b->author.len != 32) {
+		s->bad++;
+		log_warnx("sync: batch without an author, dropped");
+		return 0;
+	}
+	if (s->state == SYNC_REBASE &&
+	    memcmp(b->author.data, s->self, 32) == 0 && b->epoch == s->epoch) {
+		group_commit(s);
+		on_own_rebase(s, b);
+		return 0;
+	}
+	for (i = 0; i < b->n_entries; i++)
+		bytes += b->entries[i].len;
+	if (rgrp.n > 0 &&
+	    (rgrp.entries + b->n_entries > UCR_GROUP_MAX_ENTRIES ||
+		rgrp.bytes + bytes > UCR_GROUP_MAX_BYTES))
+		group_commit(s);
+	rgrp.items[rgrp.n].batch = b;
+	rgrp.frames[rgrp.n] = f;
+	rgrp.msgs[rgrp.n] = *m;
+	rgrp.n++;
+	rgrp.entries += b->n_entries;
+	rgrp.bytes += bytes;
+	if (rgrp.n == RELAY_GROUP)
+		group_commit(s);
+	return 1;
 }
 
 static void
@@ -784,7 +845,7 @@ sync_dispatch(struct sync *s)
 	for (i = 0; i < 64; i++) {
 		rc = ucr_wire_recv(s->sock, 0, &m);
 		if (rc == UCR_EAGAIN)
-			return;
+			break;
 		if (rc != 0) {
 			s->bad++;
 			continue;
@@ -799,13 +860,17 @@ sync_dispatch(struct sync *s)
 			ucr_wire_msg_free(&m);
 			continue;
 		}
+		if (f->body_case == UCR__FRAME__BODY_BATCH &&
+		    on_batch(s, &m, f))
+			continue; /* in the group, acked at its commit */
+		/* anything else follows the batches before it */
+		group_commit(s);
 		switch (f->body_case) {
 		case UCR__FRAME__BODY_STATE:
 			on_state(s, f->state);
 			break;
 		case UCR__FRAME__BODY_BATCH:
-			on_batch(s, f->batch);
-			break;
+			break; /* handled by on_batch */
 		case UCR__FRAME__BODY_ACK:
 			on_ack(s, f->ack);
 			break;
@@ -823,6 +888,7 @@ sync_dispatch(struct sync *s)
 		ucr__frame__free_unpacked(f, NULL);
 		ucr_wire_msg_free(&m);
 	}
+	group_commit(s);
 }
 
 /* ---------------------------------------------------------------- monitor */
