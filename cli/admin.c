@@ -127,7 +127,8 @@ roster_add(const struct ucr_config *cfg, const struct cli_flags *f)
 		return 1;
 	name = cli_flag(f, "name");
 	if (name == NULL) {
-		const struct ucr_municipality *m = ucr_municipality_find(code);
+		const struct ucr_municipality *m =
+		    ucr_municipality_lookup(code);
 
 		name = m ? m->name : code;
 	}

@@ -707,7 +707,7 @@ commitment_ok(const char *s)
 static int
 municipality_ok(const char *s)
 {
-	return ucr_municipality_find(s) != NULL;
+	return ucr_municipality_known(s);
 }
 
 /* A municipality code: 1 and *out, 0 if absent. */
@@ -1972,8 +1972,7 @@ load_any(struct import_set *out, const char *path, json_t *doc, int kolada,
 	ld.ctx = ctx;
 	if (why != NULL && whylen > 0)
 		why[0] = '\0';
-	if (owner == NULL ||
-	    (!ld.region && ucr_municipality_find(owner) == NULL)) {
+	if (owner == NULL || (!ld.region && !ucr_municipality_known(owner))) {
 		say(&ld,
 		    "%s: owner '%s' is neither a municipality code nor "
 		    "'%s'",

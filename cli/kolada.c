@@ -610,7 +610,7 @@ kolada_fetch(struct cli_flags *fl)
 	}
 	if (cli_load_config(&cfg) != 0)
 		return 1;
-	if (ucr_municipality_find(cfg->owner) == NULL) {
+	if (!ucr_municipality_known(cfg->owner)) {
 		cli_error("kolada: Kolada values are a municipality's "
 			  "measurements: fetch them on its node, not on the "
 			  "region hub");

@@ -219,7 +219,7 @@ cmd_init_reader(int argc, char **argv)
 			  "hex digits (ucr init hub prints it)");
 		return EXIT_USAGE;
 	}
-	if (code != NULL && ucr_municipality_find(code) == NULL) {
+	if (code != NULL && !ucr_municipality_known(code)) {
 		cli_error("init reader: --municipality: unknown code '%s'",
 		    code);
 		return EXIT_USAGE;

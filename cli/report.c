@@ -576,6 +576,12 @@ cmd_plan(int argc, char **argv)
 	}
 	if (load_view(&v) != 0)
 		return 1;
+	if (mun != NULL && ucr_view_mun_index(v, mun) < 0) {
+		cli_error("plan: %s (%s) is not a member of the region", mun,
+		    mun_name(mun));
+		ucr_view_free(v);
+		return 1;
+	}
 	if (cli_flag_set(&fl, "json")) {
 		rc = print_json(ucr_view_json_plan(v, pri, mun));
 		ucr_view_free(v);

@@ -226,6 +226,27 @@ Test(member, the_view_follows_the_members)
 	cr_assert_eq(json_real_value(json_object_get(g, "current")), 7.0);
 	json_decref(st);
 
+	/* the member's node imports as the six's do (owner guard included) */
+	snprintf(path, sizeof(path), "%s/ovik.json", dir);
+	html = NULL;
+	{
+		FILE *fp = fopen(path, "w");
+
+		cr_assert_not_null(fp);
+		fputs("[{\"kind\": \"comment\", \"owner\": \"2284\", "
+		      "\"text\": \"Örnsköldsvik\"},\n"
+		      "{\"kind\": \"network\", \"id\": \"N1\", \"name\": "
+		      "\"CIVITAS\", \"scope\": \"international\", "
+		      "\"joined\": \"2009-06-01\"}]\n",
+		    fp);
+		fclose(fp);
+	}
+	ucr_ok(&nodes[0], "import '%s'", path);
+	converge(9 + 6 + 3, which);
+	st = ucr_json(&hub, "show network --municipality Örnsköldsvik --json");
+	cr_assert_eq(json_array_size(st), 1, "%s", json_dumps(st, 0));
+	json_decref(st);
+
 	/* the report and the export show the seventh */
 	snprintf(path, sizeof(path), "%s/report.html", dir);
 	ucr_ok(&hub, "report --html '%s'", path);
@@ -253,6 +274,10 @@ Test(member, the_view_follows_the_members)
 	cr_assert(json_is_true(json_object_get(g, "met")));
 	json_decref(st);
 	cr_assert_neq(ucr(&hub, NULL, &err, "cycle 2284"), 0);
+	cr_assert(strstr(err, "not a member") != NULL, "%s", err);
+	free(err);
+	err = NULL;
+	cr_assert_neq(ucr(&hub, NULL, &err, "plan --municipality 2284"), 0);
 	cr_assert(strstr(err, "not a member") != NULL, "%s", err);
 	free(err);
 	err = NULL;
