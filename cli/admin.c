@@ -281,7 +281,7 @@ roster_list_cb(const struct ucr_rec *rec, void *arg)
 			printf("%-7s ", r->roster->municipality);
 			cli_cell(stdout, r->roster->name, 14, 0);
 			printf(" %-7s %s%s\n", role, hex,
-			    r->roster->revoked_at ? "  revoked" : "");
+			    r->roster->revoked_at ? _("  revoked") : "");
 		}
 	}
 	ucr__record__free_unpacked(r, NULL);
@@ -423,22 +423,26 @@ cmd_peers(int argc, char **argv)
 			       "\n",
 			    json_integer_value(rec), json_integer_value(reb));
 	} else {
-		printf("%-7s %-12s %-6s %-9s %9s %8s %8s %6s  %s\n", "CODE",
-		    "NAME", "ROLE", "STATE", "LAST SEEN", "HUB SEQ", "NODE SEQ",
-		    "LAG", "NOTE");
+		/* TRANSLATORS: column heads of ucr peers, 7, 12, 6, 9, 9, 8,
+		   8 and 6 characters wide */
+		printf("%-7s %-12s %-6s %-9s %9s %8s %8s %6s  %s\n", _("CODE"),
+		    _("NAME"), _("ROLE"), _("STATE"), _("LAST SEEN"),
+		    _("HUB SEQ"), _("NODE SEQ"), _("LAG"), _("NOTE"));
 		json_array_foreach(arr, i, o)
 		{
 			json_t *ls = json_object_get(o, "last_seen_s");
 			const char *role =
 			    json_string_value(json_object_get(o, "role"));
-			char seen[32] = "never";
+			char seen[32];
 
 			if (strcmp(role, "hub") == 0)
 				continue; /* the hub itself */
+			snprintf(seen, sizeof(seen), "%s", _("never"));
 			if (json_is_integer(ls))
-				snprintf(seen, sizeof(seen),
-				    "%" JSON_INTEGER_FORMAT "s ago",
-				    json_integer_value(ls));
+				/* TRANSLATORS: seconds since a node was last
+				   seen, at most 9 characters */
+				snprintf(seen, sizeof(seen), _("%llds ago"),
+				    (long long)json_integer_value(ls));
 			printf("%-7s ",
 			    json_string_value(json_object_get(o, "code")));
 			cli_cell(stdout,
@@ -449,12 +453,12 @@ cmd_peers(int argc, char **argv)
 			       " %6" JSON_INTEGER_FORMAT "  %s\n",
 			    role,
 			    json_is_true(json_object_get(o, "revoked"))
-				? "revoked"
+				? _("revoked")
 				: json_is_true(json_object_get(o, "forked"))
-				? "FORKED"
+				? _("FORKED")
 				: json_is_true(json_object_get(o, "connected"))
-				? "connected"
-				: "offline",
+				? _("connected")
+				: _("offline"),
 			    seen,
 			    json_integer_value(json_object_get(o, "hub_seq")),
 			    json_integer_value(json_object_get(o, "reported")),
@@ -534,8 +538,8 @@ cmd_digest(int argc, char **argv)
 	if (cli_load_config(&cfg) != 0 || cli_open_store(&s, cfg) != 0)
 		goto leave;
 	if (!c.json)
-		printf("%-16s  %-16s  %8s  %s\n", "AUTHOR", "EPOCH", "SEQ",
-		    "HEAD");
+		printf("%-16s  %-16s  %8s  %s\n", _("AUTHOR"), _("EPOCH"),
+		    _("SEQ"), _("HEAD"));
 	if (ucr_store_foreach_head(s, digest_head, &c) != 0 ||
 	    ucr_store_view_digest(s, d) != 0 || ucr_store_stats(s, &st) != 0) {
 		cli_error("digest: cannot read the store");
@@ -551,8 +555,8 @@ cmd_digest(int argc, char **argv)
 		cli_json_print(o);
 		json_decref(o);
 	} else
-		printf("view digest %s (%" PRIu64 " records, %" PRIu64
-		       " entries)\n",
+		printf(_("view digest %s (%" PRIu64 " records, %" PRIu64
+			 " entries)\n"),
 		    hex, st.records, c.entries);
 	rc = 0;
 leave:

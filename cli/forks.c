@@ -80,12 +80,12 @@ forks_cb(const struct ucr_quarantine *q, void *arg)
 		}
 		json_array_append_new(o->arr, j);
 	} else
-		printf("%.16s… epoch %016" PRIx64 " seq %" PRIu64
-		       ": %s: %s%s\n",
+		printf(_("%.16s… epoch %016" PRIx64 " seq %" PRIu64
+			 ": %s: %s%s\n"),
 		    author, q->epoch, q->seq, q->reason,
 		    !has          ? ""
-			: rc == 0 ? "evidence verified: "
-				  : "BAD evidence: ",
+			: rc == 0 ? _("evidence verified: ")
+				  : _("BAD evidence: "),
 		    why);
 	return 0;
 }

@@ -211,8 +211,10 @@ cmd_history(int argc, char **argv)
 	qsort(c.v, c.n, sizeof(*c.v), version_cmp);
 	arr = json_array();
 	if (!json)
-		printf("%-20s  %-16s  %6s  %-30s  %s\n", "TIME (UTC)", "AUTHOR",
-		    "SEQ", "SIGNER", "CHANGE");
+		/* TRANSLATORS: column heads of ucr history, 20, 16, 6 and 30
+		   characters wide */
+		printf("%-20s  %-16s  %6s  %-30s  %s\n", _("TIME (UTC)"),
+		    _("AUTHOR"), _("SEQ"), _("SIGNER"), _("CHANGE"));
 	for (i = 0; i < c.n; i++) {
 		const struct version *v = &c.v[i];
 		char when[32], hex[2 * UCR_PK_LEN + 1],

@@ -322,35 +322,33 @@ print_next(const struct init *in, const char *hex)
 
 	if (in->hub) {
 		port = strrchr(in->listen, ':');
-		printf(
-		    "hub of region %s\n"
-		    "  configuration %s\n  key %s\n"
-		    "public key: %s\n\n"
-		    "Give the public key to each municipality's IT department; "
-		    "each runs:\n"
-		    "  ucr init node --municipality CODE --hub tcp://THIS-HOST%s "
-		    "--hub-key %s\n"
-		    "and sends you the key it prints; enrol it with:\n"
-		    "  ucr -c %s roster add CODE KEY\n",
+		printf(_("hub of region %s\n"
+			 "  configuration %s\n  key %s\n"
+			 "public key: %s\n\n"
+			 "Give the public key to each municipality's IT "
+			 "department; each runs:\n"
+			 "  ucr init node --municipality CODE --hub "
+			 "tcp://THIS-HOST%s --hub-key %s\n"
+			 "and sends you the key it prints; enrol it with:\n"
+			 "  ucr -c %s roster add CODE KEY\n"),
 		    in->region, in->conf, in->key, hex,
 		    port && strncmp(in->listen, "tcp://", 6) == 0
 			? port
 			: ":" INIT_PORT,
 		    hex, in->conf);
 	} else {
-		printf(
-		    "node %s (%s) of region %s\n"
-		    "  configuration %s\n  key %s\n"
-		    "public key: %s\n\n"
-		    "Send the public key to the hub's administrator, who enrols it "
-		    "with:\n"
-		    "  ucr -c /etc/ucr/hub.conf roster add %s %s\n",
+		printf(_("node %s (%s) of region %s\n"
+			 "  configuration %s\n  key %s\n"
+			 "public key: %s\n\n"
+			 "Send the public key to the hub's administrator, who "
+			 "enrols it with:\n"
+			 "  ucr -c /etc/ucr/hub.conf roster add %s %s\n"),
 		    in->m->code, in->m->name, in->region, in->conf, in->key,
 		    hex, in->m->code, hex);
 		if (in->hub_endpoint == NULL)
 			printf(
-			    "(no --hub given: the node runs offline until hub "
-			    "and hub_key are added to %s)\n",
+			    _("(no --hub given: the node runs offline until hub "
+			      "and hub_key are added to %s)\n"),
 			    in->conf);
 	}
 	if (in->standard)

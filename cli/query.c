@@ -83,10 +83,10 @@ verify_cb(const struct ucr_head *h, uint64_t batches, void *arg)
 		json_object_set_new(o, "stopped", json_boolean(h->stopped));
 		json_array_append_new(v->logs, o);
 	} else
-		printf("  %.16s… epoch %016" PRIx64 ": %" PRIu64
-		       " entries, %" PRIu64 " batches%s\n",
+		printf(_("  %.16s… epoch %016" PRIx64 ": %" PRIu64
+			 " entries, %" PRIu64 " batches%s\n"),
 		    hex, h->epoch, h->seq, batches,
-		    h->stopped ? " (stopped after a fork)" : "");
+		    h->stopped ? _(" (stopped after a fork)") : "");
 	return 0;
 }
 

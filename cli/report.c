@@ -836,9 +836,12 @@ text_refs(FILE *f, const struct ucr_view_ref *refs, size_t n)
 	size_t i;
 
 	if (n == 0)
-		fprintf(f, "  (no records)\n");
+		fprintf(f, "  %s\n", _("(no records)"));
 	else
-		fprintf(f, "  %-16s %8s  %s\n", "author", "seq", "key");
+		/* TRANSLATORS: column heads of explain's list of records,
+		   16 and 8 characters wide */
+		fprintf(f, "  %-16s %8s  %s\n", _("author"), _("seq"),
+		    _("key"));
 	for (i = 0; i < n; i++) {
 		ucr_hex(hex, refs[i].author, UCR_PK_LEN);
 		fprintf(f, "  %.16s %8llu  %s\n", hex,
@@ -1094,22 +1097,24 @@ cmd_explain(int argc, char **argv)
 		return rc;
 	}
 	if (g != NULL) {
-		ucr_text_escape(safe, sizeof(safe), g->title, strlen(g->title));
-		printf("%s %s: %s (threshold %s%s), %s\n", g->id, safe,
+		ucr_text_escape(safe, sizeof(safe), _(g->title),
+		    strlen(_(g->title)));
+		printf(_("%s %s: %s (threshold %s%s), %s\n"), g->id, safe,
 		    fmt_num(n1, sizeof(n1), g->current),
 		    g->at_most ? "<= " : "",
 		    fmt_num(n2, sizeof(n2), g->threshold),
-		    g->met ? "met" : "not met");
+		    g->met ? _("met") : _("not met"));
 		if (!g->met && *g->missing_l)
-			printf("missing: %s\n", g->missing_l);
-		printf("from %zu signed record%s:\n", g->nrefs,
-		    g->nrefs == 1 ? "" : "s");
+			printf(_("missing: %s\n"), g->missing_l);
+		printf(ngettext("from %zu signed record:\n",
+			   "from %zu signed records:\n", g->nrefs),
+		    g->nrefs);
 		text_refs(stdout, g->refs, g->nrefs);
 		if (v->programme_start != NULL)
-			printf("programme period %s - %s\n", v->programme_start,
-			    v->programme_end);
+			printf(_("programme period %s - %s\n"),
+			    v->programme_start, v->programme_end);
 		if (g->nleft > 0)
-			printf("left out (%zu):\n", g->nleft);
+			printf(_("left out (%zu):\n"), g->nleft);
 		for (size_t i = 0; i < g->nleft; i++) {
 			/* a reason may quote a record's name: escaped */
 			ucr_text_escape(safe, sizeof(safe), g->left[i].reason_l,
@@ -1120,20 +1125,21 @@ cmd_explain(int argc, char **argv)
 		ucr_text_escape(safe, sizeof(safe), t->title, strlen(t->title));
 		printf("%s %s: %s\n", t->key, safe,
 		    status_label(t->progress.status));
-		printf("  baseline %s, ",
+		printf(_("  baseline %s, "),
 		    fmt_vy(b, sizeof(b), t->has_baseline, t->baseline,
 			t->baseline_year));
-		printf("latest %s, ",
+		printf(_("latest %s, "),
 		    fmt_vy(b, sizeof(b), t->has_latest, t->latest,
 			t->latest_year));
-		printf("target %s\n  %s is better; method %s, progress %s\n",
+		printf(_("target %s\n  %s is better; method %s, progress %s\n"),
 		    fmt_vy(b, sizeof(b), t->has_target, t->target,
 			t->target_year),
-		    t->decrease ? "lower" : "higher",
+		    t->decrease ? _("lower") : _("higher"),
 		    ucr_view_method_name(t->progress.method),
 		    fmt_num(n1, sizeof(n1), t->progress.value));
-		printf("from %zu signed record%s:\n", t->nrefs,
-		    t->nrefs == 1 ? "" : "s");
+		printf(ngettext("from %zu signed record:\n",
+			   "from %zu signed records:\n", t->nrefs),
+		    t->nrefs);
 		text_refs(stdout, t->refs, t->nrefs);
 		text_changes(stdout, v, t->key);
 	}

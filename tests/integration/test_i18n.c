@@ -222,6 +222,29 @@ Test(i18n, errors_in_swedish_and_english, .init = setup, .fini = teardown,
 	free(err);
 }
 
+/* explain and digest: the lines in Swedish, ids and keys as they are. */
+Test(i18n, explain_in_swedish_and_english, .init = setup, .fini = teardown,
+    .timeout = 60)
+{
+	char *out;
+
+	out = run(SV, "explain 2403/target/T1");
+	has(out, "  utgångsvärde 9.8 (2008), ");
+	has(out, "  lägre är bättre; metod ");
+	has(out, "från 2 signerade poster:\n");
+	has(out, "  författare           seq  nyckel\n");
+	has(out, "2403/measure/N00401/2022/T\n");
+	lacks(out, "is better");
+	free(out);
+	out = run(EN, "explain 2403/target/T1");
+	has(out, "  baseline 9.8 (2008), ");
+	has(out, "from 2 signed records:\n");
+	free(out);
+	out = run(SV, "digest");
+	has(out, "kontrollsumma för lägesbilden ");
+	free(out);
+}
+
 /* The ten Aalborg themes by their Swedish names; JSON keeps English. */
 Test(i18n, themes_in_swedish_and_english, .init = setup, .fini = teardown,
     .timeout = 60)
