@@ -207,13 +207,20 @@ summary(char *buf, size_t len, const Ucr__Record *r)
 	char d[48];
 
 	if (r->tombstone) {
-		snprintf(buf, len, "(deleted)");
+		snprintf(buf, len, "%s", _("(deleted)"));
 		return;
 	}
 	switch (r->body_case) {
-	case UCR__RECORD__BODY_BASELINE:
-		snprintf(buf, len, "%s", r->baseline->text);
+	case UCR__RECORD__BODY_BASELINE: {
+		/* the commitment's title, in the user's language */
+		const struct ucr_commitment *cm =
+		    ucr_commitment_find(r->baseline->commitment);
+
+		snprintf(buf, len, "%s: %s",
+		    cm ? _(cm->title) : r->baseline->commitment,
+		    r->baseline->text);
 		break;
+	}
 	case UCR__RECORD__BODY_TARGET:
 		snprintf(buf, len, "%s", r->target->title);
 		break;
@@ -222,17 +229,17 @@ summary(char *buf, size_t len, const Ucr__Record *r)
 		    r->measurement->value
 			? ucr_decimal_format(r->measurement->value, d,
 			      sizeof(d))
-			: "missing");
+			: _("missing"));
 		break;
 	case UCR__RECORD__BODY_PROJECT:
-		snprintf(buf, len, "%s (lead %s)", r->project->title,
+		snprintf(buf, len, _("%s (lead %s)"), r->project->title,
 		    r->project->lead);
 		break;
 	case UCR__RECORD__BODY_GROUP:
 		snprintf(buf, len, "%s", r->group->name);
 		break;
 	case UCR__RECORD__BODY_MEETING:
-		snprintf(buf, len, "%s %s: %u women, %u men, %u not stated",
+		snprintf(buf, len, _("%s %s: %u women, %u men, %u not stated"),
 		    r->meeting->date, r->meeting->title, r->meeting->women,
 		    r->meeting->men, r->meeting->unstated);
 		break;
@@ -240,7 +247,7 @@ summary(char *buf, size_t len, const Ucr__Record *r)
 		snprintf(buf, len, "%s", r->network->name);
 		break;
 	case UCR__RECORD__BODY_DECISION:
-		snprintf(buf, len, "%s %s (%zu adopted)", r->decision->date,
+		snprintf(buf, len, _("%s %s (%zu adopted)"), r->decision->date,
 		    r->decision->ref, r->decision->n_adopts);
 		break;
 	case UCR__RECORD__BODY_VISION:
@@ -250,12 +257,13 @@ summary(char *buf, size_t len, const Ucr__Record *r)
 		snprintf(buf, len, "%s", r->priority->title);
 		break;
 	case UCR__RECORD__BODY_GOAL:
-		snprintf(buf, len, "threshold %s",
+		snprintf(buf, len, _("threshold %s"),
 		    ucr_decimal_format(r->goal->threshold, d, sizeof(d)));
 		break;
 	case UCR__RECORD__BODY_ROSTER:
 		snprintf(buf, len, "%s %s%s", r->roster->municipality,
-		    r->roster->name, r->roster->revoked_at ? " (revoked)" : "");
+		    r->roster->name,
+		    r->roster->revoked_at ? _(" (revoked)") : "");
 		break;
 	default:
 		snprintf(buf, len, "-");

@@ -265,6 +265,16 @@ Test(i18n, themes_in_swedish_and_english, .init = setup, .fini = teardown,
 	has(out, "\"name\": \"Governance\"");
 	lacks(out, "Styrning");
 	free(out);
+	/* show: a baseline under its commitment's title */
+	out = run(SV, "show baseline");
+	has(out, "  Utveckla en vision för en hållbar kommun: ");
+	free(out);
+	out = run(EN, "show baseline");
+	has(out, "  Further develop a common long-term vision");
+	free(out);
+	out = run(SV, "show baseline --json");
+	lacks(out, "Utveckla en vision");
+	free(out);
 }
 
 /* The fifty commitments by their Swedish titles; JSON keeps English. */
