@@ -127,6 +127,15 @@ cli_hub_ask(struct cli_hub *c, const Ucr__Frame *q, Ucr__Frame__BodyCase want,
 		return -1;
 	}
 	zmq_msg_close(&msg);
+	if ((*a)->body_case == UCR__FRAME__BODY_ERROR &&
+	    (*a)->error->code == UCR_EPROTO) {
+		/* a well-formed query the hub cannot decode: a hub of an
+		 * older release (protocol revision 0) knows no such frame */
+		cli_error("the hub refused the query (%s): a hub of an older "
+			  "release (0.1.0) does not know it; upgrade the hub",
+		    (*a)->error->message);
+		goto fail;
+	}
 	if ((*a)->body_case == UCR__FRAME__BODY_ERROR) {
 		cli_error("the hub refused: %s", (*a)->error->message);
 		goto fail;

@@ -219,3 +219,29 @@ ucr_wire_name(const Ucr__Frame *f)
 		return "none";
 	}
 }
+
+size_t
+ucr_wire_first_unknown_kind(const Ucr__Batch *b, uint32_t revision,
+    uint32_t *kind)
+{
+	size_t i;
+
+	if (revision >= UCR_PROTOCOL_REVISION)
+		return b->n_entries;
+	for (i = 0; i < b->n_entries; i++) {
+		Ucr__Entry *e = ucr__entry__unpack(NULL, b->entries[i].len,
+		    b->entries[i].data);
+		uint32_t k;
+
+		if (e == NULL)
+			continue;
+		k = e->kind;
+		ucr__entry__free_unpacked(e, NULL);
+		if (k > UCR_REV0_KIND_MAX) {
+			if (kind)
+				*kind = k;
+			return i;
+		}
+	}
+	return b->n_entries;
+}

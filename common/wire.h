@@ -13,6 +13,15 @@
 
 #define UCR_PROTOCOL_VERSION 1
 /*
+ * Revisions of version 1 (docs/protocol.md, 5.9), in Hello.revision and
+ * State.revision. Revision 0 is release 0.1.0 (its Hello and State carry
+ * none): it knows the record kinds up to epoch_accept (22) and the
+ * verdicts up to NEW_EPOCH. Revision 1 adds the kinds indicator (23) to
+ * member (26), the REBASE verdict, ViewQuery and the time rules.
+ */
+#define UCR_PROTOCOL_REVISION 1
+#define UCR_REV0_KIND_MAX 22
+/*
  * A frame over UCR_WIRE_MAXMSG bytes is refused with an Error (ETOOBIG);
  * one over UCR_WIRE_DROPMSG (the hub's ZMQ_MAXMSGSIZE) never reaches the
  * hub: libzmq drops the connection, and the peer reconnects.
@@ -69,6 +78,15 @@ struct ucr_wire_msg {
 };
 int ucr_wire_recv(void *sock, int router, struct ucr_wire_msg *m);
 void ucr_wire_msg_free(struct ucr_wire_msg *m);
+
+/*
+ * The first of a batch's entries whose record kind a peer of that
+ * revision does not know: its index, or b->n_entries when it knows all
+ * (an entry that does not decode counts as known: the receiver's own
+ * checks refuse it). *kind: that entry's kind.
+ */
+size_t ucr_wire_first_unknown_kind(const Ucr__Batch *b, uint32_t revision,
+    uint32_t *kind);
 
 /* A short name for a frame body ("hello", "batch", ...) for logs. */
 const char *ucr_wire_name(const Ucr__Frame *f);

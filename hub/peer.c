@@ -79,6 +79,7 @@ struct hold {
 	uint64_t sent;  /* sent up to here (acked + in flight) */
 	unsigned gen;   /* the Hello that last mentioned it */
 	int inflight;   /* relay batches of this log in flight */
+	uint64_t stop;  /* an older peer: relayed only below this seq */
 };
 
 /* A relay batch sent and not yet acknowledged. */
@@ -128,6 +129,8 @@ struct peer {
 	uint64_t rx, refused;
 	uint64_t refusals[HUB_CODES]; /* by code, see code_slot() */
 	char last_error[256];
+	uint32_t revision; /* the protocol revision of its Hello */
+	char held[256];    /* what an older peer is not sent, and why */
 };
 
 /* ---------------------------------------------------------------- peers */
@@ -584,6 +587,122 @@ flight_acked(struct peer *p, struct hold *hd, uint64_t seq)
 		hd->sent = seq;
 }
 
+/* ------------------------------------------------ older peers (5.9) */
+
+/* The last seq of a log to relay to the peer. */
+static uint64_t
+relay_end(const struct hold *hd, const struct ucr_head *head)
+{
+	return hd->stop != 0 && hd->stop - 1 < head->seq ? hd->stop - 1
+							 : head->seq;
+}
+
+/*
+ * A peer of an older revision (release 0.1.0 says none) refuses a record
+ * kind it does not know, and after each refusal it would be sent the same
+ * batch again. So each log is relayed to it only up to the entry before
+ * the first such kind, ending at a seq with a signature (or freshly
+ * signed, for the hub's own log); the rest waits until the peer is
+ * upgraded. Said once per log and connection: on the hub's log, in `ucr
+ * peers` ("held"), and to the peer as an Error it logs.
+ * *bp: the batch built, cut here (NULL: nothing of this log to send).
+ */
+static int
+relay_cut_older(struct hub *h, struct peer *p, struct hold *hd,
+    const struct ucr_key *key, Ucr__Batch **bp)
+{
+	Ucr__Frame f = UCR__FRAME__INIT;
+	Ucr__Error e = UCR__ERROR__INIT;
+	Ucr__Batch *b = *bp;
+	uint32_t kind = 0;
+	uint64_t seq, first = b->first_seq;
+	uint8_t author[32];
+	char an[17];
+	size_t i;
+	int rc;
+
+	i = ucr_wire_first_unknown_kind(b, p->revision, &kind);
+	if (i == b->n_entries)
+		return 0;
+	seq = first + i;
+	memcpy(author, b->author.data, 32);
+	ucr_batch_free(b);
+	*bp = NULL;
+	if (hd->stop == 0 || seq < hd->stop) {
+		hd->stop = seq;
+		ucr_hex(an, author, 8);
+		snprintf(p->held, sizeof(p->held),
+		    "log %s relayed to seq %llu only: seq %llu is a record "
+		    "kind (%s) that release 0.1.0 does not know; upgrade the "
+		    "node to receive the rest",
+		    an, (unsigned long long)(seq - 1), (unsigned long long)seq,
+		    ucr_kind_name((Ucr__Record__BodyCase)kind));
+		log_warnx("peer %s: speaks protocol revision %u: %s", p->code,
+		    p->revision, p->held);
+		e.code = UCR_ESCHEMA;
+		e.message = p->held;
+		f.body_case = UCR__FRAME__BODY_ERROR;
+		f.error = &e;
+		send_to(h, p, &f);
+	}
+	if (seq <= first)
+		return UCR_ENOTFOUND;
+	rc = ucr_store_batch(h->d.store, key, author, hd->epoch, first, seq - 1,
+	    p->batch, bp);
+	return rc;
+}
+
+/*
+ * A peer of an older revision knows no REBASE verdict (release 0.1.0
+ * logs "unknown verdict" and asks again, four times a second) and, when
+ * its head is beyond ours, would stream entries that do not chain onto
+ * ours, which stops its log as a fork. Both mean a store restored from a
+ * copy and written to offline: the older peer is told once per Hello
+ * with ESTOPPED (it stops sending its log and shows why in `ucr peers`),
+ * nothing of its log is stored or stopped here, and the relay of the
+ * other logs goes on. Upgraded, it re-bases (5.5.1) and loses nothing.
+ */
+static void
+refuse_older_rebase(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
+    uint64_t at, uint64_t ours)
+{
+	snprintf(p->held, sizeof(p->held),
+	    "upgrade this node: its log differs from the hub's at or below "
+	    "seq %llu (a copy written to offline), release 0.1.0 cannot "
+	    "re-base it; nothing is lost",
+	    (unsigned long long)at);
+	send_error(h, m, p, UCR_ESTOPPED, ours, "%s", p->held);
+}
+
+/*
+ * A batch from an older peer that does not chain onto the hub's head but
+ * verifies on its own: the author's other history.
+ */
+static int
+older_batch_diverges(struct hub *h, const struct peer *p, const Ucr__Batch *b,
+    uint64_t *ours)
+{
+	struct ucr_head head;
+	Ucr__Entry *e;
+	int differs;
+
+	if (p->revision >= UCR_PROTOCOL_REVISION || b->n_entries == 0 ||
+	    b->epoch != p->epoch ||
+	    ucr_store_head(h->d.store, p->key, b->epoch, &head) != 0 ||
+	    head.seq == 0 || head.stopped || b->first_seq != head.seq + 1)
+		return 0;
+	if ((e = ucr__entry__unpack(NULL, b->entries[0].len,
+		 b->entries[0].data)) == NULL)
+		return 0;
+	/* signed by the author on another history (else: the usual checks) */
+	differs = e->prev.len == 32 &&
+	    memcmp(e->prev.data, head.hash, 32) != 0 &&
+	    ucr_batch_verify(b, h->d.cfg->region, e->prev.data, NULL) == 0;
+	ucr__entry__free_unpacked(e, NULL);
+	*ours = head.seq;
+	return differs;
+}
+
 struct relay_ctx {
 	struct hub *h;
 	struct peer *p;
@@ -609,7 +728,7 @@ relay_log(const struct ucr_head *head, void *arg)
 		return 0; /* the node is the source of its own log */
 	if ((hd = hold_add(h, p, head->author, head->epoch, 1, &why)) == NULL)
 		return 0;
-	while (hd->sent < head->seq && relay_room(p)) {
+	while (hd->sent < relay_end(hd, head) && relay_room(p)) {
 		Ucr__Frame f = UCR__FRAME__INIT;
 		Ucr__Batch *b;
 		struct flight *fl;
@@ -619,6 +738,9 @@ relay_log(const struct ucr_head *head, void *arg)
 
 		rc2 = ucr_store_batch(h->d.store, hubs ? h->d.key : NULL,
 		    head->author, head->epoch, hd->sent + 1, 0, p->batch, &b);
+		if (rc2 == 0)
+			rc2 = relay_cut_older(h, p, hd, hubs ? h->d.key : NULL,
+			    &b);
 		if (rc2 != 0)
 			return 0;
 		f.body_case = UCR__FRAME__BODY_BATCH;
@@ -728,6 +850,23 @@ roster_ok(struct hub *h, const uint8_t *key, const char *code, int writer)
 	    (!writer || e.role == UCR_ROLE_NODE);
 }
 
+/*
+ * The revision a Hello speaks. A new connection starts over what was held
+ * back from an older peer: it may have been upgraded.
+ */
+static void
+hello_revision(struct peer *p, const Ucr__Hello *hello, int first)
+{
+	size_t i;
+
+	if (first || hello->revision != p->revision) {
+		for (i = 0; i < p->nholds; i++)
+			p->holds[i].stop = 0;
+		p->held[0] = '\0';
+	}
+	p->revision = hello->revision;
+}
+
 static void
 on_hello(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
     const Ucr__Hello *hello)
@@ -763,6 +902,7 @@ on_hello(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 	}
 	/* a Hello on a live connection keeps what is in flight */
 	first = !p->hello;
+	hello_revision(p, hello, first);
 	p->epoch = hello->epoch;
 	p->reported = hello->head_seq;
 	p->hello = 1;
@@ -770,6 +910,7 @@ on_hello(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 	st.epoch = hello->epoch;
 	st.credit_batches = CREDIT_BATCHES;
 	st.credit_bytes = credit_bytes(p);
+	st.revision = UCR_PROTOCOL_REVISION;
 	rc = ucr_store_head(h->d.store, p->key, hello->epoch, &head);
 	if (rc == UCR_ENOTFOUND) {
 		memset(&head, 0, sizeof(head));
@@ -838,7 +979,11 @@ on_hello(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 		p->fetch_own = 0;
 	f.body_case = UCR__FRAME__BODY_STATE;
 	f.state = &st;
-	send_to(h, p, &f);
+	if (st.verdict == UCR__VERDICT__VERDICT_REBASE &&
+	    p->revision < UCR_PROTOCOL_REVISION)
+		refuse_older_rebase(h, m, p, hello->head_seq, head.seq);
+	else
+		send_to(h, p, &f);
 	/*
 	 * What the node holds of every other log: O(n log m). Logs the hub
 	 * does not hold get no hold (an honest node may hold some the hub
@@ -951,6 +1096,7 @@ batch_admit(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
     const Ucr__Batch *b, size_t *bytesp)
 {
 	size_t i, bytes = 0;
+	uint64_t ours;
 
 	if (b->author.len != 32 || memcmp(b->author.data, p->key, 32) != 0) {
 		send_error(h, m, p, UCR_EOWNER, 0,
@@ -972,6 +1118,10 @@ batch_admit(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 		    "batch %llu-%llu before a hello: no credit given",
 		    (unsigned long long)b->first_seq,
 		    (unsigned long long)b->last_seq);
+		return -1;
+	}
+	if (older_batch_diverges(h, p, b, &ours)) {
+		refuse_older_rebase(h, m, p, b->first_seq - 1, ours);
 		return -1;
 	}
 	for (i = 0; i < b->n_entries; i++)
@@ -1540,6 +1690,9 @@ peers_cb(const struct ucr_rec *rec, void *arg)
 	    p ? refusals_json(p->refusals) : json_object());
 	json_object_set_new(o, "last_error",
 	    json_string(p ? p->last_error : ""));
+	json_object_set_new(o, "revision",
+	    p && p->hello ? json_integer(p->revision) : json_null());
+	json_object_set_new(o, "held", json_string(p ? p->held : ""));
 	json_array_append_new(c->arr, o);
 	ucr__record__free_unpacked(r, NULL);
 	return 0;

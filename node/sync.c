@@ -109,6 +109,11 @@ struct sync {
 	double srtt;        /* ms, smoothed round trip of a batch */
 	double rate;        /* bytes/s, smoothed, of acknowledged batches */
 	size_t batch_bytes; /* the next batch's size */
+	/* an older hub (protocol.md 5.9) */
+	uint32_t hub_revision; /* its State's revision (0: release 0.1.0) */
+	int hub_known;         /* a State seen: hub_revision is its */
+	uint64_t held_at;      /* our entries from here wait for an upgrade */
+	char held[200];        /* why, for ucr peers */
 };
 
 static int64_t
@@ -319,6 +324,7 @@ send_hello(struct sync *s)
 	for (i = 0; hs.heads && i < hs.n; i++)
 		hs.heads[i] = &hs.store[i];
 	h.version = UCR_PROTOCOL_VERSION;
+	h.revision = UCR_PROTOCOL_REVISION;
 	h.author.data = s->self;
 	h.author.len = 32;
 	h.epoch = s->epoch;
@@ -344,6 +350,64 @@ send_hello(struct sync *s)
 
 /* ---------------------------------------------------------------- stream */
 
+/* The last seq of our log to send: all of it, unless held back below. */
+static uint64_t
+pump_end(const struct sync *s, uint64_t head)
+{
+	return s->held_at != 0 && s->held_at - 1 < head ? s->held_at - 1 : head;
+}
+
+/*
+ * A hub of an older revision (release 0.1.0 says none) refuses a record
+ * kind it does not know, and we would send it again after every refusal:
+ * our log goes to it only up to the entry before the first such kind;
+ * the rest waits, stored, until the hub is upgraded, and `ucr peers`
+ * says why ("held"). *bp: the batch built, cut here (NULL: nothing).
+ */
+static int
+pump_cut_older(struct sync *s, Ucr__Batch **bp, size_t max)
+{
+	Ucr__Batch *b = *bp;
+	uint32_t kind = 0;
+	uint64_t seq, first = b->first_seq;
+	size_t i;
+
+	if (!s->hub_known)
+		return 0;
+	i = ucr_wire_first_unknown_kind(b, s->hub_revision, &kind);
+	if (i == b->n_entries)
+		return 0;
+	seq = first + i;
+	ucr_batch_free(b);
+	*bp = NULL;
+	if (s->held_at == 0 || seq < s->held_at) {
+		s->held_at = seq;
+		snprintf(s->held, sizeof(s->held),
+		    "our entries from seq %llu wait: it is a record kind (%s) "
+		    "that the hub's release (0.1.0) does not know; upgrade "
+		    "the hub",
+		    (unsigned long long)seq,
+		    ucr_kind_name((Ucr__Record__BodyCase)kind));
+		log_warnx("sync: %s", s->held);
+	}
+	if (seq <= first)
+		return UCR_ENOTFOUND;
+	return ucr_store_batch(s->n->d.store, s->n->d.key, s->self, s->epoch,
+	    first, seq - 1, max, bp);
+}
+
+/* What a State says of the hub's revision; an upgraded hub takes all. */
+static void
+state_revision(struct sync *s, const Ucr__State *st)
+{
+	if (!s->hub_known || st->revision != s->hub_revision) {
+		s->held_at = 0;
+		s->held[0] = '\0';
+	}
+	s->hub_revision = st->revision;
+	s->hub_known = 1;
+}
+
 static void
 pump(struct sync *s)
 {
@@ -354,7 +418,7 @@ pump(struct sync *s)
 		return;
 	head = own_head(s, hash);
 	while (s->inflight < (int)s->credit_batches &&
-	    s->inflight < MAX_FLIGHTS && s->next <= head) {
+	    s->inflight < MAX_FLIGHTS && s->next <= pump_end(s, head)) {
 		Ucr__Frame f = UCR__FRAME__INIT;
 		Ucr__Batch *b;
 		size_t max = s->credit_bytes < s->batch_bytes ? s->credit_bytes
@@ -364,6 +428,9 @@ pump(struct sync *s)
 
 		rc = ucr_store_batch(s->n->d.store, s->n->d.key, s->self,
 		    s->epoch, s->next, 0, max, &b);
+		if (rc == 0 &&
+		    (rc = pump_cut_older(s, &b, max)) == UCR_ENOTFOUND)
+			return;
 		if (rc != 0) {
 			log_warnx("sync: cannot read own log at %llu: %s",
 			    (unsigned long long)s->next, ucr_strerror(rc));
@@ -445,6 +512,7 @@ on_state(struct sync *s, const Ucr__State *st)
 		s->credit_batches = st->credit_batches;
 	if (st->credit_bytes)
 		s->credit_bytes = st->credit_bytes;
+	state_revision(s, st);
 	switch (st->verdict) {
 	case UCR__VERDICT__VERDICT_OK:
 		/* the hub's head must be our entry at its seq, or we hold
@@ -1049,6 +1117,11 @@ sync_query(const char *what, Ucr__Reply *rep, void *arg)
 	    (json_int_t)s->rx, "sent", (json_int_t)s->tx, "refused",
 	    (json_int_t)s->bad, "recovered", (json_int_t)s->recovered,
 	    "rebased", (json_int_t)s->rebased, "why", s->why);
+	if (o != NULL && s->hub_known)
+		json_object_set_new(o, "hub_revision",
+		    json_integer(s->hub_revision));
+	if (o != NULL)
+		json_object_set_new(o, "held", json_string(s->held));
 	rep->json = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 }

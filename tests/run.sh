@@ -45,8 +45,11 @@ run_suite() {
 	(cd "$dir" && ctest --output-on-failure -j"$jobs")
 }
 
+# Release 0.1.0's programs for tests/mixed, built once for both suites.
+mixed="-DUCR_MIXED_CACHE=$PWD/build-mixed"
+
 echo "== build and test"
-run_suite build-test
+run_suite build-test "$mixed"
 
 if [ "$chaos" = 1 ]; then
 	echo "== chaos: kill -9, partitions, a slow link, restores (tests/chaos/run.sh --ci)"
@@ -57,7 +60,7 @@ if [ "$asan" = 1 ]; then
 	echo "== build and test with AddressSanitizer and UndefinedBehaviorSanitizer"
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	run_suite build-asan -DUCR_SANITIZE=ON
+	run_suite build-asan -DUCR_SANITIZE=ON "$mixed"
 fi
 if [ "$fuzz" = 1 ]; then
 	if command -v clang >/dev/null 2>&1; then
