@@ -13,7 +13,7 @@
 
 #define UCR_PROTOCOL_VERSION 1
 /*
- * Revisions of version 1 (docs/protocol.md, 5.9), in Hello.revision and
+ * Revisions of version 1 (docs/protocol.md, 5.10), in Hello.revision and
  * State.revision. Revision 0 is release 0.1.0 (its Hello and State carry
  * none): it knows the record kinds up to epoch_accept (22) and the
  * verdicts up to NEW_EPOCH. Revision 1 adds the kinds indicator (23) to

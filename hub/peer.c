@@ -587,7 +587,7 @@ flight_acked(struct peer *p, struct hold *hd, uint64_t seq)
 		hd->sent = seq;
 }
 
-/* ------------------------------------------------ older peers (5.9) */
+/* ------------------------------------------------ older peers (5.10) */
 
 /* The last seq of a log to relay to the peer. */
 static uint64_t

@@ -109,7 +109,7 @@ struct sync {
 	double srtt;        /* ms, smoothed round trip of a batch */
 	double rate;        /* bytes/s, smoothed, of acknowledged batches */
 	size_t batch_bytes; /* the next batch's size */
-	/* an older hub (protocol.md 5.9) */
+	/* an older hub (protocol.md 5.10) */
 	uint32_t hub_revision; /* its State's revision (0: release 0.1.0) */
 	int hub_known;         /* a State seen: hub_revision is its */
 	uint64_t held_at;      /* our entries from here wait for an upgrade */
