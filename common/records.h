@@ -21,7 +21,10 @@
 #include "store.h"
 #include "ucr.pb-c.h"
 
-#define UCR_PAGE_MAXBYTES (1 << 20) /* a page's records, as encoded */
+/* A page's records as encoded. Small enough that the answers a peer that
+   never reads can leave in the hub's send queue (HUB_SNDHWM, 32) stay
+   within the hub's memory budget: 8 MiB a connection, as the relay's. */
+#define UCR_PAGE_MAXBYTES (256 << 10)
 /* The largest limit accepted. A reader decodes a page within the wire's
    unpack budget (wire.h: 16 384 allocations; a record costs three). */
 #define UCR_PAGE_MAXRECORDS 4000

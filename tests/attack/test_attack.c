@@ -1702,3 +1702,43 @@ Test(attack, record_query_abuse)
 	ucr_key_free(rk);
 	aftermath();
 }
+
+/*
+ * A reader that asks for pages of records and never reads the answers:
+ * the hub queues at most its send queue of them (32 pages of at most
+ * 256 KiB), stays under its memory budget and answers others.
+ */
+Test(attack, record_query_never_read)
+{
+	Ucr__Frame f = UCR__FRAME__INIT;
+	Ucr__RecordQuery q = UCR__RECORD_QUERY__INIT;
+	char path[700], hex[65];
+	struct ucr_key *rk;
+	struct client r;
+	int hwm = 1, buf = 4096, i, which[] = {0, -1};
+
+	arena(61, 0);
+	write_many(&nodes[0], "Q", 3000);
+	converge(-1, which);
+	snprintf(path, sizeof(path), "%s/reader.key", dir);
+	keygen(path, hex);
+	cr_assert_eq(ucr_key_load(&rk, path), 0);
+	ucr_ok(&hub, "roster add 2401 %s --role reader", hex);
+	converge(-1, which);
+	snapshot();
+	client_open(&r, rk);
+	zmq_setsockopt(r.sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(r.sock, ZMQ_RCVBUF, &buf, sizeof(buf));
+	q.kind = "network";
+	f.body_case = UCR__FRAME__BODY_RECORD_QUERY;
+	f.record_query = &q;
+	for (i = 0; i < 400; i++) {
+		client_send(&r, &f);
+		sleep_ms(25);
+	}
+	hub_responsive(1000, "a reader that never reads its pages");
+	hub_rss_bounded("a reader that never reads its pages");
+	client_close(&r);
+	ucr_key_free(rk);
+	aftermath();
+}

@@ -338,7 +338,7 @@ ctl_page(const char *kind, const char *after, uint32_t limit, char *next,
 	zmq_msg_init(&msg);
 	cr_assert_geq(zmq_msg_recv(&msg, sock, 0), 0, "no answer");
 	/* a page is bounded in bytes, well under the control maximum */
-	cr_assert_leq(zmq_msg_size(&msg), (1 << 20) + 4096);
+	cr_assert_leq(zmq_msg_size(&msg), (256 << 10) + 4096);
 	rep = ucr__reply__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
 	cr_assert_not_null(rep);
 	zmq_msg_close(&msg);
