@@ -252,9 +252,9 @@ cmd_history(int argc, char **argv)
 			    v->seq);
 			cli_cell(stdout, signer, 30, 0);
 			printf("  %s\n",
-			    v->record->tombstone ? "deleted"
-				: i == 0         ? "created"
-						 : "changed");
+			    v->record->tombstone ? _("deleted")
+				: i == 0         ? _("created")
+						 : _("changed"));
 		}
 	}
 	if (json)

@@ -715,13 +715,13 @@ text_cycle(FILE *f, const struct ucr_view *v, json_t *doc,
 		fprintf(f, "  %s\n", _("none"));
 	json_array_foreach(z, i, x)
 	{
-		snprintf(line, sizeof(line), "%s (%s, lead %s%s)",
+		snprintf(line, sizeof(line), _("%s (%s, lead %s%s)"),
 		    json_string_value(json_object_get(x, "title")),
 		    json_string_value(json_object_get(x, "status")),
 		    mun_name(json_string_value(json_object_get(x, "lead"))),
 		    json_is_true(json_object_get(x, "counts_for_programme"))
 			? ""
-			: ", not counted for R3");
+			: _(", not counted for R3"));
 		fputs("  ", f);
 		put_last(f, line, WIDTH - 2);
 		fputc('\n', f);
@@ -729,10 +729,12 @@ text_cycle(FILE *f, const struct ucr_view *v, json_t *doc,
 	rule(f, c, _("GROUPS, MEETINGS, NETWORKS, DECISIONS"));
 	json_array_foreach(json_object_get(doc, "groups"), i, x)
 	{
-		snprintf(line, sizeof(line), "group     %s%s",
+		/* TRANSLATORS: the cycle's record lines start with a kind
+		   word padded to 10 characters */
+		snprintf(line, sizeof(line), _("group     %s%s"),
 		    json_string_value(json_object_get(x, "name")),
 		    json_is_true(json_object_get(x, "active")) ? ""
-							       : " (ended)");
+							       : _(" (ended)"));
 		fputs("  ", f);
 		put_last(f, line, WIDTH - 2);
 		fputc('\n', f);
@@ -740,8 +742,8 @@ text_cycle(FILE *f, const struct ucr_view *v, json_t *doc,
 	json_array_foreach(json_object_get(doc, "meetings"), i, x)
 	{
 		snprintf(line, sizeof(line),
-		    "meeting   %s %s %s: %d women, %d men,"
-		    " %d not stated",
+		    _("meeting   %s %s %s: %d women, %d men,"
+		      " %d not stated"),
 		    json_string_value(json_object_get(x, "date")),
 		    json_string_value(json_object_get(x, "kind")),
 		    json_string_value(json_object_get(x, "title")),
@@ -754,12 +756,13 @@ text_cycle(FILE *f, const struct ucr_view *v, json_t *doc,
 	}
 	json_array_foreach(json_object_get(doc, "networks"), i, x)
 	{
-		snprintf(line, sizeof(line), "network   %s (%s, joined %s%s)",
+		snprintf(line, sizeof(line),
+		    _("network   %s (%s, joined %s%s)"),
 		    json_string_value(json_object_get(x, "name")),
 		    json_string_value(json_object_get(x, "scope")),
 		    json_string_value(json_object_get(x, "joined")),
 		    json_is_true(json_object_get(x, "new_in_programme"))
-			? ", new"
+			? _(", new")
 			: "");
 		fputs("  ", f);
 		put_last(f, line, WIDTH - 2);
@@ -767,7 +770,7 @@ text_cycle(FILE *f, const struct ucr_view *v, json_t *doc,
 	}
 	json_array_foreach(json_object_get(doc, "decisions"), i, x)
 	{
-		snprintf(line, sizeof(line), "decision  %s %s %s: %s (%s)",
+		snprintf(line, sizeof(line), _("decision  %s %s %s: %s (%s)"),
 		    json_string_value(json_object_get(x, "date")),
 		    json_string_value(json_object_get(x, "body")),
 		    json_string_value(json_object_get(x, "subject")),

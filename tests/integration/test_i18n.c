@@ -256,6 +256,10 @@ Test(i18n, themes_in_swedish_and_english, .init = setup, .fini = teardown,
 	has(out, "   6 Bättre rörlighet, mindre trafik ");
 	has(out, "  10 Från lokalt till globalt ");
 	lacks(out, "Governance");
+	/* the cycle's record lines */
+	has(out, "\n  grupp     ");
+	has(out, "\n  möte      2009-04-06 ");
+	has(out, "\n  beslut    2010-02-15 ");
 	free(out);
 	out = run(EN, "cycle 2403");
 	has(out, "   1 Governance ");
