@@ -58,6 +58,14 @@ struct ucr_store {
 		struct ucr_roster_entry e;
 	} rcache[16]; /* parsed roster records by content hash */
 	unsigned rnext;
+	/* the view counters' changes of the batch being applied, written
+	 * once per batch (vx_flush) instead of once per record */
+	struct vxacc {
+		uint8_t key[64];
+		size_t klen;
+		int64_t delta;
+	} vxacc[128];
+	size_t nvxacc;
 };
 
 static const uint8_t zero_hash[32];
@@ -647,6 +655,7 @@ struct recval {
 };
 
 /* The view index (end of file) follows every change of a record. */
+static int vx_flush(MDB_txn *txn, struct ucr_store *s);
 static int vx_update(MDB_txn *txn, struct ucr_store *s,
     const struct recval *old, const Ucr__Record *nr);
 
@@ -1280,9 +1289,10 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 	uint64_t seq;
 	size_t i, skip;
 	MDB_val k, v;
-	int rc;
+	int rc, have_who;
 
 	*applied = 0;
+	s->nvxacc = 0; /* nothing gathered from an apply that failed */
 	if (b->author.len != UCR_PK_LEN || b->signature.len != UCR_SIG_LEN ||
 	    b->n_entries == 0 || b->first_seq == 0 ||
 	    b->last_seq < b->first_seq || b->epoch == 0) {
@@ -1423,7 +1433,7 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 	if (b->last_seq <= h.seq)
 		return UCR_EDUP;
 	skip = h.seq >= b->first_seq ? h.seq - b->first_seq + 1 : 0;
-	for (i = skip; i < b->n_entries; i++) {
+	for (i = skip, have_who = 0; i < b->n_entries; i++) {
 		const ProtobufCBinaryData *e = &b->entries[i];
 		const Ucr__Entry *ent = d->ents[i];
 		Ucr__Record *rec;
@@ -1444,7 +1454,8 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 		    0)
 			setwhy(why, whylen, "log %s: seq %llu: %s: %s", an,
 			    (unsigned long long)seq, rec->key, reason);
-		else if ((rc = author_entry(txn, s, b->author.data, &who)) != 0)
+		else if (!have_who &&
+		    (rc = author_entry(txn, s, b->author.data, &who)) != 0)
 			setwhy(why, whylen,
 			    "log %s: seq %llu: key not in roster", an,
 			    (unsigned long long)seq);
@@ -1467,6 +1478,9 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 			if (ent->time > s->hlc)
 				s->hlc = ent->time;
 			h.time = ent->time;
+			/* the author's roster entry is read once a batch, and
+			 * again after an entry that writes a roster record */
+			have_who = strncmp(rec->key, "region/roster/", 14) != 0;
 		}
 		ucr__record__free_unpacked(rec, NULL);
 		if (rc != 0)
@@ -1480,6 +1494,8 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 		    0)
 			return mdb_err(rc);
 	}
+	if ((rc = vx_flush(txn, s)) != 0)
+		return rc;
 	logkey(key, b->author.data, b->epoch, b->last_seq);
 	put64(sigval, b->first_seq);
 	memcpy(sigval + 8, b->signature.data, UCR_SIG_LEN);
@@ -2854,7 +2870,7 @@ vx_of(const Ucr__Record *r, struct vx *x)
 
 /* Add delta to the u64 counter under key k; a counter at 0 is deleted. */
 static int
-vx_count(MDB_txn *txn, struct ucr_store *s, MDB_val *k, int delta)
+vx_count(MDB_txn *txn, struct ucr_store *s, MDB_val *k, int64_t delta)
 {
 	MDB_val v;
 	uint8_t buf[8];
@@ -2880,33 +2896,93 @@ vx_count(MDB_txn *txn, struct ucr_store *s, MDB_val *k, int delta)
 	return mdb_err(mdb_put(txn, s->meta, k, &v, 0));
 }
 
+/* The counter keys of x: view/live, and view/fu/<area>/<year> if fu. */
+static size_t
+vx_keys(const struct vx *x, MDB_val k[2], uint8_t *key)
+{
+	size_t n = 0, len;
+
+	if (x->live) {
+		k[n].mv_data = (void *)"view/live";
+		k[n++].mv_size = 9;
+	}
+	if (!x->fu)
+		return n;
+	len = strlen(x->area);
+	memcpy(key, VX_FU, sizeof(VX_FU) - 1);
+	memcpy(key + sizeof(VX_FU) - 1, x->area, len + 1);
+	len += sizeof(VX_FU);
+	key[len] = x->year >> 24;
+	key[len + 1] = x->year >> 16;
+	key[len + 2] = x->year >> 8;
+	key[len + 3] = x->year;
+	k[n].mv_data = key;
+	k[n++].mv_size = len + 4;
+	return n;
+}
+
 static int
 vx_apply(MDB_txn *txn, struct ucr_store *s, const struct vx *x, int delta)
 {
 	uint8_t key[sizeof(VX_FU) + 32 + 4];
-	size_t n;
-	MDB_val k;
+	MDB_val k[2];
+	size_t i, n = vx_keys(x, k, key);
 	int rc;
 
-	if (x->live) {
-		k.mv_data = (void *)"view/live";
-		k.mv_size = 9;
-		if ((rc = vx_count(txn, s, &k, delta)) != 0)
+	for (i = 0; i < n; i++)
+		if ((rc = vx_count(txn, s, &k[i], delta)) != 0)
 			return rc;
+	return 0;
+}
+
+/* Write the counters' changes gathered in s->vxacc. */
+static int
+vx_flush(MDB_txn *txn, struct ucr_store *s)
+{
+	MDB_val k;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < s->nvxacc && rc == 0; i++) {
+		if (s->vxacc[i].delta == 0)
+			continue;
+		k.mv_data = s->vxacc[i].key;
+		k.mv_size = s->vxacc[i].klen;
+		rc = vx_count(txn, s, &k, s->vxacc[i].delta);
 	}
-	if (!x->fu)
-		return 0;
-	n = strlen(x->area);
-	memcpy(key, VX_FU, sizeof(VX_FU) - 1);
-	memcpy(key + sizeof(VX_FU) - 1, x->area, n + 1);
-	n += sizeof(VX_FU);
-	key[n] = x->year >> 24;
-	key[n + 1] = x->year >> 16;
-	key[n + 2] = x->year >> 8;
-	key[n + 3] = x->year;
-	k.mv_data = key;
-	k.mv_size = n + 4;
-	return vx_count(txn, s, &k, delta);
+	s->nvxacc = 0;
+	return rc;
+}
+
+/* Gather a change of x's counters by delta, written by vx_flush. */
+static int
+vx_add(MDB_txn *txn, struct ucr_store *s, const struct vx *x, int delta)
+{
+	uint8_t key[sizeof(VX_FU) + 32 + 4];
+	MDB_val k[2];
+	size_t i, j, n = vx_keys(x, k, key);
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < s->nvxacc; j++)
+			if (s->vxacc[j].klen == k[i].mv_size &&
+			    memcmp(s->vxacc[j].key, k[i].mv_data,
+				k[i].mv_size) == 0)
+				break;
+		if (j == s->nvxacc) {
+			if (j == sizeof(s->vxacc) / sizeof(s->vxacc[0])) {
+				if ((rc = vx_flush(txn, s)) != 0)
+					return rc;
+				j = 0;
+			}
+			memcpy(s->vxacc[j].key, k[i].mv_data, k[i].mv_size);
+			s->vxacc[j].klen = k[i].mv_size;
+			s->vxacc[j].delta = 0;
+			s->nvxacc = j + 1;
+		}
+		s->vxacc[j].delta += delta;
+	}
+	return 0;
 }
 
 /* A record key's current version changes from old (NULL: none) to nr. */
@@ -2927,9 +3003,9 @@ vx_update(MDB_txn *txn, struct ucr_store *s, const struct recval *old,
 	if (a.live == b.live && a.fu == b.fu && a.year == b.year &&
 	    strcmp(a.area, b.area) == 0)
 		return 0;
-	if ((rc = vx_apply(txn, s, &a, -1)) != 0)
+	if ((rc = vx_add(txn, s, &a, -1)) != 0)
 		return rc;
-	return vx_apply(txn, s, &b, 1);
+	return vx_add(txn, s, &b, 1);
 }
 
 /* Build the index of a store that has none (made before it existed). */

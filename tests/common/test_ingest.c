@@ -434,7 +434,19 @@ Test(ingest, group_commit_refuses_a_forged_batch_alone)
 	/* nothing of the forged log, nor any quarantine for it */
 	cr_assert_eq(ucr_store_foreach_quarantine(hub, su_count_cb_q, &q), 0);
 	cr_assert_eq(q, 0);
-	cr_assert_eq(su_records(hub), 3 + 20 + 3); /* + 2 roster records */
+	/* 3 roster records, 20 of the first node, 3 of the third */
+	cr_assert_eq(su_records(hub), 3 + 20 + 3);
+	/* the view's counters follow the committed batches only */
+	{
+		uint64_t live = 0;
+		unsigned years[1];
+		const char *areas[] = {"2403"};
+
+		cr_assert_eq(ucr_store_view_index(hub, &live, areas, 1, 2100,
+				 years),
+		    0);
+		cr_assert_eq(live, 3 + 20 + 3);
+	}
 	cr_assert_eq(ucr_store_verify(hub, NULL, NULL, NULL, 0), 0);
 	/* the genuine batch goes in afterwards; the refused gap too */
 	((Ucr__Batch *)it[1].batch)->signature.data[3] ^= 0x10;
