@@ -174,6 +174,7 @@ int cli_flag_set(const struct cli_flags *f, const char *name);
 int cmd_keygen(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_forks(int argc, char **argv);
+int cmd_checkpoint(int argc, char **argv);
 int cmd_baseline(int argc, char **argv);
 int cmd_target(int argc, char **argv);
 int cmd_measure(int argc, char **argv);

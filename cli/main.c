@@ -262,6 +262,15 @@ static const struct command commands[] = {
 	   "Each fork report: author, epoch, the first seq where the entries\n"
 	   "differ, and whether its evidence (two signed batches) verifies.\n"
 	   "--json adds both batches in hex. Exits 1 if any evidence fails.\n")},
+    {"checkpoint", cmd_checkpoint,
+	N_("clear a stored checkpoint that cannot be used"),
+	N_("ucr checkpoint clear [--force] [--json]\n"
+	   "\n"
+	   "A store whose stored checkpoint is damaged, or signed by another hub\n"
+	   "key than the configured one, refuses every checkpoint the hub sends\n"
+	   "(ECHECKPOINT, an alarm each time). Stop the daemon, then clear it:\n"
+	   "the next checkpoint from the hub is taken without a rollback check.\n"
+	   "A checkpoint that verifies is kept unless --force.\n")},
     {"init", cmd_init, N_("set up a node or a hub: key and configuration"),
 	N_("ucr init node --municipality CODE [--hub tcp://HOST:7300 --hub-key HEX]\n"
 	   "              [--region NAME] [--dir DIR] [--json]\n"

@@ -244,3 +244,22 @@ ucr_checkpoint_against_store(struct ucr_store *s, const uint8_t *hub,
 	ucr__checkpoint_body__free_unpacked(b, NULL);
 	return 0;
 }
+
+int
+ucr_checkpoint_clear(struct ucr_store *s, const uint8_t *hub,
+    const char *region, int force, char *why, size_t whylen)
+{
+	Ucr__CheckpointBody *cp = NULL;
+	int rc;
+
+	rc = ucr_checkpoint_load(s, hub, region, &cp, why, whylen);
+	if (cp != NULL)
+		ucr__checkpoint_body__free_unpacked(cp, NULL);
+	if (rc == 0 && !force)
+		return UCR_ECPVALID;
+	if (rc == 0)
+		cpwhy(why, whylen, "%s", "it verified (cleared with --force)");
+	else if (rc != UCR_ECHECKPOINT)
+		return rc; /* none stored, or the store cannot be read */
+	return ucr_store_meta_del2(s, "checkpoint", "checkpoint-sig");
+}

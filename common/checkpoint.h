@@ -53,6 +53,17 @@ int ucr_checkpoint_accept(struct ucr_store *s, const uint8_t *hub,
     size_t siglen, char *why, size_t whylen);
 
 /*
+ * Clear the stored checkpoint (meta "checkpoint" and "checkpoint-sig"),
+ * so that the next one from the hub is taken without a rollback check:
+ * the way out of UCR_ECHECKPOINT (a damaged checkpoint, or one signed by
+ * a hub key the configuration no longer names). Only an unusable one,
+ * unless force: a usable one is kept, UCR_ECPVALID. UCR_ENOTFOUND if none
+ * is stored. why gets what was wrong with it.
+ */
+int ucr_checkpoint_clear(struct ucr_store *s, const uint8_t *hub,
+    const char *region, int force, char *why, size_t whylen);
+
+/*
  * The time for the hub's next checkpoint: from its own clock, after every
  * time its store holds and after its previous checkpoint, so checkpoints
  * follow each other even if the wall clock steps back.

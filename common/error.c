@@ -67,6 +67,9 @@ static const struct {
     {UCR_EDISKFULL, "EDISKFULL",
 	N_("disk full: no space left on the store's file system; nothing "
 	   "written (free space there; raising map_size does not help)")},
+    {UCR_ECPVALID, "ECPVALID",
+	N_("the stored checkpoint verifies under the configured hub key: "
+	   "kept (--force clears it anyway)")},
 };
 
 const char *

@@ -51,6 +51,9 @@ enum ucr_error {
 
 	/* faults */
 	UCR_EDISKFULL = -30035, /* no space left on the store's disk */
+
+	/* checkpoints: what an administrator may clear */
+	UCR_ECPVALID = -30052, /* the stored checkpoint is usable: kept */
 };
 
 /* Text for a UCR code, or strerror() for a positive errno value. Static. */

@@ -2370,6 +2370,34 @@ ucr_store_meta_put2(struct ucr_store *s, const char *name1, const void *buf1,
 	return mdb_err(mdb_txn_commit(txn));
 }
 
+int
+ucr_store_meta_del2(struct ucr_store *s, const char *name1, const char *name2)
+{
+	const char *names[2] = {name1, name2};
+	MDB_txn *txn;
+	MDB_val k;
+	int rc = 0, i;
+
+	if (s->rdonly)
+		return UCR_EPERM;
+	if (strcmp(name1, "identity") == 0 || strcmp(name2, "identity") == 0)
+		return UCR_EPERM;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		return mdb_err(rc);
+	for (i = 0; i < 2 && rc == 0; i++) {
+		k.mv_data = (void *)names[i];
+		k.mv_size = strlen(names[i]);
+		rc = mdb_del(txn, s->meta, &k, NULL);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+	}
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return mdb_err(rc);
+	}
+	return mdb_err(mdb_txn_commit(txn));
+}
+
 /* ---------------------------------------------------------------- stats */
 
 int

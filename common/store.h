@@ -312,6 +312,9 @@ int ucr_store_meta_put(struct ucr_store *s, const char *name, const void *buf,
  */
 int ucr_store_meta_get_alloc(struct ucr_store *s, const char *name,
     size_t maxlen, uint8_t **out, size_t *outlen);
+/* Delete two named values in one transaction (absent ones are no error). */
+int ucr_store_meta_del2(struct ucr_store *s, const char *name1,
+    const char *name2);
 /* Two named values in one transaction: both are written or neither. */
 int ucr_store_meta_put2(struct ucr_store *s, const char *name1,
     const void *buf1, size_t len1, const char *name2, const void *buf2,
