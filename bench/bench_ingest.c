@@ -178,6 +178,27 @@ limits(const char *dir)
 	printf("  lmdb durable put    %10.0f /s (1000 puts per commit)\n",
 	    100000 / t);
 	printf("RESULT lmdb_batched_rps=%.0f\n", 100000 / t);
+	/* as many puts per commit as the hub's group commit at most */
+	t = now_s();
+	for (i = 0; i < 8; i++) {
+		int j;
+
+		mdb_txn_begin(env, NULL, 0, &txn);
+		for (j = 0; j < UCR_GROUP_MAX_ENTRIES; j++) {
+			uint64_t kk = 1000000 + (uint64_t)i * 100000 + j;
+
+			key.mv_data = &kk;
+			key.mv_size = sizeof(kk);
+			val.mv_data = msg;
+			val.mv_size = 256;
+			mdb_put(txn, dbi, &key, &val, 0);
+		}
+		mdb_txn_commit(txn);
+	}
+	t = now_s() - t;
+	printf("  lmdb durable put    %10.0f /s (%d puts per commit)\n",
+	    8.0 * UCR_GROUP_MAX_ENTRIES / t, UCR_GROUP_MAX_ENTRIES);
+	printf("RESULT lmdb_group_rps=%.0f\n", 8.0 * UCR_GROUP_MAX_ENTRIES / t);
 	mdb_env_close(env);
 }
 

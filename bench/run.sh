@@ -132,6 +132,7 @@ for c in $CODES; do
 done
 chmod 644 "$TMP"/pg-*.sql
 : > "$TMP/ucr_rps"; : > "$TMP/ucr_cpu"; : > "$TMP/lmdb_rps"; : > "$TMP/pg_rps"; : > "$TMP/ucr1_rps"
+: > "$TMP/lmdbg_rps"
 r=0
 while [ $r -lt "$REPEAT" ]; do
 	# group commit as the hub does it (the batches already received,
@@ -142,6 +143,7 @@ while [ $r -lt "$REPEAT" ]; do
 	result "$TMP/ingest1.out" ingest_rps >> "$TMP/ucr1_rps"
 	result "$TMP/ingest.out" ingest_cpu_us >> "$TMP/ucr_cpu"
 	result "$TMP/ingest.out" lmdb_batched_rps >> "$TMP/lmdb_rps"
+	result "$TMP/ingest.out" lmdb_group_rps >> "$TMP/lmdbg_rps"
 	$PSQL -c "DROP TABLE IF EXISTS measure; CREATE TABLE measure (key text PRIMARY KEY, owner text NOT NULL, indicator text NOT NULL, area text NOT NULL, year int NOT NULL, gender char(1) NOT NULL, value numeric NOT NULL)"
 	t0=$(date +%s.%N)
 	i=0
@@ -159,6 +161,7 @@ done
 UCR_RPS=$(stats < "$TMP/ucr_rps"); UCR_CPU=$(stats < "$TMP/ucr_cpu")
 UCR1_RPS=$(stats < "$TMP/ucr1_rps")
 LMDB_RPS=$(stats < "$TMP/lmdb_rps"); PG_RPS=$(stats < "$TMP/pg_rps")
+LMDBG_RPS=$(stats < "$TMP/lmdbg_rps")
 
 # ------------------------------------------------------------------ region
 say "== region: 6 nodes -> hub -> relay, $REGION_N measurements per node, $REPEAT runs"
@@ -253,6 +256,7 @@ T=$TMP/table.md
 	echo "| hub ingest, records/s (verified, durable, one store; group commit) | $(fmt3 "$UCR_RPS") | PostgreSQL $PGVER, $CLIENTS clients, synchronous_commit on: $(fmt3 "$PG_RPS") | $(ratio "$(med "$UCR_RPS")" "$(med "$PG_RPS")")× | ≥ 2× PostgreSQL |"
 	echo "| the same, one commit per batch (no group commit), records/s | $(fmt3 "$UCR1_RPS") | PostgreSQL: $(fmt3 "$PG_RPS") | $(ratio "$(med "$UCR1_RPS")" "$(med "$PG_RPS")")× | - |"
 	echo "| hub ingest vs LMDB batched commits (1000 puts per commit), records/s | $(fmt3 "$UCR_RPS") | LMDB: $(fmt3 "$LMDB_RPS") | $(ratio "$(med "$UCR_RPS")" "$(med "$LMDB_RPS")")× | (a limit) |"
+	echo "| hub ingest vs LMDB commits of a group's size (16 384 puts per commit), records/s | $(fmt3 "$UCR_RPS") | LMDB: $(fmt3 "$LMDBG_RPS") | $(ratio "$(med "$UCR_RPS")" "$(med "$LMDBG_RPS")")× | (a limit) |"
 	echo "| hub ingest CPU per record, µs | $(fmt3 "$UCR_CPU" 2) | - | - | ≤ 5 µs |"
 	echo "| whole region, 6 nodes → hub, records/s | $(fmt3 "$REG_RPS") | PostgreSQL, $CLIENTS clients: $(fmt3 "$PG_RPS") | $(ratio "$(med "$REG_RPS")" "$(med "$PG_RPS")")× | ≥ 1× |"
 	echo "| whole region, until every node holds every record, records/s | $(fmt3 "$REG_RELAY") | - | - | - |"
