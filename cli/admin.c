@@ -50,7 +50,8 @@ query(const struct ucr_config *cfg, const char *what, json_t **out,
 		return -1;
 	if (rep->code != 0) {
 		cli_error("%s: %s", cmd,
-		    *rep->message ? rep->message : ucr_strerror_l(rep->code));
+		    *rep->message ? cli_daemon_text(rep->message)
+				  : ucr_strerror_l(rep->code));
 		rc = -1;
 	} else if ((*out = json_loads(rep->json, 0, &err)) == NULL) {
 		cli_error("%s: undecodable answer from the daemon", cmd);

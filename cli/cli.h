@@ -170,6 +170,13 @@ int cli_begin(struct cli_flags *f, const char *spec, int argc, char **argv);
 int cli_misuse(const char *command);
 int cli_flag_set(const struct cli_flags *f, const char *name);
 
+/*
+ * A daemon's reply text in the user's language where the catalogue has it:
+ * the whole text, or what follows a record key ("KEY: reason"); else as the
+ * daemon wrote it (the daemons speak English: po/README.md). Static.
+ */
+const char *cli_daemon_text(const char *msg);
+
 /* Subcommands. */
 int cmd_keygen(int argc, char **argv);
 int cmd_verify(int argc, char **argv);

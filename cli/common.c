@@ -36,6 +36,41 @@ cli_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* Fixed texts of the daemons' replies (common/control.c, common/store.c),
+   so the catalogue has them; the error codes' texts are there already. */
+static const char *const daemon_texts[] = {
+    N_("another import is in progress; try again in a moment"),
+    N_("cannot read back the staged import"),
+    N_("cannot read store"),
+    N_("empty request"),
+    N_("no such record"),
+    N_("no records to write"),
+    N_("this log is stopped after a fork"),
+};
+
+const char *
+cli_daemon_text(const char *msg)
+{
+	static char buf[1024];
+	const char *p, *t;
+
+	(void)daemon_texts;
+	if (msg == NULL || *msg == '\0')
+		return msg;
+	if ((t = _(msg)) != msg)
+		return t;
+	for (p = strstr(msg, ": "); p != NULL; p = strstr(p + 2, ": ")) {
+		if (p[2] == '\0')
+			break;
+		if ((t = _(p + 2)) != p + 2) {
+			snprintf(buf, sizeof(buf), "%.*s: %s", (int)(p - msg),
+			    msg, t);
+			return buf;
+		}
+	}
+	return msg;
+}
+
 int
 cli_load_config(struct ucr_config **out)
 {

@@ -2242,7 +2242,7 @@ import_send(const struct ucr_config *cfg, struct import_set *sets, size_t nsets,
 		goto leave;
 	if ((*reply)->code != 0) {
 		cli_error("import: %s: %s", ucr_strerror_l((*reply)->code),
-		    (*reply)->message);
+		    cli_daemon_text((*reply)->message));
 		goto leave;
 	}
 	status = 0;

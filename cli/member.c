@@ -182,7 +182,8 @@ put_many(const struct ucr_config *cfg, Ucr__Record **recs, const int *modes,
 	rc = rep->code;
 	if (rc != 0)
 		cli_error("member %s: %s", verb,
-		    *rep->message ? rep->message : ucr_strerror(rc));
+		    *rep->message ? cli_daemon_text(rep->message)
+				  : ucr_strerror_l(rc));
 	else
 		for (i = 0; i < n; i++)
 			printf("%s %s\n", recs[i]->key, done[i]);

@@ -526,7 +526,8 @@ cli_put(const struct ucr_config *cfg, Ucr__Record *r, int mode, char **adopts,
 	rc = rep->code;
 	if (rc != 0)
 		cli_error("%s%s%s: %s", cmd, verb ? " " : "", verb ? verb : "",
-		    *rep->message ? rep->message : ucr_strerror_l(rc));
+		    *rep->message ? cli_daemon_text(rep->message)
+				  : ucr_strerror_l(rc));
 	else
 		printf(_("%s %s (seq %llu)\n"), r->key, _(done),
 		    (unsigned long long)rep->last_seq);

@@ -137,7 +137,8 @@ cli_hub_ask(struct cli_hub *c, const Ucr__Frame *q, Ucr__Frame__BodyCase want,
 		goto fail;
 	}
 	if ((*a)->body_case == UCR__FRAME__BODY_ERROR) {
-		cli_error("the hub refused: %s", (*a)->error->message);
+		cli_error("the hub refused: %s",
+		    cli_daemon_text((*a)->error->message));
 		goto fail;
 	}
 	if ((*a)->body_case != want) {
@@ -170,7 +171,8 @@ cli_reader_view(struct ucr_view **out, const struct ucr_config *cfg,
 	if (cli_hub_ask(&c, &f, UCR__FRAME__BODY_VIEW_ANSWER, &a) != 0)
 		goto leave;
 	if (a->view_answer->code != 0) {
-		cli_error("the hub: %s", a->view_answer->message);
+		cli_error("the hub: %s",
+		    cli_daemon_text(a->view_answer->message));
 		goto leave;
 	}
 	if ((e = ucr_view_fold_packed(out, a->view_answer->view.data,

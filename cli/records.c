@@ -66,7 +66,7 @@ page_daemon(struct cli_pager *p, const char **next)
 	    strncmp(p->rep->message, "unknown query", 13) == 0)
 		return 1;
 	if (p->rep->code != 0) {
-		cli_error("%s", p->rep->message);
+		cli_error("%s", cli_daemon_text(p->rep->message));
 		return -1;
 	}
 	p->recs = p->rep->records;

@@ -237,7 +237,7 @@ view_from_daemon(struct ucr_view **out, const struct ucr_config *cfg,
 		return 1;
 	}
 	if (rep->code != 0) {
-		cli_error("%s", rep->message);
+		cli_error("%s", cli_daemon_text(rep->message));
 		ucr__reply__free_unpacked(rep, NULL);
 		return -1;
 	}

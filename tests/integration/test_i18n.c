@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "error.h"
 #include "i18n.h"
 #include "record.h"
@@ -409,6 +410,19 @@ Test(i18n, status_words_translated)
 	cr_assert_str_eq(ucr_strerror(UCR_ENOTFOUND), "not found");
 	cr_assert_str_eq(ucr_strerror_l(UCR_ENOTFOUND), "hittades inte");
 	cr_assert_str_eq(ucr_errname(UCR_ENOTFOUND), "ENOTFOUND");
+	/* a daemon's English reply, as ucr shows it: whole, or after a key */
+	cr_assert_str_eq(cli_daemon_text("another import is in progress; try "
+					 "again in a moment"),
+	    "en annan import pågår; försök igen om en stund");
+	cr_assert_str_eq(cli_daemon_text("2403/target/T1: already exists"),
+	    "2403/target/T1: finns redan");
+	cr_assert_str_eq(cli_daemon_text("record 2: 2403/project/P1: end: "
+					 "before start"),
+	    "record 2: 2403/project/P1: end: före start");
+	cr_assert_str_eq(cli_daemon_text("2403/x: this daemon writes only "
+					 "records of 2480"),
+	    "2403/x: this daemon writes only records of 2480");
+	cr_assert_str_eq(cli_daemon_text("ends in: "), "ends in: ");
 	for (int code = UCR_EINVAL; code >= UCR_EDISKFULL; code--)
 		if (strcmp(ucr_errname(code), "E?") != 0)
 			cr_assert_str_neq(ucr_strerror_l(code),
