@@ -180,7 +180,7 @@ struct ucr_apply_item {
 /* A group is drawn from what is already received, up to these budgets. */
 #define UCR_GROUP_MAX_BATCHES 32
 #define UCR_GROUP_MAX_ENTRIES 16384
-#define UCR_GROUP_MAX_BYTES ((size_t)16 << 20)
+#define UCR_GROUP_MAX_BYTES ((size_t)4 << 20) /* the hub's memory budget */
 
 int ucr_store_apply_group(struct ucr_store *s, struct ucr_apply_item *items,
     size_t n);
