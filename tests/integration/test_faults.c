@@ -10,179 +10,37 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
-#include <zmq.h>
 
 #include "error.h"
+#include "nodefix.h"
 #include "testutil.h"
 #include "ucr.pb-c.h"
 
-static char *dir;
-static char conf[512], endpoint[600], logpath[512], keypath[512], data[600];
-static char mnt[400];
-static pid_t node = -1;
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
-static char *
-daemon_log(void)
-{
-	char *s = tu_read(logpath);
-
-	return s ? s : strdup("(no log)");
-}
-
-static int ucr(char **out, char **err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-ucr(char **out, char **err, const char *fmt, ...)
-{
-	char *args;
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	if (vasprintf(&args, fmt, ap) < 0)
-		args = NULL;
-	va_end(ap);
-	cr_assert_not_null(args);
-	rc = tu_run(out, err, "ucr -c '%s' %s", conf, args);
-	free(args);
-	return rc;
-}
-
-/* One request on a fresh REQ socket: 0 and *out, or -1 on no answer. */
-static int
-request(Ucr__Reply **out, const Ucr__Request *req, int timeout_ms)
-{
-	void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_REQ);
-	size_t len = ucr__request__get_packed_size(req);
-	uint8_t *buf = malloc(len ? len : 1);
-	zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
-	int linger = 0, rc = -1;
-
-	*out = NULL;
-	ucr__request__pack(req, buf);
-	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
-	cr_assert_eq(zmq_connect(s, endpoint), 0);
-	cr_assert_geq(zmq_send(s, buf, len, 0), 0);
-	if (zmq_poll(&it, 1, timeout_ms) == 1) {
-		zmq_msg_t m;
-
-		zmq_msg_init(&m);
-		if (zmq_msg_recv(&m, s, 0) >= 0) {
-			*out = ucr__reply__unpack(NULL, zmq_msg_size(&m),
-			    zmq_msg_data(&m));
-			rc = *out ? 0 : -1;
-		}
-		zmq_msg_close(&m);
-	}
-	free(buf);
-	zmq_close(s);
-	zmq_ctx_term(ctx);
-	return rc;
-}
-
-static int
-serving(int timeout_ms)
-{
-	Ucr__Request req = UCR__REQUEST__INIT;
-	Ucr__Query q = UCR__QUERY__INIT;
-	Ucr__Reply *rep;
-	int ok;
-
-	q.what = "stats";
-	req.body_case = UCR__REQUEST__BODY_QUERY;
-	req.query = &q;
-	if (request(&rep, &req, timeout_ms) != 0)
-		return 0;
-	ok = rep->code == 0;
-	ucr__reply__free_unpacked(rep, NULL);
-	return ok;
-}
-
-static void
-start_node(const char *opts)
-{
-	long end = now_ms() + 10000;
-
-	node = tu_spawn(logpath, "exec ucr-node -d %s -f '%s'", opts, conf);
-	cr_assert_gt(node, 0);
-	while (!serving(200)) {
-		if (waitpid(node, NULL, WNOHANG) == node || now_ms() > end) {
-			node = -1;
-			cr_assert_fail("ucr-node did not come up: %s",
-			    daemon_log());
-		}
-	}
-}
-
-static void
-write_conf(const char *datadir, const char *extra)
-{
-	char buf[4096];
-
-	snprintf(buf, sizeof(buf),
-	    "[node]\n"
-	    "municipality = 2403\n"
-	    "key = %s\n"
-	    "data = %s\n"
-	    "control = %s\n"
-	    "hub =\n"
-	    "hub_key =\n"
-	    "%s",
-	    keypath, datadir, endpoint, extra);
-	cr_assert_eq(tu_write(conf, buf), 0);
-}
+static char mnt[400]; /* a small tmpfs mounted by the test, or "" */
 
 static void
 setup(void)
 {
-	char *err = NULL;
-	int rc;
-
-	dir = tu_tempdir();
-	cr_assert_not_null(dir);
-	snprintf(conf, sizeof(conf), "%s/node.conf", dir);
-	snprintf(keypath, sizeof(keypath), "%s/node.key", dir);
-	snprintf(endpoint, sizeof(endpoint), "ipc://%s/node.sock", dir);
-	snprintf(logpath, sizeof(logpath), "%s/node.log", dir);
-	snprintf(data, sizeof(data), "%s/store", dir);
+	nf_setup();
 	mnt[0] = '\0';
-	rc = tu_run(NULL, &err, "ucr keygen --out '%s'", keypath);
-	cr_assert_eq(rc, 0, "keygen: %s", err);
-	free(err);
-	write_conf(data, "");
+	nf_conf(nf.conf, nf.key, nf.data, nf.ctl);
 }
 
 static void
 teardown(void)
 {
-	if (node > 0)
-		tu_kill(node, SIGKILL);
-	node = -1;
+	nf_stop(SIGKILL);
 	if (*mnt)
 		umount2(mnt, MNT_DETACH);
-	tu_rmrf(dir);
-	free(dir);
+	nf_teardown();
 }
 
 TestSuite(faults, .init = setup, .fini = teardown, .timeout = 60);
@@ -195,7 +53,7 @@ entries(void)
 	json_t *j;
 	int n;
 
-	cr_assert_eq(ucr(&out, NULL, "log --json"), 0);
+	cr_assert_eq(nf_ucr(&out, NULL, "log --json"), 0);
 	j = json_loads(out, 0, NULL);
 	cr_assert_not_null(j, "%s", out);
 	n = (int)json_array_size(j);
@@ -238,25 +96,23 @@ Test(faults, damaged_store_refused_at_start)
 	char path[700], *out = NULL, *err = NULL, *log;
 	int rc;
 
-	start_node("");
-	cr_assert_eq(ucr(NULL, &err,
+	nf_start("");
+	cr_assert_eq(nf_ucr(NULL, &err,
 			 "baseline set 3.1 --text 'Zyxwvut district heating'"),
 	    0, "%s", err);
 	free(err);
 	err = NULL;
-	cr_assert_eq(tu_kill(node, SIGTERM), 0);
-	node = -1;
+	cr_assert_eq(nf_stop(SIGTERM), 0);
 	/* a clean store passes both checks */
-	start_node("--verify");
-	tu_kill(node, SIGTERM);
-	node = -1;
-	log = daemon_log();
+	nf_start("--verify");
+	nf_stop(SIGTERM);
+	log = nf_log();
 	cr_assert(strstr(log, "full check passed") != NULL, "%s", log);
 	free(log);
 	/* one flipped byte in the newest entry */
-	snprintf(path, sizeof(path), "%s/data.mdb", data);
+	snprintf(path, sizeof(path), "%s/data.mdb", nf.data);
 	cr_assert_geq(flip_all(path, "Zyxwvut district"), 1);
-	rc = tu_run(&out, &err, "ucr-node -d -f '%s'", conf);
+	rc = tu_run(&out, &err, "ucr-node -d -f '%s'", nf.conf);
 	cr_assert_neq(rc, 0, "a damaged store was served: %s", err);
 	cr_assert(strstr(err, "fails its start-up check") != NULL, "%s", err);
 	cr_assert(strstr(err, "ucr rebuild") != NULL, "%s", err);
@@ -264,7 +120,7 @@ Test(faults, damaged_store_refused_at_start)
 	free(out);
 	free(err);
 	/* and the full check says the same */
-	rc = tu_run(&out, &err, "ucr-node -d --verify -f '%s'", conf);
+	rc = tu_run(&out, &err, "ucr-node -d --verify -f '%s'", nf.conf);
 	cr_assert_neq(rc, 0);
 	cr_assert(strstr(err, "fails its full check") != NULL, "%s", err);
 	free(out);
@@ -294,8 +150,8 @@ put_with_id(const char *id, const char *key, const char *text)
 	req.put = &put;
 	req.request_id.data = (uint8_t *)id;
 	req.request_id.len = strlen(id);
-	cr_assert_eq(request(&rep, &req, 5000), 0, "no answer: %s",
-	    daemon_log());
+	cr_assert_eq(nf_request(&rep, &req, 5000), 0, "no answer: %s",
+	    nf_log());
 	return rep;
 }
 
@@ -304,7 +160,7 @@ Test(faults, retried_write_made_once)
 	Ucr__Reply *rep;
 	uint64_t seq;
 
-	start_node("");
+	nf_start("");
 	rep = put_with_id("req-0001", "2403/baseline/3.1", "first");
 	cr_assert_eq(rep->code, 0, "%s", rep->message);
 	seq = rep->last_seq;
@@ -317,9 +173,8 @@ Test(faults, retried_write_made_once)
 	ucr__reply__free_unpacked(rep, NULL);
 	cr_assert_eq(entries(), 1);
 	/* a restart does not forget */
-	cr_assert_eq(tu_kill(node, SIGKILL), -SIGKILL);
-	node = -1;
-	start_node("");
+	cr_assert_eq(nf_stop(SIGKILL), -SIGKILL);
+	nf_start("");
 	rep = put_with_id("req-0001", "2403/baseline/3.1", "first");
 	cr_assert_eq(rep->code, 0, "%s", rep->message);
 	cr_assert_eq(rep->last_seq, seq);
@@ -341,11 +196,12 @@ Test(faults, unanswered_write_exits_3)
 	char *out = NULL, *err = NULL;
 	int rc;
 
-	start_node("");
+	nf_start("");
 	/* a daemon that takes requests but never answers */
-	cr_assert_eq(kill(node, SIGSTOP), 0);
+	cr_assert_eq(kill(nf.pid, SIGSTOP), 0);
 	rc = tu_run(&out, &err,
-	    "UCR_TIMEOUT=1 ucr -c '%s' baseline set 4.1 --text 'stuck'", conf);
+	    "UCR_TIMEOUT=1 ucr -c '%s' baseline set 4.1 --text 'stuck'",
+	    nf.conf);
 	cr_assert_eq(rc, 3, "exit %d: %s", rc, err);
 	cr_assert(strstr(err, "may or may not have been made") != NULL, "%s",
 	    err);
@@ -356,14 +212,14 @@ Test(faults, unanswered_write_exits_3)
 	/* the daemon wakes up: the write is made at most once, whatever
 	 * of the three sends it still finds queued (ZeroMQ may drop those
 	 * of a closed socket: then none) */
-	cr_assert_eq(kill(node, SIGCONT), 0);
-	cr_assert(serving(5000));
+	cr_assert_eq(kill(nf.pid, SIGCONT), 0);
+	cr_assert(nf_serving(5000));
 	usleep(300000);
 	cr_assert_leq(entries(), 1);
 	/* reads are not retried: one timeout, exit 1 */
-	cr_assert_eq(kill(node, SIGSTOP), 0);
-	rc = tu_run(&out, &err, "UCR_TIMEOUT=1 ucr -c '%s' peers", conf);
-	kill(node, SIGCONT);
+	cr_assert_eq(kill(nf.pid, SIGSTOP), 0);
+	rc = tu_run(&out, &err, "UCR_TIMEOUT=1 ucr -c '%s' peers", nf.conf);
+	kill(nf.pid, SIGCONT);
 	cr_assert_neq(rc, 3, "%s", err);
 	free(out);
 	free(err);
@@ -380,7 +236,7 @@ Test(faults, disk_full_is_not_map_full)
 		cr_skip_test("disk full: needs root to mount a small tmpfs");
 		return;
 	}
-	snprintf(mnt, sizeof(mnt), "%s/small", dir);
+	snprintf(mnt, sizeof(mnt), "%s/small", nf.dir);
 	cr_assert_eq(mkdir(mnt, 0700), 0);
 	if (mount("tmpfs", mnt, "tmpfs", 0, "size=1m") != 0) {
 		mnt[0] = '\0';
@@ -388,9 +244,9 @@ Test(faults, disk_full_is_not_map_full)
 		    strerror(errno));
 		return;
 	}
-	snprintf(data, sizeof(data), "%s/store", mnt);
-	write_conf(data, "");
-	start_node("");
+	snprintf(nf.data, sizeof(nf.data), "%s/store", mnt);
+	nf_conf(nf.conf, nf.key, nf.data, nf.ctl);
+	nf_start("");
 	/* take most of the space, then write until the disk is full */
 	snprintf(fill, sizeof(fill), "%s/filler", mnt);
 	cr_assert_eq(tu_run(NULL, NULL,
@@ -402,7 +258,7 @@ Test(faults, disk_full_is_not_map_full)
 	for (i = 0; i < 400; i++) {
 		free(err);
 		err = NULL;
-		rc = ucr(NULL, &err, "baseline set %d.%d --text '%d %s'",
+		rc = nf_ucr(NULL, &err, "baseline set %d.%d --text '%d %s'",
 		    i % 10 + 1, i / 10 % 5 + 1, i, text);
 		if (rc != 0)
 			break;
@@ -416,11 +272,10 @@ Test(faults, disk_full_is_not_map_full)
 	err = NULL;
 	/* space again: the next write goes through, the daemon never died */
 	cr_assert_eq(unlink(fill), 0);
-	rc = ucr(&out, &err,
+	rc = nf_ucr(&out, &err,
 	    "baseline set 1.1 --text 'after the disk was full'");
-	cr_assert_eq(rc, 0, "%s\n%s", err, daemon_log());
+	cr_assert_eq(rc, 0, "%s\n%s", err, nf_log());
 	free(out);
 	free(err);
-	cr_assert_eq(tu_kill(node, SIGTERM), 0);
-	node = -1;
+	cr_assert_eq(nf_stop(SIGTERM), 0);
 }

@@ -9,94 +9,28 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
-#include <zmq.h>
 
 #include "error.h"
+#include "nodefix.h"
 #include "testutil.h"
 #include "ucr.pb-c.h"
 
-static char *dir;
-static char conf[512], sockpath[512], endpoint[600], logpath[512], keypath[512];
-static pid_t node = -1;
-
 /* ---------------------------------------------------------------- helpers */
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
-static char *
-daemon_log(void)
-{
-	char *s = tu_read(logpath);
-
-	return s ? s : strdup("(no log)");
-}
-
-/* Run "ucr -c CONF ARGS"; output as tu_run. */
-static int ucr(char **out, char **err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-ucr(char **out, char **err, const char *fmt, ...)
-{
-	char *args;
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	if (vasprintf(&args, fmt, ap) < 0)
-		args = NULL;
-	va_end(ap);
-	cr_assert_not_null(args);
-	rc = tu_run(out, err, "ucr -c '%s' %s", conf, args);
-	free(args);
-	return rc;
-}
-
-/* Run a ucr command that must succeed; its stdout (caller frees). */
-static char *ucr_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-ucr_ok(const char *fmt, ...)
-{
-	char *args, *out = NULL, *err = NULL;
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	if (vasprintf(&args, fmt, ap) < 0)
-		args = NULL;
-	va_end(ap);
-	cr_assert_not_null(args);
-	rc = tu_run(&out, &err, "ucr -c '%s' %s", conf, args);
-	cr_assert_eq(rc, 0, "ucr %s: exit %d: %s", args, rc, err);
-	free(args);
-	free(err);
-	return out;
-}
 
 /* The parsed output of "ucr ARGS" (an --json command). */
 static json_t *
 ucr_json(const char *args)
 {
 	json_error_t e;
-	char *out = ucr_ok("%s", args);
+	char *out = nf_ok("%s", args);
 	json_t *j = json_loads(out, 0, &e);
 
 	cr_assert_not_null(j, "ucr %s: not JSON (%s): %s", args, e.text, out);
@@ -108,7 +42,7 @@ ucr_json(const char *args)
 static char *
 snapshot(void)
 {
-	char *show = ucr_ok("show --json"), *log = ucr_ok("log --json"), *s;
+	char *show = nf_ok("show --json"), *log = nf_ok("log --json"), *s;
 
 	cr_assert(asprintf(&s, "%s\n--\n%s", show, log) > 0);
 	free(show);
@@ -149,113 +83,10 @@ lines(const char *s)
 	return n;
 }
 
-/*
- * Send parts as one multi-part message on a fresh REQ socket and decode
- * the reply. 0 (and *out), -1 no reply within timeout_ms, -2 a reply that
- * is not a Reply.
- */
-static int
-raw_send(Ucr__Reply **out, const void *const *parts, const size_t *lens,
-    int nparts, int timeout_ms)
-{
-	void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_REQ);
-	zmq_pollitem_t it;
-	zmq_msg_t m;
-	int linger = 0, i, rc = -1;
-
-	*out = NULL;
-	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
-	cr_assert_eq(zmq_connect(s, endpoint), 0);
-	for (i = 0; i < nparts; i++)
-		cr_assert_geq(zmq_send(s, parts[i], lens[i],
-				  i + 1 < nparts ? ZMQ_SNDMORE : 0),
-		    0);
-	it.socket = s;
-	it.fd = 0;
-	it.events = ZMQ_POLLIN;
-	it.revents = 0;
-	if (zmq_poll(&it, 1, timeout_ms) == 1) {
-		zmq_msg_init(&m);
-		if (zmq_msg_recv(&m, s, 0) >= 0) {
-			*out = ucr__reply__unpack(NULL, zmq_msg_size(&m),
-			    zmq_msg_data(&m));
-			rc = *out ? 0 : -2;
-		}
-		zmq_msg_close(&m);
-	}
-	zmq_close(s);
-	zmq_ctx_term(ctx);
-	return rc;
-}
-
 static int
 raw(Ucr__Reply **out, const void *buf, size_t len)
 {
-	return raw_send(out, &buf, &len, 1, 5000);
-}
-
-static int
-raw_request(Ucr__Reply **out, const Ucr__Request *req)
-{
-	size_t len = ucr__request__get_packed_size(req);
-	uint8_t *buf = malloc(len ? len : 1);
-	int rc;
-
-	ucr__request__pack(req, buf);
-	rc = raw(out, buf, len);
-	free(buf);
-	return rc;
-}
-
-/* A "stats" query answered: the daemon serves. */
-static int
-serving(int timeout_ms)
-{
-	Ucr__Request req = UCR__REQUEST__INIT;
-	Ucr__Query q = UCR__QUERY__INIT;
-	Ucr__Reply *rep;
-	size_t len;
-	uint8_t buf[64];
-	const void *p = buf;
-	int ok;
-
-	q.what = "stats";
-	req.body_case = UCR__REQUEST__BODY_QUERY;
-	req.query = &q;
-	len = ucr__request__pack(&req, buf);
-	if (raw_send(&rep, &p, &len, 1, timeout_ms) != 0)
-		return 0;
-	ok = rep->code == 0;
-	ucr__reply__free_unpacked(rep, NULL);
-	return ok;
-}
-
-static void
-start_node(void)
-{
-	long end = now_ms() + 10000;
-
-	node = tu_spawn(logpath, "exec ucr-node -d -f '%s'", conf);
-	cr_assert_gt(node, 0);
-	/* A kill -9 leaves the old socket file: ask until the new daemon
-	 * answers, not until the file exists. */
-	while (!serving(200)) {
-		if (waitpid(node, NULL, WNOHANG) == node || now_ms() > end) {
-			node = -1;
-			cr_assert_fail("ucr-node did not come up: %s",
-			    daemon_log());
-		}
-	}
-}
-
-/* Stop the daemon with sig; its exit status (or -signal). */
-static int
-stop_node(int sig)
-{
-	int st = tu_kill(node, sig);
-
-	node = -1;
-	return st;
+	return nf_send(out, &buf, &len, 1, 5000);
 }
 
 /* Wait for a background process; its exit status, or -1 after timeout. */
@@ -277,69 +108,29 @@ wait_pid(pid_t pid, int timeout_ms)
 }
 
 static void
-write_conf(const char *path, const char *data, const char *control)
-{
-	char buf[1024];
-
-	snprintf(buf, sizeof(buf),
-	    "# written by test_node.c\n"
-	    "[node]\n"
-	    "municipality = 2403\n"
-	    "key = node.key\n"
-	    "data = %s\n"
-	    "control = %s\n"
-	    "hub =\n"
-	    "hub_key =\n",
-	    data, control);
-	cr_assert_eq(tu_write(path, buf), 0);
-}
-
-static void
 setup(void)
 {
-	char *err = NULL;
-	int rc;
-
-	dir = tu_tempdir();
-	cr_assert_not_null(dir);
-	snprintf(conf, sizeof(conf), "%s/node.conf", dir);
-	snprintf(keypath, sizeof(keypath), "%s/node.key", dir);
-	snprintf(sockpath, sizeof(sockpath), "%s/node.sock", dir);
-	snprintf(endpoint, sizeof(endpoint), "ipc://%s", sockpath);
-	snprintf(logpath, sizeof(logpath), "%s/node.log", dir);
-	rc = tu_run(NULL, &err, "ucr keygen --out '%s'", keypath);
-	cr_assert_eq(rc, 0, "keygen: %s", err);
-	free(err);
+	nf_setup();
 	/* Relative paths: taken from the config file's folder. */
-	write_conf(conf, "store", "ipc://node.sock");
+	nf_conf(nf.conf, "node.key", "store", "ipc://node.sock");
 }
 
-static void
-teardown(void)
-{
-	if (node > 0)
-		tu_kill(node, SIGKILL);
-	node = -1;
-	tu_rmrf(dir);
-	free(dir);
-}
-
-TestSuite(node, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(node, .init = setup, .fini = nf_teardown, .timeout = 60);
 
 /* A few records the bad-input and adopt tests refer to. */
 static void
 seed_records(void)
 {
-	free(ucr_ok(
+	free(nf_ok(
 	    "target add T1 --title 'Less CO2' --commitment 3.1,3.2 "
 	    "--priority P4 --indicator N00401 --baseline 5.5@2019 "
 	    "--target 3@2030 --direction decrease --owner 'Environment unit'"));
-	free(ucr_ok("meeting add M1 --kind workshop --date 2024-03-01 "
-		    "--women 5 --men 4"));
-	free(ucr_ok("project add PR1 --title Solar --priority P4"));
-	free(ucr_ok("group add G1 --name 'Energy group' --priority P4"));
-	free(ucr_ok("decision add D1 --body board --date 2024-04-01 "
-		    "--subject targets --ref 'KS 2024/12'"));
+	free(nf_ok("meeting add M1 --kind workshop --date 2024-03-01 "
+		   "--women 5 --men 4"));
+	free(nf_ok("project add PR1 --title Solar --priority P4"));
+	free(nf_ok("group add G1 --name 'Energy group' --priority P4"));
+	free(nf_ok("decision add D1 --body board --date 2024-04-01 "
+		   "--subject targets --ref 'KS 2024/12'"));
 }
 
 /* ---------------------------------------------------------------- -n */
@@ -350,16 +141,16 @@ Test(node, check_config_only)
 	struct stat st;
 	int rc;
 
-	rc = tu_run(&out, &err, "ucr-node -n -v -f '%s'", conf);
+	rc = tu_run(&out, &err, "ucr-node -n -v -f '%s'", nf.conf);
 	cr_assert_eq(rc, 0, "%s", err);
 	cr_assert_str_eq(out, "configuration OK\n");
-	cr_assert_neq(stat(sockpath, &st), 0, "-n must not bind");
+	cr_assert_neq(stat(nf.sock, &st), 0, "-n must not bind");
 	free(out);
 	free(err);
 
 	/* A key readable by others is refused, with the fix. */
-	chmod(keypath, 0644);
-	rc = tu_run(&out, &err, "ucr-node -n -f '%s'", conf);
+	chmod(nf.key, 0644);
+	rc = tu_run(&out, &err, "ucr-node -n -f '%s'", nf.conf);
 	cr_assert_neq(rc, 0);
 	cr_assert(strstr(err, "chmod 600") != NULL, "%s", err);
 	cr_assert_eq(lines(err), 1, "%s", err);
@@ -368,14 +159,14 @@ Test(node, check_config_only)
 	free(err);
 
 	/* No key: says how to make one. */
-	unlink(keypath);
-	rc = tu_run(NULL, &err, "ucr-node -n -f '%s'", conf);
+	unlink(nf.key);
+	rc = tu_run(NULL, &err, "ucr-node -n -f '%s'", nf.conf);
 	cr_assert_neq(rc, 0);
 	cr_assert(strstr(err, "ucr keygen") != NULL, "%s", err);
 	free(err);
 
 	/* A bad value names the file, the line and the key. */
-	snprintf(bad, sizeof(bad), "%s/bad.conf", dir);
+	snprintf(bad, sizeof(bad), "%s/bad.conf", nf.dir);
 	tu_write(bad, "[node]\nkey = node.key\nmunicipality = 9999\n");
 	rc = tu_run(NULL, &err, "ucr-node -n -f '%s'", bad);
 	cr_assert_neq(rc, 0);
@@ -385,7 +176,7 @@ Test(node, check_config_only)
 
 	/* Usage errors exit 2. */
 	cr_assert_eq(tu_run(NULL, NULL, "ucr-node -x"), 2);
-	cr_assert_eq(tu_run(NULL, NULL, "ucr-node -f '%s' extra", conf), 2);
+	cr_assert_eq(tu_run(NULL, NULL, "ucr-node -f '%s' extra", nf.conf), 2);
 }
 
 /* ---------------------------------------------------------------- writes */
@@ -397,49 +188,49 @@ Test(node, every_command)
 	char *out, thash[80];
 	size_t i;
 
-	start_node();
-	cr_assert_eq(stat(sockpath, &st), 0);
+	nf_start("");
+	cr_assert_eq(stat(nf.sock, &st), 0);
 	cr_assert(S_ISSOCK(st.st_mode));
 	cr_assert_eq(st.st_mode & 0777, 0660, "control socket mode %o",
 	    st.st_mode & 0777);
 
-	out = ucr_ok("baseline set 3.1 --text 'Emissions fall slowly' "
-		     "--trend down --gap");
+	out = nf_ok("baseline set 3.1 --text 'Emissions fall slowly' "
+		    "--trend down --gap");
 	cr_assert_str_eq(out, "2403/baseline/3.1 set (seq 1)\n");
 	free(out);
-	free(ucr_ok("baseline set 3.1 --text 'Emissions fall' --trend down"));
+	free(nf_ok("baseline set 3.1 --text 'Emissions fall' --trend down"));
 	seed_records(); /* seq 3-7 */
-	out = ucr_ok("target set T1 --status withdrawn --owner 'Planning'");
+	out = nf_ok("target set T1 --status withdrawn --owner 'Planning'");
 	cr_assert_str_eq(out, "2403/target/T1 changed (seq 8)\n");
 	free(out);
-	out = ucr_ok("measure N00401 2020 5.1");
+	out = nf_ok("measure N00401 2020 5.1");
 	cr_assert_str_eq(out, "2403/measure/N00401/2020/T recorded (seq 9)\n");
 	free(out);
-	free(ucr_ok("measure N00401 2021 - --status missing --gender K"));
-	free(ucr_ok("measure N00401 2021 4.75 --gender M --status preliminary "
-		    "--area 2480"));
-	free(ucr_ok(
+	free(nf_ok("measure N00401 2021 - --status missing --gender K"));
+	free(nf_ok("measure N00401 2021 4.75 --gender M --status preliminary "
+		   "--area 2480"));
+	free(nf_ok(
 	    "project set PR1 --partners 2480,2401 --start 2024-01-01 "
 	    "--end 2025-12-31 --budget 100000 --funder EU --status ongoing"));
-	free(ucr_ok("group set G1 --theme 3 --members 2403,2480 "
-		    "--from 2024-01-01 --to 2026-12-31"));
-	free(ucr_ok(
+	free(nf_ok("group set G1 --theme 3 --members 2403,2480 "
+		   "--from 2024-01-01 --to 2026-12-31"));
+	free(nf_ok(
 	    "meeting add M2 --kind group-meeting --date 2024-05-02 "
 	    "--women 3 --men 3 --unstated 1 --group G1 --title 'Kick-off'"));
-	free(ucr_ok("network join N1 --name 'Covenant of Mayors' "
-		    "--scope international --date 2024-02-02 --new"));
-	free(ucr_ok("network join N2 --name 'Fossil-free Sweden' "
-		    "--scope national --date 2024-02-03"));
-	free(ucr_ok("decision add D2 --body council --date 2024-06-01 "
-		    "--subject local-plan --ref 'KF 2024/7' "
-		    "--adopts target/T1,2403/project/PR1 --outcome adopted"));
-	out = ucr_ok("delete network/N2");
+	free(nf_ok("network join N1 --name 'Covenant of Mayors' "
+		   "--scope international --date 2024-02-02 --new"));
+	free(nf_ok("network join N2 --name 'Fossil-free Sweden' "
+		   "--scope national --date 2024-02-03"));
+	free(nf_ok("decision add D2 --body council --date 2024-06-01 "
+		   "--subject local-plan --ref 'KF 2024/7' "
+		   "--adopts target/T1,2403/project/PR1 --outcome adopted"));
+	out = nf_ok("delete network/N2");
 	cr_assert_str_eq(out, "2403/network/N2 deleted (seq 18)\n");
 	free(out);
-	out = ucr_ok("network set N1 --name 'Covenant of Mayors EU'");
+	out = nf_ok("network set N1 --name 'Covenant of Mayors EU'");
 	cr_assert_str_eq(out, "2403/network/N1 changed (seq 19)\n");
 	free(out);
-	free(ucr_ok("decision set D1 --outcome deferred"));
+	free(nf_ok("decision set D1 --outcome deferred"));
 
 	all = ucr_json("show --json");
 	rec = find_key(all, "2403/baseline/3.1");
@@ -513,7 +304,7 @@ Test(node, every_command)
 	arr = ucr_json("show --municipality 2480 --json");
 	cr_assert_eq(json_array_size(arr), 0);
 	json_decref(arr);
-	out = ucr_ok("show target");
+	out = nf_ok("show target");
 	cr_assert(strstr(out, "2403/target/T1") != NULL, "%s", out);
 	free(out);
 
@@ -530,7 +321,7 @@ Test(node, every_command)
 	log = ucr_json("log --from 17 --json");
 	cr_assert_eq(json_array_size(log), 4);
 	json_decref(log);
-	out = ucr_ok("log");
+	out = nf_ok("log");
 	cr_assert_eq(lines(out), 20, "%s", out);
 	free(out);
 
@@ -538,10 +329,10 @@ Test(node, every_command)
 	arr = ucr_json("status --json");
 	cr_assert(json_is_object(arr));
 	json_decref(arr);
-	free(ucr_ok("status"));
+	free(nf_ok("status"));
 
 	/* verify re-checks every signature and the chain */
-	out = ucr_ok("verify");
+	out = nf_ok("verify");
 	cr_assert(strstr(out, "ok:") != NULL, "%s", out);
 	free(out);
 	arr = ucr_json("verify --json");
@@ -683,16 +474,16 @@ Test(node, bad_input_stores_nothing)
 	size_t i;
 	int rc;
 
-	start_node();
+	nf_start("");
 	seed_records();
-	free(ucr_ok("indicator add LOCAL1 --title 'Share of renewable heat' "
-		    "--unit %%"));
+	free(nf_ok("indicator add LOCAL1 --title 'Share of renewable heat' "
+		   "--unit %%"));
 	before = snapshot();
 	for (i = 0; i < sizeof(bad_inputs) / sizeof(bad_inputs[0]); i++) {
 		const struct bad *b = &bad_inputs[i];
 
 		out = err = NULL;
-		rc = ucr(&out, &err, "%s", b->args);
+		rc = nf_ucr(&out, &err, "%s", b->args);
 		cr_expect_neq(rc, 0, "ucr %s: exit 0", b->args);
 		cr_expect_eq(lines(err), 1, "ucr %s: not one line: %s", b->args,
 		    err);
@@ -711,7 +502,7 @@ Test(node, bad_input_stores_nothing)
 	free(before);
 	free(after);
 	/* The CLI caught all of these: none reached the daemon's checks. */
-	after = daemon_log();
+	after = nf_log();
 	cr_expect_eq(strstr(after, "refused request"), NULL, "%s", after);
 	free(after);
 }
@@ -724,24 +515,24 @@ Test(node, set_changes_only_the_fields_given)
 {
 	json_t *all, *rec;
 
-	start_node();
-	free(ucr_ok("baseline set 3.1 --text 'Emissions fall' --trend down "
-		    "--gap"));
-	free(ucr_ok("baseline set 3.1 --text 'Emissions fall slowly'"));
-	free(ucr_ok("network join N1 --name CIVITAS --scope international "
-		    "--date 2009-02-02 --new"));
-	free(ucr_ok("network join N1 --name CIVITAS --scope international "
-		    "--date 2009-03-03"));
-	free(ucr_ok("target add T1 --title 'Less CO2' --commitment 3.1 "
-		    "--priority P4 --indicator N00401 --baseline 9.8@2008 "
-		    "--target 6.0@2030"));
-	free(ucr_ok("target add T2 --title 'More work' --commitment 8.1 "
-		    "--priority P5 --baseline 76@2008 --target 80@2025"));
-	free(ucr_ok("indicator add LOCAL1 --title 'Share' --unit %%"));
-	free(ucr_ok("measure LOCAL1 2020 55.5"));
-	free(ucr_ok("measure N00401 2020 5 --status final"));
-	free(ucr_ok("decision add D1 --body board --date 2010-01-01 "
-		    "--subject local_plan --ref 'KS 1'"));
+	nf_start("");
+	free(nf_ok("baseline set 3.1 --text 'Emissions fall' --trend down "
+		   "--gap"));
+	free(nf_ok("baseline set 3.1 --text 'Emissions fall slowly'"));
+	free(nf_ok("network join N1 --name CIVITAS --scope international "
+		   "--date 2009-02-02 --new"));
+	free(nf_ok("network join N1 --name CIVITAS --scope international "
+		   "--date 2009-03-03"));
+	free(nf_ok("target add T1 --title 'Less CO2' --commitment 3.1 "
+		   "--priority P4 --indicator N00401 --baseline 9.8@2008 "
+		   "--target 6.0@2030"));
+	free(nf_ok("target add T2 --title 'More work' --commitment 8.1 "
+		   "--priority P5 --baseline 76@2008 --target 80@2025"));
+	free(nf_ok("indicator add LOCAL1 --title 'Share' --unit %%"));
+	free(nf_ok("measure LOCAL1 2020 55.5"));
+	free(nf_ok("measure N00401 2020 5 --status final"));
+	free(nf_ok("decision add D1 --body board --date 2010-01-01 "
+		   "--subject local_plan --ref 'KS 1'"));
 	all = ucr_json("show --json");
 	rec = find_key(all, "2403/baseline/3.1");
 	cr_assert_str_eq(body_str(rec, "text"), "Emissions fall slowly");
@@ -765,8 +556,8 @@ Test(node, set_changes_only_the_fields_given)
 	    "local-plan");
 	json_decref(all);
 	/* a regional workshop is marked; the programme's rules are the hub's */
-	free(ucr_ok("meeting add W1 --kind workshop --date 2009-05-20 "
-		    "--women 4 --men 5 --regional"));
+	free(nf_ok("meeting add W1 --kind workshop --date 2009-05-20 "
+		   "--women 4 --men 5 --regional"));
 	all = ucr_json("show meeting --json");
 	cr_assert(json_is_true(
 	    json_object_get(json_object_get(json_array_get(all, 0), "body"),
@@ -775,22 +566,22 @@ Test(node, set_changes_only_the_fields_given)
 	{
 		char *err = NULL;
 
-		cr_assert_neq(ucr(NULL, &err,
+		cr_assert_neq(nf_ucr(NULL, &err,
 				  "programme set --start 2008-01-01 --end "
 				  "2010-06-30"),
 		    0);
 		cr_assert(strstr(err, "hub") != NULL, "%s", err);
 		free(err);
 		err = NULL;
-		cr_assert_neq(ucr(NULL, &err,
+		cr_assert_neq(nf_ucr(NULL, &err,
 				  "network register civitas --name CIVITAS"),
 		    0);
 		cr_assert(strstr(err, "hub") != NULL, "%s", err);
 		free(err);
 	}
 	/* --no-gap and --no-new clear the flags */
-	free(ucr_ok("baseline set 3.1 --no-gap"));
-	free(ucr_ok("network join N1 --no-new"));
+	free(nf_ok("baseline set 3.1 --no-gap"));
+	free(nf_ok("network join N1 --no-new"));
 	all = ucr_json("show --json");
 	cr_assert(json_is_false(
 	    json_object_get(json_object_get(find_key(all, "2403/baseline/3.1"),
@@ -811,9 +602,9 @@ Test(node, measurement_keys_and_history)
 	json_t *all, *h, *v;
 	char *out;
 
-	start_node();
-	free(ucr_ok("measure N00401 2020 5.5 --area 2480"));
-	free(ucr_ok("measure N00401 2020 7.1"));
+	nf_start("");
+	free(nf_ok("measure N00401 2020 5.5 --area 2480"));
+	free(nf_ok("measure N00401 2020 7.1"));
 	all = ucr_json("show measure --json");
 	cr_assert_eq(json_array_size(all), 2);
 	cr_assert_str_eq(body_str(find_key(all,
@@ -825,10 +616,10 @@ Test(node, measurement_keys_and_history)
 	    "7.1");
 	json_decref(all);
 
-	free(ucr_ok("target add T1 --title 'Less CO2' --commitment 3.1 "
-		    "--priority P4 --baseline 9.8@2008 --target 6@2030"));
-	free(ucr_ok("target set T1 --title 'Less CO2e'"));
-	free(ucr_ok("delete target/T1"));
+	free(nf_ok("target add T1 --title 'Less CO2' --commitment 3.1 "
+		   "--priority P4 --baseline 9.8@2008 --target 6@2030"));
+	free(nf_ok("target set T1 --title 'Less CO2e'"));
+	free(nf_ok("delete target/T1"));
 	h = ucr_json("history target/T1 --json");
 	cr_assert_eq(json_array_size(h), 3);
 	v = json_array_get(h, 0);
@@ -854,13 +645,13 @@ Test(node, measurement_keys_and_history)
 	h = ucr_json("history measure/N00401/2480/2020/T --json");
 	cr_assert_eq(json_array_size(h), 1);
 	json_decref(h);
-	out = ucr_ok("history target/T1");
+	out = nf_ok("history target/T1");
 	cr_assert_eq(lines(out), 4, "%s", out);
 	cr_assert(strstr(out, "created") && strstr(out, "changed") &&
 		strstr(out, "deleted"),
 	    "%s", out);
 	free(out);
-	cr_assert_neq(ucr(NULL, NULL, "history target/NOPE"), 0);
+	cr_assert_neq(nf_ucr(NULL, NULL, "history target/NOPE"), 0);
 }
 
 /* Names are accepted wherever a code is; KIND/ID works in explain; the
@@ -870,15 +661,15 @@ Test(node, names_short_forms_one_spelling)
 	json_t *j, *d;
 	char *out;
 
-	start_node();
-	free(ucr_ok("measure N00401 2020 5.5 --area 'umeå'"));
-	free(ucr_ok("project add PR1 --title Solar --partners 'Umeå,Vännäs' "
-		    "--start 2009-01-01 --end 2009-12-31"));
-	free(ucr_ok("target add T1 --title 'Less CO2' --commitment 3.1 "
-		    "--priority P4 --indicator N00401 --baseline 9.8@2008 "
-		    "--target 6@2030"));
-	free(ucr_ok("decision add D1 --body board --date 2010-01-01 "
-		    "--subject local_plan --ref 'KS 1' --adopts target/T1"));
+	nf_start("");
+	free(nf_ok("measure N00401 2020 5.5 --area 'umeå'"));
+	free(nf_ok("project add PR1 --title Solar --partners 'Umeå,Vännäs' "
+		   "--start 2009-01-01 --end 2009-12-31"));
+	free(nf_ok("target add T1 --title 'Less CO2' --commitment 3.1 "
+		   "--priority P4 --indicator N00401 --baseline 9.8@2008 "
+		   "--target 6@2030"));
+	free(nf_ok("decision add D1 --body board --date 2010-01-01 "
+		   "--subject local_plan --ref 'KS 1' --adopts target/T1"));
 	j = ucr_json("show --municipality Bjurholm --json");
 	cr_assert_not_null(find_key(j, "2403/measure/N00401/2480/2020/T"));
 	d = json_object_get(json_object_get(find_key(j, "2403/project/PR1"),
@@ -893,7 +684,7 @@ Test(node, names_short_forms_one_spelling)
 				 "municipality")),
 	    "2403");
 	json_decref(j);
-	out = ucr_ok("explain target/T1");
+	out = nf_ok("explain target/T1");
 	cr_assert(strstr(out, "2403/target/T1") != NULL, "%s", out);
 	free(out);
 	j = ucr_json("cycle Bjurholm --json");
@@ -901,7 +692,7 @@ Test(node, names_short_forms_one_spelling)
 	cr_assert_str_eq(json_string_value(json_object_get(d, "subject")),
 	    "local-plan");
 	json_decref(j);
-	cr_assert_neq(ucr(NULL, NULL, "show --municipality Atlantis"), 0);
+	cr_assert_neq(nf_ucr(NULL, NULL, "show --municipality Atlantis"), 0);
 }
 
 /* ---------------------------------------------------------------- restart */
@@ -911,14 +702,14 @@ Test(node, restart_keeps_everything)
 	char *before, *after, *out, *log;
 	struct stat st;
 
-	start_node();
+	nf_start("");
 	seed_records();
-	free(ucr_ok("measure N00401 2020 5.1"));
-	free(ucr_ok("delete project/PR1"));
+	free(nf_ok("measure N00401 2020 5.1"));
+	free(nf_ok("delete project/PR1"));
 	before = snapshot();
-	cr_assert_eq(stop_node(SIGTERM), 0, "SIGTERM: not a clean exit");
-	cr_assert_neq(stat(sockpath, &st), 0, "control socket left behind");
-	log = daemon_log();
+	cr_assert_eq(nf_stop(SIGTERM), 0, "SIGTERM: not a clean exit");
+	cr_assert_neq(stat(nf.sock, &st), 0, "control socket left behind");
+	log = nf_log();
 	cr_assert(strstr(log, "stopping") != NULL, "%s", log);
 	free(log);
 
@@ -927,18 +718,18 @@ Test(node, restart_keeps_everything)
 	cr_assert_str_eq(before, after);
 	free(after);
 
-	start_node();
+	nf_start("");
 	after = snapshot();
 	cr_assert_str_eq(before, after);
 	free(after);
-	out = ucr_ok("network join N1 --name Net --scope national "
-		     "--date 2024-01-01");
+	out = nf_ok("network join N1 --name Net --scope national "
+		    "--date 2024-01-01");
 	cr_assert_str_eq(out, "2403/network/N1 joined (seq 8)\n");
 	free(out);
 	/* SIGINT stops as cleanly as SIGTERM. */
-	cr_assert_eq(stop_node(SIGINT), 0);
-	start_node();
-	free(ucr_ok("verify"));
+	cr_assert_eq(nf_stop(SIGINT), 0);
+	nf_start("");
+	free(nf_ok("verify"));
 	free(before);
 }
 
@@ -953,8 +744,8 @@ Test(node, kill9_loses_nothing_acknowledged)
 	long t0;
 	int rc;
 
-	snprintf(acked, sizeof(acked), "%s/acked", dir);
-	start_node();
+	snprintf(acked, sizeof(acked), "%s/acked", nf.dir);
+	nf_start("");
 	/* One writer, one process per write; an id goes to acked only after
 	 * ucr reported the daemon's acknowledgement. */
 	writer = tu_spawn(NULL,
@@ -962,20 +753,20 @@ Test(node, kill9_loses_nothing_acknowledged)
 	    "ucr -c '%s' network join N$i --name \"Net $i\" --scope national "
 	    "--date 2024-01-01 >/dev/null 2>&1 || exit 0; "
 	    "echo N$i >> '%s'; done",
-	    conf, acked);
+	    nf.conf, acked);
 	cr_assert_gt(writer, 0);
 	cr_assert_eq(tu_wait_cmd(20000,
 			 "test -f '%s' && "
 			 "test $(wc -l < '%s') -ge 40",
 			 acked, acked),
 	    0, "writer too slow");
-	stop_node(SIGKILL);
+	nf_stop(SIGKILL);
 	kill(-writer, SIGKILL); /* a request in flight will get no answer */
 	waitpid(writer, NULL, 0);
 
 	/* A dead daemon is reported at once, not after the timeout. */
 	t0 = now_ms();
-	rc = ucr(NULL, &err,
+	rc = nf_ucr(NULL, &err,
 	    "network join X --name x --scope national "
 	    "--date 2024-01-01");
 	cr_assert_eq(rc, 1);
@@ -983,7 +774,7 @@ Test(node, kill9_loses_nothing_acknowledged)
 	cr_assert_lt(now_ms() - t0, 5000, "took %ld ms", now_ms() - t0);
 	free(err);
 
-	start_node();
+	nf_start("");
 	nets = ucr_json("show network --json");
 	list = tu_read(acked);
 	for (line = strtok_r(list, "\n", &save); line;
@@ -1001,17 +792,17 @@ Test(node, kill9_loses_nothing_acknowledged)
 		(json_int_t)i + 1);
 	json_decref(log);
 	json_decref(nets);
-	free(ucr_ok("verify"));
+	free(nf_ok("verify"));
 
 	/* Killed right after an acknowledged write, too. */
-	free(ucr_ok("target add T1 --title x --commitment 1.1 --priority P1 "
-		    "--direction increase"));
-	stop_node(SIGKILL);
-	start_node();
+	free(nf_ok("target add T1 --title x --commitment 1.1 --priority P1 "
+		   "--direction increase"));
+	nf_stop(SIGKILL);
+	nf_start("");
 	nets = ucr_json("show --key target/T1 --json");
 	cr_assert_eq(json_array_size(nets), 1);
 	json_decref(nets);
-	free(ucr_ok("verify"));
+	free(nf_ok("verify"));
 }
 
 /* ---------------------------------------------------------------- writers */
@@ -1027,13 +818,13 @@ Test(node, concurrent_writers)
 	int i, rc, won, seen[WRITERS * WRITES + 1];
 	size_t j;
 
-	start_node();
+	nf_start("");
 	for (i = 0; i < WRITERS; i++) {
 		w[i] = tu_spawn(NULL,
 		    "for i in $(seq 1 %d); do "
 		    "ucr -c '%s' project add W%d-$i --title \"P $i\" "
 		    "--priority P%d >/dev/null || exit 1; done",
-		    WRITES, conf, i, i % 5 + 1);
+		    WRITES, nf.conf, i, i % 5 + 1);
 		cr_assert_gt(w[i], 0);
 	}
 	for (i = 0; i < WRITERS; i++)
@@ -1053,14 +844,14 @@ Test(node, concurrent_writers)
 		cr_assert_eq(seen[s]++, 0);
 	}
 	json_decref(arr);
-	free(ucr_ok("verify"));
+	free(nf_ok("verify"));
 
 	/* Six officers add the same id at once: exactly one wins. */
 	rc = tu_run(&out, NULL,
 	    "for i in 1 2 3 4 5 6; do "
 	    "( ucr -c '%s' group add RACE --name \"Group $i\" >/dev/null "
 	    "2>>'%s/race.err'; echo $? ) & done; wait",
-	    conf, dir);
+	    nf.conf, nf.dir);
 	cr_assert_eq(rc, 0);
 	for (i = 0, won = 0, p = out; *p; p++)
 		if (*p == '0' || *p == '1') {
@@ -1070,7 +861,7 @@ Test(node, concurrent_writers)
 	cr_assert_eq(i, 6, "%s", out);
 	cr_assert_eq(won, 1, "%d of 6 adds of one id succeeded", won);
 	free(out);
-	snprintf(path, sizeof(path), "%s/race.err", dir);
+	snprintf(path, sizeof(path), "%s/race.err", nf.dir);
 	out = tu_read(path);
 	cr_assert_eq(lines(out), 5, "%s", out);
 	cr_assert(strstr(out, "already") != NULL, "%s", out);
@@ -1088,10 +879,10 @@ Test(node, import_all_or_nothing)
 	json_t *arr;
 	int rc;
 
-	start_node();
+	nf_start("");
 	seed_records();
 
-	snprintf(path, sizeof(path), "%s/good.json", dir);
+	snprintf(path, sizeof(path), "%s/good.json", nf.dir);
 	tu_write(path,
 	    "[{\"kind\":\"target\",\"id\":\"T5\",\"title\":\"Imported\","
 	    "\"commitments\":[\"1.1\"],\"priorities\":[\"P1\"]},\n"
@@ -1100,12 +891,12 @@ Test(node, import_all_or_nothing)
 	    "{\"kind\":\"network\",\"id\":\"N5\",\"name\":\"Net\","
 	    "\"scope\":\"national\",\"joined\":\"2024-01-01\"}]\n");
 	before = snapshot();
-	out = ucr_ok("import --dry-run '%s'", path);
+	out = nf_ok("import --dry-run '%s'", path);
 	free(out);
 	after = snapshot();
 	cr_assert_str_eq(before, after, "--dry-run stored something");
 	free(after);
-	free(ucr_ok("import '%s'", path));
+	free(nf_ok("import '%s'", path));
 	arr = ucr_json("show --json");
 	cr_assert_not_null(find_key(arr, "2403/target/T5"));
 	cr_assert_not_null(find_key(arr, "2403/measure/N00401/2019/T"));
@@ -1115,30 +906,31 @@ Test(node, import_all_or_nothing)
 
 	/* One bad row, last in the file: nothing stored. */
 	before = snapshot();
-	snprintf(path, sizeof(path), "%s/bad.json", dir);
+	snprintf(path, sizeof(path), "%s/bad.json", nf.dir);
 	tu_write(path,
 	    "[{\"kind\":\"target\",\"id\":\"T6\",\"title\":\"x\","
 	    "\"commitments\":[\"1.1\"],\"priorities\":[\"P1\"]},\n"
 	    "{\"kind\":\"measure\",\"indicator\":\"N00401\",\"year\":2019,"
 	    "\"value\":\"abc\"}]\n");
-	rc = ucr(NULL, &err, "import '%s'", path);
+	rc = nf_ucr(NULL, &err, "import '%s'", path);
 	cr_assert_neq(rc, 0);
 	cr_assert_eq(lines(err), 1, "%s", err);
 	cr_assert(strstr(err, "bad.json") && strstr(err, "value"), "%s", err);
 	free(err);
-	snprintf(path, sizeof(path), "%s/bad.csv", dir);
+	snprintf(path, sizeof(path), "%s/bad.csv", nf.dir);
 	tu_write(path,
 	    "kind,id,title,commitments,priorities\n"
 	    "target,T7,From CSV,1.1,P2\n"
 	    "target,T8,Bad,99.9,P2\n");
-	rc = ucr(NULL, &err, "import '%s'", path);
+	rc = nf_ucr(NULL, &err, "import '%s'", path);
 	cr_assert_neq(rc, 0);
 	cr_assert(strstr(err, "bad.csv") && strstr(err, "commitments"), "%s",
 	    err);
 	free(err);
 	/* Two files, the second bad: neither is stored. */
-	snprintf(path, sizeof(path), "'%s/good.json' '%s/bad.csv'", dir, dir);
-	rc = ucr(NULL, &err, "import %s", path);
+	snprintf(path, sizeof(path), "'%s/good.json' '%s/bad.csv'", nf.dir,
+	    nf.dir);
+	rc = nf_ucr(NULL, &err, "import %s", path);
 	cr_assert_neq(rc, 0);
 	free(err);
 	after = snapshot();
@@ -1146,11 +938,11 @@ Test(node, import_all_or_nothing)
 	free(after);
 	free(before);
 
-	snprintf(path, sizeof(path), "%s/good.csv", dir);
+	snprintf(path, sizeof(path), "%s/good.csv", nf.dir);
 	tu_write(path,
 	    "kind,id,title,commitments,priorities\n"
 	    "target,T7,From CSV,1.1,P2\n");
-	free(ucr_ok("import '%s'", path));
+	free(nf_ok("import '%s'", path));
 	arr = ucr_json("show --key target/T7 --json");
 	cr_assert_eq(json_array_size(arr), 1);
 	json_decref(arr);
@@ -1182,25 +974,25 @@ Test(node, import_large_streamed_all_or_nothing, .timeout = 300)
 	json_t *j;
 	int rc;
 
-	start_node();
-	snprintf(path, sizeof(path), "%s/big.csv", dir);
+	nf_start("");
+	snprintf(path, sizeof(path), "%s/big.csv", nf.dir);
 	write_networks(path, N);
-	snprintf(dpath, sizeof(dpath), "%s/decision.json", dir);
+	snprintf(dpath, sizeof(dpath), "%s/decision.json", nf.dir);
 	tu_write(dpath,
 	    "[{\"kind\":\"decision\",\"id\":\"D1\",\"body\":\"board\","
 	    "\"date\":\"2010-02-15\",\"subject\":\"other\","
 	    "\"ref\":\"KS 1\",\"adopts\":[\"target/T404\"]}]\n");
-	before = ucr_ok("log --json");
-	rc = ucr(NULL, &err, "import '%s' '%s'", path, dpath);
+	before = nf_ok("log --json");
+	rc = nf_ucr(NULL, &err, "import '%s' '%s'", path, dpath);
 	cr_assert_neq(rc, 0, "an import adopting an unknown record passed");
 	cr_assert(strstr(err, "T404") != NULL, "%s", err);
 	free(err);
-	after = ucr_ok("log --json");
+	after = nf_ok("log --json");
 	cr_assert_str_eq(before, after, "a refused import stored something");
 	free(before);
 	free(after);
 
-	out = ucr_ok("import --json '%s'", path);
+	out = nf_ok("import --json '%s'", path);
 	j = json_loads(out, 0, NULL);
 	cr_assert_not_null(j, "%s", out);
 	cr_assert_eq(json_integer_value(json_object_get(j, "records")), N);
@@ -1215,7 +1007,7 @@ Test(node, import_large_streamed_all_or_nothing, .timeout = 300)
 	j = ucr_json("show --key network/N0 --json");
 	cr_assert_eq(json_array_size(j), 1);
 	json_decref(j);
-	free(ucr_ok("verify"));
+	free(nf_ok("verify"));
 }
 
 /* ---------------------------------------------------------------- daemon */
@@ -1226,17 +1018,17 @@ Test(node, second_daemon_refused)
 	struct stat st;
 	int rc;
 
-	start_node();
+	nf_start("");
 	/* The same configuration... */
-	rc = tu_run(NULL, &err, "timeout 10 ucr-node -d -f '%s'", conf);
+	rc = tu_run(NULL, &err, "timeout 10 ucr-node -d -f '%s'", nf.conf);
 	cr_assert_neq(rc, 0);
 	cr_assert_neq(rc, 124, "the second ucr-node kept running");
 	cr_assert(strstr(err, "in use by another ucr-node") != NULL, "%s", err);
 	cr_assert_eq(lines(err), 1, "%s", err);
 	free(err);
 	/* ...or another control socket on the same store. */
-	snprintf(conf2, sizeof(conf2), "%s/other.conf", dir);
-	write_conf(conf2, "store", "ipc://other.sock");
+	snprintf(conf2, sizeof(conf2), "%s/other.conf", nf.dir);
+	nf_conf(conf2, "node.key", "store", "ipc://other.sock");
 	rc = tu_run(NULL, &err, "timeout 10 ucr-node -d -f '%s'", conf2);
 	cr_assert_neq(rc, 0);
 	cr_assert_neq(rc, 124);
@@ -1244,11 +1036,11 @@ Test(node, second_daemon_refused)
 	free(err);
 
 	/* The first one is untouched and serves on. */
-	cr_assert_eq(stat(sockpath, &st), 0, "control socket was removed");
-	out = ucr_ok("group add G1 --name x");
+	cr_assert_eq(stat(nf.sock, &st), 0, "control socket was removed");
+	out = nf_ok("group add G1 --name x");
 	cr_assert_str_eq(out, "2403/group/G1 added (seq 1)\n");
 	free(out);
-	cr_assert_eq(stop_node(SIGTERM), 0);
+	cr_assert_eq(nf_stop(SIGTERM), 0);
 }
 
 static void
@@ -1298,16 +1090,16 @@ Test(node, malformed_frames_get_error_replies)
 	char *before, *after, *log;
 	int i, rc;
 
-	start_node();
-	free(ucr_ok("network join N0 --name Net --scope national "
-		    "--date 2024-01-01"));
+	nf_start("");
+	free(nf_ok("network join N0 --name Net --scope national "
+		   "--date 2024-01-01"));
 	before = snapshot();
 
 	expect_error(garbage, sizeof(garbage), UCR_EPROTO, "garbage");
 	expect_error(truncated, sizeof(truncated), UCR_EPROTO, "truncated");
 	expect_error("", 0, 0, "empty frame");
 	/* A multi-part message is answered too, never left hanging. */
-	cr_assert_eq(raw_send(&rep, parts, lens, 2, 5000), 0);
+	cr_assert_eq(nf_send(&rep, parts, lens, 2, 5000), 0);
 	cr_assert_neq(rep->code, 0);
 	ucr__reply__free_unpacked(rep, NULL);
 	/* Random bytes: every one answered. */
@@ -1399,21 +1191,21 @@ Test(node, malformed_frames_get_error_replies)
 	cr_assert_str_eq(before, after, "a refused frame stored something");
 	free(after);
 	free(before);
-	cr_assert(serving(5000));
-	free(ucr_ok("network join N1 --name Net --scope national "
-		    "--date 2024-01-01"));
+	cr_assert(nf_serving(5000));
+	free(nf_ok("network join N1 --name Net --scope national "
+		   "--date 2024-01-01"));
 	m.year = 2020;
 	r2.key = "2403/measure/N00401/2020/T";
 	req.body_case = UCR__REQUEST__BODY_PUT;
 	req.put = &put2;
-	rc = raw_request(&rep, &req);
+	rc = nf_request(&rep, &req, 5000);
 	cr_assert_eq(rc, 0);
 	cr_assert_eq(rep->code, 0, "%s", rep->message);
 	cr_assert_eq(rep->last_seq, 3);
 	ucr__reply__free_unpacked(rep, NULL);
-	free(ucr_ok("verify"));
-	cr_assert_eq(stop_node(SIGTERM), 0, "the daemon did not survive");
-	log = daemon_log();
+	free(nf_ok("verify"));
+	cr_assert_eq(nf_stop(SIGTERM), 0, "the daemon did not survive");
+	log = nf_log();
 	cr_assert(strstr(log, "refused request") != NULL, "%s", log);
 	free(log);
 }
