@@ -753,14 +753,20 @@ found_cb(const struct ucr_rec *r, void *arg)
 
 /* Does the hub's store hold a current record under key? */
 int
-hub_holds(const char *key)
+site_holds(const struct site *s, const char *key)
 {
-	struct ucr_store *st = store_ro(hub.data);
+	struct ucr_store *st = store_ro(s->data);
 	int found = 0;
 
 	ucr_store_get(st, key, found_cb, &found);
 	ucr_store_free(st);
 	return found;
+}
+
+int
+hub_holds(const char *key)
+{
+	return site_holds(&hub, key);
 }
 
 int
@@ -779,8 +785,14 @@ hub_quarantined(void)
 void
 client_open(struct client *c, struct ucr_key *key)
 {
+	client_open_hwm(c, key, 0);
+}
+
+void
+client_open_hwm(struct client *c, struct ucr_key *key, int rcvhwm)
+{
 	char server[41], pub[41], *sec = NULL, ep[64];
-	int zero = 0;
+	int zero = 0, small = 4096;
 
 	memset(c, 0, sizeof(*c));
 	c->key = key;
@@ -797,6 +809,10 @@ client_open(struct client *c, struct ucr_key *key)
 	cr_assert_eq(zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, pub, 40), 0);
 	cr_assert_eq(zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, sec, 40), 0);
 	sodium_free(sec);
+	if (rcvhwm > 0) {
+		zmq_setsockopt(c->sock, ZMQ_RCVHWM, &rcvhwm, sizeof(rcvhwm));
+		zmq_setsockopt(c->sock, ZMQ_RCVBUF, &small, sizeof(small));
+	}
 	snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", port);
 	cr_assert_eq(zmq_connect(c->sock, ep), 0);
 }

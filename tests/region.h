@@ -169,10 +169,16 @@ void node_up(int i);
 json_t *hub_peer(const char *hex);
 /* Open a store read-only in this process (LMDB allows a live writer). */
 struct ucr_store *store_ro(const char *data);
-/* Does the hub's store hold a current record under key? */
+/* Does a site's store hold a current record under key (while it runs)? */
+int site_holds(const struct site *s, const char *key);
 int hub_holds(const char *key);
 int hub_quarantined(void);
 void client_open(struct client *c, struct ucr_key *key);
+/*
+ * The same with rcvhwm > 0: a client that reads slowly or never (its
+ * receive queue and buffer small).
+ */
+void client_open_hwm(struct client *c, struct ucr_key *key, int rcvhwm);
 void client_close(struct client *c);
 void client_send_raw(struct client *c, const void *buf, size_t len);
 void client_send(struct client *c, const Ucr__Frame *f);

@@ -25,8 +25,6 @@
 #include "testutil.h"
 #include "wire.h"
 
-static long proc_kb(pid_t pid, const char *field);
-
 /*
  * Memory bounds are asserted only without AddressSanitizer: its shadow
  * memory and quarantine of freed blocks make a daemon's RSS say nothing
@@ -42,7 +40,7 @@ static long proc_kb(pid_t pid, const char *field);
 static void
 hub_peak_bounded(void)
 {
-	long hwm = proc_kb(hub.pid, "VmHWM");
+	long hwm = peak_kb(hub.pid);
 
 	cr_assert_gt(hwm, 0);
 	if (MEMORY_CHECKED)
@@ -51,76 +49,7 @@ hub_peak_bounded(void)
 
 TestSuite(budget, .init = region_setup, .fini = region_teardown, .timeout = 90);
 
-/* rcvhwm > 0: a client that reads slowly or never (its queue small). */
-static void
-client_open_hwm(struct client *c, struct ucr_key *key, int rcvhwm)
-{
-	char server[41], pub[41], *sec = NULL, ep[64];
-	int zero = 0, small = 4096;
-
-	memset(c, 0, sizeof(*c));
-	c->key = key;
-	randombytes_buf(&c->epoch, sizeof(c->epoch));
-	c->epoch |= 1;
-	c->zctx = zmq_ctx_new();
-	c->sock = zmq_socket(c->zctx, ZMQ_DEALER);
-	cr_assert_eq(ucr_key_curve_public(server, hubpk), 0);
-	cr_assert_eq(ucr_key_curve_public(pub, key->pk), 0);
-	cr_assert_eq(ucr_key_curve_secret(&sec, key), 0);
-	zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof(zero));
-	cr_assert_eq(zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, server, 40),
-	    0);
-	cr_assert_eq(zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, pub, 40), 0);
-	cr_assert_eq(zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, sec, 40), 0);
-	sodium_free(sec);
-	if (rcvhwm > 0) {
-		zmq_setsockopt(c->sock, ZMQ_RCVHWM, &rcvhwm, sizeof(rcvhwm));
-		zmq_setsockopt(c->sock, ZMQ_RCVBUF, &small, sizeof(small));
-	}
-	snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", port);
-	cr_assert_eq(zmq_connect(c->sock, ep), 0);
-}
-
 /* ================================================================ budget */
-
-/* A field of /proc/PID/status in kB ("VmRSS", "VmHWM"), or -1. */
-static long
-proc_kb(pid_t pid, const char *field)
-{
-	char path[64], line[256];
-	size_t n = strlen(field);
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, field, n) == 0 && line[n] == ':')
-			v = strtol(line + n + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
-static int
-found_cb(const struct ucr_rec *r, void *arg)
-{
-	(void)r;
-	*(int *)arg = 1;
-	return 0;
-}
-
-/* Does a site's store hold this record key (read-only, while it runs)? */
-static int
-site_holds(const struct site *s, const char *key)
-{
-	struct ucr_store *st = store_ro(s->data);
-	int found = 0;
-
-	ucr_store_get(st, key, found_cb, &found);
-	ucr_store_free(st);
-	return found;
-}
 
 /* One record written on node w reaches node r (through the hub). */
 static void
@@ -317,7 +246,7 @@ Test(budget, slow_reader_bounded, .timeout = 120)
 		    tail(&hub));
 		sleep_ms(100);
 	}
-	rss0 = proc_kb(hub.pid, "VmRSS");
+	rss0 = rss_kb(hub.pid);
 
 	k = enrolled_key("2403", "client");
 	client_open_hwm(&c, k, 1);
@@ -326,7 +255,7 @@ Test(budget, slow_reader_bounded, .timeout = 120)
 		sleep_ms(100);
 	}
 	honest_sync(0, 1, "S1", 10000);
-	rss1 = proc_kb(hub.pid, "VmRSS");
+	rss1 = rss_kb(hub.pid);
 	cr_assert(!MEMORY_CHECKED || rss1 - rss0 < 16 * 1024,
 	    "the hub grew from %ld to %ld kB for a peer that never reads", rss0,
 	    rss1);
