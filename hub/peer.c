@@ -80,6 +80,8 @@ struct hold {
 	unsigned gen;   /* the Hello that last mentioned it */
 	int inflight;   /* relay batches of this log in flight */
 	uint64_t stop;  /* an older peer: relayed only below this seq */
+	uint64_t refused_at; /* an older peer: short acks at this seq */
+	int refusals;        /* ... how many in a row */
 };
 
 /* A relay batch sent and not yet acknowledged. */
@@ -589,6 +591,35 @@ flight_acked(struct peer *p, struct hold *hd, uint64_t seq)
 
 /* ------------------------------------------------ older peers (5.10) */
 
+/*
+ * Hold a log back from an older peer from seq on, and say so once: on the
+ * hub's log, in `ucr peers` ("held"), and to the peer as an Error it logs.
+ */
+static void
+older_hold(struct hub *h, struct peer *p, struct hold *hd, uint64_t seq,
+    const char *why)
+{
+	Ucr__Frame f = UCR__FRAME__INIT;
+	Ucr__Error e = UCR__ERROR__INIT;
+	char an[17];
+
+	if (hd->stop != 0 && hd->stop <= seq)
+		return;
+	hd->stop = seq;
+	ucr_hex(an, hd->author, 8);
+	snprintf(p->held, sizeof(p->held),
+	    "log %s relayed to seq %llu only: seq %llu %s; upgrade the node "
+	    "to receive the rest",
+	    an, (unsigned long long)(seq - 1), (unsigned long long)seq, why);
+	log_warnx("peer %s: speaks protocol revision %u: %s", p->code,
+	    p->revision, p->held);
+	e.code = UCR_ESCHEMA;
+	e.message = p->held;
+	f.body_case = UCR__FRAME__BODY_ERROR;
+	f.error = &e;
+	send_to(h, p, &f);
+}
+
 /* The last seq of a log to relay to the peer. */
 static uint64_t
 relay_end(const struct hold *hd, const struct ucr_head *head)
@@ -611,13 +642,11 @@ static int
 relay_cut_older(struct hub *h, struct peer *p, struct hold *hd,
     const struct ucr_key *key, Ucr__Batch **bp)
 {
-	Ucr__Frame f = UCR__FRAME__INIT;
-	Ucr__Error e = UCR__ERROR__INIT;
 	Ucr__Batch *b = *bp;
 	uint32_t kind = 0;
 	uint64_t seq, first = b->first_seq;
 	uint8_t author[32];
-	char an[17];
+	char what[96];
 	size_t i;
 	int rc;
 
@@ -628,28 +657,61 @@ relay_cut_older(struct hub *h, struct peer *p, struct hold *hd,
 	memcpy(author, b->author.data, 32);
 	ucr_batch_free(b);
 	*bp = NULL;
-	if (hd->stop == 0 || seq < hd->stop) {
-		hd->stop = seq;
-		ucr_hex(an, author, 8);
-		snprintf(p->held, sizeof(p->held),
-		    "log %s relayed to seq %llu only: seq %llu is a record "
-		    "kind (%s) that release 0.1.0 does not know; upgrade the "
-		    "node to receive the rest",
-		    an, (unsigned long long)(seq - 1), (unsigned long long)seq,
-		    ucr_kind_name((Ucr__Record__BodyCase)kind));
-		log_warnx("peer %s: speaks protocol revision %u: %s", p->code,
-		    p->revision, p->held);
-		e.code = UCR_ESCHEMA;
-		e.message = p->held;
-		f.body_case = UCR__FRAME__BODY_ERROR;
-		f.error = &e;
-		send_to(h, p, &f);
-	}
+	snprintf(what, sizeof(what),
+	    "is a record kind (%s) that release 0.1.0 does not know",
+	    ucr_kind_name((Ucr__Record__BodyCase)kind));
+	older_hold(h, p, hd, seq, what);
 	if (seq <= first)
 		return UCR_ENOTFOUND;
 	rc = ucr_store_batch(h->d.store, key, author, hd->epoch, first, seq - 1,
 	    p->batch, bp);
 	return rc;
+}
+
+/* Refusals in a row, at one seq, after which an older peer is not sent
+ * that log again on this connection. */
+#define OLDER_REFUSALS 3
+
+/*
+ * An older peer may refuse a log for what it cannot know, not only a
+ * record kind: the key of a roster entry held back from it (a key enrolled
+ * after the first record of a new kind in the hub's log). It acks short,
+ * and would be sent the same batch again at once, for ever. A peer of an
+ * older revision that acks the same log short at the same seq
+ * OLDER_REFUSALS times in a row is held back there like a new kind; a
+ * new connection tries again. (One short ack is normal: a duplicate.)
+ */
+static void
+older_refused(struct hub *h, struct peer *p, struct hold *hd, uint64_t seq)
+{
+	int i, below = 0, beyond = 0;
+
+	if (p->revision >= UCR_PROTOCOL_REVISION)
+		return;
+	for (i = 0; i < p->nflights; i++) {
+		const struct flight *fl = &p->flights[i];
+
+		if (fl->epoch != hd->epoch ||
+		    memcmp(fl->author, hd->author, 32) != 0)
+			continue;
+		if (fl->last <= seq)
+			below = 1;
+		else
+			beyond = 1;
+	}
+	if (below || !beyond) {
+		hd->refusals = 0; /* progress, or nothing in flight */
+		return;
+	}
+	if (hd->refused_at != seq) {
+		hd->refused_at = seq;
+		hd->refusals = 0;
+	}
+	if (++hd->refusals >= OLDER_REFUSALS)
+		older_hold(h, p, hd, seq + 1,
+		    "was refused by this node again and again (release 0.1.0 "
+		    "lacks what it needs to check it, a roster entry held back "
+		    "from it for example)");
 }
 
 /*
@@ -860,8 +922,10 @@ hello_revision(struct peer *p, const Ucr__Hello *hello, int first)
 	size_t i;
 
 	if (first || hello->revision != p->revision) {
-		for (i = 0; i < p->nholds; i++)
+		for (i = 0; i < p->nholds; i++) {
 			p->holds[i].stop = 0;
+			p->holds[i].refusals = 0;
+		}
 		p->held[0] = '\0';
 	}
 	p->revision = hello->revision;
@@ -1260,6 +1324,7 @@ on_ack(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 		    ucr_strerror(why));
 		return;
 	}
+	older_refused(h, p, hd, a->seq);
 	flight_acked(p, hd, a->seq);
 	if (memcmp(a->author.data, p->key, 32) == 0 && a->epoch == p->epoch) {
 		struct ucr_head head;

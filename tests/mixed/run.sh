@@ -94,19 +94,25 @@ data = $R/hub.data
 control = ipc://$R/hub.sock
 listen = tcp://127.0.0.1:$PORT
 EOF
-	for c in 2403 2480; do
-		hex=$("$(bin $c)/ucr" keygen --out "$R/$c.key" | head -1 | cut -c1-64)
-		echo "$hex" >"$R/$c.hex"
-		cat >"$R/$c.conf" <<EOF
+	echo "$hubhex" >"$R/hub.hex"
+	node_conf 2403 2403
+	node_conf 2480 2480
+}
+
+node_conf() { # node_conf SITE CODE: a node's key and configuration
+	local hex
+	[ -e "$R/rel.$1" ] || echo new >"$R/rel.$1"
+	hex=$("$(bin "$1")/ucr" keygen --out "$R/$1.key" | head -1 | cut -c1-64)
+	echo "$hex" >"$R/$1.hex"
+	cat >"$R/$1.conf" <<EOF
 [node]
-municipality = $c
-key = $R/$c.key
-data = $R/$c.data
-control = ipc://$R/$c.sock
+municipality = $2
+key = $R/$1.key
+data = $R/$1.data
+control = ipc://$R/$1.sock
 hub = tcp://127.0.0.1:$PORT
-hub_key = $hubhex
+hub_key = $(cat "$R/hub.hex")
 EOF
-	done
 }
 
 start() { # start SITE
@@ -264,6 +270,21 @@ check "A: ucr peers on the hub says what is held back and to upgrade" \
 check "A: the 0.1.0 node's log says to upgrade it" log_has 2403 'upgrade the node'
 check "A: no alarm on any site" no_alarms
 
+# A key enrolled after the hub's log was held back from the 0.1.0 node (a
+# second node of 2480, this release): 0.1.0 cannot check that log, refuses
+# it a few times, and then it is held back too: no refusal loop.
+node_conf 2480b 2480
+U hub roster add 2480 "$(cat "$R/2480b.hex")" --name "Umeå, second office" \
+	>/dev/null || fail "roster add a second key"
+start 2480b
+U 2480b network join C1 --name "Second office's net" --scope national \
+	--date 2022-01-01 >/dev/null || fail "second node writes"
+check "A: the second key's log reaches the new node" wait_for 30 seq_is 2480 2480b 1
+check "A: the hub holds it back from the 0.1.0 node after its refusals" \
+	wait_for 30 log_has hub 'again and again'
+check "A: ... which then refuses nothing more" quiet_for 2403 3
+check "A: ... and holds none of it" [ "$(seq_of 2403 2480b)" = 0 ]
+
 # A 0.1.0 node restored from a copy and written to offline: the hub's
 # REBASE case. 0.1.0 cannot re-base: it is told to upgrade, it stops
 # sending its log, nothing is stopped or lost at the hub.
@@ -305,18 +326,18 @@ check "A: the 0.1.0 node keeps receiving the other logs" \
 upgrade 2403
 check "A: upgraded, the node re-bases its offline writes (hub holds 5)" \
 	wait_for 60 seq_is hub 2403 5
-check "A: every site holds the same view" wait_for 60 same_digest hub 2403 2480
+check "A: every site holds the same view" wait_for 60 same_digest hub 2403 2480 2480b
 check "A: the upgraded node holds every write of both releases" has_keys 2403 \
 	2403/network/A1 2403/network/A2 2403/network/A3 2403/network/A4 \
 	2403/network/A5 2480/network/B1 2480/meeting/M1 \
 	2480/indicator/X2480A 2480/network/B2 region/programme/programme \
-	region/member/2284
+	region/member/2284 2480/network/C1
 check "A: the upgraded node re-based (ucr peers)" \
 	[ "$(node_field 2403 rebased)" -ge 2 ]
 check "A: the hub holds nothing back from the upgraded node" \
 	[ "$(peer_field 2403 held)" = "" ]
 check "A: every store verifies" verify_all
-for s in hub 2403 2480; do stop $s; done
+for s in hub 2403 2480 2480b; do stop $s; done
 
 # ------------------------------------------------------------ B: nodes first
 
