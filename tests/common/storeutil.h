@@ -127,4 +127,63 @@ su_records(struct ucr_store *s)
 	return n;
 }
 
+/*
+ * The usual folder: a new temp folder (*dir), a hub key and store ("hub",
+ * owner region) and a node key and store ("node", 2403) in it; hub or node
+ * NULL: that store is not opened. With enrol, the hub's store enrols the
+ * node's key.
+ */
+static inline void
+su_setup(char **dir, struct ucr_key **hubk, struct ucr_store **hub,
+    struct ucr_key **nodek, struct ucr_store **node, int enrol)
+{
+	cr_assert_eq(ucr_crypto_init(), 0);
+	*dir = tu_tempdir();
+	cr_assert_not_null(*dir);
+	cr_assert_eq(ucr_key_generate(hubk), 0);
+	cr_assert_eq(ucr_key_generate(nodek), 0);
+	if (hub)
+		*hub = su_open(*dir, "hub", *hubk, "region", (*hubk)->pk, 0);
+	if (node)
+		*node = su_open(*dir, "node", *nodek, "2403", (*hubk)->pk, 0);
+	if (enrol)
+		cr_assert_eq(su_append(*hub, *hubk,
+				 su_roster((*nodek)->pk, "2403")),
+		    0);
+}
+
+/* Free what su_setup made and remove the folder. */
+static inline void
+su_teardown(char *dir, struct ucr_key *hubk, struct ucr_store *hub,
+    struct ucr_key *nodek, struct ucr_store *node)
+{
+	ucr_store_free(hub);
+	ucr_store_free(node);
+	ucr_key_free(hubk);
+	ucr_key_free(nodek);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/*
+ * A node store "orig" (nodek, 2403) with entries 1-3, copied as plain files
+ * to "copy" (a snapshot of the store); both open.
+ */
+static inline void
+su_copied(const char *dir, const struct ucr_key *nodek, const uint8_t *hub,
+    struct ucr_store **orig, struct ucr_store **copy)
+{
+	char cmd[1024];
+	int i;
+
+	*orig = su_open(dir, "orig", nodek, "2403", hub, 0);
+	for (i = 1; i <= 3; i++)
+		cr_assert_eq(su_append(*orig, nodek, su_network("2403", i)), 0);
+	ucr_store_free(*orig);
+	snprintf(cmd, sizeof(cmd), "cp -a '%s/orig' '%s/copy'", dir, dir);
+	cr_assert_eq(system(cmd), 0);
+	*orig = su_open(dir, "orig", nodek, "2403", hub, 0);
+	*copy = su_open(dir, "copy", nodek, "2403", hub, 0);
+}
+
 #endif

@@ -19,23 +19,8 @@ static uint64_t epoch;
 static void
 setup(void)
 {
-	char cmd[1024];
-	int i;
-
-	cr_assert_eq(ucr_crypto_init(), 0);
-	dir = tu_tempdir();
-	cr_assert_eq(ucr_key_generate(&hubk), 0);
-	cr_assert_eq(ucr_key_generate(&nodek), 0);
-	hub = su_open(dir, "hub", hubk, "region", hubk->pk, 0);
-	cr_assert_eq(su_append(hub, hubk, su_roster(nodek->pk, "2403")), 0);
-	orig = su_open(dir, "orig", nodek, "2403", hubk->pk, 0);
-	for (i = 1; i <= 3; i++)
-		cr_assert_eq(su_append(orig, nodek, su_network("2403", i)), 0);
-	ucr_store_free(orig);
-	snprintf(cmd, sizeof(cmd), "cp -a '%s/orig' '%s/copy'", dir, dir);
-	cr_assert_eq(system(cmd), 0);
-	orig = su_open(dir, "orig", nodek, "2403", hubk->pk, 0);
-	copy = su_open(dir, "copy", nodek, "2403", hubk->pk, 0);
+	su_setup(&dir, &hubk, &hub, &nodek, NULL, 1);
+	su_copied(dir, nodek, hubk->pk, &orig, &copy);
 	cr_assert_eq(ucr_store_identity(orig, NULL, &epoch, NULL, 0), 0);
 	/* seq 4 and 5 in the original, a different 4 and 5 in the copy */
 	cr_assert_eq(su_append(orig, nodek, su_network("2403", 4)), 0);
@@ -47,13 +32,9 @@ setup(void)
 static void
 teardown(void)
 {
-	ucr_store_free(hub);
 	ucr_store_free(orig);
 	ucr_store_free(copy);
-	ucr_key_free(hubk);
-	ucr_key_free(nodek);
-	tu_rmrf(dir);
-	free(dir);
+	su_teardown(dir, hubk, hub, nodek, NULL);
 }
 
 TestSuite(fork, .init = setup, .fini = teardown, .timeout = 60);

@@ -14,25 +14,15 @@ static struct ucr_store *hub, *node;
 static void
 setup(void)
 {
-	cr_assert_eq(ucr_crypto_init(), 0);
-	dir = tu_tempdir();
-	cr_assert_eq(ucr_key_generate(&hubk), 0);
-	cr_assert_eq(ucr_key_generate(&nodek), 0);
+	su_setup(&dir, &hubk, &hub, &nodek, &node, 0);
 	cr_assert_eq(ucr_key_generate(&otherk), 0);
-	hub = su_open(dir, "hub", hubk, "region", hubk->pk, 0);
-	node = su_open(dir, "node", nodek, "2403", hubk->pk, 0);
 }
 
 static void
 teardown(void)
 {
-	ucr_store_free(hub);
-	ucr_store_free(node);
-	ucr_key_free(hubk);
-	ucr_key_free(nodek);
 	ucr_key_free(otherk);
-	tu_rmrf(dir);
-	free(dir);
+	su_teardown(dir, hubk, hub, nodek, node);
 }
 
 TestSuite(roster, .init = setup, .fini = teardown, .timeout = 60);

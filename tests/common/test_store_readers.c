@@ -20,13 +20,7 @@ static pid_t kids[NREADERS];
 static void
 setup(void)
 {
-	cr_assert_eq(ucr_crypto_init(), 0);
-	dir = tu_tempdir();
-	cr_assert_eq(ucr_key_generate(&hubk), 0);
-	cr_assert_eq(ucr_key_generate(&nodek), 0);
-	hub = su_open(dir, "hub", hubk, "region", hubk->pk, 0);
-	node = su_open(dir, "node", nodek, "2403", hubk->pk, 0);
-	cr_assert_eq(su_append(hub, hubk, su_roster(nodek->pk, "2403")), 0);
+	su_setup(&dir, &hubk, &hub, &nodek, &node, 1);
 }
 
 static void
@@ -39,12 +33,7 @@ teardown(void)
 			kill(kids[i], SIGKILL);
 			waitpid(kids[i], NULL, 0);
 		}
-	ucr_store_free(hub);
-	ucr_store_free(node);
-	ucr_key_free(hubk);
-	ucr_key_free(nodek);
-	tu_rmrf(dir);
-	free(dir);
+	su_teardown(dir, hubk, hub, nodek, node);
 }
 
 TestSuite(store_readers, .init = setup, .fini = teardown, .timeout = 120);
