@@ -306,6 +306,12 @@ row_end(struct writer *w)
 		fputs("\r\n", w->f);
 	w->row++;
 	w->col = 0;
+	/* libxlsxwriter drops a cell past the last row without a word: a
+	   sheet cut short must be an error, not a silent loss. */
+	if (w->kind == W_XLSX && w->row >= LXW_ROW_MAX)
+		writer_fail(w, w->sheet,
+		    _("more rows than a workbook sheet holds (1 048 576); "
+		      "use --csv"));
 }
 
 /* Close the sheet; CSV: the file goes into place. */
@@ -677,6 +683,10 @@ export_xlsx(const char *path, const struct export_data *d, int json)
 	}
 	fclose(f);
 	opt.use_zip64 = LXW_FALSE;
+	/* Rows go out as they are written (each sheet through a temporary
+	   file): the workbook's memory stays one row's, whatever the store
+	   holds. Strings are then inline in their cells, not shared. */
+	opt.constant_memory = LXW_TRUE;
 	w.wb = workbook_new_opt(tmp, &opt);
 	if (w.wb == NULL) {
 		cli_error("export: %s: out of memory", path);
