@@ -424,6 +424,8 @@ exc_label(enum ucr_view_exc k)
 		return _("network");
 	case UCR_EXC_QUIET:
 		return _("no new data");
+	case UCR_EXC_MEMBERS:
+		return _("members left out");
 	default:
 		return _("quarantined");
 	}

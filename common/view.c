@@ -1977,7 +1977,9 @@ exc_add(struct fold *f, size_t *cap, enum ucr_view_exc kind, const char *mun,
 /* Exceptions, in a fixed order: stale nodes, overdue targets,
    deteriorating targets, quarantined input, records changed after
    adoption, networks outside the register, then the softer notes of
-   municipalities without new data. */
+   municipalities without new data; first of all, members left out of
+   the view for the budget (a figure over fewer members than the region
+   has must say so). */
 static void
 fold_exceptions(struct fold *f, const struct ucr_view_params *p)
 {
@@ -1986,6 +1988,13 @@ fold_exceptions(struct fold *f, const struct ucr_view_params *p)
 	struct tr t;
 	int m;
 
+	if (v->members_over > 0) {
+		TR(f, t,
+		    N_("%zu member records beyond the budget of %d members "
+		       "left out of every figure"),
+		    v->members_over, UCR_MAX_MEMBERS);
+		exc_add(f, &cap, UCR_EXC_MEMBERS, NULL, NULL, t);
+	}
 	for (m = 0; m < (int)v->nmun; m++) {
 		const struct ucr_view_municipality *mu = &v->mun[m];
 

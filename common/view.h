@@ -279,6 +279,7 @@ enum ucr_view_exc {
 	UCR_EXC_CHANGED,    /* an adopted record changed after adoption */
 	UCR_EXC_UNMATCHED,  /* a network join not in the region's register */
 	UCR_EXC_QUIET,      /* no new data for quiet_after (a softer note) */
+	UCR_EXC_MEMBERS,    /* Member records beyond UCR_MAX_MEMBERS left out */
 };
 
 struct ucr_view_exception {

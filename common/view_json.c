@@ -211,6 +211,8 @@ exc_name(enum ucr_view_exc k)
 		return "unregistered_network";
 	case UCR_EXC_QUIET:
 		return "no_new_data";
+	case UCR_EXC_MEMBERS:
+		return "members_over_budget";
 	default:
 		return "quarantine";
 	}

@@ -1769,6 +1769,26 @@ Test(members, beyond_the_budget_left_out)
 			 ucr_municipalities_se[UCR_MAX_MEMBERS].code),
 	    -1);
 	cr_assert_geq(ucr_view_mun_index(v, ucr_municipalities_se[0].code), 0);
+	/* and the view says so, first among the exceptions */
+	cr_assert_geq(v->nexceptions, 1);
+	cr_assert_eq(v->exceptions[0].kind, UCR_EXC_MEMBERS);
+	cr_assert(strstr(v->exceptions[0].text, "3 member records") != NULL,
+	    "%s", v->exceptions[0].text);
+	ucr_view_free(v);
+}
+
+/* Within the budget there is no such exception. */
+Test(members, within_the_budget_no_exception)
+{
+	struct ucr_view *v;
+	size_t i;
+
+	add_member("2284", "Örnsköldsvik", 0);
+	add_six_members();
+	v = fold();
+	cr_assert_eq(v->members_over, 0);
+	for (i = 0; i < v->nexceptions; i++)
+		cr_assert_neq(v->exceptions[i].kind, UCR_EXC_MEMBERS);
 	ucr_view_free(v);
 }
 
