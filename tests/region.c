@@ -853,10 +853,8 @@ client_send(struct client *c, const Ucr__Frame *f)
  * after timeout_ms of nothing.
  */
 Ucr__Frame *
-client_answer(struct client *c, int timeout_ms)
+client_recv(struct client *c, long end)
 {
-	long end = now_ms() + timeout_ms;
-
 	for (;;) {
 		zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
 		struct ucr_wire_msg m;
@@ -870,6 +868,31 @@ client_answer(struct client *c, int timeout_ms)
 		cr_assert_eq(ucr_wire_decode(&f, m.data, m.len), 0,
 		    "undecodable frame from the hub");
 		ucr_wire_msg_free(&m);
+		return f;
+	}
+}
+
+void
+client_ack_batch(struct client *c, const Ucr__Batch *b)
+{
+	Ucr__Frame a = UCR__FRAME__INIT;
+	Ucr__Ack ack = UCR__ACK__INIT;
+
+	ack.author = b->author;
+	ack.epoch = b->epoch;
+	ack.seq = b->last_seq;
+	a.body_case = UCR__FRAME__BODY_ACK;
+	a.ack = &ack;
+	client_send(c, &a);
+}
+
+Ucr__Frame *
+client_answer(struct client *c, int timeout_ms)
+{
+	long end = now_ms() + timeout_ms;
+	Ucr__Frame *f;
+
+	while ((f = client_recv(c, end)) != NULL) {
 		switch (f->body_case) {
 		case UCR__FRAME__BODY_STATE:
 		case UCR__FRAME__BODY_ERROR:
@@ -879,23 +902,15 @@ client_answer(struct client *c, int timeout_ms)
 			    memcmp(f->ack->author.data, c->key->pk, 32) == 0)
 				return f;
 			break;
-		case UCR__FRAME__BODY_BATCH: {
-			Ucr__Frame a = UCR__FRAME__INIT;
-			Ucr__Ack ack = UCR__ACK__INIT;
-
-			ack.author = f->batch->author;
-			ack.epoch = f->batch->epoch;
-			ack.seq = f->batch->last_seq;
-			a.body_case = UCR__FRAME__BODY_ACK;
-			a.ack = &ack;
-			client_send(c, &a);
+		case UCR__FRAME__BODY_BATCH:
+			client_ack_batch(c, f->batch);
 			break;
-		}
 		default:
 			break;
 		}
 		ucr__frame__free_unpacked(f, NULL);
 	}
+	return NULL;
 }
 
 /* Expect an Error frame with code; its seq. */

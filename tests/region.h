@@ -182,6 +182,10 @@ void client_open_hwm(struct client *c, struct ucr_key *key, int rcvhwm);
 void client_close(struct client *c);
 void client_send_raw(struct client *c, const void *buf, size_t len);
 void client_send(struct client *c, const Ucr__Frame *f);
+/* The next frame from the hub before end (a now_ms() time), or NULL. */
+Ucr__Frame *client_recv(struct client *c, long end);
+/* Acknowledge a relayed batch as held in full, so the relay does not resend. */
+void client_ack_batch(struct client *c, const Ucr__Batch *b);
 /*
  * The next answer to what the client sent: a State, an Error, or an Ack of
  * its own log. Relayed batches and checkpoints are skipped (and relayed

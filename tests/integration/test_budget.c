@@ -390,34 +390,17 @@ static int
 relay_count(struct client *c, long ms)
 {
 	long end = now_ms() + ms;
+	Ucr__Frame *f;
 	int n = 0;
 
-	for (;;) {
-		zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
-		struct ucr_wire_msg m;
-		Ucr__Frame *f;
-		long left = end - now_ms();
-
-		if (left <= 0 || zmq_poll(&it, 1, left) <= 0)
-			return n;
-		if (ucr_wire_recv(c->sock, 0, &m) != 0)
-			continue;
-		cr_assert_eq(ucr_wire_decode(&f, m.data, m.len), 0);
-		ucr_wire_msg_free(&m);
+	while ((f = client_recv(c, end)) != NULL) {
 		if (f->body_case == UCR__FRAME__BODY_BATCH) {
-			Ucr__Frame a = UCR__FRAME__INIT;
-			Ucr__Ack ack = UCR__ACK__INIT;
-
 			n++;
-			ack.author = f->batch->author;
-			ack.epoch = f->batch->epoch;
-			ack.seq = f->batch->last_seq;
-			a.body_case = UCR__FRAME__BODY_ACK;
-			a.ack = &ack;
-			client_send(c, &a);
+			client_ack_batch(c, f->batch);
 		}
 		ucr__frame__free_unpacked(f, NULL);
 	}
+	return n;
 }
 
 /*
