@@ -191,6 +191,30 @@ put_many(const struct ucr_config *cfg, Ucr__Record **recs, const int *modes,
 	return rc == 0 ? 0 : 1;
 }
 
+/*
+ * The first Member record ends the six defaults' membership by rule, so
+ * the write that makes it writes the defaults too (all but skip): append
+ * their records at recs[n]; the new count.
+ */
+static size_t
+add_defaults(Ucr__Record **recs, int *modes, const char **done, size_t n,
+    const char *skip)
+{
+	size_t i;
+
+	for (i = 0; i < UCR_NMUNICIPALITIES; i++) {
+		const struct ucr_municipality *d = &ucr_municipalities[i];
+
+		if (strcmp(d->code, skip) == 0)
+			continue;
+		recs[n] = member_record(d->code, d->name, 0);
+		modes[n] = UCR_PUT_UPSERT;
+		done[n++] = _("admitted (a default member: the first Member "
+			      "record keeps the six)");
+	}
+	return n;
+}
+
 static int
 member_add(const struct ucr_config *cfg, const struct cli_flags *f)
 {
@@ -250,17 +274,7 @@ member_add(const struct ucr_config *cfg, const struct cli_flags *f)
 	modes[n] = UCR_PUT_UPSERT;
 	done[n++] = _("admitted");
 	if (!c->ms.from_records)
-		for (i = 0; i < UCR_NMUNICIPALITIES; i++) {
-			const struct ucr_municipality *d =
-			    &ucr_municipalities[i];
-
-			if (strcmp(d->code, se->code) == 0)
-				continue;
-			recs[n] = member_record(d->code, d->name, 0);
-			modes[n] = UCR_PUT_UPSERT;
-			done[n++] = _("admitted (a default member: the first "
-				      "Member record keeps the six)");
-		}
+		n = add_defaults(recs, modes, done, n, se->code);
 	rc = put_many(cfg, recs, modes, done, n, "add");
 	for (i = 0; i < n; i++)
 		ucr__record__free_unpacked(recs[i], NULL);
@@ -315,17 +329,7 @@ member_remove(const struct ucr_config *cfg, const struct cli_flags *f)
 		done[n++] = _("removed");
 	} else
 		/* No Member record yet: the other five become records. */
-		for (i = 0; i < UCR_NMUNICIPALITIES; i++) {
-			const struct ucr_municipality *d =
-			    &ucr_municipalities[i];
-
-			if (strcmp(d->code, m->code) == 0)
-				continue;
-			recs[n] = member_record(d->code, d->name, 0);
-			modes[n] = UCR_PUT_UPSERT;
-			done[n++] = _("admitted (a default member: the first "
-				      "Member record keeps the six)");
-		}
+		n = add_defaults(recs, modes, done, n, m->code);
 	rc = put_many(cfg, recs, modes, done, n, "remove");
 	if (rc == 0 && !c->ms.from_records)
 		printf(_("%s (%s) is no longer a member: the members are now "
