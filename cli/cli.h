@@ -116,6 +116,8 @@ int cli_pager_open(struct cli_pager *p, const struct ucr_config *cfg,
  */
 int cli_pager_next(struct cli_pager *p, const struct ucr_rec **r,
     const Ucr__Record **dec);
+/* Another query on the same connection (or store): from its first page. */
+void cli_pager_again(struct cli_pager *p, const char *kind, const char *prefix);
 void cli_pager_close(struct cli_pager *p);
 /* The view as status builds it (report.c): reader, daemon or store. */
 int cli_load_view(struct ucr_view **out);

@@ -182,6 +182,17 @@ cli_pager_open(struct cli_pager *p, const struct ucr_config *cfg,
 	return open_store(p);
 }
 
+void
+cli_pager_again(struct cli_pager *p, const char *kind, const char *prefix)
+{
+	page_drop(p);
+	p->done = 0;
+	p->first = p->via == CLI_VIA_DAEMON;
+	p->after[0] = '\0';
+	snprintf(p->kind, sizeof(p->kind), "%s", kind ? kind : "");
+	snprintf(p->prefix, sizeof(p->prefix), "%s", prefix ? prefix : "");
+}
+
 int
 cli_pager_next(struct cli_pager *p, const struct ucr_rec **r,
     const Ucr__Record **dec)

@@ -1253,10 +1253,11 @@ static const char css[] =
     "ul.dec{margin:1mm 0;padding-left:5mm}";
 
 /*
- * What the report reads from the store beside the view, when it can open
- * the store: indicator titles and units, which values are preliminary, the
- * priorities of projects and the records changed since a date. Without
- * access (a member of the daemon's group) the report falls back to ids.
+ * What the report reads beside the view, through the records' pages (the
+ * hub, the daemon or the store, as show does): indicator titles and units,
+ * which of the values it shows are preliminary, the priorities of projects
+ * and the number of records changed since a date. When they cannot be
+ * read the report falls back to ids.
  */
 struct rep_ind {
 	char *id, *title, *unit;
@@ -1279,7 +1280,7 @@ static const char *const change_words[NCHANGE + 2] = {
     N_("indicators"), N_("other records"), N_("deletions")};
 
 struct rep_extra {
-	int have; /* the store was read */
+	int have; /* the extras were read */
 	struct rep_ind *ind;
 	size_t nind;
 	char **prelim; /* "area/indicator/year" of preliminary totals */
@@ -1312,61 +1313,33 @@ extra_free(struct rep_extra *x)
 	free(x->proj);
 }
 
+static int is_prelim(const struct rep_extra *, const char *, const char *,
+    unsigned);
+
+/* An indicator's or a project's record into x: 0 or UCR_ENOMEM. */
 static int
-extra_cb(const struct ucr_rec *rec, void *arg)
+extra_keep(struct rep_extra *x, const Ucr__Record *r)
 {
-	struct rep_extra *x = arg;
-	Ucr__Record *r;
-	const char *kind;
 	size_t i;
 	void *p;
 
-	if (ucr_record_decode(&r, rec->bytes, rec->len) != 0)
-		return 0; /* the view reports what it cannot read */
-	kind = ucr_kind_name(r->body_case);
-	if (rec->time >= x->since) {
-		x->nchanged++;
-		for (i = 0; i < NCHANGE; i++)
-			if (!r->tombstone && kind != NULL &&
-			    strcmp(kind, change_kind[i]) == 0)
-				break;
-		x->changed[r->tombstone ? NCHANGE + 1 : i]++;
-	}
 	if (r->tombstone)
-		goto leave;
+		return 0;
 	if (r->body_case == UCR__RECORD__BODY_INDICATOR && r->indicator->id) {
 		if ((p = realloc(x->ind, (x->nind + 1) * sizeof(*x->ind))) ==
 		    NULL)
-			goto oom;
+			return UCR_ENOMEM;
 		x->ind = p;
 		x->ind[x->nind].id = strdup(r->indicator->id);
 		x->ind[x->nind].title =
 		    strdup(r->indicator->title ? r->indicator->title : "");
 		x->ind[x->nind].unit =
 		    strdup(r->indicator->unit ? r->indicator->unit : "");
-		if (x->ind[x->nind].id == NULL ||
-		    x->ind[x->nind].title == NULL ||
-		    x->ind[x->nind].unit == NULL) {
-			x->nind++; /* extra_free releases what was copied */
-			goto oom;
-		}
-		x->nind++;
-	} else if (r->body_case == UCR__RECORD__BODY_MEASUREMENT &&
-	    r->measurement->status ==
-		UCR__MEASURE_STATUS__MEASURE_PRELIMINARY &&
-	    r->measurement->gender == UCR__GENDER__GENDER_T) {
-		char *s;
-
-		if (asprintf(&s, "%s/%s/%u", r->measurement->area,
-			r->measurement->indicator, r->measurement->year) < 0)
-			goto oom;
-		if ((p = realloc(x->prelim,
-			 (x->nprelim + 1) * sizeof(*x->prelim))) == NULL) {
-			free(s);
-			goto oom;
-		}
-		x->prelim = p;
-		x->prelim[x->nprelim++] = s;
+		x->nind++; /* extra_free releases what was copied */
+		if (x->ind[x->nind - 1].id == NULL ||
+		    x->ind[x->nind - 1].title == NULL ||
+		    x->ind[x->nind - 1].unit == NULL)
+			return UCR_ENOMEM;
 	} else if (r->body_case == UCR__RECORD__BODY_PROJECT) {
 		unsigned m = 0;
 
@@ -1379,37 +1352,153 @@ extra_cb(const struct ucr_rec *rec, void *arg)
 		}
 		if ((p = realloc(x->proj, (x->nproj + 1) * sizeof(*x->proj))) ==
 		    NULL)
-			goto oom;
+			return UCR_ENOMEM;
 		x->proj = p;
 		x->proj[x->nproj].pri = m;
 		if ((x->proj[x->nproj++].key = strdup(r->key)) == NULL)
-			goto oom;
+			return UCR_ENOMEM;
 	}
-leave:
-	ucr__record__free_unpacked(r, NULL);
 	return 0;
-oom:
-	ucr__record__free_unpacked(r, NULL);
-	x->rc = UCR_ENOMEM;
-	return UCR_ENOMEM;
 }
 
-/* Read the extras; quietly leaves x->have 0 when the store cannot be read. */
+/* A record counted in "what changed" if it is at or after x->since. */
 static void
-extra_load(struct rep_extra *x)
+extra_count(struct rep_extra *x, const struct ucr_rec *rec,
+    const Ucr__Record *r)
+{
+	const char *kind;
+	size_t i;
+
+	if (r == NULL || rec->time < x->since)
+		return; /* the view reports what it cannot read */
+	kind = ucr_kind_name(r->body_case);
+	x->nchanged++;
+	for (i = 0; i < NCHANGE; i++)
+		if (!r->tombstone && kind != NULL &&
+		    strcmp(kind, change_kind[i]) == 0)
+			break;
+	x->changed[r->tombstone ? NCHANGE + 1 : i]++;
+}
+
+/* Is r the total of indicator kpi for area in year, preliminary? */
+static int
+prelim_rec(const Ucr__Record *r, const char *area, const char *kpi,
+    unsigned year)
+{
+	const Ucr__Measurement *m;
+
+	if (r == NULL || r->tombstone ||
+	    r->body_case != UCR__RECORD__BODY_MEASUREMENT)
+		return 0;
+	m = r->measurement;
+	return m->status == UCR__MEASURE_STATUS__MEASURE_PRELIMINARY &&
+	    m->gender == UCR__GENDER__GENDER_T && m->year == year &&
+	    m->area != NULL && strcmp(m->area, area) == 0 &&
+	    m->indicator != NULL && strcmp(m->indicator, kpi) == 0;
+}
+
+/*
+ * One query of p: kind and prefix. Every record goes to extra_keep, or,
+ * with count, only to extra_count; with area, a preliminary total of
+ * (area, kpi, year) sets *hit. 0, or -1 (printed) or UCR_ENOMEM.
+ */
+static int
+extra_query(struct rep_extra *x, struct cli_pager *p, const char *kind,
+    const char *prefix, int count, const char *area, const char *kpi,
+    unsigned year, int *hit)
+{
+	const struct ucr_rec *rec;
+	const Ucr__Record *r;
+	int rc;
+
+	cli_pager_again(p, kind, prefix);
+	while ((rc = cli_pager_next(p, &rec, &r)) > 0) {
+		if (count)
+			extra_count(x, rec, r);
+		else if (area != NULL)
+			*hit |= prelim_rec(r, area, kpi, year);
+		else if (r != NULL && (rc = extra_keep(x, r)) != 0)
+			return rc;
+	}
+	return rc;
+}
+
+/* Mark the latest value of each target the view shows if preliminary:
+   the area's own record, or the region's record of that area. */
+static int
+extra_prelim(struct rep_extra *x, struct cli_pager *p, const struct ucr_view *v)
+{
+	char key[300], *s;
+	size_t i;
+	void *q;
+	int rc, hit;
+
+	for (i = 0; i < v->ntargets; i++) {
+		const struct ucr_view_target *t = &v->targets[i];
+
+		if (!t->has_latest || t->indicator == NULL ||
+		    *t->indicator == '\0' ||
+		    is_prelim(x, t->owner, t->indicator, t->latest_year))
+			continue;
+		hit = 0;
+		snprintf(key, sizeof(key), "%s/measure/%s/%u/T", t->owner,
+		    t->indicator, t->latest_year);
+		if ((rc = extra_query(x, p, "measure", key, 0, t->owner,
+			 t->indicator, t->latest_year, &hit)) != 0)
+			return rc;
+		snprintf(key, sizeof(key), "%s/measure/%s/%s/%u/T", UCR_REGION,
+		    t->indicator, t->owner, t->latest_year);
+		if (!hit && strcmp(t->owner, UCR_REGION) != 0 &&
+		    (rc = extra_query(x, p, "measure", key, 0, t->owner,
+			 t->indicator, t->latest_year, &hit)) != 0)
+			return rc;
+		if (!hit)
+			continue;
+		if (asprintf(&s, "%s/%s/%u", t->owner, t->indicator,
+			t->latest_year) < 0)
+			return UCR_ENOMEM;
+		if ((q = realloc(x->prelim,
+			 (x->nprelim + 1) * sizeof(*x->prelim))) == NULL) {
+			free(s);
+			return UCR_ENOMEM;
+		}
+		x->prelim = q;
+		x->prelim[x->nprelim++] = s;
+	}
+	return 0;
+}
+
+/*
+ * Read the extras through the records' pages (cli/records.c: the hub for
+ * a reader, the daemon when it runs, else the store read-only): the
+ * indicators and the projects by kind, the preliminary marks by the keys
+ * of the values the report shows, and the changes counted over every
+ * record, a page at a time. Leaves x->have 0 when they cannot be read.
+ */
+static void
+extra_load(struct rep_extra *x, const struct ucr_view *v)
 {
 	struct ucr_config *cfg = NULL;
-	struct ucr_store *s = NULL;
+	struct cli_pager p;
+	int rc;
 
 	if (cli_load_config(&cfg) != 0)
 		return;
-	if (ucr_store_open(&s, cfg->data, UCR_STORE_RDONLY, cfg->map_size) ==
-	    0) {
-		if (ucr_store_foreach_record(s, "", extra_cb, x) == 0 &&
-		    x->rc == 0)
-			x->have = 1;
-		ucr_store_free(s);
+	if (cli_pager_open(&p, cfg, "indicator", "") != 0) {
+		cli_pager_close(&p);
+		ucr_config_free(cfg);
+		return;
 	}
+	if ((rc = extra_query(x, &p, "indicator", "", 0, NULL, NULL, 0,
+		 NULL)) == 0 &&
+	    (rc = extra_query(x, &p, "project", "", 0, NULL, NULL, 0, NULL)) ==
+		0 &&
+	    (rc = extra_prelim(x, &p, v)) == 0 &&
+	    (rc = extra_query(x, &p, "", "", 1, NULL, NULL, 0, NULL)) == 0)
+		x->have = 1;
+	if (rc == UCR_ENOMEM)
+		cli_error("out of memory");
+	cli_pager_close(&p);
 	ucr_config_free(cfg);
 }
 
@@ -2336,7 +2425,7 @@ cmd_report(int argc, char **argv)
 	x.since = (uint64_t)ms << 16;
 	if (load_view(&v) != 0)
 		return 1;
-	extra_load(&x);
+	extra_load(&x, v);
 	/* Write beside the file and rename: never a half-written report. */
 	if (asprintf(&tmp, "%s.tmp", path) < 0) {
 		cli_error("out of memory");

@@ -272,6 +272,32 @@ Test(query, group_member_without_store_access)
 	cr_assert_not_null(out);
 	cr_assert(strstr(out, "2403/meeting/M1") != NULL, "%s", out);
 	free(out);
+	/* The report's extras come through the daemon too: the indicator's
+	   title, the preliminary mark of the latest value and the count of
+	   what changed (8 seeded records, the indicator, the measurement). */
+	free(ucr_ok("indicator add N00401 --title 'Greenhouse gas emissions' "
+		    "--unit 't/inh'"));
+	free(ucr_ok("measure N00401 2024 4.2 --status preliminary"));
+	snprintf(cmd, sizeof(cmd),
+	    "report --html '%s/out/r.html' --since 2000-01-01 --json", dir);
+	rc = as_member(&out, &err, cmd);
+	cr_assert_eq(rc, 0, "report as a group member: %s", err);
+	cr_assert(strstr(out, "\"store_read\": true") != NULL, "%s", out);
+	cr_assert(strstr(out, "\"changed\": 10") != NULL, "%s", out);
+	free(out);
+	free(err);
+	snprintf(path, sizeof(path), "%s/out/r.html", dir);
+	out = tu_read(path);
+	cr_assert_not_null(out);
+	cr_assert(strstr(out, "Greenhouse gas emissions (t/inh)") != NULL,
+	    "no indicator title in the report");
+	cr_assert(strstr(out, "4.2 (2024)<sup class=p") != NULL ||
+		strstr(out, "4,2 (2024)<sup class=p") != NULL,
+	    "the preliminary value is not marked");
+	cr_assert(strstr(out, "10 records changed since 2000-01-01") != NULL ||
+		strstr(out, "10 poster har ändrats sedan 2000-01-01") != NULL,
+	    "no count of what changed");
+	free(out);
 	/* Without the daemon the same user is refused: it was the daemon. */
 	tu_kill(node, SIGTERM);
 	node = -1;

@@ -210,3 +210,78 @@ Test(reader, export_of_many_records_across_pages)
 	cr_assert(strstr(err, "reader") != NULL, "%s", err);
 	free(err);
 }
+
+/*
+ * The report with a reader's configuration reads its extras from the hub
+ * over the network: the indicator's title and unit, the preliminary mark
+ * of the value it shows and the count of what changed, the same count as
+ * the hub's own report.
+ */
+Test(reader, report_extras_over_the_network)
+{
+	struct site rd;
+	char path[700], args[800], *out = NULL, *err = NULL, *h;
+	const char *hex;
+	json_t *j;
+	json_int_t mine, hubs;
+	int rc, which[] = {0, -1};
+
+	region_init(92);
+	hub_start();
+	node_new("2480", "2480", -1);
+	enrol("2480", nodes[0].hex);
+	node_up(0);
+	ucr_ok(&nodes[0],
+	    "target add T1 --title 'Less CO2' --commitment 3.1 "
+	    "--priority P4 --indicator N00401 --baseline 5.5@2015 "
+	    "--target 3@2030 --direction decrease");
+	ucr_ok(&nodes[0],
+	    "indicator add N00401 --title 'Greenhouse gas emissions' "
+	    "--unit 't/inh'");
+	ucr_ok(&nodes[0], "measure N00401 2022 4.6");
+	ucr_ok(&nodes[0], "measure N00401 2024 4.2 --status preliminary");
+	converge(-1, which);
+	memset(&rd, 0, sizeof(rd));
+	snprintf(rd.name, sizeof(rd.name), "reader");
+	snprintf(rd.conf, sizeof(rd.conf), "%s/reader/reader.conf", dir);
+	rc = tu_run(&out, &err,
+	    "ucr init reader --hub tcp://127.0.0.1:%d --hub-key %s "
+	    "--municipality 2480 --dir '%s/reader' --json",
+	    port, hub.hex, dir);
+	cr_assert_eq(rc, 0, "init reader: %s", err);
+	j = json_loads(out, 0, NULL);
+	cr_assert_not_null(j, "%s", out);
+	hex = json_string_value(json_object_get(j, "public_key"));
+	cr_assert_not_null(hex);
+	ucr_ok(&hub, "roster add 2480 %s --role reader", hex);
+	json_decref(j);
+	free(out);
+	free(err);
+	snprintf(args, sizeof(args),
+	    "report --html '%s/reader/r.html' --since 2000-01-01 --json", dir);
+	j = ucr_json(&rd, args);
+	cr_assert_not_null(j);
+	cr_assert(json_is_true(json_object_get(j, "store_read")));
+	mine = json_integer_value(json_object_get(j, "changed"));
+	json_decref(j);
+	snprintf(args, sizeof(args),
+	    "report --html '%s/hub.html' --since 2000-01-01 --json", dir);
+	j = ucr_json(&hub, args);
+	cr_assert_not_null(j);
+	hubs = json_integer_value(json_object_get(j, "changed"));
+	json_decref(j);
+	cr_assert(mine >= 4, "%lld changed", (long long)mine);
+	cr_assert_eq(mine, hubs, "reader %lld, hub %lld", (long long)mine,
+	    (long long)hubs);
+	snprintf(path, sizeof(path), "%s/reader/r.html", dir);
+	h = tu_read(path);
+	cr_assert_not_null(h);
+	cr_assert(strstr(h, "Greenhouse gas emissions (t/inh)") != NULL,
+	    "no indicator title in the reader's report");
+	cr_assert(strstr(h, "(2024)<sup class=p") != NULL,
+	    "the preliminary value is not marked");
+	cr_assert(strstr(h, " records changed since 2000-01-01") != NULL ||
+		strstr(h, " poster har ändrats sedan 2000-01-01") != NULL,
+	    "no count of what changed");
+	free(h);
+}
