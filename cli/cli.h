@@ -119,6 +119,13 @@ int cli_pager_next(struct cli_pager *p, const struct ucr_rec **r,
 /* Another query on the same connection (or store): from its first page. */
 void cli_pager_again(struct cli_pager *p, const char *kind, const char *prefix);
 void cli_pager_close(struct cli_pager *p);
+/*
+ * The counts of records changed since an HLC time (records.h,
+ * ucr_records_changed) from the hub, the daemon or the store: 0 and
+ * counts[UCR_CHANGE_NKINDS]; 1 when an older hub or daemon does not
+ * answer them (count the pages instead); -1 after printing the error.
+ */
+int cli_pager_changed(struct cli_pager *p, uint64_t since, uint64_t *counts);
 /* The view as status builds it (report.c): reader, daemon or store. */
 int cli_load_view(struct ucr_view **out);
 

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "error.h"
 #include "i18n.h"
@@ -237,4 +239,86 @@ cli_pager_close(struct cli_pager *p)
 		cli_hub_close(&p->hub);
 	ucr_store_free(p->store);
 	memset(p, 0, sizeof(*p));
+}
+
+/* The counts as JSON (ucr_records_changed_json) into counts: 0, or 1 when
+   absent or not of that form. */
+static int
+changed_parse(const char *text, uint64_t *counts)
+{
+	json_t *o, *v;
+	size_t i;
+	int rc = 0;
+
+	if (text == NULL || *text == '\0' ||
+	    (o = json_loads(text, 0, NULL)) == NULL)
+		return 1;
+	for (i = 0; i < UCR_CHANGE_NKINDS; i++) {
+		v = json_object_get(o, ucr_change_kinds[i]);
+		if (!json_is_integer(v) || json_integer_value(v) < 0) {
+			rc = 1;
+			break;
+		}
+		counts[i] = (uint64_t)json_integer_value(v);
+	}
+	json_decref(o);
+	return rc;
+}
+
+int
+cli_pager_changed(struct cli_pager *p, uint64_t since, uint64_t *counts)
+{
+	Ucr__Request req = UCR__REQUEST__INIT;
+	Ucr__Query q = UCR__QUERY__INIT;
+	Ucr__Frame f = UCR__FRAME__INIT;
+	Ucr__RecordQuery rq = UCR__RECORD_QUERY__INIT;
+	const Ucr__RecordAnswer *a;
+	int rc;
+
+	page_drop(p);
+	if (p->via == CLI_VIA_STORE) {
+		if ((rc = ucr_records_changed(p->store, since, counts)) != 0) {
+			cli_error(_("cannot read %s: %s"), p->cfg->data,
+			    ucr_strerror(rc));
+			return -1;
+		}
+		return 0;
+	}
+	if (p->via == CLI_VIA_HUB) {
+		/* an older hub ignores changed_since: one record back */
+		rq.changed_since = since;
+		rq.limit = 1;
+		f.body_case = UCR__FRAME__BODY_RECORD_QUERY;
+		f.record_query = &rq;
+		if (cli_hub_ask(&p->hub, &f, UCR__FRAME__BODY_RECORD_ANSWER,
+			&p->ans) != 0)
+			return -1;
+		a = p->ans->record_answer;
+		if (a->code != 0) {
+			cli_error(_("the hub: %s"), a->message);
+			return -1;
+		}
+		rc = changed_parse(a->changed, counts);
+		page_drop(p);
+		return rc;
+	}
+	q.what = "records";
+	q.changed_since = since;
+	q.limit = 1; /* as above, for an older daemon */
+	req.body_case = UCR__REQUEST__BODY_QUERY;
+	req.query = &q;
+	if (cli_request(p->cfg, &req, &p->rep, 0) != 0)
+		return -1;
+	if (p->rep->code == UCR_EINVAL &&
+	    strncmp(p->rep->message, "unknown query", 13) == 0) {
+		page_drop(p);
+		return 1;
+	}
+	if (p->rep->code != 0) {
+		cli_error("%s", cli_daemon_text(p->rep->message));
+		return -1;
+	}
+	rc = changed_parse(p->rep->json, counts);
+	page_drop(p);
+	return rc;
 }

@@ -27,6 +27,7 @@
 #include "error.h"
 #include "i18n.h"
 #include "record.h"
+#include "records.h"
 #include "text.h"
 #include "view.h"
 
@@ -1272,6 +1273,7 @@ struct rep_proj {
 static const char *const change_kind[] = {"target", "measure", "baseline",
     "project", "network", "group", "meeting", "decision", "indicator"};
 #define NCHANGE (sizeof(change_kind) / sizeof(change_kind[0]))
+_Static_assert(NCHANGE + 2 == UCR_CHANGE_NKINDS, "change kinds");
 
 static const char *const change_words[NCHANGE + 2] = {
     /* TRANSLATORS: kinds of records counted in the report's "what changed" */
@@ -1469,6 +1471,31 @@ extra_prelim(struct rep_extra *x, struct cli_pager *p, const struct ucr_view *v)
 }
 
 /*
+ * The changes since x->since: counted by the hub or the daemon (or in the
+ * store) in one pass; an older hub or daemon that does not count them
+ * sends every record, counted here a page at a time. 0, -1 (printed) or
+ * UCR_ENOMEM.
+ */
+static int
+extra_changed(struct rep_extra *x, struct cli_pager *p)
+{
+	uint64_t c[UCR_CHANGE_NKINDS];
+	size_t i;
+	int rc;
+
+	if ((rc = cli_pager_changed(p, x->since, c)) < 0)
+		return rc;
+	if (rc > 0)
+		return extra_query(x, p, "", "", 1, NULL, NULL, 0, NULL);
+	/* ucr_change_kinds is change_kind, "other", "deleted" */
+	for (i = 0; i < NCHANGE + 2; i++) {
+		x->changed[i] = (size_t)c[i];
+		x->nchanged += (size_t)c[i];
+	}
+	return 0;
+}
+
+/*
  * Read the extras through the records' pages (cli/records.c: the hub for
  * a reader, the daemon when it runs, else the store read-only): the
  * indicators and the projects by kind, the preliminary marks by the keys
@@ -1494,7 +1521,7 @@ extra_load(struct rep_extra *x, const struct ucr_view *v)
 	    (rc = extra_query(x, &p, "project", "", 0, NULL, NULL, 0, NULL)) ==
 		0 &&
 	    (rc = extra_prelim(x, &p, v)) == 0 &&
-	    (rc = extra_query(x, &p, "", "", 1, NULL, NULL, 0, NULL)) == 0)
+	    (rc = extra_changed(x, &p)) == 0)
 		x->have = 1;
 	if (rc == UCR_ENOMEM)
 		cli_error("out of memory");

@@ -426,9 +426,28 @@ static void
 do_records(struct ucr_control *c, const Ucr__Query *q, struct ucr_page *pg,
     Ucr__Reply *rep, char *msg, size_t msglen)
 {
+	uint64_t counts[UCR_CHANGE_NKINDS];
 	char why[512];
 	int rc;
 
+	if (q->changed_since != 0) {
+		/* the counts only: one pass, no page (records.h) */
+		if ((rc = ucr_records_changed(c->store, q->changed_since,
+			 counts)) != 0) {
+			reply_error(rep, msg, msglen, rc,
+			    "records: cannot count the changes: %s",
+			    ucr_strerror(rc));
+			return;
+		}
+		if ((rep->json = malloc(256)) == NULL) {
+			reply_error(rep, msg, msglen, UCR_ENOMEM,
+			    "records: out of memory");
+			return;
+		}
+		/* freed by ucr_control_handle as every Reply.json */
+		ucr_records_changed_json(counts, rep->json, 256);
+		return;
+	}
 	rc = ucr_records_page(pg, c->store, q->kind, q->prefix, q->after,
 	    q->limit, why, sizeof(why));
 	if (rc != 0) {

@@ -215,3 +215,72 @@ ucr_page_free(struct ucr_page *p)
 	free(p->mem);
 	memset(p, 0, sizeof(*p));
 }
+
+const char *const ucr_change_kinds[UCR_CHANGE_NKINDS] = {"target", "measure",
+    "baseline", "project", "network", "group", "meeting", "decision",
+    "indicator", "other", "deleted"};
+
+struct changed {
+	uint64_t since;
+	uint64_t *counts;
+};
+
+static int
+changed_cb(const struct ucr_rec *r, char *seek, size_t seeklen, void *arg)
+{
+	struct changed *ch = arg;
+	const char *k;
+	size_t i, len, olen;
+	int t;
+
+	(void)seek;
+	(void)seeklen;
+	if (r->time < ch->since)
+		return 0;
+	if ((t = ucr_store_tombstone(r->bytes, r->len)) < 0)
+		return 0; /* malformed: a decode would fail too */
+	if (t) {
+		ch->counts[UCR_CHANGE_NKINDS - 1]++;
+		return 0;
+	}
+	k = kind_part(r->key, &len, &olen);
+	for (i = 0; k != NULL && i < UCR_CHANGE_NKINDS - 2; i++)
+		if (strlen(ucr_change_kinds[i]) == len &&
+		    strncmp(k, ucr_change_kinds[i], len) == 0)
+			break;
+	ch->counts[k != NULL ? i : UCR_CHANGE_NKINDS - 2]++;
+	return 0;
+}
+
+int
+ucr_records_changed(struct ucr_store *s, uint64_t since,
+    uint64_t counts[UCR_CHANGE_NKINDS])
+{
+	struct changed ch;
+
+	memset(counts, 0, UCR_CHANGE_NKINDS * sizeof(*counts));
+	ch.since = since;
+	ch.counts = counts;
+	return ucr_store_foreach_record_range(s, NULL, NULL, changed_cb, &ch);
+}
+
+int
+ucr_records_changed_json(const uint64_t counts[UCR_CHANGE_NKINDS], char *buf,
+    size_t len)
+{
+	size_t i, off = 0;
+	int n;
+
+	for (i = 0; i < UCR_CHANGE_NKINDS; i++) {
+		n = snprintf(buf + off, len - off, "%s\"%s\":%llu",
+		    i ? "," : "{", ucr_change_kinds[i],
+		    (unsigned long long)counts[i]);
+		if (n < 0 || (size_t)n >= len - off)
+			return UCR_ETOOBIG;
+		off += (size_t)n;
+	}
+	if (off + 2 > len)
+		return UCR_ETOOBIG;
+	memcpy(buf + off, "}", 2);
+	return 0;
+}

@@ -54,4 +54,22 @@ int ucr_records_page(struct ucr_page *p, struct ucr_store *s, const char *kind,
     size_t whylen);
 void ucr_page_free(struct ucr_page *p);
 
+/*
+ * What changed since an HLC time, as the report counts it: the current
+ * records whose time is at or after since, by the key's kind part
+ * (ucr_change_kinds: target ... indicator), "other" for the other kinds
+ * and "deleted" for tombstones. One pass over the records in one read
+ * transaction; the tombstone flag is read from the bytes without decoding
+ * and nothing is allocated per record. Records whose bytes are malformed
+ * are not counted. 0 and counts[UCR_CHANGE_NKINDS], or a UCR_E* code.
+ */
+#define UCR_CHANGE_NKINDS 11
+extern const char *const ucr_change_kinds[UCR_CHANGE_NKINDS];
+int ucr_records_changed(struct ucr_store *s, uint64_t since,
+    uint64_t counts[UCR_CHANGE_NKINDS]);
+/* The counts as JSON ({"target":N,...,"deleted":N}) into buf: 0, or
+   UCR_ETOOBIG if len is short (256 bytes always suffice). */
+int ucr_records_changed_json(const uint64_t counts[UCR_CHANGE_NKINDS],
+    char *buf, size_t len);
+
 #endif

@@ -759,6 +759,12 @@ rec_tombstone(const uint8_t *p, size_t len)
 	return tomb;
 }
 
+int
+ucr_store_tombstone(const uint8_t *bytes, size_t len)
+{
+	return rec_tombstone(bytes, len);
+}
+
 /* A key is held if its current version is not a tombstone. */
 static int
 rec_held(MDB_txn *txn, struct ucr_store *s, const char *key, struct recval *out)

@@ -253,6 +253,9 @@ int ucr_store_foreach_record(struct ucr_store *s, const char *prefix,
  * early (the call returns 0), or a negative code to end with it. The
  * view's loader skips ranges of keys with it (docs/design.md).
  */
+/* An encoded record's tombstone flag read without decoding it: 1, 0, or -1
+   if the bytes are malformed. */
+int ucr_store_tombstone(const uint8_t *bytes, size_t len);
 #define UCR_STORE_SEEK 1
 #define UCR_STORE_STOP 2
 int ucr_store_foreach_record_range(struct ucr_store *s, const char *from,

@@ -63,9 +63,27 @@ query_records(struct hub *h, const struct ucr_wire_msg *m,
 	Ucr__Frame f = UCR__FRAME__INIT;
 	Ucr__RecordAnswer a = UCR__RECORD_ANSWER__INIT;
 	struct ucr_page pg;
-	char why[512];
+	uint64_t counts[UCR_CHANGE_NKINDS];
+	char why[512], changed[256];
 	int rc;
 
+	memset(&pg, 0, sizeof(pg));
+	if (q->changed_since != 0) {
+		/* the counts only: one pass, no page (records.h) */
+		if ((rc = ucr_records_changed(h->d.store, q->changed_since,
+			 counts)) != 0) {
+			snprintf(why, sizeof(why),
+			    "cannot count the changes: %s", ucr_strerror(rc));
+			a.code = rc;
+			a.message = why;
+			log_info("peer %s: record query: %s", m->user, why);
+		} else {
+			ucr_records_changed_json(counts, changed,
+			    sizeof(changed));
+			a.changed = changed;
+		}
+		goto send;
+	}
 	rc = ucr_records_page(&pg, h->d.store, q->kind, q->prefix, q->after,
 	    q->limit, why, sizeof(why));
 	if (rc != 0) {
@@ -77,6 +95,7 @@ query_records(struct hub *h, const struct ucr_wire_msg *m,
 		a.records = pg.recs;
 		a.next = pg.next;
 	}
+send:
 	f.body_case = UCR__FRAME__BODY_RECORD_ANSWER;
 	f.record_answer = &a;
 	if ((rc = ucr_wire_send(h->router, m->rid, m->ridlen, &f, 1)) != 0)

@@ -299,3 +299,107 @@ Test(records, bad_queries_refused)
 	refused("", "2403/\n", "", 0, "prefix");
 	refused("", "", "2403/network/\x7f", 0, "after");
 }
+
+/* A decision of 2403 with id. */
+static Ucr__Record *
+decision(const char *id)
+{
+	Ucr__Record *d = calloc(1, sizeof(*d));
+	Ucr__Decision *dec = calloc(1, sizeof(*dec));
+	char key[64];
+
+	ucr__record__init(d);
+	ucr__decision__init(dec);
+	snprintf(key, sizeof(key), "2403/decision/%s", id);
+	d->key = strdup(key);
+	d->owner = strdup("2403");
+	d->body_case = UCR__RECORD__BODY_DECISION;
+	d->decision = dec;
+	dec->date = strdup("2010-03-01");
+	dec->ref = strdup("KS 2010/12");
+	dec->subject = UCR__SUBJECT__SUBJECT_LOCAL_PLAN;
+	return d;
+}
+
+static int
+time_cb(const struct ucr_rec *r, void *arg)
+{
+	uint64_t *t = arg;
+
+	if (strcmp(r->key, "2403/network/N10") == 0)
+		*t = r->time;
+	return 0;
+}
+
+static size_t
+kind_index(const char *kind)
+{
+	size_t i;
+
+	for (i = 0; i < UCR_CHANGE_NKINDS; i++)
+		if (strcmp(ucr_change_kinds[i], kind) == 0)
+			return i;
+	cr_assert_fail("no kind %s", kind);
+	return 0;
+}
+
+/*
+ * The changes since a time: written before it, three networks and a
+ * decision; after it, two networks, two decisions, a roster entry (another
+ * kind, at the hub) and a tombstone of an earlier network; counted at the
+ * hub, whose two earlier roster entries are before the time. Counted exactly by kind
+ * from the key and the undecoded tombstone flag; the JSON says the same.
+ */
+Test(records, changed_since_counts_by_kind)
+{
+	uint64_t c[UCR_CHANGE_NKINDS], since = 0, total = 0;
+	struct ucr_key *k;
+	Ucr__Record *t;
+	char json[256], want[256];
+	size_t i;
+
+	networks(n2403, k2403, "2403", 0, 3, 0);
+	cr_assert_eq(su_append(n2403, k2403, decision("D0")), 0);
+	networks(n2403, k2403, "2403", 10, 2, 0); /* N10 is the first after */
+	cr_assert_eq(ucr_store_foreach_record(n2403, "", time_cb, &since), 0);
+	cr_assert_neq(since, 0);
+	cr_assert_eq(su_append(n2403, k2403, decision("D1")), 0);
+	cr_assert_eq(su_append(n2403, k2403, decision("D2")), 0);
+	cr_assert_eq(ucr_key_generate(&k), 0);
+	cr_assert_eq(su_append(hub, hubk, su_roster(k->pk, "2403")), 0);
+	ucr_key_free(k);
+	t = su_network("2403", 1);
+	ucr__network__free_unpacked(t->network, NULL);
+	t->network = NULL;
+	t->body_case = UCR__RECORD__BODY__NOT_SET;
+	t->tombstone = 1;
+	cr_assert_eq(su_append(n2403, k2403, t), 0);
+	to_hub(n2403, k2403); /* the hub: 2403's records and its roster */
+
+	cr_assert_eq(ucr_records_changed(hub, since, c), 0);
+	cr_assert_eq(c[kind_index("network")], 2);
+	cr_assert_eq(c[kind_index("decision")], 2);
+	cr_assert_eq(c[kind_index("other")], 1, "the roster entry");
+	cr_assert_eq(c[kind_index("deleted")], 1, "the tombstone of N1");
+	for (i = 0; i < UCR_CHANGE_NKINDS; i++)
+		total += c[i];
+	cr_assert_eq(total, 6);
+
+	cr_assert_eq(ucr_records_changed_json(c, json, sizeof(json)), 0);
+	snprintf(want, sizeof(want),
+	    "{\"target\":0,\"measure\":0,\"baseline\":0,\"project\":0,"
+	    "\"network\":2,\"group\":0,\"meeting\":0,\"decision\":2,"
+	    "\"indicator\":0,\"other\":1,\"deleted\":1}");
+	cr_assert_str_eq(json, want);
+	cr_assert_eq(ucr_records_changed_json(c, json, 20), UCR_ETOOBIG);
+
+	/* From the start: every current record; after the last: none. */
+	cr_assert_eq(ucr_records_changed(hub, 1, c), 0);
+	cr_assert_eq(c[kind_index("network")], 4, "N0 N2 N10 N11");
+	cr_assert_eq(c[kind_index("decision")], 3);
+	cr_assert_eq(c[kind_index("other")], 3, "three roster entries");
+	cr_assert_eq(c[kind_index("deleted")], 1);
+	cr_assert_eq(ucr_records_changed(hub, UINT64_MAX, c), 0);
+	for (i = 0; i < UCR_CHANGE_NKINDS; i++)
+		cr_assert_eq(c[i], 0);
+}
