@@ -347,8 +347,9 @@ kind_index(const char *kind)
  * The changes since a time: written before it, three networks and a
  * decision; after it, two networks, two decisions, a roster entry (another
  * kind, at the hub) and a tombstone of an earlier network; counted at the
- * hub, whose two earlier roster entries are before the time. Counted exactly by kind
- * from the key and the undecoded tombstone flag; the JSON says the same.
+ * hub, whose two earlier roster entries are before the time. Counted
+ * exactly by kind from the key and the undecoded tombstone flag; the JSON
+ * says the same.
  */
 Test(records, changed_since_counts_by_kind)
 {
