@@ -504,6 +504,10 @@ ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
 			    strcmp(req->query->what, "records") == 0) {
 				do_records(c, req->query, &page, &rep, msg,
 				    sizeof(msg));
+				/* the counts of what changed, when asked */
+				json = rep.json != protobuf_c_empty_string
+				    ? rep.json
+				    : NULL;
 				break;
 			}
 			do_query(c, req->query->what ? req->query->what : "",

@@ -174,6 +174,12 @@ control_seeds(void)
 	q.limit = 2;
 	len = ucr__request__pack(&req, buf);
 	put("control", "records", 0xff, buf, len);
+	/* the report's count of what changed since a time */
+	q.kind = q.prefix = q.after = "";
+	q.limit = 1;
+	q.changed_since = 1;
+	len = ucr__request__pack(&req, buf);
+	put("control", "records-changed", 0xff, buf, len);
 	ucr__record__free_unpacked(r, NULL);
 	ucr__record__free_unpacked(r2, NULL);
 }
@@ -253,6 +259,11 @@ main(int argc, char **argv)
 		f.body_case = UCR__FRAME__BODY_RECORD_QUERY;
 		f.record_query = &rq;
 		put_frame("hub_frame", "record-query", 0, &f);
+		/* the report's count of what changed since a time */
+		rq.kind = rq.prefix = rq.after = "";
+		rq.limit = 1;
+		rq.changed_since = 1;
+		put_frame("hub_frame", "record-query-changed", 0, &f);
 	}
 
 	/* node_relay: a regional record, a checkpoint */
