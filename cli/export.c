@@ -1,6 +1,7 @@
 /*
  * export.c: "ucr export": the view and the records behind it as an Excel
- * workbook (libxlsxwriter) or as CSV files, one per sheet.
+ * workbook (libxlsxwriter, loaded only for one, dl.h) or as CSV files, one
+ * per sheet.
  *
  * Every sheet is described once, as rows of typed cells (text, number,
  * date, yes/no), and written by one of two writers: the workbook gets
@@ -22,6 +23,7 @@
 #include "chain.h"
 #include "cli.h"
 #include "clijson.h"
+#include "dl.h"
 #include "error.h"
 #include "record.h"
 #include "view.h"
@@ -752,6 +754,10 @@ cmd_export(int argc, char **argv)
 	if (fl.npos != 0 || (xlsx == NULL) == (csv == NULL) ||
 	    (xlsx != NULL && *xlsx == '\0') || (csv != NULL && *csv == '\0'))
 		return cli_misuse(argv[0]);
+	/* libxlsxwriter is loaded now, not at every ucr's start (dl.h):
+	   before anything is read or made, so that without it nothing is */
+	if (xlsx != NULL && dl_xlsxwriter("export") != 0)
+		return 1;
 	if (export_load(&d) != 0)
 		return 1;
 	json = cli_flag_set(&fl, "json");

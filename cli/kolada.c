@@ -1,7 +1,8 @@
 /*
  * kolada.c: "ucr kolada fetch": the node's own municipality's values of
  * some Kolada indicators, fetched from the Kolada API (v2) with libcurl
- * and imported through the same path as "ucr import --kolada".
+ * (loaded when the command starts, dl.h) and imported through the same
+ * path as "ucr import --kolada".
  *
  * Every page (next_page) is fetched before anything is imported; the
  * pages' rows then go to the importer as one Kolada document, and to the
@@ -26,6 +27,7 @@
 
 #include "cli.h"
 #include "clijson.h"
+#include "dl.h"
 #include "error.h"
 #include "import.h"
 #include "record.h"
@@ -671,6 +673,9 @@ cmd_kolada(int argc, char **argv)
 	    argc, argv);
 	if (fl.npos < 1 || strcmp(fl.pos[0], "fetch") != 0)
 		return cli_misuse(argv[0]);
+	/* libcurl is loaded now, not at every ucr's start (dl.h) */
+	if (dl_curl("kolada") != 0)
+		return 1;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		cli_error("kolada: cannot start libcurl");
 		return 1;

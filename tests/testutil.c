@@ -245,3 +245,17 @@ tu_node_start(const char *dir, const char *code, char *conf, size_t conflen)
 	}
 	return pid;
 }
+
+int
+tu_ld_inits(const char *log, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p, *e;
+
+	for (p = log; (p = strstr(p, "calling init: ")) != NULL; p = e) {
+		e = p + strcspn(p, "\n");
+		if ((size_t)(e - p) >= n && strncmp(e - n, name, n) == 0)
+			return 1;
+	}
+	return 0;
+}

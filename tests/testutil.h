@@ -46,4 +46,11 @@ int tu_wait_path(const char *path, int timeout_ms);
 pid_t tu_node_start(const char *dir, const char *code, char *conf,
     size_t conflen);
 
+/*
+ * 1 if log, what a program wrote to stderr under LD_DEBUG=libs, has the
+ * dynamic linker calling the constructors of a library whose path ends in
+ * name ("/libcurl.so.4"): the library was loaded, at start or by dlopen.
+ */
+int tu_ld_inits(const char *log, const char *name);
+
 #endif

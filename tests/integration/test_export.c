@@ -309,3 +309,77 @@ Test(export, usage_and_write_errors)
 	cr_assert(strncmp(err, "ucr: export: ", 13) == 0, "%s", err);
 	free(err);
 }
+
+/* ------------------------------------------ libxlsxwriter, on first use */
+
+/* ucr does not link libxlsxwriter (cli/dl.h): not in the executable's
+   NEEDED list, not loaded for CSV, loaded for a workbook. */
+Test(export, libxlsxwriter_loaded_only_for_a_workbook)
+{
+	char *out = NULL, *err = NULL, path[700];
+	int rc;
+
+	cr_assert_eq(tu_run(&out, NULL, "readelf -d '%s/ucr'", UCR_BIN_DIR), 0);
+	cr_assert(strstr(out, "(NEEDED)") != NULL, "%s", out);
+	cr_assert(strstr(out, "libxlsxwriter") == NULL, "%s", out);
+	cr_assert(strstr(out, "libminizip") == NULL, "%s", out);
+	free(out);
+	out = NULL;
+
+	snprintf(path, sizeof(path), "%s/csv", dir);
+	rc = tu_run(NULL, &err, "LD_DEBUG=libs ucr -c '%s' export --csv '%s'",
+	    conf, path);
+	cr_assert_eq(rc, 0, "%s", err);
+	cr_assert(tu_ld_inits(err, "/libjansson.so.4"), "%s", err);
+	cr_assert(strstr(err, "libxlsxwriter.so") == NULL, "%s", err);
+	free(err);
+	err = NULL;
+
+	snprintf(path, sizeof(path), "%s/region.xlsx", dir);
+	rc = tu_run(NULL, &err, "LD_DEBUG=libs ucr -c '%s' export --xlsx '%s'",
+	    conf, path);
+	cr_assert_eq(rc, 0, "%s", err);
+	cr_assert(tu_ld_inits(err, "/libxlsxwriter.so.4"), "%s", err);
+	free(err);
+	free(xlsx_part(path, "xl/workbook.xml"));
+}
+
+/* Without libxlsxwriter (UCR_LIBXLSXWRITER names a file that is not
+   there): one line naming it and its package, exit status 1, no file made;
+   CSV, which does not need it, still works. */
+Test(export, without_libxlsxwriter)
+{
+	static const char want[] = "ucr: export: cannot load "
+				   "libxlsxwriter-none.so.4 (install the "
+				   "libxlsxwriter4 package): "
+				   "libxlsxwriter-none.so.4: ";
+	char *out = NULL, *err = NULL, path[700], tmp[800];
+	struct stat st;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/region.xlsx", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	rc = tu_run(&out, &err,
+	    "env -u LC_ALL -u LC_MESSAGES -u LANGUAGE LANG=C "
+	    "UCR_LIBXLSXWRITER=libxlsxwriter-none.so.4 ucr -c '%s' export "
+	    "--xlsx '%s' --json",
+	    conf, path);
+	cr_assert_eq(rc, 1, "%s%s", out, err);
+	cr_assert_str_empty(out);
+	cr_assert(strncmp(err, want, strlen(want)) == 0, "%s", err);
+	cr_assert(strchr(err, '\n') == err + strlen(err) - 1, "one line: %s",
+	    err);
+	cr_assert_neq(stat(path, &st), 0);
+	cr_assert_neq(stat(tmp, &st), 0);
+	free(out);
+	free(err);
+	err = NULL;
+
+	snprintf(path, sizeof(path), "%s/csv", dir);
+	rc = tu_run(NULL, &err,
+	    "UCR_LIBXLSXWRITER=libxlsxwriter-none.so.4 ucr -c '%s' export "
+	    "--csv '%s'",
+	    conf, path);
+	cr_assert_eq(rc, 0, "%s", err);
+	free(err);
+}

@@ -512,3 +512,101 @@ Test(kolada, progress_on_a_terminal)
 	free(out);
 	free(err);
 }
+
+/* ------------------------------------------------ libcurl, on first use */
+
+/* ucr does not link libcurl (cli/dl.h): nothing of it in the executable's
+   NEEDED list, nothing of it loaded by a command that does not fetch, and
+   libcurl loaded by kolada fetch. */
+Test(kolada, libcurl_loaded_only_by_kolada)
+{
+	struct answer script[2] = {{ANSWER, 200, NULL}, {ANSWER, 200, TITLES}};
+	char *out = NULL, *err = NULL;
+	int fd = listen_local(), rc;
+
+	cr_assert_eq(tu_run(&out, NULL, "readelf -d '%s/ucr'", UCR_BIN_DIR), 0);
+	cr_assert(strstr(out, "(NEEDED)") != NULL, "%s", out);
+	cr_assert(strstr(out, "libcurl") == NULL, "%s", out);
+	cr_assert(strstr(out, "libgnutls") == NULL, "%s", out);
+	cr_assert(strstr(out, "libssl") == NULL, "%s", out);
+	free(out);
+	out = NULL;
+
+	/* the dynamic linker's own account of what it loaded */
+	cr_assert_eq(tu_run(NULL, &err, "LD_DEBUG=libs ucr -c '%s' status",
+			 conf),
+	    0, "%s", err);
+	cr_assert(tu_ld_inits(err, "/libzmq.so.5"), "%s", err);
+	cr_assert(strstr(err, "libcurl.so") == NULL, "%s", err);
+	free(err);
+	err = NULL;
+
+	script[0].body = page1(0);
+	start_server(fd, script, 2);
+	rc = tu_run(&out, &err,
+	    "env -u http_proxy -u https_proxy -u all_proxy LD_DEBUG=libs "
+	    "ucr -c '%s' kolada fetch --base-url http://127.0.0.1:%d/v2 "
+	    "--kpi N00401,N01951 --years 2021-2022",
+	    conf, port);
+	cr_assert_eq(rc, 0, "%s", err);
+	cr_assert(strstr(out, "imported 4 records") != NULL, "%s", out);
+	cr_assert(tu_ld_inits(err, "/libcurl.so.4"), "%s", err);
+	free(script[0].body);
+	free(out);
+	free(err);
+}
+
+/* Without libcurl (UCR_LIBCURL names a file that is not there): one line
+   that names the library and its package, in the user's language, exit
+   status 1, no request made and nothing stored. */
+Test(kolada, without_libcurl)
+{
+	static const char want[] = "ucr: kolada: cannot load "
+				   "libcurl-none.so.4 (install the libcurl4 "
+				   "package): libcurl-none.so.4: ";
+	struct answer script[1] = {{ANSWER, 200, NULL}};
+	char *out = NULL, *err = NULL, *log;
+	json_t *all;
+	int fd = listen_local(), rc;
+
+	script[0].body = page1(0);
+	start_server(fd, script, 1);
+	rc = tu_run(&out, &err,
+	    "env -u http_proxy -u LC_ALL -u LC_MESSAGES -u LANGUAGE LANG=C "
+	    "UCR_LIBCURL=libcurl-none.so.4 ucr -c '%s' kolada fetch "
+	    "--base-url http://127.0.0.1:%d/v2 --kpi N00401 --years 2021",
+	    conf, port);
+	cr_assert_eq(rc, 1, "%s%s", out, err);
+	cr_assert_str_empty(out);
+	cr_assert(strncmp(err, want, strlen(want)) == 0, "%s", err);
+	cr_assert(strchr(err, '\n') == err + strlen(err) - 1, "one line: %s",
+	    err);
+	free(out);
+	free(err);
+	out = err = NULL;
+
+	/* Swedish (tests/integration/test_i18n.c) */
+	rc = tu_run(&out, &err,
+	    "env -u http_proxy -u LC_ALL -u LC_MESSAGES -u LANGUAGE "
+	    "LANG=sv_SE.UTF-8 UCR_LIBCURL=libcurl-none.so.4 ucr -c '%s' "
+	    "kolada fetch --base-url http://127.0.0.1:%d/v2 --kpi N00401 "
+	    "--years 2021",
+	    conf, port);
+	cr_assert_eq(rc, 1, "%s%s", out, err);
+	cr_assert(strstr(err,
+		      "ucr: kolada: kan inte läsa in "
+		      "libcurl-none.so.4 (installera paketet "
+		      "libcurl4): ") != NULL,
+	    "%s", err);
+	free(out);
+	free(err);
+
+	/* the server heard nothing, the node stored nothing */
+	log = requests();
+	cr_assert_str_empty(log);
+	free(log);
+	all = measures();
+	cr_assert_eq(json_array_size(all), 0);
+	json_decref(all);
+	free(script[0].body);
+}
