@@ -5,6 +5,7 @@
  * county; the same codes are Kolada's municipality ids); edit by hand only
  * if SCB changes the division (the last change: 2007). Sorted by code.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "record.h"
@@ -602,20 +603,39 @@ const struct ucr_municipality
 	{"2584", "Kiruna", 0},
 };
 
+/*
+ * A code of exactly four bytes as a number whose order is the strings'
+ * order (big-endian, bytes unsigned as strcmp compares them), so the
+ * search compares integers: every record the hub takes looks up its
+ * owner and its area here.
+ */
+static uint32_t
+code4(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 |
+	    (uint32_t)u[2] << 8 | u[3];
+}
+
 const struct ucr_municipality_se *
 ucr_municipality_se_find(const char *code)
 {
 	size_t lo = 0, hi = UCR_NMUNICIPALITIES_SE;
+	uint32_t want;
 
-	if (code == NULL)
+	/* every code in the table is four characters */
+	if (code == NULL || code[0] == '\0' || code[1] == '\0' ||
+	    code[2] == '\0' || code[3] == '\0' || code[4] != '\0')
 		return NULL;
+	want = code4(code);
 	while (lo < hi) { /* the table is sorted by code */
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(ucr_municipalities_se[mid].code, code);
+		uint32_t c = code4(ucr_municipalities_se[mid].code);
 
-		if (c == 0)
+		if (c == want)
 			return &ucr_municipalities_se[mid];
-		if (c < 0)
+		if (c < want)
 			lo = mid + 1;
 		else
 			hi = mid;

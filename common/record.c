@@ -482,12 +482,82 @@ gender_name(Ucr__Gender g)
 	}
 }
 
+/*
+ * Keys are built by appending to a buffer, not by snprintf: every record
+ * the hub takes builds its key to compare it. The result is what
+ * snprintf(buf, len, ...) writes: as much as fits, NUL-terminated, and
+ * the whole length, so a key that does not fit is seen.
+ */
+struct keybuf {
+	char *buf;
+	size_t len; /* size of buf */
+	size_t n;   /* length of the whole string, even past len */
+};
+
+static void
+kb_mem(struct keybuf *kb, const char *s, size_t n)
+{
+	if (kb->n + 1 < kb->len) {
+		size_t room = kb->len - 1 - kb->n;
+
+		memcpy(kb->buf + kb->n, s, n < room ? n : room);
+	}
+	kb->n += n;
+}
+
+static void
+kb_str(struct keybuf *kb, const char *s)
+{
+	kb_mem(kb, s, strlen(s));
+}
+
+static void
+kb_u32(struct keybuf *kb, uint32_t v)
+{
+	char tmp[10];
+	size_t i = sizeof(tmp);
+
+	do
+		tmp[--i] = '0' + v % 10;
+	while ((v /= 10) != 0);
+	kb_mem(kb, tmp + i, sizeof(tmp) - i);
+}
+
+/* Terminate; 0 if the whole string fitted. */
+static int
+kb_end(struct keybuf *kb)
+{
+	if (kb->len > 0)
+		kb->buf[kb->n < kb->len ? kb->n : kb->len - 1] = '\0';
+	return kb->n < kb->len ? 0 : UCR_EINVAL;
+}
+
+/* owner/measure/KPI[/AREA]/YEAR/GENDER (area NULL: none). */
+static int
+measure_key(char *buf, size_t len, const char *owner, const char *indicator,
+    const char *area, uint32_t year, Ucr__Gender g)
+{
+	struct keybuf kb = {buf, len, 0};
+
+	kb_str(&kb, owner);
+	kb_mem(&kb, "/measure/", 9);
+	kb_str(&kb, indicator);
+	if (area != NULL) {
+		kb_mem(&kb, "/", 1);
+		kb_str(&kb, area);
+	}
+	kb_mem(&kb, "/", 1);
+	kb_u32(&kb, year);
+	kb_mem(&kb, "/", 1);
+	kb_str(&kb, gender_name(g));
+	return kb_end(&kb);
+}
+
 int
 ucr_record_make_key(char *buf, size_t len, const char *owner,
     const Ucr__Record *r, const char *id)
 {
-	const char *kind = ucr_kind_name(r->body_case);
-	int n;
+	struct keybuf kb = {buf, len, 0};
 
 	if (r->body_case == UCR__RECORD__BODY_MEASUREMENT) {
 		const Ucr__Measurement *m = r->measurement;
@@ -500,18 +570,20 @@ ucr_record_make_key(char *buf, size_t len, const char *owner,
 		    strcmp(m->area, owner) != 0) {
 			if (!id_valid(m->area))
 				return UCR_EINVAL;
-			n = snprintf(buf, len, "%s/%s/%s/%s/%u/%s", owner, kind,
-			    m->indicator, m->area, m->year,
-			    gender_name(m->gender));
-		} else
-			n = snprintf(buf, len, "%s/%s/%s/%u/%s", owner, kind,
-			    m->indicator, m->year, gender_name(m->gender));
-	} else {
-		if (!id_valid(id))
-			return UCR_EINVAL;
-		n = snprintf(buf, len, "%s/%s/%s", owner, kind, id);
+			return measure_key(buf, len, owner, m->indicator,
+			    m->area, m->year, m->gender);
+		}
+		return measure_key(buf, len, owner, m->indicator, NULL, m->year,
+		    m->gender);
 	}
-	return n < 0 || (size_t)n >= len ? UCR_EINVAL : 0;
+	if (!id_valid(id))
+		return UCR_EINVAL;
+	kb_str(&kb, owner);
+	kb_mem(&kb, "/", 1);
+	kb_str(&kb, ucr_kind_name(r->body_case));
+	kb_mem(&kb, "/", 1);
+	kb_str(&kb, id);
+	return kb_end(&kb);
 }
 
 /*
@@ -913,15 +985,19 @@ ucr_record_validate(const Ucr__Record *r, char *why, size_t whylen)
 	if (c == UCR__RECORD__BODY_MEASUREMENT) {
 		char want[256], old[256];
 		const Ucr__Measurement *m = r->measurement;
+		int ok;
 
+		ok = ucr_record_make_key(want, sizeof(want), owner, r, NULL) ==
+		    0;
 		/* Records of the previous release keyed another area's value
 		   as owner/measure/KPI/YEAR/GENDER too: still read. */
-		snprintf(old, sizeof(old), "%s/measure/%s/%u/%s", owner,
-		    m->indicator ? m->indicator : "", m->year,
-		    gender_name(m->gender));
-		if (ucr_record_make_key(want, sizeof(want), owner, r, NULL) !=
-			0 ||
-		    (strcmp(want, r->key) != 0 && strcmp(old, r->key) != 0))
+		if (ok && strcmp(want, r->key) != 0) {
+			measure_key(old, sizeof(old), owner,
+			    m->indicator ? m->indicator : "", NULL, m->year,
+			    m->gender);
+			ok = strcmp(old, r->key) == 0;
+		}
+		if (!ok)
 			return bad(why, whylen,
 			    N_("key: a measurement's key is "
 			       "owner/measure/KPI[/AREA]/YEAR/GENDER"));

@@ -2887,6 +2887,8 @@ struct vx {
 static void
 vx_of(const Ucr__Record *r, struct vx *x)
 {
+	size_t n;
+
 	memset(x, 0, sizeof(*x));
 	if (r == NULL || r->tombstone ||
 	    r->body_case == UCR__RECORD__BODY__NOT_SET)
@@ -2894,10 +2896,10 @@ vx_of(const Ucr__Record *r, struct vx *x)
 	x->live = 1;
 	if (r->body_case == UCR__RECORD__BODY_MEASUREMENT &&
 	    r->measurement->area != NULL &&
-	    strlen(r->measurement->area) < sizeof(x->area) &&
+	    (n = strlen(r->measurement->area)) < sizeof(x->area) &&
 	    r->measurement->status != UCR__MEASURE_STATUS__MEASURE_MISSING) {
 		x->fu = 1;
-		snprintf(x->area, sizeof(x->area), "%s", r->measurement->area);
+		memcpy(x->area, r->measurement->area, n + 1);
 		x->year = r->measurement->year;
 	}
 }
