@@ -1,4 +1,6 @@
 /* control.c: the control socket's request handling (see control.h). */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #ifdef __GLIBC__
@@ -7,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -54,25 +57,69 @@ reply_error(Ucr__Reply *rep, char *msg, size_t msglen, int code,
 }
 
 /*
- * Write n puts in one append. checked: each was checked by check_put when
- * it was staged (a streamed import), so the schema is not checked twice
- * here; the store checks every record once more as it applies the batch.
+ * Append the puts that next gives, one transaction, and fill the reply:
+ * the seqs written, or the refusal. hint: their number when known.
  */
 static void
-do_puts(struct ucr_control *c, const ProtobufCBinaryData *id, Ucr__Put **in,
-    size_t n, size_t max, int checked, Ucr__Reply *rep, char *msg,
+write_puts(struct ucr_control *c, const ProtobufCBinaryData *id,
+    ucr_put_next_fn next, void *ctx, size_t hint, Ucr__Reply *rep, char *msg,
     size_t msglen)
 {
-	struct ucr_put *puts = NULL;
 	char why[512];
-	size_t i, bad = 0;
+	size_t bad = 0;
 	uint64_t first = 0, last = 0;
 	int rc, replayed = 0;
 
-	if (c->may_write && !c->may_write(c->ctx, why, sizeof(why))) {
-		reply_error(rep, msg, msglen, UCR_EAGAIN, "%s", why);
+	why[0] = '\0';
+	rc = ucr_store_append_stream(c->store, c->key, id->data, id->len, next,
+	    ctx, hint, &first, &last, &replayed, &bad, why, sizeof(why));
+	if (rc != 0) {
+		reply_error(rep, msg, msglen, rc, "%s",
+		    why[0] ? why : ucr_strerror(rc));
 		return;
 	}
+	rep->first_seq = first;
+	rep->last_seq = last;
+	if (replayed) {
+		/* a retry of a write already made: its original result */
+		c->replayed++;
+		log_info("control: request retried, already written as seq "
+			 "%llu-%llu",
+		    (unsigned long long)first, (unsigned long long)last);
+		return;
+	}
+	log_debug("control: appended %llu records, seq %llu-%llu",
+	    (unsigned long long)(last - first + 1), (unsigned long long)first,
+	    (unsigned long long)last);
+	if (c->appended)
+		c->appended(c->ctx);
+}
+
+/* 0 if the daemon takes writes now, else the refusal in rep. */
+static int
+writable(struct ucr_control *c, Ucr__Reply *rep, char *msg, size_t msglen)
+{
+	char why[512];
+
+	if (c->may_write && !c->may_write(c->ctx, why, sizeof(why))) {
+		reply_error(rep, msg, msglen, UCR_EAGAIN, "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Write n puts of one request in one append, each checked first. */
+static void
+do_puts(struct ucr_control *c, const ProtobufCBinaryData *id, Ucr__Put **in,
+    size_t n, size_t max, Ucr__Reply *rep, char *msg, size_t msglen)
+{
+	struct ucr_put *puts = NULL;
+	struct ucr_put_array a;
+	char why[512];
+	size_t i;
+
+	if (writable(c, rep, msg, msglen) != 0)
+		return;
 	if (n == 0 || n > max) {
 		reply_error(rep, msg, msglen, UCR_EINVAL,
 		    "between 1 and %zu records at a time", max);
@@ -91,7 +138,7 @@ do_puts(struct ucr_control *c, const ProtobufCBinaryData *id, Ucr__Put **in,
 			    "record %zu: missing", i + 1);
 			goto leave;
 		}
-		if (!checked && ucr_record_validate(r, why, sizeof(why)) != 0) {
+		if (ucr_record_validate(r, why, sizeof(why)) != 0) {
 			reply_error(rep, msg, msglen, UCR_ESCHEMA, "%s: %s", k,
 			    why);
 			goto leave;
@@ -113,28 +160,10 @@ do_puts(struct ucr_control *c, const ProtobufCBinaryData *id, Ucr__Put **in,
 		puts[i].adopt_keys = (const char *const *)in[i]->adopt_keys;
 		puts[i].nadopt = in[i]->n_adopt_keys;
 	}
-	why[0] = '\0';
-	rc = ucr_store_append_once(c->store, c->key, id->data, id->len, puts, n,
-	    &first, &last, &replayed, &bad, why, sizeof(why));
-	if (rc != 0) {
-		reply_error(rep, msg, msglen, rc, "%s",
-		    why[0] ? why : ucr_strerror(rc));
-		goto leave;
-	}
-	rep->first_seq = first;
-	rep->last_seq = last;
-	if (replayed) {
-		/* a retry of a write already made: its original result */
-		c->replayed++;
-		log_info("control: request retried, already written as seq "
-			 "%llu-%llu",
-		    (unsigned long long)first, (unsigned long long)last);
-		goto leave;
-	}
-	log_debug("control: appended %zu records, seq %llu-%llu", n,
-	    (unsigned long long)first, (unsigned long long)last);
-	if (c->appended)
-		c->appended(c->ctx);
+	a.puts = puts;
+	a.n = n;
+	a.i = 0;
+	write_puts(c, id, ucr_put_array_next, &a, n, rep, msg, msglen);
 leave:
 	free(puts);
 }
@@ -142,16 +171,27 @@ leave:
 /* ---------------------------------------------------------------- import
  *
  * A streamed import (docs/import.md): each chunk is checked on arrival
- * and its puts are kept packed; the commit unpacks them all and writes
- * them with one ucr_store_append, one transaction. One import at a time;
- * one left idle for IMPORT_IDLE_S gives way to a new one.
+ * and its puts are written, packed, to a staging file in the store's
+ * folder (STAGE_FILE, mode 0600), so that an import of any size holds one
+ * buffer in memory, not the import. The commit reads the file back one
+ * put at a time into one ucr_store_append_stream, one transaction. One
+ * import at a time; one left idle for import_idle_s (IMPORT_IDLE_S) is
+ * dropped by ucr_control_tick, or gives way to a new one. The file goes
+ * with its import: at the commit, an abort, a refusal, the timeout, and at
+ * the daemon's start (ucr_control_open: one left by a crash).
  */
 #define IMPORT_IDLE_S 60
+#define STAGE_FILE "import.stage"
+#define STAGE_BUF (1 << 20) /* the write and read buffer */
 
 struct ucr_import_stage {
 	uint64_t id;
-	uint8_t *buf; /* each put: 4-byte length, packed Put */
-	size_t len, cap, n;
+	int fd;          /* the staging file */
+	char path[4096]; /* its name */
+	uint8_t *buf;    /* puts not written yet, or read back */
+	size_t len, cap; /* bytes in buf, its size */
+	size_t n;        /* puts staged */
+	uint64_t bytes;  /* in the file and buf */
 	time_t last;
 };
 
@@ -164,14 +204,62 @@ mono_s(void)
 	return ts.tv_sec;
 }
 
+static int
+stage_path(struct ucr_control *c, char *buf, size_t len)
+{
+	char dir[4000];
+	int rc;
+
+	if ((rc = ucr_store_dir(c->store, dir, sizeof(dir))) != 0)
+		return rc;
+	if ((size_t)snprintf(buf, len, "%s/%s", dir, STAGE_FILE) >= len)
+		return UCR_ETOOBIG;
+	return 0;
+}
+
+/* Drop the staged import: its file and its buffer. */
 static void
 stage_free(struct ucr_control *c)
 {
-	if (c->import == NULL)
+	struct ucr_import_stage *st = c->import;
+
+	if (st == NULL)
 		return;
-	free(c->import->buf);
-	free(c->import);
+	if (st->fd >= 0) {
+		close(st->fd);
+		if (unlink(st->path) != 0 && errno != ENOENT)
+			log_warnx("control: cannot remove %s: %s", st->path,
+			    strerror(errno));
+	}
+	free(st->buf);
+	free(st);
 	c->import = NULL;
+}
+
+void
+ucr_control_open(struct ucr_control *c)
+{
+	char path[4096];
+
+	if (stage_path(c, path, sizeof(path)) != 0)
+		return;
+	if (unlink(path) == 0)
+		log_info("control: removed %s, an import left unfinished by "
+			 "the last run",
+		    path);
+}
+
+void
+ucr_control_tick(struct ucr_control *c)
+{
+	time_t idle = c->import_idle_s ? c->import_idle_s : IMPORT_IDLE_S;
+
+	if (c->import == NULL || mono_s() - c->import->last < idle)
+		return;
+	log_info("control: import %llu idle for %llds with %zu records "
+		 "staged: dropped",
+	    (unsigned long long)c->import->id, (long long)idle, c->import->n);
+	stage_free(c);
 }
 
 void
@@ -214,24 +302,79 @@ check_put(struct ucr_control *c, const Ucr__Put *p, size_t at, Ucr__Reply *rep,
 	return 0;
 }
 
+/* A failed write or read of the staging file as a UCR_E* code. */
+static int
+stage_errno(int e)
+{
+	return e == ENOSPC || e == EDQUOT || e == EFBIG ? UCR_EDISKFULL
+							: UCR_EIO;
+}
+
+/* A new, empty staging file (0600, never one left behind). */
+static int
+stage_open(struct ucr_control *c, struct ucr_import_stage *st)
+{
+	int rc;
+
+	st->fd = -1;
+	if ((rc = stage_path(c, st->path, sizeof(st->path))) != 0)
+		return rc;
+	if ((st->buf = malloc(STAGE_BUF)) == NULL)
+		return UCR_ENOMEM;
+	st->cap = STAGE_BUF;
+	(void)unlink(st->path);
+	st->fd = open(st->path,
+	    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	return st->fd < 0 ? stage_errno(errno) : 0;
+}
+
+/* Write the buffer to the file. */
+static int
+stage_flush(struct ucr_import_stage *st)
+{
+	size_t off = 0;
+	ssize_t w;
+
+	while (off < st->len) {
+		if ((w = write(st->fd, st->buf + off, st->len - off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return stage_errno(errno);
+		}
+		off += (size_t)w;
+	}
+	st->len = 0;
+	return 0;
+}
+
+/* Room for want bytes in the buffer (a put larger than it grows it). */
+static int
+stage_room(struct ucr_import_stage *st, size_t want)
+{
+	uint8_t *b;
+
+	if (want <= st->cap)
+		return 0;
+	if ((b = realloc(st->buf, want)) == NULL)
+		return UCR_ENOMEM;
+	st->buf = b;
+	st->cap = want;
+	return 0;
+}
+
 static int
 stage_put(struct ucr_import_stage *st, const Ucr__Put *p)
 {
 	size_t n = ucr__put__get_packed_size(p);
 	uint8_t *b;
+	int rc;
 
-	if (n > UINT32_MAX)
+	if (n > UINT32_MAX - 4)
 		return UCR_ETOOBIG;
-	if (st->len + 4 + n > st->cap) {
-		size_t cap = st->cap ? st->cap : 1 << 20;
-
-		while (cap < st->len + 4 + n)
-			cap *= 2;
-		if ((b = realloc(st->buf, cap)) == NULL)
-			return UCR_ENOMEM;
-		st->buf = b;
-		st->cap = cap;
-	}
+	if (st->len + 4 + n > st->cap && (rc = stage_flush(st)) != 0)
+		return rc;
+	if ((rc = stage_room(st, 4 + n)) != 0)
+		return rc;
 	b = st->buf + st->len;
 	b[0] = n >> 24;
 	b[1] = n >> 16;
@@ -239,42 +382,109 @@ stage_put(struct ucr_import_stage *st, const Ucr__Put *p)
 	b[3] = n;
 	ucr__put__pack(p, b + 4);
 	st->len += 4 + n;
+	st->bytes += 4 + n;
 	st->n++;
 	return 0;
 }
 
-/* Unpack every staged put and write them in one append. */
+/* Reading the staging file back, one put at a time. */
+struct stage_reader {
+	struct ucr_import_stage *st;
+	size_t off; /* the next unread byte in st->buf */
+	size_t i;   /* puts given */
+	Ucr__Put *cur;
+};
+
+/* want contiguous bytes at st->buf + r->off, reading more as needed. */
+static int
+stage_fill(struct stage_reader *r, size_t want)
+{
+	struct ucr_import_stage *st = r->st;
+	ssize_t got;
+	int rc;
+
+	if (st->len - r->off >= want)
+		return 0;
+	memmove(st->buf, st->buf + r->off, st->len - r->off);
+	st->len -= r->off;
+	r->off = 0;
+	if ((rc = stage_room(st, want)) != 0)
+		return rc;
+	while (st->len < want) {
+		got = read(st->fd, st->buf + st->len, st->cap - st->len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return stage_errno(errno);
+		if (got == 0)
+			return UCR_ECORRUPT; /* shorter than staged */
+		st->len += (size_t)got;
+	}
+	return 0;
+}
+
+static int
+stage_next(void *ctx, struct ucr_put *put, char *why, size_t whylen)
+{
+	struct stage_reader *r = ctx;
+	const uint8_t *b;
+	size_t n;
+	int rc;
+
+	ucr__put__free_unpacked(r->cur, NULL);
+	r->cur = NULL;
+	if (r->i == r->st->n)
+		return 0;
+	if ((rc = stage_fill(r, 4)) != 0)
+		goto fail;
+	b = r->st->buf + r->off;
+	n = (size_t)b[0] << 24 | (size_t)b[1] << 16 | (size_t)b[2] << 8 | b[3];
+	if ((rc = stage_fill(r, 4 + n)) != 0)
+		goto fail;
+	r->cur = ucr__put__unpack(NULL, n, r->st->buf + r->off + 4);
+	r->off += 4 + n;
+	/* checked as it was staged; the file is the daemon's own */
+	if (r->cur == NULL || r->cur->record == NULL || r->cur->mode < 0 ||
+	    r->cur->mode > 2) {
+		rc = UCR_ECORRUPT;
+		goto fail;
+	}
+	put->record = r->cur->record;
+	put->mode = (enum ucr_put_mode)r->cur->mode;
+	put->adopt_keys = (const char *const *)r->cur->adopt_keys;
+	put->nadopt = r->cur->n_adopt_keys;
+	r->i++;
+	return 1;
+fail:
+	snprintf(why, whylen, "cannot read back staged record %zu: %s",
+	    r->i + 1, ucr_strerror(rc));
+	return rc;
+}
+
+/* Write the staged puts in one append, read back one at a time. */
 static void
 stage_commit(struct ucr_control *c, const ProtobufCBinaryData *id,
     Ucr__Reply *rep, char *msg, size_t msglen)
 {
 	struct ucr_import_stage *st = c->import;
-	Ucr__Put **puts;
-	size_t i = 0, off = 0, n;
+	struct stage_reader r = {st, 0, 0, NULL};
+	int rc;
 
-	if ((puts = calloc(st->n ? st->n : 1, sizeof(*puts))) == NULL) {
-		reply_error(rep, msg, msglen, UCR_ENOMEM, "out of memory");
+	if (writable(c, rep, msg, msglen) != 0)
+		return;
+	if (st->n == 0) {
+		reply_error(rep, msg, msglen, UCR_EINVAL,
+		    "between 1 and %zu records at a time", (size_t)SIZE_MAX);
 		return;
 	}
-	while (i < st->n && off + 4 <= st->len) {
-		const uint8_t *b = st->buf + off;
-
-		n = (size_t)b[0] << 24 | (size_t)b[1] << 16 |
-		    (size_t)b[2] << 8 | b[3];
-		if ((puts[i] = ucr__put__unpack(NULL, n, b + 4)) == NULL)
-			break;
-		off += 4 + n;
-		i++;
+	if ((rc = stage_flush(st)) != 0 ||
+	    (lseek(st->fd, 0, SEEK_SET) != 0 && (rc = UCR_EIO) != 0)) {
+		reply_error(rep, msg, msglen, rc, "cannot stage the import: %s",
+		    ucr_strerror(rc));
+		return;
 	}
-	if (i != st->n)
-		reply_error(rep, msg, msglen, UCR_ENOMEM,
-		    "cannot read back the staged import");
-	else
-		do_puts(c, id, puts, st->n, SIZE_MAX, 1, rep, msg, msglen);
-	n = i;
-	for (i = 0; i < n; i++)
-		ucr__put__free_unpacked(puts[i], NULL);
-	free(puts);
+	write_puts(c, id, stage_next, &r, st->n, rep, msg, msglen);
+	ucr__put__free_unpacked(r.cur, NULL);
 }
 
 /* After a large import, hand the freed heap back to the system. */
@@ -291,30 +501,35 @@ do_import(struct ucr_control *c, const ProtobufCBinaryData *id,
     const Ucr__ImportChunk *ch, Ucr__Reply *rep, char *msg, size_t msglen)
 {
 	struct ucr_import_stage *st = c->import;
+	time_t idle = c->import_idle_s ? c->import_idle_s : IMPORT_IDLE_S;
 	size_t i;
-	char why[512];
 	int rc;
 
 	if (ch->id == 0) { /* a new import */
-		if (st != NULL && mono_s() - st->last < IMPORT_IDLE_S) {
+		if (st != NULL && mono_s() - st->last < idle) {
 			reply_error(rep, msg, msglen, UCR_EAGAIN,
 			    "another import is in progress; try again in a "
 			    "moment");
 			return;
 		}
-		if (c->may_write && !c->may_write(c->ctx, why, sizeof(why))) {
-			reply_error(rep, msg, msglen, UCR_EAGAIN, "%s", why);
+		if (writable(c, rep, msg, msglen) != 0)
 			return;
-		}
 		stage_free(c);
 		if ((st = calloc(1, sizeof(*st))) == NULL) {
 			reply_error(rep, msg, msglen, UCR_ENOMEM,
 			    "out of memory");
 			return;
 		}
+		c->import = st;
+		if ((rc = stage_open(c, st)) != 0) {
+			reply_error(rep, msg, msglen, rc,
+			    "cannot stage the import in %s: %s", st->path,
+			    ucr_strerror(rc));
+			stage_free(c);
+			return;
+		}
 		randombytes_buf(&st->id, sizeof(st->id));
 		st->id |= 1;
-		c->import = st;
 	} else if (st == NULL || st->id != ch->id) {
 		reply_error(rep, msg, msglen, UCR_ENOTFOUND,
 		    "no import %llu in progress (timed out, or the daemon "
@@ -481,13 +696,13 @@ ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
 	else {
 		switch (req->body_case) {
 		case UCR__REQUEST__BODY_PUT:
-			do_puts(c, &req->request_id, &req->put, 1, 1, 0, &rep,
-			    msg, sizeof(msg));
+			do_puts(c, &req->request_id, &req->put, 1, 1, &rep, msg,
+			    sizeof(msg));
 			break;
 		case UCR__REQUEST__BODY_MANY:
 			do_puts(c, &req->request_id, req->many->puts,
-			    req->many->n_puts, UCR_MAX_BATCH_ENTRIES, 0, &rep,
-			    msg, sizeof(msg));
+			    req->many->n_puts, UCR_MAX_BATCH_ENTRIES, &rep, msg,
+			    sizeof(msg));
 			break;
 		case UCR__REQUEST__BODY_IMPORT:
 			do_import(c, &req->request_id, req->import, &rep, msg,

@@ -36,6 +36,7 @@ struct ucr_control {
 	uint64_t requests, refused; /* counters */
 	uint64_t replayed;          /* retried writes answered from memory */
 	struct ucr_import_stage *import; /* a streamed import, or NULL */
+	unsigned import_idle_s; /* an idle import is dropped; 0: 60 s */
 };
 
 /*
@@ -45,7 +46,14 @@ struct ucr_control {
  */
 int ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
     uint8_t **out, size_t *outlen);
-/* Free what the control state holds (a staged import). */
+/*
+ * At the daemon's start, once store is set: remove a staged import that a
+ * crash left in the store's folder.
+ */
+void ucr_control_open(struct ucr_control *c);
+/* Now and then (the daemon's loop): drop an import left idle too long. */
+void ucr_control_tick(struct ucr_control *c);
+/* Free what the control state holds (a staged import and its file). */
 void ucr_control_close(struct ucr_control *c);
 
 #endif

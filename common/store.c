@@ -1653,20 +1653,221 @@ append_batch(MDB_txn *txn, struct ucr_store *s, const struct ucr_key *key,
 	return rc;
 }
 
+/*
+ * The batch being built by one append: its entries, and for each put its
+ * key, record hash and tombstone flag, so that a later put of the same
+ * batch finds it. Puts of earlier batches of the write are applied in the
+ * write's transaction already and are found there (rec_held), so memory is
+ * bounded by one batch, not by the write.
+ */
+struct pending {
+	ProtobufCBinaryData *ents;
+	uint8_t (*hash)[32];
+	char **key;
+	uint8_t *tomb;
+	struct keyset ks;
+	size_t n, cap;
+};
+
+static int
+pending_init(struct pending *pb, size_t hint)
+{
+	memset(pb, 0, sizeof(*pb));
+	pb->cap = hint == 0 || hint > UCR_MAX_BATCH_ENTRIES
+	    ? UCR_MAX_BATCH_ENTRIES
+	    : hint;
+	pb->ents = calloc(pb->cap, sizeof(*pb->ents));
+	pb->hash = calloc(pb->cap, 32);
+	pb->key = calloc(pb->cap, sizeof(*pb->key));
+	pb->tomb = calloc(pb->cap, 1);
+	if (pb->ents == NULL || pb->hash == NULL || pb->key == NULL ||
+	    pb->tomb == NULL || keyset_init(&pb->ks, pb->cap) != 0)
+		return UCR_ENOMEM;
+	return 0;
+}
+
+/* Empty the batch for the next one (its entries are applied). */
+static void
+pending_clear(struct pending *pb)
+{
+	size_t i;
+
+	for (i = 0; i < pb->n; i++) {
+		free(pb->ents[i].data);
+		pb->ents[i].data = NULL;
+		free(pb->key[i]);
+		pb->key[i] = NULL;
+	}
+	pb->n = 0;
+	if (pb->ks.key != NULL)
+		memset(pb->ks.key, 0, (pb->ks.mask + 1) * sizeof(*pb->ks.key));
+}
+
+static void
+pending_free(struct pending *pb)
+{
+	pending_clear(pb);
+	free(pb->ents);
+	free(pb->hash);
+	free(pb->key);
+	free(pb->tomb);
+	keyset_free(&pb->ks);
+}
+
+/*
+ * Whether key is held for put number i of a write: its last earlier put
+ * in the batch being built decides, else the transaction (which holds the
+ * write's earlier batches), else the store. hash, if not NULL, gets the
+ * held record's hash.
+ */
+static int
+put_held(MDB_txn *txn, struct ucr_store *s, const struct pending *pb,
+    const char *key, const uint8_t **hash)
+{
+	long long e = keyset_get(&pb->ks, key);
+	struct recval cur;
+
+	if (e >= 0) {
+		if (hash)
+			*hash = pb->tomb[e] ? NULL : pb->hash[e];
+		return !pb->tomb[e];
+	}
+	if (!rec_held(txn, s, key, &cur)) {
+		if (hash)
+			*hash = NULL;
+		return 0;
+	}
+	if (hash)
+		*hash = cur.hash;
+	return 1;
+}
+
+/*
+ * Encode put p as an entry of the batch being built: its mode checked,
+ * its adopted keys bound to their records' hashes.
+ */
+static int
+pending_add(MDB_txn *txn, struct ucr_store *s, struct pending *pb,
+    const struct ucr_put *p, uint64_t seq, uint64_t time, uint8_t prev[32],
+    char *why, size_t whylen)
+{
+	Ucr__Record *r = p->record;
+	Ucr__Adopted *adopted = NULL, **adoptp = NULL, **adopts0 = NULL;
+	size_t j, nadopt0 = 0, rlen, elen;
+	uint8_t *rb = NULL, *eb = NULL;
+	char *k;
+	int held, rc;
+
+	if (r == NULL || r->key == NULL) {
+		setwhy(why, whylen, "a put without a record");
+		return UCR_EINVAL;
+	}
+	held = put_held(txn, s, pb, r->key, NULL);
+	if (p->mode == UCR_PUT_CREATE && held) {
+		setwhy(why, whylen, "%s: already exists", r->key);
+		return UCR_EEXIST;
+	}
+	if (p->mode == UCR_PUT_UPDATE && !held) {
+		setwhy(why, whylen, "%s: no such record", r->key);
+		return UCR_ENOTFOUND;
+	}
+	if (p->nadopt > 0) {
+		if (r->body_case != UCR__RECORD__BODY_DECISION) {
+			setwhy(why, whylen, "%s: only a decision adopts",
+			    r->key);
+			return UCR_EINVAL;
+		}
+		adopted = calloc(p->nadopt, sizeof(*adopted));
+		adoptp = calloc(p->nadopt, sizeof(*adoptp));
+		if (adopted == NULL || adoptp == NULL) {
+			rc = UCR_ENOMEM;
+			goto leave;
+		}
+		for (j = 0; j < p->nadopt; j++) {
+			const char *ak = p->adopt_keys[j];
+			const uint8_t *hash;
+
+			/* an earlier record of this write, else held */
+			if (!put_held(txn, s, pb, ak, &hash)) {
+				rc = UCR_ENOTFOUND;
+				setwhy(why, whylen,
+				    "%s: adopts unknown record %s", r->key, ak);
+				goto leave;
+			}
+			ucr__adopted__init(&adopted[j]);
+			adopted[j].key = (char *)ak;
+			adopted[j].hash.data = (uint8_t *)hash;
+			adopted[j].hash.len = 32;
+			adoptp[j] = &adopted[j];
+		}
+		nadopt0 = r->decision->n_adopts;
+		adopts0 = r->decision->adopts;
+		r->decision->n_adopts = p->nadopt;
+		r->decision->adopts = adoptp;
+	}
+	rc = ucr_record_encode(&rb, &rlen, r);
+	if (p->nadopt > 0) {
+		r->decision->n_adopts = nadopt0;
+		r->decision->adopts = adopts0;
+	}
+	if (rc != 0)
+		goto leave;
+	rc = ucr_entry_encode(&eb, &elen, s->epoch, seq, prev, time,
+	    (uint32_t)r->body_case, rb, rlen);
+	if (rc != 0)
+		goto leave;
+	if ((k = strdup(r->key)) == NULL) {
+		free(eb);
+		rc = UCR_ENOMEM;
+		goto leave;
+	}
+	j = pb->n++;
+	pb->key[j] = k;
+	pb->tomb[j] = r->tombstone != 0;
+	ucr_hash(pb->hash[j], rb, rlen);
+	keyset_put(&pb->ks, k, j);
+	pb->ents[j].data = eb;
+	pb->ents[j].len = elen;
+	ucr_hash(prev, eb, elen);
+leave:
+	free(rb);
+	free(adopted);
+	free(adoptp);
+	return rc;
+}
+
 int
-ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
-    struct ucr_put *puts, size_t n, uint64_t *first, uint64_t *last,
-    size_t *bad, char *why, size_t whylen)
+ucr_put_array_next(void *ctx, struct ucr_put *put, char *why, size_t whylen)
+{
+	struct ucr_put_array *a = ctx;
+
+	(void)why;
+	(void)whylen;
+	if (a->i >= a->n)
+		return 0;
+	*put = a->puts[a->i++];
+	return 1;
+}
+
+/*
+ * The one append: puts from next, one at a time, as signed batches of at
+ * most UCR_MAX_BATCH_ENTRIES entries, each applied inside the one write
+ * transaction as soon as it is built. hint: the number of puts if known
+ * (0: unknown), to size the batch.
+ */
+static int
+append_run(struct ucr_store *s, const struct ucr_key *key, ucr_put_next_fn next,
+    void *ctx, size_t hint, uint64_t *first, uint64_t *last, size_t *bad,
+    char *why, size_t whylen)
 {
 	MDB_txn *txn = NULL;
-	ProtobufCBinaryData *ents = NULL;
-	uint8_t(*hashes)[32] = NULL; /* each put's record hash */
+	struct pending pb;
+	struct ucr_put p;
 	uint8_t prev[32];
-	struct keyset ks = {NULL, NULL, 0};
 	struct ucr_head h;
 	uint64_t time;
-	size_t i, j, start = 0;
-	int rc;
+	size_t n = 0;
+	int rc, done;
 
 	if (bad)
 		*bad = 0;
@@ -1676,16 +1877,8 @@ ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
 		setwhy(why, whylen, "the key is not this store's identity");
 		return UCR_EINVAL;
 	}
-	if (n == 0) {
-		setwhy(why, whylen, "no records to write");
-		return UCR_EINVAL;
-	}
-	if ((ents = calloc(n, sizeof(*ents))) == NULL ||
-	    (hashes = calloc(n, 32)) == NULL || keyset_init(&ks, n) != 0) {
-		free(ents);
-		free(hashes);
-		return UCR_ENOMEM;
-	}
+	if ((rc = pending_init(&pb, hint)) != 0)
+		goto leave;
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
 		rc = mdb_err(rc);
 		goto leave;
@@ -1702,117 +1895,43 @@ ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
 	}
 	memcpy(prev, h.hash, 32);
 	time = h.time > s->hlc ? h.time : s->hlc;
-	for (i = 0; i < n; i++) {
-		Ucr__Record *r = puts[i].record;
-		Ucr__Adopted *adopted = NULL, **adoptp = NULL;
-		size_t nadopt0 = 0;
-		Ucr__Adopted **adopts0 = NULL;
-		uint8_t *rb = NULL, *eb = NULL;
-		size_t rlen, elen;
-		long long e = keyset_get(&ks, r->key);
-		int held;
-
+	for (;;) {
 		if (bad)
-			*bad = i;
-		/* The last earlier put of the key decides, else the store. */
-		held = e >= 0 ? !puts[e].record->tombstone
-			      : rec_held(txn, s, r->key, NULL);
-		if (puts[i].mode == UCR_PUT_CREATE && held) {
-			rc = UCR_EEXIST;
-			setwhy(why, whylen, "%s: already exists", r->key);
+			*bad = n;
+		memset(&p, 0, sizeof(p));
+		if ((rc = next(ctx, &p, why, whylen)) < 0)
 			goto leave;
-		}
-		if (puts[i].mode == UCR_PUT_UPDATE && !held) {
-			rc = UCR_ENOTFOUND;
-			setwhy(why, whylen, "%s: no such record", r->key);
-			goto leave;
-		}
-		if (puts[i].nadopt > 0) {
-			if (r->body_case != UCR__RECORD__BODY_DECISION) {
-				rc = UCR_EINVAL;
-				setwhy(why, whylen,
-				    "%s: only a decision adopts", r->key);
+		done = rc == 0;
+		if (!done) {
+			time = ucr_hlc_next(time);
+			rc = pending_add(txn, s, &pb, &p, h.seq + 1 + n, time,
+			    prev, why, whylen);
+			if (rc != 0)
 				goto leave;
-			}
-			adopted = calloc(puts[i].nadopt, sizeof(*adopted));
-			adoptp = calloc(puts[i].nadopt, sizeof(*adoptp));
-			if (adopted == NULL || adoptp == NULL) {
-				free(adopted);
-				free(adoptp);
-				rc = UCR_ENOMEM;
-				goto leave;
-			}
-			for (j = 0; j < puts[i].nadopt; j++) {
-				const char *ak = puts[i].adopt_keys[j];
-				struct recval cur;
-				const uint8_t *hash = NULL;
-
-				/* an earlier record of this write, else held */
-				if ((e = keyset_get(&ks, ak)) >= 0) {
-					if (!puts[e].record->tombstone)
-						hash = hashes[e];
-				} else if (rec_held(txn, s, ak, &cur))
-					hash = cur.hash;
-				if (hash == NULL) {
-					free(adopted);
-					free(adoptp);
-					rc = UCR_ENOTFOUND;
-					setwhy(why, whylen,
-					    "%s: adopts unknown "
-					    "record %s",
-					    r->key, ak);
-					goto leave;
-				}
-				ucr__adopted__init(&adopted[j]);
-				adopted[j].key = (char *)ak;
-				adopted[j].hash.data = (uint8_t *)hash;
-				adopted[j].hash.len = 32;
-				adoptp[j] = &adopted[j];
-			}
-			nadopt0 = r->decision->n_adopts;
-			adopts0 = r->decision->adopts;
-			r->decision->n_adopts = puts[i].nadopt;
-			r->decision->adopts = adoptp;
+			n++;
+			if (pb.n < pb.cap)
+				continue;
 		}
-		rc = ucr_record_encode(&rb, &rlen, r);
-		if (puts[i].nadopt > 0) {
-			r->decision->n_adopts = nadopt0;
-			r->decision->adopts = adopts0;
-			free(adopted);
-			free(adoptp);
-		}
-		if (rc != 0)
-			goto leave;
-		keyset_put(&ks, r->key, i);
-		ucr_hash(hashes[i], rb, rlen);
-		time = ucr_hlc_next(time);
-		rc = ucr_entry_encode(&eb, &elen, s->epoch, h.seq + 1 + i, prev,
-		    time, (uint32_t)r->body_case, rb, rlen);
-		free(rb);
-		if (rc != 0)
-			goto leave;
-		ents[i].data = eb;
-		ents[i].len = elen;
-		ucr_hash(prev, eb, elen);
 		/* A long write is several signed batches in this one txn. */
-		if (i + 1 - start < UCR_MAX_BATCH_ENTRIES && i + 1 < n)
-			continue;
-		rc = append_batch(txn, s, key, h.seq + 1 + start, ents + start,
-		    i + 1 - start, prev, why, whylen);
-		if (rc != 0) {
+		if (pb.n > 0 &&
+		    (rc = append_batch(txn, s, key, h.seq + 1 + n - pb.n,
+			 pb.ents, pb.n, prev, why, whylen)) != 0) {
 			/* Which put failed is unknown here: report none. */
 			if (bad)
 				*bad = 0;
 			goto leave;
 		}
-		for (j = start; j <= i; j++) {
-			free(ents[j].data);
-			ents[j].data = NULL;
-		}
-		start = i + 1;
+		pending_clear(&pb);
+		if (done)
+			break;
 	}
 	if (bad)
 		*bad = 0;
+	if (n == 0) {
+		rc = UCR_EINVAL;
+		setwhy(why, whylen, "no records to write");
+		goto leave;
+	}
 	if (s->reqidlen > 0 &&
 	    (rc = reqid_put_txn(txn, s, h.seq + 1, h.seq + n)) != 0)
 		goto leave;
@@ -1832,14 +1951,40 @@ ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
 leave:
 	if (txn)
 		mdb_txn_abort(txn);
-	for (i = 0; i < n; i++)
-		free(ents[i].data);
-	free(ents);
-	free(hashes);
-	keyset_free(&ks);
+	pending_free(&pb);
 	if (rc != 0 && why != NULL)
 		ucr_text_escape_inplace(why, whylen);
 	return rc;
+}
+
+int
+ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
+    struct ucr_put *puts, size_t n, uint64_t *first, uint64_t *last,
+    size_t *bad, char *why, size_t whylen)
+{
+	struct ucr_put_array a = {puts, n, 0};
+
+	if (n == 0) {
+		if (bad)
+			*bad = 0;
+		setwhy(why, whylen, "no records to write");
+		return UCR_EINVAL;
+	}
+	return append_run(s, key, ucr_put_array_next, &a, n, first, last, bad,
+	    why, whylen);
+}
+
+int
+ucr_store_dir(struct ucr_store *s, char *buf, size_t len)
+{
+	const char *p;
+	int rc;
+
+	if ((rc = mdb_env_get_path(s->env, &p)) != 0)
+		return mdb_err(rc);
+	if ((size_t)snprintf(buf, len, "%s", p) >= len)
+		return UCR_ETOOBIG;
+	return 0;
 }
 
 int
@@ -2657,10 +2802,10 @@ reqid_put_txn(MDB_txn *txn, struct ucr_store *s, uint64_t first, uint64_t last)
 }
 
 int
-ucr_store_append_once(struct ucr_store *s, const struct ucr_key *key,
-    const uint8_t *id, size_t idlen, struct ucr_put *puts, size_t n,
-    uint64_t *first, uint64_t *last, int *replayed, size_t *bad, char *why,
-    size_t whylen)
+ucr_store_append_stream(struct ucr_store *s, const struct ucr_key *key,
+    const uint8_t *id, size_t idlen, ucr_put_next_fn next, void *ctx,
+    size_t hint, uint64_t *first, uint64_t *last, int *replayed, size_t *bad,
+    char *why, size_t whylen)
 {
 	uint8_t k8[4 + REQID_MAX];
 	MDB_txn *txn;
@@ -2668,35 +2813,36 @@ ucr_store_append_once(struct ucr_store *s, const struct ucr_key *key,
 	int rc;
 
 	*replayed = 0;
-	if (idlen == 0)
-		return ucr_store_append(s, key, puts, n, first, last, bad, why,
-		    whylen);
+	if (bad)
+		*bad = 0;
 	if (idlen > REQID_MAX) {
 		setwhy(why, whylen, "request id longer than %d bytes",
 		    REQID_MAX);
 		return UCR_EINVAL;
 	}
-	if ((rc = rd_begin(s, &txn)) != 0)
-		return mdb_err(rc);
-	k.mv_data = k8;
-	k.mv_size = reqid_key(k8, id, idlen);
-	rc = mdb_get(txn, s->meta, &k, &v);
-	if (rc == 0 && v.mv_size == 16) {
-		if (first)
-			*first = get64(v.mv_data);
-		if (last)
-			*last = get64((uint8_t *)v.mv_data + 8);
-		*replayed = 1;
+	if (idlen > 0) {
+		if ((rc = rd_begin(s, &txn)) != 0)
+			return mdb_err(rc);
+		k.mv_data = k8;
+		k.mv_size = reqid_key(k8, id, idlen);
+		rc = mdb_get(txn, s->meta, &k, &v);
+		if (rc == 0 && v.mv_size == 16) {
+			if (first)
+				*first = get64(v.mv_data);
+			if (last)
+				*last = get64((uint8_t *)v.mv_data + 8);
+			*replayed = 1;
+		}
+		mdb_txn_abort(txn);
+		if (*replayed)
+			return 0;
+		if (rc != MDB_NOTFOUND && rc != 0)
+			return mdb_err(rc);
 	}
-	mdb_txn_abort(txn);
-	if (*replayed)
-		return 0;
-	if (rc != MDB_NOTFOUND && rc != 0)
-		return mdb_err(rc);
 	/* one thread per store: the id rides along to the commit */
-	s->reqid = id;
+	s->reqid = idlen > 0 ? id : NULL;
 	s->reqidlen = idlen;
-	rc = ucr_store_append(s, key, puts, n, first, last, bad, why, whylen);
+	rc = append_run(s, key, next, ctx, hint, first, last, bad, why, whylen);
 	s->reqid = NULL;
 	s->reqidlen = 0;
 	if (rc == UCR_EIO && disk_full(s, rc) == UCR_EDISKFULL) {
@@ -2704,6 +2850,18 @@ ucr_store_append_once(struct ucr_store *s, const struct ucr_key *key,
 		setwhy(why, whylen, "%s", ucr_strerror(rc));
 	}
 	return rc;
+}
+
+int
+ucr_store_append_once(struct ucr_store *s, const struct ucr_key *key,
+    const uint8_t *id, size_t idlen, struct ucr_put *puts, size_t n,
+    uint64_t *first, uint64_t *last, int *replayed, size_t *bad, char *why,
+    size_t whylen)
+{
+	struct ucr_put_array a = {puts, n, 0};
+
+	return ucr_store_append_stream(s, key, id, idlen, ucr_put_array_next,
+	    &a, n, first, last, replayed, bad, why, whylen);
 }
 
 /*

@@ -226,6 +226,44 @@ int ucr_store_append_once(struct ucr_store *s, const struct ucr_key *key,
     size_t whylen);
 
 /*
+ * The puts of one write, one at a time: fill *put and return 1, return 0
+ * after the last, or a negative UCR_E* code (why filled) to abandon the
+ * write. The put (its record and adopted keys) must stay valid until the
+ * next call; what the iterator holds after the write is its own to free.
+ */
+typedef int (
+    *ucr_put_next_fn)(void *ctx, struct ucr_put *put, char *why, size_t whylen);
+
+/* An iterator over an array of puts: a->i counts those given. */
+struct ucr_put_array {
+	struct ucr_put *puts;
+	size_t n, i;
+};
+int ucr_put_array_next(void *ctx, struct ucr_put *put, char *why,
+    size_t whylen);
+
+/*
+ * The folder of the store's files, for files that go with the store (a
+ * staged import); UCR_ETOOBIG if it does not fit in len.
+ */
+int ucr_store_dir(struct ucr_store *s, char *buf, size_t len);
+
+/*
+ * ucr_store_append_once with the puts from an iterator, so that a write of
+ * any size never holds more than one put and one signed batch in memory:
+ * each batch is applied inside the write's transaction as it is built,
+ * and a put finds the earlier puts of its write there (create, update,
+ * adopt), or in the batch being built. hint: the number of puts when known
+ * (it sizes the batch), else 0. *bad is the index of the failing put,
+ * counted from 0 in the iterator's order; an iterator's error fails the
+ * write with *bad at the put it could not give.
+ */
+int ucr_store_append_stream(struct ucr_store *s, const struct ucr_key *key,
+    const uint8_t *id, size_t idlen, ucr_put_next_fn next, void *ctx,
+    size_t hint, uint64_t *first, uint64_t *last, int *replayed, size_t *bad,
+    char *why, size_t whylen);
+
+/*
  * Build a signed batch of the held entries from..to of one log, for
  * sending. If key is the log's author a fresh signature is made; otherwise
  * to is lowered to the highest seq that has a stored signature (relay)

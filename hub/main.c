@@ -359,6 +359,7 @@ main(int argc, char **argv)
 	h.ctl.store = h.d.store;
 	h.ctl.key = h.d.key;
 	h.ctl.owner = UCR_REGION;
+	ucr_control_open(&h.ctl); /* a staged import left by a crash */
 	h.ctl.query = peer_query;
 	h.ctl.appended = peer_changed;
 	h.ctl.ctx = &h;
@@ -388,6 +389,7 @@ main(int argc, char **argv)
 		if (items[1].revents & ZMQ_POLLIN)
 			peer_dispatch(&h);
 		peer_timer(&h);
+		ucr_control_tick(&h.ctl);
 		if ((rc = ucr_store_reader_tick(h.d.store)) > 0)
 			log_info("store: cleared %d stale readers", rc);
 	}

@@ -64,6 +64,7 @@ main(int argc, char **argv)
 	n.ctl.store = n.d.store;
 	n.ctl.key = n.d.key;
 	n.ctl.owner = n.d.cfg->owner;
+	ucr_control_open(&n.ctl); /* a staged import left by a crash */
 	if (*n.d.cfg->hub) {
 		if (sync_open(&n.sync, &n, why, sizeof(why)) != 0)
 			fatalx("%s", why);
@@ -113,6 +114,7 @@ main(int argc, char **argv)
 				sync_dispatch(n.sync);
 			sync_timer(n.sync);
 		}
+		ucr_control_tick(&n.ctl);
 		if ((rc = ucr_store_reader_tick(n.d.store)) > 0)
 			log_info("store: cleared %d stale readers", rc);
 	}

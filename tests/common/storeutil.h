@@ -57,6 +57,42 @@ su_network(const char *owner, int i)
 	return r;
 }
 
+/* A deletion of network "N<i>" of owner 2403. Caller frees. */
+static inline Ucr__Record *
+su_tombstone(int i)
+{
+	Ucr__Record *r = calloc(1, sizeof(*r));
+	char key[64];
+
+	ucr__record__init(r);
+	snprintf(key, sizeof(key), "2403/network/N%d", i);
+	r->key = strdup(key);
+	r->owner = strdup("2403");
+	r->tombstone = 1;
+	return r;
+}
+
+/* A decision of 2403 with id, adopting nothing yet. Caller frees. */
+static inline Ucr__Record *
+su_decision(const char *id)
+{
+	Ucr__Record *d = calloc(1, sizeof(*d));
+	Ucr__Decision *dec = calloc(1, sizeof(*dec));
+	char key[128];
+
+	ucr__record__init(d);
+	ucr__decision__init(dec);
+	snprintf(key, sizeof(key), "2403/decision/%s", id);
+	d->key = strdup(key);
+	d->owner = strdup("2403");
+	d->body_case = UCR__RECORD__BODY_DECISION;
+	d->decision = dec;
+	dec->date = strdup("2010-03-01");
+	dec->ref = strdup("KS 2010/12");
+	dec->subject = UCR__SUBJECT__SUBJECT_LOCAL_PLAN;
+	return d;
+}
+
 static inline Ucr__Record *
 su_roster(const uint8_t *pk, const char *code)
 {

@@ -2,8 +2,14 @@
  * test_control_import.c: the streamed import on the control socket
  * (ImportChunk): chunks staged under one id and committed in one
  * transaction; a bad record, an abort, an unknown id or a second import
- * leave the store as it was.
+ * leave the store as it was. The staged records are in a file of the
+ * store's folder, 0600, removed with the import whatever ends it.
  */
+#include <errno.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "control.h"
 #include "storeutil.h"
 
@@ -11,6 +17,7 @@ static char *dir;
 static struct ucr_key *key;
 static struct ucr_store *store;
 static struct ucr_control ctl;
+static char mnt[600]; /* a small tmpfs mounted by a test, or "" */
 
 static void
 setup(void)
@@ -30,6 +37,8 @@ teardown(void)
 {
 	ucr_control_close(&ctl);
 	ucr_store_free(store);
+	if (*mnt)
+		umount2(mnt, MNT_DETACH);
 	ucr_key_free(key);
 	tu_rmrf(dir);
 	free(dir);
@@ -85,6 +94,23 @@ chunk(uint64_t id, int from, int to, int bad, int commit, int abort_)
 	free(puts);
 	free(pp);
 	return rep;
+}
+
+/* The staging file of the store in dir/sub: 1 and its mode, or 0. */
+static int
+staged_file(const char *sub, mode_t *mode)
+{
+	char path[700];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/%s/import.stage", dir, sub);
+	if (stat(path, &sb) != 0) {
+		cr_assert_eq(errno, ENOENT);
+		return 0;
+	}
+	if (mode)
+		*mode = sb.st_mode & 07777;
+	return 1;
 }
 
 Test(control_import, chunks_commit_in_one_transaction)
@@ -194,6 +220,7 @@ Test(control_import, refusal_at_commit_stores_nothing)
 	cr_assert_eq(rep->code, UCR_EEXIST, "%s", rep->message);
 	ucr__reply__free_unpacked(rep, NULL);
 	cr_assert_eq(su_records(store), 1);
+	cr_assert(!staged_file("node", NULL));
 }
 
 Test(control_import, one_import_at_a_time_and_abort)
@@ -215,4 +242,139 @@ Test(control_import, one_import_at_a_time_and_abort)
 	cr_assert_eq(rep->code, 0, "%s", rep->message);
 	ucr__reply__free_unpacked(rep, NULL);
 	cr_assert_eq(su_records(store), 10);
+}
+
+Test(control_import, staging_file_is_private_and_goes_with_the_import)
+{
+	Ucr__Reply *rep;
+	uint64_t id;
+	mode_t mode = 0;
+
+	/* committed */
+	rep = chunk(0, 0, 100, -1, 0, 0);
+	cr_assert_eq(rep->code, 0, "%s", rep->message);
+	id = rep->import_id;
+	ucr__reply__free_unpacked(rep, NULL);
+	cr_assert(staged_file("node", &mode));
+	cr_assert_eq(mode, 0600, "mode %o", (unsigned)mode);
+	rep = chunk(id, 100, 101, -1, 1, 0);
+	cr_assert_eq(rep->code, 0, "%s", rep->message);
+	ucr__reply__free_unpacked(rep, NULL);
+	cr_assert(!staged_file("node", NULL));
+	cr_assert_eq(su_records(store), 101);
+	/* aborted */
+	rep = chunk(0, 200, 300, -1, 0, 0);
+	id = rep->import_id;
+	ucr__reply__free_unpacked(rep, NULL);
+	cr_assert(staged_file("node", NULL));
+	rep = chunk(id, 0, 0, -1, 0, 1);
+	ucr__reply__free_unpacked(rep, NULL);
+	cr_assert(!staged_file("node", NULL));
+	/* refused at a chunk */
+	rep = chunk(0, 200, 300, -1, 0, 0);
+	id = rep->import_id;
+	ucr__reply__free_unpacked(rep, NULL);
+	rep = chunk(id, 300, 400, 350, 0, 0);
+	cr_assert_eq(rep->code, UCR_ESCHEMA);
+	ucr__reply__free_unpacked(rep, NULL);
+	cr_assert(!staged_file("node", NULL));
+	cr_assert_eq(su_records(store), 101);
+}
+
+Test(control_import, idle_import_dropped_with_its_file)
+{
+	Ucr__Reply *rep;
+	uint64_t id, id2;
+
+	ctl.import_idle_s = 2;
+	rep = chunk(0, 0, 6000, -1, 0, 0);
+	id = rep->import_id;
+	ucr__reply__free_unpacked(rep, NULL);
+	ucr_control_tick(&ctl);
+	cr_assert_not_null(ctl.import, "not idle yet");
+	sleep(3);
+	ucr_control_tick(&ctl);
+	cr_assert_null(ctl.import);
+	cr_assert(!staged_file("node", NULL));
+	rep = chunk(id, 0, 1, -1, 1, 0);
+	cr_assert_eq(rep->code, UCR_ENOTFOUND, "%s", rep->message);
+	ucr__reply__free_unpacked(rep, NULL);
+	/* an idle import gives way to a new one, its file replaced */
+	rep = chunk(0, 0, 6000, -1, 0, 0);
+	id = rep->import_id;
+	ucr__reply__free_unpacked(rep, NULL);
+	sleep(3);
+	rep = chunk(0, 0, 10, -1, 0, 0);
+	cr_assert_eq(rep->code, 0, "%s", rep->message);
+	id2 = rep->import_id;
+	ucr__reply__free_unpacked(rep, NULL);
+	cr_assert_neq(id2, id);
+	rep = chunk(id2, 10, 11, -1, 1, 0);
+	cr_assert_eq(rep->code, 0, "%s", rep->message);
+	cr_assert_eq(rep->last_seq, 11, "only the new import's records");
+	ucr__reply__free_unpacked(rep, NULL);
+	cr_assert(!staged_file("node", NULL));
+	cr_assert_eq(su_records(store), 11);
+}
+
+Test(control_import, stale_staging_file_removed_at_start)
+{
+	char path[700];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/node/import.stage", dir);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs("left by a crash", f);
+	fclose(f);
+	ucr_control_open(&ctl);
+	cr_assert(!staged_file("node", NULL));
+}
+
+Test(control_import, disk_full_while_staging_refuses_the_import)
+{
+	struct ucr_store *small;
+	struct ucr_control c2;
+	Ucr__Reply *rep;
+	char sub[700];
+	uint64_t id = 0;
+	int i, code = 0;
+
+	if (geteuid() != 0) {
+		cr_skip_test("disk full: needs root to mount a small tmpfs");
+		return;
+	}
+	snprintf(mnt, sizeof(mnt), "%s/small", dir);
+	cr_assert_eq(mkdir(mnt, 0700), 0);
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=2m") != 0) {
+		mnt[0] = '\0';
+		cr_skip_test("disk full: cannot mount a tmpfs here (%s)",
+		    strerror(errno));
+		return;
+	}
+	small = su_open(mnt, "store", key, "2403", NULL, (size_t)1 << 20);
+	cr_assert_eq(su_append(small, key, su_network("2403", 1)), 0);
+	cr_assert_eq(tu_run(NULL, NULL,
+			 "dd if=/dev/zero of='%s/filler' bs=1k count=1400 "
+			 "2>/dev/null",
+			 mnt),
+	    0);
+	/* the chunks go to the small store's control state */
+	c2 = ctl;
+	ctl.store = small;
+	for (i = 0; i < 40 && code == 0; i++) {
+		rep = chunk(id, i * 5000, (i + 1) * 5000, -1, 0, 0);
+		code = rep->code;
+		if (code == 0)
+			id = rep->import_id;
+		else
+			cr_assert(strstr(rep->message, "cannot stage") != NULL,
+			    "%s", rep->message);
+		ucr__reply__free_unpacked(rep, NULL);
+	}
+	ctl = c2;
+	cr_assert_eq(code, UCR_EDISKFULL, "code %d after %d chunks", code, i);
+	snprintf(sub, sizeof(sub), "small/store");
+	cr_assert(!staged_file(sub, NULL), "the file went with the import");
+	cr_assert_eq(su_records(small), 1, "nothing stored changed");
+	ucr_store_free(small);
 }

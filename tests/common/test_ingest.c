@@ -49,40 +49,6 @@ teardown(void)
 
 TestSuite(ingest, .init = setup, .fini = teardown, .timeout = 240);
 
-static Ucr__Record *
-tomb(int i)
-{
-	Ucr__Record *r = calloc(1, sizeof(*r));
-	char key[64];
-
-	ucr__record__init(r);
-	snprintf(key, sizeof(key), "2403/network/N%d", i);
-	r->key = strdup(key);
-	r->owner = strdup("2403");
-	r->tombstone = 1;
-	return r;
-}
-
-static Ucr__Record *
-decision(const char *id)
-{
-	Ucr__Record *d = calloc(1, sizeof(*d));
-	Ucr__Decision *dec = calloc(1, sizeof(*dec));
-	char key[64];
-
-	ucr__record__init(d);
-	ucr__decision__init(dec);
-	snprintf(key, sizeof(key), "2403/decision/%s", id);
-	d->key = strdup(key);
-	d->owner = strdup("2403");
-	d->body_case = UCR__RECORD__BODY_DECISION;
-	d->decision = dec;
-	dec->date = strdup("2010-03-01");
-	dec->ref = strdup("KS 2010/12");
-	dec->subject = UCR__SUBJECT__SUBJECT_LOCAL_PLAN;
-	return d;
-}
-
 /* One write of n puts; frees the records. */
 static int
 write_puts(struct ucr_put *p, size_t n, size_t *bad)
@@ -141,15 +107,15 @@ write_history(int big)
 	}
 	set_put(&p[n++], su_network("2403", 0), UCR_PUT_UPSERT);
 	for (i = 100; i < 200; i++)
-		set_put(&p[n++], tomb(i), UCR_PUT_UPDATE);
+		set_put(&p[n++], su_tombstone(i), UCR_PUT_UPDATE);
 	for (i = 12000; i < 12100; i++)
 		set_put(&p[n++], su_network("2403", i), UCR_PUT_CREATE);
-	set_put(&p[n], decision("D1"), UCR_PUT_CREATE);
+	set_put(&p[n], su_decision("D1"), UCR_PUT_CREATE);
 	p[n].adopt_keys = adopt1;
 	p[n++].nadopt = 2;
 	cr_assert_eq(write_puts(p, n, NULL), 0);
 	/* a later write adopts a held record */
-	set_put(&p[0], decision("D2"), UCR_PUT_CREATE);
+	set_put(&p[0], su_decision("D2"), UCR_PUT_CREATE);
 	p[0].adopt_keys = adopt2;
 	p[0].nadopt = 1;
 	cr_assert_eq(write_puts(p, 1, NULL), 0);
@@ -251,7 +217,7 @@ Test(ingest, deleted_flag_read_from_bytes)
 
 	set_put(&p, su_network("2403", 1), UCR_PUT_CREATE);
 	cr_assert_eq(write_puts(&p, 1, NULL), 0);
-	set_put(&p, tomb(1), UCR_PUT_UPDATE);
+	set_put(&p, su_tombstone(1), UCR_PUT_UPDATE);
 	cr_assert_eq(write_puts(&p, 1, NULL), 0);
 	/* deleted: an update is refused, a create allowed */
 	set_put(&p, su_network("2403", 1), UCR_PUT_UPDATE);
@@ -269,7 +235,7 @@ Test(ingest, last_put_of_a_key_in_one_write_decides)
 	set_put(&p[0], su_network("2403", 1), UCR_PUT_CREATE);
 	cr_assert_eq(write_puts(p, 1, NULL), 0);
 	/* deleted earlier in the write: created again */
-	set_put(&p[0], tomb(1), UCR_PUT_UPDATE);
+	set_put(&p[0], su_tombstone(1), UCR_PUT_UPDATE);
 	set_put(&p[1], su_network("2403", 1), UCR_PUT_CREATE);
 	cr_assert_eq(write_puts(p, 2, NULL), 0);
 	/* put earlier in the write: a create is refused, an update is not */

@@ -300,27 +300,6 @@ Test(records, bad_queries_refused)
 	refused("", "", "2403/network/\x7f", 0, "after");
 }
 
-/* A decision of 2403 with id. */
-static Ucr__Record *
-decision(const char *id)
-{
-	Ucr__Record *d = calloc(1, sizeof(*d));
-	Ucr__Decision *dec = calloc(1, sizeof(*dec));
-	char key[64];
-
-	ucr__record__init(d);
-	ucr__decision__init(dec);
-	snprintf(key, sizeof(key), "2403/decision/%s", id);
-	d->key = strdup(key);
-	d->owner = strdup("2403");
-	d->body_case = UCR__RECORD__BODY_DECISION;
-	d->decision = dec;
-	dec->date = strdup("2010-03-01");
-	dec->ref = strdup("KS 2010/12");
-	dec->subject = UCR__SUBJECT__SUBJECT_LOCAL_PLAN;
-	return d;
-}
-
 static int
 time_cb(const struct ucr_rec *r, void *arg)
 {
@@ -360,12 +339,12 @@ Test(records, changed_since_counts_by_kind)
 	size_t i;
 
 	networks(n2403, k2403, "2403", 0, 3, 0);
-	cr_assert_eq(su_append(n2403, k2403, decision("D0")), 0);
+	cr_assert_eq(su_append(n2403, k2403, su_decision("D0")), 0);
 	networks(n2403, k2403, "2403", 10, 2, 0); /* N10 is the first after */
 	cr_assert_eq(ucr_store_foreach_record(n2403, "", time_cb, &since), 0);
 	cr_assert_neq(since, 0);
-	cr_assert_eq(su_append(n2403, k2403, decision("D1")), 0);
-	cr_assert_eq(su_append(n2403, k2403, decision("D2")), 0);
+	cr_assert_eq(su_append(n2403, k2403, su_decision("D1")), 0);
+	cr_assert_eq(su_append(n2403, k2403, su_decision("D2")), 0);
 	cr_assert_eq(ucr_key_generate(&k), 0);
 	cr_assert_eq(su_append(hub, hubk, su_roster(k->pk, "2403")), 0);
 	ucr_key_free(k);

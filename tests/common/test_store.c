@@ -320,8 +320,7 @@ Test(store, tombstone_and_newest_wins)
 
 Test(store, decision_binds_adopted_hashes)
 {
-	Ucr__Record *d = calloc(1, sizeof(*d)), *got = NULL;
-	Ucr__Decision *dec = calloc(1, sizeof(*dec));
+	Ucr__Record *d = su_decision("D1"), *got = NULL;
 	const char *keys[] = {"2403/network/N1"};
 	struct ucr_put p;
 	uint64_t f, l;
@@ -329,15 +328,6 @@ Test(store, decision_binds_adopted_hashes)
 	char why[256];
 
 	cr_assert_eq(su_append(node, nodek, su_network("2403", 1)), 0);
-	ucr__record__init(d);
-	ucr__decision__init(dec);
-	d->key = strdup("2403/decision/D1");
-	d->owner = strdup("2403");
-	d->body_case = UCR__RECORD__BODY_DECISION;
-	d->decision = dec;
-	dec->date = strdup("2010-03-01");
-	dec->ref = strdup("KS 2010/12");
-	dec->subject = UCR__SUBJECT__SUBJECT_LOCAL_PLAN;
 	p.record = d;
 	p.mode = UCR_PUT_CREATE;
 	p.adopt_keys = keys;
@@ -457,8 +447,7 @@ Test(store, verify_detects_tampering)
 Test(store, decision_adopts_record_of_same_batch)
 {
 	Ucr__Record *n = su_network("2403", 7), *got = NULL;
-	Ucr__Record *d = calloc(1, sizeof(*d));
-	Ucr__Decision *dec = calloc(1, sizeof(*dec));
+	Ucr__Record *d = su_decision("D1");
 	const char *keys[] = {"2403/network/N7"};
 	struct ucr_put p[2];
 	uint64_t f, l;
@@ -468,14 +457,6 @@ Test(store, decision_adopts_record_of_same_batch)
 	uint8_t *buf;
 	size_t len;
 
-	ucr__record__init(d);
-	ucr__decision__init(dec);
-	d->key = strdup("2403/decision/D1");
-	d->owner = strdup("2403");
-	d->body_case = UCR__RECORD__BODY_DECISION;
-	d->decision = dec;
-	dec->date = strdup("2010-03-01");
-	dec->ref = strdup("KS 2010/12");
 	p[0] = (struct ucr_put){n, UCR_PUT_CREATE, NULL, 0};
 	p[1] = (struct ucr_put){d, UCR_PUT_CREATE, keys, 1};
 	cr_assert_eq(ucr_store_append(node, nodek, p, 2, &f, &l, &bad, why,
