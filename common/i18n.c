@@ -49,8 +49,15 @@ ucr_i18n_init(void)
 	char buf[PATH_MAX];
 	const char *dir = getenv("UCR_LOCALEDIR");
 
-	setlocale(LC_ALL, "");
-	setlocale(LC_NUMERIC, "C");
+	/* Only the categories ucr reads: the messages, and the character
+	   classes (tolower, the catalogue's charset). Numbers stay "C" (never
+	   set), and dates are written as digits (strftime "%Y-%m-%d"), which
+	   no locale changes. Each category is a file to load unless the
+	   locale is in the locale archive (C.UTF-8 is not): LC_ALL cost
+	   twelve, 0.1 ms of every command's start. A use of another
+	   category (strcoll, a month's name) must add it here. */
+	setlocale(LC_CTYPE, "");
+	setlocale(LC_MESSAGES, "");
 	if (dir == NULL || *dir == '\0')
 		dir = beside_program(buf, sizeof(buf));
 	if (dir == NULL)

@@ -21,8 +21,10 @@
  * Set the locale from the environment and bind the "ucr" catalogue. The
  * catalogue folder is $UCR_LOCALEDIR if set, else share/locale beside the
  * program's bin folder if it exists (an install under any prefix, or the
- * build tree), else the folder compiled in. Numbers stay in the C form
- * (LC_NUMERIC "C": "9.8", never "9,8"), as JSON, CSV and the stores want.
+ * build tree), else the folder compiled in. Only LC_CTYPE and LC_MESSAGES
+ * follow the environment: numbers stay in the C form (LC_NUMERIC "C":
+ * "9.8", never "9,8"), as JSON, CSV and the stores want, and so do the
+ * other categories, which ucr does not use.
  */
 void ucr_i18n_init(void);
 
