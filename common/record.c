@@ -1016,10 +1016,17 @@ ucr_hash(uint8_t out[UCR_HASH_LEN], const void *buf, size_t len)
 int
 ucr_record_decode(Ucr__Record **out, const uint8_t *buf, size_t len)
 {
+	return ucr_record_decode_with(out, buf, len, NULL);
+}
+
+int
+ucr_record_decode_with(Ucr__Record **out, const uint8_t *buf, size_t len,
+    ProtobufCAllocator *a)
+{
 	*out = NULL;
 	if (len > UCR_MAX_RECORD)
 		return UCR_ETOOBIG;
-	*out = ucr__record__unpack(NULL, len, buf);
+	*out = ucr__record__unpack(a, len, buf);
 	return *out == NULL ? UCR_EPROTO : 0;
 }
 

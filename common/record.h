@@ -129,6 +129,10 @@ void ucr_hash(uint8_t out[UCR_HASH_LEN], const void *buf, size_t len);
  * ucr__record__free_unpacked(r, NULL). Returns 0, UCR_EPROTO or UCR_ETOOBIG.
  */
 int ucr_record_decode(Ucr__Record **out, const uint8_t *buf, size_t len);
+/* The same, allocating through a (NULL: malloc); the caller frees with
+   ucr__record__free_unpacked(r, a), or drops a's memory at once. */
+int ucr_record_decode_with(Ucr__Record **out, const uint8_t *buf, size_t len,
+    ProtobufCAllocator *a);
 
 /* Encode into a malloc'd buffer; caller frees. */
 int ucr_record_encode(uint8_t **out, size_t *outlen, const Ucr__Record *r);

@@ -66,9 +66,12 @@ struct ucr_store {
 		int64_t delta;
 	} vxacc[128];
 	size_t nvxacc;
+	struct arena *arena; /* what apply_txn decodes, freed at once */
 };
 
 static const uint8_t zero_hash[32];
+
+static void arena_free(struct arena *a);
 
 static void
 put64(uint8_t *p, uint64_t v)
@@ -418,6 +421,7 @@ ucr_store_free(struct ucr_store *s)
 		mdb_env_close(s->env);
 	if (s->lockfd >= 0)
 		close(s->lockfd); /* releases the flock */
+	arena_free(s->arena);
 	free(s);
 }
 
@@ -881,22 +885,174 @@ keyset_put(struct keyset *ks, const char *k, size_t idx)
 	ks->idx[i] = idx;
 }
 
-/* A batch's entries, decoded once for both the check and the apply. */
+/*
+ * An arena for what apply_txn decodes (protobuf-c's allocator): a batch's
+ * entries and each record are unpacked into chunks that are reused from
+ * batch to batch, and dropped at once instead of freed field by field.
+ * One record's memory is taken back after the record (arena_mark,
+ * arena_release). Chunks past the first are freed when a batch starts,
+ * so a large batch does not keep its memory.
+ */
+#define ARENA_CHUNK ((size_t)64 << 10)
+
+struct chunk {
+	struct chunk *next;
+	size_t size, used;
+	_Alignas(16) unsigned char data[];
+};
+
+struct arena {
+	ProtobufCAllocator pa; /* allocator_data is the arena */
+	struct chunk *first, *cur;
+};
+
+struct arena_mark {
+	struct chunk *c;
+	size_t used;
+};
+
+static void *
+arena_alloc(void *data, size_t n)
+{
+	struct arena *a = data;
+	struct chunk *c = a->cur, *nc;
+	size_t need = (n + 15) & ~(size_t)15;
+
+	if (need < n)
+		return NULL;
+	if (c != NULL && c->size - c->used >= need) {
+		c->used += need;
+		return c->data + c->used - need;
+	}
+	/* the next chunk, kept from before, or a new one after this one */
+	if (c != NULL && c->next != NULL && c->next->size >= need)
+		nc = c->next;
+	else {
+		size_t size = need > ARENA_CHUNK ? need : ARENA_CHUNK;
+
+		if (size > SIZE_MAX - sizeof(*nc) ||
+		    (nc = malloc(sizeof(*nc) + size)) == NULL)
+			return NULL;
+		nc->size = size;
+		nc->next = c != NULL ? c->next : NULL;
+		if (c != NULL)
+			c->next = nc;
+		else
+			a->first = nc;
+	}
+	nc->used = need;
+	a->cur = nc;
+	return nc->data;
+}
+
+static void
+arena_nofree(void *data, void *p)
+{
+	(void)data;
+	(void)p;
+}
+
+/* The store's arena, created on first use; NULL if out of memory. */
+static struct arena *
+arena_of(struct ucr_store *s)
+{
+	if (s->arena == NULL &&
+	    (s->arena = calloc(1, sizeof(*s->arena))) != NULL) {
+		s->arena->pa.alloc = arena_alloc;
+		s->arena->pa.free = arena_nofree;
+		s->arena->pa.allocator_data = s->arena;
+	}
+	return s->arena;
+}
+
+/* Empty: everything allocated is gone; the first chunk is kept. */
+static void
+arena_reset(struct arena *a)
+{
+	struct chunk *c, *next;
+
+	if (a == NULL || a->first == NULL)
+		return;
+	for (c = a->first->next; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
+	a->first->next = NULL;
+	a->first->used = 0;
+	a->cur = a->first;
+}
+
+static struct arena_mark
+arena_mark(const struct arena *a)
+{
+	struct arena_mark m = {a->cur, a->cur != NULL ? a->cur->used : 0};
+
+	return m;
+}
+
+/* Take back what was allocated since m (the chunks stay for reuse). */
+static void
+arena_release(struct arena *a, struct arena_mark m)
+{
+	if (m.c == NULL) {
+		if (a->first != NULL)
+			a->first->used = 0;
+		a->cur = a->first;
+		return;
+	}
+	a->cur = m.c;
+	m.c->used = m.used;
+}
+
+static void
+arena_free(struct arena *a)
+{
+	struct chunk *c, *next;
+
+	if (a == NULL)
+		return;
+	for (c = a->first; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
+	free(a);
+}
+
+/* A batch's entries, decoded once for both the check and the apply, into
+   the store's arena (d->ents too). */
 struct decoded {
 	Ucr__Entry **ents;
 	size_t n;
 };
 
+/* Forget d's entries; their memory is the arena's, taken back when the
+   next batch starts. */
 static void
 decoded_free(struct decoded *d)
 {
-	size_t i;
-
-	for (i = 0; i < d->n; i++)
-		ucr__entry__free_unpacked(d->ents[i], NULL);
-	free(d->ents);
 	d->ents = NULL;
 	d->n = 0;
+}
+
+/*
+ * ucr_entry_decode into the arena: the same size limit and the same
+ * checks. Whatever fails here is checked again by ucr_batch_verify, which
+ * decides.
+ */
+static int
+entry_decode(struct arena *a, Ucr__Entry **out, const uint8_t *buf, size_t len)
+{
+	Ucr__Entry *e;
+
+	*out = NULL;
+	if (len > UCR_MAX_RECORD + 256)
+		return UCR_ETOOBIG;
+	if ((e = ucr__entry__unpack(&a->pa, len, buf)) == NULL)
+		return UCR_EPROTO;
+	if (e->prev.len != 32 || e->seq == 0)
+		return UCR_EPROTO;
+	*out = e;
+	return 0;
 }
 
 /*
@@ -905,8 +1061,8 @@ decoded_free(struct decoded *d)
  * again by ucr_batch_verify, so the error code is the same as ever.
  */
 static int
-batch_decode(const Ucr__Batch *b, const char *region, const uint8_t prev[32],
-    uint8_t last[32], struct decoded *d)
+batch_decode(struct arena *a, const Ucr__Batch *b, const char *region,
+    const uint8_t prev[32], uint8_t last[32], struct decoded *d)
 {
 	uint8_t h[32];
 	size_t i;
@@ -918,13 +1074,13 @@ batch_decode(const Ucr__Batch *b, const char *region, const uint8_t prev[32],
 	    b->last_seq < b->first_seq ||
 	    b->last_seq - b->first_seq + 1 != b->n_entries)
 		goto full;
-	if ((d->ents = calloc(b->n_entries, sizeof(*d->ents))) == NULL)
+	if ((d->ents = arena_alloc(a, b->n_entries * sizeof(*d->ents))) == NULL)
 		return UCR_ENOMEM;
 	memcpy(h, prev, 32);
 	for (i = 0; i < b->n_entries; i++) {
 		Ucr__Entry *e;
 
-		if (ucr_entry_decode(&e, b->entries[i].data,
+		if (entry_decode(a, &e, b->entries[i].data,
 			b->entries[i].len) != 0)
 			goto full;
 		d->ents[d->n++] = e;
@@ -1291,6 +1447,7 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 	struct ucr_head h;
 	uint8_t prev[32], last[32], key[ENTKEY_LEN], sigval[8 + UCR_SIG_LEN];
 	struct ucr_roster_entry who;
+	struct arena *a;
 	char an[17];
 	uint64_t seq;
 	size_t i, skip;
@@ -1299,6 +1456,9 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 
 	*applied = 0;
 	s->nvxacc = 0; /* nothing gathered from an apply that failed */
+	if ((a = arena_of(s)) == NULL)
+		return UCR_ENOMEM;
+	arena_reset(a); /* the entries of the batch before are forgotten */
 	if (b->author.len != UCR_PK_LEN || b->signature.len != UCR_SIG_LEN ||
 	    b->n_entries == 0 || b->first_seq == 0 ||
 	    b->last_seq < b->first_seq || b->epoch == 0) {
@@ -1335,7 +1495,7 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 	else if ((rc = entry_hash_at(txn, s, b->author.data, b->epoch,
 		      b->first_seq - 1, prev, NULL)) != 0)
 		return rc;
-	rc = batch_decode(b, s->region, prev, last, d);
+	rc = batch_decode(a, b, s->region, prev, last, d);
 	if (rc == UCR_ECHAIN && b->first_seq == h.seq + 1 && h.seq > 0 &&
 	    is_signed_fork(b, s->region)) {
 		/* Signed by the author, chained onto another history. */
@@ -1442,6 +1602,7 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 	for (i = skip, have_who = 0; i < b->n_entries; i++) {
 		const ProtobufCBinaryData *e = &b->entries[i];
 		const Ucr__Entry *ent = d->ents[i];
+		struct arena_mark mark = arena_mark(a);
 		Ucr__Record *rec;
 		char reason[256];
 
@@ -1449,7 +1610,8 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 		if ((rc = time_ok(s, ent->time, h.time, an, seq, why,
 			 whylen)) != 0)
 			return rc;
-		rc = ucr_record_decode(&rec, ent->record.data, ent->record.len);
+		rc = ucr_record_decode_with(&rec, ent->record.data,
+		    ent->record.len, &a->pa);
 		if (rc != 0) {
 			setwhy(why, whylen,
 			    "log %s: seq %llu: undecodable record", an,
@@ -1488,7 +1650,7 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 			 * again after an entry that writes a roster record */
 			have_who = strncmp(rec->key, "region/roster/", 14) != 0;
 		}
-		ucr__record__free_unpacked(rec, NULL);
+		arena_release(a, mark); /* rec, and the old record's decode */
 		if (rc != 0)
 			return rc;
 		logkey(key, b->author.data, b->epoch, seq);
@@ -3188,11 +3350,15 @@ vx_update(MDB_txn *txn, struct ucr_store *s, const struct recval *old,
 	Ucr__Record *orec = NULL;
 	int rc;
 
-	if (old != NULL && ucr_record_decode(&orec, old->bytes, old->len) != 0)
+	/* in the arena when there is one: apply_txn takes it back after
+	   the record */
+	if (old != NULL &&
+	    ucr_record_decode_with(&orec, old->bytes, old->len,
+		s->arena != NULL ? &s->arena->pa : NULL) != 0)
 		orec = NULL;
 	vx_of(orec, &a);
 	vx_of(nr, &b);
-	if (orec != NULL)
+	if (orec != NULL && s->arena == NULL)
 		ucr__record__free_unpacked(orec, NULL);
 	if (a.live == b.live && a.fu == b.fu && a.year == b.year &&
 	    strcmp(a.area, b.area) == 0)
