@@ -27,6 +27,27 @@
 /* what the client stages: far more than the budget */
 #define STAGED_MIB 160
 
+/*
+ * Memory bounds are asserted only without AddressSanitizer: its shadow
+ * memory and quarantine of freed blocks make a daemon's RSS say nothing
+ * about what the daemon holds (as in test_budget.c).
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define MEMORY_CHECKED 0
+#else
+#define MEMORY_CHECKED 1
+#endif
+
+/* One chunk of CHUNK network records of about 300 bytes each, packed. */
+struct chunk {
+	Ucr__Put puts[CHUNK], *pp[CHUNK];
+	Ucr__Record recs[CHUNK];
+	Ucr__Network nets[CHUNK];
+	char keys[CHUNK][48], name[257];
+};
+
+static struct chunk *held; /* the test's chunk, freed by teardown */
+
 static void
 setup(void)
 {
@@ -39,22 +60,16 @@ teardown(void)
 {
 	nf_stop(SIGKILL);
 	nf_teardown();
+	free(held);
+	held = NULL;
 }
 
 TestSuite(import_stage, .init = setup, .fini = teardown, .timeout = 300);
 
-/* One chunk of CHUNK network records of about 300 bytes each, packed. */
-struct chunk {
-	Ucr__Put puts[CHUNK], *pp[CHUNK];
-	Ucr__Record recs[CHUNK];
-	Ucr__Network nets[CHUNK];
-	char keys[CHUNK][48], name[257];
-};
-
 static struct chunk *
 chunk_new(void)
 {
-	struct chunk *c = calloc(1, sizeof(*c));
+	struct chunk *c = held = calloc(1, sizeof(*c));
 	int i;
 
 	cr_assert_not_null(c);
@@ -168,10 +183,11 @@ Test(import_stage, huge_uncommitted_import_stays_on_disk)
 	cr_log_info("%d MiB staged: private dirty at most %ld KiB, VmHWM %ld "
 		    "KiB",
 	    STAGED_MIB, peak, hwm);
-	cr_assert_lt(peak, BUDGET_KIB,
+	cr_assert(!MEMORY_CHECKED || peak < BUDGET_KIB,
 	    "%d MiB staged, the node's private dirty memory reached %ld KiB",
 	    STAGED_MIB, peak);
-	cr_assert_lt(hwm, BUDGET_KIB + 16 * 1024, "VmHWM %ld KiB", hwm);
+	cr_assert(!MEMORY_CHECKED || hwm < BUDGET_KIB + 16 * 1024,
+	    "VmHWM %ld KiB", hwm);
 	/* another import is refused while this one is active */
 	rep = send_chunk(c, 0, 1, 0, 0);
 	cr_assert_eq(rep->code, UCR_EAGAIN, "%s", rep->message);
@@ -191,7 +207,6 @@ Test(import_stage, huge_uncommitted_import_stays_on_disk)
 	cr_assert_eq(rep->last_seq, CHUNK);
 	ucr__reply__free_unpacked(rep, NULL);
 	cr_assert(!staged(NULL, NULL), "the commit left the file");
-	free(c);
 	cr_assert_eq(nf_stop(SIGTERM), 0);
 }
 
@@ -205,7 +220,8 @@ Test(import_stage, abandoned_import_dropped_with_its_file, .timeout = 300)
 
 	nf_start("");
 	id = stage_huge(c, &peak);
-	cr_assert_lt(peak, BUDGET_KIB, "private dirty %ld KiB", peak);
+	cr_assert(!MEMORY_CHECKED || peak < BUDGET_KIB, "private dirty %ld KiB",
+	    peak);
 	/* the client goes away: after 60 s idle the daemon drops it */
 	for (i = 0; i < 90 && staged(NULL, NULL); i++)
 		sleep(1);
@@ -224,6 +240,5 @@ Test(import_stage, abandoned_import_dropped_with_its_file, .timeout = 300)
 	cr_assert_eq(rep->code, 0, "%s", rep->message);
 	ucr__reply__free_unpacked(rep, NULL);
 	cr_assert(!staged(NULL, NULL), "the abort left the file");
-	free(c);
 	cr_assert_eq(nf_stop(SIGTERM), 0);
 }
