@@ -477,8 +477,9 @@ stage_commit(struct ucr_control *c, const ProtobufCBinaryData *id,
 		    "between 1 and %zu records at a time", (size_t)SIZE_MAX);
 		return;
 	}
-	if ((rc = stage_flush(st)) != 0 ||
-	    (lseek(st->fd, 0, SEEK_SET) != 0 && (rc = UCR_EIO) != 0)) {
+	if ((rc = stage_flush(st)) == 0 && lseek(st->fd, 0, SEEK_SET) != 0)
+		rc = UCR_EIO;
+	if (rc != 0) {
 		reply_error(rep, msg, msglen, rc, "cannot stage the import: %s",
 		    ucr_strerror(rc));
 		return;
