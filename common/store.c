@@ -66,6 +66,7 @@ struct ucr_store {
 		int64_t delta;
 	} vxacc[128];
 	size_t nvxacc;
+	uint8_t vxidx[256];  /* vxacc by key hash: index + 1, 0 empty */
 	struct arena *arena; /* what apply_txn decodes, freed at once */
 };
 
@@ -3310,33 +3311,53 @@ vx_flush(MDB_txn *txn, struct ucr_store *s)
 	return rc;
 }
 
+/* The slot of vxidx for key k: holding its index in vxacc, or empty. */
+static size_t
+vx_slot(const struct ucr_store *s, const void *k, size_t len)
+{
+	const uint8_t *p = k;
+	uint32_t h = 2166136261u; /* FNV-1a */
+	size_t i, j;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ p[i]) * 16777619u;
+	for (i = h & 255; (j = s->vxidx[i]) != 0; i = (i + 1) & 255)
+		if (s->vxacc[j - 1].klen == len &&
+		    memcmp(s->vxacc[j - 1].key, k, len) == 0)
+			break;
+	return i;
+}
+
 /* Gather a change of x's counters by delta, written by vx_flush. */
 static int
 vx_add(MDB_txn *txn, struct ucr_store *s, const struct vx *x, int delta)
 {
 	uint8_t key[sizeof(VX_FU) + 32 + 4];
 	MDB_val k[2];
-	size_t i, j, n = vx_keys(x, k, key);
+	size_t i, j, slot, n = vx_keys(x, k, key);
 	int rc;
 
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < s->nvxacc; j++)
-			if (s->vxacc[j].klen == k[i].mv_size &&
-			    memcmp(s->vxacc[j].key, k[i].mv_data,
-				k[i].mv_size) == 0)
-				break;
-		if (j == s->nvxacc) {
-			if (j == sizeof(s->vxacc) / sizeof(s->vxacc[0])) {
+		/* nothing gathered (after a flush, or a new batch): the
+		   index is emptied with it */
+		if (s->nvxacc == 0)
+			memset(s->vxidx, 0, sizeof(s->vxidx));
+		slot = vx_slot(s, k[i].mv_data, k[i].mv_size);
+		if (s->vxidx[slot] == 0) {
+			if (s->nvxacc ==
+			    sizeof(s->vxacc) / sizeof(s->vxacc[0])) {
 				if ((rc = vx_flush(txn, s)) != 0)
 					return rc;
-				j = 0;
+				memset(s->vxidx, 0, sizeof(s->vxidx));
+				slot = vx_slot(s, k[i].mv_data, k[i].mv_size);
 			}
+			j = s->nvxacc++;
 			memcpy(s->vxacc[j].key, k[i].mv_data, k[i].mv_size);
 			s->vxacc[j].klen = k[i].mv_size;
 			s->vxacc[j].delta = 0;
-			s->nvxacc = j + 1;
+			s->vxidx[slot] = j + 1;
 		}
-		s->vxacc[j].delta += delta;
+		s->vxacc[s->vxidx[slot] - 1].delta += delta;
 	}
 	return 0;
 }
