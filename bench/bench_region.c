@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -180,6 +181,18 @@ commit_times(double *v, int n)
 	qsort(v, n, sizeof(double), dcmp);
 }
 
+/* CPU seconds so far of the hub (c[0]) and of all nodes together (c[1]) */
+static void
+cpu_sample(const struct bu_region *rg, double c[3])
+{
+	int i;
+
+	c[0] = bu_cpu_s(rg->hub);
+	c[1] = 0;
+	for (i = 0; i < rg->nodes; i++)
+		c[1] += bu_cpu_s(rg->node[i]);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -189,9 +202,14 @@ main(int argc, char **argv)
 	pid_t hub, imp[MAXN];
 	uint8_t hubpk[32], pk0[32];
 	struct ucr_store *shub = NULL, *s1 = NULL, *s0 = NULL;
+	double cli_cpu = 0;
 	double t0, t_import = -1, t_hub = -1, t_relay = -1;
 	double *l_hub, *l_other, *l_rt, *l_st, l_cli[5], l_commit[200];
 	int nst = 0;
+	/* CPU seconds used: [0] the hub, [1] the nodes, [2] the imports'
+	 * CLIs; at the start, when the imports end, when the hub holds all */
+	double cpu0[3] = {0, 0, 0}, cpu_imp[3] = {0, 0, 0},
+	       cpu_hub[3] = {-1, -1, -1};
 	uint64_t want, epoch0;
 	long rss, hwm, dirty, hub_rss, hub_dirty, node_rss = 0, node_dirty = 0;
 	void *zctx, *req;
@@ -260,6 +278,7 @@ main(int argc, char **argv)
 	ucr_store_free(s0);
 	want = held(shub, hubpk) + (uint64_t)m * nrec;
 
+	cpu_sample(&rg, cpu0);
 	t0 = bu_now_s();
 	for (i = 0; i < m; i++)
 		if ((imp[i] = fork()) == 0) {
@@ -273,9 +292,12 @@ main(int argc, char **argv)
 			_exit(127);
 		}
 	for (i = 0; i < m; i++) {
+		struct rusage ru;
 		int st;
 
-		waitpid(imp[i], &st, 0);
+		wait4(imp[i], &st, 0, &ru);
+		cli_cpu += ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+		    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 			fprintf(stderr,
 			    "bench_region: import on node %d "
@@ -285,11 +307,15 @@ main(int argc, char **argv)
 		}
 	}
 	t_import = bu_now_s() - t0;
+	cpu_sample(&rg, cpu_imp);
+	cpu_imp[2] = cpu_hub[2] = cli_cpu;
 	while (bu_now_s() - t0 < 600) {
 		int done = 1;
 
-		if (t_hub < 0 && held(shub, hubpk) >= want)
+		if (t_hub < 0 && held(shub, hubpk) >= want) {
 			t_hub = bu_now_s() - t0;
+			cpu_sample(&rg, cpu_hub);
+		}
 		if (t_relay < 0) {
 			for (i = 0; i < m && done; i++) {
 				struct ucr_store *s;
@@ -392,6 +418,15 @@ main(int argc, char **argv)
 		    "  every node holds every record, from the start %8.2f s "
 		    "%8.0f records/s\n",
 		    t_relay, m * nrec / t_relay);
+	if (t_hub > 0)
+		printf("  CPU used until the hub held all, s: hub %.2f, nodes "
+		       "%.2f (%.2f of it until the imports ended), the "
+		       "imports' CLIs %.2f; %.2f s of %.2f cores' %.2f s\n",
+		    cpu_hub[0] - cpu0[0], cpu_hub[1] - cpu0[1],
+		    cpu_imp[1] - cpu0[1], cpu_hub[2],
+		    cpu_hub[0] - cpu0[0] + cpu_hub[1] - cpu0[1] + cpu_hub[2],
+		    (double)sysconf(_SC_NPROCESSORS_ONLN),
+		    t_hub * sysconf(_SC_NPROCESSORS_ONLN));
 	if (t_hub < 0 || t_relay < 0)
 		printf("  did not converge within 600 s (see %s)\n", bu_dir);
 	if (lat > 0) {

@@ -39,6 +39,9 @@ void bu_region_stop(struct bu_region *r);
 /* VmRSS, VmHWM and Private_Dirty of a process, KiB (-1 if unknown). */
 void bu_mem_kib(pid_t pid, long *rss, long *hwm, long *dirty);
 
+/* CPU time (user + system) a process has used so far, s (-1 if unknown). */
+double bu_cpu_s(pid_t pid);
+
 /* The public key in the work folder's NAME.pk. */
 int bu_read_pk(const char *name, uint8_t pk[32]);
 
