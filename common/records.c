@@ -225,12 +225,27 @@ struct changed {
 	uint64_t *counts;
 };
 
+int
+ucr_change_kind(const char *key, int tombstone)
+{
+	const char *k;
+	size_t i, len, olen;
+
+	if (tombstone)
+		return UCR_CHANGE_NKINDS - 1;
+	if ((k = kind_part(key, &len, &olen)) == NULL)
+		return UCR_CHANGE_NKINDS - 2;
+	for (i = 0; i < UCR_CHANGE_NKINDS - 2; i++)
+		if (strlen(ucr_change_kinds[i]) == len &&
+		    strncmp(k, ucr_change_kinds[i], len) == 0)
+			return (int)i;
+	return UCR_CHANGE_NKINDS - 2;
+}
+
 static int
 changed_cb(const struct ucr_rec *r, char *seek, size_t seeklen, void *arg)
 {
 	struct changed *ch = arg;
-	const char *k;
-	size_t i, len, olen;
 	int t;
 
 	(void)seek;
@@ -239,21 +254,12 @@ changed_cb(const struct ucr_rec *r, char *seek, size_t seeklen, void *arg)
 		return 0;
 	if ((t = ucr_store_tombstone(r->bytes, r->len)) < 0)
 		return 0; /* malformed: a decode would fail too */
-	if (t) {
-		ch->counts[UCR_CHANGE_NKINDS - 1]++;
-		return 0;
-	}
-	k = kind_part(r->key, &len, &olen);
-	for (i = 0; k != NULL && i < UCR_CHANGE_NKINDS - 2; i++)
-		if (strlen(ucr_change_kinds[i]) == len &&
-		    strncmp(k, ucr_change_kinds[i], len) == 0)
-			break;
-	ch->counts[k != NULL ? i : UCR_CHANGE_NKINDS - 2]++;
+	ch->counts[ucr_change_kind(r->key, t)]++;
 	return 0;
 }
 
 int
-ucr_records_changed(struct ucr_store *s, uint64_t since,
+ucr_records_changed_scan(struct ucr_store *s, uint64_t since,
     uint64_t counts[UCR_CHANGE_NKINDS])
 {
 	struct changed ch;
@@ -262,6 +268,23 @@ ucr_records_changed(struct ucr_store *s, uint64_t since,
 	ch.since = since;
 	ch.counts = counts;
 	return ucr_store_foreach_record_range(s, NULL, NULL, changed_cb, &ch);
+}
+
+/* HLC times carry milliseconds in their upper 48 bits. */
+#define DAY_MS 86400000ULL
+
+int
+ucr_records_changed(struct ucr_store *s, uint64_t since,
+    uint64_t counts[UCR_CHANGE_NKINDS])
+{
+	uint64_t ms = since >> 16;
+
+	/* the start of a day: the index counts by day */
+	if ((since & 0xffff) == 0 && ms % DAY_MS == 0 &&
+	    ms / DAY_MS <= UINT32_MAX &&
+	    ucr_store_changes(s, (uint32_t)(ms / DAY_MS), counts) == 0)
+		return 0;
+	return ucr_records_changed_scan(s, since, counts);
 }
 
 int

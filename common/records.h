@@ -58,14 +58,32 @@ void ucr_page_free(struct ucr_page *p);
  * What changed since an HLC time, as the report counts it: the current
  * records whose time is at or after since, by the key's kind part
  * (ucr_change_kinds: target ... indicator), "other" for the other kinds
- * and "deleted" for tombstones. One pass over the records in one read
- * transaction; the tombstone flag is read from the bytes without decoding
- * and nothing is allocated per record. Records whose bytes are malformed
- * are not counted. 0 and counts[UCR_CHANGE_NKINDS], or a UCR_E* code.
+ * and "deleted" for tombstones. When since is the start of a UTC day (as
+ * `ucr report --since DAY` asks) and the store has its view index, the
+ * counts come from the index's per-day counters (ucr_store_changes): the
+ * cost follows the days since, not the records. Otherwise one pass over
+ * the records in one read transaction; the tombstone flag is read from the
+ * bytes without decoding and nothing is allocated per record. Records
+ * whose bytes are malformed are not counted. 0 and
+ * counts[UCR_CHANGE_NKINDS], or a UCR_E* code.
  */
 #define UCR_CHANGE_NKINDS 11
 extern const char *const ucr_change_kinds[UCR_CHANGE_NKINDS];
 int ucr_records_changed(struct ucr_store *s, uint64_t since,
+    uint64_t counts[UCR_CHANGE_NKINDS]);
+/* The same by one pass over every record, whatever since is (the
+   reference the view index is tested against). */
+int ucr_records_changed_scan(struct ucr_store *s, uint64_t since,
+    uint64_t counts[UCR_CHANGE_NKINDS]);
+/* Which of ucr_change_kinds a record with this key counts as. */
+int ucr_change_kind(const char *key, int tombstone);
+/*
+ * From the store's view index: the current records whose version's time
+ * falls on UTC day from_day (days since 1970-01-01) or later, counted as
+ * ucr_records_changed counts them; O(days), not O(records).
+ * UCR_ENOTFOUND if the store has no index of this version yet.
+ */
+int ucr_store_changes(struct ucr_store *s, uint32_t from_day,
     uint64_t counts[UCR_CHANGE_NKINDS]);
 /* The counts as JSON ({"target":N,...,"deleted":N}) into buf: 0, or
    UCR_ETOOBIG if len is short (256 bytes always suffice). */

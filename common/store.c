@@ -24,6 +24,7 @@
 #include "chain.h"
 #include "error.h"
 #include "record.h"
+#include "records.h"
 #include "roster.h"
 #include "store.h"
 #include "text.h"
@@ -662,7 +663,7 @@ struct recval {
 /* The view index (end of file) follows every change of a record. */
 static int vx_flush(MDB_txn *txn, struct ucr_store *s);
 static int vx_update(MDB_txn *txn, struct ucr_store *s,
-    const struct recval *old, const Ucr__Record *nr);
+    const struct recval *old, const Ucr__Record *nr, uint64_t time);
 
 static int
 rec_parse(const MDB_val *v, struct recval *r)
@@ -1120,7 +1121,7 @@ rec_fold(MDB_txn *txn, struct ucr_store *s, const char *key,
 			return 0; /* the held version is newer: keep it */
 	} else if (rc != UCR_ENOTFOUND)
 		return rc;
-	if ((rc = vx_update(txn, s, rc == 0 ? &cur : NULL, nr)) != 0)
+	if ((rc = vx_update(txn, s, rc == 0 ? &cur : NULL, nr, time)) != 0)
 		return rc;
 	k.mv_data = (void *)key;
 	k.mv_size = strlen(key);
@@ -3192,25 +3193,48 @@ ucr_store_check(struct ucr_store *s, int full, uint64_t *logs, char *why,
  *                                 with a body (the fold's "records")
  *   view/fu/<area> NUL <year be32> u64: current measurements of area in
  *                                 year whose status is not missing
- * The newest year of an area is then one cursor seek. A store opened for
- * writing builds the index once if it lacks it (older stores).
+ *   view/ch/<day be32><kind u8>   u64: current records (tombstones too)
+ *                                 whose version's time falls on that UTC
+ *                                 day, by ucr_change_kind (version 2)
+ * The newest year of an area is then one cursor seek, and what changed
+ * since a day one range over the days after it. A store opened for
+ * writing builds the index once if it lacks it or has another version
+ * (older stores).
  */
-#define VX_VERSION 1
+#define VX_VERSION 2
 #define VX_FU "view/fu/"
+#define VX_CH "view/ch/"
+#define VX_DAY_MS 86400000ULL
 
 struct vx {
 	int live;      /* counts in view/live */
 	int fu;        /* counts in view/fu/<area>/<year> */
 	char area[32]; /* measurement area when fu */
 	unsigned year;
+	int ch;          /* counts in view/ch/<day><chkind> */
+	uint32_t day;    /* UTC day of the version's HLC time */
+	unsigned chkind; /* ucr_change_kind */
 };
 
+/* The UTC day (days since 1970-01-01) of an HLC time. */
+static uint32_t
+vx_day(uint64_t time)
+{
+	return (uint32_t)((time >> 16) / VX_DAY_MS);
+}
+
+/* The counters of record r (NULL: none) whose version has HLC time. */
 static void
-vx_of(const Ucr__Record *r, struct vx *x)
+vx_of(const Ucr__Record *r, uint64_t time, struct vx *x)
 {
 	size_t n;
 
 	memset(x, 0, sizeof(*x));
+	if (r != NULL && r->key != NULL) {
+		x->ch = 1;
+		x->day = vx_day(time);
+		x->chkind = (unsigned)ucr_change_kind(r->key, r->tombstone);
+	}
 	if (r == NULL || r->tombstone ||
 	    r->body_case == UCR__RECORD__BODY__NOT_SET)
 		return;
@@ -3253,9 +3277,13 @@ vx_count(MDB_txn *txn, struct ucr_store *s, MDB_val *k, int64_t delta)
 	return mdb_err(mdb_put(txn, s->meta, k, &v, 0));
 }
 
-/* The counter keys of x: view/live, and view/fu/<area>/<year> if fu. */
+/* Room for the counter keys of one struct vx (vx_keys). */
+#define VX_KEYBUF (sizeof(VX_FU) + 32 + 4 + sizeof(VX_CH) + 4 + 1)
+
+/* The counter keys of x: view/live, view/fu/<area>/<year> if fu, and
+   view/ch/<day><kind> if ch; key has VX_KEYBUF bytes. */
 static size_t
-vx_keys(const struct vx *x, MDB_val k[2], uint8_t *key)
+vx_keys(const struct vx *x, MDB_val k[3], uint8_t *key)
 {
 	size_t n = 0, len;
 
@@ -3263,26 +3291,34 @@ vx_keys(const struct vx *x, MDB_val k[2], uint8_t *key)
 		k[n].mv_data = (void *)"view/live";
 		k[n++].mv_size = 9;
 	}
-	if (!x->fu)
-		return n;
-	len = strlen(x->area);
-	memcpy(key, VX_FU, sizeof(VX_FU) - 1);
-	memcpy(key + sizeof(VX_FU) - 1, x->area, len + 1);
-	len += sizeof(VX_FU);
-	key[len] = x->year >> 24;
-	key[len + 1] = x->year >> 16;
-	key[len + 2] = x->year >> 8;
-	key[len + 3] = x->year;
-	k[n].mv_data = key;
-	k[n++].mv_size = len + 4;
+	if (x->fu) {
+		len = strlen(x->area);
+		memcpy(key, VX_FU, sizeof(VX_FU) - 1);
+		memcpy(key + sizeof(VX_FU) - 1, x->area, len + 1);
+		len += sizeof(VX_FU);
+		key[len] = x->year >> 24;
+		key[len + 1] = x->year >> 16;
+		key[len + 2] = x->year >> 8;
+		key[len + 3] = x->year;
+		k[n].mv_data = key;
+		k[n++].mv_size = len + 4;
+		key += len + 4;
+	}
+	if (x->ch) {
+		memcpy(key, VX_CH, sizeof(VX_CH) - 1);
+		put32(key + sizeof(VX_CH) - 1, x->day);
+		key[sizeof(VX_CH) + 3] = (uint8_t)x->chkind;
+		k[n].mv_data = key;
+		k[n++].mv_size = sizeof(VX_CH) + 4;
+	}
 	return n;
 }
 
 static int
 vx_apply(MDB_txn *txn, struct ucr_store *s, const struct vx *x, int delta)
 {
-	uint8_t key[sizeof(VX_FU) + 32 + 4];
-	MDB_val k[2];
+	uint8_t key[VX_KEYBUF];
+	MDB_val k[3];
 	size_t i, n = vx_keys(x, k, key);
 	int rc;
 
@@ -3332,8 +3368,8 @@ vx_slot(const struct ucr_store *s, const void *k, size_t len)
 static int
 vx_add(MDB_txn *txn, struct ucr_store *s, const struct vx *x, int delta)
 {
-	uint8_t key[sizeof(VX_FU) + 32 + 4];
-	MDB_val k[2];
+	uint8_t key[VX_KEYBUF];
+	MDB_val k[3];
 	size_t i, j, slot, n = vx_keys(x, k, key);
 	int rc;
 
@@ -3362,10 +3398,11 @@ vx_add(MDB_txn *txn, struct ucr_store *s, const struct vx *x, int delta)
 	return 0;
 }
 
-/* A record key's current version changes from old (NULL: none) to nr. */
+/* A record key's current version changes from old (NULL: none) to nr,
+   whose HLC time is time. */
 static int
 vx_update(MDB_txn *txn, struct ucr_store *s, const struct recval *old,
-    const Ucr__Record *nr)
+    const Ucr__Record *nr, uint64_t time)
 {
 	struct vx a, b;
 	Ucr__Record *orec = NULL;
@@ -3377,12 +3414,13 @@ vx_update(MDB_txn *txn, struct ucr_store *s, const struct recval *old,
 	    ucr_record_decode_with(&orec, old->bytes, old->len,
 		s->arena != NULL ? &s->arena->pa : NULL) != 0)
 		orec = NULL;
-	vx_of(orec, &a);
-	vx_of(nr, &b);
+	vx_of(orec, old != NULL ? old->time : 0, &a);
+	vx_of(nr, time, &b);
 	if (orec != NULL && s->arena == NULL)
 		ucr__record__free_unpacked(orec, NULL);
 	if (a.live == b.live && a.fu == b.fu && a.year == b.year &&
-	    strcmp(a.area, b.area) == 0)
+	    strcmp(a.area, b.area) == 0 && a.ch == b.ch && a.day == b.day &&
+	    a.chkind == b.chkind)
 		return 0;
 	if ((rc = vx_add(txn, s, &a, -1)) != 0)
 		return rc;
@@ -3433,7 +3471,7 @@ vx_build(MDB_txn *txn, struct ucr_store *s)
 		if (rec_parse(&v, &r) != 0 ||
 		    ucr_record_decode(&rec, r.bytes, r.len) != 0)
 			continue;
-		vx_of(rec, &x);
+		vx_of(rec, r.time, &x);
 		ucr__record__free_unpacked(rec, NULL);
 		if ((rc = vx_apply(txn, s, &x, 1)) != 0) {
 			mdb_cursor_close(c);
@@ -3509,6 +3547,56 @@ ucr_store_view_index(struct ucr_store *s, uint64_t *live,
 			years[i] = get32((uint8_t *)k.mv_data + n);
 	}
 	rc = 0;
+leave:
+	if (c != NULL)
+		mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+ucr_store_changes(struct ucr_store *s, uint32_t from_day,
+    uint64_t counts[UCR_CHANGE_NKINDS])
+{
+	MDB_txn *txn;
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	uint8_t key[sizeof(VX_CH) - 1 + 4];
+	int rc, op;
+
+	memset(counts, 0, UCR_CHANGE_NKINDS * sizeof(*counts));
+	if ((rc = rd_begin(s, &txn)) != 0)
+		return mdb_err(rc);
+	k.mv_data = (void *)"view/index";
+	k.mv_size = 10;
+	if ((rc = mdb_get(txn, s->meta, &k, &v)) != 0) {
+		rc = mdb_err(rc);
+		goto leave;
+	}
+	if (v.mv_size != 4 || get32(v.mv_data) != VX_VERSION) {
+		rc = UCR_ENOTFOUND;
+		goto leave;
+	}
+	if ((rc = mdb_cursor_open(txn, s->meta, &c)) != 0) {
+		rc = mdb_err(rc);
+		goto leave;
+	}
+	/* the first key of from_day: the day without a kind byte */
+	memcpy(key, VX_CH, sizeof(VX_CH) - 1);
+	put32(key + sizeof(VX_CH) - 1, from_day);
+	k.mv_data = key;
+	k.mv_size = sizeof(VX_CH) - 1 + 4;
+	for (op = MDB_SET_RANGE; (rc = mdb_cursor_get(c, &k, &v, op)) == 0;
+	     op = MDB_NEXT) {
+		const uint8_t *p = k.mv_data;
+
+		if (k.mv_size != sizeof(VX_CH) + 4 ||
+		    memcmp(p, VX_CH, sizeof(VX_CH) - 1) != 0)
+			break;
+		if (p[sizeof(VX_CH) + 3] < UCR_CHANGE_NKINDS && v.mv_size == 8)
+			counts[p[sizeof(VX_CH) + 3]] += get64(v.mv_data);
+	}
+	rc = rc == 0 || rc == MDB_NOTFOUND ? 0 : mdb_err(rc);
 leave:
 	if (c != NULL)
 		mdb_cursor_close(c);

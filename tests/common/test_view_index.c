@@ -5,7 +5,9 @@
  * areas or become missing, three nodes' logs arriving at the hub in
  * random chunks and interleavings — ucr_view_build() must give the same
  * JSON documents as ucr_view_build_all() on every store, after every
- * round; and an index dropped or damaged is rebuilt on the next open.
+ * round, and the index's count of what changed since a day must equal a
+ * pass over every record; an index dropped or damaged is rebuilt on the
+ * next open.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "records.h"
 #include "storeutil.h"
 #include "view.h"
 
@@ -291,6 +294,40 @@ dump(json_t *j)
 static void same_views_at(struct ucr_store *s, const char *what, int round,
     uint64_t now);
 
+#define DAY_MS 86400000ULL
+
+/* What changed since the start of UTC day `day`, by the index (it must
+   answer) and by a pass over every record: the same counts. Returns the
+   total. */
+static uint64_t
+same_changes(struct ucr_store *s, const char *what, uint64_t day)
+{
+	uint64_t a[UCR_CHANGE_NKINDS], b[UCR_CHANGE_NKINDS], n = 0;
+	uint64_t since = (day * DAY_MS) << 16;
+	size_t i;
+
+	cr_assert_eq(ucr_store_changes(s, (uint32_t)day, a), 0, "%s", what);
+	cr_assert_eq(ucr_records_changed_scan(s, since, b), 0);
+	for (i = 0; i < UCR_CHANGE_NKINDS; i++) {
+		cr_assert_eq(a[i], b[i],
+		    "%s: changed since day %llu, %s: index %llu, records %llu",
+		    what, (unsigned long long)day, ucr_change_kinds[i],
+		    (unsigned long long)a[i], (unsigned long long)b[i]);
+		n += a[i];
+	}
+	/* and ucr_records_changed answers the same */
+	cr_assert_eq(ucr_records_changed(s, since, a), 0);
+	cr_assert_eq(memcmp(a, b, sizeof(a)), 0);
+	return n;
+}
+
+/* Today's UTC day by this clock. */
+static uint64_t
+today(void)
+{
+	return (ucr_hlc_next(0) >> 16) / DAY_MS;
+}
+
 /* Now, and as of mid-2018: later measurements are not data yet. */
 static void
 same_views(struct ucr_store *s, const char *what, int round)
@@ -428,6 +465,10 @@ Test(view_index, random_histories_equal_the_full_fold)
 			same_views(hub, "hub", round);
 			for (i = 0; i < NNODES; i++)
 				same_views(node[i], codes[i], round);
+			same_changes(hub, "hub", 0);
+			same_changes(hub, "hub", today());
+			cr_assert_eq(same_changes(hub, "hub", today() + 1), 0);
+			same_changes(node[0], codes[0], today());
 		}
 		for (i = 0; i < NNODES; i++)
 			while (sent[i] < UINT64_MAX) {
@@ -538,4 +579,42 @@ Test(view_index, rebuilt_on_open)
 	    0);
 	cr_assert_eq(live, before);
 	same_views(node[0], "rebuilt", 0);
+	cr_assert_gt(same_changes(node[0], "rebuilt", today()), 0);
+}
+
+/*
+ * Records written on different days, set again and deleted on later days,
+ * move between the index's day counters: what changed since each day is
+ * the same by the index as by reading every record, and follows the days
+ * (fewer records changed since a later day). The node's clock is pushed a
+ * day ahead at a time (its skew bound widened to allow it).
+ */
+Test(view_index, changes_counted_by_day)
+{
+	uint64_t first = today(), d, n, prev;
+	int day, k;
+
+	seed = 11;
+	ucr_store_set_max_skew(node[0], 40 * 86400);
+	for (day = 0; day < 6; day++) {
+		uint64_t t = ((first + (uint64_t)day) * DAY_MS) << 16;
+
+		ucr_store_time_next(node[0], t);
+		for (k = 0; k < 25; k++)
+			random_write(0);
+		prev = UINT64_MAX;
+		for (d = first - 1; d <= first + 7; d++) {
+			n = same_changes(node[0], "by day", d);
+			cr_assert_leq(n, prev, "day %llu", (unsigned long long)d);
+			prev = n;
+		}
+		/* the day just written has changes, the next none */
+		cr_assert_gt(same_changes(node[0], "today", first + day), 0);
+		cr_assert_eq(same_changes(node[0], "tomorrow", first + day + 1),
+		    0);
+	}
+	/* earlier days' records were set again later: fewer changed since
+	   the last day than since the first */
+	cr_assert_lt(same_changes(node[0], "last day", first + 5),
+	    same_changes(node[0], "first day", first));
 }
