@@ -1,4 +1,6 @@
 /* control.c: the control socket's request handling (see control.h). */
+#include <sys/statvfs.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -182,7 +184,8 @@ leave:
  */
 #define IMPORT_IDLE_S 60
 #define STAGE_FILE "import.stage"
-#define STAGE_BUF (1 << 20) /* the write and read buffer */
+#define STAGE_BUF (1 << 20)                /* the write and read buffer */
+#define STAGE_RESERVE ((uint64_t)64 << 20) /* left free on the disk */
 
 struct ucr_import_stage {
 	uint64_t id;
@@ -328,13 +331,27 @@ stage_open(struct ucr_control *c, struct ucr_import_stage *st)
 	return st->fd < 0 ? stage_errno(errno) : 0;
 }
 
-/* Write the buffer to the file. */
+/*
+ * Write the buffer to the file. Staging leaves the store's file system its
+ * last sixteenth, at most STAGE_RESERVE: an import never takes the room
+ * the store's other writes (sync, a local write) need.
+ */
 static int
 stage_flush(struct ucr_import_stage *st)
 {
+	struct statvfs sv;
+	uint64_t avail, reserve;
 	size_t off = 0;
 	ssize_t w;
 
+	if (st->len > 0 && fstatvfs(st->fd, &sv) == 0) {
+		avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+		reserve = (uint64_t)sv.f_blocks * sv.f_frsize / 16;
+		if (reserve > STAGE_RESERVE)
+			reserve = STAGE_RESERVE;
+		if (avail < st->len + reserve)
+			return UCR_EDISKFULL;
+	}
 	while (off < st->len) {
 		if ((w = write(st->fd, st->buf + off, st->len - off)) < 0) {
 			if (errno == EINTR)

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -330,6 +331,33 @@ Test(control_import, stale_staging_file_removed_at_start)
 	cr_assert(!staged_file("node", NULL));
 }
 
+/*
+ * A store holding one record on a small tmpfs mounted at dir/small
+ * (removed by the teardown); NULL with the test skipped where no tmpfs
+ * can be mounted.
+ */
+static struct ucr_store *
+small_store(const char *opts, size_t map)
+{
+	struct ucr_store *small;
+
+	if (geteuid() != 0) {
+		cr_skip_test("disk full: needs root to mount a small tmpfs");
+		return NULL;
+	}
+	snprintf(mnt, sizeof(mnt), "%s/small", dir);
+	cr_assert_eq(mkdir(mnt, 0700), 0);
+	if (mount("tmpfs", mnt, "tmpfs", 0, opts) != 0) {
+		mnt[0] = '\0';
+		cr_skip_test("disk full: cannot mount a tmpfs here (%s)",
+		    strerror(errno));
+		return NULL;
+	}
+	small = su_open(mnt, "store", key, "2403", NULL, map);
+	cr_assert_eq(su_append(small, key, su_network("2403", 1)), 0);
+	return small;
+}
+
 Test(control_import, disk_full_while_staging_refuses_the_import)
 {
 	struct ucr_store *small;
@@ -339,20 +367,8 @@ Test(control_import, disk_full_while_staging_refuses_the_import)
 	uint64_t id = 0;
 	int i, code = 0;
 
-	if (geteuid() != 0) {
-		cr_skip_test("disk full: needs root to mount a small tmpfs");
+	if ((small = small_store("size=2m", (size_t)1 << 20)) == NULL)
 		return;
-	}
-	snprintf(mnt, sizeof(mnt), "%s/small", dir);
-	cr_assert_eq(mkdir(mnt, 0700), 0);
-	if (mount("tmpfs", mnt, "tmpfs", 0, "size=2m") != 0) {
-		mnt[0] = '\0';
-		cr_skip_test("disk full: cannot mount a tmpfs here (%s)",
-		    strerror(errno));
-		return;
-	}
-	small = su_open(mnt, "store", key, "2403", NULL, (size_t)1 << 20);
-	cr_assert_eq(su_append(small, key, su_network("2403", 1)), 0);
 	cr_assert_eq(tu_run(NULL, NULL,
 			 "dd if=/dev/zero of='%s/filler' bs=1k count=1400 "
 			 "2>/dev/null",
@@ -376,5 +392,51 @@ Test(control_import, disk_full_while_staging_refuses_the_import)
 	snprintf(sub, sizeof(sub), "small/store");
 	cr_assert(!staged_file(sub, NULL), "the file went with the import");
 	cr_assert_eq(su_records(small), 1, "nothing stored changed");
+	ucr_store_free(small);
+}
+
+Test(control_import, staging_leaves_the_store_its_room)
+{
+	struct ucr_store *small;
+	struct ucr_control c2;
+	Ucr__Reply *rep;
+	struct statvfs sv;
+	uint64_t id = 0, fill;
+	int i, code = 0, written = 1;
+
+	if ((small = small_store("size=8m", (size_t)4 << 20)) == NULL)
+		return;
+	/* room for three flushes of the 1 MiB buffer and 200 KiB */
+	cr_assert_eq(statvfs(mnt, &sv), 0);
+	fill = (uint64_t)sv.f_bavail * sv.f_frsize - ((3 << 20) + (200 << 10));
+	cr_assert_eq(tu_run(NULL, NULL,
+			 "dd if=/dev/zero of='%s/filler' bs=4k count=%llu "
+			 "2>/dev/null",
+			 mnt, (unsigned long long)fill / 4096),
+	    0);
+	c2 = ctl;
+	ctl.store = small;
+	/* a write to the store between chunks always finds room */
+	for (i = 0; i < 60 && code == 0; i++) {
+		rep = chunk(id, i * 5000, (i + 1) * 5000, -1, 0, 0);
+		code = rep->code;
+		if (code == 0)
+			id = rep->import_id;
+		ucr__reply__free_unpacked(rep, NULL);
+		/* the staging file left the store the last sixteenth (512
+		   KiB) at its last write; the writes since took a little:
+		   a third flush, which would leave 200 KiB, is refused */
+		cr_assert_eq(statvfs(mnt, &sv), 0);
+		cr_assert_geq((uint64_t)sv.f_bavail * sv.f_frsize,
+		    (uint64_t)(512 - 128) << 10, "%d chunks staged", i + 1);
+		cr_assert_eq(su_append(small, key,
+				 su_network("2403", 1000000 + i)),
+		    0, "a write with %d chunks staged", i + 1);
+		written++;
+	}
+	ctl = c2;
+	cr_assert_eq(code, UCR_EDISKFULL, "code %d after %d chunks", code, i);
+	cr_assert(!staged_file("small/store", NULL));
+	cr_assert_eq(su_records(small), written);
 	ucr_store_free(small);
 }
