@@ -23,6 +23,7 @@
 
 #include "chain.h"
 #include "error.h"
+#include "log.h"
 #include "record.h"
 #include "records.h"
 #include "roster.h"
@@ -391,13 +392,56 @@ fail:
 	return rc;
 }
 
+/*
+ * Whether the environment of dir can be opened again once it is closed,
+ * asked without opening it: LMDB forbids a second open of an environment
+ * in a process that has it open (closing any descriptor of its lock file
+ * drops every lock the process holds on it), so the new environment
+ * cannot be opened beside the old one to swap them. What an open needs is
+ * checked instead: the folder and its two files reachable for reading
+ * and writing, and SHED_FDS descriptors free below the process's limit,
+ * which are taken from /dev/null and held in fds until the reopen.
+ */
+#define SHED_FDS 3 /* the lock file, the data file, its O_DSYNC twin */
+static int
+shed_can_reopen(const char *dir, int *fds)
+{
+	char path[4200];
+	int i;
+
+	for (i = 0; i < SHED_FDS; i++)
+		fds[i] = -1;
+	if (access(dir, R_OK | W_OK | X_OK) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if (access(path, R_OK | W_OK) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+	if (access(path, R_OK | W_OK) != 0)
+		return -1;
+	for (i = 0; i < SHED_FDS; i++)
+		if ((fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+			return -1;
+	return 0;
+}
+
+static void
+shed_release(int *fds)
+{
+	int i;
+
+	for (i = 0; i < SHED_FDS; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
 int
 ucr_store_shed(struct ucr_store *s)
 {
 	MDB_envinfo info;
 	const char *p;
 	char dir[4096];
-	int rc;
+	int fds[SHED_FDS], rc, err;
 
 	if (s->rdonly || s->env == NULL)
 		return 0;
@@ -405,9 +449,20 @@ ucr_store_shed(struct ucr_store *s)
 	    (rc = mdb_env_info(s->env, &info)) != 0)
 		return mdb_err(rc);
 	snprintf(dir, sizeof(dir), "%s", p);
+	if (shed_can_reopen(dir, fds) != 0) {
+		/* the old environment serves on; only its memory stays */
+		err = errno;
+		shed_release(fds);
+		log_warnx_limited("store shed",
+		    "store: %s cannot be opened again (%s); kept open, its "
+		    "memory not handed back",
+		    dir, strerror(err));
+		return 0;
+	}
 	/* the same environment must never be open twice in one process */
 	mdb_env_close(s->env);
 	s->env = NULL;
+	shed_release(fds);
 	if ((rc = env_open(s, dir, info.me_mapsize)) != 0 &&
 	    (rc = env_open(s, dir, info.me_mapsize)) != 0)
 		return rc;

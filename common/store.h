@@ -90,8 +90,13 @@ void ucr_store_free(struct ucr_store *s);
  * transactions, never returning it: after a million-record import that is
  * hundreds of MiB of heap for the life of the process. This closes the
  * environment (its list with it) and opens it again; nothing may be open
- * on the store meanwhile (no cursor, no transaction). A failure leaves
- * the store unusable (every call fails): the caller stops.
+ * on the store meanwhile (no cursor, no transaction). What the reopen
+ * needs (the folder and its files reachable, free file descriptors) is
+ * checked before the close: if it is missing the environment stays open
+ * as it was, one line is logged and 0 is returned (the store serves on,
+ * only the memory is not given back). A failure of the reopen itself,
+ * once that check passed, leaves the store unusable (every call fails):
+ * the caller stops.
  */
 int ucr_store_shed(struct ucr_store *s);
 
