@@ -1030,6 +1030,82 @@ ucr_record_decode_with(Ucr__Record **out, const uint8_t *buf, size_t len,
 	return *out == NULL ? UCR_EPROTO : 0;
 }
 
+/* A varint of at most max bytes at p; its length, or 0. */
+static size_t
+varint_at(const uint8_t *p, size_t len, size_t max, uint64_t *v)
+{
+	size_t i;
+
+	*v = 0;
+	for (i = 0; i < len && i < max; i++) {
+		*v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if ((p[i] & 0x80) == 0)
+			return i + 1;
+	}
+	return 0;
+}
+
+int
+ucr_entry_parse(Ucr__Entry *e, const uint8_t *buf, size_t len)
+{
+	const uint8_t *p = buf, *end = buf + len;
+	unsigned seen = 0, field;
+	uint64_t v;
+	size_t n;
+
+	ucr__entry__init(e);
+	while (p < end) {
+		/* one-byte tags of fields 1-6, each with its wire type */
+		switch (*p) {
+		case 0x08: /* 1 epoch */
+		case 0x10: /* 2 seq */
+		case 0x20: /* 4 time */
+		case 0x28: /* 5 kind */
+		case 0x1a: /* 3 prev */
+		case 0x32: /* 6 record */
+			break;
+		default:
+			return 1;
+		}
+		field = *p >> 3;
+		if (seen & (1u << field))
+			return 1; /* again: protobuf-c's rules for that */
+		seen |= 1u << field;
+		p++;
+		if ((n = varint_at(p, end - p, field == 5 ? 5 : 9, &v)) == 0)
+			return 1;
+		p += n;
+		switch (field) {
+		case 1:
+			e->epoch = v;
+			break;
+		case 2:
+			e->seq = v;
+			break;
+		case 4:
+			e->time = v;
+			break;
+		case 5:
+			if (v > UINT32_MAX)
+				return 1;
+			e->kind = (uint32_t)v;
+			break;
+		default: /* 3, 6: v bytes follow (a 5-byte length at most) */
+			if (n > 5 || v > INT_MAX || v > (uint64_t)(end - p))
+				return 1;
+			if (field == 3) {
+				e->prev.data = v ? (uint8_t *)p : NULL;
+				e->prev.len = v;
+			} else {
+				e->record.data = v ? (uint8_t *)p : NULL;
+				e->record.len = v;
+			}
+			p += v;
+		}
+	}
+	return 0;
+}
+
 int
 ucr_record_encode(uint8_t **out, size_t *outlen, const Ucr__Record *r)
 {

@@ -134,6 +134,17 @@ int ucr_record_decode(Ucr__Record **out, const uint8_t *buf, size_t len);
 int ucr_record_decode_with(Ucr__Record **out, const uint8_t *buf, size_t len,
     ProtobufCAllocator *a);
 
+/*
+ * A log entry (Ucr__Entry) read without protobuf-c when its encoding is
+ * the plain one ucr_entry_encode writes: fields 1-6 each at most once, one
+ * byte tags, their own wire types, varints of at most 9 bytes (kind 5),
+ * nothing else. Fills e (initialised here) with prev and record pointing
+ * into buf, so buf must outlive e, and returns 0; returns 1 for any other
+ * encoding, which protobuf-c then decodes. Whatever it reads, protobuf-c
+ * reads the same (tests/common/test_record_keys.c).
+ */
+int ucr_entry_parse(Ucr__Entry *e, const uint8_t *buf, size_t len);
+
 /* Encode into a malloc'd buffer; caller frees. */
 int ucr_record_encode(uint8_t **out, size_t *outlen, const Ucr__Record *r);
 

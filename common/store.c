@@ -1093,8 +1093,9 @@ decoded_free(struct decoded *d)
 
 /*
  * ucr_entry_decode into the arena: the same size limit and the same
- * checks. Whatever fails here is checked again by ucr_batch_verify, which
- * decides.
+ * checks. The plain encoding is read in place (ucr_entry_parse: the
+ * entry points into buf, which outlives it), any other by protobuf-c.
+ * Whatever fails here is checked again by ucr_batch_verify, which decides.
  */
 static int
 entry_decode(struct arena *a, Ucr__Entry **out, const uint8_t *buf, size_t len)
@@ -1104,7 +1105,10 @@ entry_decode(struct arena *a, Ucr__Entry **out, const uint8_t *buf, size_t len)
 	*out = NULL;
 	if (len > UCR_MAX_RECORD + 256)
 		return UCR_ETOOBIG;
-	if ((e = ucr__entry__unpack(&a->pa, len, buf)) == NULL)
+	if ((e = arena_alloc(a, sizeof(*e))) == NULL)
+		return UCR_ENOMEM;
+	if (ucr_entry_parse(e, buf, len) != 0 &&
+	    (e = ucr__entry__unpack(&a->pa, len, buf)) == NULL)
 		return UCR_EPROTO;
 	if (e->prev.len != 32 || e->seq == 0)
 		return UCR_EPROTO;

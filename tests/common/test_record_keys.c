@@ -357,3 +357,152 @@ Test(record_keys, measurement_key_accepted_as_before)
 	cr_assert_gt(accepted, 5000);
 	cr_assert_gt(refused, 5000);
 }
+
+/* ------------------------------------------------ entries read in place */
+
+static uint64_t
+rnd64(void)
+{
+	static const uint64_t edge[] = {0, 1, 127, 128, 16383, 16384,
+	    4294967295u, 4294967296u, 0x7fffffffffffffffULL,
+	    0x8000000000000000ULL, 0xffffffffffffffffULL};
+
+	return rnd() % 4 == 0 ? edge[rnd() % (sizeof(edge) / sizeof(edge[0]))]
+			      : (uint64_t)rnd() << (rnd() % 40) ^ rnd();
+}
+
+/* ucr_entry_parse read what protobuf-c reads, or declined (1). */
+static int
+parse_as_protobuf(const uint8_t *buf, size_t len)
+{
+	Ucr__Entry e, *pb;
+	int rc = ucr_entry_parse(&e, buf, len);
+
+	pb = ucr__entry__unpack(NULL, len, buf);
+	if (rc == 0) {
+		cr_assert_not_null(pb, "parsed what protobuf-c refuses");
+		cr_assert_eq(e.epoch, pb->epoch);
+		cr_assert_eq(e.seq, pb->seq);
+		cr_assert_eq(e.time, pb->time);
+		cr_assert_eq(e.kind, pb->kind);
+		cr_assert_eq(e.prev.len, pb->prev.len);
+		cr_assert_eq(e.record.len, pb->record.len);
+		cr_assert(e.prev.len == 0 ||
+		    memcmp(e.prev.data, pb->prev.data, e.prev.len) == 0);
+		cr_assert(e.record.len == 0 ||
+		    memcmp(e.record.data, pb->record.data, e.record.len) == 0);
+		/* in place */
+		cr_assert(e.record.len == 0 ||
+		    (e.record.data >= buf && e.record.data < buf + len));
+	} else
+		cr_assert_eq(rc, 1);
+	if (pb != NULL)
+		ucr__entry__free_unpacked(pb, NULL);
+	return rc;
+}
+
+Test(record_keys, entry_parse_reads_what_protobuf_reads)
+{
+	/* declined by hand: field 1 twice, an unknown field 7, a two-byte
+	   tag, kind in six bytes, a ten-byte varint, a wrong wire type */
+	static const uint8_t twice[] = {0x08, 0x01, 0x08, 0x02};
+	static const uint8_t unknown[] = {0x08, 0x01, 0x38, 0x01};
+	static const uint8_t longtag[] = {0x88, 0x00, 0x01};
+	static const uint8_t kind6[] = {0x28, 0x81, 0x80, 0x80, 0x80, 0x80,
+	    0x00};
+	static const uint8_t ten[] = {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0x01};
+	static const uint8_t wire[] = {0x0a, 0x01, 0x00};
+	static const uint8_t plain[] = {0x08, 0x07, 0x10, 0x02, 0x1a, 0x00,
+	    0x20, 0x81, 0x01, 0x28, 0x0c, 0x32, 0x02, 0xab, 0xcd};
+	Ucr__Entry e;
+	uint8_t prev[40], rec[300], buf[512], mut[1040];
+	int i, parsed = 0, declined = 0, mparsed = 0, mdeclined = 0;
+
+	cr_assert_eq(ucr_entry_parse(&e, twice, sizeof(twice)), 1);
+	cr_assert_eq(ucr_entry_parse(&e, unknown, sizeof(unknown)), 1);
+	cr_assert_eq(ucr_entry_parse(&e, longtag, sizeof(longtag)), 1);
+	cr_assert_eq(ucr_entry_parse(&e, kind6, sizeof(kind6)), 1);
+	cr_assert_eq(ucr_entry_parse(&e, ten, sizeof(ten)), 1);
+	cr_assert_eq(ucr_entry_parse(&e, wire, sizeof(wire)), 1);
+	cr_assert_eq(ucr_entry_parse(&e, plain, sizeof(plain)), 0);
+	cr_assert_eq(e.epoch, 7);
+	cr_assert_eq(e.seq, 2);
+	cr_assert_eq(e.time, 129);
+	cr_assert_eq(e.kind, 12);
+	cr_assert_eq(e.prev.len, 0);
+	cr_assert_eq(e.record.len, 2);
+	cr_assert_eq(e.record.data, plain + 13);
+	cr_assert_eq(ucr_entry_parse(&e, plain, 0), 0, "empty: all zero");
+	cr_assert_eq(e.seq, 0);
+	for (i = 0; i < 12; i++)
+		parse_as_protobuf(plain, (size_t)i); /* cut anywhere */
+
+	for (i = 0; i < 30000; i++) {
+		Ucr__Entry in = UCR__ENTRY__INIT;
+		size_t len, mlen, j, cut;
+
+		in.epoch = rnd64();
+		in.seq = rnd64();
+		in.time = rnd64();
+		in.kind = rnd() % 2 ? rnd() % 30 : rnd();
+		in.prev.len = rnd() % 4 ? 32 : rnd() % 40;
+		for (j = 0; j < in.prev.len; j++)
+			prev[j] = rnd();
+		in.prev.data = prev;
+		in.record.len = rnd() % 300;
+		for (j = 0; j < in.record.len; j++)
+			rec[j] = rnd();
+		in.record.data = rec;
+		len = ucr__entry__pack(&in, buf);
+		cr_assert_leq(len, sizeof(buf));
+		/* what ucr_entry_encode writes is read in place unless a
+		   number needs ten bytes */
+		if (parse_as_protobuf(buf, len) == 0) {
+			parsed++;
+			cr_assert_eq(ucr_entry_parse(&e, buf, len), 0);
+			cr_assert_eq(e.seq, in.seq);
+			cr_assert_eq(e.record.len, in.record.len);
+		} else {
+			declined++;
+			cr_assert(in.epoch >> 63 || in.seq >> 63 ||
+				in.time >> 63,
+			    "declined a plain entry");
+		}
+		/* and any change of it: a byte, a cut, a field again, an
+		   unknown field */
+		memcpy(mut, buf, len);
+		mlen = len;
+		switch (rnd() % 5) {
+		case 0:
+			if (len > 0)
+				mut[rnd() % len] = rnd();
+			break;
+		case 1:
+			if (len > 0)
+				mut[rnd() % len] ^= 1u << (rnd() % 8);
+			break;
+		case 2:
+			mlen = len > 0 ? rnd() % len : 0;
+			break;
+		case 3:
+			cut = len > 0 ? rnd() % len : 0;
+			memcpy(mut + len, buf, cut);
+			mlen = len + cut;
+			break;
+		default:
+			mut[len] = (uint8_t)(rnd() % 256);
+			mut[len + 1] = (uint8_t)(rnd() % 256);
+			mlen = len + 2;
+		}
+		if (parse_as_protobuf(mut, mlen) == 0)
+			mparsed++;
+		else
+			mdeclined++;
+	}
+	/* both ways were taken, many times */
+	cr_assert_gt(parsed, 20000);
+	cr_assert_gt(declined, 100);
+	cr_assert_gt(mparsed, 3000);
+	cr_assert_gt(mdeclined, 3000);
+}
