@@ -186,18 +186,42 @@ struct loader {
 	json_t *doc; /* read from memory, not from file (borrowed) */
 };
 
+/* A field path's CSV column, learnt once per header. */
+struct pathcol {
+	const char *path; /* the caller's pointer: the key ... */
+	char text[64];    /* ... and its text then, as the pointer may be
+			     a buffer that holds another path later */
+	long col;         /* its column, or -1: not in the header */
+};
+
+#define NPATHCOL 32 /* more paths than any kind has; the rest uncached */
+
+/*
+ * A CSV file's header and what is learnt of it once rather than on every
+ * row: the column of each field path asked for, and for each kind which
+ * columns may hold a value in its rows.
+ */
+struct header {
+	char **name; /* column names (owned) */
+	size_t n;
+	struct pathcol cols[NPATHCOL];
+	size_t ncols;
+	unsigned char *fits; /* NKINDS x n: may column c hold a value in
+				a row of kind k (fits[k * n + c]) */
+	unsigned char fits_known[NKINDS]; /* that kind's row of fits is set */
+};
+
 /* One row: a JSON object, or a CSV row under its header. */
 struct row {
 	struct loader *ld;
 	size_t n; /* row number in the file */
 	const struct kind *kind;
 	char *id;
-	json_t *obj;        /* JSON: the object; NULL for CSV */
-	const char *prefix; /* JSON: "values[2]." for messages, or NULL */
-	char *const *head;  /* CSV: column names */
-	char *const *cell;  /* CSV: cells, "" where empty */
-	size_t ncol;
-	char **adopt; /* decision: full keys adopted */
+	json_t *obj;             /* JSON: the object; NULL for CSV */
+	const char *prefix;      /* JSON: "values[2]." for messages, or NULL */
+	struct header *head;     /* CSV: the header */
+	const char *const *cell; /* CSV: head->n cells, "" where empty */
+	char **adopt;            /* decision: full keys adopted */
 	size_t nadopt;
 };
 
@@ -275,6 +299,46 @@ id_ok(const char *s)
 }
 
 /*
+ * The column of field path in header h, or -1. Each path is looked for
+ * among the column names once: the answer is kept under the path's
+ * pointer and text, so the same literal asked again costs a pointer and a
+ * short string compare, and a buffer reused for another path is looked up
+ * afresh.
+ */
+static long
+header_column(struct header *h, const char *path)
+{
+	struct pathcol *pc = NULL;
+	char name[64];
+	size_t i;
+	long col = -1;
+
+	for (i = 0; i < h->ncols; i++)
+		if (h->cols[i].path == path) {
+			pc = &h->cols[i];
+			if (strcmp(pc->text, path) == 0)
+				return pc->col;
+			break;
+		}
+	csv_name(path, name, sizeof(name));
+	for (i = 0; i < h->n; i++)
+		if (strcmp(h->name[i], name) == 0) {
+			col = (long)i;
+			break;
+		}
+	if (strlen(path) >= sizeof(pc->text))
+		return col;
+	if (pc == NULL && h->ncols < NPATHCOL)
+		pc = &h->cols[h->ncols++];
+	if (pc != NULL) {
+		pc->path = path;
+		strcpy(pc->text, path);
+		pc->col = col;
+	}
+	return col;
+}
+
+/*
  * Find field path of row r. Returns 1 with *j (JSON) or *s (CSV) set, 0
  * if absent (a JSON null and an empty cell are absent), or an error.
  */
@@ -284,7 +348,7 @@ field_get(struct row *r, const char *path, json_t **j, const char **s)
 	char name[64];
 	const char *dot;
 	json_t *v;
-	size_t i;
+	long col;
 
 	*j = NULL;
 	*s = NULL;
@@ -306,15 +370,10 @@ field_get(struct row *r, const char *path, json_t **j, const char **s)
 		*j = v;
 		return 1;
 	}
-	csv_name(path, name, sizeof(name));
-	for (i = 0; i < r->ncol; i++)
-		if (strcmp(r->head[i], name) == 0) {
-			if (r->cell[i][0] == '\0')
-				return 0;
-			*s = r->cell[i];
-			return 1;
-		}
-	return 0;
+	if ((col = header_column(r->head, path)) < 0 || r->cell[col][0] == '\0')
+		return 0;
+	*s = r->cell[col];
+	return 1;
 }
 
 static int
@@ -323,9 +382,12 @@ absent(struct row *r, const char *path, int need)
 	return need ? fail(r, UCR_EINVAL, path, "required") : 0;
 }
 
-/* Text: 1 and *out malloc'd, 0 if absent (an empty string is absent). */
+/*
+ * Text: 1 and *out borrowed from the row (valid while it is read), 0 if
+ * absent (an empty string is absent).
+ */
 static int
-get_text(struct row *r, const char *path, int need, char **out)
+peek_text(struct row *r, const char *path, int need, const char **out)
 {
 	const char *s;
 	json_t *j;
@@ -340,6 +402,19 @@ get_text(struct row *r, const char *path, int need, char **out)
 		if (*s == '\0')
 			return absent(r, path, need);
 	}
+	*out = s;
+	return 1;
+}
+
+/* Text: 1 and *out malloc'd, 0 if absent (an empty string is absent). */
+static int
+get_text(struct row *r, const char *path, int need, char **out)
+{
+	const char *s = NULL;
+	int rc;
+
+	if ((rc = peek_text(r, path, need, &s)) <= 0)
+		return rc;
 	if ((*out = strdup(s)) == NULL)
 		return nomem(r);
 	return 1;
@@ -554,20 +629,26 @@ static int
 get_word(struct row *r, const char *path, int need, const struct word *tab,
     int *out)
 {
-	char *s = NULL, list[256];
+	char *s = NULL, word[32], list[256];
+	const char *t = NULL;
 	size_t o = 0;
 	int rc;
 
-	if ((rc = get_text(r, path, need, &s)) <= 0)
+	if ((rc = peek_text(r, path, need, &t)) <= 0)
 		return rc;
+	/* A word fits the buffer; a longer text is refused below. */
+	if ((o = strlen(t)) < sizeof(word))
+		s = memcpy(word, t, o + 1);
+	else if ((s = strdup(t)) == NULL)
+		return nomem(r);
 	/* the older spelling "local_plan" reads as "local-plan" */
 	for (o = 0; s[o]; o++)
 		if (s[o] == '_')
 			s[o] = '-';
 	o = 0;
 	if (lookup(tab, s, out) == 0) {
-		free(s);
-		return 1;
+		rc = 1;
+		goto leave;
 	}
 	list[0] = '\0';
 	for (; tab->w != NULL && o < sizeof(list); tab++)
@@ -575,7 +656,9 @@ get_word(struct row *r, const char *path, int need, const struct word *tab,
 		    tab->w);
 	rc = fail(r, UCR_EINVAL, path, "unknown value '%s' (one of: %s)", s,
 	    list);
-	free(s);
+leave:
+	if (s != word)
+		free(s);
 	return rc;
 }
 
@@ -1253,30 +1336,46 @@ unknown(struct row *r, const char *name)
 	    name, r->kind->name);
 }
 
+/*
+ * Which columns of header h may hold a value in a row of kind k: worked
+ * out on the first row of that kind, then read.
+ */
+static const unsigned char *
+header_fits(struct header *h, const struct kind *k)
+{
+	size_t ki = (size_t)(k - kinds), i;
+	unsigned char *fits = h->fits + ki * h->n;
+	const char *const *p;
+	char name[160];
+
+	if (h->fits_known[ki])
+		return fits;
+	for (i = 0; i < h->n; i++) {
+		fits[i] = common_field(k, h->name[i]);
+		for (p = k->fields; *p != NULL && !fits[i]; p++)
+			fits[i] = strcmp(csv_name(*p, name, sizeof(name)),
+				      h->name[i]) == 0;
+	}
+	h->fits_known[ki] = 1;
+	return fits;
+}
+
 /* Refuse any field, at any depth, that the row's kind does not have. */
 static int
 check_fields(struct row *r)
 {
 	const char *const *f = r->kind->fields;
+	const unsigned char *fits;
 	const char *key, *k2;
 	char pre[80], name[160];
 	json_t *v, *v2, *el;
 	size_t i;
 
 	if (r->obj == NULL) {
-		for (i = 0; i < r->ncol; i++)
-			if (r->cell[i][0] != '\0' &&
-			    !common_field(r->kind, r->head[i])) {
-				int ok = 0;
-				const char *const *p;
-
-				for (p = f; *p != NULL && !ok; p++)
-					ok = strcmp(csv_name(*p, name,
-							sizeof(name)),
-						 r->head[i]) == 0;
-				if (!ok)
-					return unknown(r, r->head[i]);
-			}
+		fits = header_fits(r->head, r->kind);
+		for (i = 0; i < r->head->n; i++)
+			if (r->cell[i][0] != '\0' && !fits[i])
+				return unknown(r, r->head->name[i]);
 		return 0;
 	}
 	json_object_foreach(r->obj, key, v)
@@ -1394,10 +1493,10 @@ static int
 do_row(struct row *r)
 {
 	Ucr__Record *rec = NULL;
-	char *kind = NULL, *owner = NULL;
+	const char *kind = NULL, *owner = NULL;
 	int rc;
 
-	if ((rc = get_text(r, "owner", OPT, &owner)) < 0)
+	if ((rc = peek_text(r, "owner", OPT, &owner)) < 0)
 		goto leave;
 	if (rc && strcmp(owner, r->ld->owner) != 0) {
 		rc = fail(r, UCR_EINVAL, "owner",
@@ -1406,7 +1505,7 @@ do_row(struct row *r)
 		    owner, r->ld->owner);
 		goto leave;
 	}
-	if ((rc = get_text(r, "kind", REQ, &kind)) < 0)
+	if ((rc = peek_text(r, "kind", REQ, &kind)) < 0)
 		goto leave;
 	rc = 0;
 	if (strcmp(kind, "comment") == 0)
@@ -1457,8 +1556,6 @@ leave:
 	r->nadopt = 0;
 	free(r->id);
 	r->id = NULL;
-	free(kind);
-	free(owner);
 	return rc;
 }
 
@@ -1531,13 +1628,21 @@ load_json(struct loader *ld)
 
 /* ------------------------------------------------------------ CSV */
 
+/*
+ * A CSV file being read. libcsv hands a record over cell by cell; the
+ * cells are kept end to end in one buffer, so that once the buffer is as
+ * long as the longest record a row costs no allocation.
+ */
 struct csvread {
 	struct loader *ld;
-	char **cell; /* the record being read */
-	size_t ncell, capcell;
-	char **head; /* the header, once read */
-	size_t nhead;
-	size_t rec; /* records seen; the header is row 1 */
+	char *text; /* the record being read: its cells, each NUL-ended */
+	size_t ntext, captext;
+	size_t *start;      /* where each cell starts in text */
+	const char **cell;  /* the cells, set when the record ends */
+	size_t ncell;       /* cells in the record */
+	size_t capcell;     /* allocated length of start and cell */
+	struct header head; /* the header, once read */
+	size_t rec;         /* records seen; the header is row 1 */
 	int rc;
 };
 
@@ -1561,6 +1666,7 @@ known_column(const char *name)
 static int
 csv_header(struct csvread *c)
 {
+	struct header *h = &c->head;
 	struct row r;
 	size_t i, j;
 	int kind = 0;
@@ -1586,27 +1692,42 @@ csv_header(struct csvread *c)
 		return fail(&r, UCR_EINVAL, NULL,
 		    "the header must have a "
 		    "'kind' column (see docs/import.md)");
-	c->head = c->cell;
-	c->nhead = c->ncell;
-	c->cell = NULL;
-	c->ncell = c->capcell = 0;
+	if ((h->name = calloc(c->ncell, sizeof(*h->name))) == NULL ||
+	    (h->fits = calloc(NKINDS, c->ncell)) == NULL)
+		return nomem(&r);
+	for (h->n = 0; h->n < c->ncell; h->n++)
+		if ((h->name[h->n] = strdup(c->cell[h->n])) == NULL)
+			return nomem(&r);
 	return 0;
 }
 
-static int
-csv_push(struct csvread *c, char *v)
+static void
+header_free(struct header *h)
 {
-	char **n;
+	free_list(h->name, h->n);
+	free(h->fits);
+	memset(h, 0, sizeof(*h));
+}
 
-	if (c->ncell == c->capcell) {
-		size_t cap = c->capcell ? 2 * c->capcell : 16;
+/* Room for n cells in c->start and c->cell. */
+static int
+csv_cells_room(struct csvread *c, size_t n)
+{
+	size_t cap = c->capcell ? c->capcell : 16;
+	size_t *start;
+	const char **cell;
 
-		if ((n = realloc(c->cell, cap * sizeof(*n))) == NULL)
-			return -1;
-		c->cell = n;
-		c->capcell = cap;
-	}
-	c->cell[c->ncell++] = v;
+	if (n <= c->capcell)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	if ((start = realloc(c->start, cap * sizeof(*start))) == NULL)
+		return -1;
+	c->start = start;
+	if ((cell = realloc(c->cell, cap * sizeof(*cell))) == NULL)
+		return -1;
+	c->cell = cell;
+	c->capcell = cap;
 	return 0;
 }
 
@@ -1615,28 +1736,25 @@ csv_row(struct csvread *c)
 {
 	struct row r;
 	size_t i;
-	char *e;
 
 	memset(&r, 0, sizeof(r));
 	r.ld = c->ld;
 	r.n = c->rec;
-	if (c->ncell > c->nhead)
+	if (c->ncell > c->head.n)
 		return fail(&r, UCR_EINVAL, NULL,
 		    "%zu cells, but the header "
 		    "has %zu columns",
-		    c->ncell, c->nhead);
+		    c->ncell, c->head.n);
 	for (i = 0; i < c->ncell && c->cell[i][0] == '\0'; i++)
 		;
 	if (i == c->ncell)
 		return 0; /* a row of empty cells: a spreadsheet's tail */
-	while (c->ncell < c->nhead)
-		if ((e = strdup("")) == NULL || csv_push(c, e) != 0) {
-			free(e);
-			return nomem(&r);
-		}
-	r.head = c->head;
+	if (csv_cells_room(c, c->head.n) != 0)
+		return nomem(&r);
+	while (c->ncell < c->head.n)
+		c->cell[c->ncell++] = "";
+	r.head = &c->head;
 	r.cell = c->cell;
-	r.ncol = c->nhead;
 	return do_row(&r);
 }
 
@@ -1644,19 +1762,31 @@ static void
 csv_cb_field(void *s, size_t len, void *data)
 {
 	struct csvread *c = data;
-	char *v;
+	size_t cap;
+	char *t;
 
 	if (c->rc != 0)
 		return;
-	if ((v = malloc(len + 1)) == NULL || csv_push(c, v) != 0) {
-		free(v);
-		c->rc = UCR_ENOMEM;
-		say(c->ld, "%s: out of memory", c->ld->file);
-		return;
+	if (c->ntext + len + 1 > c->captext) {
+		for (cap = c->captext ? c->captext : 1024;
+		     cap < c->ntext + len + 1; cap *= 2)
+			;
+		if ((t = realloc(c->text, cap)) == NULL)
+			goto oom;
+		c->text = t;
+		c->captext = cap;
 	}
+	if (csv_cells_room(c, c->ncell + 1) != 0)
+		goto oom;
+	c->start[c->ncell++] = c->ntext;
 	if (len > 0)
-		memcpy(v, s, len);
-	v[len] = '\0';
+		memcpy(c->text + c->ntext, s, len);
+	c->text[c->ntext + len] = '\0';
+	c->ntext += len + 1;
+	return;
+oom:
+	c->rc = UCR_ENOMEM;
+	say(c->ld, "%s: out of memory", c->ld->file);
 }
 
 static void
@@ -1667,11 +1797,13 @@ csv_cb_record(int term, void *data)
 
 	(void)term;
 	c->rec++;
+	/* The text buffer has stopped moving: point at the cells. */
+	for (i = 0; i < c->ncell; i++)
+		c->cell[i] = c->text + c->start[i];
 	if (c->rc == 0)
 		c->rc = c->rec == 1 ? csv_header(c) : csv_row(c);
-	for (i = 0; i < c->ncell; i++)
-		free(c->cell[i]);
 	c->ncell = 0;
+	c->ntext = 0;
 }
 
 static int
@@ -1726,8 +1858,10 @@ load_csv(struct loader *ld)
 	rc = c.rc;
 	csv_free(&p);
 	fclose(f);
-	free_list(c.cell, c.ncell);
-	free_list(c.head, c.nhead);
+	free(c.text);
+	free(c.start);
+	free(c.cell);
+	header_free(&c.head);
 	return rc;
 }
 
@@ -1882,12 +2016,68 @@ keyref_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* A key given twice in refs: say where, naming the later one. */
+struct keyslot {
+	const char *key; /* NULL: free */
+	size_t hash;
+};
+
+/* FNV-1a */
+static size_t
+key_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+/*
+ * Is a key given twice in refs? 1, 0, or -1 if out of memory. One pass
+ * over a hash set at most half full: O(n), where the sort below costs
+ * O(n log n) string compares, so an import without duplicates (all of
+ * them, nearly) pays only this.
+ */
+static int
+any_twice(const struct keyref *refs, size_t n)
+{
+	struct keyslot *set;
+	size_t cap = 16, i, h, at;
+	int rc = 0;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	if ((set = calloc(cap, sizeof(*set))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		h = key_hash(refs[i].key);
+		for (at = h & (cap - 1); set[at].key != NULL;
+		     at = (at + 1) & (cap - 1))
+			if (set[at].hash == h &&
+			    strcmp(set[at].key, refs[i].key) == 0) {
+				rc = 1;
+				goto leave;
+			}
+		set[at].key = refs[i].key;
+		set[at].hash = h;
+	}
+leave:
+	free(set);
+	return rc;
+}
+
+/*
+ * A key given twice in refs: say where, naming the later one. Of several
+ * such keys the message names the first in sorted order, as it always
+ * has, so the sort is kept for when there is one to name.
+ */
 static int
 dup_scan(struct keyref *refs, size_t n, char *why, size_t whylen)
 {
 	size_t i;
 
+	if (any_twice(refs, n) == 0)
+		return 0;
 	qsort(refs, n, sizeof(*refs), keyref_cmp);
 	for (i = 1; i < n; i++)
 		if (strcmp(refs[i - 1].key, refs[i].key) == 0) {

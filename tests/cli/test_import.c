@@ -827,3 +827,143 @@ Test(import, validator_refusal)
 	free(doc);
 	assert_why(rc, UCR_ESCHEMA, "long.json:row 1: field 'text': ");
 }
+
+/* ------------------------------------------------------------ CSV header */
+
+/* What a header says is learnt once; the columns' order does not matter. */
+Test(import, csv_columns_in_any_order)
+{
+	struct import_set first;
+	size_t i;
+	int rc;
+
+	rc = load_text("a.csv",
+	    "kind,indicator,year,gender,value\n"
+	    "measure,N00401,2020,T,4.5\n"
+	    "measure,N00401,2021,K,5\n",
+	    "2403", 0);
+	cr_assert_eq(rc, 0, "%s", why);
+	first = set;
+	memset(&set, 0, sizeof(set));
+	rc = load_text("b.csv",
+	    "value,gender,year,kind,indicator\n"
+	    "4.5,T,2020,measure,N00401\n"
+	    "5,K,2021,measure,N00401\n",
+	    "2403", 0);
+	cr_assert_eq(rc, 0, "%s", why);
+	cr_assert_eq(set.n, 2);
+	cr_assert_eq(first.n, set.n);
+	for (i = 0; i < set.n; i++) {
+		const Ucr__Measurement *a = first.puts[i].record->measurement;
+		const Ucr__Measurement *b = set.puts[i].record->measurement;
+
+		cr_assert_str_eq(first.puts[i].record->key,
+		    set.puts[i].record->key);
+		cr_assert_str_eq(a->indicator, b->indicator);
+		cr_assert_eq(a->year, b->year);
+		cr_assert_eq(a->gender, b->gender);
+		assert_dec(b->value, a->value->units, a->value->scale);
+	}
+	import_free(&first);
+}
+
+/*
+ * One header over rows of several kinds: each kind's columns are worked
+ * out on its first row, and a later row of the kind is still held to
+ * them, refused on its own row and field.
+ */
+Test(import, csv_header_serves_each_kind)
+{
+	const char *head = "kind,id,name,indicator,year,value\n";
+	const char *rows = "group,g1,G,,,\n"
+			   "measure,,,N00401,2020,1\n"
+			   "group,g2,H,,,\n"
+			   "measure,,,N00401,2021,2\n";
+	char doc[512];
+	int rc;
+
+	snprintf(doc, sizeof(doc), "%s%s", head, rows);
+	rc = load_text("k.csv", doc, "2403", 0);
+	cr_assert_eq(rc, 0, "%s", why);
+	cr_assert_eq(count_kind(&set, UCR__RECORD__BODY_GROUP), 2);
+	cr_assert_eq(count_kind(&set, UCR__RECORD__BODY_MEASUREMENT), 2);
+	cr_assert_not_null(find(&set, "2403/group/g2"));
+
+	snprintf(doc, sizeof(doc), "%s%sgroup,g3,I,N00401,,\n", head, rows);
+	refused("k.csv", doc, "2403",
+	    "k.csv:row 6: field 'indicator': unknown field for kind 'group'");
+	snprintf(doc, sizeof(doc), "%s%smeasure,m,,N00401,2022,3\n", head,
+	    rows);
+	refused("k.csv", doc, "2403",
+	    "k.csv:row 6: field 'id': a measurement has no id");
+	/* The same file read as the region: refused on its first row. */
+	snprintf(doc, sizeof(doc), "%s%s", head, rows);
+	refused("k.csv", doc, "region",
+	    "k.csv:row 3: field 'kind': measure records belong to a "
+	    "municipality");
+}
+
+/* A long cell moves the row buffer; the next rows read as they should. */
+Test(import, csv_long_cell_then_short_rows)
+{
+	size_t n = 20000, o;
+	Ucr__Record *r;
+	char *doc;
+	int rc;
+
+	doc = malloc(n + 256);
+	cr_assert_not_null(doc);
+	o = (size_t)sprintf(doc, "kind,id,name,theme\ncomment,");
+	memset(doc + o, 'x', n);
+	o += n;
+	sprintf(doc + o, ",,\ngroup,G1,First,\ngroup,G2,,\n");
+	rc = load_text("long.csv", doc, "2403", 0);
+	assert_why(rc, UCR_EINVAL, "long.csv:row 4: field 'name': required");
+	doc[strlen(doc) - strlen("group,G2,,\n")] = '\0';
+	rc = load_text("long.csv", doc, "2403", 0);
+	free(doc);
+	cr_assert_eq(rc, 0, "%s", why);
+	cr_assert_eq(set.n, 1);
+	r = find(&set, "2403/group/G1");
+	cr_assert_not_null(r);
+	cr_assert_str_eq(r->group->name, "First");
+}
+
+/* ------------------------------------------------------------ duplicates */
+
+/* Of several keys given twice, the first in key order is named. */
+Test(import, duplicate_key_named_in_key_order)
+{
+	char doc[1024];
+
+	snprintf(doc, sizeof(doc),
+	    "[" TARGET_OK ", " TARGET_OK ", " TARGET_OK ", " TARGET_OK "]", 2,
+	    1, 2, 1);
+	refused("dup.json", doc, "2403",
+	    "dup.json:row 4: key '2403/target/T1' is also at ");
+	cr_assert(strstr(why, "dup.json:row 2") != NULL, "%s", why);
+}
+
+/* Many rows without a duplicate pass; one at the end is found. */
+Test(import, duplicate_key_after_many_rows)
+{
+	size_t n = 5000, i, o, len = 64 + n * 40;
+	char *doc;
+	int rc;
+
+	doc = malloc(len);
+	cr_assert_not_null(doc);
+	o = (size_t)snprintf(doc, len, "kind,indicator,year,gender,value\n");
+	for (i = 0; i < n; i++)
+		o += (size_t)snprintf(doc + o, len - o,
+		    "measure,N%05zu,%zu,%c,%zu.5\n", i / 90, 2000 + i % 30,
+		    "TKM"[i / 30 % 3], i);
+	rc = load_text("many.csv", doc, "2403", 0);
+	cr_assert_eq(rc, 0, "%s", why);
+	cr_assert_eq(set.n, n);
+	snprintf(doc + o, len - o, "measure,N00000,2001,T,1\n");
+	rc = load_text("many.csv", doc, "2403", 0);
+	free(doc);
+	assert_why(rc, UCR_EINVAL, "many.csv:row 5002: key '2403/measure/");
+	cr_assert(strstr(why, "many.csv:row 3") != NULL, "%s", why);
+}
