@@ -28,7 +28,8 @@ su_open(const char *dir, const char *sub, const struct ucr_key *self,
 	struct ucr_store *s;
 	char path[512];
 
-	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	cr_assert_lt(snprintf(path, sizeof(path), "%s/%s", dir, sub),
+	    (int)sizeof(path));
 	cr_assert_eq(ucr_store_open(&s, path, UCR_STORE_CREATE, map), 0);
 	ucr_store_set_region(s, REGION, hub);
 	cr_assert_eq(ucr_store_set_identity(s, self->pk, owner), 0);

@@ -104,7 +104,9 @@ staged_file(const char *sub, mode_t *mode)
 	char path[700];
 	struct stat sb;
 
-	snprintf(path, sizeof(path), "%s/%s/import.stage", dir, sub);
+	cr_assert_lt(snprintf(path, sizeof(path), "%s/%s/import.stage", dir,
+			 sub),
+	    (int)sizeof(path));
 	if (stat(path, &sb) != 0) {
 		cr_assert_eq(errno, ENOENT);
 		return 0;
