@@ -3547,12 +3547,35 @@ vx_build(MDB_txn *txn, struct ucr_store *s)
 	return mdb_err(mdb_put(txn, s->meta, &k, &v, 0));
 }
 
+/* A read transaction and a cursor over meta, if the store has the view
+   index of this version: 0, UCR_ENOTFOUND if not, or another UCR_E*. */
+static int
+vx_read(struct ucr_store *s, MDB_txn **txn, MDB_cursor **c)
+{
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = rd_begin(s, txn)) != 0)
+		return mdb_err(rc);
+	k.mv_data = (void *)"view/index";
+	k.mv_size = 10;
+	if ((rc = mdb_get(*txn, s->meta, &k, &v)) != 0)
+		rc = mdb_err(rc);
+	else if (v.mv_size != 4 || get32(v.mv_data) != VX_VERSION)
+		rc = UCR_ENOTFOUND;
+	else if ((rc = mdb_cursor_open(*txn, s->meta, c)) != 0)
+		rc = mdb_err(rc);
+	if (rc != 0)
+		mdb_txn_abort(*txn);
+	return rc;
+}
+
 int
 ucr_store_view_index(struct ucr_store *s, uint64_t *live,
     const char *const *areas, size_t nareas, unsigned maxyear, unsigned *years)
 {
 	MDB_txn *txn;
-	MDB_cursor *c = NULL;
+	MDB_cursor *c;
 	MDB_val k, v;
 	uint8_t key[sizeof(VX_FU) + 32 + 4];
 	size_t i, n;
@@ -3561,26 +3584,12 @@ ucr_store_view_index(struct ucr_store *s, uint64_t *live,
 	*live = 0;
 	for (i = 0; i < nareas; i++)
 		years[i] = 0;
-	if ((rc = rd_begin(s, &txn)) != 0)
-		return mdb_err(rc);
-	k.mv_data = (void *)"view/index";
-	k.mv_size = 10;
-	if ((rc = mdb_get(txn, s->meta, &k, &v)) != 0) {
-		rc = mdb_err(rc);
-		goto leave;
-	}
-	if (v.mv_size != 4 || get32(v.mv_data) != VX_VERSION) {
-		rc = UCR_ENOTFOUND;
-		goto leave;
-	}
+	if ((rc = vx_read(s, &txn, &c)) != 0)
+		return rc;
 	k.mv_data = (void *)"view/live";
 	k.mv_size = 9;
 	if ((rc = mdb_get(txn, s->meta, &k, &v)) == 0 && v.mv_size == 8)
 		*live = get64(v.mv_data);
-	if ((rc = mdb_cursor_open(txn, s->meta, &c)) != 0) {
-		rc = mdb_err(rc);
-		goto leave;
-	}
 	for (i = 0; i < nareas; i++) {
 		/* The last key before "view/fu/<area>\0<maxyear + 1>" is the
 		   newest year not after maxyear. */
@@ -3605,12 +3614,9 @@ ucr_store_view_index(struct ucr_store *s, uint64_t *live,
 		    memcmp(k.mv_data, key, n) == 0)
 			years[i] = get32((uint8_t *)k.mv_data + n);
 	}
-	rc = 0;
-leave:
-	if (c != NULL)
-		mdb_cursor_close(c);
+	mdb_cursor_close(c);
 	mdb_txn_abort(txn);
-	return rc;
+	return 0;
 }
 
 int
@@ -3618,28 +3624,14 @@ ucr_store_changes(struct ucr_store *s, uint32_t from_day,
     uint64_t counts[UCR_CHANGE_NKINDS])
 {
 	MDB_txn *txn;
-	MDB_cursor *c = NULL;
+	MDB_cursor *c;
 	MDB_val k, v;
 	uint8_t key[sizeof(VX_CH) - 1 + 4];
 	int rc, op;
 
 	memset(counts, 0, UCR_CHANGE_NKINDS * sizeof(*counts));
-	if ((rc = rd_begin(s, &txn)) != 0)
-		return mdb_err(rc);
-	k.mv_data = (void *)"view/index";
-	k.mv_size = 10;
-	if ((rc = mdb_get(txn, s->meta, &k, &v)) != 0) {
-		rc = mdb_err(rc);
-		goto leave;
-	}
-	if (v.mv_size != 4 || get32(v.mv_data) != VX_VERSION) {
-		rc = UCR_ENOTFOUND;
-		goto leave;
-	}
-	if ((rc = mdb_cursor_open(txn, s->meta, &c)) != 0) {
-		rc = mdb_err(rc);
-		goto leave;
-	}
+	if ((rc = vx_read(s, &txn, &c)) != 0)
+		return rc;
 	/* the first key of from_day: the day without a kind byte */
 	memcpy(key, VX_CH, sizeof(VX_CH) - 1);
 	put32(key + sizeof(VX_CH) - 1, from_day);
@@ -3655,12 +3647,9 @@ ucr_store_changes(struct ucr_store *s, uint32_t from_day,
 		if (p[sizeof(VX_CH) + 3] < UCR_CHANGE_NKINDS && v.mv_size == 8)
 			counts[p[sizeof(VX_CH) + 3]] += get64(v.mv_data);
 	}
-	rc = rc == 0 || rc == MDB_NOTFOUND ? 0 : mdb_err(rc);
-leave:
-	if (c != NULL)
-		mdb_cursor_close(c);
+	mdb_cursor_close(c);
 	mdb_txn_abort(txn);
-	return rc;
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdb_err(rc);
 }
 
 /* Byte order of an LMDB key against a string, as LMDB sorts them. */
