@@ -1162,7 +1162,24 @@ full:
 	return rc != 0 ? rc : UCR_EPROTO;
 }
 
-/* Fold one record version into the view: highest (time, author) wins. */
+/* A record's value: header, then its bytes (hashed as they are put). */
+static void
+rec_fill(uint8_t *p, const uint8_t *author, uint64_t epoch, uint64_t seq,
+    uint64_t time, const uint8_t *bytes, size_t len)
+{
+	put64(p, time);
+	put64(p + 8, epoch);
+	put64(p + 16, seq);
+	memcpy(p + 24, author, 32);
+	ucr_hash(p + 56, bytes, len);
+	memcpy(p + REC_HDR, bytes, len);
+}
+
+/*
+ * Fold one record version into the view: highest (time, author) wins.
+ * A key not held yet costs one descent of the tree: its place is reserved
+ * and filled at once; a held key's put returns the held version instead.
+ */
 static int
 rec_fold(MDB_txn *txn, struct ucr_store *s, const char *key,
     const uint8_t *author, uint64_t epoch, uint64_t seq, uint64_t time,
@@ -1170,31 +1187,32 @@ rec_fold(MDB_txn *txn, struct ucr_store *s, const char *key,
 {
 	struct recval cur;
 	MDB_val k, v;
-	uint8_t *p;
 	int rc;
 
-	rc = rec_get(txn, s, key, &cur);
-	if (rc == 0) {
-		if (cur.time > time ||
-		    (cur.time == time && memcmp(cur.author, author, 32) >= 0))
-			return 0; /* the held version is newer: keep it */
-	} else if (rc != UCR_ENOTFOUND)
-		return rc;
-	if ((rc = vx_update(txn, s, rc == 0 ? &cur : NULL, nr, time)) != 0)
-		return rc;
 	k.mv_data = (void *)key;
 	k.mv_size = strlen(key);
 	v.mv_data = NULL;
 	v.mv_size = REC_HDR + len;
+	rc = mdb_put(txn, s->records, &k, &v, MDB_NOOVERWRITE | MDB_RESERVE);
+	if (rc == 0) {
+		/* filled before any other update of the transaction */
+		rec_fill(v.mv_data, author, epoch, seq, time, bytes, len);
+		return vx_update(txn, s, NULL, nr, time);
+	}
+	if (rc != MDB_KEYEXIST)
+		return mdb_err(rc);
+	if ((rc = rec_parse(&v, &cur)) != 0)
+		return rc;
+	if (cur.time > time ||
+	    (cur.time == time && memcmp(cur.author, author, 32) >= 0))
+		return 0; /* the held version is newer: keep it */
+	if ((rc = vx_update(txn, s, &cur, nr, time)) != 0)
+		return rc;
+	v.mv_data = NULL;
+	v.mv_size = REC_HDR + len;
 	if ((rc = mdb_put(txn, s->records, &k, &v, MDB_RESERVE)) != 0)
 		return mdb_err(rc);
-	p = v.mv_data;
-	put64(p, time);
-	put64(p + 8, epoch);
-	put64(p + 16, seq);
-	memcpy(p + 24, author, 32);
-	ucr_hash(p + 56, bytes, len);
-	memcpy(p + REC_HDR, bytes, len);
+	rec_fill(v.mv_data, author, epoch, seq, time, bytes, len);
 	return 0;
 }
 
