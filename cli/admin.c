@@ -360,6 +360,32 @@ print_refusals(json_t *r)
 		printf("\n");
 }
 
+/*
+ * The logs the hub paces for a peer that refused them (docs/protocol.md
+ * 5.4), one line each under the peer's row.
+ */
+static void
+print_paced(json_t *arr)
+{
+	json_t *o;
+	size_t i;
+
+	json_array_foreach(arr, i, o)
+	{
+		/* TRANSLATORS: under a row of ucr peers: the node refused a
+		   log (its author's key, abbreviated) from a seq on; the hub
+		   sends it again after a growing pause */
+		printf(_("        log %s from seq %lld: refused %lld times, "
+			 "next try in %lld s\n"),
+		    json_string_value(json_object_get(o, "log")),
+		    (long long)json_integer_value(json_object_get(o, "seq")),
+		    (long long)json_integer_value(
+			json_object_get(o, "refused")),
+		    (long long)json_integer_value(
+			json_object_get(o, "next_try_s")));
+	}
+}
+
 int
 cmd_peers(int argc, char **argv)
 {
@@ -466,6 +492,7 @@ cmd_peers(int argc, char **argv)
 			    json_integer_value(json_object_get(o, "lag")),
 			    json_string_value(
 				json_object_get(o, "last_error")));
+			print_paced(json_object_get(o, "paced"));
 		}
 		if (query(cfg, "hub", &hub, "peers") == 0) {
 			printf("hub: %" JSON_INTEGER_FORMAT

@@ -70,26 +70,34 @@
 #define CONNECTED_MS 15000 /* any traffic within this: connected */
 #define CHECKPOINT_MS 10000
 #define RELAY_RETRY_MS 1000 /* the timer's relay retry */
+/* A range a peer refused: sent again after this, doubling, up to the max. */
+#define PACE_MS 1000
+#define PACE_MAX_MS 60000
 
 /* What one peer holds of one log; kept sorted by (author, epoch). */
 struct hold {
 	uint8_t author[32];
 	uint64_t epoch;
-	uint64_t acked; /* the node says it holds this much */
-	uint64_t sent;  /* sent up to here (acked + in flight) */
-	unsigned gen;   /* the Hello that last mentioned it */
-	int inflight;   /* relay batches of this log in flight */
-	uint64_t stop;  /* an older peer: relayed only below this seq */
+	uint64_t acked;      /* the node says it holds this much */
+	uint64_t sent;       /* sent up to here (acked + in flight) */
+	unsigned gen;        /* the Hello that last mentioned it */
+	int inflight;        /* relay batches of this log in flight */
+	uint64_t stop;       /* an older peer: relayed only below this seq */
 	uint64_t refused_at; /* an older peer: short acks at this seq */
 	int refusals;        /* ... how many in a row */
+	/* any peer: the range after pace_at refused (relay_refused) */
+	uint64_t pace_at;    /* the peer refused what follows this seq */
+	uint32_t pace_count; /* refusals there since the last progress */
+	int64_t pace_until;  /* not sent again before this (ms) */
 };
 
 /* A relay batch sent and not yet acknowledged. */
 struct flight {
 	uint8_t author[32];
 	uint64_t epoch;
-	uint64_t last; /* its last seq */
-	size_t bytes;  /* its entries' bytes */
+	uint64_t first; /* its first seq */
+	uint64_t last;  /* its last seq */
+	size_t bytes;   /* its entries' bytes */
 	int64_t sent_at;
 	int busy; /* others were in flight when it left: a rate sample */
 };
@@ -714,6 +722,74 @@ older_refused(struct hub *h, struct peer *p, struct hold *hd, uint64_t seq)
 		    "from it for example)");
 }
 
+/* The wait after the n-th refusal in a row: PACE_MS doubled, capped. */
+static int64_t
+pace_ms(uint32_t n)
+{
+	int64_t t = PACE_MS;
+
+	while (--n > 0 && t < PACE_MAX_MS)
+		t *= 2;
+	return t > PACE_MAX_MS ? PACE_MAX_MS : t;
+}
+
+/*
+ * Any peer may refuse a relayed batch for a cause of its own (a full disk,
+ * a record its store refuses): it acks short, at what it holds, and the
+ * relay would go on from there at once, sending the same range again and
+ * again. A short ack that answers the batch starting right after it (a
+ * refusal, not the gap behind one, nor the correction of an ack lost) has
+ * the log paced: its next batch waits pace_ms() after the refusal (1 s,
+ * doubling, at most PACE_MAX_MS), one batch of it at a time, and each
+ * refusal is logged with its count. An ack beyond pace_at ends the pacing.
+ * The node's own log, relayed back in a restore or a re-base, has acks of
+ * its own meaning and is not paced. The state is a few fields of the
+ * hold: within the holds budget.
+ */
+static void
+relay_refused(struct peer *p, struct hold *hd, uint64_t seq)
+{
+	const struct flight *oldest = NULL;
+	char an[17], key[48];
+	int64_t wait;
+	int i;
+
+	if (hd->pace_count && seq > hd->pace_at) {
+		hd->pace_count = 0; /* progress */
+		hd->pace_until = 0;
+	}
+	if (memcmp(hd->author, p->key, 32) == 0 && hd->epoch == p->epoch)
+		return;
+	for (i = 0; i < p->nflights; i++) {
+		const struct flight *fl = &p->flights[i];
+
+		if (fl->epoch != hd->epoch ||
+		    memcmp(fl->author, hd->author, 32) != 0)
+			continue;
+		if (fl->last <= seq)
+			return; /* delivered */
+		if (oldest == NULL)
+			oldest = fl;
+	}
+	if (oldest == NULL || oldest->first != seq + 1)
+		return;
+	if (hd->pace_count == 0 || hd->pace_at != seq) {
+		hd->pace_at = seq;
+		hd->pace_count = 0;
+	}
+	if (hd->pace_count < UINT32_MAX)
+		hd->pace_count++;
+	wait = pace_ms(hd->pace_count);
+	hd->pace_until = hub_now_ms() + wait;
+	ucr_hex(an, hd->author, 8);
+	snprintf(key, sizeof(key), "peer %.16s paced", p->code);
+	log_warnx_limited(key,
+	    "peer %s: refused log %s from seq %llu (%lu times); next try in "
+	    "%lld s",
+	    p->code, an, (unsigned long long)seq + 1,
+	    (unsigned long)hd->pace_count, (long long)(wait / 1000));
+}
+
 /*
  * A peer of an older revision knows no REBASE verdict (release 0.1.0
  * logs "unknown verdict" and asks again, four times a second) and, when
@@ -790,7 +866,12 @@ relay_log(const struct ucr_head *head, void *arg)
 		return 0; /* the node is the source of its own log */
 	if ((hd = hold_add(h, p, head->author, head->epoch, 1, &why)) == NULL)
 		return 0;
-	while (hd->sent < relay_end(hd, head) && relay_room(p)) {
+	/* a refused range waits its turn, then goes alone (relay_refused) */
+	if (hd->pace_count && hd->sent <= hd->pace_at &&
+	    hub_now_ms() < hd->pace_until)
+		return 0;
+	while (hd->sent < relay_end(hd, head) && relay_room(p) &&
+	    !(hd->pace_count && hd->inflight > 0)) {
 		Ucr__Frame f = UCR__FRAME__INIT;
 		Ucr__Batch *b;
 		struct flight *fl;
@@ -814,6 +895,7 @@ relay_log(const struct ucr_head *head, void *arg)
 			fl = &p->flights[p->nflights++];
 			memcpy(fl->author, head->author, 32);
 			fl->epoch = head->epoch;
+			fl->first = b->first_seq;
 			fl->last = b->last_seq;
 			fl->bytes = bytes;
 			fl->sent_at = hub_now_ms();
@@ -967,6 +1049,10 @@ on_hello(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 	/* a Hello on a live connection keeps what is in flight */
 	first = !p->hello;
 	hello_revision(p, hello, first);
+	/* a new connection (a restarted node) tries a paced range at once;
+	 * a refusal again goes on with the back-off where it was */
+	for (i = 0; first && i < p->nholds; i++)
+		p->holds[i].pace_until = 0;
 	p->epoch = hello->epoch;
 	p->reported = hello->head_seq;
 	p->hello = 1;
@@ -1325,6 +1411,7 @@ on_ack(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 		return;
 	}
 	older_refused(h, p, hd, a->seq);
+	relay_refused(p, hd, a->seq);
 	flight_acked(p, hd, a->seq);
 	if (memcmp(a->author.data, p->key, 32) == 0 && a->epoch == p->epoch) {
 		struct ucr_head head;
@@ -1697,6 +1784,35 @@ refusals_json(const uint64_t *counts)
 	return o;
 }
 
+/*
+ * The logs paced for a peer (relay_refused): [{"log": author (16 hex),
+ * "epoch", "seq": the first refused, "refused": times in a row,
+ * "next_try_s"}]; at most one per hold.
+ */
+static json_t *
+paced_json(const struct peer *p, int64_t now)
+{
+	json_t *a = json_array();
+	char an[17];
+	size_t i;
+
+	for (i = 0; p && i < p->nholds; i++) {
+		const struct hold *hd = &p->holds[i];
+		int64_t left = hd->pace_until - now;
+
+		if (hd->pace_count == 0)
+			continue;
+		ucr_hex(an, hd->author, 8);
+		json_array_append_new(a,
+		    json_pack("{s:s, s:I, s:I, s:I, s:I}", "log", an, "epoch",
+			(json_int_t)hd->epoch, "seq",
+			(json_int_t)(hd->pace_at + 1), "refused",
+			(json_int_t)hd->pace_count, "next_try_s",
+			(json_int_t)(left > 0 ? (left + 999) / 1000 : 0)));
+	}
+	return a;
+}
+
 static int
 peers_cb(const struct ucr_rec *rec, void *arg)
 {
@@ -1758,6 +1874,7 @@ peers_cb(const struct ucr_rec *rec, void *arg)
 	json_object_set_new(o, "revision",
 	    p && p->hello ? json_integer(p->revision) : json_null());
 	json_object_set_new(o, "held", json_string(p ? p->held : ""));
+	json_object_set_new(o, "paced", paced_json(p, now));
 	json_array_append_new(c->arr, o);
 	ucr__record__free_unpacked(r, NULL);
 	return 0;

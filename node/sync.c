@@ -722,8 +722,11 @@ batch_done(struct sync *s, const Ucr__Batch *b, int rc, size_t applied,
 			s->recovered += applied;
 		log_debug("sync: applied %zu entries of %s", applied, an);
 	} else if (rc != UCR_EDUP && rc != UCR_EGAP) {
+		/* the hub paces a refused range (protocol.md 5.4); an older
+		 * hub does not: the lines stay within the log budget */
 		s->bad++;
-		log_warnx("sync: batch %llu-%llu of %s refused: %s",
+		log_warnx_limited("sync refused",
+		    "sync: batch %llu-%llu of %s refused: %s",
 		    (unsigned long long)b->first_seq,
 		    (unsigned long long)b->last_seq, an,
 		    why[0] ? why : ucr_strerror(rc));
