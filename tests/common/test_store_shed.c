@@ -3,7 +3,9 @@
  * when the store cannot be opened again: with no file descriptor free
  * below the process's limit the environment stays open as it was, the
  * store answers reads, writes and the control socket's stats query, and
- * nothing stored is lost; with the limit back the shed reopens.
+ * nothing stored is lost; with the limit back the shed reopens. The same
+ * through the control socket's streamed import, whose commit sheds: the
+ * handler answers (it used to stop the process) and serves on.
  */
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -51,6 +53,57 @@ teardown(void)
 
 TestSuite(store_shed, .init = setup, .fini = teardown, .timeout = 60);
 
+/* One request to ctl; its reply (caller frees). */
+static Ucr__Reply *
+handle(struct ucr_control *ctl, const Ucr__Request *req)
+{
+	Ucr__Reply *rep;
+	uint8_t *buf, *out;
+	size_t len, outlen;
+
+	len = ucr__request__get_packed_size(req);
+	buf = malloc(len ? len : 1);
+	cr_assert_not_null(buf);
+	ucr__request__pack(req, buf);
+	cr_assert_eq(ucr_control_handle(ctl, buf, len, &out, &outlen), 0);
+	rep = ucr__reply__unpack(NULL, outlen, out);
+	cr_assert_not_null(rep);
+	free(out);
+	free(buf);
+	return rep;
+}
+
+/* A chunk of a streamed import: network records from..to-1. */
+static Ucr__Reply *
+chunk(struct ucr_control *ctl, uint64_t id, int from, int to, int commit)
+{
+	Ucr__Request req = UCR__REQUEST__INIT;
+	Ucr__ImportChunk ch = UCR__IMPORT_CHUNK__INIT;
+	Ucr__Put *puts = calloc(to - from, sizeof(*puts));
+	Ucr__Put **pp = calloc(to - from, sizeof(*pp));
+	Ucr__Reply *rep;
+	int i;
+
+	cr_assert(puts != NULL && pp != NULL);
+	for (i = from; i < to; i++) {
+		ucr__put__init(&puts[i - from]);
+		puts[i - from].record = su_network("2403", i);
+		pp[i - from] = &puts[i - from];
+	}
+	ch.id = id;
+	ch.puts = pp;
+	ch.n_puts = to - from;
+	ch.commit = commit;
+	req.body_case = UCR__REQUEST__BODY_IMPORT;
+	req.import = &ch;
+	rep = handle(ctl, &req);
+	for (i = from; i < to; i++)
+		ucr__record__free_unpacked(puts[i - from].record, NULL);
+	free(puts);
+	free(pp);
+	return rep;
+}
+
 /* The records count of the control socket's stats query. */
 static long long
 stats_records(void)
@@ -60,8 +113,6 @@ stats_records(void)
 	Ucr__Query q = UCR__QUERY__INIT;
 	Ucr__Reply *rep;
 	json_t *o;
-	uint8_t *buf, *out;
-	size_t len, outlen;
 	long long n;
 
 	memset(&ctl, 0, sizeof(ctl));
@@ -71,20 +122,13 @@ stats_records(void)
 	req.body_case = UCR__REQUEST__BODY_QUERY;
 	q.what = "stats";
 	req.query = &q;
-	len = ucr__request__get_packed_size(&req);
-	buf = malloc(len ? len : 1);
-	ucr__request__pack(&req, buf);
-	cr_assert_eq(ucr_control_handle(&ctl, buf, len, &out, &outlen), 0);
-	rep = ucr__reply__unpack(NULL, outlen, out);
-	cr_assert_not_null(rep);
+	rep = handle(&ctl, &req);
 	cr_assert_eq(rep->code, 0, "%s", rep->message);
 	o = json_loads(rep->json, 0, NULL);
 	cr_assert_not_null(o, "%s", rep->json);
 	n = json_integer_value(json_object_get(o, "records"));
 	json_decref(o);
 	ucr__reply__free_unpacked(rep, NULL);
-	free(out);
-	free(buf);
 	ucr_control_close(&ctl);
 	return n;
 }
@@ -121,5 +165,38 @@ Test(store_shed, kept_open_when_no_descriptor_is_free)
 	cr_assert_eq(su_records(store), 201);
 	cr_assert_eq(su_append(store, key, su_network("2403", 201)), 0);
 	cr_assert_eq(stats_records(), 202);
+	cr_assert_eq(ucr_store_verify(store, NULL, NULL, NULL, 0), 0);
+}
+
+Test(store_shed, import_commit_serves_on_when_not_shed)
+{
+	struct ucr_control ctl;
+	struct rlimit old, low;
+	Ucr__Reply *rep;
+	uint64_t id;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.store = store;
+	ctl.key = key;
+	ctl.owner = "2403";
+	/* staged with the limit as it is (the staging file is opened) */
+	rep = chunk(&ctl, 0, 0, 3000, 0);
+	cr_assert_eq(rep->code, 0, "%s", rep->message);
+	id = rep->import_id;
+	ucr__reply__free_unpacked(rep, NULL);
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)first_store_fd;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	/* the commit writes, then cannot shed: it answers, nothing lost */
+	rep = chunk(&ctl, id, 3000, 3001, 1);
+	cr_assert_eq(rep->code, 0, "%s", rep->message);
+	cr_assert_eq(rep->last_seq, 3001);
+	ucr__reply__free_unpacked(rep, NULL);
+	cr_assert_eq(su_records(store), 3001);
+	cr_assert_eq(su_append(store, key, su_network("2403", 5000)), 0);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	ucr_control_close(&ctl);
+	cr_assert_eq(stats_records(), 3002);
 	cr_assert_eq(ucr_store_verify(store, NULL, NULL, NULL, 0), 0);
 }
