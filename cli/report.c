@@ -2444,8 +2444,12 @@ cmd_report(int argc, char **argv)
 			    since);
 			return EXIT_USAGE;
 		}
-	} else
+	} else {
+		/* the start of the UTC day 90 days ago: the day the report
+		   names, and the index counts changes by day */
 		ms = ((int64_t)time(NULL) - 90 * 86400) * 1000;
+		ms -= ms % 86400000;
+	}
 	t = (time_t)(ms / 1000);
 	gmtime_r(&t, &tm);
 	strftime(x.since_day, sizeof(x.since_day), "%Y-%m-%d", &tm);
