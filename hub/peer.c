@@ -681,6 +681,33 @@ relay_cut_older(struct hub *h, struct peer *p, struct hold *hd,
 #define OLDER_REFUSALS 3
 
 /*
+ * The relay's batches of hd's log in flight to p, against an ack at seq:
+ * *delivered is set if one of them ends at or before seq; the first of
+ * them that ends after seq is returned (NULL: none).
+ */
+static const struct flight *
+log_flight(const struct peer *p, const struct hold *hd, uint64_t seq,
+    int *delivered)
+{
+	const struct flight *first = NULL;
+	int i;
+
+	*delivered = 0;
+	for (i = 0; i < p->nflights; i++) {
+		const struct flight *fl = &p->flights[i];
+
+		if (fl->epoch != hd->epoch ||
+		    memcmp(fl->author, hd->author, 32) != 0)
+			continue;
+		if (fl->last <= seq)
+			*delivered = 1;
+		else if (first == NULL)
+			first = fl;
+	}
+	return first;
+}
+
+/*
  * An older peer may refuse a log for what it cannot know, not only a
  * record kind: the key of a roster entry held back from it (a key enrolled
  * after the first record of a new kind in the hub's log). It acks short,
@@ -692,22 +719,11 @@ relay_cut_older(struct hub *h, struct peer *p, struct hold *hd,
 static void
 older_refused(struct hub *h, struct peer *p, struct hold *hd, uint64_t seq)
 {
-	int i, below = 0, beyond = 0;
+	int below;
 
 	if (p->revision >= UCR_PROTOCOL_REVISION)
 		return;
-	for (i = 0; i < p->nflights; i++) {
-		const struct flight *fl = &p->flights[i];
-
-		if (fl->epoch != hd->epoch ||
-		    memcmp(fl->author, hd->author, 32) != 0)
-			continue;
-		if (fl->last <= seq)
-			below = 1;
-		else
-			beyond = 1;
-	}
-	if (below || !beyond) {
+	if (log_flight(p, hd, seq, &below) == NULL || below) {
 		hd->refusals = 0; /* progress, or nothing in flight */
 		return;
 	}
@@ -749,10 +765,10 @@ pace_ms(uint32_t n)
 static void
 relay_refused(struct peer *p, struct hold *hd, uint64_t seq)
 {
-	const struct flight *oldest = NULL;
+	const struct flight *oldest;
 	char an[17], key[48];
 	int64_t wait;
-	int i;
+	int delivered;
 
 	if (hd->pace_count && seq > hd->pace_at) {
 		hd->pace_count = 0; /* progress */
@@ -760,18 +776,8 @@ relay_refused(struct peer *p, struct hold *hd, uint64_t seq)
 	}
 	if (memcmp(hd->author, p->key, 32) == 0 && hd->epoch == p->epoch)
 		return;
-	for (i = 0; i < p->nflights; i++) {
-		const struct flight *fl = &p->flights[i];
-
-		if (fl->epoch != hd->epoch ||
-		    memcmp(fl->author, hd->author, 32) != 0)
-			continue;
-		if (fl->last <= seq)
-			return; /* delivered */
-		if (oldest == NULL)
-			oldest = fl;
-	}
-	if (oldest == NULL || oldest->first != seq + 1)
+	oldest = log_flight(p, hd, seq, &delivered);
+	if (delivered || oldest == NULL || oldest->first != seq + 1)
 		return;
 	if (hd->pace_count == 0 || hd->pace_at != seq) {
 		hd->pace_at = seq;
