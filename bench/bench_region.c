@@ -419,11 +419,12 @@ main(int argc, char **argv)
 		    "%8.0f records/s\n",
 		    t_relay, m * nrec / t_relay);
 	if (t_hub > 0)
-		printf("  CPU used until the hub held all, s: hub %.2f, nodes "
-		       "%.2f (%.2f of it until the imports ended), the "
-		       "imports' CLIs %.2f; %.2f s of %.2f cores' %.2f s\n",
-		    cpu_hub[0] - cpu0[0], cpu_hub[1] - cpu0[1],
-		    cpu_imp[1] - cpu0[1], cpu_hub[2],
+		printf("  CPU used until the hub held all, s: hub %.2f (%.2f "
+		       "of it until the imports ended), nodes %.2f (%.2f), "
+		       "the imports' CLIs %.2f; %.2f s of %.2f cores' %.2f "
+		       "s\n",
+		    cpu_hub[0] - cpu0[0], cpu_imp[0] - cpu0[0],
+		    cpu_hub[1] - cpu0[1], cpu_imp[1] - cpu0[1], cpu_hub[2],
 		    cpu_hub[0] - cpu0[0] + cpu_hub[1] - cpu0[1] + cpu_hub[2],
 		    (double)sysconf(_SC_NPROCESSORS_ONLN),
 		    t_hub * sysconf(_SC_NPROCESSORS_ONLN));

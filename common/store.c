@@ -68,8 +68,10 @@ struct ucr_store {
 		int64_t delta;
 	} vxacc[128];
 	size_t nvxacc;
-	uint8_t vxidx[256];  /* vxacc by key hash: index + 1, 0 empty */
-	struct arena *arena; /* what apply_txn decodes, freed at once */
+	uint8_t vxidx[256];        /* vxacc by key hash: index + 1, 0 empty */
+	struct arena *arena;       /* what apply_txn decodes, freed at once */
+	ProtobufCBinaryData *walk; /* batch_walk's entries, kept to reuse */
+	size_t walkcap;
 };
 
 static const uint8_t zero_hash[32];
@@ -479,6 +481,7 @@ ucr_store_free(struct ucr_store *s)
 	if (s->lockfd >= 0)
 		close(s->lockfd); /* releases the flock */
 	arena_free(s->arena);
+	free(s->walk);
 	free(s);
 }
 
@@ -2283,18 +2286,11 @@ fail:
 
 /* ---------------------------------------------------------------- batches */
 
+/* A built batch is one allocation (batch_copy): the struct, the entry
+ * slots, author, signature and the entries' bytes. */
 void
 ucr_batch_free(Ucr__Batch *b)
 {
-	size_t i;
-
-	if (b == NULL)
-		return;
-	for (i = 0; i < b->n_entries; i++)
-		free(b->entries[i].data);
-	free(b->entries);
-	free(b->signature.data);
-	free(b->author.data);
 	free(b);
 }
 
@@ -2308,6 +2304,7 @@ sig_from(MDB_txn *txn, struct ucr_store *s, const uint8_t *author,
 	MDB_val k, v;
 	int rc;
 
+	*sigseq = 0;
 	logkey(key, author, epoch, seq);
 	k.mv_data = key;
 	k.mv_size = ENTKEY_LEN;
@@ -2327,17 +2324,189 @@ sig_from(MDB_txn *txn, struct ucr_store *s, const uint8_t *author,
 	return mdb_err(rc);
 }
 
+/*
+ * One batch of a log, found in one pass: one cursor over the log's
+ * entries and, for a relay, one over its signatures beside it, instead of
+ * a lookup of the entry and a search of the signatures for every seq.
+ * The slots in w->ents point into the map, valid until the transaction
+ * ends; nothing is copied. The rule is ucr_store_batch()'s (store.h):
+ * entries from `from` while under maxbytes (at least one), at most
+ * UCR_MAX_BATCH_ENTRIES, not beyond end; a relay's (own == 0) goes on to
+ * a signed seq and is cut back to the last one, whose stored signature
+ * w->sig points at. w->full: cut by maxbytes or the entry cap, so the
+ * same call gives the same batch whatever is appended later; else it
+ * ended at end.
+ */
+struct walk {
+	ProtobufCBinaryData *ents;
+	size_t n, bytes;
+	uint64_t last;
+	const uint8_t *sig;
+	int full;
+};
+
+/* A key of the sigs or entries database within the log of lk (40 bytes). */
+static int
+in_log(const MDB_val *k, const uint8_t *lk)
+{
+	return k->mv_size == ENTKEY_LEN &&
+	    memcmp(k->mv_data, lk, LOGKEY_LEN) == 0;
+}
+
+static int
+batch_walk(MDB_txn *txn, struct ucr_store *s, int own, const uint8_t *author,
+    uint64_t epoch, uint64_t from, uint64_t end, size_t maxbytes,
+    struct walk *w)
+{
+	uint8_t ek[ENTKEY_LEN], sk[ENTKEY_LEN];
+	MDB_cursor *ec = NULL, *sc = NULL;
+	MDB_val k, v, skv, sv;
+	uint64_t seq, nextsig = UINT64_MAX, signed_end = 0;
+	size_t cap, signed_n = 0, signed_bytes = 0;
+	const uint8_t *sig = NULL;
+	int rc;
+
+	memset(w, 0, sizeof(*w));
+	cap = end - from + 1 < UCR_MAX_BATCH_ENTRIES ? end - from + 1
+						     : UCR_MAX_BATCH_ENTRIES;
+	if (s->walkcap < cap) {
+		ProtobufCBinaryData *p = realloc(s->walk, cap * sizeof(*p));
+
+		if (p == NULL)
+			return UCR_ENOMEM;
+		s->walk = p;
+		s->walkcap = cap;
+	}
+	w->ents = s->walk;
+	logkey(ek, author, epoch, from);
+	memcpy(sk, ek, ENTKEY_LEN);
+	if ((rc = mdb_cursor_open(txn, s->entries, &ec)) != 0 ||
+	    (!own && (rc = mdb_cursor_open(txn, s->sigs, &sc)) != 0)) {
+		rc = mdb_err(rc);
+		goto leave;
+	}
+	/* a relay: the first signed seq at or after from must fit */
+	if (!own) {
+		skv.mv_data = sk;
+		skv.mv_size = ENTKEY_LEN;
+		rc = mdb_cursor_get(sc, &skv, &sv, MDB_SET_RANGE);
+		if (rc == 0 && !in_log(&skv, ek))
+			rc = MDB_NOTFOUND;
+		if (rc == 0 &&
+		    (nextsig = get64((uint8_t *)skv.mv_data + 40)) > end)
+			rc = MDB_NOTFOUND;
+		if (rc != 0) {
+			rc = mdb_err(rc);
+			goto leave;
+		}
+	}
+	k.mv_data = ek;
+	k.mv_size = ENTKEY_LEN;
+	for (seq = from; seq <= end; seq++) {
+		if (w->n == cap ||
+		    (w->n > 0 && w->bytes >= maxbytes &&
+			(own || signed_end != 0))) {
+			w->full = 1;
+			break;
+		}
+		rc = mdb_cursor_get(ec, &k, &v,
+		    seq == from ? MDB_SET_KEY : MDB_NEXT);
+		if (rc == MDB_NOTFOUND ||
+		    (rc == 0 &&
+			(!in_log(&k, ek) ||
+			    get64((uint8_t *)k.mv_data + 40) != seq))) {
+			rc = UCR_ECORRUPT; /* the head says it is held */
+			goto leave;
+		}
+		if (rc != 0) {
+			rc = mdb_err(rc);
+			goto leave;
+		}
+		w->ents[w->n].data = v.mv_data;
+		w->ents[w->n].len = v.mv_size;
+		w->n++;
+		w->bytes += v.mv_size;
+		if (seq != nextsig)
+			continue;
+		signed_end = seq;
+		signed_n = w->n;
+		signed_bytes = w->bytes;
+		sig = (const uint8_t *)sv.mv_data + 8;
+		rc = mdb_cursor_get(sc, &skv, &sv, MDB_NEXT);
+		if (rc == 0 && !in_log(&skv, ek))
+			rc = MDB_NOTFOUND;
+		if (rc == MDB_NOTFOUND)
+			nextsig = UINT64_MAX;
+		else if (rc != 0) {
+			rc = mdb_err(rc);
+			goto leave;
+		} else
+			nextsig = get64((uint8_t *)skv.mv_data + 40);
+	}
+	rc = 0;
+	if (own)
+		w->last = from + w->n - 1;
+	else if (signed_n == 0)
+		rc = UCR_ENOTFOUND; /* no signature within the cap */
+	else {
+		/* cut back to the last seq that has a signature */
+		w->n = signed_n;
+		w->bytes = signed_bytes;
+		w->last = signed_end;
+		w->sig = sig;
+	}
+leave:
+	if (sc)
+		mdb_cursor_close(sc);
+	if (ec)
+		mdb_cursor_close(ec);
+	return rc;
+}
+
+/* The log's head and the walk of from..to within it, in txn. */
+static int
+batch_find(MDB_txn *txn, struct ucr_store *s, int own, const uint8_t *author,
+    uint64_t epoch, uint64_t from, uint64_t to, size_t maxbytes, struct walk *w)
+{
+	struct ucr_head h;
+	uint64_t end;
+	int rc;
+
+	if ((rc = head_get(txn, s, author, epoch, &h)) != 0)
+		return rc;
+	end = (to == 0 || to > h.seq) ? h.seq : to;
+	if (from > end)
+		return UCR_ENOTFOUND;
+	return batch_walk(txn, s, own, author, epoch, from, end, maxbytes, w);
+}
+
+/* The batch's signature: the stored one of a relay, a fresh one of our
+ * own log. */
+static void
+batch_sig(uint8_t *out, const struct walk *w, struct ucr_store *s,
+    const struct ucr_key *key, const uint8_t *author, uint64_t epoch)
+{
+	uint8_t lasthash[32], msg[UCR_SIGMSG_LEN];
+
+	if (w->sig != NULL) {
+		memcpy(out, w->sig, UCR_SIG_LEN);
+		return;
+	}
+	ucr_hash(lasthash, w->ents[w->n - 1].data, w->ents[w->n - 1].len);
+	ucr_batch_sigmsg(msg, author, epoch, w->last, lasthash);
+	ucr_sig_sign(out, key, s->region, "batch", msg, sizeof(msg));
+}
+
 int
 ucr_store_batch(struct ucr_store *s, const struct ucr_key *key,
     const uint8_t *author, uint64_t epoch, uint64_t from, uint64_t to,
     size_t maxbytes, Ucr__Batch **out)
 {
 	MDB_txn *txn;
-	Ucr__Batch *b = NULL;
-	struct ucr_head h;
-	uint8_t ek[ENTKEY_LEN], lasthash[32];
-	uint64_t seq, end, sigseq, signed_end = 0;
-	size_t bytes = 0, cap;
+	Ucr__Batch *b;
+	struct walk w;
+	uint8_t *p;
+	size_t i, head;
 	int own = key != NULL && memcmp(key->pk, author, 32) == 0, rc;
 
 	*out = NULL;
@@ -2345,102 +2514,91 @@ ucr_store_batch(struct ucr_store *s, const struct ucr_key *key,
 		from = 1;
 	if ((rc = rd_begin(s, &txn)) != 0)
 		return mdb_err(rc);
-	if ((rc = head_get(txn, s, author, epoch, &h)) != 0)
+	if ((rc = batch_find(txn, s, own, author, epoch, from, to, maxbytes,
+		 &w)) != 0)
 		goto leave;
-	end = (to == 0 || to > h.seq) ? h.seq : to;
-	if (from > end) {
-		rc = UCR_ENOTFOUND;
-		goto leave;
-	}
-	cap = end - from + 1;
-	if (cap > UCR_MAX_BATCH_ENTRIES)
-		cap = UCR_MAX_BATCH_ENTRIES;
-	if ((b = calloc(1, sizeof(*b))) == NULL) {
+	/* one allocation, freed by ucr_batch_free(): the struct, the slots,
+	 * author, signature, then the entries' bytes */
+	head =
+	    sizeof(*b) + w.n * sizeof(*b->entries) + UCR_PK_LEN + UCR_SIG_LEN;
+	head = (head + 15) & ~(size_t)15;
+	if ((b = malloc(head + w.bytes)) == NULL) {
 		rc = UCR_ENOMEM;
 		goto leave;
 	}
 	ucr__batch__init(b);
-	b->entries = calloc(cap, sizeof(*b->entries));
-	b->signature.data = malloc(UCR_SIG_LEN);
-	b->author.data = malloc(UCR_PK_LEN);
-	if (b->entries == NULL || b->signature.data == NULL ||
-	    b->author.data == NULL) {
-		rc = UCR_ENOMEM;
-		goto leave;
-	}
+	b->entries = (ProtobufCBinaryData *)(b + 1);
+	b->author.data = (uint8_t *)(b->entries + w.n);
+	b->signature.data = b->author.data + UCR_PK_LEN;
 	memcpy(b->author.data, author, UCR_PK_LEN);
 	b->author.len = UCR_PK_LEN;
 	b->signature.len = UCR_SIG_LEN;
 	b->epoch = epoch;
 	b->first_seq = from;
-	/* For a relay, the first signed seq at or after from must fit. */
-	if (!own) {
-		if ((rc = sig_from(txn, s, author, epoch, from, &sigseq,
-			 NULL)) != 0 ||
-		    sigseq > end) {
-			rc = UCR_ENOTFOUND;
-			goto leave;
-		}
+	b->last_seq = w.last;
+	p = (uint8_t *)b + head;
+	for (i = 0; i < w.n; i++) {
+		memcpy(p, w.ents[i].data, w.ents[i].len);
+		b->entries[i].data = p;
+		b->entries[i].len = w.ents[i].len;
+		p += w.ents[i].len;
 	}
-	for (seq = from; seq <= end && b->n_entries < cap; seq++) {
-		MDB_val k, v;
-
-		if (b->n_entries > 0 && bytes >= maxbytes &&
-		    (own || signed_end != 0))
-			break;
-		logkey(ek, author, epoch, seq);
-		k.mv_data = ek;
-		k.mv_size = ENTKEY_LEN;
-		if ((rc = mdb_get(txn, s->entries, &k, &v)) != 0) {
-			rc = rc == MDB_NOTFOUND ? UCR_ECORRUPT : mdb_err(rc);
-			goto leave;
-		}
-		if ((b->entries[b->n_entries].data = malloc(v.mv_size)) ==
-		    NULL) {
-			rc = UCR_ENOMEM;
-			goto leave;
-		}
-		memcpy(b->entries[b->n_entries].data, v.mv_data, v.mv_size);
-		b->entries[b->n_entries].len = v.mv_size;
-		b->n_entries++;
-		bytes += v.mv_size;
-		if (!own &&
-		    sig_from(txn, s, author, epoch, seq, &sigseq, NULL) == 0 &&
-		    sigseq == seq)
-			signed_end = seq;
-	}
-	if (own)
-		b->last_seq = from + b->n_entries - 1;
-	else {
-		/* Cut back to the last seq that has a signature. */
-		while (
-		    b->n_entries > 0 && from + b->n_entries - 1 > signed_end) {
-			b->n_entries--;
-			free(b->entries[b->n_entries].data);
-			b->entries[b->n_entries].data = NULL;
-		}
-		if (b->n_entries == 0) {
-			rc = UCR_ENOTFOUND;
-			goto leave;
-		}
-		b->last_seq = signed_end;
-	}
-	ucr_hash(lasthash, b->entries[b->n_entries - 1].data,
-	    b->entries[b->n_entries - 1].len);
-	if (own) {
-		uint8_t msg[UCR_SIGMSG_LEN];
-
-		ucr_batch_sigmsg(msg, author, epoch, b->last_seq, lasthash);
-		ucr_sig_sign(b->signature.data, key, s->region, "batch", msg,
-		    sizeof(msg));
-	} else if ((rc = sig_from(txn, s, author, epoch, b->last_seq, &sigseq,
-			b->signature.data)) != 0)
-		goto leave;
+	b->n_entries = w.n;
+	batch_sig(b->signature.data, &w, s, key, author, epoch);
 	*out = b;
-	b = NULL;
 leave:
 	mdb_txn_abort(txn);
-	ucr_batch_free(b);
+	return rc;
+}
+
+int
+ucr_store_batch_frame(struct ucr_store *s, const struct ucr_key *key,
+    const uint8_t *author, uint64_t epoch, uint64_t from, uint64_t to,
+    size_t maxbytes, ucr_frame_alloc_fn alloc, void *ctx,
+    struct ucr_batch_info *info)
+{
+	Ucr__Frame f = UCR__FRAME__INIT;
+	Ucr__Batch b = UCR__BATCH__INIT;
+	MDB_txn *txn;
+	struct walk w;
+	uint8_t sig[UCR_SIG_LEN], *buf;
+	size_t len;
+	int own = key != NULL && memcmp(key->pk, author, 32) == 0, rc;
+
+	memset(info, 0, sizeof(*info));
+	if (from == 0)
+		from = 1;
+	if ((rc = rd_begin(s, &txn)) != 0)
+		return mdb_err(rc);
+	if ((rc = batch_find(txn, s, own, author, epoch, from, to, maxbytes,
+		 &w)) != 0)
+		goto leave;
+	batch_sig(sig, &w, s, key, author, epoch);
+	b.author.data = (uint8_t *)author;
+	b.author.len = UCR_PK_LEN;
+	b.epoch = epoch;
+	b.first_seq = from;
+	b.last_seq = w.last;
+	b.entries = w.ents; /* the map's pages, while txn lives */
+	b.n_entries = w.n;
+	b.signature.data = sig;
+	b.signature.len = UCR_SIG_LEN;
+	f.body_case = UCR__FRAME__BODY_BATCH;
+	f.batch = &b;
+	len = ucr__frame__get_packed_size(&f);
+	if ((buf = alloc(len, ctx)) == NULL) {
+		rc = UCR_ENOMEM;
+		goto leave;
+	}
+	ucr__frame__pack(&f, buf);
+	info->first = from;
+	info->last = w.last;
+	info->n = w.n;
+	info->bytes = w.bytes;
+	info->len = len;
+	info->full = w.full;
+leave:
+	mdb_txn_abort(txn);
 	return rc;
 }
 

@@ -281,6 +281,30 @@ int ucr_store_batch(struct ucr_store *s, const struct ucr_key *key,
     size_t maxbytes, Ucr__Batch **out);
 void ucr_batch_free(Ucr__Batch *b);
 
+/*
+ * The batch ucr_store_batch() builds, encoded as a Frame with that batch
+ * as its body, byte for byte what ucr__frame__pack() makes of it, built
+ * straight from the store's pages in one read transaction: one walk of
+ * the log's entries and signatures, no copy of an entry but the
+ * encoding's own. The encoding goes into alloc(len, ctx), which the
+ * caller owns (NULL from alloc: UCR_ENOMEM). info says what it holds;
+ * info->full is set when maxbytes or the entry cap cut it, so that the
+ * same call gives the same bytes whatever is appended to the log later
+ * (else it ended at the head or at to, and more may follow).
+ */
+struct ucr_batch_info {
+	uint64_t first, last; /* its seqs */
+	size_t n;             /* entries */
+	size_t bytes;         /* the entries' bytes */
+	size_t len;           /* the encoded frame's bytes */
+	int full;
+};
+typedef void *(*ucr_frame_alloc_fn)(size_t len, void *ctx);
+int ucr_store_batch_frame(struct ucr_store *s, const struct ucr_key *key,
+    const uint8_t *author, uint64_t epoch, uint64_t from, uint64_t to,
+    size_t maxbytes, ucr_frame_alloc_fn alloc, void *ctx,
+    struct ucr_batch_info *info);
+
 /* The current version of one key; UCR_ENOTFOUND. */
 int ucr_store_get(struct ucr_store *s, const char *key,
     int (*cb)(const struct ucr_rec *, void *), void *ctx);
