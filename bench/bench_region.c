@@ -6,16 +6,23 @@
  * node holds every other node's records through the relay. Then, with
  * the region idle, it writes L single records on the first node through
  * its control socket and times each until the hub and another node hold
- * it (latency p50/p99), the round trip of the write itself, and (every
- * 10th write) until a `ucr status` at the hub has answered; beside them
- * the disk's own p50/p99 of one durable commit. Last, each
- * daemon's resident and private dirty memory from /proc. No assertions:
- * it prints, and a RESULT line for bench/run.sh.
+ * it (latency p50/p99) and the round trip of the write itself; beside
+ * them the disk's own p50/p99 of one durable commit. Then S more single
+ * writes (-s, default 100), each timed until the hub's `ucr status --json`
+ * answers with it: ucr is started as a user would, exec'd directly (no
+ * shell), as soon as the hub holds the write, and its whole process is
+ * timed; its JSON must count one record more than the answer before,
+ * else ucr is run again (counted as a retry, the time still running).
+ * Beside it the CLI's own start (`ucr --version`, exec'd the same way).
+ * Last, each daemon's resident and private dirty memory from /proc. No
+ * assertions: it prints, and a RESULT line for bench/run.sh.
  *
- *   bench_region [-m NODES] [-n RECORDS] [-l WRITES] [-p PORT]
+ *   bench_region [-m NODES] [-n RECORDS] [-l WRITES] [-s STATUS] [-p PORT]
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <lmdb.h>
 #include <sodium.h>
 #include <zmq.h>
@@ -38,6 +46,7 @@
 #include "benchutil.h"
 
 #define MAXN BU_MAXNODES
+#define CLI_RUNS 20 /* ucr --version, to time the CLI's start */
 
 static const char *const codes[MAXN] = {"2480", "2403", "2401", "2409", "2404",
     "2460", "2418", "2421"};
@@ -132,6 +141,87 @@ put_one(void *req, int i, uint64_t *seq)
 	return rc;
 }
 
+extern char **environ;
+
+/*
+ * Run ucr with args (NULL-terminated) as a user's shell would: exec'd
+ * directly, in the work folder, its standard output read to the end into
+ * *out (NULL: thrown away), stderr left as it is. Its exit status, or -1.
+ */
+static int
+run_ucr(const char *const *args, char **out)
+{
+	posix_spawn_file_actions_t fa;
+	char path[4200], *argv[16], *buf = NULL;
+	size_t len = 0, cap = 0;
+	int p[2], i, st;
+	pid_t pid;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/ucr", bu_bindir);
+	argv[0] = "ucr";
+	for (i = 0; args[i] != NULL && i < 14; i++)
+		argv[i + 1] = (char *)args[i];
+	argv[i + 1] = NULL;
+	if (out)
+		*out = NULL;
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	posix_spawn_file_actions_addchdir_np(&fa, bu_dir);
+	if (posix_spawn(&pid, path, &fa, NULL, argv, environ) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	for (;;) {
+		if (len + 4096 > cap) {
+			char *nb = realloc(buf, cap = cap ? 2 * cap : 65536);
+
+			if (nb == NULL)
+				break;
+			buf = nb;
+		}
+		if ((n = read(p[0], buf + len, cap - len - 1)) > 0)
+			len += (size_t)n;
+		else if (n < 0 && errno == EINTR)
+			continue;
+		else
+			break;
+	}
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (buf)
+		buf[len] = '\0';
+	if (out)
+		*out = buf;
+	else
+		free(buf);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The hub's `ucr status --json`: the records it counts, or -1. */
+static long
+status_records(const char *json)
+{
+	json_error_t e;
+	json_t *j = json ? json_loads(json, 0, &e) : NULL;
+	long n = -1;
+
+	if (j != NULL &&
+	    json_is_integer(
+		json_object_get(json_object_get(j, "region"), "records")))
+		n = (long)json_integer_value(
+		    json_object_get(json_object_get(j, "region"), "records"));
+	json_decref(j);
+	return n;
+}
+
 /*
  * The disk's part of a write's latency: n durable LMDB commits of one
  * small put each, in the work folder, spaced as the single writes are
@@ -196,7 +286,7 @@ cpu_sample(const struct bu_region *rg, double c[3])
 int
 main(int argc, char **argv)
 {
-	int m = 6, nrec = 10000, lat = 200, port = 17890, ch, i;
+	int m = 6, nrec = 10000, lat = 200, nstat = 100, port = 17890, ch, i;
 	char path[4200];
 	struct bu_region rg;
 	pid_t hub, imp[MAXN];
@@ -204,8 +294,10 @@ main(int argc, char **argv)
 	struct ucr_store *shub = NULL, *s1 = NULL, *s0 = NULL;
 	double cli_cpu = 0;
 	double t0, t_import = -1, t_hub = -1, t_relay = -1;
-	double *l_hub, *l_other, *l_rt, *l_st, l_cli[5], l_commit[200];
-	int nst = 0;
+	double *l_hub, *l_other, *l_rt, *l_st, l_cli[CLI_RUNS],
+	    l_clish[CLI_RUNS], l_idle[CLI_RUNS], l_commit[200];
+	int nst = 0, retries = 0, stale = 0;
+	long recs = -1;
 	/* CPU seconds used: [0] the hub, [1] the nodes, [2] the imports'
 	 * CLIs; at the start, when the imports end, when the hub holds all */
 	double cpu0[3] = {0, 0, 0}, cpu_imp[3] = {0, 0, 0},
@@ -215,33 +307,35 @@ main(int argc, char **argv)
 	void *zctx, *req;
 	FILE *f;
 
-	while ((ch = getopt(argc, argv, "m:n:l:p:")) != -1) {
+	while ((ch = getopt(argc, argv, "m:n:l:s:p:")) != -1) {
 		if (ch == 'm')
 			m = atoi(optarg);
 		else if (ch == 'n')
 			nrec = atoi(optarg);
 		else if (ch == 'l')
 			lat = atoi(optarg);
+		else if (ch == 's')
+			nstat = atoi(optarg);
 		else if (ch == 'p')
 			port = atoi(optarg);
 		else {
 			fprintf(stderr,
 			    "usage: bench_region [-m NODES] "
-			    "[-n RECORDS] [-l WRITES] [-p PORT]\n");
+			    "[-n RECORDS] [-l WRITES] [-s STATUS] [-p PORT]\n");
 			return 2;
 		}
 	}
-	if (m < 2 || m > MAXN || nrec < 1 || lat < 1) {
-		fprintf(stderr, "bench_region: -m 2..%d, -n and -l >= 1\n",
-		    MAXN);
+	if (m < 2 || m > MAXN || nrec < 1 || lat < 1 || nstat < 0) {
+		fprintf(stderr,
+		    "bench_region: -m 2..%d, -n and -l >= 1, -s >= 0\n", MAXN);
 		return 2;
 	}
 	if (bu_init(argv[0], "region") != 0 || ucr_crypto_init() != 0)
 		return 1;
 	printf("UCR region benchmark: a hub and %d nodes on loopback, %d "
-	       "measurements imported on each at once, %d single writes; "
-	       "%ld cores; in %s\n",
-	    m, nrec, lat, sysconf(_SC_NPROCESSORS_ONLN), bu_dir);
+	       "measurements imported on each at once, %d single writes, %d "
+	       "more timed to the hub's ucr status; %ld cores; in %s\n",
+	    m, nrec, lat, nstat, sysconf(_SC_NPROCESSORS_ONLN), bu_dir);
 	if (bu_region_start(&rg, m, codes, port, "8G") != 0 ||
 	    bu_read_pk("n0", pk0) != 0) {
 		fprintf(stderr,
@@ -345,7 +439,7 @@ main(int argc, char **argv)
 	l_hub = calloc(lat, sizeof(double));
 	l_other = calloc(lat, sizeof(double));
 	l_rt = calloc(lat, sizeof(double));
-	l_st = calloc(lat, sizeof(double));
+	l_st = calloc(nstat ? nstat : 1, sizeof(double));
 	zctx = zmq_ctx_new();
 	req = zmq_socket(zctx, ZMQ_REQ);
 	snprintf(path, sizeof(path), "ipc://%s/n0.sock", bu_dir);
@@ -374,28 +468,94 @@ main(int argc, char **argv)
 		}
 		l_hub[i] = th < 0 ? 5 : th;
 		l_other[i] = to < 0 ? 5 : to;
-		/* every 10th write: until the hub's status answers with it */
-		if (i % 10 == 0 && th >= 0 &&
-		    bu_sh("cd %s && ucr -c hub.conf status --json > /dev/null",
-			bu_dir) == 0)
-			l_st[nst++] = bu_now_s() - t;
+	}
+	lat = i;
+
+	/*
+	 * Write -> the hub's `ucr status --json` answers with it. The status
+	 * starts as soon as the hub holds the write (the other nodes do not
+	 * matter here), exec'd as a user's shell would; the time runs until
+	 * its process has exited. Its record count must be one more than the
+	 * answer before (each write adds a record), else it runs again.
+	 */
+	{
+		static const char *const st_args[] = {"-c", "hub.conf",
+		    "status", "--json", NULL};
+		char *js;
+
+		if (run_ucr(st_args, &js) == 0)
+			recs = status_records(js);
+		free(js);
+	}
+	for (i = 0; i < nstat && recs >= 0; i++) {
+		static const char *const st_args[] = {"-c", "hub.conf",
+		    "status", "--json", NULL};
+		struct ucr_head h;
+		uint64_t seq;
+		double t, th = -1;
+		long got = -1;
+		char *js = NULL;
+
+		usleep(20000);
+		t = bu_now_s();
+		if (put_one(req, lat + i, &seq) != 0)
+			break;
+		while (bu_now_s() - t < 5 && th < 0) {
+			if (ucr_store_head(shub, pk0, epoch0, &h) == 0 &&
+			    h.seq >= seq)
+				th = bu_now_s() - t;
+			else
+				usleep(100);
+		}
+		if (th < 0)
+			break;
+		for (;;) {
+			if (run_ucr(st_args, &js) == 0)
+				got = status_records(js);
+			free(js);
+			if (got > recs || bu_now_s() - t > 5)
+				break;
+			retries++;
+		}
+		if (got <= recs) {
+			stale++;
+			break;
+		}
+		l_st[nst++] = bu_now_s() - t;
+		recs = got;
 	}
 	zmq_close(req);
 	zmq_ctx_term(zctx);
-	lat = i;
 	qsort(l_hub, lat, sizeof(double), dcmp);
 	qsort(l_other, lat, sizeof(double), dcmp);
 	qsort(l_rt, lat, sizeof(double), dcmp);
 	qsort(l_st, nst, sizeof(double), dcmp);
 
-	/* the floor of the status figure: starting the CLI at all */
-	for (i = 0; i < 5; i++) {
-		double t = bu_now_s();
+	/* the floor of the status figure: starting the CLI at all, exec'd
+	 * directly as the status was; through /bin/sh -c for comparison */
+	for (i = 0; i < CLI_RUNS; i++) {
+		static const char *const v_args[] = {"--version", NULL};
+		static const char *const st_args[] = {"-c", "hub.conf",
+		    "status", "--json", NULL};
+		double t;
 
-		bu_sh("cd %s && ucr --version > /dev/null", bu_dir);
+		usleep(20000);
+		t = bu_now_s();
+		run_ucr(v_args, NULL);
 		l_cli[i] = bu_now_s() - t;
+		usleep(20000);
+		t = bu_now_s();
+		bu_sh("cd %s && ucr --version > /dev/null", bu_dir);
+		l_clish[i] = bu_now_s() - t;
+		/* and the status alone, nothing written meanwhile */
+		usleep(20000);
+		t = bu_now_s();
+		run_ucr(st_args, NULL);
+		l_idle[i] = bu_now_s() - t;
 	}
-	qsort(l_cli, 5, sizeof(double), dcmp);
+	qsort(l_cli, CLI_RUNS, sizeof(double), dcmp);
+	qsort(l_clish, CLI_RUNS, sizeof(double), dcmp);
+	qsort(l_idle, CLI_RUNS, sizeof(double), dcmp);
 	bu_mem_kib(hub, &hub_rss, &hwm, &hub_dirty);
 	for (i = 0; i < m; i++) {
 		bu_mem_kib(rg.node[i], &rss, &hwm, &dirty);
@@ -445,11 +605,24 @@ main(int argc, char **argv)
 		    pct(l_other, lat, .5) * 1e3, pct(l_other, lat, .99) * 1e3);
 	}
 	if (nst > 0)
-		printf("  write -> hub's ucr status answered (CLI process "
-		       "included) p50 %6.2f ms  max %6.2f ms (%d writes)\n",
-		    pct(l_st, nst, .5) * 1e3, l_st[nst - 1] * 1e3, nst);
-	printf("  starting the CLI at all (ucr --version) median %6.2f ms\n",
-	    l_cli[2] * 1e3);
+		printf(
+		    "  write -> hub's ucr status --json answers with it (its "
+		    "whole process) p50 %6.2f ms  p99 %6.2f ms  max %6.2f ms "
+		    "(%d writes, %d statuses run again)\n",
+		    pct(l_st, nst, .5) * 1e3, pct(l_st, nst, .99) * 1e3,
+		    l_st[nst - 1] * 1e3, nst, retries);
+	if (stale || (nstat > 0 && nst < nstat))
+		printf("  the status loop stopped after %d of %d writes (%s)\n",
+		    nst, nstat,
+		    stale ? "a status never counted the write"
+			  : "no write, or no status, reached the hub");
+	printf("  starting the CLI at all (ucr --version, exec'd) median "
+	       "%6.2f ms  p90 %6.2f ms; through /bin/sh -c median %6.2f ms\n",
+	    pct(l_cli, CLI_RUNS, .5) * 1e3, pct(l_cli, CLI_RUNS, .9) * 1e3,
+	    pct(l_clish, CLI_RUNS, .5) * 1e3);
+	printf("  the hub's ucr status --json alone, region idle (exec'd) "
+	       "median %6.2f ms  p90 %6.2f ms\n",
+	    pct(l_idle, CLI_RUNS, .5) * 1e3, pct(l_idle, CLI_RUNS, .9) * 1e3);
 	printf("  one durable LMDB commit (the disk)  p50 %6.2f ms  p99 %6.2f "
 	       "ms\n",
 	    pct(l_commit, 200, .5) * 1e3, pct(l_commit, 200, .99) * 1e3);
@@ -461,8 +634,9 @@ main(int argc, char **argv)
 	       "rt_p50_ms=%.2f rt_p99_ms=%.2f hub_p50_ms=%.2f hub_p99_ms=%.2f "
 	       "other_p50_ms=%.2f other_p99_ms=%.2f hub_rss_kib=%ld "
 	       "hub_dirty_kib=%ld node_rss_kib=%ld node_dirty_kib=%ld "
-	       "status_p50_ms=%.2f status_max_ms=%.2f cli_ms=%.2f "
-	       "commit_p50_ms=%.2f commit_p99_ms=%.2f\n",
+	       "status_p50_ms=%.2f status_p99_ms=%.2f status_max_ms=%.2f "
+	       "status_n=%d status_retries=%d cli_ms=%.2f cli_sh_ms=%.2f "
+	       "status_idle_ms=%.2f commit_p50_ms=%.2f commit_p99_ms=%.2f\n",
 	    t_hub > 0 ? m * nrec / t_hub : 0,
 	    t_relay > 0 ? m * nrec / t_relay : 0,
 	    lat ? pct(l_rt, lat, .5) * 1e3 : 0,
@@ -472,7 +646,9 @@ main(int argc, char **argv)
 	    lat ? pct(l_other, lat, .5) * 1e3 : 0,
 	    lat ? pct(l_other, lat, .99) * 1e3 : 0, hub_rss, hub_dirty,
 	    node_rss, node_dirty, nst ? pct(l_st, nst, .5) * 1e3 : 0,
-	    nst ? l_st[nst - 1] * 1e3 : 0, l_cli[2] * 1e3,
+	    nst ? pct(l_st, nst, .99) * 1e3 : 0, nst ? l_st[nst - 1] * 1e3 : 0,
+	    nst, retries, pct(l_cli, CLI_RUNS, .5) * 1e3,
+	    pct(l_clish, CLI_RUNS, .5) * 1e3, pct(l_idle, CLI_RUNS, .5) * 1e3,
 	    pct(l_commit, 200, .5) * 1e3, pct(l_commit, 200, .99) * 1e3);
 	free(l_hub);
 	free(l_other);
