@@ -213,16 +213,29 @@ leave:
 	return rc;
 }
 
+/*
+ * The control socket cli_daemon_up has just found listening, so that the
+ * request that follows (view, records) does not probe it a second time:
+ * each probe is a connection the daemon accepts and closes. Taken by the
+ * next cli_request on the same configuration, once.
+ */
+static const struct ucr_config *probed;
+
 int
 cli_daemon_up(const struct ucr_config *cfg)
 {
 	struct stat st;
+	int up;
 
+	probed = NULL;
 	if (cfg->is_reader)
 		return 0;
 	if (strncmp(cfg->control, "ipc://", 6) != 0)
 		return 1; /* tcp: only a request can tell */
-	return stat(cfg->control + 6, &st) == 0 && listening(cfg->control + 6);
+	up = stat(cfg->control + 6, &st) == 0 && listening(cfg->control + 6);
+	if (up)
+		probed = cfg;
+	return up;
 }
 
 #define REQUEST_TRIES 3 /* a write: the first send and two retries */
@@ -257,11 +270,12 @@ cli_request(const struct ucr_config *cfg, const Ucr__Request *req,
 		timeout_ms = atoi(env) * 1000;
 	if (timeout_ms <= 0)
 		timeout_ms = 30000;
-	if (stat(path, &st) != 0 || !listening(path)) {
+	if (probed != cfg && (stat(path, &st) != 0 || !listening(path))) {
 		cli_error("cannot reach %s at %s: %s (is it running?)", daemon,
 		    cfg->control, strerror(errno));
 		return -1;
 	}
+	probed = NULL;
 	/* Every write carries an id, the same on each retry of it. */
 	if ((write || commit) && r.request_id.len == 0) {
 		randombytes_buf(id, sizeof(id));
