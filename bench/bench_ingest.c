@@ -278,7 +278,7 @@ main(int argc, char **argv)
 		/* enrol the node at the hub */
 		Ucr__Record r = UCR__RECORD__INIT;
 		Ucr__RosterEntry e = UCR__ROSTER_ENTRY__INIT;
-		struct ucr_put p = {&r, UCR_PUT_UPSERT, NULL, 0};
+		struct ucr_put p = {.record = &r, .mode = UCR_PUT_UPSERT};
 		char key[128], hex[65];
 
 		ucr_hex(hex, nodek->pk, 32);

@@ -161,6 +161,7 @@ do_puts(struct ucr_control *c, const ProtobufCBinaryData *id, Ucr__Put **in,
 		puts[i].mode = (enum ucr_put_mode)in[i]->mode;
 		puts[i].adopt_keys = (const char *const *)in[i]->adopt_keys;
 		puts[i].nadopt = in[i]->n_adopt_keys;
+		puts[i].checked = 1; /* validated above */
 	}
 	a.puts = puts;
 	a.n = n;
@@ -379,25 +380,63 @@ stage_room(struct ucr_import_stage *st, size_t want)
 	return 0;
 }
 
+/*
+ * A staged put: 4 bytes of length n, then n bytes. A put that adopts
+ * nothing is STAGE_REC: its mode, tombstone flag, body case and key
+ * (NUL-terminated), then the record encoded, once, here: the commit hands
+ * these bytes to the store as they are (struct ucr_put's bytes), without
+ * decoding or encoding the record again. A put that adopts is STAGE_PUT:
+ * the Put packed, unpacked again at the commit (the store binds the
+ * adopted records' hashes into the record).
+ */
+#define STAGE_PUT 0
+#define STAGE_REC 1
+#define STAGE_HDR 9 /* tag, mode, tombstone, kind 4, key length 2 */
+
+static void
+stage_len(uint8_t *b, size_t n)
+{
+	b[0] = n >> 24;
+	b[1] = n >> 16;
+	b[2] = n >> 8;
+	b[3] = n;
+}
+
 static int
 stage_put(struct ucr_import_stage *st, const Ucr__Put *p)
 {
-	size_t n = ucr__put__get_packed_size(p);
+	const Ucr__Record *r = p->record;
+	size_t klen = strlen(r->key), rlen = 0, n;
 	uint8_t *b;
 	int rc;
 
-	if (n > UINT32_MAX - 4)
+	if (p->n_adopt_keys > 0)
+		n = 1 + ucr__put__get_packed_size(p);
+	else {
+		rlen = ucr__record__get_packed_size(r);
+		n = STAGE_HDR + klen + 1 + rlen;
+	}
+	if (n > UINT32_MAX - 4 || klen > UINT16_MAX)
 		return UCR_ETOOBIG;
 	if (st->len + 4 + n > st->cap && (rc = stage_flush(st)) != 0)
 		return rc;
 	if ((rc = stage_room(st, 4 + n)) != 0)
 		return rc;
 	b = st->buf + st->len;
-	b[0] = n >> 24;
-	b[1] = n >> 16;
-	b[2] = n >> 8;
-	b[3] = n;
-	ucr__put__pack(p, b + 4);
+	stage_len(b, n);
+	if (p->n_adopt_keys > 0) {
+		b[4] = STAGE_PUT;
+		ucr__put__pack(p, b + 5);
+	} else {
+		b[4] = STAGE_REC;
+		b[5] = (uint8_t)p->mode;
+		b[6] = r->tombstone != 0;
+		stage_len(b + 7, (uint32_t)r->body_case);
+		b[11] = klen >> 8;
+		b[12] = klen;
+		memcpy(b + 4 + STAGE_HDR, r->key, klen + 1);
+		ucr__record__pack(r, b + 4 + STAGE_HDR + klen + 1);
+	}
 	st->len += 4 + n;
 	st->bytes += 4 + n;
 	st->n++;
@@ -445,7 +484,7 @@ stage_next(void *ctx, struct ucr_put *put, char *why, size_t whylen)
 {
 	struct stage_reader *r = ctx;
 	const uint8_t *b;
-	size_t n;
+	size_t n, klen;
 	int rc;
 
 	ucr__put__free_unpacked(r->cur, NULL);
@@ -458,18 +497,37 @@ stage_next(void *ctx, struct ucr_put *put, char *why, size_t whylen)
 	n = (size_t)b[0] << 24 | (size_t)b[1] << 16 | (size_t)b[2] << 8 | b[3];
 	if ((rc = stage_fill(r, 4 + n)) != 0)
 		goto fail;
-	r->cur = ucr__put__unpack(NULL, n, r->st->buf + r->off + 4);
+	b = r->st->buf + r->off + 4;
 	r->off += 4 + n;
 	/* checked as it was staged; the file is the daemon's own */
-	if (r->cur == NULL || r->cur->record == NULL || r->cur->mode < 0 ||
-	    r->cur->mode > 2) {
-		rc = UCR_ECORRUPT;
-		goto fail;
+	rc = UCR_ECORRUPT;
+	if (n >= STAGE_HDR && b[0] == STAGE_REC) {
+		klen = (size_t)b[7] << 8 | b[8];
+		if (b[1] > 2 || n < STAGE_HDR + klen + 1 ||
+		    b[STAGE_HDR + klen] != '\0')
+			goto fail;
+		put->mode = (enum ucr_put_mode)b[1];
+		put->tombstone = b[2];
+		put->kind = (uint32_t)b[3] << 24 | (uint32_t)b[4] << 16 |
+		    (uint32_t)b[5] << 8 | b[6];
+		put->key = (const char *)b + STAGE_HDR;
+		put->bytes = b + STAGE_HDR + klen + 1;
+		put->len = n - STAGE_HDR - klen - 1;
+		put->checked = 1;
+		r->i++;
+		return 1;
 	}
+	if (n < 1 || b[0] != STAGE_PUT)
+		goto fail;
+	r->cur = ucr__put__unpack(NULL, n - 1, b + 1);
+	if (r->cur == NULL || r->cur->record == NULL || r->cur->mode < 0 ||
+	    r->cur->mode > 2)
+		goto fail;
 	put->record = r->cur->record;
 	put->mode = (enum ucr_put_mode)r->cur->mode;
 	put->adopt_keys = (const char *const *)r->cur->adopt_keys;
 	put->nadopt = r->cur->n_adopt_keys;
+	put->checked = 1;
 	r->i++;
 	return 1;
 fail:

@@ -1165,16 +1165,20 @@ full:
 	return rc != 0 ? rc : UCR_EPROTO;
 }
 
-/* A record's value: header, then its bytes (hashed as they are put). */
+/* A record's value: header, then its bytes (hashed as they are put,
+   unless their hash is known: rhash). */
 static void
 rec_fill(uint8_t *p, const uint8_t *author, uint64_t epoch, uint64_t seq,
-    uint64_t time, const uint8_t *bytes, size_t len)
+    uint64_t time, const uint8_t *bytes, size_t len, const uint8_t *rhash)
 {
 	put64(p, time);
 	put64(p + 8, epoch);
 	put64(p + 16, seq);
 	memcpy(p + 24, author, 32);
-	ucr_hash(p + 56, bytes, len);
+	if (rhash != NULL)
+		memcpy(p + 56, rhash, 32);
+	else
+		ucr_hash(p + 56, bytes, len);
 	memcpy(p + REC_HDR, bytes, len);
 }
 
@@ -1182,11 +1186,13 @@ rec_fill(uint8_t *p, const uint8_t *author, uint64_t epoch, uint64_t seq,
  * Fold one record version into the view: highest (time, author) wins.
  * A key not held yet costs one descent of the tree: its place is reserved
  * and filled at once; a held key's put returns the held version instead.
+ * rhash: the hash of bytes when known, else NULL.
  */
 static int
 rec_fold(MDB_txn *txn, struct ucr_store *s, const char *key,
     const uint8_t *author, uint64_t epoch, uint64_t seq, uint64_t time,
-    const uint8_t *bytes, size_t len, const Ucr__Record *nr)
+    const uint8_t *bytes, size_t len, const uint8_t *rhash,
+    const Ucr__Record *nr)
 {
 	struct recval cur;
 	MDB_val k, v;
@@ -1199,7 +1205,8 @@ rec_fold(MDB_txn *txn, struct ucr_store *s, const char *key,
 	rc = mdb_put(txn, s->records, &k, &v, MDB_NOOVERWRITE | MDB_RESERVE);
 	if (rc == 0) {
 		/* filled before any other update of the transaction */
-		rec_fill(v.mv_data, author, epoch, seq, time, bytes, len);
+		rec_fill(v.mv_data, author, epoch, seq, time, bytes, len,
+		    rhash);
 		return vx_update(txn, s, NULL, nr, time);
 	}
 	if (rc != MDB_KEYEXIST)
@@ -1215,7 +1222,7 @@ rec_fold(MDB_txn *txn, struct ucr_store *s, const char *key,
 	v.mv_size = REC_HDR + len;
 	if ((rc = mdb_put(txn, s->records, &k, &v, MDB_RESERVE)) != 0)
 		return mdb_err(rc);
-	rec_fill(v.mv_data, author, epoch, seq, time, bytes, len);
+	rec_fill(v.mv_data, author, epoch, seq, time, bytes, len, rhash);
 	return 0;
 }
 
@@ -1491,14 +1498,13 @@ is_signed_fork(const Ucr__Batch *b, const char *region)
  * one before it in its log (last; 0 before the first entry) and at most
  * max_skew seconds ahead of this clock. A time from the future would pull
  * every site's clock along with it (last-writer-wins would then be won by
- * whoever lied most), so it is refused, not clamped.
+ * whoever lied most), so it is refused, not clamped. bound: the clock's
+ * ucr_hlc_bound, read once per batch.
  */
 static int
-time_ok(struct ucr_store *s, uint64_t time, uint64_t last, const char *an,
-    uint64_t seq, char *why, size_t whylen)
+time_ok(struct ucr_store *s, uint64_t time, uint64_t last, uint64_t bound,
+    const char *an, uint64_t seq, char *why, size_t whylen)
 {
-	uint64_t bound = ucr_hlc_bound(s->max_skew);
-
 	if (time <= last) {
 		setwhy(why, whylen,
 		    "log %s: seq %llu: time %llu not after the entry before "
@@ -1519,19 +1525,80 @@ time_ok(struct ucr_store *s, uint64_t time, uint64_t last, const char *an,
 }
 
 /*
+ * The batch being built by one append: its entries, and for each put its
+ * key, record hash and tombstone flag, so that a later put of the same
+ * batch finds it. Puts of earlier batches of the write are applied in the
+ * write's transaction already and are found there (rec_held), so memory is
+ * bounded by one batch, not by the write.
+ *
+ * It is also what apply_txn needs to apply the batch without decoding it
+ * again (the own batch): where each entry's record lies in its bytes, its
+ * time and kind, whether the caller has validated the record, and the
+ * hashes the chain was built from (prev0 before the first entry, last
+ * after the last).
+ */
+struct pent {
+	uint64_t time;
+	uint32_t roff, rlen; /* the record's bytes inside the entry */
+	uint32_t kind;       /* the record's body case */
+	uint8_t checked;     /* the caller ran ucr_record_validate */
+};
+
+struct pending {
+	ProtobufCBinaryData *ents;
+	uint8_t (*hash)[32];
+	char **key;
+	uint8_t *tomb;
+	struct pent *pe;
+	uint8_t prev0[32], last[32];
+	struct keyset ks;
+	size_t n, cap;
+};
+
+/*
+ * The store's own batch (apply_txn's own): built onto the log's head, so
+ * it starts right after it, from its hash, and its signature verifies
+ * over the last hash pending_add chained. Anything else is a store that
+ * changed under its own append: corrupt.
+ */
+static int
+own_check(const Ucr__Batch *b, const char *region, const struct ucr_head *h,
+    const uint8_t prev[32], const struct pending *own, uint8_t last[32])
+{
+	int rc;
+
+	if (b->first_seq != h->seq + 1 || b->n_entries != own->n ||
+	    b->last_seq - b->first_seq + 1 != own->n ||
+	    b->entries != own->ents || memcmp(prev, own->prev0, 32) != 0)
+		return UCR_ECORRUPT;
+	if ((rc = ucr_batch_verify_sig(b, region, own->last)) != 0)
+		return rc;
+	memcpy(last, own->last, 32);
+	return 0;
+}
+
+/*
  * Check and apply one batch inside txn. On UCR_EFORK the evidence and the
  * stopped head are written to txn, and the caller commits them.
+ *
+ * own: the store's own batch as append_batch built and signed it onto the
+ * log's head (NULL for any other batch). Its entries are not decoded,
+ * hashed or validated again: the chain is checked against the head, the
+ * signature verified, and each record decoded once, for the roster's
+ * check, the kind's and the view's. A record the caller did not validate
+ * (pent.checked) is validated here as any other.
  */
 static int
 apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
-    struct decoded *d, size_t *applied, char *why, size_t whylen)
+    struct decoded *d, const struct pending *own, size_t *applied, char *why,
+    size_t whylen)
 {
 	struct ucr_head h;
 	uint8_t prev[32], last[32], key[ENTKEY_LEN], sigval[8 + UCR_SIG_LEN];
 	struct ucr_roster_entry who;
 	struct arena *a;
 	char an[17];
-	uint64_t seq;
+	uint64_t seq, bound;
 	size_t i, skip;
 	MDB_val k, v;
 	int rc, have_who;
@@ -1577,9 +1644,12 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 	else if ((rc = entry_hash_at(txn, s, b->author.data, b->epoch,
 		      b->first_seq - 1, prev, NULL)) != 0)
 		return rc;
-	rc = batch_decode(a, b, s->region, prev, last, d);
-	if (rc == UCR_ECHAIN && b->first_seq == h.seq + 1 && h.seq > 0 &&
-	    is_signed_fork(b, s->region)) {
+	if (own != NULL)
+		rc = own_check(b, s->region, &h, prev, own, last);
+	else
+		rc = batch_decode(a, b, s->region, prev, last, d);
+	if (rc == UCR_ECHAIN && own == NULL && b->first_seq == h.seq + 1 &&
+	    h.seq > 0 && is_signed_fork(b, s->region)) {
 		/* Signed by the author, chained onto another history. */
 		struct ucr_quarantine q;
 		MDB_val hb;
@@ -1681,27 +1751,47 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 	if (b->last_seq <= h.seq)
 		return UCR_EDUP;
 	skip = h.seq >= b->first_seq ? h.seq - b->first_seq + 1 : 0;
+	bound = ucr_hlc_bound(s->max_skew);
 	for (i = skip, have_who = 0; i < b->n_entries; i++) {
 		const ProtobufCBinaryData *e = &b->entries[i];
-		const Ucr__Entry *ent = d->ents[i];
 		struct arena_mark mark = arena_mark(a);
+		const uint8_t *rbytes, *rhash;
+		uint64_t etime;
+		uint32_t ekind;
+		size_t rlen;
+		int checked;
 		Ucr__Record *rec;
 		char reason[256];
 
 		seq = b->first_seq + i;
-		if ((rc = time_ok(s, ent->time, h.time, an, seq, why,
+		if (own != NULL) {
+			etime = own->pe[i].time;
+			ekind = own->pe[i].kind;
+			rbytes = e->data + own->pe[i].roff;
+			rlen = own->pe[i].rlen;
+			rhash = own->hash[i];
+			checked = own->pe[i].checked;
+		} else {
+			etime = d->ents[i]->time;
+			ekind = d->ents[i]->kind;
+			rbytes = d->ents[i]->record.data;
+			rlen = d->ents[i]->record.len;
+			rhash = NULL;
+			checked = 0;
+		}
+		if ((rc = time_ok(s, etime, h.time, bound, an, seq, why,
 			 whylen)) != 0)
 			return rc;
-		rc = ucr_record_decode_with(&rec, ent->record.data,
-		    ent->record.len, &a->pa);
+		rc = ucr_record_decode_with(&rec, rbytes, rlen, &a->pa);
 		if (rc != 0) {
 			setwhy(why, whylen,
 			    "log %s: seq %llu: undecodable record", an,
 			    (unsigned long long)seq);
 			return rc;
 		}
-		if ((rc = ucr_record_validate(rec, reason, sizeof(reason))) !=
-		    0)
+		if (!checked &&
+		    (rc = ucr_record_validate(rec, reason, sizeof(reason))) !=
+			0)
 			setwhy(why, whylen, "log %s: seq %llu: %s: %s", an,
 			    (unsigned long long)seq, rec->key, reason);
 		else if (!have_who &&
@@ -1709,12 +1799,12 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 			setwhy(why, whylen,
 			    "log %s: seq %llu: key not in roster", an,
 			    (unsigned long long)seq);
-		else if ((rc = ucr_roster_may_write(&who, rec->owner, ent->time,
+		else if ((rc = ucr_roster_may_write(&who, rec->owner, etime,
 			      reason, sizeof(reason))) != 0)
 			setwhy(why, whylen,
 			    "log %s: seq %llu: may not write %s: %s", an,
 			    (unsigned long long)seq, rec->key, reason);
-		else if (ent->kind != (uint32_t)rec->body_case) {
+		else if (ekind != (uint32_t)rec->body_case) {
 			rc = UCR_EPROTO;
 			setwhy(why, whylen,
 			    "log %s: seq %llu: entry kind does not "
@@ -1722,12 +1812,11 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 			    an, (unsigned long long)seq);
 		} else
 			rc = rec_fold(txn, s, rec->key, b->author.data,
-			    b->epoch, seq, ent->time, ent->record.data,
-			    ent->record.len, rec);
+			    b->epoch, seq, etime, rbytes, rlen, rhash, rec);
 		if (rc == 0) {
-			if (ent->time > s->hlc)
-				s->hlc = ent->time;
-			h.time = ent->time;
+			if (etime > s->hlc)
+				s->hlc = etime;
+			h.time = etime;
 			/* the author's roster entry is read once a batch, and
 			 * again after an entry that writes a roster record */
 			have_who = strncmp(rec->key, "region/roster/", 14) != 0;
@@ -1778,7 +1867,7 @@ ucr_store_apply(struct ucr_store *s, const Ucr__Batch *b, size_t *applied,
 		return UCR_EPERM;
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
 		return mdb_err(rc);
-	rc = apply_txn(txn, s, b, &d, &n, why, whylen);
+	rc = apply_txn(txn, s, b, &d, NULL, &n, why, whylen);
 	decoded_free(&d);
 	/* the reason may quote a record key from the network */
 	if (rc != 0 && why != NULL)
@@ -1829,8 +1918,8 @@ ucr_store_apply_group(struct ucr_store *s, struct ucr_apply_item *items,
 			it->rc = UCR_EFULL; /* retried alone below */
 			continue;
 		}
-		rc = apply_txn(sub, s, it->batch, &d, &it->applied, it->why,
-		    sizeof(it->why));
+		rc = apply_txn(sub, s, it->batch, &d, NULL, &it->applied,
+		    it->why, sizeof(it->why));
 		decoded_free(&d);
 		if (rc != 0)
 			ucr_text_escape_inplace(it->why, sizeof(it->why));
@@ -1871,11 +1960,11 @@ ucr_store_apply_group(struct ucr_store *s, struct ucr_apply_item *items,
 
 /* ---------------------------------------------------------------- append */
 
-/* Sign n built entries from seq first as one batch; apply it inside txn. */
+/* Sign the built entries of pb from seq first as one batch; apply it
+   inside txn as the store's own. */
 static int
 append_batch(MDB_txn *txn, struct ucr_store *s, const struct ucr_key *key,
-    uint64_t first, ProtobufCBinaryData *ents, size_t n, const uint8_t last[32],
-    char *why, size_t whylen)
+    uint64_t first, const struct pending *pb, char *why, size_t whylen)
 {
 	Ucr__Batch b = UCR__BATCH__INIT;
 	struct decoded d = {NULL, 0};
@@ -1885,33 +1974,17 @@ append_batch(MDB_txn *txn, struct ucr_store *s, const struct ucr_key *key,
 
 	b.epoch = s->epoch;
 	b.first_seq = first;
-	b.last_seq = first + n - 1;
-	b.n_entries = n;
-	b.entries = ents;
+	b.last_seq = first + pb->n - 1;
+	b.n_entries = pb->n;
+	b.entries = pb->ents;
 	b.signature.data = sig;
-	ucr_batch_sign(&b, key, s->region, last);
-	rc = apply_txn(txn, s, &b, &d, &applied, why, whylen);
+	ucr_batch_sign(&b, key, s->region, pb->last);
+	rc = apply_txn(txn, s, &b, &d, pb, &applied, why, whylen);
 	decoded_free(&d);
 	if (rc == UCR_EFORK)
 		rc = UCR_ECORRUPT; /* cannot fork our own log from its head */
 	return rc;
 }
-
-/*
- * The batch being built by one append: its entries, and for each put its
- * key, record hash and tombstone flag, so that a later put of the same
- * batch finds it. Puts of earlier batches of the write are applied in the
- * write's transaction already and are found there (rec_held), so memory is
- * bounded by one batch, not by the write.
- */
-struct pending {
-	ProtobufCBinaryData *ents;
-	uint8_t (*hash)[32];
-	char **key;
-	uint8_t *tomb;
-	struct keyset ks;
-	size_t n, cap;
-};
 
 static int
 pending_init(struct pending *pb, size_t hint)
@@ -1924,8 +1997,10 @@ pending_init(struct pending *pb, size_t hint)
 	pb->hash = calloc(pb->cap, 32);
 	pb->key = calloc(pb->cap, sizeof(*pb->key));
 	pb->tomb = calloc(pb->cap, 1);
+	pb->pe = calloc(pb->cap, sizeof(*pb->pe));
 	if (pb->ents == NULL || pb->hash == NULL || pb->key == NULL ||
-	    pb->tomb == NULL || keyset_init(&pb->ks, pb->cap) != 0)
+	    pb->tomb == NULL || pb->pe == NULL ||
+	    keyset_init(&pb->ks, pb->cap) != 0)
 		return UCR_ENOMEM;
 	return 0;
 }
@@ -1955,6 +2030,7 @@ pending_free(struct pending *pb)
 	free(pb->hash);
 	free(pb->key);
 	free(pb->tomb);
+	free(pb->pe);
 	keyset_free(&pb->ks);
 }
 
@@ -1988,7 +2064,10 @@ put_held(MDB_txn *txn, struct ucr_store *s, const struct pending *pb,
 
 /*
  * Encode put p as an entry of the batch being built: its mode checked,
- * its adopted keys bound to their records' hashes.
+ * its adopted keys bound to their records' hashes. A put of bytes
+ * (encoded and validated by the caller) goes in as it is; a put of a
+ * record is encoded here. The record's hash and the entry's are made
+ * once, here, for the chain, a later put's adoption and apply_txn.
  */
 static int
 pending_add(MDB_txn *txn, struct ucr_store *s, struct pending *pb,
@@ -1999,20 +2078,34 @@ pending_add(MDB_txn *txn, struct ucr_store *s, struct pending *pb,
 	Ucr__Adopted *adopted = NULL, **adoptp = NULL, **adopts0 = NULL;
 	size_t j, nadopt0 = 0, rlen, elen;
 	uint8_t *rb = NULL, *eb = NULL;
+	const uint8_t *bytes;
+	const char *rkey;
+	uint32_t kind;
 	char *k;
-	int held, rc;
+	int held, rc, isbytes = r == NULL && p->bytes != NULL;
 
-	if (r == NULL || r->key == NULL) {
+	if (isbytes) {
+		rkey = p->key;
+		if (rkey == NULL || p->nadopt > 0) {
+			setwhy(why, whylen,
+			    "a put of bytes: no key, or adopts");
+			return UCR_EINVAL;
+		}
+	} else if (r == NULL || r->key == NULL) {
 		setwhy(why, whylen, "a put without a record");
 		return UCR_EINVAL;
-	}
-	held = put_held(txn, s, pb, r->key, NULL);
+	} else
+		rkey = r->key;
+	/* an upsert that adopts nothing does not care whether it is held */
+	held = p->mode == UCR_PUT_UPSERT && p->nadopt == 0
+	    ? 0
+	    : put_held(txn, s, pb, rkey, NULL);
 	if (p->mode == UCR_PUT_CREATE && held) {
-		setwhy(why, whylen, "%s: already exists", r->key);
+		setwhy(why, whylen, "%s: already exists", rkey);
 		return UCR_EEXIST;
 	}
 	if (p->mode == UCR_PUT_UPDATE && !held) {
-		setwhy(why, whylen, "%s: no such record", r->key);
+		setwhy(why, whylen, "%s: no such record", rkey);
 		return UCR_ENOTFOUND;
 	}
 	if (p->nadopt > 0) {
@@ -2049,30 +2142,54 @@ pending_add(MDB_txn *txn, struct ucr_store *s, struct pending *pb,
 		r->decision->n_adopts = p->nadopt;
 		r->decision->adopts = adoptp;
 	}
-	rc = ucr_record_encode(&rb, &rlen, r);
+	if (isbytes) {
+		bytes = p->bytes;
+		rlen = p->len;
+		kind = p->kind;
+		rc = rlen > UCR_MAX_RECORD ? UCR_ETOOBIG : 0;
+	} else {
+		rc = ucr_record_encode(&rb, &rlen, r);
+		bytes = rb;
+		kind = (uint32_t)r->body_case;
+	}
 	if (p->nadopt > 0) {
 		r->decision->n_adopts = nadopt0;
 		r->decision->adopts = adopts0;
 	}
 	if (rc != 0)
 		goto leave;
-	rc = ucr_entry_encode(&eb, &elen, s->epoch, seq, prev, time,
-	    (uint32_t)r->body_case, rb, rlen);
+	rc = ucr_entry_encode(&eb, &elen, s->epoch, seq, prev, time, kind,
+	    bytes, rlen);
 	if (rc != 0)
 		goto leave;
-	if ((k = strdup(r->key)) == NULL) {
+	/* the record is the entry's last field: apply_txn reads it there */
+	if (elen < rlen || memcmp(eb + elen - rlen, bytes, rlen) != 0) {
+		free(eb);
+		setwhy(why, whylen, "%s: record misplaced in its entry", rkey);
+		rc = UCR_ECORRUPT;
+		goto leave;
+	}
+	if ((k = strdup(rkey)) == NULL) {
 		free(eb);
 		rc = UCR_ENOMEM;
 		goto leave;
 	}
 	j = pb->n++;
+	if (j == 0)
+		memcpy(pb->prev0, prev, 32);
 	pb->key[j] = k;
-	pb->tomb[j] = r->tombstone != 0;
-	ucr_hash(pb->hash[j], rb, rlen);
+	pb->tomb[j] = isbytes ? p->tombstone != 0 : r->tombstone != 0;
+	pb->pe[j].time = time;
+	pb->pe[j].roff = (uint32_t)(elen - rlen);
+	pb->pe[j].rlen = (uint32_t)rlen;
+	pb->pe[j].kind = kind;
+	pb->pe[j].checked = isbytes || p->checked;
+	ucr_hash(pb->hash[j], bytes, rlen);
 	keyset_put(&pb->ks, k, j);
 	pb->ents[j].data = eb;
 	pb->ents[j].len = elen;
 	ucr_hash(prev, eb, elen);
+	memcpy(pb->last, prev, 32);
 leave:
 	free(rb);
 	free(adopted);
@@ -2158,8 +2275,8 @@ append_run(struct ucr_store *s, const struct ucr_key *key, ucr_put_next_fn next,
 		}
 		/* A long write is several signed batches in this one txn. */
 		if (pb.n > 0 &&
-		    (rc = append_batch(txn, s, key, h.seq + 1 + n - pb.n,
-			 pb.ents, pb.n, prev, why, whylen)) != 0) {
+		    (rc = append_batch(txn, s, key, h.seq + 1 + n - pb.n, &pb,
+			 why, whylen)) != 0) {
 			/* Which put failed is unknown here: report none. */
 			if (bad)
 				*bad = 0;
@@ -3908,7 +4025,7 @@ rebase_apply(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 	struct decoded d = {NULL, 0};
 	int rc;
 
-	rc = apply_txn(txn, s, b, &d, applied, why, whylen);
+	rc = apply_txn(txn, s, b, &d, NULL, applied, why, whylen);
 	decoded_free(&d);
 	return rc;
 }

@@ -197,12 +197,27 @@ enum ucr_put_mode {
 	UCR_PUT_UPDATE = 2
 };
 
+/*
+ * One put (zero it before filling it in): a record, or (record NULL,
+ * bytes not NULL) the record already encoded by ucr_record_encode after
+ * it passed ucr_record_validate, with its key, tombstone flag and body
+ * case beside it, so that the append neither decodes nor encodes it again
+ * (a streamed import; not with adopt_keys). checked: the caller ran
+ * ucr_record_validate on record (bytes imply it), so the append does not
+ * run it again; otherwise it does.
+ */
 struct ucr_put {
-	Ucr__Record *record; /* validated by the caller; key and owner set */
+	Ucr__Record *record; /* key and owner set; NULL with bytes */
 	enum ucr_put_mode mode;
 	const char *const
 	    *adopt_keys; /* decision: bind these records' hashes */
 	size_t nadopt;
+	const uint8_t *bytes; /* or NULL */
+	size_t len;
+	const char *key;
+	int tombstone;
+	uint32_t kind; /* Ucr__Record__BodyCase */
+	int checked;
 };
 
 /*

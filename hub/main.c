@@ -283,7 +283,7 @@ enrol_self(struct hub *h, char *why, size_t whylen)
 {
 	Ucr__Record r = UCR__RECORD__INIT;
 	Ucr__RosterEntry e = UCR__ROSTER_ENTRY__INIT;
-	struct ucr_put p;
+	struct ucr_put p = {0};
 	char key[128], hex[65];
 	uint64_t f, l;
 	size_t bad;

@@ -121,7 +121,7 @@ su_roster(const uint8_t *pk, const char *code)
 static inline int
 su_append(struct ucr_store *s, const struct ucr_key *k, Ucr__Record *r)
 {
-	struct ucr_put p = {r, UCR_PUT_UPSERT, NULL, 0};
+	struct ucr_put p = {.record = r, .mode = UCR_PUT_UPSERT};
 	uint64_t first, last;
 	size_t bad;
 	char why[256];

@@ -442,3 +442,206 @@ Test(control_import, staging_leaves_the_store_its_room)
 	cr_assert_eq(su_records(small), written);
 	ucr_store_free(small);
 }
+
+/* Send one chunk of the puts pp[0..n-1]; the reply (caller frees). */
+static Ucr__Reply *
+send_puts(uint64_t id, Ucr__Put **pp, size_t n, int commit)
+{
+	Ucr__Request req = UCR__REQUEST__INIT;
+	Ucr__ImportChunk ch = UCR__IMPORT_CHUNK__INIT;
+	Ucr__Reply *rep;
+	uint8_t *buf, *out;
+	size_t len, outlen;
+
+	ch.id = id;
+	ch.puts = pp;
+	ch.n_puts = n;
+	ch.commit = commit;
+	req.body_case = UCR__REQUEST__BODY_IMPORT;
+	req.import = &ch;
+	len = ucr__request__get_packed_size(&req);
+	buf = malloc(len ? len : 1);
+	ucr__request__pack(&req, buf);
+	cr_assert_eq(ucr_control_handle(&ctl, buf, len, &out, &outlen), 0);
+	rep = ucr__reply__unpack(NULL, outlen, out);
+	cr_assert_not_null(rep);
+	free(out);
+	free(buf);
+	return rep;
+}
+
+struct cmp {
+	struct ucr_store *other;
+	size_t n;
+};
+
+static int
+same_cb(const struct ucr_rec *r, void *arg)
+{
+	uint8_t h[32];
+
+	memcpy(arg, r->hash, 32);
+	ucr_hash(h, r->bytes, r->len);
+	cr_assert_eq(memcmp(h, r->hash, 32), 0, "%s: stored hash", r->key);
+	return 0;
+}
+
+static int
+cmp_cb(const struct ucr_rec *r, void *arg)
+{
+	struct cmp *c = arg;
+	uint8_t h[32], oh[32];
+	Ucr__Record *o = NULL;
+
+	ucr_hash(h, r->bytes, r->len);
+	cr_assert_eq(memcmp(h, r->hash, 32), 0, "%s: stored hash", r->key);
+	cr_assert_eq(ucr_store_get(c->other, r->key, same_cb, oh), 0, "%s",
+	    r->key);
+	cr_assert_eq(memcmp(oh, r->hash, 32), 0, "%s: other bytes", r->key);
+	cr_assert_eq(ucr_store_get(c->other, r->key, su_decode_cb, &o), 0);
+	cr_assert_str_eq(o->key, r->key);
+	ucr__record__free_unpacked(o, NULL);
+	c->n++;
+	return 0;
+}
+
+/*
+ * An import hands the store each record encoded once at its chunk, not
+ * the record: what it stores (records, their hashes, a decision's adopted
+ * hashes, tombstones, several signed batches) is what a plain append of
+ * the same records stores, and the log verifies.
+ */
+Test(control_import, staged_records_stored_as_a_plain_append_stores_them)
+{
+	const size_t n = UCR_MAX_BATCH_ENTRIES + 500;
+	const char *adopt[1] = {"2403/network/N7"};
+	struct ucr_store *plain;
+	struct ucr_key *pk;
+	struct ucr_put *puts;
+	Ucr__Put *wp, **pp;
+	Ucr__Reply *rep;
+	Ucr__Record *d = NULL;
+	uint64_t f, l;
+	size_t i, bad;
+	char why[256];
+	struct cmp c;
+
+	cr_assert_eq(ucr_key_generate(&pk), 0);
+	plain = su_open(dir, "plain", pk, "2403", NULL, (size_t)256 << 20);
+	puts = calloc(n + 2, sizeof(*puts));
+	wp = calloc(n + 2, sizeof(*wp));
+	pp = calloc(n + 2, sizeof(*pp));
+	cr_assert(puts != NULL && wp != NULL && pp != NULL);
+	for (i = 0; i < n + 2; i++) {
+		ucr__put__init(&wp[i]);
+		pp[i] = &wp[i];
+		if (i < n)
+			wp[i].record = su_network("2403", (int)i);
+		else if (i == n)
+			wp[i].record = su_tombstone(5);
+		else {
+			wp[i].record = su_decision("D1");
+			wp[i].mode = UCR__PUT_MODE__PUT_CREATE;
+			wp[i].adopt_keys = (char **)adopt;
+			wp[i].n_adopt_keys = 1;
+		}
+		puts[i].record = wp[i].record;
+		puts[i].mode = (enum ucr_put_mode)wp[i].mode;
+		puts[i].adopt_keys = (const char *const *)wp[i].adopt_keys;
+		puts[i].nadopt = wp[i].n_adopt_keys;
+	}
+	/* two chunks, the second with the tombstone and the decision */
+	rep = send_puts(0, pp, n / 2, 0);
+	cr_assert_eq(rep->code, 0, "%s", rep->message);
+	f = rep->import_id;
+	ucr__reply__free_unpacked(rep, NULL);
+	rep = send_puts(f, pp + n / 2, n + 2 - n / 2, 1);
+	cr_assert_eq(rep->code, 0, "%s", rep->message);
+	cr_assert_eq(rep->last_seq, n + 2);
+	ucr__reply__free_unpacked(rep, NULL);
+	cr_assert_eq(ucr_store_append(plain, pk, puts, n + 2, &f, &l, &bad, why,
+			 sizeof(why)),
+	    0, "%s", why);
+	cr_assert_eq(su_records(store), su_records(plain));
+	c.other = plain;
+	c.n = 0;
+	cr_assert_eq(ucr_store_foreach_record(store, "", cmp_cb, &c), 0);
+	cr_assert_eq(c.n, n + 1);
+	cr_assert_eq(ucr_store_verify(store, NULL, NULL, NULL, 0), 0);
+	cr_assert_eq(ucr_store_verify(plain, NULL, NULL, NULL, 0), 0);
+	/* the decision bound N7's hash; N5 is deleted */
+	cr_assert_eq(ucr_store_get(store, "2403/decision/D1", su_decode_cb, &d),
+	    0);
+	cr_assert_eq(d->decision->n_adopts, 1);
+	{
+		uint8_t h7[32];
+
+		cr_assert_eq(ucr_store_get(store, "2403/network/N7", same_cb,
+				 h7),
+		    0);
+		cr_assert_eq(memcmp(d->decision->adopts[0]->hash.data, h7, 32),
+		    0);
+	}
+	ucr__record__free_unpacked(d, NULL);
+	cr_assert_eq(ucr_store_get(store, "2403/network/N5", su_decode_cb, &d),
+	    0);
+	cr_assert(d->tombstone);
+	ucr__record__free_unpacked(d, NULL);
+	for (i = 0; i < n + 2; i++)
+		ucr__record__free_unpacked(wp[i].record, NULL);
+	free(puts);
+	free(wp);
+	free(pp);
+	ucr_store_free(plain);
+	ucr_key_free(pk);
+}
+
+/*
+ * The checks an import's record passes once, at its chunk (schema,
+ * owner, mode) and at the commit (create of a key the import wrote
+ * already) still refuse it, and nothing is stored.
+ */
+Test(control_import, own_records_refused_at_the_chunk_and_the_commit)
+{
+	Ucr__Put put = UCR__PUT__INIT, *pp = &put;
+	Ucr__Reply *rep;
+	uint64_t id;
+
+	rep = chunk(0, 0, 10, -1, 0, 0);
+	id = rep->import_id;
+	ucr__reply__free_unpacked(rep, NULL);
+	/* another municipality's record */
+	put.record = su_network("1280", 3);
+	rep = send_puts(id, &pp, 1, 0);
+	cr_assert_eq(rep->code, UCR_EOWNER, "%s", rep->message);
+	cr_assert(strstr(rep->message, "record 11") != NULL, "%s",
+	    rep->message);
+	ucr__reply__free_unpacked(rep, NULL);
+	ucr__record__free_unpacked(put.record, NULL);
+	cr_assert_null(ctl.import);
+	/* a bad mode */
+	rep = chunk(0, 0, 10, -1, 0, 0);
+	id = rep->import_id;
+	ucr__reply__free_unpacked(rep, NULL);
+	put.record = su_network("2403", 30);
+	put.mode = 7;
+	rep = send_puts(id, &pp, 1, 0);
+	cr_assert_eq(rep->code, UCR_EPROTO, "%s", rep->message);
+	ucr__reply__free_unpacked(rep, NULL);
+	cr_assert_null(ctl.import);
+	/* a create of a key staged earlier in the same import */
+	rep = chunk(0, 0, 10, -1, 0, 0);
+	id = rep->import_id;
+	ucr__reply__free_unpacked(rep, NULL);
+	free(put.record->key);
+	put.record->key = strdup("2403/network/N4");
+	put.mode = UCR__PUT_MODE__PUT_CREATE;
+	rep = send_puts(id, &pp, 1, 1);
+	cr_assert_eq(rep->code, UCR_EEXIST, "%s", rep->message);
+	cr_assert(strstr(rep->message, "2403/network/N4") != NULL, "%s",
+	    rep->message);
+	ucr__reply__free_unpacked(rep, NULL);
+	ucr__record__free_unpacked(put.record, NULL);
+	cr_assert_eq(su_records(store), 0);
+	cr_assert(!staged_file("node", NULL));
+}

@@ -210,7 +210,7 @@ Test(roster, hub_role_entry_for_another_key_writes_no_region_record)
 	/* its own store trusts nothing but the hub key for region records */
 	r = su_roster(nodek->pk, "2403");
 	{
-		struct ucr_put p = {r, UCR_PUT_UPSERT, NULL, 0};
+		struct ucr_put p = {.record = r, .mode = UCR_PUT_UPSERT};
 		uint64_t f, l;
 		size_t bad;
 

@@ -174,7 +174,7 @@ Test(store, unknown_author_refused)
 Test(store, node_may_not_write_other_municipality)
 {
 	Ucr__Record *r = su_network("2401", 1);
-	struct ucr_put p = {r, UCR_PUT_UPSERT, NULL, 0};
+	struct ucr_put p = {.record = r, .mode = UCR_PUT_UPSERT};
 	uint64_t f, l;
 	size_t bad;
 	char why[256];
@@ -189,7 +189,7 @@ Test(store, node_may_not_write_other_municipality)
 Test(store, node_may_not_write_roster)
 {
 	Ucr__Record *r = su_roster(otherk->pk, "2403");
-	struct ucr_put p = {r, UCR_PUT_UPSERT, NULL, 0};
+	struct ucr_put p = {.record = r, .mode = UCR_PUT_UPSERT};
 	uint64_t f, l;
 	size_t bad;
 	char why[256];
@@ -249,7 +249,7 @@ Test(store, fork_detected_quarantined_and_log_stopped)
 Test(store, create_refuses_existing_update_refuses_unknown)
 {
 	Ucr__Record *r = su_network("2403", 1);
-	struct ucr_put p = {r, UCR_PUT_CREATE, NULL, 0};
+	struct ucr_put p = {.record = r, .mode = UCR_PUT_CREATE};
 	uint64_t f, l;
 	size_t bad;
 	char why[256];
@@ -274,8 +274,8 @@ Test(store, create_refuses_existing_update_refuses_unknown)
 Test(store, all_or_nothing_append)
 {
 	Ucr__Record *a = su_network("2403", 1), *b = su_network("2401", 2);
-	struct ucr_put p[2] = {{a, UCR_PUT_UPSERT, NULL, 0},
-	    {b, UCR_PUT_UPSERT, NULL, 0}};
+	struct ucr_put p[2] = {{.record = a, .mode = UCR_PUT_UPSERT},
+	    {.record = b, .mode = UCR_PUT_UPSERT}};
 	uint64_t f, l;
 	size_t bad;
 	char why[256];
@@ -292,7 +292,7 @@ Test(store, tombstone_and_newest_wins)
 {
 	Ucr__Record *r = calloc(1, sizeof(*r));
 	Ucr__Record *got = NULL;
-	struct ucr_put p;
+	struct ucr_put p = {0};
 	uint64_t f, l;
 	size_t bad;
 	char why[256];
@@ -322,7 +322,7 @@ Test(store, decision_binds_adopted_hashes)
 {
 	Ucr__Record *d = su_decision("D1"), *got = NULL;
 	const char *keys[] = {"2403/network/N1"};
-	struct ucr_put p;
+	struct ucr_put p = {0};
 	uint64_t f, l;
 	size_t bad;
 	char why[256];
@@ -457,8 +457,11 @@ Test(store, decision_adopts_record_of_same_batch)
 	uint8_t *buf;
 	size_t len;
 
-	p[0] = (struct ucr_put){n, UCR_PUT_CREATE, NULL, 0};
-	p[1] = (struct ucr_put){d, UCR_PUT_CREATE, keys, 1};
+	p[0] = (struct ucr_put){.record = n, .mode = UCR_PUT_CREATE};
+	p[1] = (struct ucr_put){.record = d,
+	    .mode = UCR_PUT_CREATE,
+	    .adopt_keys = keys,
+	    .nadopt = 1};
 	cr_assert_eq(ucr_store_append(node, nodek, p, 2, &f, &l, &bad, why,
 			 sizeof(why)),
 	    0, "%s", why);

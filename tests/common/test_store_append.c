@@ -278,3 +278,73 @@ Test(store_append, a_request_id_is_replayed_after_a_streamed_write)
 	cr_assert_eq(f2, f);
 	cr_assert_eq(l2, l);
 }
+
+/*
+ * A put of bytes (a record encoded and validated by the caller) is
+ * stored as those bytes, and still passes the append's checks: mode,
+ * size, and its body case against the record; a put of a record the
+ * caller did not validate is validated by the store.
+ */
+Test(store_append, a_put_of_bytes_is_checked_as_a_record_is)
+{
+	Ucr__Record *r = su_network("2403", 1), *bad = su_network("2403", 2);
+	struct ucr_put p = {.mode = UCR_PUT_UPSERT};
+	uint8_t *buf;
+	size_t len, b;
+	uint64_t f, l;
+	char why[256];
+
+	cr_assert_eq(ucr_record_encode(&buf, &len, r), 0);
+	p.bytes = buf;
+	p.len = len;
+	p.key = r->key;
+	p.kind = UCR__RECORD__BODY_NETWORK;
+	cr_assert_eq(ucr_store_append(node, nodek, &p, 1, &f, &l, &b, why,
+			 sizeof(why)),
+	    0, "%s", why);
+	{
+		Ucr__Record *got = get("2403/network/N1");
+		uint8_t *gb;
+		size_t gl;
+
+		cr_assert_not_null(got);
+		cr_assert_eq(ucr_record_encode(&gb, &gl, got), 0);
+		cr_assert_eq(gl, len);
+		cr_assert_eq(memcmp(gb, buf, len), 0);
+		free(gb);
+		ucr__record__free_unpacked(got, NULL);
+	}
+	p.mode = UCR_PUT_CREATE;
+	cr_assert_eq(ucr_store_append(node, nodek, &p, 1, &f, &l, &b, why,
+			 sizeof(why)),
+	    UCR_EEXIST, "%s", why);
+	p.mode = UCR_PUT_UPSERT;
+	p.kind = UCR__RECORD__BODY_DECISION;
+	cr_assert_eq(ucr_store_append(node, nodek, &p, 1, &f, &l, &b, why,
+			 sizeof(why)),
+	    UCR_EPROTO, "%s", why);
+	cr_assert(strstr(why, "kind") != NULL, "%s", why);
+	p.kind = UCR__RECORD__BODY_NETWORK;
+	p.len = UCR_MAX_RECORD + 1;
+	cr_assert_eq(ucr_store_append(node, nodek, &p, 1, &f, &l, &b, why,
+			 sizeof(why)),
+	    UCR_ETOOBIG);
+	p.len = len;
+	p.key = NULL;
+	cr_assert_eq(ucr_store_append(node, nodek, &p, 1, &f, &l, &b, why,
+			 sizeof(why)),
+	    UCR_EINVAL);
+	/* a record not validated by the caller is, by the store */
+	free(bad->network->joined);
+	bad->network->joined = strdup("2009-02-30");
+	memset(&p, 0, sizeof(p));
+	p.record = bad;
+	cr_assert_eq(ucr_store_append(node, nodek, &p, 1, &f, &l, &b, why,
+			 sizeof(why)),
+	    UCR_ESCHEMA, "%s", why);
+	cr_assert_eq(count(), 1);
+	cr_assert_eq(ucr_store_verify(node, NULL, NULL, NULL, 0), 0);
+	free(buf);
+	ucr__record__free_unpacked(r, NULL);
+	ucr__record__free_unpacked(bad, NULL);
+}

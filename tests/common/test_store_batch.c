@@ -77,7 +77,7 @@ static void
 put(int i)
 {
 	Ucr__Record *r = rec(i);
-	struct ucr_put p = {r, UCR_PUT_UPSERT, NULL, 0};
+	struct ucr_put p = {.record = r, .mode = UCR_PUT_UPSERT};
 	uint64_t first, last;
 	size_t bad;
 	char why[256] = "";

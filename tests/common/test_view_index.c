@@ -105,7 +105,7 @@ newrec(const char *owner, const char *kind, const char *id)
 static void
 put(int i, Ucr__Record *r)
 {
-	struct ucr_put p = {r, UCR_PUT_UPSERT, NULL, 0};
+	struct ucr_put p = {.record = r, .mode = UCR_PUT_UPSERT};
 	uint64_t first, last;
 	size_t bad;
 	char why[256] = "";
@@ -605,7 +605,8 @@ Test(view_index, changes_counted_by_day)
 		prev = UINT64_MAX;
 		for (d = first - 1; d <= first + 7; d++) {
 			n = same_changes(node[0], "by day", d);
-			cr_assert_leq(n, prev, "day %llu", (unsigned long long)d);
+			cr_assert_leq(n, prev, "day %llu",
+			    (unsigned long long)d);
 			prev = n;
 		}
 		/* the day just written has changes, the next none */
