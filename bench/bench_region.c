@@ -301,7 +301,7 @@ main(int argc, char **argv)
 	/* CPU seconds used: [0] the hub, [1] the nodes, [2] the imports'
 	 * CLIs; at the start, when the imports end, when the hub holds all */
 	double cpu0[3] = {0, 0, 0}, cpu_imp[3] = {0, 0, 0},
-	       cpu_hub[3] = {-1, -1, -1};
+	       cpu_hub[3] = {-1, -1, -1}, cpu_relay[3] = {-1, -1, -1};
 	uint64_t want, epoch0;
 	long rss, hwm, dirty, hub_rss, hub_dirty, node_rss = 0, node_dirty = 0;
 	void *zctx, *req;
@@ -424,8 +424,10 @@ main(int argc, char **argv)
 					ucr_store_free(s);
 				}
 			}
-			if (done)
+			if (done) {
 				t_relay = bu_now_s() - t0;
+				cpu_sample(&rg, cpu_relay);
+			}
 		}
 		if (t_hub >= 0 && t_relay >= 0)
 			break;
@@ -597,6 +599,10 @@ main(int argc, char **argv)
 		    cpu_hub[0] - cpu0[0] + cpu_hub[1] - cpu0[1] + cpu_hub[2],
 		    (double)sysconf(_SC_NPROCESSORS_ONLN),
 		    t_hub * sysconf(_SC_NPROCESSORS_ONLN));
+	if (t_relay > 0)
+		printf("  CPU used until every node held all, s: hub %.2f, "
+		       "nodes %.2f\n",
+		    cpu_relay[0] - cpu0[0], cpu_relay[1] - cpu0[1]);
 	if (t_hub < 0 || t_relay < 0)
 		printf("  did not converge within 600 s (see %s)\n", bu_dir);
 	if (lat > 0) {

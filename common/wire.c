@@ -108,6 +108,57 @@ ucr_wire_send(void *sock, const uint8_t *rid, size_t ridlen,
 	return rc;
 }
 
+struct ucr_wire_shared {
+	zmq_msg_t msg;
+};
+
+uint8_t *
+ucr_wire_shared_new(struct ucr_wire_shared **out, size_t len)
+{
+	struct ucr_wire_shared *m;
+
+	*out = NULL;
+	if ((m = malloc(sizeof(*m))) == NULL)
+		return NULL;
+	if (zmq_msg_init_size(&m->msg, len) != 0) {
+		free(m);
+		return NULL;
+	}
+	*out = m;
+	return zmq_msg_data(&m->msg);
+}
+
+int
+ucr_wire_send_shared(void *sock, const uint8_t *rid, size_t ridlen,
+    struct ucr_wire_shared *m, int dontwait)
+{
+	int flags = dontwait ? ZMQ_DONTWAIT : 0;
+	zmq_msg_t c;
+
+	zmq_msg_init(&c);
+	if (zmq_msg_copy(&c, &m->msg) != 0) {
+		zmq_msg_close(&c);
+		return UCR_ENOMEM;
+	}
+	if ((rid && zmq_send(sock, rid, ridlen, flags | ZMQ_SNDMORE) < 0) ||
+	    zmq_msg_send(&c, sock, flags) < 0) {
+		int rc = send_err();
+
+		zmq_msg_close(&c);
+		return rc;
+	}
+	return 0;
+}
+
+void
+ucr_wire_shared_free(struct ucr_wire_shared *m)
+{
+	if (m == NULL)
+		return;
+	zmq_msg_close(&m->msg);
+	free(m);
+}
+
 static void
 drain(void *sock)
 {

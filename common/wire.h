@@ -61,6 +61,20 @@ int ucr_wire_send_raw(void *sock, const uint8_t *rid, size_t ridlen,
     const void *buf, size_t len, int dontwait);
 
 /*
+ * One encoded frame sent to several peers (a relay batch that every node
+ * wants): the bytes are written once into the buffer _new returns, and
+ * each send queues a copy that shares them (ZeroMQ counts the
+ * references); they are freed when the last copy has left and the holder
+ * has called _free. _new: NULL if out of memory. _send: as
+ * ucr_wire_send_raw. _free: NULL-safe.
+ */
+struct ucr_wire_shared;
+uint8_t *ucr_wire_shared_new(struct ucr_wire_shared **out, size_t len);
+int ucr_wire_send_shared(void *sock, const uint8_t *rid, size_t ridlen,
+    struct ucr_wire_shared *m, int dontwait);
+void ucr_wire_shared_free(struct ucr_wire_shared *m);
+
+/*
  * One received message: routing id (ROUTER only), the frame bytes, and the
  * connection's ZAP User-Id and "Key" and "Role" properties, copied out. recv
  * returns 0, UCR_EAGAIN (nothing to read) or UCR_EPROTO (wrong number of parts;

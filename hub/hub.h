@@ -47,6 +47,9 @@ struct hub {
 	size_t nrefused;
 	int64_t checkpoint_at; /* next checkpoint */
 	int64_t relay_at;      /* next relay retry from the timer */
+	int relay_due;         /* some peer's relay waits (peer.c) */
+	int64_t relay_since;   /* ... since then (ms) */
+	int ingested;          /* batches came in since the last relay_run */
 	int changed;           /* store changed since the checkpoint */
 	int selftest;          /* during the start-up self-test */
 	uint64_t rx, refused_msgs, zap_ok, zap_denied; /* counters */

@@ -52,6 +52,11 @@
 #define RELAY_BATCH_MS 1000          /* a relay batch's time on the wire */
 #define RELAY_INFLIGHT_MS 2000       /* in flight: this long at the rate */
 #define RELAY_INFLIGHT_MAX (4 << 20) /* bytes in flight per peer: ceiling */
+/* Relay frames kept to share: built once for every peer of the range. */
+#define RELAY_SHARE_N 32            /* frames kept at most */
+#define RELAY_SHARE_BYTES (8 << 20) /* their encoded bytes at most */
+/* Ingest first: relay waits while batches come in, at most this long. */
+#define RELAY_DEFER_MS 50
 #define RESEND_MS 5000      /* resend timeout before any RTT is measured */
 #define RESEND_MIN_MS 2000  /* resend timeout: floor */
 #define RESEND_MAX_MS 60000 /* resend timeout with back-off: ceiling */
@@ -141,7 +146,128 @@ struct peer {
 	char last_error[256];
 	uint32_t revision; /* the protocol revision of its Hello */
 	char held[256];    /* what an older peer is not sent, and why */
+	int due;           /* relay to pump at the next relay_run() */
 };
+
+/* ------------------------------------------------------- shared frames */
+
+/*
+ * A relay batch is built and encoded once and sent to every peer that
+ * wants the same range: in a region all nodes want every new batch of
+ * every log, and on like links they ask for it from the same seq in the
+ * same size. A frame is kept for (log, from, size); it stays good while
+ * the log's head is where it was, or for good when the size or the entry
+ * cap cut it (the log's entries and signatures never change). At most
+ * RELAY_SHARE_N frames and RELAY_SHARE_BYTES are kept, the least
+ * recently used dropped first; a larger frame is sent and let go. A
+ * dropped frame's copies still queued to peers keep its bytes until they
+ * are sent: that memory is bounded by the relay windows, not by this.
+ */
+struct share {
+	uint8_t author[32];
+	uint64_t epoch;
+	uint64_t from;
+	size_t maxbytes;
+	uint64_t head; /* the log's head when built */
+	struct ucr_batch_info info;
+	struct ucr_wire_shared *msg; /* NULL: a free slot */
+	uint64_t used;               /* for least recently used */
+};
+static struct share shares[RELAY_SHARE_N];
+static size_t share_bytes;
+static uint64_t share_tick;
+
+static void
+share_drop(struct share *sh)
+{
+	if (sh->msg == NULL)
+		return;
+	share_bytes -= sh->info.len;
+	ucr_wire_shared_free(sh->msg);
+	sh->msg = NULL;
+}
+
+static void
+share_clear(void)
+{
+	size_t i;
+
+	for (i = 0; i < RELAY_SHARE_N; i++)
+		share_drop(&shares[i]);
+}
+
+static void *
+share_alloc(size_t len, void *ctx)
+{
+	return ucr_wire_shared_new(ctx, len);
+}
+
+/*
+ * The frame of the relay batch of head's log from `from` in maxbytes:
+ * kept, or built now into *tmp (sent, then let go by the caller) or into
+ * a kept slot. NULL: nothing to send (rc in *rcp).
+ */
+static struct share *
+share_get(struct hub *h, const struct ucr_head *head, uint64_t from,
+    size_t maxbytes, struct share *tmp, int *rcp)
+{
+	struct share *sh, *slot = NULL, *lru;
+	int hubs = memcmp(head->author, h->d.key->pk, 32) == 0;
+	size_t i;
+
+	memset(tmp, 0, sizeof(*tmp));
+	for (i = 0; i < RELAY_SHARE_N; i++) {
+		sh = &shares[i];
+		if (sh->msg == NULL) {
+			if (slot == NULL)
+				slot = sh;
+			continue;
+		}
+		if (sh->from == from && sh->maxbytes == maxbytes &&
+		    sh->epoch == head->epoch &&
+		    memcmp(sh->author, head->author, 32) == 0) {
+			if (sh->info.full || sh->head == head->seq) {
+				sh->used = ++share_tick;
+				return sh;
+			}
+			share_drop(sh); /* the log grew: build it again */
+			slot = sh;
+			continue;
+		}
+	}
+	if ((*rcp = ucr_store_batch_frame(h->d.store, hubs ? h->d.key : NULL,
+		 head->author, head->epoch, from, 0, maxbytes, share_alloc,
+		 &tmp->msg, &tmp->info)) != 0) {
+		ucr_wire_shared_free(tmp->msg);
+		return NULL;
+	}
+	memcpy(tmp->author, head->author, 32);
+	tmp->epoch = head->epoch;
+	tmp->from = from;
+	tmp->maxbytes = maxbytes;
+	tmp->head = head->seq;
+	if (tmp->info.len > RELAY_SHARE_BYTES)
+		return tmp;
+	/* room: the least recently used go first */
+	while (
+	    share_bytes + tmp->info.len > RELAY_SHARE_BYTES || slot == NULL) {
+		lru = NULL;
+		for (i = 0; i < RELAY_SHARE_N; i++)
+			if (shares[i].msg != NULL && &shares[i] != slot &&
+			    (lru == NULL || shares[i].used < lru->used))
+				lru = &shares[i];
+		if (lru == NULL)
+			break;
+		share_drop(lru);
+		if (slot == NULL)
+			slot = lru;
+	}
+	*slot = *tmp;
+	tmp->msg = NULL;
+	slot->used = ++share_tick;
+	share_bytes += slot->info.len;
+	return slot;
+}
 
 /* ---------------------------------------------------------------- peers */
 
@@ -242,6 +368,7 @@ peer_free_all(struct hub *h)
 	free(h->peers);
 	h->peers = NULL;
 	h->npeers = 0;
+	share_clear();
 }
 
 /* ---------------------------------------------------------------- holds */
@@ -344,16 +471,21 @@ hold_add(struct hub *h, struct peer *p, const uint8_t *author, uint64_t epoch,
 	return hd;
 }
 
+/* What a send to p tells of it. */
 static int
-send_to(struct hub *h, struct peer *p, const Ucr__Frame *f)
+sent(struct peer *p, int rc)
 {
-	int rc = ucr_wire_send(h->router, p->rid, p->ridlen, f, 1);
-
 	if (rc == 0)
 		p->last_sent = hub_now_ms();
 	else if (rc == UCR_ENOTFOUND)
 		p->hello = 0; /* gone: wait for its next hello */
 	return rc;
+}
+
+static int
+send_to(struct hub *h, struct peer *p, const Ucr__Frame *f)
+{
+	return sent(p, ucr_wire_send(h->router, p->rid, p->ridlen, f, 1));
 }
 
 /* A counter slot for a UCR code (the last slot for any other). */
@@ -853,6 +985,60 @@ struct relay_ctx {
 	int sent;
 };
 
+/*
+ * Send p the relay batch of head's log from `from`, shared with the other
+ * peers that want it (share_get). 0 if there was one to send: the send's
+ * code in *sendrc, what it held in the rest; else the store's code.
+ */
+static int
+relay_shared(struct hub *h, struct peer *p, const struct ucr_head *head,
+    uint64_t from, uint64_t *first, uint64_t *last, size_t *bytes, int *sendrc)
+{
+	struct share tmp, *sh;
+	int rc;
+
+	if ((sh = share_get(h, head, from, p->batch, &tmp, &rc)) == NULL)
+		return rc;
+	*sendrc = sent(p,
+	    ucr_wire_send_shared(h->router, p->rid, p->ridlen, sh->msg, 1));
+	*first = sh->info.first;
+	*last = sh->info.last;
+	*bytes = sh->info.bytes;
+	ucr_wire_shared_free(tmp.msg); /* a frame too large to keep */
+	return 0;
+}
+
+/*
+ * Build p's own relay batch of hd's log and send it: an older peer's,
+ * held back from what it cannot know (relay_cut_older).
+ */
+static int
+relay_built(struct hub *h, struct peer *p, struct hold *hd,
+    const struct ucr_head *head, uint64_t *first, uint64_t *last, size_t *bytes,
+    int *sendrc)
+{
+	Ucr__Frame f = UCR__FRAME__INIT;
+	Ucr__Batch *b;
+	int hubs = memcmp(head->author, h->d.key->pk, 32) == 0, rc;
+	size_t i;
+
+	rc = ucr_store_batch(h->d.store, hubs ? h->d.key : NULL, head->author,
+	    head->epoch, hd->sent + 1, 0, p->batch, &b);
+	if (rc == 0)
+		rc = relay_cut_older(h, p, hd, hubs ? h->d.key : NULL, &b);
+	if (rc != 0)
+		return rc;
+	f.body_case = UCR__FRAME__BODY_BATCH;
+	f.batch = b;
+	*sendrc = send_to(h, p, &f);
+	*first = b->first_seq;
+	*last = b->last_seq;
+	for (*bytes = 0, i = 0; i < b->n_entries; i++)
+		*bytes += b->entries[i].len;
+	ucr_batch_free(b);
+	return 0;
+}
+
 static int
 relay_log(const struct ucr_head *head, void *arg)
 {
@@ -878,42 +1064,33 @@ relay_log(const struct ucr_head *head, void *arg)
 		return 0;
 	while (hd->sent < relay_end(hd, head) && relay_room(p) &&
 	    !(hd->pace_count && hd->inflight > 0)) {
-		Ucr__Frame f = UCR__FRAME__INIT;
-		Ucr__Batch *b;
 		struct flight *fl;
-		int hubs = memcmp(head->author, h->d.key->pk, 32) == 0;
-		size_t i, bytes = 0;
-		int rc2;
+		uint64_t first, last;
+		size_t bytes;
+		int rc2, src;
 
-		rc2 = ucr_store_batch(h->d.store, hubs ? h->d.key : NULL,
-		    head->author, head->epoch, hd->sent + 1, 0, p->batch, &b);
-		if (rc2 == 0)
-			rc2 = relay_cut_older(h, p, hd, hubs ? h->d.key : NULL,
-			    &b);
+		if (p->revision >= UCR_PROTOCOL_REVISION && hd->stop == 0)
+			rc2 = relay_shared(h, p, head, hd->sent + 1, &first,
+			    &last, &bytes, &src);
+		else
+			rc2 = relay_built(h, p, hd, head, &first, &last, &bytes,
+			    &src);
 		if (rc2 != 0)
-			return 0;
-		f.body_case = UCR__FRAME__BODY_BATCH;
-		f.batch = b;
-		rc2 = send_to(h, p, &f);
-		if (rc2 == 0) {
-			for (i = 0; i < b->n_entries; i++)
-				bytes += b->entries[i].len;
-			fl = &p->flights[p->nflights++];
-			memcpy(fl->author, head->author, 32);
-			fl->epoch = head->epoch;
-			fl->first = b->first_seq;
-			fl->last = b->last_seq;
-			fl->bytes = bytes;
-			fl->sent_at = hub_now_ms();
-			fl->busy = p->nflights > 1;
-			p->inflight_bytes += bytes;
-			hd->sent = b->last_seq;
-			hd->inflight++;
-			rc->sent++;
-		}
-		ucr_batch_free(b);
-		if (rc2 != 0)
-			return 1;
+			return 0; /* nothing (signed) to send of this log */
+		if (src != 0)
+			return 1; /* the peer's queue is full, or it is gone */
+		fl = &p->flights[p->nflights++];
+		memcpy(fl->author, head->author, 32);
+		fl->epoch = head->epoch;
+		fl->first = first;
+		fl->last = last;
+		fl->bytes = bytes;
+		fl->sent_at = hub_now_ms();
+		fl->busy = p->nflights > 1;
+		p->inflight_bytes += bytes;
+		hd->sent = last;
+		hd->inflight++;
+		rc->sent++;
 	}
 	return 0;
 }
@@ -948,6 +1125,55 @@ relay_all(struct hub *h)
 		relay_pump(h, &h->peers[i]);
 }
 
+/*
+ * Ingest first. The hub has one thread, which both applies the batches
+ * the nodes send and relays what it holds to every other node. While
+ * batches come in, the relay waits: what would pump it (a committed
+ * group, an ack, a hello, a fetch, the hub's own write) only marks the
+ * peer (or all peers) due, and the due peers are pumped by relay_run()
+ * after a pass over the socket that brought no batch, which on an idle
+ * region is the very next turn of the loop (peer_timeout() is 0 while
+ * relay is due): no latency is added there. Under a steady stream of
+ * batches relay is not starved: once it has waited RELAY_DEFER_MS it runs
+ * after the pass, batches waiting or not, and fills every due peer's
+ * window; the timer's retry once a second and a resend run at once.
+ * The deferred relay also sends fewer, larger batches: what came in
+ * meanwhile goes in one batch of the peer's size, not in one per group.
+ */
+static void
+relay_later(struct hub *h, struct peer *p)
+{
+	size_t i;
+
+	if (!h->relay_due) {
+		h->relay_due = 1;
+		h->relay_since = hub_now_ms();
+	}
+	if (p != NULL)
+		p->due = 1;
+	else
+		for (i = 0; i < h->npeers; i++)
+			h->peers[i].due = 1;
+}
+
+static void
+relay_run(struct hub *h, int64_t now)
+{
+	size_t i;
+	int ingested = h->ingested;
+
+	h->ingested = 0;
+	if (!h->relay_due ||
+	    (ingested && now - h->relay_since < RELAY_DEFER_MS))
+		return;
+	h->relay_due = 0;
+	for (i = 0; i < h->npeers; i++)
+		if (h->peers[i].due) {
+			h->peers[i].due = 0;
+			relay_pump(h, &h->peers[i]);
+		}
+}
+
 static int roster_ok(struct hub *h, const uint8_t *key, const char *code,
     int writer);
 
@@ -979,7 +1205,7 @@ peer_changed(void *arg)
 
 	h->changed = 1;
 	peer_revalidate(h);
-	relay_all(h);
+	relay_later(h, NULL);
 }
 
 /* ---------------------------------------------------------------- frames */
@@ -1165,7 +1391,7 @@ on_hello(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 	for (i = 0; first && i < p->nholds; i++)
 		if (p->holds[i].gen != p->hello_gen)
 			p->holds[i].acked = p->holds[i].sent = 0;
-	relay_pump(h, p);
+	relay_later(h, p);
 }
 
 /*
@@ -1365,7 +1591,7 @@ group_commit(struct hub *h)
 	grp.n = grp.entries = grp.bytes = 0;
 	grp.committing = 0;
 	if (ok)
-		relay_all(h);
+		relay_later(h, NULL);
 }
 
 /*
@@ -1392,6 +1618,7 @@ on_batch(struct hub *h, struct ucr_wire_msg *m, struct peer *p, Ucr__Frame *f)
 	grp.n++;
 	grp.entries += b->n_entries;
 	grp.bytes += bytes;
+	h->ingested = 1;
 	if (grp.n == UCR_GROUP_MAX_BATCHES)
 		group_commit(h);
 	return 1;
@@ -1427,7 +1654,7 @@ on_ack(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 		    a->seq >= head.seq)
 			p->fetch_own = 0; /* restore complete */
 	}
-	relay_pump(h, p);
+	relay_later(h, p);
 }
 
 static void
@@ -1454,7 +1681,7 @@ on_fetch(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 		hd->sent = hd->acked;
 	if (memcmp(fe->author.data, p->key, 32) == 0)
 		p->fetch_own = 1;
-	relay_pump(h, p);
+	relay_later(h, p);
 }
 
 void
@@ -1744,6 +1971,7 @@ peer_timer(struct hub *h)
 	 * every wake-up of the loop. It also recounts the logs (the holds
 	 * budget) and applies revocations to connected peers.
 	 */
+	relay_run(h, now);
 	if (now >= h->relay_at) {
 		h->nlogs = 0;
 		ucr_store_foreach_head(h->d.store, count_log, h);
@@ -1764,6 +1992,8 @@ peer_timeout(struct hub *h)
 {
 	int64_t t = h->checkpoint_at - hub_now_ms();
 
+	if (h->relay_due)
+		return 0; /* relay_run() on the next turn */
 	if (t < 0)
 		t = 0;
 	return t > 1000 ? 1000 : t;

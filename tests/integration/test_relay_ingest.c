@@ -1,0 +1,202 @@
+/*
+ * test_relay_ingest.c: ingest first, relay not starved (docs/protocol.md
+ * 5.4). The hub's one thread applies the nodes' batches before it relays,
+ * but while two nodes import without pause, a third node that writes
+ * nothing must still receive their logs as they grow (relay waits at most
+ * RELAY_DEFER_MS), and hold everything once they stop. And on an idle
+ * region the relay adds no wait: one write reaches another node quickly.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "region.h"
+#include "testutil.h"
+
+#define WRITERS 2
+#define FILES 60     /* imports per writer at most, back to back */
+#define PER_FILE 500 /* records per import */
+#define INGEST_S 3   /* the writers import for this long */
+
+TestSuite(relay_ingest, .init = region_setup, .fini = region_teardown,
+    .timeout = 240);
+
+/* The seq one store holds of the log of key hex (its current epoch). */
+static uint64_t
+held_of(const struct site *at, const struct site *author)
+{
+	struct ucr_store *s = store_ro(at->data), *a;
+	struct ucr_head h;
+	uint8_t pk[32];
+	uint64_t epoch, seq = 0;
+
+	a = store_ro(author->data);
+	if (ucr_store_identity(a, pk, &epoch, NULL, 0) == 0 &&
+	    ucr_store_head(s, pk, epoch, &h) == 0)
+		seq = h.seq;
+	ucr_store_free(a);
+	ucr_store_free(s);
+	return seq;
+}
+
+/* FILES import files for a node, FILE records each, padded names. */
+static void
+import_files(const struct site *s, char *list, size_t len)
+{
+	char path[1024], *buf, *p;
+	int f, i;
+
+	list[0] = '\0';
+	for (f = 0; f < FILES; f++) {
+		cr_assert_lt(snprintf(path, sizeof(path), "%s/%s-bulk%d.json",
+				 dir, s->name, f),
+		    (int)sizeof(path));
+		buf = malloc((size_t)PER_FILE * 400 + 16);
+		cr_assert_not_null(buf);
+		p = buf;
+		*p++ = '[';
+		for (i = 0; i < PER_FILE; i++)
+			p += sprintf(p,
+			    "%s{\"kind\":\"network\",\"id\":\"NB%d_%d\","
+			    "\"name\":\"Network %d %d %0200d\",\"scope\":"
+			    "\"national\",\"joined\":\"2009-01-01\"}\n",
+			    i ? "," : "", f, i, f, i, i);
+		*p++ = ']';
+		*p = '\0';
+		cr_assert_eq(tu_write(path, buf), 0);
+		free(buf);
+		snprintf(list + strlen(list), len - strlen(list), " '%s'",
+		    path);
+	}
+}
+
+Test(relay_ingest, steady_ingest_still_relays)
+{
+	int all[] = {0, 1, 2, -1}, i, grew = 0, samples = 0;
+	char list[WRITERS][FILES * 120], logf[800], cnt[800], *out;
+	long long imports = 0;
+	pid_t w[WRITERS];
+	uint64_t last = 0, at_end;
+	long t0;
+
+	region_init(0);
+	hub_start();
+	for (i = 0; i < 3; i++) {
+		node_new(codes[i], codes[i], -1);
+		enrol(codes[i], nodes[i].hex);
+	}
+	for (i = 0; i < 3; i++)
+		node_up(i);
+	for (i = 0; i < WRITERS; i++)
+		import_files(&nodes[i], list[i], sizeof(list[i]));
+	/* two nodes import without a pause between imports */
+	snprintf(logf, sizeof(logf), "%s/writers.log", dir);
+	snprintf(cnt, sizeof(cnt), "%s/imports", dir);
+	for (i = 0; i < WRITERS; i++)
+		w[i] = spawn(logf, NULL,
+		    "end=$(($(date +%%s) + %d)); for f in %s; do "
+		    "[ $(date +%%s) -ge $end ] && break; "
+		    "ucr -c '%s' import \"$f\" > /dev/null || exit 1; "
+		    "echo \"$f\" >> '%s'; done",
+		    INGEST_S, list[i], nodes[i].conf, cnt);
+	/* meanwhile the third one receives their logs as they grow */
+	t0 = now_ms();
+	for (;;) {
+		int running = 0;
+		uint64_t now = 0;
+
+		for (i = 0; i < WRITERS; i++) {
+			int st;
+
+			if (w[i] <= 0)
+				continue;
+			if (waitpid(w[i], &st, WNOHANG) == 0) {
+				running++;
+				continue;
+			}
+			cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+			    "an import failed: see %s", logf);
+			w[i] = 0;
+		}
+		if (!running)
+			break;
+		cr_assert_lt(now_ms() - t0, 180000, "the imports hang");
+		for (i = 0; i < WRITERS; i++)
+			now += held_of(&nodes[2], &nodes[i]);
+		samples++;
+		if (now > last && last > 0)
+			grew++;
+		last = now;
+		sleep_ms(150);
+	}
+	at_end = 0;
+	for (i = 0; i < WRITERS; i++)
+		at_end += held_of(&nodes[2], &nodes[i]);
+	cr_assert_eq(tu_run(&out, NULL, "wc -l < '%s'", cnt), 0);
+	imports = atoll(out);
+	free(out);
+	cr_assert_geq(grew, 5,
+	    "the relay to the quiet node moved in %d of %d samples while "
+	    "two nodes imported (it held %llu at the end)\n--- hub\n%s",
+	    grew, samples, (unsigned long long)at_end, tail(&hub));
+	/* hub: roster 1 + 3; the imports' records */
+	converge(1 + 3 + imports * PER_FILE, all);
+	for (i = 0; i < 3; i++)
+		verify_store(&nodes[i]);
+	cr_assert_eq(hub_counter("refused"), 0, "%s", tail(&hub));
+}
+
+static int
+cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Idle region: one write is at another node within a short time, every
+ * time (the relay does not wait for a pass without batches to come). */
+Test(relay_ingest, idle_write_relayed_at_once)
+{
+	int i;
+	uint64_t before;
+	long took[10];
+
+	region_init(0);
+	hub_start();
+	for (i = 0; i < 2; i++) {
+		node_new(codes[i], codes[i], -1);
+		enrol(codes[i], nodes[i].hex);
+	}
+	for (i = 0; i < 2; i++)
+		node_up(i);
+	write_one(&nodes[0], "warm");
+	for (i = 0; i < 10; i++) {
+		char id[32];
+		long t, end;
+
+		before = held_of(&nodes[1], &nodes[0]);
+		while (held_of(&nodes[1], &nodes[0]) <
+		    held_of(&nodes[0], &nodes[0]))
+			sleep_ms(5);
+		before = held_of(&nodes[1], &nodes[0]);
+		snprintf(id, sizeof(id), "idle%d", i);
+		write_one(&nodes[0], id);
+		t = now_ms();
+		end = t + 5000;
+		while (
+		    held_of(&nodes[1], &nodes[0]) <= before && now_ms() < end)
+			sleep_ms(1);
+		cr_assert_lt(now_ms(), end, "write %d not relayed in 5 s", i);
+		took[i] = now_ms() - t;
+	}
+	/* a relay left to the timer's retry would take half a second on the
+	 * median; the median of ten is well under it (loaded machine) */
+	qsort(took, 10, sizeof(long), cmp_long);
+	cr_assert_lt(took[5], 200, "median %ld ms, worst %ld ms", took[5],
+	    took[9]);
+}
