@@ -57,6 +57,14 @@ int cli_request(const struct ucr_config *cfg, const Ucr__Request *req,
     Ucr__Reply **out, int timeout_ms);
 
 /*
+ * cli_request for a large request whose packed size the caller has worked
+ * out already: bound is at least the packed size of *req (without the
+ * request id cli_request adds), so the request is not sized again.
+ */
+int cli_request_bound(const struct ucr_config *cfg, const Ucr__Request *req,
+    size_t bound, Ucr__Reply **out, int timeout_ms);
+
+/*
  * A reader's configuration ([reader], reader.c): the view's inputs from
  * the hub over CURVE, folded; prints the error. 0 or -1.
  */

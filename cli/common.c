@@ -244,6 +244,13 @@ int
 cli_request(const struct ucr_config *cfg, const Ucr__Request *req,
     Ucr__Reply **out, int timeout_ms)
 {
+	return cli_request_bound(cfg, req, 0, out, timeout_ms);
+}
+
+int
+cli_request_bound(const struct ucr_config *cfg, const Ucr__Request *req,
+    size_t bound, Ucr__Reply **out, int timeout_ms)
+{
 	Ucr__Request r = *req;
 	struct stat st;
 	uint8_t *buf = NULL, id[16];
@@ -282,12 +289,14 @@ cli_request(const struct ucr_config *cfg, const Ucr__Request *req,
 		r.request_id.data = id;
 		r.request_id.len = sizeof(id);
 	}
-	len = ucr__request__get_packed_size(&r);
+	/* bytes request_id = 10: a one-byte tag, a one-byte length */
+	len = bound != 0 ? bound + 2 + sizeof(id)
+			 : ucr__request__get_packed_size(&r);
 	if ((buf = malloc(len ? len : 1)) == NULL) {
 		cli_error("out of memory");
 		return -1;
 	}
-	ucr__request__pack(&r, buf);
+	len = ucr__request__pack(&r, buf);
 	tries = write ? REQUEST_TRIES : 1;
 	for (try = 0; try < tries && got == 0; try++) {
 		if (try > 0)

@@ -2247,14 +2247,18 @@ show_progress(size_t rows, void *ctx)
  * A streamed import (docs/import.md): chunks of at most IMPORT_CHUNK puts
  * and IMPORT_CHUNK_BYTES under one import id, the last one committing.
  * The daemon checks each chunk as it comes and writes all of them in one
- * transaction at the commit. *out gets the last reply (or the refusal).
+ * transaction at the commit. size[k] is the packed size of puts[k]. *out
+ * gets the last reply (or the refusal).
  */
 #define IMPORT_CHUNK 5000
 #define IMPORT_CHUNK_BYTES (16 << 20)
+/* a chunk's fields besides its puts (id, commit) and the request's own
+   tag and length: 11 + 2 + 1 + 5 bytes at most */
+#define CHUNK_ENVELOPE 32
 
 static int
-send_streamed(const struct ucr_config *cfg, Ucr__Put **puts, size_t n,
-    Ucr__Reply **out)
+send_streamed(const struct ucr_config *cfg, Ucr__Put **puts, const size_t *size,
+    size_t n, Ucr__Reply **out)
 {
 	Ucr__ImportChunk ch = UCR__IMPORT_CHUNK__INIT;
 	Ucr__Request req = UCR__REQUEST__INIT;
@@ -2267,8 +2271,9 @@ send_streamed(const struct ucr_config *cfg, Ucr__Put **puts, size_t n,
 	req.body_case = UCR__REQUEST__BODY_IMPORT;
 	req.import = &ch;
 	while (i < n) {
+		/* each put: its size, a tag and a length of at most 8 */
 		for (k = i, bytes = 0; k < n && k - i < IMPORT_CHUNK; k++) {
-			size_t b = ucr__put__get_packed_size(puts[k]) + 8;
+			size_t b = size[k] + 8;
 
 			if (k > i && bytes + b > IMPORT_CHUNK_BYTES)
 				break;
@@ -2286,7 +2291,8 @@ send_streamed(const struct ucr_config *cfg, Ucr__Put **puts, size_t n,
 			fprintf(stderr,
 			    _("writing %zu records in one transaction..."), n);
 		}
-		if (cli_request(cfg, &req, &rep, IMPORT_TIMEOUT_MS) != 0) {
+		if (cli_request_bound(cfg, &req, bytes + CHUNK_ENVELOPE, &rep,
+			IMPORT_TIMEOUT_MS) != 0) {
 			if (tty)
 				fputs("\r\033[K", stderr);
 			return -1;
@@ -2302,6 +2308,19 @@ send_streamed(const struct ucr_config *cfg, Ucr__Put **puts, size_t n,
 		fputs("\r\033[K", stderr);
 	*out = rep;
 	return 0;
+}
+
+/* Bytes of v as a protobuf varint. */
+static size_t
+varint_len(size_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
 }
 
 /* The same key in two files of one import. */
@@ -2393,7 +2412,7 @@ import_send(const struct ucr_config *cfg, struct import_set *sets, size_t nsets,
 	Ucr__PutMany many = UCR__PUT_MANY__INIT;
 	Ucr__Request req = UCR__REQUEST__INIT;
 	Ucr__Put *wire = NULL, **wirep = NULL;
-	size_t total = 0, i, j, k = 0;
+	size_t total = 0, i, j, k = 0, *size = NULL, many_len = 0, req_len;
 	int status = 1;
 
 	*reply = NULL;
@@ -2403,7 +2422,8 @@ import_send(const struct ucr_config *cfg, struct import_set *sets, size_t nsets,
 		return 0;
 	wire = calloc(total, sizeof(*wire));
 	wirep = calloc(total, sizeof(*wirep));
-	if (wire == NULL || wirep == NULL) {
+	size = calloc(total, sizeof(*size));
+	if (wire == NULL || wirep == NULL || size == NULL) {
 		cli_error("import: out of memory");
 		goto leave;
 	}
@@ -2418,17 +2438,22 @@ import_send(const struct ucr_config *cfg, struct import_set *sets, size_t nsets,
 			wire[k].n_adopt_keys = p->nadopt;
 			wire[k].adopt_keys = (char **)p->adopt_keys;
 			wirep[k] = &wire[k];
+			/* each put is sized once, here; PutMany.puts = 1 */
+			size[k] = ucr__put__get_packed_size(&wire[k]);
+			many_len += 1 + varint_len(size[k]) + size[k];
 		}
+	/* Request.many = 2: a one-byte tag, the length, the PutMany */
+	req_len = 1 + varint_len(many_len) + many_len;
 	many.n_puts = total;
 	many.puts = wirep;
 	req.body_case = UCR__REQUEST__BODY_MANY;
 	req.many = &many;
 	/* One request when it fits, else a streamed import. */
-	if (total <= IMPORT_CHUNK &&
-	    ucr__request__get_packed_size(&req) <= IMPORT_CHUNK_BYTES) {
-		if (cli_request(cfg, &req, reply, IMPORT_TIMEOUT_MS) != 0)
+	if (total <= IMPORT_CHUNK && req_len <= IMPORT_CHUNK_BYTES) {
+		if (cli_request_bound(cfg, &req, req_len, reply,
+			IMPORT_TIMEOUT_MS) != 0)
 			goto leave;
-	} else if (send_streamed(cfg, wirep, total, reply) != 0)
+	} else if (send_streamed(cfg, wirep, size, total, reply) != 0)
 		goto leave;
 	if ((*reply)->code != 0) {
 		cli_error("import: %s: %s", ucr_strerror_l((*reply)->code),
@@ -2441,6 +2466,7 @@ leave:
 		ucr__reply__free_unpacked(*reply, NULL);
 		*reply = NULL;
 	}
+	free(size);
 	free(wirep);
 	free(wire);
 	return status ? -1 : 0;
