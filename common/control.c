@@ -25,6 +25,8 @@
 #include "text.h"
 #include "view.h"
 
+static void req_drop(void);
+
 /* Make msg valid UTF-8 in place (it holds msglen bytes). */
 static void
 sanitize(char *msg, size_t msglen)
@@ -270,6 +272,7 @@ void
 ucr_control_close(struct ucr_control *c)
 {
 	stage_free(c);
+	req_drop();
 }
 
 /* Check one put as do_puts does, so a bad row is refused at its chunk. */
@@ -750,10 +753,95 @@ do_records(struct ucr_control *c, const Ucr__Query *q, struct ucr_page *pg,
 	rep->next = pg->next;
 }
 
+/*
+ * A request is decoded into chunks of one arena (protobuf-c's allocator)
+ * and dropped at once after the reply: a chunk of an import is some ten
+ * thousand small allocations, each a malloc and a free otherwise. Chunks
+ * grow from REQ_CHUNK to REQ_CHUNK_MAX; the first is kept for the next
+ * request, the others freed, so a large request keeps no memory. One
+ * request at a time (the control socket is served by one thread).
+ */
+#define REQ_CHUNK ((size_t)64 << 10)
+#define REQ_CHUNK_MAX ((size_t)4 << 20)
+
+struct reqchunk {
+	struct reqchunk *next;
+	size_t size, used;
+	_Alignas(16) unsigned char data[];
+};
+
+static struct reqchunk *req_first, *req_cur;
+
+static void *
+req_alloc(void *data, size_t n)
+{
+	size_t need = (n + 15) & ~(size_t)15, size;
+	struct reqchunk *c = req_cur;
+
+	(void)data;
+	if (need < n)
+		return NULL;
+	if (c != NULL && c->size - c->used >= need) {
+		c->used += need;
+		return c->data + c->used - need;
+	}
+	size = c == NULL
+	    ? REQ_CHUNK
+	    : (c->size * 2 > REQ_CHUNK_MAX ? REQ_CHUNK_MAX : c->size * 2);
+	if (size < need)
+		size = need;
+	if (size > SIZE_MAX - sizeof(*c) ||
+	    (c = malloc(sizeof(*c) + size)) == NULL)
+		return NULL;
+	c->size = size;
+	c->used = need;
+	c->next = NULL;
+	if (req_cur != NULL)
+		req_cur->next = c;
+	else
+		req_first = c;
+	req_cur = c;
+	return c->data;
+}
+
+static void
+req_nofree(void *data, void *p)
+{
+	(void)data;
+	(void)p;
+}
+
+/* Drop what the request decoded; keep the first chunk. */
+static void
+req_reset(void)
+{
+	struct reqchunk *c, *next;
+
+	if (req_first == NULL)
+		return;
+	for (c = req_first->next; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
+	req_first->next = NULL;
+	req_first->used = 0;
+	req_cur = req_first;
+}
+
+/* Free the arena's chunks, the first too (the daemon's end). */
+static void
+req_drop(void)
+{
+	req_reset();
+	free(req_first);
+	req_first = req_cur = NULL;
+}
+
 int
 ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
     uint8_t **out, size_t *outlen)
 {
+	ProtobufCAllocator ra = {req_alloc, req_nofree, NULL};
 	Ucr__Request *req;
 	Ucr__Reply rep = UCR__REPLY__INIT;
 	char msg[1024];
@@ -764,8 +852,9 @@ ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
 
 	memset(&page, 0, sizeof(page));
 	c->requests++;
+	req_reset();
 	req = len > UCR_CONTROL_MAXMSG ? NULL
-				       : ucr__request__unpack(NULL, len, buf);
+				       : ucr__request__unpack(&ra, len, buf);
 	if (req == NULL)
 		reply_error(&rep, msg, sizeof(msg), UCR_EPROTO,
 		    "undecodable request (%zu bytes)", len);
@@ -823,8 +912,7 @@ ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
 	*out = malloc(n ? n : 1);
 	if (*out != NULL)
 		*outlen = ucr__reply__pack(&rep, *out);
-	if (req)
-		ucr__request__free_unpacked(req, NULL);
+	req_reset(); /* req, all of it */
 	free(json);
 	free(view);
 	ucr_page_free(&page);

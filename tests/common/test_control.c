@@ -159,3 +159,67 @@ Test(control, stats_query)
 	cr_assert_eq(rep->code, UCR_EINVAL);
 	ucr__reply__free_unpacked(rep, NULL);
 }
+
+/*
+ * Requests are decoded into one arena, dropped after each reply: a field
+ * larger than its largest chunk, many puts in one request, a garbled
+ * request and small ones in turn are each answered as alone.
+ */
+Test(control, requests_of_any_size_in_turn)
+{
+	Ucr__Request req = UCR__REQUEST__INIT;
+	Ucr__PutMany many = UCR__PUT_MANY__INIT;
+	Ucr__Put *puts, **pp;
+	Ucr__Record *big = su_network("2403", 1), *small;
+	Ucr__Reply *rep;
+	uint8_t junk[] = {0x0a, 0xff, 0xff, 0xff, 0x7f};
+	uint8_t *buf;
+	size_t len, i, n = 3000;
+	int round;
+
+	/* a title of 5 MiB: decoded, then refused by the schema */
+	free(big->network->name);
+	cr_assert_not_null(big->network->name = malloc((size_t)5 << 20));
+	memset(big->network->name, 'a', ((size_t)5 << 20) - 1);
+	big->network->name[((size_t)5 << 20) - 1] = '\0';
+	puts = calloc(n, sizeof(*puts));
+	pp = calloc(n, sizeof(*pp));
+	cr_assert(puts != NULL && pp != NULL);
+	for (i = 0; i < n; i++) {
+		ucr__put__init(&puts[i]);
+		puts[i].record = su_network("2403", (int)(i + 10));
+		pp[i] = &puts[i];
+	}
+	many.puts = pp;
+	many.n_puts = n;
+	req.body_case = UCR__REQUEST__BODY_MANY;
+	req.many = &many;
+	len = ucr__request__get_packed_size(&req);
+	cr_assert_not_null(buf = malloc(len));
+	ucr__request__pack(&req, buf);
+	for (round = 0; round < 2; round++) {
+		rep = send_put(big, UCR__PUT_MODE__PUT_UPSERT);
+		cr_assert_eq(rep->code, UCR_ESCHEMA, "%s", rep->message);
+		ucr__reply__free_unpacked(rep, NULL);
+		rep = roundtrip(junk, sizeof(junk));
+		cr_assert_eq(rep->code, UCR_EPROTO);
+		ucr__reply__free_unpacked(rep, NULL);
+		rep = roundtrip(buf, len);
+		cr_assert_eq(rep->code, 0, "%s", rep->message);
+		cr_assert_eq(rep->last_seq, (uint64_t)(round + 1) * n + round);
+		ucr__reply__free_unpacked(rep, NULL);
+		small = su_network("2403", 2 + round);
+		rep = send_put(small, UCR__PUT_MODE__PUT_CREATE);
+		cr_assert_eq(rep->code, 0, "%s", rep->message);
+		ucr__reply__free_unpacked(rep, NULL);
+		ucr__record__free_unpacked(small, NULL);
+	}
+	cr_assert_eq(su_records(store), (int)n + 2);
+	free(buf);
+	for (i = 0; i < n; i++)
+		ucr__record__free_unpacked(puts[i].record, NULL);
+	free(puts);
+	free(pp);
+	ucr__record__free_unpacked(big, NULL);
+	ucr_control_close(&ctl);
+}
