@@ -645,6 +645,8 @@ do_import(struct ucr_control *c, const ProtobufCBinaryData *id,
 		 * opened again is no store to go on with: the daemon stops
 		 * (its supervisor starts it again; the import is durable).
 		 */
+		if (c->quiesce)
+			c->quiesce(c->ctx);
 		if (ucr_store_shed(c->store) != 0) {
 			log_warnx("control: cannot reopen the store after "
 				  "an import; stopping");

@@ -33,6 +33,9 @@ struct ucr_control {
 	void (*appended)(void *ctx); /* after a commit (sync kicks), or NULL */
 	/* 0 to refuse writes for now (why filled), or NULL: always allowed */
 	int (*may_write)(void *ctx, char *why, size_t whylen);
+	/* before the store is reopened (ucr_store_shed): no other thread
+	 * of the daemon may read it then; or NULL */
+	void (*quiesce)(void *ctx);
 	uint64_t requests, refused; /* counters */
 	uint64_t replayed;          /* retried writes answered from memory */
 	struct ucr_import_stage *import; /* a streamed import, or NULL */

@@ -3249,6 +3249,69 @@ ucr_store_view_digest(struct ucr_store *s, uint8_t out[32])
 	return 0;
 }
 
+/*
+ * The checkpoint's snapshot: heads and the view digest from one read
+ * transaction. The digest is ucr_store_view_digest's, record for record
+ * (the same tag, digest_rec, key order and key check as
+ * ucr_store_foreach_record); tests/common/test_store_snapshot.c holds
+ * the two equal. Only s->env and the database handles are read, which
+ * nothing but opening and ucr_store_shed changes, so another thread may
+ * run it while the store's owner writes (MDB_NOTLS).
+ */
+#define SNAPSHOT_POLL 65536 /* records between two cb(NULL) calls */
+
+int
+ucr_store_snapshot(struct ucr_store *s,
+    int (*cb)(const struct ucr_head *, void *), void *ctx, uint8_t digest[32])
+{
+	crypto_generichash_state st;
+	static const char tag[] = "ucr/1/view-digest";
+	MDB_txn *txn;
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	struct recval r;
+	struct ucr_rec out;
+	char keybuf[512];
+	unsigned long n = 0;
+	int rc, op = MDB_FIRST;
+
+	if ((rc = rd_begin(s, &txn)) != 0)
+		return mdb_err(rc);
+	if ((rc = cb(NULL, ctx)) != 0 || /* the snapshot is fixed */
+	    (rc = heads_each(txn, s, cb, ctx)) != 0)
+		goto leave;
+	if ((rc = mdb_cursor_open(txn, s->records, &c)) != 0) {
+		rc = mdb_err(rc);
+		goto leave;
+	}
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, (const uint8_t *)tag, sizeof(tag) - 1);
+	while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
+		op = MDB_NEXT;
+		if (k.mv_size >= sizeof(keybuf) || rec_parse(&v, &r) != 0) {
+			rc = UCR_ECORRUPT;
+			goto leave;
+		}
+		memcpy(keybuf, k.mv_data, k.mv_size);
+		keybuf[k.mv_size] = '\0';
+		rec_out(&out, keybuf, &r);
+		digest_rec(&out, &st);
+		if (++n % SNAPSHOT_POLL == 0 && (rc = cb(NULL, ctx)) != 0)
+			goto leave;
+	}
+	if (rc != MDB_NOTFOUND) {
+		rc = mdb_err(rc);
+		goto leave;
+	}
+	crypto_generichash_final(&st, digest, 32);
+	rc = 0;
+leave:
+	if (c)
+		mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
 /* ------------------------------------------------------------ request ids */
 
 /*

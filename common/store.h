@@ -469,5 +469,16 @@ int ucr_store_stop_log(struct ucr_store *s, const uint8_t *author,
 
 /* Digest of the view: BLAKE2b-256 over every (key, hash) in key order. */
 int ucr_store_view_digest(struct ucr_store *s, uint8_t out[32]);
+/*
+ * A hub's checkpoint, from one read transaction: cb with every head in
+ * key order, then the view digest (ucr_store_view_digest's) into digest.
+ * cb is called with NULL once the transaction has begun (what it reads is
+ * fixed from then on) and again now and then while the records are
+ * walked (every 65 536 records). A non-zero return from cb stops and is
+ * returned. Safe on another thread while the store's owner reads and
+ * writes; never concurrently with ucr_store_shed or ucr_store_free.
+ */
+int ucr_store_snapshot(struct ucr_store *s,
+    int (*cb)(const struct ucr_head *, void *), void *ctx, uint8_t digest[32]);
 
 #endif

@@ -55,6 +55,10 @@ struct hub {
 	uint64_t rx, refused_msgs, zap_ok, zap_denied; /* counters */
 	uint64_t refusals[HUB_CODES]; /* refused messages by code */
 	size_t nlogs;                 /* logs the store holds, recounted */
+	struct cp_job *cp;            /* the checkpoint being read, or NULL */
+	int cp_fd[2];                 /* its thread says "done" on this pipe */
+	uint64_t checkpoints;         /* signed, stored and sent */
+	int64_t checkpoint_ms;        /* the last one's snapshot took (ms) */
 };
 
 extern volatile sig_atomic_t hub_quit;
@@ -72,6 +76,14 @@ int64_t peer_timeout(struct hub *h);
 void peer_changed(void *h); /* the hub appended records */
 void peer_query(const char *what, Ucr__Reply *rep, void *h);
 void peer_free_all(struct hub *h);
+/*
+ * The checkpoint's thread: the pipe end the loop polls, what the loop does
+ * when it is readable, and stop-and-join (before the store is reopened or
+ * freed; arg is the hub, for ucr_control's quiesce).
+ */
+int peer_checkpoint_fd(struct hub *h);
+void peer_checkpoint_done(struct hub *h);
+void peer_checkpoint_wait(void *arg);
 
 /* query.c */
 void query_view(struct hub *h, const struct ucr_wire_msg *m,

@@ -4,6 +4,7 @@
  * zmq_poll loop over control, ZAP and sync sockets, and shutdown.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -363,18 +364,22 @@ main(int argc, char **argv)
 	h.ctl.query = peer_query;
 	h.ctl.appended = peer_changed;
 	h.ctl.ctx = &h;
+	h.ctl.quiesce = peer_checkpoint_wait;
+	if (pipe(h.cp_fd) != 0 || fcntl(h.cp_fd[0], F_SETFL, O_NONBLOCK) != 0)
+		fatal("pipe");
 	h.checkpoint_at = hub_now_ms() + 1000;
 	h.changed = 1;
 	log_info("hub %s started: listening on %s, store %s, control %s",
 	    h.d.cfg->region, h.d.cfg->listen, h.d.cfg->data, h.d.cfg->control);
 
 	while (!hub_quit) {
-		zmq_pollitem_t items[3] = {
+		zmq_pollitem_t items[4] = {
 		    {h.d.control, 0, ZMQ_POLLIN, 0},
 		    {h.router, 0, ZMQ_POLLIN, 0},
+		    {NULL, peer_checkpoint_fd(&h), ZMQ_POLLIN, 0},
 		    {h.zap, 0, ZMQ_POLLIN, 0},
 		};
-		int rc = zmq_poll(items, h.zap ? 3 : 2, peer_timeout(&h));
+		int rc = zmq_poll(items, h.zap ? 4 : 3, peer_timeout(&h));
 
 		if (rc < 0) {
 			if (errno == EINTR)
@@ -382,18 +387,23 @@ main(int argc, char **argv)
 			log_warnx("zmq_poll: %s", zmq_strerror(errno));
 			break;
 		}
-		if (h.zap && (items[2].revents & ZMQ_POLLIN))
+		if (h.zap && (items[3].revents & ZMQ_POLLIN))
 			zap_dispatch(&h);
 		if (items[0].revents & ZMQ_POLLIN)
 			ucr_daemon_serve(&h.d, &h.ctl);
 		if (items[1].revents & ZMQ_POLLIN)
 			peer_dispatch(&h);
+		if (items[2].revents & ZMQ_POLLIN)
+			peer_checkpoint_done(&h);
 		peer_timer(&h);
 		ucr_control_tick(&h.ctl);
 		if ((rc = ucr_store_reader_tick(h.d.store)) > 0)
 			log_info("store: cleared %d stale readers", rc);
 	}
 	log_info("hub %s stopping", h.d.cfg->region);
+	peer_checkpoint_wait(&h); /* before the store closes */
+	close(h.cp_fd[0]);
+	close(h.cp_fd[1]);
 	peer_free_all(&h);
 	zmq_close(h.router);
 	if (h.zap)

@@ -26,11 +26,14 @@
  * style, with back-off), and only once until the peer acks again.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -1857,48 +1860,193 @@ cp_head(const struct ucr_head *hd, void *arg)
 	return 0;
 }
 
+/*
+ * The checkpoint's O(store) part, the heads and the view digest, is read
+ * on a thread of its own from one read transaction (ucr_store_snapshot),
+ * so the loop goes on answering, ingesting and relaying meanwhile; at 6
+ * million records it takes about a second. One at a time. The loop takes
+ * the checkpoint's time, starts the thread and waits (some 0.1 ms) until
+ * its read transaction has begun: no write of the loop comes between, so
+ * the checkpoint is the store as it was at its time — every write the hub
+ * held then, none after — and the time follows the last checkpoint's as
+ * before (ucr_checkpoint_time). The worker's byte on a pipe wakes the
+ * loop, which then signs, stores (a write transaction, on the loop as
+ * every write) and sends. Whatever reopens or frees the store first stops
+ * and joins the worker (peer_checkpoint_wait): the store's environment
+ * may not close under a read.
+ */
+struct cp_job {
+	pthread_t thread;
+	struct ucr_store *store; /* read only through ucr_store_snapshot */
+	atomic_int stop;         /* the loop asks the worker to give up */
+	int wfd;                 /* the worker's end of the pipe */
+	const char *hold;        /* test hook: UCR_TEST_CHECKPOINT_HOLD */
+	int held;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int begun;     /* under mu: the read transaction has begun, or failed */
+	uint64_t time; /* the checkpoint's time, taken at the start */
+	int64_t started; /* hub_now_ms() at the start */
+	struct cp_ctx c;
+	uint8_t digest[32];
+	int rc;
+};
+
+/*
+ * Test hook: with UCR_TEST_CHECKPOINT_HOLD set to a folder, the worker,
+ * inside its read transaction at the first head, creates "held" there and
+ * waits until "release" exists (or it is stopped), so a test knows the
+ * loop works while a checkpoint is being computed.
+ */
 static void
-checkpoint(struct hub *h)
+cp_hold(struct cp_job *j)
+{
+	char path[1024];
+	FILE *fp;
+
+	j->held = 1;
+	snprintf(path, sizeof(path), "%s/held", j->hold);
+	if ((fp = fopen(path, "w")) != NULL)
+		fclose(fp);
+	snprintf(path, sizeof(path), "%s/release", j->hold);
+	while (!atomic_load(&j->stop) && access(path, F_OK) != 0) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void
+cp_begun(struct cp_job *j)
+{
+	pthread_mutex_lock(&j->mu);
+	j->begun = 1;
+	pthread_cond_signal(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+}
+
+static int
+cp_worker_head(const struct ucr_head *hd, void *arg)
+{
+	struct cp_job *j = arg;
+
+	if (!j->begun)
+		cp_begun(j);
+	if (j->hold && !j->held)
+		cp_hold(j);
+	if (atomic_load(&j->stop))
+		return UCR_EAGAIN;
+	return hd ? cp_head(hd, &j->c) : 0;
+}
+
+static void *
+cp_worker(void *arg)
+{
+	struct cp_job *j = arg;
+	ssize_t n;
+
+	j->rc = ucr_store_snapshot(j->store, cp_worker_head, j, j->digest);
+	if (!j->begun)
+		cp_begun(j); /* it failed before it began */
+	do
+		n = write(j->wfd, "c", 1);
+	while (n < 0 && errno == EINTR);
+	return NULL;
+}
+
+static void
+cp_job_free(struct cp_job *j)
+{
+	pthread_mutex_destroy(&j->mu);
+	pthread_cond_destroy(&j->cv);
+	free(j->c.heads);
+	free(j->c.hashes);
+	free(j->c.authors);
+	free(j);
+}
+
+/* Join the worker, which has written its byte or is about to. */
+static struct cp_job *
+cp_join(struct hub *h)
+{
+	struct cp_job *j = h->cp;
+	char b;
+
+	pthread_join(j->thread, NULL);
+	while (read(h->cp_fd[0], &b, 1) < 0 && errno == EINTR)
+		;
+	h->cp = NULL;
+	return j;
+}
+
+static void
+checkpoint_start(struct hub *h)
+{
+	struct cp_job *j;
+	int rc;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return;
+	j->store = h->d.store;
+	atomic_init(&j->stop, 0);
+	j->wfd = h->cp_fd[1];
+	j->hold = getenv("UCR_TEST_CHECKPOINT_HOLD");
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_cond_init(&j->cv, NULL);
+	j->time = ucr_checkpoint_time(h->d.store); /* monotonic */
+	j->started = hub_now_ms();
+	if ((rc = pthread_create(&j->thread, NULL, cp_worker, j)) != 0) {
+		log_warnx("checkpoint: cannot start its thread: %s",
+		    strerror(rc));
+		cp_job_free(j);
+		return;
+	}
+	pthread_mutex_lock(&j->mu);
+	while (!j->begun)
+		pthread_cond_wait(&j->cv, &j->mu);
+	pthread_mutex_unlock(&j->mu);
+	h->cp = j;
+	h->changed = 0; /* a write from now on makes the next one */
+}
+
+static void
+checkpoint_send(struct hub *h, struct cp_job *j)
 {
 	Ucr__CheckpointBody body = UCR__CHECKPOINT_BODY__INIT;
 	Ucr__Checkpoint cp = UCR__CHECKPOINT__INIT;
 	Ucr__Frame f = UCR__FRAME__INIT;
-	struct cp_ctx c;
-	uint8_t digest[32], sig[UCR_SIG_LEN], *buf = NULL;
+	struct cp_ctx *c = &j->c;
+	uint8_t sig[UCR_SIG_LEN], *buf = NULL;
 	size_t i, len;
 	int rc;
 
-	memset(&c, 0, sizeof(c));
-	if (ucr_store_foreach_head(h->d.store, cp_head, &c) != 0 ||
-	    ucr_store_view_digest(h->d.store, digest) != 0)
-		goto leave;
-	c.ptrs = calloc(c.n ? c.n : 1, sizeof(*c.ptrs));
-	if (c.ptrs == NULL)
-		goto leave;
-	for (i = 0; i < c.n; i++) {
-		c.heads[i].author.data = c.authors[i];
-		c.heads[i].author.len = 32;
-		c.heads[i].hash.data = c.hashes[i];
-		c.heads[i].hash.len = 32;
-		c.ptrs[i] = &c.heads[i];
+	c->ptrs = calloc(c->n ? c->n : 1, sizeof(*c->ptrs));
+	if (c->ptrs == NULL)
+		goto fail;
+	for (i = 0; i < c->n; i++) {
+		c->heads[i].author.data = c->authors[i];
+		c->heads[i].author.len = 32;
+		c->heads[i].hash.data = c->hashes[i];
+		c->heads[i].hash.len = 32;
+		c->ptrs[i] = &c->heads[i];
 	}
 	body.hub.data = h->d.key->pk;
 	body.hub.len = 32;
-	body.time = ucr_checkpoint_time(h->d.store); /* monotonic */
-	body.heads = c.ptrs;
-	body.n_heads = c.n;
-	body.view_digest.data = digest;
+	body.time = j->time;
+	body.heads = c->ptrs;
+	body.n_heads = c->n;
+	body.view_digest.data = j->digest;
 	body.view_digest.len = 32;
 	len = ucr__checkpoint_body__get_packed_size(&body);
 	if ((buf = malloc(len)) == NULL)
-		goto leave;
+		goto fail;
 	len = ucr__checkpoint_body__pack(&body, buf);
 	ucr_sig_sign(sig, h->d.key, h->d.cfg->region, "checkpoint", buf, len);
 	if ((rc = ucr_checkpoint_store(h->d.store, buf, len, sig,
 		 sizeof(sig))) != 0) {
 		log_warnx("checkpoint not stored, not sent: %s",
 		    ucr_strerror(rc));
-		goto leave;
+		goto fail;
 	}
 	cp.body.data = buf;
 	cp.body.len = len;
@@ -1909,13 +2057,52 @@ checkpoint(struct hub *h)
 	for (i = 0; i < h->npeers; i++)
 		if (h->peers[i].hello)
 			send_to(h, &h->peers[i], &f);
-	h->changed = 0;
+	h->checkpoints++;
+	goto leave;
+fail:
+	h->changed = 1; /* the next interval tries again */
 leave:
 	free(buf);
-	free(c.ptrs);
-	free(c.heads);
-	free(c.hashes);
-	free(c.authors);
+	free(c->ptrs);
+	c->ptrs = NULL;
+}
+
+int
+peer_checkpoint_fd(struct hub *h)
+{
+	return h->cp_fd[0];
+}
+
+void
+peer_checkpoint_done(struct hub *h)
+{
+	struct cp_job *j;
+
+	if (h->cp == NULL)
+		return;
+	j = cp_join(h);
+	h->checkpoint_ms = hub_now_ms() - j->started;
+	if (j->rc == 0) {
+		log_debug("checkpoint: %zu logs read in %lld ms", j->c.n,
+		    (long long)h->checkpoint_ms);
+		checkpoint_send(h, j);
+	} else {
+		log_warnx("checkpoint not made: %s", ucr_strerror(j->rc));
+		h->changed = 1;
+	}
+	cp_job_free(j);
+}
+
+void
+peer_checkpoint_wait(void *arg)
+{
+	struct hub *h = arg;
+
+	if (h->cp == NULL)
+		return;
+	atomic_store(&h->cp->stop, 1);
+	cp_job_free(cp_join(h));
+	h->changed = 1; /* its snapshot is dropped: make it again */
 }
 
 /* ---------------------------------------------------------------- timers */
@@ -1981,8 +2168,8 @@ peer_timer(struct hub *h)
 		h->relay_at = now + RELAY_RETRY_MS;
 	}
 	if (now >= h->checkpoint_at) {
-		if (h->changed)
-			checkpoint(h);
+		if (h->changed && h->cp == NULL)
+			checkpoint_start(h);
 		h->checkpoint_at = now + CHECKPOINT_MS;
 	}
 }
@@ -2132,11 +2319,14 @@ peer_query(const char *what, Ucr__Reply *rep, void *arg)
 		return;
 	}
 	if (strcmp(what, "hub") == 0) {
-		o = json_pack("{s:I, s:I, s:I, s:I, s:o}", "received",
-		    (json_int_t)h->rx, "refused", (json_int_t)h->refused_msgs,
-		    "admitted", (json_int_t)h->zap_ok, "denied",
-		    (json_int_t)h->zap_denied, "refusals",
-		    refusals_json(h->refusals));
+		o = json_pack("{s:I, s:I, s:I, s:I, s:o, s:I, s:b, s:I}",
+		    "received", (json_int_t)h->rx, "refused",
+		    (json_int_t)h->refused_msgs, "admitted",
+		    (json_int_t)h->zap_ok, "denied", (json_int_t)h->zap_denied,
+		    "refusals", refusals_json(h->refusals), "checkpoints",
+		    (json_int_t)h->checkpoints, "checkpoint_running",
+		    h->cp != NULL, "checkpoint_ms",
+		    (json_int_t)h->checkpoint_ms);
 		rep->json = json_dumps(o, JSON_COMPACT);
 		json_decref(o);
 		return;
