@@ -633,9 +633,16 @@ link_sample(struct peer *p, const struct flight *fl, int64_t now)
 		rtt = 1;
 	dt = now - from < 1 ? 1 : (double)(now - from);
 	rate = (double)fl->bytes * 1000.0 / dt;
-	/* a lone batch measures latency more than rate: it may only raise a
-	 * rate measured before */
-	if (fl->busy || (p->rate > 0 && rate > p->rate))
+	/*
+	 * A lone batch measures latency more than rate: it may only raise
+	 * the rate, and it sets the first (a lower bound: its bytes over the
+	 * round trip). Without that first sample a link whose batches go
+	 * out one at a time (a batch cut at the author's signed seqs is
+	 * larger than the 2 * RELAY_BYTES_MIN in flight allowed before a
+	 * rate is known) never measures one: the batch size stays at the
+	 * floor and the relay at one batch per round trip.
+	 */
+	if (fl->busy || rate > p->rate)
 		p->rate = p->rate > 0 ? 0.75 * p->rate + 0.25 * rate : rate;
 	if (p->srtt == 0) {
 		p->srtt = rtt;
@@ -986,6 +993,7 @@ struct relay_ctx {
 	struct hub *h;
 	struct peer *p;
 	int sent;
+	int max; /* batches to send at most (0: as the window allows) */
 };
 
 /*
@@ -1067,6 +1075,8 @@ relay_log(const struct ucr_head *head, void *arg)
 		return 0;
 	while (hd->sent < relay_end(hd, head) && relay_room(p) &&
 	    !(hd->pace_count && hd->inflight > 0)) {
+		if (rc->max > 0 && rc->sent >= rc->max)
+			return 1;
 		struct flight *fl;
 		uint64_t first, last;
 		size_t bytes;
@@ -1099,9 +1109,9 @@ relay_log(const struct ucr_head *head, void *arg)
 }
 
 static void
-relay_pump(struct hub *h, struct peer *p)
+relay_pump_max(struct hub *h, struct peer *p, int max)
 {
-	struct relay_ctx rc = {h, p, 0};
+	struct relay_ctx rc = {h, p, 0, max};
 	struct ucr_head head;
 	uint64_t epoch;
 
@@ -1117,6 +1127,12 @@ relay_pump(struct hub *h, struct peer *p)
 	    relay_log(&head, &rc) != 0)
 		return;
 	ucr_store_foreach_head(h->d.store, relay_log, &rc);
+}
+
+static void
+relay_pump(struct hub *h, struct peer *p)
+{
+	relay_pump_max(h, p, 0);
 }
 
 static void
@@ -1137,11 +1153,13 @@ relay_all(struct hub *h)
  * after a pass over the socket that brought no batch, which on an idle
  * region is the very next turn of the loop (peer_timeout() is 0 while
  * relay is due): no latency is added there. Under a steady stream of
- * batches relay is not starved: once it has waited RELAY_DEFER_MS it runs
- * after the pass, batches waiting or not, and fills every due peer's
- * window; the timer's retry once a second and a resend run at once.
- * The deferred relay also sends fewer, larger batches: what came in
- * meanwhile goes in one batch of the peer's size, not in one per group.
+ * batches relay is not starved, and takes a bounded share: once it has
+ * waited RELAY_DEFER_MS it sends one batch to every due peer after the
+ * pass, batches waiting or not, then waits again; the first pass without
+ * batches fills the windows. The timer's retry once a second and a
+ * resend run at once. The deferred relay also sends fewer, larger
+ * batches: what came in meanwhile goes in one batch of the peer's size,
+ * not in one per group.
  */
 static void
 relay_later(struct hub *h, struct peer *p)
@@ -1169,11 +1187,15 @@ relay_run(struct hub *h, int64_t now)
 	if (!h->relay_due ||
 	    (ingested && now - h->relay_since < RELAY_DEFER_MS))
 		return;
-	h->relay_due = 0;
+	/* batches still coming in: one batch each, and wait again */
+	if (ingested)
+		h->relay_since = now;
+	else
+		h->relay_due = 0;
 	for (i = 0; i < h->npeers; i++)
 		if (h->peers[i].due) {
-			h->peers[i].due = 0;
-			relay_pump(h, &h->peers[i]);
+			h->peers[i].due = ingested;
+			relay_pump_max(h, &h->peers[i], ingested ? 1 : 0);
 		}
 }
 
