@@ -183,7 +183,8 @@ struct loader {
 	size_t whylen;
 	void (*progress)(size_t, void *);
 	void *ctx;
-	json_t *doc; /* read from memory, not from file (borrowed) */
+	json_t *doc;      /* read from memory, not from file (borrowed) */
+	char *owner_copy; /* owner in the set's arena, every record's */
 };
 
 /* A field path's CSV column, learnt once per header. */
@@ -224,6 +225,121 @@ struct row {
 	char **adopt;            /* decision: full keys adopted */
 	size_t nadopt;
 };
+
+/*
+ * The memory of a set's records: they are made one after the other and
+ * freed all at once, so they are cut from large blocks rather than
+ * malloc'd field by field (import.h).
+ */
+struct import_arena {
+	struct arena_block *head;
+};
+
+struct arena_block {
+	struct arena_block *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+#define ARENA_BLOCK (256 << 10)
+
+/*
+ * n bytes of the set's arena at a multiple of align (a power of two, at
+ * most that of max_align_t); NULL if out of memory.
+ */
+static void *
+ar_bytes(struct import_set *s, size_t n, size_t align)
+{
+	struct import_arena *a = s->arena;
+	struct arena_block *b;
+	size_t at = 0, cap;
+
+	if (a == NULL) {
+		if ((a = calloc(1, sizeof(*a))) == NULL)
+			return NULL;
+		s->arena = a;
+	}
+	if ((b = a->head) != NULL)
+		at = (b->used + align - 1) & ~(align - 1);
+	if (b == NULL || at > b->cap || b->cap - at < n) {
+		cap = n > ARENA_BLOCK / 4 ? n : ARENA_BLOCK;
+		if ((b = malloc(sizeof(*b) + cap)) == NULL)
+			return NULL;
+		b->used = 0;
+		b->cap = cap;
+		at = 0;
+		if (cap == n && a->head != NULL) {
+			/* a large one: behind the block being filled */
+			b->next = a->head->next;
+			a->head->next = b;
+		} else {
+			b->next = a->head;
+			a->head = b;
+		}
+	}
+	b->used = at + n;
+	return (char *)b->data + at;
+}
+
+/* n bytes of the set's arena, aligned for any type. */
+static void *
+ar_alloc(struct import_set *s, size_t n)
+{
+	return ar_bytes(s, n, sizeof(max_align_t));
+}
+
+static void *
+ar_zalloc(struct import_set *s, size_t n)
+{
+	void *p;
+
+	if ((p = ar_alloc(s, n)) != NULL)
+		memset(p, 0, n);
+	return p;
+}
+
+static char *
+ar_strndup(struct import_set *s, const char *t, size_t len)
+{
+	char *p;
+
+	if ((p = ar_bytes(s, len + 1, 1)) != NULL) {
+		memcpy(p, t, len);
+		p[len] = '\0';
+	}
+	return p;
+}
+
+static char *
+ar_strdup(struct import_set *s, const char *t)
+{
+	return ar_strndup(s, t, strlen(t));
+}
+
+static void
+ar_free(struct import_arena *a)
+{
+	struct arena_block *b, *next;
+
+	if (a == NULL)
+		return;
+	for (b = a->head; b != NULL; b = next) {
+		next = b->next;
+		free(b);
+	}
+	free(a);
+}
+
+/* The records' owner: one text in the set's arena for all of them. */
+static char *
+owner_text(struct row *r)
+{
+	struct loader *ld = r->ld;
+
+	if (ld->owner_copy == NULL)
+		ld->owner_copy = ar_strdup(ld->out, ld->owner);
+	return ld->owner_copy;
+}
 
 /* The CSV column of a JSON path: see the field tables. */
 static const char *
@@ -406,7 +522,10 @@ peek_text(struct row *r, const char *path, int need, const char **out)
 	return 1;
 }
 
-/* Text: 1 and *out malloc'd, 0 if absent (an empty string is absent). */
+/*
+ * Text: 1 and *out in the set's arena, 0 if absent (an empty string is
+ * absent).
+ */
 static int
 get_text(struct row *r, const char *path, int need, char **out)
 {
@@ -415,7 +534,7 @@ get_text(struct row *r, const char *path, int need, char **out)
 
 	if ((rc = peek_text(r, path, need, &s)) <= 0)
 		return rc;
-	if ((*out = strdup(s)) == NULL)
+	if ((*out = ar_strdup(r->ld->out, s)) == NULL)
 		return nomem(r);
 	return 1;
 }
@@ -505,7 +624,7 @@ number_text(struct row *r, const char *path, json_t *j, const char *s,
 	return fail(r, UCR_EINVAL, path, "not a number");
 }
 
-/* A decimal: 1 and *out malloc'd, or 0 if absent. */
+/* A decimal: 1 and *out in the set's arena, or 0 if absent. */
 static int
 get_dec(struct row *r, const char *path, int need, Ucr__Decimal **out)
 {
@@ -519,15 +638,13 @@ get_dec(struct row *r, const char *path, int need, Ucr__Decimal **out)
 		return rc < 0 ? rc : absent(r, path, need);
 	if ((rc = number_text(r, path, j, s, text, sizeof(text))) != 0)
 		return rc;
-	if ((d = malloc(sizeof(*d))) == NULL)
+	if ((d = ar_alloc(r->ld->out, sizeof(*d))) == NULL)
 		return nomem(r);
-	if (ucr_decimal_parse(d, text) != 0) {
-		free(d);
+	if (ucr_decimal_parse(d, text) != 0)
 		return fail(r, UCR_EINVAL, path,
 		    "'%s' is not a decimal "
 		    "number%s",
 		    text, strchr(text, ',') ? " (write 4.5, not 4,5)" : "");
-	}
 	*out = d;
 	return 1;
 }
@@ -592,7 +709,7 @@ get_count(struct row *r, const char *path, uint32_t *out)
 	return rc;
 }
 
-/* A date YYYY-MM-DD into *out (malloc'd). */
+/* A date YYYY-MM-DD into *out (in the set's arena). */
 static int
 get_date(struct row *r, const char *path, int need, char **out)
 {
@@ -601,14 +718,11 @@ get_date(struct row *r, const char *path, int need, char **out)
 
 	if ((rc = get_text(r, path, need, &s)) <= 0)
 		return rc;
-	if (!ucr_date_valid(s)) {
-		rc = fail(r, UCR_EINVAL, path,
+	if (!ucr_date_valid(s))
+		return fail(r, UCR_EINVAL, path,
 		    "'%s' is not a date "
 		    "(YYYY-MM-DD, 1900-2100)",
 		    s);
-		free(s);
-		return rc;
-	}
 	*out = s;
 	return 1;
 }
@@ -793,6 +907,34 @@ municipality_ok(const char *s)
 	return ucr_municipality_known(s);
 }
 
+/*
+ * A list that is a record's field: get_list's, moved into the set's
+ * arena.
+ */
+static int
+get_field_list(struct row *r, const char *path, int need,
+    int (*ok)(const char *), const char *what, char ***out, size_t *n)
+{
+	char **v = NULL, **a;
+	size_t nv = 0, i;
+	int rc;
+
+	if ((rc = get_list(r, path, need, ok, what, &v, &nv)) <= 0)
+		return rc;
+	if ((a = ar_alloc(r->ld->out, nv * sizeof(*a))) == NULL)
+		goto oom;
+	for (i = 0; i < nv; i++)
+		if ((a[i] = ar_strdup(r->ld->out, v[i])) == NULL)
+			goto oom;
+	free_list(v, nv);
+	*out = a;
+	*n = nv;
+	return rc;
+oom:
+	free_list(v, nv);
+	return nomem(r);
+}
+
 /* A municipality code: 1 and *out, 0 if absent. */
 static int
 get_code(struct row *r, const char *path, int need, char **out)
@@ -802,12 +944,9 @@ get_code(struct row *r, const char *path, int need, char **out)
 
 	if ((rc = get_text(r, path, need, &s)) <= 0)
 		return rc;
-	if (!municipality_ok(s)) {
-		rc = fail(r, UCR_EINVAL, path, "unknown municipality code '%s'",
-		    s);
-		free(s);
-		return rc;
-	}
+	if (!municipality_ok(s))
+		return fail(r, UCR_EINVAL, path,
+		    "unknown municipality code '%s'", s);
 	*out = s;
 	return 1;
 }
@@ -821,14 +960,11 @@ get_ident(struct row *r, const char *path, int need, char **out)
 
 	if ((rc = get_text(r, path, need, &s)) <= 0)
 		return rc;
-	if (!id_ok(s)) {
-		rc = fail(r, UCR_EINVAL, path,
+	if (!id_ok(s))
+		return fail(r, UCR_EINVAL, path,
 		    "'%s' is not an id (1-64 of "
 		    "A-Z a-z 0-9 . _ -)",
 		    s);
-		free(s);
-		return rc;
-	}
 	*out = s;
 	return 1;
 }
@@ -836,17 +972,17 @@ get_ident(struct row *r, const char *path, int need, char **out)
 /* ------------------------------------------------------------ builders */
 
 /*
- * Each builder hangs its body on rec first, so that freeing rec frees
- * whatever was filled in when a later field fails.
+ * A record and all its parts are cut from the set's arena (ar_alloc):
+ * what a failed row leaves there is freed with the set.
  */
-#define NEW_BODY(rec, member, type, init, bcase)        \
-	do {                                            \
-		type *b_;                               \
-		if ((b_ = malloc(sizeof(*b_))) == NULL) \
-			return nomem(r);                \
-		init(b_);                               \
-		(rec)->body_case = (bcase);             \
-		(rec)->member = b_;                     \
+#define NEW_BODY(rec, member, type, init, bcase)                      \
+	do {                                                          \
+		type *b_;                                             \
+		if ((b_ = ar_alloc(r->ld->out, sizeof(*b_))) == NULL) \
+			return nomem(r);                              \
+		init(b_);                                             \
+		(rec)->body_case = (bcase);                           \
+		(rec)->member = b_;                                   \
 	} while (0)
 
 #define TRY(expr)                      \
@@ -861,7 +997,7 @@ indicator_value(struct row *r, Ucr__IndicatorValue **out)
 	Ucr__IndicatorValue *iv;
 	int rc;
 
-	if ((iv = malloc(sizeof(*iv))) == NULL)
+	if ((iv = ar_alloc(r->ld->out, sizeof(*iv))) == NULL)
 		return nomem(r);
 	ucr__indicator_value__init(iv);
 	*out = iv;
@@ -891,7 +1027,7 @@ build_baseline(struct row *r, Ucr__Record *rec)
 		    "unknown Aalborg commitment "
 		    "'%s' (1.1 .. 10.5)",
 		    r->id);
-	if ((b->commitment = strdup(r->id)) == NULL)
+	if ((b->commitment = ar_strdup(r->ld->out, r->id)) == NULL)
 		return nomem(r);
 	TRY(get_text(r, "text", REQ, &b->text));
 	TRY(get_word(r, "trend", OPT, trend_words, &v));
@@ -912,7 +1048,8 @@ build_baseline(struct row *r, Ucr__Record *rec)
 		any |= rc;
 		if (!any)
 			return 0;
-		if ((b->indicators = malloc(sizeof(*b->indicators))) == NULL)
+		if ((b->indicators = ar_alloc(r->ld->out,
+			 sizeof(*b->indicators))) == NULL)
 			return nomem(r);
 		b->n_indicators = 1;
 		b->indicators[0] = NULL;
@@ -925,7 +1062,8 @@ build_baseline(struct row *r, Ucr__Record *rec)
 		return fail(r, UCR_EINVAL, "indicators", "not an array");
 	if (json_array_size(a) == 0)
 		return 0;
-	b->indicators = calloc(json_array_size(a), sizeof(*b->indicators));
+	b->indicators =
+	    ar_zalloc(r->ld->out, json_array_size(a) * sizeof(*b->indicators));
 	if (b->indicators == NULL)
 		return nomem(r);
 	json_array_foreach(a, i, el)
@@ -970,10 +1108,10 @@ build_target(struct row *r, Ucr__Record *rec)
 	    UCR__RECORD__BODY_TARGET);
 	t = rec->target;
 	TRY(get_text(r, "title", REQ, &t->title));
-	TRY(get_list(r, "commitments", REQ, commitment_ok,
+	TRY(get_field_list(r, "commitments", REQ, commitment_ok,
 	    N_("unknown Aalborg commitment"), &t->commitments,
 	    &t->n_commitments));
-	TRY(get_list(r, "priorities", REQ, ucr_priority_valid,
+	TRY(get_field_list(r, "priorities", REQ, ucr_priority_valid,
 	    N_("unknown priority (P1..P5)"), &t->priorities, &t->n_priorities));
 	TRY(get_ident(r, "indicator", OPT, &t->indicator));
 	TRY(value_year(r, "baseline.value", "baseline.year", &t->baseline_value,
@@ -1026,7 +1164,7 @@ build_measure(struct row *r, Ucr__Record *rec)
 	else if (status >= 0)
 		m->status = status;
 	TRY(get_code(r, "area", OPT, &m->area));
-	if (rc == 0 && (m->area = strdup(r->ld->owner)) == NULL)
+	if (rc == 0 && (m->area = owner_text(r)) == NULL)
 		return nomem(r);
 	return 0;
 }
@@ -1043,11 +1181,11 @@ build_project(struct row *r, Ucr__Record *rec)
 	p = rec->project;
 	TRY(get_text(r, "title", REQ, &p->title));
 	TRY(get_code(r, "lead", r->ld->region, &p->lead));
-	if (rc == 0 && (p->lead = strdup(r->ld->owner)) == NULL)
+	if (rc == 0 && (p->lead = ar_strdup(r->ld->out, r->ld->owner)) == NULL)
 		return nomem(r);
-	TRY(get_list(r, "partners", OPT, municipality_ok,
+	TRY(get_field_list(r, "partners", OPT, municipality_ok,
 	    N_("unknown municipality code"), &p->partners, &p->n_partners));
-	TRY(get_list(r, "priorities", OPT, ucr_priority_valid,
+	TRY(get_field_list(r, "priorities", OPT, ucr_priority_valid,
 	    N_("unknown priority (P1..P5)"), &p->priorities, &p->n_priorities));
 	TRY(get_date(r, "start", OPT, &p->start));
 	TRY(get_date(r, "end", OPT, &p->end));
@@ -1078,10 +1216,10 @@ build_group(struct row *r, Ucr__Record *rec)
 	    UCR__RECORD__BODY_GROUP);
 	g = rec->group;
 	TRY(get_text(r, "name", REQ, &g->name));
-	TRY(get_list(r, "priorities", OPT, ucr_priority_valid,
+	TRY(get_field_list(r, "priorities", OPT, ucr_priority_valid,
 	    N_("unknown priority (P1..P5)"), &g->priorities, &g->n_priorities));
 	TRY(get_text(r, "theme", OPT, &g->theme));
-	TRY(get_list(r, "members", OPT, municipality_ok,
+	TRY(get_field_list(r, "members", OPT, municipality_ok,
 	    N_("unknown municipality code"), &g->members, &g->n_members));
 	TRY(get_date(r, "active_from", OPT, &g->active_from));
 	TRY(get_date(r, "active_to", OPT, &g->active_to));
@@ -1243,7 +1381,7 @@ build_priority(struct row *r, Ucr__Record *rec)
 		    "unknown priority '%s' "
 		    "(P1..P5)",
 		    r->id);
-	if ((rec->priority->id = strdup(r->id)) == NULL)
+	if ((rec->priority->id = ar_strdup(r->ld->out, r->id)) == NULL)
 		return nomem(r);
 	TRY(get_text(r, "title", REQ, &rec->priority->title));
 	return 0;
@@ -1264,7 +1402,7 @@ build_goal(struct row *r, Ucr__Record *rec)
 		    "unknown goal '%s' (A1 A2 A3 "
 		    "R1 R2 R3)",
 		    r->id);
-	if ((rec->goal->id = strdup(r->id)) == NULL)
+	if ((rec->goal->id = ar_strdup(r->ld->out, r->id)) == NULL)
 		return nomem(r);
 	TRY(get_text(r, "title", OPT, &rec->goal->title));
 	TRY(get_dec(r, "threshold", REQ, &rec->goal->threshold));
@@ -1460,7 +1598,7 @@ add_put(struct row *r, Ucr__Record *rec)
 	return 0;
 }
 
-/* Key, owner, validation, and into the set; frees rec on failure. */
+/* Key, owner, validation, and into the set. */
 static int
 finish_record(struct row *r, Ucr__Record *rec, const char *id)
 {
@@ -1472,8 +1610,8 @@ finish_record(struct row *r, Ucr__Record *rec, const char *id)
 		    "cannot make a record key of it");
 		goto leave;
 	}
-	if ((rec->key = strdup(key)) == NULL ||
-	    (rec->owner = strdup(r->ld->owner)) == NULL) {
+	if ((rec->key = ar_strdup(r->ld->out, key)) == NULL ||
+	    (rec->owner = owner_text(r)) == NULL) {
 		rc = nomem(r);
 		goto leave;
 	}
@@ -1481,10 +1619,8 @@ finish_record(struct row *r, Ucr__Record *rec, const char *id)
 		rc = refused(r, vwhy);
 		goto leave;
 	}
-	if ((rc = add_put(r, rec)) == 0)
-		return 0;
+	rc = add_put(r, rec);
 leave:
-	ucr__record__free_unpacked(rec, NULL);
 	return rc;
 }
 
@@ -1540,22 +1676,19 @@ do_row(struct row *r)
 			goto leave;
 		}
 	}
-	if ((rec = malloc(sizeof(*rec))) == NULL) {
+	if ((rec = ar_alloc(r->ld->out, sizeof(*rec))) == NULL) {
 		rc = nomem(r);
 		goto leave;
 	}
 	ucr__record__init(rec);
-	if ((rc = r->kind->build(r, rec)) != 0) {
-		ucr__record__free_unpacked(rec, NULL);
+	if ((rc = r->kind->build(r, rec)) != 0)
 		goto leave;
-	}
 	rc = finish_record(r, rec, r->id);
 leave:
 	free_list(r->adopt, r->nadopt);
 	r->adopt = NULL;
 	r->nadopt = 0;
-	free(r->id);
-	r->id = NULL;
+	r->id = NULL; /* in the set's arena */
 	return rc;
 }
 
@@ -1869,7 +2002,7 @@ load_csv(struct loader *ld)
 
 /* One gender's value of a Kolada row: a measurement. */
 static int
-kolada_value(struct row *r, const char *kpi, const char *area, uint32_t year)
+kolada_value(struct row *r, char *kpi, char *area, uint32_t year)
 {
 	Ucr__Measurement *m;
 	Ucr__Record *rec;
@@ -1877,21 +2010,16 @@ kolada_value(struct row *r, const char *kpi, const char *area, uint32_t year)
 	json_t *j;
 	int rc, v;
 
-	if ((rec = malloc(sizeof(*rec))) == NULL)
+	if ((rec = ar_alloc(r->ld->out, sizeof(*rec))) == NULL ||
+	    (m = ar_alloc(r->ld->out, sizeof(*m))) == NULL)
 		return nomem(r);
 	ucr__record__init(rec);
-	if ((m = malloc(sizeof(*m))) == NULL) {
-		free(rec);
-		return nomem(r);
-	}
 	ucr__measurement__init(m);
 	rec->body_case = UCR__RECORD__BODY_MEASUREMENT;
 	rec->measurement = m;
-	if ((m->indicator = strdup(kpi)) == NULL ||
-	    (m->area = strdup(area)) == NULL) {
-		rc = nomem(r);
-		goto leave;
-	}
+	/* the row's texts, in the set's arena: its values share them */
+	m->indicator = kpi;
+	m->area = area;
 	m->year = year;
 	if ((rc = get_word(r, "gender", REQ, gender_words, &v)) < 0)
 		goto leave;
@@ -1905,7 +2033,6 @@ kolada_value(struct row *r, const char *kpi, const char *area, uint32_t year)
 		goto leave;
 	return finish_record(r, rec, NULL);
 leave:
-	ucr__record__free_unpacked(rec, NULL);
 	return rc;
 }
 
@@ -1959,8 +2086,6 @@ kolada_row(struct row *r)
 			break;
 	}
 leave:
-	free(kpi);
-	free(area);
 	return rc;
 }
 
@@ -2216,11 +2341,13 @@ import_free(struct import_set *s)
 	for (i = 0; i < s->n; i++) {
 		struct ucr_put *p = &s->puts[i];
 
-		ucr__record__free_unpacked(p->record, NULL);
+		if (s->arena == NULL)
+			ucr__record__free_unpacked(p->record, NULL);
 		for (j = 0; j < p->nadopt; j++)
 			free((void *)p->adopt_keys[j]);
 		free((void *)p->adopt_keys);
 	}
+	ar_free(s->arena);
 	free(s->puts);
 	free(s->row);
 	memset(s, 0, sizeof(*s));

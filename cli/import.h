@@ -18,16 +18,20 @@
 
 /*
  * The records of one file, ready to put. The set owns everything it
- * points to: each puts[i].record (malloc'd protobuf-c tree), the
- * adopt_keys arrays and their strings. import_free() releases it all.
+ * points to: the records (protobuf-c trees; from import_load they are
+ * cut from the set's arena and never freed one by one, a set filled by
+ * hand with arena NULL holds malloc'd trees), the adopt_keys arrays and
+ * their strings. import_free() releases it all.
  */
+struct import_arena;
 struct import_set {
 	struct ucr_put *puts; /* mode UCR_PUT_UPSERT; decisions last */
 	size_t n;
-	size_t rows;          /* data rows read (comments not counted) */
-	size_t skipped_other; /* Kolada rows of other municipalities */
-	size_t *row;          /* file row of puts[i], for messages */
-	size_t cap;           /* allocated length of puts and row */
+	size_t rows;                /* data rows read (comments not counted) */
+	size_t skipped_other;       /* Kolada rows of other municipalities */
+	size_t *row;                /* file row of puts[i], for messages */
+	size_t cap;                 /* allocated length of puts and row */
+	struct import_arena *arena; /* the records' memory, or NULL */
 };
 
 /*
