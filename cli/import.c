@@ -762,6 +762,15 @@ get_date(struct row *r, const char *path, int need, char **out)
 static int
 lookup(const struct word *w, const char *s, int *out)
 {
+	const struct word *e;
+
+	/* The words of a table differ in more than case: a word written
+	   as in the table is the one strcasecmp would find. */
+	for (e = w; e->w != NULL; e++)
+		if (e->w[0] == s[0] && strcmp(e->w, s) == 0) {
+			*out = e->v;
+			return 0;
+		}
 	for (; w->w != NULL; w++)
 		if (strcasecmp(w->w, s) == 0) {
 			*out = w->v;
@@ -2173,54 +2182,72 @@ keyref_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
+/* A slot of the set below: 0 free, else 1 + the index of its key. */
 struct keyslot {
-	const char *key; /* NULL: free */
-	size_t hash;
+	uint32_t hash;
+	uint32_t at;
 };
 
 /* FNV-1a */
-static size_t
+static uint32_t
 key_hash(const char *s)
 {
-	uint64_t h = 14695981039346656037ULL;
+	uint32_t h = 2166136261U;
 
 	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (size_t)h;
+		h = (h ^ (unsigned char)*s) * 16777619U;
+	return h;
 }
 
 /*
- * Is a key given twice in refs? 1, 0, or -1 if out of memory. One pass
- * over a hash set at most half full: O(n), where the sort below costs
- * O(n log n) string compares, so an import without duplicates (all of
- * them, nearly) pays only this.
+ * Is a key given twice among n, key(i, ctx) the i-th? 1, 0, or -1 if
+ * out of memory. One pass over a hash set at most half full: O(n), where
+ * the sort below costs O(n log n) string compares, so an import without
+ * duplicates (all of them, nearly) pays only this.
  */
 static int
-any_twice(const struct keyref *refs, size_t n)
+any_twice(size_t n, const char *(*key)(size_t, const void *), const void *ctx)
 {
 	struct keyslot *set;
-	size_t cap = 16, i, h, at;
+	size_t cap = 16, i, at;
+	uint32_t h;
+	const char *k;
 	int rc = 0;
 
+	if (n >= UINT32_MAX / 2)
+		return 1; /* let the sort tell */
 	while (cap < 2 * n)
 		cap *= 2;
 	if ((set = calloc(cap, sizeof(*set))) == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
-		h = key_hash(refs[i].key);
-		for (at = h & (cap - 1); set[at].key != NULL;
+		k = key(i, ctx);
+		h = key_hash(k);
+		for (at = h & (cap - 1); set[at].at != 0;
 		     at = (at + 1) & (cap - 1))
 			if (set[at].hash == h &&
-			    strcmp(set[at].key, refs[i].key) == 0) {
+			    strcmp(key(set[at].at - 1, ctx), k) == 0) {
 				rc = 1;
 				goto leave;
 			}
-		set[at].key = refs[i].key;
+		set[at].at = (uint32_t)i + 1;
 		set[at].hash = h;
 	}
 leave:
 	free(set);
 	return rc;
+}
+
+static const char *
+ref_key(size_t i, const void *ctx)
+{
+	return ((const struct keyref *)ctx)[i].key;
+}
+
+static const char *
+put_key(size_t i, const void *ctx)
+{
+	return ((const struct ucr_put *)ctx)[i].record->key;
 }
 
 /*
@@ -2233,7 +2260,7 @@ dup_scan(struct keyref *refs, size_t n, char *why, size_t whylen)
 {
 	size_t i;
 
-	if (any_twice(refs, n) == 0)
+	if (any_twice(n, ref_key, refs) == 0)
 		return 0;
 	qsort(refs, n, sizeof(*refs), keyref_cmp);
 	for (i = 1; i < n; i++)
@@ -2260,32 +2287,42 @@ finish_set(struct loader *ld)
 	struct ucr_put *puts;
 	struct keyref *refs;
 	size_t *row, i, k = 0, pass;
-	int rc;
+	int rc, dec = 0, order = 1;
 
 	if (s->n == 0)
 		return 0;
-	puts = malloc(s->n * sizeof(*puts));
-	row = malloc(s->n * sizeof(*row));
-	refs = malloc(s->n * sizeof(*refs));
-	if (puts == NULL || row == NULL || refs == NULL) {
-		free(puts);
-		free(row);
-		free(refs);
-		say(ld, "%s: out of memory", ld->file);
-		return UCR_ENOMEM;
+	/* In order already when no other record follows a decision. */
+	for (i = 0; i < s->n && order; i++)
+		if (s->puts[i].record->body_case == UCR__RECORD__BODY_DECISION)
+			dec = 1;
+		else if (dec)
+			order = 0;
+	if (!order) {
+		puts = malloc(s->n * sizeof(*puts));
+		row = malloc(s->n * sizeof(*row));
+		if (puts == NULL || row == NULL) {
+			free(puts);
+			free(row);
+			goto oom;
+		}
+		for (pass = 0; pass < 2; pass++)
+			for (i = 0; i < s->n; i++)
+				if ((s->puts[i].record->body_case ==
+					UCR__RECORD__BODY_DECISION) ==
+				    (pass == 1)) {
+					puts[k] = s->puts[i];
+					row[k++] = s->row[i];
+				}
+		free(s->puts);
+		free(s->row);
+		s->puts = puts;
+		s->row = row;
+		s->cap = s->n;
 	}
-	for (pass = 0; pass < 2; pass++)
-		for (i = 0; i < s->n; i++)
-			if ((s->puts[i].record->body_case ==
-				UCR__RECORD__BODY_DECISION) == (pass == 1)) {
-				puts[k] = s->puts[i];
-				row[k++] = s->row[i];
-			}
-	free(s->puts);
-	free(s->row);
-	s->puts = puts;
-	s->row = row;
-	s->cap = s->n;
+	if (any_twice(s->n, put_key, s->puts) == 0)
+		return 0;
+	if ((refs = malloc(s->n * sizeof(*refs))) == NULL)
+		goto oom;
 	for (i = 0; i < s->n; i++) {
 		refs[i].key = s->puts[i].record->key;
 		refs[i].file = ld->file;
@@ -2295,6 +2332,9 @@ finish_set(struct loader *ld)
 	rc = dup_scan(refs, s->n, ld->why, ld->whylen);
 	free(refs);
 	return rc;
+oom:
+	say(ld, "%s: out of memory", ld->file);
+	return UCR_ENOMEM;
 }
 
 static int
