@@ -2320,6 +2320,11 @@ peers_cb(const struct ucr_rec *rec, void *arg)
 	    p && p->hello ? json_integer(p->revision) : json_null());
 	json_object_set_new(o, "held", json_string(p ? p->held : ""));
 	json_object_set_new(o, "paced", paced_json(p, now));
+	/* the link as the relay measured it (protocol.md 5.4) */
+	json_object_set_new(o, "relay_batch",
+	    json_integer(p ? (json_int_t)p->batch : 0));
+	json_object_set_new(o, "relay_rate",
+	    json_integer(p ? (json_int_t)p->rate : 0));
 	json_array_append_new(c->arr, o);
 	ucr__record__free_unpacked(r, NULL);
 	return 0;

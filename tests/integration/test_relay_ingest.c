@@ -200,3 +200,34 @@ Test(relay_ingest, idle_write_relayed_at_once)
 	cr_assert_lt(took[5], 200, "median %ld ms, worst %ld ms", took[5],
 	    took[9]);
 }
+
+/*
+ * One import relayed to a quiet node: the import's signed batches (64 KiB
+ * and up) are each larger than what may be in flight to a node before its
+ * rate is known (two batches of the 16 KiB floor), so each goes alone. The
+ * first ack must measure the link (its bytes over its round trip): else
+ * no rate is ever measured, the batch size stays at the floor and the
+ * relay at one batch per round trip.
+ */
+Test(relay_ingest, bulk_relay_measures_the_link)
+{
+	int all[] = {0, 1, -1}, i;
+	json_t *p;
+
+	region_init(0);
+	hub_start();
+	for (i = 0; i < 2; i++) {
+		node_new(codes[i], codes[i], -1);
+		enrol(codes[i], nodes[i].hex);
+	}
+	for (i = 0; i < 2; i++)
+		node_up(i);
+	write_many(&nodes[0], "B", 3000);
+	converge(1 + 2 + 3000, all);
+	p = hub_peer(nodes[1].hex);
+	cr_assert_gt(json_integer_value(json_object_get(p, "relay_rate")), 0,
+	    "%s", json_dumps(p, 0));
+	cr_assert_gt(json_integer_value(json_object_get(p, "relay_batch")),
+	    16384, "%s", json_dumps(p, 0));
+	json_decref(p);
+}
