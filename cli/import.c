@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <csv.h>
@@ -241,7 +242,13 @@ struct arena_block {
 	max_align_t data[];
 };
 
-#define ARENA_BLOCK (256 << 10)
+/* A block is mapped with its pages (one call rather than a fault per
+   page as it fills). */
+#ifndef MAP_POPULATE
+#define MAP_POPULATE 0
+#endif
+#define ARENA_FIRST (64 << 10)
+#define ARENA_BLOCK (2 << 20)
 
 /*
  * n bytes of the set's arena at a multiple of align (a power of two, at
@@ -262,8 +269,15 @@ ar_bytes(struct import_set *s, size_t n, size_t align)
 	if ((b = a->head) != NULL)
 		at = (b->used + align - 1) & ~(align - 1);
 	if (b == NULL || at > b->cap || b->cap - at < n) {
-		cap = n > ARENA_BLOCK / 4 ? n : ARENA_BLOCK;
-		if ((b = malloc(sizeof(*b) + cap)) == NULL)
+		/* 64 KiB, then each block twice the last, up to 2 MiB */
+		cap = a->head == NULL             ? ARENA_FIRST
+		    : a->head->cap >= ARENA_BLOCK ? ARENA_BLOCK
+						  : 2 * a->head->cap;
+		if (n > cap / 4)
+			cap = n;
+		b = mmap(NULL, sizeof(*b) + cap, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		if (b == MAP_FAILED)
 			return NULL;
 		b->used = 0;
 		b->cap = cap;
@@ -325,7 +339,7 @@ ar_free(struct import_arena *a)
 		return;
 	for (b = a->head; b != NULL; b = next) {
 		next = b->next;
-		free(b);
+		munmap(b, sizeof(*b) + b->cap);
 	}
 	free(a);
 }

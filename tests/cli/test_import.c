@@ -946,6 +946,61 @@ Test(import, duplicate_key_named_in_key_order)
 }
 
 /* Many rows without a duplicate pass; one at the end is found. */
+/*
+ * The records' arena: a first record with a list larger than a quarter
+ * of a block (a block of its own), then names of 1 to 256 bytes over
+ * many blocks, each record whole and apart from the others.
+ */
+Test(import, arena_long_and_short_texts)
+{
+	size_t nind = 2500, n = 4000, i, o = 0, cap;
+	char *doc, key[64];
+	Ucr__Record *r;
+
+	cap = 256 + nind * 96 + n * 400;
+	doc = malloc(cap);
+	cr_assert_not_null(doc);
+	o += (size_t)sprintf(doc + o,
+	    "[{\"kind\": \"baseline\", \"id\": \"1.1\", \"text\": \"t\", "
+	    "\"indicators\": [");
+	for (i = 0; i < nind; i++)
+		o += (size_t)sprintf(doc + o,
+		    "%s{\"indicator\": \"N%05zu\", \"value\": 1, \"year\": 2000}",
+		    i ? "," : "", i);
+	o += (size_t)sprintf(doc + o, "]}");
+	for (i = 0; i < n; i++) {
+		o += (size_t)sprintf(doc + o,
+		    ",\n{\"kind\": \"group\", \"id\": \"G%zu\", \"name\": \"",
+		    i);
+		memset(doc + o, 'a' + (int)(i % 26), 1 + (i * 7919) % 256);
+		o += 1 + (i * 7919) % 256;
+		o += (size_t)sprintf(doc + o, "\"}");
+	}
+	sprintf(doc + o, "]\n");
+	cr_assert_eq(load_text("arena.json", doc, "2403", 0), 0, "%s", why);
+	free(doc);
+	cr_assert_eq(set.n, n + 1);
+	r = find(&set, "2403/baseline/1.1");
+	cr_assert_not_null(r);
+	cr_assert_eq(r->baseline->n_indicators, nind);
+	for (i = 0; i < nind; i++) {
+		snprintf(key, sizeof(key), "N%05zu", i);
+		cr_assert_str_eq(r->baseline->indicators[i]->indicator, key);
+	}
+	for (i = 0; i < n; i++) {
+		size_t len = 1 + (i * 7919) % 256;
+
+		snprintf(key, sizeof(key), "2403/group/G%zu", i);
+		r = find(&set, key);
+		cr_assert_not_null(r, "%s", key);
+		cr_assert_eq(strlen(r->group->name), len, "%s", key);
+		cr_assert(r->group->name[0] == 'a' + (int)(i % 26) &&
+			r->group->name[len - 1] == 'a' + (int)(i % 26),
+		    "%s", key);
+		cr_assert_str_eq(r->owner, "2403");
+	}
+}
+
 Test(import, duplicate_key_after_many_rows)
 {
 	size_t n = 5000, i, o, len = 64 + n * 40;
