@@ -186,7 +186,13 @@ struct loader {
 	void *ctx;
 	json_t *doc;      /* read from memory, not from file (borrowed) */
 	char *owner_copy; /* owner in the set's arena, every record's */
+	uint32_t *khash;  /* the hash of each put's key, made with it */
+	size_t khcap;     /* allocated length of khash */
+	int decision;     /* a decision has been put ... */
+	int reorder;      /* ... and another record after it */
 };
+
+static uint32_t key_hash(const char *);
 
 /* A field path's CSV column, learnt once per header. */
 struct pathcol {
@@ -1641,6 +1647,21 @@ add_put(struct row *r, Ucr__Record *rec)
 		s->row = nr;
 		s->cap = cap;
 	}
+	if (s->n == r->ld->khcap) {
+		size_t cap = s->cap;
+		uint32_t *nh;
+
+		if ((nh = realloc(r->ld->khash, cap * sizeof(*nh))) == NULL)
+			return nomem(r);
+		r->ld->khash = nh;
+		r->ld->khcap = cap;
+	}
+	/* the key is at hand: its hash for the duplicate check */
+	r->ld->khash[s->n] = key_hash(rec->key);
+	if (rec->body_case == UCR__RECORD__BODY_DECISION)
+		r->ld->decision = 1;
+	else if (r->ld->decision)
+		r->ld->reorder = 1;
 	p = &s->puts[s->n];
 	memset(p, 0, sizeof(*p));
 	p->record = rec;
@@ -2214,13 +2235,15 @@ key_hash(const char *s)
 }
 
 /*
- * Is a key given twice among n, key(i, ctx) the i-th? 1, 0, or -1 if
+ * Is a key given twice among n, key(i, ctx) the i-th (and hash[i] its
+ * key_hash, or hash NULL to make them)? 1, 0, or -1 if
  * out of memory. One pass over a hash set at most half full: O(n), where
  * the sort below costs O(n log n) string compares, so an import without
  * duplicates (all of them, nearly) pays only this.
  */
 static int
-any_twice(size_t n, const char *(*key)(size_t, const void *), const void *ctx)
+any_twice(size_t n, const char *(*key)(size_t, const void *),
+    const uint32_t *hash, const void *ctx)
 {
 	struct keyslot *set;
 	size_t cap = 16, i, at;
@@ -2236,7 +2259,7 @@ any_twice(size_t n, const char *(*key)(size_t, const void *), const void *ctx)
 		return -1;
 	for (i = 0; i < n; i++) {
 		k = key(i, ctx);
-		h = key_hash(k);
+		h = hash != NULL ? hash[i] : key_hash(k);
 		for (at = h & (cap - 1); set[at].at != 0;
 		     at = (at + 1) & (cap - 1))
 			if (set[at].hash == h &&
@@ -2274,7 +2297,7 @@ dup_scan(struct keyref *refs, size_t n, char *why, size_t whylen)
 {
 	size_t i;
 
-	if (any_twice(n, ref_key, refs) == 0)
+	if (any_twice(n, ref_key, NULL, refs) == 0)
 		return 0;
 	qsort(refs, n, sizeof(*refs), keyref_cmp);
 	for (i = 1; i < n; i++)
@@ -2301,17 +2324,13 @@ finish_set(struct loader *ld)
 	struct ucr_put *puts;
 	struct keyref *refs;
 	size_t *row, i, k = 0, pass;
-	int rc, dec = 0, order = 1;
+	const uint32_t *hash = ld->khash;
+	int rc;
 
 	if (s->n == 0)
 		return 0;
-	/* In order already when no other record follows a decision. */
-	for (i = 0; i < s->n && order; i++)
-		if (s->puts[i].record->body_case == UCR__RECORD__BODY_DECISION)
-			dec = 1;
-		else if (dec)
-			order = 0;
-	if (!order) {
+	/* In order already unless a record followed a decision (add_put). */
+	if (ld->reorder) {
 		puts = malloc(s->n * sizeof(*puts));
 		row = malloc(s->n * sizeof(*row));
 		if (puts == NULL || row == NULL) {
@@ -2332,8 +2351,9 @@ finish_set(struct loader *ld)
 		s->puts = puts;
 		s->row = row;
 		s->cap = s->n;
+		hash = NULL; /* in the old order: made again */
 	}
-	if (any_twice(s->n, put_key, s->puts) == 0)
+	if (any_twice(s->n, put_key, hash, s->puts) == 0)
 		return 0;
 	if ((refs = malloc(s->n * sizeof(*refs))) == NULL)
 		goto oom;
@@ -2396,6 +2416,7 @@ load_any(struct import_set *out, const char *path, json_t *doc, int kolada,
 	}
 	if (rc == 0)
 		rc = finish_set(&ld);
+	free(ld.khash);
 	if (rc != 0)
 		import_free(out);
 	return rc;
