@@ -180,12 +180,16 @@ leave:
  * folder (STAGE_FILE, mode 0600), so that an import of any size holds one
  * buffer in memory, not the import. The commit reads the file back one
  * put at a time into one ucr_store_append_stream, one transaction. One
- * import at a time; one left idle for import_idle_s (IMPORT_IDLE_S) is
- * dropped by ucr_control_tick, or gives way to a new one. The file goes
- * with its import: at the commit, an abort, a refusal, the timeout, and at
- * the daemon's start (ucr_control_open: one left by a crash).
+ * import at a time; one left idle for import_idle_s (IMPORT_IDLE_S), or
+ * open for longer than import_max_s (IMPORT_MAX_S) however often its
+ * chunks come, is dropped by ucr_control_tick or at its next chunk, or
+ * gives way to a new one: a client that trickles chunks does not hold the
+ * one import, and its file, for ever. The file goes with its import: at
+ * the commit, an abort, a refusal, either timeout, and at the daemon's
+ * start (ucr_control_open: one left by a crash).
  */
 #define IMPORT_IDLE_S 60
+#define IMPORT_MAX_S 3600
 #define STAGE_FILE "import.stage"
 #define STAGE_BUF (1 << 20)                /* the write and read buffer */
 #define STAGE_RESERVE ((uint64_t)64 << 20) /* left free on the disk */
@@ -198,7 +202,8 @@ struct ucr_import_stage {
 	size_t len, cap; /* bytes in buf, its size */
 	size_t n;        /* puts staged */
 	uint64_t bytes;  /* in the file and buf */
-	time_t last;
+	time_t started;  /* when its first chunk came */
+	time_t last;     /* when its last chunk came */
 };
 
 static time_t
@@ -255,17 +260,42 @@ ucr_control_open(struct ucr_control *c)
 		    path);
 }
 
+/* Has the staged import run out of time: 0, or why (for the log). */
+static const char *
+stage_expired(const struct ucr_control *c, time_t now)
+{
+	time_t idle = c->import_idle_s ? c->import_idle_s : IMPORT_IDLE_S;
+	time_t max = c->import_max_s ? c->import_max_s : IMPORT_MAX_S;
+
+	if (now - c->import->last >= idle)
+		return "idle";
+	if (now - c->import->started >= max)
+		return "open too long";
+	return NULL;
+}
+
+/* Drop the staged import if it ran out of time; 1 if it did. */
+static int
+stage_expire(struct ucr_control *c)
+{
+	time_t now = mono_s();
+	const char *why;
+
+	if (c->import == NULL || (why = stage_expired(c, now)) == NULL)
+		return 0;
+	log_info("control: import %llu %s (%llds open, %llds since its last "
+		 "chunk) with %zu records staged: dropped",
+	    (unsigned long long)c->import->id, why,
+	    (long long)(now - c->import->started),
+	    (long long)(now - c->import->last), c->import->n);
+	stage_free(c);
+	return 1;
+}
+
 void
 ucr_control_tick(struct ucr_control *c)
 {
-	time_t idle = c->import_idle_s ? c->import_idle_s : IMPORT_IDLE_S;
-
-	if (c->import == NULL || mono_s() - c->import->last < idle)
-		return;
-	log_info("control: import %llu idle for %llds with %zu records "
-		 "staged: dropped",
-	    (unsigned long long)c->import->id, (long long)idle, c->import->n);
-	stage_free(c);
+	(void)stage_expire(c);
 }
 
 void
@@ -579,13 +609,14 @@ static void
 do_import(struct ucr_control *c, const ProtobufCBinaryData *id,
     const Ucr__ImportChunk *ch, Ucr__Reply *rep, char *msg, size_t msglen)
 {
-	struct ucr_import_stage *st = c->import;
-	time_t idle = c->import_idle_s ? c->import_idle_s : IMPORT_IDLE_S;
+	struct ucr_import_stage *st;
 	size_t i;
 	int rc;
 
+	(void)stage_expire(c); /* one out of time is gone, its chunk refused */
+	st = c->import;
 	if (ch->id == 0) { /* a new import */
-		if (st != NULL && mono_s() - st->last < idle) {
+		if (st != NULL) {
 			reply_error(rep, msg, msglen, UCR_EAGAIN,
 			    "another import is in progress; try again in a "
 			    "moment");
@@ -609,6 +640,7 @@ do_import(struct ucr_control *c, const ProtobufCBinaryData *id,
 		}
 		randombytes_buf(&st->id, sizeof(st->id));
 		st->id |= 1;
+		st->started = mono_s();
 	} else if (st == NULL || st->id != ch->id) {
 		reply_error(rep, msg, msglen, UCR_ENOTFOUND,
 		    "no import %llu in progress (timed out, or the daemon "

@@ -40,6 +40,7 @@ struct ucr_control {
 	uint64_t replayed;          /* retried writes answered from memory */
 	struct ucr_import_stage *import; /* a streamed import, or NULL */
 	unsigned import_idle_s; /* an idle import is dropped; 0: 60 s */
+	unsigned import_max_s;  /* one open longer is dropped; 0: 1 h */
 };
 
 /*

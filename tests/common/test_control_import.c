@@ -320,6 +320,54 @@ Test(control_import, idle_import_dropped_with_its_file)
 	cr_assert_eq(su_records(store), 11);
 }
 
+/* A client that keeps sending chunks does not hold the import for ever. */
+Test(control_import, import_open_too_long_dropped_with_its_file)
+{
+	Ucr__Reply *rep;
+	uint64_t id;
+	int i;
+
+	ctl.import_max_s = 3;
+	rep = chunk(0, 0, 100, -1, 0, 0);
+	cr_assert_eq(rep->code, 0, "%s", rep->message);
+	id = rep->import_id;
+	ucr__reply__free_unpacked(rep, NULL);
+	/* a chunk a second: never idle, but open for longer than 3 s */
+	for (i = 1; i <= 2; i++) {
+		sleep(1);
+		rep = chunk(id, 100 * i, 100 * i + 100, -1, 0, 0);
+		cr_assert_eq(rep->code, 0, "chunk %d: %s", i, rep->message);
+		ucr__reply__free_unpacked(rep, NULL);
+		ucr_control_tick(&ctl);
+		cr_assert_not_null(ctl.import, "dropped after %d s", i);
+	}
+	cr_assert(staged_file("node", NULL));
+	sleep(2);
+	/* its next chunk, even a commit, finds it gone, and so does a tick */
+	rep = chunk(id, 300, 400, -1, 1, 0);
+	cr_assert_eq(rep->code, UCR_ENOTFOUND, "%s", rep->message);
+	ucr__reply__free_unpacked(rep, NULL);
+	cr_assert_null(ctl.import);
+	cr_assert(!staged_file("node", NULL));
+	cr_assert_eq(su_records(store), 0, "nothing of it stored");
+	/* the tick alone drops one open too long */
+	rep = chunk(0, 0, 100, -1, 0, 0);
+	id = rep->import_id;
+	ucr__reply__free_unpacked(rep, NULL);
+	ucr_control_tick(&ctl);
+	cr_assert_not_null(ctl.import);
+	sleep(4);
+	ctl.import_idle_s = 60;
+	ucr_control_tick(&ctl);
+	cr_assert_null(ctl.import);
+	cr_assert(!staged_file("node", NULL));
+	/* and a new import is taken at once */
+	rep = chunk(0, 0, 10, -1, 1, 0);
+	cr_assert_eq(rep->code, 0, "%s", rep->message);
+	ucr__reply__free_unpacked(rep, NULL);
+	cr_assert_eq(su_records(store), 10);
+}
+
 Test(control_import, stale_staging_file_removed_at_start)
 {
 	char path[700];
