@@ -27,6 +27,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -2005,6 +2006,7 @@ static void
 checkpoint_start(struct hub *h)
 {
 	struct cp_job *j;
+	sigset_t all, old;
 	int rc;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL)
@@ -2017,7 +2019,12 @@ checkpoint_start(struct hub *h)
 	pthread_cond_init(&j->cv, NULL);
 	j->time = ucr_checkpoint_time(h->d.store); /* monotonic */
 	j->started = hub_now_ms();
-	if ((rc = pthread_create(&j->thread, NULL, cp_worker, j)) != 0) {
+	/* signals are the loop's: its zmq_poll must see them (EINTR) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&j->thread, NULL, cp_worker, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		log_warnx("checkpoint: cannot start its thread: %s",
 		    strerror(rc));
 		cp_job_free(j);
