@@ -55,10 +55,24 @@ forge(const struct ucr_key *k, uint64_t epoch, uint64_t seq,
 	b->signature.data = malloc(UCR_SIG_LEN);
 	ucr_hash(lasthash, b->entries[0].data, b->entries[0].len);
 	ucr_batch_sign(b, k, REGION, lasthash);
-	/* ucr_batch_free frees author.data: give it its own copy */
+	/* its own copy of the key: forged_free frees it */
 	b->author.data = malloc(UCR_PK_LEN);
 	memcpy(b->author.data, k->pk, UCR_PK_LEN);
 	return b;
+}
+
+/* A batch of forge's, built part by part (ucr_batch_free frees only a
+   batch of ucr_store_batch's, made in one allocation). */
+static void
+forged_free(Ucr__Batch *b)
+{
+	if (b == NULL)
+		return;
+	free(b->entries[0].data);
+	free(b->entries);
+	free(b->signature.data);
+	free(b->author.data);
+	free(b);
 }
 
 static const uint8_t zero[32];
@@ -69,7 +83,7 @@ apply(struct ucr_store *s, Ucr__Batch *b, char *why, size_t whylen)
 	size_t applied;
 	int rc = ucr_store_apply(s, b, &applied, why, whylen);
 
-	ucr_batch_free(b);
+	forged_free(b);
 	return rc;
 }
 
