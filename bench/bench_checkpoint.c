@@ -56,27 +56,6 @@ pct(double *v, int n, double p)
 	return n > 0 ? v[i] : 0;
 }
 
-/* One request and its reply; the reply (caller frees) or NULL. */
-static Ucr__Reply *
-ask(void *req, Ucr__Request *rq)
-{
-	uint8_t buf[4096];
-	size_t len = ucr__request__pack(rq, buf);
-	Ucr__Reply *rep;
-	zmq_msg_t m;
-
-	if (zmq_send(req, buf, len, 0) < 0)
-		return NULL;
-	zmq_msg_init(&m);
-	if (zmq_msg_recv(&m, req, 0) < 0) {
-		zmq_msg_close(&m);
-		return NULL;
-	}
-	rep = ucr__reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
-	zmq_msg_close(&m);
-	return rep;
-}
-
 /* The hub's counters; NULL if it does not answer. */
 static json_t *
 counters(void *req)
@@ -89,7 +68,7 @@ counters(void *req)
 	q.what = "hub";
 	rq.body_case = UCR__REQUEST__BODY_QUERY;
 	rq.query = &q;
-	if ((rep = ask(req, &rq)) == NULL)
+	if ((rep = bu_ask(req, &rq)) == NULL)
 		return NULL;
 	if (rep->code == 0 && rep->json)
 		j = json_loads(rep->json, 0, NULL);
@@ -103,40 +82,6 @@ counter(json_t *j, const char *name)
 	json_t *v = j ? json_object_get(j, name) : NULL;
 
 	return v ? (long long)json_integer_value(v) : -1;
-}
-
-/* One network record through the node's control socket (a REQ). */
-static int
-put_one(void *req, int i)
-{
-	Ucr__Request rq = UCR__REQUEST__INIT;
-	Ucr__Put put = UCR__PUT__INIT;
-	Ucr__Record r = UCR__RECORD__INIT;
-	Ucr__Network n = UCR__NETWORK__INIT;
-	Ucr__Reply *rep;
-	uint8_t id[16];
-	char key[64], name[64];
-	int rc;
-
-	snprintf(key, sizeof(key), "%s/network/C%d", codes[0], i);
-	snprintf(name, sizeof(name), "checkpoint probe %d", i);
-	r.key = key;
-	r.owner = (char *)codes[0];
-	r.body_case = UCR__RECORD__BODY_NETWORK;
-	r.network = &n;
-	n.name = name;
-	n.joined = "2009-01-01";
-	put.record = &r;
-	rq.body_case = UCR__REQUEST__BODY_PUT;
-	rq.put = &put;
-	randombytes_buf(id, sizeof(id));
-	rq.request_id.data = id;
-	rq.request_id.len = sizeof(id);
-	if ((rep = ask(req, &rq)) == NULL)
-		return -1;
-	rc = rep->code;
-	ucr__reply__free_unpacked(rep, NULL);
-	return rc;
 }
 
 int
@@ -231,7 +176,8 @@ main(int argc, char **argv)
 	t0 = next_put = bu_now_s();
 	while ((t = bu_now_s()) - t0 < dur && n < cap) {
 		if (t >= next_put) {
-			if (put_one(nodereq, puts++) != 0)
+			if (bu_put_one(nodereq, codes[0], "C",
+				"checkpoint probe", puts++, NULL) != 0)
 				fprintf(stderr,
 				    "bench_checkpoint: a write "
 				    "failed\n");

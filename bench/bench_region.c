@@ -48,6 +48,8 @@
 #define MAXN BU_MAXNODES
 #define CLI_RUNS 20 /* ucr --version, to time the CLI's start */
 
+static const char probe[] = "latency probe"; /* the single writes' names */
+
 static const char *const codes[MAXN] = {"2480", "2403", "2401", "2409", "2404",
     "2460", "2418", "2421"};
 
@@ -90,55 +92,6 @@ pct(double *v, int n, double p)
 	int i = (int)(p * (n - 1) + 0.5);
 
 	return v[i < n ? i : n - 1];
-}
-
-/* One network record through the control socket; the seq written. */
-static int
-put_one(void *req, int i, uint64_t *seq)
-{
-	Ucr__Request rq = UCR__REQUEST__INIT;
-	Ucr__Put put = UCR__PUT__INIT;
-	Ucr__Record r = UCR__RECORD__INIT;
-	Ucr__Network n = UCR__NETWORK__INIT;
-	Ucr__Reply *rep;
-	uint8_t id[16], buf[4096];
-	char key[64], name[64];
-	size_t len;
-	zmq_msg_t m;
-	int rc = -1;
-
-	snprintf(key, sizeof(key), "%s/network/L%d", codes[0], i);
-	snprintf(name, sizeof(name), "latency probe %d", i);
-	r.key = key;
-	r.owner = (char *)codes[0];
-	r.body_case = UCR__RECORD__BODY_NETWORK;
-	r.network = &n;
-	n.name = name;
-	n.joined = "2009-01-01";
-	put.record = &r;
-	rq.body_case = UCR__REQUEST__BODY_PUT;
-	rq.put = &put;
-	randombytes_buf(id, sizeof(id));
-	rq.request_id.data = id;
-	rq.request_id.len = sizeof(id);
-	len = ucr__request__pack(&rq, buf);
-	if (zmq_send(req, buf, len, 0) < 0)
-		return -1;
-	zmq_msg_init(&m);
-	if (zmq_msg_recv(&m, req, 0) < 0) {
-		zmq_msg_close(&m);
-		return -1;
-	}
-	rep = ucr__reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
-	zmq_msg_close(&m);
-	if (rep != NULL && rep->code == 0) {
-		*seq = rep->last_seq;
-		rc = 0;
-	} else if (rep != NULL)
-		fprintf(stderr, "bench_region: put: %s\n", rep->message);
-	if (rep)
-		ucr__reply__free_unpacked(rep, NULL);
-	return rc;
 }
 
 extern char **environ;
@@ -455,7 +408,7 @@ main(int argc, char **argv)
 
 		usleep(20000);
 		t = bu_now_s();
-		if (put_one(req, i, &seq) != 0)
+		if (bu_put_one(req, codes[0], "L", probe, i, &seq) != 0)
 			break;
 		l_rt[i] = bu_now_s() - t;
 		while (bu_now_s() - t < 5 && (th < 0 || to < 0)) {
@@ -502,7 +455,7 @@ main(int argc, char **argv)
 
 		usleep(20000);
 		t = bu_now_s();
-		if (put_one(req, lat + i, &seq) != 0)
+		if (bu_put_one(req, codes[0], "L", probe, lat + i, &seq) != 0)
 			break;
 		while (bu_now_s() - t < 5 && th < 0) {
 			if (ucr_store_head(shub, pk0, epoch0, &h) == 0 &&

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <sodium.h>
+#include <zmq.h>
 
 #include "benchutil.h"
 
@@ -80,6 +81,63 @@ spawn(const char *prog, const char *name)
 		_exit(127);
 	}
 	return pid;
+}
+
+Ucr__Reply *
+bu_ask(void *req, const Ucr__Request *rq)
+{
+	uint8_t buf[4096];
+	size_t len = ucr__request__pack(rq, buf);
+	Ucr__Reply *rep;
+	zmq_msg_t m;
+
+	if (zmq_send(req, buf, len, 0) < 0)
+		return NULL;
+	zmq_msg_init(&m);
+	if (zmq_msg_recv(&m, req, 0) < 0) {
+		zmq_msg_close(&m);
+		return NULL;
+	}
+	rep = ucr__reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+	zmq_msg_close(&m);
+	return rep;
+}
+
+int
+bu_put_one(void *req, const char *code, const char *prefix, const char *label,
+    int i, uint64_t *seq)
+{
+	Ucr__Request rq = UCR__REQUEST__INIT;
+	Ucr__Put put = UCR__PUT__INIT;
+	Ucr__Record r = UCR__RECORD__INIT;
+	Ucr__Network n = UCR__NETWORK__INIT;
+	Ucr__Reply *rep;
+	uint8_t id[16];
+	char key[64], name[64];
+	int rc;
+
+	snprintf(key, sizeof(key), "%s/network/%s%d", code, prefix, i);
+	snprintf(name, sizeof(name), "%s %d", label, i);
+	r.key = key;
+	r.owner = (char *)code;
+	r.body_case = UCR__RECORD__BODY_NETWORK;
+	r.network = &n;
+	n.name = name;
+	n.joined = "2009-01-01";
+	put.record = &r;
+	rq.body_case = UCR__REQUEST__BODY_PUT;
+	rq.put = &put;
+	randombytes_buf(id, sizeof(id));
+	rq.request_id.data = id;
+	rq.request_id.len = sizeof(id);
+	if ((rep = bu_ask(req, &rq)) == NULL)
+		return -1;
+	if ((rc = rep->code) == 0 && seq != NULL)
+		*seq = rep->last_seq;
+	else if (rc != 0)
+		fprintf(stderr, "put %s: %s\n", key, rep->message);
+	ucr__reply__free_unpacked(rep, NULL);
+	return rc;
 }
 
 int

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ucr.pb-c.h"
+
 #define BU_MAXNODES 8
 
 struct bu_region {
@@ -35,6 +37,21 @@ int bu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int bu_region_start(struct bu_region *r, int nodes, const char *const *codes,
     int port, const char *map_size);
 void bu_region_stop(struct bu_region *r);
+
+/*
+ * One request on a REQ socket and its reply (caller frees it with
+ * ucr__reply__free_unpacked), or NULL if it could not be sent or read.
+ */
+Ucr__Reply *bu_ask(void *req, const Ucr__Request *rq);
+
+/*
+ * Write the network record CODE/network/PREFIX<i>, named "LABEL <i>", as
+ * one Put on a node's control socket (a REQ): 0 and *seq the seq written
+ * (seq may be NULL), the refusal's code (its message on stderr), or -1
+ * with no answer.
+ */
+int bu_put_one(void *req, const char *code, const char *prefix,
+    const char *label, int i, uint64_t *seq);
 
 /* VmRSS, VmHWM and Private_Dirty of a process, KiB (-1 if unknown). */
 void bu_mem_kib(pid_t pid, long *rss, long *hwm, long *dirty);

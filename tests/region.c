@@ -972,6 +972,21 @@ expect_usable(struct client *c, const char *after)
 	return seq;
 }
 
+/* The network record owner/network/id, in r and n; key and name its text. */
+static void
+network_record(Ucr__Record *r, Ucr__Network *n, char key[128], char name[128],
+    const char *owner, const char *id)
+{
+	snprintf(key, 128, "%s/network/%s", owner, id);
+	snprintf(name, 128, "Network %s", id);
+	r->key = key;
+	r->owner = (char *)owner;
+	r->body_case = UCR__RECORD__BODY_NETWORK;
+	r->network = n;
+	n->name = name;
+	n->joined = "2009-05-01";
+}
+
 /* A network record owner/network/id (encoded; caller frees). */
 void
 network_bytes(uint8_t **out, size_t *len, const char *owner, const char *id)
@@ -980,15 +995,29 @@ network_bytes(uint8_t **out, size_t *len, const char *owner, const char *id)
 	Ucr__Network n = UCR__NETWORK__INIT;
 	char key[128], name[128];
 
-	snprintf(key, sizeof(key), "%s/network/%s", owner, id);
-	snprintf(name, sizeof(name), "Network %s", id);
-	r.key = key;
-	r.owner = (char *)owner;
-	r.body_case = UCR__RECORD__BODY_NETWORK;
-	r.network = &n;
-	n.name = name;
-	n.joined = "2009-05-01";
+	network_record(&r, &n, key, name, owner, id);
 	cr_assert_eq(ucr_record_encode(out, len, &r), 0);
+}
+
+size_t
+network_put(uint8_t *buf, size_t cap, const char *owner, const char *id)
+{
+	Ucr__Request rq = UCR__REQUEST__INIT;
+	Ucr__Put p = UCR__PUT__INIT;
+	Ucr__Record r = UCR__RECORD__INIT;
+	Ucr__Network n = UCR__NETWORK__INIT;
+	char key[128], name[128];
+	uint8_t rid[16];
+
+	network_record(&r, &n, key, name, owner, id);
+	p.record = &r;
+	rq.body_case = UCR__REQUEST__BODY_PUT;
+	rq.put = &p;
+	randombytes_buf(rid, sizeof(rid));
+	rq.request_id.data = rid;
+	rq.request_id.len = sizeof(rid);
+	cr_assert_leq(ucr__request__get_packed_size(&rq), cap);
+	return ucr__request__pack(&rq, buf);
 }
 
 /* A roster record enrolling pk as code, owned by owner. */

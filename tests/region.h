@@ -201,6 +201,11 @@ uint64_t expect_usable(struct client *c, const char *after);
 /* A network record owner/network/id (encoded; caller frees). */
 void network_bytes(uint8_t **out, size_t *len, const char *owner,
     const char *id);
+/*
+ * A Put of the same record with a random request id, as ucr sends it to a
+ * node's control socket, packed into buf; its length.
+ */
+size_t network_put(uint8_t *buf, size_t cap, const char *owner, const char *id);
 /* A roster record enrolling pk as code, owned by owner. */
 void roster_bytes(uint8_t **out, size_t *len, const char *owner,
     const uint8_t *pk, const char *code);

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
 #include <zmq.h>
 
 #include "region.h"
@@ -46,36 +45,16 @@ freeze(struct site *s, int on)
 static uint64_t
 put(struct site *n, const char *owner, const char *id, int kill9, long *ms)
 {
-	Ucr__Request rq = UCR__REQUEST__INIT;
-	Ucr__Put p = UCR__PUT__INIT;
-	Ucr__Record r = UCR__RECORD__INIT;
-	Ucr__Network net = UCR__NETWORK__INIT;
 	Ucr__Reply *rep;
 	void *ctx = zmq_ctx_new(), *sock = zmq_socket(ctx, ZMQ_REQ);
 	zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
-	uint8_t rid[16], buf[1024];
-	char key[128], name[128];
+	uint8_t buf[1024];
 	zmq_msg_t m;
 	uint64_t seq;
 	int zero = 0, got;
 	long t0;
-	size_t len;
+	size_t len = network_put(buf, sizeof(buf), owner, id);
 
-	snprintf(key, sizeof(key), "%s/network/%s", owner, id);
-	snprintf(name, sizeof(name), "Network %s", id);
-	r.key = key;
-	r.owner = (char *)owner;
-	r.body_case = UCR__RECORD__BODY_NETWORK;
-	r.network = &net;
-	net.name = name;
-	net.joined = "2009-01-01";
-	p.record = &r;
-	rq.body_case = UCR__REQUEST__BODY_PUT;
-	rq.put = &p;
-	randombytes_buf(rid, sizeof(rid));
-	rq.request_id.data = rid;
-	rq.request_id.len = sizeof(rid);
-	len = ucr__request__pack(&rq, buf);
 	zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof(zero));
 	cr_assert_eq(zmq_connect(sock, n->ctl), 0);
 	t0 = now_ms();
@@ -88,11 +67,11 @@ put(struct site *n, const char *owner, const char *id, int kill9, long *ms)
 			kill(n->pid, SIGKILL); /* nothing in between */
 	}
 	*ms = now_ms() - t0;
-	cr_assert_eq(got, 1, "%s: no answer within 5 s\n%s", key, tail(n));
+	cr_assert_eq(got, 1, "%s: no answer within 5 s\n%s", id, tail(n));
 	rep = ucr__reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
 	zmq_msg_close(&m);
 	cr_assert_not_null(rep);
-	cr_assert_eq(rep->code, 0, "%s: refused: %s", key, rep->message);
+	cr_assert_eq(rep->code, 0, "%s: refused: %s", id, rep->message);
 	seq = rep->last_seq;
 	ucr__reply__free_unpacked(rep, NULL);
 	zmq_close(sock);
