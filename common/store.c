@@ -2753,21 +2753,44 @@ ucr_store_get(struct ucr_store *s, const char *key,
 	return rc;
 }
 
-int
-ucr_store_foreach_record(struct ucr_store *s, const char *prefix,
+/*
+ * The record under the cursor at k, v, in out; its key copied into keybuf
+ * (valid while keybuf is). UCR_ECORRUPT if the key is too long or the
+ * value does not parse.
+ */
+static int
+rec_cur(const MDB_val *k, MDB_val *v, char keybuf[512], struct ucr_rec *out)
+{
+	struct recval r;
+
+	if (k->mv_size >= 512 || rec_parse(v, &r) != 0)
+		return UCR_ECORRUPT;
+	memcpy(keybuf, k->mv_data, k->mv_size);
+	keybuf[k->mv_size] = '\0';
+	rec_out(out, keybuf, &r);
+	return 0;
+}
+
+/*
+ * Each current record whose key starts with prefix ("" or NULL: all), in
+ * key order, as txn sees them: cb(rec, ctx), the walk ending at cb's first
+ * non-zero return, which it returns. The one record walk of
+ * ucr_store_foreach_record, ucr_store_view_digest and ucr_store_snapshot,
+ * so that the snapshot's digest is the view digest by construction.
+ */
+static int
+rec_walk(MDB_txn *txn, struct ucr_store *s, const char *prefix,
     int (*cb)(const struct ucr_rec *, void *), void *ctx)
 {
-	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val k, v;
-	struct recval r;
 	struct ucr_rec out;
 	char keybuf[512];
 	size_t plen = prefix ? strlen(prefix) : 0;
 	int rc, op;
 
-	if ((rc = read_cursor(s, s->records, &txn, &c)) != 0)
-		return rc;
+	if ((rc = mdb_cursor_open(txn, s->records, &c)) != 0)
+		return mdb_err(rc);
 	k.mv_data = (void *)prefix;
 	k.mv_size = plen;
 	op = plen ? MDB_SET_RANGE : MDB_FIRST;
@@ -2775,19 +2798,26 @@ ucr_store_foreach_record(struct ucr_store *s, const char *prefix,
 		op = MDB_NEXT;
 		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
 			break;
-		if (k.mv_size >= sizeof(keybuf) || rec_parse(&v, &r) != 0) {
-			rc = UCR_ECORRUPT;
-			goto leave;
-		}
-		memcpy(keybuf, k.mv_data, k.mv_size);
-		keybuf[k.mv_size] = '\0';
-		rec_out(&out, keybuf, &r);
-		if ((rc = cb(&out, ctx)) != 0)
+		if ((rc = rec_cur(&k, &v, keybuf, &out)) != 0 ||
+		    (rc = cb(&out, ctx)) != 0)
 			goto leave;
 	}
 	rc = (rc == MDB_NOTFOUND || rc == 0) ? 0 : mdb_err(rc);
 leave:
 	mdb_cursor_close(c);
+	return rc;
+}
+
+int
+ucr_store_foreach_record(struct ucr_store *s, const char *prefix,
+    int (*cb)(const struct ucr_rec *, void *), void *ctx)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = rd_begin(s, &txn)) != 0)
+		return mdb_err(rc);
+	rc = rec_walk(txn, s, prefix, cb, ctx);
 	mdb_txn_abort(txn);
 	return rc;
 }
@@ -3219,95 +3249,86 @@ ucr_store_verify(struct ucr_store *s,
 
 /* ---------------------------------------------------------------- digest */
 
+#define SNAPSHOT_POLL 65536 /* records between two poll(NULL) calls */
+
+/*
+ * The view digest's state; with poll, poll(NULL, ctx) every SNAPSHOT_POLL
+ * records, whose non-zero return stops the walk.
+ */
+struct digest_walk {
+	crypto_generichash_state st;
+	int (*poll)(const struct ucr_head *, void *);
+	void *ctx;
+	unsigned long n;
+};
+
 static int
 digest_rec(const struct ucr_rec *r, void *arg)
 {
-	crypto_generichash_state *st = arg;
+	struct digest_walk *d = arg;
 	uint8_t len[2];
 	size_t n = strlen(r->key);
 
 	len[0] = n >> 8;
 	len[1] = n;
-	crypto_generichash_update(st, len, 2);
-	crypto_generichash_update(st, (const uint8_t *)r->key, n);
-	crypto_generichash_update(st, r->hash, 32);
+	crypto_generichash_update(&d->st, len, 2);
+	crypto_generichash_update(&d->st, (const uint8_t *)r->key, n);
+	crypto_generichash_update(&d->st, r->hash, 32);
+	if (d->poll != NULL && ++d->n % SNAPSHOT_POLL == 0)
+		return d->poll(NULL, d->ctx);
+	return 0;
+}
+
+/* The view digest of txn's records (see struct digest_walk for poll). */
+static int
+view_digest_txn(MDB_txn *txn, struct ucr_store *s, uint8_t out[32],
+    int (*poll)(const struct ucr_head *, void *), void *ctx)
+{
+	struct digest_walk d = {.poll = poll, .ctx = ctx};
+	static const char tag[] = "ucr/1/view-digest";
+	int rc;
+
+	crypto_generichash_init(&d.st, NULL, 0, 32);
+	crypto_generichash_update(&d.st, (const uint8_t *)tag, sizeof(tag) - 1);
+	if ((rc = rec_walk(txn, s, "", digest_rec, &d)) != 0)
+		return rc;
+	crypto_generichash_final(&d.st, out, 32);
 	return 0;
 }
 
 int
 ucr_store_view_digest(struct ucr_store *s, uint8_t out[32])
 {
-	crypto_generichash_state st;
-	static const char tag[] = "ucr/1/view-digest";
+	MDB_txn *txn;
 	int rc;
 
-	crypto_generichash_init(&st, NULL, 0, 32);
-	crypto_generichash_update(&st, (const uint8_t *)tag, sizeof(tag) - 1);
-	if ((rc = ucr_store_foreach_record(s, "", digest_rec, &st)) != 0)
-		return rc;
-	crypto_generichash_final(&st, out, 32);
-	return 0;
+	if ((rc = rd_begin(s, &txn)) != 0)
+		return mdb_err(rc);
+	rc = view_digest_txn(txn, s, out, NULL, NULL);
+	mdb_txn_abort(txn);
+	return rc;
 }
 
 /*
  * The checkpoint's snapshot: heads and the view digest from one read
- * transaction. The digest is ucr_store_view_digest's, record for record
- * (the same tag, digest_rec, key order and key check as
- * ucr_store_foreach_record); tests/common/test_store_snapshot.c holds
- * the two equal. Only s->env and the database handles are read, which
- * nothing but opening and ucr_store_shed changes, so another thread may
- * run it while the store's owner writes (MDB_NOTLS).
+ * transaction, the digest ucr_store_view_digest's by construction (the
+ * same view_digest_txn; tests/common/test_store_snapshot.c holds the two
+ * equal). Only s->env and the database handles are read, which nothing
+ * but opening and ucr_store_shed changes, so another thread may run it
+ * while the store's owner writes (MDB_NOTLS).
  */
-#define SNAPSHOT_POLL 65536 /* records between two cb(NULL) calls */
-
 int
 ucr_store_snapshot(struct ucr_store *s,
     int (*cb)(const struct ucr_head *, void *), void *ctx, uint8_t digest[32])
 {
-	crypto_generichash_state st;
-	static const char tag[] = "ucr/1/view-digest";
 	MDB_txn *txn;
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
-	struct recval r;
-	struct ucr_rec out;
-	char keybuf[512];
-	unsigned long n = 0;
-	int rc, op = MDB_FIRST;
+	int rc;
 
 	if ((rc = rd_begin(s, &txn)) != 0)
 		return mdb_err(rc);
-	if ((rc = cb(NULL, ctx)) != 0 || /* the snapshot is fixed */
-	    (rc = heads_each(txn, s, cb, ctx)) != 0)
-		goto leave;
-	if ((rc = mdb_cursor_open(txn, s->records, &c)) != 0) {
-		rc = mdb_err(rc);
-		goto leave;
-	}
-	crypto_generichash_init(&st, NULL, 0, 32);
-	crypto_generichash_update(&st, (const uint8_t *)tag, sizeof(tag) - 1);
-	while ((rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
-		op = MDB_NEXT;
-		if (k.mv_size >= sizeof(keybuf) || rec_parse(&v, &r) != 0) {
-			rc = UCR_ECORRUPT;
-			goto leave;
-		}
-		memcpy(keybuf, k.mv_data, k.mv_size);
-		keybuf[k.mv_size] = '\0';
-		rec_out(&out, keybuf, &r);
-		digest_rec(&out, &st);
-		if (++n % SNAPSHOT_POLL == 0 && (rc = cb(NULL, ctx)) != 0)
-			goto leave;
-	}
-	if (rc != MDB_NOTFOUND) {
-		rc = mdb_err(rc);
-		goto leave;
-	}
-	crypto_generichash_final(&st, digest, 32);
-	rc = 0;
-leave:
-	if (c)
-		mdb_cursor_close(c);
+	if ((rc = cb(NULL, ctx)) == 0 && /* the snapshot is fixed */
+	    (rc = heads_each(txn, s, cb, ctx)) == 0)
+		rc = view_digest_txn(txn, s, digest, cb, ctx);
 	mdb_txn_abort(txn);
 	return rc;
 }
@@ -4027,7 +4048,6 @@ ucr_store_foreach_record_range(struct ucr_store *s, const char *from,
 	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val k, v;
-	struct recval r;
 	struct ucr_rec out;
 	char keybuf[512], seek[512];
 	size_t tlen = to ? strlen(to) : 0;
@@ -4043,13 +4063,8 @@ ucr_store_foreach_record_range(struct ucr_store *s, const char *from,
 		op = MDB_NEXT;
 		if (tlen > 0 && vx_keycmp(&k, to, tlen) >= 0)
 			break;
-		if (k.mv_size >= sizeof(keybuf) || rec_parse(&v, &r) != 0) {
-			rc = UCR_ECORRUPT;
+		if ((rc = rec_cur(&k, &v, keybuf, &out)) != 0)
 			goto leave;
-		}
-		memcpy(keybuf, k.mv_data, k.mv_size);
-		keybuf[k.mv_size] = '\0';
-		rec_out(&out, keybuf, &r);
 		seek[0] = '\0';
 		rc = cb(&out, seek, sizeof(seek), ctx);
 		if (rc == UCR_STORE_STOP) {
