@@ -62,7 +62,9 @@ reply_error(Ucr__Reply *rep, char *msg, size_t msglen, int code,
 
 /*
  * Append the puts that next gives, one transaction, and fill the reply:
- * the seqs written, or the refusal. hint: their number when known.
+ * the seqs written, or the refusal. hint: their number when known. Every
+ * caller has run ucr_record_validate on each record next gives (a put of
+ * bytes: as it was staged), so the store does not run it again.
  */
 static void
 write_puts(struct ucr_control *c, const ProtobufCBinaryData *id,
@@ -75,7 +77,7 @@ write_puts(struct ucr_control *c, const ProtobufCBinaryData *id,
 	int rc, replayed = 0;
 
 	why[0] = '\0';
-	rc = ucr_store_append_stream(c->store, c->key, id->data, id->len, next,
+	rc = ucr_store_append_checked(c->store, c->key, id->data, id->len, next,
 	    ctx, hint, &first, &last, &replayed, &bad, why, sizeof(why));
 	if (rc != 0) {
 		reply_error(rep, msg, msglen, rc, "%s",
@@ -163,7 +165,6 @@ do_puts(struct ucr_control *c, const ProtobufCBinaryData *id, Ucr__Put **in,
 		puts[i].mode = (enum ucr_put_mode)in[i]->mode;
 		puts[i].adopt_keys = (const char *const *)in[i]->adopt_keys;
 		puts[i].nadopt = in[i]->n_adopt_keys;
-		puts[i].checked = 1; /* validated above */
 	}
 	a.puts = puts;
 	a.n = n;
@@ -546,7 +547,6 @@ stage_next(void *ctx, struct ucr_put *put, char *why, size_t whylen)
 		put->key = (const char *)b + STAGE_HDR;
 		put->bytes = b + STAGE_HDR + klen + 1;
 		put->len = n - STAGE_HDR - klen - 1;
-		put->checked = 1;
 		r->i++;
 		return 1;
 	}
@@ -560,7 +560,6 @@ stage_next(void *ctx, struct ucr_put *put, char *why, size_t whylen)
 	put->mode = (enum ucr_put_mode)r->cur->mode;
 	put->adopt_keys = (const char *const *)r->cur->adopt_keys;
 	put->nadopt = r->cur->n_adopt_keys;
-	put->checked = 1;
 	r->i++;
 	return 1;
 fail:

@@ -2064,15 +2064,17 @@ put_held(MDB_txn *txn, struct ucr_store *s, const struct pending *pb,
 
 /*
  * Encode put p as an entry of the batch being built: its mode checked,
- * its adopted keys bound to their records' hashes. A put of bytes
- * (encoded and validated by the caller) goes in as it is; a put of a
- * record is encoded here. The record's hash and the entry's are made
- * once, here, for the chain, a later put's adoption and apply_txn.
+ * its adopted keys bound to their records' hashes. checked: the caller
+ * validated the record (ucr_store_append_checked), else apply_txn does.
+ * A put of bytes (encoded and validated by a checked caller) goes in as
+ * it is; a put of a record is encoded here. The record's hash and the
+ * entry's are made once, here, for the chain, a later put's adoption and
+ * apply_txn.
  */
 static int
 pending_add(MDB_txn *txn, struct ucr_store *s, struct pending *pb,
-    const struct ucr_put *p, uint64_t seq, uint64_t time, uint8_t prev[32],
-    char *why, size_t whylen)
+    const struct ucr_put *p, int checked, uint64_t seq, uint64_t time,
+    uint8_t prev[32], char *why, size_t whylen)
 {
 	Ucr__Record *r = p->record;
 	Ucr__Adopted *adopted = NULL, **adoptp = NULL, **adopts0 = NULL;
@@ -2086,6 +2088,12 @@ pending_add(MDB_txn *txn, struct ucr_store *s, struct pending *pb,
 
 	if (isbytes) {
 		rkey = p->key;
+		if (!checked) {
+			setwhy(why, whylen,
+			    "a put of bytes from a caller that did not "
+			    "validate it");
+			return UCR_EINVAL;
+		}
 		if (rkey == NULL || p->nadopt > 0) {
 			setwhy(why, whylen,
 			    "a put of bytes: no key, or adopts");
@@ -2183,7 +2191,7 @@ pending_add(MDB_txn *txn, struct ucr_store *s, struct pending *pb,
 	pb->pe[j].roff = (uint32_t)(elen - rlen);
 	pb->pe[j].rlen = (uint32_t)rlen;
 	pb->pe[j].kind = kind;
-	pb->pe[j].checked = isbytes || p->checked;
+	pb->pe[j].checked = (uint8_t)checked;
 	ucr_hash(pb->hash[j], bytes, rlen);
 	keyset_put(&pb->ks, k, j);
 	pb->ents[j].data = eb;
@@ -2214,12 +2222,12 @@ ucr_put_array_next(void *ctx, struct ucr_put *put, char *why, size_t whylen)
  * The one append: puts from next, one at a time, as signed batches of at
  * most UCR_MAX_BATCH_ENTRIES entries, each applied inside the one write
  * transaction as soon as it is built. hint: the number of puts if known
- * (0: unknown), to size the batch.
+ * (0: unknown), to size the batch. checked: as pending_add's.
  */
 static int
 append_run(struct ucr_store *s, const struct ucr_key *key, ucr_put_next_fn next,
-    void *ctx, size_t hint, uint64_t *first, uint64_t *last, size_t *bad,
-    char *why, size_t whylen)
+    void *ctx, size_t hint, int checked, uint64_t *first, uint64_t *last,
+    size_t *bad, char *why, size_t whylen)
 {
 	MDB_txn *txn = NULL;
 	struct pending pb;
@@ -2265,8 +2273,8 @@ append_run(struct ucr_store *s, const struct ucr_key *key, ucr_put_next_fn next,
 		done = rc == 0;
 		if (!done) {
 			time = ucr_hlc_next(time);
-			rc = pending_add(txn, s, &pb, &p, h.seq + 1 + n, time,
-			    prev, why, whylen);
+			rc = pending_add(txn, s, &pb, &p, checked,
+			    h.seq + 1 + n, time, prev, why, whylen);
 			if (rc != 0)
 				goto leave;
 			n++;
@@ -2331,8 +2339,8 @@ ucr_store_append(struct ucr_store *s, const struct ucr_key *key,
 		setwhy(why, whylen, "no records to write");
 		return UCR_EINVAL;
 	}
-	return append_run(s, key, ucr_put_array_next, &a, n, first, last, bad,
-	    why, whylen);
+	return append_run(s, key, ucr_put_array_next, &a, n, 0, first, last,
+	    bad, why, whylen);
 }
 
 int
@@ -3401,11 +3409,12 @@ reqid_put_txn(MDB_txn *txn, struct ucr_store *s, uint64_t first, uint64_t last)
 	return mdb_err(mdb_put(txn, s->meta, &k, &v, 0));
 }
 
-int
-ucr_store_append_stream(struct ucr_store *s, const struct ucr_key *key,
-    const uint8_t *id, size_t idlen, ucr_put_next_fn next, void *ctx,
-    size_t hint, uint64_t *first, uint64_t *last, int *replayed, size_t *bad,
-    char *why, size_t whylen)
+/* ucr_store_append_stream, checked as append_run's. */
+static int
+append_stream(struct ucr_store *s, const struct ucr_key *key, const uint8_t *id,
+    size_t idlen, ucr_put_next_fn next, void *ctx, size_t hint, int checked,
+    uint64_t *first, uint64_t *last, int *replayed, size_t *bad, char *why,
+    size_t whylen)
 {
 	uint8_t k8[4 + REQID_MAX];
 	MDB_txn *txn;
@@ -3442,7 +3451,8 @@ ucr_store_append_stream(struct ucr_store *s, const struct ucr_key *key,
 	/* one thread per store: the id rides along to the commit */
 	s->reqid = idlen > 0 ? id : NULL;
 	s->reqidlen = idlen;
-	rc = append_run(s, key, next, ctx, hint, first, last, bad, why, whylen);
+	rc = append_run(s, key, next, ctx, hint, checked, first, last, bad, why,
+	    whylen);
 	s->reqid = NULL;
 	s->reqidlen = 0;
 	if (rc == UCR_EIO && disk_full(s, rc) == UCR_EDISKFULL) {
@@ -3450,6 +3460,26 @@ ucr_store_append_stream(struct ucr_store *s, const struct ucr_key *key,
 		setwhy(why, whylen, "%s", ucr_strerror(rc));
 	}
 	return rc;
+}
+
+int
+ucr_store_append_stream(struct ucr_store *s, const struct ucr_key *key,
+    const uint8_t *id, size_t idlen, ucr_put_next_fn next, void *ctx,
+    size_t hint, uint64_t *first, uint64_t *last, int *replayed, size_t *bad,
+    char *why, size_t whylen)
+{
+	return append_stream(s, key, id, idlen, next, ctx, hint, 0, first, last,
+	    replayed, bad, why, whylen);
+}
+
+int
+ucr_store_append_checked(struct ucr_store *s, const struct ucr_key *key,
+    const uint8_t *id, size_t idlen, ucr_put_next_fn next, void *ctx,
+    size_t hint, uint64_t *first, uint64_t *last, int *replayed, size_t *bad,
+    char *why, size_t whylen)
+{
+	return append_stream(s, key, id, idlen, next, ctx, hint, 1, first, last,
+	    replayed, bad, why, whylen);
 }
 
 int

@@ -199,12 +199,11 @@ enum ucr_put_mode {
 
 /*
  * One put (zero it before filling it in): a record, or (record NULL,
- * bytes not NULL) the record already encoded by ucr_record_encode after
- * it passed ucr_record_validate, with its key, tombstone flag and body
- * case beside it, so that the append neither decodes nor encodes it again
- * (a streamed import; not with adopt_keys). checked: the caller ran
- * ucr_record_validate on record (bytes imply it), so the append does not
- * run it again; otherwise it does.
+ * bytes not NULL; ucr_store_append_checked only) the record already
+ * encoded by ucr_record_encode after it passed ucr_record_validate, with
+ * its key, tombstone flag and body case beside it, so that the append
+ * neither decodes nor encodes it again (a streamed import; not with
+ * adopt_keys).
  */
 struct ucr_put {
 	Ucr__Record *record; /* key and owner set; NULL with bytes */
@@ -217,7 +216,6 @@ struct ucr_put {
 	const char *key;
 	int tombstone;
 	uint32_t kind; /* Ucr__Record__BodyCase */
-	int checked;
 };
 
 /*
@@ -279,6 +277,18 @@ int ucr_store_dir(struct ucr_store *s, char *buf, size_t len);
  * write with *bad at the put it could not give.
  */
 int ucr_store_append_stream(struct ucr_store *s, const struct ucr_key *key,
+    const uint8_t *id, size_t idlen, ucr_put_next_fn next, void *ctx,
+    size_t hint, uint64_t *first, uint64_t *last, int *replayed, size_t *bad,
+    char *why, size_t whylen);
+
+/*
+ * ucr_store_append_stream for a caller that has run ucr_record_validate
+ * on the record of every put it gives (the daemon's control socket: a
+ * Put, many, an import's commit), so that the append does not run it
+ * again, and whose puts may be of bytes. Every other append validates
+ * each record in its transaction and refuses a put of bytes (UCR_EINVAL).
+ */
+int ucr_store_append_checked(struct ucr_store *s, const struct ucr_key *key,
     const uint8_t *id, size_t idlen, ucr_put_next_fn next, void *ctx,
     size_t hint, uint64_t *first, uint64_t *last, int *replayed, size_t *bad,
     char *why, size_t whylen);

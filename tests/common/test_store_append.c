@@ -279,29 +279,48 @@ Test(store_append, a_request_id_is_replayed_after_a_streamed_write)
 	cr_assert_eq(l2, l);
 }
 
+/* One put through ucr_store_append_checked. */
+static int
+append_checked(struct ucr_put *p, char *why, size_t whylen)
+{
+	struct ucr_put_array a = {p, 1, 0};
+	uint64_t f, l;
+	size_t b;
+	int replayed;
+
+	return ucr_store_append_checked(node, nodek, NULL, 0,
+	    ucr_put_array_next, &a, 1, &f, &l, &replayed, &b, why, whylen);
+}
+
 /*
  * A put of bytes (a record encoded and validated by the caller) is
  * stored as those bytes, and still passes the append's checks: mode,
- * size, and its body case against the record; a put of a record the
- * caller did not validate is validated by the store.
+ * size, and its body case against the record. Only a caller that says it
+ * validated its records (ucr_store_append_checked) may give bytes; every
+ * other append refuses them, and validates each record itself.
  */
 Test(store_append, a_put_of_bytes_is_checked_as_a_record_is)
 {
 	Ucr__Record *r = su_network("2403", 1), *bad = su_network("2403", 2);
 	struct ucr_put p = {.mode = UCR_PUT_UPSERT};
+	struct ucr_put_array a;
 	uint8_t *buf;
 	size_t len, b;
 	uint64_t f, l;
 	char why[256];
+	int replayed;
 
 	cr_assert_eq(ucr_record_encode(&buf, &len, r), 0);
 	p.bytes = buf;
 	p.len = len;
 	p.key = r->key;
 	p.kind = UCR__RECORD__BODY_NETWORK;
+	/* not from an append that validates each record itself */
 	cr_assert_eq(ucr_store_append(node, nodek, &p, 1, &f, &l, &b, why,
 			 sizeof(why)),
-	    0, "%s", why);
+	    UCR_EINVAL, "%s", why);
+	cr_assert_eq(count(), 0);
+	cr_assert_eq(append_checked(&p, why, sizeof(why)), 0, "%s", why);
 	{
 		Ucr__Record *got = get("2403/network/N1");
 		uint8_t *gb;
@@ -315,31 +334,32 @@ Test(store_append, a_put_of_bytes_is_checked_as_a_record_is)
 		ucr__record__free_unpacked(got, NULL);
 	}
 	p.mode = UCR_PUT_CREATE;
-	cr_assert_eq(ucr_store_append(node, nodek, &p, 1, &f, &l, &b, why,
-			 sizeof(why)),
-	    UCR_EEXIST, "%s", why);
+	cr_assert_eq(append_checked(&p, why, sizeof(why)), UCR_EEXIST, "%s",
+	    why);
 	p.mode = UCR_PUT_UPSERT;
 	p.kind = UCR__RECORD__BODY_DECISION;
-	cr_assert_eq(ucr_store_append(node, nodek, &p, 1, &f, &l, &b, why,
-			 sizeof(why)),
-	    UCR_EPROTO, "%s", why);
+	cr_assert_eq(append_checked(&p, why, sizeof(why)), UCR_EPROTO, "%s",
+	    why);
 	cr_assert(strstr(why, "kind") != NULL, "%s", why);
 	p.kind = UCR__RECORD__BODY_NETWORK;
 	p.len = UCR_MAX_RECORD + 1;
-	cr_assert_eq(ucr_store_append(node, nodek, &p, 1, &f, &l, &b, why,
-			 sizeof(why)),
-	    UCR_ETOOBIG);
+	cr_assert_eq(append_checked(&p, why, sizeof(why)), UCR_ETOOBIG);
 	p.len = len;
 	p.key = NULL;
-	cr_assert_eq(ucr_store_append(node, nodek, &p, 1, &f, &l, &b, why,
-			 sizeof(why)),
-	    UCR_EINVAL);
+	cr_assert_eq(append_checked(&p, why, sizeof(why)), UCR_EINVAL);
 	/* a record not validated by the caller is, by the store */
 	free(bad->network->joined);
 	bad->network->joined = strdup("2009-02-30");
 	memset(&p, 0, sizeof(p));
 	p.record = bad;
 	cr_assert_eq(ucr_store_append(node, nodek, &p, 1, &f, &l, &b, why,
+			 sizeof(why)),
+	    UCR_ESCHEMA, "%s", why);
+	a.puts = &p; /* nor by a streamed append */
+	a.n = 1;
+	a.i = 0;
+	cr_assert_eq(ucr_store_append_stream(node, nodek, NULL, 0,
+			 ucr_put_array_next, &a, 1, &f, &l, &replayed, &b, why,
 			 sizeof(why)),
 	    UCR_ESCHEMA, "%s", why);
 	cr_assert_eq(count(), 1);
