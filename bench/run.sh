@@ -11,6 +11,9 @@
 #     and against LMDB's batched-commit limit;
 #   - the whole region on one machine (bench_region: 6 nodes -> hub -> relay),
 #     write -> hub / write -> other node latency p50/p99, daemon memory;
+#   - one write's round trip at a node alone (bench_write) beside a plain
+#     one-put LMDB commit and the store's own commit of the record, in the
+#     same folder, alternating;
 #   - ucr status / plan / report time and peak memory at 1 k, 10 k, 100 k
 #     (and 1 M without --quick) records.
 # Each figure is repeated (3 times; --repeat N) and given as min/median/max.
@@ -26,7 +29,7 @@ while [ $# -gt 0 ]; do
 	--quick) QUICK=1 ;;
 	--repeat) REPEAT=$2; shift ;;
 	--no-doc) DOC=0 ;;
-	-h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,21p' "$0"; exit 0 ;;
 	*) echo "usage: bench/run.sh [--quick] [--repeat N] [--no-doc]" >&2; exit 2 ;;
 	esac
 	shift
@@ -183,10 +186,23 @@ CLIMS=$(rstat cli_ms); STIDLE=$(rstat status_idle_ms)
 HUB_DIRTY=$(rstat hub_dirty_kib); NODE_DIRTY=$(rstat node_dirty_kib)
 HUB_RSS=$(rstat hub_rss_kib); NODE_RSS=$(rstat node_rss_kib)
 C50=$(rstat commit_p50_ms); C99=$(rstat commit_p99_ms)
-# LMDB durable commit of one put: the floor of a one-write round trip
-"$BIN/bench_ingest" -n 1 -b 1 > "$TMP/one.out"
-COMMIT_PS=$(sed -n 's/.*lmdb durable put *\([0-9]*\) \/s (one.*/\1/p' "$TMP/one.out")
-COMMIT_MS=$(awk -v c="$COMMIT_PS" 'BEGIN {printf "%.2f", 1000 / c}')
+
+# ------------------------------------------------------------------ one write
+# One node without a hub (its own cost, no region around it): each write
+# alternates with the same record's commit by the store in process, a
+# plain one-put LMDB commit and a query that writes nothing, all in the
+# same folder (bench_write), after 5000 writes of each (a store in use).
+say "== one write: a node alone, beside LMDB commits in the same folder, $REPEAT runs"
+: > "$TMP/write"
+r=0
+while [ $r -lt "$REPEAT" ]; do
+	"$BIN/bench_write" -l "$LAT_WRITES" > "$TMP/write.out"
+	grep '^RESULT' "$TMP/write.out" >> "$TMP/write"
+	r=$((r + 1))
+done
+wstat() { tr ' ' '\n' < "$TMP/write" | sed -n "s/^$1=//p" | stats; }
+W_RT=$(wstat write_rt_p50_ms); W_OWN=$(wstat store_commit_p50_ms)
+W_PLAIN=$(wstat lmdb_commit_p50_ms); W_Q=$(wstat query_rt_p50_ms)
 
 # ------------------------------------------------------------------ queries
 say "== status / plan / report at $SIZES records"
@@ -266,7 +282,10 @@ T=$TMP/table.md
 	echo "| hub ingest CPU per record, µs | $(fmt3 "$UCR_CPU" 2) | - | - | ≤ 5 µs |"
 	echo "| whole region, 6 nodes → hub, records/s | $(fmt3 "$REG_RPS") | PostgreSQL, $CLIENTS clients: $(fmt3 "$PG_RPS") | $(ratio "$(med "$REG_RPS")" "$(med "$PG_RPS")")× | ≥ 1× |"
 	echo "| whole region, until every node holds every record, records/s | $(fmt3 "$REG_RELAY") | - | - | - |"
-	echo "| one write, control round trip p50, ms | $(fmt3 "$RT50" 2) | one durable LMDB commit: $COMMIT_MS ms | $(ratio "$(med "$RT50")" "$COMMIT_MS")× | ≈ 1× |"
+	echo "| one write, control round trip p50, ms (region idle: hub and 6 nodes) | $(fmt3 "$RT50" 2) | one durable LMDB commit of one put, same folder, same run (bench_region), p50: $(fmt3 "$C50" 2) | $(ratio "$(med "$RT50")" "$(med "$C50")")× | ≈ 1× |"
+	echo "| one write, control round trip p50, ms (one node, no hub) | $(fmt3 "$W_RT" 2) | one durable LMDB commit of one put, same folder, alternating with the writes (bench_write), p50: $(fmt3 "$W_PLAIN" 2) | $(ratio "$(med "$W_RT")" "$(med "$W_PLAIN")")× | ≈ 1× |"
+	echo "| the same round trip beside the store's own commit of that record (in process, no socket: sign, check, ~18 pages, two syncs), p50, ms | $(fmt3 "$W_RT" 2) | store commit: $(fmt3 "$W_OWN" 2) | $(ratio "$(med "$W_RT")" "$(med "$W_OWN")")× | - |"
+	echo "| a control round trip that writes nothing (query), p50, ms | $(fmt3 "$W_Q" 2) | - | - | - |"
 	echo "| one write, control round trip p99, ms | $(fmt3 "$RT99" 2) | - | - | - |"
 	echo "| write → held at the hub, p50, ms | $(fmt3 "$H50" 2) | two durable commits (the node's, the hub's), p50: $(fmt3 "$C50" 2) ×2 | $(ratio "$(med "$H50")" "$(awk -v c="$(med "$C50")" 'BEGIN {print 2 * c}')")× | - |"
 	echo "| write → held at the hub, p99, ms | $(fmt3 "$H99" 2) | one durable LMDB commit on this disk, p99 (same run): $(fmt3 "$C99" 2) | $(ratio "$(med "$H99")" "$(med "$C99")")× | < 10 ms |"

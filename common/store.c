@@ -48,6 +48,10 @@ struct ucr_store {
 	uint64_t epoch;
 	char owner[16];
 	int has_identity;
+	/* BLAKE2b of the secret key whose signature over one of this store's
+	 * own batches verified: its later batches are not verified again */
+	uint8_t signer[32];
+	int has_signer;
 	const uint8_t *reqid; /* ucr_store_append_once: the write's id */
 	size_t reqidlen;
 	uint64_t hlc;      /* highest time seen or made */
@@ -1553,6 +1557,7 @@ struct pending {
 	uint8_t prev0[32], last[32];
 	struct keyset ks;
 	size_t n, cap;
+	int sig_known; /* signed with the store's verified signer */
 };
 
 /*
@@ -1571,7 +1576,8 @@ own_check(const Ucr__Batch *b, const char *region, const struct ucr_head *h,
 	    b->last_seq - b->first_seq + 1 != own->n ||
 	    b->entries != own->ents || memcmp(prev, own->prev0, 32) != 0)
 		return UCR_ECORRUPT;
-	if ((rc = ucr_batch_verify_sig(b, region, own->last)) != 0)
+	if (!own->sig_known &&
+	    (rc = ucr_batch_verify_sig(b, region, own->last)) != 0)
 		return rc;
 	memcpy(last, own->last, 32);
 	return 0;
@@ -1964,11 +1970,11 @@ ucr_store_apply_group(struct ucr_store *s, struct ucr_apply_item *items,
    inside txn as the store's own. */
 static int
 append_batch(MDB_txn *txn, struct ucr_store *s, const struct ucr_key *key,
-    uint64_t first, const struct pending *pb, char *why, size_t whylen)
+    uint64_t first, struct pending *pb, char *why, size_t whylen)
 {
 	Ucr__Batch b = UCR__BATCH__INIT;
 	struct decoded d = {NULL, 0};
-	uint8_t sig[UCR_SIG_LEN];
+	uint8_t sig[UCR_SIG_LEN], signer[32];
 	size_t applied;
 	int rc;
 
@@ -1979,7 +1985,22 @@ append_batch(MDB_txn *txn, struct ucr_store *s, const struct ucr_key *key,
 	b.entries = pb->ents;
 	b.signature.data = sig;
 	ucr_batch_sign(&b, key, s->region, pb->last);
+	/*
+	 * Ed25519 signing is deterministic, and the key's public half is the
+	 * store's identity (append_run checked it): once a signature made
+	 * with this secret key has verified, every later one it makes does
+	 * too, so it is verified once, not on every write (half of a single
+	 * write's CPU). A key with another secret is verified again.
+	 */
+	ucr_hash(signer, key->sk, UCR_SK_LEN);
+	pb->sig_known = s->has_signer && memcmp(signer, s->signer, 32) == 0;
 	rc = apply_txn(txn, s, &b, &d, pb, &applied, why, whylen);
+	pb->sig_known = 0;
+	if (rc == 0 && !s->has_signer) {
+		memcpy(s->signer, signer, 32);
+		s->has_signer = 1;
+	}
+	sodium_memzero(signer, sizeof(signer));
 	decoded_free(&d);
 	if (rc == UCR_EFORK)
 		rc = UCR_ECORRUPT; /* cannot fork our own log from its head */

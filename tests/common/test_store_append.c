@@ -368,3 +368,32 @@ Test(store_append, a_put_of_bytes_is_checked_as_a_record_is)
 	ucr__record__free_unpacked(r, NULL);
 	ucr__record__free_unpacked(bad, NULL);
 }
+
+/*
+ * The store's own batches: a signature made with the store's key is
+ * verified once, and a key whose public half is the store's identity but
+ * whose secret is another's is refused on every write, before any good
+ * one and after (its signatures do not verify), storing nothing.
+ */
+Test(store_append, a_key_with_another_secret_is_refused_before_and_after)
+{
+	struct ucr_key *other, forged;
+	int i;
+
+	cr_assert_eq(ucr_key_generate(&other), 0);
+	memcpy(forged.pk, nodek->pk, UCR_PK_LEN);
+	forged.sk = other->sk;
+	cr_assert_eq(su_append(node, &forged, su_network("2403", 1)),
+	    UCR_EBADSIG, "before any good write");
+	cr_assert_eq(count(), 0);
+	for (i = 2; i <= 4; i++)
+		cr_assert_eq(su_append(node, nodek, su_network("2403", i)), 0);
+	cr_assert_eq(su_append(node, &forged, su_network("2403", 5)),
+	    UCR_EBADSIG, "after good writes");
+	cr_assert_eq(count(), 3);
+	cr_assert_null(get("2403/network/N5"));
+	cr_assert_eq(su_append(node, nodek, su_network("2403", 6)), 0,
+	    "the store's own key still writes");
+	cr_assert_eq(count(), 4);
+	ucr_key_free(other);
+}

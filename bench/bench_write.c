@@ -1,0 +1,332 @@
+/*
+ * bench_write.c: what one write costs, and what it is compared with. One
+ * ucr-node, offline (no hub: nothing but its own work), takes L single
+ * writes through its control socket (a persistent ZMQ_REQ, as the CLI
+ * and bench_region's latency probe send them), spaced G ms apart (an idle
+ * node: the disk's tail shows after an idle gap). Beside each write, in
+ * the same folder and at the same moment (the three alternate, one of
+ * each per round):
+ *
+ *   - the store's own commit of the same record in this process
+ *     (ucr_store_append_once into a store of its own: sign, check, the
+ *     durable commit; no socket, no decode), and
+ *   - one durable LMDB commit of one put of 256 bytes into an
+ *     environment of one database (mdb_put, mdb_txn_commit),
+ *
+ * so the round trip is shown beside both "one durable LMDB commit" and
+ * the commit of the same shape the node makes. Each figure as min, p50,
+ * p99 (ms). No assertions: it prints, and a RESULT line for bench/run.sh.
+ *
+ *   bench_write [-l WRITES] [-g GAP_MS]
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+#include <sodium.h>
+#include <zmq.h>
+
+#include "error.h"
+#include "keys.h"
+#include "record.h"
+#include "store.h"
+
+#include "benchutil.h"
+
+#define OWNER "2403"
+
+static int
+dcmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double
+pct(double *v, int n, double p)
+{
+	int i = (int)(p * (n - 1) + 0.5);
+
+	return v[i < n ? i : n - 1];
+}
+
+/* The latency probe's record: network L<i> of OWNER, as bu_put_one's. */
+static void
+probe(Ucr__Record *r, Ucr__Network *n, char *key, size_t keylen, char *name,
+    size_t namelen, int i)
+{
+	snprintf(key, keylen, "%s/network/L%d", OWNER, i);
+	snprintf(name, namelen, "latency probe %d", i);
+	r->key = key;
+	r->owner = OWNER;
+	r->body_case = UCR__RECORD__BODY_NETWORK;
+	r->network = n;
+	n->name = name;
+	n->joined = "2009-01-01";
+}
+
+/* A query the node answers without a write ("stats"): the transport. */
+static int
+query_sock(void *req)
+{
+	Ucr__Request rq = UCR__REQUEST__INIT;
+	Ucr__Query q = UCR__QUERY__INIT;
+	Ucr__Reply *rep;
+	int rc;
+
+	q.what = "stats";
+	rq.body_case = UCR__REQUEST__BODY_QUERY;
+	rq.query = &q;
+	if ((rep = bu_ask(req, &rq)) == NULL)
+		return -1;
+	rc = rep->code == 0 ? 0 : -1;
+	ucr__reply__free_unpacked(rep, NULL);
+	return rc;
+}
+
+/* The same record through the store's append in this process. */
+static int
+put_store(struct ucr_store *s, const struct ucr_key *k, int i)
+{
+	Ucr__Record r = UCR__RECORD__INIT;
+	Ucr__Network n = UCR__NETWORK__INIT;
+	struct ucr_put p;
+	uint8_t id[16];
+	uint64_t first, last;
+	size_t bad;
+	char key[64], name[64], why[256];
+	int replayed, rc;
+
+	probe(&r, &n, key, sizeof(key), name, sizeof(name), i);
+	memset(&p, 0, sizeof(p));
+	p.record = &r;
+	p.checked = 1; /* as the control socket's put: validated before */
+	randombytes_buf(id, sizeof(id));
+	rc = ucr_store_append_once(s, k, id, sizeof(id), &p, 1, &first, &last,
+	    &replayed, &bad, why, sizeof(why));
+	if (rc != 0)
+		fprintf(stderr, "bench_write: append: %s\n", why);
+	return rc;
+}
+
+/* One durable commit of one put into a plain environment. */
+static int
+put_lmdb(MDB_env *env, MDB_dbi dbi, int i)
+{
+	MDB_txn *txn;
+	MDB_val k, d;
+	uint64_t key = (uint64_t)i;
+	char buf[256];
+
+	memset(buf, 7, sizeof(buf));
+	if (mdb_txn_begin(env, NULL, 0, &txn) != 0)
+		return -1;
+	k.mv_data = &key;
+	k.mv_size = sizeof(key);
+	d.mv_data = buf;
+	d.mv_size = sizeof(buf);
+	if (mdb_put(txn, dbi, &k, &d, 0) != 0) {
+		mdb_txn_abort(txn);
+		return -1;
+	}
+	return mdb_txn_commit(txn) == 0 ? 0 : -1;
+}
+
+static pid_t
+node_start(void)
+{
+	char path[4400];
+	FILE *f;
+	pid_t pid;
+	int i;
+
+	if (bu_sh("cd %s && ucr keygen --out n0.key > n0.pk", bu_dir) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/n0.conf", bu_dir);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	fprintf(f,
+	    "[node]\nmunicipality = %s\nkey = n0.key\ndata = n0.data\n"
+	    "control = ipc://n0.sock\nmap_size = 1G\n",
+	    OWNER);
+	fclose(f);
+	if ((pid = fork()) == 0) {
+		char conf[300], log[300];
+
+		snprintf(conf, sizeof(conf), "%s/n0.conf", bu_dir);
+		snprintf(log, sizeof(log), "%s/n0.log", bu_dir);
+		if (freopen(log, "w", stderr) == NULL)
+			_exit(127);
+		snprintf(path, sizeof(path), "%s/ucr-node", bu_bindir);
+		execl(path, "ucr-node", "-d", "-f", conf, (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 100 && bu_sh("test -S %s/n0.sock", bu_dir) != 0; i++)
+		usleep(50000);
+	return pid;
+}
+
+static void
+line(const char *what, double *v, int n)
+{
+	printf("  %-58s min %6.3f  p50 %6.3f  p99 %6.3f ms\n", what, v[0] * 1e3,
+	    pct(v, n, .5) * 1e3, pct(v, n, .99) * 1e3);
+}
+
+int
+main(int argc, char **argv)
+{
+	int lat = 200, gap = 20, warm = 5000, ch, i, n = 0;
+	char path[4200];
+	double *l_rt, *l_own, *l_plain, *l_q;
+	struct ucr_store *s = NULL;
+	struct ucr_key *k = NULL;
+	MDB_env *env = NULL;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	void *zctx = NULL, *req = NULL;
+	pid_t node;
+	int rc = 1;
+
+	while ((ch = getopt(argc, argv, "l:g:w:")) != -1) {
+		if (ch == 'l')
+			lat = atoi(optarg);
+		else if (ch == 'w')
+			warm = atoi(optarg);
+		else if (ch == 'g')
+			gap = atoi(optarg);
+		else {
+			fprintf(stderr,
+			    "usage: bench_write [-l WRITES] [-g GAP_MS] "
+			    "[-w WARM]\n");
+			return 2;
+		}
+	}
+	if (lat < 1 || gap < 0 || warm < 0) {
+		fprintf(stderr, "bench_write: -l >= 1, -g and -w >= 0\n");
+		return 2;
+	}
+	if (bu_init(argv[0], "write") != 0 || ucr_crypto_init() != 0)
+		return 1;
+	l_rt = calloc(lat, sizeof(double));
+	l_own = calloc(lat, sizeof(double));
+	l_plain = calloc(lat, sizeof(double));
+	l_q = calloc(lat, sizeof(double));
+	if (l_rt == NULL || l_own == NULL || l_plain == NULL || l_q == NULL)
+		return 1;
+	if ((node = node_start()) <= 0) {
+		fprintf(stderr, "bench_write: cannot start the node (see %s)\n",
+		    bu_dir);
+		return 1;
+	}
+
+	/* the store's own commit: a store of its own, same folder */
+	snprintf(path, sizeof(path), "%s/own.data", bu_dir);
+	if (ucr_key_generate(&k) != 0 ||
+	    ucr_store_open(&s, path, UCR_STORE_CREATE, (size_t)1 << 30) != 0 ||
+	    ucr_store_set_identity(s, k->pk, OWNER) != 0)
+		goto leave;
+	/* a plain environment of one database, same folder */
+	snprintf(path, sizeof(path), "%s/plain", bu_dir);
+	if (mkdir(path, 0700) != 0 || mdb_env_create(&env) != 0 ||
+	    mdb_env_set_mapsize(env, (size_t)64 << 20) != 0 ||
+	    mdb_env_open(env, path, 0, 0600) != 0 ||
+	    mdb_txn_begin(env, NULL, 0, &txn) != 0 ||
+	    mdb_dbi_open(txn, NULL, 0, &dbi) != 0 || mdb_txn_commit(txn) != 0)
+		goto leave;
+
+	zctx = zmq_ctx_new();
+	req = zmq_socket(zctx, ZMQ_REQ);
+	snprintf(path, sizeof(path), "ipc://%s/n0.sock", bu_dir);
+	if (zmq_connect(req, path) != 0)
+		goto leave;
+	printf("UCR write benchmark: one ucr-node without a hub, %d single "
+	       "writes %d ms apart, each beside the same record's commit by "
+	       "the store in this process, a plain one-put LMDB commit and a "
+	       "query that writes nothing, alternating, after %d writes of "
+	       "each kind back to back (a store in use: its request-id ring "
+	       "of 4096 full); all in %s\n",
+	    lat, gap, warm, bu_dir);
+	for (i = 0; i < warm; i++)
+		if (bu_put_one(req, OWNER, "L", "latency probe", lat + i,
+			NULL) != 0 ||
+		    put_store(s, k, lat + i) != 0 ||
+		    put_lmdb(env, dbi, lat + i) != 0)
+			goto leave;
+	for (i = 0; i < lat; i++) {
+		double t;
+
+		usleep(gap * 1000);
+		t = bu_now_s();
+		if (bu_put_one(req, OWNER, "L", "latency probe", i, NULL) != 0)
+			break;
+		l_rt[i] = bu_now_s() - t;
+		usleep(gap * 1000);
+		t = bu_now_s();
+		if (put_store(s, k, i) != 0)
+			break;
+		l_own[i] = bu_now_s() - t;
+		usleep(gap * 1000);
+		t = bu_now_s();
+		if (put_lmdb(env, dbi, i) != 0)
+			break;
+		l_plain[i] = bu_now_s() - t;
+		usleep(gap * 1000);
+		t = bu_now_s();
+		if (query_sock(req) != 0)
+			break;
+		l_q[i] = bu_now_s() - t;
+	}
+	n = i;
+	if (n == 0)
+		goto leave;
+	qsort(l_rt, n, sizeof(double), dcmp);
+	qsort(l_own, n, sizeof(double), dcmp);
+	qsort(l_plain, n, sizeof(double), dcmp);
+	qsort(l_q, n, sizeof(double), dcmp);
+	printf("ucr:\n");
+	line("one write, control round trip (ucr-node, no hub)", l_rt, n);
+	line("the store's commit of the same record, in process", l_own, n);
+	line("one durable LMDB commit of one put (plain)", l_plain, n);
+	line("a round trip that writes nothing (query stats)", l_q, n);
+	printf("  round trip / store commit %.2fx, / plain commit %.2fx "
+	       "(p50)\n",
+	    pct(l_rt, n, .5) / pct(l_own, n, .5),
+	    pct(l_rt, n, .5) / pct(l_plain, n, .5));
+	printf("RESULT write_rt_p50_ms=%.3f write_rt_p99_ms=%.3f "
+	       "write_rt_min_ms=%.3f store_commit_p50_ms=%.3f "
+	       "store_commit_p99_ms=%.3f lmdb_commit_p50_ms=%.3f "
+	       "lmdb_commit_p99_ms=%.3f query_rt_p50_ms=%.3f\n",
+	    pct(l_rt, n, .5) * 1e3, pct(l_rt, n, .99) * 1e3, l_rt[0] * 1e3,
+	    pct(l_own, n, .5) * 1e3, pct(l_own, n, .99) * 1e3,
+	    pct(l_plain, n, .5) * 1e3, pct(l_plain, n, .99) * 1e3,
+	    pct(l_q, n, .5) * 1e3);
+	rc = 0;
+leave:
+	if (req)
+		zmq_close(req);
+	if (zctx)
+		zmq_ctx_term(zctx);
+	if (env)
+		mdb_env_close(env);
+	ucr_store_free(s);
+	ucr_key_free(k);
+	kill(node, SIGTERM);
+	waitpid(node, NULL, 0);
+	free(l_rt);
+	free(l_own);
+	free(l_plain);
+	free(l_q);
+	if (rc != 0)
+		fprintf(stderr, "bench_write: failed (see %s)\n", bu_dir);
+	else
+		bu_cleanup();
+	return rc;
+}
