@@ -8,7 +8,7 @@
  * each per round):
  *
  *   - the store's own commit of the same record in this process
- *     (ucr_store_append_once into a store of its own: sign, check, the
+ *     (ucr_store_append_checked into a store of its own: sign, check, the
  *     durable commit; no socket, no decode), and
  *   - one durable LMDB commit of one put of 256 bytes into an
  *     environment of one database (mdb_put, mdb_txn_commit),
@@ -98,6 +98,7 @@ put_store(struct ucr_store *s, const struct ucr_key *k, int i)
 	Ucr__Record r = UCR__RECORD__INIT;
 	Ucr__Network n = UCR__NETWORK__INIT;
 	struct ucr_put p;
+	struct ucr_put_array a;
 	uint8_t id[16];
 	uint64_t first, last;
 	size_t bad;
@@ -107,10 +108,13 @@ put_store(struct ucr_store *s, const struct ucr_key *k, int i)
 	probe(&r, &n, key, sizeof(key), name, sizeof(name), i);
 	memset(&p, 0, sizeof(p));
 	p.record = &r;
-	p.checked = 1; /* as the control socket's put: validated before */
+	a.puts = &p;
+	a.n = 1;
+	a.i = 0;
 	randombytes_buf(id, sizeof(id));
-	rc = ucr_store_append_once(s, k, id, sizeof(id), &p, 1, &first, &last,
-	    &replayed, &bad, why, sizeof(why));
+	/* as the control socket's put: validated before, an id */
+	rc = ucr_store_append_checked(s, k, id, sizeof(id), ucr_put_array_next,
+	    &a, 1, &first, &last, &replayed, &bad, why, sizeof(why));
 	if (rc != 0)
 		fprintf(stderr, "bench_write: append: %s\n", why);
 	return rc;
