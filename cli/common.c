@@ -13,13 +13,13 @@
 #include <unistd.h>
 
 #include <sodium.h>
-#include <zmq.h>
 
 #include "cli.h"
 #include "error.h"
 #include "i18n.h"
 #include "record.h"
 #include "text.h"
+#include "zmtp.h"
 
 const char *cli_conf_path;
 
@@ -154,72 +154,44 @@ listening(const char *path)
 }
 
 /*
- * One exchange on a new REQ socket: 1 and *out on an answer, 0 when none
- * came within timeout_ms (a REQ socket that has not been answered cannot
- * send again, so a retry needs a new one), -1 after printing an error.
+ * One exchange on a new connection (zmtp.c: ucr speaks ZMTP itself, it
+ * does not link libzmq): 1 and *out on an answer; 0 when none came within
+ * timeout_ms (a retry needs a new connection); 2 after printing why the
+ * connection failed once the whole request had gone out (a write's
+ * outcome is then unknown, as with no answer); -1 after printing an error.
  */
 static int
 request_once(const struct ucr_config *cfg, const uint8_t *buf, size_t len,
     Ucr__Reply **out, int timeout_ms)
 {
-	void *ctx = NULL, *sock = NULL;
-	zmq_msg_t msg;
-	zmq_pollitem_t item;
-	int linger = 0, rc = -1, n;
+	uint8_t *rep = NULL;
+	size_t replen = 0;
+	char why[320];
+	int rc, sent;
 	const char *daemon = cfg->is_hub ? "ucr-hub" : "ucr-node";
 
-	if ((ctx = zmq_ctx_new()) == NULL ||
-	    (sock = zmq_socket(ctx, ZMQ_REQ)) == NULL) {
-		cli_error("zeromq: %s", zmq_strerror(errno));
-		goto leave;
+	rc = cli_zmtp_request(cfg->control + 6, buf, len, &rep, &replen,
+	    timeout_ms, &sent, why, sizeof(why));
+	if (rc == UCR_ETIMEOUT)
+		return 0;
+	if (rc == UCR_ENOTFOUND) {
+		cli_error("cannot reach %s at %s: %s (is it running?)", daemon,
+		    cfg->control, why);
+		return -1;
 	}
-	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
-	if (zmq_connect(sock, cfg->control) != 0) {
-		cli_error("cannot connect to %s: %s", cfg->control,
-		    zmq_strerror(errno));
-		goto leave;
+	if (rc != 0) {
+		/* TRANSLATORS: the daemon, its control socket, the reason */
+		cli_error("%s at %s: %s", daemon, cfg->control, why);
+		return sent ? 2 : -1;
 	}
-	if (zmq_send(sock, buf, len, 0) < 0) {
-		cli_error("cannot send to %s: %s", daemon, zmq_strerror(errno));
-		goto leave;
-	}
-	item.socket = sock;
-	item.events = ZMQ_POLLIN;
-	do
-		n = zmq_poll(&item, 1, timeout_ms);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0) {
-		rc = 0;
-		goto leave;
-	}
-	zmq_msg_init(&msg);
-	if (zmq_msg_recv(&msg, sock, 0) < 0) {
-		zmq_msg_close(&msg);
-		cli_error("receive from %s: %s", daemon, zmq_strerror(errno));
-		goto leave;
-	}
-	*out = ucr__reply__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
-	zmq_msg_close(&msg);
+	*out = ucr__reply__unpack(NULL, replen, rep);
+	free(rep);
 	if (*out == NULL) {
 		cli_error("undecodable reply from %s", daemon);
-		goto leave;
+		return -1;
 	}
-	rc = 1;
-leave:
-	if (sock)
-		zmq_close(sock);
-	if (ctx)
-		zmq_ctx_term(ctx);
-	return rc;
+	return 1;
 }
-
-/*
- * The control socket cli_daemon_up has just found listening, so that the
- * request that follows (view, records) does not probe it a second time:
- * each probe is a connection the daemon accepts and closes. Taken by the
- * next cli_request on the same configuration, once.
- */
-static const struct ucr_config *probed;
 
 int
 cli_daemon_up(const struct ucr_config *cfg)
@@ -227,14 +199,11 @@ cli_daemon_up(const struct ucr_config *cfg)
 	struct stat st;
 	int up;
 
-	probed = NULL;
 	if (cfg->is_reader)
 		return 0;
 	if (strncmp(cfg->control, "ipc://", 6) != 0)
 		return 1; /* tcp: only a request can tell */
 	up = stat(cfg->control + 6, &st) == 0 && listening(cfg->control + 6);
-	if (up)
-		probed = cfg;
 	return up;
 }
 
@@ -252,12 +221,11 @@ cli_request_bound(const struct ucr_config *cfg, const Ucr__Request *req,
     size_t bound, Ucr__Reply **out, int timeout_ms)
 {
 	Ucr__Request r = *req;
-	struct stat st;
 	uint8_t *buf = NULL, id[16];
 	char idhex[33];
 	size_t len;
-	int rc = -1, try, tries, got = 0;
-	const char *path = cfg->control + 6, *env;
+	int rc = -1, try, tries, got = 0, unknown = 0;
+	const char *env;
 	const char *daemon = cfg->is_hub ? "ucr-hub" : "ucr-node";
 	int write = req->body_case == UCR__REQUEST__BODY_PUT ||
 	    req->body_case == UCR__REQUEST__BODY_MANY;
@@ -277,12 +245,6 @@ cli_request_bound(const struct ucr_config *cfg, const Ucr__Request *req,
 		timeout_ms = atoi(env) * 1000;
 	if (timeout_ms <= 0)
 		timeout_ms = 30000;
-	if (probed != cfg && (stat(path, &st) != 0 || !listening(path))) {
-		cli_error("cannot reach %s at %s: %s (is it running?)", daemon,
-		    cfg->control, strerror(errno));
-		return -1;
-	}
-	probed = NULL;
 	/* Every write carries an id, the same on each retry of it. */
 	if ((write || commit) && r.request_id.len == 0) {
 		randombytes_buf(id, sizeof(id));
@@ -298,16 +260,29 @@ cli_request_bound(const struct ucr_config *cfg, const Ucr__Request *req,
 	}
 	len = ucr__request__pack(&r, buf);
 	tries = write ? REQUEST_TRIES : 1;
-	for (try = 0; try < tries && got == 0; try++) {
-		if (try > 0)
+	for (try = 0; try < tries && (got == 0 || got == 2); try++) {
+		if (try > 0 && got == 0)
 			fprintf(stderr,
 			    _("ucr: no answer from %s within %d s; asking "
 			      "again (the same write, made at most once)\n"),
 			    daemon, timeout_ms / 1000);
+		else if (try > 0)
+			fprintf(stderr,
+			    _("ucr: asking %s again (the same write, made at "
+			      "most once)\n"),
+			    daemon);
 		got = request_once(cfg, buf, len, out, timeout_ms);
+		if (got == 2 && !write && !commit)
+			got = -1; /* a read: the error printed says it all */
+		if (got == 0 || got == 2)
+			unknown = 1; /* a write that went out unanswered */
 	}
+	if (got < 0 && unknown)
+		got = 0; /* the retry failed: the first may have been made */
 	if (got < 0)
 		goto leave;
+	if (got == 2)
+		got = 0;
 	if (got == 0 && (write || commit)) {
 		ucr_hex(idhex, r.request_id.data,
 		    r.request_id.len < 16 ? r.request_id.len : 16);

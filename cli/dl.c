@@ -1,5 +1,6 @@
 /*
- * dl.c: libcurl and libxlsxwriter loaded on first use (dl.h says why).
+ * dl.c: libcurl, libxlsxwriter and libzmq loaded on first use (dl.h says
+ * why).
  *
  * Each library is a table of the functions ucr calls in it (an X-macro
  * list), each slot typed from the header's own declaration with
@@ -74,6 +75,10 @@ static struct {
     {0}};
 #undef DL_SLOT
 
+static struct dl_lib libzmq = {"libzmq.so.5", "UCR_LIBZMQ", "libzmq5", NULL,
+    NULL};
+struct dl_zmq_fns dl_zmq_fn;
+
 static void
 dl_error(const struct dl_lib *l, const char *cmd)
 {
@@ -146,6 +151,21 @@ dl_xlsxwriter(const char *cmd)
 	if (dl_open(&libxlsx.lib, cmd) != 0)
 		return -1;
 	XLSX_FUNCS(X)
+	return 0;
+#undef X
+}
+
+int
+dl_zmq(const char *cmd)
+{
+#define X(f)                                                                   \
+	if ((dl_zmq_fn.f = (__typeof__(f) *)dl_sym(&libzmq, #f, cmd)) == NULL) \
+		return -1;
+	if (libzmq.handle != NULL)
+		return 0;
+	if (dl_open(&libzmq, cmd) != 0)
+		return -1;
+	DL_ZMQ_FUNCS(X)
 	return 0;
 #undef X
 }

@@ -17,11 +17,11 @@
 
 #include <jansson.h>
 #include <sodium.h>
-#include <zmq.h>
 
 #include "chain.h"
 #include "cli.h"
 #include "clijson.h"
+#include "dl.h"
 #include "error.h"
 #include "keys.h"
 #include "record.h"
@@ -60,15 +60,21 @@ cli_hub_open(struct cli_hub *c, const struct ucr_config *cfg)
 		    cfg->path);
 		return -1;
 	}
-	if ((c->ctx = zmq_ctx_new()) == NULL ||
-	    (c->sock = zmq_socket(c->ctx, ZMQ_DEALER)) == NULL ||
-	    zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
-	    zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, server, 40) != 0 ||
-	    zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, pub, 40) != 0 ||
-	    zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, c->sec, 40) != 0 ||
-	    zmq_connect(c->sock, cfg->hub) != 0) {
+	/* libzmq, for CURVE: loaded now (dl.h), not at every ucr start */
+	if (dl_zmq("reader") != 0)
+		return -1;
+	if ((c->ctx = ZMQ(zmq_ctx_new)()) == NULL ||
+	    (c->sock = ZMQ(zmq_socket)(c->ctx, ZMQ_DEALER)) == NULL ||
+	    ZMQ(zmq_setsockopt)(c->sock, ZMQ_LINGER, &linger, sizeof(linger)) !=
+		0 ||
+	    ZMQ(zmq_setsockopt)(c->sock, ZMQ_CURVE_SERVERKEY, server, 40) !=
+		0 ||
+	    ZMQ(zmq_setsockopt)(c->sock, ZMQ_CURVE_PUBLICKEY, pub, 40) != 0 ||
+	    ZMQ(zmq_setsockopt)(c->sock, ZMQ_CURVE_SECRETKEY, c->sec, 40) !=
+		0 ||
+	    ZMQ(zmq_connect)(c->sock, cfg->hub) != 0) {
 		cli_error("cannot connect to the hub at %s: %s", cfg->hub,
-		    zmq_strerror(errno));
+		    ZMQ(zmq_strerror)(errno));
 		return -1;
 	}
 	return 0;
@@ -78,9 +84,9 @@ void
 cli_hub_close(struct cli_hub *c)
 {
 	if (c->sock)
-		zmq_close(c->sock);
+		ZMQ(zmq_close)(c->sock);
 	if (c->ctx)
-		zmq_ctx_term(c->ctx);
+		ZMQ(zmq_ctx_term)(c->ctx);
 	if (c->sec != NULL)
 		sodium_free(c->sec); /* wiped by libsodium */
 	ucr_key_free(c->key);
@@ -99,18 +105,27 @@ cli_hub_ask(struct cli_hub *c, const Ucr__Frame *q, Ucr__Frame__BodyCase want,
 	const struct ucr_config *cfg = c->cfg;
 	zmq_pollitem_t item;
 	zmq_msg_t msg;
+	uint8_t *buf;
+	size_t len;
 	int n, e;
 
 	*a = NULL;
-	if ((e = ucr_wire_send(c->sock, NULL, 0, q, 0)) != 0) {
+	if ((e = ucr_wire_encode(&buf, &len, q)) != 0) {
 		cli_error("cannot send to the hub at %s: %s", cfg->hub,
 		    ucr_strerror_l(e));
+		return -1;
+	}
+	n = ZMQ(zmq_send)(c->sock, buf, len, 0);
+	free(buf);
+	if (n < 0) {
+		cli_error("cannot send to the hub at %s: %s", cfg->hub,
+		    ZMQ(zmq_strerror)(errno));
 		return -1;
 	}
 	item.socket = c->sock;
 	item.events = ZMQ_POLLIN;
 	do
-		n = zmq_poll(&item, 1, c->timeout);
+		n = ZMQ(zmq_poll)(&item, 1, c->timeout);
 	while (n < 0 && errno == EINTR);
 	if (n <= 0) {
 		cli_error("no answer from the hub at %s within %d s (is this "
@@ -119,14 +134,15 @@ cli_hub_ask(struct cli_hub *c, const Ucr__Frame *q, Ucr__Frame__BodyCase want,
 		    cfg->hub, c->timeout / 1000, "KEY");
 		return -1;
 	}
-	zmq_msg_init(&msg);
-	if (zmq_msg_recv(&msg, c->sock, 0) < 0 ||
-	    ucr_wire_decode(a, zmq_msg_data(&msg), zmq_msg_size(&msg)) != 0) {
-		zmq_msg_close(&msg);
+	ZMQ(zmq_msg_init)(&msg);
+	if (ZMQ(zmq_msg_recv)(&msg, c->sock, 0) < 0 ||
+	    ucr_wire_decode(a, ZMQ(zmq_msg_data)(&msg),
+		ZMQ(zmq_msg_size)(&msg)) != 0) {
+		ZMQ(zmq_msg_close)(&msg);
 		cli_error("undecodable answer from the hub at %s", cfg->hub);
 		return -1;
 	}
-	zmq_msg_close(&msg);
+	ZMQ(zmq_msg_close)(&msg);
 	if ((*a)->body_case == UCR__FRAME__BODY_ERROR &&
 	    (*a)->error->code == UCR_EPROTO) {
 		/* a well-formed query the hub cannot decode: a hub of an

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <sodium.h>
-#include <zmq.h>
 
 #include "error.h"
 #include "keys.h"
@@ -198,6 +197,34 @@ leave:
 	return rc;
 }
 
+/*
+ * Z85 (ZeroMQ RFC 32), the text form ZMQ_CURVE_*KEY take: each 4 bytes,
+ * big-endian, as 5 base-85 digits. len is a multiple of 4; out has room
+ * for len / 4 * 5 + 1. The same as libzmq's zmq_z85_encode, written out so
+ * that the keys need no libzmq (the CLI does not link it: docs/design.md).
+ */
+static void
+z85_encode(char *out, const uint8_t *in, size_t len)
+{
+	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz"
+				     "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				     ".-:+=^!/*?&<>()[]{}@%$#";
+	uint32_t v;
+	size_t i;
+	int d;
+
+	for (i = 0; i + 4 <= len; i += 4) {
+		v = (uint32_t)in[i] << 24 | (uint32_t)in[i + 1] << 16 |
+		    (uint32_t)in[i + 2] << 8 | in[i + 3];
+		for (d = 4; d >= 0; d--) {
+			out[d] = digits[v % 85];
+			v /= 85;
+		}
+		out += 5;
+	}
+	*out = '\0';
+}
+
 int
 ucr_key_curve_public(char out[41], const uint8_t pk[UCR_PK_LEN])
 {
@@ -205,7 +232,8 @@ ucr_key_curve_public(char out[41], const uint8_t pk[UCR_PK_LEN])
 
 	if (crypto_sign_ed25519_pk_to_curve25519(c, pk) != 0)
 		return UCR_EINVAL;
-	return zmq_z85_encode(out, c, 32) == NULL ? UCR_EINVAL : 0;
+	z85_encode(out, c, 32);
+	return 0;
 }
 
 int
@@ -222,11 +250,11 @@ ucr_key_curve_secret(char **out, const struct ucr_key *k)
 		rc = UCR_ENOMEM;
 		goto leave;
 	}
-	if (crypto_sign_ed25519_sk_to_curve25519(c, k->sk) != 0 ||
-	    zmq_z85_encode(z, c, 32) == NULL) {
+	if (crypto_sign_ed25519_sk_to_curve25519(c, k->sk) != 0) {
 		rc = UCR_EINVAL;
 		goto leave;
 	}
+	z85_encode(z, c, 32);
 	*out = z;
 	z = NULL;
 leave:

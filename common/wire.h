@@ -2,6 +2,9 @@
  * wire.h: the sync protocol's frames on ZeroMQ (docs/protocol.md). The
  * only user of zmq_msg_* framing. One ZeroMQ message part carries one
  * encoded Frame; on the hub's ROUTER a routing-id part comes first.
+ * Encoding, decoding and naming frames are wire.c (linked into ucr too);
+ * sending and receiving them, wire_zmq.c (the daemons' ucrdaemon library
+ * only: ucr does not link libzmq).
  */
 #ifndef UCR_WIRE_H
 #define UCR_WIRE_H

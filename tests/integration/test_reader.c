@@ -51,6 +51,9 @@ normal(json_t *j)
 
 Test(reader, queries_over_curve_writes_refused)
 {
+	static const char nozmq[] = "ucr: reader: cannot load "
+				    "libzmq-none.so.5 (install the libzmq5 "
+				    "package): libzmq-none.so.5: ";
 	struct site rd;
 	char *out = NULL, *err = NULL, *a, *b, path[700];
 	const char *hex;
@@ -82,6 +85,20 @@ Test(reader, queries_over_curve_writes_refused)
 	free(err);
 	ucr_ok(&hub, "roster add 2480 %s --role reader", hex);
 	json_decref(j);
+	/* libzmq (CURVE) is loaded when a reader asks the hub, not at
+	   every start (cli/dl.h); without it, one line naming its package */
+	rc = tu_run(NULL, &err, "LD_DEBUG=libs ucr -c '%s' status --json",
+	    rd.conf);
+	cr_assert_eq(rc, 0, "%s", err);
+	cr_assert(tu_ld_inits(err, "/libzmq.so.5"), "%s", err);
+	free(err);
+	rc = tu_run(NULL, &err,
+	    "LANG=C LC_ALL=C UCR_LIBZMQ=libzmq-none.so.5 ucr -c '%s' status",
+	    rd.conf);
+	cr_assert_eq(rc, 1, "%s", err);
+	cr_assert(strncmp(err, nozmq, strlen(nozmq)) == 0, "%s", err);
+	cr_assert_eq(strchr(err, '\n'), err + strlen(err) - 1, "%s", err);
+	free(err);
 	/* Enrolled: the hub's view, over the network. */
 	a = normal(ucr_json(&rd, "status --json"));
 	b = normal(ucr_json(&hub, "status --json"));
