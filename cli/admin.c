@@ -352,8 +352,10 @@ print_refusals(json_t *r)
 
 	json_object_foreach(r, name, v)
 	{
+		/* TRANSLATORS: under ucr peers on the hub, before the
+		   counts of refused messages by error code */
 		printf("%s%s %" JSON_INTEGER_FORMAT,
-		    n++ ? ", " : "refused by code: ", name,
+		    n++ ? ", " : _("refused by code: "), name,
 		    json_integer_value(v));
 	}
 	if (n)
@@ -386,12 +388,58 @@ print_paced(json_t *arr)
 	}
 }
 
+/* The hub's own roster entry (role "hub") in the peers array, or NULL. */
+static json_t *
+hub_entry(json_t *arr)
+{
+	json_t *o;
+	size_t i;
+
+	json_array_foreach(arr, i, o)
+	{
+		if (json_is_string(json_object_get(o, "role")) &&
+		    strcmp(json_string_value(json_object_get(o, "role")),
+			"hub") == 0)
+			return o;
+	}
+	return NULL;
+}
+
+/* The hub's counters (its "hub" query), under the peers table. */
+static void
+print_hub(json_t *hub)
+{
+	const char *fmt;
+
+	/* TRANSLATORS: under ucr peers on the hub: its message and
+	   handshake counters since it started */
+	printf(_("hub: %lld messages received, %lld refused; handshakes %lld "
+		 "admitted, %lld denied\n"),
+	    (long long)json_integer_value(json_object_get(hub, "received")),
+	    (long long)json_integer_value(json_object_get(hub, "refused")),
+	    (long long)json_integer_value(json_object_get(hub, "admitted")),
+	    (long long)json_integer_value(json_object_get(hub, "denied")));
+	print_refusals(json_object_get(hub, "refusals"));
+	/* TRANSLATORS: under ucr peers on the hub: the checkpoints it
+	   signed since it started, the time it took to read the last
+	   one's heads and view, and (the first) one being read now */
+	fmt = json_is_true(json_object_get(hub, "checkpoint_running"))
+	    ? _("checkpoints: %lld signed since the start, the last read in "
+		"%lld ms; one is being read now\n")
+	    : _("checkpoints: %lld signed since the start, the last read in "
+		"%lld ms\n");
+	printf(fmt,
+	    (long long)json_integer_value(json_object_get(hub, "checkpoints")),
+	    (long long)json_integer_value(
+		json_object_get(hub, "checkpoint_ms")));
+}
+
 int
 cmd_peers(int argc, char **argv)
 {
 	struct cli_flags f;
 	struct ucr_config *cfg = NULL;
-	json_t *arr = NULL, *o, *hub;
+	json_t *arr = NULL, *o, *hub = NULL, *self;
 	size_t i;
 	int rc = 1;
 
@@ -403,6 +451,10 @@ cmd_peers(int argc, char **argv)
 	if (cfg->is_hub) {
 		if (query(cfg, "peers", &arr, "peers") != 0)
 			goto leave;
+		/* the hub's counters go with its own entry ("counters") */
+		if (query(cfg, "hub", &hub, "peers") == 0 &&
+		    (self = hub_entry(arr)) != NULL)
+			json_object_set(self, "counters", hub);
 	} else if (*cfg->hub == '\0') {
 		cli_error("peers: this node has no hub configured ('hub' and "
 			  "'hub_key' in %s); it works offline",
@@ -494,23 +546,12 @@ cmd_peers(int argc, char **argv)
 				json_object_get(o, "last_error")));
 			print_paced(json_object_get(o, "paced"));
 		}
-		if (query(cfg, "hub", &hub, "peers") == 0) {
-			printf("hub: %" JSON_INTEGER_FORMAT
-			       " messages received, %" JSON_INTEGER_FORMAT
-			       " refused; handshakes %" JSON_INTEGER_FORMAT
-			       " admitted, %" JSON_INTEGER_FORMAT " denied\n",
-			    json_integer_value(
-				json_object_get(hub, "received")),
-			    json_integer_value(json_object_get(hub, "refused")),
-			    json_integer_value(
-				json_object_get(hub, "admitted")),
-			    json_integer_value(json_object_get(hub, "denied")));
-			print_refusals(json_object_get(hub, "refusals"));
-			json_decref(hub);
-		}
+		if (hub != NULL)
+			print_hub(hub);
 	}
 	rc = 0;
 leave:
+	json_decref(hub);
 	json_decref(arr);
 	ucr_config_free(cfg);
 	return rc;

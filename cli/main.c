@@ -221,8 +221,9 @@ static const struct command commands[] = {
 	   "On the hub: every roster entry, connected or not, last seen, the seq\n"
 	   "the hub holds of its log, what the node reports, lag and the last\n"
 	   "refusal, then the hub's counters (messages received and refused,\n"
-	   "handshakes admitted and denied). On a node: the state of its link\n"
-	   "to the hub.\n")},
+	   "handshakes admitted and denied, checkpoints signed and how long\n"
+	   "the last took to read; with --json, under \"counters\" in the hub's\n"
+	   "own entry). On a node: the state of its link to the hub.\n")},
     {"roster", cmd_roster, N_("enrol, revoke and list keys (hub)"),
 	N_("ucr roster add CODE HEXKEY [--name NAME] [--role node|reader]\n"
 	   "                [--since YYYY-MM-DD]\n"

@@ -124,6 +124,39 @@ hub_seq_sum(void)
 	return n;
 }
 
+/*
+ * The hub's counters as "ucr peers --json" gives them (its own entry's
+ * "counters"), checked to hold the checkpoint counters as numbers, and
+ * "ucr peers" checked to print has (the checkpoints line). New reference.
+ */
+static json_t *
+peers_counters(const char *has)
+{
+	json_t *arr = ucr_json(&hub, "peers --json"), *o, *c = NULL;
+	char *out = NULL;
+	size_t i;
+
+	cr_assert_not_null(arr, "ucr peers --json failed: %s", tail(&hub));
+	json_array_foreach(arr, i, o)
+	{
+		if (strcmp(json_string_value(json_object_get(o, "role")),
+			"hub") == 0)
+			c = json_incref(json_object_get(o, "counters"));
+	}
+	json_decref(arr);
+	cr_assert(json_is_object(c), "no counters on the hub's own entry");
+	cr_assert(json_is_integer(json_object_get(c, "checkpoints")));
+	cr_assert(json_is_integer(json_object_get(c, "checkpoint_ms")));
+	cr_assert_geq(json_integer_value(json_object_get(c, "checkpoint_ms")),
+	    0);
+	cr_assert(json_is_boolean(json_object_get(c, "checkpoint_running")));
+	cr_assert_eq(ucr(&hub, &out, NULL, "peers"), 0);
+	cr_assert(strstr(out, has) != NULL, "ucr peers: no '%s' in:\n%s", has,
+	    out);
+	free(out);
+	return c;
+}
+
 static void
 hex(char out[65], const uint8_t *p)
 {
@@ -134,6 +167,7 @@ Test(hub_checkpoint, the_loop_serves_and_ingests_while_one_is_read)
 {
 	Ucr__CheckpointBody *cp;
 	struct digest hd, nd;
+	json_t *c;
 	char view[65];
 	unsigned long long before;
 	long end;
@@ -150,6 +184,12 @@ Test(hub_checkpoint, the_loop_serves_and_ingests_while_one_is_read)
 	for (i = 0; i < 20; i++)
 		cr_assert(running(), "no checkpoint running:\n%s", tail(&hub));
 	cr_assert_eq(hub_counter("checkpoints"), 0);
+	/* and ucr peers says so */
+	c = peers_counters("checkpoints: 0 signed since the start, the last "
+			   "read in 0 ms; one is being read now");
+	cr_assert_eq(json_integer_value(json_object_get(c, "checkpoints")), 0);
+	cr_assert(json_is_true(json_object_get(c, "checkpoint_running")));
+	json_decref(c);
 
 	/* ... and a node connects, writes, and the hub takes it in */
 	node_up(0);
@@ -180,6 +220,10 @@ Test(hub_checkpoint, the_loop_serves_and_ingests_while_one_is_read)
 		sleep_ms(50);
 	cr_assert_eq(hub_counter("checkpoints"), 1, "%s", tail(&hub));
 	cr_assert(!running());
+	c = peers_counters("checkpoints: 1 signed since the start");
+	cr_assert_eq(json_integer_value(json_object_get(c, "checkpoints")), 1);
+	cr_assert(json_is_false(json_object_get(c, "checkpoint_running")));
+	json_decref(c);
 	cp = hub_checkpoint();
 	cr_assert_lt(seq_sum(cp), before,
 	    "the checkpoint holds writes made after it began");
