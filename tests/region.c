@@ -476,16 +476,15 @@ region_teardown(void)
  * (one local batch); padded names make the log long in bytes too.
  */
 void
-write_many(const struct site *s, const char *prefix, int n)
+many_file(const struct site *s, const char *prefix, int n, char *path,
+    size_t len)
 {
-	char path[700], *buf, *p;
+	char *buf, *p;
 	size_t cap = (size_t)n * 400 + 16;
 	int i;
 
-	wait_writes(s, 8000);
-	cr_assert_lt(snprintf(path, sizeof(path), "%s/%s-%s.json", dir, s->name,
-			 prefix),
-	    (int)sizeof(path));
+	cr_assert_lt(snprintf(path, len, "%s/%s-%s.json", dir, s->name, prefix),
+	    (int)len);
 	buf = malloc(cap);
 	cr_assert_not_null(buf);
 	p = buf;
@@ -500,6 +499,15 @@ write_many(const struct site *s, const char *prefix, int n)
 	*p = '\0';
 	cr_assert_eq(tu_write(path, buf), 0);
 	free(buf);
+}
+
+void
+write_many(const struct site *s, const char *prefix, int n)
+{
+	char path[700];
+
+	wait_writes(s, 8000);
+	many_file(s, prefix, n, path, sizeof(path));
 	ucr_ok(s, "import '%s'", path);
 }
 

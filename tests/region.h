@@ -144,6 +144,9 @@ void region_teardown(void);
  * (one local batch); padded names make the log long in bytes too.
  */
 void write_many(const struct site *s, const char *prefix, int n);
+/* The file write_many imports, written; its path in path. */
+void many_file(const struct site *s, const char *prefix, int n, char *path,
+    size_t len);
 /* One record through one officer's command. */
 void write_one(const struct site *s, const char *id);
 int digest_get(const struct site *s, struct digest *d);
