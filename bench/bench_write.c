@@ -93,7 +93,7 @@ query_sock(void *req)
 
 /* The same record through the store's append in this process. */
 static int
-put_store(struct ucr_store *s, const struct ucr_key *k, int i)
+put_store(struct ucr_store *s, const struct ucr_key *k, int i, int withid)
 {
 	Ucr__Record r = UCR__RECORD__INIT;
 	Ucr__Network n = UCR__NETWORK__INIT;
@@ -113,11 +113,33 @@ put_store(struct ucr_store *s, const struct ucr_key *k, int i)
 	a.i = 0;
 	randombytes_buf(id, sizeof(id));
 	/* as the control socket's put: validated before, an id */
-	rc = ucr_store_append_checked(s, k, id, sizeof(id), ucr_put_array_next,
-	    &a, 1, &first, &last, &replayed, &bad, why, sizeof(why));
+	rc = ucr_store_append_checked(s, k, id, withid ? sizeof(id) : 0,
+	    ucr_put_array_next, &a, 1, &first, &last, &replayed, &bad, why,
+	    sizeof(why));
 	if (rc != 0)
 		fprintf(stderr, "bench_write: append: %s\n", why);
 	return rc;
+}
+
+/*
+ * Bytes this process has written so far (/proc/self/io wchar): around a
+ * commit, its data pages (4096 bytes each) and its meta page (120 bytes,
+ * LMDB's meta record), whatever the disk's speed.
+ */
+static unsigned long long
+wchar(void)
+{
+	char line[128];
+	unsigned long long v = 0;
+	FILE *f = fopen("/proc/self/io", "r");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "wchar: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
 }
 
 /* One durable commit of one put into a plain environment. */
@@ -188,9 +210,10 @@ int
 main(int argc, char **argv)
 {
 	int lat = 200, gap = 20, warm = 5000, ch, i, n = 0;
+	unsigned long long w, b_own = 0, b_noid = 0, b_plain = 0;
 	char path[4200];
-	double *l_rt, *l_own, *l_plain, *l_q;
-	struct ucr_store *s = NULL;
+	double *l_rt, *l_own, *l_noid, *l_plain, *l_q;
+	struct ucr_store *s = NULL, *s2 = NULL;
 	struct ucr_key *k = NULL;
 	MDB_env *env = NULL;
 	MDB_txn *txn;
@@ -221,9 +244,11 @@ main(int argc, char **argv)
 		return 1;
 	l_rt = calloc(lat, sizeof(double));
 	l_own = calloc(lat, sizeof(double));
+	l_noid = calloc(lat, sizeof(double));
 	l_plain = calloc(lat, sizeof(double));
 	l_q = calloc(lat, sizeof(double));
-	if (l_rt == NULL || l_own == NULL || l_plain == NULL || l_q == NULL)
+	if (l_rt == NULL || l_own == NULL || l_noid == NULL ||
+	    l_plain == NULL || l_q == NULL)
 		return 1;
 	if ((node = node_start()) <= 0) {
 		fprintf(stderr, "bench_write: cannot start the node (see %s)\n",
@@ -236,6 +261,11 @@ main(int argc, char **argv)
 	if (ucr_key_generate(&k) != 0 ||
 	    ucr_store_open(&s, path, UCR_STORE_CREATE, (size_t)1 << 30) != 0 ||
 	    ucr_store_set_identity(s, k->pk, OWNER) != 0)
+		goto leave;
+	/* and one written without request ids: the ids' share */
+	snprintf(path, sizeof(path), "%s/noid.data", bu_dir);
+	if (ucr_store_open(&s2, path, UCR_STORE_CREATE, (size_t)1 << 30) != 0 ||
+	    ucr_store_set_identity(s2, k->pk, OWNER) != 0)
 		goto leave;
 	/* a plain environment of one database, same folder */
 	snprintf(path, sizeof(path), "%s/plain", bu_dir);
@@ -261,7 +291,8 @@ main(int argc, char **argv)
 	for (i = 0; i < warm; i++)
 		if (bu_put_one(req, OWNER, "L", "latency probe", lat + i,
 			NULL) != 0 ||
-		    put_store(s, k, lat + i) != 0 ||
+		    put_store(s, k, lat + i, 1) != 0 ||
+		    put_store(s2, k, lat + i, 0) != 0 ||
 		    put_lmdb(env, dbi, lat + i) != 0)
 			goto leave;
 	for (i = 0; i < lat; i++) {
@@ -273,15 +304,26 @@ main(int argc, char **argv)
 			break;
 		l_rt[i] = bu_now_s() - t;
 		usleep(gap * 1000);
+		w = wchar();
 		t = bu_now_s();
-		if (put_store(s, k, i) != 0)
+		if (put_store(s, k, i, 1) != 0)
 			break;
 		l_own[i] = bu_now_s() - t;
+		b_own += wchar() - w;
 		usleep(gap * 1000);
+		w = wchar();
+		t = bu_now_s();
+		if (put_store(s2, k, i, 0) != 0)
+			break;
+		l_noid[i] = bu_now_s() - t;
+		b_noid += wchar() - w;
+		usleep(gap * 1000);
+		w = wchar();
 		t = bu_now_s();
 		if (put_lmdb(env, dbi, i) != 0)
 			break;
 		l_plain[i] = bu_now_s() - t;
+		b_plain += wchar() - w;
 		usleep(gap * 1000);
 		t = bu_now_s();
 		if (query_sock(req) != 0)
@@ -293,13 +335,18 @@ main(int argc, char **argv)
 		goto leave;
 	qsort(l_rt, n, sizeof(double), dcmp);
 	qsort(l_own, n, sizeof(double), dcmp);
+	qsort(l_noid, n, sizeof(double), dcmp);
 	qsort(l_plain, n, sizeof(double), dcmp);
 	qsort(l_q, n, sizeof(double), dcmp);
 	printf("ucr:\n");
 	line("one write, control round trip (ucr-node, no hub)", l_rt, n);
 	line("the store's commit of the same record, in process", l_own, n);
+	line("the same without a request id (none remembered)", l_noid, n);
 	line("one durable LMDB commit of one put (plain)", l_plain, n);
 	line("a round trip that writes nothing (query stats)", l_q, n);
+	printf("  pages written per commit (bytes written / 4096, mean): "
+	       "store %.1f, without an id %.1f, plain %.1f\n",
+	    b_own / 4096.0 / n, b_noid / 4096.0 / n, b_plain / 4096.0 / n);
 	printf("  round trip / store commit %.2fx, / plain commit %.2fx "
 	       "(p50)\n",
 	    pct(l_rt, n, .5) / pct(l_own, n, .5),
@@ -307,11 +354,14 @@ main(int argc, char **argv)
 	printf("RESULT write_rt_p50_ms=%.3f write_rt_p99_ms=%.3f "
 	       "write_rt_min_ms=%.3f store_commit_p50_ms=%.3f "
 	       "store_commit_p99_ms=%.3f lmdb_commit_p50_ms=%.3f "
-	       "lmdb_commit_p99_ms=%.3f query_rt_p50_ms=%.3f\n",
+	       "lmdb_commit_p99_ms=%.3f query_rt_p50_ms=%.3f "
+	       "store_noid_p50_ms=%.3f store_pages=%.1f noid_pages=%.1f "
+	       "plain_pages=%.1f\n",
 	    pct(l_rt, n, .5) * 1e3, pct(l_rt, n, .99) * 1e3, l_rt[0] * 1e3,
 	    pct(l_own, n, .5) * 1e3, pct(l_own, n, .99) * 1e3,
 	    pct(l_plain, n, .5) * 1e3, pct(l_plain, n, .99) * 1e3,
-	    pct(l_q, n, .5) * 1e3);
+	    pct(l_q, n, .5) * 1e3, pct(l_noid, n, .5) * 1e3, b_own / 4096.0 / n,
+	    b_noid / 4096.0 / n, b_plain / 4096.0 / n);
 	rc = 0;
 leave:
 	if (req)
@@ -321,11 +371,13 @@ leave:
 	if (env)
 		mdb_env_close(env);
 	ucr_store_free(s);
+	ucr_store_free(s2);
 	ucr_key_free(k);
 	kill(node, SIGTERM);
 	waitpid(node, NULL, 0);
 	free(l_rt);
 	free(l_own);
+	free(l_noid);
 	free(l_plain);
 	free(l_q);
 	if (rc != 0)

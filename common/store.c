@@ -54,8 +54,12 @@ struct ucr_store {
 	int has_signer;
 	const uint8_t *reqid; /* ucr_store_append_once: the write's id */
 	size_t reqidlen;
-	uint64_t hlc;      /* highest time seen or made */
-	uint32_t qcounter; /* quarantine key tie-breaker */
+	struct reqmap *rq; /* the ids remembered, by hash (request ids) */
+	int rqadd;         /* the write in progress remembers an id: */
+	uint64_t rqn;      /* its n, and the rqdropn oldest from rqdrop */
+	uint64_t rqdrop, rqdropn; /* that it dropped */
+	uint64_t hlc;             /* highest time seen or made */
+	uint32_t qcounter;        /* quarantine key tie-breaker */
 	unsigned max_skew; /* seconds an entry may be ahead of our clock */
 	time_t rcheck_at;  /* next stale-reader check (monotonic seconds) */
 	struct rcache {
@@ -167,6 +171,8 @@ mdb_err(int rc)
 static void setwhy(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int vx_build(MDB_txn *txn, struct ucr_store *s);
+static int reqid_migrate(MDB_txn *txn, struct ucr_store *s);
+static void reqid_committed(struct ucr_store *s);
 
 /*
  * Begin a read transaction. A full reader table is most often stale slots
@@ -342,6 +348,8 @@ env_open(struct ucr_store *s, const char *dir, size_t mapsize)
 		goto fail;
 	if (!s->rdonly && (rc = vx_build(txn, s)) != 0)
 		goto fail;
+	if (!s->rdonly && (rc = reqid_migrate(txn, s)) != 0)
+		goto fail;
 	if ((rc = mdb_txn_commit(txn)) != 0) {
 		txn = NULL;
 		rc = mdb_err(rc);
@@ -486,6 +494,7 @@ ucr_store_free(struct ucr_store *s)
 		close(s->lockfd); /* releases the flock */
 	arena_free(s->arena);
 	free(s->walk);
+	free(s->rq);
 	free(s);
 }
 
@@ -2332,6 +2341,8 @@ append_run(struct ucr_store *s, const struct ucr_key *key, ucr_put_next_fn next,
 		setwhy(why, whylen, "commit: %s", ucr_strerror(rc));
 		goto leave;
 	}
+	if (s->reqidlen > 0)
+		reqid_committed(s);
 	if (time > s->hlc)
 		s->hlc = time;
 	if (first)
@@ -2341,6 +2352,8 @@ append_run(struct ucr_store *s, const struct ucr_key *key, ucr_put_next_fn next,
 leave:
 	if (txn)
 		mdb_txn_abort(txn);
+	s->rqadd = 0; /* a write that failed remembers nothing */
+	s->rqdropn = 0;
 	pending_free(&pb);
 	if (rc != 0 && why != NULL)
 		ucr_text_escape_inplace(why, whylen);
@@ -3366,68 +3379,333 @@ ucr_store_snapshot(struct ucr_store *s,
 
 /*
  * The ids of recent local writes, in the meta database and in the write's
- * own transaction, so a restart cannot forget a write it made: "req/" +
- * id -> first(8) last(8), and a ring of REQID_KEEP slots "reqslot/NNNN"
- * -> id, whose oldest entry is dropped when the ring comes round. O(1)
- * per write.
+ * own transaction, so a restart cannot forget a write it made: "rq/" +
+ * n (be64, counting the writes that had an id) -> first(8) last(8) id.
+ * The keys grow at the right edge of the tree, and the oldest are dropped
+ * REQID_PRUNE at a time from its left edge once more than REQID_KEEP are
+ * held: a write dirties one leaf for its id (the ring this replaced, a
+ * key per id and a slot per write at random places, dirtied four, a
+ * seventh of a single write's commit). Finding an id is then a question
+ * for memory: struct reqmap, by a hash of the id, gives the n to read
+ * back and compare; it is built from the keys when first asked, and
+ * again whenever the newest n in the store is not the one it knows (a
+ * store written by another process meanwhile). Stores of earlier
+ * releases ("req/" + id, "reqslot/NNNN", "reqring") are moved to these
+ * keys at the first open for writing (reqid_migrate).
  */
 #define REQID_KEEP 4096
+#define REQID_PRUNE 64
+#define REQID_CAP (REQID_KEEP + REQID_PRUNE) /* most ever held */
+#define REQID_BUCKETS 8192
 #define REQID_MAX 64
+#define RQ_PREFIX "rq/"
+#define RQ_KEYLEN (3 + 8)
 
-static int
-reqid_key(uint8_t *out, const uint8_t *id, size_t len)
+struct reqmap {
+	int built;
+	uint64_t lo, hi;              /* the numbers held: lo .. hi - 1 */
+	uint32_t head[REQID_BUCKETS]; /* node index + 1, 0: none */
+	struct reqnode {
+		uint64_t hash, n;
+		uint32_t next; /* node index + 1, 0: none */
+		int used;
+	} node[REQID_CAP]; /* n's node is node[n % REQID_CAP] */
+};
+
+static uint64_t
+reqid_hash(const uint8_t *id, size_t len)
 {
-	memcpy(out, "req/", 4);
-	memcpy(out + 4, id, len);
-	return (int)(4 + len);
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ id[i]) * 1099511628211ULL;
+	return h;
 }
 
-static int
-reqid_put_txn(MDB_txn *txn, struct ucr_store *s, uint64_t first, uint64_t last)
+static void
+rq_key(uint8_t out[RQ_KEYLEN], uint64_t n)
 {
-	uint8_t key[4 + REQID_MAX], val[16], ring[8];
-	char slot[24];
-	uint64_t next = 0;
+	memcpy(out, RQ_PREFIX, 3);
+	put64(out + 3, n);
+}
+
+static void
+reqmap_add(struct reqmap *m, uint64_t n, const uint8_t *id, size_t len)
+{
+	uint32_t i = (uint32_t)(n % REQID_CAP);
+	struct reqnode *e = &m->node[i];
+	uint64_t h = reqid_hash(id, len);
+
+	e->hash = h;
+	e->n = n;
+	e->used = 1;
+	e->next = m->head[h % REQID_BUCKETS];
+	m->head[h % REQID_BUCKETS] = i + 1;
+}
+
+static void
+reqmap_drop(struct reqmap *m, uint64_t n)
+{
+	uint32_t i = (uint32_t)(n % REQID_CAP), *p;
+	struct reqnode *e = &m->node[i];
+
+	if (!e->used || e->n != n)
+		return;
+	for (p = &m->head[e->hash % REQID_BUCKETS]; *p != 0;
+	     p = &m->node[*p - 1].next)
+		if (*p == i + 1) {
+			*p = e->next;
+			break;
+		}
+	e->used = 0;
+}
+
+/* The first and the next-after-last n held in txn (0, 0: none). */
+static int
+rq_bounds(MDB_txn *txn, struct ucr_store *s, uint64_t *lo, uint64_t *hi)
+{
+	MDB_cursor *c;
 	MDB_val k, v;
 	int rc;
 
-	k.mv_data = "reqring";
-	k.mv_size = 7;
-	if ((rc = mdb_get(txn, s->meta, &k, &v)) == 0 && v.mv_size == 8)
-		next = get64(v.mv_data);
-	else if (rc != 0 && rc != MDB_NOTFOUND)
+	*lo = *hi = 0;
+	if ((rc = mdb_cursor_open(txn, s->meta, &c)) != 0)
 		return mdb_err(rc);
-	snprintf(slot, sizeof(slot), "reqslot/%04u",
-	    (unsigned)(next % REQID_KEEP));
-	k.mv_data = slot;
-	k.mv_size = strlen(slot);
-	if (mdb_get(txn, s->meta, &k, &v) == 0 && v.mv_size <= REQID_MAX) {
-		MDB_val ok;
-
-		ok.mv_data = key;
-		ok.mv_size = reqid_key(key, v.mv_data, v.mv_size);
-		if ((rc = mdb_del(txn, s->meta, &ok, NULL)) != 0 &&
-		    rc != MDB_NOTFOUND)
-			return mdb_err(rc);
+	/* "rq0" is the first key after every "rq/" one */
+	k.mv_data = (void *)"rq0";
+	k.mv_size = 3;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	rc = mdb_cursor_get(c, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
+	if (rc == 0 && k.mv_size == RQ_KEYLEN &&
+	    memcmp(k.mv_data, RQ_PREFIX, 3) == 0) {
+		*hi = get64((uint8_t *)k.mv_data + 3) + 1;
+		k.mv_data = (void *)RQ_PREFIX;
+		k.mv_size = 3;
+		if ((rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)) == 0)
+			*lo = get64((uint8_t *)k.mv_data + 3);
 	}
-	v.mv_data = (void *)s->reqid;
-	v.mv_size = s->reqidlen;
-	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+	mdb_cursor_close(c);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdb_err(rc);
+}
+
+/* Make s->rq describe the ids held in txn. */
+static int
+reqmap_sync(MDB_txn *txn, struct ucr_store *s)
+{
+	struct reqmap *m = s->rq;
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint64_t lo, hi;
+	int rc, op;
+
+	if ((rc = rq_bounds(txn, s, &lo, &hi)) != 0)
+		return rc;
+	if (m != NULL && m->built && m->hi == hi && m->lo == lo)
+		return 0;
+	if (m == NULL && (m = s->rq = malloc(sizeof(*m))) == NULL)
+		return UCR_ENOMEM;
+	memset(m, 0, sizeof(*m));
+	if ((rc = mdb_cursor_open(txn, s->meta, &c)) != 0)
 		return mdb_err(rc);
-	put64(ring, next + 1);
-	k.mv_data = "reqring";
-	k.mv_size = 7;
-	v.mv_data = ring;
-	v.mv_size = 8;
-	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+	k.mv_data = (void *)RQ_PREFIX;
+	k.mv_size = 3;
+	for (op = MDB_SET_RANGE; (rc = mdb_cursor_get(c, &k, &v, op)) == 0;
+	     op = MDB_NEXT) {
+		if (k.mv_size != RQ_KEYLEN ||
+		    memcmp(k.mv_data, RQ_PREFIX, 3) != 0)
+			break;
+		if (v.mv_size > 16 && v.mv_size <= 16 + REQID_MAX)
+			reqmap_add(m, get64((uint8_t *)k.mv_data + 3),
+			    (uint8_t *)v.mv_data + 16, v.mv_size - 16);
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
 		return mdb_err(rc);
+	m->lo = lo;
+	m->hi = hi;
+	m->built = 1;
+	return 0;
+}
+
+/* The write that had id, if it is remembered: 1 and its seqs, else 0. */
+static int
+reqid_find(MDB_txn *txn, struct ucr_store *s, const uint8_t *id, size_t len,
+    uint64_t *first, uint64_t *last)
+{
+	uint64_t h = reqid_hash(id, len);
+	uint8_t key[RQ_KEYLEN];
+	const struct reqnode *e;
+	uint32_t i;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = reqmap_sync(txn, s)) != 0)
+		return rc;
+	for (i = s->rq->head[h % REQID_BUCKETS]; i != 0; i = e->next) {
+		e = &s->rq->node[i - 1];
+		if (e->hash != h)
+			continue;
+		rq_key(key, e->n);
+		k.mv_data = key;
+		k.mv_size = RQ_KEYLEN;
+		if ((rc = mdb_get(txn, s->meta, &k, &v)) != 0) {
+			if (rc == MDB_NOTFOUND)
+				continue;
+			return mdb_err(rc);
+		}
+		if (v.mv_size == 16 + len &&
+		    memcmp((uint8_t *)v.mv_data + 16, id, len) == 0) {
+			*first = get64(v.mv_data);
+			*last = get64((uint8_t *)v.mv_data + 8);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Remember the write's id (s->reqid) in txn: the next n, and the oldest
+ * REQID_PRUNE dropped once more than REQID_KEEP are held. What memory
+ * must learn after the commit is left in s->rqadd and s->rqdrop.
+ */
+static int
+reqid_put_txn(MDB_txn *txn, struct ucr_store *s, uint64_t first, uint64_t last)
+{
+	uint8_t key[RQ_KEYLEN], val[16 + REQID_MAX];
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint64_t lo, hi, n;
+	int rc;
+
+	s->rqadd = 0;
+	s->rqdrop = 0;
+	if ((rc = rq_bounds(txn, s, &lo, &hi)) != 0)
+		return rc;
 	put64(val, first);
 	put64(val + 8, last);
+	memcpy(val + 16, s->reqid, s->reqidlen);
+	rq_key(key, hi);
 	k.mv_data = key;
-	k.mv_size = reqid_key(key, s->reqid, s->reqidlen);
+	k.mv_size = RQ_KEYLEN;
 	v.mv_data = val;
-	v.mv_size = 16;
-	return mdb_err(mdb_put(txn, s->meta, &k, &v, 0));
+	v.mv_size = 16 + s->reqidlen;
+	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+		return mdb_err(rc);
+	s->rqadd = 1;
+	s->rqn = hi;
+	if (hi + 1 - lo < REQID_CAP)
+		return 0;
+	/* the REQID_PRUNE oldest, side by side at the left edge */
+	if ((rc = mdb_cursor_open(txn, s->meta, &c)) != 0)
+		return mdb_err(rc);
+	for (n = 0; n < REQID_PRUNE; n++) {
+		k.mv_data = (void *)RQ_PREFIX;
+		k.mv_size = 3;
+		if ((rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)) != 0 ||
+		    k.mv_size != RQ_KEYLEN ||
+		    memcmp(k.mv_data, RQ_PREFIX, 3) != 0 ||
+		    get64((uint8_t *)k.mv_data + 3) >= hi)
+			break;
+		if ((rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return mdb_err(rc);
+	s->rqdrop = lo;
+	s->rqdropn = n;
+	return 0;
+}
+
+/* After the commit of reqid_put_txn's write: memory learns it. */
+static void
+reqid_committed(struct ucr_store *s)
+{
+	struct reqmap *m = s->rq;
+	uint64_t i;
+
+	if (!s->rqadd || m == NULL || !m->built || m->hi != s->rqn) {
+		/* not built, or behind: the next question builds it */
+		if (m != NULL && s->rqadd)
+			m->built = 0;
+		s->rqadd = 0;
+		return;
+	}
+	for (i = 0; i < s->rqdropn; i++)
+		reqmap_drop(m, s->rqdrop + i);
+	if (s->rqdropn > 0)
+		m->lo = s->rqdrop + s->rqdropn;
+	reqmap_add(m, s->rqn, s->reqid, s->reqidlen);
+	m->hi = s->rqn + 1;
+	s->rqadd = 0;
+	s->rqdropn = 0;
+}
+
+/*
+ * A store of an earlier release: its ring ("reqring" -> the next slot,
+ * "reqslot/NNNN" -> id, "req/" + id -> first last) becomes "rq/" keys in
+ * the ring's order, oldest first, and its keys are deleted. In the
+ * transaction that opens the store for writing.
+ */
+static int
+reqid_migrate(MDB_txn *txn, struct ucr_store *s)
+{
+	uint8_t key[4 + REQID_MAX], rk[RQ_KEYLEN], val[16 + REQID_MAX];
+	char slot[24];
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint64_t next, j, n = 0;
+	int rc;
+
+	k.mv_data = (void *)"reqring";
+	k.mv_size = 7;
+	if ((rc = mdb_get(txn, s->meta, &k, &v)) == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return mdb_err(rc);
+	next = v.mv_size == 8 ? get64(v.mv_data) : 0;
+	/* the old ring held 4096 slots */
+	for (j = next > 4096 ? next - 4096 : 0; j < next; j++) {
+		MDB_val ik, iv;
+
+		snprintf(slot, sizeof(slot), "reqslot/%04u",
+		    (unsigned)(j % 4096));
+		k.mv_data = slot;
+		k.mv_size = strlen(slot);
+		if (mdb_get(txn, s->meta, &k, &v) != 0 || v.mv_size == 0 ||
+		    v.mv_size > REQID_MAX)
+			continue;
+		memcpy(key, "req/", 4);
+		memcpy(key + 4, v.mv_data, v.mv_size);
+		memcpy(val + 16, v.mv_data, v.mv_size);
+		ik.mv_data = key;
+		ik.mv_size = 4 + v.mv_size;
+		if (mdb_get(txn, s->meta, &ik, &iv) != 0 || iv.mv_size != 16)
+			continue;
+		memcpy(val, iv.mv_data, 16);
+		rq_key(rk, n++);
+		ik.mv_data = rk;
+		ik.mv_size = RQ_KEYLEN;
+		iv.mv_data = val;
+		iv.mv_size = 16 + v.mv_size;
+		if ((rc = mdb_put(txn, s->meta, &ik, &iv, 0)) != 0)
+			return mdb_err(rc);
+	}
+	/* every "req/", "reqring" and "reqslot/" key: all begin "req" */
+	if ((rc = mdb_cursor_open(txn, s->meta, &c)) != 0)
+		return mdb_err(rc);
+	for (;;) {
+		k.mv_data = (void *)"req";
+		k.mv_size = 3;
+		if ((rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)) != 0 ||
+		    k.mv_size < 3 || memcmp(k.mv_data, "req", 3) != 0)
+			break;
+		if ((rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdb_err(rc);
 }
 
 /* ucr_store_append_stream, checked as append_run's. */
@@ -3437,9 +3715,8 @@ append_stream(struct ucr_store *s, const struct ucr_key *key, const uint8_t *id,
     uint64_t *first, uint64_t *last, int *replayed, size_t *bad, char *why,
     size_t whylen)
 {
-	uint8_t k8[4 + REQID_MAX];
+	uint64_t f = 0, l = 0;
 	MDB_txn *txn;
-	MDB_val k, v;
 	int rc;
 
 	*replayed = 0;
@@ -3453,21 +3730,18 @@ append_stream(struct ucr_store *s, const struct ucr_key *key, const uint8_t *id,
 	if (idlen > 0) {
 		if ((rc = rd_begin(s, &txn)) != 0)
 			return mdb_err(rc);
-		k.mv_data = k8;
-		k.mv_size = reqid_key(k8, id, idlen);
-		rc = mdb_get(txn, s->meta, &k, &v);
-		if (rc == 0 && v.mv_size == 16) {
-			if (first)
-				*first = get64(v.mv_data);
-			if (last)
-				*last = get64((uint8_t *)v.mv_data + 8);
-			*replayed = 1;
-		}
+		rc = reqid_find(txn, s, id, idlen, &f, &l);
 		mdb_txn_abort(txn);
-		if (*replayed)
+		if (rc < 0)
+			return rc;
+		if (rc == 1) {
+			if (first)
+				*first = f;
+			if (last)
+				*last = l;
+			*replayed = 1;
 			return 0;
-		if (rc != MDB_NOTFOUND && rc != 0)
-			return mdb_err(rc);
+		}
 	}
 	/* one thread per store: the id rides along to the commit */
 	s->reqid = idlen > 0 ? id : NULL;

@@ -4,8 +4,13 @@
  * puts of its write in the batch being built or, for earlier batches, in
  * the write's transaction: create, update, delete and adopt answer as they
  * do inside one batch, and a refusal names the failing put and stores
- * nothing.
+ * nothing. The request ids of writes: remembered, found after a reopen,
+ * the oldest dropped, and a store of the ring that came before moved to
+ * the keys of today (this file opens LMDB itself only to make such a
+ * store and to look at its keys).
  */
+#include <lmdb.h>
+
 #include "storeutil.h"
 
 static char *dir;
@@ -396,4 +401,203 @@ Test(store_append, a_key_with_another_secret_is_refused_before_and_after)
 	    "the store's own key still writes");
 	cr_assert_eq(count(), 4);
 	ucr_key_free(other);
+}
+
+/* One network record N<i> written with request id "id-<idn>". */
+static int
+put_id(int i, int idn, uint64_t *first, int *replayed)
+{
+	Ucr__Record *r = su_network("2403", i);
+	struct ucr_put p = {.record = r, .mode = UCR_PUT_UPSERT};
+	struct ucr_put_array a = {&p, 1, 0};
+	char id[32], why[256];
+	uint64_t f = 0, l = 0;
+	size_t bad;
+	int rc, rp = 0;
+
+	snprintf(id, sizeof(id), "id-%d", idn);
+	rc = ucr_store_append_stream(node, nodek, (const uint8_t *)id,
+	    strlen(id), ucr_put_array_next, &a, 1, &f, &l, &rp, &bad, why,
+	    sizeof(why));
+	ucr__record__free_unpacked(r, NULL);
+	cr_assert_eq(rc, 0, "%s", why);
+	cr_assert_eq(f, l);
+	*first = f;
+	*replayed = rp;
+	return rc;
+}
+
+static int meta_keys(const char *prefix);
+
+#define IDS 4300 /* more than are kept (4096, and 64 more at most) */
+
+/*
+ * The last 4096 ids at least are remembered, through a reopen, each with
+ * the seq it wrote; the oldest are forgotten (a write with one is made
+ * again), no more than 4096 + 64 are held.
+ */
+Test(store_append, the_last_4096_request_ids_are_remembered, .timeout = 300)
+{
+	static uint64_t seq[IDS];
+	uint64_t f;
+	int i, rp, pass;
+
+	for (i = 0; i < IDS; i++) {
+		put_id(i, i, &seq[i], &rp);
+		cr_assert_eq(rp, 0);
+	}
+	for (pass = 0; pass < 2; pass++) {
+		/* the newest 4096, as written: replayed, nothing written */
+		for (i = IDS - 4096; i < IDS; i++) {
+			put_id(100000 + i, i, &f, &rp);
+			cr_assert_eq(rp, 1, "id %d", i);
+			cr_assert_eq(f, seq[i], "id %d: seq %llu, not %llu", i,
+			    (unsigned long long)f, (unsigned long long)seq[i]);
+		}
+		cr_assert_eq(count(), IDS);
+		/* and again from the store alone */
+		ucr_store_free(node);
+		node = su_open(dir, "node", nodek, "2403", hubk->pk, 0);
+	}
+	ucr_store_free(node);
+	node = NULL;
+	cr_assert_geq(meta_keys("rq/"), 4096);
+	cr_assert_leq(meta_keys("rq/"), 4096 + 64);
+	node = su_open(dir, "node", nodek, "2403", hubk->pk, 0);
+	/* the oldest are gone: the write is made again */
+	put_id(200000, 0, &f, &rp);
+	cr_assert_eq(rp, 0);
+	cr_assert_eq(f, seq[IDS - 1] + 1);
+	cr_assert_eq(count(), IDS + 1);
+	/* and that write's id is now the newest */
+	put_id(200001, 0, &f, &rp);
+	cr_assert_eq(rp, 1);
+	cr_assert_eq(f, seq[IDS - 1] + 1);
+}
+
+/* The meta database's keys that begin with prefix. */
+static int
+meta_keys(const char *prefix)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *c;
+	MDB_val k, v;
+	char path[512];
+	size_t len = strlen(prefix);
+	int n = 0, op;
+
+	snprintf(path, sizeof(path), "%s/node", dir);
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 8), 0);
+	cr_assert_eq(mdb_env_open(env, path, MDB_RDONLY, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	cr_assert_eq(mdb_cursor_open(txn, dbi, &c), 0);
+	k.mv_data = (void *)prefix;
+	k.mv_size = len;
+	for (op = MDB_SET_RANGE; mdb_cursor_get(c, &k, &v, op) == 0;
+	     op = MDB_NEXT) {
+		if (k.mv_size < len || memcmp(k.mv_data, prefix, len) != 0)
+			break;
+		n++;
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return n;
+}
+
+/*
+ * A store of the release before: "req/" + id -> first last, a ring of
+ * slots "reqslot/NNNN" -> id and "reqring" -> the next slot. Its ids are
+ * found after the first open for writing, its old keys are gone, and the
+ * next write's id is remembered beside them.
+ */
+Test(store_append, request_ids_of_the_ring_before_are_moved)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint64_t seq[3], f;
+	uint8_t val[16], ring[8] = {0, 0, 0, 0, 0, 0, 0, 3};
+	char path[512], key[64];
+	int i, rp, j;
+
+	for (i = 0; i < 3; i++)
+		put_id(i, i, &seq[i], &rp);
+	ucr_store_free(node);
+	node = NULL;
+	cr_assert_eq(meta_keys("rq/"), 3);
+	/* rewrite the three as the ring had them, the ring come round once
+	   (slots 4096 + 0..2 are 0..2) */
+	snprintf(path, sizeof(path), "%s/node", dir);
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 8), 0);
+	cr_assert_eq(mdb_env_open(env, path, 0, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	cr_assert_eq(mdb_cursor_open(txn, dbi, &c), 0);
+	for (;;) {
+		k.mv_data = "rq/";
+		k.mv_size = 3;
+		if (mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) != 0 ||
+		    memcmp(k.mv_data, "rq/", 3) != 0)
+			break;
+		cr_assert_eq(mdb_cursor_del(c, 0), 0);
+	}
+	mdb_cursor_close(c);
+	ring[6] = 0x10; /* 4099: slots 0..2 written last, 3..4095 before */
+	for (i = 0; i < 3; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "id-%d", i);
+		snprintf(key, sizeof(key), "reqslot/%04d", i);
+		k.mv_data = key;
+		k.mv_size = strlen(key);
+		v.mv_data = id;
+		v.mv_size = strlen(id);
+		cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+		snprintf(key, sizeof(key), "req/%s", id);
+		for (j = 0; j < 8; j++) {
+			val[j] = (uint8_t)(seq[i] >> (56 - 8 * j));
+			val[8 + j] = val[j];
+		}
+		k.mv_size = strlen(key);
+		v.mv_data = val;
+		v.mv_size = 16;
+		cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+	}
+	k.mv_data = "reqring";
+	k.mv_size = 7;
+	v.mv_data = ring;
+	v.mv_size = 8;
+	cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	cr_assert_eq(meta_keys("req"), 7);
+
+	node = su_open(dir, "node", nodek, "2403", hubk->pk, 0);
+	ucr_store_free(node); /* one open of an environment at a time */
+	node = NULL;
+	cr_assert_eq(meta_keys("req"), 0, "the ring's keys are gone");
+	cr_assert_eq(meta_keys("rq/"), 3);
+	node = su_open(dir, "node", nodek, "2403", hubk->pk, 0);
+	for (i = 0; i < 3; i++) {
+		put_id(10 + i, i, &f, &rp);
+		cr_assert_eq(rp, 1, "id %d", i);
+		cr_assert_eq(f, seq[i]);
+	}
+	put_id(20, 3, &f, &rp);
+	cr_assert_eq(rp, 0);
+	cr_assert_eq(f, seq[2] + 1);
+	put_id(21, 3, &f, &rp);
+	cr_assert_eq(rp, 1);
+	cr_assert_eq(count(), 4);
+	ucr_store_free(node);
+	node = NULL;
+	cr_assert_eq(meta_keys("rq/"), 4);
 }
