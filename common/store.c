@@ -3024,29 +3024,51 @@ ucr_store_meta_get(struct ucr_store *s, const char *name, void *buf, size_t len,
 	return rc;
 }
 
-int
-ucr_store_meta_put(struct ucr_store *s, const char *name, const void *buf,
-    size_t len)
+/*
+ * Write n named values in one transaction, all or none: names[i] set to
+ * bufs[i] (lens[i] bytes) or, with bufs NULL, deleted (an absent one is
+ * no error). "identity" is the store's own and is never written here.
+ */
+static int
+meta_write(struct ucr_store *s, int n, const char *const *names,
+    const void *const *bufs, const size_t *lens)
 {
 	MDB_txn *txn;
 	MDB_val k, v;
-	int rc;
+	int rc, i;
 
 	if (s->rdonly)
 		return UCR_EPERM;
-	if (strcmp(name, "identity") == 0)
-		return UCR_EPERM;
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], "identity") == 0)
+			return UCR_EPERM;
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
 		return mdb_err(rc);
-	k.mv_data = (void *)name;
-	k.mv_size = strlen(name);
-	v.mv_data = (void *)buf;
-	v.mv_size = len;
-	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0) {
+	for (i = 0; i < n && rc == 0; i++) {
+		k.mv_data = (void *)names[i];
+		k.mv_size = strlen(names[i]);
+		if (bufs == NULL) {
+			rc = mdb_del(txn, s->meta, &k, NULL);
+			if (rc == MDB_NOTFOUND)
+				rc = 0;
+		} else {
+			v.mv_data = (void *)bufs[i];
+			v.mv_size = lens[i];
+			rc = mdb_put(txn, s->meta, &k, &v, 0);
+		}
+	}
+	if (rc != 0) {
 		mdb_txn_abort(txn);
 		return mdb_err(rc);
 	}
 	return mdb_err(mdb_txn_commit(txn));
+}
+
+int
+ucr_store_meta_put(struct ucr_store *s, const char *name, const void *buf,
+    size_t len)
+{
+	return meta_write(s, 1, &name, &buf, &len);
 }
 
 int
@@ -3081,60 +3103,19 @@ int
 ucr_store_meta_put2(struct ucr_store *s, const char *name1, const void *buf1,
     size_t len1, const char *name2, const void *buf2, size_t len2)
 {
-	MDB_txn *txn;
-	MDB_val k, v;
-	int rc;
+	const char *names[2] = {name1, name2};
+	const void *bufs[2] = {buf1, buf2};
+	size_t lens[2] = {len1, len2};
 
-	if (s->rdonly)
-		return UCR_EPERM;
-	if (strcmp(name1, "identity") == 0 || strcmp(name2, "identity") == 0)
-		return UCR_EPERM;
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
-		return mdb_err(rc);
-	k.mv_data = (void *)name1;
-	k.mv_size = strlen(name1);
-	v.mv_data = (void *)buf1;
-	v.mv_size = len1;
-	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) == 0) {
-		k.mv_data = (void *)name2;
-		k.mv_size = strlen(name2);
-		v.mv_data = (void *)buf2;
-		v.mv_size = len2;
-		rc = mdb_put(txn, s->meta, &k, &v, 0);
-	}
-	if (rc != 0) {
-		mdb_txn_abort(txn);
-		return mdb_err(rc);
-	}
-	return mdb_err(mdb_txn_commit(txn));
+	return meta_write(s, 2, names, bufs, lens);
 }
 
 int
 ucr_store_meta_del2(struct ucr_store *s, const char *name1, const char *name2)
 {
 	const char *names[2] = {name1, name2};
-	MDB_txn *txn;
-	MDB_val k;
-	int rc = 0, i;
 
-	if (s->rdonly)
-		return UCR_EPERM;
-	if (strcmp(name1, "identity") == 0 || strcmp(name2, "identity") == 0)
-		return UCR_EPERM;
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
-		return mdb_err(rc);
-	for (i = 0; i < 2 && rc == 0; i++) {
-		k.mv_data = (void *)names[i];
-		k.mv_size = strlen(names[i]);
-		rc = mdb_del(txn, s->meta, &k, NULL);
-		if (rc == MDB_NOTFOUND)
-			rc = 0;
-	}
-	if (rc != 0) {
-		mdb_txn_abort(txn);
-		return mdb_err(rc);
-	}
-	return mdb_err(mdb_txn_commit(txn));
+	return meta_write(s, 2, names, NULL, NULL);
 }
 
 /* ---------------------------------------------------------------- stats */

@@ -477,3 +477,31 @@ Test(store, decision_adopts_record_of_same_batch)
 	ucr__record__free_unpacked(n, NULL);
 	ucr__record__free_unpacked(d, NULL);
 }
+
+/* Named values: one or two at a time, both or neither; never "identity". */
+Test(store, meta_values_written_and_deleted_together)
+{
+	char buf[16];
+	size_t len;
+
+	cr_assert_eq(ucr_store_meta_put(node, "a", "one", 3), 0);
+	cr_assert_eq(ucr_store_meta_put2(node, "a", "two", 3, "b", "bee", 3),
+	    0);
+	cr_assert_eq(ucr_store_meta_get(node, "a", buf, sizeof(buf), &len), 0);
+	cr_assert_eq(len, 3);
+	cr_assert_eq(memcmp(buf, "two", 3), 0);
+	cr_assert_eq(ucr_store_meta_get(node, "b", buf, sizeof(buf), &len), 0);
+	cr_assert_eq(memcmp(buf, "bee", 3), 0);
+	cr_assert_eq(ucr_store_meta_put(node, "identity", "x", 1), UCR_EPERM);
+	cr_assert_eq(ucr_store_meta_put2(node, "a", "new", 3, "identity", "x",
+			 1),
+	    UCR_EPERM);
+	cr_assert_eq(ucr_store_meta_get(node, "a", buf, sizeof(buf), &len), 0);
+	cr_assert_eq(memcmp(buf, "two", 3), 0, "half of a refused pair");
+	cr_assert_eq(ucr_store_meta_del2(node, "identity", "a"), UCR_EPERM);
+	cr_assert_eq(ucr_store_meta_del2(node, "a", "absent"), 0);
+	cr_assert_eq(ucr_store_meta_get(node, "a", buf, sizeof(buf), &len),
+	    UCR_ENOTFOUND);
+	cr_assert_eq(ucr_store_meta_get(node, "b", buf, sizeof(buf), &len), 0);
+	cr_assert_eq(ucr_store_identity(node, NULL, NULL, NULL, 0), 0);
+}
