@@ -340,6 +340,12 @@ main(int argc, char **argv)
 	 * enforced domain) so the tests can prove the self-test catches it.
 	 */
 	nozap = getenv("UCR_TEST_DISABLE_ZAP") != NULL;
+	/*
+	 * Test-only switch: relay as if batches came in at every pass, so
+	 * the tests can hold the relay's bounded wait to its bound (the loop
+	 * then never sleeps while a relay is due).
+	 */
+	h.busy_test = getenv("UCR_TEST_INGEST_BUSY") != NULL;
 	if (!nozap && zap_open(&h, why, sizeof(why)) != 0)
 		fatalx("%s", why);
 	if (open_router(&h, !nozap, why, sizeof(why)) != 0)

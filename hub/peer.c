@@ -1182,7 +1182,7 @@ static void
 relay_run(struct hub *h, int64_t now)
 {
 	size_t i;
-	int ingested = h->ingested;
+	int ingested = h->ingested || h->busy_test;
 
 	h->ingested = 0;
 	if (!h->relay_due ||
