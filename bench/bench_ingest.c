@@ -4,7 +4,7 @@
  * BLAKE2b of a small entry, LMDB durable commits), so the figure can be
  * judged on any machine. No assertions: it prints.
  *
- *   bench_ingest [-n RECORDS] [-b BATCH] [-g GROUP] [-d DIR] [-k]
+ *   bench_ingest [-n RECORDS] [-b BATCH] [-g GROUP] [-d DIR] [-k] [-p]
  *
  * -k: Kolada-like measurements (the rows bench/run.sh gives PostgreSQL)
  * instead of ~300-byte network records.
@@ -12,6 +12,8 @@
  * with the batches already received): up to GROUP batches, within the
  * hub's budgets (UCR_GROUP_MAX_*), applied in one durable commit. 1: one
  * commit per batch. Default: the hub's budget in batches.
+ * -p: the group's batches prechecked on a second thread, as the hub does
+ * (ucr_store_set_precheck).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -206,7 +208,7 @@ int
 main(int argc, char **argv)
 {
 	int nrec = 20000, batch = 100, group = UCR_GROUP_MAX_BATCHES, ch, i, rc,
-	    kolada = 0;
+	    kolada = 0, precheck = 0;
 	char tmpl[] = "/tmp/ucr-bench-XXXXXX", *dir = NULL, path[512], why[256];
 	int made = 0;
 	struct ucr_key *hubk, *nodek;
@@ -217,7 +219,7 @@ main(int argc, char **argv)
 	size_t bad, total = 0, nb = 0, ng = 0;
 	double t, t_append, t_apply, c, c_append, c_apply;
 
-	while ((ch = getopt(argc, argv, "n:b:g:d:k")) != -1) {
+	while ((ch = getopt(argc, argv, "n:b:g:d:kp")) != -1) {
 		switch (ch) {
 		case 'n':
 			nrec = atoi(optarg);
@@ -234,10 +236,13 @@ main(int argc, char **argv)
 		case 'k':
 			kolada = 1;
 			break;
+		case 'p':
+			precheck = 1;
+			break;
 		default:
 			fprintf(stderr,
 			    "usage: bench_ingest [-n RECORDS] [-b BATCH] "
-			    "[-g GROUP] [-d DIR] [-k]\n");
+			    "[-g GROUP] [-d DIR] [-k] [-p]\n");
 			return 2;
 		}
 	}
@@ -333,6 +338,7 @@ main(int argc, char **argv)
 
 	/* the hub's ingest: verify signature, chain, roster, schema; commit */
 	ucr_store_identity(node, NULL, &epoch, NULL, 0);
+	ucr_store_set_precheck(hub, precheck);
 	t = now_s();
 	c_apply = 0;
 	for (seq = 1; seq <= (uint64_t)nrec;) {

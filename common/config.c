@@ -238,6 +238,15 @@ handler(void *user, const char *section, const char *name, const char *value)
 		}
 		return set_str(&c->hub_key, value);
 	}
+	if (hub && strcmp(name, "ingest_threads") == 0) {
+		if (strcmp(value, "1") != 0 && strcmp(value, "2") != 0) {
+			snprintf(p->why, sizeof(p->why),
+			    "key 'ingest_threads': use 1 or 2");
+			return 0;
+		}
+		c->ingest_threads = value[0] - '0';
+		return 1;
+	}
 	if (hub && strcmp(name, "listen") == 0) {
 		if (strncmp(value, "tcp://", 6) != 0 &&
 		    strncmp(value, "ipc://", 6) != 0) {
@@ -270,6 +279,7 @@ ucr_config_load(struct ucr_config **out, const char *path, char *why,
 	c->map_size = (size_t)1 << 30;
 	c->stale_after = 3600;
 	c->max_clock_skew = 300;
+	c->ingest_threads = 1;
 	p.c = c;
 	/* Absolute, so a daemon that detaches (chdir /) keeps its paths. */
 	snprintf(tmp, sizeof(tmp), "%s", path);

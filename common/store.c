@@ -8,6 +8,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +81,9 @@ struct ucr_store {
 	size_t nvxacc;
 	uint8_t vxidx[256];        /* vxacc by key hash: index + 1, 0 empty */
 	struct arena *arena;       /* what apply_txn decodes, freed at once */
+	struct arena *parena;      /* the group's prechecks (apply_group) */
+	int precheck;              /* ucr_store_set_precheck */
+	const struct precheck *pc; /* the batch being applied's, or NULL */
 	ProtobufCBinaryData *walk; /* batch_walk's entries, kept to reuse */
 	size_t walkcap;
 };
@@ -493,6 +499,7 @@ ucr_store_free(struct ucr_store *s)
 	if (s->lockfd >= 0)
 		close(s->lockfd); /* releases the flock */
 	arena_free(s->arena);
+	arena_free(s->parena);
 	free(s->walk);
 	free(s->rq);
 	free(s);
@@ -506,6 +513,12 @@ ucr_store_set_region(struct ucr_store *s, const char *region,
 	s->has_hub = hub != NULL;
 	if (hub)
 		memcpy(s->hub, hub, UCR_PK_LEN);
+}
+
+void
+ucr_store_set_precheck(struct ucr_store *s, int mode)
+{
+	s->precheck = mode;
 }
 
 void
@@ -1178,6 +1191,71 @@ full:
 	return rc != 0 ? rc : UCR_EPROTO;
 }
 
+/*
+ * What of a network batch's checks needs no store, made ahead of its
+ * apply (ucr_store_apply_group, on a second thread): batch_decode's
+ * checks but the first entry's prev, which only the log's head can
+ * answer, and each record decoded, validated and hashed. Memory: the
+ * group's precheck arena. A batch that fails anything here is checked by
+ * the usual path in apply_txn, which decides and says why (ok 0, or nrec
+ * below n: the records from nrec on are decoded there); what passed is
+ * used only if the first entry chains onto the head.
+ */
+struct precheck {
+	Ucr__Entry **ents;    /* n entries, each chained onto the one before */
+	uint8_t (*rhash)[32]; /* each entry's record's hash */
+	Ucr__Record **rec;    /* the first nrec records, decoded and valid */
+	size_t n, nrec;
+	uint8_t last[32]; /* the last entry's hash, the signed one */
+	int ok;           /* entries, chain within, signature: all good */
+};
+
+static void
+precheck_batch(struct arena *a, const Ucr__Batch *b, const char *region,
+    struct precheck *pc)
+{
+	uint8_t h[32];
+	char reason[256];
+	size_t i, n = b->n_entries;
+
+	memset(pc, 0, sizeof(*pc));
+	if (n == 0 || n > UCR_MAX_BATCH_ENTRIES || b->first_seq == 0 ||
+	    b->last_seq < b->first_seq || b->last_seq - b->first_seq + 1 != n ||
+	    b->author.len != UCR_PK_LEN || b->signature.len != UCR_SIG_LEN)
+		return;
+	if ((pc->ents = arena_alloc(a, n * sizeof(*pc->ents))) == NULL ||
+	    (pc->rhash = arena_alloc(a, n * sizeof(*pc->rhash))) == NULL ||
+	    (pc->rec = arena_alloc(a, n * sizeof(*pc->rec))) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		Ucr__Entry *e;
+
+		if (entry_decode(a, &e, b->entries[i].data,
+			b->entries[i].len) != 0 ||
+		    e->epoch != b->epoch || e->seq != b->first_seq + i ||
+		    (i > 0 && memcmp(e->prev.data, h, 32) != 0))
+			return;
+		pc->ents[i] = e;
+		ucr_hash(h, b->entries[i].data, b->entries[i].len);
+	}
+	if (ucr_batch_verify_sig(b, region, h) != 0)
+		return;
+	memcpy(pc->last, h, 32);
+	pc->n = n;
+	pc->ok = 1;
+	for (i = 0; i < n; i++) {
+		const Ucr__Entry *e = pc->ents[i];
+
+		ucr_hash(pc->rhash[i], e->record.data, e->record.len);
+		if (ucr_record_decode_with(&pc->rec[i], e->record.data,
+			e->record.len, &a->pa) != 0 ||
+		    ucr_record_validate(pc->rec[i], reason, sizeof(reason)) !=
+			0)
+			break;
+		pc->nrec = i + 1;
+	}
+}
+
 /* A record's value: header, then its bytes (hashed as they are put,
    unless their hash is known: rhash). */
 static void
@@ -1617,6 +1695,7 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 	size_t i, skip;
 	MDB_val k, v;
 	int rc, have_who;
+	const struct precheck *pc = own == NULL ? s->pc : NULL;
 
 	*applied = 0;
 	s->nvxacc = 0; /* nothing gathered from an apply that failed */
@@ -1661,8 +1740,17 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 		return rc;
 	if (own != NULL)
 		rc = own_check(b, s->region, &h, prev, own, last);
-	else
+	else if (pc != NULL && pc->ok && pc->n == b->n_entries &&
+	    memcmp(pc->ents[0]->prev.data, prev, 32) == 0) {
+		/* batch_decode's checks, made ahead but for this one */
+		d->ents = pc->ents;
+		d->n = pc->n;
+		memcpy(last, pc->last, 32);
+		rc = 0;
+	} else {
+		pc = NULL;
 		rc = batch_decode(a, b, s->region, prev, last, d);
+	}
 	if (rc == UCR_ECHAIN && own == NULL && b->first_seq == h.seq + 1 &&
 	    h.seq > 0 && is_signed_fork(b, s->region)) {
 		/* Signed by the author, chained onto another history. */
@@ -1791,13 +1879,17 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 			ekind = d->ents[i]->kind;
 			rbytes = d->ents[i]->record.data;
 			rlen = d->ents[i]->record.len;
-			rhash = NULL;
-			checked = 0;
+			rhash = pc != NULL ? pc->rhash[i] : NULL;
+			checked = pc != NULL && i < pc->nrec;
 		}
 		if ((rc = time_ok(s, etime, h.time, bound, an, seq, why,
 			 whylen)) != 0)
 			return rc;
-		rc = ucr_record_decode_with(&rec, rbytes, rlen, &a->pa);
+		if (checked && own == NULL) {
+			rec = pc->rec[i]; /* decoded and validated ahead */
+			rc = 0;
+		} else
+			rc = ucr_record_decode_with(&rec, rbytes, rlen, &a->pa);
 		if (rc != 0) {
 			setwhy(why, whylen,
 			    "log %s: seq %llu: undecodable record", an,
@@ -1901,14 +1993,150 @@ ucr_store_apply(struct ucr_store *s, const Ucr__Batch *b, size_t *applied,
 	return rc;
 }
 
+/*
+ * The prechecks of a group (ucr_store_set_precheck): one thread takes the
+ * batches from the second on, in order, while the caller applies; the
+ * caller uses a batch's precheck if it is done, else applies the batch by
+ * the usual path (never waiting: on a busy machine the thread may not
+ * run at all). The thread touches no LMDB handle, only the batches
+ * (read-only while the call lasts), its precheck arena and the group's
+ * slots.
+ */
+enum { PC_FREE, PC_BUSY, PC_DONE, PC_MINE };
+
+struct pgroup {
+	pthread_mutex_t mu;
+	const struct ucr_apply_item *items;
+	size_t n;
+	const char *region;
+	struct arena *a;
+	struct precheck *pc;  /* n */
+	unsigned char *state; /* n: PC_* */
+	int stop, wait;
+};
+
+static void *
+pgroup_worker(void *arg)
+{
+	struct pgroup *g = arg;
+	size_t i;
+
+	for (i = 1; i < g->n; i++) {
+		pthread_mutex_lock(&g->mu);
+		if (g->stop) {
+			pthread_mutex_unlock(&g->mu);
+			break;
+		}
+		if (g->state[i] != PC_FREE) {
+			pthread_mutex_unlock(&g->mu);
+			continue;
+		}
+		g->state[i] = PC_BUSY;
+		pthread_mutex_unlock(&g->mu);
+		precheck_batch(g->a, g->items[i].batch, g->region, &g->pc[i]);
+		pthread_mutex_lock(&g->mu);
+		g->state[i] = PC_DONE;
+		pthread_mutex_unlock(&g->mu);
+	}
+	return NULL;
+}
+
+/* Start the prechecks of items 1..n-1; 0 if they run (then pgroup_end). */
+static int
+pgroup_start(struct ucr_store *s, struct pgroup *g, pthread_t *t,
+    const struct ucr_apply_item *items, size_t n)
+{
+	sigset_t all, old;
+	int rc;
+
+	memset(g, 0, sizeof(*g));
+	if (!s->precheck || n < 2)
+		return -1;
+	if (s->parena == NULL) {
+		if ((s->parena = calloc(1, sizeof(*s->parena))) == NULL)
+			return -1;
+		s->parena->pa.alloc = arena_alloc;
+		s->parena->pa.free = arena_nofree;
+		s->parena->pa.allocator_data = s->parena;
+	}
+	arena_reset(s->parena);
+	g->pc = calloc(n, sizeof(*g->pc));
+	g->state = calloc(n, 1);
+	if (g->pc == NULL || g->state == NULL)
+		goto fail;
+	g->items = items;
+	g->n = n;
+	g->region = s->region;
+	g->a = s->parena;
+	g->wait = s->precheck == UCR_PRECHECK_WAIT;
+	if (pthread_mutex_init(&g->mu, NULL) != 0)
+		goto fail;
+	/* signals stay with the daemon's loop */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(t, NULL, pgroup_worker, g);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == 0)
+		return 0;
+	pthread_mutex_destroy(&g->mu);
+fail:
+	free(g->pc);
+	free(g->state);
+	memset(g, 0, sizeof(*g));
+	return -1;
+}
+
+/* Item i's precheck if the thread has made it, else NULL: the caller's. */
+static const struct precheck *
+pgroup_take(struct pgroup *g, size_t i)
+{
+	const struct precheck *pc = NULL;
+
+	if (g->n == 0 || i == 0)
+		return NULL;
+	pthread_mutex_lock(&g->mu);
+	/* UCR_PRECHECK_WAIT (tests): every one checked ahead */
+	while (g->wait && g->state[i] != PC_DONE) {
+		pthread_mutex_unlock(&g->mu);
+		sched_yield();
+		pthread_mutex_lock(&g->mu);
+	}
+	if (g->state[i] == PC_FREE)
+		g->state[i] = PC_MINE;
+	else if (g->state[i] == PC_DONE)
+		pc = &g->pc[i];
+	pthread_mutex_unlock(&g->mu);
+	return pc;
+}
+
+static void
+pgroup_end(struct ucr_store *s, struct pgroup *g, pthread_t t)
+{
+	if (g->n == 0)
+		return;
+	pthread_mutex_lock(&g->mu);
+	g->stop = 1;
+	pthread_mutex_unlock(&g->mu);
+	pthread_join(t, NULL);
+	pthread_mutex_destroy(&g->mu);
+	free(g->pc);
+	free(g->state);
+	arena_reset(s->parena); /* keeps one chunk for the next group */
+	memset(g, 0, sizeof(*g));
+}
+
 int
 ucr_store_apply_group(struct ucr_store *s, struct ucr_apply_item *items,
     size_t n)
 {
 	MDB_txn *txn, *sub;
 	struct decoded d = {NULL, 0};
+	struct pgroup g;
+	pthread_t t;
 	size_t i;
 	int rc, crc, any = 0;
+
+	memset(&t, 0, sizeof(t));
 
 	for (i = 0; i < n; i++) {
 		items[i].rc = UCR_EAGAIN; /* not yet applied */
@@ -1926,15 +2154,19 @@ ucr_store_apply_group(struct ucr_store *s, struct ucr_apply_item *items,
 	}
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
 		return mdb_err(rc);
+	pgroup_start(s, &g, &t, items, n);
 	for (i = 0; i < n; i++) {
 		struct ucr_apply_item *it = &items[i];
+		const struct precheck *pc = pgroup_take(&g, i);
 
 		if ((rc = mdb_txn_begin(s->env, txn, 0, &sub)) != 0) {
 			it->rc = UCR_EFULL; /* retried alone below */
 			continue;
 		}
+		s->pc = pc;
 		rc = apply_txn(sub, s, it->batch, &d, NULL, &it->applied,
 		    it->why, sizeof(it->why));
+		s->pc = NULL;
 		decoded_free(&d);
 		if (rc != 0)
 			ucr_text_escape_inplace(it->why, sizeof(it->why));
@@ -1951,6 +2183,7 @@ ucr_store_apply_group(struct ucr_store *s, struct ucr_apply_item *items,
 		}
 		it->rc = rc;
 	}
+	pgroup_end(s, &g, t);
 	if (!any)
 		mdb_txn_abort(txn);
 	else if ((crc = mdb_txn_commit(txn)) != 0) {

@@ -189,6 +189,23 @@ struct ucr_apply_item {
 
 int ucr_store_apply_group(struct ucr_store *s, struct ucr_apply_item *items,
     size_t n);
+/*
+ * UCR_PRECHECK_ON: ucr_store_apply_group checks what of a group's batches
+ * needs no store (each entry decoded and hashed, the chain within the
+ * batch, the signature, each record decoded, validated and hashed) on a
+ * second thread, ahead of the applying thread, which then checks the rest
+ * (the chain onto the log's head, roster, times, forks) and writes; a
+ * batch the thread has not checked yet is applied by the usual path, so
+ * the applying thread never waits for it. The thread lives for one call;
+ * its memory is the group's, bounded by the group's budgets. Off by
+ * default (the hub's ingest_threads = 2 turns it on). UCR_PRECHECK_WAIT:
+ * the same, but every batch after the first is checked ahead, waited for
+ * (tests).
+ */
+#define UCR_PRECHECK_OFF 0
+#define UCR_PRECHECK_ON 1
+#define UCR_PRECHECK_WAIT 2
+void ucr_store_set_precheck(struct ucr_store *s, int mode);
 
 /* How a local write treats a key that is, or is not, held. */
 enum ucr_put_mode {

@@ -1,8 +1,9 @@
 /*
  * fuzz_hub_frame.c: what the hub does with a frame from a node: decode it
  * (common/wire.c) and, for a batch, apply it to a real LMDB store holding
- * a roster (common/store.c); hellos, acks, fetches and record queries
- * read the store as the hub does.
+ * a roster (common/store.c), twice in one group (the second time checked
+ * ahead on a second thread, as ingest_threads = 2 does); hellos, acks,
+ * fetches and record queries read the store as the hub does.
  *
  * The first byte picks how far in the input gets:
  *   0  the frame as it is (signatures must verify: they will not)
@@ -22,16 +23,28 @@
 
 static int dirty = 1;
 
+/*
+ * The batch twice in one group, as the hub with ingest_threads = 2 applies
+ * what it received: the first by the usual path, the second checked ahead
+ * on the group's second thread (ucr_store_set_precheck). A batch the first
+ * time refused wrote nothing, so the second must be refused alike.
+ */
 static void
 apply(const Ucr__Batch *b)
 {
-	size_t applied;
-	char why[256] = "";
-	int rc = ucr_store_apply(fz_store, b, &applied, why, sizeof(why));
+	struct ucr_apply_item it[2];
+	int rc;
 
-	fz_report("batch", rc, why);
+	it[0].batch = it[1].batch = b;
+	ucr_store_set_precheck(fz_store, UCR_PRECHECK_WAIT);
+	if (ucr_store_apply_group(fz_store, it, 2) != 0)
+		return;
+	rc = it[0].rc;
+	fz_report("batch", rc, it[0].why);
 	if (rc == 0 || rc == UCR_EFORK)
 		dirty = 1;
+	else if (it[1].rc != rc || strcmp(it[1].why, it[0].why) != 0)
+		abort(); /* the checks ahead decided otherwise */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

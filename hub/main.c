@@ -333,6 +333,9 @@ main(int argc, char **argv)
 	}
 	if (h.d.cfg->log_level > 0)
 		o.verbose = 1;
+	/* ingest_threads = 2: a group's batches checked ahead (store.h) */
+	if (h.d.cfg->ingest_threads == 2)
+		ucr_store_set_precheck(h.d.store, UCR_PRECHECK_ON);
 	if (enrol_self(&h, why, sizeof(why)) != 0)
 		fatalx("cannot write the hub's roster entry: %s", why);
 	/*

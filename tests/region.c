@@ -331,7 +331,9 @@ region_init(int offset)
 	    "key = %s\n"
 	    "data = %s\n"
 	    "control = %s\n"
-	    "listen = tcp://127.0.0.1:%d\n",
+	    "listen = tcp://127.0.0.1:%d\n"
+	    /* batches checked ahead: the tests go through both threads */
+	    "ingest_threads = 2\n",
 	    hub.key, hub.data, hub.ctl, port);
 	cr_assert_eq(tu_write(hub.conf, buf), 0);
 }

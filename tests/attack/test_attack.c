@@ -955,6 +955,68 @@ Test(attack, schema_violation)
 	aftermath();
 }
 
+/*
+ * Refused batches sent at once, so that the hub applies them as one group
+ * and checks all but the first ahead on its second thread (store.h,
+ * ucr_store_set_precheck): each is refused with the code it gets alone, in
+ * the order sent, and nothing of any is stored. The last one's entries and
+ * signature are good up to a record that fails its schema.
+ */
+Test(attack, refused_batches_in_one_group)
+{
+	Ucr__Record r = UCR__RECORD__INIT;
+	Ucr__Network n = UCR__NETWORK__INIT;
+	struct batch bt[6];
+	struct ucr_key *other;
+	ProtobufCBinaryData t;
+	uint8_t *rb;
+	size_t rlen, i;
+	static const int want[6] = {UCR_EGAP, UCR_EBADSIG, UCR_EORDER, UCR_EGAP,
+	    UCR_EBADSIG, UCR_ESCHEMA};
+
+	arena(64, 1);
+	attacker_log(2);
+	snapshot();
+	for (i = 3; i <= 6; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "X%zu", i);
+		client_network(&c, "2403", id);
+	}
+	r.key = "2403/network/BAD";
+	r.owner = "2403";
+	r.body_case = UCR__RECORD__BODY_NETWORK;
+	r.network = &n;
+	n.name = "No date";
+	n.joined = "not a date";
+	cr_assert_eq(ucr_record_encode(&rb, &rlen, &r), 0);
+	client_entry(&c, rb, rlen, UCR__RECORD__BODY_NETWORK); /* seq 7 */
+	cr_assert_eq(ucr_key_generate(&other), 0);
+	client_batch(&c, &bt[0], 4, 4, NULL); /* a gap */
+	client_batch(&c, &bt[1], 3, 5, NULL);
+	bt[1].sig[9] ^= 0x04; /* one bit of the signature */
+	client_batch(&c, &bt[2], 3, 4, NULL);
+	t = bt[2].ents[0]; /* entries swapped */
+	bt[2].ents[0] = bt[2].ents[1];
+	bt[2].ents[1] = t;
+	client_batch(&c, &bt[3], 3, 5, NULL);
+	bt[3].ents[1] = bt[3].ents[2]; /* a hole: 4 missing */
+	bt[3].b.n_entries = 2;
+	ucr_batch_sign(&bt[3].b, atk, REGION, c.hash[5]);
+	client_batch(&c, &bt[4], 3, 6, other); /* another key's signature */
+	client_batch(&c, &bt[5], 3, 7, NULL);  /* 7 fails its schema */
+	for (i = 0; i < 6; i++)
+		client_send_batch(&c, &bt[i]);
+	for (i = 0; i < 6; i++) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "batch %zu of the burst", i);
+		expect_error(&c, want[i], what);
+	}
+	ucr_key_free(other);
+	aftermath();
+}
+
 /* ================================================================ roster */
 
 /* The hub's administrator cannot enrol a key as the region. */

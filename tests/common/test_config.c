@@ -172,3 +172,32 @@ Test(config, reader_needs_hub_not_store)
 	cr_assert(strstr(why, "hub_key") != NULL, "%s", why);
 	cr_assert(strstr(why, "[reader]") != NULL, "%s", why);
 }
+
+Test(config, ingest_threads)
+{
+	struct ucr_config *c;
+	char why[256];
+
+	tu_write(path,
+	    "[hub]\nkey = /k\ndata = /d\ncontrol = ipc:///c\n"
+	    "listen = tcp://*:7300\n");
+	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(c->ingest_threads, 1);
+	ucr_config_free(c);
+	tu_write(path,
+	    "[hub]\nkey = /k\ndata = /d\ncontrol = ipc:///c\n"
+	    "listen = tcp://*:7300\ningest_threads = 2\n");
+	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(c->ingest_threads, 2);
+	ucr_config_free(c);
+	tu_write(path,
+	    "[hub]\nkey = /k\ndata = /d\ncontrol = ipc:///c\n"
+	    "listen = tcp://*:7300\ningest_threads = 3\n");
+	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), UCR_ECONFIG);
+	cr_assert(strstr(why, "ingest_threads") != NULL, "%s", why);
+	/* a node has no such key */
+	tu_write(path,
+	    "[node]\nmunicipality = 2403\nkey = /k\ndata = /d\n"
+	    "control = ipc:///c\ningest_threads = 2\n");
+	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), UCR_ECONFIG);
+}

@@ -49,6 +49,18 @@ teardown(void)
 
 TestSuite(ingest, .init = setup, .fini = teardown, .timeout = 240);
 
+/* The hub checks a group's batches ahead on a second thread: all of them
+   but the first, so that every test goes through the checks made ahead. */
+static void
+setup_precheck(void)
+{
+	setup();
+	ucr_store_set_precheck(hub, UCR_PRECHECK_WAIT);
+}
+
+TestSuite(ingest_precheck, .init = setup_precheck, .fini = teardown,
+    .timeout = 240);
+
 /* One write of n puts; frees the records. */
 static int
 write_puts(struct ucr_put *p, size_t n, size_t *bad)
@@ -308,7 +320,8 @@ to_hub_grouped(size_t per, size_t g)
 	}
 }
 
-Test(ingest, group_commit_gives_the_digest_of_before)
+static void
+group_digest(void)
 {
 	char h[65];
 
@@ -317,6 +330,16 @@ Test(ingest, group_commit_gives_the_digest_of_before)
 	digest_2403(hub, h);
 	cr_assert_str_eq(h, golden);
 	cr_assert_eq(ucr_store_verify(hub, NULL, NULL, NULL, 0), 0);
+}
+
+Test(ingest, group_commit_gives_the_digest_of_before)
+{
+	group_digest();
+}
+
+Test(ingest_precheck, group_commit_gives_the_digest_of_before)
+{
+	group_digest();
 }
 
 /* A node of its own (another municipality), enrolled at the hub. */
@@ -367,7 +390,8 @@ hub_head(const struct ucr_key *k, struct ucr_store *s)
  * the good ones commit in the one transaction, in order (the second batch
  * of the first node continues its first).
  */
-Test(ingest, group_commit_refuses_a_forged_batch_alone)
+static void
+group_forged(void)
 {
 	struct ucr_key *k2, *k3;
 	struct ucr_store *n2, *n3;
@@ -429,8 +453,19 @@ Test(ingest, group_commit_refuses_a_forged_batch_alone)
 	ucr_key_free(k3);
 }
 
+Test(ingest, group_commit_refuses_a_forged_batch_alone)
+{
+	group_forged();
+}
+
+Test(ingest_precheck, group_commit_refuses_a_forged_batch_alone)
+{
+	group_forged();
+}
+
 /* A fork in a group keeps its evidence; the others of the group commit. */
-Test(ingest, group_commit_keeps_a_forks_evidence)
+static void
+group_fork(void)
 {
 	struct ucr_key *k2;
 	struct ucr_store *n2, *copy;
@@ -474,4 +509,164 @@ Test(ingest, group_commit_keeps_a_forks_evidence)
 	ucr_store_free(copy);
 	ucr_store_free(n2);
 	ucr_key_free(k2);
+}
+
+Test(ingest, group_commit_keeps_a_forks_evidence)
+{
+	group_fork();
+}
+
+Test(ingest_precheck, group_commit_keeps_a_forks_evidence)
+{
+	group_fork();
+}
+
+/*
+ * A batch of the node's key chained onto seq-1 (prev), of the records
+ * given (n of them, kinds as given), validly signed: what an enrolled but
+ * hostile node can send. Freed with signed_free.
+ */
+static Ucr__Batch *
+signed_batch(uint64_t epoch, uint64_t seq, const uint8_t prev[32],
+    Ucr__Record **recs, const uint32_t *kinds, size_t n)
+{
+	Ucr__Batch *b = calloc(1, sizeof(*b));
+	uint8_t h[32], *rb;
+	size_t i, rlen;
+	uint64_t t = ucr_hlc_now() + ((uint64_t)5 << 16); /* after the node's */
+
+	cr_assert_not_null(b);
+	ucr__batch__init(b);
+	b->entries = calloc(n, sizeof(*b->entries));
+	memcpy(h, prev, 32);
+	for (i = 0; i < n; i++) {
+		cr_assert_eq(ucr_record_encode(&rb, &rlen, recs[i]), 0);
+		cr_assert_eq(ucr_entry_encode(&b->entries[i].data,
+				 &b->entries[i].len, epoch, seq + i, h, t + i,
+				 kinds[i], rb, rlen),
+		    0);
+		free(rb);
+		ucr__record__free_unpacked(recs[i], NULL);
+		ucr_hash(h, b->entries[i].data, b->entries[i].len);
+	}
+	b->n_entries = n;
+	b->epoch = epoch;
+	b->first_seq = seq;
+	b->last_seq = seq + n - 1;
+	b->signature.data = malloc(UCR_SIG_LEN);
+	ucr_batch_sign(b, nodek, REGION, h);
+	b->author.data = malloc(UCR_PK_LEN);
+	memcpy(b->author.data, nodek->pk, UCR_PK_LEN);
+	return b;
+}
+
+static void
+signed_free(Ucr__Batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n_entries; i++)
+		free(b->entries[i].data);
+	free(b->entries);
+	free(b->signature.data);
+	free(b->author.data);
+	free(b);
+}
+
+/*
+ * The checks made ahead decide nothing: a group of batches that fail at
+ * every step (a forged signature, a broken chain within, a gap, entries
+ * held already, a record failing its schema or its entry's kind after
+ * valid ones) gives each batch the code, the reason and the count it
+ * gets applied alone, and the two hubs end with the same records.
+ */
+Test(ingest_precheck, group_gives_each_batch_what_it_gets_alone)
+{
+	enum { NB = 10 };
+	struct ucr_apply_item it[NB];
+	struct ucr_store *alone;
+	Ucr__Batch *b20, *sb1, *sb2;
+	Ucr__Record *recs[3];
+	uint32_t kinds[3];
+	uint8_t h20[32];
+	uint64_t epoch;
+	char ha[65], hb[65];
+	size_t i;
+
+	alone =
+	    su_open(dir, "alone", hubk, "region", hubk->pk, (size_t)64 << 20);
+	cr_assert_eq(su_append(alone, hubk, su_roster(nodek->pk, "2403")), 0);
+	for (i = 1; i <= 20; i++)
+		cr_assert_eq(su_append(node, nodek, su_network("2403", (int)i)),
+		    0);
+	cr_assert_eq(ucr_store_identity(node, NULL, &epoch, NULL, 0), 0);
+	b20 = batch_of(node, nodek, 20, 20);
+	ucr_hash(h20, b20->entries[0].data, b20->entries[0].len);
+	ucr_batch_free(b20);
+	/* 21 valid, 22 failing its schema */
+	recs[0] = su_network("2403", 21);
+	recs[1] = su_network("2403", 22);
+	free(recs[1]->network->joined);
+	recs[1]->network->joined = strdup("not a date");
+	kinds[0] = kinds[1] = UCR__RECORD__BODY_NETWORK;
+	sb1 = signed_batch(epoch, 21, h20, recs, kinds, 2);
+	/* 21, 22 valid, 23 of a kind that is not its record's */
+	recs[0] = su_network("2403", 21);
+	recs[1] = su_network("2403", 22);
+	recs[2] = su_network("2403", 23);
+	kinds[0] = kinds[1] = UCR__RECORD__BODY_NETWORK;
+	kinds[2] = UCR__RECORD__BODY_TARGET;
+	sb2 = signed_batch(epoch, 21, h20, recs, kinds, 3);
+
+	it[0].batch = batch_of(node, nodek, 1, 5);
+	it[1].batch = batch_of(node, nodek, 6, 10);
+	((Ucr__Batch *)it[1].batch)->signature.data[5] ^= 0x01; /* forged */
+	it[2].batch = batch_of(node, nodek, 6, 10);
+	it[3].batch = batch_of(node, nodek, 11, 15);
+	/* entry 13 changed: 14 no longer chains onto it */
+	((Ucr__Batch *)it[3].batch)
+	    ->entries[2]
+	    .data[it[3].batch->entries[2].len - 1] ^= 0x01;
+	it[4].batch = batch_of(node, nodek, 8, 12);  /* 8-10 held */
+	it[5].batch = batch_of(node, nodek, 16, 20); /* a gap: 13-15 */
+	it[6].batch = batch_of(node, nodek, 13, 20);
+	it[7].batch = sb1;
+	it[8].batch = sb2;
+	it[9].batch = batch_of(node, nodek, 18, 20); /* held in full */
+	cr_assert_eq(ucr_store_apply_group(hub, it, NB), 0);
+	for (i = 0; i < NB; i++) {
+		size_t applied = 0;
+		char why[256] = "";
+		int rc = ucr_store_apply(alone, it[i].batch, &applied, why,
+		    sizeof(why));
+
+		cr_assert_eq(it[i].rc, rc, "batch %zu: %d (%s), alone %d (%s)",
+		    i, it[i].rc, it[i].why, rc, why);
+		cr_assert_str_eq(it[i].why, why, "batch %zu", i);
+		cr_assert_eq(it[i].applied, applied, "batch %zu", i);
+	}
+	cr_assert_eq(it[0].rc, 0);
+	cr_assert_neq(it[1].rc, 0);
+	cr_assert_eq(it[2].rc, 0);
+	cr_assert_neq(it[3].rc, 0);
+	cr_assert_eq(it[4].rc, 0);
+	cr_assert_eq(it[4].applied, 2);
+	cr_assert_eq(it[5].rc, UCR_EGAP);
+	cr_assert_eq(it[6].rc, 0);
+	cr_assert_eq(it[7].rc, UCR_ESCHEMA, "%s", it[7].why);
+	cr_assert_eq(it[8].rc, UCR_EPROTO, "%s", it[8].why);
+	cr_assert_eq(it[9].rc, UCR_EDUP);
+	cr_assert_eq(hub_head(nodek, node), 20);
+	digest_2403(hub, ha);
+	digest_2403(alone, hb);
+	cr_assert_str_eq(ha, hb);
+	digest_2403(node, hb);
+	cr_assert_str_eq(ha, hb);
+	cr_assert_eq(ucr_store_verify(hub, NULL, NULL, NULL, 0), 0);
+	signed_free(sb1);
+	signed_free(sb2);
+	for (i = 0; i < NB; i++)
+		if (i != 7 && i != 8)
+			ucr_batch_free((Ucr__Batch *)it[i].batch);
+	ucr_store_free(alone);
 }
