@@ -3,6 +3,7 @@
  * read-only store, and requests to the daemon's control socket.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -153,26 +155,49 @@ listening(const char *path)
 	return 1;
 }
 
+/* Milliseconds on the monotonic clock. */
+static long long
+mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+#define RECONNECT_MS 100 /* a retry waits for a daemon starting again */
+
 /*
  * One exchange on a new connection (zmtp.c: ucr speaks ZMTP itself, it
  * does not link libzmq): 1 and *out on an answer; 0 when none came within
  * timeout_ms (a retry needs a new connection); 2 after printing why the
  * connection failed once the whole request had gone out (a write's
  * outcome is then unknown, as with no answer); -1 after printing an error.
+ * A retry (again) whose daemon cannot be reached tries to connect every
+ * RECONNECT_MS until timeout_ms, as libzmq reconnects: a daemon that
+ * stopped mid-write and is started again (systemd) answers the retry.
  */
 static int
 request_once(const struct ucr_config *cfg, const uint8_t *buf, size_t len,
-    Ucr__Reply **out, int timeout_ms)
+    Ucr__Reply **out, int timeout_ms, int again)
 {
 	uint8_t *rep = NULL;
 	size_t replen = 0;
 	char why[320];
 	int rc, sent;
+	long long end = mono_ms() + timeout_ms, left = timeout_ms;
 	const char *daemon = cfg->is_hub ? "ucr-hub" : "ucr-node";
 
-	rc = cli_zmtp_request(cfg->control + 6, buf, len, &rep, &replen,
-	    timeout_ms, &sent, why, sizeof(why));
-	if (rc == UCR_ETIMEOUT)
+	for (;;) {
+		rc = cli_zmtp_request(cfg->control + 6, buf, len, &rep, &replen,
+		    (int)left, &sent, why, sizeof(why));
+		if (rc != UCR_ENOTFOUND || !again ||
+		    (left = end - mono_ms()) <= RECONNECT_MS)
+			break;
+		poll(NULL, 0, RECONNECT_MS);
+		left -= RECONNECT_MS;
+	}
+	if (rc == UCR_ETIMEOUT || (rc == UCR_ENOTFOUND && again))
 		return 0;
 	if (rc == UCR_ENOTFOUND) {
 		cli_error("cannot reach %s at %s: %s (is it running?)", daemon,
@@ -271,7 +296,7 @@ cli_request_bound(const struct ucr_config *cfg, const Ucr__Request *req,
 			    _("ucr: asking %s again (the same write, made at "
 			      "most once)\n"),
 			    daemon);
-		got = request_once(cfg, buf, len, out, timeout_ms);
+		got = request_once(cfg, buf, len, out, timeout_ms, try > 0);
 		if (got == 2 && !write && !commit)
 			got = -1; /* a read: the error printed says it all */
 		if (got == 0 || got == 2)
