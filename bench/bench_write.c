@@ -211,6 +211,7 @@ main(int argc, char **argv)
 {
 	int lat = 200, gap = 20, warm = 5000, ch, i, n = 0;
 	unsigned long long w, b_own = 0, b_noid = 0, b_plain = 0;
+	double cpu = 0;
 	char path[4200];
 	double *l_rt, *l_own, *l_noid, *l_plain, *l_q;
 	struct ucr_store *s = NULL, *s2 = NULL;
@@ -288,6 +289,8 @@ main(int argc, char **argv)
 	       "each kind back to back (a store in use: its request-id ring "
 	       "of 4096 full); all in %s\n",
 	    lat, gap, warm, bu_dir);
+	/* the node's CPU per write: it does nothing else meanwhile */
+	cpu = bu_cpu_s(node);
 	for (i = 0; i < warm; i++)
 		if (bu_put_one(req, OWNER, "L", "latency probe", lat + i,
 			NULL) != 0 ||
@@ -295,6 +298,7 @@ main(int argc, char **argv)
 		    put_store(s2, k, lat + i, 0) != 0 ||
 		    put_lmdb(env, dbi, lat + i) != 0)
 			goto leave;
+	cpu = warm > 0 ? (bu_cpu_s(node) - cpu) / warm : 0;
 	for (i = 0; i < lat; i++) {
 		double t;
 
@@ -344,6 +348,9 @@ main(int argc, char **argv)
 	line("the same without a request id (none remembered)", l_noid, n);
 	line("one durable LMDB commit of one put (plain)", l_plain, n);
 	line("a round trip that writes nothing (query stats)", l_q, n);
+	printf("  the node's CPU per write (user + system, its threads, "
+	       "over the %d writes back to back): %.0f us\n",
+	    warm, cpu * 1e6);
 	printf("  pages written per commit (bytes written / 4096, mean): "
 	       "store %.1f, without an id %.1f, plain %.1f\n",
 	    b_own / 4096.0 / n, b_noid / 4096.0 / n, b_plain / 4096.0 / n);
@@ -356,12 +363,12 @@ main(int argc, char **argv)
 	       "store_commit_p99_ms=%.3f lmdb_commit_p50_ms=%.3f "
 	       "lmdb_commit_p99_ms=%.3f query_rt_p50_ms=%.3f "
 	       "store_noid_p50_ms=%.3f store_pages=%.1f noid_pages=%.1f "
-	       "plain_pages=%.1f\n",
+	       "plain_pages=%.1f node_cpu_us=%.0f\n",
 	    pct(l_rt, n, .5) * 1e3, pct(l_rt, n, .99) * 1e3, l_rt[0] * 1e3,
 	    pct(l_own, n, .5) * 1e3, pct(l_own, n, .99) * 1e3,
 	    pct(l_plain, n, .5) * 1e3, pct(l_plain, n, .99) * 1e3,
 	    pct(l_q, n, .5) * 1e3, pct(l_noid, n, .5) * 1e3, b_own / 4096.0 / n,
-	    b_noid / 4096.0 / n, b_plain / 4096.0 / n);
+	    b_noid / 4096.0 / n, b_plain / 4096.0 / n, cpu * 1e6);
 	rc = 0;
 leave:
 	if (req)
