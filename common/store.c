@@ -3644,6 +3644,8 @@ rq_key(uint8_t out[RQ_KEYLEN], uint64_t n)
 	put64(out + 3, n);
 }
 
+static void reqmap_drop(struct reqmap *m, uint64_t n);
+
 static void
 reqmap_add(struct reqmap *m, uint64_t n, const uint8_t *id, size_t len)
 {
@@ -3651,6 +3653,8 @@ reqmap_add(struct reqmap *m, uint64_t n, const uint8_t *id, size_t len)
 	struct reqnode *e = &m->node[i];
 	uint64_t h = reqid_hash(id, len);
 
+	if (e->used) /* held by an n REQID_CAP older (a store with gaps) */
+		reqmap_drop(m, e->n);
 	e->hash = h;
 	e->n = n;
 	e->used = 1;
