@@ -284,7 +284,7 @@ T=$TMP/table.md
 	echo "| whole region, until every node holds every record, records/s | $(fmt3 "$REG_RELAY") | - | - | - |"
 	echo "| one write, control round trip p50, ms (region idle: hub and 6 nodes) | $(fmt3 "$RT50" 2) | one durable LMDB commit of one put, same folder, same run (bench_region), p50: $(fmt3 "$C50" 2) | $(ratio "$(med "$RT50")" "$(med "$C50")")× | ≈ 1× |"
 	echo "| one write, control round trip p50, ms (one node, no hub) | $(fmt3 "$W_RT" 2) | one durable LMDB commit of one put, same folder, alternating with the writes (bench_write), p50: $(fmt3 "$W_PLAIN" 2) | $(ratio "$(med "$W_RT")" "$(med "$W_PLAIN")")× | ≈ 1× |"
-	echo "| the same round trip beside the store's own commit of that record (in process, no socket: sign, check, ~18 pages, two syncs), p50, ms | $(fmt3 "$W_RT" 2) | store commit: $(fmt3 "$W_OWN" 2) | $(ratio "$(med "$W_RT")" "$(med "$W_OWN")")× | - |"
+	echo "| the same round trip beside the store's own commit of that record (in process, no socket: sign, check, ~14.5 pages, two syncs), p50, ms | $(fmt3 "$W_RT" 2) | store commit: $(fmt3 "$W_OWN" 2) | $(ratio "$(med "$W_RT")" "$(med "$W_OWN")")× | - |"
 	echo "| a control round trip that writes nothing (query), p50, ms | $(fmt3 "$W_Q" 2) | - | - | - |"
 	echo "| one write, control round trip p99, ms | $(fmt3 "$RT99" 2) | - | - | - |"
 	echo "| write → held at the hub, p50, ms | $(fmt3 "$H50" 2) | two durable commits (the node's, the hub's), p50: $(fmt3 "$C50" 2) ×2 | $(ratio "$(med "$H50")" "$(awk -v c="$(med "$C50")" 'BEGIN {print 2 * c}')")× | - |"
