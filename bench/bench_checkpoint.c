@@ -40,22 +40,6 @@ sum_cb(const struct ucr_head *h, void *arg)
 	return 0;
 }
 
-static int
-dcmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-pct(double *v, int n, double p)
-{
-	int i = (int)(p * (n - 1) + 0.5);
-
-	return n > 0 ? v[i] : 0;
-}
-
 /* The hub's counters; NULL if it does not answer. */
 static json_t *
 counters(void *req)
@@ -199,12 +183,12 @@ main(int argc, char **argv)
 	cp1 = counter(j, "checkpoints");
 	cpms = counter(j, "checkpoint_ms");
 	json_decref(j);
-	qsort(lat, n, sizeof(double), dcmp);
+	qsort(lat, n, sizeof(double), bu_dcmp);
 	printf("  the hub's counters, %d answers in %d s: p50 %.2f ms  p99 "
 	       "%.2f ms  p99.9 %.2f ms  max %.2f ms; over 20 ms %d, over 50 "
 	       "ms %d\n",
-	    n, dur, pct(lat, n, 0.5), pct(lat, n, 0.99), pct(lat, n, 0.999),
-	    n ? lat[n - 1] : 0, over20, over50);
+	    n, dur, bu_pct(lat, n, 0.5), bu_pct(lat, n, 0.99),
+	    bu_pct(lat, n, 0.999), n ? lat[n - 1] : 0, over20, over50);
 	if (cp0 >= 0)
 		printf("  checkpoints in the window %lld, the last one read in "
 		       "%lld ms (on its own thread)\n",
@@ -212,7 +196,7 @@ main(int argc, char **argv)
 	printf("RESULT cp_n=%d cp_p50_ms=%.2f cp_p99_ms=%.2f cp_p999_ms=%.2f "
 	       "cp_max_ms=%.2f cp_over20=%d cp_over50=%d checkpoints=%lld "
 	       "checkpoint_ms=%lld\n",
-	    n, pct(lat, n, 0.5), pct(lat, n, 0.99), pct(lat, n, 0.999),
+	    n, bu_pct(lat, n, 0.5), bu_pct(lat, n, 0.99), bu_pct(lat, n, 0.999),
 	    n ? lat[n - 1] : 0, over20, over50, cp0 >= 0 ? cp1 - cp0 : -1,
 	    cpms);
 stop:

@@ -33,6 +33,8 @@
 #include "record.h"
 #include "store.h"
 
+#include "benchutil.h"
+
 static double
 now_s(void)
 {
@@ -64,12 +66,7 @@ make_record(const char *owner, int i)
 	snprintf(key, sizeof(key), "%s/network/N%d", owner, i);
 	/* about 300 bytes, like a baseline text */
 	snprintf(name, sizeof(name), "network %d %0240d", i, i);
-	r.key = key;
-	r.owner = (char *)owner;
-	r.body_case = UCR__RECORD__BODY_NETWORK;
-	r.network = &n;
-	n.name = name;
-	n.joined = "2009-01-01";
+	bu_network(&r, &n, owner, key, name);
 	return &r;
 }
 

@@ -78,22 +78,6 @@ held(struct ucr_store *s, const uint8_t *hubpk)
 	return sm.total;
 }
 
-static int
-dcmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-pct(double *v, int n, double p)
-{
-	int i = (int)(p * (n - 1) + 0.5);
-
-	return v[i < n ? i : n - 1];
-}
-
 extern char **environ;
 
 /*
@@ -221,7 +205,7 @@ commit_times(double *v, int n)
 		v[i] = bu_now_s() - t;
 	}
 	mdb_env_close(env);
-	qsort(v, n, sizeof(double), dcmp);
+	qsort(v, n, sizeof(double), bu_dcmp);
 }
 
 /* CPU seconds so far of the hub (c[0]) and of all nodes together (c[1]) */
@@ -488,12 +472,12 @@ main(int argc, char **argv)
 	}
 	zmq_close(req);
 	zmq_ctx_term(zctx);
-	qsort(l_hub, lat, sizeof(double), dcmp);
-	qsort(l_other, lat, sizeof(double), dcmp);
-	qsort(l_rt, lat, sizeof(double), dcmp);
-	qsort(l_st, nst, sizeof(double), dcmp);
-	qsort(l_sth, nst, sizeof(double), dcmp);
-	qsort(l_stp, nst, sizeof(double), dcmp);
+	qsort(l_hub, lat, sizeof(double), bu_dcmp);
+	qsort(l_other, lat, sizeof(double), bu_dcmp);
+	qsort(l_rt, lat, sizeof(double), bu_dcmp);
+	qsort(l_st, nst, sizeof(double), bu_dcmp);
+	qsort(l_sth, nst, sizeof(double), bu_dcmp);
+	qsort(l_stp, nst, sizeof(double), bu_dcmp);
 
 	/* the floor of the status figure: starting the CLI at all, exec'd
 	 * directly as the status was; through /bin/sh -c for comparison */
@@ -517,9 +501,9 @@ main(int argc, char **argv)
 		run_ucr(st_args, NULL);
 		l_idle[i] = bu_now_s() - t;
 	}
-	qsort(l_cli, CLI_RUNS, sizeof(double), dcmp);
-	qsort(l_clish, CLI_RUNS, sizeof(double), dcmp);
-	qsort(l_idle, CLI_RUNS, sizeof(double), dcmp);
+	qsort(l_cli, CLI_RUNS, sizeof(double), bu_dcmp);
+	qsort(l_clish, CLI_RUNS, sizeof(double), bu_dcmp);
+	qsort(l_idle, CLI_RUNS, sizeof(double), bu_dcmp);
 	bu_mem_kib(hub, &hub_rss, &hwm, &hub_dirty);
 	for (i = 0; i < m; i++) {
 		bu_mem_kib(rg.node[i], &rss, &hwm, &dirty);
@@ -562,29 +546,32 @@ main(int argc, char **argv)
 		printf(
 		    "  one write, control round trip  p50 %6.2f ms  p99 %6.2f "
 		    "ms\n",
-		    pct(l_rt, lat, .5) * 1e3, pct(l_rt, lat, .99) * 1e3);
+		    bu_pct(l_rt, lat, .5) * 1e3, bu_pct(l_rt, lat, .99) * 1e3);
 		printf(
 		    "  write -> held at the hub       p50 %6.2f ms  p99 %6.2f "
 		    "ms\n",
-		    pct(l_hub, lat, .5) * 1e3, pct(l_hub, lat, .99) * 1e3);
+		    bu_pct(l_hub, lat, .5) * 1e3,
+		    bu_pct(l_hub, lat, .99) * 1e3);
 		printf(
 		    "  write -> held at another node  p50 %6.2f ms  p99 %6.2f "
 		    "ms\n",
-		    pct(l_other, lat, .5) * 1e3, pct(l_other, lat, .99) * 1e3);
+		    bu_pct(l_other, lat, .5) * 1e3,
+		    bu_pct(l_other, lat, .99) * 1e3);
 	}
 	if (nst > 0)
 		printf(
 		    "  write -> hub's ucr status --json answers with it (its "
 		    "whole process) p50 %6.2f ms  p99 %6.2f ms  max %6.2f ms "
 		    "(%d writes, %d statuses run again)\n",
-		    pct(l_st, nst, .5) * 1e3, pct(l_st, nst, .99) * 1e3,
+		    bu_pct(l_st, nst, .5) * 1e3, bu_pct(l_st, nst, .99) * 1e3,
 		    l_st[nst - 1] * 1e3, nst, retries);
 	if (nst > 0)
 		printf("    of it: until the hub held the write p50 %6.2f ms  "
 		       "p99 %6.2f ms; the status after that p50 %6.2f ms  p99 "
 		       "%6.2f ms\n",
-		    pct(l_sth, nst, .5) * 1e3, pct(l_sth, nst, .99) * 1e3,
-		    pct(l_stp, nst, .5) * 1e3, pct(l_stp, nst, .99) * 1e3);
+		    bu_pct(l_sth, nst, .5) * 1e3, bu_pct(l_sth, nst, .99) * 1e3,
+		    bu_pct(l_stp, nst, .5) * 1e3,
+		    bu_pct(l_stp, nst, .99) * 1e3);
 	if (stale || (nstat > 0 && nst < nstat))
 		printf("  the status loop stopped after %d of %d writes (%s)\n",
 		    nst, nstat,
@@ -592,14 +579,16 @@ main(int argc, char **argv)
 			  : "no write, or no status, reached the hub");
 	printf("  starting the CLI at all (ucr --version, exec'd) median "
 	       "%6.2f ms  p90 %6.2f ms; through /bin/sh -c median %6.2f ms\n",
-	    pct(l_cli, CLI_RUNS, .5) * 1e3, pct(l_cli, CLI_RUNS, .9) * 1e3,
-	    pct(l_clish, CLI_RUNS, .5) * 1e3);
+	    bu_pct(l_cli, CLI_RUNS, .5) * 1e3,
+	    bu_pct(l_cli, CLI_RUNS, .9) * 1e3,
+	    bu_pct(l_clish, CLI_RUNS, .5) * 1e3);
 	printf("  the hub's ucr status --json alone, region idle (exec'd) "
 	       "median %6.2f ms  p90 %6.2f ms\n",
-	    pct(l_idle, CLI_RUNS, .5) * 1e3, pct(l_idle, CLI_RUNS, .9) * 1e3);
+	    bu_pct(l_idle, CLI_RUNS, .5) * 1e3,
+	    bu_pct(l_idle, CLI_RUNS, .9) * 1e3);
 	printf("  one durable LMDB commit (the disk)  p50 %6.2f ms  p99 %6.2f "
 	       "ms\n",
-	    pct(l_commit, 200, .5) * 1e3, pct(l_commit, 200, .99) * 1e3);
+	    bu_pct(l_commit, 200, .5) * 1e3, bu_pct(l_commit, 200, .99) * 1e3);
 	printf("  memory: hub rss %ld MiB, private dirty %ld MiB; largest node "
 	       "rss %ld MiB, private dirty %ld MiB\n",
 	    hub_rss / 1024, hub_dirty / 1024, node_rss / 1024,
@@ -613,17 +602,19 @@ main(int argc, char **argv)
 	       "status_idle_ms=%.2f commit_p50_ms=%.2f commit_p99_ms=%.2f\n",
 	    t_hub > 0 ? m * nrec / t_hub : 0,
 	    t_relay > 0 ? m * nrec / t_relay : 0,
-	    lat ? pct(l_rt, lat, .5) * 1e3 : 0,
-	    lat ? pct(l_rt, lat, .99) * 1e3 : 0,
-	    lat ? pct(l_hub, lat, .5) * 1e3 : 0,
-	    lat ? pct(l_hub, lat, .99) * 1e3 : 0,
-	    lat ? pct(l_other, lat, .5) * 1e3 : 0,
-	    lat ? pct(l_other, lat, .99) * 1e3 : 0, hub_rss, hub_dirty,
-	    node_rss, node_dirty, nst ? pct(l_st, nst, .5) * 1e3 : 0,
-	    nst ? pct(l_st, nst, .99) * 1e3 : 0, nst ? l_st[nst - 1] * 1e3 : 0,
-	    nst, retries, pct(l_cli, CLI_RUNS, .5) * 1e3,
-	    pct(l_clish, CLI_RUNS, .5) * 1e3, pct(l_idle, CLI_RUNS, .5) * 1e3,
-	    pct(l_commit, 200, .5) * 1e3, pct(l_commit, 200, .99) * 1e3);
+	    lat ? bu_pct(l_rt, lat, .5) * 1e3 : 0,
+	    lat ? bu_pct(l_rt, lat, .99) * 1e3 : 0,
+	    lat ? bu_pct(l_hub, lat, .5) * 1e3 : 0,
+	    lat ? bu_pct(l_hub, lat, .99) * 1e3 : 0,
+	    lat ? bu_pct(l_other, lat, .5) * 1e3 : 0,
+	    lat ? bu_pct(l_other, lat, .99) * 1e3 : 0, hub_rss, hub_dirty,
+	    node_rss, node_dirty, nst ? bu_pct(l_st, nst, .5) * 1e3 : 0,
+	    nst ? bu_pct(l_st, nst, .99) * 1e3 : 0,
+	    nst ? l_st[nst - 1] * 1e3 : 0, nst, retries,
+	    bu_pct(l_cli, CLI_RUNS, .5) * 1e3,
+	    bu_pct(l_clish, CLI_RUNS, .5) * 1e3,
+	    bu_pct(l_idle, CLI_RUNS, .5) * 1e3, bu_pct(l_commit, 200, .5) * 1e3,
+	    bu_pct(l_commit, 200, .99) * 1e3);
 	free(l_hub);
 	free(l_other);
 	free(l_rt);

@@ -41,22 +41,6 @@
 
 #define OWNER "2403"
 
-static int
-dcmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-pct(double *v, int n, double p)
-{
-	int i = (int)(p * (n - 1) + 0.5);
-
-	return v[i < n ? i : n - 1];
-}
-
 /* The latency probe's record: network L<i> of OWNER, as bu_put_one's. */
 static void
 probe(Ucr__Record *r, Ucr__Network *n, char *key, size_t keylen, char *name,
@@ -64,12 +48,7 @@ probe(Ucr__Record *r, Ucr__Network *n, char *key, size_t keylen, char *name,
 {
 	snprintf(key, keylen, "%s/network/L%d", OWNER, i);
 	snprintf(name, namelen, "latency probe %d", i);
-	r->key = key;
-	r->owner = OWNER;
-	r->body_case = UCR__RECORD__BODY_NETWORK;
-	r->network = n;
-	n->name = name;
-	n->joined = "2009-01-01";
+	bu_network(r, n, OWNER, key, name);
 }
 
 /* A query the node answers without a write ("stats"): the transport. */
@@ -165,13 +144,36 @@ put_lmdb(MDB_env *env, MDB_dbi dbi, int i)
 	return mdb_txn_commit(txn) == 0 ? 0 : -1;
 }
 
+/*
+ * After GAP ms, one commit of record I, timed, and the bytes it wrote
+ * added to *BYTES: the store S's (WITHID: with a request id), or, S NULL,
+ * the plain environment's. 0, or -1 if it failed.
+ */
+static int
+timed_commit(int gap, struct ucr_store *s, const struct ucr_key *k, int withid,
+    MDB_env *env, MDB_dbi dbi, int i, double *secs, unsigned long long *bytes)
+{
+	unsigned long long w;
+	double t;
+	int rc;
+
+	usleep(gap * 1000);
+	w = wchar();
+	t = bu_now_s();
+	rc = s != NULL ? put_store(s, k, i, withid) : put_lmdb(env, dbi, i);
+	if (rc != 0)
+		return -1;
+	*secs = bu_now_s() - t;
+	*bytes += wchar() - w;
+	return 0;
+}
+
 static pid_t
 node_start(void)
 {
 	char path[4400];
 	FILE *f;
 	pid_t pid;
-	int i;
 
 	if (bu_sh("cd %s && ucr keygen --out n0.key > n0.pk", bu_dir) != 0)
 		return -1;
@@ -183,19 +185,8 @@ node_start(void)
 	    "control = ipc://n0.sock\nmap_size = 1G\n",
 	    OWNER);
 	fclose(f);
-	if ((pid = fork()) == 0) {
-		char conf[300], log[300];
-
-		snprintf(conf, sizeof(conf), "%s/n0.conf", bu_dir);
-		snprintf(log, sizeof(log), "%s/n0.log", bu_dir);
-		if (freopen(log, "w", stderr) == NULL)
-			_exit(127);
-		snprintf(path, sizeof(path), "%s/ucr-node", bu_bindir);
-		execl(path, "ucr-node", "-d", "-f", conf, (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 100 && bu_sh("test -S %s/n0.sock", bu_dir) != 0; i++)
-		usleep(50000);
+	pid = bu_spawn("ucr-node", "n0");
+	bu_wait_socket("n0");
 	return pid;
 }
 
@@ -203,14 +194,14 @@ static void
 line(const char *what, double *v, int n)
 {
 	printf("  %-58s min %6.3f  p50 %6.3f  p99 %6.3f ms\n", what, v[0] * 1e3,
-	    pct(v, n, .5) * 1e3, pct(v, n, .99) * 1e3);
+	    bu_pct(v, n, .5) * 1e3, bu_pct(v, n, .99) * 1e3);
 }
 
 int
 main(int argc, char **argv)
 {
 	int lat = 200, gap = 20, warm = 5000, ch, i, n = 0;
-	unsigned long long w, b_own = 0, b_noid = 0, b_plain = 0;
+	unsigned long long b_own = 0, b_noid = 0, b_plain = 0;
 	double cpu = 0;
 	char path[4200];
 	double *l_rt, *l_own, *l_noid, *l_plain, *l_q;
@@ -307,27 +298,13 @@ main(int argc, char **argv)
 		if (bu_put_one(req, OWNER, "L", "latency probe", i, NULL) != 0)
 			break;
 		l_rt[i] = bu_now_s() - t;
-		usleep(gap * 1000);
-		w = wchar();
-		t = bu_now_s();
-		if (put_store(s, k, i, 1) != 0)
+		if (timed_commit(gap, s, k, 1, NULL, 0, i, &l_own[i], &b_own) !=
+			0 ||
+		    timed_commit(gap, s2, k, 0, NULL, 0, i, &l_noid[i],
+			&b_noid) != 0 ||
+		    timed_commit(gap, NULL, NULL, 0, env, dbi, i, &l_plain[i],
+			&b_plain) != 0)
 			break;
-		l_own[i] = bu_now_s() - t;
-		b_own += wchar() - w;
-		usleep(gap * 1000);
-		w = wchar();
-		t = bu_now_s();
-		if (put_store(s2, k, i, 0) != 0)
-			break;
-		l_noid[i] = bu_now_s() - t;
-		b_noid += wchar() - w;
-		usleep(gap * 1000);
-		w = wchar();
-		t = bu_now_s();
-		if (put_lmdb(env, dbi, i) != 0)
-			break;
-		l_plain[i] = bu_now_s() - t;
-		b_plain += wchar() - w;
 		usleep(gap * 1000);
 		t = bu_now_s();
 		if (query_sock(req) != 0)
@@ -337,11 +314,11 @@ main(int argc, char **argv)
 	n = i;
 	if (n == 0)
 		goto leave;
-	qsort(l_rt, n, sizeof(double), dcmp);
-	qsort(l_own, n, sizeof(double), dcmp);
-	qsort(l_noid, n, sizeof(double), dcmp);
-	qsort(l_plain, n, sizeof(double), dcmp);
-	qsort(l_q, n, sizeof(double), dcmp);
+	qsort(l_rt, n, sizeof(double), bu_dcmp);
+	qsort(l_own, n, sizeof(double), bu_dcmp);
+	qsort(l_noid, n, sizeof(double), bu_dcmp);
+	qsort(l_plain, n, sizeof(double), bu_dcmp);
+	qsort(l_q, n, sizeof(double), bu_dcmp);
 	printf("ucr:\n");
 	line("one write, control round trip (ucr-node, no hub)", l_rt, n);
 	line("the store's commit of the same record, in process", l_own, n);
@@ -356,18 +333,19 @@ main(int argc, char **argv)
 	    b_own / 4096.0 / n, b_noid / 4096.0 / n, b_plain / 4096.0 / n);
 	printf("  round trip / store commit %.2fx, / plain commit %.2fx "
 	       "(p50)\n",
-	    pct(l_rt, n, .5) / pct(l_own, n, .5),
-	    pct(l_rt, n, .5) / pct(l_plain, n, .5));
+	    bu_pct(l_rt, n, .5) / bu_pct(l_own, n, .5),
+	    bu_pct(l_rt, n, .5) / bu_pct(l_plain, n, .5));
 	printf("RESULT write_rt_p50_ms=%.3f write_rt_p99_ms=%.3f "
 	       "write_rt_min_ms=%.3f store_commit_p50_ms=%.3f "
 	       "store_commit_p99_ms=%.3f lmdb_commit_p50_ms=%.3f "
 	       "lmdb_commit_p99_ms=%.3f query_rt_p50_ms=%.3f "
 	       "store_noid_p50_ms=%.3f store_pages=%.1f noid_pages=%.1f "
 	       "plain_pages=%.1f node_cpu_us=%.0f\n",
-	    pct(l_rt, n, .5) * 1e3, pct(l_rt, n, .99) * 1e3, l_rt[0] * 1e3,
-	    pct(l_own, n, .5) * 1e3, pct(l_own, n, .99) * 1e3,
-	    pct(l_plain, n, .5) * 1e3, pct(l_plain, n, .99) * 1e3,
-	    pct(l_q, n, .5) * 1e3, pct(l_noid, n, .5) * 1e3, b_own / 4096.0 / n,
+	    bu_pct(l_rt, n, .5) * 1e3, bu_pct(l_rt, n, .99) * 1e3,
+	    l_rt[0] * 1e3, bu_pct(l_own, n, .5) * 1e3,
+	    bu_pct(l_own, n, .99) * 1e3, bu_pct(l_plain, n, .5) * 1e3,
+	    bu_pct(l_plain, n, .99) * 1e3, bu_pct(l_q, n, .5) * 1e3,
+	    bu_pct(l_noid, n, .5) * 1e3, b_own / 4096.0 / n,
 	    b_noid / 4096.0 / n, b_plain / 4096.0 / n, cpu * 1e6);
 	rc = 0;
 leave:

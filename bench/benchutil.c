@@ -28,6 +28,24 @@ bu_now_s(void)
 }
 
 int
+bu_dcmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double
+bu_pct(const double *v, int n, double p)
+{
+	int i = (int)(p * (n - 1) + 0.5);
+
+	if (n <= 0)
+		return 0;
+	return v[i < n ? i : n - 1];
+}
+
+int
 bu_init(const char *argv0, const char *name)
 {
 	char path[PATH_MAX];
@@ -63,9 +81,8 @@ bu_sh(const char *fmt, ...)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* A daemon of the work folder: PROG -d -f NAME.conf, stderr to NAME.log */
-static pid_t
-spawn(const char *prog, const char *name)
+pid_t
+bu_spawn(const char *prog, const char *name)
 {
 	pid_t pid = fork();
 
@@ -103,6 +120,18 @@ bu_ask(void *req, const Ucr__Request *rq)
 	return rep;
 }
 
+void
+bu_network(Ucr__Record *r, Ucr__Network *n, const char *owner, char *key,
+    char *name)
+{
+	r->key = key;
+	r->owner = (char *)owner;
+	r->body_case = UCR__RECORD__BODY_NETWORK;
+	r->network = n;
+	n->name = name;
+	n->joined = "2009-01-01";
+}
+
 int
 bu_put_one(void *req, const char *code, const char *prefix, const char *label,
     int i, uint64_t *seq)
@@ -118,12 +147,7 @@ bu_put_one(void *req, const char *code, const char *prefix, const char *label,
 
 	snprintf(key, sizeof(key), "%s/network/%s%d", code, prefix, i);
 	snprintf(name, sizeof(name), "%s %d", label, i);
-	r.key = key;
-	r.owner = (char *)code;
-	r.body_case = UCR__RECORD__BODY_NETWORK;
-	r.network = &n;
-	n.name = name;
-	n.joined = "2009-01-01";
+	bu_network(&r, &n, code, key, name);
 	put.record = &r;
 	rq.body_case = UCR__REQUEST__BODY_PUT;
 	rq.put = &put;
@@ -157,8 +181,8 @@ bu_read_pk(const char *name, uint8_t pk[32])
 	return sodium_hex2bin(pk, 32, hex, strlen(hex), NULL, NULL, NULL);
 }
 
-static void
-wait_socket(const char *name)
+void
+bu_wait_socket(const char *name)
 {
 	int i;
 
@@ -209,8 +233,8 @@ bu_region_start(struct bu_region *r, int nodes, const char *const *codes,
 		fclose(f);
 	}
 	/* the configurations name files relative to themselves */
-	r->hub = spawn("ucr-hub", "hub");
-	wait_socket("hub");
+	r->hub = bu_spawn("ucr-hub", "hub");
+	bu_wait_socket("hub");
 	for (i = 0; i < nodes; i++)
 		if (bu_sh("cd %s && ucr -c hub.conf roster add %s $(cat "
 			  "n%d.pk) >/dev/null",
@@ -218,11 +242,11 @@ bu_region_start(struct bu_region *r, int nodes, const char *const *codes,
 			return -1;
 	for (i = 0; i < nodes; i++) {
 		snprintf(name, sizeof(name), "n%d", i);
-		r->node[i] = spawn("ucr-node", name);
+		r->node[i] = bu_spawn("ucr-node", name);
 	}
 	for (i = 0; i < nodes; i++) {
 		snprintf(name, sizeof(name), "n%d", i);
-		wait_socket(name);
+		bu_wait_socket(name);
 	}
 	sleep(2); /* every node says hello and takes the roster */
 	return 0;

@@ -27,11 +27,26 @@ extern char bu_dir[256];     /* the work folder */
 
 double bu_now_s(void);
 
+/* qsort's comparison of two doubles, ascending. */
+int bu_dcmp(const void *a, const void *b);
+
+/* The P quantile (0..1) of V[0..N-1] sorted ascending; 0 if N is 0. */
+double bu_pct(const double *v, int n, double p);
+
 /* Find the programs beside argv0; make the work folder ("ucr-bench-NAME-"). */
 int bu_init(const char *argv0, const char *name);
 
 /* Run a shell command (PATH has the programs first); its exit status. */
 int bu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * A daemon of the work folder: PROG (beside the benchmark) -d -f NAME.conf,
+ * its stderr to NAME.log; its pid, or -1 if it could not be forked.
+ */
+pid_t bu_spawn(const char *prog, const char *name);
+
+/* Wait (5 s at the most) for the work folder's control socket NAME.sock. */
+void bu_wait_socket(const char *name);
 
 /* A hub and the nodes of codes[0..nodes-1] running, enrolled, connected. */
 int bu_region_start(struct bu_region *r, int nodes, const char *const *codes,
@@ -43,6 +58,13 @@ void bu_region_stop(struct bu_region *r);
  * ucr__reply__free_unpacked), or NULL if it could not be sent or read.
  */
 Ucr__Reply *bu_ask(void *req, const Ucr__Request *rq);
+
+/*
+ * Make R the network record KEY of OWNER named NAME (joined 2009-01-01),
+ * its body N; the strings stay the caller's.
+ */
+void bu_network(Ucr__Record *r, Ucr__Network *n, const char *owner, char *key,
+    char *name);
 
 /*
  * Write the network record CODE/network/PREFIX<i>, named "LABEL <i>", as
