@@ -229,6 +229,41 @@ expect_fail(struct result *r, int rc, const char *words)
 	cr_assert_lt(r->ms, 2000, "took %ld ms", r->ms);
 }
 
+/*
+ * A server that writes PRE (LEN bytes) once it has read the client's
+ * hello, then keeps the connection open: the client fails with RC, its
+ * reason naming WORDS. Whether the request went out.
+ */
+static int
+pre_fails(const uint8_t *pre, size_t len, int rc, const char *words)
+{
+	struct script s = {pre, len, NULL, 0, 0, 1, 0, 0, {0}, 0};
+	struct result r;
+
+	run(&s, &r, 5000);
+	expect_fail(&r, rc, words);
+	return r.sent;
+}
+
+/*
+ * A good server that answers the request with POST (LEN bytes), then
+ * keeps the connection open (HANG) or closes it: the client fails with
+ * RC, its reason naming WORDS. Whether the request went out.
+ */
+static int
+reply_fails(const uint8_t *post, size_t len, int hang, int rc,
+    const char *words)
+{
+	uint8_t pre[256];
+	struct script s = {pre, 0, post, len, REQLEN, hang, 0, 0, {0}, 0};
+	struct result r;
+
+	s.prelen = good(pre);
+	run(&s, &r, 5000);
+	expect_fail(&r, rc, words);
+	return r.sent;
+}
+
 Test(zmtp, hello_is_greeting_and_ready)
 {
 	uint8_t h[CLI_ZMTP_HELLO];
@@ -248,37 +283,28 @@ Test(zmtp, hello_is_greeting_and_ready)
 Test(zmtp, wrong_signature, .timeout = 10)
 {
 	static const uint8_t http[] = "HTTP/1.1 400 Bad Request\r\n\r\n";
-	struct script s = {http, sizeof(http) - 1, NULL, 0, 0, 1, 0, 0, {0}, 0};
-	struct result r;
 
-	run(&s, &r, 5000);
-	expect_fail(&r, UCR_EPROTO, "not ZeroMQ's");
-	cr_assert_eq(r.sent, 0);
+	cr_assert_eq(pre_fails(http, sizeof(http) - 1, UCR_EPROTO,
+			 "not ZeroMQ's"),
+	    0);
 }
 
 Test(zmtp, wrong_signature_end, .timeout = 10)
 {
 	uint8_t g[64];
-	struct script s = {g, 0, NULL, 0, 0, 1, 0, 0, {0}, 0};
-	struct result r;
+	size_t n = greeting(g, 3, "NULL");
 
-	s.prelen = greeting(g, 3, "NULL");
 	g[9] = 0x7E;
-	run(&s, &r, 5000);
-	expect_fail(&r, UCR_EPROTO, "not ZeroMQ's");
+	pre_fails(g, n, UCR_EPROTO, "not ZeroMQ's");
 }
 
 Test(zmtp, wrong_version, .timeout = 10)
 {
 	uint8_t g[64];
-	struct script s = {g, 0, NULL, 0, 0, 1, 0, 0, {0}, 0};
-	struct result r;
 
 	/* ZMTP 2.0's greeting is 12 bytes: the client must not wait for 64 */
 	greeting(g, 1, "");
-	s.prelen = 12;
-	run(&s, &r, 5000);
-	expect_fail(&r, UCR_EPROTO, "ZMTP 1.x");
+	pre_fails(g, 12, UCR_EPROTO, "ZMTP 1.x");
 }
 
 Test(zmtp, later_version_spoken_as_3_0, .timeout = 10)
@@ -299,62 +325,46 @@ Test(zmtp, later_version_spoken_as_3_0, .timeout = 10)
 Test(zmtp, wrong_mechanism, .timeout = 10)
 {
 	uint8_t g[64];
-	struct script s = {g, 0, NULL, 0, 0, 1, 0, 0, {0}, 0};
-	struct result r;
+	size_t n = greeting(g, 3, "CURVE");
 
-	s.prelen = greeting(g, 3, "CURVE");
-	run(&s, &r, 5000);
-	expect_fail(&r, UCR_EPROTO, "\"CURVE\"");
+	pre_fails(g, n, UCR_EPROTO, "\"CURVE\"");
 }
 
 Test(zmtp, mechanism_unprintable, .timeout = 10)
 {
 	uint8_t g[64];
-	struct script s = {g, 0, NULL, 0, 0, 1, 0, 0, {0}, 0};
-	struct result r;
+	size_t n = greeting(g, 3, "NULL");
 
-	s.prelen = greeting(g, 3, "NULL");
 	memcpy(g + 12, "\x1b[2J\nX", 6);
-	run(&s, &r, 5000);
-	expect_fail(&r, UCR_EPROTO, "\"?[2J?X\"");
+	pre_fails(g, n, UCR_EPROTO, "\"?[2J?X\"");
 }
 
 Test(zmtp, socket_type_not_rep, .timeout = 10)
 {
 	uint8_t pre[256];
-	struct script s = {pre, 0, NULL, 0, 0, 1, 0, 0, {0}, 0};
-	struct result r;
 	size_t n = greeting(pre, 3, "NULL");
 
-	s.prelen = n + ready(pre + n, "ROUTER");
-	run(&s, &r, 5000);
-	expect_fail(&r, UCR_EPROTO, "ROUTER socket");
-	cr_assert_eq(r.sent, 0);
+	n += ready(pre + n, "ROUTER");
+	cr_assert_eq(pre_fails(pre, n, UCR_EPROTO, "ROUTER socket"), 0);
 }
 
 Test(zmtp, ready_without_socket_type, .timeout = 10)
 {
 	uint8_t pre[256];
-	struct script s = {pre, 0, NULL, 0, 0, 1, 0, 0, {0}, 0};
-	struct result r;
 	size_t n = greeting(pre, 3, "NULL");
 
-	s.prelen = n + ready(pre + n, NULL);
-	run(&s, &r, 5000);
-	expect_fail(&r, UCR_EPROTO, "no Socket-Type");
+	n += ready(pre + n, NULL);
+	pre_fails(pre, n, UCR_EPROTO, "no Socket-Type");
 }
 
 Test(zmtp, ready_property_overruns, .timeout = 10)
 {
 	uint8_t pre[256];
-	struct script s = {pre, 0, NULL, 0, 0, 1, 0, 0, {0}, 0};
-	struct result r;
 	size_t n = greeting(pre, 3, "NULL");
+	size_t len = n + ready(pre + n, "REP");
 
-	s.prelen = n + ready(pre + n, "REP");
 	pre[n + 2 + 6 + 1 + 11 + 3] = 200; /* Socket-Type's value length */
-	run(&s, &r, 5000);
-	expect_fail(&r, UCR_EPROTO, "malformed command");
+	pre_fails(pre, len, UCR_EPROTO, "malformed command");
 }
 
 Test(zmtp, error_command, .timeout = 10)
@@ -363,69 +373,51 @@ Test(zmtp, error_command, .timeout = 10)
 	static const uint8_t err[] = "\x04\x0f\x05"
 				     "ERROR\x08"
 				     "denied\x1b\n";
-	struct script s = {pre, 0, NULL, 0, 0, 1, 0, 0, {0}, 0};
-	struct result r;
 	size_t n = greeting(pre, 3, "NULL");
 
 	memcpy(pre + n, err, sizeof(err) - 1);
-	s.prelen = n + sizeof(err) - 1;
-	run(&s, &r, 5000);
-	expect_fail(&r, UCR_EPROTO, "refused the connection: denied??");
+	pre_fails(pre, n + sizeof(err) - 1, UCR_EPROTO,
+	    "refused the connection: denied??");
 }
 
 Test(zmtp, message_before_ready, .timeout = 10)
 {
 	uint8_t pre[256];
-	struct script s = {pre, 0, NULL, 0, 0, 1, 0, 0, {0}, 0};
-	struct result r;
 	size_t n = greeting(pre, 3, "NULL");
 
 	pre[n] = 0x01;
 	pre[n + 1] = 0;
-	s.prelen = n + 2;
-	run(&s, &r, 5000);
-	expect_fail(&r, UCR_EPROTO, "before its READY");
+	pre_fails(pre, n + 2, UCR_EPROTO, "before its READY");
 }
 
 Test(zmtp, reserved_flags, .timeout = 10)
 {
 	uint8_t pre[256];
-	struct script s = {pre, 0, NULL, 0, 0, 1, 0, 0, {0}, 0};
-	struct result r;
 	size_t n = greeting(pre, 3, "NULL");
 
 	pre[n] = 0x84;
-	s.prelen = n + 1;
-	run(&s, &r, 5000);
-	expect_fail(&r, UCR_EPROTO, "flags 0x84");
+	pre_fails(pre, n + 1, UCR_EPROTO, "flags 0x84");
 }
 
 Test(zmtp, oversized_command, .timeout = 10)
 {
 	uint8_t pre[256];
-	struct script s = {pre, 0, NULL, 0, 0, 1, 0, 0, {0}, 0};
-	struct result r;
 	size_t n = greeting(pre, 3, "NULL");
 
 	/* a long command frame of 2^62 bytes */
 	memcpy(pre + n, "\x06\x40\0\0\0\0\0\0\0", 9);
-	s.prelen = n + 9;
-	run(&s, &r, 5000);
-	expect_fail(&r, UCR_EPROTO, "command frame of 4611686018427387904");
+	pre_fails(pre, n + 9, UCR_EPROTO,
+	    "command frame of 4611686018427387904");
 }
 
 Test(zmtp, oversized_reply, .timeout = 10)
 {
-	uint8_t pre[256];
 	/* the delimiter, then a long frame of 2^40 bytes, nothing of it */
 	static const uint8_t post[] = {0x01, 0, 0x02, 0, 0, 1, 0, 0, 0, 0, 0};
-	struct script s = {pre, 0, post, sizeof(post), REQLEN, 1, 0, 0, {0}, 0};
-	struct result r;
 
-	s.prelen = good(pre);
-	run(&s, &r, 5000);
-	expect_fail(&r, UCR_ETOOBIG, "1099511627776 bytes");
-	cr_assert_eq(r.sent, 1);
+	cr_assert_eq(reply_fails(post, sizeof(post), 1, UCR_ETOOBIG,
+			 "1099511627776 bytes"),
+	    1);
 }
 
 Test(zmtp, reply_one_over_the_limit, .timeout = 10)
@@ -450,17 +442,13 @@ Test(zmtp, reply_one_over_the_limit, .timeout = 10)
 
 Test(zmtp, truncated_reply, .timeout = 10)
 {
-	uint8_t pre[256];
 	/* the delimiter, a frame of 100 bytes, 10 of them, then EOF */
 	static const uint8_t post[] = {0x01, 0, 0x00, 100, '0', '1', '2', '3',
 	    '4', '5', '6', '7', '8', '9'};
-	struct script s = {pre, 0, post, sizeof(post), REQLEN, 0, 0, 0, {0}, 0};
-	struct result r;
 
-	s.prelen = good(pre);
-	run(&s, &r, 5000);
-	expect_fail(&r, UCR_EIO, "closed the connection");
-	cr_assert_eq(r.sent, 1);
+	cr_assert_eq(reply_fails(post, sizeof(post), 0, UCR_EIO,
+			 "closed the connection"),
+	    1);
 }
 
 Test(zmtp, closed_after_greeting, .timeout = 10)
@@ -477,26 +465,16 @@ Test(zmtp, closed_after_greeting, .timeout = 10)
 
 Test(zmtp, reply_without_delimiter, .timeout = 10)
 {
-	uint8_t pre[256];
 	static const uint8_t post[] = {0x00, 2, 'o', 'k'};
-	struct script s = {pre, 0, post, sizeof(post), REQLEN, 1, 0, 0, {0}, 0};
-	struct result r;
 
-	s.prelen = good(pre);
-	run(&s, &r, 5000);
-	expect_fail(&r, UCR_EPROTO, "delimiter");
+	reply_fails(post, sizeof(post), 1, UCR_EPROTO, "delimiter");
 }
 
 Test(zmtp, reply_of_two_frames, .timeout = 10)
 {
-	uint8_t pre[256];
 	static const uint8_t post[] = {0x01, 0, 0x01, 2, 'o', 'k', 0x00, 0};
-	struct script s = {pre, 0, post, sizeof(post), REQLEN, 1, 0, 0, {0}, 0};
-	struct result r;
 
-	s.prelen = good(pre);
-	run(&s, &r, 5000);
-	expect_fail(&r, UCR_EPROTO, "more than one frame");
+	reply_fails(post, sizeof(post), 1, UCR_EPROTO, "more than one frame");
 }
 
 /* PING (ZMTP 3.1) and an unknown command, before and inside the reply:
