@@ -76,6 +76,18 @@ Test(control, ucr_loads_no_libzmq)
 static int lfd = -1;
 static int requests; /* connections that sent more than the hello */
 
+/* A REP's greeting (ZMTP 3.0, NULL) and READY, as libzmq writes them. */
+static void
+rep_hello(uint8_t rep[64 + 27])
+{
+	memset(rep, 0, 64 + 27);
+	rep[0] = 0xFF;
+	rep[9] = 0x7F;
+	rep[10] = 3;
+	memcpy(rep + 12, "NULL", 4);
+	memcpy(rep + 64, "\x04\x19\x05READY\x0bSocket-Type\0\0\0\x03REP", 27);
+}
+
 /* Every connection: the greeting and READY of a REP, the request read,
    then closed without a reply. */
 static void *
@@ -88,12 +100,7 @@ taker(void *arg)
 	int c;
 
 	(void)arg;
-	memset(rep, 0, sizeof(rep));
-	rep[0] = 0xFF;
-	rep[9] = 0x7F;
-	rep[10] = 3;
-	memcpy(rep + 12, "NULL", 4);
-	memcpy(rep + 64, "\x04\x19\x05READY\x0bSocket-Type\0\0\0\x03REP", 27);
+	rep_hello(rep);
 	while ((c = accept(lfd, NULL, NULL)) >= 0) {
 		/* MSG_NOSIGNAL: ucr's probe closes at once */
 		if (send(c, rep, sizeof(rep), MSG_NOSIGNAL) < 0) {
@@ -195,12 +202,7 @@ take_request(int c)
 	ssize_t n;
 	int i;
 
-	memset(rep, 0, sizeof(rep));
-	rep[0] = 0xFF;
-	rep[9] = 0x7F;
-	rep[10] = 3;
-	memcpy(rep + 12, "NULL", 4);
-	memcpy(rep + 64, "\x04\x19\x05READY\x0bSocket-Type\0\0\0\x03REP", 27);
+	rep_hello(rep);
 	if (send(c, rep, sizeof(rep), MSG_NOSIGNAL) < 0)
 		return NULL;
 	while (poll(&p, 1, 300) > 0 &&
