@@ -27,6 +27,39 @@ teardown(void)
 
 TestSuite(config, .init = setup, .fini = teardown, .timeout = 30);
 
+/* A hub's and a node's least configuration, to add a key to. */
+#define HUB                                                \
+	"[hub]\nkey = /k\ndata = /d\ncontrol = ipc:///c\n" \
+	"listen = tcp://*:7300\n"
+#define NODE                                                 \
+	"[node]\nmunicipality = 2403\nkey = /k\ndata = /d\n" \
+	"control = ipc:///c\n"
+
+/* The configuration TEXT, loaded (the caller frees it). */
+static struct ucr_config *
+loads(const char *text)
+{
+	struct ucr_config *c;
+	char why[256];
+
+	tu_write(path, text);
+	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), 0, "%s", why);
+	return c;
+}
+
+/* The configuration TEXT refused, its reason naming WORDS (NULL: any). */
+static void
+refused(const char *text, const char *words)
+{
+	struct ucr_config *c;
+	char why[256];
+
+	tu_write(path, text);
+	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), UCR_ECONFIG);
+	if (words != NULL)
+		cr_assert(strstr(why, words) != NULL, "%s", why);
+}
+
 Test(config, valid_node)
 {
 	struct ucr_config *c;
@@ -130,25 +163,14 @@ Test(config, both_sections_and_no_file)
 Test(config, max_clock_skew)
 {
 	struct ucr_config *c;
-	char why[256];
 
-	tu_write(path,
-	    "[hub]\nkey = /k\ndata = /d\ncontrol = ipc:///c\n"
-	    "listen = tcp://*:7300\n");
-	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), 0, "%s", why);
+	c = loads(HUB);
 	cr_assert_eq(c->max_clock_skew, 300);
 	ucr_config_free(c);
-	tu_write(path,
-	    "[node]\nmunicipality = 2403\nkey = /k\ndata = /d\n"
-	    "control = ipc:///c\nmax_clock_skew = 60\n");
-	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), 0, "%s", why);
+	c = loads(NODE "max_clock_skew = 60\n");
 	cr_assert_eq(c->max_clock_skew, 60);
 	ucr_config_free(c);
-	tu_write(path,
-	    "[node]\nmunicipality = 2403\nkey = /k\ndata = /d\n"
-	    "control = ipc:///c\nmax_clock_skew = 0\n");
-	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), UCR_ECONFIG);
-	cr_assert(strstr(why, "max_clock_skew") != NULL, "%s", why);
+	refused(NODE "max_clock_skew = 0\n", "max_clock_skew");
 }
 
 Test(config, reader_needs_hub_not_store)
@@ -176,28 +198,14 @@ Test(config, reader_needs_hub_not_store)
 Test(config, ingest_threads)
 {
 	struct ucr_config *c;
-	char why[256];
 
-	tu_write(path,
-	    "[hub]\nkey = /k\ndata = /d\ncontrol = ipc:///c\n"
-	    "listen = tcp://*:7300\n");
-	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), 0, "%s", why);
+	c = loads(HUB);
 	cr_assert_eq(c->ingest_threads, 1);
 	ucr_config_free(c);
-	tu_write(path,
-	    "[hub]\nkey = /k\ndata = /d\ncontrol = ipc:///c\n"
-	    "listen = tcp://*:7300\ningest_threads = 2\n");
-	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), 0, "%s", why);
+	c = loads(HUB "ingest_threads = 2\n");
 	cr_assert_eq(c->ingest_threads, 2);
 	ucr_config_free(c);
-	tu_write(path,
-	    "[hub]\nkey = /k\ndata = /d\ncontrol = ipc:///c\n"
-	    "listen = tcp://*:7300\ningest_threads = 3\n");
-	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), UCR_ECONFIG);
-	cr_assert(strstr(why, "ingest_threads") != NULL, "%s", why);
+	refused(HUB "ingest_threads = 3\n", "ingest_threads");
 	/* a node has no such key */
-	tu_write(path,
-	    "[node]\nmunicipality = 2403\nkey = /k\ndata = /d\n"
-	    "control = ipc:///c\ningest_threads = 2\n");
-	cr_assert_eq(ucr_config_load(&c, path, why, sizeof(why)), UCR_ECONFIG);
+	refused(NODE "ingest_threads = 2\n", NULL);
 }
