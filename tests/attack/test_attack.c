@@ -933,16 +933,15 @@ Test(attack, entry_kind_mismatch)
 	aftermath();
 }
 
-Test(attack, schema_violation)
+/* The client's next entry: 2403/network/BAD, whose date is not one. */
+static void
+bad_network_entry(void)
 {
 	Ucr__Record r = UCR__RECORD__INIT;
 	Ucr__Network n = UCR__NETWORK__INIT;
 	uint8_t *rb;
 	size_t rlen;
 
-	arena(29, 1);
-	attacker_log(1);
-	snapshot();
 	r.key = "2403/network/BAD";
 	r.owner = "2403";
 	r.body_case = UCR__RECORD__BODY_NETWORK;
@@ -951,6 +950,14 @@ Test(attack, schema_violation)
 	n.joined = "not a date";
 	cr_assert_eq(ucr_record_encode(&rb, &rlen, &r), 0);
 	client_entry(&c, rb, rlen, UCR__RECORD__BODY_NETWORK);
+}
+
+Test(attack, schema_violation)
+{
+	arena(29, 1);
+	attacker_log(1);
+	snapshot();
+	bad_network_entry();
 	batch_refused(2, 2, UCR_ESCHEMA, "a record failing its schema");
 	aftermath();
 }
@@ -964,13 +971,10 @@ Test(attack, schema_violation)
  */
 Test(attack, refused_batches_in_one_group)
 {
-	Ucr__Record r = UCR__RECORD__INIT;
-	Ucr__Network n = UCR__NETWORK__INIT;
 	struct batch bt[6];
 	struct ucr_key *other;
 	ProtobufCBinaryData t;
-	uint8_t *rb;
-	size_t rlen, i;
+	size_t i;
 	static const int want[6] = {UCR_EGAP, UCR_EBADSIG, UCR_EORDER, UCR_EGAP,
 	    UCR_EBADSIG, UCR_ESCHEMA};
 
@@ -983,14 +987,7 @@ Test(attack, refused_batches_in_one_group)
 		snprintf(id, sizeof(id), "X%zu", i);
 		client_network(&c, "2403", id);
 	}
-	r.key = "2403/network/BAD";
-	r.owner = "2403";
-	r.body_case = UCR__RECORD__BODY_NETWORK;
-	r.network = &n;
-	n.name = "No date";
-	n.joined = "not a date";
-	cr_assert_eq(ucr_record_encode(&rb, &rlen, &r), 0);
-	client_entry(&c, rb, rlen, UCR__RECORD__BODY_NETWORK); /* seq 7 */
+	bad_network_entry(); /* seq 7 */
 	cr_assert_eq(ucr_key_generate(&other), 0);
 	client_batch(&c, &bt[0], 4, 4, NULL); /* a gap */
 	client_batch(&c, &bt[1], 3, 5, NULL);
