@@ -106,6 +106,19 @@ fmt3() { echo "$1" | awk -v d="${2:-0}" '{printf "%.*f / %.*f / %.*f", d, $1, d,
 result() { # result FILE KEY: a key=value of the RESULT line
 	grep '^RESULT' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | tail -1
 }
+# runs NAME CMD...: CMD $REPEAT times ($r: the run, from 0), its output in
+# $TMP/NAME.out, the RESULT lines of all in $TMP/NAME
+runs() {
+	runs_name=$1
+	shift
+	: > "$TMP/$runs_name"
+	r=0
+	while [ $r -lt "$REPEAT" ]; do
+		"$@" > "$TMP/$runs_name.out"
+		grep '^RESULT' "$TMP/$runs_name.out" >> "$TMP/$runs_name"
+		r=$((r + 1))
+	done
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 CODES="2480 2403 2401 2409 2404 2460"
@@ -169,13 +182,8 @@ LMDBG_RPS=$(stats < "$TMP/lmdbg_rps")
 
 # ------------------------------------------------------------------ region
 say "== region: 6 nodes -> hub -> relay, $REGION_N measurements per node, $REPEAT runs"
-: > "$TMP/region"
-r=0
-while [ $r -lt "$REPEAT" ]; do
-	"$BIN/bench_region" -m 6 -n "$REGION_N" -l "$LAT_WRITES" -s "$STATUS_WRITES" -p $((27800 + r * 10)) > "$TMP/region.out"
-	grep '^RESULT' "$TMP/region.out" >> "$TMP/region"
-	r=$((r + 1))
-done
+region_run() { "$BIN/bench_region" -m 6 -n "$REGION_N" -l "$LAT_WRITES" -s "$STATUS_WRITES" -p $((27800 + r * 10)); }
+runs region region_run
 rstat() { tr ' ' '\n' < "$TMP/region" | sed -n "s/^$1=//p" | stats; }
 REG_RPS=$(rstat region_rps); REG_RELAY=$(rstat region_relay_rps)
 RT50=$(rstat rt_p50_ms); RT99=$(rstat rt_p99_ms)
@@ -193,13 +201,7 @@ C50=$(rstat commit_p50_ms); C99=$(rstat commit_p99_ms)
 # plain one-put LMDB commit and a query that writes nothing, all in the
 # same folder (bench_write), after 5000 writes of each (a store in use).
 say "== one write: a node alone, beside LMDB commits in the same folder, $REPEAT runs"
-: > "$TMP/write"
-r=0
-while [ $r -lt "$REPEAT" ]; do
-	"$BIN/bench_write" -l "$LAT_WRITES" > "$TMP/write.out"
-	grep '^RESULT' "$TMP/write.out" >> "$TMP/write"
-	r=$((r + 1))
-done
+runs write "$BIN/bench_write" -l "$LAT_WRITES"
 wstat() { tr ' ' '\n' < "$TMP/write" | sed -n "s/^$1=//p" | stats; }
 W_RT=$(wstat write_rt_p50_ms); W_OWN=$(wstat store_commit_p50_ms)
 W_PLAIN=$(wstat lmdb_commit_p50_ms); W_Q=$(wstat query_rt_p50_ms)
