@@ -171,20 +171,15 @@ timed_commit(int gap, struct ucr_store *s, const struct ucr_key *k, int withid,
 static pid_t
 node_start(void)
 {
-	char path[4400];
-	FILE *f;
 	pid_t pid;
 
 	if (bu_sh("cd %s && ucr keygen --out n0.key > n0.pk", bu_dir) != 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/n0.conf", bu_dir);
-	if ((f = fopen(path, "w")) == NULL)
+	if (bu_conf("n0",
+		"[node]\nmunicipality = %s\nkey = n0.key\ndata = n0.data\n"
+		"control = ipc://n0.sock\nmap_size = 1G\n",
+		OWNER) != 0)
 		return -1;
-	fprintf(f,
-	    "[node]\nmunicipality = %s\nkey = n0.key\ndata = n0.data\n"
-	    "control = ipc://n0.sock\nmap_size = 1G\n",
-	    OWNER);
-	fclose(f);
 	pid = bu_spawn("ucr-node", "n0");
 	bu_wait_socket("n0");
 	return pid;

@@ -81,6 +81,23 @@ bu_sh(const char *fmt, ...)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+int
+bu_conf(const char *name, const char *fmt, ...)
+{
+	char path[400];
+	va_list ap;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.conf", bu_dir, name);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fclose(f);
+	return 0;
+}
+
 pid_t
 bu_spawn(const char *prog, const char *name)
 {
@@ -195,8 +212,7 @@ int
 bu_region_start(struct bu_region *r, int nodes, const char *const *codes,
     int port, const char *map_size)
 {
-	char name[16], path[300];
-	FILE *f;
+	char name[16];
 	int i;
 
 	memset(r, 0, sizeof(*r));
@@ -213,24 +229,19 @@ bu_region_start(struct bu_region *r, int nodes, const char *const *codes,
 	if (bu_read_pk("hub", r->hubpk) != 0)
 		return -1;
 	sodium_bin2hex(r->hubhex, sizeof(r->hubhex), r->hubpk, 32);
-	snprintf(path, sizeof(path), "%s/hub.conf", bu_dir);
-	if ((f = fopen(path, "w")) == NULL)
+	if (bu_conf("hub",
+		"[hub]\nkey = hub.key\ndata = hub.data\ncontrol = "
+		"ipc://hub.sock\nlisten = tcp://127.0.0.1:%d\nmap_size = %s\n",
+		port, map_size) != 0)
 		return -1;
-	fprintf(f,
-	    "[hub]\nkey = hub.key\ndata = hub.data\ncontrol = "
-	    "ipc://hub.sock\nlisten = tcp://127.0.0.1:%d\nmap_size = %s\n",
-	    port, map_size);
-	fclose(f);
 	for (i = 0; i < nodes; i++) {
-		snprintf(path, sizeof(path), "%s/n%d.conf", bu_dir, i);
-		if ((f = fopen(path, "w")) == NULL)
+		snprintf(name, sizeof(name), "n%d", i);
+		if (bu_conf(name,
+			"[node]\nmunicipality = %s\nkey = n%d.key\ndata = "
+			"n%d.data\ncontrol = ipc://n%d.sock\nhub = "
+			"tcp://127.0.0.1:%d\nhub_key = %s\nmap_size = %s\n",
+			codes[i], i, i, i, port, r->hubhex, map_size) != 0)
 			return -1;
-		fprintf(f,
-		    "[node]\nmunicipality = %s\nkey = n%d.key\ndata = "
-		    "n%d.data\ncontrol = ipc://n%d.sock\nhub = "
-		    "tcp://127.0.0.1:%d\nhub_key = %s\nmap_size = %s\n",
-		    codes[i], i, i, i, port, r->hubhex, map_size);
-		fclose(f);
 	}
 	/* the configurations name files relative to themselves */
 	r->hub = bu_spawn("ucr-hub", "hub");

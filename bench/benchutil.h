@@ -39,6 +39,10 @@ int bu_init(const char *argv0, const char *name);
 /* Run a shell command (PATH has the programs first); its exit status. */
 int bu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Write the work folder's NAME.conf from FMT; 0, or -1. */
+int bu_conf(const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /*
  * A daemon of the work folder: PROG (beside the benchmark) -d -f NAME.conf,
  * its stderr to NAME.log; its pid, or -1 if it could not be forked.
