@@ -140,6 +140,23 @@ greeting(uint8_t *out, int major, const char *mech)
 	return 64;
 }
 
+/* A property at out: name's length, name, value's 4-byte length, value. */
+static size_t
+property(uint8_t *out, const char *name, const char *value)
+{
+	size_t n = 0, nl = strlen(name), vl = strlen(value);
+
+	out[n++] = (uint8_t)nl;
+	memcpy(out + n, name, nl);
+	n += nl;
+	out[n++] = 0;
+	out[n++] = 0;
+	out[n++] = 0;
+	out[n++] = (uint8_t)vl;
+	memcpy(out + n, value, vl);
+	return n + vl;
+}
+
 /* A READY command with Socket-Type type (NULL: none) at out. */
 static size_t
 ready(uint8_t *out, const char *type)
@@ -151,27 +168,10 @@ ready(uint8_t *out, const char *type)
 	out[n++] = 5;
 	memcpy(out + n, "READY", 5);
 	n += 5;
-	if (type) {
-		out[n++] = 11;
-		memcpy(out + n, "Socket-Type", 11);
-		n += 11;
-		out[n++] = 0;
-		out[n++] = 0;
-		out[n++] = 0;
-		out[n++] = (uint8_t)tl;
-		memcpy(out + n, type, tl);
-		n += tl;
-	}
+	if (type)
+		n += property(out + n, "Socket-Type", type);
 	/* and a property the client does not know: skipped */
-	out[n++] = 8;
-	memcpy(out + n, "Identity", 8);
-	n += 8;
-	out[n++] = 0;
-	out[n++] = 0;
-	out[n++] = 0;
-	out[n++] = 1;
-	out[n++] = 'x';
-	return n;
+	return n + property(out + n, "Identity", "x");
 }
 
 /* A good server's greeting and READY. */
