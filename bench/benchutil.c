@@ -117,22 +117,6 @@ bu_spawn(const char *prog, const char *name)
 	return pid;
 }
 
-int
-bu_dcmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-double
-bu_pct(const double *v, int n, double p)
-{
-	int i = (int)(p * (n - 1) + 0.5);
-
-	return n > 0 ? v[i < n ? i : n - 1] : 0;
-}
-
 Ucr__Reply *
 bu_ask(void *req, const Ucr__Request *rq)
 {

@@ -79,12 +79,6 @@ void bu_network(Ucr__Record *r, Ucr__Network *n, const char *owner, char *key,
 int bu_put_one(void *req, const char *code, const char *prefix,
     const char *label, int i, uint64_t *seq);
 
-/* Doubles in ascending order, for qsort. */
-int bu_dcmp(const void *a, const void *b);
-
-/* The p quantile (0..1) of v[0..n-1] sorted, by nearest rank; 0 if n is 0. */
-double bu_pct(const double *v, int n, double p);
-
 /* VmRSS, VmHWM and Private_Dirty of a process, KiB (-1 if unknown). */
 void bu_mem_kib(pid_t pid, long *rss, long *hwm, long *dirty);
 
