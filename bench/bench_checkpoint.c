@@ -75,14 +75,13 @@ main(int argc, char **argv)
 	struct ucr_store *shub = NULL;
 	void *zctx = NULL, *hubreq = NULL, *nodereq = NULL;
 	double *lat = NULL, t0, next_put, t;
-	long nrec = 600000, i;
+	long nrec = 600000;
 	int dur = 35, port = 17790, ch, n = 0, cap, over20 = 0, over50 = 0,
 	    puts = 0;
 	uint64_t want, have;
 	long long cp0, cp1, cpms;
 	json_t *j;
 	char path[8192];
-	FILE *f;
 
 	while ((ch = getopt(argc, argv, "n:d:p:")) != -1) {
 		switch (ch) {
@@ -115,14 +114,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(path, sizeof(path), "%s/rows.csv", bu_dir);
-	if ((f = fopen(path, "w")) == NULL)
+	if (bu_rows_csv(path, nrec) != 0)
 		goto stop;
-	fputs("kind,owner,indicator,year,gender,value,status,area\n", f);
-	for (i = 0; i < nrec; i++)
-		fprintf(f, "measure,,N%05ld,%ld,%c,%ld.%02ld,,\n", 1 + i / 105,
-		    1990 + (i / 3) % 35, "TKM"[i % 3], (i * 7919) % 1000,
-		    i % 100);
-	fclose(f);
 	snprintf(path, sizeof(path), "%s/hub.data", bu_dir);
 	if (ucr_store_open(&shub, path, UCR_STORE_RDONLY, 0) != 0)
 		goto stop;

@@ -242,7 +242,6 @@ main(int argc, char **argv)
 	uint64_t want, epoch0;
 	long rss, hwm, dirty, hub_rss, hub_dirty, node_rss = 0, node_dirty = 0;
 	void *zctx, *req;
-	FILE *f;
 
 	while ((ch = getopt(argc, argv, "m:n:l:s:p:")) != -1) {
 		if (ch == 'm')
@@ -287,14 +286,8 @@ main(int argc, char **argv)
 
 	/* Kolada-like rows: indicator, year, gender, a value */
 	snprintf(path, sizeof(path), "%s/rows.csv", bu_dir);
-	if ((f = fopen(path, "w")) == NULL)
+	if (bu_rows_csv(path, nrec) != 0)
 		return 1;
-	fputs("kind,owner,indicator,year,gender,value,status,area\n", f);
-	for (i = 0; i < nrec; i++)
-		fprintf(f, "measure,,N%05d,%d,%c,%d.%02d,,\n", 1 + i / 105,
-		    1990 + (i / 3) % 35, "TKM"[i % 3], (i * 7919) % 1000,
-		    i % 100);
-	fclose(f);
 
 	snprintf(path, sizeof(path), "%s/hub.data", bu_dir);
 	if (ucr_store_open(&shub, path, UCR_STORE_RDONLY, 0) != 0)

@@ -336,3 +336,19 @@ bu_cleanup(void)
 	if (getenv("UCR_BENCH_KEEP") == NULL && bu_dir[0] != '\0')
 		bu_sh("rm -rf '%s'", bu_dir);
 }
+
+int
+bu_rows_csv(const char *path, long n)
+{
+	FILE *f;
+	long i;
+
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	fputs("kind,owner,indicator,year,gender,value,status,area\n", f);
+	for (i = 0; i < n; i++)
+		fprintf(f, "measure,,N%05ld,%ld,%c,%ld.%02ld,,\n", 1 + i / 105,
+		    1990 + (i / 3) % 35, "TKM"[i % 3], (i * 7919) % 1000,
+		    i % 100);
+	return fclose(f) == 0 ? 0 : -1;
+}

@@ -91,4 +91,8 @@ int bu_read_pk(const char *name, uint8_t pk[32]);
 /* Remove the work folder (unless UCR_BENCH_KEEP is set). */
 void bu_cleanup(void);
 
+/* Writes n Kolada-like measurement rows (indicator, year, gender T/K/M,
+   a decimal value) as an import CSV at path. 0 or -1. */
+int bu_rows_csv(const char *path, long n);
+
 #endif
