@@ -14,7 +14,9 @@
  *     environment of one database (mdb_put, mdb_txn_commit),
  *
  * so the round trip is shown beside both "one durable LMDB commit" and
- * the commit of the same shape the node makes. Each figure as min, p50,
+ * the commit of the same shape the node makes. Each write goes twice:
+ * on the persistent REQ, and as ucr sends it, on a connection of its own
+ * (cli/zmtp.c: connect, handshake, request, reply, close). Each figure as min, p50,
  * p99 (ms). No assertions: it prints, and a RESULT line for bench/run.sh.
  *
  *   bench_write [-l WRITES] [-g GAP_MS]
@@ -198,8 +200,8 @@ main(int argc, char **argv)
 	int lat = 200, gap = 20, warm = 5000, ch, i, n = 0;
 	unsigned long long b_own = 0, b_noid = 0, b_plain = 0;
 	double cpu = 0;
-	char path[4200];
-	double *l_rt, *l_own, *l_noid, *l_plain, *l_q;
+	char path[4200], sock[4096];
+	double *l_rt, *l_cli, *l_own, *l_noid, *l_plain, *l_q;
 	struct ucr_store *s = NULL, *s2 = NULL;
 	struct ucr_key *k = NULL;
 	MDB_env *env = NULL;
@@ -230,11 +232,12 @@ main(int argc, char **argv)
 	if (bu_init(argv[0], "write") != 0 || ucr_crypto_init() != 0)
 		return 1;
 	l_rt = calloc(lat, sizeof(double));
+	l_cli = calloc(lat, sizeof(double));
 	l_own = calloc(lat, sizeof(double));
 	l_noid = calloc(lat, sizeof(double));
 	l_plain = calloc(lat, sizeof(double));
 	l_q = calloc(lat, sizeof(double));
-	if (l_rt == NULL || l_own == NULL || l_noid == NULL ||
+	if (l_rt == NULL || l_cli == NULL || l_own == NULL || l_noid == NULL ||
 	    l_plain == NULL || l_q == NULL)
 		return 1;
 	if ((node = node_start()) <= 0) {
@@ -265,7 +268,8 @@ main(int argc, char **argv)
 
 	zctx = zmq_ctx_new();
 	req = zmq_socket(zctx, ZMQ_REQ);
-	snprintf(path, sizeof(path), "ipc://%s/n0.sock", bu_dir);
+	snprintf(sock, sizeof(sock), "%s/n0.sock", bu_dir);
+	snprintf(path, sizeof(path), "ipc://%s", sock);
 	if (zmq_connect(req, path) != 0)
 		goto leave;
 	printf("UCR write benchmark: one ucr-node without a hub, %d single "
@@ -293,6 +297,12 @@ main(int argc, char **argv)
 		if (bu_put_one(req, OWNER, "L", "latency probe", i, NULL) != 0)
 			break;
 		l_rt[i] = bu_now_s() - t;
+		usleep(gap * 1000);
+		t = bu_now_s();
+		if (bu_put_one_path(sock, OWNER, "C", "latency probe", i,
+			NULL) != 0)
+			break;
+		l_cli[i] = bu_now_s() - t;
 		if (timed_commit(gap, s, k, 1, NULL, 0, i, &l_own[i], &b_own) !=
 			0 ||
 		    timed_commit(gap, s2, k, 0, NULL, 0, i, &l_noid[i],
@@ -310,12 +320,14 @@ main(int argc, char **argv)
 	if (n == 0)
 		goto leave;
 	qsort(l_rt, n, sizeof(double), bu_dcmp);
+	qsort(l_cli, n, sizeof(double), bu_dcmp);
 	qsort(l_own, n, sizeof(double), bu_dcmp);
 	qsort(l_noid, n, sizeof(double), bu_dcmp);
 	qsort(l_plain, n, sizeof(double), bu_dcmp);
 	qsort(l_q, n, sizeof(double), bu_dcmp);
 	printf("ucr:\n");
 	line("one write, control round trip (ucr-node, no hub)", l_rt, n);
+	line("the same as ucr sends it (a connection of its own)", l_cli, n);
 	line("the store's commit of the same record, in process", l_own, n);
 	line("the same without a request id (none remembered)", l_noid, n);
 	line("one durable LMDB commit of one put (plain)", l_plain, n);
@@ -326,22 +338,26 @@ main(int argc, char **argv)
 	printf("  pages written per commit (bytes written / 4096, mean): "
 	       "store %.1f, without an id %.1f, plain %.1f\n",
 	    b_own / 4096.0 / n, b_noid / 4096.0 / n, b_plain / 4096.0 / n);
-	printf("  round trip / store commit %.2fx, / plain commit %.2fx "
-	       "(p50)\n",
+	printf("  round trip / store commit %.2fx, / plain commit %.2fx; "
+	       "as ucr sends it %.2fx, %.2fx (p50)\n",
 	    bu_pct(l_rt, n, .5) / bu_pct(l_own, n, .5),
-	    bu_pct(l_rt, n, .5) / bu_pct(l_plain, n, .5));
+	    bu_pct(l_rt, n, .5) / bu_pct(l_plain, n, .5),
+	    bu_pct(l_cli, n, .5) / bu_pct(l_own, n, .5),
+	    bu_pct(l_cli, n, .5) / bu_pct(l_plain, n, .5));
 	printf("RESULT write_rt_p50_ms=%.3f write_rt_p99_ms=%.3f "
 	       "write_rt_min_ms=%.3f store_commit_p50_ms=%.3f "
 	       "store_commit_p99_ms=%.3f lmdb_commit_p50_ms=%.3f "
 	       "lmdb_commit_p99_ms=%.3f query_rt_p50_ms=%.3f "
 	       "store_noid_p50_ms=%.3f store_pages=%.1f noid_pages=%.1f "
-	       "plain_pages=%.1f node_cpu_us=%.0f\n",
+	       "plain_pages=%.1f node_cpu_us=%.0f write_cli_p50_ms=%.3f "
+	       "write_cli_p99_ms=%.3f\n",
 	    bu_pct(l_rt, n, .5) * 1e3, bu_pct(l_rt, n, .99) * 1e3,
 	    l_rt[0] * 1e3, bu_pct(l_own, n, .5) * 1e3,
 	    bu_pct(l_own, n, .99) * 1e3, bu_pct(l_plain, n, .5) * 1e3,
 	    bu_pct(l_plain, n, .99) * 1e3, bu_pct(l_q, n, .5) * 1e3,
 	    bu_pct(l_noid, n, .5) * 1e3, b_own / 4096.0 / n,
-	    b_noid / 4096.0 / n, b_plain / 4096.0 / n, cpu * 1e6);
+	    b_noid / 4096.0 / n, b_plain / 4096.0 / n, cpu * 1e6,
+	    bu_pct(l_cli, n, .5) * 1e3, bu_pct(l_cli, n, .99) * 1e3);
 	rc = 0;
 leave:
 	if (req)
@@ -356,6 +372,7 @@ leave:
 	kill(node, SIGTERM);
 	waitpid(node, NULL, 0);
 	free(l_rt);
+	free(l_cli);
 	free(l_own);
 	free(l_noid);
 	free(l_plain);

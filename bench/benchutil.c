@@ -15,6 +15,7 @@
 #include <zmq.h>
 
 #include "benchutil.h"
+#include "zmtp.h"
 
 char bu_bindir[4096], bu_dir[256];
 
@@ -117,14 +118,27 @@ bu_spawn(const char *prog, const char *name)
 	return pid;
 }
 
-Ucr__Reply *
-bu_ask(void *req, const Ucr__Request *rq)
+/* One request: on the REQ socket req, or else a connection to path. */
+static Ucr__Reply *
+ask(void *req, const char *path, const Ucr__Request *rq)
 {
-	uint8_t buf[4096];
-	size_t len = ucr__request__pack(rq, buf);
+	uint8_t buf[4096], *out;
+	size_t len = ucr__request__pack(rq, buf), outlen;
 	Ucr__Reply *rep;
 	zmq_msg_t m;
+	char why[256];
+	int sent;
 
+	if (req == NULL) {
+		if (cli_zmtp_request(path, buf, len, &out, &outlen, 10000,
+			&sent, why, sizeof(why)) != 0) {
+			fprintf(stderr, "bench: %s\n", why);
+			return NULL;
+		}
+		rep = ucr__reply__unpack(NULL, outlen, out);
+		free(out);
+		return rep;
+	}
 	if (zmq_send(req, buf, len, 0) < 0)
 		return NULL;
 	zmq_msg_init(&m);
@@ -135,6 +149,18 @@ bu_ask(void *req, const Ucr__Request *rq)
 	rep = ucr__reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
 	zmq_msg_close(&m);
 	return rep;
+}
+
+Ucr__Reply *
+bu_ask(void *req, const Ucr__Request *rq)
+{
+	return ask(req, NULL, rq);
+}
+
+Ucr__Reply *
+bu_ask_path(const char *path, const Ucr__Request *rq)
+{
+	return ask(NULL, path, rq);
 }
 
 void
@@ -149,8 +175,8 @@ bu_network(Ucr__Record *r, Ucr__Network *n, const char *owner, char *key,
 	n->joined = "2009-01-01";
 }
 
-int
-bu_put_one(void *req, const char *code, const char *prefix, const char *label,
+static int
+put_one(void *req, const char *path, const char *code, const char *prefix, const char *label,
     int i, uint64_t *seq)
 {
 	Ucr__Request rq = UCR__REQUEST__INIT;
@@ -171,7 +197,7 @@ bu_put_one(void *req, const char *code, const char *prefix, const char *label,
 	randombytes_buf(id, sizeof(id));
 	rq.request_id.data = id;
 	rq.request_id.len = sizeof(id);
-	if ((rep = bu_ask(req, &rq)) == NULL)
+	if ((rep = ask(req, path, &rq)) == NULL)
 		return -1;
 	if ((rc = rep->code) == 0 && seq != NULL)
 		*seq = rep->last_seq;
@@ -179,6 +205,20 @@ bu_put_one(void *req, const char *code, const char *prefix, const char *label,
 		fprintf(stderr, "put %s: %s\n", key, rep->message);
 	ucr__reply__free_unpacked(rep, NULL);
 	return rc;
+}
+
+int
+bu_put_one(void *req, const char *code, const char *prefix, const char *label,
+    int i, uint64_t *seq)
+{
+	return put_one(req, NULL, code, prefix, label, i, seq);
+}
+
+int
+bu_put_one_path(const char *path, const char *code, const char *prefix,
+    const char *label, int i, uint64_t *seq)
+{
+	return put_one(NULL, path, code, prefix, label, i, seq);
 }
 
 int

@@ -60,8 +60,12 @@ void bu_region_stop(struct bu_region *r);
 /*
  * One request on a REQ socket and its reply (caller frees it with
  * ucr__reply__free_unpacked), or NULL if it could not be sent or read.
+ * bu_ask_path: the same on a connection of its own to the control
+ * socket at the file path, made as ucr makes one per command
+ * (cli/zmtp.c: connect, handshake, request, reply, close).
  */
 Ucr__Reply *bu_ask(void *req, const Ucr__Request *rq);
+Ucr__Reply *bu_ask_path(const char *path, const Ucr__Request *rq);
 
 /*
  * Make R the network record KEY of OWNER named NAME (joined 2009-01-01),
@@ -72,11 +76,14 @@ void bu_network(Ucr__Record *r, Ucr__Network *n, const char *owner, char *key,
 
 /*
  * Write the network record CODE/network/PREFIX<i>, named "LABEL <i>", as
- * one Put on a node's control socket (a REQ): 0 and *seq the seq written
+ * one Put on a node's control socket (a REQ, or its path as for
+ * bu_ask_path): 0 and *seq the seq written
  * (seq may be NULL), the refusal's code (its message on stderr), or -1
  * with no answer.
  */
 int bu_put_one(void *req, const char *code, const char *prefix,
+    const char *label, int i, uint64_t *seq);
+int bu_put_one_path(const char *path, const char *code, const char *prefix,
     const char *label, int i, uint64_t *seq);
 
 /* VmRSS, VmHWM and Private_Dirty of a process, KiB (-1 if unknown). */

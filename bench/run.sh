@@ -13,7 +13,8 @@
 #     write -> hub / write -> other node latency p50/p99, daemon memory;
 #   - one write's round trip at a node alone (bench_write) beside a plain
 #     one-put LMDB commit and the store's own commit of the record, in the
-#     same folder, alternating;
+#     same folder, alternating; on a persistent REQ and as ucr sends it
+#     (a connection of its own per write);
 #   - ucr status / plan / report time and peak memory at 1 k, 10 k, 100 k
 #     (and 1 M without --quick) records.
 # Each figure is repeated (3 times; --repeat N) and given as min/median/max.
@@ -205,6 +206,7 @@ runs write "$BIN/bench_write" -l "$LAT_WRITES"
 wstat() { tr ' ' '\n' < "$TMP/write" | sed -n "s/^$1=//p" | stats; }
 W_RT=$(wstat write_rt_p50_ms); W_OWN=$(wstat store_commit_p50_ms)
 W_PLAIN=$(wstat lmdb_commit_p50_ms); W_Q=$(wstat query_rt_p50_ms)
+W_CLI=$(wstat write_cli_p50_ms)
 
 # ------------------------------------------------------------------ queries
 say "== status / plan / report at $SIZES records"
@@ -287,6 +289,7 @@ T=$TMP/table.md
 	echo "| one write, control round trip p50, ms (region idle: hub and 6 nodes) | $(fmt3 "$RT50" 2) | one durable LMDB commit of one put, same folder, same run (bench_region), p50: $(fmt3 "$C50" 2) | $(ratio "$(med "$RT50")" "$(med "$C50")")× | ≈ 1× |"
 	echo "| one write, control round trip p50, ms (one node, no hub) | $(fmt3 "$W_RT" 2) | one durable LMDB commit of one put, same folder, alternating with the writes (bench_write), p50: $(fmt3 "$W_PLAIN" 2) | $(ratio "$(med "$W_RT")" "$(med "$W_PLAIN")")× | ≈ 1× |"
 	echo "| the same round trip beside the store's own commit of that record (in process, no socket: sign, check, ~14.5 pages, two syncs), p50, ms | $(fmt3 "$W_RT" 2) | store commit: $(fmt3 "$W_OWN" 2) | $(ratio "$(med "$W_RT")" "$(med "$W_OWN")")× | - |"
+	echo "| one write as ucr sends it (a connection of its own: connect, handshake, request, reply), p50, ms | $(fmt3 "$W_CLI" 2) | one durable LMDB commit of one put, same folder: $(fmt3 "$W_PLAIN" 2); the store's own commit: $(fmt3 "$W_OWN" 2) | $(ratio "$(med "$W_CLI")" "$(med "$W_PLAIN")")×; $(ratio "$(med "$W_CLI")" "$(med "$W_OWN")")× | ≈ 1× |"
 	echo "| a control round trip that writes nothing (query), p50, ms | $(fmt3 "$W_Q" 2) | - | - | - |"
 	echo "| one write, control round trip p99, ms | $(fmt3 "$RT99" 2) | - | - | - |"
 	echo "| write → held at the hub, p50, ms | $(fmt3 "$H50" 2) | two durable commits (the node's, the hub's), p50: $(fmt3 "$C50" 2) ×2 | $(ratio "$(med "$H50")" "$(awk -v c="$(med "$C50")" 'BEGIN {print 2 * c}')")× | - |"
