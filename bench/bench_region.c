@@ -230,7 +230,7 @@ main(int argc, char **argv)
 	uint8_t hubpk[32], pk0[32];
 	struct ucr_store *shub = NULL, *s1 = NULL, *s0 = NULL;
 	double cli_cpu = 0;
-	double t0, t_import = -1, t_hub = -1, t_relay = -1;
+	double t0, t_import = -1, t_hub = -1, t_relay = -1, relay_at;
 	double *l_hub, *l_other, *l_rt, *l_st, *l_sth, *l_stp, l_cli[CLI_RUNS],
 	    l_clish[CLI_RUNS], l_idle[CLI_RUNS], l_commit[200];
 	int nst = 0, retries = 0, stale = 0;
@@ -333,6 +333,13 @@ main(int argc, char **argv)
 	t_import = bu_now_s() - t0;
 	cpu_sample(&rg, cpu_imp);
 	cpu_imp[2] = cpu_hub[2] = cli_cpu;
+	/*
+	 * The hub's store is read every 2 ms (a read transaction over its
+	 * heads), so the time is not rounded up by the poll: PostgreSQL's
+	 * beside it is taken when its clients exit. The nodes' stores are
+	 * opened every 20 ms.
+	 */
+	relay_at = 0;
 	while (bu_now_s() - t0 < 600) {
 		int done = 1;
 
@@ -340,7 +347,8 @@ main(int argc, char **argv)
 			t_hub = bu_now_s() - t0;
 			cpu_sample(&rg, cpu_hub);
 		}
-		if (t_relay < 0) {
+		if (t_relay < 0 && bu_now_s() >= relay_at) {
+			relay_at = bu_now_s() + 0.02;
 			for (i = 0; i < m && done; i++) {
 				struct ucr_store *s;
 
@@ -361,7 +369,7 @@ main(int argc, char **argv)
 		}
 		if (t_hub >= 0 && t_relay >= 0)
 			break;
-		usleep(20000);
+		usleep(t_hub < 0 ? 2000 : 5000);
 	}
 
 	/* the disk's share of a write: durable commits, idle region */
