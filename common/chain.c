@@ -12,13 +12,12 @@
 
 static const uint8_t zero_hash[32];
 
-int
-ucr_entry_encode(uint8_t **out, size_t *len, uint64_t epoch, uint64_t seq,
+size_t
+ucr_entry_encode_to(uint8_t *out, uint64_t epoch, uint64_t seq,
     const uint8_t prev[32], uint64_t time, uint32_t kind, const uint8_t *record,
     size_t recordlen)
 {
 	Ucr__Entry e = UCR__ENTRY__INIT;
-	size_t n;
 
 	e.epoch = epoch;
 	e.seq = seq;
@@ -28,10 +27,22 @@ ucr_entry_encode(uint8_t **out, size_t *len, uint64_t epoch, uint64_t seq,
 	e.kind = kind;
 	e.record.data = (uint8_t *)record;
 	e.record.len = recordlen;
-	n = ucr__entry__get_packed_size(&e);
+	return out == NULL ? ucr__entry__get_packed_size(&e)
+			   : ucr__entry__pack(&e, out);
+}
+
+int
+ucr_entry_encode(uint8_t **out, size_t *len, uint64_t epoch, uint64_t seq,
+    const uint8_t prev[32], uint64_t time, uint32_t kind, const uint8_t *record,
+    size_t recordlen)
+{
+	size_t n = ucr_entry_encode_to(NULL, epoch, seq, prev, time, kind,
+	    record, recordlen);
+
 	if ((*out = malloc(n)) == NULL)
 		return UCR_ENOMEM;
-	*len = ucr__entry__pack(&e, *out);
+	*len = ucr_entry_encode_to(*out, epoch, seq, prev, time, kind, record,
+	    recordlen);
 	return 0;
 }
 

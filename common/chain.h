@@ -23,6 +23,11 @@
 int ucr_entry_encode(uint8_t **out, size_t *len, uint64_t epoch, uint64_t seq,
     const uint8_t prev[32], uint64_t time, uint32_t kind, const uint8_t *record,
     size_t recordlen);
+/* The same encoding into out (NULL: none), which has room for it; its
+   length either way. */
+size_t ucr_entry_encode_to(uint8_t *out, uint64_t epoch, uint64_t seq,
+    const uint8_t prev[32], uint64_t time, uint32_t kind, const uint8_t *record,
+    size_t recordlen);
 /* Decode; free with ucr__entry__free_unpacked(e, NULL). UCR_EPROTO. */
 int ucr_entry_decode(Ucr__Entry **out, const uint8_t *buf, size_t len);
 

@@ -483,6 +483,7 @@ struct stage_reader {
 	size_t off; /* the next unread byte in st->buf */
 	size_t i;   /* puts given */
 	Ucr__Put *cur;
+	int mem; /* all of it is in st->buf: the file is not read */
 };
 
 /* want contiguous bytes at st->buf + r->off, reading more as needed. */
@@ -495,6 +496,8 @@ stage_fill(struct stage_reader *r, size_t want)
 
 	if (st->len - r->off >= want)
 		return 0;
+	if (r->mem)
+		return UCR_ECORRUPT; /* shorter than staged */
 	memmove(st->buf, st->buf + r->off, st->len - r->off);
 	st->len -= r->off;
 	r->off = 0;
@@ -574,8 +577,8 @@ stage_commit(struct ucr_control *c, const ProtobufCBinaryData *id,
     Ucr__Reply *rep, char *msg, size_t msglen)
 {
 	struct ucr_import_stage *st = c->import;
-	struct stage_reader r = {st, 0, 0, NULL};
-	int rc;
+	struct stage_reader r = {st, 0, 0, NULL, 0};
+	int rc = 0;
 
 	if (writable(c, rep, msg, msglen) != 0)
 		return;
@@ -584,7 +587,13 @@ stage_commit(struct ucr_control *c, const ProtobufCBinaryData *id,
 		    "between 1 and %zu records at a time", (size_t)SIZE_MAX);
 		return;
 	}
-	if ((rc = stage_flush(st)) == 0 && lseek(st->fd, 0, SEEK_SET) != 0)
+	/*
+	 * An import that fits in the buffer was never written to the file:
+	 * it is read from the buffer, not written out and read back.
+	 */
+	if (st->bytes == st->len)
+		r.mem = 1;
+	else if ((rc = stage_flush(st)) == 0 && lseek(st->fd, 0, SEEK_SET) != 0)
 		rc = UCR_EIO;
 	if (rc != 0) {
 		reply_error(rep, msg, msglen, rc, "cannot stage the import: %s",

@@ -1635,14 +1635,29 @@ struct pent {
 	uint8_t checked;     /* the caller ran ucr_record_validate */
 };
 
+/*
+ * The bytes of a batch being built, its entries and keys: cut from blocks
+ * that are kept from batch to batch of one append, instead of a malloc and
+ * a free for each.
+ */
+#define PMEM_BLOCK ((size_t)256 << 10)
+
+struct pmem {
+	struct pmem *next;
+	size_t used, cap;
+	_Alignas(16) uint8_t data[];
+};
+
 struct pending {
+	struct pmem *mem, *cur; /* the blocks, the one being filled */
 	ProtobufCBinaryData *ents;
 	uint8_t (*hash)[32];
 	char **key;
 	uint8_t *tomb;
 	struct pent *pe;
 	uint8_t prev0[32], last[32];
-	struct keyset ks;
+	struct keyset ks; /* the keys of entries [0, nks), built lazily */
+	size_t nks;
 	size_t n, cap;
 	int sig_known; /* signed with the store's verified signer */
 };
@@ -2249,6 +2264,36 @@ append_batch(MDB_txn *txn, struct ucr_store *s, const struct ucr_key *key,
 	return rc;
 }
 
+/* n bytes of the batch's blocks, or NULL. */
+static void *
+pmem_alloc(struct pending *pb, size_t n)
+{
+	struct pmem *b = pb->cur;
+
+	while (b != NULL && b->cap - b->used < n) {
+		if ((b = b->next) != NULL)
+			b->used = 0; /* a block of an earlier batch */
+	}
+	if (b == NULL) {
+		size_t cap = n > PMEM_BLOCK ? n : PMEM_BLOCK;
+
+		if ((b = malloc(sizeof(*b) + cap)) == NULL)
+			return NULL;
+		b->used = 0;
+		b->cap = cap;
+		if (pb->cur == NULL) {
+			b->next = NULL;
+			pb->mem = b;
+		} else {
+			b->next = pb->cur->next;
+			pb->cur->next = b;
+		}
+	}
+	pb->cur = b;
+	b->used += n;
+	return b->data + b->used - n;
+}
+
 static int
 pending_init(struct pending *pb, size_t hint)
 {
@@ -2275,20 +2320,27 @@ pending_clear(struct pending *pb)
 	size_t i;
 
 	for (i = 0; i < pb->n; i++) {
-		free(pb->ents[i].data);
 		pb->ents[i].data = NULL;
-		free(pb->key[i]);
 		pb->key[i] = NULL;
 	}
 	pb->n = 0;
-	if (pb->ks.key != NULL)
+	if ((pb->cur = pb->mem) != NULL)
+		pb->cur->used = 0; /* the blocks are filled again */
+	if (pb->nks > 0 && pb->ks.key != NULL)
 		memset(pb->ks.key, 0, (pb->ks.mask + 1) * sizeof(*pb->ks.key));
+	pb->nks = 0;
 }
 
 static void
 pending_free(struct pending *pb)
 {
+	struct pmem *b, *next;
+
 	pending_clear(pb);
+	for (b = pb->mem; b != NULL; b = next) {
+		next = b->next;
+		free(b);
+	}
 	free(pb->ents);
 	free(pb->hash);
 	free(pb->key);
@@ -2304,11 +2356,20 @@ pending_free(struct pending *pb)
  * held record's hash.
  */
 static int
-put_held(MDB_txn *txn, struct ucr_store *s, const struct pending *pb,
-    const char *key, const uint8_t **hash)
+put_held(MDB_txn *txn, struct ucr_store *s, struct pending *pb, const char *key,
+    const uint8_t **hash)
 {
-	long long e = keyset_get(&pb->ks, key);
 	struct recval cur;
+	long long e;
+
+	/*
+	 * The key set is brought up to date only when asked: a write of
+	 * upserts that adopt nothing (an import of measurements) never asks,
+	 * and hashes no key.
+	 */
+	for (; pb->nks < pb->n; pb->nks++)
+		keyset_put(&pb->ks, pb->key[pb->nks], pb->nks);
+	e = keyset_get(&pb->ks, key);
 
 	if (e >= 0) {
 		if (hash)
@@ -2341,7 +2402,7 @@ pending_add(MDB_txn *txn, struct ucr_store *s, struct pending *pb,
 {
 	Ucr__Record *r = p->record;
 	Ucr__Adopted *adopted = NULL, **adoptp = NULL, **adopts0 = NULL;
-	size_t j, nadopt0 = 0, rlen, elen;
+	size_t j, nadopt0 = 0, rlen, elen, klen;
 	uint8_t *rb = NULL, *eb = NULL;
 	const uint8_t *bytes;
 	const char *rkey;
@@ -2429,22 +2490,23 @@ pending_add(MDB_txn *txn, struct ucr_store *s, struct pending *pb,
 	}
 	if (rc != 0)
 		goto leave;
-	rc = ucr_entry_encode(&eb, &elen, s->epoch, seq, prev, time, kind,
-	    bytes, rlen);
-	if (rc != 0)
+	/* the entry and the key, in the batch's blocks */
+	elen = ucr_entry_encode_to(NULL, s->epoch, seq, prev, time, kind, bytes,
+	    rlen);
+	klen = strlen(rkey) + 1;
+	if ((eb = pmem_alloc(pb, elen + klen)) == NULL) {
+		rc = UCR_ENOMEM;
 		goto leave;
+	}
+	elen = ucr_entry_encode_to(eb, s->epoch, seq, prev, time, kind, bytes,
+	    rlen);
 	/* the record is the entry's last field: apply_txn reads it there */
 	if (elen < rlen || memcmp(eb + elen - rlen, bytes, rlen) != 0) {
-		free(eb);
 		setwhy(why, whylen, "%s: record misplaced in its entry", rkey);
 		rc = UCR_ECORRUPT;
 		goto leave;
 	}
-	if ((k = strdup(rkey)) == NULL) {
-		free(eb);
-		rc = UCR_ENOMEM;
-		goto leave;
-	}
+	k = memcpy(eb + elen, rkey, klen);
 	j = pb->n++;
 	if (j == 0)
 		memcpy(pb->prev0, prev, 32);
@@ -2456,7 +2518,6 @@ pending_add(MDB_txn *txn, struct ucr_store *s, struct pending *pb,
 	pb->pe[j].kind = kind;
 	pb->pe[j].checked = (uint8_t)checked;
 	ucr_hash(pb->hash[j], bytes, rlen);
-	keyset_put(&pb->ks, k, j);
 	pb->ents[j].data = eb;
 	pb->ents[j].len = elen;
 	ucr_hash(prev, eb, elen);
