@@ -30,10 +30,9 @@
 #include "error.h"
 #include "i18n.h"
 #include "zmtp.h"
+#include "zmtp3.h"
 
-#define F_MORE 0x01
-#define F_LONG 0x02
-#define F_CMD 0x04
+#define F_MORE UCR_ZMTP_MORE
 
 /* At most n bytes of s as printable ASCII ('?' for any other byte). */
 static void
@@ -50,11 +49,11 @@ printable(char *out, size_t outlen, const uint8_t *s, size_t n)
 	out[n] = '\0';
 }
 
-static size_t fail(struct cli_zmtp_in *in, int code, const char *fmt, ...)
+static int fail(struct cli_zmtp_in *in, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Stop with a reason; returns 0 (nothing more consumed). */
-static size_t
+/* Stop with a reason; returns -1. */
+static int
 fail(struct cli_zmtp_in *in, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -64,255 +63,164 @@ fail(struct cli_zmtp_in *in, int code, const char *fmt, ...)
 	va_end(ap);
 	in->code = code;
 	in->state = CLI_ZMTP_FAILED;
-	return 0;
+	return -1;
 }
 
 void
 cli_zmtp_in_init(struct cli_zmtp_in *in, uint64_t max)
 {
 	memset(in, 0, sizeof(*in));
-	in->state = CLI_ZMTP_GREET;
+	ucr_zmtp_rd_init(&in->rd);
+	in->state = CLI_ZMTP_READ;
 	in->max = max;
 }
 
 void
 cli_zmtp_in_free(struct cli_zmtp_in *in)
 {
-	free(in->cmd);
+	ucr_zmtp_rd_free(&in->rd);
 	free(in->body);
-	in->cmd = NULL;
 	in->body = NULL;
 }
 
-/* The greeting so far (in->have bytes): 0, or fails. */
+/* A command: READY first (of a REP), ERROR ends it, others skipped. */
 static int
-check_greeting(struct cli_zmtp_in *in)
+in_command(void *ctx, const uint8_t *name, size_t namelen, const uint8_t *data,
+    size_t datalen)
 {
-	static const uint8_t null[20] = "NULL";
-	char mech[24];
+	struct cli_zmtp_in *in = ctx;
+	const uint8_t *type = NULL;
+	size_t typelen = 0;
+	char what[64];
 
-	if (in->have >= 1 && in->hdr[0] != 0xFF)
-		goto notzmq;
-	if (in->have >= 10 && in->hdr[9] != 0x7F)
-		goto notzmq;
-	if (in->have >= 11 && in->hdr[10] < 3) {
+	if (ucr_zmtp_is(name, namelen, "ERROR")) {
+		if (datalen > 0 && data[0] <= datalen - 1)
+			printable(what, sizeof(what), data + 1, data[0]);
+		else
+			snprintf(what, sizeof(what), "?");
+		return fail(in, UCR_EPROTO,
+		    _("the server refused the connection: %s"), what);
+	}
+	if (!ucr_zmtp_is(name, namelen, "READY"))
+		return 0; /* PING, or a command of a later version: skipped */
+	if (in->ready)
+		return fail(in, UCR_EPROTO, _("the server sent READY twice"));
+	switch (ucr_zmtp_ready_type(data, datalen, &type, &typelen)) {
+	case 0:
+		break;
+	case 1:
+		return fail(in, UCR_EPROTO,
+		    _("the server's READY has no Socket-Type"));
+	default:
+		return fail(in, UCR_EPROTO,
+		    _("the server sent a malformed command"));
+	}
+	if (typelen != 3 || memcmp(type, "REP", 3) != 0) {
+		printable(what, sizeof(what), type, typelen);
+		return fail(in, UCR_EPROTO,
+		    _("the server is a ZeroMQ %s socket, not the control "
+		      "socket's REP"),
+		    what);
+	}
+	in->ready = 1;
+	return 0;
+}
+
+/* A message frame's header: the delimiter, or the reply's body. */
+static int
+in_head(void *ctx, uint8_t flags, uint64_t size, uint8_t **dst)
+{
+	struct cli_zmtp_in *in = ctx;
+
+	if (!in->ready)
+		return fail(in, UCR_EPROTO,
+		    _("the server sent a message before its READY"));
+	if (!in->delim) {
+		if (size != 0 || !(flags & F_MORE))
+			return fail(in, UCR_EPROTO,
+			    _("the server's reply lacks the empty delimiter "
+			      "frame"));
+		return 0;
+	}
+	if (flags & F_MORE)
+		return fail(in, UCR_EPROTO,
+		    _("the server's reply has more than one frame"));
+	if (size > in->max)
+		return fail(in, UCR_ETOOBIG,
+		    _("the server's reply of %llu bytes is over the limit of "
+		      "%llu"),
+		    (unsigned long long)size, (unsigned long long)in->max);
+	if ((in->body = malloc(size ? size : 1)) == NULL)
+		return fail(in, UCR_ENOMEM, _("out of memory"));
+	*dst = in->body;
+	return 0;
+}
+
+/* A message frame is read: the delimiter, or the reply. */
+static int
+in_message(void *ctx, uint8_t flags, uint64_t size)
+{
+	struct cli_zmtp_in *in = ctx;
+
+	(void)flags;
+	if (!in->delim) {
+		in->delim = 1;
+		return 0;
+	}
+	in->bodylen = size;
+	in->state = CLI_ZMTP_DONE;
+	return 1;
+}
+
+static const struct ucr_zmtp_ops in_ops = {in_head, in_message, in_command};
+
+size_t
+cli_zmtp_feed(struct cli_zmtp_in *in, const uint8_t *buf, size_t len)
+{
+	char mech[24];
+	size_t used;
+
+	if (in->state != CLI_ZMTP_READ)
+		return 0;
+	used = ucr_zmtp_rd_feed(&in->rd, buf, len, &in_ops, in);
+	if (in->rd.state != UCR_ZMTP_RD_STOPPED || in->state == CLI_ZMTP_FAILED)
+		return used;
+	switch (in->rd.err) {
+	case UCR_ZMTP_G_SIGNATURE:
+		fail(in, UCR_EPROTO,
+		    _("the server's greeting is not ZeroMQ's (ZMTP signature)"));
+		break;
+	case UCR_ZMTP_G_VERSION:
 		fail(in, UCR_EPROTO,
 		    _("the server speaks ZMTP %u.x; ucr speaks 3.0 or later"),
-		    in->hdr[10]);
-		return -1;
-	}
-	if (in->have >= 32 && memcmp(in->hdr + 12, null, 20) != 0) {
-		printable(mech, sizeof(mech), in->hdr + 12,
-		    strnlen((const char *)in->hdr + 12, 20));
+		    in->rd.hdr[10]);
+		break;
+	case UCR_ZMTP_G_MECHANISM:
+		printable(mech, sizeof(mech), in->rd.hdr + 12,
+		    strnlen((const char *)in->rd.hdr + 12,
+			in->rd.have - 12 < 20 ? in->rd.have - 12 : 20));
 		/* TRANSLATORS: a ZeroMQ security mechanism, such as CURVE */
 		fail(in, UCR_EPROTO,
 		    _("the server asks for the security mechanism \"%s\"; a "
 		      "control socket has none (NULL)"),
 		    mech);
-		return -1;
-	}
-	return 0;
-notzmq:
-	fail(in, UCR_EPROTO,
-	    _("the server's greeting is not ZeroMQ's (ZMTP signature)"));
-	return -1;
-}
-
-/* The command frame in in->cmd (in->size bytes, at least 1): 0 or fails. */
-static int
-command(struct cli_zmtp_in *in)
-{
-	const uint8_t *p = in->cmd, *end = in->cmd + in->size;
-	const uint8_t *type = NULL;
-	uint32_t vlen, typelen = 0;
-	size_t nlen;
-	char what[64];
-
-	nlen = *p++;
-	if (nlen == 0 || nlen > (size_t)(end - p))
-		goto malformed;
-	if (nlen == 5 && memcmp(p, "ERROR", 5) == 0) {
-		p += 5;
-		if (p < end && *p <= (size_t)(end - p - 1))
-			printable(what, sizeof(what), p + 1, *p);
-		else
-			snprintf(what, sizeof(what), "?");
-		fail(in, UCR_EPROTO, _("the server refused the connection: %s"),
-		    what);
-		return -1;
-	}
-	if (nlen != 5 || memcmp(p, "READY", 5) != 0)
-		return 0; /* PING, or a command of a later version: skipped */
-	if (in->ready) {
-		fail(in, UCR_EPROTO, _("the server sent READY twice"));
-		return -1;
-	}
-	/* metadata: name (1-byte length, 1..255) and value (4-byte length) */
-	for (p += 5; p < end;) {
-		nlen = *p++;
-		if (nlen == 0 || nlen > (size_t)(end - p) ||
-		    (size_t)(end - p) - nlen < 4)
-			goto malformed;
-		vlen = (uint32_t)p[nlen] << 24 | (uint32_t)p[nlen + 1] << 16 |
-		    (uint32_t)p[nlen + 2] << 8 | p[nlen + 3];
-		if (vlen > (size_t)(end - p) - nlen - 4)
-			goto malformed;
-		if (nlen == 11 &&
-		    strncasecmp((const char *)p, "Socket-Type", 11) == 0) {
-			type = p + nlen + 4;
-			typelen = vlen;
-		}
-		p += nlen + 4 + vlen;
-	}
-	if (type == NULL) {
+		break;
+	case UCR_ZMTP_E_FLAGS:
 		fail(in, UCR_EPROTO,
-		    _("the server's READY has no Socket-Type"));
-		return -1;
-	}
-	if (typelen != 3 || memcmp(type, "REP", 3) != 0) {
-		printable(what, sizeof(what), type, typelen);
+		    _("the server sent a frame with the flags 0x%02x"),
+		    in->rd.hdr[0]);
+		break;
+	case UCR_ZMTP_E_CMDSIZE:
 		fail(in, UCR_EPROTO,
-		    _("the server is a ZeroMQ %s socket, not the control "
-		      "socket's REP"),
-		    what);
-		return -1;
-	}
-	in->ready = 1;
-	return 0;
-malformed:
-	fail(in, UCR_EPROTO, _("the server sent a malformed command"));
-	return -1;
-}
-
-/* A frame's header is complete: where its body goes. 0 or fails. */
-static int
-frame(struct cli_zmtp_in *in)
-{
-	if (in->flags & F_CMD) {
-		if (in->size == 0 || in->size > CLI_ZMTP_MAXCMD) {
-			fail(in, UCR_EPROTO,
-			    _("the server sent a command frame of %llu bytes"),
-			    (unsigned long long)in->size);
-			return -1;
-		}
-		if ((in->cmd = malloc(in->size)) == NULL) {
-			fail(in, UCR_ENOMEM, _("out of memory"));
-			return -1;
-		}
-		in->state = CLI_ZMTP_CMD;
-		return 0;
-	}
-	if (!in->ready) {
-		fail(in, UCR_EPROTO,
-		    _("the server sent a message before its READY"));
-		return -1;
-	}
-	if (!in->delim) {
-		if (in->size != 0 || !(in->flags & F_MORE)) {
-			fail(in, UCR_EPROTO,
-			    _("the server's reply lacks the empty delimiter "
-			      "frame"));
-			return -1;
-		}
-		in->delim = 1;
-		in->state = CLI_ZMTP_HEAD;
-		return 0;
-	}
-	if (in->flags & F_MORE) {
-		fail(in, UCR_EPROTO,
-		    _("the server's reply has more than one frame"));
-		return -1;
-	}
-	if (in->size > in->max) {
-		fail(in, UCR_ETOOBIG,
-		    _("the server's reply of %llu bytes is over the limit of "
-		      "%llu"),
-		    (unsigned long long)in->size, (unsigned long long)in->max);
-		return -1;
-	}
-	if ((in->body = malloc(in->size ? in->size : 1)) == NULL) {
+		    _("the server sent a command frame of %llu bytes"),
+		    (unsigned long long)in->rd.size);
+		break;
+	case UCR_ZMTP_E_COMMAND:
+		fail(in, UCR_EPROTO, _("the server sent a malformed command"));
+		break;
+	default:
 		fail(in, UCR_ENOMEM, _("out of memory"));
-		return -1;
-	}
-	in->state = in->size ? CLI_ZMTP_BODY : CLI_ZMTP_DONE;
-	return 0;
-}
-
-size_t
-cli_zmtp_feed(struct cli_zmtp_in *in, const uint8_t *buf, size_t len)
-{
-	size_t used = 0, n, need;
-	int i;
-
-	while (used < len) {
-		switch (in->state) {
-		case CLI_ZMTP_GREET:
-			n = CLI_ZMTP_GREETING - in->have;
-			if (n > len - used)
-				n = len - used;
-			memcpy(in->hdr + in->have, buf + used, n);
-			in->have += n;
-			used += n;
-			if (check_greeting(in) != 0)
-				return used;
-			if (in->have == CLI_ZMTP_GREETING) {
-				in->have = 0;
-				in->state = CLI_ZMTP_HEAD;
-			}
-			break;
-		case CLI_ZMTP_HEAD:
-			in->hdr[in->have++] = buf[used++];
-			in->flags = in->hdr[0];
-			if (in->have == 1) {
-				if ((in->flags & ~(F_MORE | F_LONG | F_CMD)) ||
-				    ((in->flags & F_CMD) &&
-					(in->flags & F_MORE))) {
-					fail(in, UCR_EPROTO,
-					    _("the server sent a frame with "
-					      "the flags 0x%02x"),
-					    in->flags);
-					return used;
-				}
-				break;
-			}
-			need = in->flags & F_LONG ? 9 : 2;
-			if (in->have < need)
-				break;
-			for (in->size = 0, i = 1; i < (int)need; i++)
-				in->size = in->size << 8 | in->hdr[i];
-			in->have = 0;
-			if (frame(in) != 0)
-				return used;
-			break;
-		case CLI_ZMTP_CMD:
-		case CLI_ZMTP_BODY:
-			n = in->size - in->have;
-			if (n > len - used)
-				n = len - used;
-			memcpy((in->state == CLI_ZMTP_CMD ? in->cmd
-							  : in->body) +
-				in->have,
-			    buf + used, n);
-			in->have += n;
-			used += n;
-			if (in->have < in->size)
-				break;
-			in->have = 0;
-			if (in->state == CLI_ZMTP_BODY) {
-				in->bodylen = in->size;
-				in->state = CLI_ZMTP_DONE;
-				break;
-			}
-			in->state = CLI_ZMTP_HEAD;
-			i = command(in);
-			free(in->cmd);
-			in->cmd = NULL;
-			if (i != 0)
-				return used;
-			break;
-		default: /* DONE, FAILED: nothing more is taken */
-			return used;
-		}
+		break;
 	}
 	return used;
 }
@@ -320,19 +228,9 @@ cli_zmtp_feed(struct cli_zmtp_in *in, const uint8_t *buf, size_t len)
 size_t
 cli_zmtp_hello(uint8_t *out)
 {
-	static const uint8_t ready[] = {F_CMD, 25, 5, 'R', 'E', 'A', 'D', 'Y',
-	    11, 'S', 'o', 'c', 'k', 'e', 't', '-', 'T', 'y', 'p', 'e', 0, 0, 0,
-	    3, 'R', 'E', 'Q'};
-
-	memset(out, 0, CLI_ZMTP_GREETING);
-	out[0] = 0xFF;
-	out[9] = 0x7F;
-	out[10] = 3; /* version 3.0 */
-	out[11] = 0;
-	memcpy(out + 12, "NULL", 4);
-	/* as-server 0 and the filler: zeros */
-	memcpy(out + CLI_ZMTP_GREETING, ready, sizeof(ready));
-	return CLI_ZMTP_GREETING + sizeof(ready);
+	ucr_zmtp_greeting(out);
+	return CLI_ZMTP_GREETING +
+	    ucr_zmtp_ready(out + CLI_ZMTP_GREETING, "REQ");
 }
 
 /* Milliseconds left until the deadline (at least 0). */
@@ -389,7 +287,8 @@ cli_zmtp_request(const char *path, const void *req, size_t len, uint8_t **reply,
 	struct timespec deadline;
 	struct pollfd pfd;
 	struct iovec iov[3];
-	uint8_t hello[CLI_ZMTP_HELLO], head[2 + 9], buf[16384], *dst;
+	uint8_t hello[CLI_ZMTP_HELLO], head[2 + UCR_ZMTP_HEAD_MAX], buf[16384];
+	uint8_t *dst;
 	size_t hlen, room;
 	ssize_t n;
 	int fd = -1, rc, niov, asked = 0, i;
@@ -462,9 +361,9 @@ cli_zmtp_request(const char *path, const void *req, size_t len, uint8_t **reply,
 		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
 		/* a reply body is read into its place, the rest via buf */
-		if (in.state == CLI_ZMTP_BODY) {
-			dst = in.body + in.have;
-			room = in.size - in.have;
+		if (in.rd.state == UCR_ZMTP_RD_BODY && in.rd.dst != NULL) {
+			dst = in.rd.dst + in.rd.have;
+			room = in.rd.size - in.rd.have;
 		} else {
 			dst = buf;
 			room = sizeof(buf);
@@ -486,11 +385,9 @@ cli_zmtp_request(const char *path, const void *req, size_t len, uint8_t **reply,
 			goto leave;
 		}
 		if (dst != buf) {
-			in.have += (size_t)n;
-			if (in.have == in.size) {
-				in.bodylen = in.size;
-				in.state = CLI_ZMTP_DONE;
-			}
+			in.rd.have += (size_t)n;
+			cli_zmtp_feed(&in, NULL,
+			    0); /* done once it is all in */
 		} else
 			cli_zmtp_feed(&in, buf, (size_t)n);
 		if (in.state == CLI_ZMTP_FAILED) {
@@ -502,17 +399,7 @@ cli_zmtp_request(const char *path, const void *req, size_t len, uint8_t **reply,
 			/* the empty delimiter frame, then the body's header */
 			head[0] = F_MORE;
 			head[1] = 0;
-			if (len <= 255) {
-				head[2] = 0;
-				head[3] = (uint8_t)len;
-				hlen = 4;
-			} else {
-				head[2] = F_LONG;
-				for (i = 0; i < 8; i++)
-					head[3 + i] = (uint8_t)((uint64_t)len >>
-					    (56 - 8 * i));
-				hlen = 11;
-			}
+			hlen = 2 + ucr_zmtp_head(head + 2, 0, len);
 			/* after the hello, if any of it is still unsent */
 			iov[niov].iov_base = head;
 			iov[niov].iov_len = hlen;

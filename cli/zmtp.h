@@ -1,8 +1,8 @@
 /*
  * zmtp.h: one request to a daemon's control socket, spoken by ucr itself.
  *
- * The daemons' control socket is a libzmq ZMQ_REP bound on ipc://PATH
- * (common/daemon.c). ucr talks to it as a ZMQ_REQ peer would, over a
+ * The daemons' control socket is spoken to as a ZeroMQ REP socket on
+ * ipc://PATH (common/ctlsrv.c). ucr talks to it as a ZMQ_REQ peer would, over a
  * plain AF_UNIX stream socket, with the subset of ZMTP 3.0 (RFC 23) that
  * one request and its reply need: the NULL mechanism, the READY command
  * with Socket-Type REQ, the request as an empty delimiter frame and one
@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include "control.h"
+#include "zmtp3.h"
 
 /*
  * The largest reply body accepted: the daemons' own limit on a request
@@ -29,9 +30,9 @@
  */
 #define CLI_ZMTP_MAXREPLY ((uint64_t)UCR_CONTROL_MAXMSG)
 /* The largest command frame (READY, ERROR, PING, ...) accepted. */
-#define CLI_ZMTP_MAXCMD (64 << 10)
+#define CLI_ZMTP_MAXCMD UCR_ZMTP_MAXCMD
 /* The greeting: signature, version, mechanism, as-server, filler. */
-#define CLI_ZMTP_GREETING 64
+#define CLI_ZMTP_GREETING UCR_ZMTP_GREETING
 
 /*
  * The server's side of the stream, parsed as it arrives: its greeting, its
@@ -41,24 +42,17 @@
  * the first fault with a one-line reason in why.
  */
 struct cli_zmtp_in {
-	int state;                      /* CLI_ZMTP_* below */
-	uint64_t max;                   /* largest reply body accepted */
-	uint8_t hdr[CLI_ZMTP_GREETING]; /* greeting or a frame's header */
-	size_t have;   /* bytes of hdr (or cmd, body) in hand */
-	uint8_t flags; /* the frame's flags */
-	uint64_t size; /* the frame's size */
-	uint8_t *cmd;  /* a command frame's body, size bytes */
-	uint8_t *body; /* the reply body, size bytes (caller frees) */
+	int state;             /* CLI_ZMTP_* below */
+	uint64_t max;          /* largest reply body accepted */
+	struct ucr_zmtp_rd rd; /* the greeting and the frames (zmtp3.h) */
+	uint8_t *body;         /* the reply body (caller frees) */
 	size_t bodylen;
 	int ready;     /* the server's READY seen */
 	int delim;     /* the reply's empty delimiter frame seen */
 	int code;      /* UCR_EPROTO, UCR_ETOOBIG, UCR_ENOMEM */
 	char why[256]; /* why it stopped (CLI_ZMTP_FAILED) */
 };
-#define CLI_ZMTP_GREET 0  /* reading the greeting */
-#define CLI_ZMTP_HEAD 1   /* reading a frame's flags and size */
-#define CLI_ZMTP_CMD 2    /* reading a command frame's body */
-#define CLI_ZMTP_BODY 3   /* reading a message frame's body */
+#define CLI_ZMTP_READ 0   /* reading */
 #define CLI_ZMTP_DONE 4   /* the reply is in body, bodylen */
 #define CLI_ZMTP_FAILED 5 /* a fault: why says which */
 
@@ -66,7 +60,10 @@ void cli_zmtp_in_init(struct cli_zmtp_in *in, uint64_t max);
 /*
  * Take len bytes of the server's stream. Returns the bytes consumed (all
  * of them, except after DONE or a fault), the state is in->state. The
- * caller sends its request once in->ready is set.
+ * caller sends its request once in->ready is set. While the reply's body
+ * is read (in->rd.state UCR_ZMTP_RD_BODY, in->rd.dst set) the caller may
+ * read into in->rd.dst + in->rd.have itself, add to in->rd.have and feed
+ * 0 bytes to have it completed.
  */
 size_t cli_zmtp_feed(struct cli_zmtp_in *in, const uint8_t *buf, size_t len);
 /* Free what in holds (the reply body too, unless taken: set it NULL). */
