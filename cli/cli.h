@@ -65,6 +65,20 @@ int cli_request_bound(const struct ucr_config *cfg, const Ucr__Request *req,
     size_t bound, Ucr__Reply **out, int timeout_ms);
 
 /*
+ * cli_request for a request the caller packed itself (buf, len): what is
+ * CLI_REQ_READ, CLI_REQ_WRITE (a put or puts: sent again, with the same
+ * id, when no answer comes) or CLI_REQ_COMMIT (an import's last chunk:
+ * sent once); reqid (reqidlen bytes) is the id packed in it, for the
+ * message when the outcome is unknown.
+ */
+#define CLI_REQ_READ 0
+#define CLI_REQ_WRITE 1
+#define CLI_REQ_COMMIT 2
+int cli_request_packed(const struct ucr_config *cfg, const uint8_t *buf,
+    size_t len, int what, const uint8_t *reqid, size_t reqidlen,
+    Ucr__Reply **out, int timeout_ms);
+
+/*
  * A reader's configuration ([reader], reader.c): the view's inputs from
  * the hub over CURVE, folded; prints the error. 0 or -1.
  */

@@ -247,11 +247,8 @@ cli_request_bound(const struct ucr_config *cfg, const Ucr__Request *req,
 {
 	Ucr__Request r = *req;
 	uint8_t *buf = NULL, id[16];
-	char idhex[33];
 	size_t len;
-	int rc = -1, try, tries, got = 0, unknown = 0;
-	const char *env;
-	const char *daemon = cfg->is_hub ? "ucr-hub" : "ucr-node";
+	int rc;
 	int write = req->body_case == UCR__REQUEST__BODY_PUT ||
 	    req->body_case == UCR__REQUEST__BODY_MANY;
 	/* an import's commit writes too, but its stage is gone once it is
@@ -260,16 +257,6 @@ cli_request_bound(const struct ucr_config *cfg, const Ucr__Request *req,
 	    req->import != NULL && req->import->commit;
 
 	*out = NULL;
-	if (cfg->is_reader) {
-		cli_error("%s is a reader's configuration: a reader never "
-			  "writes, and has no daemon to ask",
-		    cfg->path);
-		return -1;
-	}
-	if ((env = getenv("UCR_TIMEOUT")) != NULL && atoi(env) > 0)
-		timeout_ms = atoi(env) * 1000;
-	if (timeout_ms <= 0)
-		timeout_ms = 30000;
 	/* Every write carries an id, the same on each retry of it. */
 	if ((write || commit) && r.request_id.len == 0) {
 		randombytes_buf(id, sizeof(id));
@@ -284,6 +271,37 @@ cli_request_bound(const struct ucr_config *cfg, const Ucr__Request *req,
 		return -1;
 	}
 	len = ucr__request__pack(&r, buf);
+	rc = cli_request_packed(cfg, buf, len,
+	    write        ? CLI_REQ_WRITE
+		: commit ? CLI_REQ_COMMIT
+			 : CLI_REQ_READ,
+	    r.request_id.data, r.request_id.len, out, timeout_ms);
+	free(buf);
+	return rc;
+}
+
+int
+cli_request_packed(const struct ucr_config *cfg, const uint8_t *buf, size_t len,
+    int what, const uint8_t *reqid, size_t reqidlen, Ucr__Reply **out,
+    int timeout_ms)
+{
+	char idhex[33];
+	int rc = -1, try, tries, got = 0, unknown = 0;
+	const char *env;
+	const char *daemon = cfg->is_hub ? "ucr-hub" : "ucr-node";
+	int write = what == CLI_REQ_WRITE, commit = what == CLI_REQ_COMMIT;
+
+	*out = NULL;
+	if (cfg->is_reader) {
+		cli_error("%s is a reader's configuration: a reader never "
+			  "writes, and has no daemon to ask",
+		    cfg->path);
+		return -1;
+	}
+	if ((env = getenv("UCR_TIMEOUT")) != NULL && atoi(env) > 0)
+		timeout_ms = atoi(env) * 1000;
+	if (timeout_ms <= 0)
+		timeout_ms = 30000;
 	tries = write ? REQUEST_TRIES : 1;
 	for (try = 0; try < tries && (got == 0 || got == 2); try++) {
 		if (try > 0 && got == 0)
@@ -309,15 +327,13 @@ cli_request_bound(const struct ucr_config *cfg, const Ucr__Request *req,
 	if (got == 2)
 		got = 0;
 	if (got == 0 && (write || commit)) {
-		ucr_hex(idhex, r.request_id.data,
-		    r.request_id.len < 16 ? r.request_id.len : 16);
+		ucr_hex(idhex, reqid, reqidlen < 16 ? reqidlen : 16);
 		cli_error(
 		    "no answer from %s at %s within %d s (tries: %d): the "
 		    "write may or may not have been made (request %s). "
 		    "Check with 'ucr log' or 'ucr show KEY' before "
 		    "writing it again",
 		    daemon, cfg->control, timeout_ms / 1000, tries, idhex);
-		free(buf);
 		exit(EXIT_UNKNOWN);
 	}
 	if (got == 0) {
@@ -327,7 +343,6 @@ cli_request_bound(const struct ucr_config *cfg, const Ucr__Request *req,
 	}
 	rc = 0;
 leave:
-	free(buf);
 	return rc;
 }
 

@@ -23,6 +23,7 @@
 
 #include <csv.h>
 #include <jansson.h>
+#include <sodium.h>
 
 #include "chain.h"
 #include "cli.h"
@@ -2478,71 +2479,25 @@ show_progress(size_t rows, void *ctx)
 }
 
 /*
- * A streamed import (docs/import.md): chunks of at most IMPORT_CHUNK puts
- * and IMPORT_CHUNK_BYTES under one import id, the last one committing.
- * The daemon checks each chunk as it comes and writes all of them in one
- * transaction at the commit. size[k] is the packed size of puts[k]. *out
- * gets the last reply (or the refusal).
+ * The import's requests are packed here rather than by protobuf-c's
+ * ucr__request__pack, which sizes every nested message again at each
+ * level: each put is sized once and packed once, straight into one
+ * buffer that is reused from chunk to chunk. The wire format is
+ * Request's (proto/ucr.proto): many = 2 holding PutMany's puts = 1, or
+ * import = 4 holding ImportChunk's id = 1, puts = 2 and commit = 3; and
+ * request_id = 10.
  */
 #define IMPORT_CHUNK 5000
 #define IMPORT_CHUNK_BYTES (16 << 20)
-/* a chunk's fields besides its puts (id, commit) and the request's own
-   tag and length: 11 + 2 + 1 + 5 bytes at most */
-#define CHUNK_ENVELOPE 32
+#define WIRE_HEAD 32 /* room before the puts for the tags and lengths */
+#define WIRE_TAIL 32 /* and after them: commit, the request id */
+#define TAG_LEN(field) ((uint8_t)((field) << 3 | 2))
 
-static int
-send_streamed(const struct ucr_config *cfg, Ucr__Put **puts, const size_t *size,
-    size_t n, Ucr__Reply **out)
-{
-	Ucr__ImportChunk ch = UCR__IMPORT_CHUNK__INIT;
-	Ucr__Request req = UCR__REQUEST__INIT;
-	Ucr__Reply *rep = NULL;
-	size_t i = 0, k, bytes;
-	uint64_t id = 0;
-	int tty = isatty(STDERR_FILENO);
-
-	*out = NULL;
-	req.body_case = UCR__REQUEST__BODY_IMPORT;
-	req.import = &ch;
-	while (i < n) {
-		/* each put: its size, a tag and a length of at most 8 */
-		for (k = i, bytes = 0; k < n && k - i < IMPORT_CHUNK; k++) {
-			size_t b = size[k] + 8;
-
-			if (k > i && bytes + b > IMPORT_CHUNK_BYTES)
-				break;
-			bytes += b;
-		}
-		ch.id = id;
-		ch.puts = puts + i;
-		ch.n_puts = k - i;
-		ch.commit = k == n;
-		if (tty && k < n) {
-			fputc('\r', stderr);
-			fprintf(stderr, _("sending: %zu of %zu records"), k, n);
-		} else if (tty) {
-			fputs("\r\033[K", stderr);
-			fprintf(stderr,
-			    _("writing %zu records in one transaction..."), n);
-		}
-		if (cli_request_bound(cfg, &req, bytes + CHUNK_ENVELOPE, &rep,
-			IMPORT_TIMEOUT_MS) != 0) {
-			if (tty)
-				fputs("\r\033[K", stderr);
-			return -1;
-		}
-		if (rep->code != 0 || k == n)
-			break;
-		id = rep->import_id;
-		ucr__reply__free_unpacked(rep, NULL);
-		rep = NULL;
-		i = k;
-	}
-	if (tty)
-		fputs("\r\033[K", stderr);
-	*out = rep;
-	return 0;
-}
+struct wire {
+	uint8_t *buf;
+	size_t len, cap; /* bytes of puts after WIRE_HEAD; buf's size */
+	size_t n;        /* puts in it */
+};
 
 /* Bytes of v as a protobuf varint. */
 static size_t
@@ -2555,6 +2510,174 @@ varint_len(size_t v)
 		n++;
 	}
 	return n;
+}
+
+static size_t
+varint_put(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/* The wire form of put p (borrowing its record and keys). */
+static void
+wire_put_of(Ucr__Put *w, const struct ucr_put *p)
+{
+	ucr__put__init(w);
+	w->record = p->record;
+	w->mode = (Ucr__PutMode)p->mode;
+	w->n_adopt_keys = p->nadopt;
+	w->adopt_keys = (char **)p->adopt_keys;
+}
+
+/* Append w, size bytes packed, as field tag; -1 if out of memory. */
+static int
+wire_add(struct wire *b, uint8_t tag, const Ucr__Put *w, size_t size)
+{
+	size_t need = WIRE_HEAD + b->len + 1 + 10 + size + WIRE_TAIL;
+	uint8_t *p;
+
+	if (need > b->cap) {
+		size_t cap = b->cap ? b->cap : (size_t)1 << 20;
+
+		while (cap < need)
+			cap *= 2;
+		if ((p = realloc(b->buf, cap)) == NULL)
+			return -1;
+		b->buf = p;
+		b->cap = cap;
+	}
+	p = b->buf + WIRE_HEAD + b->len;
+	*p++ = tag;
+	p += varint_put(p, size);
+	p += ucr__put__pack(w, p);
+	b->len = (size_t)(p - b->buf) - WIRE_HEAD;
+	b->n++;
+	return 0;
+}
+
+/*
+ * Send the puts in b as field body (TAG_LEN(2): many, or TAG_LEN(4):
+ * import) with id (import id, 0: none) and commit before them and after
+ * them, and the request id when it writes; then empty b. *out: the reply.
+ */
+static int
+wire_send(const struct ucr_config *cfg, struct wire *b, uint8_t body,
+    uint64_t id, int commit, Ucr__Reply **out)
+{
+	uint8_t reqid[16] = {0}, head[WIRE_HEAD], *p, *q;
+	size_t inner = b->len, hl = 0, tl = 0;
+	int what = body == TAG_LEN(2) ? CLI_REQ_WRITE
+	    : commit                  ? CLI_REQ_COMMIT
+				      : CLI_REQ_READ;
+	int rc;
+
+	if (b->buf == NULL) /* no puts: never asked for */
+		return -1;
+	q = b->buf + WIRE_HEAD + b->len;
+	if (body == TAG_LEN(4)) {
+		if (id != 0)
+			inner += 1 + varint_len(id);
+		if (commit) {
+			*q++ = 3 << 3; /* commit = 3, a varint */
+			*q++ = 1;
+			inner += 2;
+		}
+	}
+	head[hl++] = body;
+	hl += varint_put(head + hl, inner);
+	if (body == TAG_LEN(4) && id != 0) {
+		head[hl++] = 1 << 3; /* id = 1, a varint */
+		hl += varint_put(head + hl, id);
+	}
+	if (what != CLI_REQ_READ) {
+		/* a write's id, the same on each retry of it */
+		randombytes_buf(reqid, sizeof(reqid));
+		*q++ = TAG_LEN(10);
+		*q++ = sizeof(reqid);
+		memcpy(q, reqid, sizeof(reqid));
+		q += sizeof(reqid);
+	}
+	p = b->buf + WIRE_HEAD - hl;
+	memcpy(p, head, hl);
+	tl = (size_t)(q - p);
+	rc = cli_request_packed(cfg, p, tl, what, reqid, sizeof(reqid), out,
+	    IMPORT_TIMEOUT_MS);
+	b->len = 0;
+	b->n = 0;
+	return rc;
+}
+
+/*
+ * A streamed import (docs/import.md): chunks of at most IMPORT_CHUNK puts
+ * and IMPORT_CHUNK_BYTES under one import id, the last one committing.
+ * The daemon checks each chunk as it comes and writes all of them in one
+ * transaction at the commit. *out gets the last reply (or the refusal).
+ */
+static int
+send_streamed(const struct ucr_config *cfg, struct import_set *sets,
+    size_t nsets, size_t total, struct wire *b, Ucr__Reply **out)
+{
+	Ucr__Reply *rep = NULL;
+	Ucr__Put w;
+	size_t i, j, k = 0, bytes = 0, size;
+	uint64_t id = 0;
+	int tty = isatty(STDERR_FILENO);
+
+	*out = NULL;
+	for (i = 0; i < nsets; i++)
+		for (j = 0; j < sets[i].n; j++, k++) {
+			wire_put_of(&w, &sets[i].puts[j]);
+			size = ucr__put__get_packed_size(&w);
+			/* each put: its size, a tag and a length of at most 8
+			 */
+			if (b->n > 0 &&
+			    (b->n == IMPORT_CHUNK ||
+				bytes + size + 8 > IMPORT_CHUNK_BYTES)) {
+				if (tty) {
+					fputc('\r', stderr);
+					fprintf(stderr,
+					    _("sending: %zu of %zu records"), k,
+					    total);
+				}
+				if (wire_send(cfg, b, TAG_LEN(4), id, 0,
+					&rep) != 0)
+					goto fail;
+				if (rep->code != 0)
+					goto done;
+				id = rep->import_id;
+				ucr__reply__free_unpacked(rep, NULL);
+				rep = NULL;
+				bytes = 0;
+			}
+			if (wire_add(b, TAG_LEN(2), &w, size) != 0) {
+				cli_error("import: out of memory");
+				goto fail;
+			}
+			bytes += size + 8;
+		}
+	if (tty) {
+		fputs("\r\033[K", stderr);
+		fprintf(stderr, _("writing %zu records in one transaction..."),
+		    total);
+	}
+	if (wire_send(cfg, b, TAG_LEN(4), id, 1, &rep) != 0)
+		goto fail;
+done:
+	if (tty)
+		fputs("\r\033[K", stderr);
+	*out = rep;
+	return 0;
+fail:
+	if (tty)
+		fputs("\r\033[K", stderr);
+	return -1;
 }
 
 /* The same key in two files of one import. */
@@ -2643,51 +2766,40 @@ int
 import_send(const struct ucr_config *cfg, struct import_set *sets, size_t nsets,
     Ucr__Reply **reply)
 {
-	Ucr__PutMany many = UCR__PUT_MANY__INIT;
-	Ucr__Request req = UCR__REQUEST__INIT;
-	Ucr__Put *wire = NULL, **wirep = NULL;
-	size_t total = 0, i, j, k = 0, *size = NULL, many_len = 0, req_len;
-	int status = 1;
+	struct wire b = {NULL, 0, 0, 0};
+	Ucr__Put w;
+	size_t total = 0, i, j, size, bytes = 0;
+	int status = 1, one = 0;
 
 	*reply = NULL;
 	for (i = 0; i < nsets; i++)
 		total += sets[i].n;
 	if (total == 0)
 		return 0;
-	wire = calloc(total, sizeof(*wire));
-	wirep = calloc(total, sizeof(*wirep));
-	size = calloc(total, sizeof(*size));
-	if (wire == NULL || wirep == NULL || size == NULL) {
-		cli_error("import: out of memory");
-		goto leave;
-	}
-	/* The wire messages borrow the sets' records and keys. */
-	for (i = 0; i < nsets; i++)
-		for (j = 0; j < sets[i].n; j++, k++) {
-			struct ucr_put *p = &sets[i].puts[j];
-
-			ucr__put__init(&wire[k]);
-			wire[k].record = p->record;
-			wire[k].mode = (Ucr__PutMode)p->mode;
-			wire[k].n_adopt_keys = p->nadopt;
-			wire[k].adopt_keys = (char **)p->adopt_keys;
-			wirep[k] = &wire[k];
-			/* each put is sized once, here; PutMany.puts = 1 */
-			size[k] = ucr__put__get_packed_size(&wire[k]);
-			many_len += 1 + varint_len(size[k]) + size[k];
+	/* One request (PutMany) when it fits, else a streamed import. */
+	if (total <= IMPORT_CHUNK) {
+		one = 1;
+		for (i = 0; i < nsets && one; i++)
+			for (j = 0; j < sets[i].n; j++) {
+				wire_put_of(&w, &sets[i].puts[j]);
+				size = ucr__put__get_packed_size(&w);
+				bytes += 1 + varint_len(size) + size;
+				if (wire_add(&b, TAG_LEN(1), &w, size) != 0) {
+					cli_error("import: out of memory");
+					goto leave;
+				}
+			}
+		/* Request.many = 2: a one-byte tag, the length, the PutMany */
+		if (1 + varint_len(bytes) + bytes > IMPORT_CHUNK_BYTES) {
+			one = 0;
+			b.len = 0;
+			b.n = 0;
 		}
-	/* Request.many = 2: a one-byte tag, the length, the PutMany */
-	req_len = 1 + varint_len(many_len) + many_len;
-	many.n_puts = total;
-	many.puts = wirep;
-	req.body_case = UCR__REQUEST__BODY_MANY;
-	req.many = &many;
-	/* One request when it fits, else a streamed import. */
-	if (total <= IMPORT_CHUNK && req_len <= IMPORT_CHUNK_BYTES) {
-		if (cli_request_bound(cfg, &req, req_len, reply,
-			IMPORT_TIMEOUT_MS) != 0)
+	}
+	if (one) {
+		if (wire_send(cfg, &b, TAG_LEN(2), 0, 0, reply) != 0)
 			goto leave;
-	} else if (send_streamed(cfg, wirep, size, total, reply) != 0)
+	} else if (send_streamed(cfg, sets, nsets, total, &b, reply) != 0)
 		goto leave;
 	if ((*reply)->code != 0) {
 		cli_error("import: %s: %s", ucr_strerror_l((*reply)->code),
@@ -2700,9 +2812,7 @@ leave:
 		ucr__reply__free_unpacked(*reply, NULL);
 		*reply = NULL;
 	}
-	free(size);
-	free(wirep);
-	free(wire);
+	free(b.buf);
 	return status ? -1 : 0;
 }
 

@@ -415,6 +415,128 @@ stage_room(struct ucr_import_stage *st, size_t want)
 }
 
 /*
+ * The bytes of each put's record as they came in the request, so that a
+ * staged record is copied rather than encoded again. They are exactly the
+ * bytes that the record checked was decoded from only when the request
+ * has one import (Request field 4), the chunk's puts (ImportChunk field 2)
+ * are its puts in order, and each put has one record (Put field 1):
+ * protobuf merges a message field given twice, so anything else is
+ * packed from the decoded record as before. A record's bytes may thus be
+ * in any field order its client wrote (as a record from another site
+ * is): they decode to the record that was checked.
+ */
+struct wire_slice {
+	const uint8_t *p;
+	size_t len;
+};
+
+static size_t
+wire_varint(const uint8_t *p, size_t len, uint64_t *v)
+{
+	size_t i;
+
+	*v = 0;
+	for (i = 0; i < len && i < 10; i++) {
+		*v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if ((p[i] & 0x80) == 0)
+			return i + 1;
+	}
+	return 0;
+}
+
+/*
+ * The next field of [*p, end): its number, and for a length-delimited
+ * one its bytes in *f; 0 at the end, -1 if malformed.
+ */
+static int
+wire_field(const uint8_t **p, const uint8_t *end, uint64_t *num,
+    struct wire_slice *f)
+{
+	uint64_t tag, v;
+	size_t n, left = (size_t)(end - *p);
+
+	f->p = NULL;
+	f->len = 0;
+	if (left == 0)
+		return 0;
+	if ((n = wire_varint(*p, left, &tag)) == 0)
+		return -1;
+	*p += n;
+	left -= n;
+	*num = tag >> 3;
+	switch (tag & 7) {
+	case 0:
+		if ((n = wire_varint(*p, left, &v)) == 0)
+			return -1;
+		break;
+	case 1:
+		n = 8;
+		break;
+	case 2:
+		if ((n = wire_varint(*p, left, &v)) == 0 || v > left - n)
+			return -1;
+		f->p = *p + n;
+		f->len = (size_t)v;
+		n += (size_t)v;
+		break;
+	case 5:
+		n = 4;
+		break;
+	default:
+		return -1;
+	}
+	if (n > left)
+		return -1;
+	*p += n;
+	return 1;
+}
+
+/* The one length-delimited field num of [p, p + len), or -1. */
+static int
+wire_one(const uint8_t *p, size_t len, uint64_t num, struct wire_slice *out)
+{
+	const uint8_t *end = p + len;
+	struct wire_slice f;
+	uint64_t n;
+	int rc, seen = 0;
+
+	while ((rc = wire_field(&p, end, &n, &f)) > 0)
+		if (n == num) {
+			if (f.p == NULL || seen++)
+				return -1;
+			*out = f;
+		}
+	return rc == 0 && seen == 1 ? 0 : -1;
+}
+
+/* Each put's record in the request buf (nputs of them), or NULL. */
+static struct wire_slice *
+wire_records(const uint8_t *buf, size_t len, size_t nputs,
+    void *(*alloc)(void *, size_t))
+{
+	struct wire_slice chunk, f, *out;
+	const uint8_t *p, *end;
+	uint64_t num;
+	size_t i = 0;
+	int rc;
+
+	if (nputs == 0 || wire_one(buf, len, 4, &chunk) != 0 ||
+	    (out = alloc(NULL, nputs * sizeof(*out))) == NULL)
+		return NULL;
+	p = chunk.p;
+	end = chunk.p + chunk.len;
+	while ((rc = wire_field(&p, end, &num, &f)) > 0) {
+		if (num != 2)
+			continue;
+		if (f.p == NULL || i == nputs ||
+		    wire_one(f.p, f.len, 1, &out[i]) != 0)
+			return NULL;
+		i++;
+	}
+	return rc == 0 && i == nputs ? out : NULL;
+}
+
+/*
  * A staged put: 4 bytes of length n, then n bytes. A put that adopts
  * nothing is STAGE_REC: its mode, tombstone flag, body case and key
  * (NUL-terminated), then the record encoded, once, here: the commit hands
@@ -437,7 +559,8 @@ stage_len(uint8_t *b, size_t n)
 }
 
 static int
-stage_put(struct ucr_import_stage *st, const Ucr__Put *p)
+stage_put(struct ucr_import_stage *st, const Ucr__Put *p,
+    const struct wire_slice *wire)
 {
 	const Ucr__Record *r = p->record;
 	size_t klen = strlen(r->key), rlen = 0, n;
@@ -447,7 +570,8 @@ stage_put(struct ucr_import_stage *st, const Ucr__Put *p)
 	if (p->n_adopt_keys > 0)
 		n = 1 + ucr__put__get_packed_size(p);
 	else {
-		rlen = ucr__record__get_packed_size(r);
+		rlen =
+		    wire != NULL ? wire->len : ucr__record__get_packed_size(r);
 		n = STAGE_HDR + klen + 1 + rlen;
 	}
 	if (n > UINT32_MAX - 4 || klen > UINT16_MAX)
@@ -469,7 +593,10 @@ stage_put(struct ucr_import_stage *st, const Ucr__Put *p)
 		b[11] = klen >> 8;
 		b[12] = klen;
 		memcpy(b + 4 + STAGE_HDR, r->key, klen + 1);
-		ucr__record__pack(r, b + 4 + STAGE_HDR + klen + 1);
+		if (wire != NULL)
+			memcpy(b + 4 + STAGE_HDR + klen + 1, wire->p, rlen);
+		else
+			ucr__record__pack(r, b + 4 + STAGE_HDR + klen + 1);
 	}
 	st->len += 4 + n;
 	st->bytes += 4 + n;
@@ -613,11 +740,15 @@ stage_trim(void)
 #endif
 }
 
+static void *req_alloc(void *data, size_t n);
+
 static void
 do_import(struct ucr_control *c, const ProtobufCBinaryData *id,
-    const Ucr__ImportChunk *ch, Ucr__Reply *rep, char *msg, size_t msglen)
+    const Ucr__ImportChunk *ch, const void *buf, size_t len, Ucr__Reply *rep,
+    char *msg, size_t msglen)
 {
 	struct ucr_import_stage *st;
+	struct wire_slice *wire;
 	size_t i;
 	int rc;
 
@@ -662,12 +793,15 @@ do_import(struct ucr_control *c, const ProtobufCBinaryData *id,
 		stage_free(c);
 		return;
 	}
+	/* in the request's arena, dropped with it */
+	wire = wire_records(buf, len, ch->n_puts, req_alloc);
 	for (i = 0; i < ch->n_puts; i++) {
 		if (check_put(c, ch->puts[i], st->n, rep, msg, msglen) != 0) {
 			stage_free(c); /* all or nothing: the import is over */
 			return;
 		}
-		if ((rc = stage_put(st, ch->puts[i])) != 0) {
+		if ((rc = stage_put(st, ch->puts[i],
+			 wire != NULL ? &wire[i] : NULL)) != 0) {
 			reply_error(rep, msg, msglen, rc,
 			    "cannot stage record %zu: %s", st->n + 1,
 			    ucr_strerror(rc));
@@ -912,8 +1046,8 @@ ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
 			    sizeof(msg));
 			break;
 		case UCR__REQUEST__BODY_IMPORT:
-			do_import(c, &req->request_id, req->import, &rep, msg,
-			    sizeof(msg));
+			do_import(c, &req->request_id, req->import, buf, len,
+			    &rep, msg, sizeof(msg));
 			break;
 		case UCR__REQUEST__BODY_QUERY:
 			if (req->query->what &&
