@@ -18,6 +18,7 @@
  * assertions: it prints, and a RESULT line for bench/run.sh.
  *
  *   bench_region [-m NODES] [-n RECORDS] [-l WRITES] [-s STATUS] [-p PORT]
+ *                [-t INGEST_THREADS]   (the hub's ingest_threads; its default)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -243,7 +244,7 @@ main(int argc, char **argv)
 	long rss, hwm, dirty, hub_rss, hub_dirty, node_rss = 0, node_dirty = 0;
 	void *zctx, *req;
 
-	while ((ch = getopt(argc, argv, "m:n:l:s:p:")) != -1) {
+	while ((ch = getopt(argc, argv, "m:n:l:s:p:t:")) != -1) {
 		if (ch == 'm')
 			m = atoi(optarg);
 		else if (ch == 'n')
@@ -254,16 +255,22 @@ main(int argc, char **argv)
 			nstat = atoi(optarg);
 		else if (ch == 'p')
 			port = atoi(optarg);
+		else if (ch == 't')
+			bu_hub_threads = atoi(optarg);
 		else {
 			fprintf(stderr,
 			    "usage: bench_region [-m NODES] "
-			    "[-n RECORDS] [-l WRITES] [-s STATUS] [-p PORT]\n");
+			    "[-n RECORDS] [-l WRITES] [-s STATUS] [-p PORT] "
+			    "[-t INGEST_THREADS]\n");
 			return 2;
 		}
 	}
-	if (m < 2 || m > MAXN || nrec < 1 || lat < 1 || nstat < 0) {
+	if (m < 2 || m > MAXN || nrec < 1 || lat < 1 || nstat < 0 ||
+	    bu_hub_threads < 0 || bu_hub_threads > 2) {
 		fprintf(stderr,
-		    "bench_region: -m 2..%d, -n and -l >= 1, -s >= 0\n", MAXN);
+		    "bench_region: -m 2..%d, -n and -l >= 1, -s >= 0, "
+		    "-t 1 or 2\n",
+		    MAXN);
 		return 2;
 	}
 	if (bu_init(argv[0], "region") != 0 || ucr_crypto_init() != 0)

@@ -18,6 +18,7 @@
 #include "zmtp.h"
 
 char bu_bindir[4096], bu_dir[256];
+int bu_hub_threads;
 
 double
 bu_now_s(void)
@@ -271,8 +272,10 @@ bu_region_start(struct bu_region *r, int nodes, const char *const *codes,
 	sodium_bin2hex(r->hubhex, sizeof(r->hubhex), r->hubpk, 32);
 	if (bu_conf("hub",
 		"[hub]\nkey = hub.key\ndata = hub.data\ncontrol = "
-		"ipc://hub.sock\nlisten = tcp://127.0.0.1:%d\nmap_size = %s\n",
-		port, map_size) != 0)
+		"ipc://hub.sock\nlisten = tcp://127.0.0.1:%d\nmap_size = %s\n"
+		"%s%.0d%s",
+		port, map_size, bu_hub_threads ? "ingest_threads = " : "",
+		bu_hub_threads, bu_hub_threads ? "\n" : "") != 0)
 		return -1;
 	for (i = 0; i < nodes; i++) {
 		snprintf(name, sizeof(name), "n%d", i);

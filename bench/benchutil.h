@@ -24,6 +24,7 @@ struct bu_region {
 
 extern char bu_bindir[4096]; /* the programs, beside argv[0] */
 extern char bu_dir[256];     /* the work folder */
+extern int bu_hub_threads;   /* the hub's ingest_threads, 0: its default */
 
 double bu_now_s(void);
 

@@ -81,7 +81,7 @@ struct ucr_store {
 	size_t nvxacc;
 	uint8_t vxidx[256];        /* vxacc by key hash: index + 1, 0 empty */
 	struct arena *arena;       /* what apply_txn decodes, freed at once */
-	struct arena *parena;      /* the group's prechecks (apply_group) */
+	struct ahead *ahead;       /* the checks ahead (ucr_store_ahead) */
 	int precheck;              /* ucr_store_set_precheck */
 	const struct precheck *pc; /* the batch being applied's, or NULL */
 	ProtobufCBinaryData *walk; /* batch_walk's entries, kept to reuse */
@@ -91,6 +91,7 @@ struct ucr_store {
 static const uint8_t zero_hash[32];
 
 static void arena_free(struct arena *a);
+static void ahead_free(struct ucr_store *s);
 
 static void
 put64(uint8_t *p, uint64_t v)
@@ -494,12 +495,12 @@ ucr_store_free(struct ucr_store *s)
 {
 	if (s == NULL)
 		return;
+	ahead_free(s);
 	if (s->env)
 		mdb_env_close(s->env);
 	if (s->lockfd >= 0)
 		close(s->lockfd); /* releases the flock */
 	arena_free(s->arena);
-	arena_free(s->parena);
 	free(s->walk);
 	free(s->rq);
 	free(s);
@@ -2009,149 +2010,219 @@ ucr_store_apply(struct ucr_store *s, const Ucr__Batch *b, size_t *applied,
 }
 
 /*
- * The prechecks of a group (ucr_store_set_precheck): one thread takes the
- * batches from the second on, in order, while the caller applies; the
- * caller uses a batch's precheck if it is done, else applies the batch by
- * the usual path (never waiting: on a busy machine the thread may not
- * run at all). The thread touches no LMDB handle, only the batches
- * (read-only while the call lasts), its precheck arena and the group's
- * slots.
+ * Checks ahead (ucr_store_set_precheck): one thread of the store's, started
+ * at the first batch given to it and joined when the store is freed, takes
+ * the batches handed to it (ucr_store_ahead) in order and makes each one's
+ * precheck into the batch's slot, while the caller goes on: applies the
+ * batches before, receives more, or waits for a group's commit to be
+ * durable. The caller uses a batch's precheck if it is done, else applies
+ * the batch by the usual path (never waiting: on a busy machine the thread
+ * may not run at all). The thread touches no LMDB handle, only the batches
+ * (read-only and kept by the caller until released), the slots and their
+ * arenas.
  */
-enum { PC_FREE, PC_BUSY, PC_DONE, PC_MINE };
+#define AHEAD_SLOTS (2 * UCR_GROUP_MAX_BATCHES)
 
-struct pgroup {
+enum { AH_EMPTY, AH_QUEUED, AH_BUSY, AH_DONE, AH_MINE };
+
+struct ahead {
 	pthread_mutex_t mu;
-	const struct ucr_apply_item *items;
-	size_t n;
-	const char *region;
-	struct arena *a;
-	struct precheck *pc;  /* n */
-	unsigned char *state; /* n: PC_* */
-	int stop, wait;
+	pthread_cond_t cv;
+	pthread_t t;
+	int started, stop;
+	uint64_t tail, wpos; /* slots given, and visited by the thread */
+	char region[72];
+	struct aslot {
+		const Ucr__Batch *b;
+		struct precheck pc;
+		struct arena a;
+		unsigned char state; /* AH_* */
+	} slot[AHEAD_SLOTS];
 };
 
 static void *
-pgroup_worker(void *arg)
+ahead_worker(void *arg)
 {
-	struct pgroup *g = arg;
-	size_t i;
+	struct ahead *ah = arg;
+	struct aslot *j;
 
-	for (i = 1; i < g->n; i++) {
-		pthread_mutex_lock(&g->mu);
-		if (g->stop) {
-			pthread_mutex_unlock(&g->mu);
+	pthread_mutex_lock(&ah->mu);
+	for (;;) {
+		while (!ah->stop && ah->wpos == ah->tail)
+			pthread_cond_wait(&ah->cv, &ah->mu);
+		if (ah->stop)
 			break;
-		}
-		if (g->state[i] != PC_FREE) {
-			pthread_mutex_unlock(&g->mu);
-			continue;
-		}
-		g->state[i] = PC_BUSY;
-		pthread_mutex_unlock(&g->mu);
-		precheck_batch(g->a, g->items[i].batch, g->region, &g->pc[i]);
-		pthread_mutex_lock(&g->mu);
-		g->state[i] = PC_DONE;
-		pthread_mutex_unlock(&g->mu);
+		j = &ah->slot[ah->wpos++ % AHEAD_SLOTS];
+		if (j->state != AH_QUEUED)
+			continue; /* taken by the caller, or dropped */
+		j->state = AH_BUSY;
+		pthread_mutex_unlock(&ah->mu);
+		precheck_batch(&j->a, j->b, ah->region, &j->pc);
+		pthread_mutex_lock(&ah->mu);
+		j->state = AH_DONE;
+		pthread_cond_broadcast(&ah->cv);
 	}
+	pthread_mutex_unlock(&ah->mu);
 	return NULL;
 }
 
-/* Start the prechecks of items 1..n-1; 0 if they run (then pgroup_end). */
 static int
-pgroup_start(struct ucr_store *s, struct pgroup *g, pthread_t *t,
-    const struct ucr_apply_item *items, size_t n)
+ahead_init(struct ucr_store *s)
 {
+	struct ahead *ah;
 	sigset_t all, old;
+	size_t i;
 	int rc;
 
-	memset(g, 0, sizeof(*g));
-	if (!s->precheck || n < 2)
+	if (s->ahead != NULL)
+		return 0;
+	if ((ah = calloc(1, sizeof(*ah))) == NULL)
 		return -1;
-	if (s->parena == NULL) {
-		if ((s->parena = calloc(1, sizeof(*s->parena))) == NULL)
-			return -1;
-		s->parena->pa.alloc = arena_alloc;
-		s->parena->pa.free = arena_nofree;
-		s->parena->pa.allocator_data = s->parena;
+	for (i = 0; i < AHEAD_SLOTS; i++) {
+		ah->slot[i].a.pa.alloc = arena_alloc;
+		ah->slot[i].a.pa.free = arena_nofree;
+		ah->slot[i].a.pa.allocator_data = &ah->slot[i].a;
 	}
-	arena_reset(s->parena);
-	g->pc = calloc(n, sizeof(*g->pc));
-	g->state = calloc(n, 1);
-	if (g->pc == NULL || g->state == NULL)
+	snprintf(ah->region, sizeof(ah->region), "%s", s->region);
+	if (pthread_mutex_init(&ah->mu, NULL) != 0)
 		goto fail;
-	g->items = items;
-	g->n = n;
-	g->region = s->region;
-	g->a = s->parena;
-	g->wait = s->precheck == UCR_PRECHECK_WAIT;
-	if (pthread_mutex_init(&g->mu, NULL) != 0)
+	if (pthread_cond_init(&ah->cv, NULL) != 0) {
+		pthread_mutex_destroy(&ah->mu);
 		goto fail;
+	}
 	/* signals stay with the daemon's loop */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(t, NULL, pgroup_worker, g);
+	rc = pthread_create(&ah->t, NULL, ahead_worker, ah);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc == 0)
-		return 0;
-	pthread_mutex_destroy(&g->mu);
+	if (rc != 0) {
+		pthread_cond_destroy(&ah->cv);
+		pthread_mutex_destroy(&ah->mu);
+		goto fail;
+	}
+	ah->started = 1;
+	s->ahead = ah;
+	return 0;
 fail:
-	free(g->pc);
-	free(g->state);
-	memset(g, 0, sizeof(*g));
+	free(ah);
 	return -1;
 }
 
-/* Item i's precheck if the thread has made it, else NULL: the caller's. */
-static const struct precheck *
-pgroup_take(struct pgroup *g, size_t i)
+static void
+ahead_free(struct ucr_store *s)
 {
-	const struct precheck *pc = NULL;
+	struct ahead *ah = s->ahead;
+	size_t i;
 
-	if (g->n == 0 || i == 0)
-		return NULL;
-	pthread_mutex_lock(&g->mu);
-	/* UCR_PRECHECK_WAIT (tests): every one checked ahead */
-	while (g->wait && g->state[i] != PC_DONE) {
-		pthread_mutex_unlock(&g->mu);
-		sched_yield();
-		pthread_mutex_lock(&g->mu);
+	if (ah == NULL)
+		return;
+	pthread_mutex_lock(&ah->mu);
+	ah->stop = 1;
+	pthread_cond_broadcast(&ah->cv);
+	pthread_mutex_unlock(&ah->mu);
+	pthread_join(ah->t, NULL);
+	pthread_cond_destroy(&ah->cv);
+	pthread_mutex_destroy(&ah->mu);
+	for (i = 0; i < AHEAD_SLOTS; i++) {
+		struct chunk *c, *next;
+
+		for (c = ah->slot[i].a.first; c != NULL; c = next) {
+			next = c->next;
+			free(c);
+		}
 	}
-	if (g->state[i] == PC_FREE)
-		g->state[i] = PC_MINE;
-	else if (g->state[i] == PC_DONE)
-		pc = &g->pc[i];
-	pthread_mutex_unlock(&g->mu);
-	return pc;
+	free(ah);
+	s->ahead = NULL;
 }
 
-static void
-pgroup_end(struct ucr_store *s, struct pgroup *g, pthread_t t)
+int
+ucr_store_ahead(struct ucr_store *s, const Ucr__Batch *b)
 {
-	if (g->n == 0)
+	struct ahead *ah;
+	struct aslot *j;
+	int slot;
+
+	if (!s->precheck || s->rdonly || b == NULL || ahead_init(s) != 0)
+		return 0;
+	ah = s->ahead;
+	pthread_mutex_lock(&ah->mu);
+	slot = (int)(ah->tail % AHEAD_SLOTS);
+	j = &ah->slot[slot];
+	if (j->state != AH_EMPTY) {
+		/* every slot held: this one takes the usual path */
+		pthread_mutex_unlock(&ah->mu);
+		return 0;
+	}
+	j->b = b;
+	j->state = AH_QUEUED;
+	ah->tail++;
+	pthread_cond_broadcast(&ah->cv);
+	pthread_mutex_unlock(&ah->mu);
+	return slot + 1;
+}
+
+void
+ucr_store_ahead_drop(struct ucr_store *s, int ticket)
+{
+	struct ahead *ah = s->ahead;
+	struct aslot *j;
+
+	if (ah == NULL || ticket <= 0 || ticket > AHEAD_SLOTS)
 		return;
-	pthread_mutex_lock(&g->mu);
-	g->stop = 1;
-	pthread_mutex_unlock(&g->mu);
-	pthread_join(t, NULL);
-	pthread_mutex_destroy(&g->mu);
-	free(g->pc);
-	free(g->state);
-	arena_reset(s->parena); /* keeps one chunk for the next group */
-	memset(g, 0, sizeof(*g));
+	j = &ah->slot[ticket - 1];
+	pthread_mutex_lock(&ah->mu);
+	while (j->state == AH_BUSY) /* the batch is being read */
+		pthread_cond_wait(&ah->cv, &ah->mu);
+	j->state = AH_EMPTY;
+	j->b = NULL;
+	pthread_mutex_unlock(&ah->mu);
+	arena_reset(&j->a); /* keeps one chunk for the next batch */
+}
+
+/* The ticket's precheck if the thread has made it, else NULL: ours. */
+static const struct precheck *
+ahead_take(struct ucr_store *s, int ticket)
+{
+	struct ahead *ah = s->ahead;
+	const struct precheck *pc = NULL;
+	struct aslot *j;
+
+	if (ah == NULL || ticket <= 0 || ticket > AHEAD_SLOTS)
+		return NULL;
+	j = &ah->slot[ticket - 1];
+	pthread_mutex_lock(&ah->mu);
+	/* UCR_PRECHECK_WAIT (tests): every one checked ahead */
+	while (s->precheck == UCR_PRECHECK_WAIT &&
+	    (j->state == AH_QUEUED || j->state == AH_BUSY))
+		pthread_cond_wait(&ah->cv, &ah->mu);
+	if (j->state == AH_QUEUED)
+		j->state = AH_MINE;
+	else if (j->state == AH_DONE)
+		pc = &j->pc;
+	pthread_mutex_unlock(&ah->mu);
+	return pc;
 }
 
 int
 ucr_store_apply_group(struct ucr_store *s, struct ucr_apply_item *items,
     size_t n)
 {
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		items[i].ahead = 0; /* callers of this one set only .batch */
+	return ucr_store_apply_group_hook(s, items, n, NULL, NULL);
+}
+
+int
+ucr_store_apply_group_hook(struct ucr_store *s, struct ucr_apply_item *items,
+    size_t n, void (*before_commit)(void *), void *arg)
+{
 	MDB_txn *txn, *sub;
 	struct decoded d = {NULL, 0};
-	struct pgroup g;
-	pthread_t t;
+	int ours[UCR_GROUP_MAX_BATCHES];
 	size_t i;
 	int rc, crc, any = 0;
-
-	memset(&t, 0, sizeof(t));
 
 	for (i = 0; i < n; i++) {
 		items[i].rc = UCR_EAGAIN; /* not yet applied */
@@ -2162,17 +2233,28 @@ ucr_store_apply_group(struct ucr_store *s, struct ucr_apply_item *items,
 		return 0;
 	if (s->rdonly)
 		return UCR_EPERM;
-	if (n == 1) {
+	if (n == 1 && before_commit == NULL && items[0].ahead == 0) {
 		items[0].rc = ucr_store_apply(s, items[0].batch,
 		    &items[0].applied, items[0].why, sizeof(items[0].why));
 		return 0;
 	}
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
-		return mdb_err(rc);
-	pgroup_start(s, &g, &t, items, n);
+	memset(ours, 0, sizeof(ours));
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
+		rc = mdb_err(rc);
+		goto leave;
+	}
+	/* the batches not handed ahead yet, from the second on */
+	for (i = 0; i < n; i++)
+		ours[i] =
+		    i > 0 && i < UCR_GROUP_MAX_BATCHES && items[i].ahead == 0
+		    ? ucr_store_ahead(s, items[i].batch)
+		    : 0;
 	for (i = 0; i < n; i++) {
 		struct ucr_apply_item *it = &items[i];
-		const struct precheck *pc = pgroup_take(&g, i);
+		int ticket = it->ahead
+		    ? it->ahead
+		    : (i < UCR_GROUP_MAX_BATCHES ? ours[i] : 0);
+		const struct precheck *pc = ahead_take(s, ticket);
 
 		if ((rc = mdb_txn_begin(s->env, txn, 0, &sub)) != 0) {
 			it->rc = UCR_EFULL; /* retried alone below */
@@ -2198,7 +2280,10 @@ ucr_store_apply_group(struct ucr_store *s, struct ucr_apply_item *items,
 		}
 		it->rc = rc;
 	}
-	pgroup_end(s, &g, t);
+	/* the caller's work while the commit waits for the disk: it may not
+	   touch the store */
+	if (before_commit != NULL)
+		before_commit(arg);
 	if (!any)
 		mdb_txn_abort(txn);
 	else if ((crc = mdb_txn_commit(txn)) != 0) {
@@ -2210,7 +2295,8 @@ ucr_store_apply_group(struct ucr_store *s, struct ucr_apply_item *items,
 				setwhy(items[i].why, sizeof(items[i].why),
 				    "commit: %s", ucr_strerror(crc));
 			}
-		return crc;
+		rc = crc;
+		goto leave;
 	}
 	/* Out of room in the shared transaction: alone, it may fit. */
 	for (i = 0; i < n; i++)
@@ -2218,7 +2304,18 @@ ucr_store_apply_group(struct ucr_store *s, struct ucr_apply_item *items,
 			items[i].rc = ucr_store_apply(s, items[i].batch,
 			    &items[i].applied, items[i].why,
 			    sizeof(items[i].why));
-	return 0;
+	rc = 0;
+leave:
+	/* the checks made ahead are used (the thread is done with them by
+	   now, after the commit): their slots go back */
+	for (i = 0; i < n; i++) {
+		if (items[i].ahead) {
+			ucr_store_ahead_drop(s, items[i].ahead);
+			items[i].ahead = 0;
+		} else if (i < UCR_GROUP_MAX_BATCHES && ours[i])
+			ucr_store_ahead_drop(s, ours[i]);
+	}
+	return rc;
 }
 
 /* ---------------------------------------------------------------- append */

@@ -180,6 +180,8 @@ struct ucr_apply_item {
 	int rc;         /* out: as ucr_store_apply */
 	size_t applied; /* out: new entries */
 	char why[256];  /* out: a one-line reason when rc != 0 */
+	int ahead; /* in (ucr_store_apply_group_hook only): ucr_store_ahead's
+		      ticket, or 0; given back, 0 after the call */
 };
 
 /* A group is drawn from what is already received, up to these budgets. */
@@ -196,12 +198,37 @@ int ucr_store_apply_group(struct ucr_store *s, struct ucr_apply_item *items,
  * second thread, ahead of the applying thread, which then checks the rest
  * (the chain onto the log's head, roster, times, forks) and writes; a
  * batch the thread has not checked yet is applied by the usual path, so
- * the applying thread never waits for it. The thread lives for one call;
- * its memory is the group's, bounded by the group's budgets. Off by
+ * the applying thread never waits for it. The thread is the store's,
+ * started at the first batch handed to it and joined by ucr_store_free;
+ * its memory is a slot's arena per batch held (each keeps one 64 KiB
+ * chunk when given back). Off by
  * default (the hub's ingest_threads = 2 turns it on). UCR_PRECHECK_WAIT:
  * the same, but every batch after the first is checked ahead, waited for
  * (tests).
  */
+/*
+ * Hands a received batch to the checks ahead (UCR_PRECHECK_ON) before its
+ * group is applied: the store's thread checks it while the caller goes on
+ * (applies other batches, receives more, waits for a commit). Returns a
+ * ticket for ucr_apply_item.ahead, or 0 (checks ahead off, or all of its
+ * 2 * UCR_GROUP_MAX_BATCHES slots held: the batch takes the usual path).
+ * The batch must stay as it is until its ticket is given back: by
+ * ucr_store_apply_group* (which does so for every item, and sets ahead
+ * to 0), or by ucr_store_ahead_drop for a batch that is not applied.
+ */
+int ucr_store_ahead(struct ucr_store *s, const Ucr__Batch *b);
+void ucr_store_ahead_drop(struct ucr_store *s, int ticket);
+/*
+ * ucr_store_apply_group, and before_commit(arg) called after the batches
+ * are applied and before the group's durable commit (also when nothing is
+ * to be committed): work the caller does while nothing of the group is
+ * answered yet. It must not touch the store (the write transaction is
+ * open on this thread); it may hand batches to ucr_store_ahead... which
+ * the store's thread then checks while the commit waits for the disk.
+ */
+int ucr_store_apply_group_hook(struct ucr_store *s,
+    struct ucr_apply_item *items, size_t n, void (*before_commit)(void *),
+    void *arg);
 #define UCR_PRECHECK_OFF 0
 #define UCR_PRECHECK_ON 1
 #define UCR_PRECHECK_WAIT 2

@@ -540,6 +540,7 @@ static void send_error(struct hub *h, const struct ucr_wire_msg *m,
     struct peer *p, int code, uint64_t seq, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 static void group_commit(struct hub *h);
+static void drain_ahead(void *arg);
 
 /*
  * Refuse a message: an Error frame back, a count by code, and a log line
@@ -1602,7 +1603,8 @@ group_commit(struct hub *h)
 	if (grp.n == 0 || grp.committing)
 		return;
 	grp.committing = 1;
-	ucr_store_apply_group(h->d.store, grp.items, grp.n);
+	ucr_store_apply_group_hook(h->d.store, grp.items, grp.n, drain_ahead,
+	    h);
 	for (i = 0; i < grp.n; i++) {
 		struct peer *p = peer_find(h, grp.keys[i]);
 
@@ -1621,12 +1623,41 @@ group_commit(struct hub *h)
 }
 
 /*
+ * May this ack be handled before the group waiting for its commit? An ack
+ * (of a relayed batch, by a node that holds it now) sends nothing and
+ * reads of the store only the head of the log it names, and whether the
+ * hub holds that log: if no batch of the group is of that log, neither
+ * differs before the group's commit and after it. So the group goes on
+ * growing: while the nodes send their logs, the hub relays a batch to
+ * each node every RELAY_DEFER_MS, and each node's ack would otherwise cut
+ * the group short and cost a durable commit more. A node of an older
+ * revision may be answered on an ack (older_hold): its acks commit first.
+ */
+static int
+ack_waits(const struct peer *p, const Ucr__Ack *a)
+{
+	size_t i;
+
+	if (grp.n == 0 || a->author.len != 32 ||
+	    p->revision < UCR_PROTOCOL_REVISION)
+		return 0;
+	for (i = 0; i < grp.n; i++) {
+		const Ucr__Batch *b = grp.items[i].batch;
+
+		if (memcmp(b->author.data, a->author.data, 32) == 0)
+			return 0; /* of that author, whatever the epoch */
+	}
+	return 1;
+}
+
+/*
  * A batch received: admitted ones join the group (which takes the
  * message and the frame); returns 1 if it did, 0 if the caller still
  * owns them.
  */
 static int
-on_batch(struct hub *h, struct ucr_wire_msg *m, struct peer *p, Ucr__Frame *f)
+on_batch(struct hub *h, struct ucr_wire_msg *m, struct peer *p, Ucr__Frame *f,
+    int ticket)
 {
 	const Ucr__Batch *b = f->batch;
 	size_t bytes;
@@ -1638,6 +1669,9 @@ on_batch(struct hub *h, struct ucr_wire_msg *m, struct peer *p, Ucr__Frame *f)
 		grp.bytes + bytes > UCR_GROUP_MAX_BYTES))
 		group_commit(h);
 	grp.items[grp.n].batch = b;
+	/* checked ahead while the batches before it are applied */
+	grp.items[grp.n].ahead =
+	    ticket ? ticket : ucr_store_ahead(h->d.store, b);
 	grp.msgs[grp.n] = *m;
 	grp.frames[grp.n] = f;
 	memcpy(grp.keys[grp.n], p->key, 32);
@@ -1710,138 +1744,250 @@ on_fetch(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 	relay_later(h, p);
 }
 
+/*
+ * Received while a group's commit waits for the disk. When the hub checks
+ * batches ahead (ingest_threads = 2), the group's batches are applied,
+ * and before the commit's syncs begin, the messages already queued are
+ * received (drain_ahead): each is metered by its peer's quota, decoded,
+ * and a batch handed to the store's thread, which checks it (decode,
+ * hashes, chain, signature, records) during the syncs instead of after
+ * them. Nothing else is done with them then: no answer leaves, no store
+ * is read; after the commit and its answers, peer_dispatch handles them
+ * first, in the order received, as if received then. At most the
+ * budgets of one group, and only while peer_dispatch runs, for at most
+ * RELAY_DEFER_MS and DRAIN_PASS messages: then it handles what it took
+ * and returns, so the loop turns (the relay's bound while ingesting, the
+ * control socket) as often as before.
+ */
+#define STASH_MAX 64
+#define DRAIN_PASS 128
+
+struct inmsg {
+	struct ucr_wire_msg m;
+	Ucr__Frame *f; /* decoded ahead (metered), or NULL */
+	int rc;        /* ucr_wire_recv's */
+	int drc;       /* ucr_wire_decode's (metered) */
+	int metered;   /* the quota taken and the frame decoded */
+	int ticket;    /* ucr_store_ahead's, for a batch */
+};
+static struct inmsg stash[STASH_MAX];
+static size_t stash_head, stash_n;
+static int drain_on;
+static int64_t drain_until;
+
+static void
+drain_ahead(void *arg)
+{
+	struct hub *h = arg;
+	size_t batches = 0, entries = 0, bytes = 0;
+	uint8_t key[32];
+	struct peer *p;
+
+	if (drain_on && hub_now_ms() >= drain_until)
+		drain_on = 0;
+	while (drain_on && stash_n < STASH_MAX &&
+	    batches < UCR_GROUP_MAX_BATCHES &&
+	    entries < UCR_GROUP_MAX_ENTRIES && bytes < UCR_GROUP_MAX_BYTES) {
+		struct inmsg *in = &stash[(stash_head + stash_n) % STASH_MAX];
+
+		memset(in, 0, sizeof(*in));
+		in->rc = ucr_wire_recv(h->router, 1, &in->m);
+		if (in->rc == UCR_EAGAIN)
+			break;
+		stash_n++;
+		h->rx++;
+		bytes += in->m.len;
+		/* the usual path decides anything out of the ordinary */
+		if (in->rc != 0 || ucr_unhex(key, 32, in->m.key) != 0 ||
+		    (p = peer_find(h, key)) == NULL ||
+		    p->ridlen != in->m.ridlen ||
+		    memcmp(p->rid, in->m.rid, in->m.ridlen) != 0 ||
+		    p->throttled || !quota_take(p, in->m.len))
+			continue;
+		in->metered = 1;
+		if ((in->drc = ucr_wire_decode(&in->f, in->m.data,
+			 in->m.len)) != 0) {
+			in->f = NULL;
+			continue;
+		}
+		if (in->f->body_case == UCR__FRAME__BODY_BATCH) {
+			batches++;
+			entries += in->f->batch->n_entries;
+			in->ticket = ucr_store_ahead(h->d.store, in->f->batch);
+		}
+	}
+}
+
+/* One message received, now or ahead (drain_ahead). */
+static void
+on_message(struct hub *h, struct inmsg *in)
+{
+	struct ucr_wire_msg m = in->m;
+	Ucr__Frame *f = NULL;
+	struct peer *p;
+	uint8_t key[32];
+	int rc = in->rc;
+
+	if (rc != 0) {
+		p = ucr_unhex(key, 32, m.key) == 0 ? peer_find(h, key) : NULL;
+		if (p && !quota_take(p, m.len))
+			refuse_quiet(h, m.user, p, UCR_EAGAIN,
+			    "over its quota: message dropped");
+		else if (m.ridlen)
+			send_error(h, &m, p, UCR_EPROTO, 0,
+			    "malformed "
+			    "message (%s): a frame is one message part",
+			    ucr_strerror(rc));
+		else
+			refuse_quiet(h, m.user, p, UCR_EPROTO,
+			    "malformed message (%s), dropped",
+			    ucr_strerror(rc));
+		ucr_wire_msg_free(&m);
+		return;
+	}
+	if (ucr_unhex(key, 32, m.key) != 0) {
+		/* only ZAP-admitted connections reach here */
+		send_error(h, &m, NULL, UCR_EROSTER, 0,
+		    "connection "
+		    "without a key");
+		ucr_wire_msg_free(&m);
+		return;
+	}
+	/* a new connection of a peer whose batches wait: answer
+	 * them on the connection they came on */
+	if (grp.n > 0 && (p = peer_find(h, key)) != NULL &&
+	    (p->ridlen != m.ridlen || memcmp(p->rid, m.rid, m.ridlen) != 0))
+		group_commit(h);
+	if ((p = peer_get(h, &m, key)) == NULL) {
+		ucr_wire_msg_free(&m);
+		return;
+	}
+	snprintf(p->role, sizeof(p->role), "%s", m.role);
+	p->rx++;
+	/* metered before anything is decoded or looked up (maybe ahead,
+	   while a commit waited: drain_ahead) */
+	if (!in->metered && !quota_take(p, m.len)) {
+		if (!p->throttled)
+			send_error(h, &m, p, UCR_EAGAIN, 0,
+			    "rate quota exceeded; slow down (over %d "
+			    "messages or %d MiB a second: dropped until "
+			    "then)",
+			    QUOTA_MSGS, QUOTA_RATE >> 20);
+		else
+			refuse_quiet(h, m.user, p, UCR_EAGAIN,
+			    "over its quota: message dropped");
+		p->throttled = 1;
+		ucr_wire_msg_free(&m);
+		return;
+	}
+	p->throttled = 0;
+	if (in->metered) {
+		f = in->f;
+		rc = in->drc;
+	} else
+		rc = ucr_wire_decode(&f, m.data, m.len);
+	if (rc != 0) {
+		if (rc == UCR_EBUDGET)
+			send_error(h, &m, p, rc, 0,
+			    "frame of %zu bytes needs more than %zu "
+			    "bytes or %d allocations to decode",
+			    m.len, UCR_WIRE_UNPACK_BYTES(m.len),
+			    UCR_WIRE_UNPACK_ALLOCS);
+		else if (rc == UCR_ETOOBIG)
+			send_error(h, &m, p, rc, 0,
+			    "message of %zu bytes, "
+			    "over the limit of %d",
+			    m.len, UCR_WIRE_MAXMSG);
+		else
+			send_error(h, &m, p, rc, 0,
+			    "undecodable frame (%zu "
+			    "bytes)",
+			    m.len);
+		ucr_wire_msg_free(&m);
+		return;
+	}
+	if (!roster_ok(h, p->key, m.user, 0)) {
+		/* revoked while connected: nothing more in or out */
+		p->hello = 0;
+		send_error(h, &m, p, UCR_EROSTER, 0,
+		    "key revoked: %s "
+		    "refused",
+		    ucr_wire_name(f));
+		ucr_store_ahead_drop(h->d.store, in->ticket);
+		ucr__frame__free_unpacked(f, NULL);
+		ucr_wire_msg_free(&m);
+		return;
+	}
+	if (f->body_case == UCR__FRAME__BODY_BATCH &&
+	    on_batch(h, &m, p, f, in->ticket))
+		return; /* in the group, answered at its commit */
+	ucr_store_ahead_drop(h->d.store, in->ticket);
+	/* anything else sees, and follows, the batches before it; but for
+	   an ack of a log none of them is of (ack_waits) */
+	if (f->body_case != UCR__FRAME__BODY_ACK || !ack_waits(p, f->ack))
+		group_commit(h);
+	switch (f->body_case) {
+	case UCR__FRAME__BODY_HELLO:
+		on_hello(h, &m, p, f->hello);
+		break;
+	case UCR__FRAME__BODY_BATCH:
+		break; /* refused by on_batch */
+	case UCR__FRAME__BODY_ACK:
+		on_ack(h, &m, p, f->ack);
+		break;
+	case UCR__FRAME__BODY_FETCH:
+		on_fetch(h, &m, p, f->fetch);
+		break;
+	case UCR__FRAME__BODY_VIEW_QUERY: /* query.c */
+		query_view(h, &m, f->view_query);
+		break;
+	case UCR__FRAME__BODY_RECORD_QUERY: /* query.c */
+		query_records(h, &m, f->record_query);
+		break;
+	default:
+		send_error(h, &m, p, UCR_EPROTO, 0,
+		    "unexpected %s frame "
+		    "from a node",
+		    ucr_wire_name(f));
+	}
+	ucr__frame__free_unpacked(f, NULL);
+	ucr_wire_msg_free(&m);
+}
+
 void
 peer_dispatch(struct hub *h)
 {
-	struct ucr_wire_msg m;
-	Ucr__Frame *f;
-	struct peer *p;
-	uint8_t key[32];
-	int i, rc;
+	struct inmsg in;
+	int i;
 
-	for (i = 0; i < 64; i++) {
-		rc = ucr_wire_recv(h->router, 1, &m);
-		if (rc == UCR_EAGAIN)
-			break;
-		h->rx++;
-		if (rc != 0) {
-			p = ucr_unhex(key, 32, m.key) == 0 ? peer_find(h, key)
-							   : NULL;
-			if (p && !quota_take(p, m.len))
-				refuse_quiet(h, m.user, p, UCR_EAGAIN,
-				    "over its quota: message dropped");
-			else if (m.ridlen)
-				send_error(h, &m, p, UCR_EPROTO, 0,
-				    "malformed "
-				    "message (%s): a frame is one message part",
-				    ucr_strerror(rc));
-			else
-				refuse_quiet(h, m.user, p, UCR_EPROTO,
-				    "malformed message (%s), dropped",
-				    ucr_strerror(rc));
-			ucr_wire_msg_free(&m);
-			continue;
-		}
-		if (ucr_unhex(key, 32, m.key) != 0) {
-			/* only ZAP-admitted connections reach here */
-			send_error(h, &m, NULL, UCR_EROSTER, 0,
-			    "connection "
-			    "without a key");
-			ucr_wire_msg_free(&m);
-			continue;
-		}
-		/* a new connection of a peer whose batches wait: answer
-		 * them on the connection they came on */
-		if (grp.n > 0 && (p = peer_find(h, key)) != NULL &&
-		    (p->ridlen != m.ridlen ||
-			memcmp(p->rid, m.rid, m.ridlen) != 0))
+	drain_on = h->d.cfg->ingest_threads == 2;
+	drain_until = hub_now_ms() + RELAY_DEFER_MS;
+	for (i = 0;; i++) {
+		if (i >= DRAIN_PASS)
+			drain_on = 0;
+		if (stash_n == 0) {
+			in.rc = UCR_EAGAIN;
+			if (i < 64) {
+				memset(&in, 0, sizeof(in));
+				in.rc = ucr_wire_recv(h->router, 1, &in.m);
+			}
+			if (in.rc != UCR_EAGAIN) {
+				h->rx++;
+				on_message(h, &in);
+				continue;
+			}
+			/* the pass is over: its group is committed, and what
+			   came meanwhile received ahead is handled next */
 			group_commit(h);
-		if ((p = peer_get(h, &m, key)) == NULL) {
-			ucr_wire_msg_free(&m);
-			continue;
+			if (stash_n == 0)
+				break;
 		}
-		snprintf(p->role, sizeof(p->role), "%s", m.role);
-		p->rx++;
-		/* metered before anything is decoded or looked up */
-		if (!quota_take(p, m.len)) {
-			if (!p->throttled)
-				send_error(h, &m, p, UCR_EAGAIN, 0,
-				    "rate quota exceeded; slow down (over %d "
-				    "messages or %d MiB a second: dropped until "
-				    "then)",
-				    QUOTA_MSGS, QUOTA_RATE >> 20);
-			else
-				refuse_quiet(h, m.user, p, UCR_EAGAIN,
-				    "over its quota: message dropped");
-			p->throttled = 1;
-			ucr_wire_msg_free(&m);
-			continue;
-		}
-		p->throttled = 0;
-		if ((rc = ucr_wire_decode(&f, m.data, m.len)) != 0) {
-			if (rc == UCR_EBUDGET)
-				send_error(h, &m, p, rc, 0,
-				    "frame of %zu bytes needs more than %zu "
-				    "bytes or %d allocations to decode",
-				    m.len, UCR_WIRE_UNPACK_BYTES(m.len),
-				    UCR_WIRE_UNPACK_ALLOCS);
-			else if (rc == UCR_ETOOBIG)
-				send_error(h, &m, p, rc, 0,
-				    "message of %zu bytes, "
-				    "over the limit of %d",
-				    m.len, UCR_WIRE_MAXMSG);
-			else
-				send_error(h, &m, p, rc, 0,
-				    "undecodable frame (%zu "
-				    "bytes)",
-				    m.len);
-			ucr_wire_msg_free(&m);
-			continue;
-		}
-		if (!roster_ok(h, p->key, m.user, 0)) {
-			/* revoked while connected: nothing more in or out */
-			p->hello = 0;
-			send_error(h, &m, p, UCR_EROSTER, 0,
-			    "key revoked: %s "
-			    "refused",
-			    ucr_wire_name(f));
-			ucr__frame__free_unpacked(f, NULL);
-			ucr_wire_msg_free(&m);
-			continue;
-		}
-		if (f->body_case == UCR__FRAME__BODY_BATCH &&
-		    on_batch(h, &m, p, f))
-			continue; /* in the group, answered at its commit */
-		/* anything else sees, and follows, the batches before it */
-		group_commit(h);
-		switch (f->body_case) {
-		case UCR__FRAME__BODY_HELLO:
-			on_hello(h, &m, p, f->hello);
-			break;
-		case UCR__FRAME__BODY_BATCH:
-			break; /* refused by on_batch */
-		case UCR__FRAME__BODY_ACK:
-			on_ack(h, &m, p, f->ack);
-			break;
-		case UCR__FRAME__BODY_FETCH:
-			on_fetch(h, &m, p, f->fetch);
-			break;
-		case UCR__FRAME__BODY_VIEW_QUERY: /* query.c */
-			query_view(h, &m, f->view_query);
-			break;
-		case UCR__FRAME__BODY_RECORD_QUERY: /* query.c */
-			query_records(h, &m, f->record_query);
-			break;
-		default:
-			send_error(h, &m, p, UCR_EPROTO, 0,
-			    "unexpected %s frame "
-			    "from a node",
-			    ucr_wire_name(f));
-		}
-		ucr__frame__free_unpacked(f, NULL);
-		ucr_wire_msg_free(&m);
+		in = stash[stash_head];
+		stash_head = (stash_head + 1) % STASH_MAX;
+		stash_n--;
+		on_message(h, &in);
 	}
-	group_commit(h);
+	drain_on = 0;
 }
 
 /* ------------------------------------------------------------ checkpoint */

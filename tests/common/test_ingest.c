@@ -670,3 +670,132 @@ Test(ingest_precheck, group_gives_each_batch_what_it_gets_alone)
 			ucr_batch_free((Ucr__Batch *)it[i].batch);
 	ucr_store_free(alone);
 }
+
+/* The hub's work while a group's commit waits for the disk (peer.c's
+   drain_ahead): the next group's batches handed to the checks ahead. */
+struct handed {
+	struct ucr_apply_item *next;
+	size_t n;
+	int calls;
+};
+
+static void
+hand_next(void *arg)
+{
+	struct handed *h = arg;
+	size_t i;
+
+	h->calls++;
+	for (i = 0; i < h->n; i++)
+		h->next[i].ahead = ucr_store_ahead(hub, h->next[i].batch);
+}
+
+/*
+ * Batches handed to the checks ahead before their group, some while the
+ * group before it waits for its commit, give each batch what it gets
+ * applied alone (a forged signature, a gap, entries held already among
+ * them), every ticket is given back, a batch handed ahead and not applied
+ * is dropped, and a full set of slots sends the rest by the usual path.
+ */
+Test(ingest_precheck, batches_handed_ahead_during_a_commit)
+{
+	enum { N1 = 3, N2 = 4, NS = 2 * UCR_GROUP_MAX_BATCHES };
+	struct ucr_apply_item g1[N1], g2[N2];
+	struct ucr_store *alone;
+	struct handed hd = {g2, N2, 0};
+	Ucr__Batch *extra, *few[NS + 1];
+	int tickets[NS + 1];
+	char ha[65], hb[65];
+	size_t i;
+
+	alone =
+	    su_open(dir, "alone", hubk, "region", hubk->pk, (size_t)64 << 20);
+	cr_assert_eq(su_append(alone, hubk, su_roster(nodek->pk, "2403")), 0);
+	for (i = 1; i <= 30; i++)
+		cr_assert_eq(su_append(node, nodek, su_network("2403", (int)i)),
+		    0);
+	g1[0].batch = batch_of(node, nodek, 1, 5);
+	g1[1].batch = batch_of(node, nodek, 6, 10);
+	g1[2].batch = batch_of(node, nodek, 11, 15);
+	g2[0].batch = batch_of(node, nodek, 16, 20);
+	((Ucr__Batch *)g2[0].batch)->signature.data[7] ^= 0x01; /* forged */
+	g2[1].batch = batch_of(node, nodek, 16, 20);
+	g2[2].batch = batch_of(node, nodek, 26, 30); /* a gap: 21-25 */
+	g2[3].batch = batch_of(node, nodek, 14, 22); /* 14-20 held */
+	for (i = 0; i < N1; i++)
+		g1[i].ahead = ucr_store_ahead(hub, g1[i].batch);
+	for (i = 0; i < N1; i++)
+		cr_assert_gt(g1[i].ahead, 0);
+	/* handed ahead, never applied: dropped */
+	extra = batch_of(node, nodek, 21, 25);
+	ucr_store_ahead_drop(hub, ucr_store_ahead(hub, extra));
+	cr_assert_eq(ucr_store_apply_group_hook(hub, g1, N1, hand_next, &hd),
+	    0);
+	cr_assert_eq(hd.calls, 1);
+	for (i = 0; i < N2; i++)
+		cr_assert_gt(g2[i].ahead, 0, "batch %zu not handed", i);
+	cr_assert_eq(ucr_store_apply_group_hook(hub, g2, N2, NULL, NULL), 0);
+	for (i = 0; i < N1 + N2; i++) {
+		struct ucr_apply_item *it = i < N1 ? &g1[i] : &g2[i - N1];
+		size_t applied = 0;
+		char why[256] = "";
+		int rc = ucr_store_apply(alone, it->batch, &applied, why,
+		    sizeof(why));
+
+		cr_assert_eq(it->ahead, 0, "batch %zu: ticket kept", i);
+		cr_assert_eq(it->rc, rc, "batch %zu: %d (%s), alone %d (%s)", i,
+		    it->rc, it->why, rc, why);
+		cr_assert_str_eq(it->why, why, "batch %zu", i);
+		cr_assert_eq(it->applied, applied, "batch %zu", i);
+	}
+	cr_assert_neq(g2[0].rc, 0);
+	cr_assert_eq(g2[1].rc, 0);
+	cr_assert_eq(g2[2].rc, UCR_EGAP);
+	cr_assert_eq(g2[3].rc, 0, "%s", g2[3].why);
+	cr_assert_eq(g2[3].applied, 2);
+	cr_assert_eq(hub_head(nodek, node), 22);
+	digest_2403(hub, ha);
+	digest_2403(alone, hb);
+	cr_assert_str_eq(ha, hb);
+	cr_assert_eq(ucr_store_verify(hub, NULL, NULL, NULL, 0), 0);
+
+	/* every slot held: the next batch takes the usual path */
+	for (i = 0; i <= NS; i++) {
+		few[i] = batch_of(node, nodek, 23, 25);
+		tickets[i] = ucr_store_ahead(hub, few[i]);
+		if (i < NS)
+			cr_assert_gt(tickets[i], 0, "slot %zu", i);
+	}
+	cr_assert_eq(tickets[NS], 0);
+	for (i = 0; i <= NS; i++) {
+		ucr_store_ahead_drop(hub, tickets[i]);
+		ucr_batch_free(few[i]);
+	}
+	/* and once they are given back, a batch gets a slot again */
+	for (i = 0; i < N1; i++)
+		ucr_batch_free((Ucr__Batch *)g1[i].batch);
+	g1[0].batch = batch_of(node, nodek, 23, 25);
+	g1[0].ahead = ucr_store_ahead(hub, g1[0].batch);
+	cr_assert_gt(g1[0].ahead, 0);
+	cr_assert_eq(ucr_store_apply_group_hook(hub, g1, 1, NULL, NULL), 0);
+	cr_assert_eq(g1[0].rc, 0, "%s", g1[0].why);
+	cr_assert_eq(g1[0].ahead, 0);
+	ucr_batch_free((Ucr__Batch *)g1[0].batch);
+
+	ucr_batch_free(extra);
+	for (i = 0; i < N2; i++)
+		ucr_batch_free((Ucr__Batch *)g2[i].batch);
+	ucr_store_free(alone);
+}
+
+/* With the checks ahead off, nothing is handed: the usual path. */
+Test(ingest, nothing_handed_ahead_when_off)
+{
+	Ucr__Batch *b;
+
+	cr_assert_eq(su_append(node, nodek, su_network("2403", 1)), 0);
+	b = batch_of(node, nodek, 1, 1);
+	cr_assert_eq(ucr_store_ahead(hub, b), 0);
+	ucr_store_ahead_drop(hub, 0);
+	ucr_batch_free(b);
+}
