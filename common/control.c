@@ -539,15 +539,20 @@ wire_records(const uint8_t *buf, size_t len, size_t nputs,
 /*
  * A staged put: 4 bytes of length n, then n bytes. A put that adopts
  * nothing is STAGE_REC: its mode, tombstone flag, body case and key
- * (NUL-terminated), then the record encoded, once, here: the commit hands
- * these bytes to the store as they are (struct ucr_put's bytes), without
- * decoding or encoding the record again. A put that adopts is STAGE_PUT:
+ * (NUL-terminated), the fields the store reads of it as it applies it
+ * (its owner, a measurement's area, year and status: struct ucr_put's),
+ * then the record encoded: the commit hands these bytes to the store as
+ * they are (struct ucr_put's bytes), without decoding or encoding the
+ * record again. A put that adopts is STAGE_PUT:
  * the Put packed, unpacked again at the commit (the store binds the
  * adopted records' hashes into the record).
  */
 #define STAGE_PUT 0
 #define STAGE_REC 1
-#define STAGE_HDR 9 /* tag, mode, tombstone, kind 4, key length 2 */
+/* tag, mode, tombstone, kind 4, key length 2, owner length (NOFACTS:
+   none), area length + 1 (0: none), status, year 4 */
+#define STAGE_HDR 16
+#define STAGE_NOFACTS 0xff
 
 static void
 stage_len(uint8_t *b, size_t n)
@@ -563,16 +568,23 @@ stage_put(struct ucr_import_stage *st, const Ucr__Put *p,
     const struct wire_slice *wire)
 {
 	const Ucr__Record *r = p->record;
-	size_t klen = strlen(r->key), rlen = 0, n;
-	uint8_t *b;
-	int rc;
+	const Ucr__Measurement *m =
+	    r->body_case == UCR__RECORD__BODY_MEASUREMENT ? r->measurement
+							  : NULL;
+	size_t klen = strlen(r->key), rlen = 0, n, olen = 0, alen = 0;
+	int facts, rc;
+	uint8_t *b, *at;
 
+	olen = strlen(r->owner);
+	if (m != NULL && m->area != NULL)
+		alen = strlen(m->area) + 1;
+	facts = olen < STAGE_NOFACTS && alen < 0xff;
 	if (p->n_adopt_keys > 0)
 		n = 1 + ucr__put__get_packed_size(p);
 	else {
 		rlen =
 		    wire != NULL ? wire->len : ucr__record__get_packed_size(r);
-		n = STAGE_HDR + klen + 1 + rlen;
+		n = STAGE_HDR + klen + 1 + rlen + (facts ? olen + 1 + alen : 0);
 	}
 	if (n > UINT32_MAX - 4 || klen > UINT16_MAX)
 		return UCR_ETOOBIG;
@@ -592,11 +604,24 @@ stage_put(struct ucr_import_stage *st, const Ucr__Put *p,
 		stage_len(b + 7, (uint32_t)r->body_case);
 		b[11] = klen >> 8;
 		b[12] = klen;
-		memcpy(b + 4 + STAGE_HDR, r->key, klen + 1);
+		b[13] = facts ? (uint8_t)olen : STAGE_NOFACTS;
+		b[14] = facts ? (uint8_t)alen : 0;
+		b[15] = m != NULL ? (uint8_t)m->status : 0;
+		stage_len(b + 16, m != NULL ? m->year : 0);
+		at = b + 4 + STAGE_HDR;
+		memcpy(at, r->key, klen + 1);
+		at += klen + 1;
+		if (facts) {
+			memcpy(at, r->owner, olen + 1);
+			at += olen + 1;
+			if (alen > 0)
+				memcpy(at, m->area, alen);
+			at += alen;
+		}
 		if (wire != NULL)
-			memcpy(b + 4 + STAGE_HDR + klen + 1, wire->p, rlen);
+			memcpy(at, wire->p, rlen);
 		else
-			ucr__record__pack(r, b + 4 + STAGE_HDR + klen + 1);
+			ucr__record__pack(r, at);
 	}
 	st->len += 4 + n;
 	st->bytes += 4 + n;
@@ -666,17 +691,35 @@ stage_next(void *ctx, struct ucr_put *put, char *why, size_t whylen)
 	/* checked as it was staged; the file is the daemon's own */
 	rc = UCR_ECORRUPT;
 	if (n >= STAGE_HDR && b[0] == STAGE_REC) {
+		size_t olen = b[9], alen = b[10], at;
+
 		klen = (size_t)b[7] << 8 | b[8];
-		if (b[1] > 2 || n < STAGE_HDR + klen + 1 ||
-		    b[STAGE_HDR + klen] != '\0')
+		at = STAGE_HDR + klen + 1;
+		if (olen != STAGE_NOFACTS)
+			at += olen + 1 + alen;
+		if (b[1] > 2 || n < at || b[STAGE_HDR + klen] != '\0')
 			goto fail;
 		put->mode = (enum ucr_put_mode)b[1];
 		put->tombstone = b[2];
 		put->kind = (uint32_t)b[3] << 24 | (uint32_t)b[4] << 16 |
 		    (uint32_t)b[5] << 8 | b[6];
 		put->key = (const char *)b + STAGE_HDR;
-		put->bytes = b + STAGE_HDR + klen + 1;
-		put->len = n - STAGE_HDR - klen - 1;
+		if (olen != STAGE_NOFACTS) {
+			const uint8_t *o = b + STAGE_HDR + klen + 1;
+
+			if (o[olen] != '\0' ||
+			    (alen > 0 && o[olen + alen] != '\0'))
+				goto fail;
+			put->owner = (const char *)o;
+			put->area =
+			    alen > 0 ? (const char *)o + olen + 1 : NULL;
+			put->status = b[11];
+			put->year = (uint32_t)b[12] << 24 |
+			    (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 |
+			    b[15];
+		}
+		put->bytes = b + at;
+		put->len = n - at;
 		r->i++;
 		return 1;
 	}

@@ -1634,6 +1634,11 @@ struct pent {
 	uint32_t roff, rlen; /* the record's bytes inside the entry */
 	uint32_t kind;       /* the record's body case */
 	uint8_t checked;     /* the caller ran ucr_record_validate */
+	/* a checked put's fields apply_txn reads (struct ucr_put's), or
+	   owner NULL: the record is decoded */
+	const char *owner, *area;
+	uint32_t year;
+	int status;
 };
 
 /*
@@ -1697,6 +1702,33 @@ own_check(const Ucr__Batch *b, const char *region, const struct ucr_head *h,
  * check, the kind's and the view's. A record the caller did not validate
  * (pent.checked) is validated here as any other.
  */
+/*
+ * Entry i of the store's own batch as the record's fields that apply_txn
+ * reads: its key, owner, tombstone flag and body case, and a
+ * measurement's area, year and status (vx_of), in sk and m. Only for a put
+ * whose caller validated the record and gave those fields (pent.owner).
+ */
+static Ucr__Record *
+own_fields(const struct pending *own, size_t i, Ucr__Record *sk,
+    Ucr__Measurement *m)
+{
+	const struct pent *pe = &own->pe[i];
+
+	ucr__record__init(sk);
+	sk->key = own->key[i];
+	sk->owner = (char *)pe->owner;
+	sk->tombstone = own->tomb[i];
+	sk->body_case = (Ucr__Record__BodyCase)pe->kind;
+	if (pe->kind == UCR__RECORD__BODY_MEASUREMENT) {
+		ucr__measurement__init(m);
+		m->area = (char *)pe->area;
+		m->year = pe->year;
+		m->status = (Ucr__MeasureStatus)pe->status;
+		sk->measurement = m;
+	}
+	return sk;
+}
+
 static int
 apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
     struct decoded *d, const struct pending *own, size_t *applied, char *why,
@@ -1879,7 +1911,8 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 		uint32_t ekind;
 		size_t rlen;
 		int checked;
-		Ucr__Record *rec;
+		Ucr__Record *rec, sk;
+		Ucr__Measurement skm;
 		char reason[256];
 
 		seq = b->first_seq + i;
@@ -1903,6 +1936,11 @@ apply_txn(MDB_txn *txn, struct ucr_store *s, const Ucr__Batch *b,
 			return rc;
 		if (checked && own == NULL) {
 			rec = pc->rec[i]; /* decoded and validated ahead */
+			rc = 0;
+		} else if (own != NULL && own->pe[i].owner != NULL) {
+			/* checked by the caller, which gave what is read of
+			   it here: not decoded again */
+			rec = own_fields(own, i, &sk, &skm);
 			rc = 0;
 		} else
 			rc = ucr_record_decode_with(&rec, rbytes, rlen, &a->pa);
@@ -2604,6 +2642,22 @@ pending_add(MDB_txn *txn, struct ucr_store *s, struct pending *pb,
 		goto leave;
 	}
 	k = memcpy(eb + elen, rkey, klen);
+	pb->pe[pb->n].owner = NULL;
+	if (isbytes && p->owner != NULL) {
+		size_t olen = strlen(p->owner) + 1;
+		size_t alen = p->area != NULL ? strlen(p->area) + 1 : 0;
+		char *o;
+
+		if ((o = pmem_alloc(pb, olen + alen)) == NULL) {
+			rc = UCR_ENOMEM;
+			goto leave;
+		}
+		pb->pe[pb->n].owner = memcpy(o, p->owner, olen);
+		pb->pe[pb->n].area =
+		    alen ? memcpy(o + olen, p->area, alen) : NULL;
+		pb->pe[pb->n].year = p->year;
+		pb->pe[pb->n].status = p->status;
+	}
 	j = pb->n++;
 	if (j == 0)
 		memcpy(pb->prev0, prev, 32);

@@ -260,6 +260,16 @@ struct ucr_put {
 	const char *key;
 	int tombstone;
 	uint32_t kind; /* Ucr__Record__BodyCase */
+	/*
+	 * With bytes, optionally: the record's fields the store reads of it
+	 * as it applies it, so that it is not decoded again there: its owner
+	 * (the roster's check) and a measurement's area (NULL if none), year
+	 * and status (the view index). owner NULL: the bytes are decoded.
+	 */
+	const char *owner;
+	const char *area;
+	uint32_t year;
+	int status;
 };
 
 /*

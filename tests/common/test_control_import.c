@@ -849,3 +849,100 @@ Test(control_import, staged_record_kept_as_sent_or_encoded_when_merged)
 	free(b);
 	ucr__record__free_unpacked(r, NULL);
 }
+
+/* Measurement i of 2403: areas, years and statuses that the view index
+   counts differently. Caller frees. */
+static Ucr__Record *
+measure(int i)
+{
+	static const char *const areas[] = {"2403", "2480", "2401"};
+	Ucr__Record *r = calloc(1, sizeof(*r));
+	Ucr__Measurement *m = calloc(1, sizeof(*m));
+	char key[128];
+
+	ucr__record__init(r);
+	ucr__measurement__init(m);
+	r->owner = strdup("2403");
+	r->body_case = UCR__RECORD__BODY_MEASUREMENT;
+	r->measurement = m;
+	m->indicator = malloc(16);
+	snprintf(m->indicator, 16, "N%05d", 1 + i / 35);
+	m->area = strdup(areas[i % 3]);
+	m->year = 1990 + (unsigned)(i % 35);
+	m->gender = UCR__GENDER__GENDER_T;
+	if (i % 7 == 3)
+		m->status = UCR__MEASURE_STATUS__MEASURE_MISSING;
+	else {
+		m->value = calloc(1, sizeof(*m->value));
+		ucr__decimal__init(m->value);
+		cr_assert_eq(ucr_decimal_parse(m->value, "12.5"), 0);
+	}
+	cr_assert_eq(ucr_record_make_key(key, sizeof(key), "2403", r, NULL), 0);
+	r->key = strdup(key);
+	return r;
+}
+
+/*
+ * A staged record is not decoded again at the commit: the fields read as
+ * it is applied (its owner, a measurement's area, year and status) are
+ * staged beside it. The view index it leaves is the one a plain append of
+ * the same records leaves.
+ */
+Test(control_import, staged_measurements_index_as_a_plain_append)
+{
+	const size_t n = 3000;
+	static const char *const areas[] = {"2403", "2480", "2401", "2409"};
+	unsigned ys[4], yp[4];
+	uint64_t ls, lp, f, l;
+	struct ucr_store *plain;
+	struct ucr_key *pk;
+	struct ucr_put *puts;
+	Ucr__Put *wp, **pp;
+	Ucr__Reply *rep;
+	size_t i, bad;
+	char why[256];
+	struct cmp c;
+
+	cr_assert_eq(ucr_key_generate(&pk), 0);
+	plain = su_open(dir, "plain", pk, "2403", NULL, (size_t)256 << 20);
+	puts = calloc(n + 1, sizeof(*puts));
+	wp = calloc(n + 1, sizeof(*wp));
+	pp = calloc(n + 1, sizeof(*pp));
+	cr_assert(puts != NULL && wp != NULL && pp != NULL);
+	for (i = 0; i < n + 1; i++) {
+		ucr__put__init(&wp[i]);
+		pp[i] = &wp[i];
+		wp[i].record = i < n ? measure((int)i) : su_network("2403", 1);
+		puts[i].record = wp[i].record;
+	}
+	rep = send_puts(0, pp, n / 2, 0);
+	cr_assert_eq(rep->code, 0, "%s", rep->message);
+	f = rep->import_id;
+	ucr__reply__free_unpacked(rep, NULL);
+	rep = send_puts(f, pp + n / 2, n + 1 - n / 2, 1);
+	cr_assert_eq(rep->code, 0, "%s", rep->message);
+	ucr__reply__free_unpacked(rep, NULL);
+	cr_assert_eq(ucr_store_append(plain, pk, puts, n + 1, &f, &l, &bad, why,
+			 sizeof(why)),
+	    0, "%s", why);
+	c.other = plain;
+	c.n = 0;
+	cr_assert_eq(ucr_store_foreach_record(store, "", cmp_cb, &c), 0);
+	cr_assert_eq(c.n, n + 1);
+	cr_assert_eq(ucr_store_view_index(store, &ls, areas, 4, 2100, ys), 0);
+	cr_assert_eq(ucr_store_view_index(plain, &lp, areas, 4, 2100, yp), 0);
+	cr_assert_eq(ls, n + 1);
+	cr_assert_eq(ls, lp);
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(ys[i], yp[i], "%s: %u, plainly %u", areas[i],
+		    ys[i], yp[i]);
+	cr_assert_eq(ys[3], 0);
+	cr_assert_gt(ys[0], 0);
+	for (i = 0; i < n + 1; i++)
+		ucr__record__free_unpacked(wp[i].record, NULL);
+	free(puts);
+	free(wp);
+	free(pp);
+	ucr_store_free(plain);
+	ucr_key_free(pk);
+}
