@@ -405,6 +405,26 @@ hub_entry(json_t *arr)
 	return NULL;
 }
 
+/* The control socket's counters (the "stats" query's "control"). */
+static void
+print_control(json_t *c)
+{
+#define CTL_N(k) ((long long)json_integer_value(json_object_get(c, k)))
+	if (c == NULL)
+		return;
+	/* TRANSLATORS: under ucr peers: the daemon's control socket (what
+	   ucr speaks to) since it started: connections taken, requests
+	   answered, then connections it closed, by reason */
+	printf(_("control socket: %lld connections, %lld requests; closed: "
+		 "%lld bad greeting, %lld wrong socket type, %lld protocol "
+		 "error, %lld too big, %lld too many open, %lld slow "
+		 "handshake, %lld reply not read\n"),
+	    CTL_N("accepted"), CTL_N("requests"), CTL_N("greeting"),
+	    CTL_N("socket_type"), CTL_N("protocol"), CTL_N("too_big"),
+	    CTL_N("full"), CTL_N("slow_handshake"), CTL_N("stalled_reply"));
+#undef CTL_N
+}
+
 /* The hub's counters (its "hub" query), under the peers table. */
 static void
 print_hub(json_t *hub)
@@ -439,7 +459,7 @@ cmd_peers(int argc, char **argv)
 {
 	struct cli_flags f;
 	struct ucr_config *cfg = NULL;
-	json_t *arr = NULL, *o, *hub = NULL, *self;
+	json_t *arr = NULL, *o, *hub = NULL, *self, *stats = NULL, *ctl = NULL;
 	size_t i;
 	int rc = 1;
 
@@ -464,6 +484,14 @@ cmd_peers(int argc, char **argv)
 		/* a node: its one peer is the hub */
 		if (query(cfg, "sync", &arr, "peers") != 0)
 			goto leave;
+	}
+	/* the control socket's own counters go with the daemon's entry */
+	if (query(cfg, "stats", &stats, "peers") == 0 &&
+	    (ctl = json_object_get(stats, "control")) != NULL) {
+		if (!cfg->is_hub)
+			json_object_set(arr, "control", ctl);
+		else if ((self = hub_entry(arr)) != NULL)
+			json_object_set(self, "control", ctl);
 	}
 	if (cli_flag_set(&f, "json"))
 		cli_json_print(arr);
@@ -549,8 +577,11 @@ cmd_peers(int argc, char **argv)
 		if (hub != NULL)
 			print_hub(hub);
 	}
+	if (!cli_flag_set(&f, "json"))
+		print_control(ctl);
 	rc = 0;
 leave:
+	json_decref(stats);
 	json_decref(hub);
 	json_decref(arr);
 	ucr_config_free(cfg);

@@ -223,7 +223,9 @@ static const struct command commands[] = {
 	   "refusal, then the hub's counters (messages received and refused,\n"
 	   "handshakes admitted and denied, checkpoints signed and how long\n"
 	   "the last took to read; with --json, under \"counters\" in the hub's\n"
-	   "own entry). On a node: the state of its link to the hub.\n")},
+	   "own entry). On a node: the state of its link to the hub. Then, on\n"
+	   "both, the control socket's counters: connections, requests and the\n"
+	   "connections it closed, by reason (with --json, under \"control\").\n")},
     {"roster", cmd_roster, N_("enrol, revoke and list keys (hub)"),
 	N_("ucr roster add CODE HEXKEY [--name NAME] [--role node|reader]\n"
 	   "                [--since YYYY-MM-DD]\n"

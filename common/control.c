@@ -18,6 +18,7 @@
 
 #include "chain.h"
 #include "control.h"
+#include "ctlsrv.h"
 #include "error.h"
 #include "log.h"
 #include "record.h"
@@ -894,6 +895,23 @@ do_query(struct ucr_control *c, const char *what, Ucr__Reply *rep, char *msg,
 		    (json_int_t)st.map_size, "map_used",
 		    (json_int_t)st.map_used, "requests",
 		    (json_int_t)c->requests);
+		if (c->transport != NULL) {
+			const struct ucr_ctlsrv_counts *t = c->transport;
+
+			/* the control socket's connections and refusals */
+			json_object_set_new(o, "control",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+				      "s:I, s:I}",
+				"accepted", (json_int_t)t->accepted, "requests",
+				(json_int_t)t->requests, "full",
+				(json_int_t)t->full, "greeting",
+				(json_int_t)t->greeting, "socket_type",
+				(json_int_t)t->socktype, "protocol",
+				(json_int_t)t->protocol, "too_big",
+				(json_int_t)t->toobig, "slow_handshake",
+				(json_int_t)t->slow, "stalled_reply",
+				(json_int_t)t->stalled));
+		}
 		s = json_dumps(o, JSON_COMPACT);
 		json_decref(o);
 		rep->json = s; /* freed by ucr_control_handle */

@@ -15,6 +15,8 @@
 #include "keys.h"
 #include "store.h"
 
+struct ucr_ctlsrv_counts;
+
 #define UCR_CONTROL_MAXMSG (64 << 20) /* largest request: a big import */
 
 /*
@@ -37,6 +39,8 @@ struct ucr_control {
 	 * of the daemon may read it then; or NULL */
 	void (*quiesce)(void *ctx);
 	uint64_t requests, refused; /* counters */
+	/* the control socket's own counters (ctlsrv.h), or NULL */
+	const struct ucr_ctlsrv_counts *transport;
 	uint64_t replayed;          /* retried writes answered from memory */
 	struct ucr_import_stage *import; /* a streamed import, or NULL */
 	unsigned import_idle_s; /* an idle import is dropped; 0: 60 s */

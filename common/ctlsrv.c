@@ -419,13 +419,25 @@ conn_event(struct ucr_ctlsrv *s, struct ctlconn *c, short revents)
 		return 0;
 	if (c->ipos == c->ilen)
 		c->ipos = c->ilen = 0;
-	n = recv(c->fd, c->ibuf + c->ilen, sizeof(c->ibuf) - c->ilen,
-	    MSG_DONTWAIT);
+	if (c->ipos == c->ilen && c->in.rd.state == UCR_ZMTP_RD_BODY &&
+	    c->in.rd.dst != NULL) {
+		/* a request body is read into its place, not via ibuf */
+		n = recv(c->fd, c->in.rd.dst + c->in.rd.have,
+		    c->in.rd.size - c->in.rd.have, MSG_DONTWAIT);
+		if (n > 0) {
+			c->in.rd.have += (size_t)n;
+			ucr_ctlsrv_feed(&c->in, NULL, 0); /* done once all in */
+		}
+	} else {
+		n = recv(c->fd, c->ibuf + c->ilen, sizeof(c->ibuf) - c->ilen,
+		    MSG_DONTWAIT);
+		if (n > 0)
+			c->ilen += (size_t)n;
+	}
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
 	if (n == 0)
 		return -1; /* the peer closed */
-	c->ilen += (size_t)n;
 	return conn_work(s, c);
 }
 

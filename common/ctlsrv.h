@@ -65,7 +65,9 @@ void ucr_ctlsrv_in_init(struct ucr_ctlsrv_in *in, uint64_t max);
  * request body (at most max) and the command frame in hand. A request of
  * more than one body frame (each at most max) is read to its end without
  * keeping any of it: REQ with multi set and no body, to be answered with
- * an error.
+ * an error. While a body is read (rd.state UCR_ZMTP_RD_BODY, rd.dst set)
+ * the caller may read into rd.dst + rd.have itself, add to rd.have and
+ * feed 0 bytes to have it completed.
  */
 size_t ucr_ctlsrv_feed(struct ucr_ctlsrv_in *in, const uint8_t *buf,
     size_t len);

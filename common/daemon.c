@@ -1,15 +1,16 @@
 /* daemon.c: start-up and shutdown shared by both daemons (daemon.h). */
 #include <errno.h>
+#include <poll.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <zmq.h>
 
 #include "control.h"
+#include "ctlsrv.h"
 #include "daemon.h"
 #include "error.h"
 #include "log.h"
@@ -50,17 +51,44 @@ daemon_check_store(struct ucr_daemon *d, int hub, char *why, size_t whylen)
 	return UCR_ECORRUPT;
 }
 
+/*
+ * One request on the control socket: every request gets a reply, an error
+ * reply if nothing better can be built.
+ */
+static int
+daemon_answer(void *ctx, const uint8_t *req, size_t len, uint8_t **out,
+    size_t *outlen)
+{
+	struct ucr_daemon *d = ctx;
+	Ucr__Reply rep = UCR__REPLY__INIT;
+
+	if (req == NULL) {
+		rep.code = UCR_EPROTO;
+		rep.message = "a request is one frame (after the empty "
+			      "delimiter); this one had more";
+	} else if (d->ctl != NULL &&
+	    ucr_control_handle(d->ctl, req, len, out, outlen) == 0)
+		return 0;
+	else {
+		/* No memory for the reply (or none to give yet): a minimal
+		 * one. */
+		free(*out);
+		rep.code = d->ctl != NULL ? UCR_ENOMEM : UCR_EAGAIN;
+	}
+	if ((*out = malloc(ucr__reply__get_packed_size(&rep))) == NULL)
+		return -1;
+	*outlen = ucr__reply__pack(&rep, *out);
+	return 0;
+}
+
 int
 ucr_daemon_open(struct ucr_daemon *d, const char *conf, int hub, int check_only,
     char *why, size_t whylen)
 {
 	uint8_t hubpk[UCR_PK_LEN];
-	const char *path;
-	int rc, maxmsg = UCR_CONTROL_MAXMSG, linger = 0;
-	int64_t maxmsg64 = UCR_CONTROL_MAXMSG;
+	int rc;
 
 	memset(d, 0, sizeof(*d));
-	(void)maxmsg;
 	if ((rc = ucr_config_load(&d->cfg, conf, why, whylen)) != 0)
 		return rc;
 	if (d->cfg->is_hub != hub) {
@@ -122,37 +150,19 @@ ucr_daemon_open(struct ucr_daemon *d, const char *conf, int hub, int check_only,
 	}
 	if ((rc = daemon_check_store(d, hub, why, whylen)) != 0)
 		return rc;
-	/* The control socket: a stale file from a crash is ours to remove,
-	 * since the store lock proves no other daemon runs here. */
-	path = d->cfg->control + strlen("ipc://");
-	unlink(path);
-	if ((d->zctx = zmq_ctx_new()) == NULL ||
-	    (d->control = zmq_socket(d->zctx, ZMQ_REP)) == NULL) {
+	if ((d->zctx = zmq_ctx_new()) == NULL) {
 		snprintf(why, whylen, "zeromq: %s", zmq_strerror(errno));
 		return UCR_EIO;
 	}
-	zmq_setsockopt(d->control, ZMQ_MAXMSGSIZE, &maxmsg64, sizeof(maxmsg64));
-	zmq_setsockopt(d->control, ZMQ_LINGER, &linger, sizeof(linger));
-	if (zmq_bind(d->control, d->cfg->control) != 0) {
-		snprintf(why, whylen, "control socket %s: %s", d->cfg->control,
-		    zmq_strerror(errno));
-		return UCR_EIO;
-	}
-	if (chmod(path, 0660) != 0) {
-		snprintf(why, whylen, "control socket %s: chmod: %s", path,
-		    strerror(errno));
-		return UCR_EIO;
-	}
-	return 0;
+	/* The control socket, served in the daemon's own loop (ctlsrv.h). */
+	return ucr_ctlsrv_open(&d->control, d->cfg->control + strlen("ipc://"),
+	    UCR_CONTROL_MAXMSG, daemon_answer, d, why, whylen);
 }
 
 void
 ucr_daemon_close(struct ucr_daemon *d)
 {
-	if (d->control) {
-		zmq_close(d->control);
-		unlink(d->cfg->control + strlen("ipc://"));
-	}
+	ucr_ctlsrv_close(d->control); /* and removes the socket file */
 	if (d->zctx)
 		zmq_ctx_term(d->zctx);
 	ucr_store_free(d->store);
@@ -217,28 +227,50 @@ ucr_daemon_args(struct ucr_daemon_opts *o, int argc, char **argv,
 	return 0;
 }
 
-void
-ucr_daemon_serve(struct ucr_daemon *d, struct ucr_control *c)
+int
+ucr_daemon_ctl_items(struct ucr_daemon *d, zmq_pollitem_t *items)
 {
-	zmq_msg_t in;
-	uint8_t *out = NULL;
-	size_t outlen = 0;
+	struct pollfd p[UCR_CTLSRV_NPOLL];
+	int i, n;
 
-	zmq_msg_init(&in);
-	if (zmq_msg_recv(&in, d->control, ZMQ_DONTWAIT) < 0) {
-		zmq_msg_close(&in);
-		return;
+	n = ucr_ctlsrv_pollfds(d->control, p);
+	for (i = 0; i < n; i++) {
+		items[i].socket = NULL;
+		items[i].fd = p[i].fd;
+		items[i].events =
+		    (short)((p[i].events & POLLIN ? ZMQ_POLLIN : 0) |
+			(p[i].events & POLLOUT ? ZMQ_POLLOUT : 0));
+		items[i].revents = 0;
 	}
-	if (ucr_control_handle(c, zmq_msg_data(&in), zmq_msg_size(&in), &out,
-		&outlen) != 0) {
-		/* No memory for the reply: a minimal one from the stack. */
-		Ucr__Reply rep = UCR__REPLY__INIT;
-		uint8_t buf[16];
+	return n;
+}
 
-		rep.code = UCR_ENOMEM;
-		zmq_send(d->control, buf, ucr__reply__pack(&rep, buf), 0);
-	} else
-		zmq_send(d->control, out, outlen, 0);
-	free(out);
-	zmq_msg_close(&in);
+long
+ucr_daemon_ctl_timeout(struct ucr_daemon *d, long timeout)
+{
+	long t = ucr_ctlsrv_timeout(d->control);
+
+	return t >= 0 && (timeout < 0 || t < timeout) ? t : timeout;
+}
+
+void
+ucr_daemon_serve(struct ucr_daemon *d, struct ucr_control *c,
+    const zmq_pollitem_t *items, int n)
+{
+	struct pollfd p[UCR_CTLSRV_NPOLL];
+	int i;
+
+	if (n > UCR_CTLSRV_NPOLL)
+		n = UCR_CTLSRV_NPOLL;
+	for (i = 0; i < n; i++) {
+		p[i].fd = items[i].fd;
+		p[i].events = 0;
+		p[i].revents =
+		    (short)((items[i].revents & ZMQ_POLLIN ? POLLIN : 0) |
+			(items[i].revents & ZMQ_POLLOUT ? POLLOUT : 0) |
+			(items[i].revents & ZMQ_POLLERR ? POLLERR : 0));
+	}
+	d->ctl = c;
+	c->transport = ucr_ctlsrv_counts(d->control);
+	ucr_ctlsrv_dispatch(d->control, p, n);
 }

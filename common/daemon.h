@@ -9,7 +9,10 @@
 
 #include <stddef.h>
 
+#include <zmq.h>
+
 #include "config.h"
+#include "ctlsrv.h"
 #include "keys.h"
 #include "store.h"
 
@@ -17,15 +20,17 @@ struct ucr_daemon {
 	struct ucr_config *cfg;
 	struct ucr_key *key;
 	struct ucr_store *store;
-	void *zctx;    /* ZeroMQ context */
-	void *control; /* REP socket on cfg->control */
+	void *zctx; /* ZeroMQ context (the hub's and the sync sockets) */
+	struct ucr_ctlsrv *control; /* on cfg->control (ctlsrv.h) */
+	struct ucr_control *ctl;    /* what answers it (ucr_daemon_serve) */
 };
 
 /*
  * Load and check conf as a node's (hub = 0) or a hub's configuration, and
  * its key. Unless check_only, also open the store (exclusively: a second
  * daemon on the same store gets UCR_ELOCKED), make or check its identity,
- * and bind the control socket (file mode 0660). why gets a one-line reason.
+ * and listen on the control socket (file mode 0660). why gets a one-line
+ * reason.
  */
 int ucr_daemon_open(struct ucr_daemon *d, const char *conf, int hub,
     int check_only, char *why, size_t whylen);
@@ -47,10 +52,21 @@ int ucr_daemon_args(struct ucr_daemon_opts *o, int argc, char **argv,
 
 struct ucr_control;
 /*
- * Answer one request on the control socket (REP: every request gets a
- * reply, an error reply if nothing better can be built).
+ * The control socket in the daemon's zmq_poll loop: its listener and its
+ * connections as raw descriptors. ucr_daemon_ctl_items fills items (room
+ * for UCR_DAEMON_NCTL) and returns how many; after the poll,
+ * ucr_daemon_serve takes them back with their revents and accepts, reads,
+ * answers each complete request with c (ucr_control_handle: every request
+ * gets a reply, an error reply if nothing better can be built), writes
+ * and closes what is done or out of time. ucr_daemon_ctl_timeout: the
+ * poll's timeout (ms, -1 none) shortened to the control socket's next
+ * deadline.
  */
-void ucr_daemon_serve(struct ucr_daemon *d, struct ucr_control *c);
+#define UCR_DAEMON_NCTL UCR_CTLSRV_NPOLL
+int ucr_daemon_ctl_items(struct ucr_daemon *d, zmq_pollitem_t *items);
+void ucr_daemon_serve(struct ucr_daemon *d, struct ucr_control *c,
+    const zmq_pollitem_t *items, int n);
+long ucr_daemon_ctl_timeout(struct ucr_daemon *d, long timeout);
 
 /* Close in reverse order of set-up; NULL-safe on every member. */
 void ucr_daemon_close(struct ucr_daemon *d);

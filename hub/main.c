@@ -382,13 +382,16 @@ main(int argc, char **argv)
 	    h.d.cfg->region, h.d.cfg->listen, h.d.cfg->data, h.d.cfg->control);
 
 	while (!hub_quit) {
-		zmq_pollitem_t items[4] = {
-		    {h.d.control, 0, ZMQ_POLLIN, 0},
+		zmq_pollitem_t items[3 + UCR_DAEMON_NCTL] = {
 		    {h.router, 0, ZMQ_POLLIN, 0},
 		    {NULL, peer_checkpoint_fd(&h), ZMQ_POLLIN, 0},
 		    {h.zap, 0, ZMQ_POLLIN, 0},
 		};
-		int rc = zmq_poll(items, h.zap ? 4 : 3, peer_timeout(&h));
+		int nitems = h.zap ? 3 : 2;
+		/* the control socket's listener and connections */
+		int nctl = ucr_daemon_ctl_items(&h.d, items + nitems);
+		int rc = zmq_poll(items, nitems + nctl,
+		    ucr_daemon_ctl_timeout(&h.d, peer_timeout(&h)));
 
 		if (rc < 0) {
 			if (errno == EINTR)
@@ -396,13 +399,12 @@ main(int argc, char **argv)
 			log_warnx("zmq_poll: %s", zmq_strerror(errno));
 			break;
 		}
-		if (h.zap && (items[3].revents & ZMQ_POLLIN))
+		if (h.zap && (items[2].revents & ZMQ_POLLIN))
 			zap_dispatch(&h);
+		ucr_daemon_serve(&h.d, &h.ctl, items + nitems, nctl);
 		if (items[0].revents & ZMQ_POLLIN)
-			ucr_daemon_serve(&h.d, &h.ctl);
-		if (items[1].revents & ZMQ_POLLIN)
 			peer_dispatch(&h);
-		if (items[2].revents & ZMQ_POLLIN)
+		if (items[1].revents & ZMQ_POLLIN)
 			peer_checkpoint_done(&h);
 		peer_timer(&h);
 		ucr_control_tick(&h.ctl);

@@ -78,39 +78,37 @@ main(int argc, char **argv)
 	    *n.d.cfg->hub ? n.d.cfg->hub : "none (offline)");
 
 	while (!node_quit) {
-		zmq_pollitem_t items[3];
-		int nitems = 1, rc;
+		zmq_pollitem_t items[2 + UCR_DAEMON_NCTL];
+		int nitems = 0, nctl, rc;
 		long timeout = 1000;
 
-		items[0].socket = n.d.control;
-		items[0].fd = 0;
-		items[0].events = ZMQ_POLLIN;
-		items[0].revents = 0;
 		if (n.sync) {
-			items[1].socket = sync_socket(n.sync);
+			items[0].socket = sync_socket(n.sync);
+			items[0].fd = 0;
+			items[0].events = ZMQ_POLLIN;
+			items[0].revents = 0;
+			items[1].socket = sync_monitor(n.sync);
 			items[1].fd = 0;
 			items[1].events = ZMQ_POLLIN;
 			items[1].revents = 0;
-			items[2].socket = sync_monitor(n.sync);
-			items[2].fd = 0;
-			items[2].events = ZMQ_POLLIN;
-			items[2].revents = 0;
-			nitems = 3;
+			nitems = 2;
 			timeout = sync_timeout(n.sync);
 		}
-		rc = zmq_poll(items, nitems, timeout);
+		/* the control socket's listener and connections */
+		nctl = ucr_daemon_ctl_items(&n.d, items + nitems);
+		timeout = ucr_daemon_ctl_timeout(&n.d, timeout);
+		rc = zmq_poll(items, nitems + nctl, timeout);
 		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warnx("zmq_poll: %s", zmq_strerror(errno));
 			break;
 		}
-		if (items[0].revents & ZMQ_POLLIN)
-			ucr_daemon_serve(&n.d, &n.ctl);
+		ucr_daemon_serve(&n.d, &n.ctl, items + nitems, nctl);
 		if (n.sync) {
-			if (items[2].revents & ZMQ_POLLIN)
-				sync_monitor_dispatch(n.sync);
 			if (items[1].revents & ZMQ_POLLIN)
+				sync_monitor_dispatch(n.sync);
+			if (items[0].revents & ZMQ_POLLIN)
 				sync_dispatch(n.sync);
 			sync_timer(n.sync);
 		}

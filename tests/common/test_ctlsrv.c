@@ -30,12 +30,13 @@ struct stream {
 static void
 put(struct stream *s, const void *p, size_t n)
 {
-	if (s->len + n > s->cap) {
+	if (s->len + n + 1 > s->cap) {
 		s->cap = (s->len + n) * 2;
 		s->b = realloc(s->b, s->cap);
 		cr_assert_not_null(s->b);
 	}
-	memcpy(s->b + s->len, p, n);
+	if (n > 0)
+		memcpy(s->b + s->len, p, n);
 	s->len += n;
 }
 
