@@ -279,7 +279,7 @@ ucr_config_load(struct ucr_config **out, const char *path, char *why,
 	c->map_size = (size_t)1 << 30;
 	c->stale_after = 3600;
 	c->max_clock_skew = 300;
-	c->ingest_threads = 1;
+	c->ingest_threads = 2;
 	p.c = c;
 	/* Absolute, so a daemon that detaches (chdir /) keeps its paths. */
 	snprintf(tmp, sizeof(tmp), "%s", path);

@@ -30,7 +30,7 @@ struct ucr_config {
 	int log_level;   /* 0 info, 1 debug */
 
 	int max_clock_skew; /* seconds an entry may be ahead of our clock */
-	int ingest_threads; /* hub: 2, a group's batches checked ahead */
+	int ingest_threads; /* hub: 2 (default), batches checked ahead */
 };
 
 /*

@@ -201,8 +201,8 @@ int ucr_store_apply_group(struct ucr_store *s, struct ucr_apply_item *items,
  * the applying thread never waits for it. The thread is the store's,
  * started at the first batch handed to it and joined by ucr_store_free;
  * its memory is a slot's arena per batch held (each keeps one 64 KiB
- * chunk when given back). Off by
- * default (the hub's ingest_threads = 2 turns it on). UCR_PRECHECK_WAIT:
+ * chunk when given back). Off until set: a hub sets it unless configured
+ * with ingest_threads = 1. UCR_PRECHECK_WAIT:
  * the same, but every batch after the first is checked ahead, waited for
  * (tests).
  */

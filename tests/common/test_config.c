@@ -200,6 +200,9 @@ Test(config, ingest_threads)
 	struct ucr_config *c;
 
 	c = loads(HUB);
+	cr_assert_eq(c->ingest_threads, 2);
+	ucr_config_free(c);
+	c = loads(HUB "ingest_threads = 1\n");
 	cr_assert_eq(c->ingest_threads, 1);
 	ucr_config_free(c);
 	c = loads(HUB "ingest_threads = 2\n");
