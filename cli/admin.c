@@ -417,11 +417,13 @@ print_control(json_t *c)
 	   answered, then connections it closed, by reason */
 	printf(_("control socket: %lld connections, %lld requests; closed: "
 		 "%lld bad greeting, %lld wrong socket type, %lld protocol "
-		 "error, %lld too big, %lld too many open, %lld slow "
-		 "handshake, %lld reply not read\n"),
+		 "error, %lld too big, %lld too many open, %lld idle for a "
+		 "new one, %lld idle too long, %lld slow handshake, %lld "
+		 "reply not read\n"),
 	    CTL_N("accepted"), CTL_N("requests"), CTL_N("greeting"),
 	    CTL_N("socket_type"), CTL_N("protocol"), CTL_N("too_big"),
-	    CTL_N("full"), CTL_N("slow_handshake"), CTL_N("stalled_reply"));
+	    CTL_N("full"), CTL_N("evicted"), CTL_N("idle"),
+	    CTL_N("slow_handshake"), CTL_N("stalled_reply"));
 #undef CTL_N
 }
 

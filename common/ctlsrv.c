@@ -218,7 +218,9 @@ struct ctlconn {
 	uint8_t *out;
 	size_t outoff, outlen;
 	int replying;  /* a reply is being written: nothing is read */
-	long deadline; /* ms: the handshake's, or the reply's; 0 none */
+	long deadline; /* ms: the handshake's, the reply's, or (idle) the
+			* next request's */
+	long idle_at;  /* ms: since when idle (no request, no reply) */
 };
 
 struct ucr_ctlsrv {
@@ -227,6 +229,7 @@ struct ucr_ctlsrv {
 	uint64_t max;
 	ucr_ctlsrv_fn fn;
 	void *ctx;
+	long idle_ms; /* UCR_CTLSRV_IDLE_MS unless set */
 	struct ctlconn *conn[UCR_CTLSRV_MAXCONN];
 	int nconn;
 	struct ucr_ctlsrv_counts counts;
@@ -315,6 +318,23 @@ conn_pending(const struct ctlconn *c)
 	return c->headoff < c->headlen || c->outoff < c->outlen;
 }
 
+/* Between requests: the next must come whole within the idle limit. */
+static void
+conn_idle(const struct ucr_ctlsrv *s, struct ctlconn *c)
+{
+	c->idle_at = ctl_now_ms();
+	c->deadline = c->idle_at + s->idle_ms;
+}
+
+/* Handshake done, nothing of a request read, no reply pending. */
+static int
+conn_is_idle(const struct ctlconn *c)
+{
+	return c->in.ready && !c->replying && !conn_pending(c) &&
+	    c->ipos == c->ilen && !c->in.delim &&
+	    c->in.rd.state == UCR_ZMTP_RD_HEAD && c->in.rd.have == 0;
+}
+
 /*
  * Parse what is read and answer what is complete, while nothing is being
  * written back: 0, or -1 to close (counted).
@@ -346,7 +366,7 @@ conn_work(struct ucr_ctlsrv *s, struct ctlconn *c)
 		c->ipos += ucr_ctlsrv_feed(&c->in, c->ibuf + c->ipos,
 		    c->ilen - c->ipos);
 		if (!wasready && c->in.ready)
-			c->deadline = 0; /* the handshake is done */
+			conn_idle(s, c); /* the handshake is done */
 		if (c->in.state == UCR_CTLSRV_S_FAILED) {
 			ctl_refuse(s, kinds[c->in.fault].kind,
 			    (uint64_t *)((uint8_t *)&s->counts +
@@ -386,6 +406,7 @@ conn_work(struct ucr_ctlsrv *s, struct ctlconn *c)
 			return 0;
 		}
 		ucr_ctlsrv_in_next(&c->in);
+		conn_idle(s, c);
 	}
 	return 0;
 }
@@ -408,8 +429,8 @@ conn_event(struct ucr_ctlsrv *s, struct ctlconn *c, short revents)
 		}
 		if (c->replying && !conn_pending(c)) {
 			c->replying = 0;
-			c->deadline = 0;
 			ucr_ctlsrv_in_next(&c->in);
+			conn_idle(s, c);
 			/* a request already read is answered now */
 			if (conn_work(s, c) != 0)
 				return -1;
@@ -462,6 +483,7 @@ ucr_ctlsrv_open(struct ucr_ctlsrv **sp, const char *path, uint64_t max,
 	s->max = max;
 	s->fn = fn;
 	s->ctx = ctx;
+	s->idle_ms = UCR_CTLSRV_IDLE_MS;
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
@@ -507,7 +529,7 @@ ctl_accept(struct ucr_ctlsrv *s)
 {
 	struct ctlconn *c;
 	char why[64];
-	int fd, k;
+	int fd, k, i, old;
 
 	/* a few at a time: the rest wait in the backlog */
 	for (k = 0; k < 8; k++) {
@@ -515,11 +537,21 @@ ctl_accept(struct ucr_ctlsrv *s)
 		if (fd < 0)
 			return;
 		if (s->nconn >= UCR_CTLSRV_MAXCONN) {
-			close(fd);
-			snprintf(why, sizeof(why),
-			    "%d connections open already", s->nconn);
-			ctl_refuse(s, "full", &s->counts.full, why);
-			continue;
+			/* the place of the one idle longest, if any */
+			for (i = 0, old = -1; i < s->nconn; i++)
+				if (conn_is_idle(s->conn[i]) &&
+				    (old < 0 || s->conn[i]->idle_at <
+						    s->conn[old]->idle_at))
+					old = i;
+			if (old < 0) {
+				close(fd);
+				snprintf(why, sizeof(why),
+				    "%d connections open already", s->nconn);
+				ctl_refuse(s, "full", &s->counts.full, why);
+				continue;
+			}
+			conn_close(s, old);
+			s->counts.evicted++;
 		}
 		if ((c = calloc(1, sizeof(*c))) == NULL) {
 			close(fd);
@@ -566,6 +598,8 @@ ucr_ctlsrv_dispatch(struct ucr_ctlsrv *s, const struct pollfd *p, int n)
 			    "its reply not taken in %d ms",
 			    UCR_CTLSRV_STALL_MS);
 			ctl_refuse(s, "stalled", &s->counts.stalled, why);
+		} else if (c->in.ready) {
+			s->counts.idle++; /* no request in time */
 		} else {
 			snprintf(why, sizeof(why), "no handshake in %d ms",
 			    UCR_CTLSRV_HANDSHAKE_MS);
@@ -576,6 +610,12 @@ ucr_ctlsrv_dispatch(struct ucr_ctlsrv *s, const struct pollfd *p, int n)
 	/* last: a new connection may take the number of one closed above */
 	if (n > 0 && p[0].fd == s->lfd && (p[0].revents & POLLIN))
 		ctl_accept(s);
+}
+
+void
+ucr_ctlsrv_set_idle_ms(struct ucr_ctlsrv *s, long ms)
+{
+	s->idle_ms = ms;
 }
 
 long

@@ -15,8 +15,14 @@
  * UCR_CTLSRV_MAXCONN connections at once; a handshake not done within
  * UCR_CTLSRV_HANDSHAKE_MS is closed; the next request on a connection is
  * not read until the reply to the last is written, and a peer that takes
- * none of its reply for UCR_CTLSRV_STALL_MS is closed. One request is
- * handled at a time. Each refusal is counted and logged (rate-limited).
+ * none of its reply for UCR_CTLSRV_STALL_MS is closed; one that sends no
+ * whole request within UCR_CTLSRV_IDLE_MS of its handshake or of its last
+ * reply is closed (counted, not logged: a persistent libzmq REQ
+ * reconnects by itself). When all UCR_CTLSRV_MAXCONN places are taken, a
+ * new connection takes the place of the one idle longest (handshake done,
+ * nothing of a request read, no reply pending); only if none is idle is
+ * it closed at once. One request is handled at a time. Each refusal is
+ * counted and logged (rate-limited).
  */
 #ifndef UCR_CTLSRV_H
 #define UCR_CTLSRV_H
@@ -30,6 +36,7 @@
 #define UCR_CTLSRV_MAXCONN 32
 #define UCR_CTLSRV_HANDSHAKE_MS 3000
 #define UCR_CTLSRV_STALL_MS 5000
+#define UCR_CTLSRV_IDLE_MS 30000
 /* Poll entries ucr_ctlsrv_pollfds may fill: the listener and each one. */
 #define UCR_CTLSRV_NPOLL (1 + UCR_CTLSRV_MAXCONN)
 
@@ -80,6 +87,8 @@ struct ucr_ctlsrv_counts {
 	uint64_t accepted; /* connections taken */
 	uint64_t requests; /* requests answered */
 	uint64_t full;     /* connections closed at once: too many */
+	uint64_t evicted;  /* idle ones closed for a new one: too many */
+	uint64_t idle;     /* no whole request within UCR_CTLSRV_IDLE_MS */
 	uint64_t greeting; /* F_GREETING */
 	uint64_t socktype; /* F_SOCKTYPE */
 	uint64_t protocol; /* F_PROTOCOL, F_NOMEM */
@@ -115,6 +124,8 @@ int ucr_ctlsrv_pollfds(const struct ucr_ctlsrv *s, struct pollfd *p);
  * answers, writes; closes what is done, broken or out of time.
  */
 void ucr_ctlsrv_dispatch(struct ucr_ctlsrv *s, const struct pollfd *p, int n);
+/* The idle limit (default UCR_CTLSRV_IDLE_MS), ms. */
+void ucr_ctlsrv_set_idle_ms(struct ucr_ctlsrv *s, long ms);
 /* Milliseconds until the next deadline of a connection; -1 if none. */
 long ucr_ctlsrv_timeout(const struct ucr_ctlsrv *s);
 const struct ucr_ctlsrv_counts *ucr_ctlsrv_counts(const struct ucr_ctlsrv *s);

@@ -370,3 +370,174 @@ Test(zmtp3, greeting_and_ready_round_trip)
 	cr_assert_eq(flags, UCR_ZMTP_MORE | UCR_ZMTP_LONG);
 	cr_assert_eq(size, 256);
 }
+
+/* ------------------------------------------------- the server in process */
+
+#include <poll.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+static int
+echo(void *ctx, const uint8_t *req, size_t len, uint8_t **out, size_t *outlen)
+{
+	(void)ctx;
+	if ((*out = malloc(len + 1)) == NULL)
+		return -1;
+	if (req != NULL && len > 0)
+		memcpy(*out, req, len);
+	*outlen = len;
+	return 0;
+}
+
+static long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Run the server's poll loop for ms milliseconds. */
+static void
+pump(struct ucr_ctlsrv *s, int ms)
+{
+	struct pollfd p[UCR_CTLSRV_NPOLL];
+	long end = mono_ms() + ms;
+	int n;
+
+	while (mono_ms() < end) {
+		n = ucr_ctlsrv_pollfds(s, p);
+		cr_assert_geq(poll(p, (nfds_t)n, 5), 0);
+		ucr_ctlsrv_dispatch(s, p, n);
+	}
+}
+
+static int
+dial(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	cr_assert_geq(fd, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* Our greeting and READY (REQ), as ucr sends them. */
+static void
+hello(int fd)
+{
+	uint8_t b[UCR_ZMTP_GREETING + UCR_ZMTP_READY_MAX];
+	size_t n;
+
+	ucr_zmtp_greeting(b);
+	n = UCR_ZMTP_GREETING + ucr_zmtp_ready(b + UCR_ZMTP_GREETING, "REQ");
+	cr_assert_eq(write(fd, b, n), (ssize_t)n);
+}
+
+/* 1 if the server closed fd (all it sent read, then end of file). */
+static int
+closed(int fd)
+{
+	uint8_t b[4096];
+	ssize_t n;
+
+	while ((n = recv(fd, b, sizeof(b), MSG_DONTWAIT)) > 0)
+		;
+	return n == 0;
+}
+
+static struct ucr_ctlsrv *
+server(char *path, size_t len)
+{
+	struct ucr_ctlsrv *s;
+	char why[256];
+
+	snprintf(path, len, "/tmp/ucr-ctlsrv-%d.sock", (int)getpid());
+	cr_assert_eq(ucr_ctlsrv_open(&s, path, MAX, echo, NULL, why,
+			 sizeof(why)),
+	    0, "%s", why);
+	return s;
+}
+
+Test(ctlsrv_server, idle_connection_is_closed)
+{
+	struct ucr_ctlsrv *s;
+	char path[108];
+	int fd, quiet;
+
+	s = server(path, sizeof(path));
+	ucr_ctlsrv_set_idle_ms(s, 300);
+	fd = dial(path);
+	hello(fd);
+	quiet = dial(path); /* no handshake: the handshake's limit */
+	pump(s, 100);
+	cr_assert_eq(ucr_ctlsrv_nconn(s), 2);
+	cr_assert(!closed(fd));
+	pump(s, 400);
+	cr_assert(closed(fd), "an idle connection stays open");
+	cr_assert_eq(ucr_ctlsrv_counts(s)->idle, 1);
+	cr_assert_eq(ucr_ctlsrv_nconn(s), 1, "the one in its handshake");
+	cr_assert(!closed(quiet));
+	close(fd);
+	close(quiet);
+	ucr_ctlsrv_close(s);
+}
+
+Test(ctlsrv_server, a_new_connection_takes_the_place_of_the_longest_idle)
+{
+	struct ucr_ctlsrv *s;
+	char path[108];
+	int fds[UCR_CTLSRV_MAXCONN], fd, i;
+
+	s = server(path, sizeof(path));
+	for (i = 0; i < UCR_CTLSRV_MAXCONN; i++) {
+		fds[i] = dial(path);
+		hello(fds[i]);
+		pump(s, 5); /* each idle from its own moment */
+	}
+	pump(s, 50);
+	cr_assert_eq(ucr_ctlsrv_nconn(s), UCR_CTLSRV_MAXCONN);
+	fd = dial(path);
+	hello(fd);
+	pump(s, 50);
+	cr_assert_eq(ucr_ctlsrv_nconn(s), UCR_CTLSRV_MAXCONN);
+	cr_assert_eq(ucr_ctlsrv_counts(s)->evicted, 1);
+	cr_assert_eq(ucr_ctlsrv_counts(s)->full, 0);
+	cr_assert(closed(fds[0]), "the longest idle is still open");
+	for (i = 1; i < UCR_CTLSRV_MAXCONN; i++)
+		cr_assert(!closed(fds[i]), "connection %d closed", i);
+	cr_assert(!closed(fd), "the new one was closed");
+	for (i = 0; i < UCR_CTLSRV_MAXCONN; i++)
+		close(fds[i]);
+	close(fd);
+	ucr_ctlsrv_close(s);
+}
+
+Test(ctlsrv_server, full_of_handshakes_refuses_a_new_one)
+{
+	struct ucr_ctlsrv *s;
+	char path[108];
+	int fds[UCR_CTLSRV_MAXCONN], fd, i;
+
+	s = server(path, sizeof(path));
+	for (i = 0; i < UCR_CTLSRV_MAXCONN; i++)
+		fds[i] = dial(path); /* silent: none idle, none taken */
+	pump(s, 50);
+	fd = dial(path);
+	pump(s, 50);
+	cr_assert(closed(fd), "a 33rd beside 32 handshakes is open");
+	cr_assert_eq(ucr_ctlsrv_counts(s)->full, 1);
+	cr_assert_eq(ucr_ctlsrv_counts(s)->evicted, 0);
+	for (i = 0; i < UCR_CTLSRV_MAXCONN; i++) {
+		cr_assert(!closed(fds[i]));
+		close(fds[i]);
+	}
+	close(fd);
+	ucr_ctlsrv_close(s);
+}

@@ -374,20 +374,32 @@ Test(ctlsrv, too_many_connections)
 
 	nf_start("");
 	usleep(200000); /* nf_start's own connection is closed by now */
-	for (i = 0; i < UCR_CTLSRV_MAXCONN; i++) {
+	/* 32 in their handshake: none idle, so a 33rd is closed at once */
+	for (i = 0; i < UCR_CTLSRV_MAXCONN; i++)
 		fds[i] = raw_connect();
-		send_all(fds[i], hello, hl);
-		read_hello(fds[i]);
-	}
+	usleep(100000);
 	fd = raw_connect();
 	cr_assert_geq(wait_closed(fd, 2000), 0, "the 33rd is still open");
 	close(fd);
-	/* the 32 stay open (past the handshake: no deadline) */
+	/* the 32 finish their handshakes and stay, idle */
+	for (i = 0; i < UCR_CTLSRV_MAXCONN; i++) {
+		send_all(fds[i], hello, hl);
+		read_hello(fds[i]);
+	}
 	cr_assert_eq(wait_closed(fds[0], 500), -1);
+	/* now a new one takes the place of the one idle longest: ucr is
+	   served although 32 idle connections were open */
+	fd = raw_connect();
+	send_all(fd, hello, hl);
+	read_hello(fd);
+	cr_assert_eq(wait_closed(fd, 300), -1, "the new one was closed");
+	close(fd);
+	cr_assert_geq(wait_closed(fds[0], 2000), 0, "the longest idle stays");
 	for (i = 0; i < UCR_CTLSRV_MAXCONN; i++)
 		close(fds[i]);
 	usleep(200000);
 	cr_assert_eq(counter("full"), 1);
+	cr_assert_eq(counter("evicted"), 1);
 	still_answers();
 }
 
