@@ -30,6 +30,7 @@
 #include "control.h"
 #include "error.h"
 #include "import.h"
+#include "pbwire.h"
 #include "record.h"
 
 #define PROGRESS_EVERY 1000
@@ -2512,19 +2513,6 @@ varint_len(size_t v)
 	return n;
 }
 
-static size_t
-varint_put(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
 /* The wire form of put p (borrowing its record and keys). */
 static void
 wire_put_of(Ucr__Put *w, const struct ucr_put *p)
@@ -2555,7 +2543,7 @@ wire_add(struct wire *b, uint8_t tag, const Ucr__Put *w, size_t size)
 	}
 	p = b->buf + WIRE_HEAD + b->len;
 	*p++ = tag;
-	p += varint_put(p, size);
+	p += ucr_pb_varint_put(p, size);
 	p += ucr__put__pack(w, p);
 	b->len = (size_t)(p - b->buf) - WIRE_HEAD;
 	b->n++;
@@ -2591,10 +2579,10 @@ wire_send(const struct ucr_config *cfg, struct wire *b, uint8_t body,
 		}
 	}
 	head[hl++] = body;
-	hl += varint_put(head + hl, inner);
+	hl += ucr_pb_varint_put(head + hl, inner);
 	if (body == TAG_LEN(4) && id != 0) {
 		head[hl++] = 1 << 3; /* id = 1, a varint */
-		hl += varint_put(head + hl, id);
+		hl += ucr_pb_varint_put(head + hl, id);
 	}
 	if (what != CLI_REQ_READ) {
 		/* a write's id, the same on each retry of it */

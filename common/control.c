@@ -21,6 +21,7 @@
 #include "ctlsrv.h"
 #include "error.h"
 #include "log.h"
+#include "pbwire.h"
 #include "record.h"
 #include "records.h"
 #include "text.h"
@@ -431,81 +432,20 @@ struct wire_slice {
 	size_t len;
 };
 
-static size_t
-wire_varint(const uint8_t *p, size_t len, uint64_t *v)
-{
-	size_t i;
-
-	*v = 0;
-	for (i = 0; i < len && i < 10; i++) {
-		*v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-		if ((p[i] & 0x80) == 0)
-			return i + 1;
-	}
-	return 0;
-}
-
-/*
- * The next field of [*p, end): its number, and for a length-delimited
- * one its bytes in *f; 0 at the end, -1 if malformed.
- */
-static int
-wire_field(const uint8_t **p, const uint8_t *end, uint64_t *num,
-    struct wire_slice *f)
-{
-	uint64_t tag, v;
-	size_t n, left = (size_t)(end - *p);
-
-	f->p = NULL;
-	f->len = 0;
-	if (left == 0)
-		return 0;
-	if ((n = wire_varint(*p, left, &tag)) == 0)
-		return -1;
-	*p += n;
-	left -= n;
-	*num = tag >> 3;
-	switch (tag & 7) {
-	case 0:
-		if ((n = wire_varint(*p, left, &v)) == 0)
-			return -1;
-		break;
-	case 1:
-		n = 8;
-		break;
-	case 2:
-		if ((n = wire_varint(*p, left, &v)) == 0 || v > left - n)
-			return -1;
-		f->p = *p + n;
-		f->len = (size_t)v;
-		n += (size_t)v;
-		break;
-	case 5:
-		n = 4;
-		break;
-	default:
-		return -1;
-	}
-	if (n > left)
-		return -1;
-	*p += n;
-	return 1;
-}
-
 /* The one length-delimited field num of [p, p + len), or -1. */
 static int
 wire_one(const uint8_t *p, size_t len, uint64_t num, struct wire_slice *out)
 {
 	const uint8_t *end = p + len;
-	struct wire_slice f;
-	uint64_t n;
+	struct ucr_pb_field f;
 	int rc, seen = 0;
 
-	while ((rc = wire_field(&p, end, &n, &f)) > 0)
-		if (n == num) {
-			if (f.p == NULL || seen++)
+	while ((rc = ucr_pb_next(&p, end, &f)) > 0)
+		if (f.num == num) {
+			if (f.type != UCR_PB_LEN || seen++)
 				return -1;
-			*out = f;
+			out->p = f.p;
+			out->len = f.len;
 		}
 	return rc == 0 && seen == 1 ? 0 : -1;
 }
@@ -515,9 +455,9 @@ static struct wire_slice *
 wire_records(const uint8_t *buf, size_t len, size_t nputs,
     void *(*alloc)(void *, size_t))
 {
-	struct wire_slice chunk, f, *out;
+	struct wire_slice chunk = {NULL, 0}, *out;
+	struct ucr_pb_field f;
 	const uint8_t *p, *end;
-	uint64_t num;
 	size_t i = 0;
 	int rc;
 
@@ -526,10 +466,10 @@ wire_records(const uint8_t *buf, size_t len, size_t nputs,
 		return NULL;
 	p = chunk.p;
 	end = chunk.p + chunk.len;
-	while ((rc = wire_field(&p, end, &num, &f)) > 0) {
-		if (num != 2)
+	while ((rc = ucr_pb_next(&p, end, &f)) > 0) {
+		if (f.num != 2)
 			continue;
-		if (f.p == NULL || i == nputs ||
+		if (f.type != UCR_PB_LEN || i == nputs ||
 		    wire_one(f.p, f.len, 1, &out[i]) != 0)
 			return NULL;
 		i++;

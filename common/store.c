@@ -30,6 +30,7 @@
 #include "record.h"
 #include "records.h"
 #include "roster.h"
+#include "pbwire.h"
 #include "store.h"
 #include "text.h"
 
@@ -788,21 +789,6 @@ rec_get(MDB_txn *txn, struct ucr_store *s, const char *key, struct recval *r)
  * decoded and hashed once for both the check and the apply.
  */
 
-/* A protobuf varint at p; its length, or 0 if malformed. */
-static size_t
-pb_varint(const uint8_t *p, size_t len, uint64_t *v)
-{
-	size_t i;
-
-	*v = 0;
-	for (i = 0; i < len && i < 10; i++) {
-		*v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-		if ((p[i] & 0x80) == 0)
-			return i + 1;
-	}
-	return 0;
-}
-
 /*
  * The tombstone flag (Record field 3) of an encoded record, read by
  * walking its top-level fields: 1, 0, or -1 if the bytes are malformed.
@@ -811,43 +797,14 @@ pb_varint(const uint8_t *p, size_t len, uint64_t *v)
 static int
 rec_tombstone(const uint8_t *p, size_t len)
 {
-	uint64_t tag, v;
-	size_t off = 0, n;
-	int tomb = 0;
+	const uint8_t *end = p + len;
+	struct ucr_pb_field f;
+	int rc, tomb = 0;
 
-	while (off < len) {
-		if ((n = pb_varint(p + off, len - off, &tag)) == 0)
-			return -1;
-		off += n;
-		switch (tag & 7) {
-		case 0: /* varint */
-			if ((n = pb_varint(p + off, len - off, &v)) == 0)
-				return -1;
-			off += n;
-			if (tag >> 3 == 3)
-				tomb = v != 0;
-			break;
-		case 1: /* 64-bit */
-			if (len - off < 8)
-				return -1;
-			off += 8;
-			break;
-		case 2: /* length-delimited */
-			if ((n = pb_varint(p + off, len - off, &v)) == 0 ||
-			    v > len - off - n)
-				return -1;
-			off += n + v;
-			break;
-		case 5: /* 32-bit */
-			if (len - off < 4)
-				return -1;
-			off += 4;
-			break;
-		default:
-			return -1;
-		}
-	}
-	return tomb;
+	while ((rc = ucr_pb_next(&p, end, &f)) > 0)
+		if (f.num == 3 && f.type == UCR_PB_VARINT)
+			tomb = f.varint != 0;
+	return rc < 0 ? -1 : tomb;
 }
 
 int
