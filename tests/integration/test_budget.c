@@ -19,6 +19,7 @@
 #include "error.h"
 #include "keys.h"
 #include "log.h"
+#include "pbwire.h"
 #include "record.h"
 #include "region.h"
 #include "store.h"
@@ -85,19 +86,6 @@ two_nodes(void)
 	node_up(1);
 }
 
-static size_t
-put_varint(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
 /*
  * A Hello frame, hand-encoded (packing millions of holds with protobuf-c
  * would cost the test what it costs the hub): nholds LogHeads, each empty
@@ -117,7 +105,7 @@ hello_bytes(const struct client *c, size_t nholds, int full, size_t *len)
 	memcpy(body + n, c->key->pk, 32);
 	n += 32;
 	body[n++] = 0x18; /* epoch */
-	n += put_varint(body + n, c->epoch);
+	n += ucr_pb_varint_put(body + n, c->epoch);
 	body[n++] = 0x2a; /* head_hash */
 	body[n++] = 32;
 	memset(body + n, 0, 32);
@@ -143,7 +131,7 @@ hello_bytes(const struct client *c, size_t nholds, int full, size_t *len)
 		n += sizeof(lh);
 	}
 	out[0] = 0x0a; /* Frame.hello */
-	*len = 1 + put_varint(out + 1, n);
+	*len = 1 + ucr_pb_varint_put(out + 1, n);
 	memcpy(out + *len, body, n);
 	*len += n;
 	free(body);
