@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -326,6 +327,15 @@ conn_idle(const struct ucr_ctlsrv *s, struct ctlconn *c)
 	c->deadline = c->idle_at + s->idle_ms;
 }
 
+/* 1 if the peer sent bytes not read yet. */
+static int
+conn_unread(const struct ctlconn *c)
+{
+	int n = 0;
+
+	return ioctl(c->fd, FIONREAD, &n) == 0 && n > 0;
+}
+
 /* Handshake done, nothing of a request read, no reply pending. */
 static int
 conn_is_idle(const struct ctlconn *c)
@@ -589,7 +599,11 @@ ucr_ctlsrv_dispatch(struct ucr_ctlsrv *s, const struct pollfd *p, int n)
 	for (i = 0; i < s->nconn;) {
 		struct ctlconn *c = s->conn[i];
 
-		if (c->deadline == 0 || now < c->deadline) {
+		if (c->deadline == 0 || now < c->deadline ||
+		    (conn_is_idle(c) && conn_unread(c))) {
+			/* an idle one with bytes waiting: a request that
+			 * came as the limit ran out is read first (the next
+			 * poll returns at once), then the limit applies */
 			i++;
 			continue;
 		}

@@ -541,3 +541,46 @@ Test(ctlsrv_server, full_of_handshakes_refuses_a_new_one)
 	close(fd);
 	ucr_ctlsrv_close(s);
 }
+
+Test(ctlsrv_server, a_request_that_comes_as_the_idle_limit_runs_out_is_answered)
+{
+	struct pollfd p[UCR_CTLSRV_NPOLL];
+	struct ucr_ctlsrv *s;
+	struct stream req = {0};
+	uint8_t buf[4096];
+	char path[108];
+	ssize_t got = 0, r;
+	long t0;
+	int fd, n;
+
+	s = server(path, sizeof(path));
+	ucr_ctlsrv_set_idle_ms(s, 200);
+	fd = dial(path);
+	hello(fd);
+	pump(s, 50);
+	(void)closed(fd); /* the server's greeting and READY, read */
+	usleep(250000); /* the limit has run out, unseen */
+	/* the loop polled (nothing came), then the request comes */
+	n = ucr_ctlsrv_pollfds(s, p);
+	cr_assert_eq(poll(p, (nfds_t)n, 0), 0);
+	put_req(&req, (const uint8_t *)"ping", 4);
+	cr_assert_eq(write(fd, req.b, req.len), (ssize_t)req.len);
+	usleep(20000);
+	ucr_ctlsrv_dispatch(s, p, n); /* its deadline passed, bytes wait */
+	cr_assert_eq(ucr_ctlsrv_nconn(s), 1, "closed with a request unread");
+	/* the next passes read and answer it: delimiter, frame, "ping" */
+	t0 = mono_ms();
+	while (got < 8 && mono_ms() - t0 < 2000) {
+		pump(s, 10);
+		if ((r = recv(fd, buf + got, sizeof(buf) - (size_t)got,
+			 MSG_DONTWAIT)) > 0)
+			got += r;
+	}
+	cr_assert_eq(got, 8, "no reply");
+	cr_assert(memcmp(buf + 4, "ping", 4) == 0);
+	cr_assert_eq(ucr_ctlsrv_counts(s)->requests, 1);
+	cr_assert_eq(ucr_ctlsrv_counts(s)->idle, 0);
+	free(req.b);
+	close(fd);
+	ucr_ctlsrv_close(s);
+}
