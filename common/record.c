@@ -19,6 +19,7 @@
 
 #include "error.h"
 #include "i18n.h"
+#include "pbwire.h"
 #include "record.h"
 
 const struct ucr_commitment ucr_commitments[UCR_NCOMMITMENTS] = {
@@ -1030,28 +1031,13 @@ ucr_record_decode_with(Ucr__Record **out, const uint8_t *buf, size_t len,
 	return *out == NULL ? UCR_EPROTO : 0;
 }
 
-/* A varint of at most max bytes at p; its length, or 0. */
-static size_t
-varint_at(const uint8_t *p, size_t len, size_t max, uint64_t *v)
-{
-	size_t i;
-
-	*v = 0;
-	for (i = 0; i < len && i < max; i++) {
-		*v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-		if ((p[i] & 0x80) == 0)
-			return i + 1;
-	}
-	return 0;
-}
-
 int
 ucr_entry_parse(Ucr__Entry *e, const uint8_t *buf, size_t len)
 {
 	const uint8_t *p = buf, *end = buf + len;
 	unsigned seen = 0, field;
 	uint64_t v;
-	size_t n;
+	size_t n, max;
 
 	ucr__entry__init(e);
 	while (p < end) {
@@ -1072,7 +1058,9 @@ ucr_entry_parse(Ucr__Entry *e, const uint8_t *buf, size_t len)
 			return 1; /* again: protobuf-c's rules for that */
 		seen |= 1u << field;
 		p++;
-		if ((n = varint_at(p, end - p, field == 5 ? 5 : 9, &v)) == 0)
+		max = field == 5 ? 5 : 9; /* the kind a uint32, the rest < 2^63 */
+		if ((n = ucr_pb_varint(p, (size_t)(end - p) < max ?
+			    (size_t)(end - p) : max, &v)) == 0)
 			return 1;
 		p += n;
 		switch (field) {
