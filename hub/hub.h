@@ -35,6 +35,29 @@ struct peer;
 /* Refusals are counted by code: UCR_EINVAL (-30001) down to -30050. */
 #define HUB_CODES 50
 
+/*
+ * Messages received ahead while a group's commit waits for the disk
+ * (peer.c, drain_ahead), handled by peer_dispatch after the commit in the
+ * order received: a ring of at most HUB_STASH_MAX.
+ */
+#define HUB_STASH_MAX 64
+
+struct hub_inmsg {
+	struct ucr_wire_msg m;
+	Ucr__Frame *f; /* decoded ahead (metered), or NULL */
+	int rc;        /* ucr_wire_recv's */
+	int drc;       /* ucr_wire_decode's (metered) */
+	int metered;   /* the quota taken and the frame decoded */
+	int ticket;    /* ucr_store_ahead's, for a batch */
+};
+
+struct hub_drain {
+	struct hub_inmsg stash[HUB_STASH_MAX];
+	size_t head, n; /* the ring: its oldest, how many */
+	int on;         /* receive ahead during a commit (this pass) */
+	int64_t until;  /* ... until then (ms) */
+};
+
 /* All daemon state. */
 struct hub {
 	struct ucr_daemon d;    /* config, key, store, control socket */
@@ -60,6 +83,7 @@ struct hub {
 	int cp_fd[2];                 /* its thread says "done" on this pipe */
 	uint64_t checkpoints;         /* signed, stored and sent */
 	int64_t checkpoint_ms;        /* the last one's snapshot took (ms) */
+	struct hub_drain drain;       /* received ahead of a commit (peer.c) */
 };
 
 extern volatile sig_atomic_t hub_quit;

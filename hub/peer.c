@@ -1757,44 +1757,33 @@ on_fetch(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
  * budgets of one group, and only while peer_dispatch runs, for at most
  * RELAY_DEFER_MS and DRAIN_PASS messages: then it handles what it took
  * and returns, so the loop turns (the relay's bound while ingesting, the
- * control socket) as often as before.
+ * control socket) as often as before. What it took waits in the hub's
+ * ring (struct hub_drain, hub.h).
  */
-#define STASH_MAX 64
 #define DRAIN_PASS 128
-
-struct inmsg {
-	struct ucr_wire_msg m;
-	Ucr__Frame *f; /* decoded ahead (metered), or NULL */
-	int rc;        /* ucr_wire_recv's */
-	int drc;       /* ucr_wire_decode's (metered) */
-	int metered;   /* the quota taken and the frame decoded */
-	int ticket;    /* ucr_store_ahead's, for a batch */
-};
-static struct inmsg stash[STASH_MAX];
-static size_t stash_head, stash_n;
-static int drain_on;
-static int64_t drain_until;
 
 static void
 drain_ahead(void *arg)
 {
 	struct hub *h = arg;
+	struct hub_drain *dr = &h->drain;
 	size_t batches = 0, entries = 0, bytes = 0;
 	uint8_t key[32];
 	struct peer *p;
 
-	if (drain_on && hub_now_ms() >= drain_until)
-		drain_on = 0;
-	while (drain_on && stash_n < STASH_MAX &&
+	if (dr->on && hub_now_ms() >= dr->until)
+		dr->on = 0;
+	while (dr->on && dr->n < HUB_STASH_MAX &&
 	    batches < UCR_GROUP_MAX_BATCHES &&
 	    entries < UCR_GROUP_MAX_ENTRIES && bytes < UCR_GROUP_MAX_BYTES) {
-		struct inmsg *in = &stash[(stash_head + stash_n) % STASH_MAX];
+		struct hub_inmsg *in =
+		    &dr->stash[(dr->head + dr->n) % HUB_STASH_MAX];
 
 		memset(in, 0, sizeof(*in));
 		in->rc = ucr_wire_recv(h->router, 1, &in->m);
 		if (in->rc == UCR_EAGAIN)
 			break;
-		stash_n++;
+		dr->n++;
 		h->rx++;
 		bytes += in->m.len;
 		/* the usual path decides anything out of the ordinary */
@@ -1820,7 +1809,7 @@ drain_ahead(void *arg)
 
 /* One message received, now or ahead (drain_ahead). */
 static void
-on_message(struct hub *h, struct inmsg *in)
+on_message(struct hub *h, struct hub_inmsg *in)
 {
 	struct ucr_wire_msg m = in->m;
 	Ucr__Frame *f = NULL;
@@ -1957,15 +1946,16 @@ on_message(struct hub *h, struct inmsg *in)
 void
 peer_dispatch(struct hub *h)
 {
-	struct inmsg in;
+	struct hub_drain *dr = &h->drain;
+	struct hub_inmsg in;
 	int i;
 
-	drain_on = h->d.cfg->ingest_threads == 2;
-	drain_until = hub_now_ms() + RELAY_DEFER_MS;
+	dr->on = h->d.cfg->ingest_threads == 2;
+	dr->until = hub_now_ms() + RELAY_DEFER_MS;
 	for (i = 0;; i++) {
 		if (i >= DRAIN_PASS)
-			drain_on = 0;
-		if (stash_n == 0) {
+			dr->on = 0;
+		if (dr->n == 0) {
 			in.rc = UCR_EAGAIN;
 			if (i < 64) {
 				memset(&in, 0, sizeof(in));
@@ -1979,15 +1969,15 @@ peer_dispatch(struct hub *h)
 			/* the pass is over: its group is committed, and what
 			   came meanwhile received ahead is handled next */
 			group_commit(h);
-			if (stash_n == 0)
+			if (dr->n == 0)
 				break;
 		}
-		in = stash[stash_head];
-		stash_head = (stash_head + 1) % STASH_MAX;
-		stash_n--;
+		in = dr->stash[dr->head];
+		dr->head = (dr->head + 1) % HUB_STASH_MAX;
+		dr->n--;
 		on_message(h, &in);
 	}
-	drain_on = 0;
+	dr->on = 0;
 }
 
 /* ------------------------------------------------------------ checkpoint */
