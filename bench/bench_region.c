@@ -13,6 +13,10 @@
  * shell), as soon as the hub holds the write, and its whole process is
  * timed; its JSON must count one record more than the answer before,
  * else ucr is run again (counted as a retry, the time still running).
+ * The five slowest of them are printed in their parts: until the hub held
+ * the write (of it the write's round trip, the node's commit) and the
+ * status after that; with UCR_BENCH_TRACE=FILE every one is appended to
+ * FILE with its CLOCK_MONOTONIC start, to be read beside the daemons' logs.
  * Beside it the CLI's own start (`ucr --version`, exec'd the same way).
  * Last, each daemon's resident and private dirty memory from /proc. No
  * assertions: it prints, and a RESULT line for bench/run.sh.
@@ -48,6 +52,26 @@
 
 #define MAXN BU_MAXNODES
 #define CLI_RUNS 20 /* ucr --version, to time the CLI's start */
+#define SLOWEST 5   /* the slowest writes -> status, printed in parts */
+
+/* One write -> the hub's status, in its parts (seconds). */
+struct stsample {
+	double at;    /* its start, from the first write of the loop */
+	double mono;  /* its start, CLOCK_MONOTONIC (to match daemon logs) */
+	double rt;    /* the write's control round trip (the node's commit) */
+	double th;    /* until the hub held it (node -> hub, hub's commit) */
+	double tp;    /* the status after that (its process, any rerun) */
+	double total; /* th + tp */
+};
+
+static int
+st_cmp(const void *a, const void *b)
+{
+	double x = ((const struct stsample *)a)->total,
+	       y = ((const struct stsample *)b)->total;
+
+	return x < y ? 1 : x > y ? -1 : 0; /* the slowest first */
+}
 
 static const char probe[] = "latency probe"; /* the single writes' names */
 
@@ -235,6 +259,9 @@ main(int argc, char **argv)
 	double *l_hub, *l_other, *l_rt, *l_st, *l_sth, *l_stp, l_cli[CLI_RUNS],
 	    l_clish[CLI_RUNS], l_idle[CLI_RUNS], l_commit[200];
 	int nst = 0, retries = 0, stale = 0;
+	struct stsample *smp;
+	double st0 = 0;
+	FILE *trace = NULL;
 	long recs = -1;
 	/* CPU seconds used: [0] the hub, [1] the nodes, [2] the imports'
 	 * CLIs; at the start, when the imports end, when the hub holds all */
@@ -389,6 +416,7 @@ main(int argc, char **argv)
 	l_st = calloc(nstat ? nstat : 1, sizeof(double));
 	l_sth = calloc(nstat ? nstat : 1, sizeof(double));
 	l_stp = calloc(nstat ? nstat : 1, sizeof(double));
+	smp = calloc(nstat ? nstat : 1, sizeof(*smp));
 	zctx = zmq_ctx_new();
 	req = zmq_socket(zctx, ZMQ_REQ);
 	snprintf(path, sizeof(path), "ipc://%s/n0.sock", bu_dir);
@@ -447,8 +475,11 @@ main(int argc, char **argv)
 
 		usleep(20000);
 		t = bu_now_s();
+		if (i == 0)
+			st0 = t;
 		if (bu_put_one(req, codes[0], "L", probe, lat + i, &seq) != 0)
 			break;
+		smp[nst].rt = bu_now_s() - t;
 		while (bu_now_s() - t < 5 && th < 0) {
 			if (ucr_store_head(shub, pk0, epoch0, &h) == 0 &&
 			    h.seq >= seq)
@@ -475,6 +506,11 @@ main(int argc, char **argv)
 		l_st[nst] = bu_now_s() - t;
 		l_sth[nst] = th;
 		l_stp[nst] = l_st[nst] - th;
+		smp[nst].at = t - st0;
+		smp[nst].mono = t;
+		smp[nst].th = th;
+		smp[nst].tp = l_stp[nst];
+		smp[nst].total = l_st[nst];
 		nst++;
 		recs = got;
 	}
@@ -483,6 +519,20 @@ main(int argc, char **argv)
 	qsort(l_hub, lat, sizeof(double), bu_dcmp);
 	qsort(l_other, lat, sizeof(double), bu_dcmp);
 	qsort(l_rt, lat, sizeof(double), bu_dcmp);
+	/* every sample, in order, for a look beside the daemons' logs */
+	if (getenv("UCR_BENCH_TRACE") != NULL &&
+	    (trace = fopen(getenv("UCR_BENCH_TRACE"), "a")) != NULL) {
+		fprintf(trace,
+		    "# %s: mono_s at_s total_ms write_rt_ms "
+		    "until_hub_held_ms status_ms\n",
+		    bu_dir);
+		for (i = 0; i < nst; i++)
+			fprintf(trace, "%.6f %.3f %.2f %.2f %.2f %.2f\n",
+			    smp[i].mono, smp[i].at, smp[i].total * 1e3,
+			    smp[i].rt * 1e3, smp[i].th * 1e3, smp[i].tp * 1e3);
+		fclose(trace);
+	}
+	qsort(smp, nst, sizeof(*smp), st_cmp);
 	qsort(l_st, nst, sizeof(double), bu_dcmp);
 	qsort(l_sth, nst, sizeof(double), bu_dcmp);
 	qsort(l_stp, nst, sizeof(double), bu_dcmp);
@@ -580,6 +630,15 @@ main(int argc, char **argv)
 		    bu_pct(l_sth, nst, .5) * 1e3, bu_pct(l_sth, nst, .99) * 1e3,
 		    bu_pct(l_stp, nst, .5) * 1e3,
 		    bu_pct(l_stp, nst, .99) * 1e3);
+	if (nst > 0) {
+		printf("    the slowest, ms (at s: whole = until the hub held "
+		       "it [of it the write's round trip] + the status):");
+		for (i = 0; i < nst && i < SLOWEST; i++)
+			printf(" %.1f: %.2f = %.2f [%.2f] + %.2f;", smp[i].at,
+			    smp[i].total * 1e3, smp[i].th * 1e3,
+			    smp[i].rt * 1e3, smp[i].tp * 1e3);
+		printf("\n");
+	}
 	if (stale || (nstat > 0 && nst < nstat))
 		printf("  the status loop stopped after %d of %d writes (%s)\n",
 		    nst, nstat,
@@ -629,6 +688,7 @@ main(int argc, char **argv)
 	free(l_st);
 	free(l_sth);
 	free(l_stp);
+	free(smp);
 stop:
 	ucr_store_free(shub);
 	ucr_store_free(s1);
