@@ -88,6 +88,11 @@ write_puts(struct ucr_control *c, const ProtobufCBinaryData *id,
 	}
 	rep->first_seq = first;
 	rep->last_seq = last;
+	if (!replayed && ucr_store_deferred(c->store)) {
+		/* durable in the journal: committed after the answer */
+		c->kick = 1;
+		return;
+	}
 	if (replayed) {
 		/* a retry of a write already made: its original result */
 		c->replayed++;
@@ -171,6 +176,8 @@ do_puts(struct ucr_control *c, const ProtobufCBinaryData *id, Ucr__Put **in,
 	a.puts = puts;
 	a.n = n;
 	a.i = 0;
+	if (c->defer)
+		ucr_store_defer_next(c->store);
 	write_puts(c, id, ucr_put_array_next, &a, n, rep, msg, msglen);
 leave:
 	free(puts);
@@ -253,7 +260,7 @@ stage_free(struct ucr_control *c)
 void
 ucr_control_open(struct ucr_control *c)
 {
-	char path[4096];
+	char path[4096], why[512];
 
 	if (stage_path(c, path, sizeof(path)) != 0)
 		return;
@@ -261,6 +268,27 @@ ucr_control_open(struct ucr_control *c)
 		log_info("control: removed %s, an import left unfinished by "
 			 "the last run",
 		    path);
+	if (c->defer && ucr_store_journal_open(c->store, why, sizeof(why)) != 0)
+		log_warnx("control: %s; writes are answered after their "
+			  "commit",
+		    why);
+}
+
+void
+ucr_control_after(struct ucr_control *c)
+{
+	int rc;
+
+	if (ucr_store_deferred(c->store)) {
+		/* a failed commit is retried (once a second) and logged by
+		   the store */
+		if ((rc = ucr_store_commit_deferred(c->store)) != 0)
+			return;
+		c->kick = 1; /* an answered write, or one recovered */
+	}
+	if (c->kick && c->appended)
+		c->appended(c->ctx);
+	c->kick = 0;
 }
 
 /* Has the staged import run out of time: 0, or why (for the log). */
@@ -298,6 +326,7 @@ stage_expire(struct ucr_control *c)
 void
 ucr_control_tick(struct ucr_control *c)
 {
+	ucr_control_after(c); /* and retries a commit that failed */
 	(void)stage_expire(c);
 }
 
@@ -1030,6 +1059,7 @@ ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
 	size_t n;
 
 	memset(&page, 0, sizeof(page));
+	ucr_control_after(c); /* nothing is read before it is committed */
 	c->requests++;
 	req_reset();
 	req = len > UCR_CONTROL_MAXMSG ? NULL

@@ -45,6 +45,10 @@ struct ucr_control {
 	struct ucr_import_stage *import; /* a streamed import, or NULL */
 	unsigned import_idle_s; /* an idle import is dropped; 0: 60 s */
 	unsigned import_max_s;  /* one open longer is dropped; 0: 1 h */
+	/* answer a write once it is in the store's journal, its commit made
+	 * by ucr_control_after (set before ucr_control_open; the daemons) */
+	int defer;
+	int kick; /* appended is due once the deferred commit is made */
 };
 
 /*
@@ -56,9 +60,16 @@ int ucr_control_handle(struct ucr_control *c, const void *buf, size_t len,
     uint8_t **out, size_t *outlen);
 /*
  * At the daemon's start, once store is set: remove a staged import that a
- * crash left in the store's folder.
+ * crash left in the store's folder; with defer, open the store's write
+ * journal (and so apply a write answered but not committed before a
+ * crash; ucr_store_journal_open).
  */
 void ucr_control_open(struct ucr_control *c);
+/*
+ * Once an answer has gone out: the commit of the write it answered, if
+ * deferred (defer), then appended. Every request and tick makes it first.
+ */
+void ucr_control_after(struct ucr_control *c);
 /* Now and then (the daemon's loop): drop an import left idle too long. */
 void ucr_control_tick(struct ucr_control *c);
 /* Free what the control state holds (a staged import and its file). */

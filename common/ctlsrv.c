@@ -229,6 +229,7 @@ struct ucr_ctlsrv {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	uint64_t max;
 	ucr_ctlsrv_fn fn;
+	void (*after)(void *ctx);
 	void *ctx;
 	long idle_ms; /* UCR_CTLSRV_IDLE_MS unless set */
 	struct ctlconn *conn[UCR_CTLSRV_MAXCONN];
@@ -369,7 +370,7 @@ conn_work(struct ucr_ctlsrv *s, struct ctlconn *c)
 	};
 	uint8_t *out;
 	size_t outlen, rest;
-	int wasready;
+	int wasready, rc;
 
 	while (!c->replying) {
 		wasready = c->in.ready;
@@ -408,7 +409,10 @@ conn_work(struct ucr_ctlsrv *s, struct ctlconn *c)
 		c->out = out;
 		c->outlen = outlen;
 		c->outoff = 0;
-		if (conn_write(c) != 0)
+		rc = conn_write(c);
+		if (s->after)
+			s->after(s->ctx); /* the answer is out (or going) */
+		if (rc != 0)
 			return -1;
 		if (conn_pending(c)) {
 			c->replying = 1;
@@ -673,3 +677,9 @@ ucr_ctlsrv_close(struct ucr_ctlsrv *s)
 	unlink(s->path);
 	free(s);
 }
+void
+ucr_ctlsrv_set_after(struct ucr_ctlsrv *s, void (*after)(void *ctx))
+{
+	s->after = after;
+}
+

@@ -115,6 +115,12 @@ struct ucr_ctlsrv;
 int ucr_ctlsrv_open(struct ucr_ctlsrv **sp, const char *path, uint64_t max,
     ucr_ctlsrv_fn fn, void *ctx, char *why, size_t whylen);
 /*
+ * after(ctx) is called once each answer is handed to the kernel (or, if
+ * the client reads slowly, has begun to be), before anything else is
+ * read or answered: work that may follow the answer (a deferred commit).
+ */
+void ucr_ctlsrv_set_after(struct ucr_ctlsrv *s, void (*after)(void *ctx));
+/*
  * The descriptors to poll (at most UCR_CTLSRV_NPOLL): fd and events
  * (POLLIN, POLLOUT) of p[0..return), revents cleared.
  */

@@ -55,6 +55,15 @@ daemon_check_store(struct ucr_daemon *d, int hub, char *why, size_t whylen)
  * One request on the control socket: every request gets a reply, an error
  * reply if nothing better can be built.
  */
+static void
+daemon_after(void *ctx)
+{
+	struct ucr_daemon *d = ctx;
+
+	if (d->ctl != NULL)
+		ucr_control_after(d->ctl);
+}
+
 static int
 daemon_answer(void *ctx, const uint8_t *req, size_t len, uint8_t **out,
     size_t *outlen)
@@ -155,8 +164,12 @@ ucr_daemon_open(struct ucr_daemon *d, const char *conf, int hub, int check_only,
 		return UCR_EIO;
 	}
 	/* The control socket, served in the daemon's own loop (ctlsrv.h). */
-	return ucr_ctlsrv_open(&d->control, d->cfg->control + strlen("ipc://"),
-	    UCR_CONTROL_MAXMSG, daemon_answer, d, why, whylen);
+	if ((rc = ucr_ctlsrv_open(&d->control,
+		 d->cfg->control + strlen("ipc://"), UCR_CONTROL_MAXMSG,
+		 daemon_answer, d, why, whylen)) != 0)
+		return rc;
+	ucr_ctlsrv_set_after(d->control, daemon_after);
+	return 0;
 }
 
 void

@@ -39,6 +39,7 @@
 #define LOGKEY_LEN 40 /* author 32, epoch 8 */
 #define ENTKEY_LEN 48 /* author 32, epoch 8, seq 8 */
 #define HEAD_STOPPED 1
+#define REQID_MAX 64 /* bytes of a request id */
 
 struct ucr_store {
 	MDB_env *env;
@@ -87,12 +88,40 @@ struct ucr_store {
 	const struct precheck *pc; /* the batch being applied's, or NULL */
 	ProtobufCBinaryData *walk; /* batch_walk's entries, kept to reuse */
 	size_t walkcap;
+	/* the write journal (ucr_store_journal_open) */
+	int jfd;           /* its file, or -1 */
+	int jarm;          /* the append running may answer once journaled */
+	uint8_t *jbuf;     /* its record: header, request id, batch, hash */
+	size_t jlen, jcap; /* the record's bytes (0: none built), jbuf's */
+	int jmany;         /* the append built a batch it cannot journal */
+	MDB_txn *jtxn;     /* the deferred commit's transaction, or NULL */
+	/* its request id, and the s->rq* state reqid_committed reads once
+	   it commits */
+	uint8_t jreqid[REQID_MAX];
+	size_t jreqidlen;
+	int jrqadd;
+	uint64_t jrqn, jrqdrop, jrqdropn;
+	int jlost;        /* an answered write is in the journal only */
+	time_t jretry_at; /* its next try (monotonic seconds) */
 };
 
 static const uint8_t zero_hash[32];
 
 static void arena_free(struct arena *a);
 static void ahead_free(struct ucr_store *s);
+static void journal_close(struct ucr_store *s);
+static int journal_recover(struct ucr_store *s);
+static void journal_pack(struct ucr_store *s, const Ucr__Batch *b);
+static int journal_write(struct ucr_store *s);
+
+/* Begin a write transaction, once an append's deferred commit is made. */
+static int
+wr_begin(struct ucr_store *s, MDB_txn **txn)
+{
+	if (s->jtxn != NULL)
+		(void)ucr_store_commit_deferred(s);
+	return mdb_txn_begin(s->env, NULL, 0, txn);
+}
 
 static void
 put64(uint8_t *p, uint64_t v)
@@ -385,6 +414,7 @@ ucr_store_open(struct ucr_store **out, const char *dir, unsigned flags,
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return UCR_ENOMEM;
 	s->lockfd = -1;
+	s->jfd = -1;
 	s->rdonly = (flags & UCR_STORE_RDONLY) != 0;
 	s->max_skew = UCR_DEFAULT_MAX_SKEW;
 	snprintf(s->region, sizeof(s->region), "%s", "umearegionen");
@@ -467,6 +497,7 @@ ucr_store_shed(struct ucr_store *s)
 
 	if (s->rdonly || s->env == NULL)
 		return 0;
+	(void)ucr_store_commit_deferred(s);
 	if ((rc = mdb_env_get_path(s->env, &p)) != 0 ||
 	    (rc = mdb_env_info(s->env, &info)) != 0)
 		return mdb_err(rc);
@@ -496,6 +527,7 @@ ucr_store_free(struct ucr_store *s)
 {
 	if (s == NULL)
 		return;
+	journal_close(s); /* a deferred commit is made first */
 	ahead_free(s);
 	if (s->env)
 		mdb_env_close(s->env);
@@ -569,7 +601,7 @@ ucr_store_set_identity(struct ucr_store *s, const uint8_t *author,
 	memcpy(buf, author, 32);
 	put64(buf + 32, s->epoch);
 	memcpy(buf + 40, owner, olen);
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+	if ((rc = wr_begin(s, &txn)) != 0)
 		return mdb_err(rc);
 	k.mv_data = "identity";
 	k.mv_size = 8;
@@ -1983,7 +2015,7 @@ ucr_store_apply(struct ucr_store *s, const Ucr__Batch *b, size_t *applied,
 		*applied = 0;
 	if (s->rdonly)
 		return UCR_EPERM;
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+	if ((rc = wr_begin(s, &txn)) != 0)
 		return mdb_err(rc);
 	rc = apply_txn(txn, s, b, &d, NULL, &n, why, whylen);
 	decoded_free(&d);
@@ -2234,7 +2266,7 @@ ucr_store_apply_group_hook(struct ucr_store *s, struct ucr_apply_item *items,
 		return 0;
 	}
 	memset(ours, 0, sizeof(ours));
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
+	if ((rc = wr_begin(s, &txn)) != 0) {
 		rc = mdb_err(rc);
 		goto leave;
 	}
@@ -2345,6 +2377,8 @@ append_batch(MDB_txn *txn, struct ucr_store *s, const struct ucr_key *key,
 	pb->sig_known = s->has_signer && memcmp(signer, s->signer, 32) == 0;
 	rc = apply_txn(txn, s, &b, &d, pb, &applied, why, whylen);
 	pb->sig_known = 0;
+	if (rc == 0 && s->jarm)
+		journal_pack(s, &b);
 	if (rc == 0 && !s->has_signer) {
 		memcpy(s->signer, signer, 32);
 		s->has_signer = 1;
@@ -2678,9 +2712,22 @@ append_run(struct ucr_store *s, const struct ucr_key *key, ucr_put_next_fn next,
 		setwhy(why, whylen, "the key is not this store's identity");
 		return UCR_EINVAL;
 	}
+	s->jlen = 0;
+	s->jmany = 0;
+	if (s->jtxn != NULL)
+		(void)ucr_store_commit_deferred(s);
+	if (s->jlost && (rc = journal_recover(s)) != 0) {
+		/* its seqs are taken: nothing may be written before it */
+		s->jarm = 0;
+		setwhy(why, whylen,
+		    "a write already answered is not yet in the store (%s); "
+		    "retried until it is",
+		    ucr_strerror(rc));
+		return rc;
+	}
 	if ((rc = pending_init(&pb, hint)) != 0)
 		goto leave;
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
+	if ((rc = wr_begin(s, &txn)) != 0) {
 		rc = mdb_err(rc);
 		goto leave;
 	}
@@ -2736,15 +2783,31 @@ append_run(struct ucr_store *s, const struct ucr_key *key, ucr_put_next_fn next,
 	if (s->reqidlen > 0 &&
 	    (rc = reqid_put_txn(txn, s, h.seq + 1, h.seq + n)) != 0)
 		goto leave;
-	rc = mdb_txn_commit(txn);
-	txn = NULL;
-	if (rc != 0) {
-		rc = mdb_err(rc);
-		setwhy(why, whylen, "commit: %s", ucr_strerror(rc));
-		goto leave;
+	if (s->jarm && s->jlen > 0 && !s->jmany) {
+		/* durable once journaled: the commit follows the answer */
+		if ((rc = journal_write(s)) != 0) {
+			setwhy(why, whylen, "journal: %s", ucr_strerror(rc));
+			goto leave;
+		}
+		memcpy(s->jreqid, s->reqid, s->reqidlen);
+		s->jreqidlen = s->reqidlen;
+		s->jrqadd = s->rqadd;
+		s->jrqn = s->rqn;
+		s->jrqdrop = s->rqdrop;
+		s->jrqdropn = s->rqdropn;
+		s->jtxn = txn;
+		txn = NULL;
+	} else {
+		rc = mdb_txn_commit(txn);
+		txn = NULL;
+		if (rc != 0) {
+			rc = mdb_err(rc);
+			setwhy(why, whylen, "commit: %s", ucr_strerror(rc));
+			goto leave;
+		}
+		if (s->reqidlen > 0)
+			reqid_committed(s);
 	}
-	if (s->reqidlen > 0)
-		reqid_committed(s);
 	if (time > s->hlc)
 		s->hlc = time;
 	if (first)
@@ -2756,6 +2819,7 @@ leave:
 		mdb_txn_abort(txn);
 	s->rqadd = 0; /* a write that failed remembers nothing */
 	s->rqdropn = 0;
+	s->jarm = 0;
 	pending_free(&pb);
 	if (rc != 0 && why != NULL)
 		ucr_text_escape_inplace(why, whylen);
@@ -2819,7 +2883,7 @@ ucr_store_stop_log(struct ucr_store *s, const uint8_t *author, uint64_t epoch,
 
 	if (s->rdonly)
 		return UCR_EPERM;
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+	if ((rc = wr_begin(s, &txn)) != 0)
 		return mdb_err(rc);
 	if ((rc = head_get(txn, s, author, epoch, &h)) != 0)
 		goto fail;
@@ -3313,7 +3377,7 @@ ucr_store_quarantine_put(struct ucr_store *s, const struct ucr_quarantine *q)
 
 	if (s->rdonly)
 		return UCR_EPERM;
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+	if ((rc = wr_begin(s, &txn)) != 0)
 		return mdb_err(rc);
 	if ((rc = quarantine_txn(txn, s, q)) != 0) {
 		mdb_txn_abort(txn);
@@ -3444,7 +3508,7 @@ meta_write(struct ucr_store *s, int n, const char *const *names,
 	for (i = 0; i < n; i++)
 		if (strcmp(names[i], "identity") == 0)
 			return UCR_EPERM;
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+	if ((rc = wr_begin(s, &txn)) != 0)
 		return mdb_err(rc);
 	for (i = 0; i < n && rc == 0; i++) {
 		k.mv_data = (void *)names[i];
@@ -3780,7 +3844,6 @@ ucr_store_snapshot(struct ucr_store *s,
 #define REQID_PRUNE 64
 #define REQID_CAP (REQID_KEEP + REQID_PRUNE) /* most ever held */
 #define REQID_BUCKETS 8192
-#define REQID_MAX 64
 #define RQ_PREFIX "rq/"
 #define RQ_KEYLEN (3 + 8)
 
@@ -4104,8 +4167,9 @@ append_stream(struct ucr_store *s, const struct ucr_key *key, const uint8_t *id,
 {
 	uint64_t f = 0, l = 0;
 	MDB_txn *txn;
-	int rc;
+	int rc, arm = s->jarm;
 
+	s->jarm = 0; /* armed for this write only, whatever becomes of it */
 	*replayed = 0;
 	if (bad)
 		*bad = 0;
@@ -4133,6 +4197,7 @@ append_stream(struct ucr_store *s, const struct ucr_key *key, const uint8_t *id,
 	/* one thread per store: the id rides along to the commit */
 	s->reqid = idlen > 0 ? id : NULL;
 	s->reqidlen = idlen;
+	s->jarm = arm;
 	rc = append_run(s, key, next, ctx, hint, checked, first, last, bad, why,
 	    whylen);
 	s->reqid = NULL;
@@ -4193,6 +4258,377 @@ disk_full(struct ucr_store *s, int rc)
 	if ((uint64_t)sv.f_bavail * sv.f_frsize < (1u << 20))
 		return UCR_EDISKFULL;
 	return rc;
+}
+
+/* ---------------------------------------------------------- write journal
+ *
+ * A write answered on the control socket must be durable when it is
+ * answered. LMDB's durable commit syncs twice (the data, then the meta
+ * page) and writes a dozen pages; the journal makes the write durable with
+ * one write and one fdatasync of one small file that is overwritten in
+ * place, so the answer goes out after that and the commit runs after the
+ * answer (docs/design.md, "Answer after the journal").
+ *
+ * The journal holds one record, the last journaled write's: a header (the
+ * magic with its version, the body's length, the epoch, first and last
+ * seq, the request id's length), the body (the request id, then the signed
+ * batch as the store applied it, packed) and BLAKE2b-256 of all before it.
+ * Writes are one at a time and each commits before the next begins
+ * (wr_begin), so one record is all a crash can leave uncommitted. On open
+ * a record that extends this store's own log by exactly its batch is
+ * applied as a batch from the network is, with its request id: the same
+ * bytes the answer promised, never signed again, so a batch that reached
+ * the hub is the one the store gets. A torn record (not answered) fails
+ * its hash; an older one is held already; either is left alone.
+ */
+#define JNL_MAGIC "UCRJNL\0\1" /* 8 bytes; the last one is the version */
+#define JNL_HEAD (8 + 4 + 8 + 8 + 8 + 2)
+#define JNL_PREALLOC 65536 /* written once, so a record overwrites data */
+
+/* Build the journal's record of the batch b just applied, or mark the
+   append as one that cannot be journaled (a second batch, too big). */
+static void
+journal_pack(struct ucr_store *s, const Ucr__Batch *b)
+{
+	size_t blen, need;
+	uint8_t *p;
+
+	if (s->jlen > 0 || s->jmany) {
+		s->jmany = 1;
+		return;
+	}
+	blen = ucr__batch__get_packed_size(b);
+	need = JNL_HEAD + s->reqidlen + blen + 32;
+	if (need > UCR_STORE_JOURNAL_MAX) {
+		s->jmany = 1;
+		return;
+	}
+	if (need > s->jcap) {
+		if ((p = realloc(s->jbuf, need)) == NULL) {
+			s->jmany = 1;
+			return;
+		}
+		s->jbuf = p;
+		s->jcap = need;
+	}
+	p = s->jbuf;
+	memcpy(p, JNL_MAGIC, 8);
+	put32(p + 8, (uint32_t)(s->reqidlen + blen));
+	put64(p + 12, b->epoch);
+	put64(p + 20, b->first_seq);
+	put64(p + 28, b->last_seq);
+	p[36] = (uint8_t)(s->reqidlen >> 8);
+	p[37] = (uint8_t)s->reqidlen;
+	if (s->reqidlen > 0)
+		memcpy(p + JNL_HEAD, s->reqid, s->reqidlen);
+	ucr__batch__pack(b, p + JNL_HEAD + s->reqidlen);
+	ucr_hash(p + need - 32, p, need - 32);
+	s->jlen = need;
+}
+
+/* The record built, written over the journal's and on the disk. */
+static int
+journal_write(struct ucr_store *s)
+{
+	ssize_t n;
+
+	n = pwrite(s->jfd, s->jbuf, s->jlen, 0);
+	if (n < 0 || (size_t)n != s->jlen)
+		return n < 0 && errno == ENOSPC ? UCR_EDISKFULL : UCR_EIO;
+	if (fdatasync(s->jfd) != 0)
+		return errno == ENOSPC ? UCR_EDISKFULL : UCR_EIO;
+	return 0;
+}
+
+/*
+ * The journal's record, checked: 1 with its parts, or 0 when the file
+ * holds none (empty, torn, another version). *buf is the caller's to free.
+ */
+static int
+journal_read(int fd, uint8_t **buf, uint64_t *epoch, uint64_t *first,
+    uint64_t *last, const uint8_t **id, size_t *idlen, const uint8_t **batch,
+    size_t *blen)
+{
+	uint8_t head[JNL_HEAD], sum[32], *p;
+	size_t body;
+	ssize_t n;
+
+	*buf = NULL;
+	if (pread(fd, head, JNL_HEAD, 0) != JNL_HEAD ||
+	    memcmp(head, JNL_MAGIC, 8) != 0)
+		return 0;
+	body = get32(head + 8);
+	*idlen = ((size_t)head[36] << 8) | head[37];
+	if (body > UCR_STORE_JOURNAL_MAX || *idlen > REQID_MAX ||
+	    *idlen > body || (p = malloc(JNL_HEAD + body + 32)) == NULL)
+		return 0;
+	n = pread(fd, p, JNL_HEAD + body + 32, 0);
+	if (n < 0 || (size_t)n != JNL_HEAD + body + 32) {
+		free(p);
+		return 0;
+	}
+	ucr_hash(sum, p, JNL_HEAD + body);
+	if (sodium_memcmp(sum, p + JNL_HEAD + body, 32) != 0) {
+		free(p);
+		return 0;
+	}
+	*buf = p;
+	*epoch = get64(p + 12);
+	*first = get64(p + 20);
+	*last = get64(p + 28);
+	*id = p + JNL_HEAD;
+	*batch = p + JNL_HEAD + *idlen;
+	*blen = body - *idlen;
+	return 1;
+}
+
+/*
+ * Apply the journal's record if the store lacks it and it extends the own
+ * log exactly (see above): 0 when it is held now or does not apply here,
+ * else the error (s->jlost stays set: own writes wait for it).
+ */
+static int
+journal_recover(struct ucr_store *s)
+{
+	const uint8_t *id, *bytes;
+	uint64_t epoch, first, last;
+	size_t idlen, blen, n = 0;
+	struct decoded d = {NULL, 0};
+	Ucr__Batch *b = NULL;
+	MDB_txn *txn = NULL;
+	struct ucr_head h;
+	uint8_t *buf = NULL;
+	/* the id of a write in progress (append_run's): kept */
+	const uint8_t *oid = s->reqid;
+	size_t oidlen = s->reqidlen;
+	char why[512];
+	int rc;
+
+	if (s->jfd < 0 || s->rdonly || !s->has_identity ||
+	    !journal_read(s->jfd, &buf, &epoch, &first, &last, &id, &idlen,
+		&bytes, &blen)) {
+		s->jlost = 0;
+		return 0;
+	}
+	rc = 0;
+	why[0] = '\0';
+	if (epoch != s->epoch || first == 0 || last < first)
+		goto leave; /* an earlier epoch's: it ended before this one */
+	if ((rc = rd_begin(s, &txn)) != 0) {
+		rc = mdb_err(rc);
+		goto leave;
+	}
+	rc = head_get(txn, s, s->self, s->epoch, &h);
+	mdb_txn_abort(txn);
+	txn = NULL;
+	if (rc == UCR_ENOTFOUND) {
+		memset(&h, 0, sizeof(h));
+		rc = 0;
+	}
+	if (rc != 0 || h.seq >= first)
+		goto leave; /* held */
+	if (h.seq + 1 != first) {
+		log_warnx(
+		    "store: %s holds seq %llu-%llu, which does not follow "
+		    "this store's seq %llu (a store restored from an older "
+		    "copy?): not applied",
+		    UCR_STORE_JOURNAL, (unsigned long long)first,
+		    (unsigned long long)last, (unsigned long long)h.seq);
+		goto leave;
+	}
+	if ((b = ucr__batch__unpack(NULL, blen, bytes)) == NULL ||
+	    b->epoch != epoch || b->first_seq != first || b->last_seq != last ||
+	    b->author.len != UCR_PK_LEN ||
+	    memcmp(b->author.data, s->self, UCR_PK_LEN) != 0) {
+		rc = UCR_ECORRUPT;
+		setwhy(why, sizeof(why), "its batch is not the one it names");
+		goto fail;
+	}
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
+		rc = mdb_err(rc);
+		goto fail;
+	}
+	if ((rc = apply_txn(txn, s, b, &d, NULL, &n, why, sizeof(why))) != 0)
+		goto fail;
+	s->reqid = idlen > 0 ? id : NULL;
+	s->reqidlen = idlen;
+	if (idlen > 0 && (rc = reqid_put_txn(txn, s, first, last)) != 0)
+		goto fail;
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0) {
+		rc = disk_full(s, mdb_err(rc));
+		goto fail;
+	}
+	if (idlen > 0)
+		reqid_committed(s);
+	log_info("store: seq %llu-%llu, answered before the daemon stopped "
+		 "and not yet committed, applied from %s",
+	    (unsigned long long)first, (unsigned long long)last,
+	    UCR_STORE_JOURNAL);
+	goto leave;
+fail:
+	if (txn)
+		mdb_txn_abort(txn);
+	txn = NULL;
+	s->rqadd = 0;
+	s->rqdropn = 0;
+	ucr_text_escape_inplace(why, sizeof(why));
+	log_warnx("store: seq %llu-%llu in %s, answered, cannot be applied: "
+		  "%s%s%s",
+	    (unsigned long long)first, (unsigned long long)last,
+	    UCR_STORE_JOURNAL, ucr_strerror(rc), why[0] ? ": " : "", why);
+	s->jlost = 1;
+	s->reqid = oid;
+	s->reqidlen = oidlen;
+	decoded_free(&d);
+	if (b)
+		ucr__batch__free_unpacked(b, NULL);
+	free(buf);
+	return rc;
+leave:
+	s->jlost = 0;
+	s->reqid = oid;
+	s->reqidlen = oidlen;
+	decoded_free(&d);
+	if (b)
+		ucr__batch__free_unpacked(b, NULL);
+	free(buf);
+	return rc;
+}
+
+int
+ucr_store_journal_open(struct ucr_store *s, char *why, size_t whylen)
+{
+	static const uint8_t zero[4096];
+	char path[4096];
+	const char *dir;
+	struct stat st;
+	off_t at;
+	int fd, rc, dfd;
+
+	if (s->rdonly) {
+		setwhy(why, whylen, "the store is read-only");
+		return UCR_EPERM;
+	}
+	if (s->jfd >= 0)
+		return 0;
+	if ((rc = mdb_env_get_path(s->env, &dir)) != 0)
+		return mdb_err(rc);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+		UCR_STORE_JOURNAL) >= sizeof(path)) {
+		setwhy(why, whylen, "store path too long");
+		return UCR_EINVAL;
+	}
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+	    fstat(fd, &st) != 0) {
+		setwhy(why, whylen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return UCR_EIO;
+	}
+	(void)fchmod(fd, 0600);
+	s->jfd = fd;
+	if ((rc = journal_recover(s)) != 0) {
+		setwhy(why, whylen,
+		    "%s: an answered write cannot be applied yet: %s", path,
+		    ucr_strerror(rc));
+		return rc;
+	}
+	if (st.st_size >= JNL_PREALLOC)
+		return 0;
+	/* zeros written once: a record then overwrites allocated blocks,
+	   and its fdatasync has no file metadata to write */
+	for (at = st.st_size; at < JNL_PREALLOC;) {
+		size_t len = JNL_PREALLOC - at < (off_t)sizeof(zero)
+		    ? (size_t)(JNL_PREALLOC - at)
+		    : sizeof(zero);
+		ssize_t n = pwrite(fd, zero, len, at);
+
+		if (n <= 0)
+			break;
+		at += n;
+	}
+	if (at < JNL_PREALLOC || fsync(fd) != 0) {
+		setwhy(why, whylen, "%s: %s", path, strerror(errno));
+		journal_close(s);
+		return errno == ENOSPC ? UCR_EDISKFULL : UCR_EIO;
+	}
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(dfd); /* the new file's name */
+		close(dfd);
+	}
+	return 0;
+}
+
+void
+ucr_store_defer_next(struct ucr_store *s)
+{
+	s->jarm = s->jfd >= 0 && !s->rdonly;
+}
+
+int
+ucr_store_deferred(const struct ucr_store *s)
+{
+	return s->jtxn != NULL || s->jlost;
+}
+
+int
+ucr_store_commit_deferred(struct ucr_store *s)
+{
+	MDB_txn *txn = s->jtxn;
+	const uint8_t *oid = s->reqid; /* a write in progress keeps its id */
+	size_t oidlen = s->reqidlen;
+	int rc;
+
+	if (txn == NULL) {
+		struct timespec ts;
+
+		if (!s->jlost)
+			return 0;
+		/* tried again at most once a second (the daemon's ticks) */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if (ts.tv_sec < s->jretry_at)
+			return UCR_EAGAIN;
+		s->jretry_at = ts.tv_sec + 1;
+		return journal_recover(s);
+	}
+	s->jtxn = NULL;
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		rc = disk_full(s, mdb_err(rc));
+		log_warnx("store: the commit of an answered write failed (%s); "
+			  "it is in %s and is applied from there",
+		    ucr_strerror(rc), UCR_STORE_JOURNAL);
+		s->jlost = 1;
+		return journal_recover(s) == 0 ? 0 : rc;
+	}
+	s->rqadd = s->jrqadd;
+	s->rqn = s->jrqn;
+	s->rqdrop = s->jrqdrop;
+	s->rqdropn = s->jrqdropn;
+	s->reqid = s->jreqid;
+	s->reqidlen = s->jreqidlen;
+	if (s->jreqidlen > 0)
+		reqid_committed(s);
+	s->rqadd = 0;
+	s->rqdropn = 0;
+	s->reqid = oid;
+	s->reqidlen = oidlen;
+	return 0;
+}
+
+/* Commit what waits, close the file. */
+static void
+journal_close(struct ucr_store *s)
+{
+	if (s->jtxn != NULL && s->env != NULL)
+		(void)ucr_store_commit_deferred(s);
+	if (s->jfd >= 0)
+		close(s->jfd);
+	s->jfd = -1;
+	free(s->jbuf);
+	s->jbuf = NULL;
+	s->jcap = s->jlen = 0;
 }
 
 /* ------------------------------------------------------------ start check */
@@ -4992,7 +5428,7 @@ ucr_store_rebase(struct ucr_store *s, const struct ucr_key *key,
 		setwhy(why, whylen, "malformed batch");
 		return UCR_EPROTO;
 	}
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+	if ((rc = wr_begin(s, &txn)) != 0)
 		return mdb_err(rc);
 	rc = head_get(txn, s, s->self, s->epoch, &h);
 	if (rc == UCR_ENOTFOUND)

@@ -298,6 +298,43 @@ int ucr_store_append_once(struct ucr_store *s, const struct ucr_key *key,
     size_t whylen);
 
 /*
+ * The write journal (docs/design.md, "Answer after the journal"): a daemon
+ * that answers writes opens it once at its start, in the store's folder
+ * (UCR_STORE_JOURNAL, mode 0600). Opening it also recovers the write it
+ * holds if the store lacks it: a write answered once journaled whose
+ * commit a crash cut off is applied, the same signed batch and its request
+ * id, when it extends this store's own log exactly; anything else in the
+ * file (an older write, another epoch, a torn record) is left alone.
+ * 0, or an error (why filled): the daemon then answers after the commit.
+ */
+#define UCR_STORE_JOURNAL "write.journal"
+int ucr_store_journal_open(struct ucr_store *s, char *why, size_t whylen);
+/*
+ * Arm the journal for the next append only. If that append builds one
+ * signed batch of at most UCR_STORE_JOURNAL_MAX bytes, it is written to
+ * the journal and synced (one write and one fdatasync of one small file)
+ * where the commit would be, and the append returns with its transaction
+ * still open: the write is durable and may be answered; the caller then
+ * calls ucr_store_commit_deferred. Otherwise the append commits as usual.
+ */
+#define UCR_STORE_JOURNAL_MAX (1u << 20)
+void ucr_store_defer_next(struct ucr_store *s);
+/*
+ * 1 while an append's commit waits (ucr_store_commit_deferred), or an
+ * answered write is in the journal only (its commit failed); else 0.
+ */
+int ucr_store_deferred(const struct ucr_store *s);
+/*
+ * Commit the append left open by ucr_store_defer_next; 0 if none waits.
+ * Every other write of the store, ucr_store_shed and ucr_store_free commit
+ * it first. If the commit fails, the write is in the journal only: the
+ * store applies it from there at once, then at each own append and at
+ * the next calls, at most once a second (UCR_EAGAIN: not tried, too
+ * soon); own writes are refused until it is in, with the reason.
+ */
+int ucr_store_commit_deferred(struct ucr_store *s);
+
+/*
  * The puts of one write, one at a time: fill *put and return 1, return 0
  * after the last, or a negative UCR_E* code (why filled) to abandon the
  * write. The put (its record and adopted keys) must stay valid until the

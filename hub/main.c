@@ -369,6 +369,7 @@ main(int argc, char **argv)
 	h.ctl.store = h.d.store;
 	h.ctl.key = h.d.key;
 	h.ctl.owner = UCR_REGION;
+	h.ctl.defer = 1; /* answer writes once journaled */
 	ucr_control_open(&h.ctl); /* a staged import left by a crash */
 	h.ctl.query = peer_query;
 	h.ctl.appended = peer_changed;

@@ -64,6 +64,7 @@ main(int argc, char **argv)
 	n.ctl.store = n.d.store;
 	n.ctl.key = n.d.key;
 	n.ctl.owner = n.d.cfg->owner;
+	n.ctl.defer = 1; /* answer writes once journaled */
 	ucr_control_open(&n.ctl); /* a staged import left by a crash */
 	if (*n.d.cfg->hub) {
 		if (sync_open(&n.sync, &n, why, sizeof(why)) != 0)

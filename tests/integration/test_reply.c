@@ -1,17 +1,21 @@
 /*
  * test_reply.c: when a node answers a write on its control socket
  * (docs/design.md, "Daemons"). The answer comes once the write is
- * committed in the node's store and before anything goes to the hub:
+ * durable in the node's store folder (journaled, or committed) and before
+ * anything goes to the hub:
  *
  * - a node killed (SIGKILL) the moment its answer arrives has the write
- *   when it starts again, and sends it to the hub then;
+ *   when it starts again (from its store, or from its write journal if
+ *   the kill came between the answer and the commit), at the seq
+ *   answered, and sends it to the hub then;
  * - a hub that reads nothing (stopped with SIGSTOP) does not hold up the
  *   answer.
  *
  * SIGKILL loses what a process had not yet handed to the kernel, not what
  * the kernel had not yet written to the disk: these tests catch an answer
- * sent before the commit, not a commit without its fsync (LMDB's durable
- * commits are the store's, tests/common/test_store.c).
+ * sent before the write is journaled or committed, not a missing fsync
+ * (the journal's and LMDB's durable writes are the store's,
+ * tests/common/test_store_journal.c, tests/common/test_store.c).
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -107,10 +111,10 @@ Test(reply, kill9_right_after_the_answer_loses_nothing)
 		snprintf(key, sizeof(key), "2403/network/%s", id);
 		seq = put(&nodes[0], "2403", id, 1, &ms);
 		cr_assert_eq(seq, (uint64_t)i + 1);
+		node_up(0);
 		cr_assert(site_holds(&nodes[0], key),
 		    "%s answered (seq %llu) and lost by kill -9", key,
 		    (unsigned long long)seq);
-		node_up(0);
 		j = link_state(&nodes[0]);
 		cr_assert_eq(json_integer_value(json_object_get(j, "head")),
 		    (json_int_t)seq, "the node's head after the restart");
@@ -159,10 +163,9 @@ Test(reply, answer_does_not_wait_for_the_hub)
 	    0, "%s", err ? err : "");
 	free(err);
 	put(&nodes[0], "2403", "last", 1, &ms);
-	cr_assert(site_holds(&nodes[0], "2403/network/last"));
-
 	freeze(&hub, 0);
 	node_up(0);
+	cr_assert(site_holds(&nodes[0], "2403/network/last"));
 	converge(3 + 5 + 2, which);
 	verify_store(&nodes[0]);
 }
