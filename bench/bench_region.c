@@ -18,11 +18,17 @@
  * status after that; with UCR_BENCH_TRACE=FILE every one is appended to
  * FILE with its CLOCK_MONOTONIC start, to be read beside the daemons' logs.
  * Beside it the CLI's own start (`ucr --version`, exec'd the same way).
+ * With -c MS, while the nodes import and until the hub holds every
+ * record, a process of its own asks the hub's control socket for its
+ * counters every MS ms (a time missed while an answer is awaited is
+ * skipped) and times each answer: how long the hub's loop keeps a
+ * control request waiting under ingest.
  * Last, each daemon's resident and private dirty memory from /proc. No
  * assertions: it prints, and a RESULT line for bench/run.sh.
  *
  *   bench_region [-m NODES] [-n RECORDS] [-l WRITES] [-s STATUS] [-p PORT]
  *                [-t INGEST_THREADS]   (the hub's ingest_threads; its default)
+ *                [-c MS]               (control answers during the import)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -233,6 +239,95 @@ commit_times(double *v, int n)
 	qsort(v, n, sizeof(double), bu_dcmp);
 }
 
+static volatile sig_atomic_t probe_stop;
+
+static void
+probe_on_term(int sig)
+{
+	(void)sig;
+	probe_stop = 1;
+}
+
+/*
+ * The control probe (-c MS), in a child: the hub's counters asked every
+ * ms, until SIGTERM; each answer's time (ms) written to path, one a
+ * line, and -1 for each time skipped while an answer was awaited.
+ */
+static void
+ctl_probe(const char *path, int ms)
+{
+	Ucr__Request rq = UCR__REQUEST__INIT;
+	Ucr__Query q = UCR__QUERY__INIT;
+	Ucr__Reply *rep;
+	char ep[400];
+	void *zctx, *req;
+	FILE *f;
+	double t, next;
+	int zero = 0;
+
+	signal(SIGTERM, probe_on_term);
+	if ((f = fopen(path, "w")) == NULL)
+		_exit(1);
+	zctx = zmq_ctx_new();
+	req = zmq_socket(zctx, ZMQ_REQ);
+	zmq_setsockopt(req, ZMQ_LINGER, &zero, sizeof(zero));
+	snprintf(ep, sizeof(ep), "ipc://%s/hub.sock", bu_dir);
+	zmq_connect(req, ep);
+	q.what = "hub";
+	rq.body_case = UCR__REQUEST__BODY_QUERY;
+	rq.query = &q;
+	next = bu_now_s() - ms / 1e3;
+	while (!probe_stop) {
+		/* on a schedule, not after the answer before: a slot missed
+		   while an answer was awaited is skipped */
+		for (next += ms / 1e3; next < bu_now_s(); next += ms / 1e3)
+			fprintf(f, "-1\n");
+		usleep((useconds_t)((next - bu_now_s()) * 1e6));
+		t = bu_now_s();
+		if ((rep = bu_ask(req, &rq)) == NULL)
+			break;
+		ucr__reply__free_unpacked(rep, NULL);
+		fprintf(f, "%.3f\n", (bu_now_s() - t) * 1e3);
+	}
+	fclose(f);
+	zmq_close(req);
+	zmq_ctx_term(zctx);
+	_exit(0);
+}
+
+/* The probe's answers, read back and sorted (ms); how many in *n, and
+   in *skipped the times skipped while an answer was awaited. */
+static double *
+ctl_probe_read(const char *path, int *n, int *skipped)
+{
+	double *v = NULL, x;
+	int cap = 0;
+	FILE *f;
+
+	*n = *skipped = 0;
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	while (fscanf(f, "%lf", &x) == 1) {
+		if (x < 0) {
+			(*skipped)++;
+			continue;
+		}
+		if (*n == cap) {
+			double *nv = realloc(v,
+			    (cap = cap ? 2 * cap : 1024) * sizeof(double));
+
+			if (nv == NULL)
+				break;
+			v = nv;
+		}
+		v[(*n)++] = x;
+	}
+	fclose(f);
+	if (*n > 0)
+		qsort(v, *n, sizeof(double), bu_dcmp);
+	return v;
+}
+
 /* CPU seconds so far of the hub (c[0]) and of all nodes together (c[1]) */
 static void
 cpu_sample(const struct bu_region *rg, double c[3])
@@ -270,8 +365,12 @@ main(int argc, char **argv)
 	uint64_t want, epoch0;
 	long rss, hwm, dirty, hub_rss, hub_dirty, node_rss = 0, node_dirty = 0;
 	void *zctx, *req;
+	int ctlprobe = 0, nprobe = 0, nskipped = 0;
+	pid_t probe_pid = -1;
+	double *l_probe = NULL;
+	char probe_path[4200];
 
-	while ((ch = getopt(argc, argv, "m:n:l:s:p:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:m:n:l:s:p:t:")) != -1) {
 		if (ch == 'm')
 			m = atoi(optarg);
 		else if (ch == 'n')
@@ -284,11 +383,13 @@ main(int argc, char **argv)
 			port = atoi(optarg);
 		else if (ch == 't')
 			bu_hub_threads = atoi(optarg);
+		else if (ch == 'c')
+			ctlprobe = atoi(optarg);
 		else {
 			fprintf(stderr,
 			    "usage: bench_region [-m NODES] "
 			    "[-n RECORDS] [-l WRITES] [-s STATUS] [-p PORT] "
-			    "[-t INGEST_THREADS]\n");
+			    "[-t INGEST_THREADS] [-c MS]\n");
 			return 2;
 		}
 	}
@@ -336,6 +437,9 @@ main(int argc, char **argv)
 	ucr_store_free(s0);
 	want = held(shub, hubpk) + (uint64_t)m * nrec;
 
+	snprintf(probe_path, sizeof(probe_path), "%s/ctlprobe", bu_dir);
+	if (ctlprobe && (probe_pid = fork()) == 0)
+		ctl_probe(probe_path, ctlprobe);
 	cpu_sample(&rg, cpu0);
 	t0 = bu_now_s();
 	for (i = 0; i < m; i++)
@@ -380,6 +484,11 @@ main(int argc, char **argv)
 		if (t_hub < 0 && held(shub, hubpk) >= want) {
 			t_hub = bu_now_s() - t0;
 			cpu_sample(&rg, cpu_hub);
+			if (probe_pid > 0) {
+				kill(probe_pid, SIGTERM);
+				waitpid(probe_pid, NULL, 0);
+				probe_pid = -1;
+			}
 		}
 		if (t_relay < 0 && bu_now_s() >= relay_at) {
 			relay_at = bu_now_s() + 0.02;
@@ -600,6 +709,22 @@ main(int argc, char **argv)
 		    cpu_relay[0] - cpu0[0], cpu_relay[1] - cpu0[1]);
 	if (t_hub < 0 || t_relay < 0)
 		printf("  did not converge within 600 s (see %s)\n", bu_dir);
+	if (ctlprobe &&
+	    (l_probe = ctl_probe_read(probe_path, &nprobe, &nskipped)) !=
+		NULL &&
+	    nprobe > 0) {
+		int over = 0;
+
+		for (i = 0; i < nprobe; i++)
+			over += l_probe[i] > 20;
+		printf("  the hub's control answer while the nodes import "
+		       "(counters, every %d ms) p50 %6.2f ms  p99 %6.2f ms  "
+		       "max %6.2f ms (%d asked, %d over 20 ms; %d more times "
+		       "passed while an answer was awaited)\n",
+		    ctlprobe, bu_pct(l_probe, nprobe, .5),
+		    bu_pct(l_probe, nprobe, .99), l_probe[nprobe - 1], nprobe,
+		    over, nskipped);
+	}
 	if (lat > 0) {
 		printf(
 		    "  one write, control round trip  p50 %6.2f ms  p99 %6.2f "
@@ -690,6 +815,11 @@ main(int argc, char **argv)
 	free(l_stp);
 	free(smp);
 stop:
+	if (probe_pid > 0) {
+		kill(probe_pid, SIGTERM);
+		waitpid(probe_pid, NULL, 0);
+	}
+	free(l_probe);
 	ucr_store_free(shub);
 	ucr_store_free(s1);
 	bu_region_stop(&rg);

@@ -26,6 +26,7 @@
  * style, with back-off), and only once until the peer acks again.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1759,8 +1760,40 @@ on_fetch(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
  * and returns, so the loop turns (the relay's bound while ingesting, the
  * control socket) as often as before. What it took waits in the hub's
  * ring (struct hub_drain, hub.h).
+ *
+ * The control socket is served by the same loop, between passes: while
+ * the nodes import, one pass (a group's commit, what came during it,
+ * the next group's commit, up to 64 frames received directly) held a
+ * control request back for up to 0.3-0.5 s (docs/benchmarks.md). So a pass ends early once a control request
+ * waits (control_waiting: a connection to accept, or bytes on one):
+ * nothing more is received, neither ahead during a commit nor after it;
+ * what was received is handled and committed (the group cut short: a
+ * durable commit more, only when a request waits), and the loop serves
+ * the request before the next pass. The batches not received wait in the
+ * socket's queue, as at the end of any pass.
  */
 #define DRAIN_PASS 128
+
+/* A control request waits: a connection to accept, or bytes on one. */
+static int
+control_waiting(struct hub *h)
+{
+	zmq_pollitem_t items[UCR_DAEMON_NCTL];
+	struct pollfd p[UCR_DAEMON_NCTL];
+	int i, n = ucr_daemon_ctl_items(&h->d, items);
+
+	for (i = 0; i < n; i++) {
+		p[i].fd = items[i].fd;
+		p[i].events = items[i].events & ZMQ_POLLIN ? POLLIN : 0;
+		p[i].revents = 0;
+	}
+	if (n <= 0 || poll(p, (nfds_t)n, 0) <= 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (p[i].revents & POLLIN)
+			return 1;
+	return 0;
+}
 
 static void
 drain_ahead(void *arg)
@@ -1771,7 +1804,7 @@ drain_ahead(void *arg)
 	uint8_t key[32];
 	struct peer *p;
 
-	if (dr->on && hub_now_ms() >= dr->until)
+	if (dr->on && (hub_now_ms() >= dr->until || control_waiting(h)))
 		dr->on = 0;
 	while (dr->on && dr->n < HUB_STASH_MAX &&
 	    batches < UCR_GROUP_MAX_BATCHES &&
@@ -1948,16 +1981,21 @@ peer_dispatch(struct hub *h)
 {
 	struct hub_drain *dr = &h->drain;
 	struct hub_inmsg in;
-	int i;
+	int i, ctl = 0;
 
 	dr->on = h->d.cfg->ingest_threads == 2;
 	dr->until = hub_now_ms() + RELAY_DEFER_MS;
 	for (i = 0;; i++) {
 		if (i >= DRAIN_PASS)
 			dr->on = 0;
+		/* a control request waits: this pass takes nothing more */
+		if (!ctl && i > 0 && control_waiting(h)) {
+			ctl = 1;
+			dr->on = 0;
+		}
 		if (dr->n == 0) {
 			in.rc = UCR_EAGAIN;
-			if (i < 64) {
+			if (i < 64 && !ctl) {
 				memset(&in, 0, sizeof(in));
 				in.rc = ucr_wire_recv(h->router, 1, &in.m);
 			}
