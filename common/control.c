@@ -121,6 +121,45 @@ writable(struct ucr_control *c, Ucr__Reply *rep, char *msg, size_t msglen)
 	return 0;
 }
 
+/*
+ * Check one put as every write does (validated, ours to write, a known
+ * mode): 0, or -1 with the refusal in rep. at: its index in the request,
+ * named in the refusal when numbered (an import, a write of several).
+ */
+static int
+check_put(struct ucr_control *c, const Ucr__Put *p, size_t at, int numbered,
+    Ucr__Reply *rep, char *msg, size_t msglen)
+{
+	Ucr__Record *r = p ? p->record : NULL;
+	const char *k = r && r->key ? r->key : "?";
+	char why[512], pre[32] = "";
+
+	if (numbered)
+		snprintf(pre, sizeof(pre), "record %zu: ", at + 1);
+	if (r == NULL) {
+		reply_error(rep, msg, msglen, UCR_EPROTO, "record %zu: missing",
+		    at + 1);
+		return -1;
+	}
+	if (ucr_record_validate(r, why, sizeof(why)) != 0) {
+		reply_error(rep, msg, msglen, UCR_ESCHEMA, "%s%s: %s", pre, k,
+		    why);
+		return -1;
+	}
+	if (strcmp(r->owner, c->owner) != 0) {
+		reply_error(rep, msg, msglen, UCR_EOWNER,
+		    "%s%s: this daemon writes only records of %s", pre, k,
+		    c->owner);
+		return -1;
+	}
+	if (p->mode < 0 || p->mode > 2 || p->n_adopt_keys > 256) {
+		reply_error(rep, msg, msglen, UCR_EPROTO,
+		    "%s%s: bad mode or too many adopted keys", pre, k);
+		return -1;
+	}
+	return 0;
+}
+
 /* Write n puts of one request in one append, each checked first. */
 static void
 do_puts(struct ucr_control *c, const ProtobufCBinaryData *id, Ucr__Put **in,
@@ -128,7 +167,6 @@ do_puts(struct ucr_control *c, const ProtobufCBinaryData *id, Ucr__Put **in,
 {
 	struct ucr_put *puts = NULL;
 	struct ucr_put_array a;
-	char why[512];
 	size_t i;
 
 	if (writable(c, rep, msg, msglen) != 0)
@@ -143,32 +181,9 @@ do_puts(struct ucr_control *c, const ProtobufCBinaryData *id, Ucr__Put **in,
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		Ucr__Record *r = in[i] ? in[i]->record : NULL;
-		const char *k = r && r->key ? r->key : "?";
-
-		if (r == NULL) {
-			reply_error(rep, msg, msglen, UCR_EPROTO,
-			    "record %zu: missing", i + 1);
+		if (check_put(c, in[i], i, n > 1, rep, msg, msglen) != 0)
 			goto leave;
-		}
-		if (ucr_record_validate(r, why, sizeof(why)) != 0) {
-			reply_error(rep, msg, msglen, UCR_ESCHEMA, "%s: %s", k,
-			    why);
-			goto leave;
-		}
-		if (strcmp(r->owner, c->owner) != 0) {
-			reply_error(rep, msg, msglen, UCR_EOWNER,
-			    "%s: this daemon writes only records of %s", k,
-			    c->owner);
-			goto leave;
-		}
-		if (in[i]->mode < 0 || in[i]->mode > 2 ||
-		    in[i]->n_adopt_keys > 256) {
-			reply_error(rep, msg, msglen, UCR_EPROTO,
-			    "%s: bad mode or too many adopted keys", k);
-			goto leave;
-		}
-		puts[i].record = r;
+		puts[i].record = in[i]->record;
 		puts[i].mode = (enum ucr_put_mode)in[i]->mode;
 		puts[i].adopt_keys = (const char *const *)in[i]->adopt_keys;
 		puts[i].nadopt = in[i]->n_adopt_keys;
@@ -335,40 +350,6 @@ ucr_control_close(struct ucr_control *c)
 {
 	stage_free(c);
 	req_drop();
-}
-
-/* Check one put as do_puts does, so a bad row is refused at its chunk. */
-static int
-check_put(struct ucr_control *c, const Ucr__Put *p, size_t at, Ucr__Reply *rep,
-    char *msg, size_t msglen)
-{
-	Ucr__Record *r = p ? p->record : NULL;
-	const char *k = r && r->key ? r->key : "?";
-	char why[512];
-
-	if (r == NULL) {
-		reply_error(rep, msg, msglen, UCR_EPROTO, "record %zu: missing",
-		    at + 1);
-		return -1;
-	}
-	if (ucr_record_validate(r, why, sizeof(why)) != 0) {
-		reply_error(rep, msg, msglen, UCR_ESCHEMA, "record %zu: %s: %s",
-		    at + 1, k, why);
-		return -1;
-	}
-	if (strcmp(r->owner, c->owner) != 0) {
-		reply_error(rep, msg, msglen, UCR_EOWNER,
-		    "record %zu: %s: this daemon writes only records of %s",
-		    at + 1, k, c->owner);
-		return -1;
-	}
-	if (p->mode < 0 || p->mode > 2 || p->n_adopt_keys > 256) {
-		reply_error(rep, msg, msglen, UCR_EPROTO,
-		    "record %zu: %s: bad mode or too many adopted keys", at + 1,
-		    k);
-		return -1;
-	}
-	return 0;
 }
 
 /* A failed write or read of the staging file as a UCR_E* code. */
@@ -809,7 +790,8 @@ do_import(struct ucr_control *c, const ProtobufCBinaryData *id,
 	/* in the request's arena, dropped with it */
 	wire = wire_records(buf, len, ch->n_puts, req_alloc);
 	for (i = 0; i < ch->n_puts; i++) {
-		if (check_put(c, ch->puts[i], st->n, rep, msg, msglen) != 0) {
+		if (check_put(c, ch->puts[i], st->n, 1, rep, msg, msglen) !=
+		    0) {
 			stage_free(c); /* all or nothing: the import is over */
 			return;
 		}

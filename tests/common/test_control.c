@@ -115,6 +115,47 @@ Test(control, other_owner_and_invalid_refused)
 	cr_assert_eq(su_records(store), 0);
 }
 
+/* A write of several puts names the one refused, and stores none. */
+Test(control, many_names_the_refused_put)
+{
+	Ucr__Request req = UCR__REQUEST__INIT;
+	Ucr__PutMany many = UCR__PUT_MANY__INIT;
+	Ucr__Put p[3] = {UCR__PUT__INIT, UCR__PUT__INIT, UCR__PUT__INIT};
+	Ucr__Put *pp[3] = {&p[0], &p[1], &p[2]};
+	Ucr__Reply *rep;
+	uint8_t *buf;
+	size_t len, i;
+
+	for (i = 0; i < 3; i++) {
+		p[i].record = su_network(i == 1 ? "2401" : "2403", (int)i);
+		p[i].mode = UCR__PUT_MODE__PUT_UPSERT;
+	}
+	many.n_puts = 3;
+	many.puts = pp;
+	req.body_case = UCR__REQUEST__BODY_MANY;
+	req.many = &many;
+	len = ucr__request__get_packed_size(&req);
+	buf = malloc(len);
+	ucr__request__pack(&req, buf);
+	rep = roundtrip(buf, len);
+	cr_assert_eq(rep->code, UCR_EOWNER);
+	cr_assert(strstr(rep->message,
+		      "record 2: 2401/network/N1: this daemon writes only") !=
+		NULL,
+	    "%s", rep->message);
+	ucr__reply__free_unpacked(rep, NULL);
+	/* one put alone is not numbered */
+	rep = send_put(p[1].record, UCR__PUT_MODE__PUT_UPSERT);
+	cr_assert_eq(rep->code, UCR_EOWNER);
+	cr_assert(strncmp(rep->message, "2401/network/N1: ", 17) == 0, "%s",
+	    rep->message);
+	ucr__reply__free_unpacked(rep, NULL);
+	free(buf);
+	for (i = 0; i < 3; i++)
+		ucr__record__free_unpacked(p[i].record, NULL);
+	cr_assert_eq(su_records(store), 0);
+}
+
 static int
 refuse(void *c, char *why, size_t len)
 {
