@@ -4478,16 +4478,9 @@ fail:
 		  "%s%s%s",
 	    (unsigned long long)first, (unsigned long long)last,
 	    UCR_STORE_JOURNAL, ucr_strerror(rc), why[0] ? ": " : "", why);
-	s->jlost = 1;
-	s->reqid = oid;
-	s->reqidlen = oidlen;
-	decoded_free(&d);
-	if (b)
-		ucr__batch__free_unpacked(b, NULL);
-	free(buf);
-	return rc;
 leave:
-	s->jlost = 0;
+	/* a record that applies here and is not in: own writes wait */
+	s->jlost = rc != 0;
 	s->reqid = oid;
 	s->reqidlen = oidlen;
 	decoded_free(&d);

@@ -45,25 +45,32 @@ roundtrip(const void *buf, size_t len)
 	return rep;
 }
 
+/* req packed and handled: the reply. */
+static Ucr__Reply *
+send_req(const Ucr__Request *req)
+{
+	size_t len = ucr__request__get_packed_size(req);
+	uint8_t *buf = malloc(len);
+	Ucr__Reply *rep;
+
+	cr_assert_not_null(buf);
+	ucr__request__pack(req, buf);
+	rep = roundtrip(buf, len);
+	free(buf);
+	return rep;
+}
+
 static Ucr__Reply *
 send_put(Ucr__Record *r, int mode)
 {
 	Ucr__Request req = UCR__REQUEST__INIT;
 	Ucr__Put put = UCR__PUT__INIT;
-	uint8_t *buf;
-	size_t len;
-	Ucr__Reply *rep;
 
 	put.record = r;
 	put.mode = mode;
 	req.body_case = UCR__REQUEST__BODY_PUT;
 	req.put = &put;
-	len = ucr__request__get_packed_size(&req);
-	buf = malloc(len);
-	ucr__request__pack(&req, buf);
-	rep = roundtrip(buf, len);
-	free(buf);
-	return rep;
+	return send_req(&req);
 }
 
 Test(control, put_appends_and_answers_seq)
@@ -123,8 +130,7 @@ Test(control, many_names_the_refused_put)
 	Ucr__Put p[3] = {UCR__PUT__INIT, UCR__PUT__INIT, UCR__PUT__INIT};
 	Ucr__Put *pp[3] = {&p[0], &p[1], &p[2]};
 	Ucr__Reply *rep;
-	uint8_t *buf;
-	size_t len, i;
+	size_t i;
 
 	for (i = 0; i < 3; i++) {
 		p[i].record = su_network(i == 1 ? "2401" : "2403", (int)i);
@@ -134,10 +140,7 @@ Test(control, many_names_the_refused_put)
 	many.puts = pp;
 	req.body_case = UCR__REQUEST__BODY_MANY;
 	req.many = &many;
-	len = ucr__request__get_packed_size(&req);
-	buf = malloc(len);
-	ucr__request__pack(&req, buf);
-	rep = roundtrip(buf, len);
+	rep = send_req(&req);
 	cr_assert_eq(rep->code, UCR_EOWNER);
 	cr_assert(strstr(rep->message,
 		      "record 2: 2401/network/N1: this daemon writes only") !=
@@ -150,7 +153,6 @@ Test(control, many_names_the_refused_put)
 	cr_assert(strncmp(rep->message, "2401/network/N1: ", 17) == 0, "%s",
 	    rep->message);
 	ucr__reply__free_unpacked(rep, NULL);
-	free(buf);
 	for (i = 0; i < 3; i++)
 		ucr__record__free_unpacked(p[i].record, NULL);
 	cr_assert_eq(su_records(store), 0);
