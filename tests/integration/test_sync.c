@@ -50,6 +50,7 @@ TestSuite(sync, .init = region_setup, .fini = region_teardown, .timeout = 60);
 Test(sync, six_nodes_converge, .timeout = 60)
 {
 	int all[7], i;
+	json_int_t dups = 0;
 	struct digest d;
 
 	region_init(0);
@@ -85,8 +86,17 @@ Test(sync, six_nodes_converge, .timeout = 60)
 		cr_assert_not(stopped);
 		cr_assert(json_is_true(json_object_get(p, "connected")), "%s",
 		    json_dumps(p, 0));
+		/* nothing refused but, on a loaded machine, a batch sent
+		 * again after a hub silent for a second (the node's Hello,
+		 * the hub's State, then what follows it again): EDUP, which
+		 * the node takes as an ack (docs/protocol.md 5.3) */
 		cr_assert_eq(json_integer_value(json_object_get(p, "refused")),
-		    0, "%s", json_dumps(p, 0));
+		    json_integer_value(
+			json_object_get(json_object_get(p, "refusals"),
+			    "EDUP")),
+		    "%s", json_dumps(p, 0));
+		dups += json_integer_value(
+		    json_object_get(json_object_get(p, "refusals"), "EDUP"));
 		json_decref(p);
 		cr_assert(link_is(&nodes[i], "stream"));
 		verify_store(&nodes[i]);
@@ -94,7 +104,7 @@ Test(sync, six_nodes_converge, .timeout = 60)
 	digest_free(&d);
 	verify_store(&hub);
 	cr_assert_eq(hub_quarantined(), 0);
-	cr_assert_eq(hub_counter("refused"), 0, "%s", tail(&hub));
+	cr_assert_eq(hub_counter("refused"), dups, "%s", tail(&hub));
 }
 
 /* ---------------------------------------------------------------- offline */
