@@ -73,7 +73,8 @@ struct hub {
 	int relay_due;         /* some peer's relay waits (peer.c) */
 	int64_t relay_since;   /* ... since then (ms) */
 	int ingested;          /* batches came in since the last relay_run */
-	int busy_test;         /* test hook: ingested at every pass */
+	int busy_test;         /* test hook (ucr-hub-test only): ingested at
+				  every pass */
 	int changed;           /* store changed since the checkpoint */
 	int selftest;          /* during the start-up self-test */
 	uint64_t rx, refused_msgs, zap_ok, zap_denied; /* counters */

@@ -343,12 +343,15 @@ main(int argc, char **argv)
 	 * enforced domain) so the tests can prove the self-test catches it.
 	 */
 	nozap = getenv("UCR_TEST_DISABLE_ZAP") != NULL;
+#ifdef UCR_TEST_HOOKS
 	/*
-	 * Test-only switch: relay as if batches came in at every pass, so
-	 * the tests can hold the relay's bounded wait to its bound (the loop
-	 * then never sleeps while a relay is due).
+	 * Test-only switch, in the test build (ucr-hub-test) only: relay as
+	 * if batches came in at every pass, so the tests can hold the relay's
+	 * bounded wait to its bound (the loop then never sleeps while a relay
+	 * is due).
 	 */
 	h.busy_test = getenv("UCR_TEST_INGEST_BUSY") != NULL;
+#endif
 	if (!nozap && zap_open(&h, why, sizeof(why)) != 0)
 		fatalx("%s", why);
 	if (open_router(&h, !nozap, why, sizeof(why)) != 0)

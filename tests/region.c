@@ -386,6 +386,8 @@ enrol(const char *code, const char *hex)
 	ucr_ok(&hub, "roster add %s %s", code, hex);
 }
 
+const char *region_hub_prog = "ucr-hub";
+
 /* Start a daemon and wait until its control socket answers. */
 void
 site_start_env(struct site *s, int is_hub, const char *env)
@@ -395,7 +397,7 @@ site_start_env(struct site *s, int is_hub, const char *env)
 
 	cr_assert_leq(s->pid, 0, "%s already running", s->name);
 	s->pid = spawn(s->log, env, "exec %s -d %s -f '%s'",
-	    is_hub ? "ucr-hub" : "ucr-node",
+	    is_hub ? region_hub_prog : "ucr-node",
 	    getenv("UCR_TEST_VERBOSE") ? "-v" : "", s->conf);
 	cr_assert_gt(s->pid, 0);
 	/* A kill -9 leaves the socket file: ask, do not look for it. */

@@ -128,7 +128,12 @@ void node_conf(struct site *s, const char *code, int hubport);
  */
 int node_new(const char *code, const char *name, int same);
 void enrol(const char *code, const char *hex);
-/* Start a daemon and wait until its control socket answers. */
+/*
+ * Start a daemon and wait until its control socket answers. A hub is
+ * region_hub_prog: "ucr-hub", or "ucr-hub-test" (the hub with its test
+ * hooks, e.g. UCR_TEST_INGEST_BUSY) for a test that sets it.
+ */
+extern const char *region_hub_prog;
 void site_start_env(struct site *s, int is_hub, const char *env);
 void hub_start(void);
 void node_start(int i);
