@@ -113,6 +113,7 @@ static void journal_close(struct ucr_store *s);
 static int journal_recover(struct ucr_store *s);
 static void journal_pack(struct ucr_store *s, const Ucr__Batch *b);
 static int journal_write(struct ucr_store *s);
+static void journal_wait(struct ucr_store *s, const char *dir);
 
 /* Begin a write transaction, once an append's deferred commit is made. */
 static int
@@ -437,6 +438,8 @@ ucr_store_open(struct ucr_store **out, const char *dir, unsigned flags,
 	}
 	if ((rc = env_open(s, dir, mapsize)) != 0)
 		goto fail;
+	if (s->rdonly)
+		journal_wait(s, dir);
 	*out = s;
 	return 0;
 fail:
@@ -4488,6 +4491,61 @@ leave:
 		ucr__batch__free_unpacked(b, NULL);
 	free(buf);
 	return rc;
+}
+
+/*
+ * A read-only open by another process (the CLI reading the store itself)
+ * sees every write the daemon has answered: while a daemon holds the
+ * store (daemon.lock) and its journal names a write of this store's own
+ * log beyond the head, the commit that follows the answer is waited for,
+ * at most JNL_WAIT_MS (a daemon whose commit failed: the reader goes on
+ * without it).
+ */
+#define JNL_WAIT_MS 1000
+
+static void
+journal_wait(struct ucr_store *s, const char *dir)
+{
+	const uint8_t *id, *bytes;
+	uint64_t epoch, first, last;
+	size_t idlen, blen;
+	struct ucr_head h;
+	uint8_t *buf = NULL;
+	char path[4096];
+	MDB_txn *txn;
+	int fd, lfd = -1, i, rc;
+
+	if (!s->has_identity ||
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+		UCR_STORE_JOURNAL) >= sizeof(path) ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	if (!journal_read(fd, &buf, &epoch, &first, &last, &id, &idlen, &bytes,
+		&blen) ||
+	    epoch != s->epoch)
+		goto leave;
+	snprintf(path, sizeof(path), "%s/daemon.lock", dir);
+	if ((lfd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    flock(lfd, LOCK_SH | LOCK_NB) == 0)
+		goto leave; /* no daemon: nothing follows an answer */
+	for (i = 0; i < 2 * JNL_WAIT_MS; i++) {
+		if (rd_begin(s, &txn) != 0)
+			break;
+		rc = head_get(txn, s, s->self, s->epoch, &h);
+		mdb_txn_abort(txn);
+		if (rc == UCR_ENOTFOUND)
+			h.seq = 0;
+		else if (rc != 0)
+			break;
+		if (h.seq >= first)
+			break;
+		usleep(500);
+	}
+leave:
+	if (lfd >= 0)
+		close(lfd); /* and its shared lock, if taken */
+	close(fd);
+	free(buf);
 }
 
 int

@@ -306,6 +306,9 @@ int ucr_store_append_once(struct ucr_store *s, const struct ucr_key *key,
  * id, when it extends this store's own log exactly; anything else in the
  * file (an older write, another epoch, a torn record) is left alone.
  * 0, or an error (why filled): the daemon then answers after the commit.
+ * A read-only ucr_store_open by another process, while a daemon holds the
+ * store, waits (at most 1 s) for the commit of a write the journal names
+ * beyond the head: what a daemon has answered, its store's readers see.
  */
 #define UCR_STORE_JOURNAL "write.journal"
 int ucr_store_journal_open(struct ucr_store *s, char *why, size_t whylen);

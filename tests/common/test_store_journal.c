@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -148,6 +149,76 @@ Test(store_journal, deferred_commit)
 	ucr_store_free(s);
 }
 
+/* ms since t0 */
+static long
+since_ms(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	    (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * A reader in another process, opening the store while a daemon holds it
+ * (daemon.lock) between an answer and its commit, sees the write: its
+ * open waits for the commit.
+ */
+Test(store_journal, reader_waits_for_the_answered_commit)
+{
+	struct ucr_store *s;
+	char path[512], go;
+	int gate[2], st;
+	uint64_t first;
+	pid_t pid;
+
+	cr_assert_eq(pipe(gate), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct ucr_store *r;
+		struct timespec t0;
+		long ms;
+
+		close(gate[1]);
+		if (read(gate[0], &go, 1) != 1)
+			_exit(2);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		snprintf(path, sizeof(path), "%s/j", dir);
+		if (ucr_store_open(&r, path, UCR_STORE_RDONLY, 0) != 0)
+			_exit(3);
+		ms = since_ms(&t0);
+		first = head_seq(r);
+		ucr_store_free(r);
+		/* the commit comes 200 ms after the answer */
+		_exit(first == 1 && ms >= 100 ? 0 : 4);
+	}
+	close(gate[0]);
+	snprintf(path, sizeof(path), "%s/j", dir);
+	cr_assert_eq(ucr_store_open(&s, path,
+			 UCR_STORE_CREATE | UCR_STORE_EXCLUSIVE, 0),
+	    0);
+	ucr_store_set_region(s, REGION, hubk->pk);
+	cr_assert_eq(ucr_store_set_identity(s, nodek->pk, "2403"), 0);
+	{
+		char why[256];
+
+		cr_assert_eq(ucr_store_journal_open(s, why, sizeof(why)), 0);
+	}
+	cr_assert_eq(jwrite(s, 1, 1, &first, NULL), 0);
+	cr_assert_eq(ucr_store_deferred(s), 1);
+	cr_assert_eq(write(gate[1], "g", 1), 1); /* "answered" */
+	usleep(200000);
+	cr_assert_eq(ucr_store_commit_deferred(s), 0);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "the reader did not wait for the commit (exit %d)",
+	    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	close(gate[1]);
+	ucr_store_free(s);
+}
+
 Test(store_journal, next_write_commits_the_deferred_first)
 {
 	struct ucr_store *s = jopen();
@@ -176,6 +247,18 @@ Test(store_journal, crash_before_commit_is_recovered)
 	cr_assert_eq(jwrite(s, 1, 1, &first, NULL), 0);
 	ucr_store_free(s);
 	crash_after_journal(2);
+	/* read-only, no daemon holding it: no wait, and not applied */
+	{
+		struct timespec t0;
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/j", dir);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		cr_assert_eq(ucr_store_open(&s, path, UCR_STORE_RDONLY, 0), 0);
+		cr_assert_lt(since_ms(&t0), 500);
+		cr_assert_eq(head_seq(s), 1);
+		ucr_store_free(s);
+	}
 	/* opened without the journal: the crash lost the commit */
 	s = su_open(dir, "j", nodek, "2403", hubk->pk, 0);
 	cr_assert_eq(head_seq(s), 1);
