@@ -2792,7 +2792,8 @@ append_run(struct ucr_store *s, const struct ucr_key *key, ucr_put_next_fn next,
 			setwhy(why, whylen, "journal: %s", ucr_strerror(rc));
 			goto leave;
 		}
-		memcpy(s->jreqid, s->reqid, s->reqidlen);
+		if (s->reqidlen > 0) /* a write may come without an id */
+			memcpy(s->jreqid, s->reqid, s->reqidlen);
 		s->jreqidlen = s->reqidlen;
 		s->jrqadd = s->rqadd;
 		s->jrqn = s->rqn;

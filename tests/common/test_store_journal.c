@@ -25,6 +25,7 @@
 
 static char *dir;
 static struct ucr_key *hubk, *nodek;
+static int noid; /* jwrite sends no request id */
 
 static void
 setup(void)
@@ -65,8 +66,8 @@ jwrite(struct ucr_store *s, int i, int defer, uint64_t *first, int *replayed)
 	snprintf(id, sizeof(id), "req-%d", i);
 	if (defer)
 		ucr_store_defer_next(s);
-	rc = ucr_store_append_once(s, nodek, (const uint8_t *)id, strlen(id),
-	    &p, 1, &f, &l, &rep, &bad, why, sizeof(why));
+	rc = ucr_store_append_once(s, nodek, noid ? NULL : (const uint8_t *)id,
+	    noid ? 0 : strlen(id), &p, 1, &f, &l, &rep, &bad, why, sizeof(why));
 	ucr__record__free_unpacked(r, NULL);
 	if (first)
 		*first = f;
@@ -432,5 +433,26 @@ Test(store_journal, large_write_commits_before_the_answer)
 	for (i = 0; i < n; i++)
 		ucr__record__free_unpacked(p[i].record, NULL);
 	free(p);
+	ucr_store_free(s);
+}
+
+/* A write without a request id (a client may send none): journaled,
+   committed, and recovered after a crash all the same. */
+Test(store_journal, write_without_request_id)
+{
+	struct ucr_store *s;
+	uint64_t first;
+
+	noid = 1;
+	s = jopen();
+	cr_assert_eq(jwrite(s, 1, 1, &first, NULL), 0);
+	cr_assert_eq(ucr_store_deferred(s), 1);
+	cr_assert_eq(ucr_store_commit_deferred(s), 0);
+	cr_assert_eq(head_seq(s), 1);
+	ucr_store_free(s);
+	crash_after_journal(2);
+	s = jopen();
+	cr_assert_eq(head_seq(s), 2);
+	cr_assert_eq(su_records(s), 2);
 	ucr_store_free(s);
 }
