@@ -95,12 +95,10 @@ struct ucr_store {
 	size_t jlen, jcap; /* the record's bytes (0: none built), jbuf's */
 	int jmany;         /* the append built a batch it cannot journal */
 	MDB_txn *jtxn;     /* the deferred commit's transaction, or NULL */
-	/* its request id, and the s->rq* state reqid_committed reads once
-	   it commits */
+	/* its request id (the s->rq* state reqid_committed reads once it
+	   commits is kept as append_run left it) */
 	uint8_t jreqid[REQID_MAX];
 	size_t jreqidlen;
-	int jrqadd;
-	uint64_t jrqn, jrqdrop, jrqdropn;
 	int jlost;        /* an answered write is in the journal only */
 	time_t jretry_at; /* its next try (monotonic seconds) */
 };
@@ -2795,10 +2793,6 @@ append_run(struct ucr_store *s, const struct ucr_key *key, ucr_put_next_fn next,
 		if (s->reqidlen > 0) /* a write may come without an id */
 			memcpy(s->jreqid, s->reqid, s->reqidlen);
 		s->jreqidlen = s->reqidlen;
-		s->jrqadd = s->rqadd;
-		s->jrqn = s->rqn;
-		s->jrqdrop = s->rqdrop;
-		s->jrqdropn = s->rqdropn;
 		s->jtxn = txn;
 		txn = NULL;
 	} else {
@@ -2821,8 +2815,12 @@ append_run(struct ucr_store *s, const struct ucr_key *key, ucr_put_next_fn next,
 leave:
 	if (txn)
 		mdb_txn_abort(txn);
-	s->rqadd = 0; /* a write that failed remembers nothing */
-	s->rqdropn = 0;
+	if (rc != 0 || s->jtxn == NULL) {
+		/* a write that failed remembers nothing; a deferred one
+		   learns its id at its commit */
+		s->rqadd = 0;
+		s->rqdropn = 0;
+	}
 	s->jarm = 0;
 	pending_free(&pb);
 	if (rc != 0 && why != NULL)
@@ -4418,14 +4416,7 @@ journal_recover(struct ucr_store *s)
 	why[0] = '\0';
 	if (epoch != s->epoch || first == 0 || last < first)
 		goto leave; /* an earlier epoch's: it ended before this one */
-	if ((rc = rd_begin(s, &txn)) != 0) {
-		rc = mdb_err(rc);
-		goto leave;
-	}
-	rc = head_get(txn, s, s->self, s->epoch, &h);
-	mdb_txn_abort(txn);
-	txn = NULL;
-	if (rc == UCR_ENOTFOUND) {
+	if ((rc = ucr_store_head(s, s->self, s->epoch, &h)) == UCR_ENOTFOUND) {
 		memset(&h, 0, sizeof(h));
 		rc = 0;
 	}
@@ -4513,7 +4504,6 @@ journal_wait(struct ucr_store *s, const char *dir)
 	struct ucr_head h;
 	uint8_t *buf = NULL;
 	char path[4096];
-	MDB_txn *txn;
 	int fd, lfd = -1, i, rc;
 
 	if (!s->has_identity ||
@@ -4530,11 +4520,8 @@ journal_wait(struct ucr_store *s, const char *dir)
 	    flock(lfd, LOCK_SH | LOCK_NB) == 0)
 		goto leave; /* no daemon: nothing follows an answer */
 	for (i = 0; i < 2 * JNL_WAIT_MS; i++) {
-		if (rd_begin(s, &txn) != 0)
-			break;
-		rc = head_get(txn, s, s->self, s->epoch, &h);
-		mdb_txn_abort(txn);
-		if (rc == UCR_ENOTFOUND)
+		if ((rc = ucr_store_head(s, s->self, s->epoch, &h)) ==
+		    UCR_ENOTFOUND)
 			h.seq = 0;
 		else if (rc != 0)
 			break;
@@ -4651,13 +4638,11 @@ ucr_store_commit_deferred(struct ucr_store *s)
 		log_warnx("store: the commit of an answered write failed (%s); "
 			  "it is in %s and is applied from there",
 		    ucr_strerror(rc), UCR_STORE_JOURNAL);
+		s->rqadd = 0; /* the commit remembered nothing */
+		s->rqdropn = 0;
 		s->jlost = 1;
 		return journal_recover(s) == 0 ? 0 : rc;
 	}
-	s->rqadd = s->jrqadd;
-	s->rqn = s->jrqn;
-	s->rqdrop = s->jrqdrop;
-	s->rqdropn = s->jrqdropn;
 	s->reqid = s->jreqid;
 	s->reqidlen = s->jreqidlen;
 	if (s->jreqidlen > 0)

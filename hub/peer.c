@@ -1764,10 +1764,10 @@ on_fetch(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
  * The control socket is served by the same loop, between passes: while
  * the nodes import, one pass (a group's commit, what came during it,
  * the next group's commit, up to 64 frames received directly) held a
- * control request back for up to 0.3-0.5 s (docs/benchmarks.md). So a pass ends early once a control request
- * waits (control_waiting: a connection to accept, or bytes on one):
- * nothing more is received, neither ahead during a commit nor after it;
- * what was received is handled and committed (the group cut short: a
+ * control request back for up to 0.3-0.5 s (docs/benchmarks.md). So a pass ends
+ * early once a control request waits (control_waiting: a connection to accept,
+ * or bytes on one): nothing more is received, neither ahead during a commit nor
+ * after it; what was received is handled and committed (the group cut short: a
  * durable commit more, only when a request waits), and the loop serves
  * the request before the next pass. The batches not received wait in the
  * socket's queue, as at the end of any pass.
@@ -1778,15 +1778,9 @@ on_fetch(struct hub *h, const struct ucr_wire_msg *m, struct peer *p,
 static int
 control_waiting(struct hub *h)
 {
-	zmq_pollitem_t items[UCR_DAEMON_NCTL];
-	struct pollfd p[UCR_DAEMON_NCTL];
-	int i, n = ucr_daemon_ctl_items(&h->d, items);
+	struct pollfd p[UCR_CTLSRV_NPOLL];
+	int i, n = ucr_ctlsrv_pollfds(h->d.control, p);
 
-	for (i = 0; i < n; i++) {
-		p[i].fd = items[i].fd;
-		p[i].events = items[i].events & ZMQ_POLLIN ? POLLIN : 0;
-		p[i].revents = 0;
-	}
 	if (n <= 0 || poll(p, (nfds_t)n, 0) <= 0)
 		return 0;
 	for (i = 0; i < n; i++)
