@@ -4180,6 +4180,8 @@ append_stream(struct ucr_store *s, const struct ucr_key *key, const uint8_t *id,
 		    REQID_MAX);
 		return UCR_EINVAL;
 	}
+	if (s->jtxn != NULL)
+		(void)ucr_store_commit_deferred(s); /* the id may be its */
 	if (idlen > 0) {
 		if ((rc = rd_begin(s, &txn)) != 0)
 			return mdb_err(rc);

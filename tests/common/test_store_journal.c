@@ -220,6 +220,23 @@ Test(store_journal, reader_waits_for_the_answered_commit)
 	ucr_store_free(s);
 }
 
+/* The same request again before the commit: the one write, not two. */
+Test(store_journal, retry_before_the_commit_is_the_same_write)
+{
+	struct ucr_store *s = jopen();
+	uint64_t first;
+	int replayed;
+
+	cr_assert_eq(jwrite(s, 1, 1, &first, NULL), 0);
+	cr_assert_eq(ucr_store_deferred(s), 1);
+	cr_assert_eq(jwrite(s, 1, 1, &first, &replayed), 0);
+	cr_assert_eq(replayed, 1, "written twice");
+	cr_assert_eq(first, 1);
+	cr_assert_eq(head_seq(s), 1);
+	cr_assert_eq(su_records(s), 1);
+	ucr_store_free(s);
+}
+
 Test(store_journal, next_write_commits_the_deferred_first)
 {
 	struct ucr_store *s = jopen();
