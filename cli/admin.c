@@ -454,6 +454,14 @@ print_hub(json_t *hub)
 	    (long long)json_integer_value(json_object_get(hub, "checkpoints")),
 	    (long long)json_integer_value(
 		json_object_get(hub, "checkpoint_ms")));
+	/* TRANSLATORS: under ucr peers on the hub: how often, since it
+	   started, it stopped taking batches in to answer ucr at once, and
+	   sent the other nodes their share while batches kept coming in */
+	printf(_("under load: %lld passes cut short for a control request, "
+		 "%lld relays sent at their bound\n"),
+	    (long long)json_integer_value(json_object_get(hub, "passes_cut")),
+	    (long long)json_integer_value(
+		json_object_get(hub, "relay_bounded")));
 }
 
 int

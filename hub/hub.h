@@ -85,6 +85,10 @@ struct hub {
 	uint64_t checkpoints;         /* signed, stored and sent */
 	int64_t checkpoint_ms;        /* the last one's snapshot took (ms) */
 	struct hub_drain drain;       /* received ahead of a commit (peer.c) */
+	/* relays sent at their bound while batches came in (relay_run) */
+	uint64_t relay_bounded;
+	/* passes over the sync socket ended early for a control request */
+	uint64_t passes_cut;
 };
 
 extern volatile sig_atomic_t hub_quit;

@@ -338,12 +338,15 @@ main(int argc, char **argv)
 		ucr_store_set_precheck(h.d.store, UCR_PRECHECK_ON);
 	if (enrol_self(&h, why, sizeof(why)) != 0)
 		fatalx("cannot write the hub's roster entry: %s", why);
+	nozap = 0;
+#ifdef UCR_TEST_HOOKS
 	/*
-	 * Test-only switch: run without the ZAP handler (and without the
-	 * enforced domain) so the tests can prove the self-test catches it.
+	 * Test-only switch, in the test build (ucr-hub-test) only: run
+	 * without the ZAP handler (and without the enforced domain) so the
+	 * tests can prove the self-test catches it. The hub that ships has
+	 * no way to start without its handler.
 	 */
 	nozap = getenv("UCR_TEST_DISABLE_ZAP") != NULL;
-#ifdef UCR_TEST_HOOKS
 	/*
 	 * Test-only switch, in the test build (ucr-hub-test) only: relay as
 	 * if batches came in at every pass, so the tests can hold the relay's

@@ -1191,9 +1191,10 @@ relay_run(struct hub *h, int64_t now)
 	    (ingested && now - h->relay_since < RELAY_DEFER_MS))
 		return;
 	/* batches still coming in: one batch each, and wait again */
-	if (ingested)
+	if (ingested) {
+		h->relay_bounded++;
 		h->relay_since = now;
-	else
+	} else
 		h->relay_due = 0;
 	for (i = 0; i < h->npeers; i++)
 		if (h->peers[i].due) {
@@ -1986,6 +1987,7 @@ peer_dispatch(struct hub *h)
 		if (!ctl && i > 0 && control_waiting(h)) {
 			ctl = 1;
 			dr->on = 0;
+			h->passes_cut++;
 		}
 		if (dr->n == 0) {
 			in.rc = UCR_EAGAIN;
@@ -2084,7 +2086,8 @@ struct cp_job {
 };
 
 /*
- * Test hook: with UCR_TEST_CHECKPOINT_HOLD set to a folder, the worker,
+ * Test hook, in the test build (ucr-hub-test) only: with
+ * UCR_TEST_CHECKPOINT_HOLD set to a folder, the worker,
  * inside its read transaction at the first head, creates "held" there and
  * waits until "release" exists (or it is stopped), so a test knows the
  * loop works while a checkpoint is being computed.
@@ -2182,7 +2185,9 @@ checkpoint_start(struct hub *h)
 	j->store = h->d.store;
 	atomic_init(&j->stop, 0);
 	j->wfd = h->cp_fd[1];
+#ifdef UCR_TEST_HOOKS
 	j->hold = getenv("UCR_TEST_CHECKPOINT_HOLD");
+#endif
 	pthread_mutex_init(&j->mu, NULL);
 	pthread_cond_init(&j->cv, NULL);
 	j->time = ucr_checkpoint_time(h->d.store); /* monotonic */
@@ -2521,14 +2526,17 @@ peer_query(const char *what, Ucr__Reply *rep, void *arg)
 		return;
 	}
 	if (strcmp(what, "hub") == 0) {
-		o = json_pack("{s:I, s:I, s:I, s:I, s:o, s:I, s:b, s:I}",
+		o = json_pack(
+		    "{s:I, s:I, s:I, s:I, s:o, s:I, s:b, s:I, s:I, s:I}",
 		    "received", (json_int_t)h->rx, "refused",
 		    (json_int_t)h->refused_msgs, "admitted",
 		    (json_int_t)h->zap_ok, "denied", (json_int_t)h->zap_denied,
 		    "refusals", refusals_json(h->refusals), "checkpoints",
 		    (json_int_t)h->checkpoints, "checkpoint_running",
 		    h->cp != NULL, "checkpoint_ms",
-		    (json_int_t)h->checkpoint_ms);
+		    (json_int_t)h->checkpoint_ms, "relay_bounded",
+		    (json_int_t)h->relay_bounded, "passes_cut",
+		    (json_int_t)h->passes_cut);
 		rep->json = json_dumps(o, JSON_COMPACT);
 		json_decref(o);
 		return;

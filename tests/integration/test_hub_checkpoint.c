@@ -36,6 +36,7 @@ hub_start_held(void)
 	cr_assert_eq(mkdir(holddir, 0700), 0);
 	snprintf(holdenv, sizeof(holdenv), "UCR_TEST_CHECKPOINT_HOLD=%s",
 	    holddir);
+	region_hub_prog = "ucr-hub-test"; /* the hook is in its build only */
 	site_start_env(&hub, 1, holdenv);
 }
 

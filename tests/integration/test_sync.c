@@ -1064,8 +1064,9 @@ Test(sync, selftest_refuses_without_zap, .timeout = 30)
 	pid_t pid;
 
 	region_init(10);
+	/* the switch is in the test build only (ucr-hub-test) */
 	pid = spawn(hub.log, "UCR_TEST_DISABLE_ZAP=1",
-	    "exec ucr-hub -d -f '%s'", hub.conf);
+	    "exec ucr-hub-test -d -f '%s'", hub.conf);
 	hub.pid = pid;
 	end = now_ms() + 15000;
 	while ((rc = waitpid(pid, &st, WNOHANG)) == 0 && now_ms() < end)
@@ -1079,6 +1080,34 @@ Test(sync, selftest_refuses_without_zap, .timeout = 30)
 	/* the same configuration with the handler passes its self-test */
 	hub_start();
 	cr_assert(log_has(&hub, "self-test passed"), "%s", tail(&hub));
+}
+
+/*
+ * The hub that ships has no way to start without its ZAP handler: the
+ * test build's switch is not read, so the hub starts with its handler,
+ * passes its self-test (a random key refused by the handler), and keeps
+ * an unenrolled key out.
+ */
+Test(sync, shipped_hub_ignores_the_test_switch, .timeout = 30)
+{
+	struct ucr_key *k;
+	struct client c;
+	Ucr__Frame *f;
+
+	region_init(10);
+	site_start_env(&hub, 1, "UCR_TEST_DISABLE_ZAP=1");
+	cr_assert(log_has(&hub, "self-test passed"), "%s", tail(&hub));
+	/* a protocol client with a key nobody enrolled: no answer at all */
+	cr_assert_eq(ucr_key_generate(&k), 0);
+	client_open(&c, k);
+	client_hello(&c);
+	f = client_answer(&c, 1500);
+	cr_assert_null(f, "an unknown key got a %s frame",
+	    f ? ucr_wire_name(f) : "");
+	cr_assert(log_has(&hub, "zap: refused unknown key"), "%s", tail(&hub));
+	cr_assert_eq(hub_counter("received"), 0);
+	client_close(&c);
+	ucr_key_free(k);
 }
 
 /*
