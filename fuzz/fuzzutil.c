@@ -132,6 +132,15 @@ fz_fresh_hub(void)
 	}
 }
 
+const char *
+fz_node_dir(void)
+{
+	static char dir[300];
+
+	snprintf(dir, sizeof(dir), "%s/node", tmp);
+	return dir;
+}
+
 void
 fz_fresh_node(void)
 {

@@ -30,6 +30,8 @@ void fz_init(void);
 extern struct ucr_store *fz_store;
 void fz_fresh_hub(void);
 void fz_fresh_node(void);
+/* The folder of fz_fresh_node's store. */
+const char *fz_node_dir(void);
 
 /*
  * A batch of the given encoded entries, signed by k over the hash of the

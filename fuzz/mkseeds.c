@@ -211,6 +211,21 @@ main(int argc, char **argv)
 	records("node_relay", "records-node", 4, recs, lens, 2);
 	free(recs[0]);
 	free(recs[1]);
+
+	/* journal: the node store's own records (2480), a record around a
+	   batch of nothing, a torn record */
+	network(&recs[0], &lens[0], "2480", "N1");
+	network(&recs[1], &lens[1], "2480", "N2");
+	records("journal", "own-records", 2, recs, lens, 2);
+	free(recs[0]);
+	free(recs[1]);
+	put("journal", "id-empty-batch", 1,
+	    (const uint8_t *)"\x10request-id-16by", 17);
+	{
+		uint8_t torn[48] = "UCRJNL\0\1";
+
+		put("journal", "torn", 0, torn, sizeof(torn));
+	}
 	{
 		Ucr__Hello h = UCR__HELLO__INIT;
 		Ucr__LogHead lh = UCR__LOG_HEAD__INIT, *lhp = &lh;

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 secs=${1:-30}
 [ $# -gt 0 ] && shift
-all="hub_frame node_relay control import_json import_csv import_kolada config zmtp_reply ctlsrv"
+all="hub_frame node_relay control import_json import_csv import_kolada config zmtp_reply ctlsrv journal"
 which=${*:-$all}
 
 if ! command -v clang >/dev/null 2>&1; then
