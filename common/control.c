@@ -295,6 +295,9 @@ ucr_control_after(struct ucr_control *c)
 	int rc;
 
 	if (ucr_store_deferred(c->store)) {
+		/* its batch may leave before its commit: it is durable */
+		if (c->journaled)
+			c->journaled(c->ctx);
 		/* a failed commit is retried (once a second) and logged by
 		   the store */
 		if ((rc = ucr_store_commit_deferred(c->store)) != 0)

@@ -33,6 +33,10 @@ struct ucr_control {
 	ucr_control_query_fn query; /* may be NULL */
 	void *ctx;
 	void (*appended)(void *ctx); /* after a commit (sync kicks), or NULL */
+	/* an answered write is durable in the journal and its commit is
+	 * about to be made (ucr_store_deferred_batch has its batch: the
+	 * node's sync sends it now), or NULL */
+	void (*journaled)(void *ctx);
 	/* 0 to refuse writes for now (why filled), or NULL: always allowed */
 	int (*may_write)(void *ctx, char *why, size_t whylen);
 	/* before the store is reopened (ucr_store_shed): no other thread

@@ -4656,6 +4656,20 @@ ucr_store_commit_deferred(struct ucr_store *s)
 	return 0;
 }
 
+int
+ucr_store_deferred_batch(const struct ucr_store *s, const uint8_t **bytes,
+    size_t *len)
+{
+	size_t idlen;
+
+	if (s->jtxn == NULL || s->jlen < JNL_HEAD + 32)
+		return UCR_ENOTFOUND;
+	idlen = ((size_t)s->jbuf[36] << 8) | s->jbuf[37];
+	*bytes = s->jbuf + JNL_HEAD + idlen;
+	*len = s->jlen - JNL_HEAD - idlen - 32;
+	return 0;
+}
+
 /* Commit what waits, close the file. */
 static void
 journal_close(struct ucr_store *s)

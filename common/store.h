@@ -336,6 +336,13 @@ int ucr_store_deferred(const struct ucr_store *s);
  * soon); own writes are refused until it is in, with the reason.
  */
 int ucr_store_commit_deferred(struct ucr_store *s);
+/*
+ * The signed batch of the append whose commit waits (durable in the
+ * journal): *bytes (packed, inside the store: valid until the commit or
+ * the next write) and *len; UCR_ENOTFOUND when no commit waits.
+ */
+int ucr_store_deferred_batch(const struct ucr_store *s, const uint8_t **bytes,
+    size_t *len);
 
 /*
  * The puts of one write, one at a time: fill *put and return 1, return 0

@@ -71,6 +71,7 @@ main(int argc, char **argv)
 			fatalx("%s", why);
 		n.ctl.query = sync_query;
 		n.ctl.appended = sync_kick;
+		n.ctl.journaled = sync_journaled;
 		n.ctl.may_write = sync_may_write;
 		n.ctl.ctx = n.sync;
 	}

@@ -32,6 +32,7 @@ int64_t sync_timeout(struct sync *s); /* ms until the next deadline */
 void sync_dispatch(struct sync *s);   /* the socket is readable */
 void sync_timer(struct sync *s);      /* deadlines due */
 void sync_kick(void *s);              /* local writes were appended */
+void sync_journaled(void *s); /* an answered write waits for its commit */
 int sync_may_write(void *s, char *why, size_t whylen);
 void sync_query(const char *what, Ucr__Reply *rep, void *ctx);
 

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -96,6 +97,7 @@ struct sync {
 	char why[160];                 /* why STOPPED */
 	uint64_t rx, tx, bad, applied; /* counters */
 	uint64_t recovered, rebased;   /* own entries fetched back, re-based */
+	uint64_t early;       /* batches sent before their commit (journaled) */
 	uint64_t rebase_at;   /* REBASE: our entry differs at or below this */
 	uint64_t rebase_from; /* REBASE: the seq of our latest fetch */
 	uint64_t rebase_back; /* REBASE: how far below rebase_at it was */
@@ -1069,6 +1071,68 @@ sync_kick(void *arg)
 		s->flush_at = now + FLUSH_WINDOW_MS;
 }
 
+/*
+ * An answered write is durable in the store's journal and its commit is
+ * about to be made: its signed batch goes to the hub now, so that the
+ * hub's checks and commit run while ours does (docs/design.md, "Answer
+ * after the journal"). The bytes are the very ones the journal holds, the
+ * ones a start after a crash applies, or the commit's retry if it fails:
+ * the hub never holds an entry this store will not. Only when the stream
+ * would send it now (next in line, credit, no hold); else the pump sends
+ * it from the store after the commit, as any other.
+ */
+void
+sync_journaled(void *arg)
+{
+	struct sync *s = arg;
+	Ucr__Frame f = UCR__FRAME__INIT;
+	const uint8_t *packed;
+	Ucr__Batch *b;
+	uint32_t kind = 0;
+	size_t len, bytes = 0, i;
+	size_t max =
+	    s->credit_bytes < s->batch_bytes ? s->credit_bytes : s->batch_bytes;
+
+	if (s->state != SYNC_STREAM || now_ms() < s->pause_until ||
+	    s->inflight >= (int)s->credit_batches ||
+	    s->inflight >= MAX_FLIGHTS || s->held_at != 0 ||
+	    ucr_store_deferred_batch(s->n->d.store, &packed, &len) != 0 ||
+	    (b = ucr__batch__unpack(NULL, len, packed)) == NULL)
+		return;
+	for (i = 0; i < b->n_entries; i++)
+		bytes += b->entries[i].len;
+	if (b->epoch != s->epoch || b->first_seq != s->next ||
+	    b->author.len != UCR_PK_LEN ||
+	    memcmp(b->author.data, s->self, UCR_PK_LEN) != 0 || bytes > max ||
+	    (s->hub_known &&
+		ucr_wire_first_unknown_kind(b, s->hub_revision, &kind) !=
+		    b->n_entries))
+		goto leave;
+	f.body_case = UCR__FRAME__BODY_BATCH;
+	f.batch = b;
+	if (send_frame(s, &f) == 0) {
+		log_debug("sync: sent batch %llu-%llu before its commit",
+		    (unsigned long long)b->first_seq,
+		    (unsigned long long)b->last_seq);
+		s->next = b->last_seq + 1;
+		flight_push(s, b->last_seq, bytes);
+		s->early++;
+#ifdef UCR_TEST_HOOKS
+		/* test build only (ucr-node-test): a crash once the hub
+		   has answered the batch (its ack: committed there), ours
+		   not yet committed */
+		if (getenv("UCR_TEST_CRASH_BEFORE_COMMIT") != NULL) {
+			zmq_pollitem_t it = {s->sock, 0, ZMQ_POLLIN, 0};
+
+			(void)zmq_poll(&it, 1, 5000);
+			_exit(9);
+		}
+#endif
+	}
+leave:
+	ucr__batch__free_unpacked(b, NULL);
+}
+
 int
 sync_may_write(void *arg, char *why, size_t whylen)
 {
@@ -1123,8 +1187,11 @@ sync_query(const char *what, Ucr__Reply *rep, void *arg)
 	if (o != NULL && s->hub_known)
 		json_object_set_new(o, "hub_revision",
 		    json_integer(s->hub_revision));
-	if (o != NULL)
+	if (o != NULL) {
 		json_object_set_new(o, "held", json_string(s->held));
+		json_object_set_new(o, "sent_before_commit",
+		    json_integer((json_int_t)s->early));
+	}
 	rep->json = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 }

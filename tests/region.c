@@ -387,6 +387,7 @@ enrol(const char *code, const char *hex)
 }
 
 const char *region_hub_prog = "ucr-hub";
+const char *region_node_prog = "ucr-node";
 
 /* Start a daemon and wait until its control socket answers. */
 void
@@ -397,7 +398,7 @@ site_start_env(struct site *s, int is_hub, const char *env)
 
 	cr_assert_leq(s->pid, 0, "%s already running", s->name);
 	s->pid = spawn(s->log, env, "exec %s -d %s -f '%s'",
-	    is_hub ? region_hub_prog : "ucr-node",
+	    is_hub ? region_hub_prog : region_node_prog,
 	    getenv("UCR_TEST_VERBOSE") ? "-v" : "", s->conf);
 	cr_assert_gt(s->pid, 0);
 	/* A kill -9 leaves the socket file: ask, do not look for it. */

@@ -134,6 +134,8 @@ void enrol(const char *code, const char *hex);
  * hooks, e.g. UCR_TEST_INGEST_BUSY) for a test that sets it.
  */
 extern const char *region_hub_prog;
+/* the same for the nodes: "ucr-node", or "ucr-node-test" */
+extern const char *region_node_prog;
 void site_start_env(struct site *s, int is_hub, const char *env);
 void hub_start(void);
 void node_start(int i);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include <zmq.h>
 
@@ -168,4 +169,70 @@ Test(reply, answer_does_not_wait_for_the_hub)
 	cr_assert(site_holds(&nodes[0], "2403/network/last"));
 	converge(3 + 5 + 2, which);
 	verify_store(&nodes[0]);
+}
+
+/*
+ * The batch of an answered write leaves for the hub before the node's own
+ * commit (docs/design.md, "Answer after the journal"): it is durable in
+ * the write journal, and its bytes are the ones a start after a crash
+ * applies. A node built with a crash where its commit would be
+ * (ucr-node-test, UCR_TEST_CRASH_BEFORE_COMMIT: it exits once the hub has
+ * acknowledged the batch) leaves the hub holding the write and its own
+ * store without it; started again, it applies the write from its journal,
+ * the same entry the hub holds (no fork), and goes on writing.
+ */
+Test(reply, batch_leaves_before_its_commit)
+{
+	int which[] = {0, -1}, st;
+	long ms;
+	uint64_t seq;
+	json_t *j;
+
+	region_init(142);
+	hub_start();
+	node_new("2403", "2403", -1);
+	enrol("2403", nodes[0].hex);
+	node_up(0);
+	write_one(&nodes[0], "before");
+	converge(3, which);
+	j = link_state(&nodes[0]);
+	cr_assert_geq(json_integer_value(
+			  json_object_get(j, "sent_before_commit")),
+	    1, "an idle node's write did not leave before its commit: %s",
+	    json_dumps(j, 0));
+	json_decref(j);
+
+	site_stop(&nodes[0], SIGTERM);
+	region_node_prog = "ucr-node-test"; /* the hook is in its build only */
+	site_start_env(&nodes[0], 0, "UCR_TEST_CRASH_BEFORE_COMMIT=1");
+	wait_link(&nodes[0], "stream", 10000);
+	seq = put(&nodes[0], "2403", "early", 0, &ms);
+	cr_assert_eq(waitpid(nodes[0].pid, &st, 0), nodes[0].pid);
+	nodes[0].pid = -1;
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 9,
+	    "the node did not stop where its commit would be (status %d):\n%s",
+	    st, tail(&nodes[0]));
+	cr_assert(site_holds(&hub, "2403/network/early"),
+	    "the hub lacks the batch sent before the commit\n%s", tail(&hub));
+	cr_assert_not(site_holds(&nodes[0], "2403/network/early"),
+	    "the node's commit was made: the test proves nothing");
+
+	region_node_prog = "ucr-node";
+	node_up(0);
+	cr_assert(site_holds(&nodes[0], "2403/network/early"),
+	    "answered, sent, and lost at the node\n%s", tail(&nodes[0]));
+	j = link_state(&nodes[0]);
+	cr_assert_eq(json_integer_value(json_object_get(j, "head")),
+	    (json_int_t)seq, "%s", json_dumps(j, 0));
+	json_decref(j);
+	write_one(&nodes[0], "after");
+	converge(5, which);
+	j = hub_peer(nodes[0].hex);
+	cr_assert(json_is_false(json_object_get(j, "forked")), "%s",
+	    json_dumps(j, 0));
+	cr_assert_eq(json_integer_value(json_object_get(j, "refused")), 0, "%s",
+	    json_dumps(j, 0));
+	json_decref(j);
+	verify_store(&nodes[0]);
+	verify_store(&hub);
 }
