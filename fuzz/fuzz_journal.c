@@ -80,35 +80,12 @@ own_batch(const struct ucr_head *h, uint64_t epoch, const uint8_t *data,
     size_t len, size_t *blen, uint64_t *last)
 {
 	ProtobufCBinaryData ents[MAXENT];
-	uint8_t prev[32];
-	uint64_t time = h->time;
-	size_t n = 0, i;
+	size_t n, i;
 	Ucr__Batch *b;
 	uint8_t *out = NULL;
 
-	memcpy(prev, h->hash, 32);
-	while (len >= 2 && n < MAXENT) {
-		size_t rl = (size_t)data[0] << 8 | data[1];
-		Ucr__Record *r;
-		uint32_t kind = 0;
-
-		data += 2;
-		len -= 2;
-		if (rl > len)
-			rl = len;
-		if (ucr_record_decode(&r, data, rl) == 0) {
-			kind = r->body_case;
-			ucr__record__free_unpacked(r, NULL);
-		}
-		time = ucr_hlc_next(time);
-		if (ucr_entry_encode(&ents[n].data, &ents[n].len, epoch,
-			h->seq + n + 1, prev, time, kind, data, rl) != 0)
-			break;
-		ucr_hash(prev, ents[n].data, ents[n].len);
-		n++;
-		data += rl;
-		len -= rl;
-	}
+	n = fz_entries(ents, MAXENT, epoch, h->seq + 1, h->hash, h->time, data,
+	    len);
 	if (n == 0)
 		return NULL;
 	b = fz_batch(fz_node2, epoch, h->seq + 1, ents, n);

@@ -217,18 +217,15 @@ fz_batch_free(Ucr__Batch *b)
 	free(b);
 }
 
-int
-fz_apply_records(const struct ucr_key *k, const uint8_t *data, size_t len)
+size_t
+fz_entries(ProtobufCBinaryData *ents, size_t max, uint64_t epoch, uint64_t seq,
+    const uint8_t prevhash[32], uint64_t time, const uint8_t *data, size_t len)
 {
-	ProtobufCBinaryData ents[64];
-	uint8_t prev[32] = {0};
-	uint64_t time = (uint64_t)1700000000000ULL << 16;
-	size_t n = 0, i, applied;
-	Ucr__Batch *b;
-	char why[256] = "";
-	int rc;
+	uint8_t prev[32];
+	size_t n = 0;
 
-	while (len >= 2 && n < 64) {
+	memcpy(prev, prevhash, 32);
+	while (len >= 2 && n < max) {
 		size_t rl = (size_t)data[0] << 8 | data[1];
 		Ucr__Record *r;
 		uint32_t kind = 0;
@@ -242,14 +239,29 @@ fz_apply_records(const struct ucr_key *k, const uint8_t *data, size_t len)
 			ucr__record__free_unpacked(r, NULL);
 		}
 		time = ucr_hlc_next(time);
-		if (ucr_entry_encode(&ents[n].data, &ents[n].len, 7, n + 1,
-			prev, time, kind, data, rl) != 0)
+		if (ucr_entry_encode(&ents[n].data, &ents[n].len, epoch,
+			seq + n, prev, time, kind, data, rl) != 0)
 			break;
 		ucr_hash(prev, ents[n].data, ents[n].len);
 		n++;
 		data += rl;
 		len -= rl;
 	}
+	return n;
+}
+
+int
+fz_apply_records(const struct ucr_key *k, const uint8_t *data, size_t len)
+{
+	static const uint8_t zero[32];
+	ProtobufCBinaryData ents[64];
+	size_t n, i, applied;
+	Ucr__Batch *b;
+	char why[256] = "";
+	int rc;
+
+	n = fz_entries(ents, 64, 7, 1, zero, (uint64_t)1700000000000ULL << 16,
+	    data, len);
 	if (n == 0)
 		return 0;
 	b = fz_batch(k, 7, 1, ents, n);

@@ -43,8 +43,16 @@ void fz_batch_free(Ucr__Batch *b);
 
 /*
  * Records from fuzz input (each a 2-byte big-endian length and that many
- * bytes), chained into entries of one log of author k from seq 1 with
- * increasing times, signed and applied to fz_store.
+ * bytes) as entries of one log: at most max, from seq on, chained from
+ * prevhash, each at a time after time; ents[i].data malloc'd. How many.
+ */
+size_t fz_entries(ProtobufCBinaryData *ents, size_t max, uint64_t epoch,
+    uint64_t seq, const uint8_t prevhash[32], uint64_t time,
+    const uint8_t *data, size_t len);
+/*
+ * Records from fuzz input (as fz_entries reads them), chained into entries
+ * of one log of author k from seq 1 with increasing times, signed and
+ * applied to fz_store.
  */
 int fz_apply_records(const struct ucr_key *k, const uint8_t *data, size_t len);
 
