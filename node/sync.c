@@ -410,22 +410,64 @@ state_revision(struct sync *s, const Ucr__State *st)
 	s->hub_known = 1;
 }
 
+/* The stream may send a batch now: open, not paused, a window free. */
+static int
+may_send(const struct sync *s)
+{
+	return s->state == SYNC_STREAM && now_ms() >= s->pause_until &&
+	    s->inflight < (int)s->credit_batches && s->inflight < MAX_FLIGHTS;
+}
+
+/* The most entry bytes the next batch may carry. */
+static size_t
+batch_max(const struct sync *s)
+{
+	return s->credit_bytes < s->batch_bytes ? s->credit_bytes
+						: s->batch_bytes;
+}
+
+/* Send b, the next batch of our log (bytes: its entries'), and count it in
+   flight; what send_frame returns. */
+static int
+send_batch(struct sync *s, Ucr__Batch *b, size_t bytes, const char *how)
+{
+	Ucr__Frame f = UCR__FRAME__INIT;
+	int rc;
+
+	f.body_case = UCR__FRAME__BODY_BATCH;
+	f.batch = b;
+	if ((rc = send_frame(s, &f)) != 0)
+		return rc;
+	log_debug("sync: sent batch %llu-%llu%s",
+	    (unsigned long long)b->first_seq, (unsigned long long)b->last_seq,
+	    how);
+	s->next = b->last_seq + 1;
+	flight_push(s, b->last_seq, bytes);
+	return 0;
+}
+
+static size_t
+entry_bytes(const Ucr__Batch *b)
+{
+	size_t bytes = 0, i;
+
+	for (i = 0; i < b->n_entries; i++)
+		bytes += b->entries[i].len;
+	return bytes;
+}
+
 static void
 pump(struct sync *s)
 {
 	uint8_t hash[32];
 	uint64_t head;
 
-	if (s->state != SYNC_STREAM || now_ms() < s->pause_until)
+	if (!may_send(s))
 		return;
 	head = own_head(s, hash);
-	while (s->inflight < (int)s->credit_batches &&
-	    s->inflight < MAX_FLIGHTS && s->next <= pump_end(s, head)) {
-		Ucr__Frame f = UCR__FRAME__INIT;
+	while (may_send(s) && s->next <= pump_end(s, head)) {
 		Ucr__Batch *b;
-		size_t max = s->credit_bytes < s->batch_bytes ? s->credit_bytes
-							      : s->batch_bytes;
-		size_t bytes = 0, i;
+		size_t max = batch_max(s);
 		int rc;
 
 		rc = ucr_store_batch(s->n->d.store, s->n->d.key, s->self,
@@ -438,18 +480,7 @@ pump(struct sync *s)
 			    (unsigned long long)s->next, ucr_strerror(rc));
 			return;
 		}
-		f.body_case = UCR__FRAME__BODY_BATCH;
-		f.batch = b;
-		rc = send_frame(s, &f);
-		if (rc == 0) {
-			log_debug("sync: sent batch %llu-%llu",
-			    (unsigned long long)b->first_seq,
-			    (unsigned long long)b->last_seq);
-			s->next = b->last_seq + 1;
-			for (i = 0; i < b->n_entries; i++)
-				bytes += b->entries[i].len;
-			flight_push(s, b->last_seq, bytes);
-		}
+		rc = send_batch(s, b, entry_bytes(b), "");
 		ucr_batch_free(b);
 		if (rc != 0)
 			return;
@@ -1085,37 +1116,25 @@ void
 sync_journaled(void *arg)
 {
 	struct sync *s = arg;
-	Ucr__Frame f = UCR__FRAME__INIT;
 	const uint8_t *packed;
 	Ucr__Batch *b;
 	uint32_t kind = 0;
-	size_t len, bytes = 0, i;
-	size_t max =
-	    s->credit_bytes < s->batch_bytes ? s->credit_bytes : s->batch_bytes;
+	size_t len, bytes;
 
-	if (s->state != SYNC_STREAM || now_ms() < s->pause_until ||
-	    s->inflight >= (int)s->credit_batches ||
-	    s->inflight >= MAX_FLIGHTS || s->held_at != 0 ||
+	if (!may_send(s) || s->held_at != 0 ||
 	    ucr_store_deferred_batch(s->n->d.store, &packed, &len) != 0 ||
 	    (b = ucr__batch__unpack(NULL, len, packed)) == NULL)
 		return;
-	for (i = 0; i < b->n_entries; i++)
-		bytes += b->entries[i].len;
+	bytes = entry_bytes(b);
 	if (b->epoch != s->epoch || b->first_seq != s->next ||
 	    b->author.len != UCR_PK_LEN ||
-	    memcmp(b->author.data, s->self, UCR_PK_LEN) != 0 || bytes > max ||
+	    memcmp(b->author.data, s->self, UCR_PK_LEN) != 0 ||
+	    bytes > batch_max(s) ||
 	    (s->hub_known &&
 		ucr_wire_first_unknown_kind(b, s->hub_revision, &kind) !=
 		    b->n_entries))
 		goto leave;
-	f.body_case = UCR__FRAME__BODY_BATCH;
-	f.batch = b;
-	if (send_frame(s, &f) == 0) {
-		log_debug("sync: sent batch %llu-%llu before its commit",
-		    (unsigned long long)b->first_seq,
-		    (unsigned long long)b->last_seq);
-		s->next = b->last_seq + 1;
-		flight_push(s, b->last_seq, bytes);
+	if (send_batch(s, b, bytes, " before its commit") == 0) {
 		s->early++;
 #ifdef UCR_TEST_HOOKS
 		/* test build only (ucr-node-test): a crash once the hub

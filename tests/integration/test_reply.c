@@ -88,6 +88,17 @@ put(struct site *n, const char *owner, const char *id, int kill9, long *ms)
 
 #define KILLS 8
 
+/* A hub and node 0 (2403), enrolled and taking writes. */
+static void
+one_node(int seed)
+{
+	region_init(seed);
+	hub_start();
+	node_new("2403", "2403", -1);
+	enrol("2403", nodes[0].hex);
+	node_up(0);
+}
+
 /*
  * Each write answered, then the node killed at once: the store holds it
  * when the node is down, at the seq answered, and the hub gets every one
@@ -102,11 +113,7 @@ Test(reply, kill9_right_after_the_answer_loses_nothing)
 	int i;
 	json_t *j;
 
-	region_init(140);
-	hub_start();
-	node_new("2403", "2403", -1);
-	enrol("2403", nodes[0].hex);
-	node_up(0);
+	one_node(140);
 	for (i = 0; i < KILLS; i++) {
 		snprintf(id, sizeof(id), "K%d", i);
 		snprintf(key, sizeof(key), "2403/network/%s", id);
@@ -140,11 +147,7 @@ Test(reply, answer_does_not_wait_for_the_hub)
 	char *err = NULL;
 	int i;
 
-	region_init(141);
-	hub_start();
-	node_new("2403", "2403", -1);
-	enrol("2403", nodes[0].hex);
-	node_up(0);
+	one_node(141);
 	write_one(&nodes[0], "before");
 	converge(3, which);
 
@@ -188,11 +191,7 @@ Test(reply, batch_leaves_before_its_commit)
 	uint64_t seq;
 	json_t *j;
 
-	region_init(142);
-	hub_start();
-	node_new("2403", "2403", -1);
-	enrol("2403", nodes[0].hex);
-	node_up(0);
+	one_node(142);
 	write_one(&nodes[0], "before");
 	converge(3, which);
 	j = link_state(&nodes[0]);
